@@ -1,0 +1,209 @@
+//! Typed storage commands: what crosses the link after the proxy has parsed and validated
+//! the client's RESP request.
+//!
+//! Every variant is already syntax-checked: options are resolved to enums, relative
+//! expiry times are turned into absolute unix milliseconds by the proxy (so a resent
+//! request means the same thing), and counts are in range. storaged never sees RESP and
+//! never re-parses option words. Variants whose replies differ in Redis (`SET` vs
+//! `SETNX`) are separate variants so storaged can answer in the right shape.
+//!
+//! Never change an archived variant in place once released: add a new one and bump
+//! [`crate::wire::PROTOCOL_VERSION`].
+
+use rkyv::{Archive, Deserialize, Serialize};
+
+/// `NX` / `XX` on `SET`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum SetCondition {
+    Always,
+    IfAbsent,
+    IfPresent,
+}
+
+/// What `SET` does to the key's time to live.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum SetExpiry {
+    /// Plain `SET`: any previous TTL is cleared.
+    Clear,
+    /// `KEEPTTL`.
+    Keep,
+    /// `EX`/`PX`/`EXAT`/`PXAT` resolved to absolute unix milliseconds.
+    At(i64),
+}
+
+/// What `GETEX` does to the key's time to live.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum GetExExpiry {
+    Unchanged,
+    Persist,
+    At(i64),
+}
+
+/// `NX` / `XX` / `GT` / `LT` on the `EXPIRE` family.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum ExpireCondition {
+    Always,
+    /// Only when the key has no expiry.
+    Nx,
+    /// Only when the key has an expiry.
+    Xx,
+    /// Only when the new expiry is greater (a persistent key counts as infinite).
+    Gt,
+    /// Only when the new expiry is less (a persistent key counts as infinite).
+    Lt,
+}
+
+/// Unit of a `TTL`/`PTTL`/`EXPIRETIME`/`PEXPIRETIME` reply.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum TimeUnit {
+    Seconds,
+    Milliseconds,
+}
+
+/// The reply form of `LCS`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum LcsMode {
+    /// The common subsequence itself.
+    String,
+    /// `LEN`.
+    Length,
+    /// `IDX [MINMATCHLEN n] [WITHMATCHLEN]`.
+    Indexes { min_match_len: u64, with_match_len: bool },
+}
+
+/// Type filter of `SCAN ... TYPE t`. `Other` carries a name that matches no key, as Redis
+/// accepts unknown type names and simply returns nothing.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum ScanType {
+    Any,
+    String,
+    Hash,
+    List,
+    Set,
+    ZSet,
+    Other,
+}
+
+/// Destination database of `COPY`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct CopyTarget {
+    pub db: u8,
+    pub replace: bool,
+}
+
+/// A typed storage command. Keys are raw bytes; the database comes from the enclosing
+/// [`crate::wire::Request`].
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub enum Command {
+    // ---- strings ----
+    Get { key: Vec<u8> },
+    /// `SET`, `SETEX`, `PSETEX`, `GETSET` (`get` = true).
+    Set { key: Vec<u8>, value: Vec<u8>, condition: SetCondition, expiry: SetExpiry, get: bool },
+    /// `SETNX`: replies 1/0.
+    SetNx { key: Vec<u8>, value: Vec<u8> },
+    MGet { keys: Vec<Vec<u8>> },
+    /// `MSET`: pairs of key, value.
+    MSet { pairs: Vec<(Vec<u8>, Vec<u8>)> },
+    /// `MSETNX`: replies 1 if all were set, 0 if none (any key existed).
+    MSetNx { pairs: Vec<(Vec<u8>, Vec<u8>)> },
+    GetDel { key: Vec<u8> },
+    GetEx { key: Vec<u8>, expiry: GetExExpiry },
+    Append { key: Vec<u8>, value: Vec<u8> },
+    StrLen { key: Vec<u8> },
+    /// `GETRANGE`/`SUBSTR` with Redis's inclusive, negative-from-end indexes.
+    GetRange { key: Vec<u8>, start: i64, end: i64 },
+    /// `SETRANGE`; the proxy has already checked `offset + len` against the size limit.
+    SetRange { key: Vec<u8>, offset: u64, value: Vec<u8> },
+    /// `INCR`, `DECR`, `INCRBY`, `DECRBY`.
+    IncrBy { key: Vec<u8>, delta: i64 },
+    IncrByFloat { key: Vec<u8>, delta: f64 },
+    Lcs { key1: Vec<u8>, key2: Vec<u8>, mode: LcsMode },
+
+    // ---- keys ----
+    /// `DEL` and `UNLINK`: replies the number removed.
+    Del { keys: Vec<Vec<u8>> },
+    /// Replies how many of the keys exist, counting repeats.
+    Exists { keys: Vec<Vec<u8>> },
+    Type { key: Vec<u8> },
+    Touch { keys: Vec<Vec<u8>> },
+    /// The whole `EXPIRE` family, resolved to an absolute unix-ms time. A time at or before
+    /// now deletes the key (as Redis does).
+    Expire { key: Vec<u8>, at_ms: i64, condition: ExpireCondition },
+    Ttl { key: Vec<u8>, unit: TimeUnit },
+    ExpireTime { key: Vec<u8>, unit: TimeUnit },
+    Persist { key: Vec<u8> },
+    Rename { src: Vec<u8>, dst: Vec<u8> },
+    RenameNx { src: Vec<u8>, dst: Vec<u8> },
+    Copy { src: Vec<u8>, dst: Vec<u8>, target: CopyTarget },
+    Move { key: Vec<u8>, db: u8 },
+    Keys { pattern: Vec<u8> },
+    /// `SCAN cursor [MATCH p] [COUNT n] [TYPE t]`. The cursor is opaque to clients.
+    Scan { cursor: u64, pattern: Option<Vec<u8>>, count: u64, kind: ScanType },
+    RandomKey,
+    DbSize,
+    FlushDb,
+    FlushAll,
+
+    // ---- server ----
+    /// Storage statistics for `INFO`: replies a bulk string of `name:value` lines in
+    /// INFO's format (sections `keyspace`, `storage`, and storaged-side `stats` fields).
+    Info,
+}
+
+impl Command {
+    /// True when the command may change data. Read-only batches can run on storaged's read
+    /// path; anything else goes through the single ordered writer.
+    pub fn is_write(&self) -> bool {
+        !matches!(
+            self,
+            Command::Get { .. }
+                | Command::MGet { .. }
+                | Command::StrLen { .. }
+                | Command::GetRange { .. }
+                | Command::Lcs { .. }
+                | Command::Exists { .. }
+                | Command::Type { .. }
+                | Command::Touch { .. }
+                | Command::Ttl { .. }
+                | Command::ExpireTime { .. }
+                | Command::Keys { .. }
+                | Command::Scan { .. }
+                | Command::RandomKey
+                | Command::DbSize
+                | Command::Info
+        )
+    }
+}
+
+impl ArchivedCommand {
+    /// Archived twin of [`Command::is_write`].
+    pub fn is_write(&self) -> bool {
+        !matches!(
+            self,
+            ArchivedCommand::Get { .. }
+                | ArchivedCommand::MGet { .. }
+                | ArchivedCommand::StrLen { .. }
+                | ArchivedCommand::GetRange { .. }
+                | ArchivedCommand::Lcs { .. }
+                | ArchivedCommand::Exists { .. }
+                | ArchivedCommand::Type { .. }
+                | ArchivedCommand::Touch { .. }
+                | ArchivedCommand::Ttl { .. }
+                | ArchivedCommand::ExpireTime { .. }
+                | ArchivedCommand::Keys { .. }
+                | ArchivedCommand::Scan { .. }
+                | ArchivedCommand::RandomKey
+                | ArchivedCommand::DbSize
+                | ArchivedCommand::Info
+        )
+    }
+}

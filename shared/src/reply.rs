@@ -1,0 +1,50 @@
+//! Reply values, independent of the RESP version a client speaks.
+//!
+//! storaged builds these; the proxy encodes them as RESP2 or RESP3 per client. The RESP3-only
+//! shapes (`Map`, `Set`, `Double`, `Bool`, `Verbatim`, `BigNumber`) have fixed RESP2 fallbacks
+//! that live in the proxy's encoder, not here.
+
+use rkyv::{Archive, Deserialize, Serialize};
+
+/// A Redis reply.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+#[rkyv(serialize_bounds(
+    __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+    __S::Error: rkyv::rancor::Source,
+))]
+#[rkyv(deserialize_bounds(__D::Error: rkyv::rancor::Source))]
+#[rkyv(bytecheck(bounds(__C: rkyv::validation::ArchiveContext)))]
+pub enum Reply {
+    /// `+OK`-style status line. Must not contain CR or LF.
+    Simple(String),
+    /// An error reply; the text carries its own prefix (`ERR`, `WRONGTYPE` …).
+    Error(String),
+    Integer(i64),
+    Bulk(Vec<u8>),
+    /// Null bulk in RESP2, `_` in RESP3.
+    Nil,
+    /// Null array in RESP2 (`*-1`), `_` in RESP3.
+    NilArray,
+    Array(#[rkyv(omit_bounds)] Vec<Reply>),
+    /// Key/value pairs; a flat array in RESP2.
+    Map(#[rkyv(omit_bounds)] Vec<(Reply, Reply)>),
+    /// An unordered set; an array in RESP2.
+    Set(#[rkyv(omit_bounds)] Vec<Reply>),
+    /// A double; a bulk string in RESP2, formatted as Redis formats it.
+    Double(f64),
+    /// `#t`/`#f`; the integer 1/0 in RESP2.
+    Bool(bool),
+}
+
+impl Reply {
+    /// `+OK`.
+    pub fn ok() -> Reply {
+        Reply::Simple("OK".to_owned())
+    }
+
+    /// A bulk string from anything byte-like.
+    pub fn bulk(bytes: impl Into<Vec<u8>>) -> Reply {
+        Reply::Bulk(bytes.into())
+    }
+}

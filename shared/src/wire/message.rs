@@ -1,0 +1,99 @@
+//! The archived message types, one per frame kind.
+//!
+//! Never change one of these in place: add a new kind (rkyv would read old bytes as the new
+//! layout without complaint). The schema hash in the handshake catches mistakes.
+
+use rkyv::{Archive, Deserialize, Serialize};
+
+use super::codec::FrameKind;
+use crate::{Command, Reply, StorageError};
+
+/// A type that travels as the payload of one frame kind.
+pub trait Message {
+    const KIND: FrameKind;
+}
+
+/// First frame on every link, proxy → storaged.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct Hello {
+    pub protocol: u8,
+    pub schema: u32,
+    /// Random per proxy process; lets storaged tell proxies apart in logs and state.
+    pub instance_id: u64,
+    pub pid: u32,
+    /// Human-readable peer name for logs, e.g. `tandem-proxy 0.1.0`.
+    pub name: String,
+}
+
+/// storaged's answer to [`Hello`].
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct HelloAck {
+    pub protocol: u8,
+    pub schema: u32,
+    pub instance_id: u64,
+    /// Largest frame storaged accepts.
+    pub max_frame: u32,
+    /// False when storaged refuses the link; `message` says why.
+    pub accepted: bool,
+    pub message: String,
+}
+
+/// A batch of commands from one client, run in order against one database.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct Request {
+    /// Unique per link while in flight; echoed in the [`Response`].
+    pub id: u64,
+    pub db: u8,
+    pub commands: Vec<Command>,
+}
+
+/// One command's result.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub enum Outcome {
+    Ok(Reply),
+    Err(StorageError),
+}
+
+/// Results of a [`Request`], one per command, in order.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct Response {
+    pub id: u64,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// What a [`Notice`] announces.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum NoticeKind {
+    /// storaged is draining: it answers what is in flight, then closes. Send nothing new.
+    GoingAway,
+}
+
+/// A frame storaged pushes unasked.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub message: String,
+}
+
+impl Message for Hello {
+    const KIND: FrameKind = FrameKind::Hello;
+}
+impl Message for HelloAck {
+    const KIND: FrameKind = FrameKind::HelloAck;
+}
+impl Message for Request {
+    const KIND: FrameKind = FrameKind::Request;
+}
+impl Message for Response {
+    const KIND: FrameKind = FrameKind::Response;
+}
+impl Message for Notice {
+    const KIND: FrameKind = FrameKind::Notice;
+}

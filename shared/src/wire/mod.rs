@@ -1,0 +1,42 @@
+//! The storage link's wire format: length-prefixed frames, each a fixed [`FrameHeader`]
+//! followed by one rkyv archive of a [`message`] type.
+//!
+//! Owns: header layout, frame kinds, the protocol version and schema hash, size limits and
+//! checked decoding. It does not own sockets, ids or retry policy; those live in each
+//! binary's link layer. See `docs/PROTOCOL.md`.
+
+pub mod codec;
+pub mod message;
+
+pub use codec::{decode, encode, Frame, FrameError, FrameHeader, FrameKind, HEADER_LEN};
+pub use message::{
+    Hello, HelloAck, Notice, NoticeKind, Outcome, Request, Response, Message,
+};
+
+/// Wire protocol version. Bump when frame kinds or header semantics change.
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).
+/// Configurable on both sides; a larger length prefix is refused before any allocation.
+pub const DEFAULT_MAX_FRAME: u32 = 576 * 1024 * 1024;
+
+/// FNV-1a hash of the source of every archived type. rkyv schema drift is silent (a reader
+/// accepts bytes of a changed type and returns wrong values), so both sides compare this in
+/// the handshake and refuse to talk across any change to the message definitions.
+pub const SCHEMA_HASH: u32 = {
+    let a = fnv1a(include_bytes!("../command.rs"), 0x811c_9dc5);
+    let b = fnv1a(include_bytes!("../reply.rs"), a);
+    let c = fnv1a(include_bytes!("../error.rs"), b);
+    fnv1a(include_bytes!("message.rs"), c)
+};
+
+const fn fnv1a(bytes: &[u8], seed: u32) -> u32 {
+    let mut hash = seed;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u32;
+        hash = hash.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    hash
+}
