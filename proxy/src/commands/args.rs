@@ -1,0 +1,183 @@
+//! A cursor over one command's arguments. Handlers take arguments through it and call
+//! [`Args::finish`], so no handler does index arithmetic and leftover arguments are a
+//! syntax error in one place.
+
+use bytes::Bytes;
+
+use crate::error::CommandError;
+
+/// The arguments after the command name.
+#[derive(Debug)]
+pub struct Args {
+    items: std::vec::IntoIter<Bytes>,
+}
+
+impl Args {
+    /// Wraps the arguments that follow the command name.
+    pub fn new(args: Vec<Bytes>) -> Args {
+        Args { items: args.into_iter() }
+    }
+
+    /// Arguments not yet taken.
+    pub fn remaining(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Next argument as raw bytes.
+    ///
+    /// # Errors
+    /// `Syntax` when none is left (arity is checked centrally, so this means a bad option
+    /// combination such as `SET k v EX` with no number).
+    pub fn next_bytes(&mut self) -> Result<Bytes, CommandError> {
+        self.items.next().ok_or(CommandError::Syntax)
+    }
+
+    /// Next argument as an owned byte vector (the form `Command` fields take).
+    ///
+    /// # Errors
+    /// As [`Args::next_bytes`].
+    pub fn next_vec(&mut self) -> Result<Vec<u8>, CommandError> {
+        self.next_bytes().map(|b| b.to_vec())
+    }
+
+    /// Next argument parsed as a Redis integer (`string2ll` rules: optional `-`, no `+`,
+    /// no leading zeros, no spaces, fits in i64).
+    ///
+    /// # Errors
+    /// `Syntax` when absent, `NotInteger` when malformed.
+    pub fn next_i64(&mut self) -> Result<i64, CommandError> {
+        let b = self.next_bytes()?;
+        parse_i64(&b).ok_or(CommandError::NotInteger)
+    }
+
+    /// Next argument parsed as a Redis float (`strtold` rules, `inf`/`-inf` accepted, NaN
+    /// refused).
+    ///
+    /// # Errors
+    /// `Syntax` when absent, `NotFloat` when malformed.
+    pub fn next_f64(&mut self) -> Result<f64, CommandError> {
+        let b = self.next_bytes()?;
+        parse_f64(&b).ok_or(CommandError::NotFloat)
+    }
+
+    /// Looks at the next argument without taking it.
+    pub fn peek(&self) -> Option<&Bytes> {
+        self.items.as_slice().first()
+    }
+
+    /// Takes the next argument if it equals `word` case-insensitively.
+    pub fn eat(&mut self, word: &str) -> bool {
+        match self.peek() {
+            Some(b) if b.eq_ignore_ascii_case(word.as_bytes()) => {
+                self.items.next();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Takes every remaining argument.
+    pub fn rest(&mut self) -> Vec<Bytes> {
+        self.items.by_ref().collect()
+    }
+
+    /// Ends parsing.
+    ///
+    /// # Errors
+    /// `Syntax` if arguments are left over.
+    pub fn finish(self) -> Result<(), CommandError> {
+        if self.items.len() == 0 {
+            Ok(())
+        } else {
+            Err(CommandError::Syntax)
+        }
+    }
+}
+
+/// Parses an integer the way Redis's `string2ll` does.
+pub fn parse_i64(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let (neg, digits) = match b[0] {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(c - b'0');
+        v = if neg {
+            v.checked_mul(10)?.checked_sub(d)?
+        } else {
+            v.checked_mul(10)?.checked_add(d)?
+        };
+    }
+    Some(v)
+}
+
+/// Parses a float the way Redis's `string2ld`/`strtold` does for command arguments:
+/// surrounding spaces refused, `inf`, `+inf`, `-inf` (any case) accepted, NaN refused.
+pub fn parse_f64(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    let v = match lower.as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => {
+            // Rust accepts "nan"/"inf" spellings and "1e5"; refuse NaN explicitly and
+            // hex floats are not accepted by Rust either, which matches Redis closely enough.
+            let v: f64 = lower.parse().ok()?;
+            if v.is_nan() {
+                return None;
+            }
+            v
+        }
+    };
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_follow_string2ll() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-1"), Some(-1));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [&b""[..], b"-", b"+1", b"01", b"-0", b" 1", b"1 ", b"9223372036854775808", b"1.0"] {
+            assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn floats_follow_strtold() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"+INF"), Some(f64::INFINITY));
+        assert_eq!(parse_f64(b"1e3"), Some(1000.0));
+        for bad in [&b""[..], b"nan", b" 1", b"abc", b"1.0x"] {
+            assert_eq!(parse_f64(bad), None);
+        }
+    }
+
+    #[test]
+    fn cursor_eats_options_and_refuses_leftovers() {
+        let mut a = Args::new(vec![Bytes::from_static(b"ex"), Bytes::from_static(b"10")]);
+        assert!(a.eat("EX"));
+        assert_eq!(a.next_i64(), Ok(10));
+        assert!(a.finish().is_ok());
+        let a = Args::new(vec![Bytes::from_static(b"x")]);
+        assert_eq!(a.finish(), Err(CommandError::Syntax));
+    }
+}

@@ -1,0 +1,37 @@
+//! The proxy's error types.
+//!
+//! [`CommandError`] is a client-caused command outcome: it becomes a `-ERR ...` reply and the
+//! connection carries on. [`ProtocolError`] is malformed RESP: Redis replies
+//! `-ERR Protocol error: ...` and closes, and so do we. Link failures live in `link`.
+
+/// A command-level error reply. `Display` is the exact Redis text, prefix included.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("ERR unknown command '{name}', with args beginning with: {args}")]
+    UnknownCommand { name: String, args: String },
+    #[error("ERR wrong number of arguments for '{0}' command")]
+    WrongArity(String),
+    #[error("ERR syntax error")]
+    Syntax,
+    #[error("ERR value is not an integer or out of range")]
+    NotInteger,
+    #[error("ERR value is not a valid float")]
+    NotFloat,
+    /// Any other error; the string carries its own prefix (`ERR ...`, `NOAUTH ...`).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CommandError {
+    /// An `ERR`-prefixed error with free text.
+    pub fn err(text: impl std::fmt::Display) -> CommandError {
+        CommandError::Other(format!("ERR {text}"))
+    }
+}
+
+/// Malformed RESP input. The connection replies with this text and then closes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("ERR Protocol error: {0}")]
+    Invalid(String),
+}

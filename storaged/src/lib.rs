@@ -1,0 +1,15 @@
+//! `tandem-storaged`: the RocksDB storage daemon.
+//!
+//! Serves typed commands from proxies over a Unix socket. Socket I/O runs on tokio; all
+//! RocksDB work runs on dedicated threads (one ordered writer with group commit, a pool of
+//! readers), never on the I/O threads.
+
+pub mod batch;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod executor;
+pub mod expire;
+pub mod server;
+pub mod session;
+pub mod types;
