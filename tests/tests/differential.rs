@@ -1,0 +1,581 @@
+//! Differential tests: each script runs on tandem and on a real redis-server, in RESP2 and
+//! RESP3, and every reply (errors by full text) must be identical. This is where most of
+//! the command semantics are checked; the per-family files test what a script cannot
+//! (large values, time, concurrency, raw protocol).
+//!
+//! Scripts avoid replies that legitimately differ between two servers: TIME, SCAN cursors,
+//! RANDOMKEY over several keys, CLIENT ID. TTLs are compared within ±2 s by the harness.
+
+use tandem_tests::Differ;
+
+/// A far-future unix time (2100-01-01), so absolute expiries are deterministic.
+const FAR: &str = "4102444800";
+const FAR_MS: &str = "4102444800000";
+
+fn differ() -> Option<Differ> {
+    Differ::start()
+}
+
+#[test]
+fn get_set_and_options() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["GET", "missing"],
+        &["SET", "k", "v"],
+        &["GET", "k"],
+        &["SET", "k", "v2", "NX"],
+        &["SET", "k", "v3", "XX"],
+        &["GET", "k"],
+        &["SET", "other", "x", "XX"],
+        &["GET", "other"],
+        &["SET", "other", "x", "NX"],
+        &["SET", "k", "v4", "GET"],
+        &["SET", "fresh", "v", "GET"],
+        &["SET", "k", "v5", "NX", "GET"],
+        &["SET", "k", "v6", "XX", "GET"],
+        &["SET", "nokey", "v", "XX", "GET"],
+        &["EXISTS", "nokey"],
+        &["SET", "k", "v", "EX", "100"],
+        &["TTL", "k"],
+        &["SET", "k", "v", "PX", "100000"],
+        &["PTTL", "k"],
+        &["SET", "k", "v", "EXAT", FAR],
+        &["EXPIRETIME", "k"],
+        &["SET", "k", "v", "PXAT", FAR_MS],
+        &["PEXPIRETIME", "k"],
+        &["SET", "k", "w", "KEEPTTL"],
+        &["PEXPIRETIME", "k"],
+        &["SET", "k", "w"],
+        &["TTL", "k"],
+        &["set", "lower", "case"],
+        &["GeT", "lower"],
+        &["SET", "empty", ""],
+        &["GET", "empty"],
+        &["STRLEN", "empty"],
+        &["SET", "bin", "a\0b\r\nc\u{ff}"],
+        &["GET", "bin"],
+        &["STRLEN", "bin"],
+    ]);
+}
+
+#[test]
+fn set_option_errors() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["SET", "k", "v", "NX", "XX"],
+        &["SET", "k", "v", "EX", "10", "PX", "100"],
+        &["SET", "k", "v", "EX", "10", "KEEPTTL"],
+        &["SET", "k", "v", "EX"],
+        &["SET", "k", "v", "EX", "0"],
+        &["SET", "k", "v", "EX", "-5"],
+        &["SET", "k", "v", "PX", "0"],
+        &["SET", "k", "v", "EX", "abc"],
+        &["SET", "k", "v", "EX", "1.5"],
+        &["SET", "k", "v", "EXAT", "0"],
+        &["SET", "k", "v", "PXAT", "-1"],
+        &["SET", "k", "v", "EX", "9223372036854775807"],
+        &["SET", "k", "v", "PX", "9223372036854775807"],
+        &["SET", "k", "v", "BOGUS"],
+        &["SET", "k", "v", "GET", "GET"],
+        &["SET", "k", "v", "NX", "NX"],
+        &["SET", "k"],
+        &["SET"],
+        &["GET"],
+        &["GET", "a", "b"],
+        &["EXISTS", "k"],
+    ]);
+}
+
+#[test]
+fn setnx_setex_psetex_getset() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["SETNX", "k", "1"],
+        &["SETNX", "k", "2"],
+        &["GET", "k"],
+        &["SETEX", "k", "100", "v"],
+        &["TTL", "k"],
+        &["GET", "k"],
+        &["SETEX", "k", "0", "v"],
+        &["SETEX", "k", "-1", "v"],
+        &["SETEX", "k", "x", "v"],
+        &["PSETEX", "k", "100000", "pv"],
+        &["PTTL", "k"],
+        &["PSETEX", "k", "0", "v"],
+        &["GETSET", "k", "new"],
+        &["TTL", "k"],
+        &["GETSET", "missing", "v"],
+        &["GET", "missing"],
+        &["SETNX", "k"],
+        &["SETEX", "k", "10"],
+        &["GETSET", "k"],
+    ]);
+}
+
+#[test]
+fn mget_mset_msetnx() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["MSET", "a", "1", "b", "2", "c", "3"],
+        &["MGET", "a", "b", "missing", "c"],
+        &["MSET", "a", "1", "b"],
+        &["MSET"],
+        &["MSET", "a"],
+        &["MSETNX", "x", "1", "y", "2"],
+        &["MSETNX", "y", "3", "z", "4"],
+        &["MGET", "x", "y", "z"],
+        &["MSETNX", "q", "1", "q", "2"],
+        &["GET", "q"],
+        &["MSETNX", "a"],
+        &["MSET", "dup", "1", "dup", "2"],
+        &["GET", "dup"],
+        &["MGET"],
+        &["MGET", "only"],
+    ]);
+}
+
+#[test]
+fn getdel_getex() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["SET", "k", "v"],
+        &["GETDEL", "k"],
+        &["GETDEL", "k"],
+        &["EXISTS", "k"],
+        &["SET", "k", "v"],
+        &["GETEX", "k"],
+        &["TTL", "k"],
+        &["GETEX", "k", "EX", "100"],
+        &["TTL", "k"],
+        &["GETEX", "k", "PX", "50000"],
+        &["PTTL", "k"],
+        &["GETEX", "k", "EXAT", FAR],
+        &["EXPIRETIME", "k"],
+        &["GETEX", "k", "PXAT", FAR_MS],
+        &["PEXPIRETIME", "k"],
+        &["GETEX", "k", "PERSIST"],
+        &["TTL", "k"],
+        &["GETEX", "missing", "EX", "10"],
+        &["GETEX", "k", "EX", "0"],
+        &["GETEX", "k", "EX", "-1"],
+        &["GETEX", "k", "EX"],
+        &["GETEX", "k", "EX", "10", "PX", "10"],
+        &["GETEX", "k", "PERSIST", "EX", "10"],
+        &["GETEX", "k", "BOGUS"],
+        &["GETEX", "k", "KEEPTTL"],
+        &["GETDEL"],
+        &["GETDEL", "a", "b"],
+    ]);
+}
+
+#[test]
+fn append_strlen_getrange_setrange() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["APPEND", "k", "Hello"],
+        &["APPEND", "k", " World"],
+        &["GET", "k"],
+        &["STRLEN", "k"],
+        &["STRLEN", "missing"],
+        &["APPEND", "k", ""],
+        &["GETRANGE", "k", "0", "4"],
+        &["GETRANGE", "k", "-5", "-1"],
+        &["GETRANGE", "k", "0", "-1"],
+        &["GETRANGE", "k", "-100", "3"],
+        &["GETRANGE", "k", "5", "2"],
+        &["GETRANGE", "k", "100", "200"],
+        &["GETRANGE", "k", "-1", "-5"],
+        &["GETRANGE", "k", "0", "1000"],
+        &["GETRANGE", "k", "-1", "-1"],
+        &["GETRANGE", "missing", "0", "-1"],
+        &["GETRANGE", "k", "a", "1"],
+        &["GETRANGE", "k", "0"],
+        &["SUBSTR", "k", "0", "4"],
+        &["SUBSTR", "k", "-3", "-1"],
+        &["SETRANGE", "k", "6", "Redis"],
+        &["GET", "k"],
+        &["SETRANGE", "pad", "5", "x"],
+        &["GET", "pad"],
+        &["SETRANGE", "k", "0", ""],
+        &["SETRANGE", "none", "0", ""],
+        &["EXISTS", "none"],
+        &["SETRANGE", "none", "10", ""],
+        &["EXISTS", "none"],
+        &["SETRANGE", "k", "-1", "x"],
+        &["SETRANGE", "k", "abc", "x"],
+        &["SETRANGE", "k", "536870911", "xx"],
+        &["SETRANGE", "k", "536870912", "x"],
+        &["SETRANGE", "k", "1"],
+        &["SET", "e", ""],
+        &["GETRANGE", "e", "0", "-1"],
+        &["GETRANGE", "e", "0", "0"],
+    ]);
+}
+
+#[test]
+fn incr_decr_family() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["INCR", "n"],
+        &["INCR", "n"],
+        &["DECR", "n"],
+        &["INCRBY", "n", "10"],
+        &["DECRBY", "n", "3"],
+        &["INCRBY", "n", "-20"],
+        &["DECRBY", "n", "-5"],
+        &["GET", "n"],
+        &["DECR", "fresh"],
+        &["SET", "big", "9223372036854775807"],
+        &["INCR", "big"],
+        &["INCRBY", "big", "0"],
+        &["SET", "small", "-9223372036854775808"],
+        &["DECR", "small"],
+        &["DECRBY", "n", "-9223372036854775808"],
+        &["INCRBY", "n", "9223372036854775808"],
+        &["INCRBY", "n", "abc"],
+        &["INCRBY", "n", "1.5"],
+        &["SET", "s", "abc"],
+        &["INCR", "s"],
+        &["SET", "s", " 1"],
+        &["INCR", "s"],
+        &["SET", "s", "1 "],
+        &["INCR", "s"],
+        &["SET", "s", "01"],
+        &["INCR", "s"],
+        &["SET", "s", "+1"],
+        &["INCR", "s"],
+        &["SET", "s", ""],
+        &["INCR", "s"],
+        &["SET", "s", "-0"],
+        &["INCR", "s"],
+        &["SET", "s", "99999999999999999999"],
+        &["INCR", "s"],
+        &["SET", "s", "10"],
+        &["APPEND", "s", "5"],
+        &["INCR", "s"],
+        &["INCR"],
+        &["INCR", "a", "b"],
+        &["INCRBY", "n"],
+        &["DECRBY", "n"],
+    ]);
+}
+
+#[test]
+fn incrbyfloat() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["INCRBYFLOAT", "f", "10.5"],
+        &["INCRBYFLOAT", "f", "0.1"],
+        &["INCRBYFLOAT", "f", "-5"],
+        &["INCRBYFLOAT", "f", "5.0e3"],
+        &["INCRBYFLOAT", "f", "2.0e-2"],
+        &["GET", "f"],
+        &["SET", "i", "3"],
+        &["INCRBYFLOAT", "i", "1"],
+        &["INCRBYFLOAT", "i", "-4"],
+        &["GET", "i"],
+        &["SET", "g", "1.5e2"],
+        &["INCRBYFLOAT", "g", "0"],
+        &["INCRBYFLOAT", "g", "abc"],
+        &["INCRBYFLOAT", "g", "inf"],
+        &["INCRBYFLOAT", "g", "-inf"],
+        &["INCRBYFLOAT", "g", "nan"],
+        &["INCRBYFLOAT", "g", ""],
+        &["INCRBYFLOAT", "g", " 1"],
+        &["SET", "s", "abc"],
+        &["INCRBYFLOAT", "s", "1"],
+        &["SET", "h", "1.7976931348623157e308"],
+        &["INCRBYFLOAT", "h", "1.7976931348623157e308"],
+        &["INCRBYFLOAT", "p", "0.1"],
+        &["INCRBYFLOAT", "p", "0.2"],
+        &["INCRBYFLOAT", "q", "1e-10"],
+        &["INCRBYFLOAT", "r", "123456789012345678"],
+        &["INCRBYFLOAT", "x"],
+    ]);
+}
+
+#[test]
+fn lcs() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["MSET", "key1", "ohmytext", "key2", "mynewtext"],
+        &["LCS", "key1", "key2"],
+        &["LCS", "key1", "key2", "LEN"],
+        &["LCS", "key1", "key2", "IDX"],
+        &["LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4"],
+        &[
+            "LCS",
+            "key1",
+            "key2",
+            "IDX",
+            "MINMATCHLEN",
+            "4",
+            "WITHMATCHLEN",
+        ],
+        &["LCS", "key1", "key2", "IDX", "WITHMATCHLEN"],
+        &["LCS", "key1", "missing"],
+        &["LCS", "missing", "missing2", "LEN"],
+        &["LCS", "missing", "missing2", "IDX"],
+        &["LCS", "key1", "key2", "LEN", "IDX"],
+        &["LCS", "key1", "key2", "BOGUS"],
+        &["LCS", "key1", "key2", "MINMATCHLEN"],
+        &["LCS", "key1", "key2", "IDX", "MINMATCHLEN", "x"],
+        &["LCS", "key1", "key2", "IDX", "MINMATCHLEN", "-1"],
+        &["LCS", "key1"],
+        &["SET", "e", ""],
+        &["LCS", "e", "key1"],
+        &["LCS", "key1", "key1", "IDX", "WITHMATCHLEN"],
+    ]);
+}
+
+#[test]
+fn del_exists_type_touch() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["MSET", "a", "1", "b", "2", "c", "3"],
+        &["EXISTS", "a", "b", "missing", "a"],
+        &["TYPE", "a"],
+        &["TYPE", "missing"],
+        &["TOUCH", "a", "b", "missing"],
+        &["DEL", "a", "missing", "b", "a"],
+        &["EXISTS", "a", "b", "c"],
+        &["UNLINK", "c", "missing"],
+        &["DBSIZE"],
+        &["DEL"],
+        &["UNLINK"],
+        &["EXISTS"],
+        &["TOUCH"],
+        &["TYPE"],
+        &["TYPE", "a", "b"],
+    ]);
+}
+
+#[test]
+fn expire_family() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["SET", "k", "v"],
+        &["TTL", "k"],
+        &["PTTL", "k"],
+        &["EXPIRETIME", "k"],
+        &["PEXPIRETIME", "k"],
+        &["TTL", "missing"],
+        &["PTTL", "missing"],
+        &["EXPIRETIME", "missing"],
+        &["EXPIRE", "missing", "100"],
+        &["EXPIRE", "k", "100"],
+        &["TTL", "k"],
+        &["EXPIRE", "k", "200", "NX"],
+        &["EXPIRE", "k", "200", "XX"],
+        &["TTL", "k"],
+        &["EXPIRE", "k", "100", "GT"],
+        &["EXPIRE", "k", "300", "GT"],
+        &["TTL", "k"],
+        &["EXPIRE", "k", "400", "LT"],
+        &["EXPIRE", "k", "50", "LT"],
+        &["TTL", "k"],
+        &["PERSIST", "k"],
+        &["PERSIST", "k"],
+        &["PERSIST", "missing"],
+        &["EXPIRE", "k", "100", "XX"],
+        &["EXPIRE", "k", "100", "GT"],
+        &["EXPIRE", "k", "100", "LT"],
+        &["TTL", "k"],
+        &["PERSIST", "k"],
+        &["EXPIRE", "k", "100", "NX"],
+        &["EXPIRE", "k", "10", "NX", "XX"],
+        &["EXPIRE", "k", "10", "GT", "LT"],
+        &["EXPIRE", "k", "10", "NX", "GT"],
+        &["EXPIRE", "k", "10", "BOGUS"],
+        &["EXPIRE", "k", "abc"],
+        &["EXPIRE", "k", "9223372036854775807"],
+        &["PEXPIRE", "k", "9223372036854775807"],
+        &["EXPIREAT", "k", FAR],
+        &["EXPIRETIME", "k"],
+        &["PEXPIREAT", "k", FAR_MS],
+        &["PEXPIRETIME", "k"],
+        &["PEXPIRE", "k", "500000"],
+        &["PTTL", "k"],
+        &["EXPIREAT", "k", FAR, "GT"],
+        &["PEXPIREAT", "k", "4102444800001", "LT"],
+        &["SET", "gone", "v"],
+        &["EXPIRE", "gone", "0"],
+        &["EXISTS", "gone"],
+        &["SET", "gone", "v"],
+        &["EXPIRE", "gone", "-10"],
+        &["EXISTS", "gone"],
+        &["SET", "gone", "v"],
+        &["PEXPIREAT", "gone", "1"],
+        &["GET", "gone"],
+        &["SET", "gone", "v"],
+        &["EXPIREAT", "gone", "100", "NX"],
+        &["EXISTS", "gone"],
+        &["EXPIRE"],
+        &["EXPIRE", "k"],
+        &["TTL"],
+        &["PERSIST"],
+    ]);
+}
+
+#[test]
+fn rename_renamenx() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["SET", "a", "1"],
+        &["EXPIRE", "a", "100"],
+        &["RENAME", "a", "b"],
+        &["EXISTS", "a"],
+        &["GET", "b"],
+        &["TTL", "b"],
+        &["RENAME", "missing", "x"],
+        &["RENAMENX", "missing", "x"],
+        &["SET", "c", "3"],
+        &["RENAMENX", "b", "c"],
+        &["RENAMENX", "b", "d"],
+        &["GET", "d"],
+        &["RENAME", "d", "c"],
+        &["GET", "c"],
+        &["TTL", "c"],
+        &["RENAME", "c", "c"],
+        &["RENAMENX", "c", "c"],
+        &["GET", "c"],
+        &["RENAME", "c"],
+        &["RENAMENX"],
+    ]);
+}
+
+#[test]
+fn copy_move_select() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["SET", "src", "v"],
+        &["EXPIRE", "src", "100"],
+        &["COPY", "src", "dst"],
+        &["GET", "dst"],
+        &["TTL", "dst"],
+        &["COPY", "src", "dst"],
+        &["SET", "src", "v2"],
+        &["COPY", "src", "dst", "REPLACE"],
+        &["GET", "dst"],
+        &["TTL", "dst"],
+        &["COPY", "missing", "dst"],
+        &["COPY", "src", "src"],
+        &["COPY", "src", "other", "DB", "3"],
+        &["COPY", "src", "other", "DB", "3"],
+        &["COPY", "src", "other", "DB", "3", "REPLACE"],
+        &["COPY", "src", "x", "DB", "16"],
+        &["COPY", "src", "x", "DB", "-1"],
+        &["COPY", "src", "x", "DB", "abc"],
+        &["COPY", "src", "x", "BOGUS"],
+        &["COPY", "src"],
+        &["SELECT", "3"],
+        &["GET", "other"],
+        &["DBSIZE"],
+        &["SELECT", "0"],
+        &["MOVE", "src", "5"],
+        &["EXISTS", "src"],
+        &["MOVE", "src", "5"],
+        &["SET", "src", "again"],
+        &["MOVE", "src", "5"],
+        &["MOVE", "src", "0"],
+        &["MOVE", "src", "16"],
+        &["MOVE", "src", "abc"],
+        &["SELECT", "5"],
+        &["GET", "src"],
+        &["SELECT", "0"],
+        &["GET", "src"],
+        &["SELECT", "16"],
+        &["SELECT", "-1"],
+        &["SELECT", "abc"],
+        &["SELECT"],
+        &["SELECT", "15"],
+        &["SET", "last", "db"],
+        &["DBSIZE"],
+        &["SELECT", "0"],
+        &["EXISTS", "last"],
+    ]);
+}
+
+#[test]
+fn keys_patterns_and_flush() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &[
+            "MSET", "hello", "1", "hallo", "2", "hxllo", "3", "hllo", "4", "heeeello", "5",
+        ],
+        &[
+            "MSET", "a*b", "6", "a?b", "7", "[x]", "8", "user:1", "9", "user:2", "10",
+        ],
+        &["KEYS", "*"],
+        &["KEYS", "h?llo"],
+        &["KEYS", "h*llo"],
+        &["KEYS", "h[ae]llo"],
+        &["KEYS", "h[^e]llo"],
+        &["KEYS", "h[a-b]llo"],
+        &["KEYS", "a\\*b"],
+        &["KEYS", "a\\?b"],
+        &["KEYS", "\\[x\\]"],
+        &["KEYS", "user:*"],
+        &["KEYS", "nomatch*"],
+        &["KEYS", ""],
+        &["KEYS", "*llo"],
+        &["KEYS"],
+        &["DBSIZE"],
+        &["SELECT", "1"],
+        &["SET", "one", "1"],
+        &["RANDOMKEY"],
+        &["FLUSHDB"],
+        &["DBSIZE"],
+        &["RANDOMKEY"],
+        &["SET", "one", "1"],
+        &["SELECT", "0"],
+        &["FLUSHDB", "ASYNC"],
+        &["DBSIZE"],
+        &["SELECT", "1"],
+        &["DBSIZE"],
+        &["FLUSHDB", "SYNC"],
+        &["FLUSHDB", "BOGUS"],
+        &["FLUSHDB", "ASYNC", "SYNC"],
+        &["SET", "x", "1"],
+        &["FLUSHALL", "ASYNC"],
+        &["DBSIZE"],
+        &["FLUSHALL", "SYNC"],
+        &["FLUSHALL", "BOGUS"],
+        &["FLUSHALL"],
+        &["DBSIZE", "extra"],
+    ]);
+}
+
+#[test]
+fn connection_and_unknown_commands() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["PING"],
+        &["PING", "hello"],
+        &["PING", "a", "b"],
+        &["ECHO", "hi"],
+        &["ECHO", ""],
+        &["ECHO"],
+        &["ECHO", "a", "b"],
+        &["FOO"],
+        &["foo", "a", "b"],
+        &["NOSUCHCOMMAND", "with", "many", "args", "here"],
+        &["GETRANGE"],
+        &["LCS"],
+        &["CLIENT", "SETNAME", "my-name"],
+        &["CLIENT", "GETNAME"],
+        &["CLIENT", "SETNAME", "bad name"],
+        &["CLIENT", "SETNAME", ""],
+        &["CLIENT", "GETNAME"],
+        &["CLIENT", "BOGUS"],
+        &["CLIENT"],
+        &["CONFIG", "GET", "no-such-param"],
+        &["CONFIG", "SET", "no-such-param", "1"],
+        &["CONFIG", "BOGUS"],
+        &["CONFIG"],
+        &["AUTH", "pass"],
+        &["AUTH", "user", "pass"],
+        &["HELLO", "4"],
+        &["HELLO", "abc"],
+    ]);
+}
