@@ -1,1 +1,38 @@
-fn main() {}
+//! Binary entry point: parse flags, start logging, run storaged until SIGTERM/SIGINT.
+
+use clap::Parser;
+use tandem_storaged::config::Config;
+
+fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+        .with_writer(std::io::stderr)
+        .init();
+    let storage_threads = if config.storage_threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
+    } else {
+        config.storage_threads
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.io_threads.max(1))
+        .max_blocking_threads(storage_threads)
+        .thread_name("storaged-io")
+        .enable_all()
+        .build()?;
+    rt.block_on(tandem_storaged::server::run(config, shutdown_signal()))?;
+    tracing::info!("tandem-storaged stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers; stopping");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: draining"),
+        _ = int.recv() => tracing::info!("SIGINT: draining"),
+    }
+}

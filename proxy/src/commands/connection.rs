@@ -1,0 +1,294 @@
+//! Proxy-local connection commands: `PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT`,
+//! and the dispatcher for every local command. They answer from client state alone, so they
+//! keep working while storaged is away. Nothing here touches the socket.
+
+use bytes::Bytes;
+use tandem_shared::Reply;
+
+use super::args::Args;
+use super::{server, Local};
+use crate::connection::{Conn, Flow};
+use crate::error::CommandError;
+use crate::resp::Protocol;
+
+/// Version reported to clients (`HELLO`, `INFO redis_version`): the Redis API level tandem
+/// implements.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+type LocalResult = Result<(Reply, Flow), CommandError>;
+
+fn reply(r: Reply) -> LocalResult {
+    Ok((r, Flow::Continue))
+}
+
+/// Runs a proxy-local command.
+///
+/// # Errors
+/// The command's Redis error reply.
+pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalResult {
+    match local {
+        Local::Ping => match args.remaining() {
+            0 => reply(Reply::Simple("PONG".into())),
+            1 => reply(Reply::Bulk(args.next_vec()?)),
+            _ => Err(CommandError::WrongArity("ping".into())),
+        },
+        Local::Echo => reply(Reply::Bulk(args.next_vec()?)),
+        Local::Quit => Ok((Reply::ok(), Flow::Close)),
+        Local::Hello => hello(args, conn),
+        Local::Auth => auth(args, conn),
+        Local::Select => {
+            let db = args.next_i64()?;
+            if !(0..i64::from(tandem_shared::DATABASES)).contains(&db) {
+                return Err(CommandError::err("DB index is out of range"));
+            }
+            conn.state.db = db as u8;
+            reply(Reply::ok())
+        }
+        Local::Reset => {
+            conn.state.db = 0;
+            conn.state.protocol = Protocol::Resp2;
+            conn.state.name.clear();
+            conn.state.authenticated = conn.shared.settings().requirepass.is_empty();
+            reply(Reply::Simple("RESET".into()))
+        }
+        Local::Time => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            reply(Reply::Array(vec![
+                Reply::Bulk(now.as_secs().to_string().into_bytes()),
+                Reply::Bulk(now.subsec_micros().to_string().into_bytes()),
+            ]))
+        }
+        Local::Client => client(args, conn),
+        Local::Config => server::config(args, conn),
+        Local::Info => server::info(args, conn).await,
+        Local::Command => server::command(args, conn),
+    }
+}
+
+fn check_password(conn: &Conn, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CommandError> {
+    let required = conn.shared.settings().requirepass;
+    let user_ok = user.is_none_or(|u| u == b"default");
+    if required.is_empty() {
+        if user.is_some() && user_ok {
+            // `AUTH default <anything>` succeeds when no password is set (nopass user).
+            return Ok(());
+        }
+        if user.is_none() {
+            return Err(CommandError::err(
+                "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            ));
+        }
+    } else if user_ok && pass == required.as_bytes() {
+        return Ok(());
+    }
+    Err(CommandError::Other("WRONGPASS invalid username-password pair or user is disabled.".into()))
+}
+
+fn auth(mut args: Args, conn: &mut Conn) -> LocalResult {
+    let first = args.next_bytes()?;
+    let (user, pass) = match args.remaining() {
+        0 => (None, first),
+        1 => (Some(first), args.next_bytes()?),
+        _ => return Err(CommandError::Syntax),
+    };
+    check_password(conn, user.as_deref(), &pass)?;
+    conn.state.authenticated = true;
+    reply(Reply::ok())
+}
+
+fn hello(mut args: Args, conn: &mut Conn) -> LocalResult {
+    let mut protocol = conn.state.protocol;
+    if args.remaining() > 0 {
+        let v = args.next_bytes()?;
+        protocol = match crate::commands::args::parse_i64(&v) {
+            Some(2) => Protocol::Resp2,
+            Some(3) => Protocol::Resp3,
+            Some(_) => return Err(CommandError::Other("NOPROTO unsupported protocol version".into())),
+            None => return Err(CommandError::err("Protocol version is not an integer or out of range")),
+        };
+    }
+    let mut name: Option<Bytes> = None;
+    let mut authed = false;
+    while let Some(opt) = args.peek().cloned() {
+        if args.eat("AUTH") && args.remaining() >= 2 {
+            let user = args.next_bytes()?;
+            let pass = args.next_bytes()?;
+            check_password(conn, Some(&user), &pass)?;
+            authed = true;
+        } else if args.eat("SETNAME") && args.remaining() >= 1 {
+            let n = args.next_bytes()?;
+            validate_name(&n)?;
+            name = Some(n);
+        } else {
+            return Err(CommandError::err(format!(
+                "Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&opt)
+            )));
+        }
+    }
+    if !conn.state.authenticated && !authed {
+        return Err(CommandError::Other("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));
+    }
+    if authed {
+        conn.state.authenticated = true;
+    }
+    if let Some(n) = name {
+        conn.state.name = n.to_vec();
+    }
+    conn.state.protocol = protocol;
+    let field = |k: &str, v: Reply| (Reply::Bulk(k.as_bytes().to_vec()), v);
+    reply(Reply::Map(vec![
+        field("server", Reply::bulk("redis")),
+        field("version", Reply::bulk(REDIS_VERSION)),
+        field("proto", Reply::Integer(if protocol == Protocol::Resp3 { 3 } else { 2 })),
+        field("id", Reply::Integer(conn.state.id as i64)),
+        field("mode", Reply::bulk("standalone")),
+        field("role", Reply::bulk("master")),
+        field("modules", Reply::Array(vec![])),
+    ]))
+}
+
+fn validate_name(name: &[u8]) -> Result<(), CommandError> {
+    if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        return Err(CommandError::err("Client names cannot contain spaces, newlines or special characters."));
+    }
+    Ok(())
+}
+
+fn subcommand_arity(sub: &str) -> CommandError {
+    CommandError::Other(format!("ERR wrong number of arguments for 'client|{sub}' command"))
+}
+
+fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
+    let sub = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+    let n = args.remaining();
+    match sub.as_str() {
+        "id" if n == 0 => reply(Reply::Integer(conn.state.id as i64)),
+        "getname" if n == 0 => reply(if conn.state.name.is_empty() {
+            Reply::Nil
+        } else {
+            Reply::Bulk(conn.state.name.clone())
+        }),
+        "setname" if n == 1 => {
+            let name = args.next_bytes()?;
+            validate_name(&name)?;
+            conn.state.name = name.to_vec();
+            reply(Reply::ok())
+        }
+        "info" if n == 0 => reply(Reply::Bulk(format!("{}\n", conn.state.info_line()).into_bytes())),
+        "list" => {
+            let mut ids: Option<Vec<u64>> = None;
+            while args.remaining() > 0 {
+                if args.eat("TYPE") {
+                    let t = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+                    if !matches!(t.as_str(), "normal" | "master" | "replica" | "pubsub") {
+                        return Err(CommandError::err(format!("Unknown client type '{t}'")));
+                    }
+                    if t != "normal" {
+                        ids = Some(Vec::new());
+                    }
+                } else if args.eat("ID") {
+                    let mut list = ids.take().unwrap_or_default();
+                    for raw in args.rest() {
+                        match crate::commands::args::parse_i64(&raw) {
+                            Some(id) if id > 0 => list.push(id as u64),
+                            _ => return Err(CommandError::err("Invalid client ID")),
+                        }
+                    }
+                    ids = Some(list);
+                } else {
+                    return Err(CommandError::Syntax);
+                }
+            }
+            conn.shared.clients.update(&conn.state);
+            let mut text = String::new();
+            for c in conn.shared.clients.snapshot() {
+                if ids.as_ref().is_none_or(|ids| ids.contains(&c.id)) {
+                    let c = if c.id == conn.state.id { conn.state.clone() } else { c };
+                    text.push_str(&c.info_line());
+                    text.push('\n');
+                }
+            }
+            reply(Reply::Bulk(text.into_bytes()))
+        }
+        "kill" => client_kill(args, conn),
+        "setinfo" if n == 2 => {
+            let attr = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+            let value = args.next_bytes()?;
+            if value.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+                return Err(CommandError::err(format!(
+                    "{attr} cannot contain spaces, newlines or special characters."
+                )));
+            }
+            match attr.as_str() {
+                "lib-name" => conn.state.lib_name = value.to_vec(),
+                "lib-ver" => conn.state.lib_ver = value.to_vec(),
+                _ => return Err(CommandError::err(format!("Unrecognized option '{attr}'"))),
+            }
+            reply(Reply::ok())
+        }
+        "no-evict" | "no-touch" if n == 1 => {
+            if args.eat("ON") || args.eat("OFF") {
+                reply(Reply::ok())
+            } else {
+                Err(CommandError::Syntax)
+            }
+        }
+        "help" => reply(Reply::Array(
+            ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST [TYPE <type>] [ID <id> [<id> ...]]", "KILL <ip:port> | <option> <value> [...]", "SETINFO <LIB-NAME|LIB-VER> <value>"]
+                .iter()
+                .map(|s| Reply::Simple((*s).to_owned()))
+                .collect(),
+        )),
+        "id" | "getname" | "setname" | "info" | "setinfo" | "no-evict" | "no-touch" => Err(subcommand_arity(&sub)),
+        _ => Err(CommandError::err(format!(
+            "unknown subcommand '{}'. Try CLIENT HELP.",
+            sub
+        ))),
+    }
+}
+
+fn client_kill(mut args: Args, conn: &mut Conn) -> LocalResult {
+    if args.remaining() == 1 {
+        let addr = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
+        let killed = conn.shared.clients.kill_where(|c| c.addr.to_string() == addr);
+        return if killed == 0 { Err(CommandError::err("No such client")) } else { reply(Reply::ok()) };
+    }
+    if args.remaining() == 0 || args.remaining() % 2 != 0 {
+        return Err(CommandError::Syntax);
+    }
+    let mut id = None;
+    let mut addr = None;
+    let mut laddr = None;
+    let mut skipme = true;
+    while args.remaining() > 0 {
+        let opt = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+        let value = args.next_bytes()?;
+        let text = String::from_utf8_lossy(&value).into_owned();
+        match opt.as_str() {
+            "id" => match crate::commands::args::parse_i64(&value) {
+                Some(v) if v > 0 => id = Some(v as u64),
+                _ => return Err(CommandError::err("client-id should be greater than 0")),
+            },
+            "addr" => addr = Some(text),
+            "laddr" => laddr = Some(text),
+            "skipme" => match text.to_ascii_lowercase().as_str() {
+                "yes" => skipme = true,
+                "no" => skipme = false,
+                _ => return Err(CommandError::Syntax),
+            },
+            "type" | "user" | "maxage" => {}
+            _ => return Err(CommandError::Syntax),
+        }
+    }
+    let me = conn.state.id;
+    let killed = conn.shared.clients.kill_where(|c| {
+        !(skipme && c.id == me)
+            && id.is_none_or(|i| i == c.id)
+            && addr.as_ref().is_none_or(|a| *a == c.addr.to_string())
+            && laddr.as_ref().is_none_or(|a| *a == c.laddr.to_string())
+    });
+    reply(Reply::Integer(killed as i64))
+}

@@ -1,0 +1,387 @@
+//! Proxy-local server commands: `INFO`, `CONFIG`, `COMMAND`. INFO merges the proxy's own
+//! sections with those storaged reports (keyspace, storage, storage-side stats); CONFIG keeps
+//! tandem's live settings and remembers Redis's encoding knobs; COMMAND reads the table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use tandem_shared::wire::Outcome;
+use tandem_shared::{Command, Reply};
+
+use super::args::{parse_i64, Args};
+use super::connection::REDIS_VERSION;
+use super::CommandSpec;
+use crate::config::Config;
+use crate::connection::{Conn, Flow};
+use crate::error::CommandError;
+use crate::server::Settings;
+
+type LocalResult = Result<(Reply, Flow), CommandError>;
+
+/// How a parameter's value is checked by `CONFIG SET`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Memory,
+    Bool,
+    Text,
+    Immutable,
+}
+
+/// Every parameter `CONFIG GET` knows, with its default and kind.
+fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
+    use Kind::*;
+    let s = |v: &str| v.to_owned();
+    vec![
+        ("requirepass", config.requirepass.clone(), Text),
+        ("proto-max-bulk-len", config.proto_max_bulk_len.to_string(), Memory),
+        ("maxclients", config.maxclients.to_string(), Int),
+        ("port", config.listen.port().to_string(), Immutable),
+        ("bind", config.listen.ip().to_string(), Immutable),
+        ("databases", s("16"), Immutable),
+        ("timeout", s("0"), Int),
+        ("tcp-keepalive", s("300"), Int),
+        ("loglevel", s("notice"), Text),
+        ("appendonly", s("no"), Bool),
+        ("appendfsync", s("everysec"), Text),
+        ("save", s(""), Text),
+        ("dir", s("."), Immutable),
+        ("dbfilename", s("dump.rdb"), Text),
+        ("maxmemory", s("0"), Memory),
+        ("maxmemory-policy", s("noeviction"), Text),
+        ("maxmemory-samples", s("5"), Int),
+        ("hz", s("10"), Int),
+        ("notify-keyspace-events", s(""), Text),
+        ("hash-max-listpack-entries", s("128"), Int),
+        ("hash-max-listpack-value", s("64"), Int),
+        ("hash-max-ziplist-entries", s("128"), Int),
+        ("hash-max-ziplist-value", s("64"), Int),
+        ("set-max-intset-entries", s("512"), Int),
+        ("set-max-listpack-entries", s("128"), Int),
+        ("set-max-listpack-value", s("64"), Int),
+        ("zset-max-listpack-entries", s("128"), Int),
+        ("zset-max-listpack-value", s("64"), Int),
+        ("zset-max-ziplist-entries", s("128"), Int),
+        ("zset-max-ziplist-value", s("64"), Int),
+        ("list-max-listpack-size", s("-2"), Int),
+        ("list-max-ziplist-size", s("-2"), Int),
+        ("list-compress-depth", s("0"), Int),
+        ("stream-node-max-bytes", s("4096"), Memory),
+        ("stream-node-max-entries", s("100"), Int),
+        ("lua-time-limit", s("5000"), Int),
+        ("busy-reply-threshold", s("5000"), Int),
+        ("slowlog-log-slower-than", s("10000"), Int),
+        ("slowlog-max-len", s("128"), Int),
+        ("latency-monitor-threshold", s("0"), Int),
+        ("lazyfree-lazy-eviction", s("no"), Bool),
+        ("lazyfree-lazy-expire", s("no"), Bool),
+        ("lazyfree-lazy-server-del", s("no"), Bool),
+        ("lazyfree-lazy-user-del", s("no"), Bool),
+        ("lazyfree-lazy-user-flush", s("no"), Bool),
+        ("activerehashing", s("yes"), Bool),
+        ("protected-mode", s("no"), Bool),
+        ("io-threads", s("1"), Immutable),
+        ("replica-read-only", s("yes"), Bool),
+        ("client-output-buffer-limit", s("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"), Text),
+        ("max-frame", config.max_frame.to_string(), Immutable),
+        ("request-timeout-ms", config.request_timeout_ms.to_string(), Immutable),
+        ("queue-capacity", config.queue_capacity.to_string(), Immutable),
+    ]
+}
+
+fn kind_of(config: &Config, name: &str) -> Option<Kind> {
+    defaults(config).into_iter().find(|(n, _, _)| *n == name).map(|(_, _, k)| k)
+}
+
+/// The settings a proxy starts with.
+pub fn initial_settings(config: &Config) -> Settings {
+    Settings {
+        requirepass: config.requirepass.clone(),
+        params: defaults(config).into_iter().map(|(n, v, _)| (n.to_owned(), v)).collect(),
+    }
+}
+
+/// Parses Redis's memory notation: `100`, `1k`, `1kb`, `5mb`, `1gb` (case-insensitive).
+fn parse_memory(v: &str) -> Option<u64> {
+    let lower = v.to_ascii_lowercase();
+    let (digits, mult) = [("gb", 1u64 << 30), ("g", 1_000_000_000), ("mb", 1 << 20), ("m", 1_000_000), ("kb", 1 << 10), ("k", 1000), ("b", 1)]
+        .iter()
+        .find_map(|(suffix, mult)| lower.strip_suffix(suffix).map(|d| (d.to_owned(), *mult)))
+        .unwrap_or((lower.clone(), 1));
+    digits.parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// `CONFIG GET|SET|RESETSTAT|REWRITE|HELP`.
+pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
+    let sub = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+    match sub.as_str() {
+        "get" => {
+            if args.remaining() == 0 {
+                return Err(CommandError::Other("ERR wrong number of arguments for 'config|get' command".into()));
+            }
+            let settings = conn.shared.settings();
+            let mut found: BTreeMap<String, String> = BTreeMap::new();
+            for pattern in args.rest() {
+                for (name, value) in &settings.params {
+                    if tandem_shared::glob::glob_match(&pattern, name.as_bytes(), true) {
+                        found.insert(name.clone(), value.clone());
+                    }
+                }
+            }
+            Ok((
+                Reply::Map(found.into_iter().map(|(k, v)| (Reply::Bulk(k.into_bytes()), Reply::Bulk(v.into_bytes()))).collect()),
+                Flow::Continue,
+            ))
+        }
+        "set" => {
+            if args.remaining() == 0 || args.remaining() % 2 != 0 {
+                return Err(CommandError::Other("ERR wrong number of arguments for 'config|set' command".into()));
+            }
+            let mut updates = Vec::new();
+            while args.remaining() > 0 {
+                let name = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+                let value = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
+                let failed = |why: &str| CommandError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - {why}"));
+                let value = match kind_of(&conn.shared.config, &name) {
+                    None => {
+                        return Err(CommandError::err(format!(
+                            "Unknown option or number of arguments for CONFIG SET - '{name}'"
+                        )))
+                    }
+                    Some(Kind::Immutable) => return Err(failed("can't set immutable config")),
+                    Some(Kind::Int) => match parse_i64(value.as_bytes()) {
+                        Some(v) => v.to_string(),
+                        None => return Err(failed("argument couldn't be parsed into an integer")),
+                    },
+                    Some(Kind::Memory) => match parse_memory(&value) {
+                        Some(v) => v.to_string(),
+                        None => return Err(failed("argument must be a memory value")),
+                    },
+                    Some(Kind::Bool) => match value.to_ascii_lowercase().as_str() {
+                        "yes" | "no" => value.to_ascii_lowercase(),
+                        _ => return Err(failed("argument must be 'yes' or 'no'")),
+                    },
+                    Some(Kind::Text) => value,
+                };
+                updates.push((name, value));
+            }
+            let mut settings = match conn.shared.settings.write() {
+                Ok(s) => s,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            for (name, value) in updates {
+                match name.as_str() {
+                    "requirepass" => settings.requirepass.clone_from(&value),
+                    "proto-max-bulk-len" => {
+                        conn.shared.proto_max_bulk_len.store(value.parse().unwrap_or(u64::MAX), Ordering::Relaxed)
+                    }
+                    "maxclients" => conn.shared.maxclients.store(value.parse().unwrap_or(usize::MAX), Ordering::Relaxed),
+                    _ => {}
+                }
+                tracing::info!(param = %name, "CONFIG SET");
+                settings.params.insert(name, value);
+            }
+            Ok((Reply::ok(), Flow::Continue))
+        }
+        "resetstat" => {
+            let stats = &conn.shared.stats;
+            stats.commands_processed.store(0, Ordering::Relaxed);
+            stats.connections_received.store(0, Ordering::Relaxed);
+            stats.rejected_connections.store(0, Ordering::Relaxed);
+            Ok((Reply::ok(), Flow::Continue))
+        }
+        "rewrite" => Err(CommandError::err("The server is running without a config file")),
+        "help" => Ok((
+            Reply::Array(
+                ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "SET <directive> <value>", "RESETSTAT", "REWRITE"]
+                    .iter()
+                    .map(|s| Reply::Simple((*s).to_owned()))
+                    .collect(),
+            ),
+            Flow::Continue,
+        )),
+        _ => Err(CommandError::err(format!("unknown subcommand '{sub}'. Try CONFIG HELP."))),
+    }
+}
+
+fn command_info(spec: &CommandSpec) -> Reply {
+    let simple = |items: &[&str]| Reply::Set(items.iter().map(|s| Reply::Simple((*s).to_owned())).collect());
+    Reply::Array(vec![
+        Reply::bulk(spec.name),
+        Reply::Integer(i64::from(spec.arity)),
+        simple(spec.flags),
+        Reply::Integer(i64::from(spec.first_key)),
+        Reply::Integer(i64::from(spec.last_key)),
+        Reply::Integer(i64::from(spec.step)),
+        simple(spec.acl),
+        Reply::Array(vec![]),
+        Reply::Array(vec![]),
+        Reply::Array(vec![]),
+    ])
+}
+
+fn command_docs(spec: &CommandSpec) -> Reply {
+    let b = |s: &str| Reply::Bulk(s.as_bytes().to_vec());
+    Reply::Map(vec![(b("summary"), b(spec.summary)), (b("group"), b(spec.group))])
+}
+
+/// `COMMAND`, `COMMAND COUNT|INFO|DOCS|LIST`.
+pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
+    let all = super::all();
+    if args.remaining() == 0 {
+        return Ok((Reply::Array(all.iter().map(command_info).collect()), Flow::Continue));
+    }
+    let sub = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+    let names = args.rest();
+    let reply = match sub.as_str() {
+        "count" if names.is_empty() => Reply::Integer(all.len() as i64),
+        "list" => Reply::Array(all.iter().map(|s| Reply::bulk(s.name)).collect()),
+        "info" if names.is_empty() => Reply::Array(all.iter().map(command_info).collect()),
+        "info" => Reply::Array(
+            names.iter().map(|n| super::lookup(n).map_or(Reply::NilArray, command_info)).collect(),
+        ),
+        "docs" => {
+            let specs: Vec<&CommandSpec> = if names.is_empty() {
+                all.iter().collect()
+            } else {
+                names.iter().filter_map(|n| super::lookup(n)).collect()
+            };
+            Reply::Map(specs.into_iter().map(|s| (Reply::bulk(s.name), command_docs(s))).collect())
+        }
+        "count" => return Err(CommandError::Other("ERR wrong number of arguments for 'command|count' command".into())),
+        _ => return Err(CommandError::err(format!("unknown subcommand '{sub}'. Try COMMAND HELP."))),
+    };
+    Ok((reply, Flow::Continue))
+}
+
+/// Splits storaged's INFO text into sections by their `# Name` headers (lower-cased).
+fn sections_of(text: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current = String::from("storage");
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(name) = line.strip_prefix("# ") {
+            current = name.trim().to_ascii_lowercase();
+            out.entry(current.clone()).or_default();
+        } else if !line.is_empty() {
+            out.entry(current.clone()).or_default().push(line.to_owned());
+        }
+    }
+    out
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// `INFO [section ...]`.
+pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
+    let wanted: Vec<String> = args.rest().iter().map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).collect();
+    let all = wanted.is_empty() || wanted.iter().any(|w| matches!(w.as_str(), "all" | "everything" | "default"));
+    let want = |s: &str| all || wanted.iter().any(|w| w == s);
+    let storage = if want("keyspace") || want("stats") || want("storage") || want("memory") {
+        match conn.call_storage(0, vec![Command::Info]).await {
+            Ok(outcomes) => match outcomes.into_iter().next() {
+                Some(Outcome::Ok(Reply::Bulk(b))) => sections_of(&String::from_utf8_lossy(&b)),
+                _ => BTreeMap::new(),
+            },
+            Err(_) => BTreeMap::new(),
+        }
+    } else {
+        BTreeMap::new()
+    };
+    let shared = &conn.shared;
+    let mut out = String::new();
+    let mut section = |name: &str, body: &mut dyn FnMut(&mut String)| {
+        if want(&name.to_ascii_lowercase()) {
+            if !out.is_empty() {
+                out.push_str("\r\n");
+            }
+            let _ = write!(out, "# {name}\r\n");
+            body(&mut out);
+        }
+    };
+    let uptime = shared.started.elapsed().as_secs();
+    section("Server", &mut |o| {
+        let _ = write!(
+            o,
+            "redis_version:{REDIS_VERSION}\r\ntandem_version:{}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nexecutable:tandem-proxy\r\n",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::process::id(),
+            shared.run_id,
+            shared.port,
+            uptime / 86400,
+        );
+    });
+    section("Clients", &mut |o| {
+        let _ = write!(
+            o,
+            "connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
+            shared.clients.len(),
+            shared.maxclients.load(Ordering::Relaxed)
+        );
+    });
+    section("Memory", &mut |o| {
+        let rss = rss_bytes();
+        let _ = write!(o, "used_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n", rss as f64 / 1048576.0);
+        for line in storage.get("memory").into_iter().flatten() {
+            let _ = write!(o, "{line}\r\n");
+        }
+    });
+    section("Persistence", &mut |o| {
+        let _ = write!(o, "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n");
+    });
+    section("Stats", &mut |o| {
+        let s = &shared.stats;
+        let _ = write!(
+            o,
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:{}\r\n",
+            s.connections_received.load(Ordering::Relaxed),
+            s.commands_processed.load(Ordering::Relaxed),
+            s.rejected_connections.load(Ordering::Relaxed),
+        );
+        for line in storage.get("stats").into_iter().flatten() {
+            let _ = write!(o, "{line}\r\n");
+        }
+    });
+    section("Replication", &mut |o| {
+        let _ = write!(o, "role:master\r\nconnected_slaves:0\r\n");
+    });
+    section("Link", &mut |o| {
+        for (i, link) in shared.links.links().iter().enumerate() {
+            let st = link.stats();
+            let (state, last_error) = st.state.lock().map(|s| (s.0.as_str(), s.1.clone())).unwrap_or(("down", String::new()));
+            let _ = write!(
+                o,
+                "link{i}:state={state},reconnects={},queue_depth={},in_flight={},requests={},shed={},timed_out={},last_error={}\r\n",
+                st.reconnects.load(Ordering::Relaxed),
+                link.queue_depth(),
+                link.in_flight(),
+                st.requests.load(Ordering::Relaxed),
+                st.shed.load(Ordering::Relaxed),
+                st.timed_out.load(Ordering::Relaxed),
+                last_error.replace([',', '\r', '\n'], " "),
+            );
+        }
+    });
+    for (name, lines) in &storage {
+        if matches!(name.as_str(), "stats" | "memory") {
+            continue;
+        }
+        let title = {
+            let mut c = name.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        };
+        section(&title, &mut |o| {
+            for line in lines {
+                let _ = write!(o, "{line}\r\n");
+            }
+        });
+    }
+    Ok((Reply::Bulk(out.into_bytes()), Flow::Continue))
+}

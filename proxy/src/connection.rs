@@ -1,0 +1,261 @@
+//! One client connection: read RESP, run commands in the order sent, write replies.
+//!
+//! Pipelining: every complete command in the read buffer is handled before the replies are
+//! flushed with one write. Consecutive storage commands travel to storaged as one request
+//! (one frame, one batch, run in order); a proxy-local command or an error reply first
+//! flushes the pending batch so replies stay in order. This is the only module that touches
+//! the client's socket.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use tandem_shared::wire::{ArchivedOutcome, Response};
+use tandem_shared::Command;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::ClientState;
+use crate::commands::args::Args;
+use crate::commands::{self, Handler, ParseCtx};
+use crate::error::CommandError;
+use crate::link::Link;
+use crate::resp::{self, Protocol};
+use crate::server::Shared;
+
+/// Flush replies early once this much output is buffered, so a huge pipeline does not grow
+/// the output buffer without bound.
+const OUTPUT_FLUSH_AT: usize = 1024 * 1024;
+
+/// What a handled command asks of the connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Flush replies, then close (QUIT, protocol errors).
+    Close,
+}
+
+/// Per-connection context handed to proxy-local commands.
+pub struct Conn {
+    pub state: ClientState,
+    pub shared: Arc<Shared>,
+    pub link: Link,
+    out: BytesMut,
+    batch: Vec<Command>,
+}
+
+/// Serves one client until it quits, errs, is killed or the proxy shuts down.
+pub async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>, kill: CancellationToken) {
+    let id = shared.clients.next_id();
+    let laddr = stream.local_addr().unwrap_or(addr);
+    let state = ClientState {
+        id,
+        addr,
+        laddr,
+        protocol: Protocol::Resp2,
+        db: 0,
+        name: Vec::new(),
+        lib_name: Vec::new(),
+        lib_ver: Vec::new(),
+        authenticated: shared.settings().requirepass.is_empty(),
+        created: Instant::now(),
+        last_command: Vec::new(),
+    };
+    shared.clients.insert(state.clone(), kill.clone());
+    let link = shared.links.assign();
+    let mut conn = Conn { state, shared: shared.clone(), link, out: BytesMut::with_capacity(16 * 1024), batch: Vec::new() };
+    let mut rbuf = BytesMut::with_capacity(16 * 1024);
+    if let Err(e) = conn.run(&mut stream, &mut rbuf, &kill).await {
+        tracing::debug!(client = id, error = %e, "client connection ended");
+    }
+    shared.clients.remove(id);
+}
+
+impl Conn {
+    async fn run(&mut self, stream: &mut TcpStream, rbuf: &mut BytesMut, kill: &CancellationToken) -> std::io::Result<()> {
+        loop {
+            let n = tokio::select! {
+                _ = kill.cancelled() => return Ok(()),
+                r = stream.read_buf(rbuf) => r?,
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            let limits = resp::decode::Limits {
+                max_bulk_len: self.shared.proto_max_bulk_len.load(Ordering::Relaxed),
+                ..Default::default()
+            };
+            let mut flow = Flow::Continue;
+            loop {
+                match resp::decode::decode_command(rbuf, &limits) {
+                    Ok(Some(argv)) => {
+                        flow = self.handle(argv).await;
+                        if flow == Flow::Close {
+                            break;
+                        }
+                        if self.out.len() >= OUTPUT_FLUSH_AT {
+                            self.flush_batch().await;
+                            stream.write_all(&self.out).await?;
+                            self.out.clear();
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.flush_batch().await;
+                        resp::encode::encode_error(&e.to_string(), &mut self.out);
+                        flow = Flow::Close;
+                        break;
+                    }
+                }
+            }
+            self.flush_batch().await;
+            if !self.out.is_empty() {
+                stream.write_all(&self.out).await?;
+                self.out.clear();
+            }
+            if flow == Flow::Close {
+                let _ = stream.shutdown().await;
+                return Ok(());
+            }
+            // Give back memory after a burst of large requests.
+            if rbuf.capacity() > 4 * 1024 * 1024 && rbuf.is_empty() {
+                *rbuf = BytesMut::with_capacity(16 * 1024);
+            }
+        }
+    }
+
+    async fn handle(&mut self, argv: Vec<Bytes>) -> Flow {
+        self.shared.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+        let mut argv = argv.into_iter();
+        let Some(name) = argv.next() else { return Flow::Continue };
+        let args: Vec<Bytes> = argv.collect();
+        let Some(spec) = commands::lookup(&name) else {
+            self.error(&unknown_command(&name, &args)).await;
+            return Flow::Continue;
+        };
+        if !spec.arity_ok(args.len() + 1) {
+            self.error(&CommandError::WrongArity(spec.name.to_owned()).to_string()).await;
+            return Flow::Continue;
+        }
+        if !self.state.authenticated && !matches!(spec.name, "auth" | "hello" | "quit" | "reset") {
+            self.error("NOAUTH Authentication required.").await;
+            return Flow::Continue;
+        }
+        let mut args = Args::new(args);
+        match spec.handler {
+            Handler::Storage(parse) => {
+                let ctx = ParseCtx {
+                    now_ms: now_ms(),
+                    proto_max_bulk_len: self.shared.proto_max_bulk_len.load(Ordering::Relaxed),
+                    db: self.state.db,
+                };
+                match parse(&mut args, &ctx) {
+                    Ok(command) => {
+                        self.batch.push(command);
+                        if self.batch.len() >= self.shared.config.batch_size {
+                            self.flush_batch().await;
+                        }
+                    }
+                    Err(e) => self.error(&e.to_string()).await,
+                }
+                Flow::Continue
+            }
+            Handler::Local(local) => {
+                self.flush_batch().await;
+                self.state.last_command = spec.name.as_bytes().to_vec();
+                let (reply, flow) = match commands::run_local(local, args, self).await {
+                    Ok(r) => r,
+                    Err(e) => (tandem_shared::Reply::Error(e.to_string()), Flow::Continue),
+                };
+                resp::encode::encode(&reply, self.state.protocol, &mut self.out);
+                self.shared.clients.update(&self.state);
+                flow
+            }
+        }
+    }
+
+    /// Writes an error reply after everything queued before it.
+    async fn error(&mut self, text: &str) {
+        self.flush_batch().await;
+        resp::encode::encode_error(text, &mut self.out);
+    }
+
+    /// Sends the pending storage commands as one request and encodes their replies.
+    async fn flush_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let commands = std::mem::take(&mut self.batch);
+        let count = commands.len();
+        match self.link.call(self.state.db, commands).await {
+            Ok(frame) => match frame.access::<Response>() {
+                Ok(response) => {
+                    for outcome in response.outcomes.iter() {
+                        match outcome {
+                            ArchivedOutcome::Ok(reply) => {
+                                resp::encode::encode_archived(reply, self.state.protocol, &mut self.out)
+                            }
+                            ArchivedOutcome::Err(e) => resp::encode::encode_error(&e.message(), &mut self.out),
+                        }
+                    }
+                    for _ in response.outcomes.len()..count {
+                        resp::encode::encode_error("ERR storage returned too few replies", &mut self.out);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "invalid response frame from storaged");
+                    for _ in 0..count {
+                        resp::encode::encode_error("ERR storage sent an invalid response", &mut self.out);
+                    }
+                }
+            },
+            Err(e) => {
+                let text = e.to_string();
+                for _ in 0..count {
+                    resp::encode::encode_error(&text, &mut self.out);
+                }
+            }
+        }
+    }
+
+    /// Runs storage commands for a local command (INFO, DBSIZE-like helpers) outside the
+    /// client's pipeline batch.
+    ///
+    /// # Errors
+    /// The link error text, as a command error.
+    pub async fn call_storage(&mut self, db: u8, commands: Vec<Command>) -> Result<Vec<tandem_shared::wire::Outcome>, CommandError> {
+        let frame = self.link.call(db, commands).await.map_err(|e| CommandError::Other(e.to_string()))?;
+        let response = frame.access::<Response>().map_err(|e| CommandError::err(e))?;
+        rkyv::deserialize::<Vec<tandem_shared::wire::Outcome>, rkyv::rancor::Error>(&response.outcomes)
+            .map_err(|e| CommandError::err(e))
+    }
+}
+
+/// Redis's unknown-command text: the name and the first arguments, each quoted and cut at
+/// 128 bytes in total.
+fn unknown_command(name: &[u8], args: &[Bytes]) -> String {
+    let mut shown = String::new();
+    for arg in args {
+        if shown.len() >= 128 {
+            break;
+        }
+        let room = 128 - shown.len();
+        let text = String::from_utf8_lossy(arg);
+        let cut: String = text.chars().take(room).collect();
+        shown.push_str(&format!("'{cut}' "));
+    }
+    let name = String::from_utf8_lossy(name);
+    let name: String = name.chars().take(128).collect();
+    CommandError::UnknownCommand { name, args: shown }.to_string()
+}
+
+/// Current unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,272 @@
+//! The task that owns one link's socket: connect, handshake, write queued requests, route
+//! responses, and reconnect with capped exponential backoff plus jitter when anything fails.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rand::Rng;
+use tandem_shared::wire::{self, Frame, FrameKind, Hello, HelloAck, Notice, Request, Response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::UnixStream;
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::in_flight::InFlight;
+use super::{Call, LinkConfig, LinkError, LinkState, LinkStats};
+
+const BACKOFF_MIN: Duration = Duration::from_millis(5);
+const BACKOFF_MAX: Duration = Duration::from_millis(1000);
+/// Most queued calls written with one `write_all`.
+const WRITE_BATCH: usize = 256;
+/// How long to wait for storaged to answer in-flight requests after it said it is going away.
+const DRAIN_WAIT: Duration = Duration::from_secs(30);
+
+/// Why a connected session ended.
+enum End {
+    Shutdown,
+    Drained,
+    Failed(String),
+}
+
+pub(super) async fn run(
+    index: usize,
+    config: LinkConfig,
+    mut rx: mpsc::Receiver<Call>,
+    stats: Arc<LinkStats>,
+    in_flight: Arc<InFlight>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = BACKOFF_MIN;
+    let mut next_id: u64 = 1;
+    let mut ever_up = false;
+    let mut last_logged = String::new();
+    loop {
+        set_state(&stats, LinkState::Connecting, None);
+        let connected = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = connect(&config) => r,
+        };
+        let stream = match connected {
+            Ok(stream) => stream,
+            Err(e) => {
+                if e != last_logged {
+                    tracing::warn!(link = index, error = %e, "storage link down; retrying with backoff");
+                    last_logged = e.clone();
+                }
+                set_state(&stats, LinkState::Down, Some(e));
+                let jitter = rand::thread_rng().gen_range(0..=backoff.as_millis() as u64 / 2);
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(backoff + Duration::from_millis(jitter)) => {}
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                continue;
+            }
+        };
+        if ever_up {
+            stats.reconnects.fetch_add(1, Ordering::Relaxed);
+        }
+        ever_up = true;
+        backoff = BACKOFF_MIN;
+        last_logged.clear();
+        tracing::info!(link = index, "storage link up");
+        set_state(&stats, LinkState::Up, None);
+        let end = serve(stream, &config, &mut rx, &stats, &in_flight, &mut next_id, &shutdown).await;
+        let reason = match &end {
+            End::Shutdown => "proxy shutting down".to_owned(),
+            End::Drained => "storaged restarted".to_owned(),
+            End::Failed(e) => e.clone(),
+        };
+        in_flight.fail_all(&LinkError::OutcomeUnknown(reason.clone()));
+        match end {
+            End::Shutdown => return,
+            End::Drained => tracing::info!(link = index, "storaged drained this link; reconnecting"),
+            End::Failed(e) => {
+                tracing::warn!(link = index, error = %e, "storage link lost; reconnecting");
+                set_state(&stats, LinkState::Down, Some(e));
+            }
+        }
+    }
+}
+
+fn set_state(stats: &LinkStats, state: LinkState, error: Option<String>) {
+    if let Ok(mut s) = stats.state.lock() {
+        s.0 = state;
+        if let Some(e) = error {
+            s.1 = e;
+        }
+    }
+}
+
+/// Connects and completes the Hello handshake.
+async fn connect(config: &LinkConfig) -> Result<UnixStream, String> {
+    let mut stream = UnixStream::connect(&config.socket)
+        .await
+        .map_err(|e| format!("connect {}: {e}", config.socket.display()))?;
+    let hello = Hello {
+        protocol: wire::PROTOCOL_VERSION,
+        schema: wire::SCHEMA_HASH,
+        instance_id: config.instance_id,
+        pid: std::process::id(),
+        name: format!("tandem-proxy {}", env!("CARGO_PKG_VERSION")),
+    };
+    let mut out = BytesMut::new();
+    wire::encode(&hello, config.max_frame, &mut out).map_err(|e| e.to_string())?;
+    stream.write_all(&out).await.map_err(|e| format!("handshake write: {e}"))?;
+    let mut buf = BytesMut::with_capacity(4096);
+    let frame = loop {
+        match wire::decode(&mut buf, config.max_frame) {
+            Ok(Some(frame)) => break frame,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "storaged refused or garbled the handshake");
+                return Err(format!("handshake: {e}"));
+            }
+        }
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_buf(&mut buf))
+            .await
+            .map_err(|_| "handshake timed out".to_owned())?
+            .map_err(|e| format!("handshake read: {e}"))?;
+        if read == 0 {
+            return Err("storaged closed the link during the handshake".into());
+        }
+    };
+    let ack = frame.access::<HelloAck>().map_err(|e| format!("handshake: {e}"))?;
+    if !ack.accepted {
+        let message = ack.message.as_str().to_owned();
+        tracing::error!(%message, "storaged refused this proxy");
+        return Err(format!("storaged refused the link: {message}"));
+    }
+    Ok(stream)
+}
+
+async fn serve(
+    stream: UnixStream,
+    config: &LinkConfig,
+    rx: &mut mpsc::Receiver<Call>,
+    stats: &LinkStats,
+    in_flight: &InFlight,
+    next_id: &mut u64,
+    shutdown: &CancellationToken,
+) -> End {
+    let (read_half, write_half) = stream.into_split();
+    let going_away = Notify::new();
+    let reader = read_responses(read_half, config.max_frame, in_flight, stats, &going_away);
+    let writer = write_requests(write_half, config.max_frame, rx, in_flight, next_id, &going_away);
+    tokio::pin!(reader, writer);
+    tokio::select! {
+        _ = shutdown.cancelled() => End::Shutdown,
+        end = &mut reader => end,
+        end = &mut writer => match end {
+            // Stopped writing because storaged is draining: collect what it still owes us.
+            End::Drained => match tokio::time::timeout(DRAIN_WAIT, &mut reader).await {
+                Ok(End::Failed(e)) if !in_flight.is_empty() => End::Failed(e),
+                Ok(_) => End::Drained,
+                Err(_) => End::Failed("storaged did not finish draining in time".into()),
+            },
+            other => other,
+        },
+    }
+}
+
+async fn read_responses(
+    mut read_half: OwnedReadHalf,
+    max_frame: u32,
+    in_flight: &InFlight,
+    stats: &LinkStats,
+    going_away: &Notify,
+) -> End {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        loop {
+            let frame = match wire::decode(&mut buf, max_frame) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "garbage frame from storaged; closing link");
+                    return End::Failed(format!("bad frame from storaged: {e}"));
+                }
+            };
+            if let Err(e) = route(frame, in_flight, stats, going_away) {
+                tracing::error!(error = %e, "invalid frame from storaged; closing link");
+                return End::Failed(e);
+            }
+        }
+        match read_half.read_buf(&mut buf).await {
+            Ok(0) => return End::Failed("storaged closed the link".into()),
+            Ok(_) => {}
+            Err(e) => return End::Failed(format!("read from storaged: {e}")),
+        }
+    }
+}
+
+fn route(frame: Frame, in_flight: &InFlight, stats: &LinkStats, going_away: &Notify) -> Result<(), String> {
+    match frame.kind {
+        FrameKind::Response => {
+            let id = frame.access::<Response>().map_err(|e| e.to_string())?.id.to_native();
+            if let Some(waiter) = in_flight.remove(id) {
+                let _ = waiter.send(Ok(frame));
+            }
+            Ok(())
+        }
+        FrameKind::Notice => {
+            let notice = frame.access::<Notice>().map_err(|e| e.to_string())?;
+            tracing::info!(message = notice.message.as_str(), "storaged is going away");
+            set_state(stats, LinkState::Draining, None);
+            going_away.notify_one();
+            Ok(())
+        }
+        other => Err(format!("unexpected {other:?} frame from storaged")),
+    }
+}
+
+async fn write_requests(
+    mut write_half: OwnedWriteHalf,
+    max_frame: u32,
+    rx: &mut mpsc::Receiver<Call>,
+    in_flight: &InFlight,
+    next_id: &mut u64,
+    going_away: &Notify,
+) -> End {
+    let mut out = BytesMut::with_capacity(64 * 1024);
+    let mut calls = Vec::with_capacity(WRITE_BATCH);
+    loop {
+        tokio::select! {
+            biased;
+            _ = going_away.notified() => {
+                // Half-close: storaged answers everything it has read, then closes.
+                let _ = write_half.shutdown().await;
+                return End::Drained;
+            }
+            n = rx.recv_many(&mut calls, WRITE_BATCH) => {
+                if n == 0 {
+                    return End::Shutdown;
+                }
+            }
+        }
+        out.clear();
+        for call in calls.drain(..) {
+            if call.reply.is_closed() {
+                continue; // the client gave up (deadline or disconnect) before we sent it
+            }
+            let id = *next_id;
+            *next_id = next_id.wrapping_add(1);
+            let request = Request { id, db: call.db, commands: call.commands };
+            match wire::encode(&request, max_frame, &mut out) {
+                Ok(()) => in_flight.insert(id, call.reply),
+                Err(e) => {
+                    let _ = call.reply.send(Err(LinkError::Unavailable(e.to_string())));
+                }
+            }
+        }
+        if out.is_empty() {
+            continue;
+        }
+        if let Err(e) = write_half.write_all(&out).await {
+            return End::Failed(format!("write to storaged: {e}"));
+        }
+    }
+}

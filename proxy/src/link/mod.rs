@@ -1,0 +1,199 @@
+//! The storage link: a small pool of multiplexed Unix-socket connections to storaged.
+//!
+//! A [`Link`] is a cheap handle. [`Link::call`] takes a request id, parks a `oneshot` in the
+//! in-flight map and queues the request on a *bounded* channel; one dispatcher task per link
+//! owns the socket, reconnects with capped exponential backoff and jitter, and routes
+//! responses back by id. While storaged is away, requests wait in that channel until their
+//! deadline; a full channel sheds at once. This module never decodes RESP and never decides
+//! command semantics.
+
+mod dispatch;
+mod in_flight;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tandem_shared::wire::Frame;
+use tandem_shared::Command;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use self::in_flight::InFlight;
+
+/// Why a storage call produced no response. `Display` texts are the client-facing errors.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum LinkError {
+    /// Never sent: safe for the client to retry.
+    #[error("TRYAGAIN storage unavailable, request not executed ({0})")]
+    Unavailable(String),
+    /// Never sent: the bounded queue is full.
+    #[error("TRYAGAIN storage queue full, request not executed")]
+    QueueFull,
+    /// Sent (or possibly sent) and the link died or the deadline passed before a response:
+    /// the command may or may not have been applied.
+    #[error("ERR storage link lost, outcome of the command is unknown ({0})")]
+    OutcomeUnknown(String),
+    /// The response frame was not a valid archive.
+    #[error("ERR storage sent an invalid response: {0}")]
+    BadResponse(String),
+}
+
+/// Link parameters shared by every link of the pool.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    pub socket: std::path::PathBuf,
+    pub queue_capacity: usize,
+    pub request_timeout: Duration,
+    pub max_frame: u32,
+    pub instance_id: u64,
+}
+
+/// Connection state, for INFO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    Up,
+    Draining,
+    Down,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Connecting => "connecting",
+            LinkState::Up => "up",
+            LinkState::Draining => "draining",
+            LinkState::Down => "down",
+        }
+    }
+}
+
+/// Counters and state of one link, read by INFO.
+#[derive(Debug)]
+pub struct LinkStats {
+    pub state: Mutex<(LinkState, String)>,
+    pub reconnects: AtomicU64,
+    pub requests: AtomicU64,
+    pub shed: AtomicU64,
+    pub timed_out: AtomicU64,
+}
+
+struct Call {
+    db: u8,
+    commands: Vec<Command>,
+    reply: oneshot::Sender<Result<Frame, LinkError>>,
+}
+
+/// A handle to one link.
+#[derive(Clone)]
+pub struct Link {
+    tx: mpsc::Sender<Call>,
+    stats: Arc<LinkStats>,
+    in_flight: Arc<InFlight>,
+    timeout: Duration,
+}
+
+impl Link {
+    /// Sends one batch of commands for `db` and waits for its response frame (a `Response`
+    /// the caller accesses with checked rkyv).
+    ///
+    /// Cancel safety: dropping the future before the request is written cancels it; after it
+    /// is written, storaged still runs it and the response is discarded.
+    ///
+    /// # Errors
+    /// See [`LinkError`]: `QueueFull`/`Unavailable` mean nothing ran; `OutcomeUnknown` means
+    /// it may have.
+    pub async fn call(&self, db: u8, commands: Vec<Command>) -> Result<Frame, LinkError> {
+        let (reply, rx) = oneshot::channel();
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self.tx.try_send(Call { db, commands, reply }) {
+            self.stats.shed.fetch_add(1, Ordering::Relaxed);
+            return Err(match e {
+                mpsc::error::TrySendError::Full(_) => LinkError::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => {
+                    LinkError::Unavailable("proxy is shutting down".into())
+                }
+            });
+        }
+        match tokio::time::timeout(self.timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(LinkError::OutcomeUnknown("link task ended".into())),
+            Err(_) => {
+                self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                let state = self.stats.state.lock().map(|s| s.0).unwrap_or(LinkState::Down);
+                if state == LinkState::Up {
+                    Err(LinkError::OutcomeUnknown("request deadline passed".into()))
+                } else {
+                    Err(LinkError::Unavailable(format!(
+                        "storage link {} past the request deadline",
+                        state.as_str()
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Counters of this link.
+    pub fn stats(&self) -> &LinkStats {
+        &self.stats
+    }
+
+    /// Requests queued but not yet written.
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Requests written and awaiting a response.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+}
+
+/// The pool of links a proxy shares among its clients.
+pub struct LinkPool {
+    links: Vec<Link>,
+    next: AtomicUsize,
+}
+
+impl LinkPool {
+    /// Starts `count` links, each with its own dispatcher task that connects (and keeps
+    /// reconnecting) until `shutdown` is cancelled.
+    pub fn start(count: usize, config: LinkConfig, shutdown: CancellationToken) -> LinkPool {
+        let links = (0..count.max(1))
+            .map(|index| {
+                let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+                let stats = Arc::new(LinkStats {
+                    state: Mutex::new((LinkState::Connecting, String::new())),
+                    reconnects: AtomicU64::new(0),
+                    requests: AtomicU64::new(0),
+                    shed: AtomicU64::new(0),
+                    timed_out: AtomicU64::new(0),
+                });
+                let in_flight = Arc::new(InFlight::default());
+                tokio::spawn(dispatch::run(
+                    index,
+                    config.clone(),
+                    rx,
+                    stats.clone(),
+                    in_flight.clone(),
+                    shutdown.clone(),
+                ));
+                Link { tx, stats, in_flight, timeout: config.request_timeout }
+            })
+            .collect();
+        LinkPool { links, next: AtomicUsize::new(0) }
+    }
+
+    /// A link for a new client. Each client keeps one link for its lifetime, which keeps its
+    /// requests in order; clients spread round-robin.
+    pub fn assign(&self) -> Link {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.links.len();
+        self.links[i].clone()
+    }
+
+    /// Every link, for INFO.
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+}

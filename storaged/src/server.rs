@@ -1,0 +1,132 @@
+//! storaged's lifecycle: open the engine, bind the Unix socket, accept proxy links, and on
+//! the shutdown signal drain in order — tell proxies, answer what is in flight, stop the
+//! writer, sync the WAL, close RocksDB.
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UnixListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::batch::Executor;
+use crate::config::Config;
+use crate::engine::{Engine, EngineOptions, FsyncPolicy};
+use crate::error::ServerError;
+
+/// Opens the database and serves until `shutdown` resolves, then drains and closes.
+///
+/// # Errors
+/// Bad configuration, an engine that cannot open, or a socket that cannot be bound.
+pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>) -> Result<(), ServerError> {
+    let fsync: FsyncPolicy = config.fsync.parse().map_err(|_| ServerError::Config(format!("--fsync must be always, everysec or no, not {:?}", config.fsync)))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::Socket { path: config.data_dir.display().to_string(), source })?;
+    let options = EngineOptions { fsync, block_cache_bytes: config.block_cache_mb * 1024 * 1024, ..EngineOptions::default() };
+    let dir = config.data_dir.clone();
+    let engine = tokio::task::spawn_blocking(move || Engine::open(&dir, &options))
+        .await
+        .map_err(|e| ServerError::Config(format!("engine open task failed: {e}")))??;
+    tracing::info!(dir = %config.data_dir.display(), ?fsync, "database open");
+
+    let listener = bind(&config)?;
+    tracing::info!(socket = %config.socket.display(), "tandem-storaged serving");
+
+    let executor = Arc::new(
+        Executor::start(engine.clone(), config.write_queue, config.batch_size, config.max_frame)
+            .map_err(|source| ServerError::Socket { path: "writer thread".into(), source })?,
+    );
+    let stop = CancellationToken::new();
+    let background = spawn_background(engine.clone(), executor.clone(), fsync, stop.clone());
+
+    let instance_id: u64 = rand_id();
+    let drain = CancellationToken::new();
+    let sessions = TaskTracker::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    sessions.spawn(crate::session::serve(stream, executor.clone(), instance_id, config.max_frame, drain.clone(), Duration::from_secs(config.drain_timeout)));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+        }
+    }
+    // Drain: stop accepting, tell every proxy, answer what is in flight.
+    drop(listener);
+    let _ = std::fs::remove_file(&config.socket);
+    drain.cancel();
+    sessions.close();
+    sessions.wait().await;
+    stop.cancel();
+    let _ = background.await;
+    match Arc::try_unwrap(executor) {
+        Ok(executor) => executor.stop(),
+        Err(_) => tracing::warn!("executor still referenced at shutdown"),
+    }
+    let sync = tokio::task::spawn_blocking(move || {
+        let r = engine.sync_wal();
+        drop(engine);
+        r
+    })
+    .await;
+    if let Ok(Err(e)) = sync {
+        tracing::error!(error = %e, "final WAL sync failed");
+    }
+    Ok(())
+}
+
+fn rand_id() -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+/// Binds the socket, replacing a stale file left by a crashed instance (but never one a live
+/// storaged is serving on).
+fn bind(config: &Config) -> Result<UnixListener, ServerError> {
+    let path = &config.socket;
+    let err = |source| ServerError::Socket { path: path.display().to_string(), source };
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "another storaged is serving on this socket")));
+        }
+        std::fs::remove_file(path).map_err(err)?;
+    }
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(err)?;
+        }
+    }
+    let listener = UnixListener::bind(path).map_err(err)?;
+    // Owner and group only: storaged trusts whoever can connect.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(err)?;
+    Ok(listener)
+}
+
+/// Background work: WAL sync once a second (everysec) and expiry reclamation ten times a
+/// second, both off the I/O threads.
+fn spawn_background(engine: Engine, executor: Arc<Executor>, fsync: FsyncPolicy, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut reclaim = tokio::time::interval(Duration::from_millis(100));
+        let mut sync = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = reclaim.tick() => executor.reclaim_expired(),
+                _ = sync.tick() => {
+                    if fsync == FsyncPolicy::EverySec {
+                        let engine = engine.clone();
+                        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || engine.sync_wal()).await {
+                            tracing::error!(error = %e, "WAL sync failed");
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
