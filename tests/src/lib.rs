@@ -980,3 +980,64 @@ impl RawClient {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_a_multibulk() {
+        assert_eq!(
+            encode_command(&[b"SET", b"k", b""]),
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn replies_match_allows_only_known_differences() {
+        let keys_a = Ok(Value::Array(vec![
+            Value::BulkString(b"a".to_vec()),
+            Value::BulkString(b"b".to_vec()),
+        ]));
+        let keys_b = Ok(Value::Array(vec![
+            Value::BulkString(b"b".to_vec()),
+            Value::BulkString(b"a".to_vec()),
+        ]));
+        assert!(replies_match(&["KEYS", "*"], &keys_a, &keys_b));
+        assert!(!replies_match(&["MGET", "a", "b"], &keys_a, &keys_b));
+        assert!(replies_match(&["TTL", "k"], &int(100), &int(99)));
+        assert!(!replies_match(&["TTL", "k"], &int(100), &int(90)));
+        assert!(!replies_match(&["TTL", "k"], &int(-1), &int(0)));
+        assert!(replies_match(&["PTTL", "k"], &int(100_000), &int(99_000)));
+        assert!(!replies_match(&["GET", "k"], &int(1), &int(2)));
+        assert!(!replies_match(&["GET", "k"], &err("ERR a"), &err("ERR b")));
+        assert!(!replies_match(&["GET", "k"], &ok(), &simple("OK ")));
+    }
+
+    #[test]
+    fn raw_client_reads_whole_nested_frames() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let replies: &[&[u8]] = &[
+            b"+OK\r\n",
+            b"$5\r\na\r\nbc\r\n",
+            b"$-1\r\n",
+            b"*2\r\n:1\r\n*1\r\n$1\r\nx\r\n",
+            b"%1\r\n$1\r\nk\r\n_\r\n",
+            b"|1\r\n+a\r\n:1\r\n,1.5\r\n",
+            b"=7\r\ntxt:abc\r\n",
+        ];
+        let server = thread::spawn(move || {
+            let (mut socket, _) = listener.accept().expect("accept");
+            for reply in replies {
+                socket.write_all(reply).expect("write");
+            }
+        });
+        let mut client = RawClient::connect(&addr);
+        for reply in replies {
+            assert_eq!(client.reply().as_bytes(), *reply);
+        }
+        server.join().expect("server thread");
+        assert!(client.is_closed());
+    }
+}

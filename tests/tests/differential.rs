@@ -591,3 +591,214 @@ fn connection_and_unknown_commands() {
         &["HELLO", "abc"],
     ]);
 }
+
+#[test]
+fn arity_errors_for_every_command() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["GET"],
+        &["SET", "k"],
+        &["SETNX", "k"],
+        &["SETEX", "k", "1"],
+        &["PSETEX", "k", "1"],
+        &["MGET"],
+        &["MSET", "k"],
+        &["MSETNX", "k"],
+        &["GETSET", "k"],
+        &["GETDEL"],
+        &["GETEX"],
+        &["APPEND", "k"],
+        &["STRLEN"],
+        &["GETRANGE", "k", "0"],
+        &["SUBSTR", "k", "0"],
+        &["SETRANGE", "k", "0"],
+        &["INCR"],
+        &["DECR"],
+        &["INCRBY", "k"],
+        &["DECRBY", "k"],
+        &["INCRBYFLOAT", "k"],
+        &["LCS", "k"],
+        &["DEL"],
+        &["UNLINK"],
+        &["EXISTS"],
+        &["TYPE"],
+        &["TOUCH"],
+        &["EXPIRE", "k"],
+        &["PEXPIRE", "k"],
+        &["EXPIREAT", "k"],
+        &["PEXPIREAT", "k"],
+        &["TTL"],
+        &["PTTL"],
+        &["EXPIRETIME"],
+        &["PEXPIRETIME"],
+        &["PERSIST"],
+        &["RENAME", "k"],
+        &["RENAMENX", "k"],
+        &["COPY", "k"],
+        &["MOVE", "k"],
+        &["KEYS"],
+        &["SCAN"],
+        &["RANDOMKEY", "x"],
+        &["DBSIZE", "x"],
+        &["PING", "a", "b"],
+        &["ECHO"],
+        &["SELECT"],
+        &["SELECT", "1", "2"],
+        &["RESET", "x"],
+        &["TIME", "x"],
+        &["CLIENT", "GETNAME", "x"],
+        &["CLIENT", "SETNAME"],
+        &["CLIENT", "INFO", "x"],
+        &["CONFIG", "GET"],
+        &["CONFIG", "SET", "hz"],
+        &["GET", "k", "extra"],
+        &["STRLEN", "k", "extra"],
+        &["TTL", "k", "extra"],
+        &["INCR", "k", "extra"],
+    ]);
+}
+
+#[test]
+fn option_spelling_and_order() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["set", "k", "v", "ex", "100", "nx", "get"],
+        &["SET", "k", "v", "GET", "XX", "PX", "100000"],
+        &["PTTL", "k"],
+        &["SET", "k", "v", "KEEPTTL", "XX"],
+        &["PTTL", "k"],
+        &["SET", "k", "v", "KeepTtl", "gEt"],
+        &["SET", "k", "v", "PX", "100", "KEEPTTL"],
+        &["SET", "k", "v", "EXAT", FAR, "EX", "10"],
+        &["SET", "k", "v", "NX", "EX", "10", "XX"],
+        &["GETEX", "k", "persist"],
+        &["GETEX", "k", "exat", FAR],
+        &["EXPIRETIME", "k"],
+        &["EXPIRE", "k", "100", "gt"],
+        &["EXPIRE", "k", "100", "xx", "lt"],
+        &["TTL", "k"],
+        &["EXPIRE", "k", "100", "nx", "nx"],
+        &["COPY", "k", "k2", "replace", "db", "0"],
+        &["COPY", "k", "k2", "DB", "0", "REPLACE", "REPLACE"],
+        &["GET", "k2"],
+        &["LCS", "k", "k2", "idx", "withmatchlen", "minmatchlen", "1"],
+        &["LCS", "k", "k2", "len", "len"],
+        &["SCAN", "0", "COUNT", "0"],
+        &["SCAN", "0", "MATCH"],
+        &["SCAN", "0", "TYPE"],
+        &["SCAN", "x"],
+        &["SCAN", "-1"],
+        &["FLUSHDB", "async"],
+        &["FLUSHALL", "sync"],
+    ]);
+}
+
+#[test]
+fn many_keys_and_binary_keys() {
+    let Some(d) = differ() else { return };
+    let keys: Vec<String> = (0..200).map(|i| format!("key:{i:03}")).collect();
+    let mut mset: Vec<&str> = vec!["MSET"];
+    for key in &keys {
+        mset.push(key);
+        mset.push(key);
+    }
+    let mut mget: Vec<&str> = vec!["MGET", "missing"];
+    mget.extend(keys.iter().map(String::as_str));
+    let mut del: Vec<&str> = vec!["DEL"];
+    del.extend(keys.iter().step_by(3).map(String::as_str));
+    d.check(&[
+        &mset,
+        &["DBSIZE"],
+        &mget,
+        &["KEYS", "key:1?0"],
+        &["KEYS", "key:[0-1]9*"],
+        &del,
+        &["DBSIZE"],
+        &["EXISTS", "key:000", "key:001", "key:002", "key:003"],
+        &["SET", "\u{0}\r\n\u{7f}", "\u{0}"],
+        &["KEYS", "\u{0}*"],
+        &["GET", "\u{0}\r\n\u{7f}"],
+        &["SET", "\u{e9}t\u{e9}", "caf\u{e9}"],
+        &["STRLEN", "\u{e9}t\u{e9}"],
+        &["GETRANGE", "\u{e9}t\u{e9}", "-2", "-1"],
+        &["KEYS", "?t*"],
+        &["KEYS", "??t*"],
+        &["RENAME", "\u{e9}t\u{e9}", "\u{0}"],
+        &["GET", "\u{0}"],
+    ]);
+}
+
+#[test]
+fn config_and_client_replies() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["CONFIG", "GET", "databases"],
+        &["CONFIG", "GET", "maxmemory-policy"],
+        &["CONFIG", "GET", "timeout"],
+        &["CONFIG", "GET", "save"],
+        &["CONFIG", "GET", "appendonly"],
+        &["CONFIG", "SET", "hz", "20"],
+        &["CONFIG", "GET", "hz"],
+        &["CONFIG", "SET", "hz", "abc"],
+        &["CONFIG", "SET", "maxmemory", "1mb"],
+        &["CONFIG", "GET", "maxmemory"],
+        &["CONFIG", "SET", "maxmemory", "0"],
+        &["CONFIG", "SET", "maxmemory-policy", "bogus"],
+        &["CONFIG", "SET", "databases", "4"],
+        &["CONFIG", "SET", "hz", "10"],
+        &["CONFIG", "RESETSTAT"],
+        &["CLIENT", "KILL", "ID", "999999"],
+        &["CLIENT", "KILL", "ID", "abc"],
+        &["CLIENT", "KILL", "1.2.3.4:5"],
+        &["CLIENT", "LIST", "TYPE", "normal", "x"],
+        &["CLIENT", "SETNAME", "bench-1"],
+        &["CLIENT", "GETNAME"],
+        &["CLIENT", "SETNAME", "two\nlines"],
+        &["SELECT", "2"],
+        &["SET", "in2", "x"],
+        &["RESET"],
+        &["CLIENT", "GETNAME"],
+        &["GET", "in2"],
+        &["ECHO", "\u{0}binary\r\n"],
+        &["PING", ""],
+    ]);
+}
+
+/// WRONGTYPE compared with Redis; runs once tandem has a list type.
+#[test]
+fn wrong_type_against_a_list() {
+    let Some(d) = differ() else { return };
+    let mut probe = d.tandem().client();
+    if let Err(e) = tandem_tests::run_command(&mut probe, &["LPUSH", "probe", "x"]) {
+        eprintln!("note: skipping, LPUSH is not available in tandem: {e}");
+        return;
+    }
+    d.check(&[
+        &["RPUSH", "l", "a", "b"],
+        &["GET", "l"],
+        &["SET", "l", "x", "GET"],
+        &["GETSET", "l", "x"],
+        &["GETDEL", "l"],
+        &["GETEX", "l", "PERSIST"],
+        &["APPEND", "l", "x"],
+        &["STRLEN", "l"],
+        &["GETRANGE", "l", "0", "1"],
+        &["SETRANGE", "l", "0", "x"],
+        &["INCR", "l"],
+        &["INCRBYFLOAT", "l", "1"],
+        &["LCS", "l", "l"],
+        &["MGET", "l", "missing"],
+        &["TYPE", "l"],
+        &["EXPIRE", "l", "100"],
+        &["TTL", "l"],
+        &["COPY", "l", "l2"],
+        &["TYPE", "l2"],
+        &["RENAME", "l", "l3"],
+        &["TYPE", "l3"],
+        &["SET", "l3", "now a string"],
+        &["TYPE", "l3"],
+        &["SET", "l2", "x", "NX"],
+        &["SETNX", "l2", "x"],
+        &["MSETNX", "l2", "x", "new", "y"],
+    ]);
+}
