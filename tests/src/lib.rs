@@ -148,7 +148,9 @@ fn spawn_logged(program: &Path, args: &[String], log: &Path) -> io::Result<Child
         .args(args)
         .stdin(Stdio::null())
         .stdout(out)
-        .stderr(err);
+        .stderr(err)
+        // The logs are files read after a failure: no colour codes.
+        .env("NO_COLOR", "1");
     for var in CONTRACT_ENV {
         command.env_remove(var);
     }
