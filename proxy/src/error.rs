@@ -20,6 +20,10 @@ pub enum CommandError {
     /// Any other error; the string carries its own prefix (`ERR ...`, `NOAUTH ...`).
     #[error("{0}")]
     Other(String),
+    /// An expiry that is not positive or overflows once made absolute; carries the
+    /// lower-case command name Redis puts in the text (`set`, `setex`, `getex`, `expire` …).
+    #[error("ERR invalid expire time in '{0}' command")]
+    InvalidExpireTime(&'static str),
 }
 
 impl CommandError {

@@ -94,6 +94,20 @@ impl Args {
     }
 }
 
+impl Args {
+    /// [`Args::finish`] for a borrowed cursor: parsers receive `&mut Args`.
+    ///
+    /// # Errors
+    /// `Syntax` if arguments are left over.
+    pub fn expect_end(&self) -> Result<(), CommandError> {
+        if self.items.len() == 0 {
+            Ok(())
+        } else {
+            Err(CommandError::Syntax)
+        }
+    }
+}
+
 /// Parses an integer the way Redis's `string2ll` does.
 pub fn parse_i64(b: &[u8]) -> Option<i64> {
     if b.is_empty() || b.len() > 20 {

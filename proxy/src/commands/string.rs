@@ -1,0 +1,1013 @@
+//! Parsers for the string commands (`GET`, `SET` and its variants, `INCR*`, `GETRANGE`, `LCS` …).
+//!
+//! Each parser turns arguments whose count the table already checked into a typed
+//! [`Command`], with Redis 7's exact error texts for bad options and values. Relative expiry
+//! times become absolute unix milliseconds here, from [`ParseCtx::now_ms`]. Parsers never
+//! look at data: errors that depend on a key's value or type are storaged's to produce.
+
+use bytes::Bytes;
+use tandem_shared::{Command, GetExExpiry, LcsMode, SetCondition, SetExpiry};
+
+use super::args::{parse_f64, parse_i64, Args};
+use super::ParseCtx;
+use crate::error::CommandError;
+
+/// Redis's `MAX_LONG_DOUBLE_CHARS`: longer `INCRBYFLOAT` increments are refused.
+const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
+
+/// `GET key`
+pub fn get(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::Get { key })
+}
+
+/// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`
+pub fn set(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let value = args.next_vec()?;
+    let opts = ExtendedOptions::parse(args, Family::Set)?;
+    let expiry = match opts.expire {
+        Some((unit, ref raw)) => SetExpiry::At(expire_at_ms(raw, unit, ctx, "set")?),
+        None if opts.keep_ttl => SetExpiry::Keep,
+        None => SetExpiry::Clear,
+    };
+    let condition = if opts.nx {
+        SetCondition::IfAbsent
+    } else if opts.xx {
+        SetCondition::IfPresent
+    } else {
+        SetCondition::Always
+    };
+    Ok(Command::Set {
+        key,
+        value,
+        condition,
+        expiry,
+        get: opts.get,
+    })
+}
+
+/// `SETNX key value`
+pub fn setnx(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let value = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::SetNx { key, value })
+}
+
+/// `SETEX key seconds value`
+pub fn setex(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
+    set_with_ttl(args, ctx, ExpireUnit::Ex, "setex")
+}
+
+/// `PSETEX key milliseconds value`
+pub fn psetex(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
+    set_with_ttl(args, ctx, ExpireUnit::Px, "psetex")
+}
+
+fn set_with_ttl(
+    args: &mut Args,
+    ctx: &ParseCtx,
+    unit: ExpireUnit,
+    name: &'static str,
+) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let ttl = args.next_bytes()?;
+    let value = args.next_vec()?;
+    args.expect_end()?;
+    let at = expire_at_ms(&ttl, unit, ctx, name)?;
+    Ok(Command::Set {
+        key,
+        value,
+        condition: SetCondition::Always,
+        expiry: SetExpiry::At(at),
+        get: false,
+    })
+}
+
+/// `MGET key [key ...]`
+pub fn mget(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::MGet {
+        keys: rest_vecs(args),
+    })
+}
+
+/// `MSET key value [key value ...]`
+pub fn mset(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::MSet {
+        pairs: pairs(args, "mset")?,
+    })
+}
+
+/// `MSETNX key value [key value ...]`
+pub fn msetnx(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::MSetNx {
+        pairs: pairs(args, "msetnx")?,
+    })
+}
+
+type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// Redis reports an odd key/value list as an arity error, not a syntax error.
+fn pairs(args: &mut Args, name: &str) -> Result<Vec<KeyValue>, CommandError> {
+    if !args.remaining().is_multiple_of(2) {
+        return Err(CommandError::WrongArity(name.to_owned()));
+    }
+    let mut out = Vec::with_capacity(args.remaining() / 2);
+    while args.remaining() > 0 {
+        let key = args.next_vec()?;
+        let value = args.next_vec()?;
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// `GETSET key value`: a `SET` that clears the TTL and returns the old value.
+pub fn getset(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let value = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::Set {
+        key,
+        value,
+        condition: SetCondition::Always,
+        expiry: SetExpiry::Clear,
+        get: true,
+    })
+}
+
+/// `GETDEL key`
+pub fn getdel(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::GetDel { key })
+}
+
+/// `GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]`
+///
+/// Redis checks the expiry value only when the key exists (`GETEX missing EX 0` replies
+/// nil there); here an invalid value is always an error, since the proxy cannot see data.
+pub fn getex(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let opts = ExtendedOptions::parse(args, Family::GetEx)?;
+    let expiry = match opts.expire {
+        Some((unit, ref raw)) => GetExExpiry::At(expire_at_ms(raw, unit, ctx, "getex")?),
+        None if opts.persist => GetExExpiry::Persist,
+        None => GetExExpiry::Unchanged,
+    };
+    Ok(Command::GetEx { key, expiry })
+}
+
+/// `APPEND key value`
+pub fn append(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let value = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::Append { key, value })
+}
+
+/// `STRLEN key`
+pub fn strlen(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::StrLen { key })
+}
+
+/// `GETRANGE key start end`, also `SUBSTR`.
+pub fn getrange(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let start = args.next_i64()?;
+    let end = args.next_i64()?;
+    args.expect_end()?;
+    Ok(Command::GetRange { key, start, end })
+}
+
+/// `SETRANGE key offset value`
+///
+/// An empty value skips the size check, as in Redis (it only reports the length).
+pub fn setrange(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let offset = args.next_i64()?;
+    let value = args.next_vec()?;
+    args.expect_end()?;
+    let offset = u64::try_from(offset).map_err(|_| CommandError::err("offset is out of range"))?;
+    if !value.is_empty() {
+        let total = offset.checked_add(value.len() as u64);
+        if total.is_none_or(|t| t > ctx.proto_max_bulk_len) {
+            return Err(CommandError::err(
+                "string exceeds maximum allowed size (proto-max-bulk-len)",
+            ));
+        }
+    }
+    Ok(Command::SetRange { key, offset, value })
+}
+
+/// `INCR key`
+pub fn incr(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::IncrBy { key, delta: 1 })
+}
+
+/// `DECR key`
+pub fn decr(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::IncrBy { key, delta: -1 })
+}
+
+/// `INCRBY key increment`
+pub fn incrby(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let delta = args.next_i64()?;
+    args.expect_end()?;
+    Ok(Command::IncrBy { key, delta })
+}
+
+/// `DECRBY key decrement`
+pub fn decrby(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let by = args.next_i64()?;
+    args.expect_end()?;
+    let delta = by
+        .checked_neg()
+        .ok_or_else(|| CommandError::err("decrement would overflow"))?;
+    Ok(Command::IncrBy { key, delta })
+}
+
+/// `INCRBYFLOAT key increment`
+///
+/// An infinite increment is accepted here: Redis refuses it later with "increment would
+/// produce NaN or Infinity", which storaged reports.
+pub fn incrbyfloat(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let raw = args.next_bytes()?;
+    args.expect_end()?;
+    let delta = parse_long_double(&raw).ok_or(CommandError::NotFloat)?;
+    Ok(Command::IncrByFloat { key, delta })
+}
+
+/// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]`
+///
+/// `MINMATCHLEN`/`WITHMATCHLEN` without `IDX` are accepted and ignored, as in Redis; a
+/// negative `MINMATCHLEN` means 0.
+pub fn lcs(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key1 = args.next_vec()?;
+    let key2 = args.next_vec()?;
+    let (mut len, mut idx, mut with_match_len, mut min_match_len) = (false, false, false, 0u64);
+    while args.remaining() > 0 {
+        let opt = args.next_bytes()?;
+        if opt.eq_ignore_ascii_case(b"IDX") {
+            idx = true;
+        } else if opt.eq_ignore_ascii_case(b"LEN") {
+            len = true;
+        } else if opt.eq_ignore_ascii_case(b"WITHMATCHLEN") {
+            with_match_len = true;
+        } else if opt.eq_ignore_ascii_case(b"MINMATCHLEN") && args.remaining() > 0 {
+            min_match_len = u64::try_from(args.next_i64()?).unwrap_or(0);
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    if idx && len {
+        return Err(CommandError::err(
+            "If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let mode = if idx {
+        LcsMode::Indexes {
+            min_match_len,
+            with_match_len,
+        }
+    } else if len {
+        LcsMode::Length
+    } else {
+        LcsMode::String
+    };
+    Ok(Command::Lcs { key1, key2, mode })
+}
+
+/// How an `EX`-style option's number is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExpireUnit {
+    /// Relative seconds.
+    Ex,
+    /// Relative milliseconds.
+    Px,
+    /// Absolute unix seconds.
+    ExAt,
+    /// Absolute unix milliseconds.
+    PxAt,
+}
+
+/// Which command's option set `ExtendedOptions::parse` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Set,
+    GetEx,
+}
+
+/// The options of `SET` and `GETEX`, parsed as Redis's `parseExtendedStringArgumentsOrReply`
+/// does: a repeated option is allowed (the last number wins), conflicting ones are a syntax
+/// error, and the expiry number is only read after all options were accepted.
+#[derive(Debug, Default)]
+struct ExtendedOptions {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    persist: bool,
+    expire: Option<(ExpireUnit, Bytes)>,
+}
+
+impl ExtendedOptions {
+    fn parse(args: &mut Args, family: Family) -> Result<ExtendedOptions, CommandError> {
+        let mut o = ExtendedOptions::default();
+        let is_set = family == Family::Set;
+        while args.remaining() > 0 {
+            let opt = args.next_bytes()?;
+            let unit = if opt.eq_ignore_ascii_case(b"EX") {
+                Some(ExpireUnit::Ex)
+            } else if opt.eq_ignore_ascii_case(b"PX") {
+                Some(ExpireUnit::Px)
+            } else if opt.eq_ignore_ascii_case(b"EXAT") {
+                Some(ExpireUnit::ExAt)
+            } else if opt.eq_ignore_ascii_case(b"PXAT") {
+                Some(ExpireUnit::PxAt)
+            } else {
+                None
+            };
+            if let Some(unit) = unit {
+                let same_or_none = o.expire.as_ref().is_none_or(|(u, _)| *u == unit);
+                if o.keep_ttl || o.persist || !same_or_none || args.remaining() == 0 {
+                    return Err(CommandError::Syntax);
+                }
+                o.expire = Some((unit, args.next_bytes()?));
+            } else if is_set && opt.eq_ignore_ascii_case(b"NX") && !o.xx {
+                o.nx = true;
+            } else if is_set && opt.eq_ignore_ascii_case(b"XX") && !o.nx {
+                o.xx = true;
+            } else if is_set && opt.eq_ignore_ascii_case(b"GET") {
+                o.get = true;
+            } else if is_set && opt.eq_ignore_ascii_case(b"KEEPTTL") && o.expire.is_none() {
+                o.keep_ttl = true;
+            } else if !is_set && opt.eq_ignore_ascii_case(b"PERSIST") && o.expire.is_none() {
+                o.persist = true;
+            } else {
+                return Err(CommandError::Syntax);
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// Resolves an `EX`/`PX`/`EXAT`/`PXAT` number to absolute unix ms, as Redis's
+/// `getExpireMillisecondsOrReply`: the number must be positive and must not overflow once
+/// converted to milliseconds and made absolute.
+pub(crate) fn expire_at_ms(
+    raw: &[u8],
+    unit: ExpireUnit,
+    ctx: &ParseCtx,
+    name: &'static str,
+) -> Result<i64, CommandError> {
+    let v = parse_i64(raw).ok_or(CommandError::NotInteger)?;
+    let invalid = CommandError::InvalidExpireTime(name);
+    if v <= 0 {
+        return Err(invalid);
+    }
+    let ms = match unit {
+        ExpireUnit::Ex | ExpireUnit::ExAt => v.checked_mul(1000).ok_or(invalid.clone())?,
+        ExpireUnit::Px | ExpireUnit::PxAt => v,
+    };
+    match unit {
+        ExpireUnit::Ex | ExpireUnit::Px => ms.checked_add(ctx.now_ms).ok_or(invalid),
+        ExpireUnit::ExAt | ExpireUnit::PxAt => Ok(ms),
+    }
+}
+
+fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
+    args.rest().into_iter().map(|b| b.to_vec()).collect()
+}
+
+/// Parses an `INCRBYFLOAT` increment as Redis's `string2ld` (`strtold`) does: at most
+/// 5119 bytes, no surrounding space, hex floats (`0x1p3`) and `inf` accepted, NaN refused.
+/// A finite literal beyond `f64` range (Redis holds it in a `long double`) is refused.
+fn parse_long_double(b: &[u8]) -> Option<f64> {
+    if b.is_empty() || b.len() >= MAX_LONG_DOUBLE_CHARS {
+        return None;
+    }
+    let (neg, unsigned) = match b[0] {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let v = if unsigned.len() > 2 && unsigned[0] == b'0' && (unsigned[1] | 0x20) == b'x' {
+        let v = parse_hex_float(&unsigned[2..])?;
+        if neg {
+            -v
+        } else {
+            v
+        }
+    } else {
+        let v = parse_f64(b)?;
+        let spelled_inf = unsigned
+            .first()
+            .is_some_and(|c| c.eq_ignore_ascii_case(&b'i'));
+        if v.is_infinite() && !spelled_inf {
+            return None;
+        }
+        v
+    };
+    Some(v)
+}
+
+/// The part of a C hex float after `0x`: hex digits with an optional point, then an
+/// optional binary exponent `p[+-]digits`.
+fn parse_hex_float(b: &[u8]) -> Option<f64> {
+    let (mantissa, exp) = match b.iter().position(|&c| c == b'p' || c == b'P') {
+        Some(i) => (&b[..i], Some(&b[i + 1..])),
+        None => (b, None),
+    };
+    let mut value = 0f64;
+    let mut scale: i64 = 0;
+    let mut seen_point = false;
+    let mut digits = 0usize;
+    for &c in mantissa {
+        if c == b'.' && !seen_point {
+            seen_point = true;
+            continue;
+        }
+        let d = char::from(c).to_digit(16)?;
+        value = value * 16.0 + f64::from(d);
+        digits += 1;
+        if seen_point {
+            scale -= 4;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if let Some(exp) = exp {
+        let (eneg, edigits) = match exp.first() {
+            Some(b'-') => (true, &exp[1..]),
+            Some(b'+') => (false, &exp[1..]),
+            _ => (false, exp),
+        };
+        if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        // Saturate: any exponent this large already over- or underflows an f64.
+        let e = std::str::from_utf8(edigits)
+            .ok()?
+            .parse::<i64>()
+            .unwrap_or(100_000);
+        scale += if eneg { -e } else { e };
+    }
+    let scale = i32::try_from(scale.clamp(-100_000, 100_000)).ok()?;
+    let v = value * 2f64.powi(scale);
+    v.is_finite().then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn ctx() -> ParseCtx {
+        ParseCtx {
+            now_ms: NOW,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            db: 0,
+        }
+    }
+
+    fn run(
+        f: fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>,
+        argv: &[&str],
+    ) -> Result<Command, CommandError> {
+        let mut args = Args::new(
+            argv.iter()
+                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                .collect(),
+        );
+        f(&mut args, &ctx())
+    }
+
+    fn err(f: fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>, argv: &[&str]) -> String {
+        match run(f, argv) {
+            Ok(c) => panic!("{argv:?} parsed as {c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn v(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    fn set_cmd(condition: SetCondition, expiry: SetExpiry, get: bool) -> Command {
+        Command::Set {
+            key: v("k"),
+            value: v("v"),
+            condition,
+            expiry,
+            get,
+        }
+    }
+
+    #[test]
+    fn get_and_simple_single_key_commands() {
+        assert_eq!(run(get, &["k"]), Ok(Command::Get { key: v("k") }));
+        assert_eq!(run(getdel, &["k"]), Ok(Command::GetDel { key: v("k") }));
+        assert_eq!(run(strlen, &["k"]), Ok(Command::StrLen { key: v("k") }));
+        assert_eq!(
+            run(incr, &["k"]),
+            Ok(Command::IncrBy {
+                key: v("k"),
+                delta: 1
+            })
+        );
+        assert_eq!(
+            run(decr, &["k"]),
+            Ok(Command::IncrBy {
+                key: v("k"),
+                delta: -1
+            })
+        );
+        assert_eq!(run(get, &["k", "x"]), Err(CommandError::Syntax));
+    }
+
+    #[test]
+    fn set_plain_and_conditions() {
+        use SetCondition::*;
+        assert_eq!(
+            run(set, &["k", "v"]),
+            Ok(set_cmd(Always, SetExpiry::Clear, false))
+        );
+        assert_eq!(
+            run(set, &["k", "v", "nx"]),
+            Ok(set_cmd(IfAbsent, SetExpiry::Clear, false))
+        );
+        assert_eq!(
+            run(set, &["k", "v", "XX"]),
+            Ok(set_cmd(IfPresent, SetExpiry::Clear, false))
+        );
+        assert_eq!(
+            run(set, &["k", "v", "NX", "NX"]),
+            Ok(set_cmd(IfAbsent, SetExpiry::Clear, false))
+        );
+        assert_eq!(
+            run(set, &["k", "v", "nx", "get"]),
+            Ok(set_cmd(IfAbsent, SetExpiry::Clear, true))
+        );
+        assert_eq!(
+            run(set, &["k", "v", "GET", "GET"]),
+            Ok(set_cmd(Always, SetExpiry::Clear, true))
+        );
+        assert_eq!(
+            run(set, &["k", "v", "KEEPTTL"]),
+            Ok(set_cmd(Always, SetExpiry::Keep, false))
+        );
+        assert_eq!(
+            run(set, &["k", "v", "KEEPTTL", "keepttl", "GET"]),
+            Ok(set_cmd(Always, SetExpiry::Keep, true))
+        );
+    }
+
+    #[test]
+    fn set_expiry_forms() {
+        use SetCondition::*;
+        let at = |ms| set_cmd(Always, SetExpiry::At(ms), false);
+        assert_eq!(run(set, &["k", "v", "EX", "10"]), Ok(at(NOW + 10_000)));
+        assert_eq!(run(set, &["k", "v", "px", "10"]), Ok(at(NOW + 10)));
+        assert_eq!(run(set, &["k", "v", "EXAT", "5"]), Ok(at(5_000)));
+        assert_eq!(run(set, &["k", "v", "PXAT", "1"]), Ok(at(1)));
+        assert_eq!(
+            run(set, &["k", "v", "PXAT", "9223372036854775807"]),
+            Ok(at(i64::MAX))
+        );
+        assert_eq!(
+            run(set, &["k", "v", "EXAT", "9223372036854775"]),
+            Ok(at(9_223_372_036_854_775_000))
+        );
+        // Repeats are allowed and the last number wins, even over one that would not parse.
+        assert_eq!(
+            run(set, &["k", "v", "EX", "10", "EX", "20"]),
+            Ok(at(NOW + 20_000))
+        );
+        assert_eq!(
+            run(set, &["k", "v", "EX", "abc", "EX", "10"]),
+            Ok(at(NOW + 10_000))
+        );
+        assert_eq!(
+            run(set, &["k", "v", "ex", "10", "nx", "get"]),
+            Ok(set_cmd(IfAbsent, SetExpiry::At(NOW + 10_000), true))
+        );
+    }
+
+    #[test]
+    fn set_option_conflicts_are_syntax_errors() {
+        for argv in [
+            &["k", "v", "NX", "XX"][..],
+            &["k", "v", "XX", "NX"],
+            &["k", "v", "EX", "10", "PX", "10"],
+            &["k", "v", "EXAT", "1", "PXAT", "1"],
+            &["k", "v", "KEEPTTL", "EX", "10"],
+            &["k", "v", "EX", "10", "KEEPTTL"],
+            &["k", "v", "EX"],
+            &["k", "v", "EX", "abc", "foo"],
+            &["k", "v", "foo"],
+            &["k", "v", "PERSIST"],
+        ] {
+            assert_eq!(err(set, argv), "ERR syntax error", "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn set_bad_expire_values() {
+        let invalid = "ERR invalid expire time in 'set' command";
+        for n in ["0", "-1"] {
+            for opt in ["EX", "PX", "EXAT", "PXAT"] {
+                assert_eq!(err(set, &["k", "v", opt, n]), invalid, "{opt} {n}");
+            }
+        }
+        for (opt, n) in [
+            ("EX", "9223372036854775807"),
+            ("EX", "9223372036854775"),
+            ("EX", "9223372036854774"),
+            ("PX", "9223372036854775807"),
+            ("PX", "9223372036854775806"),
+            ("EXAT", "9223372036854775807"),
+            ("EXAT", "9223372036854776"),
+        ] {
+            assert_eq!(err(set, &["k", "v", opt, n]), invalid, "{opt} {n}");
+        }
+        let not_int = "ERR value is not an integer or out of range";
+        assert_eq!(err(set, &["k", "v", "EX", "abc"]), not_int);
+        assert_eq!(err(set, &["k", "v", "EX", "1.5"]), not_int);
+        assert_eq!(err(set, &["k", "v", "PX", "9223372036854775808"]), not_int);
+    }
+
+    #[test]
+    fn setnx_getset_append() {
+        assert_eq!(
+            run(setnx, &["k", "v"]),
+            Ok(Command::SetNx {
+                key: v("k"),
+                value: v("v")
+            })
+        );
+        assert_eq!(
+            run(getset, &["k", "v"]),
+            Ok(set_cmd(SetCondition::Always, SetExpiry::Clear, true))
+        );
+        assert_eq!(
+            run(append, &["k", "v"]),
+            Ok(Command::Append {
+                key: v("k"),
+                value: v("v")
+            })
+        );
+    }
+
+    #[test]
+    fn setex_and_psetex() {
+        let at = |ms| set_cmd(SetCondition::Always, SetExpiry::At(ms), false);
+        assert_eq!(run(setex, &["k", "10", "v"]), Ok(at(NOW + 10_000)));
+        assert_eq!(run(psetex, &["k", "10", "v"]), Ok(at(NOW + 10)));
+        for n in ["0", "-1", "-9223372036854775808", "9223372036854775807"] {
+            assert_eq!(
+                err(setex, &["k", n, "v"]),
+                "ERR invalid expire time in 'setex' command"
+            );
+            assert_eq!(
+                err(psetex, &["k", n, "v"]),
+                "ERR invalid expire time in 'psetex' command"
+            );
+        }
+        assert_eq!(
+            err(psetex, &["k", "9223372036854775806", "v"]),
+            "ERR invalid expire time in 'psetex' command"
+        );
+        assert_eq!(
+            err(setex, &["k", "abc", "v"]),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(
+            err(psetex, &["k", "1.0", "v"]),
+            "ERR value is not an integer or out of range"
+        );
+    }
+
+    #[test]
+    fn getex_forms() {
+        let gx = |expiry| Command::GetEx {
+            key: v("k"),
+            expiry,
+        };
+        assert_eq!(run(getex, &["k"]), Ok(gx(GetExExpiry::Unchanged)));
+        assert_eq!(run(getex, &["k", "persist"]), Ok(gx(GetExExpiry::Persist)));
+        assert_eq!(
+            run(getex, &["k", "PERSIST", "PERSIST"]),
+            Ok(gx(GetExExpiry::Persist))
+        );
+        assert_eq!(
+            run(getex, &["k", "EX", "10"]),
+            Ok(gx(GetExExpiry::At(NOW + 10_000)))
+        );
+        assert_eq!(
+            run(getex, &["k", "PX", "10"]),
+            Ok(gx(GetExExpiry::At(NOW + 10)))
+        );
+        assert_eq!(
+            run(getex, &["k", "EXAT", "10"]),
+            Ok(gx(GetExExpiry::At(10_000)))
+        );
+        assert_eq!(
+            run(getex, &["k", "PXAT", "9223372036854775807"]),
+            Ok(gx(GetExExpiry::At(i64::MAX)))
+        );
+        assert_eq!(
+            run(getex, &["k", "EX", "10", "EX", "20"]),
+            Ok(gx(GetExExpiry::At(NOW + 20_000)))
+        );
+    }
+
+    #[test]
+    fn getex_errors() {
+        for argv in [
+            &["k", "EX", "10", "PX", "10"][..],
+            &["k", "PERSIST", "EX", "10"],
+            &["k", "EX", "10", "PERSIST"],
+            &["k", "EXAT", "10", "EX", "20"],
+            &["k", "EX"],
+            &["k", "FOO"],
+            &["k", "KEEPTTL"],
+            &["k", "NX"],
+            &["k", "XX"],
+            &["k", "GET"],
+        ] {
+            assert_eq!(err(getex, argv), "ERR syntax error", "{argv:?}");
+        }
+        let invalid = "ERR invalid expire time in 'getex' command";
+        assert_eq!(err(getex, &["k", "EX", "0"]), invalid);
+        assert_eq!(err(getex, &["k", "EXAT", "0"]), invalid);
+        assert_eq!(err(getex, &["k", "PX", "-5"]), invalid);
+        assert_eq!(err(getex, &["k", "EX", "9223372036854775807"]), invalid);
+        assert_eq!(
+            err(getex, &["k", "EX", "abc"]),
+            "ERR value is not an integer or out of range"
+        );
+    }
+
+    #[test]
+    fn mget_mset_msetnx() {
+        assert_eq!(
+            run(mget, &["a", "b", "a"]),
+            Ok(Command::MGet {
+                keys: vec![v("a"), v("b"), v("a")]
+            })
+        );
+        let pairs = vec![(v("a"), v("1")), (v("b"), v("2"))];
+        assert_eq!(
+            run(mset, &["a", "1", "b", "2"]),
+            Ok(Command::MSet {
+                pairs: pairs.clone()
+            })
+        );
+        assert_eq!(
+            run(msetnx, &["a", "1", "b", "2"]),
+            Ok(Command::MSetNx { pairs })
+        );
+        assert_eq!(
+            err(mset, &["a", "1", "b"]),
+            "ERR wrong number of arguments for 'mset' command"
+        );
+        assert_eq!(
+            err(mset, &["a"]),
+            "ERR wrong number of arguments for 'mset' command"
+        );
+        assert_eq!(
+            err(msetnx, &["a", "1", "b"]),
+            "ERR wrong number of arguments for 'msetnx' command"
+        );
+    }
+
+    #[test]
+    fn incrby_and_decrby() {
+        assert_eq!(
+            run(incrby, &["k", "-5"]),
+            Ok(Command::IncrBy {
+                key: v("k"),
+                delta: -5
+            })
+        );
+        assert_eq!(
+            run(decrby, &["k", "5"]),
+            Ok(Command::IncrBy {
+                key: v("k"),
+                delta: -5
+            })
+        );
+        assert_eq!(
+            run(decrby, &["k", "9223372036854775807"]),
+            Ok(Command::IncrBy {
+                key: v("k"),
+                delta: -i64::MAX
+            })
+        );
+        assert_eq!(
+            run(incrby, &["k", "-9223372036854775808"]),
+            Ok(Command::IncrBy {
+                key: v("k"),
+                delta: i64::MIN
+            })
+        );
+        assert_eq!(
+            err(decrby, &["k", "-9223372036854775808"]),
+            "ERR decrement would overflow"
+        );
+        for bad in ["abc", "1.5", "", " 1", "9223372036854775808"] {
+            assert_eq!(
+                err(incrby, &["k", bad]),
+                "ERR value is not an integer or out of range"
+            );
+            assert_eq!(
+                err(decrby, &["k", bad]),
+                "ERR value is not an integer or out of range"
+            );
+        }
+    }
+
+    #[test]
+    fn incrbyfloat_accepts_strtold_forms() {
+        let f = |d: f64| {
+            Ok(Command::IncrByFloat {
+                key: v("k"),
+                delta: d,
+            })
+        };
+        assert_eq!(run(incrbyfloat, &["k", "1.5"]), f(1.5));
+        assert_eq!(run(incrbyfloat, &["k", "1."]), f(1.0));
+        assert_eq!(run(incrbyfloat, &["k", ".5"]), f(0.5));
+        assert_eq!(run(incrbyfloat, &["k", "+1"]), f(1.0));
+        assert_eq!(run(incrbyfloat, &["k", "1.5e+2"]), f(150.0));
+        assert_eq!(run(incrbyfloat, &["k", "-.5e-3"]), f(-0.0005));
+        assert_eq!(run(incrbyfloat, &["k", "0x10"]), f(16.0));
+        assert_eq!(run(incrbyfloat, &["k", "0x1p3"]), f(8.0));
+        assert_eq!(run(incrbyfloat, &["k", "-0X.8"]), f(-0.5));
+        assert_eq!(run(incrbyfloat, &["k", "0x1.8p1"]), f(3.0));
+        assert_eq!(run(incrbyfloat, &["k", "0x1P+2"]), f(4.0));
+        assert_eq!(run(incrbyfloat, &["k", "1e-400"]), f(0.0));
+        assert_eq!(run(incrbyfloat, &["k", "inf"]), f(f64::INFINITY));
+        assert_eq!(run(incrbyfloat, &["k", "-Infinity"]), f(f64::NEG_INFINITY));
+        let long = format!("1.{}", "0".repeat(5110));
+        assert_eq!(run(incrbyfloat, &["k", &long]), f(1.0));
+    }
+
+    #[test]
+    fn incrbyfloat_refuses_non_floats() {
+        let too_long = format!("1.{}", "0".repeat(5200));
+        for bad in [
+            "abc", "nan", "", " 1", "1 ", "1e", "1_0", "1.5\n", "1e5000", "0x", "0x1p", "0xp1",
+            "0x.p1", "0x1p 1", "-", &too_long,
+        ] {
+            assert_eq!(
+                err(incrbyfloat, &["k", bad]),
+                "ERR value is not a valid float",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn getrange_and_substr() {
+        assert_eq!(
+            run(getrange, &["k", "0", "-1"]),
+            Ok(Command::GetRange {
+                key: v("k"),
+                start: 0,
+                end: -1
+            })
+        );
+        assert_eq!(
+            run(
+                getrange,
+                &["k", "9223372036854775807", "-9223372036854775808"]
+            ),
+            Ok(Command::GetRange {
+                key: v("k"),
+                start: i64::MAX,
+                end: i64::MIN
+            })
+        );
+        assert_eq!(
+            err(getrange, &["k", "a", "1"]),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(
+            err(getrange, &["k", "1", "a"]),
+            "ERR value is not an integer or out of range"
+        );
+    }
+
+    #[test]
+    fn setrange_forms_and_limits() {
+        let sr = |offset, value: &str| {
+            Ok(Command::SetRange {
+                key: v("k"),
+                offset,
+                value: v(value),
+            })
+        };
+        assert_eq!(run(setrange, &["k", "5", "v"]), sr(5, "v"));
+        assert_eq!(
+            run(setrange, &["k", "536870911", "v"]),
+            sr(536_870_911, "v")
+        );
+        // Nothing to write: no size check, as Redis only reports the length.
+        assert_eq!(run(setrange, &["k", "536870912", ""]), sr(536_870_912, ""));
+        assert_eq!(
+            run(setrange, &["k", "9223372036854775807", ""]),
+            sr(i64::MAX as u64, "")
+        );
+        let too_big = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+        assert_eq!(err(setrange, &["k", "536870912", "v"]), too_big);
+        assert_eq!(err(setrange, &["k", "536870911", "vv"]), too_big);
+        assert_eq!(err(setrange, &["k", "9223372036854775807", "v"]), too_big);
+        assert_eq!(
+            err(setrange, &["k", "-1", "v"]),
+            "ERR offset is out of range"
+        );
+        assert_eq!(
+            err(setrange, &["k", "-1", ""]),
+            "ERR offset is out of range"
+        );
+        assert_eq!(
+            err(setrange, &["k", "abc", "v"]),
+            "ERR value is not an integer or out of range"
+        );
+    }
+
+    #[test]
+    fn lcs_modes() {
+        let l = |mode| {
+            Ok(Command::Lcs {
+                key1: v("a"),
+                key2: v("b"),
+                mode,
+            })
+        };
+        assert_eq!(run(lcs, &["a", "b"]), l(LcsMode::String));
+        assert_eq!(run(lcs, &["a", "b", "len"]), l(LcsMode::Length));
+        assert_eq!(run(lcs, &["a", "b", "LEN", "LEN"]), l(LcsMode::Length));
+        assert_eq!(
+            run(lcs, &["a", "b", "LEN", "MINMATCHLEN", "2"]),
+            l(LcsMode::Length)
+        );
+        assert_eq!(run(lcs, &["a", "b", "WITHMATCHLEN"]), l(LcsMode::String));
+        assert_eq!(
+            run(lcs, &["a", "b", "IDX"]),
+            l(LcsMode::Indexes {
+                min_match_len: 0,
+                with_match_len: false
+            })
+        );
+        assert_eq!(
+            run(lcs, &["a", "b", "idx", "minmatchlen", "4", "withmatchlen"]),
+            l(LcsMode::Indexes {
+                min_match_len: 4,
+                with_match_len: true
+            })
+        );
+        assert_eq!(
+            run(lcs, &["a", "b", "IDX", "MINMATCHLEN", "-1"]),
+            l(LcsMode::Indexes {
+                min_match_len: 0,
+                with_match_len: false
+            })
+        );
+    }
+
+    #[test]
+    fn lcs_errors() {
+        let both = "ERR If you want both the length and indexes, please just use IDX.";
+        assert_eq!(err(lcs, &["a", "b", "LEN", "IDX"]), both);
+        assert_eq!(err(lcs, &["a", "b", "IDX", "LEN"]), both);
+        assert_eq!(
+            err(lcs, &["a", "b", "MINMATCHLEN", "abc"]),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(
+            err(lcs, &["a", "b", "MINMATCHLEN", "3", "MINMATCHLEN", "abc"]),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(err(lcs, &["a", "b", "MINMATCHLEN"]), "ERR syntax error");
+        assert_eq!(err(lcs, &["a", "b", "FOO"]), "ERR syntax error");
+        assert_eq!(
+            err(lcs, &["a", "b", "FOO", "MINMATCHLEN", "abc"]),
+            "ERR syntax error"
+        );
+    }
+}
