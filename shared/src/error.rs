@@ -34,6 +34,9 @@ pub enum StorageError {
     /// A RocksDB or internal failure; the text is for operators, the client sees `ERR`.
     #[error("ERR storage failure: {0}")]
     Internal(String),
+    /// `LCS` whose dynamic-programming table would exceed `proto-max-bulk-len`.
+    #[error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")]
+    LcsTooLarge,
 }
 
 impl ArchivedStorageError {
@@ -51,6 +54,7 @@ impl ArchivedStorageError {
             ArchivedStorageError::DbOutOfRange => StorageError::DbOutOfRange.to_string(),
             ArchivedStorageError::LcsNotString => StorageError::LcsNotString.to_string(),
             ArchivedStorageError::Internal(s) => format!("ERR storage failure: {}", s.as_str()),
+            ArchivedStorageError::LcsTooLarge => StorageError::LcsTooLarge.to_string(),
         }
     }
 }

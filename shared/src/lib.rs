@@ -10,6 +10,7 @@
 
 pub mod command;
 pub mod error;
+pub mod glob;
 pub mod reply;
 pub mod wire;
 

@@ -1,0 +1,476 @@
+//! The RocksDB implementation of the engine seam.
+//!
+//! Owns the `DB` handle, column family tuning, the sub-key compaction filter, WAL sync,
+//! counters and stats, SCAN cursor memory and version allocation. Nothing outside
+//! `engine/` sees a RocksDB type.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, CompactionDecision,
+    DBCompressionType, Options, ReadOptions, WriteBatch, WriteOptions, DB,
+};
+
+use super::keys::{self, DB_COUNT};
+use super::metadata::Header;
+use super::{Cf, Counts, EngineError, EngineOptions, FsyncPolicy, Pending, Stats, StoreRead};
+
+const CF_META: &str = "meta";
+const CF_SUB: &str = "sub";
+
+/// How many SCAN cursors are remembered; the oldest is forgotten first. A forgotten
+/// cursor ends that scan early (reply cursor 0) rather than restarting it, so a client
+/// can never loop forever.
+pub const SCAN_CURSORS_MAX: usize = 16 * 1024;
+
+/// Pause between attempts to open a database whose `LOCK` is still held.
+const LOCK_RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// A cheap, cloneable handle to the open database. The database closes when the last
+/// clone (and every iterator) is dropped.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// Where the sub-key compaction filter finds the database. The filter is created before
+/// the database exists, so it gets this slot, filled after open and emptied before close:
+/// emptying it first guarantees the last `Arc<DB>` is never dropped on a compaction
+/// thread (closing waits for compactions, which would then wait for themselves).
+type FilterSlot = Arc<RwLock<Option<Arc<DB>>>>;
+
+struct Inner {
+    db: Arc<DB>,
+    filter_slot: FilterSlot,
+    fsync: FsyncPolicy,
+    keys: [AtomicU64; DB_COUNT as usize],
+    expires: [AtomicU64; DB_COUNT as usize],
+    stats: Stats,
+    last_version: AtomicU64,
+    cursors: Mutex<CursorMap>,
+    rng: AtomicU64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let mut slot = match self.filter_slot.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = None;
+    }
+}
+
+#[derive(Default)]
+struct CursorMap {
+    next_id: u64,
+    order: VecDeque<u64>,
+    map: HashMap<u64, (u8, Vec<u8>)>,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the database in `dir`, then scans the metadata once to
+    /// rebuild the per-db counters and the version clock.
+    ///
+    /// # Errors
+    /// [`EngineError::Open`] when RocksDB refuses (bad directory, corruption, or a `LOCK`
+    /// still held after `opts.lock_retry`).
+    pub fn open(dir: &Path, opts: &EngineOptions) -> Result<Engine, EngineError> {
+        let cache = Cache::new_lru_cache(opts.block_cache_bytes);
+        let filter_slot: FilterSlot = Arc::new(RwLock::new(None));
+
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_max_background_jobs(opts.background_jobs.max(1));
+        db_opts.set_keep_log_file_num(10);
+        // Several column families share one WAL: bound it so a quiet column family
+        // cannot pin old log files forever.
+        db_opts.set_max_total_wal_size(4 * opts.write_buffer_bytes as u64);
+
+        let deadline = Instant::now() + opts.lock_retry;
+        let db = loop {
+            let cfs = [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, CF_META, CF_SUB].map(|name| {
+                ColumnFamilyDescriptor::new(name, options_for(name, &cache, opts, &filter_slot))
+            });
+            match DB::open_cf_descriptors(&db_opts, dir, cfs) {
+                Ok(db) => break db,
+                Err(e) if is_lock_error(&e) && Instant::now() < deadline => {
+                    tracing::info!(error = %e, "database LOCK still held; retrying");
+                    std::thread::sleep(LOCK_RETRY_PAUSE);
+                }
+                Err(e) => {
+                    return Err(EngineError::Open {
+                        path: dir.display().to_string(),
+                        reason: e.into_string(),
+                    })
+                }
+            }
+        };
+        let db = Arc::new(db);
+        match filter_slot.write() {
+            Ok(mut g) => *g = Some(Arc::clone(&db)),
+            Err(poisoned) => *poisoned.into_inner() = Some(Arc::clone(&db)),
+        }
+
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                db,
+                filter_slot,
+                fsync: opts.fsync,
+                keys: Default::default(),
+                expires: Default::default(),
+                stats: Stats::default(),
+                last_version: AtomicU64::new(0),
+                cursors: Mutex::new(CursorMap {
+                    next_id: now_micros().max(1),
+                    ..Default::default()
+                }),
+                rng: AtomicU64::new(now_micros() | 1),
+            }),
+        };
+        engine.rebuild_counters()?;
+        Ok(engine)
+    }
+
+    fn rebuild_counters(&self) -> Result<(), EngineError> {
+        let mut counts = Counts::default();
+        let mut max_version = 0u64;
+        let (start, end) = keys::all_dbs_range();
+        self.scan(Cf::Meta, &start, &end, &mut |k, v| {
+            let Some((db, _)) = keys::decode_meta_key(k) else {
+                return true;
+            };
+            match Header::decode(v) {
+                Ok(h) => {
+                    counts.record_change(db, None, Some(h.expire_at_ms != 0));
+                    max_version = max_version.max(h.version);
+                }
+                Err(e) => {
+                    tracing::warn!(key = ?k, error = %e, "skipping undecodable metadata record")
+                }
+            }
+            true
+        })?;
+        self.publish_counts(&counts);
+        self.inner.last_version.store(max_version, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The fsync policy the database was opened with.
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        self.inner.fsync
+    }
+
+    /// Syncs the write-ahead log to disk. The owner calls this once a second under
+    /// [`FsyncPolicy::EverySec`] and before a clean shutdown.
+    ///
+    /// # Errors
+    /// [`EngineError::Rocks`] if the sync fails.
+    pub fn sync_wal(&self) -> Result<(), EngineError> {
+        self.inner.db.flush_wal(true).map_err(rocks_err)
+    }
+
+    /// Applies a group's writes as one `WriteBatch` with one WAL write (synced per the
+    /// policy), then publishes the group's counters and expired-key count. Nothing is
+    /// published if the write fails.
+    ///
+    /// # Errors
+    /// [`EngineError::Rocks`] if RocksDB refuses the batch.
+    pub fn commit(
+        &self,
+        pending: &Pending,
+        counts: &Counts,
+        expired: u64,
+    ) -> Result<(), EngineError> {
+        if !pending.is_empty() {
+            let mut batch = WriteBatch::default();
+            for cf in [Cf::Meta, Cf::Sub] {
+                let handle = self.cf(cf)?;
+                for (start, end) in pending.ranges(cf) {
+                    batch.delete_range_cf(handle, start, end);
+                }
+                for (k, v) in pending.entries(cf) {
+                    match v {
+                        Some(v) => batch.put_cf(handle, k, v),
+                        None => batch.delete_cf(handle, k),
+                    }
+                }
+            }
+            let mut wo = WriteOptions::default();
+            wo.set_sync(self.inner.fsync == FsyncPolicy::Always);
+            self.inner.db.write_opt(batch, &wo).map_err(rocks_err)?;
+        }
+        self.publish_counts(counts);
+        if expired > 0 {
+            self.inner
+                .stats
+                .expired_keys
+                .fetch_add(expired, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn publish_counts(&self, counts: &Counts) {
+        for i in 0..usize::from(DB_COUNT) {
+            self.inner.keys[i].store(counts.keys[i], Ordering::Relaxed);
+            self.inner.expires[i].store(counts.expires[i], Ordering::Relaxed);
+        }
+    }
+
+    /// Compacts both column families fully, running the sub-key filter over everything.
+    /// For operators and tests; never needed for correctness.
+    ///
+    /// # Errors
+    /// [`EngineError::Rocks`] if a column family is missing.
+    pub fn compact(&self) -> Result<(), EngineError> {
+        for cf in [Cf::Meta, Cf::Sub] {
+            self.inner
+                .db
+                .compact_range_cf(self.cf(cf)?, None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
+    }
+
+    /// The committed per-db counters.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for i in 0..usize::from(DB_COUNT) {
+            c.keys[i] = self.inner.keys[i].load(Ordering::Relaxed);
+            c.expires[i] = self.inner.expires[i].load(Ordering::Relaxed);
+        }
+        c
+    }
+
+    /// Keyspace statistics.
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    /// A version for a new key: `max(now_micros, last + 1)`, so versions grow across
+    /// restarts and clock steps alike.
+    pub fn next_version(&self) -> u64 {
+        let now = now_micros();
+        let mut last = self.inner.last_version.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last + 1);
+            match self.inner.last_version.compare_exchange_weak(
+                last,
+                next,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return next,
+                Err(seen) => last = seen,
+            }
+        }
+    }
+
+    /// Remembers where a SCAN stopped and returns the cursor the client gets (never 0).
+    pub fn save_cursor(&self, db: u8, resume_at: Vec<u8>) -> u64 {
+        let mut c = match self.inner.cursors.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        c.next_id = c.next_id.wrapping_add(1).max(1);
+        let id = c.next_id;
+        c.map.insert(id, (db, resume_at));
+        c.order.push_back(id);
+        while c.order.len() > SCAN_CURSORS_MAX {
+            if let Some(old) = c.order.pop_front() {
+                c.map.remove(&old);
+            }
+        }
+        id
+    }
+
+    /// Where the SCAN with this cursor resumes: `(db, user key)`, or `None` if unknown.
+    pub fn cursor(&self, id: u64) -> Option<(u8, Vec<u8>)> {
+        let c = match self.inner.cursors.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        c.map.get(&id).cloned()
+    }
+
+    /// A pseudo-random number (xorshift; RANDOMKEY needs no cryptographic quality).
+    pub fn random_u64(&self) -> u64 {
+        let mut x = self.inner.rng.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.inner.rng.store(x, Ordering::Relaxed);
+        x
+    }
+
+    /// RocksDB properties for INFO's `# Storage` section, as `(name, value)`.
+    pub fn storage_properties(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (cf, label) in [(Cf::Meta, "meta"), (Cf::Sub, "sub")] {
+            let Ok(handle) = self.cf(cf) else { continue };
+            for prop in [
+                "rocksdb.estimate-num-keys",
+                "rocksdb.total-sst-files-size",
+                "rocksdb.cur-size-all-mem-tables",
+            ] {
+                if let Ok(Some(v)) = self.inner.db.property_int_value_cf(handle, prop) {
+                    let name = prop.trim_start_matches("rocksdb.").replace('-', "_");
+                    out.push((format!("{label}_{name}"), v.to_string()));
+                }
+            }
+        }
+        if let Ok(Some(v)) = self.inner.db.property_int_value("rocksdb.is-write-stopped") {
+            out.push(("is_write_stopped".to_owned(), v.to_string()));
+        }
+        out
+    }
+
+    fn cf(&self, cf: Cf) -> Result<&ColumnFamily, EngineError> {
+        let name = match cf {
+            Cf::Meta => CF_META,
+            Cf::Sub => CF_SUB,
+        };
+        self.inner
+            .db
+            .cf_handle(name)
+            .ok_or_else(|| EngineError::Rocks(format!("column family {name} is missing")))
+    }
+}
+
+impl StoreRead for Engine {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        self.inner.db.get_cf(self.cf(cf)?, key).map_err(rocks_err)
+    }
+
+    fn scan(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end.to_vec());
+        let mut it = self.inner.db.raw_iterator_cf_opt(self.cf(cf)?, ro);
+        it.seek(start);
+        while let Some((k, v)) = it.item() {
+            if !visit(k, v) {
+                return Ok(());
+            }
+            it.next();
+        }
+        it.status().map_err(rocks_err)
+    }
+
+    fn last_key(&self, cf: Cf, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(start.to_vec());
+        ro.set_iterate_upper_bound(end.to_vec());
+        let mut it = self.inner.db.raw_iterator_cf_opt(self.cf(cf)?, ro);
+        it.seek_to_last();
+        if let Some(k) = it.key() {
+            return Ok(Some(k.to_vec()));
+        }
+        it.status().map_err(rocks_err)?;
+        Ok(None)
+    }
+
+    fn engine(&self) -> &Engine {
+        self
+    }
+
+    fn counts(&self) -> Counts {
+        Engine::counts(self)
+    }
+}
+
+fn options_for(name: &str, cache: &Cache, opts: &EngineOptions, slot: &FilterSlot) -> Options {
+    match name {
+        CF_META => cf_options(cache, opts),
+        CF_SUB => {
+            let mut o = cf_options(cache, opts);
+            let slot = Arc::clone(slot);
+            o.set_compaction_filter(
+                "tandem-stale-subkeys",
+                move |_level, key: &[u8], _value: &[u8]| filter_sub_key(&slot, key),
+            );
+            o
+        }
+        _ => Options::default(),
+    }
+}
+
+/// Point lookups dominate: whole-key bloom filters on disk and in the memtable, a shared
+/// block cache holding index and filter blocks too, lz4 on every level.
+fn cf_options(cache: &Cache, opts: &EngineOptions) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_bloom_filter(10.0, false);
+    table.set_whole_key_filtering(true);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    let mut o = Options::default();
+    o.set_block_based_table_factory(&table);
+    o.set_compression_type(DBCompressionType::Lz4);
+    o.set_write_buffer_size(opts.write_buffer_bytes);
+    o.set_memtable_prefix_bloom_ratio(0.1);
+    o.set_memtable_whole_key_filtering(true);
+    o.set_level_compaction_dynamic_level_bytes(true);
+    o
+}
+
+/// The kvrocks SubKeyFilter idea: a sub-key is garbage once its key's metadata is gone,
+/// carries another version (the key was deleted and recreated), or has expired.
+fn filter_sub_key(slot: &FilterSlot, raw: &[u8]) -> CompactionDecision {
+    let Some(sub) = keys::decode_sub_key(raw) else {
+        return CompactionDecision::Keep;
+    };
+    let Ok(guard) = slot.read() else {
+        return CompactionDecision::Keep;
+    };
+    let Some(db) = guard.as_ref() else {
+        return CompactionDecision::Keep;
+    };
+    let Some(meta_cf) = db.cf_handle(CF_META) else {
+        return CompactionDecision::Keep;
+    };
+    match db.get_cf(meta_cf, keys::meta_key(sub.db, sub.user_key)) {
+        // On a read error keep the data: a later compaction can decide again.
+        Err(_) => CompactionDecision::Keep,
+        Ok(None) => CompactionDecision::Remove,
+        Ok(Some(v)) => match Header::decode(&v) {
+            Ok(h) if h.version != sub.version || h.is_expired(now_ms()) => {
+                CompactionDecision::Remove
+            }
+            _ => CompactionDecision::Keep,
+        },
+    }
+}
+
+fn is_lock_error(e: &rocksdb::Error) -> bool {
+    let s = e.to_string().to_ascii_lowercase();
+    s.contains("lock")
+}
+
+fn rocks_err(e: rocksdb::Error) -> EngineError {
+    EngineError::Rocks(e.into_string())
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// Wall-clock unix milliseconds, the clock every expiry is compared with.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

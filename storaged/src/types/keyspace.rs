@@ -1,0 +1,447 @@
+//! Generic key commands (`DEL`, `EXISTS`, `EXPIRE`, `RENAME`, `COPY`, `SCAN` …) with
+//! Redis 7 semantics, for keys of any type.
+//!
+//! Collection types keep elements in versioned sub-keys named after their key, so moving a
+//! key (`RENAME`, `COPY`, `MOVE`) copies its sub-keys under a fresh version; deleting only
+//! drops the metadata record. Strings have no sub-keys and skip that work.
+
+use tandem_shared::glob::{glob_match, literal_prefix};
+use tandem_shared::{ExpireCondition, Reply, StorageError, TimeUnit};
+
+use super::{
+    check_db, delete_key, lookup, lookup_read, lookup_write, raw_record, remove_record,
+    scan_records, store_record, At, CmdResult,
+};
+use crate::engine::keys;
+use crate::engine::metadata::{KeyType, Record};
+use crate::engine::{Cf, StoreRead, StoreWrite};
+
+/// `DEL` / `UNLINK`: how many keys were removed.
+pub fn del<'k, W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    keys: impl Iterator<Item = &'k [u8]>,
+) -> CmdResult {
+    let mut n = 0;
+    for key in keys {
+        if delete_key(w, at, key)? {
+            n += 1;
+        }
+    }
+    Ok(Reply::Integer(n))
+}
+
+/// `EXISTS` (repeats count) and `TOUCH` (same count; this engine keeps no access times).
+pub fn exists<'k, S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    keys: impl Iterator<Item = &'k [u8]>,
+) -> CmdResult {
+    let mut n = 0;
+    for key in keys {
+        if lookup_read(s, at, key)?.is_some() {
+            n += 1;
+        }
+    }
+    Ok(Reply::Integer(n))
+}
+
+/// `TYPE`.
+pub fn key_type<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8]) -> CmdResult {
+    let name = lookup_read(s, at, key)?.map_or("none", |r| r.kind.name());
+    Ok(Reply::Simple(name.to_owned()))
+}
+
+/// The `EXPIRE` family, with the time already absolute. A time at or before now deletes
+/// the key and replies 1 (not counted as an expiry, as in Redis).
+pub fn expire<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    key: &[u8],
+    at_ms: i64,
+    condition: ExpireCondition,
+) -> CmdResult {
+    let Some(r) = lookup_write(w, at, key)? else {
+        return Ok(Reply::Integer(0));
+    };
+    // -1 stands for "no expiry" as in Redis, which treats it as an infinite TTL.
+    let current = if r.expire_at_ms == 0 {
+        -1
+    } else {
+        r.expire_at_ms as i64
+    };
+    let allowed = match condition {
+        ExpireCondition::Always => true,
+        ExpireCondition::Nx => current == -1,
+        ExpireCondition::Xx => current != -1,
+        ExpireCondition::Gt => current != -1 && at_ms > current,
+        ExpireCondition::Lt => current == -1 || at_ms < current,
+    };
+    if !allowed {
+        return Ok(Reply::Integer(0));
+    }
+    if at_ms <= at.now_ms as i64 {
+        remove_record(w, at.db, key, Some(&r));
+    } else {
+        let new = Record {
+            expire_at_ms: at_ms as u64,
+            ..r.clone()
+        };
+        store_record(w, at.db, key, Some(&r), &new);
+    }
+    Ok(Reply::Integer(1))
+}
+
+/// `TTL` / `PTTL`: -2 missing, -1 no expiry; seconds round to nearest like Redis.
+pub fn ttl<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8], unit: TimeUnit) -> CmdResult {
+    let Some(r) = lookup_read(s, at, key)? else {
+        return Ok(Reply::Integer(-2));
+    };
+    if r.expire_at_ms == 0 {
+        return Ok(Reply::Integer(-1));
+    }
+    let left = (r.expire_at_ms as i64 - at.now_ms as i64).max(0);
+    Ok(Reply::Integer(match unit {
+        TimeUnit::Milliseconds => left,
+        TimeUnit::Seconds => (left + 500) / 1000,
+    }))
+}
+
+/// `EXPIRETIME` / `PEXPIRETIME`.
+pub fn expire_time<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8], unit: TimeUnit) -> CmdResult {
+    let Some(r) = lookup_read(s, at, key)? else {
+        return Ok(Reply::Integer(-2));
+    };
+    if r.expire_at_ms == 0 {
+        return Ok(Reply::Integer(-1));
+    }
+    let t = r.expire_at_ms as i64;
+    Ok(Reply::Integer(match unit {
+        TimeUnit::Milliseconds => t,
+        TimeUnit::Seconds => t / 1000,
+    }))
+}
+
+/// `PERSIST`.
+pub fn persist<W: StoreWrite + ?Sized>(w: &mut W, at: At, key: &[u8]) -> CmdResult {
+    match lookup_write(w, at, key)? {
+        Some(r) if r.expire_at_ms != 0 => {
+            let new = Record {
+                expire_at_ms: 0,
+                ..r.clone()
+            };
+            store_record(w, at.db, key, Some(&r), &new);
+            Ok(Reply::Integer(1))
+        }
+        _ => Ok(Reply::Integer(0)),
+    }
+}
+
+/// Whether `RENAME` overwrites an existing destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenameMode {
+    Overwrite,
+    /// `RENAMENX`.
+    IfAbsent,
+}
+
+/// `RENAME` / `RENAMENX`: keeps the TTL; a missing source is `ERR no such key` even when
+/// both names are the same.
+pub fn rename<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    src: &[u8],
+    dst: &[u8],
+    mode: RenameMode,
+) -> CmdResult {
+    let nx = mode == RenameMode::IfAbsent;
+    let Some(r) = lookup_write(w, at, src)? else {
+        return Err(StorageError::NoSuchKey);
+    };
+    if src == dst {
+        return Ok(if nx { Reply::Integer(0) } else { Reply::ok() });
+    }
+    let old_dst = lookup_write(w, at, dst)?;
+    if old_dst.is_some() && nx {
+        return Ok(Reply::Integer(0));
+    }
+    place_copy(w, &r, at.db, src, at.db, dst, old_dst.as_ref())?;
+    remove_record(w, at.db, src, Some(&r));
+    Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
+}
+
+/// `COPY src dst [DB n] [REPLACE]`: 1 if copied, 0 if the source is missing or the
+/// destination exists without `REPLACE`.
+pub fn copy<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    src: &[u8],
+    dst: &[u8],
+    dst_db: u8,
+    replace: bool,
+) -> CmdResult {
+    let dst_db = check_db(dst_db)?;
+    if dst_db == at.db && src == dst {
+        return Err(StorageError::SameObject);
+    }
+    let Some(r) = lookup_read(&*w, at, src)? else {
+        return Ok(Reply::Integer(0));
+    };
+    let dst_at = At { db: dst_db, ..at };
+    let old_dst = lookup_write(w, dst_at, dst)?;
+    if old_dst.is_some() && !replace {
+        return Ok(Reply::Integer(0));
+    }
+    place_copy(w, &r, at.db, src, dst_db, dst, old_dst.as_ref())?;
+    Ok(Reply::Integer(1))
+}
+
+/// `MOVE key db`: 1 if moved, 0 if missing here or present there.
+pub fn move_key<W: StoreWrite + ?Sized>(w: &mut W, at: At, key: &[u8], dst_db: u8) -> CmdResult {
+    let dst_db = check_db(dst_db)?;
+    if dst_db == at.db {
+        return Err(StorageError::SameObject);
+    }
+    let Some(r) = lookup_write(w, at, key)? else {
+        return Ok(Reply::Integer(0));
+    };
+    let dst_at = At { db: dst_db, ..at };
+    if lookup_write(w, dst_at, key)?.is_some() {
+        return Ok(Reply::Integer(0));
+    }
+    place_copy(w, &r, at.db, key, dst_db, key, None)?;
+    remove_record(w, at.db, key, Some(&r));
+    Ok(Reply::Integer(1))
+}
+
+/// Writes a copy of `r` (from `src_db`/`src`) as `dst_db`/`dst` under a fresh version,
+/// replacing `old_dst`, and copies its sub-keys if it has any.
+fn place_copy<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    r: &Record,
+    src_db: u8,
+    src: &[u8],
+    dst_db: u8,
+    dst: &[u8],
+    old_dst: Option<&Record>,
+) -> Result<(), StorageError> {
+    let version = w.new_version();
+    if r.kind != KeyType::String {
+        let prefix = keys::sub_prefix(src_db, src, r.version);
+        let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![keys::DB_COUNT]);
+        let mut subs = Vec::new();
+        w.scan(Cf::Sub, &prefix, &end, &mut |k, v| {
+            subs.push((k[prefix.len()..].to_vec(), v.to_vec()));
+            true
+        })?;
+        for (sub, value) in subs {
+            w.put(Cf::Sub, keys::sub_key(dst_db, dst, version, &sub), value);
+        }
+    }
+    let new = Record {
+        version,
+        ..r.clone()
+    };
+    store_record(w, dst_db, dst, old_dst, &new);
+    Ok(())
+}
+
+/// `KEYS pattern`, in key order, skipping expired keys. A literal prefix of the pattern
+/// narrows the scan.
+pub fn keys<S: StoreRead + ?Sized>(s: &S, at: At, pattern: &[u8]) -> CmdResult {
+    let prefix = literal_prefix(pattern);
+    let match_all = pattern == b"*";
+    let mut out = Vec::new();
+    scan_records(s, at.db, prefix, &mut |key, h, _| {
+        if !key.starts_with(prefix) {
+            return false;
+        }
+        if !h.is_expired(at.now_ms) && (match_all || glob_match(pattern, key, false)) {
+            out.push(Reply::Bulk(key.to_vec()));
+        }
+        true
+    })?;
+    Ok(Reply::Array(out))
+}
+
+/// What `SCAN` needs beyond the cursor.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions<'a> {
+    pub pattern: Option<&'a [u8]>,
+    /// Records examined per call (a hint, as in Redis); at least 1.
+    pub count: u64,
+    pub kind: ScanFilter,
+}
+
+/// `SCAN ... TYPE t` resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFilter {
+    Any,
+    Only(KeyType),
+    /// A type name no key can have.
+    Nothing,
+}
+
+/// `SCAN`: examines about `count` keys from the cursor's position and replies
+/// `[cursor, [keys]]`, cursor `"0"` when done. Cursors are handles into the engine's
+/// bounded cursor memory; an unknown cursor ends the scan.
+pub fn scan<S: StoreRead + ?Sized>(s: &S, at: At, cursor: u64, opts: ScanOptions<'_>) -> CmdResult {
+    let done = |keys: Vec<Reply>| Reply::Array(vec![Reply::bulk("0"), Reply::Array(keys)]);
+    if opts.kind == ScanFilter::Nothing {
+        return Ok(done(Vec::new()));
+    }
+    let from = if cursor == 0 {
+        Vec::new()
+    } else {
+        match s.engine().cursor(cursor) {
+            Some((_, key)) => key,
+            None => return Ok(done(Vec::new())),
+        }
+    };
+    let budget = opts.count.max(1);
+    let mut examined = 0u64;
+    let mut resume = None;
+    let mut out = Vec::new();
+    scan_records(s, at.db, &from, &mut |key, h, _| {
+        if examined == budget {
+            resume = Some(key.to_vec());
+            return false;
+        }
+        examined += 1;
+        let type_ok = match opts.kind {
+            ScanFilter::Only(t) => h.kind == t,
+            _ => true,
+        };
+        // A lone `*` matches everything, the empty key included (Redis skips matching).
+        let pattern_ok = opts
+            .pattern
+            .map_or(true, |p| p == b"*" || glob_match(p, key, false));
+        if type_ok && pattern_ok && !h.is_expired(at.now_ms) {
+            out.push(Reply::Bulk(key.to_vec()));
+        }
+        true
+    })?;
+    Ok(match resume {
+        None => done(out),
+        Some(key) => {
+            let id = s.engine().save_cursor(at.db, key);
+            Reply::Array(vec![Reply::bulk(id.to_string()), Reply::Array(out)])
+        }
+    })
+}
+
+/// `RANDOMKEY`: a live key picked by seeking to a random point between the first and last
+/// key of the db (not uniform, like Redis's own sampling), or nil when there is none.
+pub fn random_key<S: StoreRead + ?Sized>(s: &S, at: At) -> CmdResult {
+    let (start, end) = keys::db_range(at.db);
+    let mut first = None;
+    s.scan(Cf::Meta, &start, &end, &mut |k, _| {
+        first = Some(k.to_vec());
+        false
+    })?;
+    let (Some(first), Some(last)) = (first, s.last_key(Cf::Meta, &start, &end)?) else {
+        return Ok(Reply::Nil);
+    };
+    let target = random_between(&first[1..], &last[1..], s.engine().random_u64());
+    let live = |from: &[u8], until: Option<&[u8]>| -> Result<Option<Vec<u8>>, StorageError> {
+        let mut found = None;
+        scan_records(s, at.db, from, &mut |key, h, _| {
+            if until.is_some_and(|u| key >= u) {
+                return false;
+            }
+            if h.is_expired(at.now_ms) {
+                return true;
+            }
+            found = Some(key.to_vec());
+            false
+        })?;
+        Ok(found)
+    };
+    let key = match live(&target, None)? {
+        Some(k) => Some(k),
+        None => live(b"", Some(&target))?,
+    };
+    Ok(key.map_or(Reply::Nil, Reply::Bulk))
+}
+
+/// A key `lo <= k <= hi` chosen by interpolating the 8 bytes after their common prefix.
+fn random_between(lo: &[u8], hi: &[u8], r: u64) -> Vec<u8> {
+    let common = lo.iter().zip(hi).take_while(|(a, b)| a == b).count();
+    let word = |s: &[u8]| {
+        let mut b = [0u8; 8];
+        for (i, slot) in b.iter_mut().enumerate() {
+            *slot = s.get(common + i).copied().unwrap_or(0);
+        }
+        u64::from_be_bytes(b)
+    };
+    let (a, b) = (word(lo), word(hi));
+    if b <= a {
+        return lo.to_vec();
+    }
+    let pick = a + r % (b - a + 1).max(1);
+    let mut out = lo[..common].to_vec();
+    out.extend_from_slice(&pick.to_be_bytes());
+    while out.len() > common && out.last() == Some(&0) {
+        out.pop();
+    }
+    out
+}
+
+/// `DBSIZE`: metadata records in the db, including expired ones not yet reclaimed.
+pub fn dbsize<S: StoreRead + ?Sized>(s: &S, at: At) -> CmdResult {
+    let c = s.counts();
+    Ok(Reply::Integer(
+        c.keys.get(usize::from(at.db)).copied().unwrap_or(0) as i64,
+    ))
+}
+
+/// Which databases a flush empties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushScope {
+    Db,
+    All,
+}
+
+/// `FLUSHDB` / `FLUSHALL`: range deletions of metadata and sub-keys, O(1) in the number
+/// of keys; RocksDB reclaims the space in compaction.
+pub fn flush<W: StoreWrite + ?Sized>(w: &mut W, at: At, scope: FlushScope) -> CmdResult {
+    let (dbs, (start, end)) = match scope {
+        FlushScope::Db => (at.db..at.db + 1, keys::db_range(at.db)),
+        FlushScope::All => (0..keys::DB_COUNT, keys::all_dbs_range()),
+    };
+    w.delete_range(Cf::Meta, start.clone(), end.clone());
+    w.delete_range(Cf::Sub, start, end);
+    for db in dbs {
+        w.counts_mut().clear(db);
+    }
+    Ok(Reply::ok())
+}
+
+/// Whether a key is live (used by tests and future types).
+pub fn is_live<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8]) -> Result<bool, StorageError> {
+    Ok(lookup(s, at, key)?.is_some())
+}
+
+/// The physical record (expired or not), for diagnostics and tests.
+pub fn physical<S: StoreRead + ?Sized>(
+    s: &S,
+    db: u8,
+    key: &[u8],
+) -> Result<Option<Record>, StorageError> {
+    raw_record(s, db, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_between_stays_in_range() {
+        for r in [0u64, 1, 7, u64::MAX, 12345678901] {
+            let k = random_between(b"apple", b"banana", r);
+            assert!(k.as_slice() >= &b"apple"[..] || k.is_empty(), "{k:?}");
+            assert!(k.as_slice() <= &b"banana"[..], "{k:?}");
+        }
+        assert_eq!(random_between(b"same", b"same", 5), b"same".to_vec());
+    }
+}
