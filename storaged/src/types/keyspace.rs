@@ -315,7 +315,7 @@ pub fn scan<S: StoreRead + ?Sized>(s: &S, at: At, cursor: u64, opts: ScanOptions
         // A lone `*` matches everything, the empty key included (Redis skips matching).
         let pattern_ok = opts
             .pattern
-            .map_or(true, |p| p == b"*" || glob_match(p, key, false));
+            .is_none_or(|p| p == b"*" || glob_match(p, key, false));
         if type_ok && pattern_ok && !h.is_expired(at.now_ms) {
             out.push(Reply::Bulk(key.to_vec()));
         }

@@ -148,13 +148,16 @@ pub fn delete_key<W: StoreWrite + ?Sized>(
     }
 }
 
+/// A callback over `(user_key, header, raw_value)`; returns false to stop.
+pub type RecordVisitor<'a> = dyn FnMut(&[u8], Header, &[u8]) -> bool + 'a;
+
 /// Visits `(user_key, header, raw_value)` of db's metadata records with user key
 /// `>= from`, in order, until `visit` returns false. Undecodable records are skipped.
 pub fn scan_records<S: StoreRead + ?Sized>(
     s: &S,
     db: u8,
     from: &[u8],
-    visit: &mut dyn FnMut(&[u8], Header, &[u8]) -> bool,
+    visit: &mut RecordVisitor<'_>,
 ) -> Result<(), StorageError> {
     let (_, end) = keys::db_range(db);
     let start = keys::meta_key(db, from);

@@ -566,7 +566,7 @@ impl Decimal {
             }
         }
         if d.exp > 0 {
-            int_part.extend(std::iter::repeat('0').take(d.exp as usize));
+            int_part.extend(std::iter::repeat_n('0', d.exp as usize));
         }
         if int_part.is_empty() {
             int_part.push('0');
@@ -663,7 +663,7 @@ fn parse_long_double(s: &[u8]) -> Option<Number> {
     }
     let d = Decimal { neg, digits, exp }.normalized();
     match d.magnitude_exponent() {
-        Some(e) if e > LDBL_MAX_EXP10 || e < LDBL_MIN_EXP10 => None,
+        Some(e) if !(LDBL_MIN_EXP10..=LDBL_MAX_EXP10).contains(&e) => None,
         _ => Some(Number::Finite(d)),
     }
 }
