@@ -451,9 +451,12 @@ fn filter_sub_key(slot: &FilterSlot, raw: &[u8]) -> CompactionDecision {
     }
 }
 
+/// RocksDB reports a held `LOCK` as "While lock file: …/LOCK: Resource temporarily
+/// unavailable" (another process) or "lock hold by current process … lock file: …"
+/// (this one, "…/LOCK: No locks available"). Match narrowly: "block" must not count.
 fn is_lock_error(e: &rocksdb::Error) -> bool {
     let s = e.to_string().to_ascii_lowercase();
-    s.contains("lock")
+    s.contains("while lock file") || s.contains("lock hold by") || s.contains("/lock:")
 }
 
 fn rocks_err(e: rocksdb::Error) -> EngineError {
@@ -473,4 +476,59 @@ pub fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(lock_retry: Duration) -> EngineOptions {
+        EngineOptions {
+            block_cache_bytes: 1 << 20,
+            lock_retry,
+            ..EngineOptions::default()
+        }
+    }
+
+    #[test]
+    fn open_waits_for_a_held_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Engine::open(dir.path(), &options(Duration::ZERO)).unwrap();
+        match Engine::open(dir.path(), &options(Duration::ZERO)) {
+            Err(EngineError::Open { reason, .. }) => assert!(reason.contains("LOCK"), "{reason}"),
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("opened a locked database"),
+        }
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(first);
+        });
+        let second = Engine::open(dir.path(), &options(Duration::from_secs(10)));
+        holder.join().unwrap();
+        assert!(second.is_ok());
+    }
+
+    #[test]
+    fn versions_are_strictly_increasing() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Engine::open(dir.path(), &options(Duration::ZERO)).unwrap();
+        let mut last = 0;
+        for _ in 0..1000 {
+            let v = e.next_version();
+            assert!(v > last);
+            last = v;
+        }
+    }
+
+    #[test]
+    fn cursor_memory_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Engine::open(dir.path(), &options(Duration::ZERO)).unwrap();
+        let first = e.save_cursor(0, b"a".to_vec());
+        assert_eq!(e.cursor(first), Some((0, b"a".to_vec())));
+        for _ in 0..SCAN_CURSORS_MAX {
+            e.save_cursor(0, b"b".to_vec());
+        }
+        assert_eq!(e.cursor(first), None);
+    }
 }
