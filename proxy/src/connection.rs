@@ -76,6 +76,7 @@ pub async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>,
 
 impl Conn {
     async fn run(&mut self, stream: &mut TcpStream, rbuf: &mut BytesMut, kill: &CancellationToken) -> std::io::Result<()> {
+        let mut decoder = resp::Decoder::new();
         loop {
             let n = tokio::select! {
                 _ = kill.cancelled() => return Ok(()),
@@ -86,11 +87,12 @@ impl Conn {
             }
             let limits = resp::decode::Limits {
                 max_bulk_len: self.shared.proto_max_bulk_len.load(Ordering::Relaxed),
+                auth_required: !self.state.authenticated,
                 ..Default::default()
             };
             let mut flow = Flow::Continue;
             loop {
-                match resp::decode::decode_command(rbuf, &limits) {
+                match decoder.decode(rbuf, &limits) {
                     Ok(Some(argv)) => {
                         flow = self.handle(argv).await;
                         if flow == Flow::Close {
@@ -122,6 +124,7 @@ impl Conn {
             }
             // Give back memory after a burst of large requests.
             if rbuf.capacity() > 4 * 1024 * 1024 && rbuf.is_empty() {
+                decoder.reset();
                 *rbuf = BytesMut::with_capacity(16 * 1024);
             }
         }

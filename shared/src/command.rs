@@ -55,6 +55,8 @@ pub enum ExpireCondition {
     Gt,
     /// Only when the new expiry is less (a persistent key counts as infinite).
     Lt,
+    /// `XX LT`: only when the key has an expiry and the new one is less.
+    XxLt,
 }
 
 /// Unit of a `TTL`/`PTTL`/`EXPIRETIME`/`PEXPIRETIME` reply.
@@ -125,7 +127,9 @@ pub enum Command {
     SetRange { key: Vec<u8>, offset: u64, value: Vec<u8> },
     /// `INCR`, `DECR`, `INCRBY`, `DECRBY`.
     IncrBy { key: Vec<u8>, delta: i64 },
-    IncrByFloat { key: Vec<u8>, delta: f64 },
+    /// `INCRBYFLOAT`; `delta` is the client's text (already checked to be a float by the
+    /// proxy), because Redis adds in `long double` and an f64 would lose digits.
+    IncrByFloat { key: Vec<u8>, delta: Vec<u8> },
     Lcs { key1: Vec<u8>, key2: Vec<u8>, mode: LcsMode },
 
     // ---- keys ----

@@ -275,7 +275,7 @@ fn write_command(w: &mut WriteGroup<'_>, at: At, cmd: &ArchivedCommand) -> CmdRe
             string::setrange(w, at, key, offset.to_native(), value)
         }
         C::IncrBy { key, delta } => string::incr_by(w, at, key, delta.to_native()),
-        C::IncrByFloat { key, delta } => string::incr_by_float(w, at, key, delta.to_native()),
+        C::IncrByFloat { key, delta } => string::incr_by_float_text(w, at, key, delta.as_slice()),
         C::Del { keys } => keyspace::del(w, at, keys.iter().map(|k| k.as_slice())),
         C::Expire {
             key,
@@ -328,6 +328,7 @@ fn expire_condition(c: &ArchivedExpireCondition) -> ExpireCondition {
         ArchivedExpireCondition::Xx => ExpireCondition::Xx,
         ArchivedExpireCondition::Gt => ExpireCondition::Gt,
         ArchivedExpireCondition::Lt => ExpireCondition::Lt,
+        ArchivedExpireCondition::XxLt => ExpireCondition::XxLt,
     }
 }
 
@@ -818,7 +819,10 @@ mod tests {
         }
         h.put_hash(0, b"h", &[]);
         assert_eq!(h.err(incr("h", 1)), StorageError::WrongType);
-        let incrf = |key: &str, delta| Command::IncrByFloat { key: k(key), delta };
+        let incrf = |key: &str, delta: f64| Command::IncrByFloat {
+            key: k(key),
+            delta: delta.to_string().into_bytes(),
+        };
         assert_eq!(h.ok(incrf("f", 1.0)), bulk("1"));
         assert_eq!(h.ok(incrf("f", 0.25)), bulk("1.25"));
         h.ok(set("f", "0.1"));

@@ -8,6 +8,7 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let storage_threads = if config.storage_threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get() * 2)

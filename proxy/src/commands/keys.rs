@@ -103,11 +103,11 @@ fn expire_generic(
             "GT and LT options at the same time are not compatible",
         ));
     }
-    // XX+GT is plain GT: a key without expiry never passes GT. XX+LT has no variant of its
-    // own yet and is sent as LT, which also sets a TTL on a persistent key (Redis would not).
+    // XX+GT is plain GT: a key without expiry never passes GT. XX+LT is its own condition.
     let condition = match (nx, xx, gt, lt) {
         (true, ..) => ExpireCondition::Nx,
         (_, _, true, _) => ExpireCondition::Gt,
+        (_, true, _, true) => ExpireCondition::XxLt,
         (_, _, _, true) => ExpireCondition::Lt,
         (_, true, ..) => ExpireCondition::Xx,
         _ => ExpireCondition::Always,

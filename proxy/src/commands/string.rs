@@ -244,8 +244,8 @@ pub fn incrbyfloat(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandE
     let key = args.next_vec()?;
     let raw = args.next_bytes()?;
     args.expect_end()?;
-    let delta = parse_long_double(&raw).ok_or(CommandError::NotFloat)?;
-    Ok(Command::IncrByFloat { key, delta })
+    parse_long_double(&raw).ok_or(CommandError::NotFloat)?;
+    Ok(Command::IncrByFloat { key, delta: raw.to_vec() })
 }
 
 /// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]`
@@ -842,26 +842,26 @@ mod tests {
 
     #[test]
     fn incrbyfloat_accepts_strtold_forms() {
-        let f = |d: f64| {
+        let f = |d: &str| {
             Ok(Command::IncrByFloat {
                 key: v("k"),
-                delta: d,
+                delta: d.as_bytes().to_vec(),
             })
         };
-        assert_eq!(run(incrbyfloat, &["k", "1.5"]), f(1.5));
-        assert_eq!(run(incrbyfloat, &["k", "1."]), f(1.0));
-        assert_eq!(run(incrbyfloat, &["k", ".5"]), f(0.5));
-        assert_eq!(run(incrbyfloat, &["k", "+1"]), f(1.0));
-        assert_eq!(run(incrbyfloat, &["k", "1.5e+2"]), f(150.0));
-        assert_eq!(run(incrbyfloat, &["k", "-.5e-3"]), f(-0.0005));
-        assert_eq!(run(incrbyfloat, &["k", "0x10"]), f(16.0));
-        assert_eq!(run(incrbyfloat, &["k", "0x1p3"]), f(8.0));
-        assert_eq!(run(incrbyfloat, &["k", "-0X.8"]), f(-0.5));
-        assert_eq!(run(incrbyfloat, &["k", "0x1.8p1"]), f(3.0));
-        assert_eq!(run(incrbyfloat, &["k", "0x1P+2"]), f(4.0));
-        assert_eq!(run(incrbyfloat, &["k", "1e-400"]), f(0.0));
-        assert_eq!(run(incrbyfloat, &["k", "inf"]), f(f64::INFINITY));
-        assert_eq!(run(incrbyfloat, &["k", "-Infinity"]), f(f64::NEG_INFINITY));
+        assert_eq!(run(incrbyfloat, &["k", "1.5"]), f("1.5"));
+        assert_eq!(run(incrbyfloat, &["k", "1."]), f("1."));
+        assert_eq!(run(incrbyfloat, &["k", ".5"]), f(".5"));
+        assert_eq!(run(incrbyfloat, &["k", "+1"]), f("+1"));
+        assert_eq!(run(incrbyfloat, &["k", "1.5e+2"]), f("1.5e+2"));
+        assert_eq!(run(incrbyfloat, &["k", "-.5e-3"]), f("-.5e-3"));
+        assert_eq!(run(incrbyfloat, &["k", "0x10"]), f("0x10"));
+        assert_eq!(run(incrbyfloat, &["k", "0x1p3"]), f("0x1p3"));
+        assert_eq!(run(incrbyfloat, &["k", "-0X.8"]), f("-0X.8"));
+        assert_eq!(run(incrbyfloat, &["k", "0x1.8p1"]), f("0x1.8p1"));
+        assert_eq!(run(incrbyfloat, &["k", "0x1P+2"]), f("0x1P+2"));
+        assert_eq!(run(incrbyfloat, &["k", "1e-400"]), f("1e-400"));
+        assert_eq!(run(incrbyfloat, &["k", "inf"]), f("inf"));
+        assert_eq!(run(incrbyfloat, &["k", "-Infinity"]), f("-Infinity"));
         let long = format!("1.{}", "0".repeat(5110));
         assert_eq!(run(incrbyfloat, &["k", &long]), f(1.0));
     }

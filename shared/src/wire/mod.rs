@@ -10,7 +10,8 @@ pub mod message;
 
 pub use codec::{decode, encode, Frame, FrameError, FrameHeader, FrameKind, HEADER_LEN};
 pub use message::{
-    Hello, HelloAck, Notice, NoticeKind, Outcome, Request, Response, Message,
+    ArchivedOutcome, ArchivedRequest, ArchivedResponse, Hello, HelloAck, Message, Notice,
+    NoticeKind, Outcome, Request, Response,
 };
 
 /// Wire protocol version. Bump when frame kinds or header semantics change.

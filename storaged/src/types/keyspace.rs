@@ -76,6 +76,7 @@ pub fn expire<W: StoreWrite + ?Sized>(
         ExpireCondition::Xx => current != -1,
         ExpireCondition::Gt => current != -1 && at_ms > current,
         ExpireCondition::Lt => current == -1 || at_ms < current,
+        ExpireCondition::XxLt => current != -1 && at_ms < current,
     };
     if !allowed {
         return Ok(Reply::Integer(0));
