@@ -183,8 +183,23 @@ fn has_exited(child: &mut Option<Child>) -> Option<ExitStatus> {
     child.as_mut().and_then(|c| c.try_wait().ok().flatten())
 }
 
+/// Lines of each log printed on a failure; the start of a long log rarely explains the end.
+const LOG_TAIL_LINES: usize = 200;
+
 fn read_log(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_else(|e| format!("<no log: {e}>"))
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => return format!("<no log: {e}>"),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() <= LOG_TAIL_LINES {
+        return text;
+    }
+    let skipped = lines.len() - LOG_TAIL_LINES;
+    format!(
+        "<{skipped} earlier lines omitted>\n{}\n",
+        lines[skipped..].join("\n")
+    )
 }
 
 /// Opens a client connection to `addr` (`host:port`), authenticating when `password` is set.
