@@ -687,7 +687,6 @@ fn option_spelling_and_order() {
         &["SCAN", "0", "MATCH"],
         &["SCAN", "0", "TYPE"],
         &["SCAN", "x"],
-        &["SCAN", "-1"],
         &["FLUSHDB", "async"],
         &["FLUSHALL", "sync"],
     ]);

@@ -110,20 +110,22 @@ fn kill_under_load(options: ClusterOptions) {
             (progress.load(Ordering::Relaxed) >= target).then_some(())
         });
     };
-    wait_progress(500);
+    wait_progress(2000);
     if cluster.is_tandem() {
         let status = cluster.kill_storaged(Signal::SIGKILL);
         assert!(!status.success(), "SIGKILL cannot exit cleanly: {status}");
         cluster.start_storaged();
     }
-    wait_progress(300);
+    wait_progress(1000);
     stop.store(true, Ordering::Relaxed);
     let logs: Vec<WriterLog> = handles
         .into_iter()
         .map(|h| h.join().expect("writer thread"))
         .collect();
     let acked: usize = logs.iter().map(|l| l.acked_sets.len()).sum();
-    assert!(acked >= 800, "only {acked} writes acknowledged");
+    let unknown: i64 = logs.iter().map(|l| l.unknown_incrs).sum();
+    eprintln!("{acked} SETs acknowledged, {unknown} INCRs with unknown outcome");
+    assert!(acked >= 2500, "only {acked} writes acknowledged");
     verify(&cluster, &logs);
     if cluster.is_tandem() {
         // And once more after a clean restart, so nothing lived only in memory.
