@@ -162,7 +162,8 @@ fn subcommand_arity(sub: &str) -> CommandError {
 }
 
 fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
-    let sub = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+    let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
+    let sub = sub_raw.to_ascii_lowercase();
     let n = args.remaining();
     match sub.as_str() {
         "id" if n == 0 => reply(Reply::Integer(conn.state.id as i64)),
@@ -243,10 +244,7 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
                 .collect(),
         )),
         "id" | "getname" | "setname" | "info" | "setinfo" | "no-evict" | "no-touch" => Err(subcommand_arity(&sub)),
-        _ => Err(CommandError::err(format!(
-            "unknown subcommand '{}'. Try CLIENT HELP.",
-            sub
-        ))),
+        _ => Err(CommandError::err(format!("unknown subcommand '{sub_raw}'. Try CLIENT HELP."))),
     }
 }
 

@@ -26,8 +26,13 @@ enum Kind {
     Memory,
     Bool,
     Text,
+    /// One of a fixed list of words.
+    Enum(&'static [&'static str]),
     Immutable,
 }
+
+const MAXMEMORY_POLICIES: &[&str] =
+    &["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"];
 
 /// Every parameter `CONFIG GET` knows, with its default and kind.
 fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
@@ -42,14 +47,14 @@ fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
         ("databases", s("16"), Immutable),
         ("timeout", s("0"), Int),
         ("tcp-keepalive", s("300"), Int),
-        ("loglevel", s("notice"), Text),
+        ("loglevel", s("notice"), Enum(&["debug", "verbose", "notice", "warning", "nothing"])),
         ("appendonly", s("no"), Bool),
-        ("appendfsync", s("everysec"), Text),
+        ("appendfsync", s("everysec"), Enum(&["always", "everysec", "no"])),
         ("save", s(""), Text),
         ("dir", s("."), Immutable),
         ("dbfilename", s("dump.rdb"), Text),
         ("maxmemory", s("0"), Memory),
-        ("maxmemory-policy", s("noeviction"), Text),
+        ("maxmemory-policy", s("noeviction"), Enum(MAXMEMORY_POLICIES)),
         ("maxmemory-samples", s("5"), Int),
         ("hz", s("10"), Int),
         ("notify-keyspace-events", s(""), Text),
@@ -114,7 +119,8 @@ fn parse_memory(v: &str) -> Option<u64> {
 
 /// `CONFIG GET|SET|RESETSTAT|REWRITE|HELP`.
 pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
-    let sub = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+    let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
+    let sub = sub_raw.to_ascii_lowercase();
     match sub.as_str() {
         "get" => {
             if args.remaining() == 0 {
@@ -163,6 +169,13 @@ pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
                         _ => return Err(failed("argument must be 'yes' or 'no'")),
                     },
                     Some(Kind::Text) => value,
+                    Some(Kind::Enum(choices)) => {
+                        let lower = value.to_ascii_lowercase();
+                        if !choices.contains(&lower.as_str()) {
+                            return Err(failed(&format!("argument(s) must be one of the following: {}", choices.join(", "))));
+                        }
+                        lower
+                    }
                 };
                 updates.push((name, value));
             }
@@ -201,7 +214,7 @@ pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
             ),
             Flow::Continue,
         )),
-        _ => Err(CommandError::err(format!("unknown subcommand '{sub}'. Try CONFIG HELP."))),
+        _ => Err(CommandError::err(format!("unknown subcommand '{sub_raw}'. Try CONFIG HELP."))),
     }
 }
 
@@ -232,7 +245,8 @@ pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
     if args.remaining() == 0 {
         return Ok((Reply::Array(all.iter().map(command_info).collect()), Flow::Continue));
     }
-    let sub = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+    let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
+    let sub = sub_raw.to_ascii_lowercase();
     let names = args.rest();
     let reply = match sub.as_str() {
         "count" if names.is_empty() => Reply::Integer(all.len() as i64),
@@ -250,7 +264,7 @@ pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
             Reply::Map(specs.into_iter().map(|s| (Reply::bulk(s.name), command_docs(s))).collect())
         }
         "count" => return Err(CommandError::Other("ERR wrong number of arguments for 'command|count' command".into())),
-        _ => return Err(CommandError::err(format!("unknown subcommand '{sub}'. Try COMMAND HELP."))),
+        _ => return Err(CommandError::err(format!("unknown subcommand '{sub_raw}'. Try COMMAND HELP."))),
     };
     Ok((reply, Flow::Continue))
 }

@@ -863,7 +863,7 @@ mod tests {
         assert_eq!(run(incrbyfloat, &["k", "inf"]), f("inf"));
         assert_eq!(run(incrbyfloat, &["k", "-Infinity"]), f("-Infinity"));
         let long = format!("1.{}", "0".repeat(5110));
-        assert_eq!(run(incrbyfloat, &["k", &long]), f(1.0));
+        assert_eq!(run(incrbyfloat, &["k", &long]), f(&long));
     }
 
     #[test]

@@ -119,7 +119,8 @@ pub fn expire_time<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8], unit: TimeU
     let t = r.expire_at_ms as i64;
     Ok(Reply::Integer(match unit {
         TimeUnit::Milliseconds => t,
-        TimeUnit::Seconds => t / 1000,
+        // Redis rounds to the nearest second here, as TTL does.
+        TimeUnit::Seconds => (t + 500) / 1000,
     }))
 }
 
