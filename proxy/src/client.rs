@@ -100,7 +100,10 @@ impl Registry {
 
     /// Snapshot of every client, in id order.
     pub fn snapshot(&self) -> Vec<ClientState> {
-        self.clients.lock().map(|m| m.values().map(|e| e.state.clone()).collect()).unwrap_or_default()
+        self.clients
+            .lock()
+            .map(|m| m.values().map(|e| e.state.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Kills the clients `filter` selects; returns how many.

@@ -15,7 +15,11 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Unix socket of tandem-storaged.
-    #[arg(long, env = "TANDEM_STORAGE_SOCKET", default_value = "./data/storaged.sock")]
+    #[arg(
+        long,
+        env = "TANDEM_STORAGE_SOCKET",
+        default_value = "./data/storaged.sock"
+    )]
     pub storage_socket: PathBuf,
 
     /// Password clients must give with AUTH or HELLO ... AUTH (empty: none).
@@ -40,8 +44,8 @@ pub struct Config {
     pub request_timeout_ms: u64,
 
     /// Most commands a client's pipeline sends to storaged in one request frame.
-    #[arg(long, env = "TANDEM_BATCH_SIZE", default_value_t = 1024)]
-    pub batch_size: usize,
+    #[arg(long, env = "TANDEM_PIPELINE_BATCH", default_value_t = 1024)]
+    pub pipeline_batch: usize,
 
     /// Most simultaneous client connections (`maxclients`).
     #[arg(long, env = "TANDEM_MAXCLIENTS", default_value_t = 10000)]
@@ -56,7 +60,7 @@ pub struct Config {
     pub max_frame: u32,
 
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `tandem_proxy=debug`.
-    #[arg(long, env = "TANDEM_LOG", default_value = "info")]
+    #[arg(long, env = "TANDEM_PROXY_LOG", default_value = "info")]
     pub log: String,
 }
 

@@ -48,7 +48,12 @@ pub struct Conn {
 }
 
 /// Serves one client until it quits, errs, is killed or the proxy shuts down.
-pub async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>, kill: CancellationToken) {
+pub async fn serve(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    kill: CancellationToken,
+) {
     let id = shared.clients.next_id();
     let laddr = stream.local_addr().unwrap_or(addr);
     let state = ClientState {
@@ -66,7 +71,13 @@ pub async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>,
     };
     shared.clients.insert(state.clone(), kill.clone());
     let link = shared.links.assign();
-    let mut conn = Conn { state, shared: shared.clone(), link, out: BytesMut::with_capacity(16 * 1024), batch: Vec::new() };
+    let mut conn = Conn {
+        state,
+        shared: shared.clone(),
+        link,
+        out: BytesMut::with_capacity(16 * 1024),
+        batch: Vec::new(),
+    };
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     if let Err(e) = conn.run(&mut stream, &mut rbuf, &kill).await {
         tracing::debug!(client = id, error = %e, "client connection ended");
@@ -75,7 +86,12 @@ pub async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>,
 }
 
 impl Conn {
-    async fn run(&mut self, stream: &mut TcpStream, rbuf: &mut BytesMut, kill: &CancellationToken) -> std::io::Result<()> {
+    async fn run(
+        &mut self,
+        stream: &mut TcpStream,
+        rbuf: &mut BytesMut,
+        kill: &CancellationToken,
+    ) -> std::io::Result<()> {
         let mut decoder = resp::Decoder::new();
         loop {
             let n = tokio::select! {
@@ -131,16 +147,22 @@ impl Conn {
     }
 
     async fn handle(&mut self, argv: Vec<Bytes>) -> Flow {
-        self.shared.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .stats
+            .commands_processed
+            .fetch_add(1, Ordering::Relaxed);
         let mut argv = argv.into_iter();
-        let Some(name) = argv.next() else { return Flow::Continue };
+        let Some(name) = argv.next() else {
+            return Flow::Continue;
+        };
         let args: Vec<Bytes> = argv.collect();
         let Some(spec) = commands::lookup(&name) else {
             self.error(&unknown_command(&name, &args)).await;
             return Flow::Continue;
         };
         if !spec.arity_ok(args.len() + 1) {
-            self.error(&CommandError::WrongArity(spec.name.to_owned()).to_string()).await;
+            self.error(&CommandError::WrongArity(spec.name.to_owned()).to_string())
+                .await;
             return Flow::Continue;
         }
         if !self.state.authenticated && !matches!(spec.name, "auth" | "hello" | "quit" | "reset") {
@@ -158,7 +180,7 @@ impl Conn {
                 match parse(&mut args, &ctx) {
                     Ok(command) => {
                         self.batch.push(command);
-                        if self.batch.len() >= self.shared.config.batch_size {
+                        if self.batch.len() >= self.shared.config.pipeline_batch {
                             self.flush_batch().await;
                         }
                     }
@@ -198,20 +220,30 @@ impl Conn {
                 Ok(response) => {
                     for outcome in response.outcomes.iter() {
                         match outcome {
-                            ArchivedOutcome::Ok(reply) => {
-                                resp::encode::encode_archived(reply, self.state.protocol, &mut self.out)
+                            ArchivedOutcome::Ok(reply) => resp::encode::encode_archived(
+                                reply,
+                                self.state.protocol,
+                                &mut self.out,
+                            ),
+                            ArchivedOutcome::Err(e) => {
+                                resp::encode::encode_error(&e.message(), &mut self.out)
                             }
-                            ArchivedOutcome::Err(e) => resp::encode::encode_error(&e.message(), &mut self.out),
                         }
                     }
                     for _ in response.outcomes.len()..count {
-                        resp::encode::encode_error("ERR storage returned too few replies", &mut self.out);
+                        resp::encode::encode_error(
+                            "ERR storage returned too few replies",
+                            &mut self.out,
+                        );
                     }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "invalid response frame from storaged");
                     for _ in 0..count {
-                        resp::encode::encode_error("ERR storage sent an invalid response", &mut self.out);
+                        resp::encode::encode_error(
+                            "ERR storage sent an invalid response",
+                            &mut self.out,
+                        );
                     }
                 }
             },
@@ -229,11 +261,21 @@ impl Conn {
     ///
     /// # Errors
     /// The link error text, as a command error.
-    pub async fn call_storage(&mut self, db: u8, commands: Vec<Command>) -> Result<Vec<tandem_shared::wire::Outcome>, CommandError> {
-        let frame = self.link.call(db, commands).await.map_err(|e| CommandError::Other(e.to_string()))?;
-        let response = frame.access::<Response>().map_err(|e| CommandError::err(e))?;
-        rkyv::deserialize::<Vec<tandem_shared::wire::Outcome>, rkyv::rancor::Error>(&response.outcomes)
-            .map_err(|e| CommandError::err(e))
+    pub async fn call_storage(
+        &mut self,
+        db: u8,
+        commands: Vec<Command>,
+    ) -> Result<Vec<tandem_shared::wire::Outcome>, CommandError> {
+        let frame = self
+            .link
+            .call(db, commands)
+            .await
+            .map_err(|e| CommandError::Other(e.to_string()))?;
+        let response = frame.access::<Response>().map_err(CommandError::err)?;
+        rkyv::deserialize::<Vec<tandem_shared::wire::Outcome>, rkyv::rancor::Error>(
+            &response.outcomes,
+        )
+        .map_err(CommandError::err)
     }
 }
 

@@ -60,7 +60,11 @@ impl Shared {
 
 /// Serves clients on `listener` until `shutdown` resolves, then closes every connection and
 /// stops the links.
-pub async fn run(config: Config, listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let token = CancellationToken::new();
     let instance_id: u64 = rand::random();
     let links = LinkPool::start(
@@ -104,11 +108,19 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl std::futu
                 continue;
             }
         };
-        shared.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+        shared
+            .stats
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
         if shared.clients.len() >= shared.maxclients.load(Ordering::Relaxed) {
-            shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+            shared
+                .stats
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
             tracker.spawn(async move {
-                let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+                let _ = stream
+                    .write_all(b"-ERR max number of clients reached\r\n")
+                    .await;
             });
             continue;
         }

@@ -76,7 +76,10 @@ pub enum LcsMode {
     /// `LEN`.
     Length,
     /// `IDX [MINMATCHLEN n] [WITHMATCHLEN]`.
-    Indexes { min_match_len: u64, with_match_len: bool },
+    Indexes {
+        min_match_len: u64,
+        with_match_len: bool,
+    },
 }
 
 /// Type filter of `SCAN ... TYPE t`. `Other` carries a name that matches no key, as Redis
@@ -107,51 +110,136 @@ pub struct CopyTarget {
 #[rkyv(derive(Debug))]
 pub enum Command {
     // ---- strings ----
-    Get { key: Vec<u8> },
+    Get {
+        key: Vec<u8>,
+    },
     /// `SET`, `SETEX`, `PSETEX`, `GETSET` (`get` = true).
-    Set { key: Vec<u8>, value: Vec<u8>, condition: SetCondition, expiry: SetExpiry, get: bool },
+    Set {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        condition: SetCondition,
+        expiry: SetExpiry,
+        get: bool,
+    },
     /// `SETNX`: replies 1/0.
-    SetNx { key: Vec<u8>, value: Vec<u8> },
-    MGet { keys: Vec<Vec<u8>> },
+    SetNx {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    MGet {
+        keys: Vec<Vec<u8>>,
+    },
     /// `MSET`: pairs of key, value.
-    MSet { pairs: Vec<(Vec<u8>, Vec<u8>)> },
+    MSet {
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    },
     /// `MSETNX`: replies 1 if all were set, 0 if none (any key existed).
-    MSetNx { pairs: Vec<(Vec<u8>, Vec<u8>)> },
-    GetDel { key: Vec<u8> },
-    GetEx { key: Vec<u8>, expiry: GetExExpiry },
-    Append { key: Vec<u8>, value: Vec<u8> },
-    StrLen { key: Vec<u8> },
+    MSetNx {
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    GetDel {
+        key: Vec<u8>,
+    },
+    GetEx {
+        key: Vec<u8>,
+        expiry: GetExExpiry,
+    },
+    Append {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    StrLen {
+        key: Vec<u8>,
+    },
     /// `GETRANGE`/`SUBSTR` with Redis's inclusive, negative-from-end indexes.
-    GetRange { key: Vec<u8>, start: i64, end: i64 },
+    GetRange {
+        key: Vec<u8>,
+        start: i64,
+        end: i64,
+    },
     /// `SETRANGE`; the proxy has already checked `offset + len` against the size limit.
-    SetRange { key: Vec<u8>, offset: u64, value: Vec<u8> },
+    SetRange {
+        key: Vec<u8>,
+        offset: u64,
+        value: Vec<u8>,
+    },
     /// `INCR`, `DECR`, `INCRBY`, `DECRBY`.
-    IncrBy { key: Vec<u8>, delta: i64 },
+    IncrBy {
+        key: Vec<u8>,
+        delta: i64,
+    },
     /// `INCRBYFLOAT`; `delta` is the client's text (already checked to be a float by the
     /// proxy), because Redis adds in `long double` and an f64 would lose digits.
-    IncrByFloat { key: Vec<u8>, delta: Vec<u8> },
-    Lcs { key1: Vec<u8>, key2: Vec<u8>, mode: LcsMode },
+    IncrByFloat {
+        key: Vec<u8>,
+        delta: Vec<u8>,
+    },
+    Lcs {
+        key1: Vec<u8>,
+        key2: Vec<u8>,
+        mode: LcsMode,
+    },
 
     // ---- keys ----
     /// `DEL` and `UNLINK`: replies the number removed.
-    Del { keys: Vec<Vec<u8>> },
+    Del {
+        keys: Vec<Vec<u8>>,
+    },
     /// Replies how many of the keys exist, counting repeats.
-    Exists { keys: Vec<Vec<u8>> },
-    Type { key: Vec<u8> },
-    Touch { keys: Vec<Vec<u8>> },
+    Exists {
+        keys: Vec<Vec<u8>>,
+    },
+    Type {
+        key: Vec<u8>,
+    },
+    Touch {
+        keys: Vec<Vec<u8>>,
+    },
     /// The whole `EXPIRE` family, resolved to an absolute unix-ms time. A time at or before
     /// now deletes the key (as Redis does).
-    Expire { key: Vec<u8>, at_ms: i64, condition: ExpireCondition },
-    Ttl { key: Vec<u8>, unit: TimeUnit },
-    ExpireTime { key: Vec<u8>, unit: TimeUnit },
-    Persist { key: Vec<u8> },
-    Rename { src: Vec<u8>, dst: Vec<u8> },
-    RenameNx { src: Vec<u8>, dst: Vec<u8> },
-    Copy { src: Vec<u8>, dst: Vec<u8>, target: CopyTarget },
-    Move { key: Vec<u8>, db: u8 },
-    Keys { pattern: Vec<u8> },
+    Expire {
+        key: Vec<u8>,
+        at_ms: i64,
+        condition: ExpireCondition,
+    },
+    Ttl {
+        key: Vec<u8>,
+        unit: TimeUnit,
+    },
+    ExpireTime {
+        key: Vec<u8>,
+        unit: TimeUnit,
+    },
+    Persist {
+        key: Vec<u8>,
+    },
+    Rename {
+        src: Vec<u8>,
+        dst: Vec<u8>,
+    },
+    RenameNx {
+        src: Vec<u8>,
+        dst: Vec<u8>,
+    },
+    Copy {
+        src: Vec<u8>,
+        dst: Vec<u8>,
+        target: CopyTarget,
+    },
+    Move {
+        key: Vec<u8>,
+        db: u8,
+    },
+    Keys {
+        pattern: Vec<u8>,
+    },
     /// `SCAN cursor [MATCH p] [COUNT n] [TYPE t]`. The cursor is opaque to clients.
-    Scan { cursor: u64, pattern: Option<Vec<u8>>, count: u64, kind: ScanType },
+    Scan {
+        cursor: u64,
+        pattern: Option<Vec<u8>>,
+        count: u64,
+        kind: ScanType,
+    },
     RandomKey,
     DbSize,
     FlushDb,

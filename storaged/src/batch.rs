@@ -22,7 +22,10 @@ use crate::executor::{self, Writer};
 const RECLAIM_BUDGET: usize = 256;
 
 enum WriteJob {
-    Request { frame: Frame, reply: oneshot::Sender<BytesMut> },
+    Request {
+        frame: Frame,
+        reply: oneshot::Sender<BytesMut>,
+    },
     Reclaim,
 }
 
@@ -39,13 +42,23 @@ impl Executor {
     ///
     /// # Errors
     /// If the thread cannot be spawned.
-    pub fn start(engine: Engine, queue: usize, batch_size: usize, max_frame: u32) -> std::io::Result<Executor> {
+    pub fn start(
+        engine: Engine,
+        queue: usize,
+        batch_size: usize,
+        max_frame: u32,
+    ) -> std::io::Result<Executor> {
         let (write_tx, write_rx) = mpsc::channel(queue.max(1));
         let writer_engine = engine.clone();
         let writer = std::thread::Builder::new()
             .name("storaged-writer".into())
             .spawn(move || write_loop(writer_engine, write_rx, batch_size.max(1), max_frame))?;
-        Ok(Executor { engine, write_tx, writer: Some(writer), max_frame })
+        Ok(Executor {
+            engine,
+            write_tx,
+            writer: Some(writer),
+            max_frame,
+        })
     }
 
     /// Executes one validated request frame and returns its encoded response frame.
@@ -54,28 +67,49 @@ impl Executor {
     /// writer, in arrival order.
     pub async fn execute(&self, frame: Frame) -> BytesMut {
         let (id, db, write) = match frame.access::<Request>() {
-            Ok(r) => (r.id.to_native(), r.db, r.commands.iter().any(|c| c.is_write())),
+            Ok(r) => (
+                r.id.to_native(),
+                r.db,
+                r.commands.iter().any(|c| c.is_write()),
+            ),
             Err(e) => {
                 tracing::error!(error = %e, "request frame failed validation after session check");
                 return encode_response(0, Vec::new(), self.max_frame);
             }
         };
         if db >= tandem_shared::DATABASES {
-            let count = frame.access::<Request>().map(|r| r.commands.len()).unwrap_or(0);
-            return encode_response(id, vec![Outcome::Err(StorageError::DbOutOfRange); count], self.max_frame);
+            let count = frame
+                .access::<Request>()
+                .map(|r| r.commands.len())
+                .unwrap_or(0);
+            return encode_response(
+                id,
+                vec![Outcome::Err(StorageError::DbOutOfRange); count],
+                self.max_frame,
+            );
         }
         if write {
             let (reply, rx) = oneshot::channel();
-            if self.write_tx.send(WriteJob::Request { frame, reply }).await.is_err() {
+            if self
+                .write_tx
+                .send(WriteJob::Request { frame, reply })
+                .await
+                .is_err()
+            {
                 return encode_response(id, Vec::new(), self.max_frame);
             }
-            rx.await.unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
+            rx.await
+                .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
         } else {
             let engine = self.engine.clone();
             let max_frame = self.max_frame;
             tokio::task::spawn_blocking(move || {
                 let outcomes = match frame.access::<Request>() {
-                    Ok(req) => req.commands.iter().map(|c| executor::execute_read(&engine, db, c)).collect(),
+                    Ok(req) => req
+                        .commands
+                        .iter()
+                        .map(|c| executor::execute_read(&engine, db, c))
+                        .collect(),
                     Err(_) => Vec::new(),
                 };
                 encode_response(id, outcomes, max_frame)
@@ -108,7 +142,8 @@ fn encode_response(id: u64, outcomes: Vec<Outcome>, max_frame: u32) -> BytesMut 
     if let Err(e) = wire::encode(&Response { id, outcomes }, max_frame, &mut out) {
         tracing::warn!(error = %e, "response does not fit in a frame");
         out.clear();
-        let outcomes = vec![Outcome::Err(StorageError::Internal(format!("reply too large: {e}"))); count];
+        let outcomes =
+            vec![Outcome::Err(StorageError::Internal(format!("reply too large: {e}"))); count];
         if wire::encode(&Response { id, outcomes }, max_frame, &mut out).is_err() {
             out.clear();
         }
@@ -135,7 +170,10 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, batch_size: usiz
                     let (id, outcomes) = match frame.access::<Request>() {
                         Ok(req) => (
                             req.id.to_native(),
-                            req.commands.iter().map(|c| group.execute(req.db, c)).collect::<Vec<_>>(),
+                            req.commands
+                                .iter()
+                                .map(|c| group.execute(req.db, c))
+                                .collect::<Vec<_>>(),
                         ),
                         Err(_) => (0, Vec::new()),
                     };

@@ -35,8 +35,8 @@ pub struct Config {
     pub write_queue: usize,
 
     /// Most requests merged into one WriteBatch (group commit).
-    #[arg(long, env = "TANDEM_BATCH_SIZE", default_value_t = 512)]
-    pub batch_size: usize,
+    #[arg(long, env = "TANDEM_GROUP_COMMIT_MAX", default_value_t = 512)]
+    pub group_commit_max: usize,
 
     /// RocksDB block cache size in MiB.
     #[arg(long, env = "TANDEM_BLOCK_CACHE_MB", default_value_t = 256)]
@@ -51,6 +51,6 @@ pub struct Config {
     pub drain_timeout: u64,
 
     /// Log filter (tracing `EnvFilter` syntax).
-    #[arg(long, env = "TANDEM_LOG", default_value = "info")]
+    #[arg(long, env = "TANDEM_STORAGED_LOG", default_value = "info")]
     pub log: String,
 }

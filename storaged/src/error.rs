@@ -9,5 +9,8 @@ pub enum ServerError {
     #[error("storage engine: {0}")]
     Engine(#[from] crate::engine::EngineError),
     #[error("socket {path}: {source}")]
-    Socket { path: String, source: std::io::Error },
+    Socket {
+        path: String,
+        source: std::io::Error,
+    },
 }

@@ -19,10 +19,25 @@ use crate::error::ServerError;
 ///
 /// # Errors
 /// Bad configuration, an engine that cannot open, or a socket that cannot be bound.
-pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>) -> Result<(), ServerError> {
-    let fsync: FsyncPolicy = config.fsync.parse().map_err(|_| ServerError::Config(format!("--fsync must be always, everysec or no, not {:?}", config.fsync)))?;
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::Socket { path: config.data_dir.display().to_string(), source })?;
-    let options = EngineOptions { fsync, block_cache_bytes: config.block_cache_mb * 1024 * 1024, ..EngineOptions::default() };
+pub async fn run(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let fsync: FsyncPolicy = config.fsync.parse().map_err(|_| {
+        ServerError::Config(format!(
+            "--fsync must be always, everysec or no, not {:?}",
+            config.fsync
+        ))
+    })?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::Socket {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let options = EngineOptions {
+        fsync,
+        block_cache_bytes: config.block_cache_mb * 1024 * 1024,
+        ..EngineOptions::default()
+    };
     let dir = config.data_dir.clone();
     let engine = tokio::task::spawn_blocking(move || Engine::open(&dir, &options))
         .await
@@ -33,8 +48,16 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
     tracing::info!(socket = %config.socket.display(), "tandem-storaged serving");
 
     let executor = Arc::new(
-        Executor::start(engine.clone(), config.write_queue, config.batch_size, config.max_frame)
-            .map_err(|source| ServerError::Socket { path: "writer thread".into(), source })?,
+        Executor::start(
+            engine.clone(),
+            config.write_queue,
+            config.group_commit_max,
+            config.max_frame,
+        )
+        .map_err(|source| ServerError::Socket {
+            path: "writer thread".into(),
+            source,
+        })?,
     );
     let stop = CancellationToken::new();
     let background = spawn_background(engine.clone(), executor.clone(), fsync, stop.clone());
@@ -82,7 +105,10 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
 }
 
 fn rand_id() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     nanos ^ (u64::from(std::process::id()) << 32)
 }
 
@@ -90,10 +116,16 @@ fn rand_id() -> u64 {
 /// storaged is serving on).
 fn bind(config: &Config) -> Result<UnixListener, ServerError> {
     let path = &config.socket;
-    let err = |source| ServerError::Socket { path: path.display().to_string(), source };
+    let err = |source| ServerError::Socket {
+        path: path.display().to_string(),
+        source,
+    };
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "another storaged is serving on this socket")));
+            return Err(err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                "another storaged is serving on this socket",
+            )));
         }
         std::fs::remove_file(path).map_err(err)?;
     }
@@ -110,7 +142,12 @@ fn bind(config: &Config) -> Result<UnixListener, ServerError> {
 
 /// Background work: WAL sync once a second (everysec) and expiry reclamation ten times a
 /// second, both off the I/O threads.
-fn spawn_background(engine: Engine, executor: Arc<Executor>, fsync: FsyncPolicy, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+fn spawn_background(
+    engine: Engine,
+    executor: Arc<Executor>,
+    fsync: FsyncPolicy,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut reclaim = tokio::time::interval(Duration::from_millis(100));
         let mut sync = tokio::time::interval(Duration::from_secs(1));

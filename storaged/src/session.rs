@@ -25,8 +25,18 @@ use crate::batch::Executor;
 const REPLY_QUEUE: usize = 4096;
 
 /// Serves one link until the proxy closes it, it misbehaves, or the drain ends.
-pub async fn serve(stream: UnixStream, executor: Arc<Executor>, instance_id: u64, max_frame: u32, drain: CancellationToken, drain_timeout: Duration) {
-    let peer = stream.peer_cred().map(|c| format!("pid={:?} uid={}", c.pid(), c.uid())).unwrap_or_default();
+pub async fn serve(
+    stream: UnixStream,
+    executor: Arc<Executor>,
+    instance_id: u64,
+    max_frame: u32,
+    drain: CancellationToken,
+    drain_timeout: Duration,
+) {
+    let peer = stream
+        .peer_cred()
+        .map(|c| format!("pid={:?} uid={}", c.pid(), c.uid()))
+        .unwrap_or_default();
     let (mut read_half, mut write_half) = stream.into_split();
     let mut buf = BytesMut::with_capacity(64 * 1024);
 
@@ -35,24 +45,43 @@ pub async fn serve(stream: UnixStream, executor: Arc<Executor>, instance_id: u64
         Ok(None) => return,
         Err(e) => {
             tracing::error!(%peer, error = %e, "refusing link: bad handshake");
-            let _ = write_half.write_all(&refusal(instance_id, max_frame, &e)).await;
+            let _ = write_half
+                .write_all(&refusal(instance_id, max_frame, &e))
+                .await;
             return;
         }
     };
     let (accepted, message, name) = match hello.access::<Hello>() {
-        Ok(h) if h.protocol == wire::PROTOCOL_VERSION && h.schema.to_native() == wire::SCHEMA_HASH => {
+        Ok(h)
+            if h.protocol == wire::PROTOCOL_VERSION
+                && h.schema.to_native() == wire::SCHEMA_HASH =>
+        {
             (true, String::new(), h.name.as_str().to_owned())
         }
         Ok(h) => (
             false,
-            format!("protocol v{} schema {:#x} not supported; storaged speaks v{} schema {:#x}", h.protocol, h.schema.to_native(), wire::PROTOCOL_VERSION, wire::SCHEMA_HASH),
+            format!(
+                "protocol v{} schema {:#x} not supported; storaged speaks v{} schema {:#x}",
+                h.protocol,
+                h.schema.to_native(),
+                wire::PROTOCOL_VERSION,
+                wire::SCHEMA_HASH
+            ),
             h.name.as_str().to_owned(),
         ),
         Err(e) => (false, format!("invalid Hello: {e}"), String::new()),
     };
-    let ack = HelloAck { protocol: wire::PROTOCOL_VERSION, schema: wire::SCHEMA_HASH, instance_id, max_frame, accepted, message: message.clone() };
+    let ack = HelloAck {
+        protocol: wire::PROTOCOL_VERSION,
+        schema: wire::SCHEMA_HASH,
+        instance_id,
+        max_frame,
+        accepted,
+        message: message.clone(),
+    };
     let mut out = BytesMut::new();
-    if wire::encode(&ack, max_frame, &mut out).is_err() || write_half.write_all(&out).await.is_err() {
+    if wire::encode(&ack, max_frame, &mut out).is_err() || write_half.write_all(&out).await.is_err()
+    {
         return;
     }
     if !accepted {
@@ -130,7 +159,11 @@ pub async fn serve(stream: UnixStream, executor: Arc<Executor>, instance_id: u64
 }
 
 /// Reads one whole frame; `Ok(None)` on a clean end of stream.
-async fn read_frame(read_half: &mut OwnedReadHalf, buf: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, String> {
+async fn read_frame(
+    read_half: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+    max_frame: u32,
+) -> Result<Option<Frame>, String> {
     loop {
         match wire::decode(buf, max_frame) {
             Ok(Some(frame)) => return Ok(Some(frame)),
@@ -147,7 +180,14 @@ async fn read_frame(read_half: &mut OwnedReadHalf, buf: &mut BytesMut, max_frame
 }
 
 fn refusal(instance_id: u64, max_frame: u32, why: &str) -> BytesMut {
-    let ack = HelloAck { protocol: wire::PROTOCOL_VERSION, schema: wire::SCHEMA_HASH, instance_id, max_frame, accepted: false, message: why.to_owned() };
+    let ack = HelloAck {
+        protocol: wire::PROTOCOL_VERSION,
+        schema: wire::SCHEMA_HASH,
+        instance_id,
+        max_frame,
+        accepted: false,
+        message: why.to_owned(),
+    };
     let mut out = BytesMut::new();
     let _ = wire::encode(&ack, max_frame, &mut out);
     out

@@ -21,7 +21,9 @@ fn hello() -> Hello {
 
 /// Reads until storaged closes the link; returns everything it sent.
 fn read_to_close(stream: &mut UnixStream) -> Vec<u8> {
-    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("set timeout");
+    stream
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .expect("set timeout");
     let mut all = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -36,7 +38,9 @@ fn read_to_close(stream: &mut UnixStream) -> Vec<u8> {
 
 fn first_ack(bytes: &[u8]) -> HelloAck {
     let mut buf = BytesMut::from(bytes);
-    let frame = wire::decode(&mut buf, u32::MAX).expect("valid frame").expect("a whole frame");
+    let frame = wire::decode(&mut buf, u32::MAX)
+        .expect("valid frame")
+        .expect("a whole frame");
     let ack = frame.access::<HelloAck>().expect("a HelloAck");
     rkyv::deserialize::<HelloAck, rkyv::rancor::Error>(ack).expect("deserialize")
 }
@@ -55,7 +59,8 @@ fn garbage_on_the_storage_socket_closes_only_that_link() {
     }
     // Not a tandem frame at all.
     let mut s = UnixStream::connect(cluster.socket_path()).expect("connect");
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
     let ack = first_ack(&read_to_close(&mut s));
     assert!(!ack.accepted);
     assert!(ack.message.contains("magic"), "{}", ack.message);
@@ -76,7 +81,11 @@ fn garbage_on_the_storage_socket_closes_only_that_link() {
     wire::encode(&hello(), u32::MAX, &mut out).expect("encode");
     let mut garbage = BytesMut::new();
     wire::encode(
-        &wire::Request { id: 1, db: 0, commands: vec![tandem_shared::Command::DbSize] },
+        &wire::Request {
+            id: 1,
+            db: 0,
+            commands: vec![tandem_shared::Command::DbSize],
+        },
         u32::MAX,
         &mut garbage,
     )
@@ -124,7 +133,11 @@ fn clients_keep_their_connections_while_storaged_is_away() {
     let t = Instant::now();
     expect(&mut c, &["PING"], simple("PONG"));
     expect(&mut c, &["ECHO", "x"], bulk("x"));
-    assert!(t.elapsed() < Duration::from_secs(1), "local commands stalled: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "local commands stalled: {:?}",
+        t.elapsed()
+    );
 
     // A storage command fails with a retryable error after the deadline, not a hang or a
     // dropped connection.

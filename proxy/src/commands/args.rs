@@ -15,7 +15,9 @@ pub struct Args {
 impl Args {
     /// Wraps the arguments that follow the command name.
     pub fn new(args: Vec<Bytes>) -> Args {
-        Args { items: args.into_iter() }
+        Args {
+            items: args.into_iter(),
+        }
     }
 
     /// Arguments not yet taken.
@@ -169,7 +171,17 @@ mod tests {
         assert_eq!(parse_i64(b"-1"), Some(-1));
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b""[..], b"-", b"+1", b"01", b"-0", b" 1", b"1 ", b"9223372036854775808", b"1.0"] {
+        for bad in [
+            &b""[..],
+            b"-",
+            b"+1",
+            b"01",
+            b"-0",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"1.0",
+        ] {
             assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }

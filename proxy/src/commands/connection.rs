@@ -83,7 +83,9 @@ fn check_password(conn: &Conn, user: Option<&[u8]>, pass: &[u8]) -> Result<(), C
     } else if user_ok && pass == required.as_bytes() {
         return Ok(());
     }
-    Err(CommandError::Other("WRONGPASS invalid username-password pair or user is disabled.".into()))
+    Err(CommandError::Other(
+        "WRONGPASS invalid username-password pair or user is disabled.".into(),
+    ))
 }
 
 fn auth(mut args: Args, conn: &mut Conn) -> LocalResult {
@@ -105,8 +107,16 @@ fn hello(mut args: Args, conn: &mut Conn) -> LocalResult {
         protocol = match crate::commands::args::parse_i64(&v) {
             Some(2) => Protocol::Resp2,
             Some(3) => Protocol::Resp3,
-            Some(_) => return Err(CommandError::Other("NOPROTO unsupported protocol version".into())),
-            None => return Err(CommandError::err("Protocol version is not an integer or out of range")),
+            Some(_) => {
+                return Err(CommandError::Other(
+                    "NOPROTO unsupported protocol version".into(),
+                ))
+            }
+            None => {
+                return Err(CommandError::err(
+                    "Protocol version is not an integer or out of range",
+                ))
+            }
         };
     }
     let mut name: Option<Bytes> = None;
@@ -142,7 +152,10 @@ fn hello(mut args: Args, conn: &mut Conn) -> LocalResult {
     reply(Reply::Map(vec![
         field("server", Reply::bulk("redis")),
         field("version", Reply::bulk(REDIS_VERSION)),
-        field("proto", Reply::Integer(if protocol == Protocol::Resp3 { 3 } else { 2 })),
+        field(
+            "proto",
+            Reply::Integer(if protocol == Protocol::Resp3 { 3 } else { 2 }),
+        ),
         field("id", Reply::Integer(conn.state.id as i64)),
         field("mode", Reply::bulk("standalone")),
         field("role", Reply::bulk("master")),
@@ -152,13 +165,17 @@ fn hello(mut args: Args, conn: &mut Conn) -> LocalResult {
 
 fn validate_name(name: &[u8]) -> Result<(), CommandError> {
     if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
-        return Err(CommandError::err("Client names cannot contain spaces, newlines or special characters."));
+        return Err(CommandError::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
     }
     Ok(())
 }
 
 fn subcommand_arity(sub: &str) -> CommandError {
-    CommandError::Other(format!("ERR wrong number of arguments for 'client|{sub}' command"))
+    CommandError::Other(format!(
+        "ERR wrong number of arguments for 'client|{sub}' command"
+    ))
 }
 
 fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
@@ -178,7 +195,9 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
             conn.state.name = name.to_vec();
             reply(Reply::ok())
         }
-        "info" if n == 0 => reply(Reply::Bulk(format!("{}\n", conn.state.info_line()).into_bytes())),
+        "info" if n == 0 => reply(Reply::Bulk(
+            format!("{}\n", conn.state.info_line()).into_bytes(),
+        )),
         "list" => {
             let mut ids: Option<Vec<u64>> = None;
             while args.remaining() > 0 {
@@ -207,7 +226,11 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
             let mut text = String::new();
             for c in conn.shared.clients.snapshot() {
                 if ids.as_ref().is_none_or(|ids| ids.contains(&c.id)) {
-                    let c = if c.id == conn.state.id { conn.state.clone() } else { c };
+                    let c = if c.id == conn.state.id {
+                        conn.state.clone()
+                    } else {
+                        c
+                    };
                     text.push_str(&c.info_line());
                     text.push('\n');
                 }
@@ -238,23 +261,43 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
             }
         }
         "help" => reply(Reply::Array(
-            ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST [TYPE <type>] [ID <id> [<id> ...]]", "KILL <ip:port> | <option> <value> [...]", "SETINFO <LIB-NAME|LIB-VER> <value>"]
-                .iter()
-                .map(|s| Reply::Simple((*s).to_owned()))
-                .collect(),
+            [
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ID",
+                "GETNAME",
+                "SETNAME <name>",
+                "INFO",
+                "LIST [TYPE <type>] [ID <id> [<id> ...]]",
+                "KILL <ip:port> | <option> <value> [...]",
+                "SETINFO <LIB-NAME|LIB-VER> <value>",
+            ]
+            .iter()
+            .map(|s| Reply::Simple((*s).to_owned()))
+            .collect(),
         )),
-        "id" | "getname" | "setname" | "info" | "setinfo" | "no-evict" | "no-touch" => Err(subcommand_arity(&sub)),
-        _ => Err(CommandError::err(format!("unknown subcommand '{sub_raw}'. Try CLIENT HELP."))),
+        "id" | "getname" | "setname" | "info" | "setinfo" | "no-evict" | "no-touch" => {
+            Err(subcommand_arity(&sub))
+        }
+        _ => Err(CommandError::err(format!(
+            "unknown subcommand '{sub_raw}'. Try CLIENT HELP."
+        ))),
     }
 }
 
 fn client_kill(mut args: Args, conn: &mut Conn) -> LocalResult {
     if args.remaining() == 1 {
         let addr = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
-        let killed = conn.shared.clients.kill_where(|c| c.addr.to_string() == addr);
-        return if killed == 0 { Err(CommandError::err("No such client")) } else { reply(Reply::ok()) };
+        let killed = conn
+            .shared
+            .clients
+            .kill_where(|c| c.addr.to_string() == addr);
+        return if killed == 0 {
+            Err(CommandError::err("No such client"))
+        } else {
+            reply(Reply::ok())
+        };
     }
-    if args.remaining() == 0 || args.remaining() % 2 != 0 {
+    if args.remaining() == 0 || !args.remaining().is_multiple_of(2) {
         return Err(CommandError::Syntax);
     }
     let mut id = None;

@@ -31,8 +31,16 @@ enum Kind {
     Immutable,
 }
 
-const MAXMEMORY_POLICIES: &[&str] =
-    &["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"];
+const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
 
 /// Every parameter `CONFIG GET` knows, with its default and kind.
 fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
@@ -40,21 +48,37 @@ fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
     let s = |v: &str| v.to_owned();
     vec![
         ("requirepass", config.requirepass.clone(), Text),
-        ("proto-max-bulk-len", config.proto_max_bulk_len.to_string(), Memory),
+        (
+            "proto-max-bulk-len",
+            config.proto_max_bulk_len.to_string(),
+            Memory,
+        ),
         ("maxclients", config.maxclients.to_string(), Int),
         ("port", config.listen.port().to_string(), Immutable),
         ("bind", config.listen.ip().to_string(), Immutable),
         ("databases", s("16"), Immutable),
         ("timeout", s("0"), Int),
         ("tcp-keepalive", s("300"), Int),
-        ("loglevel", s("notice"), Enum(&["debug", "verbose", "notice", "warning", "nothing"])),
+        (
+            "loglevel",
+            s("notice"),
+            Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+        ),
         ("appendonly", s("no"), Bool),
-        ("appendfsync", s("everysec"), Enum(&["always", "everysec", "no"])),
+        (
+            "appendfsync",
+            s("everysec"),
+            Enum(&["always", "everysec", "no"]),
+        ),
         ("save", s(""), Text),
         ("dir", s("."), Immutable),
         ("dbfilename", s("dump.rdb"), Text),
         ("maxmemory", s("0"), Memory),
-        ("maxmemory-policy", s("noeviction"), Enum(MAXMEMORY_POLICIES)),
+        (
+            "maxmemory-policy",
+            s("noeviction"),
+            Enum(MAXMEMORY_POLICIES),
+        ),
         ("maxmemory-samples", s("5"), Int),
         ("hz", s("10"), Int),
         ("notify-keyspace-events", s(""), Text),
@@ -88,32 +112,58 @@ fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
         ("protected-mode", s("no"), Bool),
         ("io-threads", s("1"), Immutable),
         ("replica-read-only", s("yes"), Bool),
-        ("client-output-buffer-limit", s("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"), Text),
+        (
+            "client-output-buffer-limit",
+            s("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+            Text,
+        ),
         ("max-frame", config.max_frame.to_string(), Immutable),
-        ("request-timeout-ms", config.request_timeout_ms.to_string(), Immutable),
-        ("queue-capacity", config.queue_capacity.to_string(), Immutable),
+        (
+            "request-timeout-ms",
+            config.request_timeout_ms.to_string(),
+            Immutable,
+        ),
+        (
+            "queue-capacity",
+            config.queue_capacity.to_string(),
+            Immutable,
+        ),
     ]
 }
 
 fn kind_of(config: &Config, name: &str) -> Option<Kind> {
-    defaults(config).into_iter().find(|(n, _, _)| *n == name).map(|(_, _, k)| k)
+    defaults(config)
+        .into_iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, k)| k)
 }
 
 /// The settings a proxy starts with.
 pub fn initial_settings(config: &Config) -> Settings {
     Settings {
         requirepass: config.requirepass.clone(),
-        params: defaults(config).into_iter().map(|(n, v, _)| (n.to_owned(), v)).collect(),
+        params: defaults(config)
+            .into_iter()
+            .map(|(n, v, _)| (n.to_owned(), v))
+            .collect(),
     }
 }
 
 /// Parses Redis's memory notation: `100`, `1k`, `1kb`, `5mb`, `1gb` (case-insensitive).
 fn parse_memory(v: &str) -> Option<u64> {
     let lower = v.to_ascii_lowercase();
-    let (digits, mult) = [("gb", 1u64 << 30), ("g", 1_000_000_000), ("mb", 1 << 20), ("m", 1_000_000), ("kb", 1 << 10), ("k", 1000), ("b", 1)]
-        .iter()
-        .find_map(|(suffix, mult)| lower.strip_suffix(suffix).map(|d| (d.to_owned(), *mult)))
-        .unwrap_or((lower.clone(), 1));
+    let (digits, mult) = [
+        ("gb", 1u64 << 30),
+        ("g", 1_000_000_000),
+        ("mb", 1 << 20),
+        ("m", 1_000_000),
+        ("kb", 1 << 10),
+        ("k", 1000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suffix, mult)| lower.strip_suffix(suffix).map(|d| (d.to_owned(), *mult)))
+    .unwrap_or((lower.clone(), 1));
     digits.parse::<u64>().ok()?.checked_mul(mult)
 }
 
@@ -124,7 +174,9 @@ pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
     match sub.as_str() {
         "get" => {
             if args.remaining() == 0 {
-                return Err(CommandError::Other("ERR wrong number of arguments for 'config|get' command".into()));
+                return Err(CommandError::Other(
+                    "ERR wrong number of arguments for 'config|get' command".into(),
+                ));
             }
             let settings = conn.shared.settings();
             let mut found: BTreeMap<String, String> = BTreeMap::new();
@@ -136,19 +188,30 @@ pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
                 }
             }
             Ok((
-                Reply::Map(found.into_iter().map(|(k, v)| (Reply::Bulk(k.into_bytes()), Reply::Bulk(v.into_bytes()))).collect()),
+                Reply::Map(
+                    found
+                        .into_iter()
+                        .map(|(k, v)| (Reply::Bulk(k.into_bytes()), Reply::Bulk(v.into_bytes())))
+                        .collect(),
+                ),
                 Flow::Continue,
             ))
         }
         "set" => {
-            if args.remaining() == 0 || args.remaining() % 2 != 0 {
-                return Err(CommandError::Other("ERR wrong number of arguments for 'config|set' command".into()));
+            if args.remaining() == 0 || !args.remaining().is_multiple_of(2) {
+                return Err(CommandError::Other(
+                    "ERR wrong number of arguments for 'config|set' command".into(),
+                ));
             }
             let mut updates = Vec::new();
             while args.remaining() > 0 {
                 let name = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
                 let value = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
-                let failed = |why: &str| CommandError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - {why}"));
+                let failed = |why: &str| {
+                    CommandError::err(format!(
+                        "CONFIG SET failed (possibly related to argument '{name}') - {why}"
+                    ))
+                };
                 let value = match kind_of(&conn.shared.config, &name) {
                     None => {
                         return Err(CommandError::err(format!(
@@ -172,7 +235,10 @@ pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
                     Some(Kind::Enum(choices)) => {
                         let lower = value.to_ascii_lowercase();
                         if !choices.contains(&lower.as_str()) {
-                            return Err(failed(&format!("argument(s) must be one of the following: {}", choices.join(", "))));
+                            return Err(failed(&format!(
+                                "argument(s) must be one of the following: {}",
+                                choices.join(", ")
+                            )));
                         }
                         lower
                     }
@@ -186,10 +252,14 @@ pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
             for (name, value) in updates {
                 match name.as_str() {
                     "requirepass" => settings.requirepass.clone_from(&value),
-                    "proto-max-bulk-len" => {
-                        conn.shared.proto_max_bulk_len.store(value.parse().unwrap_or(u64::MAX), Ordering::Relaxed)
-                    }
-                    "maxclients" => conn.shared.maxclients.store(value.parse().unwrap_or(usize::MAX), Ordering::Relaxed),
+                    "proto-max-bulk-len" => conn
+                        .shared
+                        .proto_max_bulk_len
+                        .store(value.parse().unwrap_or(u64::MAX), Ordering::Relaxed),
+                    "maxclients" => conn
+                        .shared
+                        .maxclients
+                        .store(value.parse().unwrap_or(usize::MAX), Ordering::Relaxed),
                     _ => {}
                 }
                 tracing::info!(param = %name, "CONFIG SET");
@@ -204,22 +274,39 @@ pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
             stats.rejected_connections.store(0, Ordering::Relaxed);
             Ok((Reply::ok(), Flow::Continue))
         }
-        "rewrite" => Err(CommandError::err("The server is running without a config file")),
+        "rewrite" => Err(CommandError::err(
+            "The server is running without a config file",
+        )),
         "help" => Ok((
             Reply::Array(
-                ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "SET <directive> <value>", "RESETSTAT", "REWRITE"]
-                    .iter()
-                    .map(|s| Reply::Simple((*s).to_owned()))
-                    .collect(),
+                [
+                    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    "GET <pattern>",
+                    "SET <directive> <value>",
+                    "RESETSTAT",
+                    "REWRITE",
+                ]
+                .iter()
+                .map(|s| Reply::Simple((*s).to_owned()))
+                .collect(),
             ),
             Flow::Continue,
         )),
-        _ => Err(CommandError::err(format!("unknown subcommand '{sub_raw}'. Try CONFIG HELP."))),
+        _ => Err(CommandError::err(format!(
+            "unknown subcommand '{sub_raw}'. Try CONFIG HELP."
+        ))),
     }
 }
 
 fn command_info(spec: &CommandSpec) -> Reply {
-    let simple = |items: &[&str]| Reply::Set(items.iter().map(|s| Reply::Simple((*s).to_owned())).collect());
+    let simple = |items: &[&str]| {
+        Reply::Set(
+            items
+                .iter()
+                .map(|s| Reply::Simple((*s).to_owned()))
+                .collect(),
+        )
+    };
     Reply::Array(vec![
         Reply::bulk(spec.name),
         Reply::Integer(i64::from(spec.arity)),
@@ -236,14 +323,20 @@ fn command_info(spec: &CommandSpec) -> Reply {
 
 fn command_docs(spec: &CommandSpec) -> Reply {
     let b = |s: &str| Reply::Bulk(s.as_bytes().to_vec());
-    Reply::Map(vec![(b("summary"), b(spec.summary)), (b("group"), b(spec.group))])
+    Reply::Map(vec![
+        (b("summary"), b(spec.summary)),
+        (b("group"), b(spec.group)),
+    ])
 }
 
 /// `COMMAND`, `COMMAND COUNT|INFO|DOCS|LIST`.
 pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
     let all = super::all();
     if args.remaining() == 0 {
-        return Ok((Reply::Array(all.iter().map(command_info).collect()), Flow::Continue));
+        return Ok((
+            Reply::Array(all.iter().map(command_info).collect()),
+            Flow::Continue,
+        ));
     }
     let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
     let sub = sub_raw.to_ascii_lowercase();
@@ -253,7 +346,10 @@ pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
         "list" => Reply::Array(all.iter().map(|s| Reply::bulk(s.name)).collect()),
         "info" if names.is_empty() => Reply::Array(all.iter().map(command_info).collect()),
         "info" => Reply::Array(
-            names.iter().map(|n| super::lookup(n).map_or(Reply::NilArray, command_info)).collect(),
+            names
+                .iter()
+                .map(|n| super::lookup(n).map_or(Reply::NilArray, command_info))
+                .collect(),
         ),
         "docs" => {
             let specs: Vec<&CommandSpec> = if names.is_empty() {
@@ -261,10 +357,23 @@ pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
             } else {
                 names.iter().filter_map(|n| super::lookup(n)).collect()
             };
-            Reply::Map(specs.into_iter().map(|s| (Reply::bulk(s.name), command_docs(s))).collect())
+            Reply::Map(
+                specs
+                    .into_iter()
+                    .map(|s| (Reply::bulk(s.name), command_docs(s)))
+                    .collect(),
+            )
         }
-        "count" => return Err(CommandError::Other("ERR wrong number of arguments for 'command|count' command".into())),
-        _ => return Err(CommandError::err(format!("unknown subcommand '{sub_raw}'. Try COMMAND HELP."))),
+        "count" => {
+            return Err(CommandError::Other(
+                "ERR wrong number of arguments for 'command|count' command".into(),
+            ))
+        }
+        _ => {
+            return Err(CommandError::err(format!(
+                "unknown subcommand '{sub_raw}'. Try COMMAND HELP."
+            )))
+        }
     };
     Ok((reply, Flow::Continue))
 }
@@ -279,7 +388,9 @@ fn sections_of(text: &str) -> BTreeMap<String, Vec<String>> {
             current = name.trim().to_ascii_lowercase();
             out.entry(current.clone()).or_default();
         } else if !line.is_empty() {
-            out.entry(current.clone()).or_default().push(line.to_owned());
+            out.entry(current.clone())
+                .or_default()
+                .push(line.to_owned());
         }
     }
     out
@@ -288,14 +399,25 @@ fn sections_of(text: &str) -> BTreeMap<String, Vec<String>> {
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 
 /// `INFO [section ...]`.
 pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
-    let wanted: Vec<String> = args.rest().iter().map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).collect();
-    let all = wanted.is_empty() || wanted.iter().any(|w| matches!(w.as_str(), "all" | "everything" | "default"));
+    let wanted: Vec<String> = args
+        .rest()
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
+        .collect();
+    let all = wanted.is_empty()
+        || wanted
+            .iter()
+            .any(|w| matches!(w.as_str(), "all" | "everything" | "default"));
     let want = |s: &str| all || wanted.iter().any(|w| w == s);
     let storage = if want("keyspace") || want("stats") || want("storage") || want("memory") {
         match conn.call_storage(0, vec![Command::Info]).await {
@@ -348,7 +470,10 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
         }
     });
     section("Persistence", &mut |o| {
-        let _ = write!(o, "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n");
+        let _ = write!(
+            o,
+            "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n"
+        );
     });
     section("Stats", &mut |o| {
         let s = &shared.stats;
@@ -369,7 +494,11 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
     section("Link", &mut |o| {
         for (i, link) in shared.links.links().iter().enumerate() {
             let st = link.stats();
-            let (state, last_error) = st.state.lock().map(|s| (s.0.as_str(), s.1.clone())).unwrap_or(("down", String::new()));
+            let (state, last_error) = st
+                .state
+                .lock()
+                .map(|s| (s.0.as_str(), s.1.clone()))
+                .unwrap_or(("down", String::new()));
             let _ = write!(
                 o,
                 "link{i}:state={state},reconnects={},queue_depth={},in_flight={},requests={},shed={},timed_out={},last_error={}\r\n",
@@ -389,7 +518,9 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
         }
         let title = {
             let mut c = name.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         };
         section(&title, &mut |o| {
             for line in lines {

@@ -245,7 +245,10 @@ pub fn incrbyfloat(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandE
     let raw = args.next_bytes()?;
     args.expect_end()?;
     parse_long_double(&raw).ok_or(CommandError::NotFloat)?;
-    Ok(Command::IncrByFloat { key, delta: raw.to_vec() })
+    Ok(Command::IncrByFloat {
+        key,
+        delta: raw.to_vec(),
+    })
 }
 
 /// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]`

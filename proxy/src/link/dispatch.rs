@@ -74,7 +74,16 @@ pub(super) async fn run(
         last_logged.clear();
         tracing::info!(link = index, "storage link up");
         set_state(&stats, LinkState::Up, None);
-        let end = serve(stream, &config, &mut rx, &stats, &in_flight, &mut next_id, &shutdown).await;
+        let end = serve(
+            stream,
+            &config,
+            &mut rx,
+            &stats,
+            &in_flight,
+            &mut next_id,
+            &shutdown,
+        )
+        .await;
         let reason = match &end {
             End::Shutdown => "proxy shutting down".to_owned(),
             End::Drained => "storaged restarted".to_owned(),
@@ -83,7 +92,9 @@ pub(super) async fn run(
         in_flight.fail_all(&LinkError::OutcomeUnknown(reason.clone()));
         match end {
             End::Shutdown => return,
-            End::Drained => tracing::info!(link = index, "storaged drained this link; reconnecting"),
+            End::Drained => {
+                tracing::info!(link = index, "storaged drained this link; reconnecting")
+            }
             End::Failed(e) => {
                 tracing::warn!(link = index, error = %e, "storage link lost; reconnecting");
                 set_state(&stats, LinkState::Down, Some(e));
@@ -115,7 +126,10 @@ async fn connect(config: &LinkConfig) -> Result<UnixStream, String> {
     };
     let mut out = BytesMut::new();
     wire::encode(&hello, config.max_frame, &mut out).map_err(|e| e.to_string())?;
-    stream.write_all(&out).await.map_err(|e| format!("handshake write: {e}"))?;
+    stream
+        .write_all(&out)
+        .await
+        .map_err(|e| format!("handshake write: {e}"))?;
     let mut buf = BytesMut::with_capacity(4096);
     let frame = loop {
         match wire::decode(&mut buf, config.max_frame) {
@@ -134,7 +148,9 @@ async fn connect(config: &LinkConfig) -> Result<UnixStream, String> {
             return Err("storaged closed the link during the handshake".into());
         }
     };
-    let ack = frame.access::<HelloAck>().map_err(|e| format!("handshake: {e}"))?;
+    let ack = frame
+        .access::<HelloAck>()
+        .map_err(|e| format!("handshake: {e}"))?;
     if !ack.accepted {
         let message = ack.message.as_str().to_owned();
         tracing::error!(%message, "storaged refused this proxy");
@@ -155,7 +171,14 @@ async fn serve(
     let (read_half, write_half) = stream.into_split();
     let going_away = Notify::new();
     let reader = read_responses(read_half, config.max_frame, in_flight, stats, &going_away);
-    let writer = write_requests(write_half, config.max_frame, rx, in_flight, next_id, &going_away);
+    let writer = write_requests(
+        write_half,
+        config.max_frame,
+        rx,
+        in_flight,
+        next_id,
+        &going_away,
+    );
     tokio::pin!(reader, writer);
     tokio::select! {
         _ = shutdown.cancelled() => End::Shutdown,
@@ -203,10 +226,19 @@ async fn read_responses(
     }
 }
 
-fn route(frame: Frame, in_flight: &InFlight, stats: &LinkStats, going_away: &Notify) -> Result<(), String> {
+fn route(
+    frame: Frame,
+    in_flight: &InFlight,
+    stats: &LinkStats,
+    going_away: &Notify,
+) -> Result<(), String> {
     match frame.kind {
         FrameKind::Response => {
-            let id = frame.access::<Response>().map_err(|e| e.to_string())?.id.to_native();
+            let id = frame
+                .access::<Response>()
+                .map_err(|e| e.to_string())?
+                .id
+                .to_native();
             if let Some(waiter) = in_flight.remove(id) {
                 let _ = waiter.send(Ok(frame));
             }
@@ -254,7 +286,11 @@ async fn write_requests(
             }
             let id = *next_id;
             *next_id = next_id.wrapping_add(1);
-            let request = Request { id, db: call.db, commands: call.commands };
+            let request = Request {
+                id,
+                db: call.db,
+                commands: call.commands,
+            };
             match wire::encode(&request, max_frame, &mut out) {
                 Ok(()) => in_flight.insert(id, call.reply),
                 Err(e) => {

@@ -107,7 +107,11 @@ impl Link {
     pub async fn call(&self, db: u8, commands: Vec<Command>) -> Result<Frame, LinkError> {
         let (reply, rx) = oneshot::channel();
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = self.tx.try_send(Call { db, commands, reply }) {
+        if let Err(e) = self.tx.try_send(Call {
+            db,
+            commands,
+            reply,
+        }) {
             self.stats.shed.fetch_add(1, Ordering::Relaxed);
             return Err(match e {
                 mpsc::error::TrySendError::Full(_) => LinkError::QueueFull,
@@ -121,7 +125,12 @@ impl Link {
             Ok(Err(_)) => Err(LinkError::OutcomeUnknown("link task ended".into())),
             Err(_) => {
                 self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
-                let state = self.stats.state.lock().map(|s| s.0).unwrap_or(LinkState::Down);
+                let state = self
+                    .stats
+                    .state
+                    .lock()
+                    .map(|s| s.0)
+                    .unwrap_or(LinkState::Down);
                 if state == LinkState::Up {
                     Err(LinkError::OutcomeUnknown("request deadline passed".into()))
                 } else {
@@ -179,10 +188,18 @@ impl LinkPool {
                     in_flight.clone(),
                     shutdown.clone(),
                 ));
-                Link { tx, stats, in_flight, timeout: config.request_timeout }
+                Link {
+                    tx,
+                    stats,
+                    in_flight,
+                    timeout: config.request_timeout,
+                }
             })
             .collect();
-        LinkPool { links, next: AtomicUsize::new(0) }
+        LinkPool {
+            links,
+            next: AtomicUsize::new(0),
+        }
     }
 
     /// A link for a new client. Each client keeps one link for its lifetime, which keeps its

@@ -62,7 +62,11 @@ pub enum FrameError {
     #[error("expected a {expected:?} frame, got {got:?}")]
     UnexpectedKind { expected: FrameKind, got: FrameKind },
     #[error("invalid archive in {kind:?} frame of {len} bytes: {reason}")]
-    Invalid { kind: FrameKind, len: usize, reason: String },
+    Invalid {
+        kind: FrameKind,
+        len: usize,
+        reason: String,
+    },
     #[error("could not serialize {kind:?} frame: {reason}")]
     Serialize { kind: FrameKind, reason: String },
 }
@@ -93,10 +97,15 @@ impl Frame {
         M::Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>,
     {
         if self.kind != M::KIND {
-            return Err(FrameError::UnexpectedKind { expected: M::KIND, got: self.kind });
+            return Err(FrameError::UnexpectedKind {
+                expected: M::KIND,
+                got: self.kind,
+            });
         }
-        rkyv::access::<M::Archived, rancor::Error>(&self.payload).map_err(|e| {
-            FrameError::Invalid { kind: self.kind, len: self.payload.len(), reason: e.to_string() }
+        rkyv::access::<M::Archived, rancor::Error>(&self.payload).map_err(|e| FrameError::Invalid {
+            kind: self.kind,
+            len: self.payload.len(),
+            reason: e.to_string(),
         })
     }
 
@@ -112,13 +121,19 @@ impl Frame {
 /// `Serialize` if rkyv fails, `TooLarge` if the archive exceeds `max_frame`.
 pub fn encode<M>(msg: &M, max_frame: u32, out: &mut BytesMut) -> Result<(), FrameError>
 where
-    M: Message + for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rancor::Error>>,
+    M: Message
+        + for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rancor::Error>>,
 {
-    let bytes = rkyv::to_bytes::<rancor::Error>(msg)
-        .map_err(|e| FrameError::Serialize { kind: M::KIND, reason: e.to_string() })?;
+    let bytes = rkyv::to_bytes::<rancor::Error>(msg).map_err(|e| FrameError::Serialize {
+        kind: M::KIND,
+        reason: e.to_string(),
+    })?;
     let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
     if len > max_frame {
-        return Err(FrameError::TooLarge { len, max: max_frame });
+        return Err(FrameError::TooLarge {
+            len,
+            max: max_frame,
+        });
     }
     out.reserve(HEADER_LEN + bytes.len());
     out.put_slice(&MAGIC);
@@ -141,16 +156,25 @@ pub fn parse_header(h: &[u8; HEADER_LEN], max_frame: u32) -> Result<FrameHeader,
         return Err(FrameError::BadMagic(magic));
     }
     if h[2] != PROTOCOL_VERSION {
-        return Err(FrameError::Version { ours: PROTOCOL_VERSION, theirs: h[2] });
+        return Err(FrameError::Version {
+            ours: PROTOCOL_VERSION,
+            theirs: h[2],
+        });
     }
     let kind = FrameKind::from_u8(h[3]).ok_or(FrameError::UnknownKind(h[3]))?;
     let len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
     let schema = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
     if schema != SCHEMA_HASH {
-        return Err(FrameError::Schema { ours: SCHEMA_HASH, theirs: schema });
+        return Err(FrameError::Schema {
+            ours: SCHEMA_HASH,
+            theirs: schema,
+        });
     }
     if len > max_frame {
-        return Err(FrameError::TooLarge { len, max: max_frame });
+        return Err(FrameError::TooLarge {
+            len,
+            max: max_frame,
+        });
     }
     Ok(FrameHeader { kind, len })
 }
@@ -178,7 +202,10 @@ pub fn decode(buf: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, Frame
     let mut payload = AlignedVec::<16>::with_capacity(header.len as usize);
     payload.extend_from_slice(&buf[..header.len as usize]);
     buf.advance(header.len as usize);
-    Ok(Some(Frame { kind: header.kind, payload }))
+    Ok(Some(Frame {
+        kind: header.kind,
+        payload,
+    }))
 }
 
 #[cfg(test)]
@@ -224,7 +251,10 @@ mod tests {
         encode(&sample_request(), u32::MAX, &mut full).unwrap();
         for cut in 0..full.len() {
             let mut part = BytesMut::from(&full[..cut]);
-            assert!(decode(&mut part, u32::MAX).unwrap().is_none(), "cut at {cut}");
+            assert!(
+                decode(&mut part, u32::MAX).unwrap().is_none(),
+                "cut at {cut}"
+            );
         }
     }
 
@@ -243,18 +273,33 @@ mod tests {
         encode(&sample_request(), u32::MAX, &mut good).unwrap();
         let mut bad = good.clone();
         bad[0] = b'X';
-        assert!(matches!(decode(&mut bad, u32::MAX), Err(FrameError::BadMagic(_))));
+        assert!(matches!(
+            decode(&mut bad, u32::MAX),
+            Err(FrameError::BadMagic(_))
+        ));
         let mut bad = good.clone();
         bad[2] = PROTOCOL_VERSION + 1;
-        assert!(matches!(decode(&mut bad, u32::MAX), Err(FrameError::Version { .. })));
+        assert!(matches!(
+            decode(&mut bad, u32::MAX),
+            Err(FrameError::Version { .. })
+        ));
         let mut bad = good.clone();
         bad[3] = 99;
-        assert_eq!(decode(&mut bad, u32::MAX).unwrap_err(), FrameError::UnknownKind(99));
+        assert_eq!(
+            decode(&mut bad, u32::MAX).unwrap_err(),
+            FrameError::UnknownKind(99)
+        );
         let mut bad = good.clone();
         bad[8] ^= 1;
-        assert!(matches!(decode(&mut bad, u32::MAX), Err(FrameError::Schema { .. })));
+        assert!(matches!(
+            decode(&mut bad, u32::MAX),
+            Err(FrameError::Schema { .. })
+        ));
         let frame = decode(&mut good, u32::MAX).unwrap().unwrap();
-        assert!(matches!(frame.access::<Response>(), Err(FrameError::UnexpectedKind { .. })));
+        assert!(matches!(
+            frame.access::<Response>(),
+            Err(FrameError::UnexpectedKind { .. })
+        ));
     }
 
     #[test]
@@ -262,7 +307,11 @@ mod tests {
         let resp = Response {
             id: 1,
             outcomes: vec![
-                Outcome::Ok(Reply::Array(vec![Reply::Integer(-1), Reply::Nil, Reply::bulk("x")])),
+                Outcome::Ok(Reply::Array(vec![
+                    Reply::Integer(-1),
+                    Reply::Nil,
+                    Reply::bulk("x"),
+                ])),
                 Outcome::Err(StorageError::WrongType),
                 Outcome::Ok(Reply::Map(vec![(Reply::bulk("a"), Reply::Double(1.5))])),
             ],
