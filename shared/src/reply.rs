@@ -35,6 +35,9 @@ pub enum Reply {
     Double(f64),
     /// `#t`/`#f`; the integer 1/0 in RESP2.
     Bool(bool),
+    /// Plain text (`INFO`, `CLIENT LIST`): a RESP3 verbatim string `=len\r\ntxt:…`, a bulk
+    /// string in RESP2.
+    Verbatim(Vec<u8>),
 }
 
 impl Reply {

@@ -195,7 +195,7 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
             conn.state.name = name.to_vec();
             reply(Reply::ok())
         }
-        "info" if n == 0 => reply(Reply::Bulk(
+        "info" if n == 0 => reply(Reply::Verbatim(
             format!("{}\n", conn.state.info_line()).into_bytes(),
         )),
         "list" => {
@@ -235,7 +235,7 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
                     text.push('\n');
                 }
             }
-            reply(Reply::Bulk(text.into_bytes()))
+            reply(Reply::Verbatim(text.into_bytes()))
         }
         "kill" => client_kill(args, conn),
         "setinfo" if n == 2 => {

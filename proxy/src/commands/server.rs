@@ -528,5 +528,5 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
             }
         });
     }
-    Ok((Reply::Bulk(out.into_bytes()), Flow::Continue))
+    Ok((Reply::Verbatim(out.into_bytes()), Flow::Continue))
 }

@@ -47,6 +47,7 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut BytesMut) {
         }
         Reply::Double(d) => encode_double(*d, proto, out),
         Reply::Bool(b) => encode_bool(*b, proto, out),
+        Reply::Verbatim(text) => encode_verbatim(text, proto, out),
     }
 }
 
@@ -80,6 +81,7 @@ pub fn encode_archived(reply: &ArchivedReply, proto: Protocol, out: &mut BytesMu
         }
         ArchivedReply::Double(d) => encode_double(d.to_native(), proto, out),
         ArchivedReply::Bool(b) => encode_bool(*b, proto, out),
+        ArchivedReply::Verbatim(text) => encode_verbatim(text.as_slice(), proto, out),
     }
 }
 
@@ -105,6 +107,20 @@ pub fn encode_bulk(bytes: &[u8], out: &mut BytesMut) {
     put_prefixed_len(b'$', bytes.len(), out);
     out.put_slice(bytes);
     out.put_slice(CRLF);
+}
+
+/// Plain text: RESP3 verbatim string of format `txt`, or a bulk string in RESP2.
+pub fn encode_verbatim(text: &[u8], proto: Protocol, out: &mut BytesMut) {
+    match proto {
+        Protocol::Resp2 => encode_bulk(text, out),
+        Protocol::Resp3 => {
+            out.reserve(text.len() + 20);
+            put_prefixed_len(b'=', text.len() + 4, out);
+            out.put_slice(b"txt:");
+            out.put_slice(text);
+            out.put_slice(CRLF);
+        }
+    }
 }
 
 /// The null bulk string: `$-1` in RESP2, `_` in RESP3.
@@ -324,6 +340,10 @@ mod tests {
         assert_eq!(both(&Reply::Nil), ("$-1\r\n".into(), "_\r\n".into()));
         assert_eq!(both(&Reply::NilArray), ("*-1\r\n".into(), "_\r\n".into()));
         assert_eq!(both(&Reply::Bool(true)), (":1\r\n".into(), "#t\r\n".into()));
+        assert_eq!(
+            both(&Reply::Verbatim(b"a:1".to_vec())),
+            ("$3\r\na:1\r\n".into(), "=7\r\ntxt:a:1\r\n".into())
+        );
         assert_eq!(
             both(&Reply::Bool(false)),
             (":0\r\n".into(), "#f\r\n".into())
