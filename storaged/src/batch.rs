@@ -7,15 +7,29 @@
 //! (which sees its own uncommitted writes), commits one WriteBatch with one WAL write, and
 //! only then sends the replies. Idle load means batches of one and no added latency. Because
 //! only this thread writes, every read-modify-write is atomic per key.
+//!
+//! Exactly once: keyed requests (see [`crate::dedup`]) always go to the writer, which stores
+//! each one's outcomes in the same group as its writes. A first attempt cannot have a
+//! record, so the writer looks records up only for resends — and, for the memory window
+//! after any resend, for every keyed request, because the first attempt of a request may
+//! still be queued behind its own resend (the proxy resends when *it* sees a link die).
 
 use std::thread::JoinHandle;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use bytes::BytesMut;
-use tandem_shared::wire::{self, Frame, Outcome, Request, Response};
+use rkyv::vec::ArchivedVec;
+use tandem_shared::command::ArchivedCommand;
+use tandem_shared::wire::{
+    self, Frame, FrameError, FrameKind, KeyedRequest, Outcome, Request, RequestKey, Response,
+};
 use tandem_shared::StorageError;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::Engine;
+use crate::dedup;
+use crate::engine::{now_ms, Cf, Engine, StoreRead, StoreWrite};
 use crate::executor::{self, Writer};
 
 /// Keys reclaimed per expiry sweep step.
@@ -27,6 +41,54 @@ enum WriteJob {
         reply: oneshot::Sender<BytesMut>,
     },
     Reclaim,
+    /// Forget remembered replies born before this time.
+    Trim(u64),
+}
+
+/// A validated request frame of either kind.
+pub struct RequestView<'a> {
+    pub id: u64,
+    pub db: u8,
+    pub key: Option<RequestKey>,
+    pub attempt: u32,
+    pub commands: &'a ArchivedVec<ArchivedCommand>,
+}
+
+impl RequestView<'_> {
+    /// Validates a `Request` or `KeyedRequest` frame.
+    ///
+    /// # Errors
+    /// `UnexpectedKind` for any other kind, `Invalid` for a bad archive.
+    pub fn of(frame: &Frame) -> Result<RequestView<'_>, FrameError> {
+        if frame.kind == FrameKind::KeyedRequest {
+            let r = frame.access::<KeyedRequest>()?;
+            Ok(RequestView {
+                id: r.id.to_native(),
+                db: r.db,
+                key: Some(dedup::native_key(&r.key)),
+                attempt: r.attempt.to_native(),
+                commands: &r.commands,
+            })
+        } else {
+            let r = frame.access::<Request>()?;
+            Ok(RequestView {
+                id: r.id.to_native(),
+                db: r.db,
+                key: None,
+                attempt: 0,
+                commands: &r.commands,
+            })
+        }
+    }
+}
+
+/// Counters of the exactly-once machinery, for INFO and tests.
+#[derive(Debug, Default)]
+pub struct DedupStats {
+    /// Resent requests answered from a remembered reply instead of executing.
+    pub replayed: AtomicU64,
+    /// Keyed requests refused because they were older than the memory window.
+    pub refused_stale: AtomicU64,
 }
 
 /// Runs requests on the storage threads.
@@ -35,6 +97,8 @@ pub struct Executor {
     write_tx: mpsc::Sender<WriteJob>,
     writer: Option<JoinHandle<()>>,
     max_frame: u32,
+    window_ms: u64,
+    dedup: Arc<DedupStats>,
 }
 
 impl Executor {
@@ -47,18 +111,40 @@ impl Executor {
         queue: usize,
         batch_size: usize,
         max_frame: u32,
+        window_ms: u64,
     ) -> std::io::Result<Executor> {
         let (write_tx, write_rx) = mpsc::channel(queue.max(1));
+        let dedup = Arc::new(DedupStats::default());
+        let ctx = WriterCtx {
+            batch_size: batch_size.max(1),
+            max_frame,
+            window_ms,
+            stats: dedup.clone(),
+        };
         let writer_engine = engine.clone();
         let writer = std::thread::Builder::new()
             .name("storaged-writer".into())
-            .spawn(move || write_loop(writer_engine, write_rx, batch_size.max(1), max_frame))?;
+            .spawn(move || write_loop(writer_engine, write_rx, ctx))?;
         Ok(Executor {
             engine,
             write_tx,
             writer: Some(writer),
             max_frame,
+            window_ms,
+            dedup,
         })
+    }
+
+    /// Exactly-once counters.
+    pub fn dedup_stats(&self) -> &DedupStats {
+        &self.dedup
+    }
+
+    /// Asks the writer to forget remembered replies older than the window; skipped if the
+    /// writer is busy (the next call catches up).
+    pub fn trim_remembered(&self) {
+        let cutoff = now_ms().saturating_sub(self.window_ms);
+        let _ = self.write_tx.try_send(WriteJob::Trim(cutoff));
     }
 
     /// Executes one validated request frame and returns its encoded response frame.
@@ -66,11 +152,12 @@ impl Executor {
     /// Read-only requests run on the blocking pool; anything that may write goes to the
     /// writer, in arrival order.
     pub async fn execute(&self, frame: Frame) -> BytesMut {
-        let (id, db, write) = match frame.access::<Request>() {
+        let (id, db, write, count) = match RequestView::of(&frame) {
             Ok(r) => (
-                r.id.to_native(),
+                r.id,
                 r.db,
-                r.commands.iter().any(|c| c.is_write()),
+                r.key.is_some() || r.commands.iter().any(|c| c.is_write()),
+                r.commands.len(),
             ),
             Err(e) => {
                 tracing::error!(error = %e, "request frame failed validation after session check");
@@ -78,10 +165,6 @@ impl Executor {
             }
         };
         if db >= tandem_shared::DATABASES {
-            let count = frame
-                .access::<Request>()
-                .map(|r| r.commands.len())
-                .unwrap_or(0);
             return encode_response(
                 id,
                 vec![Outcome::Err(StorageError::DbOutOfRange); count],
@@ -104,7 +187,7 @@ impl Executor {
             let engine = self.engine.clone();
             let max_frame = self.max_frame;
             tokio::task::spawn_blocking(move || {
-                let outcomes = match frame.access::<Request>() {
+                let outcomes = match RequestView::of(&frame) {
                     Ok(req) => req
                         .commands
                         .iter()
@@ -151,36 +234,63 @@ fn encode_response(id: u64, outcomes: Vec<Outcome>, max_frame: u32) -> BytesMut 
     out
 }
 
-fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, batch_size: usize, max_frame: u32) {
+/// The writer thread's fixed parameters.
+struct WriterCtx {
+    batch_size: usize,
+    max_frame: u32,
+    window_ms: u64,
+    stats: Arc<DedupStats>,
+}
+
+/// What the writer remembers between groups about remembered replies.
+struct DedupState {
+    /// Until this time every keyed request is checked against remembered replies (set for
+    /// one window after each resend; see the module docs).
+    check_all_until_ms: u64,
+    /// Newest `born_ms` recorded (at startup: assume records up to a window from now).
+    /// A trim is skipped when nothing can be left to trim, so an idle storaged writes no
+    /// range tombstones.
+    newest_recorded: u64,
+    /// Everything born before this has been trimmed.
+    trimmed_to: u64,
+}
+
+fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) {
     let mut writer = Writer::new(engine);
-    let mut jobs = Vec::with_capacity(batch_size);
-    let mut done = Vec::with_capacity(batch_size);
+    let mut jobs = Vec::with_capacity(ctx.batch_size);
+    let mut done = Vec::with_capacity(ctx.batch_size);
+    let mut state = DedupState {
+        check_all_until_ms: 0,
+        newest_recorded: now_ms().saturating_add(ctx.window_ms),
+        trimmed_to: 0,
+    };
     while let Some(first) = rx.blocking_recv() {
         jobs.push(first);
-        while jobs.len() < batch_size {
+        while jobs.len() < ctx.batch_size {
             match rx.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
         let mut group = writer.begin();
+        let now = now_ms();
         for job in jobs.drain(..) {
             match job {
                 WriteJob::Request { frame, reply } => {
-                    let (id, outcomes) = match frame.access::<Request>() {
-                        Ok(req) => (
-                            req.id.to_native(),
-                            req.commands
-                                .iter()
-                                .map(|c| group.execute(req.db, c))
-                                .collect::<Vec<_>>(),
-                        ),
+                    let (id, outcomes) = match RequestView::of(&frame) {
+                        Ok(req) => (req.id, run_request(&mut group, &req, now, &ctx, &mut state)),
                         Err(_) => (0, Vec::new()),
                     };
                     done.push((id, outcomes, reply));
                 }
                 WriteJob::Reclaim => {
                     group.reclaim_expired(RECLAIM_BUDGET);
+                }
+                WriteJob::Trim(cutoff) => {
+                    if cutoff > state.trimmed_to && state.newest_recorded >= state.trimmed_to {
+                        group.delete_range(Cf::Reqs, Vec::new(), dedup::born_before(cutoff));
+                        state.trimmed_to = cutoff;
+                    }
                 }
             }
         }
@@ -193,7 +303,61 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, batch_size: usiz
                 Ok(()) => outcomes,
                 Err(e) => vec![Outcome::Err(StorageError::Internal(e.to_string())); outcomes.len()],
             };
-            let _ = reply.send(encode_response(id, outcomes, max_frame));
+            let _ = reply.send(encode_response(id, outcomes, ctx.max_frame));
         }
     }
+}
+
+/// Runs one request in the group; a keyed one is answered from its remembered reply if it
+/// ran before, and otherwise has its outcomes recorded in the same group.
+fn run_request(
+    group: &mut crate::executor::WriteGroup<'_>,
+    req: &RequestView<'_>,
+    now: u64,
+    ctx: &WriterCtx,
+    state: &mut DedupState,
+) -> Vec<Outcome> {
+    let count = req.commands.len();
+    let Some(key) = req.key else {
+        return req
+            .commands
+            .iter()
+            .map(|c| group.execute(req.db, c))
+            .collect();
+    };
+    if dedup::expired(&key, now, ctx.window_ms) {
+        ctx.stats.refused_stale.fetch_add(1, Ordering::Relaxed);
+        return dedup::unknown(count, "the request is older than storaged's request memory");
+    }
+    let record = dedup::record_key(&key);
+    if req.attempt > 0 {
+        state.check_all_until_ms = now.saturating_add(ctx.window_ms);
+    }
+    if req.attempt > 0 || now < state.check_all_until_ms {
+        match group.get(Cf::Reqs, &record) {
+            Ok(Some(stored)) => {
+                ctx.stats.replayed.fetch_add(1, Ordering::Relaxed);
+                return dedup::decode(&stored, count);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read remembered replies");
+                return dedup::unknown(count, "storaged cannot read its request memory");
+            }
+        }
+    }
+    let outcomes: Vec<Outcome> = req
+        .commands
+        .iter()
+        .map(|c| group.execute(req.db, c))
+        .collect();
+    match dedup::encode(&outcomes) {
+        Ok(value) => {
+            group.put(Cf::Reqs, record, value);
+            state.newest_recorded = state.newest_recorded.max(key.born_ms);
+            state.trimmed_to = state.trimmed_to.min(key.born_ms);
+        }
+        Err(e) => tracing::error!(error = %e, "cannot encode a reply to remember"),
+    }
+    outcomes
 }

@@ -46,6 +46,12 @@ pub struct Config {
     #[arg(long, env = "TANDEM_MAX_FRAME", default_value_t = tandem_shared::wire::DEFAULT_MAX_FRAME)]
     pub max_frame: u32,
 
+    /// Seconds a write request's reply is remembered for exactly-once resends, counted from
+    /// when the proxy first queued it. Keep it well above the proxies'
+    /// `--request-timeout-ms`; older resends are refused as "outcome unknown".
+    #[arg(long, env = "TANDEM_REQUEST_MEMORY_SECS", default_value_t = crate::dedup::DEFAULT_WINDOW_SECS)]
+    pub request_memory_secs: u64,
+
     /// Seconds to wait for proxies to collect in-flight replies when draining.
     #[arg(long, env = "TANDEM_DRAIN_TIMEOUT", default_value_t = 10)]
     pub drain_timeout: u64,

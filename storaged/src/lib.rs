@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod config;
+pub mod dedup;
 pub mod engine;
 pub mod error;
 pub mod executor;

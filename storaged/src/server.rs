@@ -53,6 +53,7 @@ pub async fn run(
             config.write_queue,
             config.group_commit_max,
             config.max_frame,
+            config.request_memory_secs.max(1) * 1000,
         )
         .map_err(|source| ServerError::Socket {
             path: "writer thread".into(),
@@ -140,8 +141,8 @@ fn bind(config: &Config) -> Result<UnixListener, ServerError> {
     Ok(listener)
 }
 
-/// Background work: WAL sync once a second (everysec) and expiry reclamation ten times a
-/// second, both off the I/O threads.
+/// Background work: WAL sync once a second (everysec), expiry reclamation ten times a
+/// second and trimming of remembered replies every few seconds, all off the I/O threads.
 fn spawn_background(
     engine: Engine,
     executor: Arc<Executor>,
@@ -151,10 +152,12 @@ fn spawn_background(
     tokio::spawn(async move {
         let mut reclaim = tokio::time::interval(Duration::from_millis(100));
         let mut sync = tokio::time::interval(Duration::from_secs(1));
+        let mut trim = tokio::time::interval(Duration::from_secs(5));
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = reclaim.tick() => executor.reclaim_expired(),
+                _ = trim.tick() => executor.trim_remembered(),
                 _ = sync.tick() => {
                     if fsync == FsyncPolicy::EverySec {
                         let engine = engine.clone();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tandem_shared::wire::{self, Frame, FrameKind, Hello, HelloAck, Notice, NoticeKind, Request};
+use tandem_shared::wire::{self, Frame, FrameKind, Hello, HelloAck, Notice, NoticeKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::OwnedReadHalf;
 use tokio::net::UnixStream;
@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::batch::Executor;
+use crate::batch::{Executor, RequestView};
 
 /// Replies buffered per link before request tasks wait for the socket.
 const REPLY_QUEUE: usize = 4096;
@@ -135,11 +135,11 @@ pub async fn serve(
                 break;
             }
         };
-        if frame.kind != FrameKind::Request {
+        if !matches!(frame.kind, FrameKind::Request | FrameKind::KeyedRequest) {
             tracing::error!(%peer, kind = ?frame.kind, "unexpected frame kind; closing link");
             break;
         }
-        if let Err(e) = frame.access::<Request>() {
+        if let Err(e) = RequestView::of(&frame) {
             tracing::error!(%peer, error = %e, len = frame.payload().len(), "invalid request archive; closing link");
             break;
         }

@@ -1,13 +1,18 @@
 //! The task that owns one link's socket: connect, handshake, write queued requests, route
 //! responses, and reconnect with capped exponential backoff plus jitter when anything fails.
+//! Requests in flight when a link ends are taken back and written first on the next link
+//! (see the exactly-once notes in `mod.rs`).
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use rand::Rng;
-use tandem_shared::wire::{self, Frame, FrameKind, Hello, HelloAck, Notice, Request, Response};
+use tandem_shared::wire::{
+    self, Frame, FrameError, FrameKind, Hello, HelloAck, KeyedRequest, Notice, Request, Response,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
@@ -43,10 +48,15 @@ pub(super) async fn run(
     let mut next_id: u64 = 1;
     let mut ever_up = false;
     let mut last_logged = String::new();
+    // Calls taken back from a dead link, written before anything new on the next one.
+    let mut resend: VecDeque<Call> = VecDeque::new();
     loop {
         set_state(&stats, LinkState::Connecting, None);
         let connected = tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => {
+                fail(resend, "proxy shutting down");
+                return;
+            }
             r = connect(&config) => r,
         };
         let stream = match connected {
@@ -59,7 +69,10 @@ pub(super) async fn run(
                 set_state(&stats, LinkState::Down, Some(e));
                 let jitter = rand::thread_rng().gen_range(0..=backoff.as_millis() as u64 / 2);
                 tokio::select! {
-                    _ = shutdown.cancelled() => return,
+                    _ = shutdown.cancelled() => {
+                        fail(resend, "proxy shutting down");
+                        return;
+                    }
                     _ = tokio::time::sleep(backoff + Duration::from_millis(jitter)) => {}
                 }
                 backoff = (backoff * 2).min(BACKOFF_MAX);
@@ -78,20 +91,32 @@ pub(super) async fn run(
             stream,
             &config,
             &mut rx,
+            &mut resend,
             &stats,
             &in_flight,
             &mut next_id,
             &shutdown,
         )
         .await;
-        let reason = match &end {
-            End::Shutdown => "proxy shutting down".to_owned(),
-            End::Drained => "storaged restarted".to_owned(),
-            End::Failed(e) => e.clone(),
+        let orphans = in_flight.take_all();
+        let end = match end {
+            End::Shutdown => {
+                fail(resend, "proxy shutting down");
+                fail(orphans.into(), "proxy shutting down");
+                return;
+            }
+            other => other,
         };
-        in_flight.fail_all(&LinkError::OutcomeUnknown(reason.clone()));
+        for mut call in orphans {
+            if call.reply.is_closed() {
+                continue; // its caller already got its deadline error
+            }
+            call.attempt += 1;
+            stats.resent.fetch_add(1, Ordering::Relaxed);
+            resend.push_back(call);
+        }
         match end {
-            End::Shutdown => return,
+            End::Shutdown => {}
             End::Drained => {
                 tracing::info!(link = index, "storaged drained this link; reconnecting")
             }
@@ -100,6 +125,15 @@ pub(super) async fn run(
                 set_state(&stats, LinkState::Down, Some(e));
             }
         }
+    }
+}
+
+/// Fails calls that will never be answered because the proxy is stopping.
+fn fail(calls: VecDeque<Call>, why: &str) {
+    for call in calls {
+        let _ = call
+            .reply
+            .send(Err(LinkError::OutcomeUnknown(why.to_owned())));
     }
 }
 
@@ -163,6 +197,7 @@ async fn serve(
     stream: UnixStream,
     config: &LinkConfig,
     rx: &mut mpsc::Receiver<Call>,
+    resend: &mut VecDeque<Call>,
     stats: &LinkStats,
     in_flight: &InFlight,
     next_id: &mut u64,
@@ -175,6 +210,7 @@ async fn serve(
         write_half,
         config.max_frame,
         rx,
+        resend,
         in_flight,
         next_id,
         &going_away,
@@ -239,8 +275,8 @@ fn route(
                 .map_err(|e| e.to_string())?
                 .id
                 .to_native();
-            if let Some(waiter) = in_flight.remove(id) {
-                let _ = waiter.send(Ok(frame));
+            if let Some(call) = in_flight.remove(id) {
+                let _ = call.reply.send(Ok(frame));
             }
             Ok(())
         }
@@ -259,6 +295,7 @@ async fn write_requests(
     mut write_half: OwnedWriteHalf,
     max_frame: u32,
     rx: &mut mpsc::Receiver<Call>,
+    resend: &mut VecDeque<Call>,
     in_flight: &InFlight,
     next_id: &mut u64,
     going_away: &Notify,
@@ -266,33 +303,33 @@ async fn write_requests(
     let mut out = BytesMut::with_capacity(64 * 1024);
     let mut calls = Vec::with_capacity(WRITE_BATCH);
     loop {
-        tokio::select! {
-            biased;
-            _ = going_away.notified() => {
-                // Half-close: storaged answers everything it has read, then closes.
-                let _ = write_half.shutdown().await;
-                return End::Drained;
-            }
-            n = rx.recv_many(&mut calls, WRITE_BATCH) => {
-                if n == 0 {
-                    return End::Shutdown;
+        if resend.is_empty() {
+            tokio::select! {
+                biased;
+                _ = going_away.notified() => {
+                    // Half-close: storaged answers everything it has read, then closes.
+                    let _ = write_half.shutdown().await;
+                    return End::Drained;
+                }
+                n = rx.recv_many(&mut calls, WRITE_BATCH) => {
+                    if n == 0 {
+                        return End::Shutdown;
+                    }
                 }
             }
+        } else {
+            let n = resend.len().min(WRITE_BATCH);
+            calls.extend(resend.drain(..n));
         }
         out.clear();
-        for call in calls.drain(..) {
-            if call.reply.is_closed() {
+        for mut call in calls.drain(..) {
+            if !call.claim() {
                 continue; // the client gave up (deadline or disconnect) before we sent it
             }
             let id = *next_id;
             *next_id = next_id.wrapping_add(1);
-            let request = Request {
-                id,
-                db: call.db,
-                commands: call.commands,
-            };
-            match wire::encode(&request, max_frame, &mut out) {
-                Ok(()) => in_flight.insert(id, call.reply),
+            match encode_call(&mut call, id, max_frame, &mut out) {
+                Ok(()) => in_flight.insert(id, call),
                 Err(e) => {
                     let _ = call.reply.send(Err(LinkError::Unavailable(e.to_string())));
                 }
@@ -305,4 +342,37 @@ async fn write_requests(
             return End::Failed(format!("write to storaged: {e}"));
         }
     }
+}
+
+/// Appends `call` as a frame with link id `id`: a `KeyedRequest` when it may write. The
+/// commands are lent to the message and taken back, so the call can be resent.
+fn encode_call(
+    call: &mut Call,
+    id: u64,
+    max_frame: u32,
+    out: &mut BytesMut,
+) -> Result<(), FrameError> {
+    let commands = std::mem::take(&mut call.commands);
+    let (result, commands) = match call.key {
+        Some(key) => {
+            let request = KeyedRequest {
+                id,
+                db: call.db,
+                key,
+                attempt: call.attempt,
+                commands,
+            };
+            (wire::encode(&request, max_frame, out), request.commands)
+        }
+        None => {
+            let request = Request {
+                id,
+                db: call.db,
+                commands,
+            };
+            (wire::encode(&request, max_frame, out), request.commands)
+        }
+    };
+    call.commands = commands;
+    result
 }

@@ -1,30 +1,29 @@
 //! Requests written to storaged and awaiting their response, keyed by request id.
+//!
+//! The map keeps the whole call, not only its waiter: when the link dies, the dispatcher
+//! takes the calls back and resends them on the next link (writes with the same request
+//! key, so storaged runs each exactly once).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use tandem_shared::wire::Frame;
-use tokio::sync::oneshot;
-
-use super::LinkError;
-
-type Waiter = oneshot::Sender<Result<Frame, LinkError>>;
+use super::Call;
 
 /// The in-flight map of one link. Short critical sections only: insert on send, remove on
-/// response, drain on link loss.
+/// response, take everything back on link loss.
 #[derive(Default)]
 pub struct InFlight {
-    map: Mutex<HashMap<u64, Waiter>>,
+    map: Mutex<HashMap<u64, Call>>,
 }
 
 impl InFlight {
-    pub fn insert(&self, id: u64, waiter: Waiter) {
+    pub fn insert(&self, id: u64, call: Call) {
         if let Ok(mut map) = self.map.lock() {
-            map.insert(id, waiter);
+            map.insert(id, call);
         }
     }
 
-    pub fn remove(&self, id: u64) -> Option<Waiter> {
+    pub fn remove(&self, id: u64) -> Option<Call> {
         self.map.lock().ok()?.remove(&id)
     }
 
@@ -36,14 +35,14 @@ impl InFlight {
         self.len() == 0
     }
 
-    /// Fails every waiting request: the link died after they were written.
-    pub fn fail_all(&self, error: &LinkError) {
-        let drained: Vec<Waiter> = match self.map.lock() {
-            Ok(mut map) => map.drain().map(|(_, w)| w).collect(),
-            Err(_) => return,
+    /// Takes every call back, in the order they were sent (ids grow per link), so a resend
+    /// keeps that order.
+    pub fn take_all(&self) -> Vec<Call> {
+        let mut calls: Vec<(u64, Call)> = match self.map.lock() {
+            Ok(mut map) => map.drain().collect(),
+            Err(_) => return Vec::new(),
         };
-        for waiter in drained {
-            let _ = waiter.send(Err(error.clone()));
-        }
+        calls.sort_unstable_by_key(|(id, _)| *id);
+        calls.into_iter().map(|(_, call)| call).collect()
     }
 }

@@ -6,15 +6,22 @@
 //! responses back by id. While storaged is away, requests wait in that channel until their
 //! deadline; a full channel sheds at once. This module never decodes RESP and never decides
 //! command semantics.
+//!
+//! Exactly once: every request that may write gets a [`RequestKey`] (this proxy's instance
+//! id and a sequence number) when it is queued. When a link dies with requests in flight,
+//! the dispatcher keeps them and resends them, same key, on the next link; storaged answers
+//! a key it has already run with the remembered reply. A caller whose deadline passes while
+//! its write is (or was) in flight gets [`LinkError::OutcomeUnknown`], never a retryable
+//! error: only a request that provably never left the proxy is reported as not executed.
 
 mod dispatch;
 mod in_flight;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tandem_shared::wire::Frame;
+use tandem_shared::wire::{Frame, RequestKey};
 use tandem_shared::Command;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -34,6 +41,9 @@ pub enum LinkError {
     /// the command may or may not have been applied.
     #[error("ERR storage link lost, outcome of the command is unknown ({0})")]
     OutcomeUnknown(String),
+    /// A read-only request got no answer in time; safe to retry.
+    #[error("TRYAGAIN storage did not answer a read within the request deadline")]
+    ReadTimeout,
     /// The response frame was not a valid archive.
     #[error("ERR storage sent an invalid response: {0}")]
     BadResponse(String),
@@ -77,12 +87,61 @@ pub struct LinkStats {
     pub requests: AtomicU64,
     pub shed: AtomicU64,
     pub timed_out: AtomicU64,
+    /// Requests sent again on a new link after the one they were in flight on died.
+    pub resent: AtomicU64,
 }
 
-struct Call {
+/// [`Call::progress`] values: the dispatcher and the caller race for the first transition,
+/// so "never sent" is only ever reported for a request that really was never written.
+const QUEUED: u8 = 0;
+const SENT: u8 = 1;
+const ABANDONED: u8 = 2;
+
+pub(crate) struct Call {
     db: u8,
     commands: Vec<Command>,
+    /// Some for requests that may write: storaged runs each key at most once.
+    key: Option<RequestKey>,
+    /// How many times this call was sent before (0 on the first send).
+    attempt: u32,
+    progress: Arc<AtomicU8>,
     reply: oneshot::Sender<Result<Frame, LinkError>>,
+}
+
+impl Call {
+    /// Claims the call for writing. False if its caller already gave up: then it must not
+    /// be sent (the caller was told it was not executed, or nobody is waiting).
+    fn claim(&self) -> bool {
+        if self.reply.is_closed() {
+            return false;
+        }
+        match self
+            .progress
+            .compare_exchange(QUEUED, SENT, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(state) => state == SENT,
+        }
+    }
+}
+
+/// Where request keys come from: unique per proxy process and never reused.
+pub(crate) struct KeySource {
+    proxy: u64,
+    next: AtomicU64,
+}
+
+impl KeySource {
+    fn next(&self) -> RequestKey {
+        RequestKey {
+            proxy: self.proxy,
+            seq: self.next.fetch_add(1, Ordering::Relaxed),
+            born_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+        }
+    }
 }
 
 /// A handle to one link.
@@ -91,6 +150,7 @@ pub struct Link {
     tx: mpsc::Sender<Call>,
     stats: Arc<LinkStats>,
     in_flight: Arc<InFlight>,
+    keys: Arc<KeySource>,
     timeout: Duration,
 }
 
@@ -99,17 +159,22 @@ impl Link {
     /// the caller accesses with checked rkyv).
     ///
     /// Cancel safety: dropping the future before the request is written cancels it; after it
-    /// is written, storaged still runs it and the response is discarded.
+    /// is written, storaged still runs it and the response is discarded (it is not resent).
     ///
     /// # Errors
     /// See [`LinkError`]: `QueueFull`/`Unavailable` mean nothing ran; `OutcomeUnknown` means
-    /// it may have.
+    /// a write may have run; `ReadTimeout` is a read that may be retried.
     pub async fn call(&self, db: u8, commands: Vec<Command>) -> Result<Frame, LinkError> {
-        let (reply, rx) = oneshot::channel();
+        let (reply, mut rx) = oneshot::channel();
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let write = commands.iter().any(Command::is_write);
+        let progress = Arc::new(AtomicU8::new(QUEUED));
         if let Err(e) = self.tx.try_send(Call {
             db,
             commands,
+            key: write.then(|| self.keys.next()),
+            attempt: 0,
+            progress: progress.clone(),
             reply,
         }) {
             self.stats.shed.fetch_add(1, Ordering::Relaxed);
@@ -120,24 +185,32 @@ impl Link {
                 }
             });
         }
-        match tokio::time::timeout(self.timeout, rx).await {
+        match tokio::time::timeout(self.timeout, &mut rx).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(LinkError::OutcomeUnknown("link task ended".into())),
             Err(_) => {
+                drop(rx);
                 self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
-                let state = self
-                    .stats
-                    .state
-                    .lock()
-                    .map(|s| s.0)
-                    .unwrap_or(LinkState::Down);
-                if state == LinkState::Up {
-                    Err(LinkError::OutcomeUnknown("request deadline passed".into()))
-                } else {
+                let never_sent = progress
+                    .compare_exchange(QUEUED, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok();
+                if never_sent {
+                    let state = self
+                        .stats
+                        .state
+                        .lock()
+                        .map(|s| s.0)
+                        .unwrap_or(LinkState::Down);
                     Err(LinkError::Unavailable(format!(
                         "storage link {} past the request deadline",
                         state.as_str()
                     )))
+                } else if write {
+                    Err(LinkError::OutcomeUnknown(
+                        "no reply within the request deadline".into(),
+                    ))
+                } else {
+                    Err(LinkError::ReadTimeout)
                 }
             }
         }
@@ -169,6 +242,10 @@ impl LinkPool {
     /// Starts `count` links, each with its own dispatcher task that connects (and keeps
     /// reconnecting) until `shutdown` is cancelled.
     pub fn start(count: usize, config: LinkConfig, shutdown: CancellationToken) -> LinkPool {
+        let keys = Arc::new(KeySource {
+            proxy: config.instance_id,
+            next: AtomicU64::new(1),
+        });
         let links = (0..count.max(1))
             .map(|index| {
                 let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
@@ -178,6 +255,7 @@ impl LinkPool {
                     requests: AtomicU64::new(0),
                     shed: AtomicU64::new(0),
                     timed_out: AtomicU64::new(0),
+                    resent: AtomicU64::new(0),
                 });
                 let in_flight = Arc::new(InFlight::default());
                 tokio::spawn(dispatch::run(
@@ -192,6 +270,7 @@ impl LinkPool {
                     tx,
                     stats,
                     in_flight,
+                    keys: keys.clone(),
                     timeout: config.request_timeout,
                 }
             })

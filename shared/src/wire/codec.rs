@@ -31,6 +31,7 @@ pub enum FrameKind {
     Request = 3,
     Response = 4,
     Notice = 5,
+    KeyedRequest = 6,
 }
 
 impl FrameKind {
@@ -41,6 +42,7 @@ impl FrameKind {
             3 => FrameKind::Request,
             4 => FrameKind::Response,
             5 => FrameKind::Notice,
+            6 => FrameKind::KeyedRequest,
             _ => return None,
         })
     }
@@ -243,6 +245,34 @@ mod tests {
         assert_eq!(req.db, 3);
         let back: Request = rkyv::deserialize::<Request, rancor::Error>(req).unwrap();
         assert_eq!(back, sample_request());
+    }
+
+    #[test]
+    fn keyed_request_round_trips_and_is_not_a_request() {
+        let keyed = crate::wire::KeyedRequest {
+            id: 9,
+            db: 1,
+            key: crate::wire::RequestKey {
+                proxy: 0xfeed,
+                seq: 77,
+                born_ms: 1_700_000_000_123,
+            },
+            attempt: 2,
+            commands: sample_request().commands,
+        };
+        let mut buf = BytesMut::new();
+        encode(&keyed, u32::MAX, &mut buf).unwrap();
+        let frame = decode(&mut buf, u32::MAX).unwrap().unwrap();
+        assert_eq!(frame.kind, FrameKind::KeyedRequest);
+        assert!(matches!(
+            frame.access::<Request>(),
+            Err(FrameError::UnexpectedKind { .. })
+        ));
+        let back: crate::wire::KeyedRequest = rkyv::deserialize::<_, rancor::Error>(
+            frame.access::<crate::wire::KeyedRequest>().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(back, keyed);
     }
 
     #[test]

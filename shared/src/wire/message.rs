@@ -50,6 +50,35 @@ pub struct Request {
     pub commands: Vec<Command>,
 }
 
+/// Names one write request for exactly-once execution: unique per proxy process, and the
+/// same on every attempt to send it.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[rkyv(derive(Debug))]
+pub struct RequestKey {
+    /// The proxy's random instance id (as in its [`Hello`]).
+    pub proxy: u64,
+    /// Per-proxy sequence number, never reused by that proxy process.
+    pub seq: u64,
+    /// Proxy wall-clock unix milliseconds when the request was first queued. storaged keeps
+    /// remembered replies for a bounded window after this time and refuses older keys.
+    pub born_ms: u64,
+}
+
+/// A [`Request`] that may write, carrying its [`RequestKey`]. storaged stores the reply
+/// under the key in the same WriteBatch as the writes, and answers a repeated key with
+/// the stored reply without executing again.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct KeyedRequest {
+    /// Unique per link while in flight; echoed in the [`Response`].
+    pub id: u64,
+    pub db: u8,
+    pub key: RequestKey,
+    /// 0 on the first send; the proxy counts up on each resend after a lost link.
+    pub attempt: u32,
+    pub commands: Vec<Command>,
+}
+
 /// One command's result.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[rkyv(derive(Debug))]
@@ -90,6 +119,9 @@ impl Message for HelloAck {
 }
 impl Message for Request {
     const KIND: FrameKind = FrameKind::Request;
+}
+impl Message for KeyedRequest {
+    const KIND: FrameKind = FrameKind::KeyedRequest;
 }
 impl Message for Response {
     const KIND: FrameKind = FrameKind::Response;

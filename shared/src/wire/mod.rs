@@ -10,12 +10,14 @@ pub mod message;
 
 pub use codec::{decode, encode, Frame, FrameError, FrameHeader, FrameKind, HEADER_LEN};
 pub use message::{
-    ArchivedOutcome, ArchivedRequest, ArchivedResponse, Hello, HelloAck, Message, Notice,
-    NoticeKind, Outcome, Request, Response,
+    ArchivedKeyedRequest, ArchivedOutcome, ArchivedRequest, ArchivedRequestKey, ArchivedResponse,
+    Hello, HelloAck, KeyedRequest, Message, Notice, NoticeKind, Outcome, Request, RequestKey,
+    Response,
 };
 
 /// Wire protocol version. Bump when frame kinds or header semantics change.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// v2: `KeyedRequest` (exactly-once writes across reconnects).
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).
 /// Configurable on both sides; a larger length prefix is refused before any allocation.

@@ -104,13 +104,20 @@ pub enum Cf {
     Meta,
     /// Versioned sub-keys of collection types.
     Sub,
+    /// Remembered replies of keyed write requests (exactly-once across reconnects); the
+    /// layout is owned by `crate::dedup`.
+    Reqs,
 }
 
 impl Cf {
+    /// Every column family, in commit order.
+    pub const ALL: [Cf; 3] = [Cf::Meta, Cf::Sub, Cf::Reqs];
+
     fn index(self) -> usize {
         match self {
             Cf::Meta => 0,
             Cf::Sub => 1,
+            Cf::Reqs => 2,
         }
     }
 }
@@ -230,8 +237,8 @@ impl Stats {
 /// the overlay entries it covers when it is recorded.
 #[derive(Debug, Default)]
 pub struct Pending {
-    entries: [BTreeMap<Vec<u8>, Option<Vec<u8>>>; 2],
-    ranges: [Vec<(Vec<u8>, Vec<u8>)>; 2],
+    entries: [BTreeMap<Vec<u8>, Option<Vec<u8>>>; 3],
+    ranges: [Vec<(Vec<u8>, Vec<u8>)>; 3],
 }
 
 /// What the overlay knows about one key.

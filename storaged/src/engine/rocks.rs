@@ -21,6 +21,7 @@ use super::{Cf, Counts, EngineError, EngineOptions, FsyncPolicy, Pending, Stats,
 
 const CF_META: &str = "meta";
 const CF_SUB: &str = "sub";
+const CF_REQS: &str = "reqs";
 
 /// How many SCAN cursors are remembered; the oldest is forgotten first. A forgotten
 /// cursor ends that scan early (reply cursor 0) rather than restarting it, so a client
@@ -94,7 +95,7 @@ impl Engine {
 
         let deadline = Instant::now() + opts.lock_retry;
         let db = loop {
-            let cfs = [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, CF_META, CF_SUB].map(|name| {
+            let cfs = [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, CF_META, CF_SUB, CF_REQS].map(|name| {
                 ColumnFamilyDescriptor::new(name, options_for(name, &cache, opts, &filter_slot))
             });
             match DB::open_cf_descriptors(&db_opts, dir, cfs) {
@@ -189,7 +190,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         if !pending.is_empty() {
             let mut batch = WriteBatch::default();
-            for cf in [Cf::Meta, Cf::Sub] {
+            for cf in Cf::ALL {
                 let handle = self.cf(cf)?;
                 for (start, end) in pending.ranges(cf) {
                     batch.delete_range_cf(handle, start, end);
@@ -333,6 +334,7 @@ impl Engine {
         let name = match cf {
             Cf::Meta => CF_META,
             Cf::Sub => CF_SUB,
+            Cf::Reqs => CF_REQS,
         };
         self.inner
             .db
@@ -390,7 +392,7 @@ impl StoreRead for Engine {
 
 fn options_for(name: &str, cache: &Cache, opts: &EngineOptions, slot: &FilterSlot) -> Options {
     match name {
-        CF_META => cf_options(cache, opts),
+        CF_META | CF_REQS => cf_options(cache, opts),
         CF_SUB => {
             let mut o = cf_options(cache, opts);
             let slot = Arc::clone(slot);
