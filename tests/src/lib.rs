@@ -365,6 +365,10 @@ pub struct ClusterOptions {
     pub requirepass: Option<String>,
     /// Passed as storaged's `--fsync` (`always`, `everysec`, `no`).
     pub fsync: Option<String>,
+    /// Extra flags for every proxy of the cluster, e.g. `--request-timeout-ms 300`.
+    pub proxy_args: Vec<String>,
+    /// Extra flags for storaged.
+    pub storaged_args: Vec<String>,
 }
 
 /// A tandem-storaged + tandem-proxy pair on a private temp dir, Unix socket and TCP port.
@@ -508,6 +512,56 @@ impl TestCluster {
         self.wait_ready();
     }
 
+    /// Sends `signal` to storaged without waiting (SIGSTOP/SIGCONT, or a kill whose exit
+    /// the test does not care about).
+    ///
+    /// # Panics
+    /// If storaged is not running.
+    pub fn signal_storaged(&self, signal: Signal) {
+        let child = self
+            .storaged
+            .as_ref()
+            .expect("tandem-storaged is not running");
+        signal_child(child, signal);
+    }
+
+    /// Starts another proxy on the same storaged, with the cluster's proxy options, and
+    /// waits until it serves storage commands. It is killed when dropped.
+    ///
+    /// # Panics
+    /// If it cannot start or does not become ready within [`START_TIMEOUT`].
+    pub fn spawn_extra_proxy(&self) -> ExtraProxy {
+        let n = EXTRA_PROXIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = self.dir.path().join(format!("proxy-extra{n}.log"));
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let port = free_port();
+            let child = spawn_logged(&binary("tandem-proxy"), &self.proxy_args(port), &log)
+                .unwrap_or_else(|e| panic!("spawn tandem-proxy: {e}"));
+            let mut extra = ExtraProxy {
+                child,
+                port,
+                log: log.clone(),
+            };
+            loop {
+                if extra.child.try_wait().ok().flatten().is_some() {
+                    break; // lost the race for the port: try another
+                }
+                if try_connect(&extra.addr(), self.password(), Protocol::Resp2)
+                    .is_ok_and(|mut c| redis::cmd("DBSIZE").query::<i64>(&mut c).is_ok())
+                {
+                    return extra;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "extra proxy not ready; log:\n{}",
+                    read_log(&log)
+                );
+                thread::sleep(POLL_INTERVAL);
+            }
+        }
+    }
+
     /// Sends `signal` to the proxy and waits for it to exit.
     pub fn kill_proxy(&mut self, signal: Signal) -> ExitStatus {
         let mut child = self.proxy.take().expect("tandem-proxy is not running");
@@ -550,23 +604,30 @@ impl TestCluster {
         if let Some(fsync) = &self.options.fsync {
             args.extend(["--fsync".to_string(), fsync.clone()]);
         }
+        args.extend(self.options.storaged_args.iter().cloned());
         let log = self.dir.path().join("storaged.log");
         let child = spawn_logged(&binary("tandem-storaged"), &args, &log)
             .unwrap_or_else(|e| panic!("spawn tandem-storaged: {e}"));
         self.storaged = Some(child);
     }
 
-    fn spawn_proxy(&mut self) {
-        self.port = free_port();
+    fn proxy_args(&self, port: u16) -> Vec<String> {
         let mut args = vec![
             "--listen".to_string(),
-            self.addr(),
+            format!("127.0.0.1:{port}"),
             "--storage-socket".to_string(),
             self.socket_path().display().to_string(),
         ];
         if let Some(pass) = &self.options.requirepass {
             args.extend(["--requirepass".to_string(), pass.clone()]);
         }
+        args.extend(self.options.proxy_args.iter().cloned());
+        args
+    }
+
+    fn spawn_proxy(&mut self) {
+        self.port = free_port();
+        let args = self.proxy_args(self.port);
         let log = self.dir.path().join("proxy.log");
         let child = spawn_logged(&binary("tandem-proxy"), &args, &log)
             .unwrap_or_else(|e| panic!("spawn tandem-proxy: {e}"));
@@ -608,6 +669,50 @@ impl TestCluster {
             return false;
         };
         redis::cmd("DBSIZE").query::<i64>(&mut conn).is_ok()
+    }
+}
+
+/// Numbers the logs of extra proxies.
+static EXTRA_PROXIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A second (third, …) proxy on a cluster's storaged; see [`TestCluster::spawn_extra_proxy`].
+pub struct ExtraProxy {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl ExtraProxy {
+    /// `127.0.0.1:PORT` of this proxy.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A RESP2 connection without a password.
+    pub fn client(&self) -> redis::Connection {
+        connect(&self.addr(), None, Protocol::Resp2)
+    }
+
+    /// Sends `signal` and waits for the proxy to exit.
+    pub fn kill(&mut self, signal: Signal) -> ExitStatus {
+        signal_child(&self.child, signal);
+        wait_exit(&mut self.child, "extra tandem-proxy")
+    }
+
+    /// This proxy's log so far.
+    pub fn log(&self) -> String {
+        read_log(&self.log)
+    }
+}
+
+impl Drop for ExtraProxy {
+    fn drop(&mut self) {
+        signal_child(&self.child, Signal::SIGKILL);
+        let _ = self.child.wait();
     }
 }
 
@@ -844,6 +949,18 @@ pub fn replies_match(args: &[&str], ours: &Outcome, theirs: &Outcome) -> bool {
     };
     match args[0].to_ascii_uppercase().as_str() {
         "KEYS" => sorted(a) == sorted(b),
+        // Hashes reply in storage order: insertion order in Redis, field order in tandem.
+        "HKEYS" | "HVALS" | "HRANDFIELD" => sorted(a) == sorted(b),
+        "HGETALL" => {
+            std::mem::discriminant(a) == std::mem::discriminant(b)
+                && sorted_pairs(a) == sorted_pairs(b)
+        }
+        "HSCAN" => match (a, b) {
+            (Value::Array(x), Value::Array(y)) if x.len() == 2 && y.len() == 2 => {
+                x[0] == y[0] && sorted_pairs(&x[1]) == sorted_pairs(&y[1])
+            }
+            _ => a == b,
+        },
         "TTL" | "EXPIRETIME" => close(a, b, 2),
         "PTTL" | "PEXPIRETIME" => close(a, b, 2000),
         _ => a == b,
@@ -859,6 +976,21 @@ fn sorted(value: &Value) -> Value {
         }
         other => other.clone(),
     }
+}
+
+/// The pairs of a map (RESP3) or of a flat field/value array (RESP2), in a canonical order;
+/// `None` for any other shape.
+fn sorted_pairs(value: &Value) -> Option<Vec<(Value, Value)>> {
+    let mut pairs: Vec<(Value, Value)> = match value {
+        Value::Map(pairs) => pairs.clone(),
+        Value::Array(items) if items.len() % 2 == 0 => items
+            .chunks(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect(),
+        _ => return None,
+    };
+    pairs.sort_by_key(|p| format!("{p:?}"));
+    Some(pairs)
 }
 
 fn close(a: &Value, b: &Value, tolerance: i64) -> bool {

@@ -1,0 +1,142 @@
+//! Fault isolation at the proxy: storage away longer than the deadline, a full queue, a
+//! stopped (SIGSTOP) storaged. Client connections must survive all of it, proxy-local
+//! commands must stay fast, and every error must say whether the command ran.
+
+use std::time::{Duration, Instant};
+
+use tandem_tests::*;
+
+fn cluster_with_proxy_args(args: &[&str]) -> TestCluster {
+    TestCluster::start_with(ClusterOptions {
+        proxy_args: args.iter().map(|a| a.to_string()).collect(),
+        ..Default::default()
+    })
+}
+
+fn link_info(c: &mut redis::Connection) -> String {
+    match run_command(c, &["INFO", "link"]) {
+        Ok(redis::Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
+        Ok(redis::Value::VerbatimString { text, .. }) => text,
+        other => panic!("INFO link: {}", render_outcome(&other)),
+    }
+}
+
+#[test]
+fn storage_down_past_the_deadline_fails_in_time_and_the_connection_survives() {
+    let mut cluster = cluster_with_proxy_args(&["--request-timeout-ms", "300"]);
+    if !cluster.is_tandem() {
+        return;
+    }
+    let mut c = cluster.client();
+    expect(&mut c, &["SET", "k", "before"], ok());
+    cluster.kill_storaged(Signal::SIGKILL);
+
+    for args in [&["GET", "k"][..], &["SET", "k", "during"], &["INCR", "n"]] {
+        let t = Instant::now();
+        match run_command(&mut c, args) {
+            Err(text) => assert!(text.starts_with("TRYAGAIN"), "{args:?}: {text}"),
+            other => panic!(
+                "{args:?}: expected TRYAGAIN, got {}",
+                render_outcome(&other)
+            ),
+        }
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_millis(2000),
+            "{args:?} failed after {took:?}, deadline 300 ms"
+        );
+        expect(&mut c, &["PING"], simple("PONG"));
+    }
+    assert!(link_info(&mut c).contains("timed_out=3"));
+
+    cluster.start_storaged();
+    // Nothing that was refused ran; the same connection works again.
+    expect(&mut c, &["GET", "k"], bulk("before"));
+    expect(&mut c, &["INCR", "n"], int(1));
+}
+
+#[test]
+fn a_full_queue_sheds_at_once_and_queued_requests_run_after_reconnect() {
+    let mut cluster = cluster_with_proxy_args(&[
+        "--links",
+        "1",
+        "--queue-capacity",
+        "2",
+        "--request-timeout-ms",
+        "20000",
+    ]);
+    if !cluster.is_tandem() {
+        return;
+    }
+    expect(&mut cluster.client(), &["SET", "k", "v"], ok());
+    cluster.kill_storaged(Signal::SIGKILL);
+
+    // Two requests fill the queue and wait; the third is shed without waiting.
+    let mut waiting: Vec<RawClient> = (0..2).map(|_| cluster.raw()).collect();
+    for w in &mut waiting {
+        w.send(&encode_command(&[b"GET", b"k"]));
+    }
+    let mut c = cluster.client();
+    wait_for("two queued requests", Duration::from_secs(5), || {
+        link_info(&mut c).contains("queue_depth=2").then_some(())
+    });
+    let mut third = cluster.raw();
+    let t = Instant::now();
+    let reply = third.command(&["SET", "k", "shed"]);
+    assert!(
+        reply.starts_with("-TRYAGAIN storage queue full"),
+        "{reply:?}"
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "shed took {:?}",
+        t.elapsed()
+    );
+    assert!(
+        link_info(&mut c).contains("shed=1"),
+        "{}",
+        link_info(&mut c)
+    );
+
+    cluster.start_storaged();
+    for w in &mut waiting {
+        assert_eq!(w.reply(), "$1\r\nv\r\n");
+    }
+    assert_eq!(third.command(&["GET", "k"]), "$1\r\nv\r\n");
+}
+
+#[test]
+fn a_stopped_storaged_stalls_no_proxy_local_command_and_a_stuck_write_is_reported_unknown() {
+    let cluster = cluster_with_proxy_args(&["--request-timeout-ms", "500"]);
+    if !cluster.is_tandem() {
+        return;
+    }
+    let mut c = cluster.client();
+    expect(&mut c, &["SET", "k", "before"], ok());
+    cluster.signal_storaged(Signal::SIGSTOP);
+
+    // A write stuck in storaged: it was sent, so its outcome is unknown — never TRYAGAIN.
+    let mut stuck = cluster.raw();
+    stuck.send(&encode_command(&[b"SET", b"k", b"during"]));
+
+    let mut worst = Duration::ZERO;
+    for _ in 0..50 {
+        let t = Instant::now();
+        expect(&mut c, &["PING"], simple("PONG"));
+        worst = worst.max(t.elapsed());
+    }
+    expect(&mut c, &["ECHO", "still"], bulk("still"));
+    assert!(worst < Duration::from_millis(50), "PING took {worst:?}");
+
+    let reply = stuck.reply();
+    assert!(
+        reply.starts_with("-ERR") && reply.contains("outcome of the command is unknown"),
+        "{reply:?}"
+    );
+    cluster.signal_storaged(Signal::SIGCONT);
+    // Late, but it ran exactly once: that is what "unknown" allowed.
+    wait_for("the stuck SET to land", Duration::from_secs(10), || {
+        (run_command(&mut c, &["GET", "k"]) == bulk("during")).then_some(())
+    });
+    assert_eq!(stuck.command(&["INCR", "n"]), ":1\r\n");
+}
