@@ -29,6 +29,14 @@ const WRITE_BATCH: usize = 256;
 /// How long to wait for storaged to answer in-flight requests after it said it is going away.
 const DRAIN_WAIT: Duration = Duration::from_secs(30);
 
+/// What waits to be written on the link.
+struct Outbox {
+    /// New calls from clients (the bounded queue).
+    rx: mpsc::Receiver<Call>,
+    /// Calls taken back from a dead link, written before anything new on the next one.
+    resend: VecDeque<Call>,
+}
+
 /// Why a connected session ended.
 enum End {
     Shutdown,
@@ -39,7 +47,7 @@ enum End {
 pub(super) async fn run(
     index: usize,
     config: LinkConfig,
-    mut rx: mpsc::Receiver<Call>,
+    rx: mpsc::Receiver<Call>,
     stats: Arc<LinkStats>,
     in_flight: Arc<InFlight>,
     shutdown: CancellationToken,
@@ -48,13 +56,15 @@ pub(super) async fn run(
     let mut next_id: u64 = 1;
     let mut ever_up = false;
     let mut last_logged = String::new();
-    // Calls taken back from a dead link, written before anything new on the next one.
-    let mut resend: VecDeque<Call> = VecDeque::new();
+    let mut outbox = Outbox {
+        rx,
+        resend: VecDeque::new(),
+    };
     loop {
         set_state(&stats, LinkState::Connecting, None);
         let connected = tokio::select! {
             _ = shutdown.cancelled() => {
-                fail(resend, "proxy shutting down");
+                fail(outbox.resend, "proxy shutting down");
                 return;
             }
             r = connect(&config) => r,
@@ -70,7 +80,7 @@ pub(super) async fn run(
                 let jitter = rand::thread_rng().gen_range(0..=backoff.as_millis() as u64 / 2);
                 tokio::select! {
                     _ = shutdown.cancelled() => {
-                        fail(resend, "proxy shutting down");
+                        fail(outbox.resend, "proxy shutting down");
                         return;
                     }
                     _ = tokio::time::sleep(backoff + Duration::from_millis(jitter)) => {}
@@ -90,8 +100,7 @@ pub(super) async fn run(
         let end = serve(
             stream,
             &config,
-            &mut rx,
-            &mut resend,
+            &mut outbox,
             &stats,
             &in_flight,
             &mut next_id,
@@ -101,7 +110,7 @@ pub(super) async fn run(
         let orphans = in_flight.take_all();
         let end = match end {
             End::Shutdown => {
-                fail(resend, "proxy shutting down");
+                fail(outbox.resend, "proxy shutting down");
                 fail(orphans.into(), "proxy shutting down");
                 return;
             }
@@ -113,7 +122,7 @@ pub(super) async fn run(
             }
             call.attempt += 1;
             stats.resent.fetch_add(1, Ordering::Relaxed);
-            resend.push_back(call);
+            outbox.resend.push_back(call);
         }
         match end {
             End::Shutdown => {}
@@ -196,8 +205,7 @@ async fn connect(config: &LinkConfig) -> Result<UnixStream, String> {
 async fn serve(
     stream: UnixStream,
     config: &LinkConfig,
-    rx: &mut mpsc::Receiver<Call>,
-    resend: &mut VecDeque<Call>,
+    outbox: &mut Outbox,
     stats: &LinkStats,
     in_flight: &InFlight,
     next_id: &mut u64,
@@ -209,8 +217,7 @@ async fn serve(
     let writer = write_requests(
         write_half,
         config.max_frame,
-        rx,
-        resend,
+        outbox,
         in_flight,
         next_id,
         &going_away,
@@ -294,8 +301,7 @@ fn route(
 async fn write_requests(
     mut write_half: OwnedWriteHalf,
     max_frame: u32,
-    rx: &mut mpsc::Receiver<Call>,
-    resend: &mut VecDeque<Call>,
+    outbox: &mut Outbox,
     in_flight: &InFlight,
     next_id: &mut u64,
     going_away: &Notify,
@@ -303,7 +309,7 @@ async fn write_requests(
     let mut out = BytesMut::with_capacity(64 * 1024);
     let mut calls = Vec::with_capacity(WRITE_BATCH);
     loop {
-        if resend.is_empty() {
+        if outbox.resend.is_empty() {
             tokio::select! {
                 biased;
                 _ = going_away.notified() => {
@@ -311,15 +317,15 @@ async fn write_requests(
                     let _ = write_half.shutdown().await;
                     return End::Drained;
                 }
-                n = rx.recv_many(&mut calls, WRITE_BATCH) => {
+                n = outbox.rx.recv_many(&mut calls, WRITE_BATCH) => {
                     if n == 0 {
                         return End::Shutdown;
                     }
                 }
             }
         } else {
-            let n = resend.len().min(WRITE_BATCH);
-            calls.extend(resend.drain(..n));
+            let n = outbox.resend.len().min(WRITE_BATCH);
+            calls.extend(outbox.resend.drain(..n));
         }
         out.clear();
         for mut call in calls.drain(..) {
