@@ -96,6 +96,17 @@ pub enum ScanType {
     Other,
 }
 
+/// A bad option of `HSCAN`/`SSCAN`/`ZSCAN`, reported by storaged after the key's existence
+/// and type checks, in Redis's order.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum ScanOptionError {
+    /// `ERR syntax error` (unknown option, missing value, `COUNT` below 1).
+    Syntax,
+    /// `ERR value is not an integer or out of range` (`COUNT` not a number).
+    NotInteger,
+}
+
 /// Destination database of `COPY`.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
@@ -245,6 +256,84 @@ pub enum Command {
     FlushDb,
     FlushAll,
 
+    // ---- hashes ----
+    /// `HSET`: replies the number of fields created.
+    HSet {
+        key: Vec<u8>,
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    /// `HMSET`: as `HSET`, replies `+OK`.
+    HMSet {
+        key: Vec<u8>,
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    HSetNx {
+        key: Vec<u8>,
+        field: Vec<u8>,
+        value: Vec<u8>,
+    },
+    HGet {
+        key: Vec<u8>,
+        field: Vec<u8>,
+    },
+    HMGet {
+        key: Vec<u8>,
+        fields: Vec<Vec<u8>>,
+    },
+    HDel {
+        key: Vec<u8>,
+        fields: Vec<Vec<u8>>,
+    },
+    HLen {
+        key: Vec<u8>,
+    },
+    HStrLen {
+        key: Vec<u8>,
+        field: Vec<u8>,
+    },
+    HExists {
+        key: Vec<u8>,
+        field: Vec<u8>,
+    },
+    HGetAll {
+        key: Vec<u8>,
+    },
+    HKeys {
+        key: Vec<u8>,
+    },
+    HVals {
+        key: Vec<u8>,
+    },
+    HIncrBy {
+        key: Vec<u8>,
+        field: Vec<u8>,
+        delta: i64,
+    },
+    /// `HINCRBYFLOAT`; `delta` is the client's text (checked to be a finite float by the
+    /// proxy), added in `long double` as `INCRBYFLOAT` does.
+    HIncrByFloat {
+        key: Vec<u8>,
+        field: Vec<u8>,
+        delta: Vec<u8>,
+    },
+    /// `HSCAN key cursor [MATCH p] [COUNT n]`. Redis reports bad options only once the key
+    /// exists and is a hash, so a bad option travels as `invalid` instead of failing in the
+    /// proxy.
+    HScan {
+        key: Vec<u8>,
+        cursor: u64,
+        pattern: Option<Vec<u8>>,
+        count: u64,
+        invalid: Option<ScanOptionError>,
+    },
+    /// `HRANDFIELD key [count [WITHVALUES]]`; `count` is `None` for the single-field form.
+    /// A negative count allows repeats. The proxy has range-checked it.
+    HRandField {
+        key: Vec<u8>,
+        count: Option<i64>,
+        with_values: bool,
+    },
+
     // ---- server ----
     /// Storage statistics for `INFO`: replies a bulk string of `name:value` lines in
     /// INFO's format (sections `keyspace`, `storage`, and storaged-side `stats` fields).
@@ -269,6 +358,16 @@ impl Command {
                 | Command::ExpireTime { .. }
                 | Command::Keys { .. }
                 | Command::Scan { .. }
+                | Command::HGet { .. }
+                | Command::HMGet { .. }
+                | Command::HLen { .. }
+                | Command::HStrLen { .. }
+                | Command::HExists { .. }
+                | Command::HGetAll { .. }
+                | Command::HKeys { .. }
+                | Command::HVals { .. }
+                | Command::HScan { .. }
+                | Command::HRandField { .. }
                 | Command::RandomKey
                 | Command::DbSize
                 | Command::Info
@@ -293,6 +392,16 @@ impl ArchivedCommand {
                 | ArchivedCommand::ExpireTime { .. }
                 | ArchivedCommand::Keys { .. }
                 | ArchivedCommand::Scan { .. }
+                | ArchivedCommand::HGet { .. }
+                | ArchivedCommand::HMGet { .. }
+                | ArchivedCommand::HLen { .. }
+                | ArchivedCommand::HStrLen { .. }
+                | ArchivedCommand::HExists { .. }
+                | ArchivedCommand::HGetAll { .. }
+                | ArchivedCommand::HKeys { .. }
+                | ArchivedCommand::HVals { .. }
+                | ArchivedCommand::HScan { .. }
+                | ArchivedCommand::HRandField { .. }
                 | ArchivedCommand::RandomKey
                 | ArchivedCommand::DbSize
                 | ArchivedCommand::Info

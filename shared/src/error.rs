@@ -37,6 +37,12 @@ pub enum StorageError {
     /// `LCS` whose dynamic-programming table would exceed `proto-max-bulk-len`.
     #[error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")]
     LcsTooLarge,
+    #[error("ERR hash value is not an integer")]
+    HashNotInteger,
+    #[error("ERR hash value is not a float")]
+    HashNotFloat,
+    #[error("ERR syntax error")]
+    Syntax,
 }
 
 impl ArchivedStorageError {
@@ -55,6 +61,9 @@ impl ArchivedStorageError {
             ArchivedStorageError::LcsNotString => StorageError::LcsNotString.to_string(),
             ArchivedStorageError::Internal(s) => format!("ERR storage failure: {}", s.as_str()),
             ArchivedStorageError::LcsTooLarge => StorageError::LcsTooLarge.to_string(),
+            ArchivedStorageError::HashNotInteger => StorageError::HashNotInteger.to_string(),
+            ArchivedStorageError::HashNotFloat => StorageError::HashNotFloat.to_string(),
+            ArchivedStorageError::Syntax => StorageError::Syntax.to_string(),
         }
     }
 }

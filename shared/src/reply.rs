@@ -38,6 +38,9 @@ pub enum Reply {
     /// Plain text (`INFO`, `CLIENT LIST`): a RESP3 verbatim string `=len\r\ntxt:…`, a bulk
     /// string in RESP2.
     Verbatim(Vec<u8>),
+    /// Pairs sent as an array of 2-element arrays in RESP3 and one flat array in RESP2
+    /// (`HRANDFIELD … WITHVALUES`, `ZRANGE … WITHSCORES`).
+    Pairs(#[rkyv(omit_bounds)] Vec<(Reply, Reply)>),
 }
 
 impl Reply {

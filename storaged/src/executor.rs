@@ -29,6 +29,7 @@ use crate::engine::{
     now_ms, Cf, Counts, Engine, EngineError, Overlay, Pending, StoreRead, StoreWrite,
 };
 use crate::expire::Sweeper;
+use crate::types::hash::{self, HScanOptions, HashPart};
 use crate::types::keyspace::{self, FlushScope, RenameMode, ScanFilter, ScanOptions};
 use crate::types::string::{self, SetOptions};
 use crate::types::{At, CmdResult};
@@ -235,6 +236,40 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
         C::RandomKey => keyspace::random_key(s, at),
         C::DbSize => keyspace::dbsize(s, at),
         C::Info => Ok(Reply::Bulk(info_with(s.engine(), &s.counts()).into_bytes())),
+        // ---- hashes ----
+        C::HGet { key, field } => hash::hget(s, at, key, field),
+        C::HMGet { key, fields } => hash::hmget(s, at, key, fields.iter().map(|f| f.as_slice())),
+        C::HLen { key } => hash::hlen(s, at, key),
+        C::HStrLen { key, field } => hash::hstrlen(s, at, key, field),
+        C::HExists { key, field } => hash::hexists(s, at, key, field),
+        C::HGetAll { key } => hash::hgetall(s, at, key, HashPart::Both),
+        C::HKeys { key } => hash::hgetall(s, at, key, HashPart::Fields),
+        C::HVals { key } => hash::hgetall(s, at, key, HashPart::Values),
+        C::HScan {
+            key,
+            cursor,
+            pattern,
+            count,
+            invalid,
+        } => {
+            let opts = HScanOptions {
+                pattern: pattern.as_ref().map(|p| p.as_slice()),
+                count: count.to_native(),
+                invalid: invalid.as_ref().map(scan_option_error),
+            };
+            hash::hscan(s, at, key, cursor.to_native(), opts)
+        }
+        C::HRandField {
+            key,
+            count,
+            with_values,
+        } => hash::hrandfield(
+            s,
+            at,
+            key,
+            count.as_ref().map(|c| c.to_native()),
+            *with_values,
+        ),
         _ => return None,
     })
 }
@@ -289,6 +324,24 @@ fn write_command(w: &mut WriteGroup<'_>, at: At, cmd: &ArchivedCommand) -> CmdRe
         C::Move { key, db } => keyspace::move_key(w, at, key, *db),
         C::FlushDb => keyspace::flush(w, at, FlushScope::Db),
         C::FlushAll => keyspace::flush(w, at, FlushScope::All),
+        // ---- hashes ----
+        C::HSet { key, pairs } => hash::hset(
+            w,
+            at,
+            key,
+            pairs.iter().map(|p| (p.0.as_slice(), p.1.as_slice())),
+        ),
+        C::HMSet { key, pairs } => hash::hset(
+            w,
+            at,
+            key,
+            pairs.iter().map(|p| (p.0.as_slice(), p.1.as_slice())),
+        )
+        .map(|_| Reply::ok()),
+        C::HSetNx { key, field, value } => hash::hsetnx(w, at, key, field, value),
+        C::HDel { key, fields } => hash::hdel(w, at, key, fields.iter().map(|f| f.as_slice())),
+        C::HIncrBy { key, field, delta } => hash::hincrby(w, at, key, field, delta.to_native()),
+        C::HIncrByFloat { key, field, delta } => hash::hincrbyfloat(w, at, key, field, delta),
         other => read_command(&*w, at, other).unwrap_or_else(|| {
             Err(StorageError::Internal(
                 "command has no storage implementation".to_owned(),
@@ -342,6 +395,22 @@ fn scan_filter(t: &ArchivedScanType) -> ScanFilter {
         ArchivedScanType::ZSet => ScanFilter::Only(KeyType::ZSet),
         ArchivedScanType::Other => ScanFilter::Nothing,
     }
+}
+
+fn scan_option_error(
+    e: &tandem_shared::command::ArchivedScanOptionError,
+) -> tandem_shared::ScanOptionError {
+    use tandem_shared::command::ArchivedScanOptionError as A;
+    use tandem_shared::ScanOptionError as E;
+    match e {
+        A::Syntax => E::Syntax,
+        A::NotInteger => E::NotInteger,
+    }
+}
+
+/// Borrowed key list of an archived multi-key command.
+fn key_slices(keys: &rkyv::vec::ArchivedVec<rkyv::vec::ArchivedVec<u8>>) -> Vec<&[u8]> {
+    keys.iter().map(|k| k.as_slice()).collect()
 }
 
 fn time_unit(u: &ArchivedTimeUnit) -> TimeUnit {

@@ -323,7 +323,7 @@ fn parse_db(raw: &[u8]) -> Result<u8, CommandError> {
 /// A `SCAN` cursor as Redis reads it with `strtoul`: optional sign (a `-` wraps around),
 /// leading zeros allowed, no leading space, nothing after the digits, and an empty string
 /// means 0. C stops at an embedded NUL, so the rest is ignored.
-fn parse_cursor(raw: &[u8]) -> Option<u64> {
+pub(super) fn parse_cursor(raw: &[u8]) -> Option<u64> {
     let raw = raw.split(|&c| c == 0).next().unwrap_or_default();
     let Some(&first) = raw.first() else {
         return Some(0);

@@ -396,7 +396,7 @@ fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
 /// Parses an `INCRBYFLOAT` increment as Redis's `string2ld` (`strtold`) does: at most
 /// 5119 bytes, no surrounding space, hex floats (`0x1p3`) and `inf` accepted, NaN refused.
 /// A finite literal beyond `f64` range (Redis holds it in a `long double`) is refused.
-fn parse_long_double(b: &[u8]) -> Option<f64> {
+pub(super) fn parse_long_double(b: &[u8]) -> Option<f64> {
     if b.is_empty() || b.len() >= MAX_LONG_DOUBLE_CHARS {
         return None;
     }

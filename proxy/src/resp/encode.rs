@@ -48,6 +48,14 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut BytesMut) {
         Reply::Double(d) => encode_double(*d, proto, out),
         Reply::Bool(b) => encode_bool(*b, proto, out),
         Reply::Verbatim(text) => encode_verbatim(text, proto, out),
+        Reply::Pairs(pairs) => {
+            encode_pairs_len(pairs.len(), proto, out);
+            for (first, second) in pairs {
+                encode_pair_header(proto, out);
+                encode(first, proto, out);
+                encode(second, proto, out);
+            }
+        }
     }
 }
 
@@ -82,6 +90,29 @@ pub fn encode_archived(reply: &ArchivedReply, proto: Protocol, out: &mut BytesMu
         ArchivedReply::Double(d) => encode_double(d.to_native(), proto, out),
         ArchivedReply::Bool(b) => encode_bool(*b, proto, out),
         ArchivedReply::Verbatim(text) => encode_verbatim(text.as_slice(), proto, out),
+        ArchivedReply::Pairs(pairs) => {
+            encode_pairs_len(pairs.len(), proto, out);
+            for pair in pairs.iter() {
+                encode_pair_header(proto, out);
+                encode_archived(&pair.0, proto, out);
+                encode_archived(&pair.1, proto, out);
+            }
+        }
+    }
+}
+
+/// Header of a [`Reply::Pairs`]: `n` two-element arrays in RESP3, `2n` flat items in RESP2.
+fn encode_pairs_len(n: usize, proto: Protocol, out: &mut BytesMut) {
+    match proto {
+        Protocol::Resp2 => encode_array_len(n * 2, out),
+        Protocol::Resp3 => encode_array_len(n, out),
+    }
+}
+
+/// Each pair of a [`Reply::Pairs`] is its own 2-element array in RESP3 only.
+fn encode_pair_header(proto: Protocol, out: &mut BytesMut) {
+    if proto == Protocol::Resp3 {
+        encode_array_len(2, out);
     }
 }
 
@@ -376,6 +407,14 @@ mod tests {
             (
                 "*4\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n$-1\r\n".into(),
                 "%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n_\r\n".into()
+            )
+        );
+        let pairs = Reply::Pairs(vec![(bulk("a"), Reply::Double(1.5))]);
+        assert_eq!(
+            both(&pairs),
+            (
+                "*2\r\n$1\r\na\r\n$3\r\n1.5\r\n".into(),
+                "*1\r\n*2\r\n$1\r\na\r\n,1.5\r\n".into()
             )
         );
         let set = Reply::Set(vec![bulk("x")]);

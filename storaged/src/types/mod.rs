@@ -5,6 +5,7 @@
 //! per-db counters right. One file per family (`string.rs`, `keyspace.rs`, later hashes,
 //! lists, sets, zsets). It sees only [`StoreRead`]/[`StoreWrite`], never RocksDB.
 
+pub mod hash;
 pub mod keyspace;
 pub mod string;
 

@@ -401,6 +401,32 @@ pub fn incr_by_float_text<W: StoreWrite + ?Sized>(
     Ok(Reply::Bulk(text.into_bytes()))
 }
 
+/// The `long double` sum Redis computes for `INCRBYFLOAT`-style commands, printed as
+/// `INCRBYFLOAT` prints it: `current` (absent counts as 0) plus `delta`, both as text.
+/// `HINCRBYFLOAT` shares it; `not_float` is the error for an unparsable `current`.
+///
+/// # Errors
+/// `not_float` for a bad `current`, [`StorageError::NotFloat`] for a bad `delta`,
+/// [`StorageError::NanOrInfinity`] when either side or the sum is infinite.
+pub(crate) fn add_long_double_text(
+    current: Option<&[u8]>,
+    delta: &[u8],
+    not_float: StorageError,
+) -> Result<String, StorageError> {
+    let current = match current {
+        None => Number::Finite(Decimal::zero()),
+        Some(text) => parse_long_double(text).ok_or(not_float.clone())?,
+    };
+    let delta = parse_long_double(delta).ok_or(StorageError::NotFloat)?;
+    let (Number::Finite(current), Number::Finite(delta)) = (current, delta) else {
+        return Err(StorageError::NanOrInfinity);
+    };
+    let a = current.to_f80().ok_or(not_float)?;
+    let b = delta.to_f80().ok_or(StorageError::NotFloat)?;
+    let sum = long_double::F80::add(a, b).ok_or(StorageError::NanOrInfinity)?;
+    Ok(sum.to_fixed_17())
+}
+
 /// Decimal exponent of `LDBL_MAX` (≈ 1.19e4932): larger sums are infinite in Redis.
 const LDBL_MAX_EXP10: i64 = 4932;
 /// Below this decimal exponent `strtold` underflows to zero and Redis refuses the value.

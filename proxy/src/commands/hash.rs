@@ -1,0 +1,494 @@
+//! Parsers for the hash commands (`HSET`, `HGET`, `HINCRBYFLOAT`, `HSCAN`, `HRANDFIELD` …).
+//!
+//! Each parser turns arguments whose count the table already checked into a typed
+//! [`Command`], raising the errors Redis raises before it looks at the key (odd field/value
+//! lists, malformed increments and counts, a bad cursor). Whatever depends on stored data
+//! (`WRONGTYPE`, non-numeric field values, and `HSCAN`'s option errors, which Redis reports
+//! only for an existing hash) is storaged's to report.
+
+use tandem_shared::{Command, ScanOptionError};
+
+use super::args::{parse_f64, parse_i64, Args};
+use super::keys::parse_cursor;
+use super::string::parse_long_double;
+use super::ParseCtx;
+use crate::error::CommandError;
+
+/// `HSCAN`'s page size when `COUNT` is not given (Redis's default).
+const DEFAULT_SCAN_COUNT: u64 = 10;
+
+/// Largest `|count|` `HRANDFIELD … WITHVALUES` accepts: Redis refuses more than
+/// `LONG_MAX / 2` because it doubles the count for the reply length.
+const RANDFIELD_WITHVALUES_MAX: i64 = i64::MAX / 2;
+
+type FieldValue = (Vec<u8>, Vec<u8>);
+
+/// `HSET key field value [field value …]`
+pub fn hset(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    Ok(Command::HSet {
+        key,
+        pairs: pairs(args, "hset")?,
+    })
+}
+
+/// `HMSET key field value [field value …]`
+pub fn hmset(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    Ok(Command::HMSet {
+        key,
+        pairs: pairs(args, "hmset")?,
+    })
+}
+
+/// Redis reports an odd field/value list as an arity error naming the command.
+fn pairs(args: &mut Args, name: &str) -> Result<Vec<FieldValue>, CommandError> {
+    if !args.remaining().is_multiple_of(2) {
+        return Err(CommandError::WrongArity(name.to_owned()));
+    }
+    let mut out = Vec::with_capacity(args.remaining() / 2);
+    while args.remaining() > 0 {
+        let field = args.next_vec()?;
+        let value = args.next_vec()?;
+        out.push((field, value));
+    }
+    Ok(out)
+}
+
+/// `HSETNX key field value`
+pub fn hsetnx(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let field = args.next_vec()?;
+    let value = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::HSetNx { key, field, value })
+}
+
+/// `HGET key field`
+pub fn hget(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let (key, field) = key_field(args)?;
+    Ok(Command::HGet { key, field })
+}
+
+/// `HSTRLEN key field`
+pub fn hstrlen(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let (key, field) = key_field(args)?;
+    Ok(Command::HStrLen { key, field })
+}
+
+/// `HEXISTS key field`
+pub fn hexists(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let (key, field) = key_field(args)?;
+    Ok(Command::HExists { key, field })
+}
+
+/// `HMGET key field [field …]`
+pub fn hmget(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let fields = rest_vecs(args);
+    Ok(Command::HMGet { key, fields })
+}
+
+/// `HDEL key field [field …]`
+pub fn hdel(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let fields = rest_vecs(args);
+    Ok(Command::HDel { key, fields })
+}
+
+/// `HLEN key`
+pub fn hlen(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::HLen {
+        key: single_key(args)?,
+    })
+}
+
+/// `HGETALL key`
+pub fn hgetall(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::HGetAll {
+        key: single_key(args)?,
+    })
+}
+
+/// `HKEYS key`
+pub fn hkeys(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::HKeys {
+        key: single_key(args)?,
+    })
+}
+
+/// `HVALS key`
+pub fn hvals(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::HVals {
+        key: single_key(args)?,
+    })
+}
+
+/// `HINCRBY key field increment`
+pub fn hincrby(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let (key, field) = (args.next_vec()?, args.next_vec()?);
+    let delta = args.next_i64()?;
+    args.expect_end()?;
+    Ok(Command::HIncrBy { key, field, delta })
+}
+
+/// `HINCRBYFLOAT key field increment`: the increment must be a float (`strtold` rules) and
+/// finite; it travels as the client's text so storaged adds it in `long double`.
+pub fn hincrbyfloat(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let (key, field) = (args.next_vec()?, args.next_vec()?);
+    let raw = args.next_bytes()?;
+    args.expect_end()?;
+    check_increment(&raw)?;
+    Ok(Command::HIncrByFloat {
+        key,
+        field,
+        delta: raw.to_vec(),
+    })
+}
+
+/// Refuses what Redis refuses before it looks at the key: text that is no float, and an
+/// infinite increment. A decimal literal beyond `f64` range (finite as a `long double`,
+/// like `1e4932`) passes: storaged parses it exactly and reports a real overflow.
+fn check_increment(raw: &[u8]) -> Result<(), CommandError> {
+    let spelled_inf = |b: &[u8]| {
+        let unsigned = b.strip_prefix(b"-").or(b.strip_prefix(b"+")).unwrap_or(b);
+        unsigned
+            .first()
+            .is_some_and(|c| c.eq_ignore_ascii_case(&b'i'))
+    };
+    match parse_long_double(raw) {
+        Some(d) if d.is_finite() => Ok(()),
+        Some(_) => Err(CommandError::err("value is NaN or Infinity")),
+        None => match parse_f64(raw) {
+            Some(d) if d.is_infinite() && !spelled_inf(raw) => Ok(()),
+            _ => Err(CommandError::NotFloat),
+        },
+    }
+}
+
+/// `HSCAN key cursor [MATCH pattern] [COUNT count]`
+///
+/// A bad cursor fails here, as in Redis; a bad option is carried to storaged, because Redis
+/// checks options only after finding the key to be a hash (a missing key scans empty).
+pub fn hscan(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let cursor =
+        parse_cursor(&args.next_bytes()?).ok_or_else(|| CommandError::err("invalid cursor"))?;
+    let mut pattern = None;
+    let mut count = DEFAULT_SCAN_COUNT;
+    let mut invalid = None;
+    while args.remaining() > 0 {
+        let opt = args.next_bytes()?;
+        let has_value = args.remaining() > 0;
+        if opt.eq_ignore_ascii_case(b"COUNT") && has_value {
+            match parse_i64(&args.next_bytes()?) {
+                None => invalid = Some(ScanOptionError::NotInteger),
+                Some(n) if n < 1 => invalid = Some(ScanOptionError::Syntax),
+                Some(n) => count = n.unsigned_abs(),
+            }
+        } else if opt.eq_ignore_ascii_case(b"MATCH") && has_value {
+            pattern = Some(args.next_vec()?);
+        } else {
+            invalid = Some(ScanOptionError::Syntax);
+        }
+        // Redis stops at the first bad option.
+        if invalid.is_some() {
+            args.rest();
+            break;
+        }
+    }
+    if pattern.as_deref() == Some(b"*") {
+        pattern = None;
+    }
+    Ok(Command::HScan {
+        key,
+        cursor,
+        pattern,
+        count,
+        invalid,
+    })
+}
+
+/// `HRANDFIELD key [count [WITHVALUES]]`
+pub fn hrandfield(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    if args.remaining() == 0 {
+        return Ok(Command::HRandField {
+            key,
+            count: None,
+            with_values: false,
+        });
+    }
+    let count = args.next_i64()?;
+    if count == i64::MIN {
+        return Err(CommandError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    let with_values = match args.remaining() {
+        0 => false,
+        1 if args.eat("WITHVALUES") => true,
+        _ => return Err(CommandError::Syntax),
+    };
+    if with_values && !(-RANDFIELD_WITHVALUES_MAX..=RANDFIELD_WITHVALUES_MAX).contains(&count) {
+        return Err(CommandError::err("value is out of range"));
+    }
+    Ok(Command::HRandField {
+        key,
+        count: Some(count),
+        with_values,
+    })
+}
+
+fn single_key(args: &mut Args) -> Result<Vec<u8>, CommandError> {
+    let key = args.next_vec()?;
+    args.expect_end()?;
+    Ok(key)
+}
+
+fn key_field(args: &mut Args) -> Result<(Vec<u8>, Vec<u8>), CommandError> {
+    let key = args.next_vec()?;
+    let field = args.next_vec()?;
+    args.expect_end()?;
+    Ok((key, field))
+}
+
+fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
+    args.rest().into_iter().map(|b| b.to_vec()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn ctx() -> ParseCtx {
+        ParseCtx {
+            now_ms: 1_700_000_000_000,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            db: 0,
+        }
+    }
+
+    type Parser = fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>;
+
+    fn run(f: Parser, argv: &[&str]) -> Result<Command, CommandError> {
+        let mut args = Args::new(
+            argv.iter()
+                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                .collect(),
+        );
+        f(&mut args, &ctx())
+    }
+
+    fn err(f: Parser, argv: &[&str]) -> String {
+        match run(f, argv) {
+            Ok(c) => panic!("{argv:?} parsed as {c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn v(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn hset_takes_pairs_and_refuses_odd_lists_as_arity() {
+        assert_eq!(
+            run(hset, &["h", "a", "1", "b", "2"]),
+            Ok(Command::HSet {
+                key: v("h"),
+                pairs: vec![(v("a"), v("1")), (v("b"), v("2"))]
+            })
+        );
+        assert_eq!(
+            err(hset, &["h", "a", "1", "b"]),
+            "ERR wrong number of arguments for 'hset' command"
+        );
+        assert_eq!(
+            err(hmset, &["h", "a"]),
+            "ERR wrong number of arguments for 'hmset' command"
+        );
+        assert!(matches!(
+            run(hmset, &["h", "a", "1"]),
+            Ok(Command::HMSet { .. })
+        ));
+    }
+
+    #[test]
+    fn single_field_commands() {
+        assert_eq!(
+            run(hget, &["h", "f"]),
+            Ok(Command::HGet {
+                key: v("h"),
+                field: v("f")
+            })
+        );
+        assert_eq!(
+            run(hsetnx, &["h", "f", "x"]),
+            Ok(Command::HSetNx {
+                key: v("h"),
+                field: v("f"),
+                value: v("x")
+            })
+        );
+        assert_eq!(
+            run(hmget, &["h", "a", "b"]),
+            Ok(Command::HMGet {
+                key: v("h"),
+                fields: vec![v("a"), v("b")]
+            })
+        );
+        assert_eq!(
+            run(hdel, &["h", "a", "a"]),
+            Ok(Command::HDel {
+                key: v("h"),
+                fields: vec![v("a"), v("a")]
+            })
+        );
+        assert_eq!(run(hlen, &["h"]), Ok(Command::HLen { key: v("h") }));
+        assert_eq!(
+            run(hexists, &["h", "f"]),
+            Ok(Command::HExists {
+                key: v("h"),
+                field: v("f")
+            })
+        );
+    }
+
+    #[test]
+    fn hincrby_needs_an_integer() {
+        assert_eq!(
+            run(hincrby, &["h", "f", "-5"]),
+            Ok(Command::HIncrBy {
+                key: v("h"),
+                field: v("f"),
+                delta: -5
+            })
+        );
+        for bad in ["x", "1.5", " 1", "9223372036854775808"] {
+            assert_eq!(
+                err(hincrby, &["h", "f", bad]),
+                "ERR value is not an integer or out of range"
+            );
+        }
+    }
+
+    #[test]
+    fn hincrbyfloat_keeps_the_text_and_refuses_infinity() {
+        assert_eq!(
+            run(hincrbyfloat, &["h", "f", "1.5e2"]),
+            Ok(Command::HIncrByFloat {
+                key: v("h"),
+                field: v("f"),
+                delta: v("1.5e2")
+            })
+        );
+        assert_eq!(
+            err(hincrbyfloat, &["h", "f", "abc"]),
+            "ERR value is not a valid float"
+        );
+        assert!(run(hincrbyfloat, &["h", "f", "1e4932"]).is_ok());
+        assert_eq!(
+            err(hincrbyfloat, &["h", "f", "nan"]),
+            "ERR value is not a valid float"
+        );
+        assert_eq!(
+            err(hincrbyfloat, &["h", "f", "-inf"]),
+            "ERR value is NaN or Infinity"
+        );
+    }
+
+    #[test]
+    fn hscan_parses_options_and_defers_their_errors() {
+        assert_eq!(
+            run(hscan, &["h", "0", "MATCH", "a*", "count", "5"]),
+            Ok(Command::HScan {
+                key: v("h"),
+                cursor: 0,
+                pattern: Some(v("a*")),
+                count: 5,
+                invalid: None
+            })
+        );
+        assert_eq!(
+            run(hscan, &["h", "7", "match", "*"]),
+            Ok(Command::HScan {
+                key: v("h"),
+                cursor: 7,
+                pattern: None,
+                count: DEFAULT_SCAN_COUNT,
+                invalid: None
+            })
+        );
+        let invalid = |argv: &[&str]| match run(hscan, argv) {
+            Ok(Command::HScan { invalid, .. }) => invalid,
+            other => panic!("{argv:?} gave {other:?}"),
+        };
+        assert_eq!(
+            invalid(&["h", "0", "COUNT", "0"]),
+            Some(ScanOptionError::Syntax)
+        );
+        assert_eq!(
+            invalid(&["h", "0", "COUNT", "x", "BOGUS"]),
+            Some(ScanOptionError::NotInteger)
+        );
+        assert_eq!(
+            invalid(&["h", "0", "NOVALUES"]),
+            Some(ScanOptionError::Syntax)
+        );
+        assert_eq!(invalid(&["h", "0", "MATCH"]), Some(ScanOptionError::Syntax));
+        assert_eq!(
+            invalid(&["h", "0", "TYPE", "hash"]),
+            Some(ScanOptionError::Syntax)
+        );
+        assert_eq!(err(hscan, &["h", "abc"]), "ERR invalid cursor");
+    }
+
+    #[test]
+    fn hrandfield_forms_and_ranges() {
+        assert_eq!(
+            run(hrandfield, &["h"]),
+            Ok(Command::HRandField {
+                key: v("h"),
+                count: None,
+                with_values: false
+            })
+        );
+        assert_eq!(
+            run(hrandfield, &["h", "-3", "withvalues"]),
+            Ok(Command::HRandField {
+                key: v("h"),
+                count: Some(-3),
+                with_values: true
+            })
+        );
+        assert_eq!(
+            err(hrandfield, &["h", "x"]),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(
+            err(hrandfield, &["h", "-9223372036854775808"]),
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+        );
+        assert_eq!(
+            err(hrandfield, &["h", "1", "withvalue"]),
+            "ERR syntax error"
+        );
+        assert_eq!(
+            err(hrandfield, &["h", "1", "withvalues", "x"]),
+            "ERR syntax error"
+        );
+        assert_eq!(
+            err(hrandfield, &["h", "4611686018427387904", "withvalues"]),
+            "ERR value is out of range"
+        );
+        assert_eq!(
+            err(hrandfield, &["h", "-4611686018427387904", "withvalues"]),
+            "ERR value is out of range"
+        );
+        assert!(run(hrandfield, &["h", "4611686018427387904"]).is_ok());
+        assert!(run(hrandfield, &["h", "4611686018427387903", "WITHVALUES"]).is_ok());
+    }
+}
