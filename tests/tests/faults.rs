@@ -140,3 +140,61 @@ fn a_stopped_storaged_stalls_no_proxy_local_command_and_a_stuck_write_is_reporte
     });
     assert_eq!(stuck.command(&["INCR", "n"]), ":1\r\n");
 }
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+#[test]
+fn memory_stays_bounded_while_storage_is_away() {
+    let mut cluster = cluster_with_proxy_args(&["--request-timeout-ms", "20000"]);
+    if !cluster.is_tandem() {
+        return;
+    }
+    cluster.kill_storaged(Signal::SIGKILL);
+    let before = rss_kib(cluster.proxy_pid());
+    // 64 MiB of pipelined SETs from each of four clients: the proxy holds one batch per
+    // client and stops reading the rest (TCP backpressure), so it must not buffer them.
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let addr = cluster.addr();
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).expect("connect");
+                s.set_write_timeout(Some(Duration::from_millis(500)))
+                    .expect("timeout");
+                let value = vec![b'x'; 1024];
+                let chunk: Vec<u8> = (0..1024)
+                    .flat_map(|i| encode_command(&[b"SET", format!("k{i}").as_bytes(), &value]))
+                    .collect();
+                let mut sent = 0usize;
+                while sent < 64 << 20 {
+                    if std::io::Write::write_all(&mut s, &chunk).is_err() {
+                        break; // the proxy stopped reading: backpressure works
+                    }
+                    sent += chunk.len();
+                }
+                (sent, s)
+            })
+        })
+        .collect();
+    let sent: Vec<_> = writers
+        .into_iter()
+        .map(|w| w.join().expect("writer"))
+        .collect();
+    let after = rss_kib(cluster.proxy_pid());
+    assert!(
+        after < before + 16 * 1024,
+        "proxy RSS grew from {before} KiB to {after} KiB after clients tried to send {} MiB",
+        sent.iter().map(|(n, _)| n).sum::<usize>() >> 20
+    );
+    let mut c = cluster.client();
+    expect(&mut c, &["PING"], simple("PONG"));
+    drop(sent);
+    cluster.start_storaged();
+    expect(&mut c, &["SET", "k", "v"], ok());
+}
