@@ -29,6 +29,9 @@ pub const HSCAN_WHOLE_MAX: u64 = 128;
 /// allocating it.
 pub const RANDOM_PICKS_MAX: u64 = 1 << 22;
 
+/// One `(field, value)` pair.
+type Entry = (Vec<u8>, Vec<u8>);
+
 /// A live hash record; `WrongType` for another type.
 fn hash_of(r: Option<Record>) -> Result<Option<Record>, StorageError> {
     match r {
@@ -68,7 +71,7 @@ fn all_fields<S: StoreRead + ?Sized>(
     db: u8,
     key: &[u8],
     r: &Record,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+) -> Result<Vec<Entry>, StorageError> {
     let mut out = Vec::with_capacity(usize::try_from(r.size).unwrap_or(0).min(1 << 16));
     scan_fields(s, db, key, r, b"", &mut |f, v| {
         out.push((f.to_vec(), v.to_vec()));
@@ -490,9 +493,8 @@ fn fetch_positions<S: StoreRead + ?Sized>(
     key: &[u8],
     r: &Record,
     positions: &[u64],
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
-    let mut wanted: BTreeMap<u64, Option<(Vec<u8>, Vec<u8>)>> =
-        positions.iter().map(|&p| (p, None)).collect();
+) -> Result<Vec<Entry>, StorageError> {
+    let mut wanted: BTreeMap<u64, Option<Entry>> = positions.iter().map(|&p| (p, None)).collect();
     let Some(&last) = wanted.keys().next_back() else {
         return Ok(Vec::new());
     };
@@ -510,4 +512,501 @@ fn fetch_positions<S: StoreRead + ?Sized>(
         .iter()
         .filter_map(|p| wanted.get(p).cloned().flatten())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::engine::{now_ms, Engine, EngineOptions};
+    use crate::executor::{WriteGroup, Writer};
+    use crate::types::keyspace;
+
+    /// A temp-dir engine with its writer, and helpers to run type functions the way the
+    /// executor does: writes in a committed group, reads against committed state.
+    struct Db {
+        _dir: tempfile::TempDir,
+        engine: Engine,
+        writer: Writer,
+    }
+
+    fn open() -> Db {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let opts = EngineOptions {
+            block_cache_bytes: 8 << 20,
+            write_buffer_bytes: 4 << 20,
+            ..Default::default()
+        };
+        let engine = Engine::open(dir.path(), &opts).expect("engine opens");
+        Db {
+            _dir: dir,
+            writer: Writer::new(engine.clone()),
+            engine,
+        }
+    }
+
+    fn at() -> At {
+        At {
+            db: 0,
+            now_ms: now_ms(),
+        }
+    }
+
+    impl Db {
+        fn write<R>(&mut self, f: impl FnOnce(&mut WriteGroup<'_>, At) -> R) -> R {
+            let mut g = self.writer.begin();
+            let r = f(&mut g, at());
+            g.commit().expect("commit");
+            r
+        }
+
+        fn read<R>(&self, f: impl FnOnce(&Engine, At) -> R) -> R {
+            f(&self.engine, at())
+        }
+
+        fn hset(&mut self, key: &str, pairs: &[(&str, &str)]) -> CmdResult {
+            self.write(|w, at| {
+                hset(
+                    w,
+                    at,
+                    key.as_bytes(),
+                    pairs.iter().map(|(f, v)| (f.as_bytes(), v.as_bytes())),
+                )
+            })
+        }
+
+        fn all(&self, key: &str) -> BTreeMap<Vec<u8>, Vec<u8>> {
+            match self.read(|s, at| hgetall(s, at, key.as_bytes(), HashPart::Both)) {
+                Ok(Reply::Map(pairs)) => pairs
+                    .into_iter()
+                    .map(|p| match p {
+                        (Reply::Bulk(f), Reply::Bulk(v)) => (f, v),
+                        other => panic!("pair {other:?}"),
+                    })
+                    .collect(),
+                other => panic!("HGETALL {key}: {other:?}"),
+            }
+        }
+
+        fn len(&self, key: &str) -> i64 {
+            match self.read(|s, at| hlen(s, at, key.as_bytes())) {
+                Ok(Reply::Integer(n)) => n,
+                other => panic!("HLEN {key}: {other:?}"),
+            }
+        }
+
+        fn record(&self, key: &str) -> Option<Record> {
+            crate::types::raw_record(&self.engine, 0, key.as_bytes()).expect("read")
+        }
+
+        /// Every sub-key stored for `key` at `version`, raw sub-key bytes and values.
+        fn subs(&self, key: &str, version: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+            let prefix = keys::sub_prefix(0, key.as_bytes(), version);
+            let end = keys::prefix_end(&prefix).expect("bounded prefix");
+            let mut out = Vec::new();
+            self.engine
+                .scan(Cf::Sub, &prefix, &end, &mut |k, v| {
+                    out.push((k.to_vec(), v.to_vec()));
+                    true
+                })
+                .expect("scan");
+            out
+        }
+    }
+
+    fn b(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn hset_writes_one_sub_key_per_field_and_counts_in_metadata() {
+        let mut db = open();
+        assert_eq!(
+            db.hset("h", &[("b", "2"), ("a", "1"), ("b", "3")]),
+            Ok(Reply::Integer(2))
+        );
+        let r = db.record("h").expect("hash stored");
+        assert_eq!((r.kind, r.size, r.expire_at_ms), (KeyType::Hash, 2, 0));
+        assert!(r.payload.is_empty());
+        assert_eq!(
+            db.subs("h", r.version),
+            vec![
+                (keys::sub_key(0, b"h", r.version, b"a"), b("1")),
+                (keys::sub_key(0, b"h", r.version, b"b"), b("3")),
+            ]
+        );
+        assert_eq!(db.len("h"), 2);
+        assert_eq!(
+            db.hset("h", &[("a", "x"), ("c", "y")]),
+            Ok(Reply::Integer(1))
+        );
+        assert_eq!(
+            db.record("h").map(|r| (r.size, r.version)),
+            Some((3, r.version))
+        );
+        assert_eq!(db.engine.counts().keys[0], 1);
+    }
+
+    #[test]
+    fn last_hdel_removes_the_key_and_recreation_takes_a_fresh_version() {
+        let mut db = open();
+        db.hset("h", &[("a", "1"), ("b", "2")]).expect("hset");
+        let v1 = db.record("h").expect("stored").version;
+        let del = |db: &mut Db, fields: &[&str]| {
+            db.write(|w, at| hdel(w, at, b"h", fields.iter().map(|f| f.as_bytes())))
+        };
+        assert_eq!(del(&mut db, &["a", "a", "zz"]), Ok(Reply::Integer(1)));
+        assert_eq!(db.len("h"), 1);
+        assert_eq!(del(&mut db, &["b"]), Ok(Reply::Integer(1)));
+        assert_eq!(db.record("h"), None);
+        assert_eq!(db.engine.counts().keys[0], 0);
+        assert_eq!(del(&mut db, &["b"]), Ok(Reply::Integer(0)));
+
+        db.hset("h", &[("c", "3")]).expect("hset");
+        let v2 = db.record("h").expect("stored").version;
+        assert!(v2 > v1);
+        assert_eq!(db.all("h"), BTreeMap::from([(b("c"), b("3"))]));
+    }
+
+    #[test]
+    fn deleting_a_hash_leaves_its_fields_unreachable() {
+        let mut db = open();
+        db.hset("h", &[("a", "1")]).expect("hset");
+        let v1 = db.record("h").expect("stored").version;
+        assert_eq!(
+            db.write(|w, at| keyspace::del(w, at, [&b"h"[..]].into_iter())),
+            Ok(Reply::Integer(1))
+        );
+        db.hset("h", &[("b", "2")]).expect("hset");
+        assert_eq!(db.all("h"), BTreeMap::from([(b("b"), b("2"))]));
+        assert_eq!(
+            db.read(|s, at| hget(s, at, b"h", b"a")),
+            Ok(Reply::Nil),
+            "a field of the deleted version must not show through"
+        );
+        // The stale sub-key is still physically there until compaction reclaims it.
+        assert_eq!(db.subs("h", v1).len(), 1);
+        db.engine.compact().expect("compaction");
+        assert_eq!(db.subs("h", v1), vec![]);
+    }
+
+    #[test]
+    fn wrong_types_are_refused_both_ways() {
+        let mut db = open();
+        db.write(|w, at| {
+            crate::types::string::set(
+                w,
+                at,
+                b"s",
+                b"v",
+                crate::types::string::SetOptions {
+                    condition: tandem_shared::SetCondition::Always,
+                    expiry: tandem_shared::SetExpiry::Clear,
+                    get: false,
+                },
+            )
+        })
+        .expect("set");
+        assert_eq!(db.hset("s", &[("f", "v")]), Err(StorageError::WrongType));
+        assert_eq!(
+            db.read(|s, at| hget(s, at, b"s", b"f")),
+            Err(StorageError::WrongType)
+        );
+        assert_eq!(
+            db.read(|s, at| hrandfield(s, at, b"s", Some(2), false)),
+            Err(StorageError::WrongType)
+        );
+        db.hset("h", &[("f", "v")]).expect("hset");
+        assert_eq!(
+            db.read(|s, at| crate::types::string::get(s, at, b"h")),
+            Err(StorageError::WrongType)
+        );
+    }
+
+    #[test]
+    fn writes_in_one_group_compose() {
+        let mut db = open();
+        let replies = db.write(|w, at| {
+            let a = hset(w, at, b"h", [(&b"n"[..], &b"5"[..])].into_iter());
+            let b = hincrby(w, at, b"h", b"n", 10);
+            let c = hsetnx(w, at, b"h", b"n", b"x");
+            let d = hdel(w, at, b"h", [&b"n"[..]].into_iter());
+            let e = hincrbyfloat(w, at, b"h", b"f", b"1.5");
+            vec![a, b, c, d, e]
+        });
+        assert_eq!(
+            replies,
+            vec![
+                Ok(Reply::Integer(1)),
+                Ok(Reply::Integer(15)),
+                Ok(Reply::Integer(0)),
+                Ok(Reply::Integer(1)),
+                Ok(Reply::bulk("1.5")),
+            ]
+        );
+        assert_eq!(db.all("h"), BTreeMap::from([(b("f"), b("1.5"))]));
+        assert_eq!(db.len("h"), 1);
+    }
+
+    #[test]
+    fn increments_check_the_stored_value() {
+        let mut db = open();
+        db.hset(
+            "h",
+            &[("max", "9223372036854775807"), ("s", "abc"), ("f", "1.5")],
+        )
+        .expect("hset");
+        let incr = |db: &mut Db, field: &str, by: i64| {
+            db.write(|w, at| hincrby(w, at, b"h", field.as_bytes(), by))
+        };
+        assert_eq!(incr(&mut db, "max", 1), Err(StorageError::Overflow));
+        assert_eq!(incr(&mut db, "s", 1), Err(StorageError::HashNotInteger));
+        assert_eq!(incr(&mut db, "f", 1), Err(StorageError::HashNotInteger));
+        assert_eq!(incr(&mut db, "new", -3), Ok(Reply::Integer(-3)));
+        let incr_f = |db: &mut Db, field: &str, by: &str| {
+            db.write(|w, at| hincrbyfloat(w, at, b"h", field.as_bytes(), by.as_bytes()))
+        };
+        assert_eq!(incr_f(&mut db, "f", "1.1"), Ok(Reply::bulk("2.6")));
+        assert_eq!(
+            incr_f(&mut db, "max", "1"),
+            Ok(Reply::bulk("9223372036854775808"))
+        );
+        assert_eq!(incr_f(&mut db, "s", "1"), Err(StorageError::HashNotFloat));
+        assert_eq!(
+            incr_f(&mut db, "f", "1e4933"),
+            Err(StorageError::NotFloat),
+            "beyond long double range"
+        );
+        assert_eq!(db.len("h"), 4);
+        assert_eq!(db.all("h").get(&b("max")), Some(&b("9223372036854775808")));
+        // A failed increment on a missing key leaves no empty hash behind.
+        assert_eq!(
+            db.write(|w, at| hincrbyfloat(w, at, b"e", b"f", b"1e4933")),
+            Err(StorageError::NotFloat)
+        );
+        assert_eq!(db.record("e"), None);
+    }
+
+    #[test]
+    fn an_expired_hash_is_gone_and_a_write_starts_afresh() {
+        let mut db = open();
+        db.hset("h", &[("a", "1")]).expect("hset");
+        let old = db.record("h").expect("stored");
+        let past = Record {
+            expire_at_ms: 1,
+            ..old.clone()
+        };
+        db.write(|w, at| crate::types::store_record(w, at.db, b"h", Some(&old), &past));
+        assert_eq!(db.len("h"), 0);
+        assert_eq!(db.read(|s, at| hget(s, at, b"h", b"a")), Ok(Reply::Nil));
+        assert_eq!(db.hset("h", &[("b", "2")]), Ok(Reply::Integer(1)));
+        let new = db.record("h").expect("stored");
+        assert_ne!(new.version, old.version);
+        assert_eq!(new.expire_at_ms, 0);
+        assert_eq!(db.all("h"), BTreeMap::from([(b("b"), b("2"))]));
+    }
+
+    #[test]
+    fn hscan_pages_large_hashes_and_returns_small_ones_whole() {
+        let mut db = open();
+        let fields: Vec<(String, String)> = (0..300)
+            .map(|i| (format!("f{i:03}"), i.to_string()))
+            .collect();
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(f, v)| (f.as_str(), v.as_str()))
+            .collect();
+        db.hset("big", &pairs).expect("hset");
+        db.hset("small", &pairs[..5]).expect("hset");
+        let page = |db: &Db, key: &str, cursor: u64, count: u64| {
+            let opts = HScanOptions {
+                pattern: None,
+                count,
+                invalid: None,
+            };
+            match db.read(|s, at| hscan(s, at, key.as_bytes(), cursor, opts)) {
+                Ok(Reply::Array(parts)) => match &parts[..] {
+                    [Reply::Bulk(c), Reply::Array(items)] => {
+                        let c: u64 = String::from_utf8_lossy(c).parse().expect("cursor");
+                        (c, items.len() / 2)
+                    }
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(page(&db, "small", 0, 1), (0, 5));
+        assert_eq!(page(&db, "small", 12345, 1), (0, 5));
+        let (mut cursor, mut total, mut calls) = (0, 0, 0);
+        loop {
+            let (next, n) = page(&db, "big", cursor, 50);
+            assert!(n <= 50);
+            total += n;
+            calls += 1;
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!((total, calls), (300, 6));
+        assert_eq!(page(&db, "big", 987_654_321, 10), (0, 0));
+        let invalid = HScanOptions {
+            pattern: None,
+            count: 10,
+            invalid: Some(ScanOptionError::Syntax),
+        };
+        assert_eq!(
+            db.read(|s, at| hscan(s, at, b"big", 0, invalid)),
+            Err(StorageError::Syntax)
+        );
+        assert!(db
+            .read(|s, at| hscan(s, at, b"missing", 0, invalid))
+            .is_ok());
+    }
+
+    #[test]
+    fn hrandfield_counts() {
+        let mut db = open();
+        db.hset("h", &[("a", "1"), ("b", "2"), ("c", "3")])
+            .expect("hset");
+        let fields = |r: CmdResult| match r {
+            Ok(Reply::Array(items)) => items
+                .into_iter()
+                .map(|i| match i {
+                    Reply::Bulk(f) => f,
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        let two = fields(db.read(|s, at| hrandfield(s, at, b"h", Some(2), false)));
+        assert_eq!(two.len(), 2);
+        assert_ne!(two[0], two[1]);
+        let mut all = fields(db.read(|s, at| hrandfield(s, at, b"h", Some(9), false)));
+        all.sort();
+        assert_eq!(all, vec![b("a"), b("b"), b("c")]);
+        let many = fields(db.read(|s, at| hrandfield(s, at, b"h", Some(-50), false)));
+        assert_eq!(many.len(), 50);
+        assert!(many.iter().all(|f| [b("a"), b("b"), b("c")].contains(f)));
+        match db.read(|s, at| hrandfield(s, at, b"h", Some(-2), true)) {
+            Ok(Reply::Pairs(pairs)) => assert_eq!(pairs.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            db.read(|s, at| hrandfield(s, at, b"missing", None, false)),
+            Ok(Reply::Nil)
+        );
+        assert_eq!(
+            db.read(|s, at| hrandfield(s, at, b"h", Some(0), true)),
+            Ok(Reply::Array(vec![]))
+        );
+        assert!(matches!(
+            db.read(|s, at| hrandfield(s, at, b"h", Some(i64::MIN + 1), false)),
+            Err(StorageError::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn rename_and_copy_carry_the_fields() {
+        let mut db = open();
+        db.hset("h", &[("a", "1"), ("b", "2")]).expect("hset");
+        db.write(|w, at| keyspace::rename(w, at, b"h", b"r", keyspace::RenameMode::Overwrite))
+            .expect("rename");
+        assert_eq!(db.len("h"), 0);
+        assert_eq!(db.len("r"), 2);
+        db.write(|w, at| keyspace::copy(w, at, b"r", b"c", 0, false))
+            .expect("copy");
+        db.hset("c", &[("z", "9")]).expect("hset");
+        assert_eq!(db.all("r").len(), 2);
+        assert_eq!(db.all("c").len(), 3);
+        assert_ne!(
+            db.record("r").map(|r| r.version),
+            db.record("c").map(|r| r.version)
+        );
+    }
+
+    /// One step of the model test.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(Vec<(u8, u8)>),
+        Del(Vec<u8>),
+        Incr(u8, i64),
+        DelKey,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => proptest::collection::vec((0u8..8, 0u8..4), 1..4).prop_map(Op::Set),
+            2 => proptest::collection::vec(0u8..8, 1..4).prop_map(Op::Del),
+            2 => (0u8..8, -3i64..4).prop_map(|(f, d)| Op::Incr(f, d)),
+            1 => Just(Op::DelKey),
+        ]
+    }
+
+    fn field(f: u8) -> Vec<u8> {
+        format!("field{f}").into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Random HSET/HDEL/HINCRBY/DEL sequences agree with a BTreeMap after every step:
+        /// replies, HGETALL, HLEN, and the key existing exactly when the map is non-empty.
+        #[test]
+        fn hashes_behave_like_a_map(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut db = open();
+            let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Set(pairs) => {
+                        let pairs: Vec<(Vec<u8>, Vec<u8>)> = pairs
+                            .into_iter()
+                            .map(|(f, v)| (field(f), vec![b'a' + v]))
+                            .collect();
+                        let mut created = 0;
+                        for (f, v) in &pairs {
+                            if model.insert(f.clone(), v.clone()).is_none() {
+                                created += 1;
+                            }
+                        }
+                        let got = db.write(|w, at| {
+                            hset(w, at, b"h", pairs.iter().map(|(f, v)| (f.as_slice(), v.as_slice())))
+                        });
+                        prop_assert_eq!(got, Ok(Reply::Integer(created)));
+                    }
+                    Op::Del(fields) => {
+                        let fields: Vec<Vec<u8>> = fields.into_iter().map(field).collect();
+                        let removed = fields.iter().filter(|f| model.remove(*f).is_some()).count();
+                        let got = db.write(|w, at| hdel(w, at, b"h", fields.iter().map(|f| f.as_slice())));
+                        prop_assert_eq!(got, Ok(Reply::Integer(removed as i64)));
+                    }
+                    Op::Incr(f, d) => {
+                        let f = field(f);
+                        let want = match model.get(&f) {
+                            None => Ok(0),
+                            Some(v) => parse_i64(v).ok_or(StorageError::HashNotInteger),
+                        }
+                        .map(|n| n + d);
+                        if let Ok(n) = want {
+                            model.insert(f.clone(), n.to_string().into_bytes());
+                        }
+                        let got = db.write(|w, at| hincrby(w, at, b"h", &f, d));
+                        prop_assert_eq!(got, want.map(Reply::Integer));
+                    }
+                    Op::DelKey => {
+                        let existed = !model.is_empty();
+                        model.clear();
+                        let got = db.write(|w, at| keyspace::del(w, at, [&b"h"[..]].into_iter()));
+                        prop_assert_eq!(got, Ok(Reply::Integer(i64::from(existed))));
+                    }
+                }
+                prop_assert_eq!(&db.all("h"), &model);
+                prop_assert_eq!(db.len("h"), model.len() as i64);
+                prop_assert_eq!(db.record("h").is_some(), !model.is_empty());
+            }
+        }
+    }
 }
