@@ -294,6 +294,24 @@ mod tests {
     }
 
     #[test]
+    fn every_hash_command_is_in_the_table() {
+        let names = "hset hsetnx hget hmget hmset hdel hlen hstrlen hexists hgetall hkeys \
+                     hvals hincrby hincrbyfloat hscan hrandfield";
+        for name in names.split_whitespace() {
+            let spec = super::super::lookup(name.as_bytes()).expect(name);
+            assert_eq!((spec.group, spec.first_key, spec.last_key), ("hash", 1, 1));
+            let readonly = spec.flags.contains(&"readonly");
+            assert_eq!(readonly, !spec.flags.contains(&"write"), "{name}");
+            assert!(spec.acl.contains(&"@hash"), "{name}");
+        }
+        let hset = super::super::lookup(b"HSET").expect("hset");
+        assert_eq!(
+            (hset.arity, hset.flags),
+            (-4, &["write", "denyoom", "fast"][..])
+        );
+    }
+
+    #[test]
     fn hset_takes_pairs_and_refuses_odd_lists_as_arity() {
         assert_eq!(
             run(hset, &["h", "a", "1", "b", "2"]),
