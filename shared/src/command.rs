@@ -334,6 +334,91 @@ pub enum Command {
         with_values: bool,
     },
 
+    // ---- sets ----
+    /// `SADD`: replies the number of members added.
+    SAdd {
+        key: Vec<u8>,
+        members: Vec<Vec<u8>>,
+    },
+    /// `SREM`: replies the number of members removed.
+    SRem {
+        key: Vec<u8>,
+        members: Vec<Vec<u8>>,
+    },
+    SCard {
+        key: Vec<u8>,
+    },
+    SIsMember {
+        key: Vec<u8>,
+        member: Vec<u8>,
+    },
+    SMIsMember {
+        key: Vec<u8>,
+        members: Vec<Vec<u8>>,
+    },
+    SMembers {
+        key: Vec<u8>,
+    },
+    /// `SPOP key`: one member (bulk) or nil.
+    SPop {
+        key: Vec<u8>,
+    },
+    /// `SPOP key count`: up to `count` distinct members, as a set reply.
+    SPopCount {
+        key: Vec<u8>,
+        count: u64,
+    },
+    /// `SRANDMEMBER key`: one member (bulk) or nil.
+    SRandMember {
+        key: Vec<u8>,
+    },
+    /// `SRANDMEMBER key count`: distinct members for a positive count, `-count` members
+    /// with repeats for a negative one, as an array. The proxy has bounded the magnitude.
+    SRandMemberCount {
+        key: Vec<u8>,
+        count: i64,
+    },
+    SMove {
+        src: Vec<u8>,
+        dst: Vec<u8>,
+        member: Vec<u8>,
+    },
+    SInter {
+        keys: Vec<Vec<u8>>,
+    },
+    /// `SINTERCARD numkeys key.. [LIMIT n]`; `limit` 0 means no limit.
+    SInterCard {
+        keys: Vec<Vec<u8>>,
+        limit: u64,
+    },
+    SInterStore {
+        dst: Vec<u8>,
+        keys: Vec<Vec<u8>>,
+    },
+    SUnion {
+        keys: Vec<Vec<u8>>,
+    },
+    SUnionStore {
+        dst: Vec<u8>,
+        keys: Vec<Vec<u8>>,
+    },
+    SDiff {
+        keys: Vec<Vec<u8>>,
+    },
+    SDiffStore {
+        dst: Vec<u8>,
+        keys: Vec<Vec<u8>>,
+    },
+    /// `SSCAN key cursor [MATCH p] [COUNT n]`; a bad option travels as `invalid` because
+    /// Redis reports it only once the key exists and is a set.
+    SScan {
+        key: Vec<u8>,
+        cursor: u64,
+        pattern: Option<Vec<u8>>,
+        count: u64,
+        invalid: Option<ScanOptionError>,
+    },
+
     // ---- server ----
     /// Storage statistics for `INFO`: replies a bulk string of `name:value` lines in
     /// INFO's format (sections `keyspace`, `storage`, and storaged-side `stats` fields).
@@ -358,6 +443,17 @@ impl Command {
                 | Command::ExpireTime { .. }
                 | Command::Keys { .. }
                 | Command::Scan { .. }
+                | Command::SCard { .. }
+                | Command::SIsMember { .. }
+                | Command::SMIsMember { .. }
+                | Command::SMembers { .. }
+                | Command::SRandMember { .. }
+                | Command::SRandMemberCount { .. }
+                | Command::SInter { .. }
+                | Command::SInterCard { .. }
+                | Command::SUnion { .. }
+                | Command::SDiff { .. }
+                | Command::SScan { .. }
                 | Command::HGet { .. }
                 | Command::HMGet { .. }
                 | Command::HLen { .. }
@@ -392,6 +488,17 @@ impl ArchivedCommand {
                 | ArchivedCommand::ExpireTime { .. }
                 | ArchivedCommand::Keys { .. }
                 | ArchivedCommand::Scan { .. }
+                | ArchivedCommand::SCard { .. }
+                | ArchivedCommand::SIsMember { .. }
+                | ArchivedCommand::SMIsMember { .. }
+                | ArchivedCommand::SMembers { .. }
+                | ArchivedCommand::SRandMember { .. }
+                | ArchivedCommand::SRandMemberCount { .. }
+                | ArchivedCommand::SInter { .. }
+                | ArchivedCommand::SInterCard { .. }
+                | ArchivedCommand::SUnion { .. }
+                | ArchivedCommand::SDiff { .. }
+                | ArchivedCommand::SScan { .. }
                 | ArchivedCommand::HGet { .. }
                 | ArchivedCommand::HMGet { .. }
                 | ArchivedCommand::HLen { .. }

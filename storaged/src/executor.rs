@@ -31,6 +31,7 @@ use crate::engine::{
 use crate::expire::Sweeper;
 use crate::types::hash::{self, HScanOptions, HashPart};
 use crate::types::keyspace::{self, FlushScope, RenameMode, ScanFilter, ScanOptions};
+use crate::types::set::{self, SScanOptions, SetOp};
 use crate::types::string::{self, SetOptions};
 use crate::types::{At, CmdResult};
 
@@ -270,6 +271,37 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
             count.as_ref().map(|c| c.to_native()),
             *with_values,
         ),
+        // ---- sets ----
+        C::SCard { key } => set::scard(s, at, key),
+        C::SIsMember { key, member } => set::sismember(s, at, key, member),
+        C::SMIsMember { key, members } => {
+            set::smismember(s, at, key, members.iter().map(|m| m.as_slice()))
+        }
+        C::SMembers { key } => set::smembers(s, at, key),
+        C::SRandMember { key } => set::srandmember(s, at, key, None),
+        C::SRandMemberCount { key, count } => {
+            set::srandmember(s, at, key, Some(count.to_native()))
+        }
+        C::SInter { keys } => set::algebra(s, at, SetOp::Inter, &key_slices(keys)),
+        C::SUnion { keys } => set::algebra(s, at, SetOp::Union, &key_slices(keys)),
+        C::SDiff { keys } => set::algebra(s, at, SetOp::Diff, &key_slices(keys)),
+        C::SInterCard { keys, limit } => {
+            set::sintercard(s, at, &key_slices(keys), limit.to_native())
+        }
+        C::SScan {
+            key,
+            cursor,
+            pattern,
+            count,
+            invalid,
+        } => {
+            let opts = SScanOptions {
+                pattern: pattern.as_ref().map(|p| p.as_slice()),
+                count: count.to_native(),
+                invalid: invalid.as_ref().map(scan_option_error),
+            };
+            set::sscan(s, at, key, cursor.to_native(), opts)
+        }
         _ => return None,
     })
 }
@@ -342,6 +374,15 @@ fn write_command(w: &mut WriteGroup<'_>, at: At, cmd: &ArchivedCommand) -> CmdRe
         C::HDel { key, fields } => hash::hdel(w, at, key, fields.iter().map(|f| f.as_slice())),
         C::HIncrBy { key, field, delta } => hash::hincrby(w, at, key, field, delta.to_native()),
         C::HIncrByFloat { key, field, delta } => hash::hincrbyfloat(w, at, key, field, delta),
+        // ---- sets ----
+        C::SAdd { key, members } => set::sadd(w, at, key, members.iter().map(|m| m.as_slice())),
+        C::SRem { key, members } => set::srem(w, at, key, members.iter().map(|m| m.as_slice())),
+        C::SPop { key } => set::spop(w, at, key, None),
+        C::SPopCount { key, count } => set::spop(w, at, key, Some(count.to_native())),
+        C::SMove { src, dst, member } => set::smove(w, at, src, dst, member),
+        C::SInterStore { dst, keys } => set::store(w, at, SetOp::Inter, dst, &key_slices(keys)),
+        C::SUnionStore { dst, keys } => set::store(w, at, SetOp::Union, dst, &key_slices(keys)),
+        C::SDiffStore { dst, keys } => set::store(w, at, SetOp::Diff, dst, &key_slices(keys)),
         other => read_command(&*w, at, other).unwrap_or_else(|| {
             Err(StorageError::Internal(
                 "command has no storage implementation".to_owned(),
@@ -406,6 +447,11 @@ fn scan_option_error(
         A::Syntax => E::Syntax,
         A::NotInteger => E::NotInteger,
     }
+}
+
+/// Borrowed key list of an archived multi-key command.
+fn key_slices(keys: &rkyv::vec::ArchivedVec<rkyv::vec::ArchivedVec<u8>>) -> Vec<&[u8]> {
+    keys.iter().map(|k| k.as_slice()).collect()
 }
 
 /// Borrowed key list of an archived multi-key command.

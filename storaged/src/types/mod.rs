@@ -7,6 +7,7 @@
 
 pub mod hash;
 pub mod keyspace;
+pub mod set;
 pub mod string;
 
 use tandem_shared::{Reply, StorageError};

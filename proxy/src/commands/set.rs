@@ -1,0 +1,528 @@
+//! Parsers for the set commands (`SADD`, `SPOP`, `SINTERCARD`, `SSCAN` …).
+//!
+//! Each parser turns arguments whose count the table already checked into a typed
+//! [`Command`], raising the errors Redis raises before it looks at any key (bad counts,
+//! `SINTERCARD`'s numkeys and `LIMIT`, a bad cursor). Whatever depends on stored data
+//! (`WRONGTYPE`, and `SSCAN`'s option errors, which Redis reports only for an existing
+//! set) is storaged's to report.
+
+use tandem_shared::{Command, ScanOptionError};
+
+use super::args::{parse_i64, Args};
+use super::keys::parse_cursor;
+use super::ParseCtx;
+use crate::error::CommandError;
+
+/// `SSCAN`'s page size when `COUNT` is not given (Redis's default).
+const DEFAULT_SCAN_COUNT: u64 = 10;
+
+/// Largest number of members `SRANDMEMBER key -count` may return. Redis has no bound and
+/// builds the whole reply (a huge count exhausts its memory); tandem refuses instead of
+/// allocating a reply that no frame could carry.
+pub const RANDOM_REPEATS_MAX: u64 = 1 << 22;
+
+/// `SADD key member [member …]`
+pub fn sadd(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    Ok(Command::SAdd {
+        key,
+        members: rest_vecs(args),
+    })
+}
+
+/// `SREM key member [member …]`
+pub fn srem(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    Ok(Command::SRem {
+        key,
+        members: rest_vecs(args),
+    })
+}
+
+/// `SCARD key`
+pub fn scard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::SCard {
+        key: single_key(args)?,
+    })
+}
+
+/// `SISMEMBER key member`
+pub fn sismember(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let member = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::SIsMember { key, member })
+}
+
+/// `SMISMEMBER key member [member …]`
+pub fn smismember(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    Ok(Command::SMIsMember {
+        key,
+        members: rest_vecs(args),
+    })
+}
+
+/// `SMEMBERS key`
+pub fn smembers(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::SMembers {
+        key: single_key(args)?,
+    })
+}
+
+/// `SPOP key [count]`: the count must be a non-negative integer; Redis words every bad
+/// count, malformed or negative, the same way.
+pub fn spop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    match args.remaining() {
+        0 => Ok(Command::SPop { key }),
+        1 => {
+            let count = parse_i64(&args.next_bytes()?)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| CommandError::err("value is out of range, must be positive"))?;
+            Ok(Command::SPopCount { key, count })
+        }
+        _ => Err(CommandError::Syntax),
+    }
+}
+
+/// `SRANDMEMBER key [count]`
+pub fn srandmember(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    match args.remaining() {
+        0 => Ok(Command::SRandMember { key }),
+        1 => {
+            let count = args.next_i64()?;
+            // Redis takes the count in [-LONG_MAX, LONG_MAX]; tandem also bounds repeats.
+            if count == i64::MIN {
+                return Err(CommandError::err(
+                    "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+                ));
+            }
+            if count < 0 && count.unsigned_abs() > RANDOM_REPEATS_MAX {
+                return Err(CommandError::err(format!(
+                    "value is out of range, value must between -{RANDOM_REPEATS_MAX} and 9223372036854775807"
+                )));
+            }
+            Ok(Command::SRandMemberCount { key, count })
+        }
+        _ => Err(CommandError::Syntax),
+    }
+}
+
+/// `SMOVE source destination member`
+pub fn smove(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let src = args.next_vec()?;
+    let dst = args.next_vec()?;
+    let member = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::SMove { src, dst, member })
+}
+
+/// `SINTER key [key …]`
+pub fn sinter(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::SInter {
+        keys: rest_vecs(args),
+    })
+}
+
+/// `SUNION key [key …]`
+pub fn sunion(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::SUnion {
+        keys: rest_vecs(args),
+    })
+}
+
+/// `SDIFF key [key …]`
+pub fn sdiff(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::SDiff {
+        keys: rest_vecs(args),
+    })
+}
+
+/// `SINTERSTORE destination key [key …]`
+pub fn sinterstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let dst = args.next_vec()?;
+    Ok(Command::SInterStore {
+        dst,
+        keys: rest_vecs(args),
+    })
+}
+
+/// `SUNIONSTORE destination key [key …]`
+pub fn sunionstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let dst = args.next_vec()?;
+    Ok(Command::SUnionStore {
+        dst,
+        keys: rest_vecs(args),
+    })
+}
+
+/// `SDIFFSTORE destination key [key …]`
+pub fn sdiffstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let dst = args.next_vec()?;
+    Ok(Command::SDiffStore {
+        dst,
+        keys: rest_vecs(args),
+    })
+}
+
+/// `SINTERCARD numkeys key [key …] [LIMIT limit]`, checked in Redis's order: numkeys
+/// (any non-positive or malformed value is one error), then the key count, then options
+/// (the last `LIMIT` wins).
+pub fn sintercard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let numkeys = parse_i64(&args.next_bytes()?)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| CommandError::err("numkeys should be greater than 0"))?;
+    let numkeys = usize::try_from(numkeys)
+        .ok()
+        .filter(|&n| n <= args.remaining())
+        .ok_or_else(|| CommandError::err("Number of keys can't be greater than number of args"))?;
+    let mut keys = Vec::with_capacity(numkeys);
+    for _ in 0..numkeys {
+        keys.push(args.next_vec()?);
+    }
+    let mut limit = 0;
+    while args.remaining() > 0 {
+        if args.remaining() >= 2 && args.eat("LIMIT") {
+            limit = parse_i64(&args.next_bytes()?)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| CommandError::err("LIMIT can't be negative"))?;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    Ok(Command::SInterCard { keys, limit })
+}
+
+/// `SSCAN key cursor [MATCH pattern] [COUNT count]`
+///
+/// A bad cursor fails here, as in Redis; a bad option is carried to storaged, because Redis
+/// checks options only after finding the key to be a set (a missing key scans empty).
+pub fn sscan(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let cursor =
+        parse_cursor(&args.next_bytes()?).ok_or_else(|| CommandError::err("invalid cursor"))?;
+    let mut pattern = None;
+    let mut count = DEFAULT_SCAN_COUNT;
+    let mut invalid = None;
+    while args.remaining() > 0 {
+        let opt = args.next_bytes()?;
+        let has_value = args.remaining() > 0;
+        if opt.eq_ignore_ascii_case(b"COUNT") && has_value {
+            match parse_i64(&args.next_bytes()?) {
+                None => invalid = Some(ScanOptionError::NotInteger),
+                Some(n) if n < 1 => invalid = Some(ScanOptionError::Syntax),
+                Some(n) => count = n.unsigned_abs(),
+            }
+        } else if opt.eq_ignore_ascii_case(b"MATCH") && has_value {
+            pattern = Some(args.next_vec()?);
+        } else {
+            invalid = Some(ScanOptionError::Syntax);
+        }
+        // Redis stops at the first bad option.
+        if invalid.is_some() {
+            args.rest();
+            break;
+        }
+    }
+    // Redis skips matching for a lone `*`.
+    if pattern.as_deref() == Some(b"*") {
+        pattern = None;
+    }
+    Ok(Command::SScan {
+        key,
+        cursor,
+        pattern,
+        count,
+        invalid,
+    })
+}
+
+fn single_key(args: &mut Args) -> Result<Vec<u8>, CommandError> {
+    let key = args.next_vec()?;
+    args.expect_end()?;
+    Ok(key)
+}
+
+fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
+    args.rest().into_iter().map(|b| b.to_vec()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    type Parser = fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>;
+
+    fn ctx() -> ParseCtx {
+        ParseCtx {
+            now_ms: 0,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            db: 0,
+        }
+    }
+
+    fn run(f: Parser, argv: &[&str]) -> Result<Command, CommandError> {
+        let mut args = Args::new(
+            argv.iter()
+                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                .collect(),
+        );
+        f(&mut args, &ctx())
+    }
+
+    fn err(f: Parser, argv: &[&str]) -> String {
+        match run(f, argv) {
+            Ok(c) => panic!("{argv:?} parsed as {c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn v(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    fn vs(items: &[&str]) -> Vec<Vec<u8>> {
+        items.iter().map(|s| v(s)).collect()
+    }
+
+    #[test]
+    fn member_lists_keep_order_and_repeats() {
+        assert_eq!(
+            run(sadd, &["s", "a", "b", "a"]),
+            Ok(Command::SAdd {
+                key: v("s"),
+                members: vs(&["a", "b", "a"])
+            })
+        );
+        assert_eq!(
+            run(srem, &["s", "x"]),
+            Ok(Command::SRem {
+                key: v("s"),
+                members: vs(&["x"])
+            })
+        );
+        assert_eq!(
+            run(smismember, &["s", "a", "z"]),
+            Ok(Command::SMIsMember {
+                key: v("s"),
+                members: vs(&["a", "z"])
+            })
+        );
+        assert_eq!(
+            run(sismember, &["s", "a"]),
+            Ok(Command::SIsMember {
+                key: v("s"),
+                member: v("a")
+            })
+        );
+        assert_eq!(run(scard, &["s"]), Ok(Command::SCard { key: v("s") }));
+        assert_eq!(run(smembers, &["s"]), Ok(Command::SMembers { key: v("s") }));
+        assert_eq!(
+            run(smove, &["a", "b", "m"]),
+            Ok(Command::SMove {
+                src: v("a"),
+                dst: v("b"),
+                member: v("m")
+            })
+        );
+    }
+
+    #[test]
+    fn algebra_commands_split_destination_from_sources() {
+        assert_eq!(
+            run(sinter, &["a", "b"]),
+            Ok(Command::SInter {
+                keys: vs(&["a", "b"])
+            })
+        );
+        assert_eq!(
+            run(sunion, &["a"]),
+            Ok(Command::SUnion { keys: vs(&["a"]) })
+        );
+        assert_eq!(
+            run(sdiff, &["a", "a"]),
+            Ok(Command::SDiff {
+                keys: vs(&["a", "a"])
+            })
+        );
+        assert_eq!(
+            run(sinterstore, &["d", "a", "b"]),
+            Ok(Command::SInterStore {
+                dst: v("d"),
+                keys: vs(&["a", "b"])
+            })
+        );
+        assert_eq!(
+            run(sunionstore, &["d", "a"]),
+            Ok(Command::SUnionStore {
+                dst: v("d"),
+                keys: vs(&["a"])
+            })
+        );
+        assert_eq!(
+            run(sdiffstore, &["d", "d"]),
+            Ok(Command::SDiffStore {
+                dst: v("d"),
+                keys: vs(&["d"])
+            })
+        );
+    }
+
+    #[test]
+    fn spop_counts() {
+        assert_eq!(run(spop, &["s"]), Ok(Command::SPop { key: v("s") }));
+        assert_eq!(
+            run(spop, &["s", "0"]),
+            Ok(Command::SPopCount {
+                key: v("s"),
+                count: 0
+            })
+        );
+        assert_eq!(
+            run(spop, &["s", "9223372036854775807"]),
+            Ok(Command::SPopCount {
+                key: v("s"),
+                count: i64::MAX as u64
+            })
+        );
+        let positive = "ERR value is out of range, must be positive";
+        for bad in ["-1", "abc", "1.5", "", "9223372036854775808"] {
+            assert_eq!(err(spop, &["s", bad]), positive, "{bad:?}");
+        }
+        assert_eq!(err(spop, &["s", "1", "2"]), "ERR syntax error");
+    }
+
+    #[test]
+    fn srandmember_counts() {
+        assert_eq!(
+            run(srandmember, &["s"]),
+            Ok(Command::SRandMember { key: v("s") })
+        );
+        for n in [0i64, 5, -5, i64::MAX, -(RANDOM_REPEATS_MAX as i64)] {
+            assert_eq!(
+                run(srandmember, &["s", &n.to_string()]),
+                Ok(Command::SRandMemberCount {
+                    key: v("s"),
+                    count: n
+                })
+            );
+        }
+        assert_eq!(
+            err(srandmember, &["s", "abc"]),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(
+            err(srandmember, &["s", "-0"]),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(
+            err(srandmember, &["s", "-9223372036854775808"]),
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+        );
+        let too_many = format!("-{}", RANDOM_REPEATS_MAX + 1);
+        assert!(err(srandmember, &["s", &too_many]).starts_with("ERR value is out of range"));
+        assert_eq!(err(srandmember, &["s", "1", "2"]), "ERR syntax error");
+    }
+
+    #[test]
+    fn sintercard_forms() {
+        assert_eq!(
+            run(sintercard, &["2", "a", "b"]),
+            Ok(Command::SInterCard {
+                keys: vs(&["a", "b"]),
+                limit: 0
+            })
+        );
+        assert_eq!(
+            run(sintercard, &["1", "a", "limit", "3", "LIMIT", "7"]),
+            Ok(Command::SInterCard {
+                keys: vs(&["a"]),
+                limit: 7
+            })
+        );
+        // A key named LIMIT is a key when numkeys covers it.
+        assert_eq!(
+            run(sintercard, &["2", "a", "LIMIT"]),
+            Ok(Command::SInterCard {
+                keys: vs(&["a", "LIMIT"]),
+                limit: 0
+            })
+        );
+    }
+
+    #[test]
+    fn sintercard_errors() {
+        let numkeys = "ERR numkeys should be greater than 0";
+        for bad in ["0", "-1", "abc", ""] {
+            assert_eq!(err(sintercard, &[bad, "a"]), numkeys, "{bad:?}");
+        }
+        let too_many = "ERR Number of keys can't be greater than number of args";
+        assert_eq!(err(sintercard, &["2", "a"]), too_many);
+        assert_eq!(err(sintercard, &["2147483648", "a"]), too_many);
+        let negative = "ERR LIMIT can't be negative";
+        for bad in ["-1", "abc", "9223372036854775808"] {
+            assert_eq!(err(sintercard, &["1", "a", "LIMIT", bad]), negative);
+        }
+        for argv in [
+            &["1", "a", "LIMIT"][..],
+            &["1", "a", "b"],
+            &["1", "a", "FOO", "1"],
+        ] {
+            assert_eq!(err(sintercard, argv), "ERR syntax error", "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn sscan_parses_options_and_defers_their_errors() {
+        assert_eq!(
+            run(sscan, &["s", "0"]),
+            Ok(Command::SScan {
+                key: v("s"),
+                cursor: 0,
+                pattern: None,
+                count: DEFAULT_SCAN_COUNT,
+                invalid: None
+            })
+        );
+        assert_eq!(
+            run(
+                sscan,
+                &["s", "12", "MATCH", "a*", "count", "3", "match", "b*"]
+            ),
+            Ok(Command::SScan {
+                key: v("s"),
+                cursor: 12,
+                pattern: Some(v("b*")),
+                count: 3,
+                invalid: None
+            })
+        );
+        assert!(matches!(
+            run(sscan, &["s", "0", "MATCH", "*"]),
+            Ok(Command::SScan { pattern: None, .. })
+        ));
+        assert_eq!(err(sscan, &["s", "abc"]), "ERR invalid cursor");
+        assert_eq!(err(sscan, &["s", "abc", "FOO"]), "ERR invalid cursor");
+        let invalid = |argv: &[&str]| match run(sscan, argv) {
+            Ok(Command::SScan { invalid, .. }) => invalid,
+            other => panic!("{argv:?}: {other:?}"),
+        };
+        for argv in [
+            &["s", "0", "COUNT", "0"][..],
+            &["s", "0", "COUNT", "-1"],
+            &["s", "0", "MATCH"],
+            &["s", "0", "TYPE", "set"],
+            &["s", "0", "FOO", "COUNT", "abc"],
+        ] {
+            assert_eq!(invalid(argv), Some(ScanOptionError::Syntax), "{argv:?}");
+        }
+        assert_eq!(
+            invalid(&["s", "0", "COUNT", "abc", "FOO"]),
+            Some(ScanOptionError::NotInteger)
+        );
+    }
+}
