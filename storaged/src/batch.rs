@@ -16,8 +16,7 @@
 
 use std::thread::JoinHandle;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::BytesMut;
 use rkyv::vec::ArchivedVec;
@@ -82,14 +81,6 @@ impl RequestView<'_> {
     }
 }
 
-/// Counters of the exactly-once machinery, for INFO and tests.
-#[derive(Debug, Default)]
-pub struct DedupStats {
-    /// Resent requests answered from a remembered reply instead of executing.
-    pub replayed: AtomicU64,
-    /// Keyed requests refused because they were older than the memory window.
-    pub refused_stale: AtomicU64,
-}
 
 /// Runs requests on the storage threads.
 pub struct Executor {
@@ -98,7 +89,6 @@ pub struct Executor {
     writer: Option<JoinHandle<()>>,
     max_frame: u32,
     window_ms: u64,
-    dedup: Arc<DedupStats>,
 }
 
 impl Executor {
@@ -114,12 +104,10 @@ impl Executor {
         window_ms: u64,
     ) -> std::io::Result<Executor> {
         let (write_tx, write_rx) = mpsc::channel(queue.max(1));
-        let dedup = Arc::new(DedupStats::default());
         let ctx = WriterCtx {
             batch_size: batch_size.max(1),
             max_frame,
             window_ms,
-            stats: dedup.clone(),
         };
         let writer_engine = engine.clone();
         let writer = std::thread::Builder::new()
@@ -131,13 +119,7 @@ impl Executor {
             writer: Some(writer),
             max_frame,
             window_ms,
-            dedup,
         })
-    }
-
-    /// Exactly-once counters.
-    pub fn dedup_stats(&self) -> &DedupStats {
-        &self.dedup
     }
 
     /// Asks the writer to forget remembered replies older than the window; skipped if the
@@ -239,7 +221,6 @@ struct WriterCtx {
     batch_size: usize,
     max_frame: u32,
     window_ms: u64,
-    stats: Arc<DedupStats>,
 }
 
 /// What the writer remembers between groups about remembered replies.
@@ -326,7 +307,8 @@ fn run_request(
             .collect();
     };
     if dedup::expired(&key, now, ctx.window_ms) {
-        ctx.stats.refused_stale.fetch_add(1, Ordering::Relaxed);
+        let stats = group.engine().stats();
+        stats.requests_refused_stale.fetch_add(1, Ordering::Relaxed);
         return dedup::unknown(count, "the request is older than storaged's request memory");
     }
     let record = dedup::record_key(&key);
@@ -336,7 +318,8 @@ fn run_request(
     if req.attempt > 0 || now < state.check_all_until_ms {
         match group.get(Cf::Reqs, &record) {
             Ok(Some(stored)) => {
-                ctx.stats.replayed.fetch_add(1, Ordering::Relaxed);
+                let stats = group.engine().stats();
+                stats.requests_replayed.fetch_add(1, Ordering::Relaxed);
                 return dedup::decode(&stored, count);
             }
             Ok(None) => {}

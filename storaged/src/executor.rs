@@ -505,6 +505,12 @@ fn info_with(engine: &Engine, counts: &Counts) -> String {
     out.push_str("\r\n# Storage\r\n");
     let _ = write!(out, "storage_engine:rocksdb\r\n");
     let _ = write!(out, "fsync:{}\r\n", engine.fsync_policy());
+    let _ = write!(
+        out,
+        "requests_replayed:{}\r\nrequests_refused_stale:{}\r\n",
+        stats.requests_replayed.load(Relaxed),
+        stats.requests_refused_stale.load(Relaxed)
+    );
     for (name, value) in engine.storage_properties() {
         let _ = write!(out, "{name}:{value}\r\n");
     }

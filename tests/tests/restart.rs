@@ -226,4 +226,11 @@ fn a_resent_request_key_is_answered_from_memory_even_after_a_crash() {
         other => panic!("{other:?}"),
     }
     expect(&mut cluster.client(), &["GET", "once"], bulk("5"));
+    let info = match run_command(&mut cluster.client(), &["INFO", "storage"]) {
+        Ok(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("INFO storage: {}", render_outcome(&other)),
+    };
+    // Counted since the restart: two replays and one refusal.
+    assert!(info.contains("requests_replayed:2\r\n"), "{info}");
+    assert!(info.contains("requests_refused_stale:1\r\n"), "{info}");
 }

@@ -215,6 +215,10 @@ pub struct Stats {
     pub expired_keys: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
+    /// Resent write requests answered from their remembered reply (exactly once).
+    pub requests_replayed: AtomicU64,
+    /// Keyed requests refused unexecuted because they outlived the request memory window.
+    pub requests_refused_stale: AtomicU64,
 }
 
 impl Stats {
