@@ -81,7 +81,6 @@ impl RequestView<'_> {
     }
 }
 
-
 /// Runs requests on the storage threads.
 pub struct Executor {
     engine: Engine,
