@@ -119,14 +119,26 @@ fn a_stopped_storaged_stalls_no_proxy_local_command_and_a_stuck_write_is_reporte
     let mut stuck = cluster.raw();
     stuck.send(&encode_command(&[b"SET", b"k", b"during"]));
 
-    let mut worst = Duration::ZERO;
-    for _ in 0..50 {
-        let t = Instant::now();
-        expect(&mut c, &["PING"], simple("PONG"));
-        worst = worst.max(t.elapsed());
-    }
+    // Judge the median (a busy test machine can delay any single reply), bound the worst.
+    let mut took: Vec<Duration> = (0..50)
+        .map(|_| {
+            let t = Instant::now();
+            expect(&mut c, &["PING"], simple("PONG"));
+            t.elapsed()
+        })
+        .collect();
     expect(&mut c, &["ECHO", "still"], bulk("still"));
-    assert!(worst < Duration::from_millis(50), "PING took {worst:?}");
+    took.sort();
+    assert!(
+        took[25] < Duration::from_millis(5),
+        "median PING {:?}",
+        took[25]
+    );
+    assert!(
+        took[49] < Duration::from_millis(500),
+        "slowest PING {:?}",
+        took[49]
+    );
 
     let reply = stuck.reply();
     assert!(
