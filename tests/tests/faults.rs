@@ -113,6 +113,11 @@ fn a_stopped_storaged_stalls_no_proxy_local_command_and_a_stuck_write_is_reporte
     }
     let mut c = cluster.client();
     expect(&mut c, &["SET", "k", "before"], ok());
+    // Every link handshaken, so the stuck write below is surely sent, not held in a queue.
+    wait_for("all links up", Duration::from_secs(10), || {
+        let info = link_info(&mut c);
+        (!info.contains("state=connecting") && !info.contains("state=down")).then_some(())
+    });
     cluster.signal_storaged(Signal::SIGSTOP);
 
     // A write stuck in storaged: it was sent, so its outcome is unknown — never TRYAGAIN.
