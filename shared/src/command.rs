@@ -107,6 +107,105 @@ pub enum ScanOptionError {
     NotInteger,
 }
 
+/// One end of a sorted-set score range: `1.5`, `(1.5`, `-inf`, `+inf`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct ScoreBound {
+    pub value: f64,
+    /// `(` prefix: the bound itself is outside the range.
+    pub exclusive: bool,
+}
+
+/// One end of a sorted-set lex range: `-`, `+`, `[a`, `(a`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum LexBound {
+    /// `-`: below every member.
+    Min,
+    /// `+`: above every member.
+    Max,
+    Inclusive(Vec<u8>),
+    Exclusive(Vec<u8>),
+}
+
+/// What a sorted-set range selects, always as (low, high) in ascending order: the proxy
+/// swaps the arguments of the `REV` forms.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub enum ZRangeBy {
+    /// Ranks with Redis's negative-from-end indexes; for `REV` ranges they count from the
+    /// highest score.
+    Rank { start: i64, stop: i64 },
+    Score { min: ScoreBound, max: ScoreBound },
+    Lex { min: LexBound, max: LexBound },
+}
+
+/// `LIMIT offset count` of a score or lex range; a negative count means "all".
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct ZLimit {
+    pub offset: i64,
+    pub count: i64,
+}
+
+/// `NX` / `XX` of `ZADD`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum ZAddCondition {
+    Always,
+    /// Only add new members.
+    Nx,
+    /// Only update existing members.
+    Xx,
+}
+
+/// `GT` / `LT` of `ZADD`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum ZAddCompare {
+    Any,
+    Gt,
+    Lt,
+}
+
+/// The options of `ZADD`, already checked for compatibility.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct ZAddOptions {
+    pub condition: ZAddCondition,
+    pub compare: ZAddCompare,
+    /// `CH`: reply added + updated instead of added.
+    pub changed: bool,
+    /// `INCR`: exactly one pair, reply the new score (or nil).
+    pub incr: bool,
+}
+
+/// Which end `ZPOPMIN`/`ZPOPMAX`/`ZMPOP` take from.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum ZEnd {
+    Min,
+    Max,
+}
+
+/// The set operation of `ZUNION`/`ZINTER`/`ZDIFF` and their `STORE` forms.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum ZSetOp {
+    Union,
+    Inter,
+    Diff,
+}
+
+/// `AGGREGATE` of `ZUNION`/`ZINTER`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum ZAggregate {
+    Sum,
+    Min,
+    Max,
+}
+
 /// Destination database of `COPY`.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
@@ -419,6 +518,122 @@ pub enum Command {
         invalid: Option<ScanOptionError>,
     },
 
+    // ---- sorted sets ----
+    /// `ZADD`: replies added (or changed with `CH`) count, or the new score with `INCR`.
+    ZAdd {
+        key: Vec<u8>,
+        options: ZAddOptions,
+        pairs: Vec<(f64, Vec<u8>)>,
+    },
+    /// `ZINCRBY`: replies the new score.
+    ZIncrBy {
+        key: Vec<u8>,
+        delta: f64,
+        member: Vec<u8>,
+    },
+    ZRem {
+        key: Vec<u8>,
+        members: Vec<Vec<u8>>,
+    },
+    ZCard {
+        key: Vec<u8>,
+    },
+    ZScore {
+        key: Vec<u8>,
+        member: Vec<u8>,
+    },
+    ZMScore {
+        key: Vec<u8>,
+        members: Vec<Vec<u8>>,
+    },
+    ZCount {
+        key: Vec<u8>,
+        min: ScoreBound,
+        max: ScoreBound,
+    },
+    ZLexCount {
+        key: Vec<u8>,
+        min: LexBound,
+        max: LexBound,
+    },
+    /// `ZRANGE` and its older forms (`ZRANGEBYSCORE`, `ZREVRANGE`, `ZRANGEBYLEX` …).
+    ZRange {
+        key: Vec<u8>,
+        by: ZRangeBy,
+        rev: bool,
+        limit: Option<ZLimit>,
+        with_scores: bool,
+    },
+    /// `ZRANGESTORE`: replies the stored count; an empty result deletes `dst`.
+    ZRangeStore {
+        dst: Vec<u8>,
+        src: Vec<u8>,
+        by: ZRangeBy,
+        rev: bool,
+        limit: Option<ZLimit>,
+    },
+    /// `ZRANK` / `ZREVRANK`.
+    ZRank {
+        key: Vec<u8>,
+        member: Vec<u8>,
+        rev: bool,
+    },
+    /// `ZREMRANGEBYRANK` / `ZREMRANGEBYSCORE` / `ZREMRANGEBYLEX`.
+    ZRemRange {
+        key: Vec<u8>,
+        by: ZRangeBy,
+    },
+    /// `ZPOPMIN` / `ZPOPMAX`; `count` is `None` for the form without a count (a flat
+    /// `[member, score]` reply).
+    ZPop {
+        key: Vec<u8>,
+        end: ZEnd,
+        count: Option<u64>,
+    },
+    /// `ZMPOP numkeys key... MIN|MAX [COUNT n]`: pops from the first non-empty key.
+    ZMPop {
+        keys: Vec<Vec<u8>>,
+        end: ZEnd,
+        count: u64,
+    },
+    /// `ZRANDMEMBER key [count [WITHSCORES]]`; a negative count allows repeats.
+    ZRandMember {
+        key: Vec<u8>,
+        count: Option<i64>,
+        with_scores: bool,
+    },
+    /// `ZSCAN key cursor [MATCH p] [COUNT n]`; bad options are reported after the key's
+    /// existence and type checks, as Redis does.
+    ZScan {
+        key: Vec<u8>,
+        cursor: u64,
+        pattern: Option<Vec<u8>>,
+        count: u64,
+        invalid: Option<ScanOptionError>,
+    },
+    /// `ZUNION` / `ZINTER` / `ZDIFF`; `weights` is empty when not given. Plain sets count
+    /// as sorted sets with every score 1, as in Redis.
+    ZCombine {
+        op: ZSetOp,
+        keys: Vec<Vec<u8>>,
+        weights: Vec<f64>,
+        aggregate: ZAggregate,
+        with_scores: bool,
+    },
+    /// `ZUNIONSTORE` / `ZINTERSTORE` / `ZDIFFSTORE`: replies the stored count.
+    ZCombineStore {
+        dst: Vec<u8>,
+        op: ZSetOp,
+        keys: Vec<Vec<u8>>,
+        weights: Vec<f64>,
+        aggregate: ZAggregate,
+    },
+    /// `ZINTERCARD numkeys key... [LIMIT n]`; `limit` 0 means no limit.
+    ZInterCard {
+        keys: Vec<Vec<u8>>,
+        limit: u64,
+    },
+
     // ---- server ----
     /// Storage statistics for `INFO`: replies a bulk string of `name:value` lines in
     /// INFO's format (sections `keyspace`, `storage`, and storaged-side `stats` fields).
@@ -464,6 +679,17 @@ impl Command {
                 | Command::HVals { .. }
                 | Command::HScan { .. }
                 | Command::HRandField { .. }
+                | Command::ZCard { .. }
+                | Command::ZScore { .. }
+                | Command::ZMScore { .. }
+                | Command::ZCount { .. }
+                | Command::ZLexCount { .. }
+                | Command::ZRange { .. }
+                | Command::ZRank { .. }
+                | Command::ZRandMember { .. }
+                | Command::ZScan { .. }
+                | Command::ZCombine { .. }
+                | Command::ZInterCard { .. }
                 | Command::RandomKey
                 | Command::DbSize
                 | Command::Info
@@ -509,6 +735,17 @@ impl ArchivedCommand {
                 | ArchivedCommand::HVals { .. }
                 | ArchivedCommand::HScan { .. }
                 | ArchivedCommand::HRandField { .. }
+                | ArchivedCommand::ZCard { .. }
+                | ArchivedCommand::ZScore { .. }
+                | ArchivedCommand::ZMScore { .. }
+                | ArchivedCommand::ZCount { .. }
+                | ArchivedCommand::ZLexCount { .. }
+                | ArchivedCommand::ZRange { .. }
+                | ArchivedCommand::ZRank { .. }
+                | ArchivedCommand::ZRandMember { .. }
+                | ArchivedCommand::ZScan { .. }
+                | ArchivedCommand::ZCombine { .. }
+                | ArchivedCommand::ZInterCard { .. }
                 | ArchivedCommand::RandomKey
                 | ArchivedCommand::DbSize
                 | ArchivedCommand::Info

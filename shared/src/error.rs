@@ -43,6 +43,9 @@ pub enum StorageError {
     HashNotFloat,
     #[error("ERR syntax error")]
     Syntax,
+    /// `ZINCRBY`/`ZADD INCR` adding `inf` and `-inf`.
+    #[error("ERR resulting score is not a number (NaN)")]
+    ScoreNan,
 }
 
 impl ArchivedStorageError {
@@ -64,6 +67,7 @@ impl ArchivedStorageError {
             ArchivedStorageError::HashNotInteger => StorageError::HashNotInteger.to_string(),
             ArchivedStorageError::HashNotFloat => StorageError::HashNotFloat.to_string(),
             ArchivedStorageError::Syntax => StorageError::Syntax.to_string(),
+            ArchivedStorageError::ScoreNan => StorageError::ScoreNan.to_string(),
         }
     }
 }

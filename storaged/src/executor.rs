@@ -33,6 +33,7 @@ use crate::types::hash::{self, HScanOptions, HashPart};
 use crate::types::keyspace::{self, FlushScope, RenameMode, ScanFilter, ScanOptions};
 use crate::types::set::{self, SScanOptions, SetOp};
 use crate::types::string::{self, SetOptions};
+use crate::types::zset;
 use crate::types::{At, CmdResult};
 
 /// Runs a read-only command (`cmd.is_write() == false`) against committed state.
@@ -206,6 +207,9 @@ fn into_outcome(r: CmdResult) -> Outcome {
 /// Read-only commands; `None` for a command that writes.
 fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> Option<CmdResult> {
     use ArchivedCommand as C;
+    if let Some(r) = zset::read(s, at, cmd) {
+        return Some(r);
+    }
     Some(match cmd {
         C::Get { key } => string::get(s, at, key),
         C::MGet { keys } => string::mget(s, at, keys.iter().map(|k| k.as_slice())),
@@ -309,6 +313,9 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
 /// Any command, inside a write group.
 fn write_command(w: &mut WriteGroup<'_>, at: At, cmd: &ArchivedCommand) -> CmdResult {
     use ArchivedCommand as C;
+    if let Some(r) = zset::write(w, at, cmd) {
+        return r;
+    }
     match cmd {
         C::Set {
             key,

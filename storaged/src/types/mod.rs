@@ -9,6 +9,7 @@ pub mod hash;
 pub mod keyspace;
 pub mod set;
 pub mod string;
+pub mod zset;
 
 use tandem_shared::{Reply, StorageError};
 

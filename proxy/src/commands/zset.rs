@@ -1,0 +1,940 @@
+//! Parsers for the sorted-set commands (`ZADD`, the `ZRANGE` family, `ZPOPMIN`, `ZMPOP`,
+//! `ZUNIONSTORE` …).
+//!
+//! Each parser turns arguments whose count the table already checked into a typed
+//! [`Command`], raising every error Redis raises before it looks at a key, in Redis's
+//! order: option conflicts, bad scores, bad ranges, numkeys. Ranges are normalised here:
+//! the `REV` forms take `max min`, and the command carries them as (low, high). Whatever
+//! depends on stored data (`WRONGTYPE`, `ZSCAN`'s option errors, NaN sums) is storaged's.
+
+use tandem_shared::command::{
+    LexBound, ScoreBound, ZAddCompare, ZAddCondition, ZAddOptions, ZAggregate, ZEnd, ZLimit,
+    ZRangeBy, ZSetOp,
+};
+use tandem_shared::{Command, ScanOptionError};
+
+use super::args::{parse_f64, parse_i64, Args};
+use super::keys::parse_cursor;
+use super::set::RANDOM_REPEATS_MAX;
+use super::ParseCtx;
+use crate::error::CommandError;
+
+/// `ZSCAN`'s page size when `COUNT` is not given (Redis's default).
+const DEFAULT_SCAN_COUNT: u64 = 10;
+
+fn not_float_range() -> CommandError {
+    CommandError::err("min or max is not a float")
+}
+
+fn not_lex_range() -> CommandError {
+    CommandError::err("min or max not valid string range item")
+}
+
+/// A score range end as Redis's `zslParseRange` reads it: `(` makes it exclusive, the rest
+/// goes through `strtod` (so an empty rest is 0), and NaN is refused.
+pub fn parse_score_bound(raw: &[u8]) -> Result<ScoreBound, CommandError> {
+    let (exclusive, text) = match raw.split_first() {
+        Some((b'(', rest)) => (true, rest),
+        _ => (false, raw),
+    };
+    let value = if text.is_empty() {
+        0.0
+    } else {
+        parse_f64(text).ok_or_else(not_float_range)?
+    };
+    Ok(ScoreBound { value, exclusive })
+}
+
+/// A lex range end: `-`, `+`, `[member` or `(member`.
+pub fn parse_lex_bound(raw: &[u8]) -> Result<LexBound, CommandError> {
+    match raw.split_first() {
+        Some((b'-', [])) => Ok(LexBound::Min),
+        Some((b'+', [])) => Ok(LexBound::Max),
+        Some((b'[', rest)) => Ok(LexBound::Inclusive(rest.to_vec())),
+        Some((b'(', rest)) => Ok(LexBound::Exclusive(rest.to_vec())),
+        _ => Err(not_lex_range()),
+    }
+}
+
+/// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member …]`
+pub fn zadd(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
+        (false, false, false, false, false, false);
+    loop {
+        if args.eat("NX") {
+            nx = true;
+        } else if args.eat("XX") {
+            xx = true;
+        } else if args.eat("GT") {
+            gt = true;
+        } else if args.eat("LT") {
+            lt = true;
+        } else if args.eat("CH") {
+            ch = true;
+        } else if args.eat("INCR") {
+            incr = true;
+        } else {
+            break;
+        }
+    }
+    let rest = args.rest();
+    if rest.is_empty() || rest.len() % 2 != 0 {
+        return Err(CommandError::Syntax);
+    }
+    if nx && xx {
+        return Err(CommandError::err(
+            "XX and NX options at the same time are not compatible",
+        ));
+    }
+    if (gt && nx) || (lt && nx) || (gt && lt) {
+        return Err(CommandError::err(
+            "GT, LT, and/or NX options at the same time are not compatible",
+        ));
+    }
+    if incr && rest.len() > 2 {
+        return Err(CommandError::err(
+            "INCR option supports a single increment-element pair",
+        ));
+    }
+    let mut pairs = Vec::with_capacity(rest.len() / 2);
+    for pair in rest.chunks_exact(2) {
+        let score = parse_f64(&pair[0]).ok_or(CommandError::NotFloat)?;
+        pairs.push((score, pair[1].to_vec()));
+    }
+    let options = ZAddOptions {
+        condition: if nx {
+            ZAddCondition::Nx
+        } else if xx {
+            ZAddCondition::Xx
+        } else {
+            ZAddCondition::Always
+        },
+        compare: if gt {
+            ZAddCompare::Gt
+        } else if lt {
+            ZAddCompare::Lt
+        } else {
+            ZAddCompare::Any
+        },
+        changed: ch,
+        incr,
+    };
+    Ok(Command::ZAdd {
+        key,
+        options,
+        pairs,
+    })
+}
+
+/// `ZINCRBY key increment member`
+pub fn zincrby(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let delta = args.next_f64()?;
+    let member = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::ZIncrBy { key, delta, member })
+}
+
+fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
+    args.rest().into_iter().map(|b| b.to_vec()).collect()
+}
+
+/// `ZREM key member [member …]`
+pub fn zrem(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    Ok(Command::ZRem {
+        key,
+        members: rest_vecs(args),
+    })
+}
+
+/// `ZCARD key`
+pub fn zcard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::ZCard { key })
+}
+
+/// `ZSCORE key member`
+pub fn zscore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let member = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::ZScore { key, member })
+}
+
+/// `ZMSCORE key member [member …]`
+pub fn zmscore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    Ok(Command::ZMScore {
+        key,
+        members: rest_vecs(args),
+    })
+}
+
+/// `ZCOUNT key min max`
+pub fn zcount(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let min = parse_score_bound(&args.next_bytes()?)?;
+    let max = parse_score_bound(&args.next_bytes()?)?;
+    args.expect_end()?;
+    Ok(Command::ZCount { key, min, max })
+}
+
+/// `ZLEXCOUNT key min max`
+pub fn zlexcount(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let min = parse_lex_bound(&args.next_bytes()?)?;
+    let max = parse_lex_bound(&args.next_bytes()?)?;
+    args.expect_end()?;
+    Ok(Command::ZLexCount { key, min, max })
+}
+
+/// How a range is selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeKind {
+    Rank,
+    Score,
+    Lex,
+}
+
+/// Which entry point of Redis's `zrangeGenericCommand` a command is.
+#[derive(Debug, Clone, Copy)]
+struct RangeForm {
+    /// Fixed by the command name (`ZRANGEBYSCORE`), or `None` for `ZRANGE`'s `BY…` words.
+    kind: Option<RangeKind>,
+    /// Fixed by the command name (`ZREVRANGE`), or `None` for `ZRANGE`'s `REV` word.
+    rev: Option<bool>,
+    /// `ZRANGESTORE`: no `WITHSCORES`.
+    store: bool,
+}
+
+/// A parsed range request.
+struct ParsedRange {
+    by: ZRangeBy,
+    rev: bool,
+    limit: Option<ZLimit>,
+    with_scores: bool,
+}
+
+/// Redis's `zrangeGenericCommand` argument handling: options first, then conflicts, then
+/// the two range ends (swapped for reverse score and lex ranges).
+fn parse_range(args: &mut Args, form: RangeForm) -> Result<ParsedRange, CommandError> {
+    let first = args.next_bytes()?;
+    let second = args.next_bytes()?;
+    let (mut kind, mut rev) = (form.kind, form.rev);
+    let mut with_scores = false;
+    let mut limit: Option<(i64, i64)> = None;
+    while args.remaining() > 0 {
+        if !form.store && args.eat("WITHSCORES") {
+            with_scores = true;
+        } else if args.remaining() >= 3 && args.eat("LIMIT") {
+            let offset = args.next_i64()?;
+            let count = args.next_i64()?;
+            limit = Some((offset, count));
+        } else if rev.is_none() && args.eat("REV") {
+            rev = Some(true);
+        } else if kind.is_none() && args.eat("BYLEX") {
+            kind = Some(RangeKind::Lex);
+        } else if kind.is_none() && args.eat("BYSCORE") {
+            kind = Some(RangeKind::Score);
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    let kind = kind.unwrap_or(RangeKind::Rank);
+    let rev = rev.unwrap_or(false);
+    // Redis tests the count against its "no limit" default, so `LIMIT x -1` passes here.
+    if kind == RangeKind::Rank && limit.is_some_and(|(_, count)| count != -1) {
+        return Err(CommandError::err(
+            "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        ));
+    }
+    if with_scores && kind == RangeKind::Lex {
+        return Err(CommandError::err(
+            "syntax error, WITHSCORES not supported in combination with BYLEX",
+        ));
+    }
+    let (low, high) = if rev && kind != RangeKind::Rank {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    let by = match kind {
+        RangeKind::Rank => ZRangeBy::Rank {
+            start: parse_i64(&low).ok_or(CommandError::NotInteger)?,
+            stop: parse_i64(&high).ok_or(CommandError::NotInteger)?,
+        },
+        RangeKind::Score => ZRangeBy::Score {
+            min: parse_score_bound(&low)?,
+            max: parse_score_bound(&high)?,
+        },
+        RangeKind::Lex => ZRangeBy::Lex {
+            min: parse_lex_bound(&low)?,
+            max: parse_lex_bound(&high)?,
+        },
+    };
+    let limit = match kind {
+        RangeKind::Rank => None,
+        _ => limit.map(|(offset, count)| ZLimit { offset, count }),
+    };
+    Ok(ParsedRange {
+        by,
+        rev,
+        limit,
+        with_scores,
+    })
+}
+
+fn range_command(args: &mut Args, form: RangeForm) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let r = parse_range(args, form)?;
+    Ok(Command::ZRange {
+        key,
+        by: r.by,
+        rev: r.rev,
+        limit: r.limit,
+        with_scores: r.with_scores,
+    })
+}
+
+const fn form(kind: Option<RangeKind>, rev: Option<bool>) -> RangeForm {
+    RangeForm {
+        kind,
+        rev,
+        store: false,
+    }
+}
+
+/// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
+pub fn zrange(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    range_command(args, form(None, None))
+}
+
+/// `ZREVRANGE key start stop [WITHSCORES]`
+pub fn zrevrange(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    range_command(args, form(Some(RangeKind::Rank), Some(true)))
+}
+
+/// `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`
+pub fn zrangebyscore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    range_command(args, form(Some(RangeKind::Score), Some(false)))
+}
+
+/// `ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]`
+pub fn zrevrangebyscore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    range_command(args, form(Some(RangeKind::Score), Some(true)))
+}
+
+/// `ZRANGEBYLEX key min max [LIMIT offset count]`
+pub fn zrangebylex(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    range_command(args, form(Some(RangeKind::Lex), Some(false)))
+}
+
+/// `ZREVRANGEBYLEX key max min [LIMIT offset count]`
+pub fn zrevrangebylex(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    range_command(args, form(Some(RangeKind::Lex), Some(true)))
+}
+
+/// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`
+pub fn zrangestore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let dst = args.next_vec()?;
+    let src = args.next_vec()?;
+    let r = parse_range(
+        args,
+        RangeForm {
+            kind: None,
+            rev: None,
+            store: true,
+        },
+    )?;
+    Ok(Command::ZRangeStore {
+        dst,
+        src,
+        by: r.by,
+        rev: r.rev,
+        limit: r.limit,
+    })
+}
+
+fn rank(args: &mut Args, rev: bool) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let member = args.next_vec()?;
+    args.expect_end()?;
+    Ok(Command::ZRank { key, member, rev })
+}
+
+/// `ZRANK key member`
+pub fn zrank(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    rank(args, false)
+}
+
+/// `ZREVRANK key member`
+pub fn zrevrank(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    rank(args, true)
+}
+
+/// `ZREMRANGEBYRANK key start stop`
+pub fn zremrangebyrank(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let start = args.next_i64()?;
+    let stop = args.next_i64()?;
+    args.expect_end()?;
+    Ok(Command::ZRemRange {
+        key,
+        by: ZRangeBy::Rank { start, stop },
+    })
+}
+
+/// `ZREMRANGEBYSCORE key min max`
+pub fn zremrangebyscore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let min = parse_score_bound(&args.next_bytes()?)?;
+    let max = parse_score_bound(&args.next_bytes()?)?;
+    args.expect_end()?;
+    Ok(Command::ZRemRange {
+        key,
+        by: ZRangeBy::Score { min, max },
+    })
+}
+
+/// `ZREMRANGEBYLEX key min max`
+pub fn zremrangebylex(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let min = parse_lex_bound(&args.next_bytes()?)?;
+    let max = parse_lex_bound(&args.next_bytes()?)?;
+    args.expect_end()?;
+    Ok(Command::ZRemRange {
+        key,
+        by: ZRangeBy::Lex { min, max },
+    })
+}
+
+fn pop(args: &mut Args, end: ZEnd) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let count = match args.remaining() {
+        0 => None,
+        1 => Some(
+            parse_i64(&args.next_bytes()?)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| CommandError::err("value is out of range, must be positive"))?,
+        ),
+        _ => return Err(CommandError::Syntax),
+    };
+    Ok(Command::ZPop { key, end, count })
+}
+
+/// `ZPOPMIN key [count]`
+pub fn zpopmin(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    pop(args, ZEnd::Min)
+}
+
+/// `ZPOPMAX key [count]`
+pub fn zpopmax(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    pop(args, ZEnd::Max)
+}
+
+/// `ZRANDMEMBER key [count [WITHSCORES]]`; repeats are bounded as for `SRANDMEMBER`.
+pub fn zrandmember(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    if args.remaining() == 0 {
+        return Ok(Command::ZRandMember {
+            key,
+            count: None,
+            with_scores: false,
+        });
+    }
+    let count = args.next_i64()?;
+    if count == i64::MIN {
+        return Err(CommandError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    let with_scores = match args.remaining() {
+        0 => false,
+        1 if args.eat("WITHSCORES") => true,
+        _ => return Err(CommandError::Syntax),
+    };
+    if with_scores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        return Err(CommandError::err("value is out of range"));
+    }
+    if count < 0 && count.unsigned_abs() > RANDOM_REPEATS_MAX {
+        return Err(CommandError::err(format!(
+            "value is out of range, value must between -{RANDOM_REPEATS_MAX} and 9223372036854775807"
+        )));
+    }
+    Ok(Command::ZRandMember {
+        key,
+        count: Some(count),
+        with_scores,
+    })
+}
+
+/// `ZSCAN key cursor [MATCH pattern] [COUNT count]`. A bad cursor fails here; a bad option
+/// travels to storaged, since Redis reports it only for an existing sorted set.
+pub fn zscan(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let cursor =
+        parse_cursor(&args.next_bytes()?).ok_or_else(|| CommandError::err("invalid cursor"))?;
+    let mut pattern = None;
+    let mut count = DEFAULT_SCAN_COUNT;
+    let mut invalid = None;
+    while args.remaining() > 0 {
+        let opt = args.next_bytes()?;
+        let has_value = args.remaining() > 0;
+        if opt.eq_ignore_ascii_case(b"COUNT") && has_value {
+            match parse_i64(&args.next_bytes()?) {
+                None => invalid = Some(ScanOptionError::NotInteger),
+                Some(n) if n < 1 => invalid = Some(ScanOptionError::Syntax),
+                Some(n) => count = n.unsigned_abs(),
+            }
+        } else if opt.eq_ignore_ascii_case(b"MATCH") && has_value {
+            pattern = Some(args.next_vec()?);
+        } else {
+            invalid = Some(ScanOptionError::Syntax);
+        }
+        if invalid.is_some() {
+            args.rest();
+            break;
+        }
+    }
+    if pattern.as_deref() == Some(b"*") {
+        pattern = None;
+    }
+    Ok(Command::ZScan {
+        key,
+        cursor,
+        pattern,
+        count,
+        invalid,
+    })
+}
+
+/// `numkeys key…` of `ZUNION` & co: a non-positive count names the command, more keys
+/// than arguments is a syntax error.
+fn numkeys_keys(args: &mut Args, name: &str) -> Result<Vec<Vec<u8>>, CommandError> {
+    let n = args.next_i64()?;
+    if n < 1 {
+        return Err(CommandError::err(format!(
+            "at least 1 input key is needed for '{name}' command"
+        )));
+    }
+    take_keys(args, n)
+}
+
+fn take_keys(args: &mut Args, n: i64) -> Result<Vec<Vec<u8>>, CommandError> {
+    let n = usize::try_from(n)
+        .ok()
+        .filter(|&n| n <= args.remaining())
+        .ok_or(CommandError::Syntax)?;
+    (0..n).map(|_| args.next_vec()).collect()
+}
+
+struct CombineOptions {
+    weights: Vec<f64>,
+    aggregate: ZAggregate,
+    with_scores: bool,
+}
+
+/// `WEIGHTS`, `AGGREGATE` (not for `ZDIFF`) and `WITHSCORES` (not for the store forms).
+fn combine_options(
+    args: &mut Args,
+    op: ZSetOp,
+    nkeys: usize,
+    store: bool,
+) -> Result<CombineOptions, CommandError> {
+    let mut o = CombineOptions {
+        weights: Vec::new(),
+        aggregate: ZAggregate::Sum,
+        with_scores: false,
+    };
+    while args.remaining() > 0 {
+        if op != ZSetOp::Diff && args.remaining() > nkeys && args.eat("WEIGHTS") {
+            o.weights = (0..nkeys)
+                .map(|_| {
+                    args.next_bytes().and_then(|b| {
+                        parse_f64(&b)
+                            .ok_or_else(|| CommandError::err("weight value is not a float"))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        } else if op != ZSetOp::Diff && args.remaining() >= 2 && args.eat("AGGREGATE") {
+            let how = args.next_bytes()?;
+            o.aggregate = if how.eq_ignore_ascii_case(b"SUM") {
+                ZAggregate::Sum
+            } else if how.eq_ignore_ascii_case(b"MIN") {
+                ZAggregate::Min
+            } else if how.eq_ignore_ascii_case(b"MAX") {
+                ZAggregate::Max
+            } else {
+                return Err(CommandError::Syntax);
+            };
+        } else if !store && args.eat("WITHSCORES") {
+            o.with_scores = true;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    Ok(o)
+}
+
+fn combine(args: &mut Args, op: ZSetOp, name: &str) -> Result<Command, CommandError> {
+    let keys = numkeys_keys(args, name)?;
+    let o = combine_options(args, op, keys.len(), false)?;
+    Ok(Command::ZCombine {
+        op,
+        keys,
+        weights: o.weights,
+        aggregate: o.aggregate,
+        with_scores: o.with_scores,
+    })
+}
+
+fn combine_store(args: &mut Args, op: ZSetOp, name: &str) -> Result<Command, CommandError> {
+    let dst = args.next_vec()?;
+    let keys = numkeys_keys(args, name)?;
+    let o = combine_options(args, op, keys.len(), true)?;
+    Ok(Command::ZCombineStore {
+        dst,
+        op,
+        keys,
+        weights: o.weights,
+        aggregate: o.aggregate,
+    })
+}
+
+/// `ZUNION numkeys key… [WEIGHTS w…] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]`
+pub fn zunion(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    combine(args, ZSetOp::Union, "zunion")
+}
+
+/// `ZINTER numkeys key… [WEIGHTS w…] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]`
+pub fn zinter(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    combine(args, ZSetOp::Inter, "zinter")
+}
+
+/// `ZDIFF numkeys key… [WITHSCORES]`
+pub fn zdiff(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    combine(args, ZSetOp::Diff, "zdiff")
+}
+
+/// `ZUNIONSTORE dst numkeys key… [WEIGHTS w…] [AGGREGATE SUM|MIN|MAX]`
+pub fn zunionstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    combine_store(args, ZSetOp::Union, "zunionstore")
+}
+
+/// `ZINTERSTORE dst numkeys key… [WEIGHTS w…] [AGGREGATE SUM|MIN|MAX]`
+pub fn zinterstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    combine_store(args, ZSetOp::Inter, "zinterstore")
+}
+
+/// `ZDIFFSTORE dst numkeys key…`
+pub fn zdiffstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    combine_store(args, ZSetOp::Diff, "zdiffstore")
+}
+
+/// `ZINTERCARD numkeys key… [LIMIT limit]`
+pub fn zintercard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let keys = numkeys_keys(args, "zintercard")?;
+    let mut limit = 0;
+    while args.remaining() > 0 {
+        if args.remaining() >= 2 && args.eat("LIMIT") {
+            limit = parse_i64(&args.next_bytes()?)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| CommandError::err("LIMIT can't be negative"))?;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    Ok(Command::ZInterCard { keys, limit })
+}
+
+/// `ZMPOP numkeys key… MIN|MAX [COUNT count]`
+pub fn zmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let n = parse_i64(&args.next_bytes()?)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| CommandError::err("numkeys should be greater than 0"))?;
+    let keys = take_keys(args, n)?;
+    let end = if args.eat("MIN") {
+        ZEnd::Min
+    } else if args.eat("MAX") {
+        ZEnd::Max
+    } else {
+        return Err(CommandError::Syntax);
+    };
+    let mut count = None;
+    while args.remaining() > 0 {
+        if count.is_none() && args.remaining() >= 2 && args.eat("COUNT") {
+            count = Some(
+                parse_i64(&args.next_bytes()?)
+                    .filter(|&c| c > 0)
+                    .and_then(|c| u64::try_from(c).ok())
+                    .ok_or_else(|| CommandError::err("count should be greater than 0"))?,
+            );
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    Ok(Command::ZMPop {
+        keys,
+        end,
+        count: count.unwrap_or(1),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn ctx() -> ParseCtx {
+        ParseCtx {
+            now_ms: 0,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            db: 0,
+        }
+    }
+
+    fn parse(
+        f: fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>,
+        words: &[&str],
+    ) -> Result<Command, CommandError> {
+        let mut args = Args::new(
+            words
+                .iter()
+                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                .collect(),
+        );
+        f(&mut args, &ctx())
+    }
+
+    fn err_text(r: Result<Command, CommandError>) -> String {
+        match r {
+            Err(e) => e.to_string(),
+            Ok(c) => panic!("parsed {c:?}"),
+        }
+    }
+
+    #[test]
+    fn zadd_options_and_errors_in_redis_order() {
+        let c = parse(zadd, &["z", "xx", "ch", "gt", "1.5", "a", "-inf", "b"]).unwrap();
+        assert_eq!(
+            c,
+            Command::ZAdd {
+                key: b"z".to_vec(),
+                options: ZAddOptions {
+                    condition: ZAddCondition::Xx,
+                    compare: ZAddCompare::Gt,
+                    changed: true,
+                    incr: false
+                },
+                pairs: vec![(1.5, b"a".to_vec()), (f64::NEG_INFINITY, b"b".to_vec())],
+            }
+        );
+        let cases: &[(&[&str], &str)] = &[
+            (&["z", "1", "a", "2"], "ERR syntax error"),
+            (&["z", "xx", "nx", "1"], "ERR syntax error"),
+            (
+                &["z", "incr", "xx", "nx", "1", "a"],
+                "ERR XX and NX options at the same time are not compatible",
+            ),
+            (
+                &["z", "nx", "gt", "1", "a"],
+                "ERR GT, LT, and/or NX options at the same time are not compatible",
+            ),
+            (
+                &["z", "gt", "lt", "1", "a"],
+                "ERR GT, LT, and/or NX options at the same time are not compatible",
+            ),
+            (
+                &["z", "incr", "1x", "a", "2", "b"],
+                "ERR INCR option supports a single increment-element pair",
+            ),
+            (&["z", "nan", "a"], "ERR value is not a valid float"),
+            (
+                &["z", "1", "a", "incr", "1"],
+                "ERR value is not a valid float",
+            ),
+        ];
+        for (words, want) in cases {
+            assert_eq!(err_text(parse(zadd, words)), *want, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn score_and_lex_bounds() {
+        assert_eq!(
+            parse_score_bound(b"(1.5").unwrap(),
+            ScoreBound {
+                value: 1.5,
+                exclusive: true
+            }
+        );
+        assert_eq!(parse_score_bound(b"-inf").unwrap().value, f64::NEG_INFINITY);
+        assert_eq!(parse_score_bound(b"+inf").unwrap().value, f64::INFINITY);
+        // strtod of an empty string is 0, and Redis does not check for that.
+        assert_eq!(parse_score_bound(b"(").unwrap().value, 0.0);
+        assert!(parse_score_bound(b"abc").is_err());
+        assert!(parse_score_bound(b"nan").is_err());
+        assert_eq!(parse_lex_bound(b"-").unwrap(), LexBound::Min);
+        assert_eq!(parse_lex_bound(b"+").unwrap(), LexBound::Max);
+        assert_eq!(
+            parse_lex_bound(b"[a").unwrap(),
+            LexBound::Inclusive(b"a".to_vec())
+        );
+        assert_eq!(
+            parse_lex_bound(b"(").unwrap(),
+            LexBound::Exclusive(Vec::new())
+        );
+        for bad in [&b"a"[..], b"", b"--", b"+a"] {
+            assert!(parse_lex_bound(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn zrange_forms() {
+        let c = parse(
+            zrange,
+            &[
+                "z",
+                "5",
+                "(1",
+                "byscore",
+                "rev",
+                "limit",
+                "1",
+                "2",
+                "withscores",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            Command::ZRange {
+                key: b"z".to_vec(),
+                by: ZRangeBy::Score {
+                    min: ScoreBound {
+                        value: 1.0,
+                        exclusive: true
+                    },
+                    max: ScoreBound {
+                        value: 5.0,
+                        exclusive: false
+                    },
+                },
+                rev: true,
+                limit: Some(ZLimit {
+                    offset: 1,
+                    count: 2
+                }),
+                with_scores: true,
+            }
+        );
+        let c = parse(zrevrangebylex, &["z", "+", "[b"]).unwrap();
+        assert!(matches!(
+            c,
+            Command::ZRange {
+                by: ZRangeBy::Lex {
+                    min: LexBound::Inclusive(_),
+                    max: LexBound::Max
+                },
+                rev: true,
+                ..
+            }
+        ));
+        // `LIMIT x -1` is Redis's "no limit" and passes with a rank range.
+        assert!(parse(zrange, &["z", "0", "-1", "limit", "1", "-1"]).is_ok());
+        let cases: &[(fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>, &[&str], &str)] = &[
+            (zrange, &["z", "0", "-1", "limit", "0", "1"], "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"),
+            (zrange, &["z", "0", "-1", "byscore", "bylex"], "ERR syntax error"),
+            (zrange, &["z", "0", "-1", "limit", "0"], "ERR syntax error"),
+            (zrange, &["z", "0", "-1", "limit", "a", "b", "byscore"], "ERR value is not an integer or out of range"),
+            (zrange, &["z", "a", "b", "bylex"], "ERR min or max not valid string range item"),
+            (zrange, &["z", "abc", "5", "byscore"], "ERR min or max is not a float"),
+            (zrange, &["z", "x", "1"], "ERR value is not an integer or out of range"),
+            (zrangebylex, &["z", "-", "+", "withscores"], "ERR syntax error, WITHSCORES not supported in combination with BYLEX"),
+            (zrevrange, &["z", "0", "1", "byscore"], "ERR syntax error"),
+            (zrangebyscore, &["z", "1", "2", "rev"], "ERR syntax error"),
+            (zrangestore, &["d", "z", "0", "-1", "withscores"], "ERR syntax error"),
+        ];
+        for (f, words, want) in cases {
+            assert_eq!(err_text(parse(*f, words)), *want, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn pops_counts_and_numkeys() {
+        assert_eq!(
+            err_text(parse(zpopmin, &["z", "-1"])),
+            "ERR value is out of range, must be positive"
+        );
+        assert_eq!(
+            err_text(parse(zpopmin, &["z", "1", "2"])),
+            "ERR syntax error"
+        );
+        assert_eq!(
+            parse(zpopmax, &["z", "0"]).unwrap(),
+            Command::ZPop {
+                key: b"z".to_vec(),
+                end: ZEnd::Max,
+                count: Some(0)
+            }
+        );
+        assert_eq!(
+            err_text(parse(zmpop, &["0", "z", "min"])),
+            "ERR numkeys should be greater than 0"
+        );
+        assert_eq!(
+            err_text(parse(zmpop, &["5", "z", "min"])),
+            "ERR syntax error"
+        );
+        assert_eq!(
+            err_text(parse(zmpop, &["1", "z", "min", "count", "0"])),
+            "ERR count should be greater than 0"
+        );
+        assert_eq!(
+            err_text(parse(zunion, &["0", "z"])),
+            "ERR at least 1 input key is needed for 'zunion' command"
+        );
+        assert_eq!(
+            err_text(parse(zunion, &["2", "z", "y", "weights", "1", "x"])),
+            "ERR weight value is not a float"
+        );
+        assert_eq!(
+            err_text(parse(zdiff, &["2", "z", "y", "aggregate", "sum"])),
+            "ERR syntax error"
+        );
+        assert_eq!(
+            err_text(parse(zunionstore, &["d", "1", "z", "withscores"])),
+            "ERR syntax error"
+        );
+        assert_eq!(
+            err_text(parse(zintercard, &["1", "z", "limit", "-1"])),
+            "ERR LIMIT can't be negative"
+        );
+        assert_eq!(
+            err_text(parse(zrandmember, &["z", "-9223372036854775808"])),
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+        );
+        assert_eq!(
+            err_text(parse(
+                zrandmember,
+                &["z", "4611686018427387904", "withscores"]
+            )),
+            "ERR value is out of range"
+        );
+        assert_eq!(
+            parse(zscan, &["z", "0", "count", "0"]).unwrap(),
+            Command::ZScan {
+                key: b"z".to_vec(),
+                cursor: 0,
+                pattern: None,
+                count: DEFAULT_SCAN_COUNT,
+                invalid: Some(ScanOptionError::Syntax)
+            }
+        );
+        assert_eq!(err_text(parse(zscan, &["z", "abc"])), "ERR invalid cursor");
+    }
+}

@@ -1,0 +1,1337 @@
+//! Sorted sets (`ZADD`, `ZRANGE`, `ZPOPMIN`, `ZUNIONSTORE` …) with Redis 7 semantics, over
+//! the engine seam only.
+//!
+//! Layout (see `docs/ENCODING.md`): a metadata record of type `zset` whose `size` is the
+//! member count (so `ZCARD` is one point read), and two sub-key namespaces under the key's
+//! version, told apart by a tag byte right after the version:
+//! - `MEMBER_TAG | member` → the score as 8 IEEE-754 bytes, big-endian (point lookups by
+//!   member, lex ranges);
+//! - `SCORE_TAG | encode_score(score) | member` → empty (score and rank order, which is
+//!   Redis's order: by score, then member bytes).
+//!
+//! Every write builds its changes in the caller's write group, creates a zset under a fresh
+//! version and deletes the key when its last member goes. This module does not parse
+//! arguments (the proxy did) and never sees RocksDB types. Ranks are found by walking the
+//! score index (O(rank)): RocksDB keeps no order statistics, the trade-off kvrocks makes too.
+
+use std::collections::BTreeMap;
+
+use tandem_shared::command::{
+    ArchivedCommand, ArchivedLexBound, ArchivedScanOptionError, ArchivedScoreBound,
+    ArchivedZAddCompare, ArchivedZAddCondition, ArchivedZAggregate, ArchivedZEnd, ArchivedZLimit,
+    ArchivedZRangeBy, ArchivedZSetOp, LexBound, ScoreBound, ZAddCompare, ZAddCondition,
+    ZAddOptions, ZAggregate, ZEnd, ZLimit, ZRangeBy, ZSetOp,
+};
+use tandem_shared::glob::glob_match;
+use tandem_shared::{Reply, StorageError};
+
+use super::{lookup_read, lookup_write, remove_record, store_record, At, CmdResult};
+use crate::engine::keys;
+use crate::engine::metadata::{KeyType, Record};
+use crate::engine::{Cf, StoreRead, StoreWrite};
+
+/// Tag of the member → score namespace. Persisted: never change.
+pub const MEMBER_TAG: u8 = 0x01;
+/// Tag of the score-index namespace. Persisted: never change.
+pub const SCORE_TAG: u8 = 0x02;
+
+/// Zsets up to this size are scanned whole by one `ZSCAN` call, as Redis does for its
+/// listpack encoding (`zset-max-listpack-entries` 128), so small scans match it exactly.
+const ZSCAN_WHOLE_MAX: u64 = 128;
+
+/// Order-preserving 8-byte form of a score: byte order equals numeric order for every
+/// non-NaN value, `-inf` lowest, `+inf` highest; `-0` is stored as `0`.
+pub fn encode_score(score: f64) -> [u8; 8] {
+    let score = if score == 0.0 { 0.0 } else { score };
+    let bits = score.to_bits();
+    let flipped = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
+    flipped.to_be_bytes()
+}
+
+/// Inverse of [`encode_score`].
+pub fn decode_score(raw: [u8; 8]) -> f64 {
+    let bits = u64::from_be_bytes(raw);
+    let original = if bits >> 63 == 1 {
+        bits & !(1 << 63)
+    } else {
+        !bits
+    };
+    f64::from_bits(original)
+}
+
+/// A score as Redis 7.0 prints it in bulk strings (`ZSCAN`): C's `%.17g`, `inf`/`-inf`.
+pub fn format_score(d: f64) -> String {
+    if d.is_nan() {
+        return "nan".to_owned();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    let sci = format!("{d:.16e}");
+    let Some((mantissa, exp)) = sci.split_once('e') else {
+        return sci;
+    };
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let strip = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s
+        }
+    };
+    if (-4..17).contains(&exp) {
+        let decimals = usize::try_from(16 - exp).unwrap_or(0);
+        strip(format!("{d:.decimals$}"))
+    } else {
+        let m = strip(mantissa.to_owned());
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{m}e{sign}{:02}", exp.abs())
+    }
+}
+
+fn score_value(score: f64) -> Vec<u8> {
+    let score = if score == 0.0 { 0.0 } else { score };
+    score.to_bits().to_be_bytes().to_vec()
+}
+
+fn read_score_value(raw: &[u8]) -> Result<f64, StorageError> {
+    let b: [u8; 8] = raw
+        .try_into()
+        .map_err(|_| StorageError::Internal("zset score value is not 8 bytes".to_owned()))?;
+    Ok(f64::from_bits(u64::from_be_bytes(b)))
+}
+
+/// One live zset: where its sub-keys are and its (possibly changing) record.
+struct ZSet<'k> {
+    db: u8,
+    key: &'k [u8],
+    rec: Record,
+}
+
+/// Upper bound of one key version's sub-keys; the db byte is below 16, so it exists.
+fn end_of(prefix: &[u8]) -> Vec<u8> {
+    keys::prefix_end(prefix).unwrap_or_else(|| vec![keys::DB_COUNT])
+}
+
+impl<'k> ZSet<'k> {
+    fn fresh<W: StoreWrite + ?Sized>(w: &mut W, db: u8, key: &'k [u8]) -> ZSet<'k> {
+        ZSet {
+            db,
+            key,
+            rec: Record {
+                kind: KeyType::ZSet,
+                flags: 0,
+                expire_at_ms: 0,
+                version: w.new_version(),
+                size: 0,
+                payload: Vec::new(),
+            },
+        }
+    }
+
+    fn tagged(&self, tag: u8, rest: &[&[u8]]) -> Vec<u8> {
+        let mut k = keys::sub_prefix(self.db, self.key, self.rec.version);
+        k.push(tag);
+        for part in rest {
+            k.extend_from_slice(part);
+        }
+        k
+    }
+
+    fn member_key(&self, member: &[u8]) -> Vec<u8> {
+        self.tagged(MEMBER_TAG, &[member])
+    }
+
+    fn score_key(&self, score: f64, member: &[u8]) -> Vec<u8> {
+        self.tagged(SCORE_TAG, &[&encode_score(score), member])
+    }
+
+    fn score_of<S: StoreRead + ?Sized>(
+        &self,
+        s: &S,
+        member: &[u8],
+    ) -> Result<Option<f64>, StorageError> {
+        match s.get(Cf::Sub, &self.member_key(member))? {
+            Some(raw) => Ok(Some(read_score_value(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Visits `(member, score)` in Redis order (score, then member), starting at the first
+    /// entry whose score is `>= from`, until `visit` returns false.
+    fn walk_scores<S: StoreRead + ?Sized>(
+        &self,
+        s: &S,
+        from: Option<f64>,
+        visit: &mut dyn FnMut(&[u8], f64) -> bool,
+    ) -> Result<(), StorageError> {
+        let base = self.tagged(SCORE_TAG, &[]);
+        let end = end_of(&base);
+        let start = match from {
+            Some(f) => self.tagged(SCORE_TAG, &[&encode_score(f)]),
+            None => base.clone(),
+        };
+        let mut bad = false;
+        s.scan(Cf::Sub, &start, &end, &mut |k, _| {
+            let Some(rest) = k.get(base.len()..) else {
+                bad = true;
+                return false;
+            };
+            let Some((score, member)) = rest.split_first_chunk::<8>() else {
+                bad = true;
+                return false;
+            };
+            visit(member, decode_score(*score))
+        })?;
+        if bad {
+            return Err(StorageError::Internal(
+                "zset score-index sub-key too short".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Visits `(member, score)` in member byte order from `from`, until `visit` returns false.
+    fn walk_members<S: StoreRead + ?Sized>(
+        &self,
+        s: &S,
+        from: &[u8],
+        visit: &mut dyn FnMut(&[u8], f64) -> bool,
+    ) -> Result<(), StorageError> {
+        let base = self.tagged(MEMBER_TAG, &[]);
+        let end = end_of(&base);
+        let start = self.member_key(from);
+        let mut failure = None;
+        s.scan(
+            Cf::Sub,
+            &start,
+            &end,
+            &mut |k, v| match read_score_value(v) {
+                Ok(score) => visit(&k[base.len()..], score),
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            },
+        )?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Every `(member, score)` in Redis order.
+    fn all<S: StoreRead + ?Sized>(&self, s: &S) -> Result<Vec<(Vec<u8>, f64)>, StorageError> {
+        let mut out = Vec::with_capacity(usize::try_from(self.rec.size).unwrap_or(0));
+        self.walk_scores(s, None, &mut |m, sc| {
+            out.push((m.to_vec(), sc));
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Sets `member`'s score (`old` is its current score, if any) and keeps the size.
+    fn put<W: StoreWrite + ?Sized>(
+        &mut self,
+        w: &mut W,
+        member: &[u8],
+        score: f64,
+        old: Option<f64>,
+    ) {
+        match old {
+            Some(o) => w.delete(Cf::Sub, self.score_key(o, member)),
+            None => self.rec.size += 1,
+        }
+        w.put(Cf::Sub, self.member_key(member), score_value(score));
+        w.put(Cf::Sub, self.score_key(score, member), Vec::new());
+    }
+
+    fn remove<W: StoreWrite + ?Sized>(&mut self, w: &mut W, member: &[u8], score: f64) {
+        w.delete(Cf::Sub, self.member_key(member));
+        w.delete(Cf::Sub, self.score_key(score, member));
+        self.rec.size = self.rec.size.saturating_sub(1);
+    }
+
+    /// Writes the record back if it changed (`old` is the physical record before the
+    /// command), or deletes the key once empty.
+    fn save<W: StoreWrite + ?Sized>(&self, w: &mut W, old: Option<&Record>) {
+        if self.rec.size == 0 {
+            remove_record(w, self.db, self.key, old);
+        } else if old != Some(&self.rec) {
+            store_record(w, self.db, self.key, old, &self.rec);
+        }
+    }
+}
+
+/// A live zset for reading; `WrongType` for another type.
+fn read_zset<'k, S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    key: &'k [u8],
+) -> Result<Option<ZSet<'k>>, StorageError> {
+    match lookup_read(s, at, key)? {
+        None => Ok(None),
+        Some(rec) if rec.kind == KeyType::ZSet => Ok(Some(ZSet {
+            db: at.db,
+            key,
+            rec,
+        })),
+        Some(_) => Err(StorageError::WrongType),
+    }
+}
+
+/// A live zset for writing (an expired record is reclaimed first), with the physical
+/// record to pass back to [`ZSet::save`].
+fn write_zset<'k, W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    key: &'k [u8],
+) -> Result<Option<ZSet<'k>>, StorageError> {
+    match lookup_write(w, at, key)? {
+        None => Ok(None),
+        Some(rec) if rec.kind == KeyType::ZSet => Ok(Some(ZSet {
+            db: at.db,
+            key,
+            rec,
+        })),
+        Some(_) => Err(StorageError::WrongType),
+    }
+}
+
+fn member_score_reply(pairs: Vec<(Vec<u8>, f64)>, with_scores: bool) -> Reply {
+    if with_scores {
+        Reply::Pairs(
+            pairs
+                .into_iter()
+                .map(|(m, s)| (Reply::Bulk(m), Reply::Double(s)))
+                .collect(),
+        )
+    } else {
+        Reply::Array(pairs.into_iter().map(|(m, _)| Reply::Bulk(m)).collect())
+    }
+}
+
+// ---- ranges ----
+
+fn above_min(score: f64, min: ScoreBound) -> bool {
+    if min.exclusive {
+        score > min.value
+    } else {
+        score >= min.value
+    }
+}
+
+fn below_max(score: f64, max: ScoreBound) -> bool {
+    if max.exclusive {
+        score < max.value
+    } else {
+        score <= max.value
+    }
+}
+
+fn lex_above_min(m: &[u8], min: &LexBound) -> bool {
+    match min {
+        LexBound::Min => true,
+        LexBound::Max => false,
+        LexBound::Inclusive(x) => m >= x.as_slice(),
+        LexBound::Exclusive(x) => m > x.as_slice(),
+    }
+}
+
+fn lex_below_max(m: &[u8], max: &LexBound) -> bool {
+    match max {
+        LexBound::Max => true,
+        LexBound::Min => false,
+        LexBound::Inclusive(x) => m <= x.as_slice(),
+        LexBound::Exclusive(x) => m < x.as_slice(),
+    }
+}
+
+/// Visits, in forward order, every entry a score or lex range matches.
+fn walk_range<S: StoreRead + ?Sized>(
+    s: &S,
+    z: &ZSet<'_>,
+    by: &ZRangeBy,
+    visit: &mut dyn FnMut(&[u8], f64) -> bool,
+) -> Result<(), StorageError> {
+    match by {
+        ZRangeBy::Score { min, max } => z.walk_scores(s, Some(min.value), &mut |m, sc| {
+            if !above_min(sc, *min) {
+                return true;
+            }
+            below_max(sc, *max) && visit(m, sc)
+        }),
+        // Lex ranges assume equal scores, as Redis documents; member order is then the
+        // zset's order, and the member namespace lets the walk seek straight to `min`.
+        ZRangeBy::Lex { min, max } => {
+            let from: &[u8] = match min {
+                LexBound::Max => return Ok(()),
+                LexBound::Min => b"",
+                LexBound::Inclusive(x) | LexBound::Exclusive(x) => x,
+            };
+            z.walk_members(s, from, &mut |m, sc| {
+                if !lex_above_min(m, min) {
+                    return true;
+                }
+                lex_below_max(m, max) && visit(m, sc)
+            })
+        }
+        ZRangeBy::Rank { .. } => Err(StorageError::Internal(
+            "rank range given to walk_range".to_owned(),
+        )),
+    }
+}
+
+/// The entries a range selects, in reply order.
+fn select<S: StoreRead + ?Sized>(
+    s: &S,
+    z: &ZSet<'_>,
+    by: &ZRangeBy,
+    rev: bool,
+    limit: Option<ZLimit>,
+) -> Result<Vec<(Vec<u8>, f64)>, StorageError> {
+    let n = i64::try_from(z.rec.size).unwrap_or(i64::MAX);
+    let (first, last) = match by {
+        ZRangeBy::Rank { start, stop } => {
+            let mut a = if *start < 0 { start + n } else { *start };
+            let mut b = if *stop < 0 { stop + n } else { *stop };
+            a = a.max(0);
+            if a > b || a >= n {
+                return Ok(Vec::new());
+            }
+            b = b.min(n - 1);
+            if rev {
+                (n - 1 - b, n - 1 - a)
+            } else {
+                (a, b)
+            }
+        }
+        _ => {
+            let (offset, count) = limit.map_or((0, -1), |l| (l.offset, l.count));
+            if offset < 0 {
+                return Ok(Vec::new());
+            }
+            if !rev {
+                let mut out = Vec::new();
+                let mut skipped = 0;
+                walk_range(s, z, by, &mut |m, sc| {
+                    if skipped < offset {
+                        skipped += 1;
+                        return true;
+                    }
+                    if count >= 0 && out.len() as i64 >= count {
+                        return false;
+                    }
+                    out.push((m.to_vec(), sc));
+                    true
+                })?;
+                return Ok(out);
+            }
+            // Reverse order over a forward-only seam: count the matches, then take the
+            // forward window that the reverse offset/count describe.
+            let mut matched = 0i64;
+            walk_range(s, z, by, &mut |_, _| {
+                matched += 1;
+                true
+            })?;
+            let end = matched - offset;
+            if end <= 0 {
+                return Ok(Vec::new());
+            }
+            let begin = if count < 0 { 0 } else { (end - count).max(0) };
+            (begin, end - 1)
+        }
+    };
+    let mut out = Vec::new();
+    let mut i = 0i64;
+    let visit = &mut |m: &[u8], sc: f64| {
+        if i > last {
+            return false;
+        }
+        if i >= first {
+            out.push((m.to_vec(), sc));
+        }
+        i += 1;
+        true
+    };
+    match by {
+        ZRangeBy::Rank { .. } => z.walk_scores(s, None, visit)?,
+        _ => walk_range(s, z, by, visit)?,
+    }
+    if rev {
+        out.reverse();
+    }
+    Ok(out)
+}
+
+// ---- commands ----
+
+/// `ZADD`.
+pub fn zadd<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    key: &[u8],
+    opts: ZAddOptions,
+    pairs: &[(f64, &[u8])],
+) -> CmdResult {
+    let skipped = || {
+        if opts.incr {
+            Reply::Nil
+        } else {
+            Reply::Integer(0)
+        }
+    };
+    let old = write_zset(w, at, key)?;
+    let old_rec = old.as_ref().map(|z| z.rec.clone());
+    let mut z = match old {
+        Some(z) => z,
+        None if opts.condition == ZAddCondition::Xx => return Ok(skipped()),
+        None => ZSet::fresh(w, at.db, key),
+    };
+    let (mut added, mut updated) = (0i64, 0i64);
+    let mut incr_result = None;
+    for &(score, member) in pairs {
+        let current = z.score_of(w, member)?;
+        match current {
+            Some(cur) => {
+                if opts.condition == ZAddCondition::Nx {
+                    continue;
+                }
+                let new = if opts.incr {
+                    let sum = cur + score;
+                    if sum.is_nan() {
+                        return Err(StorageError::ScoreNan);
+                    }
+                    sum
+                } else {
+                    score
+                };
+                let refused = match opts.compare {
+                    ZAddCompare::Any => false,
+                    ZAddCompare::Gt => new <= cur,
+                    ZAddCompare::Lt => new >= cur,
+                };
+                if refused {
+                    continue;
+                }
+                incr_result = Some(new);
+                if new != cur {
+                    z.put(w, member, new, Some(cur));
+                    updated += 1;
+                }
+            }
+            None => {
+                if opts.condition == ZAddCondition::Xx {
+                    continue;
+                }
+                z.put(w, member, score, None);
+                incr_result = Some(score);
+                added += 1;
+            }
+        }
+    }
+    z.save(w, old_rec.as_ref());
+    Ok(if opts.incr {
+        incr_result.map_or(Reply::Nil, |s| Reply::Double(normal(s)))
+    } else if opts.changed {
+        Reply::Integer(added + updated)
+    } else {
+        Reply::Integer(added)
+    })
+}
+
+fn normal(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
+}
+
+/// `ZINCRBY`.
+pub fn zincrby<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    key: &[u8],
+    delta: f64,
+    member: &[u8],
+) -> CmdResult {
+    let opts = ZAddOptions {
+        condition: ZAddCondition::Always,
+        compare: ZAddCompare::Any,
+        changed: false,
+        incr: true,
+    };
+    zadd(w, at, key, opts, &[(delta, member)])
+}
+
+/// `ZREM`.
+pub fn zrem<W: StoreWrite + ?Sized>(w: &mut W, at: At, key: &[u8], members: &[&[u8]]) -> CmdResult {
+    let Some(mut z) = write_zset(w, at, key)? else {
+        return Ok(Reply::Integer(0));
+    };
+    let old = z.rec.clone();
+    let mut removed = 0;
+    for &m in members {
+        if let Some(sc) = z.score_of(w, m)? {
+            z.remove(w, m, sc);
+            removed += 1;
+        }
+    }
+    z.save(w, Some(&old));
+    Ok(Reply::Integer(removed))
+}
+
+/// `ZCARD`.
+pub fn zcard<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8]) -> CmdResult {
+    let n = read_zset(s, at, key)?.map_or(0, |z| z.rec.size);
+    Ok(Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX)))
+}
+
+/// `ZSCORE`.
+pub fn zscore<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8], member: &[u8]) -> CmdResult {
+    let Some(z) = read_zset(s, at, key)? else {
+        return Ok(Reply::Nil);
+    };
+    Ok(z.score_of(s, member)?.map_or(Reply::Nil, Reply::Double))
+}
+
+/// `ZMSCORE`.
+pub fn zmscore<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8], members: &[&[u8]]) -> CmdResult {
+    let z = read_zset(s, at, key)?;
+    let mut out = Vec::with_capacity(members.len());
+    for &m in members {
+        let score = match &z {
+            Some(z) => z.score_of(s, m)?,
+            None => None,
+        };
+        out.push(score.map_or(Reply::Nil, Reply::Double));
+    }
+    Ok(Reply::Array(out))
+}
+
+/// `ZCOUNT` / `ZLEXCOUNT`.
+pub fn zcount<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8], by: &ZRangeBy) -> CmdResult {
+    let Some(z) = read_zset(s, at, key)? else {
+        return Ok(Reply::Integer(0));
+    };
+    let mut n = 0;
+    walk_range(s, &z, by, &mut |_, _| {
+        n += 1;
+        true
+    })?;
+    Ok(Reply::Integer(n))
+}
+
+/// `ZRANGE` and its older forms.
+pub fn zrange<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    key: &[u8],
+    by: &ZRangeBy,
+    rev: bool,
+    limit: Option<ZLimit>,
+    with_scores: bool,
+) -> CmdResult {
+    let Some(z) = read_zset(s, at, key)? else {
+        return Ok(member_score_reply(Vec::new(), with_scores));
+    };
+    Ok(member_score_reply(
+        select(s, &z, by, rev, limit)?,
+        with_scores,
+    ))
+}
+
+/// Replaces `dst` with a zset holding `entries` (or deletes it when there are none);
+/// replies the count, as the `STORE` commands do.
+fn store_result<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    dst: &[u8],
+    entries: &[(Vec<u8>, f64)],
+) -> CmdResult {
+    let old = lookup_write(w, at, dst)?;
+    if entries.is_empty() {
+        remove_record(w, at.db, dst, old.as_ref());
+        return Ok(Reply::Integer(0));
+    }
+    let mut z = ZSet::fresh(w, at.db, dst);
+    for (m, sc) in entries {
+        z.put(w, m, *sc, None);
+    }
+    store_record(w, at.db, dst, old.as_ref(), &z.rec);
+    Ok(Reply::Integer(
+        i64::try_from(entries.len()).unwrap_or(i64::MAX),
+    ))
+}
+
+/// `ZRANGESTORE`.
+pub fn zrangestore<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    dst: &[u8],
+    src: &[u8],
+    by: &ZRangeBy,
+    rev: bool,
+    limit: Option<ZLimit>,
+) -> CmdResult {
+    let entries = match write_zset(w, at, src)? {
+        Some(z) => select(&*w, &z, by, rev, limit)?,
+        None => Vec::new(),
+    };
+    store_result(w, at, dst, &entries)
+}
+
+/// `ZRANK` / `ZREVRANK`.
+pub fn zrank<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    key: &[u8],
+    member: &[u8],
+    rev: bool,
+) -> CmdResult {
+    let Some(z) = read_zset(s, at, key)? else {
+        return Ok(Reply::Nil);
+    };
+    let Some(score) = z.score_of(s, member)? else {
+        return Ok(Reply::Nil);
+    };
+    let target = (encode_score(score), member);
+    let mut rank = 0i64;
+    z.walk_scores(s, None, &mut |m, sc| {
+        if (encode_score(sc), m) >= target {
+            return false;
+        }
+        rank += 1;
+        true
+    })?;
+    let n = i64::try_from(z.rec.size).unwrap_or(i64::MAX);
+    Ok(Reply::Integer(if rev { n - 1 - rank } else { rank }))
+}
+
+/// `ZREMRANGEBYRANK` / `ZREMRANGEBYSCORE` / `ZREMRANGEBYLEX`.
+pub fn zremrange<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    key: &[u8],
+    by: &ZRangeBy,
+) -> CmdResult {
+    let Some(mut z) = write_zset(w, at, key)? else {
+        return Ok(Reply::Integer(0));
+    };
+    let old = z.rec.clone();
+    let doomed = select(&*w, &z, by, false, None)?;
+    for (m, sc) in &doomed {
+        z.remove(w, m, *sc);
+    }
+    z.save(w, Some(&old));
+    Ok(Reply::Integer(
+        i64::try_from(doomed.len()).unwrap_or(i64::MAX),
+    ))
+}
+
+/// Removes and returns up to `count` entries from one end, in pop order.
+fn pop<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    z: &mut ZSet<'_>,
+    end: ZEnd,
+    count: u64,
+) -> Result<Vec<(Vec<u8>, f64)>, StorageError> {
+    let count = i64::try_from(count.min(z.rec.size)).unwrap_or(i64::MAX);
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let by = ZRangeBy::Rank {
+        start: 0,
+        stop: count - 1,
+    };
+    let taken = select(&*w, z, &by, end == ZEnd::Max, None)?;
+    for (m, sc) in &taken {
+        z.remove(w, m, *sc);
+    }
+    Ok(taken)
+}
+
+/// `ZPOPMIN` / `ZPOPMAX`.
+pub fn zpop<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    key: &[u8],
+    end: ZEnd,
+    count: Option<u64>,
+) -> CmdResult {
+    let Some(mut z) = write_zset(w, at, key)? else {
+        return Ok(Reply::Array(Vec::new()));
+    };
+    let old = z.rec.clone();
+    let taken = pop(w, &mut z, end, count.unwrap_or(1))?;
+    z.save(w, Some(&old));
+    Ok(match count {
+        Some(_) => member_score_reply(taken, true),
+        None => Reply::Array(
+            taken
+                .into_iter()
+                .flat_map(|(m, sc)| [Reply::Bulk(m), Reply::Double(sc)])
+                .collect(),
+        ),
+    })
+}
+
+/// `ZMPOP`.
+pub fn zmpop<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    keys: &[&[u8]],
+    end: ZEnd,
+    count: u64,
+) -> CmdResult {
+    for &key in keys {
+        let Some(mut z) = write_zset(w, at, key)? else {
+            continue;
+        };
+        let old = z.rec.clone();
+        let taken = pop(w, &mut z, end, count)?;
+        z.save(w, Some(&old));
+        let items = taken
+            .into_iter()
+            .map(|(m, sc)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(sc)]))
+            .collect();
+        return Ok(Reply::Array(vec![
+            Reply::Bulk(key.to_vec()),
+            Reply::Array(items),
+        ]));
+    }
+    Ok(Reply::NilArray)
+}
+
+/// splitmix64, seeded once per command from the engine's generator.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut x = self.0;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^= x >> 31;
+        (x % n.max(1) as u64) as usize
+    }
+}
+
+/// `ZRANDMEMBER`.
+pub fn zrandmember<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    key: &[u8],
+    count: Option<i64>,
+    with_scores: bool,
+) -> CmdResult {
+    let z = read_zset(s, at, key)?;
+    let mut rng = Rng(s.engine().random_u64());
+    let Some(count) = count else {
+        let Some(z) = z else {
+            return Ok(Reply::Nil);
+        };
+        let n = usize::try_from(z.rec.size).unwrap_or(usize::MAX);
+        let pick = i64::try_from(rng.below(n)).unwrap_or(0);
+        let by = ZRangeBy::Rank {
+            start: pick,
+            stop: pick,
+        };
+        let one = select(s, &z, &by, false, None)?;
+        return Ok(one
+            .into_iter()
+            .next()
+            .map_or(Reply::Nil, |(m, _)| Reply::Bulk(m)));
+    };
+    let Some(z) = z else {
+        return Ok(member_score_reply(Vec::new(), with_scores));
+    };
+    if count == 0 {
+        return Ok(member_score_reply(Vec::new(), with_scores));
+    }
+    let mut all = z.all(s)?;
+    let chosen = if count > 0 {
+        let want = usize::try_from(count).unwrap_or(usize::MAX).min(all.len());
+        // Partial Fisher-Yates: the first `want` slots become a uniform sample.
+        for i in 0..want {
+            let j = i + rng.below(all.len() - i);
+            all.swap(i, j);
+        }
+        all.truncate(want);
+        all
+    } else {
+        let want = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+        (0..want)
+            .map(|_| all[rng.below(all.len())].clone())
+            .collect()
+    };
+    Ok(member_score_reply(chosen, with_scores))
+}
+
+/// `ZSCAN`: small zsets in one call (cursor 0), larger ones `count` members at a time in
+/// member order, resuming from a member remembered in the engine's cursor memory.
+pub fn zscan<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    key: &[u8],
+    cursor: u64,
+    pattern: Option<&[u8]>,
+    count: u64,
+    invalid: Option<StorageError>,
+) -> CmdResult {
+    let done = |items: Vec<Reply>| Reply::Array(vec![Reply::bulk("0"), Reply::Array(items)]);
+    let Some(z) = read_zset(s, at, key)? else {
+        return Ok(done(Vec::new()));
+    };
+    if let Some(e) = invalid {
+        return Err(e);
+    }
+    if z.rec.size <= ZSCAN_WHOLE_MAX {
+        // Redis's listpack order: by score, then member.
+        let mut items = Vec::new();
+        for (m, sc) in z.all(s)? {
+            if pattern.is_none_or(|p| glob_match(p, &m, false)) {
+                items.push(Reply::Bulk(m));
+                items.push(Reply::Bulk(format_score(sc).into_bytes()));
+            }
+        }
+        return Ok(done(items));
+    }
+    let from = if cursor == 0 {
+        Vec::new()
+    } else {
+        match s.engine().cursor(cursor) {
+            Some((db, member)) if db == at.db => member,
+            _ => return Ok(done(Vec::new())),
+        }
+    };
+    let budget = count.max(1);
+    let mut seen = 0u64;
+    let mut resume = None;
+    let mut items = Vec::new();
+    z.walk_members(s, &from, &mut |m, sc| {
+        if seen == budget {
+            resume = Some(m.to_vec());
+            return false;
+        }
+        seen += 1;
+        if pattern.is_none_or(|p| glob_match(p, m, false)) {
+            items.push(Reply::Bulk(m.to_vec()));
+            items.push(Reply::Bulk(format_score(sc).into_bytes()));
+        }
+        true
+    })?;
+    Ok(match resume {
+        None => done(items),
+        Some(member) => {
+            let id = s.engine().save_cursor(at.db, member);
+            Reply::Array(vec![Reply::bulk(id.to_string()), Reply::Array(items)])
+        }
+    })
+}
+
+/// The members and scores of one input of `ZUNION` & co: a zset, or a plain set whose
+/// members all score 1 (its sub-keys are `sub_prefix | member`, see `set.rs`).
+fn input<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    key: &[u8],
+) -> Result<BTreeMap<Vec<u8>, f64>, StorageError> {
+    let mut out = BTreeMap::new();
+    match lookup_read(s, at, key)? {
+        None => {}
+        Some(rec) if rec.kind == KeyType::ZSet => {
+            let z = ZSet {
+                db: at.db,
+                key,
+                rec,
+            };
+            z.walk_members(s, b"", &mut |m, sc| {
+                out.insert(m.to_vec(), sc);
+                true
+            })?;
+        }
+        Some(rec) if rec.kind == KeyType::Set => {
+            let prefix = keys::sub_prefix(at.db, key, rec.version);
+            let end = end_of(&prefix);
+            s.scan(Cf::Sub, &prefix, &end, &mut |k, _| {
+                out.insert(k[prefix.len()..].to_vec(), 1.0);
+                true
+            })?;
+        }
+        Some(_) => return Err(StorageError::WrongType),
+    }
+    Ok(out)
+}
+
+/// Redis turns a NaN product or sum (`0 * inf`, `inf + -inf`) into 0.
+fn not_nan(x: f64) -> f64 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x
+    }
+}
+
+fn aggregate(acc: f64, v: f64, how: ZAggregate) -> f64 {
+    match how {
+        ZAggregate::Sum => not_nan(acc + v),
+        ZAggregate::Min => acc.min(v),
+        ZAggregate::Max => acc.max(v),
+    }
+}
+
+/// The result of `ZUNION`/`ZINTER`/`ZDIFF` in Redis order (score, then member).
+fn combine<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    op: ZSetOp,
+    keys: &[&[u8]],
+    weights: &[f64],
+    how: ZAggregate,
+) -> Result<Vec<(Vec<u8>, f64)>, StorageError> {
+    let mut inputs = Vec::with_capacity(keys.len());
+    for (i, &key) in keys.iter().enumerate() {
+        let w = weights.get(i).copied().unwrap_or(1.0);
+        inputs.push((input(s, at, key)?, w));
+    }
+    let mut result: BTreeMap<Vec<u8>, f64> = BTreeMap::new();
+    match op {
+        ZSetOp::Union => {
+            // Redis visits inputs from the smallest; keep its order for equal float sums.
+            inputs.sort_by_key(|(m, _)| m.len());
+            for (members, w) in &inputs {
+                for (m, sc) in members {
+                    let v = not_nan(sc * w);
+                    result
+                        .entry(m.clone())
+                        .and_modify(|acc| *acc = aggregate(*acc, v, how))
+                        .or_insert(v);
+                }
+            }
+        }
+        ZSetOp::Inter => {
+            inputs.sort_by_key(|(m, _)| m.len());
+            if let Some(((first, w0), rest)) = inputs.split_first() {
+                'members: for (m, sc) in first {
+                    let mut acc = not_nan(sc * w0);
+                    for (other, w) in rest {
+                        let Some(osc) = other.get(m) else {
+                            continue 'members;
+                        };
+                        acc = aggregate(acc, not_nan(osc * w), how);
+                    }
+                    result.insert(m.clone(), acc);
+                }
+            }
+        }
+        ZSetOp::Diff => {
+            if let Some(((first, _), rest)) = inputs.split_first() {
+                for (m, sc) in first {
+                    if !rest.iter().any(|(o, _)| o.contains_key(m)) {
+                        result.insert(m.clone(), *sc);
+                    }
+                }
+            }
+        }
+    }
+    let mut out: Vec<(Vec<u8>, f64)> = result.into_iter().map(|(m, s)| (m, normal(s))).collect();
+    out.sort_by(|a, b| (encode_score(a.1), &a.0).cmp(&(encode_score(b.1), &b.0)));
+    Ok(out)
+}
+
+/// `ZUNION` / `ZINTER` / `ZDIFF`.
+pub fn zcombine<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    op: ZSetOp,
+    keys: &[&[u8]],
+    weights: &[f64],
+    how: ZAggregate,
+    with_scores: bool,
+) -> CmdResult {
+    Ok(member_score_reply(
+        combine(s, at, op, keys, weights, how)?,
+        with_scores,
+    ))
+}
+
+/// `ZUNIONSTORE` / `ZINTERSTORE` / `ZDIFFSTORE`.
+pub fn zcombinestore<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    dst: &[u8],
+    op: ZSetOp,
+    keys: &[&[u8]],
+    weights: &[f64],
+    how: ZAggregate,
+) -> CmdResult {
+    let entries = combine(&*w, at, op, keys, weights, how)?;
+    store_result(w, at, dst, &entries)
+}
+
+/// `ZINTERCARD`.
+pub fn zintercard<S: StoreRead + ?Sized>(s: &S, at: At, keys: &[&[u8]], limit: u64) -> CmdResult {
+    let mut inputs = Vec::with_capacity(keys.len());
+    for &key in keys {
+        inputs.push(input(s, at, key)?);
+    }
+    inputs.sort_by_key(BTreeMap::len);
+    let mut n = 0u64;
+    if let Some((first, rest)) = inputs.split_first() {
+        for m in first.keys() {
+            if rest.iter().all(|o| o.contains_key(m)) {
+                n += 1;
+                if limit != 0 && n >= limit {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX)))
+}
+
+// ---- dispatch of archived commands ----
+
+fn score_bound(b: &ArchivedScoreBound) -> ScoreBound {
+    ScoreBound {
+        value: b.value.to_native(),
+        exclusive: b.exclusive,
+    }
+}
+
+fn lex_bound(b: &ArchivedLexBound) -> LexBound {
+    match b {
+        ArchivedLexBound::Min => LexBound::Min,
+        ArchivedLexBound::Max => LexBound::Max,
+        ArchivedLexBound::Inclusive(x) => LexBound::Inclusive(x.to_vec()),
+        ArchivedLexBound::Exclusive(x) => LexBound::Exclusive(x.to_vec()),
+    }
+}
+
+fn range_by(b: &ArchivedZRangeBy) -> ZRangeBy {
+    match b {
+        ArchivedZRangeBy::Rank { start, stop } => ZRangeBy::Rank {
+            start: start.to_native(),
+            stop: stop.to_native(),
+        },
+        ArchivedZRangeBy::Score { min, max } => ZRangeBy::Score {
+            min: score_bound(min),
+            max: score_bound(max),
+        },
+        ArchivedZRangeBy::Lex { min, max } => ZRangeBy::Lex {
+            min: lex_bound(min),
+            max: lex_bound(max),
+        },
+    }
+}
+
+fn limit_of(l: Option<&ArchivedZLimit>) -> Option<ZLimit> {
+    l.map(|l| ZLimit {
+        offset: l.offset.to_native(),
+        count: l.count.to_native(),
+    })
+}
+
+fn end_of_pop(e: &ArchivedZEnd) -> ZEnd {
+    match e {
+        ArchivedZEnd::Min => ZEnd::Min,
+        ArchivedZEnd::Max => ZEnd::Max,
+    }
+}
+
+fn set_op(o: &ArchivedZSetOp) -> ZSetOp {
+    match o {
+        ArchivedZSetOp::Union => ZSetOp::Union,
+        ArchivedZSetOp::Inter => ZSetOp::Inter,
+        ArchivedZSetOp::Diff => ZSetOp::Diff,
+    }
+}
+
+fn aggregate_of(a: &ArchivedZAggregate) -> ZAggregate {
+    match a {
+        ArchivedZAggregate::Sum => ZAggregate::Sum,
+        ArchivedZAggregate::Min => ZAggregate::Min,
+        ArchivedZAggregate::Max => ZAggregate::Max,
+    }
+}
+
+fn slices(v: &[rkyv::vec::ArchivedVec<u8>]) -> Vec<&[u8]> {
+    v.iter().map(|k| k.as_slice()).collect()
+}
+
+fn weights_of(v: &[rkyv::rend::f64_le]) -> Vec<f64> {
+    v.iter().map(|w| w.to_native()).collect()
+}
+
+/// Runs a read-only sorted-set command; `None` for any other command.
+pub fn read<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> Option<CmdResult> {
+    use ArchivedCommand as C;
+    Some(match cmd {
+        C::ZCard { key } => zcard(s, at, key),
+        C::ZScore { key, member } => zscore(s, at, key, member),
+        C::ZMScore { key, members } => zmscore(s, at, key, &slices(members)),
+        C::ZCount { key, min, max } => zcount(
+            s,
+            at,
+            key,
+            &ZRangeBy::Score {
+                min: score_bound(min),
+                max: score_bound(max),
+            },
+        ),
+        C::ZLexCount { key, min, max } => zcount(
+            s,
+            at,
+            key,
+            &ZRangeBy::Lex {
+                min: lex_bound(min),
+                max: lex_bound(max),
+            },
+        ),
+        C::ZRange {
+            key,
+            by,
+            rev,
+            limit,
+            with_scores,
+        } => zrange(
+            s,
+            at,
+            key,
+            &range_by(by),
+            *rev,
+            limit_of(limit.as_ref()),
+            *with_scores,
+        ),
+        C::ZRank { key, member, rev } => zrank(s, at, key, member, *rev),
+        C::ZRandMember {
+            key,
+            count,
+            with_scores,
+        } => zrandmember(
+            s,
+            at,
+            key,
+            count.as_ref().map(|c| c.to_native()),
+            *with_scores,
+        ),
+        C::ZScan {
+            key,
+            cursor,
+            pattern,
+            count,
+            invalid,
+        } => zscan(
+            s,
+            at,
+            key,
+            cursor.to_native(),
+            pattern.as_ref().map(|p| p.as_slice()),
+            count.to_native(),
+            invalid.as_ref().map(|e| match e {
+                ArchivedScanOptionError::Syntax => StorageError::Syntax,
+                ArchivedScanOptionError::NotInteger => StorageError::NotInteger,
+            }),
+        ),
+        C::ZCombine {
+            op,
+            keys,
+            weights,
+            aggregate,
+            with_scores,
+        } => zcombine(
+            s,
+            at,
+            set_op(op),
+            &slices(keys),
+            &weights_of(weights),
+            aggregate_of(aggregate),
+            *with_scores,
+        ),
+        C::ZInterCard { keys, limit } => zintercard(s, at, &slices(keys), limit.to_native()),
+        _ => return None,
+    })
+}
+
+/// Runs a writing sorted-set command in a write group; `None` for any other command.
+pub fn write<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    cmd: &ArchivedCommand,
+) -> Option<CmdResult> {
+    use ArchivedCommand as C;
+    Some(match cmd {
+        C::ZAdd {
+            key,
+            options,
+            pairs,
+        } => {
+            let opts = ZAddOptions {
+                condition: match options.condition {
+                    ArchivedZAddCondition::Always => ZAddCondition::Always,
+                    ArchivedZAddCondition::Nx => ZAddCondition::Nx,
+                    ArchivedZAddCondition::Xx => ZAddCondition::Xx,
+                },
+                compare: match options.compare {
+                    ArchivedZAddCompare::Any => ZAddCompare::Any,
+                    ArchivedZAddCompare::Gt => ZAddCompare::Gt,
+                    ArchivedZAddCompare::Lt => ZAddCompare::Lt,
+                },
+                changed: options.changed,
+                incr: options.incr,
+            };
+            let pairs: Vec<(f64, &[u8])> = pairs
+                .iter()
+                .map(|p| (p.0.to_native(), p.1.as_slice()))
+                .collect();
+            zadd(w, at, key, opts, &pairs)
+        }
+        C::ZIncrBy { key, delta, member } => zincrby(w, at, key, delta.to_native(), member),
+        C::ZRem { key, members } => zrem(w, at, key, &slices(members)),
+        C::ZRangeStore {
+            dst,
+            src,
+            by,
+            rev,
+            limit,
+        } => zrangestore(
+            w,
+            at,
+            dst,
+            src,
+            &range_by(by),
+            *rev,
+            limit_of(limit.as_ref()),
+        ),
+        C::ZRemRange { key, by } => zremrange(w, at, key, &range_by(by)),
+        C::ZPop { key, end, count } => zpop(
+            w,
+            at,
+            key,
+            end_of_pop(end),
+            count.as_ref().map(|c| c.to_native()),
+        ),
+        C::ZMPop { keys, end, count } => {
+            zmpop(w, at, &slices(keys), end_of_pop(end), count.to_native())
+        }
+        C::ZCombineStore {
+            dst,
+            op,
+            keys,
+            weights,
+            aggregate,
+        } => zcombinestore(
+            w,
+            at,
+            dst,
+            set_op(op),
+            &slices(keys),
+            &weights_of(weights),
+            aggregate_of(aggregate),
+        ),
+        _ => return None,
+    })
+}
