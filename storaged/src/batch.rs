@@ -257,11 +257,11 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
         for job in jobs.drain(..) {
             match job {
                 WriteJob::Request { frame, reply } => {
-                    let (id, outcomes) = match RequestView::of(&frame) {
+                    let (id, answer) = match RequestView::of(&frame) {
                         Ok(req) => (req.id, run_request(&mut group, &req, now, &ctx, &mut state)),
-                        Err(_) => (0, Vec::new()),
+                        Err(_) => (0, Answer::Outcomes(Vec::new())),
                     };
-                    done.push((id, outcomes, reply));
+                    done.push((id, answer, reply));
                 }
                 WriteJob::Reclaim => {
                     group.reclaim_expired(RECLAIM_BUDGET);
@@ -278,37 +278,62 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
         if let Err(e) = &committed {
             tracing::error!(error = %e, "group commit failed; failing its requests");
         }
-        for (id, outcomes, reply) in done.drain(..) {
-            let outcomes = match &committed {
-                Ok(()) => outcomes,
-                Err(e) => vec![Outcome::Err(StorageError::Internal(e.to_string())); outcomes.len()],
+        for (id, answer, reply) in done.drain(..) {
+            let frame = match (&committed, answer) {
+                (Ok(()), Answer::Outcomes(outcomes)) => {
+                    encode_response(id, outcomes, ctx.max_frame)
+                }
+                (Ok(()), Answer::Encoded(frame, _)) => frame,
+                (Err(e), answer) => {
+                    let failed = Outcome::Err(StorageError::Internal(e.to_string()));
+                    encode_response(id, vec![failed; answer.count()], ctx.max_frame)
+                }
             };
-            let _ = reply.send(encode_response(id, outcomes, ctx.max_frame));
+            let _ = reply.send(frame);
+        }
+    }
+}
+
+/// A request's result inside a group, before the commit.
+enum Answer {
+    /// To be encoded after the commit.
+    Outcomes(Vec<Outcome>),
+    /// Encoded already because it is also remembered; the count is for a failed commit.
+    Encoded(BytesMut, usize),
+}
+
+impl Answer {
+    fn count(&self) -> usize {
+        match self {
+            Answer::Outcomes(o) => o.len(),
+            Answer::Encoded(_, n) => *n,
         }
     }
 }
 
 /// Runs one request in the group; a keyed one is answered from its remembered reply if it
-/// ran before, and otherwise has its outcomes recorded in the same group.
+/// ran before, and otherwise has its encoded reply recorded in the same group.
 fn run_request(
     group: &mut crate::executor::WriteGroup<'_>,
     req: &RequestView<'_>,
     now: u64,
     ctx: &WriterCtx,
     state: &mut DedupState,
-) -> Vec<Outcome> {
+) -> Answer {
     let count = req.commands.len();
     let Some(key) = req.key else {
-        return req
-            .commands
-            .iter()
-            .map(|c| group.execute(req.db, c))
-            .collect();
+        return Answer::Outcomes(
+            req.commands
+                .iter()
+                .map(|c| group.execute(req.db, c))
+                .collect(),
+        );
     };
     if dedup::expired(&key, now, ctx.window_ms) {
         let stats = group.engine().stats();
         stats.requests_refused_stale.fetch_add(1, Ordering::Relaxed);
-        return dedup::unknown(count, "the request is older than storaged's request memory");
+        let why = "the request is older than storaged's request memory";
+        return Answer::Outcomes(dedup::unknown(count, why));
     }
     let record = dedup::record_key(&key);
     if req.attempt > 0 {
@@ -319,12 +344,13 @@ fn run_request(
             Ok(Some(stored)) => {
                 let stats = group.engine().stats();
                 stats.requests_replayed.fetch_add(1, Ordering::Relaxed);
-                return dedup::decode(&stored, count);
+                return Answer::Outcomes(dedup::decode(&stored, count));
             }
             Ok(None) => {}
             Err(e) => {
                 tracing::error!(error = %e, "cannot read remembered replies");
-                return dedup::unknown(count, "storaged cannot read its request memory");
+                let why = "storaged cannot read its request memory";
+                return Answer::Outcomes(dedup::unknown(count, why));
             }
         }
     }
@@ -333,13 +359,10 @@ fn run_request(
         .iter()
         .map(|c| group.execute(req.db, c))
         .collect();
-    match dedup::encode(&outcomes) {
-        Ok(value) => {
-            group.put(Cf::Reqs, record, value);
-            state.newest_recorded = state.newest_recorded.max(key.born_ms);
-            state.trimmed_to = state.trimmed_to.min(key.born_ms);
-        }
-        Err(e) => tracing::error!(error = %e, "cannot encode a reply to remember"),
-    }
-    outcomes
+    // Serialized once: the same bytes go to the proxy and into the record.
+    let frame = encode_response(req.id, outcomes, ctx.max_frame);
+    group.put(Cf::Reqs, record, dedup::remember(&frame));
+    state.newest_recorded = state.newest_recorded.max(key.born_ms);
+    state.trimmed_to = state.trimmed_to.min(key.born_ms);
+    Answer::Encoded(frame, count)
 }

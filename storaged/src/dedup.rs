@@ -10,13 +10,16 @@
 //! look records up. It does not own the column family (the engine does).
 //!
 //! Layout: key = `born_ms (u64 BE) | proxy (u64 BE) | seq (u64 BE)`, so records sort by
-//! age and expiring old ones is one range deletion. Value = `schema hash (u32 LE) | rkyv
-//! archive of Vec<Outcome>`; a record written by a build with another schema is not
-//! trusted, and its request gets an explicit "outcome unknown" error instead.
+//! age and expiring old ones is one range deletion. Value = `schema hash (u32 LE) | the
+//! Response archive as first sent` (the reply is serialized once, for the wire, and stored
+//! as is); a record written by a build with another schema is not trusted, and its request
+//! gets an explicit "outcome unknown" error instead.
 
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
-use tandem_shared::wire::{ArchivedRequestKey, Outcome, RequestKey, SCHEMA_HASH};
+use tandem_shared::wire::{
+    ArchivedRequestKey, ArchivedResponse, Outcome, RequestKey, HEADER_LEN, SCHEMA_HASH,
+};
 use tandem_shared::StorageError;
 
 /// Default of `--request-memory-secs`: how long a reply is remembered after the request
@@ -51,16 +54,14 @@ pub fn born_before(born_ms: u64) -> Vec<u8> {
     born_ms.to_be_bytes().to_vec()
 }
 
-/// Encodes a request's outcomes for storage.
-///
-/// # Errors
-/// The rkyv failure text (never expected for values that were just built).
-pub fn encode(outcomes: &Vec<Outcome>) -> Result<Vec<u8>, String> {
-    let archive = rkyv::to_bytes::<rancor::Error>(outcomes).map_err(|e| e.to_string())?;
+/// The record value for a request answered with `response_frame` (a whole encoded
+/// Response frame, header included).
+pub fn remember(response_frame: &[u8]) -> Vec<u8> {
+    let archive = response_frame.get(HEADER_LEN..).unwrap_or_default();
     let mut v = Vec::with_capacity(4 + archive.len());
     v.extend_from_slice(&SCHEMA_HASH.to_le_bytes());
-    v.extend_from_slice(&archive);
-    Ok(v)
+    v.extend_from_slice(archive);
+    v
 }
 
 /// Decodes stored outcomes for a request of `count` commands. A record that cannot be
@@ -73,7 +74,8 @@ pub fn decode(value: &[u8], count: usize) -> Vec<Outcome> {
         .and_then(|(_, archive)| {
             let mut aligned = AlignedVec::<16>::with_capacity(archive.len());
             aligned.extend_from_slice(archive);
-            rkyv::from_bytes::<Vec<Outcome>, rancor::Error>(&aligned).ok()
+            let response = rkyv::access::<ArchivedResponse, rancor::Error>(&aligned).ok()?;
+            rkyv::deserialize::<Vec<Outcome>, rancor::Error>(&response.outcomes).ok()
         })
         .filter(|outcomes| outcomes.len() == count);
     decoded.unwrap_or_else(|| unknown(count, "its remembered reply is unreadable"))
@@ -98,7 +100,18 @@ pub fn expired(key: &RequestKey, now_ms: u64, window_ms: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tandem_shared::wire::{self, Response};
     use tandem_shared::Reply;
+
+    fn encode(outcomes: &[Outcome]) -> Option<Vec<u8>> {
+        let mut frame = bytes::BytesMut::new();
+        let response = Response {
+            id: 3,
+            outcomes: outcomes.to_vec(),
+        };
+        wire::encode(&response, u32::MAX, &mut frame).ok()?;
+        Some(remember(&frame))
+    }
 
     fn key(born_ms: u64, seq: u64) -> RequestKey {
         RequestKey {
