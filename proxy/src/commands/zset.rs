@@ -79,7 +79,7 @@ pub fn zadd(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
         }
     }
     let rest = args.rest();
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return Err(CommandError::Syntax);
     }
     if nx && xx {
@@ -87,7 +87,7 @@ pub fn zadd(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
             "XX and NX options at the same time are not compatible",
         ));
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if (nx && (gt || lt)) || (gt && lt) {
         return Err(CommandError::err(
             "GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -710,6 +710,8 @@ mod tests {
         f(&mut args, &ctx())
     }
 
+    type Parser = fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>;
+
     fn err_text(r: Result<Command, CommandError>) -> String {
         match r {
             Err(e) => e.to_string(),
@@ -846,7 +848,7 @@ mod tests {
         ));
         // `LIMIT x -1` is Redis's "no limit" and passes with a rank range.
         assert!(parse(zrange, &["z", "0", "-1", "limit", "1", "-1"]).is_ok());
-        let cases: &[(fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>, &[&str], &str)] = &[
+        let cases: &[(Parser, &[&str], &str)] = &[
             (zrange, &["z", "0", "-1", "limit", "0", "1"], "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"),
             (zrange, &["z", "0", "-1", "byscore", "bylex"], "ERR syntax error"),
             (zrange, &["z", "0", "-1", "limit", "0"], "ERR syntax error"),

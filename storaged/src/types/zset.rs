@@ -1335,3 +1335,598 @@ pub fn write<W: StoreWrite + ?Sized>(
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use tandem_shared::ExpireCondition;
+
+    use super::*;
+    use crate::engine::{now_ms, Engine, EngineOptions};
+    use crate::executor::{WriteGroup, Writer};
+    use crate::types::keyspace;
+    use crate::types::raw_record;
+
+    /// A temp-dir engine driven as the executor drives it: reads on committed state, each
+    /// write in its own committed group.
+    struct Db {
+        _dir: tempfile::TempDir,
+        engine: Engine,
+        writer: Writer,
+    }
+
+    impl Db {
+        fn new() -> Db {
+            let dir = tempfile::tempdir().unwrap();
+            let opts = EngineOptions {
+                block_cache_bytes: 8 << 20,
+                write_buffer_bytes: 4 << 20,
+                ..Default::default()
+            };
+            let engine = Engine::open(dir.path(), &opts).unwrap();
+            Db {
+                _dir: dir,
+                writer: Writer::new(engine.clone()),
+                engine,
+            }
+        }
+
+        fn at(&self) -> At {
+            At {
+                db: 0,
+                now_ms: now_ms(),
+            }
+        }
+
+        fn write(&mut self, f: impl FnOnce(&mut WriteGroup<'_>, At) -> CmdResult) -> CmdResult {
+            let at = self.at();
+            let mut g = self.writer.begin();
+            let r = f(&mut g, at);
+            g.commit().unwrap();
+            r
+        }
+
+        fn zadd(&mut self, key: &str, pairs: &[(f64, &str)]) -> CmdResult {
+            self.zadd_with(key, plain(), pairs)
+        }
+
+        fn zadd_with(&mut self, key: &str, opts: ZAddOptions, pairs: &[(f64, &str)]) -> CmdResult {
+            let pairs: Vec<(f64, &[u8])> = pairs.iter().map(|(s, m)| (*s, m.as_bytes())).collect();
+            self.write(|w, at| zadd(w, at, key.as_bytes(), opts, &pairs))
+        }
+
+        /// `ZRANGE key 0 -1 WITHSCORES` as plain values.
+        fn all(&self, key: &str) -> Vec<(String, f64)> {
+            let at = self.at();
+            let by = ZRangeBy::Rank { start: 0, stop: -1 };
+            match zrange(&self.engine, at, key.as_bytes(), &by, false, None, true).unwrap() {
+                Reply::Pairs(p) => p
+                    .into_iter()
+                    .map(|(m, s)| match (m, s) {
+                        (Reply::Bulk(m), Reply::Double(s)) => (String::from_utf8(m).unwrap(), s),
+                        other => panic!("{other:?}"),
+                    })
+                    .collect(),
+                other => panic!("{other:?}"),
+            }
+        }
+
+        fn card(&self, key: &str) -> i64 {
+            match zcard(&self.engine, self.at(), key.as_bytes()).unwrap() {
+                Reply::Integer(n) => n,
+                other => panic!("{other:?}"),
+            }
+        }
+
+        /// Every sub-key row stored for `key`'s current version.
+        fn sub_rows(&self, key: &str) -> usize {
+            let Some(r) = raw_record(&self.engine, 0, key.as_bytes()).unwrap() else {
+                return 0;
+            };
+            self.rows_at(key, r.version)
+        }
+
+        fn rows_at(&self, key: &str, version: u64) -> usize {
+            let prefix = keys::sub_prefix(0, key.as_bytes(), version);
+            let mut n = 0;
+            self.engine
+                .scan(Cf::Sub, &prefix, &end_of(&prefix), &mut |_, _| {
+                    n += 1;
+                    true
+                })
+                .unwrap();
+            n
+        }
+    }
+
+    fn plain() -> ZAddOptions {
+        ZAddOptions {
+            condition: ZAddCondition::Always,
+            compare: ZAddCompare::Any,
+            changed: false,
+            incr: false,
+        }
+    }
+
+    fn names(v: &[(String, f64)]) -> Vec<&str> {
+        v.iter().map(|(m, _)| m.as_str()).collect()
+    }
+
+    #[test]
+    fn score_encoding_layout() {
+        assert_eq!(encode_score(0.0), [0x80, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(encode_score(-0.0), encode_score(0.0));
+        assert_eq!(encode_score(1.0), [0xbf, 0xf0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            encode_score(-1.0),
+            [0x40, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        );
+        assert_eq!(
+            encode_score(f64::NEG_INFINITY),
+            [0x00, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        );
+        assert_eq!(encode_score(f64::INFINITY), [0xff, 0xf0, 0, 0, 0, 0, 0, 0]);
+        let ordered = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.5,
+            -f64::MIN_POSITIVE,
+            0.0,
+            1e-300,
+            0.5,
+            1.0,
+            1e300,
+            f64::INFINITY,
+        ];
+        for pair in ordered.windows(2) {
+            assert!(encode_score(pair[0]) < encode_score(pair[1]), "{pair:?}");
+        }
+        for x in ordered {
+            assert_eq!(decode_score(encode_score(x)), x);
+        }
+    }
+
+    #[test]
+    fn scores_print_as_redis_7_0() {
+        for (d, want) in [
+            (0.0, "0"),
+            (1.5, "1.5"),
+            (0.1, "0.10000000000000001"),
+            (1e30, "1e+30"),
+            (1e-5, "1.0000000000000001e-05"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (3.0, "3"),
+            (-2.5, "-2.5"),
+            (1e16, "10000000000000000"),
+            (0.0001, "0.0001"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(format_score(d), want, "{d:e}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn score_encoding_order_is_total_order(a in any::<f64>(), b in any::<f64>()) {
+            prop_assume!(!a.is_nan() && !b.is_nan());
+            let norm = |x: f64| if x == 0.0 { 0.0 } else { x };
+            prop_assert_eq!(encode_score(a).cmp(&encode_score(b)), norm(a).total_cmp(&norm(b)));
+            prop_assert_eq!(decode_score(encode_score(a)).to_bits(), norm(a).to_bits());
+        }
+
+        #[test]
+        fn format_score_round_trips(a in any::<f64>()) {
+            prop_assume!(a.is_finite());
+            let text = format_score(a);
+            prop_assert_eq!(text.parse::<f64>().unwrap(), a);
+        }
+    }
+
+    #[test]
+    fn zadd_orders_by_score_then_member_and_counts_in_metadata() {
+        let mut db = Db::new();
+        let r = db.zadd(
+            "z",
+            &[
+                (1.0, "b"),
+                (f64::NEG_INFINITY, "lo"),
+                (1.0, "a"),
+                (-0.5, "n"),
+                (f64::INFINITY, "hi"),
+                (0.0, "zero"),
+            ],
+        );
+        assert_eq!(r, Ok(Reply::Integer(6)));
+        assert_eq!(names(&db.all("z")), ["lo", "n", "zero", "a", "b", "hi"]);
+        assert_eq!(db.card("z"), 6);
+        let rec = raw_record(&db.engine, 0, b"z").unwrap().unwrap();
+        assert_eq!((rec.kind, rec.size), (KeyType::ZSet, 6));
+        // Two rows per member: the member record and the score-index entry.
+        assert_eq!(db.sub_rows("z"), 12);
+        // Updating a score moves its index entry instead of adding one.
+        db.zadd("z", &[(5.0, "a")]).unwrap();
+        assert_eq!(db.sub_rows("z"), 12);
+        assert_eq!(names(&db.all("z")), ["lo", "n", "zero", "b", "a", "hi"]);
+    }
+
+    #[test]
+    fn conditions_incr_and_nan() {
+        let mut db = Db::new();
+        let xx = ZAddOptions {
+            condition: ZAddCondition::Xx,
+            ..plain()
+        };
+        assert_eq!(db.zadd_with("z", xx, &[(1.0, "a")]), Ok(Reply::Integer(0)));
+        assert!(
+            raw_record(&db.engine, 0, b"z").unwrap().is_none(),
+            "XX creates nothing"
+        );
+        db.zadd("z", &[(1.0, "a")]).unwrap();
+        let gt_ch = ZAddOptions {
+            compare: ZAddCompare::Gt,
+            changed: true,
+            ..plain()
+        };
+        assert_eq!(
+            db.zadd_with("z", gt_ch, &[(0.5, "a"), (2.0, "b")]),
+            Ok(Reply::Integer(1))
+        );
+        assert_eq!(
+            db.zadd_with("z", gt_ch, &[(3.0, "a")]),
+            Ok(Reply::Integer(1))
+        );
+        let incr = ZAddOptions {
+            incr: true,
+            ..plain()
+        };
+        assert_eq!(
+            db.zadd_with("z", incr, &[(f64::INFINITY, "a")]),
+            Ok(Reply::Double(f64::INFINITY))
+        );
+        assert_eq!(
+            db.zadd_with("z", incr, &[(f64::NEG_INFINITY, "a")]),
+            Err(StorageError::ScoreNan)
+        );
+        let nx_incr = ZAddOptions {
+            condition: ZAddCondition::Nx,
+            incr: true,
+            ..plain()
+        };
+        assert_eq!(db.zadd_with("z", nx_incr, &[(1.0, "a")]), Ok(Reply::Nil));
+        let r = db.write(|w, at| zincrby(w, at, b"z", -0.0, b"neg0"));
+        assert_eq!(r, Ok(Reply::Double(0.0)));
+        db.write(|w, at| {
+            crate::types::string::set(
+                w,
+                at,
+                b"s",
+                b"v",
+                crate::types::string::SetOptions {
+                    condition: tandem_shared::SetCondition::Always,
+                    expiry: tandem_shared::SetExpiry::Clear,
+                    get: false,
+                },
+            )
+        })
+        .unwrap();
+        assert_eq!(db.zadd("s", &[(1.0, "a")]), Err(StorageError::WrongType));
+        assert_eq!(
+            zcard(&db.engine, db.at(), b"s"),
+            Err(StorageError::WrongType)
+        );
+    }
+
+    #[test]
+    fn ranges_ranks_and_removals() {
+        let mut db = Db::new();
+        db.zadd(
+            "z",
+            &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d"), (5.0, "e")],
+        )
+        .unwrap();
+        let at = db.at();
+        let sb = |v: f64, exclusive: bool| ScoreBound {
+            value: v,
+            exclusive,
+        };
+        let z = read_zset(&db.engine, at, b"z").unwrap().unwrap();
+        let pick = |by: ZRangeBy, rev: bool, limit: Option<ZLimit>| -> Vec<String> {
+            select(&db.engine, &z, &by, rev, limit)
+                .unwrap()
+                .into_iter()
+                .map(|(m, _)| String::from_utf8(m).unwrap())
+                .collect()
+        };
+        assert_eq!(
+            pick(ZRangeBy::Rank { start: 1, stop: -2 }, false, None),
+            ["b", "c", "d"]
+        );
+        assert_eq!(
+            pick(ZRangeBy::Rank { start: 0, stop: 1 }, true, None),
+            ["e", "d"]
+        );
+        assert_eq!(
+            pick(ZRangeBy::Rank { start: 3, stop: 1 }, false, None),
+            Vec::<String>::new()
+        );
+        let score = ZRangeBy::Score {
+            min: sb(1.0, true),
+            max: sb(4.0, false),
+        };
+        assert_eq!(pick(score.clone(), false, None), ["b", "c", "d"]);
+        assert_eq!(
+            pick(
+                score.clone(),
+                true,
+                Some(ZLimit {
+                    offset: 1,
+                    count: 1
+                })
+            ),
+            ["c"]
+        );
+        assert_eq!(
+            pick(
+                score.clone(),
+                true,
+                Some(ZLimit {
+                    offset: 0,
+                    count: -1
+                })
+            ),
+            ["d", "c", "b"]
+        );
+        assert_eq!(
+            pick(
+                score,
+                false,
+                Some(ZLimit {
+                    offset: -1,
+                    count: 1
+                })
+            ),
+            Vec::<String>::new()
+        );
+        let lex = ZRangeBy::Lex {
+            min: LexBound::Exclusive(b"a".to_vec()),
+            max: LexBound::Inclusive(b"c".to_vec()),
+        };
+        assert_eq!(pick(lex, false, None), ["b", "c"]);
+        assert_eq!(
+            pick(
+                ZRangeBy::Lex {
+                    min: LexBound::Max,
+                    max: LexBound::Max
+                },
+                false,
+                None
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            zrank(&db.engine, at, b"z", b"c", false),
+            Ok(Reply::Integer(2))
+        );
+        assert_eq!(
+            zrank(&db.engine, at, b"z", b"c", true),
+            Ok(Reply::Integer(2))
+        );
+        assert_eq!(
+            zrank(&db.engine, at, b"z", b"a", true),
+            Ok(Reply::Integer(4))
+        );
+        assert_eq!(zrank(&db.engine, at, b"z", b"x", false), Ok(Reply::Nil));
+        let r = db.write(|w, at| zremrange(w, at, b"z", &ZRangeBy::Rank { start: 0, stop: 1 }));
+        assert_eq!(r, Ok(Reply::Integer(2)));
+        let r = db.write(|w, at| zpop(w, at, b"z", ZEnd::Max, Some(2)));
+        assert_eq!(
+            r,
+            Ok(Reply::Pairs(vec![
+                (Reply::bulk("e"), Reply::Double(5.0)),
+                (Reply::bulk("d"), Reply::Double(4.0))
+            ]))
+        );
+        let version = raw_record(&db.engine, 0, b"z").unwrap().unwrap().version;
+        let r = db.write(|w, at| zrem(w, at, b"z", &[b"c", b"c"]));
+        assert_eq!(r, Ok(Reply::Integer(1)));
+        assert!(
+            raw_record(&db.engine, 0, b"z").unwrap().is_none(),
+            "the last member deletes the key"
+        );
+        assert_eq!(
+            db.rows_at("z", version),
+            0,
+            "removing members deletes their rows at once"
+        );
+    }
+
+    #[test]
+    fn store_forms_replace_the_destination_with_a_fresh_version() {
+        let mut db = Db::new();
+        db.zadd("a", &[(1.0, "x"), (2.0, "y")]).unwrap();
+        db.zadd("b", &[(10.0, "y"), (20.0, "z")]).unwrap();
+        db.zadd("dst", &[(7.0, "old")]).unwrap();
+        let old_version = raw_record(&db.engine, 0, b"dst").unwrap().unwrap().version;
+        let r = db.write(|w, at| {
+            zcombinestore(
+                w,
+                at,
+                b"dst",
+                ZSetOp::Union,
+                &[b"a", b"b"],
+                &[],
+                ZAggregate::Sum,
+            )
+        });
+        assert_eq!(r, Ok(Reply::Integer(3)));
+        assert_eq!(
+            db.all("dst"),
+            [
+                ("x".to_owned(), 1.0),
+                ("y".to_owned(), 12.0),
+                ("z".to_owned(), 20.0)
+            ]
+        );
+        assert_ne!(
+            raw_record(&db.engine, 0, b"dst").unwrap().unwrap().version,
+            old_version
+        );
+        let r = db.write(|w, at| {
+            zcombinestore(
+                w,
+                at,
+                b"dst",
+                ZSetOp::Inter,
+                &[b"a", b"nope"],
+                &[],
+                ZAggregate::Sum,
+            )
+        });
+        assert_eq!(r, Ok(Reply::Integer(0)));
+        assert!(raw_record(&db.engine, 0, b"dst").unwrap().is_none());
+        // The source may be the destination.
+        let by = ZRangeBy::Rank { start: 1, stop: 1 };
+        let r = db.write(|w, at| zrangestore(w, at, b"a", b"a", &by, false, None));
+        assert_eq!(r, Ok(Reply::Integer(1)));
+        assert_eq!(db.all("a"), [("y".to_owned(), 2.0)]);
+    }
+
+    #[test]
+    fn deletes_are_metadata_only_and_compaction_reclaims_rows() {
+        let mut db = Db::new();
+        let pairs: Vec<(f64, String)> = (0..500).map(|i| (f64::from(i), format!("m{i}"))).collect();
+        let refs: Vec<(f64, &str)> = pairs.iter().map(|(s, m)| (*s, m.as_str())).collect();
+        db.zadd("big", &refs).unwrap();
+        db.zadd("keep", &[(1.0, "k")]).unwrap();
+        let version = raw_record(&db.engine, 0, b"big").unwrap().unwrap().version;
+        assert_eq!(db.rows_at("big", version), 1000);
+        let r = db.write(|w, at| keyspace::del(w, at, [&b"big"[..]].into_iter()));
+        assert_eq!(r, Ok(Reply::Integer(1)));
+        assert_eq!(db.card("big"), 0);
+        // A new zset under the same name never sees the stale rows.
+        db.zadd("big", &[(1.0, "fresh")]).unwrap();
+        assert_eq!(names(&db.all("big")), ["fresh"]);
+        db.engine.compact().unwrap();
+        assert_eq!(db.rows_at("big", version), 0);
+        assert_eq!(db.sub_rows("big"), 2);
+        assert_eq!(db.sub_rows("keep"), 2);
+    }
+
+    #[test]
+    fn expired_zsets_are_gone_for_reads_and_writes() {
+        let mut db = Db::new();
+        db.zadd("z", &[(1.0, "a"), (2.0, "b")]).unwrap();
+        let past = i64::try_from(now_ms()).unwrap() + 30;
+        db.write(|w, at| keyspace::expire(w, at, b"z", past, ExpireCondition::Always))
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        assert_eq!(db.card("z"), 0);
+        assert_eq!(db.zadd("z", &[(5.0, "c")]), Ok(Reply::Integer(1)));
+        assert_eq!(names(&db.all("z")), ["c"]);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Add(Vec<(i8, u8)>, u8),
+        Rem(Vec<u8>),
+        Incr(i8, u8),
+        PopMin(u8),
+        RemRank(i8, i8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (
+                proptest::collection::vec((any::<i8>(), 0u8..12), 1..4),
+                0u8..6
+            )
+                .prop_map(|(p, f)| Op::Add(p, f)),
+            proptest::collection::vec(0u8..12, 1..3).prop_map(Op::Rem),
+            (any::<i8>(), 0u8..12).prop_map(|(d, m)| Op::Incr(d, m)),
+            (0u8..4).prop_map(Op::PopMin),
+            (-6i8..6, -6i8..6).prop_map(|(a, b)| Op::RemRank(a, b)),
+        ]
+    }
+
+    /// The model's Redis order.
+    fn model_order(m: &BTreeMap<String, f64>) -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = m.iter().map(|(k, s)| (k.clone(), *s)).collect();
+        v.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn random_ops_match_a_model(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut db = Db::new();
+            let mut model: BTreeMap<String, f64> = BTreeMap::new();
+            let name = |m: u8| format!("m{m}");
+            for op in ops {
+                match op {
+                    Op::Add(pairs, flag) => {
+                        let opts = match flag {
+                            1 => ZAddOptions { condition: ZAddCondition::Nx, ..plain() },
+                            2 => ZAddOptions { condition: ZAddCondition::Xx, ..plain() },
+                            3 => ZAddOptions { compare: ZAddCompare::Gt, ..plain() },
+                            4 => ZAddOptions { compare: ZAddCompare::Lt, ..plain() },
+                            _ => plain(),
+                        };
+                        let names: Vec<String> = pairs.iter().map(|(_, m)| name(*m)).collect();
+                        let args: Vec<(f64, &str)> = pairs.iter().zip(&names).map(|((s, _), m)| (f64::from(*s) / 4.0, m.as_str())).collect();
+                        let mut added = 0;
+                        for (s, m) in &args {
+                            match model.get(*m).copied() {
+                                Some(cur) => {
+                                    let ok = match flag { 1 => false, 3 => *s > cur, 4 => *s < cur, _ => true };
+                                    if ok { model.insert((*m).to_owned(), *s); }
+                                }
+                                None if flag != 2 => { model.insert((*m).to_owned(), *s); added += 1; }
+                                None => {}
+                            }
+                        }
+                        prop_assert_eq!(db.zadd_with("z", opts, &args), Ok(Reply::Integer(added)));
+                    }
+                    Op::Rem(ms) => {
+                        let names: Vec<String> = ms.iter().map(|m| name(*m)).collect();
+                        let refs: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
+                        let mut removed = 0;
+                        for n in &names { if model.remove(n).is_some() { removed += 1; } }
+                        prop_assert_eq!(db.write(|w, at| zrem(w, at, b"z", &refs)), Ok(Reply::Integer(removed)));
+                    }
+                    Op::Incr(d, m) => {
+                        let n = name(m);
+                        let v = model.get(&n).copied().unwrap_or(0.0) + f64::from(d);
+                        model.insert(n.clone(), v);
+                        prop_assert_eq!(db.write(|w, at| zincrby(w, at, b"z", f64::from(d), n.as_bytes())), Ok(Reply::Double(normal(v))));
+                    }
+                    Op::PopMin(c) => {
+                        let order = model_order(&model);
+                        for (m, _) in order.iter().take(usize::from(c)) { model.remove(m); }
+                        db.write(|w, at| zpop(w, at, b"z", ZEnd::Min, Some(u64::from(c)))).unwrap();
+                    }
+                    Op::RemRank(a, b) => {
+                        let order = model_order(&model);
+                        let n = order.len() as i64;
+                        let (mut s, mut e) = (i64::from(a), i64::from(b));
+                        if s < 0 { s += n; }
+                        if e < 0 { e += n; }
+                        s = s.max(0);
+                        if s <= e && s < n {
+                            for (m, _) in &order[s as usize..=(e.min(n - 1) as usize)] { model.remove(m); }
+                        }
+                        let by = ZRangeBy::Rank { start: i64::from(a), stop: i64::from(b) };
+                        db.write(|w, at| zremrange(w, at, b"z", &by)).unwrap();
+                    }
+                }
+                let want: Vec<(String, f64)> = model_order(&model).into_iter().map(|(m, s)| (m, normal(s))).collect();
+                prop_assert_eq!(db.all("z"), want);
+                prop_assert_eq!(db.card("z"), model.len() as i64);
+                prop_assert_eq!(db.sub_rows("z"), 2 * model.len());
+            }
+        }
+    }
+}
