@@ -392,7 +392,14 @@ impl StoreRead for Engine {
 
 fn options_for(name: &str, cache: &Cache, opts: &EngineOptions, slot: &FilterSlot) -> Options {
     match name {
-        CF_META | CF_REQS => cf_options(cache, opts),
+        CF_META => cf_options(cache, opts),
+        // Written on every write request, read only for resends: skip the memtable bloom.
+        CF_REQS => {
+            let mut o = cf_options(cache, opts);
+            o.set_memtable_prefix_bloom_ratio(0.0);
+            o.set_memtable_whole_key_filtering(false);
+            o
+        }
         CF_SUB => {
             let mut o = cf_options(cache, opts);
             let slot = Arc::clone(slot);
