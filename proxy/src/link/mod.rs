@@ -293,3 +293,64 @@ impl LinkPool {
         &self.links
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(progress: u8) -> (Call, oneshot::Receiver<Result<Frame, LinkError>>) {
+        let (reply, rx) = oneshot::channel();
+        let call = Call {
+            db: 0,
+            commands: vec![Command::DbSize],
+            key: None,
+            attempt: 0,
+            progress: Arc::new(AtomicU8::new(progress)),
+            reply,
+        };
+        (call, rx)
+    }
+
+    #[test]
+    fn a_call_is_sent_only_if_its_caller_has_not_given_up() {
+        let (queued, _rx) = call(QUEUED);
+        assert!(queued.claim());
+        assert_eq!(queued.progress.load(Ordering::SeqCst), SENT);
+        // A resend of a call that went out before.
+        assert!(queued.claim());
+        // The caller's deadline won the race: never sent, and it was told so.
+        let (abandoned, _rx) = call(ABANDONED);
+        assert!(!abandoned.claim());
+        // The caller went away (disconnect): nobody to answer.
+        let (gone, rx) = call(QUEUED);
+        drop(rx);
+        assert!(!gone.claim());
+    }
+
+    #[test]
+    fn calls_come_back_in_send_order() {
+        let map = InFlight::default();
+        let mut receivers = Vec::new();
+        for id in [7u64, 3, 5] {
+            let (mut c, rx) = call(SENT);
+            c.db = id as u8;
+            map.insert(id, c);
+            receivers.push(rx);
+        }
+        let order: Vec<u8> = map.take_all().iter().map(|c| c.db).collect();
+        assert_eq!(order, vec![3, 5, 7]);
+        assert!(map.is_empty());
+    }
+
+    #[test]
+    fn request_keys_are_unique_and_keep_the_proxy_id() {
+        let keys = KeySource {
+            proxy: 42,
+            next: AtomicU64::new(1),
+        };
+        let (a, b) = (keys.next(), keys.next());
+        assert_eq!((a.proxy, b.proxy), (42, 42));
+        assert_ne!(a.seq, b.seq);
+        assert!(a.born_ms > 0 && b.born_ms >= a.born_ms);
+    }
+}
