@@ -679,10 +679,23 @@ impl Rng {
 #[test]
 fn random_operations_match_redis() {
     let Some(d) = differ() else { return };
+    for seed in [0x7a5e7, 1, 42, 2026] {
+        let script = random_script(seed);
+        let owned: Vec<Vec<&str>> = script
+            .iter()
+            .map(|c| c.iter().map(String::as_str).collect())
+            .collect();
+        let steps: Vec<&[&str]> = owned.iter().map(Vec::as_slice).collect();
+        d.check(&steps);
+    }
+}
+
+/// 400 random sorted-set commands over three keys and twelve members, then a dump.
+fn random_script(seed: u64) -> Vec<Vec<String>> {
     let scores = [
         "0", "1", "-1", "2.5", "-0.5", "1e10", "inf", "-inf", "3", "0.1",
     ];
-    let mut rng = Rng(0x7a5e7);
+    let mut rng = Rng(seed);
     let mut script: Vec<Vec<String>> = Vec::new();
     for _ in 0..400 {
         let key = format!("k{}", rng.below(3));
@@ -718,15 +731,55 @@ fn random_operations_match_redis() {
                 rng.below(3).to_string(),
                 "3".into(),
             ],
-            8 => vec!["ZPOPMIN".into(), key],
-            9 => vec!["ZREMRANGEBYRANK".into(), key, "0".into(), "0".into()],
-            10 => vec![
-                "ZUNIONSTORE".into(),
-                "u".into(),
-                "2".into(),
-                key,
-                "k0".into(),
-            ],
+            8 => match rng.below(3) {
+                0 => vec!["ZPOPMIN".into(), key],
+                1 => vec!["ZPOPMAX".into(), key, rng.below(3).to_string()],
+                _ => vec!["ZMPOP".into(), "2".into(), key, "k1".into(), "MAX".into()],
+            },
+            9 => match rng.below(3) {
+                0 => vec!["ZREMRANGEBYRANK".into(), key, "0".into(), "0".into()],
+                1 => vec!["ZREMRANGEBYSCORE".into(), key, "(2".into(), "1e10".into()],
+                _ => vec!["ZREVRANK".into(), key, member],
+            },
+            10 => match rng.below(4) {
+                0 => vec![
+                    "ZUNIONSTORE".into(),
+                    "u".into(),
+                    "2".into(),
+                    key,
+                    "k0".into(),
+                ],
+                1 => vec![
+                    "ZINTERSTORE".into(),
+                    "k2".into(),
+                    "2".into(),
+                    key,
+                    "k0".into(),
+                    "AGGREGATE".into(),
+                    "MAX".into(),
+                ],
+                2 => vec![
+                    "ZRANGESTORE".into(),
+                    "k1".into(),
+                    key,
+                    "+inf".into(),
+                    "-inf".into(),
+                    "BYSCORE".into(),
+                    "REV".into(),
+                    "LIMIT".into(),
+                    "1".into(),
+                    "4".into(),
+                ],
+                _ => vec![
+                    "ZRANGE".into(),
+                    key,
+                    "(1".into(),
+                    "-inf".into(),
+                    "BYSCORE".into(),
+                    "REV".into(),
+                    "WITHSCORES".into(),
+                ],
+            },
             _ => vec!["ZCARD".into(), key],
         };
         script.push(cmd);
@@ -752,10 +805,49 @@ fn random_operations_match_redis() {
         "-1".into(),
         "WITHSCORES".into(),
     ]);
-    let owned: Vec<Vec<&str>> = script
-        .iter()
-        .map(|c| c.iter().map(String::as_str).collect())
-        .collect();
-    let steps: Vec<&[&str]> = owned.iter().map(Vec::as_slice).collect();
-    d.check(&steps);
+    script
+}
+
+/// A pipeline travels as one batch and runs in one write group: later commands must see
+/// the group's own uncommitted members, index entries and deletions.
+#[test]
+fn pipelined_writes_see_each_other() {
+    let Some(d) = differ() else { return };
+    let script: &[&[&str]] = &[
+        &["ZADD", "p", "3", "c", "1", "a", "2", "b"],
+        &["ZINCRBY", "p", "10", "a"],
+        &["ZRANGE", "p", "0", "-1", "WITHSCORES"],
+        &["ZPOPMAX", "p"],
+        &["ZRANK", "p", "c"],
+        &["ZADD", "p", "0", "z"],
+        &["ZRANGEBYSCORE", "p", "-inf", "+inf"],
+        &["ZREM", "p", "b", "c", "z"],
+        &["EXISTS", "p"],
+        &["ZADD", "p", "5", "again"],
+        &["ZUNIONSTORE", "q", "1", "p", "WEIGHTS", "2"],
+        &["ZRANGE", "q", "0", "-1", "WITHSCORES"],
+        &["DEL", "p"],
+        &["ZCARD", "p"],
+        &["ZADD", "p", "1", "fresh"],
+        &["ZRANGE", "p", "0", "-1", "WITHSCORES"],
+    ];
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let mut ours = d.tandem().client_with(protocol);
+        let mut theirs = d.reference().client_with(protocol);
+        let mut results = Vec::new();
+        for conn in [&mut ours, &mut theirs] {
+            redis::cmd("FLUSHALL").query::<()>(conn).unwrap();
+            let mut pipe = redis::pipe();
+            for args in script {
+                let mut cmd = redis::cmd(args[0]);
+                for a in &args[1..] {
+                    cmd.arg(*a);
+                }
+                pipe.add_command(cmd);
+            }
+            let replies: Vec<Value> = pipe.query(conn).unwrap();
+            results.push(replies);
+        }
+        assert_eq!(results[0], results[1], "{protocol:?}");
+    }
 }
