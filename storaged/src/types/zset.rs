@@ -13,6 +13,8 @@
 //! version and deletes the key when its last member goes. This module does not parse
 //! arguments (the proxy did) and never sees RocksDB types. Ranks are found by walking the
 //! score index (O(rank)): RocksDB keeps no order statistics, the trade-off kvrocks makes too.
+//! Reverse walks go down from the top with one `last_key` seek per entry, so `ZREVRANGE 0 9`
+//! and `ZPOPMAX` cost O(k log n) on any size.
 
 use std::collections::BTreeMap;
 
@@ -383,7 +385,104 @@ fn walk_range<S: StoreRead + ?Sized>(
     }
 }
 
-/// The entries a range selects, in reply order.
+/// Visits live entries of `[start, end)` from the largest key down until `visit` returns
+/// false: one `last_key` seek per entry, so the top of a large zset costs O(k log n), not a
+/// walk from the bottom. A key the view reports that a point read no longer finds (deleted
+/// earlier in the same write group, whose `last_key` is only a hint) is skipped.
+fn walk_back<S: StoreRead + ?Sized>(
+    s: &S,
+    start: &[u8],
+    mut end: Vec<u8>,
+    visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<(), StorageError> {
+    while let Some(k) = s.last_key(Cf::Sub, start, &end)? {
+        if k.as_slice() < start || k >= end {
+            break;
+        }
+        if let Some(v) = s.get(Cf::Sub, &k)? {
+            if !visit(&k, &v) {
+                break;
+            }
+        }
+        end = k;
+    }
+    Ok(())
+}
+
+/// The smallest key strictly greater than `key`.
+fn just_after(key: &[u8]) -> Vec<u8> {
+    let mut k = key.to_vec();
+    k.push(0);
+    k
+}
+
+/// Visits, highest first, every entry a range matches (ranks: every entry).
+fn walk_range_back<S: StoreRead + ?Sized>(
+    s: &S,
+    z: &ZSet<'_>,
+    by: &ZRangeBy,
+    visit: &mut dyn FnMut(&[u8], f64) -> bool,
+) -> Result<(), StorageError> {
+    let mut failure = None;
+    match by {
+        ZRangeBy::Rank { .. } | ZRangeBy::Score { .. } => {
+            let base = z.tagged(SCORE_TAG, &[]);
+            let end = match by {
+                ZRangeBy::Score { max, .. } if max.exclusive => {
+                    z.tagged(SCORE_TAG, &[&encode_score(max.value)])
+                }
+                ZRangeBy::Score { max, .. } => {
+                    end_of(&z.tagged(SCORE_TAG, &[&encode_score(max.value)]))
+                }
+                _ => end_of(&base),
+            };
+            walk_back(s, &base, end, &mut |k, _| {
+                let Some((score, member)) = k
+                    .get(base.len()..)
+                    .and_then(|rest| rest.split_first_chunk::<8>())
+                else {
+                    failure = Some(StorageError::Internal(
+                        "zset score-index sub-key too short".to_owned(),
+                    ));
+                    return false;
+                };
+                let sc = decode_score(*score);
+                if let ZRangeBy::Score { min, .. } = by {
+                    if !above_min(sc, *min) {
+                        return false;
+                    }
+                }
+                visit(member, sc)
+            })?;
+        }
+        ZRangeBy::Lex { min, max } => {
+            let base = z.tagged(MEMBER_TAG, &[]);
+            let end = match max {
+                LexBound::Min => return Ok(()),
+                LexBound::Max => end_of(&base),
+                LexBound::Inclusive(x) => just_after(&z.member_key(x)),
+                LexBound::Exclusive(x) => z.member_key(x),
+            };
+            walk_back(s, &base, end, &mut |k, v| {
+                let member = &k[base.len()..];
+                if !lex_above_min(member, min) {
+                    return false;
+                }
+                match read_score_value(v) {
+                    Ok(sc) => visit(member, sc),
+                    Err(e) => {
+                        failure = Some(e);
+                        false
+                    }
+                }
+            })?;
+        }
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// The entries a range selects, in reply order. Forward selections walk up from the
+/// start of the range, reverse ones down from its end.
 fn select<S: StoreRead + ?Sized>(
     s: &S,
     z: &ZSet<'_>,
@@ -392,7 +491,8 @@ fn select<S: StoreRead + ?Sized>(
     limit: Option<ZLimit>,
 ) -> Result<Vec<(Vec<u8>, f64)>, StorageError> {
     let n = i64::try_from(z.rec.size).unwrap_or(i64::MAX);
-    let (first, last) = match by {
+    // (entries to skip, entries to take; negative = all) in walk order.
+    let (skip, take) = match by {
         ZRangeBy::Rank { start, stop } => {
             let mut a = if *start < 0 { start + n } else { *start };
             let mut b = if *stop < 0 { stop + n } else { *stop };
@@ -401,66 +501,33 @@ fn select<S: StoreRead + ?Sized>(
                 return Ok(Vec::new());
             }
             b = b.min(n - 1);
-            if rev {
-                (n - 1 - b, n - 1 - a)
-            } else {
-                (a, b)
-            }
+            (a, b - a + 1)
         }
         _ => {
             let (offset, count) = limit.map_or((0, -1), |l| (l.offset, l.count));
             if offset < 0 {
                 return Ok(Vec::new());
             }
-            if !rev {
-                let mut out = Vec::new();
-                let mut skipped = 0;
-                walk_range(s, z, by, &mut |m, sc| {
-                    if skipped < offset {
-                        skipped += 1;
-                        return true;
-                    }
-                    if count >= 0 && out.len() as i64 >= count {
-                        return false;
-                    }
-                    out.push((m.to_vec(), sc));
-                    true
-                })?;
-                return Ok(out);
-            }
-            // Reverse order over a forward-only seam: count the matches, then take the
-            // forward window that the reverse offset/count describe.
-            let mut matched = 0i64;
-            walk_range(s, z, by, &mut |_, _| {
-                matched += 1;
-                true
-            })?;
-            let end = matched - offset;
-            if end <= 0 {
-                return Ok(Vec::new());
-            }
-            let begin = if count < 0 { 0 } else { (end - count).max(0) };
-            (begin, end - 1)
+            (offset, count)
         }
     };
     let mut out = Vec::new();
-    let mut i = 0i64;
+    let mut skipped = 0i64;
     let visit = &mut |m: &[u8], sc: f64| {
-        if i > last {
+        if skipped < skip {
+            skipped += 1;
+            return true;
+        }
+        if take >= 0 && out.len() as i64 >= take {
             return false;
         }
-        if i >= first {
-            out.push((m.to_vec(), sc));
-        }
-        i += 1;
+        out.push((m.to_vec(), sc));
         true
     };
-    match by {
-        ZRangeBy::Rank { .. } => z.walk_scores(s, None, visit)?,
-        _ => walk_range(s, z, by, visit)?,
-    }
-    if rev {
-        out.reverse();
+    match (by, rev) {
+        (_, true) => walk_range_back(s, z, by, visit)?,
+        (ZRangeBy::Rank { .. }, false) => z.walk_scores(s, None, visit)?,
+        (_, false) => walk_range(s, z, by, visit)?,
     }
     Ok(out)
 }
@@ -697,17 +764,23 @@ pub fn zrank<S: StoreRead + ?Sized>(
     let Some(score) = z.score_of(s, member)? else {
         return Ok(Reply::Nil);
     };
+    // Count the entries on the requested side of the member: O(rank) either way.
     let target = (encode_score(score), member);
     let mut rank = 0i64;
-    z.walk_scores(s, None, &mut |m, sc| {
-        if (encode_score(sc), m) >= target {
+    let count = &mut |m: &[u8], sc: f64| {
+        if (encode_score(sc), m) == target {
             return false;
         }
         rank += 1;
         true
-    })?;
-    let n = i64::try_from(z.rec.size).unwrap_or(i64::MAX);
-    Ok(Reply::Integer(if rev { n - 1 - rank } else { rank }))
+    };
+    if rev {
+        let all = ZRangeBy::Rank { start: 0, stop: -1 };
+        walk_range_back(s, &z, &all, count)?;
+    } else {
+        z.walk_scores(s, None, count)?;
+    }
+    Ok(Reply::Integer(rank))
 }
 
 /// `ZREMRANGEBYRANK` / `ZREMRANGEBYSCORE` / `ZREMRANGEBYLEX`.
@@ -1744,6 +1817,78 @@ mod tests {
     }
 
     #[test]
+    fn reverse_walks_inside_one_write_group_skip_its_deletions() {
+        let mut db = Db::new();
+        db.zadd("z", &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d")])
+            .unwrap();
+        let at = db.at();
+        let mut g = db.writer.begin();
+        // Committed top entries deleted in the group, an uncommitted one added below them.
+        zrem(&mut g, at, b"z", &[b"d", b"c"]).unwrap();
+        let opts = plain();
+        zadd(&mut g, at, b"z", opts, &[(1.5, b"new")]).unwrap();
+        assert_eq!(zrank(&g, at, b"z", b"a", true), Ok(Reply::Integer(2)));
+        let popped = zpop(&mut g, at, b"z", ZEnd::Max, Some(2)).unwrap();
+        assert_eq!(
+            popped,
+            Reply::Pairs(vec![
+                (Reply::bulk("b"), Reply::Double(2.0)),
+                (Reply::bulk("new"), Reply::Double(1.5))
+            ])
+        );
+        g.commit().unwrap();
+        assert_eq!(db.all("z"), [("a".to_owned(), 1.0)]);
+    }
+
+    #[test]
+    fn reverse_lex_and_score_bounds() {
+        let mut db = Db::new();
+        db.zadd("z", &[(0.0, "b"), (0.0, "c"), (0.0, "ca"), (0.0, "d")])
+            .unwrap();
+        let z = read_zset(&db.engine, db.at(), b"z").unwrap().unwrap();
+        let pick = |by: ZRangeBy, limit: Option<ZLimit>| -> Vec<String> {
+            select(&db.engine, &z, &by, true, limit)
+                .unwrap()
+                .into_iter()
+                .map(|(m, _)| String::from_utf8(m).unwrap())
+                .collect()
+        };
+        let lex = |min: LexBound, max: LexBound| ZRangeBy::Lex { min, max };
+        let inc = |x: &str| LexBound::Inclusive(x.as_bytes().to_vec());
+        let exc = |x: &str| LexBound::Exclusive(x.as_bytes().to_vec());
+        assert_eq!(pick(lex(LexBound::Min, inc("c")), None), ["c", "b"]);
+        assert_eq!(pick(lex(exc("b"), exc("d")), None), ["ca", "c"]);
+        assert_eq!(
+            pick(
+                lex(LexBound::Min, LexBound::Max),
+                Some(ZLimit {
+                    offset: 1,
+                    count: 2
+                })
+            ),
+            ["ca", "c"]
+        );
+        db.zadd("s", &[(1.0, "a"), (2.0, "b"), (2.0, "bb"), (3.0, "c")])
+            .unwrap();
+        let z = read_zset(&db.engine, db.at(), b"s").unwrap().unwrap();
+        let sb = |value: f64, exclusive: bool| ScoreBound { value, exclusive };
+        let by = |min, max| ZRangeBy::Score { min, max };
+        let names = |by: ZRangeBy| -> Vec<String> {
+            select(&db.engine, &z, &by, true, None)
+                .unwrap()
+                .into_iter()
+                .map(|(m, _)| String::from_utf8(m).unwrap())
+                .collect()
+        };
+        assert_eq!(names(by(sb(1.0, false), sb(2.0, false))), ["bb", "b", "a"]);
+        assert_eq!(names(by(sb(1.0, true), sb(3.0, true))), ["bb", "b"]);
+        assert_eq!(
+            names(by(sb(f64::NEG_INFINITY, false), sb(f64::INFINITY, false))),
+            ["c", "bb", "b", "a"]
+        );
+    }
+
+    #[test]
     fn store_forms_replace_the_destination_with_a_fresh_version() {
         let mut db = Db::new();
         db.zadd("a", &[(1.0, "x"), (2.0, "y")]).unwrap();
@@ -1923,7 +2068,19 @@ mod tests {
                     }
                 }
                 let want: Vec<(String, f64)> = model_order(&model).into_iter().map(|(m, s)| (m, normal(s))).collect();
-                prop_assert_eq!(db.all("z"), want);
+                prop_assert_eq!(db.all("z"), want.clone());
+                // Walking down from the top gives the same entries in reverse.
+                if let Some(z) = read_zset(&db.engine, db.at(), b"z").unwrap() {
+                    let by = ZRangeBy::Rank { start: 0, stop: -1 };
+                    let back: Vec<(String, f64)> = select(&db.engine, &z, &by, true, None)
+                        .unwrap()
+                        .into_iter()
+                        .map(|(m, s)| (String::from_utf8(m).unwrap(), s))
+                        .collect();
+                    let mut rev = want.clone();
+                    rev.reverse();
+                    prop_assert_eq!(back, rev);
+                }
                 prop_assert_eq!(db.card("z"), model.len() as i64);
                 prop_assert_eq!(db.sub_rows("z"), 2 * model.len());
             }
