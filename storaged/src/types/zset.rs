@@ -9,6 +9,10 @@
 //! - `SCORE_TAG | encode_score(score) | member` → empty (score and rank order, which is
 //!   Redis's order: by score, then member bytes).
 //!
+//! The metadata payload of a zset is its *head hint*: empty, or an index suffix
+//! (`encode_score | member`) below which the score index holds no live entry. `ZPOPMIN`
+//! raises it, adding a lower entry lowers it; walks from the bottom start there.
+//!
 //! Every write builds its changes in the caller's write group, creates a zset under a fresh
 //! version and deletes the key when its last member goes. This module does not parse
 //! arguments (the proxy did) and never sees RocksDB types. Ranks are found by walking the
@@ -173,9 +177,11 @@ impl<'k> ZSet<'k> {
     ) -> Result<(), StorageError> {
         let base = self.tagged(SCORE_TAG, &[]);
         let end = end_of(&base);
+        // Never start below the head hint: only deleted entries lie there.
+        let floor = self.tagged(SCORE_TAG, &[&self.rec.payload]);
         let start = match from {
-            Some(f) => self.tagged(SCORE_TAG, &[&encode_score(f)]),
-            None => base.clone(),
+            Some(f) => floor.max(self.tagged(SCORE_TAG, &[&encode_score(f)])),
+            None => floor,
         };
         let mut bad = false;
         s.scan(Cf::Sub, &start, &end, &mut |k, _| {
@@ -247,6 +253,10 @@ impl<'k> ZSet<'k> {
         }
         w.put(Cf::Sub, self.member_key(member), score_value(score));
         w.put(Cf::Sub, self.score_key(score, member), Vec::new());
+        let suffix = index_suffix(score, member);
+        if suffix < self.rec.payload {
+            self.rec.payload = suffix;
+        }
     }
 
     fn remove<W: StoreWrite + ?Sized>(&mut self, w: &mut W, member: &[u8], score: f64) {
@@ -264,6 +274,13 @@ impl<'k> ZSet<'k> {
             store_record(w, self.db, self.key, old, &self.rec);
         }
     }
+}
+
+/// A score-index sub-key after its tag: `encode_score(score) | member`.
+fn index_suffix(score: f64, member: &[u8]) -> Vec<u8> {
+    let mut k = encode_score(score).to_vec();
+    k.extend_from_slice(member);
+    k
 }
 
 /// A live zset for reading; `WrongType` for another type.
@@ -822,6 +839,12 @@ fn pop<W: StoreWrite + ?Sized>(
     let taken = select(&*w, z, &by, end == ZEnd::Max, None)?;
     for (m, sc) in &taken {
         z.remove(w, m, *sc);
+    }
+    // Popping from the bottom (a zset used as a queue) leaves point tombstones at the head
+    // of the index that every later walk from the bottom would step over; the hint lets
+    // those walks start past them. Nothing live lies below the last entry taken.
+    if let (ZEnd::Min, Some((m, sc))) = (end, taken.last()) {
+        z.rec.payload = index_suffix(*sc, m);
     }
     Ok(taken)
 }
@@ -1838,6 +1861,49 @@ mod tests {
         );
         g.commit().unwrap();
         assert_eq!(db.all("z"), [("a".to_owned(), 1.0)]);
+    }
+
+    #[test]
+    fn popping_from_the_bottom_moves_the_head_hint() {
+        let mut db = Db::new();
+        db.zadd("q", &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d")])
+            .unwrap();
+        let hint = |db: &Db| raw_record(&db.engine, 0, b"q").unwrap().unwrap().payload;
+        assert!(hint(&db).is_empty());
+        db.write(|w, at| zpop(w, at, b"q", ZEnd::Min, Some(2)))
+            .unwrap();
+        assert_eq!(hint(&db), index_suffix(2.0, b"b"));
+        assert_eq!(names(&db.all("q")), ["c", "d"]);
+        // An entry below the hint lowers it, so it is seen by walks from the bottom.
+        db.zadd("q", &[(0.5, "low")]).unwrap();
+        assert_eq!(hint(&db), index_suffix(0.5, b"low"));
+        db.write(|w, at| zincrby(w, at, b"q", -10.0, b"d")).unwrap();
+        assert_eq!(names(&db.all("q")), ["d", "low", "c"]);
+        assert_eq!(
+            zrank(&db.engine, db.at(), b"q", b"c", false),
+            Ok(Reply::Integer(2))
+        );
+        let r = db.write(|w, at| zpop(w, at, b"q", ZEnd::Min, None));
+        assert_eq!(
+            r,
+            Ok(Reply::Array(vec![Reply::bulk("d"), Reply::Double(-6.0)]))
+        );
+        let r = zcount(
+            &db.engine,
+            db.at(),
+            b"q",
+            &ZRangeBy::Score {
+                min: ScoreBound {
+                    value: f64::NEG_INFINITY,
+                    exclusive: false,
+                },
+                max: ScoreBound {
+                    value: f64::INFINITY,
+                    exclusive: false,
+                },
+            },
+        );
+        assert_eq!(r, Ok(Reply::Integer(2)));
     }
 
     #[test]
