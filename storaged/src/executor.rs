@@ -461,11 +461,6 @@ fn key_slices(keys: &rkyv::vec::ArchivedVec<rkyv::vec::ArchivedVec<u8>>) -> Vec<
     keys.iter().map(|k| k.as_slice()).collect()
 }
 
-/// Borrowed key list of an archived multi-key command.
-fn key_slices(keys: &rkyv::vec::ArchivedVec<rkyv::vec::ArchivedVec<u8>>) -> Vec<&[u8]> {
-    keys.iter().map(|k| k.as_slice()).collect()
-}
-
 fn time_unit(u: &ArchivedTimeUnit) -> TimeUnit {
     match u {
         ArchivedTimeUnit::Seconds => TimeUnit::Seconds,
@@ -1104,7 +1099,7 @@ mod tests {
                 key: k("a"),
                 unit: TimeUnit::Seconds
             }),
-            int(at / 1000)
+            int((at + 500) / 1000)
         );
         assert_eq!(
             h.ok(Command::ExpireTime {
