@@ -30,6 +30,26 @@ fn not_lex_range() -> CommandError {
     CommandError::err("min or max not valid string range item")
 }
 
+/// A score, increment or weight as Redis's `getDoubleFromObject` reads it: like
+/// [`parse_f64`], but a value that overflows to infinity or underflows to zero (`strtod`'s
+/// `ERANGE`) is refused, where range ends accept it.
+pub fn parse_score(raw: &[u8]) -> Option<f64> {
+    let v = parse_f64(raw)?;
+    let text = raw.to_ascii_lowercase();
+    let unsigned = text
+        .strip_prefix(b"-")
+        .or(text.strip_prefix(b"+"))
+        .unwrap_or(&text);
+    if v.is_infinite() && !unsigned.starts_with(b"inf") {
+        return None;
+    }
+    let mantissa = unsigned.split(|&c| c == b'e').next().unwrap_or_default();
+    if v == 0.0 && mantissa.iter().any(|c| (b'1'..=b'9').contains(c)) {
+        return None;
+    }
+    Some(v)
+}
+
 /// A score range end as Redis's `zslParseRange` reads it: `(` makes it exclusive, the rest
 /// goes through `strtod` (so an empty rest is 0), and NaN is refused.
 pub fn parse_score_bound(raw: &[u8]) -> Result<ScoreBound, CommandError> {
@@ -99,7 +119,7 @@ pub fn zadd(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     }
     let mut pairs = Vec::with_capacity(rest.len() / 2);
     for pair in rest.chunks_exact(2) {
-        let score = parse_f64(&pair[0]).ok_or(CommandError::NotFloat)?;
+        let score = parse_score(&pair[0]).ok_or(CommandError::NotFloat)?;
         pairs.push((score, pair[1].to_vec()));
     }
     let options = ZAddOptions {
@@ -130,7 +150,7 @@ pub fn zadd(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
 /// `ZINCRBY key increment member`
 pub fn zincrby(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     let key = args.next_vec()?;
-    let delta = args.next_f64()?;
+    let delta = parse_score(&args.next_bytes()?).ok_or(CommandError::NotFloat)?;
     let member = args.next_vec()?;
     args.expect_end()?;
     Ok(Command::ZIncrBy { key, delta, member })
@@ -554,7 +574,7 @@ fn combine_options(
             o.weights = (0..nkeys)
                 .map(|_| {
                     args.next_bytes().and_then(|b| {
-                        parse_f64(&b)
+                        parse_score(&b)
                             .ok_or_else(|| CommandError::err("weight value is not a float"))
                     })
                 })
@@ -763,6 +783,28 @@ mod tests {
         for (words, want) in cases {
             assert_eq!(err_text(parse(zadd, words)), *want, "{words:?}");
         }
+    }
+
+    #[test]
+    fn scores_refuse_overflow_and_underflow() {
+        assert_eq!(parse_score(b"1.5"), Some(1.5));
+        assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_score(b"+Infinity"), Some(f64::INFINITY));
+        assert_eq!(parse_score(b"0e5"), Some(0.0));
+        assert_eq!(parse_score(b"-0.000"), Some(-0.0));
+        assert_eq!(parse_score(b"1e-310"), Some(1e-310));
+        for bad in [
+            &b"1e400"[..],
+            b"-1e400",
+            b"1e-400",
+            b"-1e-400",
+            b"nan",
+            b" 1",
+        ] {
+            assert_eq!(parse_score(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        // Range ends take what strtod gives.
+        assert_eq!(parse_score_bound(b"1e400").unwrap().value, f64::INFINITY);
     }
 
     #[test]
