@@ -812,8 +812,22 @@ pub fn zremrange<W: StoreWrite + ?Sized>(
     };
     let old = z.rec.clone();
     let doomed = select(&*w, &z, by, false, None)?;
+    // Trimming the bottom of a rank or score range (`ZREMRANGEBYSCORE k -inf now-window`,
+    // the sliding-window pattern) is a pop from the head: move the head hint past it.
+    // Those ranges are contiguous in the index, so "starts at the first entry" suffices.
+    let mut first = None;
+    if !matches!(by, ZRangeBy::Lex { .. }) {
+        z.walk_scores(&*w, None, &mut |m, sc| {
+            first = Some((m.to_vec(), sc));
+            false
+        })?;
+    }
+    let trims_head = first.is_some() && first.as_ref() == doomed.first();
     for (m, sc) in &doomed {
         z.remove(w, m, *sc);
+    }
+    if let (true, Some((m, sc))) = (trims_head, doomed.last()) {
+        z.rec.payload = index_suffix(*sc, m);
     }
     z.save(w, Some(&old));
     Ok(Reply::Integer(
@@ -1870,7 +1884,24 @@ mod tests {
             .unwrap();
         let hint = |db: &Db| raw_record(&db.engine, 0, b"q").unwrap().unwrap().payload;
         assert!(hint(&db).is_empty());
-        db.write(|w, at| zpop(w, at, b"q", ZEnd::Min, Some(2)))
+        db.write(|w, at| zpop(w, at, b"q", ZEnd::Min, Some(1)))
+            .unwrap();
+        assert_eq!(hint(&db), index_suffix(1.0, b"a"));
+        let head = ZRangeBy::Score {
+            min: ScoreBound {
+                value: f64::NEG_INFINITY,
+                exclusive: false,
+            },
+            max: ScoreBound {
+                value: 2.0,
+                exclusive: false,
+            },
+        };
+        db.write(|w, at| zremrange(w, at, b"q", &head)).unwrap();
+        assert_eq!(hint(&db), index_suffix(2.0, b"b"));
+        // A range that does not start at the head leaves the hint alone.
+        db.zadd("q", &[(3.5, "mid")]).unwrap();
+        db.write(|w, at| zremrange(w, at, b"q", &ZRangeBy::Rank { start: 1, stop: 1 }))
             .unwrap();
         assert_eq!(hint(&db), index_suffix(2.0, b"b"));
         assert_eq!(names(&db.all("q")), ["c", "d"]);
