@@ -147,6 +147,20 @@ fn clients_keep_their_connections_while_storaged_is_away() {
     }
     expect(&mut c, &["PING"], simple("PONG"));
 
+    // INFO's link section counts the request that waited and timed out.
+    let info: String = redis::cmd("INFO")
+        .arg("link")
+        .query(&mut c)
+        .expect("INFO link");
+    let field = |name: &str| -> u64 {
+        info.lines()
+            .filter_map(|l| l.split(',').find_map(|kv| kv.strip_prefix(name)))
+            .map(|v| v.trim().parse::<u64>().unwrap_or(0))
+            .sum()
+    };
+    assert!(field("queued=") >= 1, "{info}");
+    assert!(field("timed_out=") >= 1, "{info}");
+
     cluster.start_storaged();
     expect(&mut c, &["GET", "k"], bulk("before"));
 }

@@ -501,11 +501,12 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
                 .unwrap_or(("down", String::new()));
             let _ = write!(
                 o,
-                "link{i}:state={state},reconnects={},queue_depth={},in_flight={},requests={},shed={},timed_out={},resent={},last_error={}\r\n",
+                "link{i}:state={state},reconnects={},queue_depth={},in_flight={},requests={},queued={},shed={},timed_out={},resent={},last_error={}\r\n",
                 st.reconnects.load(Ordering::Relaxed),
                 link.queue_depth(),
                 link.in_flight(),
                 st.requests.load(Ordering::Relaxed),
+                st.queued.load(Ordering::Relaxed),
                 st.shed.load(Ordering::Relaxed),
                 st.timed_out.load(Ordering::Relaxed),
                 st.resent.load(Ordering::Relaxed),

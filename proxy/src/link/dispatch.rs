@@ -147,6 +147,9 @@ fn fail(calls: VecDeque<Call>, why: &str) {
 }
 
 fn set_state(stats: &LinkStats, state: LinkState, error: Option<String>) {
+    stats
+        .up
+        .store(state == LinkState::Up, std::sync::atomic::Ordering::Relaxed);
     if let Ok(mut s) = stats.state.lock() {
         s.0 = state;
         if let Some(e) = error {

@@ -89,6 +89,10 @@ pub struct LinkStats {
     pub timed_out: AtomicU64,
     /// Requests sent again on a new link after the one they were in flight on died.
     pub resent: AtomicU64,
+    /// Requests that arrived while the link was not up and so waited in the queue.
+    pub queued: AtomicU64,
+    /// Mirror of `state == Up`, read on every call without taking the state lock.
+    pub up: std::sync::atomic::AtomicBool,
 }
 
 /// [`Call::progress`] values: the dispatcher and the caller race for the first transition,
@@ -167,6 +171,9 @@ impl Link {
     pub async fn call(&self, db: u8, commands: Vec<Command>) -> Result<Frame, LinkError> {
         let (reply, mut rx) = oneshot::channel();
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        if !self.stats.up.load(Ordering::Relaxed) {
+            self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        }
         let write = commands.iter().any(Command::is_write);
         let progress = Arc::new(AtomicU8::new(QUEUED));
         if let Err(e) = self.tx.try_send(Call {
@@ -255,6 +262,8 @@ impl LinkPool {
                     requests: AtomicU64::new(0),
                     shed: AtomicU64::new(0),
                     timed_out: AtomicU64::new(0),
+                    queued: AtomicU64::new(0),
+                    up: std::sync::atomic::AtomicBool::new(false),
                     resent: AtomicU64::new(0),
                 });
                 let in_flight = Arc::new(InFlight::default());
