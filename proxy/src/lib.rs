@@ -12,3 +12,4 @@ pub mod error;
 pub mod link;
 pub mod resp;
 pub mod server;
+pub mod systemd;

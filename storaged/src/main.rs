@@ -1,4 +1,5 @@
 //! Binary entry point: parse flags, start logging, run storaged until SIGTERM/SIGINT.
+//! Under systemd: takes the Unix socket `tandem-storaged.socket` passed (`LISTEN_FDS`).
 
 use clap::Parser;
 use tandem_storaged::config::Config;
@@ -10,6 +11,8 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // Before any thread exists: this reads and clears LISTEN_* from the environment.
+    let inherited = tandem_storaged::systemd::take_unix_listener()?;
     let storage_threads = if config.storage_threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
     } else {
@@ -21,7 +24,11 @@ fn main() -> anyhow::Result<()> {
         .thread_name("storaged-io")
         .enable_all()
         .build()?;
-    rt.block_on(tandem_storaged::server::run(config, shutdown_signal()))?;
+    rt.block_on(tandem_storaged::server::run(
+        config,
+        inherited,
+        shutdown_signal(),
+    ))?;
     tracing::info!("tandem-storaged stopped");
     Ok(())
 }

@@ -15,12 +15,15 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineOptions, FsyncPolicy};
 use crate::error::ServerError;
 
-/// Opens the database and serves until `shutdown` resolves, then drains and closes.
+/// Opens the database and serves until `shutdown` resolves, then drains and closes. Serves on
+/// `inherited` when systemd passed a socket (and then never unlinks it: systemd owns the path,
+/// and proxies' connects wait in its backlog across a restart), else binds `config.socket`.
 ///
 /// # Errors
 /// Bad configuration, an engine that cannot open, or a socket that cannot be bound.
 pub async fn run(
     config: Config,
+    inherited: Option<std::os::unix::net::UnixListener>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let fsync: FsyncPolicy = config.fsync.parse().map_err(|_| {
@@ -44,8 +47,20 @@ pub async fn run(
         .map_err(|e| ServerError::Config(format!("engine open task failed: {e}")))??;
     tracing::info!(dir = %config.data_dir.display(), ?fsync, "database open");
 
-    let listener = bind(&config)?;
-    tracing::info!(socket = %config.socket.display(), "tandem-storaged serving");
+    let from_systemd = inherited.is_some();
+    let listener = match inherited {
+        Some(std) => UnixListener::from_std(std).map_err(|source| ServerError::Socket {
+            path: "socket passed by systemd".into(),
+            source,
+        })?,
+        None => bind(&config)?,
+    };
+    let socket_name = listener
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| config.socket.display().to_string());
+    tracing::info!(socket = %socket_name, from_systemd, "tandem-storaged serving");
 
     let executor = Arc::new(
         Executor::start(
@@ -62,6 +77,12 @@ pub async fn run(
     );
     let stop = CancellationToken::new();
     let background = spawn_background(engine.clone(), executor.clone(), fsync, stop.clone());
+    let watchdog = crate::systemd::watchdog_interval()
+        .map(|every| spawn_watchdog(engine.clone(), every, stop.clone()));
+    crate::systemd::ready(&format!(
+        "serving on {socket_name}, data in {}",
+        config.data_dir.display()
+    ));
 
     let instance_id: u64 = rand_id();
     let drain = CancellationToken::new();
@@ -82,13 +103,22 @@ pub async fn run(
         }
     }
     // Drain: stop accepting, tell every proxy, answer what is in flight.
+    crate::systemd::stopping("draining: answering in-flight requests");
+    // The drain may take up to drain_timeout; ask for that much beyond TimeoutStopSec.
+    crate::systemd::extend_timeout(Duration::from_secs(config.drain_timeout + 30));
     drop(listener);
-    let _ = std::fs::remove_file(&config.socket);
+    if !from_systemd {
+        let _ = std::fs::remove_file(&config.socket);
+    }
     drain.cancel();
     sessions.close();
     sessions.wait().await;
+    crate::systemd::status("drained; syncing WAL and closing the database");
     stop.cancel();
     let _ = background.await;
+    if let Some(watchdog) = watchdog {
+        let _ = watchdog.await;
+    }
     match Arc::try_unwrap(executor) {
         Ok(executor) => executor.stop(),
         Err(_) => tracing::warn!("executor still referenced at shutdown"),
@@ -139,6 +169,34 @@ fn bind(config: &Config) -> Result<UnixListener, ServerError> {
     // Owner and group only: storaged trusts whoever can connect.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(err)?;
     Ok(listener)
+}
+
+/// `WATCHDOG=1` every `every`, each after a real RocksDB read succeeded on a blocking thread:
+/// a wedged engine or a starved runtime misses the deadline and systemd restarts storaged.
+fn spawn_watchdog(
+    engine: Engine,
+    every: Duration,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    use crate::engine::{Cf, StoreRead};
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {
+                    let engine = engine.clone();
+                    // A key no command can write: metadata keys start with a db byte below DB_COUNT.
+                    let read = tokio::task::spawn_blocking(move || engine.get(Cf::Meta, b"\xff-watchdog")).await;
+                    match read {
+                        Ok(Ok(_)) => crate::systemd::watchdog(),
+                        Ok(Err(e)) => tracing::error!(error = %e, "watchdog read failed; not notifying"),
+                        Err(e) => tracing::error!(error = %e, "watchdog task failed; not notifying"),
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// Background work: WAL sync once a second (everysec), expiry reclamation ten times a
