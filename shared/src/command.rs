@@ -214,6 +214,14 @@ pub struct CopyTarget {
     pub replace: bool,
 }
 
+/// One end of a list: `LEFT` (head) or `RIGHT` (tail).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum ListEnd {
+    Left,
+    Right,
+}
+
 /// A typed storage command. Keys are raw bytes; the database comes from the enclosing
 /// [`crate::wire::Request`].
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -634,6 +642,77 @@ pub enum Command {
         limit: u64,
     },
 
+    // ---- lists ----
+    /// `LPUSH`/`RPUSH` (and `LPUSHX`/`RPUSHX` with `only_existing`): replies the new length.
+    LPush {
+        key: Vec<u8>,
+        end: ListEnd,
+        elements: Vec<Vec<u8>>,
+        only_existing: bool,
+    },
+    /// `LPOP`/`RPOP`; `count` is `None` for the single-element form (a bulk reply).
+    LPop {
+        key: Vec<u8>,
+        end: ListEnd,
+        count: Option<u64>,
+    },
+    LLen {
+        key: Vec<u8>,
+    },
+    LIndex {
+        key: Vec<u8>,
+        index: i64,
+    },
+    LSet {
+        key: Vec<u8>,
+        index: i64,
+        element: Vec<u8>,
+    },
+    LRange {
+        key: Vec<u8>,
+        start: i64,
+        stop: i64,
+    },
+    LTrim {
+        key: Vec<u8>,
+        start: i64,
+        stop: i64,
+    },
+    /// `LREM key count element`: `count` > 0 from the head, < 0 from the tail, 0 all.
+    LRem {
+        key: Vec<u8>,
+        count: i64,
+        element: Vec<u8>,
+    },
+    LInsert {
+        key: Vec<u8>,
+        before: bool,
+        pivot: Vec<u8>,
+        element: Vec<u8>,
+    },
+    /// `LPOS key element [RANK r] [COUNT c] [MAXLEN m]`; `rank` is never 0 (the proxy
+    /// refuses it), `maxlen` 0 means no limit, `count` `None` for the single-index form.
+    LPos {
+        key: Vec<u8>,
+        element: Vec<u8>,
+        rank: i64,
+        count: Option<u64>,
+        maxlen: u64,
+    },
+    /// `LMOVE src dst from to` (`RPOPLPUSH` is `RIGHT LEFT`).
+    LMove {
+        src: Vec<u8>,
+        dst: Vec<u8>,
+        from: ListEnd,
+        to: ListEnd,
+    },
+    /// `LMPOP numkeys key... LEFT|RIGHT [COUNT n]`: pops from the first non-empty list.
+    LMPop {
+        keys: Vec<Vec<u8>>,
+        end: ListEnd,
+        count: u64,
+    },
+
     // ---- server ----
     /// Storage statistics for `INFO`: replies a bulk string of `name:value` lines in
     /// INFO's format (sections `keyspace`, `storage`, and storaged-side `stats` fields).
@@ -690,6 +769,10 @@ impl Command {
                 | Command::ZScan { .. }
                 | Command::ZCombine { .. }
                 | Command::ZInterCard { .. }
+                | Command::LLen { .. }
+                | Command::LIndex { .. }
+                | Command::LRange { .. }
+                | Command::LPos { .. }
                 | Command::RandomKey
                 | Command::DbSize
                 | Command::Info
@@ -746,6 +829,10 @@ impl ArchivedCommand {
                 | ArchivedCommand::ZScan { .. }
                 | ArchivedCommand::ZCombine { .. }
                 | ArchivedCommand::ZInterCard { .. }
+                | ArchivedCommand::LLen { .. }
+                | ArchivedCommand::LIndex { .. }
+                | ArchivedCommand::LRange { .. }
+                | ArchivedCommand::LPos { .. }
                 | ArchivedCommand::RandomKey
                 | ArchivedCommand::DbSize
                 | ArchivedCommand::Info

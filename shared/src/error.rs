@@ -46,6 +46,9 @@ pub enum StorageError {
     /// `ZINCRBY`/`ZADD INCR` adding `inf` and `-inf`.
     #[error("ERR resulting score is not a number (NaN)")]
     ScoreNan,
+    /// `LSET` past either end of the list.
+    #[error("ERR index out of range")]
+    IndexOutOfRange,
 }
 
 impl ArchivedStorageError {
@@ -68,6 +71,7 @@ impl ArchivedStorageError {
             ArchivedStorageError::HashNotFloat => StorageError::HashNotFloat.to_string(),
             ArchivedStorageError::Syntax => StorageError::Syntax.to_string(),
             ArchivedStorageError::ScoreNan => StorageError::ScoreNan.to_string(),
+            ArchivedStorageError::IndexOutOfRange => StorageError::IndexOutOfRange.to_string(),
         }
     }
 }

@@ -30,6 +30,7 @@ use crate::engine::{
 };
 use crate::expire::Sweeper;
 use crate::types::hash::{self, HScanOptions, HashPart};
+use crate::types::list;
 use crate::types::keyspace::{self, FlushScope, RenameMode, ScanFilter, ScanOptions};
 use crate::types::set::{self, SScanOptions, SetOp};
 use crate::types::string::{self, SetOptions};
@@ -210,6 +211,9 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
     if let Some(r) = zset::read(s, at, cmd) {
         return Some(r);
     }
+    if let Some(r) = list::read(s, at, cmd) {
+        return Some(r);
+    }
     Some(match cmd {
         C::Get { key } => string::get(s, at, key),
         C::MGet { keys } => string::mget(s, at, keys.iter().map(|k| k.as_slice())),
@@ -314,6 +318,9 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
 fn write_command(w: &mut WriteGroup<'_>, at: At, cmd: &ArchivedCommand) -> CmdResult {
     use ArchivedCommand as C;
     if let Some(r) = zset::write(w, at, cmd) {
+        return r;
+    }
+    if let Some(r) = list::write(w, at, cmd) {
         return r;
     }
     match cmd {
