@@ -744,3 +744,470 @@ pub fn write<W: StoreWrite + ?Sized>(
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::engine::{now_ms, Engine, EngineOptions};
+    use crate::executor::{WriteGroup, Writer};
+    use crate::types::keyspace;
+
+    /// A temp-dir engine with its writer: writes run in a committed group, reads against
+    /// committed state, as the executor runs them.
+    struct Db {
+        _dir: tempfile::TempDir,
+        engine: Engine,
+        writer: Writer,
+    }
+
+    fn open() -> Db {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let opts = EngineOptions {
+            block_cache_bytes: 8 << 20,
+            write_buffer_bytes: 4 << 20,
+            ..Default::default()
+        };
+        let engine = Engine::open(dir.path(), &opts).expect("engine opens");
+        Db {
+            _dir: dir,
+            writer: Writer::new(engine.clone()),
+            engine,
+        }
+    }
+
+    fn at() -> At {
+        At {
+            db: 0,
+            now_ms: now_ms(),
+        }
+    }
+
+    fn b(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    impl Db {
+        fn write<R>(&mut self, f: impl FnOnce(&mut WriteGroup<'_>, At) -> R) -> R {
+            let mut g = self.writer.begin();
+            let r = f(&mut g, at());
+            g.commit().expect("commit");
+            r
+        }
+
+        fn read<R>(&self, f: impl FnOnce(&Engine, At) -> R) -> R {
+            f(&self.engine, at())
+        }
+
+        fn push(&mut self, key: &str, end: ListEnd, elements: &[&str]) -> CmdResult {
+            self.write(|w, at| {
+                push(
+                    w,
+                    at,
+                    key.as_bytes(),
+                    end,
+                    elements.iter().map(|e| e.as_bytes()),
+                    false,
+                )
+            })
+        }
+
+        fn all(&self, key: &str) -> Vec<Vec<u8>> {
+            match self.read(|s, at| lrange(s, at, key.as_bytes(), 0, -1)) {
+                Ok(Reply::Array(items)) => items
+                    .into_iter()
+                    .map(|i| match i {
+                        Reply::Bulk(v) => v,
+                        other => panic!("LRANGE item {other:?}"),
+                    })
+                    .collect(),
+                other => panic!("LRANGE {key}: {other:?}"),
+            }
+        }
+
+        fn len(&self, key: &str) -> i64 {
+            match self.read(|s, at| llen(s, at, key.as_bytes())) {
+                Ok(Reply::Integer(n)) => n,
+                other => panic!("LLEN {key}: {other:?}"),
+            }
+        }
+
+        fn record(&self, key: &str) -> Option<Record> {
+            crate::types::raw_record(&self.engine, 0, key.as_bytes()).expect("read")
+        }
+
+        fn sub_count(&self) -> usize {
+            let mut n = 0;
+            self.engine
+                .scan(Cf::Sub, &[0], &[keys::DB_COUNT], &mut |_, _| {
+                    n += 1;
+                    true
+                })
+                .expect("scan");
+            n
+        }
+    }
+
+    #[test]
+    fn index_helpers_follow_redis() {
+        assert_eq!(resolve(0, 3), Some(0));
+        assert_eq!(resolve(-1, 3), Some(2));
+        assert_eq!(resolve(-3, 3), Some(0));
+        assert_eq!(resolve(-4, 3), None);
+        assert_eq!(resolve(3, 3), None);
+        assert_eq!(resolve(i64::MIN, 3), None);
+        assert_eq!(clamp_range(0, -1, 3), Some((0, 2)));
+        assert_eq!(clamp_range(-100, 100, 3), Some((0, 2)));
+        assert_eq!(clamp_range(2, 1, 3), None);
+        assert_eq!(clamp_range(3, 5, 3), None);
+        assert_eq!(clamp_range(i64::MIN, i64::MAX, 3), Some((0, 2)));
+        assert_eq!(clamp_range(0, -4, 3), None);
+    }
+
+    #[test]
+    fn layout_is_positional_and_starts_in_the_middle() {
+        let mut db = open();
+        assert_eq!(
+            db.push("l", ListEnd::Right, &["b", "c"]),
+            Ok(Reply::Integer(2))
+        );
+        assert_eq!(db.push("l", ListEnd::Left, &["a"]), Ok(Reply::Integer(3)));
+        let r = db.record("l").expect("stored");
+        assert_eq!(r.kind, KeyType::List);
+        assert_eq!(r.size, 3);
+        assert_eq!(r.payload, payload(START_POS - 1, START_POS + 2));
+        let raw = |pos: u64| {
+            db.engine
+                .get(Cf::Sub, &pos_key(0, b"l", r.version, pos))
+                .expect("get")
+        };
+        assert_eq!(raw(START_POS - 1), Some(b("a")));
+        assert_eq!(raw(START_POS), Some(b("b")));
+        assert_eq!(raw(START_POS + 1), Some(b("c")));
+        assert_eq!(raw(START_POS + 2), None);
+        assert_eq!(
+            pos_key(0, b"l", 0x0102, START_POS),
+            [
+                &[0u8, 0, 0, 0, 1, b'l'][..],
+                &0x0102u64.to_be_bytes(),
+                &[0x80, 0, 0, 0, 0, 0, 0, 0]
+            ]
+            .concat()
+        );
+    }
+
+    #[test]
+    fn pops_and_trims_delete_their_records_and_the_last_deletes_the_key() {
+        let mut db = open();
+        db.push("l", ListEnd::Right, &["1", "2", "3", "4", "5"])
+            .expect("push");
+        assert_eq!(
+            db.write(|w, at| pop(w, at, b"l", ListEnd::Left, None)),
+            Ok(Reply::bulk("1"))
+        );
+        assert_eq!(
+            db.write(|w, at| pop(w, at, b"l", ListEnd::Right, Some(2))),
+            Ok(Reply::Array(vec![Reply::bulk("5"), Reply::bulk("4")]))
+        );
+        assert_eq!(db.sub_count(), 2);
+        assert_eq!(db.write(|w, at| ltrim(w, at, b"l", 1, 1)), Ok(Reply::ok()));
+        assert_eq!(db.all("l"), vec![b("3")]);
+        assert_eq!(db.sub_count(), 1);
+        assert_eq!(
+            db.write(|w, at| pop(w, at, b"l", ListEnd::Left, Some(0))),
+            Ok(Reply::Array(vec![]))
+        );
+        assert_eq!(
+            db.write(|w, at| pop(w, at, b"l", ListEnd::Left, Some(9))),
+            Ok(Reply::Array(vec![Reply::bulk("3")]))
+        );
+        assert_eq!(db.record("l"), None);
+        assert_eq!(db.sub_count(), 0);
+        assert_eq!(
+            db.write(|w, at| pop(w, at, b"l", ListEnd::Left, Some(1))),
+            Ok(Reply::NilArray)
+        );
+        assert_eq!(
+            db.write(|w, at| pop(w, at, b"l", ListEnd::Left, None)),
+            Ok(Reply::Nil)
+        );
+    }
+
+    #[test]
+    fn lindex_and_lset_are_point_operations() {
+        let mut db = open();
+        db.push("l", ListEnd::Left, &["c", "b", "a"]).expect("push");
+        assert_eq!(
+            db.read(|s, at| lindex(s, at, b"l", -1)),
+            Ok(Reply::bulk("c"))
+        );
+        assert_eq!(db.read(|s, at| lindex(s, at, b"l", 3)), Ok(Reply::Nil));
+        assert_eq!(
+            db.write(|w, at| lset(w, at, b"l", 1, b"B")),
+            Ok(Reply::ok())
+        );
+        assert_eq!(
+            db.write(|w, at| lset(w, at, b"l", -4, b"x")),
+            Err(StorageError::IndexOutOfRange)
+        );
+        assert_eq!(
+            db.write(|w, at| lset(w, at, b"nokey", 0, b"x")),
+            Err(StorageError::NoSuchKey)
+        );
+        assert_eq!(db.all("l"), vec![b("a"), b("B"), b("c")]);
+    }
+
+    #[test]
+    fn middle_edits_rewrite_the_shorter_side() {
+        let mut db = open();
+        let elems: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+        let refs: Vec<&str> = elems.iter().map(String::as_str).collect();
+        db.push("l", ListEnd::Right, &refs).expect("push");
+        let before = db.record("l").expect("stored");
+        // Removing near the tail keeps the head where it was.
+        assert_eq!(
+            db.write(|w, at| lrem(w, at, b"l", 0, b"8")),
+            Ok(Reply::Integer(1))
+        );
+        let r = db.record("l").expect("stored");
+        assert_eq!(bounds(&r), Ok((START_POS, START_POS + 9)));
+        // Inserting near the head moves the head instead of shifting the tail.
+        assert_eq!(
+            db.write(|w, at| linsert(w, at, b"l", false, b"0", b"x")),
+            Ok(Reply::Integer(10))
+        );
+        let r = db.record("l").expect("stored");
+        assert_eq!(bounds(&r), Ok((START_POS - 1, START_POS + 9)));
+        assert_eq!(r.version, before.version);
+        assert_eq!(
+            db.all("l"),
+            ["0", "x", "1", "2", "3", "4", "5", "6", "7", "9"]
+                .iter()
+                .map(|s| b(s))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(db.sub_count(), 10);
+        assert_eq!(
+            db.write(|w, at| linsert(w, at, b"l", true, b"nope", b"x")),
+            Ok(Reply::Integer(-1))
+        );
+    }
+
+    #[test]
+    fn lmove_rotates_and_checks_both_types_first() {
+        let mut db = open();
+        db.push("l", ListEnd::Right, &["a", "b", "c"])
+            .expect("push");
+        assert_eq!(
+            db.write(|w, at| lmove(w, at, b"l", b"l", ListEnd::Left, ListEnd::Right)),
+            Ok(Reply::bulk("a"))
+        );
+        assert_eq!(db.all("l"), vec![b("b"), b("c"), b("a")]);
+        db.write(|w, at| {
+            crate::types::string::set(
+                w,
+                at,
+                b"s",
+                b"v",
+                crate::types::string::SetOptions {
+                    condition: tandem_shared::SetCondition::Always,
+                    expiry: tandem_shared::SetExpiry::Clear,
+                    get: false,
+                },
+            )
+        })
+        .expect("set");
+        assert_eq!(
+            db.write(|w, at| lmove(w, at, b"l", b"s", ListEnd::Left, ListEnd::Left)),
+            Err(StorageError::WrongType)
+        );
+        assert_eq!(db.len("l"), 3);
+        assert_eq!(
+            db.write(|w, at| lmpop(w, at, [&b"none"[..], b"s"].into_iter(), ListEnd::Left, 1)),
+            Err(StorageError::WrongType)
+        );
+        assert_eq!(
+            db.write(|w, at| lmpop(w, at, [&b"none"[..], b"l"].into_iter(), ListEnd::Right, 2)),
+            Ok(Reply::Array(vec![
+                Reply::bulk("l"),
+                Reply::Array(vec![Reply::bulk("a"), Reply::bulk("c")])
+            ]))
+        );
+    }
+
+    #[test]
+    fn deleted_lists_are_reclaimed_by_compaction_and_copies_keep_their_bounds() {
+        let mut db = open();
+        db.push("l", ListEnd::Left, &["1", "2", "3"]).expect("push");
+        db.push("keep", ListEnd::Right, &["k"]).expect("push");
+        db.write(|w, at| keyspace::copy(w, at, b"l", b"c", 0, false))
+            .expect("copy");
+        assert_eq!(db.all("c"), db.all("l"));
+        assert_eq!(
+            db.record("c").map(|r| r.payload),
+            db.record("l").map(|r| r.payload)
+        );
+        assert_eq!(db.sub_count(), 7);
+        db.write(|w, at| keyspace::del(w, at, [&b"l"[..], b"c"].into_iter()))
+            .expect("del");
+        db.engine.compact().expect("compact");
+        assert_eq!(db.sub_count(), 1);
+        assert_eq!(db.all("keep"), vec![b("k")]);
+    }
+
+    /// One step of the model test.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(bool, Vec<u8>),
+        Pop(bool, Option<u64>),
+        Set(i64, u8),
+        Trim(i64, i64),
+        Rem(i64, u8),
+        Insert(bool, u8, u8),
+        Del,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (any::<bool>(), proptest::collection::vec(0u8..5, 1..5)).prop_map(|(l, v)| Op::Push(l, v)),
+            3 => (any::<bool>(), proptest::option::of(0u64..4)).prop_map(|(l, c)| Op::Pop(l, c)),
+            2 => (-8i64..8, 0u8..5).prop_map(|(i, v)| Op::Set(i, v)),
+            1 => (-8i64..8, -8i64..8).prop_map(|(a, b)| Op::Trim(a, b)),
+            2 => (-3i64..4, 0u8..5).prop_map(|(c, v)| Op::Rem(c, v)),
+            2 => (any::<bool>(), 0u8..5, 0u8..5).prop_map(|(bf, p, v)| Op::Insert(bf, p, v)),
+            1 => Just(Op::Del),
+        ]
+    }
+
+    fn elem(v: u8) -> Vec<u8> {
+        vec![b'a' + v]
+    }
+
+    fn side(left: bool) -> ListEnd {
+        if left {
+            ListEnd::Left
+        } else {
+            ListEnd::Right
+        }
+    }
+
+    /// What `model` looks like after Redis's `LTRIM start stop`.
+    fn model_trim(model: &mut VecDeque<Vec<u8>>, start: i64, stop: i64) {
+        match clamp_range(start, stop, model.len() as u64) {
+            Some((a, b)) => {
+                model.truncate(b as usize + 1);
+                model.drain(..a as usize);
+            }
+            None => model.clear(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Random pushes, pops, LSET, LTRIM, LREM, LINSERT and DEL agree with a VecDeque
+        /// after every step: replies, LRANGE 0 -1, LLEN, and the key existing exactly when
+        /// the model is non-empty, with exactly one sub-key per element.
+        #[test]
+        fn lists_behave_like_a_deque(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut db = open();
+            let mut model: VecDeque<Vec<u8>> = VecDeque::new();
+            for op in ops {
+                match op {
+                    Op::Push(left, vals) => {
+                        let vals: Vec<Vec<u8>> = vals.into_iter().map(elem).collect();
+                        for v in &vals {
+                            if left { model.push_front(v.clone()) } else { model.push_back(v.clone()) }
+                        }
+                        let got = db.write(|w, at| {
+                            push(w, at, b"l", side(left), vals.iter().map(|v| v.as_slice()), false)
+                        });
+                        prop_assert_eq!(got, Ok(Reply::Integer(model.len() as i64)));
+                    }
+                    Op::Pop(left, count) => {
+                        let want = if model.is_empty() {
+                            if count.is_some() { Reply::NilArray } else { Reply::Nil }
+                        } else {
+                            let mut take = || if left { model.pop_front() } else { model.pop_back() };
+                            match count {
+                                None => Reply::Bulk(take().unwrap_or_default()),
+                                Some(n) => Reply::Array(
+                                    (0..n).map_while(|_| take()).map(Reply::Bulk).collect(),
+                                ),
+                            }
+                        };
+                        let got = db.write(|w, at| pop(w, at, b"l", side(left), count));
+                        prop_assert_eq!(got, Ok(want));
+                    }
+                    Op::Set(index, v) => {
+                        let want = if model.is_empty() {
+                            Err(StorageError::NoSuchKey)
+                        } else {
+                            match resolve(index, model.len() as u64) {
+                                Some(i) => {
+                                    model[i as usize] = elem(v);
+                                    Ok(Reply::ok())
+                                }
+                                None => Err(StorageError::IndexOutOfRange),
+                            }
+                        };
+                        let got = db.write(|w, at| lset(w, at, b"l", index, &elem(v)));
+                        prop_assert_eq!(got, want);
+                    }
+                    Op::Trim(start, stop) => {
+                        model_trim(&mut model, start, stop);
+                        let got = db.write(|w, at| ltrim(w, at, b"l", start, stop));
+                        prop_assert_eq!(got, Ok(Reply::ok()));
+                    }
+                    Op::Rem(count, v) => {
+                        let target = elem(v);
+                        let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+                        let mut idx: Vec<usize> = (0..model.len()).filter(|&i| model[i] == target).collect();
+                        if count < 0 { idx.reverse(); }
+                        idx.truncate(limit);
+                        idx.sort_unstable();
+                        for i in idx.iter().rev() { model.remove(*i); }
+                        let got = db.write(|w, at| lrem(w, at, b"l", count, &target));
+                        prop_assert_eq!(got, Ok(Reply::Integer(idx.len() as i64)));
+                    }
+                    Op::Insert(before, p, v) => {
+                        let want = if model.is_empty() {
+                            0
+                        } else {
+                            match model.iter().position(|e| *e == elem(p)) {
+                                Some(i) => {
+                                    model.insert(if before { i } else { i + 1 }, elem(v));
+                                    model.len() as i64
+                                }
+                                None => -1,
+                            }
+                        };
+                        let got = db.write(|w, at| linsert(w, at, b"l", before, &elem(p), &elem(v)));
+                        prop_assert_eq!(got, Ok(Reply::Integer(want)));
+                    }
+                    Op::Del => {
+                        let existed = !model.is_empty();
+                        model.clear();
+                        let got = db.write(|w, at| keyspace::del(w, at, [&b"l"[..]].into_iter()));
+                        prop_assert_eq!(got, Ok(Reply::Integer(i64::from(existed))));
+                    }
+                }
+                prop_assert_eq!(db.all("l"), model.iter().cloned().collect::<Vec<_>>());
+                prop_assert_eq!(db.len("l"), model.len() as i64);
+                prop_assert_eq!(db.record("l").is_some(), !model.is_empty());
+                // Live sub-keys: exactly the elements (DEL leaves stale ones until
+                // compaction, so count only those under the live version).
+                if let Some(r) = db.record("l") {
+                    let prefix = keys::sub_prefix(0, b"l", r.version);
+                    let end = keys::prefix_end(&prefix).expect("prefix end");
+                    let mut n = 0;
+                    db.engine.scan(Cf::Sub, &prefix, &end, &mut |_, _| { n += 1; true }).expect("scan");
+                    prop_assert_eq!(n, model.len());
+                }
+            }
+        }
+    }
+}
