@@ -614,8 +614,13 @@ pub fn lpos<S: StoreRead + ?Sized>(
         });
     };
     let len = list.len();
-    // Matches to skip before collecting; a rank of i64::MIN has no positive twin.
-    let mut skip = rank.unsigned_abs() - 1;
+    // Matches to skip before collecting. Redis 7.0 negates the rank in C, so i64::MIN stays
+    // negative there and every match counts: it acts as rank -1.
+    let mut skip = if rank == i64::MIN {
+        0
+    } else {
+        rank.unsigned_abs() - 1
+    };
     let want = match count {
         Some(0) => u64::MAX,
         Some(c) => c,
