@@ -135,9 +135,18 @@ pub enum LexBound {
 pub enum ZRangeBy {
     /// Ranks with Redis's negative-from-end indexes; for `REV` ranges they count from the
     /// highest score.
-    Rank { start: i64, stop: i64 },
-    Score { min: ScoreBound, max: ScoreBound },
-    Lex { min: LexBound, max: LexBound },
+    Rank {
+        start: i64,
+        stop: i64,
+    },
+    Score {
+        min: ScoreBound,
+        max: ScoreBound,
+    },
+    Lex {
+        min: LexBound,
+        max: LexBound,
+    },
 }
 
 /// `LIMIT offset count` of a score or lex range; a negative count means "all".
@@ -580,11 +589,12 @@ pub enum Command {
         rev: bool,
         limit: Option<ZLimit>,
     },
-    /// `ZRANK` / `ZREVRANK`.
+    /// `ZRANK` / `ZREVRANK`, with `WITHSCORE` (Redis 7.2) when `with_score`.
     ZRank {
         key: Vec<u8>,
         member: Vec<u8>,
         rev: bool,
+        with_score: bool,
     },
     /// `ZREMRANGEBYRANK` / `ZREMRANGEBYSCORE` / `ZREMRANGEBYLEX`.
     ZRemRange {

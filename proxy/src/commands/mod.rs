@@ -1634,7 +1634,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "zrank",
-        arity: 3,
+        arity: -3,
         flags: &["readonly", "fast"],
         first_key: 1,
         last_key: 1,
@@ -1730,7 +1730,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "zrevrank",
-        arity: 3,
+        arity: -3,
         flags: &["readonly", "fast"],
         first_key: 1,
         last_key: 1,

@@ -379,18 +379,32 @@ pub fn zrangestore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandE
 }
 
 fn rank(args: &mut Args, rev: bool) -> Result<Command, CommandError> {
+    let name = if rev { "zrevrank" } else { "zrank" };
+    if args.remaining() > 3 {
+        return Err(CommandError::WrongArity(name.to_owned()));
+    }
     let key = args.next_vec()?;
     let member = args.next_vec()?;
+    let with_score = match args.remaining() {
+        0 => false,
+        _ if args.eat("WITHSCORE") => true,
+        _ => return Err(CommandError::Syntax),
+    };
     args.expect_end()?;
-    Ok(Command::ZRank { key, member, rev })
+    Ok(Command::ZRank {
+        key,
+        member,
+        rev,
+        with_score,
+    })
 }
 
-/// `ZRANK key member`
+/// `ZRANK key member [WITHSCORE]`
 pub fn zrank(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     rank(args, false)
 }
 
-/// `ZREVRANK key member`
+/// `ZREVRANK key member [WITHSCORE]`
 pub fn zrevrank(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     rank(args, true)
 }

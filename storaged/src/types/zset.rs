@@ -774,12 +774,18 @@ pub fn zrank<S: StoreRead + ?Sized>(
     key: &[u8],
     member: &[u8],
     rev: bool,
+    with_score: bool,
 ) -> CmdResult {
+    let missing = if with_score {
+        Reply::NilArray
+    } else {
+        Reply::Nil
+    };
     let Some(z) = read_zset(s, at, key)? else {
-        return Ok(Reply::Nil);
+        return Ok(missing);
     };
     let Some(score) = z.score_of(s, member)? else {
-        return Ok(Reply::Nil);
+        return Ok(missing);
     };
     // Count the entries on the requested side of the member: O(rank) either way.
     let target = (encode_score(score), member);
@@ -797,7 +803,11 @@ pub fn zrank<S: StoreRead + ?Sized>(
     } else {
         z.walk_scores(s, None, count)?;
     }
-    Ok(Reply::Integer(rank))
+    Ok(if with_score {
+        Reply::Array(vec![Reply::Integer(rank), Reply::Double(score)])
+    } else {
+        Reply::Integer(rank)
+    })
 }
 
 /// `ZREMRANGEBYRANK` / `ZREMRANGEBYSCORE` / `ZREMRANGEBYLEX`.
@@ -1316,7 +1326,12 @@ pub fn read<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> Opti
             limit_of(limit.as_ref()),
             *with_scores,
         ),
-        C::ZRank { key, member, rev } => zrank(s, at, key, member, *rev),
+        C::ZRank {
+            key,
+            member,
+            rev,
+            with_score,
+        } => zrank(s, at, key, member, *rev, *with_score),
         C::ZRandMember {
             key,
             count,
@@ -1817,18 +1832,29 @@ mod tests {
             Vec::<String>::new()
         );
         assert_eq!(
-            zrank(&db.engine, at, b"z", b"c", false),
+            zrank(&db.engine, at, b"z", b"c", false, false),
             Ok(Reply::Integer(2))
         );
         assert_eq!(
-            zrank(&db.engine, at, b"z", b"c", true),
+            zrank(&db.engine, at, b"z", b"c", true, false),
             Ok(Reply::Integer(2))
         );
         assert_eq!(
-            zrank(&db.engine, at, b"z", b"a", true),
+            zrank(&db.engine, at, b"z", b"a", true, false),
             Ok(Reply::Integer(4))
         );
-        assert_eq!(zrank(&db.engine, at, b"z", b"x", false), Ok(Reply::Nil));
+        assert_eq!(
+            zrank(&db.engine, at, b"z", b"x", false, false),
+            Ok(Reply::Nil)
+        );
+        assert_eq!(
+            zrank(&db.engine, at, b"z", b"c", false, true),
+            Ok(Reply::Array(vec![Reply::Integer(2), Reply::Double(3.0)]))
+        );
+        assert_eq!(
+            zrank(&db.engine, at, b"z", b"x", true, true),
+            Ok(Reply::NilArray)
+        );
         let r = db.write(|w, at| zremrange(w, at, b"z", &ZRangeBy::Rank { start: 0, stop: 1 }));
         assert_eq!(r, Ok(Reply::Integer(2)));
         let r = db.write(|w, at| zpop(w, at, b"z", ZEnd::Max, Some(2)));
@@ -1864,7 +1890,10 @@ mod tests {
         zrem(&mut g, at, b"z", &[b"d", b"c"]).unwrap();
         let opts = plain();
         zadd(&mut g, at, b"z", opts, &[(1.5, b"new")]).unwrap();
-        assert_eq!(zrank(&g, at, b"z", b"a", true), Ok(Reply::Integer(2)));
+        assert_eq!(
+            zrank(&g, at, b"z", b"a", true, false),
+            Ok(Reply::Integer(2))
+        );
         let popped = zpop(&mut g, at, b"z", ZEnd::Max, Some(2)).unwrap();
         assert_eq!(
             popped,
@@ -1911,7 +1940,7 @@ mod tests {
         db.write(|w, at| zincrby(w, at, b"q", -10.0, b"d")).unwrap();
         assert_eq!(names(&db.all("q")), ["d", "low", "c"]);
         assert_eq!(
-            zrank(&db.engine, db.at(), b"q", b"c", false),
+            zrank(&db.engine, db.at(), b"q", b"c", false, false),
             Ok(Reply::Integer(2))
         );
         let r = db.write(|w, at| zpop(w, at, b"q", ZEnd::Min, None));
