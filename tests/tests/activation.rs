@@ -85,8 +85,7 @@ fn spawn(name: &str, args: &[String], launch: &Launch, log: &Path) -> Child {
             .stdin(Stdio::from(fd))
             .env("TANDEM_TEST_FD_ON_STDIN", "1");
     }
-    let child = command.spawn().expect("spawn through bash");
-    child
+    command.spawn().expect("spawn through bash")
 }
 
 fn signal(child: &Child, signal: Signal) {
