@@ -96,3 +96,23 @@ pub fn watchdog_interval() -> Option<Duration> {
 pub fn watchdog() {
     notify(&[NotifyState::Watchdog]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpStream;
+
+    #[test]
+    fn accepts_only_a_listening_stream_socket() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client = TcpStream::connect(addr).expect("connect");
+        assert!(check_listening_stream(&OwnedFd::from(listener)).is_ok());
+
+        let err = check_listening_stream(&OwnedFd::from(client)).expect_err("not listening");
+        assert!(err.to_string().contains("not listening"), "{err}");
+
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        assert!(check_listening_stream(&OwnedFd::from(udp)).is_err());
+    }
+}

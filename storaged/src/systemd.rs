@@ -103,3 +103,27 @@ pub fn watchdog_interval() -> Option<Duration> {
 pub fn watchdog() {
     notify(&[NotifyState::Watchdog]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::{UnixDatagram, UnixStream};
+
+    #[test]
+    fn accepts_only_a_listening_unix_stream_socket() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = UnixListener::bind(dir.path().join("s.sock")).expect("bind");
+        assert!(check_unix_stream(&OwnedFd::from(listener)).is_ok());
+
+        let datagram = UnixDatagram::unbound().expect("datagram socket");
+        assert!(check_unix_stream(&OwnedFd::from(datagram)).is_err());
+
+        let (connected, _peer) = UnixStream::pair().expect("socket pair");
+        let err = check_unix_stream(&OwnedFd::from(connected)).expect_err("not listening");
+        assert!(err.to_string().contains("not listening"), "{err}");
+
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+        let err = check_unix_stream(&OwnedFd::from(tcp)).expect_err("not AF_UNIX");
+        assert!(err.to_string().contains("not AF_UNIX"), "{err}");
+    }
+}
