@@ -2,7 +2,7 @@
 //! hands it over as fd 3 with `LISTEN_FDS=1`/`LISTEN_PID` (as `tandem-storaged.socket`
 //! would), restarts storaged on the same socket while a client keeps writing through a
 //! proxy, and listens on a `NOTIFY_SOCKET` datagram socket for `READY=1`, `WATCHDOG=1` and
-//! `STOPPING=1`.
+//! `STOPPING=1`; and two proxies sharing one port through SO_REUSEPORT sockets.
 //!
 //! The hand-over goes through bash: the socket is the shell's stdin, `exec 3<&0 </dev/null`
 //! moves it to fd 3, and `LISTEN_PID=$$` before `exec` names the pid the binary keeps — no
@@ -393,4 +393,98 @@ fn ping(addr: &str) -> Option<String> {
     let mut buf = [0u8; 7];
     stream.read_exact(&mut buf).ok()?;
     Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// A listening TCP socket on `port` with SO_REUSEPORT, as each `tandem-proxy@N.socket` makes
+/// (tokio's `TcpSocket` is the dependency at hand that sets the option before `bind`).
+fn reuseport_listener(port: u16) -> std::net::TcpListener {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_reuseport(true)?;
+        socket.bind(([127, 0, 0, 1], port).into())?;
+        socket.listen(128)?.into_std()
+    })
+    .expect("SO_REUSEPORT listener")
+}
+
+/// The proxy pid a fresh connection to `addr` lands on, after a write through it.
+fn serving_pid(addr: &str, n: usize) -> Option<u32> {
+    let mut c = try_connect(addr, None, Protocol::Resp2).ok()?;
+    let value = n.to_string();
+    run_command(&mut c, &["SET", &format!("k{n}"), &value]).ok()?;
+    let Ok(Value::BulkString(info)) = run_command(&mut c, &["INFO", "server"]) else {
+        return None;
+    };
+    String::from_utf8_lossy(&info)
+        .lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|p| p.trim().parse().ok())
+}
+
+#[test]
+fn two_proxies_share_one_port_and_one_keeps_serving_alone() {
+    if skip_for_redis_backend() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage_socket = dir.path().join("self-bound.sock");
+    let mut reaper = Reaper(vec![spawn(
+        "tandem-storaged",
+        &storaged_args(dir.path()),
+        &Launch::default(),
+        &dir.path().join("storaged.log"),
+    )]);
+    let port = free_port();
+    for name in ["proxy.log", "proxy-b.log"] {
+        // Each proxy gets its own SO_REUSEPORT socket; the test keeps no copy, so a proxy's
+        // socket closes with it (under systemd: stop the instance's .socket unit too).
+        let socket = reuseport_listener(port);
+        let launch = Launch {
+            listener: Some(socket.as_fd()),
+            ..Launch::default()
+        };
+        reaper.0.push(spawn(
+            "tandem-proxy",
+            &proxy_args(free_port(), &storage_socket),
+            &launch,
+            &dir.path().join(name),
+        ));
+    }
+    let (a, b) = (reaper.0[1].id(), reaper.0[2].id());
+    let addr = format!("127.0.0.1:{port}");
+    let mut n = 0;
+    let mut seen = std::collections::HashSet::new();
+    wait_for("connections served by both proxies", START_TIMEOUT, || {
+        n += 1;
+        seen.extend(serving_pid(&addr, n));
+        (seen.contains(&a) && seen.contains(&b)).then_some(())
+    });
+
+    signal(&reaper.0[1], Signal::SIGTERM);
+    assert!(
+        wait_exit(&mut reaper.0[1]).success(),
+        "{}",
+        logs(dir.path())
+    );
+    for _ in 0..20 {
+        n += 1;
+        assert_eq!(
+            serving_pid(&addr, n),
+            Some(b),
+            "a connection after proxy {a} stopped was not served by {b}\n{}",
+            logs(dir.path())
+        );
+    }
+    // Everything written through either proxy is in the one storaged.
+    let mut c = connect(&addr, None, Protocol::Resp2);
+    for i in 1..=n {
+        assert_eq!(
+            run_command(&mut c, &["GET", &format!("k{i}")]),
+            Ok(Value::BulkString(i.to_string().into_bytes()))
+        );
+    }
 }
