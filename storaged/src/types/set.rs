@@ -215,140 +215,184 @@ pub fn smembers<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8]) -> CmdResult {
     Ok(set_reply(members))
 }
 
-/// Distinct next bytes listed per level of [`seek_random`]'s descent; past this the level
-/// is dense enough that interpolating a byte picks evenly.
-const LEVEL_OPTIONS_MAX: usize = 16;
+/// Forward probes into one set's members for [`seek_random`]. Every probe is a scan
+/// bounded by the end of the prefix it looks in, so it steps over only the RocksDB
+/// tombstones inside that prefix, between its start and the next live member.
+struct Probe<'a, S: ?Sized> {
+    s: &'a S,
+    /// The set's sub-key prefix (`db | key_len | key | version`).
+    base: Vec<u8>,
+}
 
-/// Up to two members `>= from`, both starting with `within`.
-fn peek_two<S: StoreRead + ?Sized>(
-    s: &S,
-    db: u8,
-    key: &[u8],
-    r: &Record,
-    from: &[u8],
-    within: &[u8],
-) -> Result<Vec<Vec<u8>>, StorageError> {
-    let mut out = Vec::with_capacity(2);
-    scan_members(s, db, key, r, from, &mut |m| {
-        if !m.starts_with(within) {
-            return false;
+impl<S: StoreRead + ?Sized> Probe<'_, S> {
+    /// The first member `>= from` that starts with `within`.
+    fn first(&self, from: &[u8], within: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let mut start = self.base.clone();
+        start.extend_from_slice(from);
+        let mut scope = self.base.clone();
+        scope.extend_from_slice(within);
+        // The db byte is below 16, so the prefix always has an upper bound.
+        let end = keys::prefix_end(&scope).unwrap_or_else(|| vec![keys::DB_COUNT]);
+        let mut out = None;
+        self.s.scan(Cf::Sub, &start, &end, &mut |k, _| {
+            out = k.get(self.base.len()..).map(<[u8]>::to_vec);
+            false
+        })?;
+        Ok(out)
+    }
+
+    /// The first member starting with `within` but not with `branch` (which extends
+    /// `within`) that sorts after `branch`'s members.
+    fn after(&self, branch: &[u8], within: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        match keys::prefix_end(branch) {
+            Some(from) if from.starts_with(within) => self.first(&from, within),
+            _ => Ok(None),
         }
-        out.push(m.to_vec());
-        out.len() < 2
-    })?;
-    Ok(out)
+    }
 }
 
-/// One branch below a prefix: the next byte (`None` for the member equal to the prefix),
-/// the first member on it, and whether it is the only one.
-struct Branch {
-    byte: Option<u8>,
-    first: Vec<u8>,
-    single: bool,
+/// One next byte of a trie level in [`seek_random`].
+enum Slot {
+    Unknown,
+    Absent,
+    /// A branch, with its first member.
+    Present(Vec<u8>),
 }
 
-fn branch_at(depth: usize, found: &[Vec<u8>]) -> Option<Branch> {
-    let first = found.first()?;
-    let byte = first.get(depth).copied();
-    let single = byte.is_none()
-        || found
-            .get(1)
-            .is_none_or(|next| next.get(depth) != byte.as_ref());
-    Some(Branch {
-        byte,
-        first: first.clone(),
-        single,
-    })
-}
-
-/// A random member, found by descending the members' byte trie: at each level the
-/// distinct next bytes are listed with a few seeks and one is chosen uniformly. Members
-/// in sparse branches are favoured (not uniform, like Redis's own sampling of large
-/// sets), but every member can be drawn and clustered key shapes do not collapse onto a
-/// few members as interpolating a seek target would.
+/// A random member, found by descending the members' byte trie with forward seeks only.
+///
+/// At each level (members starting with `within`, the first of them `first`): a binary
+/// search over prefixes of `first` finds the longest prefix every member shares, so
+/// levels with a single branch cost a few seeks together, not one each. At the byte
+/// where members diverge, a byte is drawn uniformly between the lowest present and the
+/// highest present and the branch at or after it is taken; the highest is not looked up
+/// (a backward seek is dear) but found by rejection: a draw past every branch lowers the
+/// ceiling to below it and draws again, which keeps the draw uniform over the bytes up to
+/// the highest. The member equal to the shared prefix, if any, is one more option.
+///
+/// Why not list a level's distinct bytes and choose among them (fairer)? Listing seeks
+/// past every branch, and each seek steps over the tombstones of members deleted there:
+/// a set drained by `SPOP` (tens of thousands of tombstones until compaction) made every
+/// draw wade through all of them, O(deleted members) per `SPOP`. Backward seeks
+/// (`last_key`) were no better: RocksDB steps back over a memtable tombstone with a
+/// skiplist search, and a write group's `last_key` can report members the group already
+/// deleted. Here each seek crosses only the tombstones between its target and the next
+/// live member inside the level.
+///
+/// The trade-off: a branch is drawn with probability proportional to the run of absent
+/// bytes in front of it, so members after sparse stretches are favoured (not uniform,
+/// like Redis's own sampling of large sets). Every member can be drawn: each present
+/// byte is hit exactly by its own draw.
 fn seek_random<S: StoreRead + ?Sized>(
     s: &S,
     db: u8,
     key: &[u8],
     r: &Record,
 ) -> Result<Option<Vec<u8>>, StorageError> {
-    let mut prefix: Vec<u8> = Vec::new();
-    loop {
-        let depth = prefix.len();
-        let mut branches: Vec<Branch> = Vec::new();
-        let mut from = prefix.clone();
-        while let Some(b) = branch_at(depth, &peek_two(s, db, key, r, &from, &prefix)?) {
-            from.truncate(depth);
-            match b.byte {
-                // The member equal to the prefix sorts before everything below it.
-                None => from.push(0),
-                Some(u8::MAX) => {
-                    branches.push(b);
-                    break;
-                }
-                Some(byte) => from.push(byte + 1),
-            }
-            branches.push(b);
-            if branches.len() >= LEVEL_OPTIONS_MAX {
-                if let Some(b) = dense_branch(s, db, key, r, &prefix, &mut branches)? {
-                    return Ok(Some(b));
-                }
-                break;
-            }
-        }
-        if branches.is_empty() {
-            return Ok(None);
-        }
-        let pick = branches.swap_remove(random_index(s, branches.len()));
-        match pick.byte {
-            Some(byte) if !pick.single => prefix.push(byte),
-            _ => return Ok(Some(pick.first)),
-        }
-    }
-}
-
-/// For a level with many distinct next bytes: treats the bytes past the last listed one,
-/// up to the largest present, as if each held a branch, and draws among listed and
-/// unlisted alike. A draw past the list seeks to its byte; then `branches` holds just
-/// that branch. Returns a member directly only when the seek lands on nothing.
-fn dense_branch<S: StoreRead + ?Sized>(
-    s: &S,
-    db: u8,
-    key: &[u8],
-    r: &Record,
-    prefix: &[u8],
-    branches: &mut Vec<Branch>,
-) -> Result<Option<Vec<u8>>, StorageError> {
-    let depth = prefix.len();
-    let Some(last) = branches.last().and_then(|b| b.byte) else {
+    let probe = Probe {
+        s,
+        base: keys::sub_prefix(db, key, r.version),
+    };
+    let Some(mut first) = probe.first(b"", b"")? else {
         return Ok(None);
     };
-    let (range_start, range_end) = member_range(db, key, r);
-    let mut full = range_start.clone();
-    full.extend_from_slice(prefix);
-    let end = keys::prefix_end(&full).unwrap_or(range_end);
-    let hi = s
-        .last_key(Cf::Sub, &full, &end)?
-        .and_then(|k| k.get(range_start.len() + depth).copied())
-        .unwrap_or(last)
-        .max(last);
-    let unlisted = usize::from(hi - last);
-    let i = random_index(s, branches.len() + unlisted);
-    if i < branches.len() {
-        let b = branches.swap_remove(i);
-        *branches = vec![b];
-        return Ok(None);
-    }
-    let mut from = prefix.to_vec();
-    // i - len < unlisted = hi - last, so the byte stays <= hi.
-    from.push(last + 1 + (i - branches.len()) as u8);
-    match branch_at(depth, &peek_two(s, db, key, r, &from, prefix)?) {
-        Some(b) => {
-            *branches = vec![b];
-            Ok(None)
+    let mut within: Vec<u8> = Vec::new();
+    loop {
+        // Largest `shared` such that every member starts with first[..shared]; `next`
+        // remembers the member found after first[..shared + 1] when that was probed.
+        let (mut shared, mut top) = (within.len(), first.len());
+        let mut next: Option<(usize, Vec<u8>)> = None;
+        let mut guess_next_byte = true;
+        while shared < top {
+            // Below the top of the trie a level usually branches at once: try that first.
+            let mid = if std::mem::take(&mut guess_next_byte) {
+                shared + 1
+            } else {
+                (shared + top).div_ceil(2)
+            };
+            match probe.after(&first[..mid], &within)? {
+                None => shared = mid,
+                Some(m) => {
+                    next = Some((mid, m));
+                    top = mid - 1;
+                }
+            }
         }
-        // Past the last live member (a write group's last key may be one it deleted).
-        None => Ok(branches.first().map(|b| b.first.clone())),
+        let depth = shared;
+        within = first[..depth].to_vec();
+        // The member equal to the shared prefix sorts before its whole subtree.
+        let exact = first.len() == depth;
+        let (lowest, known) = if exact {
+            let mut from = within.clone();
+            from.push(0);
+            match probe.first(&from, &within)? {
+                Some(m) => (m.clone(), m),
+                None => return Ok(Some(first)),
+            }
+        } else {
+            let after = match next {
+                Some((k, m)) if k == depth + 1 => Some(m),
+                _ => probe.after(&first[..=depth], &within)?,
+            };
+            match after {
+                Some(m) => (first.clone(), m),
+                // A member that vanished between probes (not possible in one view).
+                None => return Ok(Some(first)),
+            }
+        };
+        let (Some(&lo), Some(&known_byte)) = (lowest.get(depth), known.get(depth)) else {
+            return Ok(Some(first));
+        };
+        // What this level's draws learned about each next byte. Bytes below the lowest
+        // branch hold none.
+        let mut slots: Vec<Slot> = (0..=u8::MAX)
+            .map(|b| if b < lo { Slot::Absent } else { Slot::Unknown })
+            .collect();
+        slots[usize::from(lo)] = Slot::Present(lowest);
+        slots[usize::from(known_byte)] = Slot::Present(known);
+        let landed = loop {
+            let candidates: Vec<u8> = (0..=u8::MAX)
+                .filter(|&b| !matches!(slots[usize::from(b)], Slot::Absent))
+                .collect();
+            let i = random_index(s, candidates.len() + usize::from(exact));
+            if exact && i == 0 {
+                return Ok(Some(first));
+            }
+            let Some(&byte) = candidates.get(i - usize::from(exact)) else {
+                return Ok(Some(first));
+            };
+            if let Slot::Present(m) = &slots[usize::from(byte)] {
+                break m.clone();
+            }
+            let mut from = within.clone();
+            from.push(byte);
+            match probe.first(&from, &within)? {
+                Some(m) => {
+                    let Some(&hit) = m.get(depth) else {
+                        return Ok(Some(m));
+                    };
+                    for slot in &mut slots[usize::from(byte)..usize::from(hit)] {
+                        *slot = Slot::Absent;
+                    }
+                    if hit == byte {
+                        break m;
+                    }
+                    // Accept only exact hits: taking the branch after a run of absent
+                    // bytes would weight it by that run and drain the set in sweeps.
+                    slots[usize::from(hit)] = Slot::Present(m);
+                }
+                None => {
+                    for slot in &mut slots[usize::from(byte)..] {
+                        *slot = Slot::Absent;
+                    }
+                }
+            }
+        };
+        let Some(&branch) = landed.get(depth) else {
+            return Ok(Some(landed));
+        };
+        within.push(branch);
+        first = landed;
     }
 }
 
@@ -1053,6 +1097,30 @@ mod tests {
             }
         }
         assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn single_pops_in_one_write_group_drain_a_large_set_exactly() {
+        // One group sees its own deletions only through the overlay (its `last_key` may
+        // report members it already popped): every pop must still return a live member.
+        let mut db = Db::new();
+        let all: Vec<String> = (0..2000).map(|i| format!("element:{i:012}")).collect();
+        db.sadd("q", &all.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut left: BTreeSet<Vec<u8>> = all.iter().map(|m| m.as_bytes().to_vec()).collect();
+        db.write(|w, at| {
+            for _ in 0..1500 {
+                let m = bulk(spop(w, at, b"q", None)?);
+                assert!(left.remove(&m), "popped a non-member or twice");
+            }
+            Ok(Reply::Nil)
+        })
+        .unwrap();
+        assert_eq!(db.members("q"), left);
+        while !left.is_empty() {
+            let m = bulk(db.write(|w, at| spop(w, at, b"q", None)).unwrap());
+            assert!(left.remove(&m), "popped a non-member or twice");
+        }
+        assert!(!db.exists("q"));
     }
 
     #[test]
