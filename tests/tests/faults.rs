@@ -107,7 +107,7 @@ fn a_full_queue_sheds_at_once_and_queued_requests_run_after_reconnect() {
 
 #[test]
 fn a_stopped_storaged_stalls_no_proxy_local_command_and_a_stuck_write_is_reported_unknown() {
-    let cluster = cluster_with_proxy_args(&["--request-timeout-ms", "500"]);
+    let cluster = cluster_with_proxy_args(&["--request-timeout-ms", "2000"]);
     if !cluster.is_tandem() {
         return;
     }
