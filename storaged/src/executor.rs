@@ -30,8 +30,8 @@ use crate::engine::{
 };
 use crate::expire::Sweeper;
 use crate::types::hash::{self, HScanOptions, HashPart};
-use crate::types::list;
 use crate::types::keyspace::{self, FlushScope, RenameMode, ScanFilter, ScanOptions};
+use crate::types::list;
 use crate::types::set::{self, SScanOptions, SetOp};
 use crate::types::string::{self, SetOptions};
 use crate::types::zset;
@@ -287,9 +287,7 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
         }
         C::SMembers { key } => set::smembers(s, at, key),
         C::SRandMember { key } => set::srandmember(s, at, key, None),
-        C::SRandMemberCount { key, count } => {
-            set::srandmember(s, at, key, Some(count.to_native()))
-        }
+        C::SRandMemberCount { key, count } => set::srandmember(s, at, key, Some(count.to_native())),
         C::SInter { keys } => set::algebra(s, at, SetOp::Inter, &key_slices(keys)),
         C::SUnion { keys } => set::algebra(s, at, SetOp::Union, &key_slices(keys)),
         C::SDiff { keys } => set::algebra(s, at, SetOp::Diff, &key_slices(keys)),

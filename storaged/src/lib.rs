@@ -12,6 +12,6 @@ pub mod error;
 pub mod executor;
 pub mod expire;
 pub mod server;
-pub mod systemd;
 pub mod session;
+pub mod systemd;
 pub mod types;

@@ -95,7 +95,13 @@ impl Engine {
 
         let deadline = Instant::now() + opts.lock_retry;
         let db = loop {
-            let cfs = [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, CF_META, CF_SUB, CF_REQS].map(|name| {
+            let cfs = [
+                rocksdb::DEFAULT_COLUMN_FAMILY_NAME,
+                CF_META,
+                CF_SUB,
+                CF_REQS,
+            ]
+            .map(|name| {
                 ColumnFamilyDescriptor::new(name, options_for(name, &cache, opts, &filter_slot))
             });
             match DB::open_cf_descriptors(&db_opts, dir, cfs) {
