@@ -912,3 +912,18 @@ fn zrank_withscore_follows_redis_7_2() {
         Ok(Value::Array(vec![Value::Int(2), Value::Double(3.0)])),
     );
 }
+
+/// Scores go through C's `strtod` in Redis, which reads hex floats too.
+#[test]
+fn hex_float_scores_match_redis() {
+    tandem_tests::assert_same(&[
+        &["ZADD", "zz", "0x10", "m"],
+        &["ZADD", "zz", "-0X.8", "n", "0x1p3", "o"],
+        &["ZSCORE", "zz", "m"],
+        &["ZRANGEBYSCORE", "zz", "0x1", "0x20", "WITHSCORES"],
+        &["ZINCRBY", "zz", "0x1p-1", "m"],
+        &["ZADD", "zz", "0x", "p"],
+        &["ZADD", "zz", "0x1p99999", "p"],
+        &["ZCOUNT", "zz", "-0x1", "(0x10"],
+    ]);
+}

@@ -145,6 +145,12 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
         return None;
     }
     let lower = s.to_ascii_lowercase();
+    // C's strtod (which Redis uses) reads hex floats such as `0x1p3`.
+    let unsigned = lower.strip_prefix(['-', '+']).unwrap_or(&lower);
+    if let Some(hex) = unsigned.strip_prefix("0x") {
+        let v = super::string::parse_hex_float(hex.as_bytes())?;
+        return Some(if lower.starts_with('-') { -v } else { v });
+    }
     let v = match lower.as_str() {
         "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
         "-inf" | "-infinity" => f64::NEG_INFINITY,
@@ -192,6 +198,10 @@ mod tests {
         assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(parse_f64(b"+INF"), Some(f64::INFINITY));
         assert_eq!(parse_f64(b"1e3"), Some(1000.0));
+        assert_eq!(parse_f64(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64(b"-0X.8"), Some(-0.5));
+        assert_eq!(parse_f64(b"0x1p3"), Some(8.0));
+        assert_eq!(parse_f64(b"0x"), None);
         for bad in [&b""[..], b"nan", b" 1", b"abc", b"1.0x"] {
             assert_eq!(parse_f64(bad), None);
         }

@@ -427,7 +427,7 @@ pub(super) fn parse_long_double(b: &[u8]) -> Option<f64> {
 
 /// The part of a C hex float after `0x`: hex digits with an optional point, then an
 /// optional binary exponent `p[+-]digits`.
-fn parse_hex_float(b: &[u8]) -> Option<f64> {
+pub(crate) fn parse_hex_float(b: &[u8]) -> Option<f64> {
     let (mantissa, exp) = match b.iter().position(|&c| c == b'p' || c == b'P') {
         Some(i) => (&b[..i], Some(&b[i + 1..])),
         None => (b, None),
