@@ -14,7 +14,8 @@ use super::ParseCtx;
 use crate::error::CommandError;
 
 /// `SCAN`'s page size when `COUNT` is not given.
-const DEFAULT_SCAN_COUNT: u64 = 10;
+/// `COUNT` of `SCAN`/`HSCAN`/`SSCAN`/`ZSCAN` when none is given, as in Redis.
+pub(super) const DEFAULT_SCAN_COUNT: u64 = 10;
 
 /// `DEL key [key ...]`, also `UNLINK`.
 pub fn del(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
@@ -318,6 +319,62 @@ fn parse_db(raw: &[u8]) -> Result<u8, CommandError> {
         .ok()
         .filter(|&db| db < DATABASES)
         .ok_or_else(|| CommandError::err("DB index is out of range"))
+}
+
+/// The arguments shared by `HSCAN`, `SSCAN` and `ZSCAN`: `key cursor [MATCH p] [COUNT n]`.
+pub(super) struct MemberScan {
+    pub key: Vec<u8>,
+    pub cursor: u64,
+    pub pattern: Option<Vec<u8>>,
+    pub count: u64,
+    /// The first bad option. Redis reports it only once the key turns out to exist with the
+    /// right type (a missing key scans empty), so it travels to storaged instead of failing here.
+    pub invalid: Option<tandem_shared::ScanOptionError>,
+}
+
+/// Parses a member scan. A bad cursor fails here, as in Redis.
+///
+/// # Errors
+/// `ERR invalid cursor`, or a missing argument.
+pub(super) fn parse_member_scan(args: &mut Args) -> Result<MemberScan, CommandError> {
+    use tandem_shared::ScanOptionError;
+    let key = args.next_vec()?;
+    let cursor =
+        parse_cursor(&args.next_bytes()?).ok_or_else(|| CommandError::err("invalid cursor"))?;
+    let mut pattern = None;
+    let mut count = DEFAULT_SCAN_COUNT;
+    let mut invalid = None;
+    while args.remaining() > 0 {
+        let opt = args.next_bytes()?;
+        let has_value = args.remaining() > 0;
+        if opt.eq_ignore_ascii_case(b"COUNT") && has_value {
+            match parse_i64(&args.next_bytes()?) {
+                None => invalid = Some(ScanOptionError::NotInteger),
+                Some(n) if n < 1 => invalid = Some(ScanOptionError::Syntax),
+                Some(n) => count = n.unsigned_abs(),
+            }
+        } else if opt.eq_ignore_ascii_case(b"MATCH") && has_value {
+            pattern = Some(args.next_vec()?);
+        } else {
+            invalid = Some(ScanOptionError::Syntax);
+        }
+        // Redis stops at the first bad option.
+        if invalid.is_some() {
+            args.rest();
+            break;
+        }
+    }
+    // Redis skips matching for a lone `*`.
+    if pattern.as_deref() == Some(b"*") {
+        pattern = None;
+    }
+    Ok(MemberScan {
+        key,
+        cursor,
+        pattern,
+        count,
+        invalid,
+    })
 }
 
 /// A `SCAN` cursor as Redis reads it with `strtoul`: optional sign (a `-` wraps around),

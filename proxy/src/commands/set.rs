@@ -6,15 +6,12 @@
 //! (`WRONGTYPE`, and `SSCAN`'s option errors, which Redis reports only for an existing
 //! set) is storaged's to report.
 
-use tandem_shared::{Command, ScanOptionError};
+use tandem_shared::Command;
 
 use super::args::{parse_i64, Args};
-use super::keys::parse_cursor;
+use super::keys::{parse_member_scan, MemberScan};
 use super::ParseCtx;
 use crate::error::CommandError;
-
-/// `SSCAN`'s page size when `COUNT` is not given (Redis's default).
-const DEFAULT_SCAN_COUNT: u64 = 10;
 
 /// Largest number of members `SRANDMEMBER key -count` may return. Redis has no bound and
 /// builds the whole reply (a huge count exhausts its memory); tandem refuses instead of
@@ -200,36 +197,13 @@ pub fn sintercard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandEr
 /// A bad cursor fails here, as in Redis; a bad option is carried to storaged, because Redis
 /// checks options only after finding the key to be a set (a missing key scans empty).
 pub fn sscan(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
-    let key = args.next_vec()?;
-    let cursor =
-        parse_cursor(&args.next_bytes()?).ok_or_else(|| CommandError::err("invalid cursor"))?;
-    let mut pattern = None;
-    let mut count = DEFAULT_SCAN_COUNT;
-    let mut invalid = None;
-    while args.remaining() > 0 {
-        let opt = args.next_bytes()?;
-        let has_value = args.remaining() > 0;
-        if opt.eq_ignore_ascii_case(b"COUNT") && has_value {
-            match parse_i64(&args.next_bytes()?) {
-                None => invalid = Some(ScanOptionError::NotInteger),
-                Some(n) if n < 1 => invalid = Some(ScanOptionError::Syntax),
-                Some(n) => count = n.unsigned_abs(),
-            }
-        } else if opt.eq_ignore_ascii_case(b"MATCH") && has_value {
-            pattern = Some(args.next_vec()?);
-        } else {
-            invalid = Some(ScanOptionError::Syntax);
-        }
-        // Redis stops at the first bad option.
-        if invalid.is_some() {
-            args.rest();
-            break;
-        }
-    }
-    // Redis skips matching for a lone `*`.
-    if pattern.as_deref() == Some(b"*") {
-        pattern = None;
-    }
+    let MemberScan {
+        key,
+        cursor,
+        pattern,
+        count,
+        invalid,
+    } = parse_member_scan(args)?;
     Ok(Command::SScan {
         key,
         cursor,
@@ -252,6 +226,7 @@ fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
+    use tandem_shared::ScanOptionError;
 
     use super::*;
 
@@ -484,7 +459,7 @@ mod tests {
                 key: v("s"),
                 cursor: 0,
                 pattern: None,
-                count: DEFAULT_SCAN_COUNT,
+                count: crate::commands::keys::DEFAULT_SCAN_COUNT,
                 invalid: None
             })
         );

@@ -11,16 +11,13 @@ use tandem_shared::command::{
     LexBound, ScoreBound, ZAddCompare, ZAddCondition, ZAddOptions, ZAggregate, ZEnd, ZLimit,
     ZRangeBy, ZSetOp,
 };
-use tandem_shared::{Command, ScanOptionError};
+use tandem_shared::Command;
 
 use super::args::{parse_f64, parse_i64, Args};
-use super::keys::parse_cursor;
+use super::keys::{parse_member_scan, MemberScan};
 use super::set::RANDOM_REPEATS_MAX;
 use super::ParseCtx;
 use crate::error::CommandError;
-
-/// `ZSCAN`'s page size when `COUNT` is not given (Redis's default).
-const DEFAULT_SCAN_COUNT: u64 = 10;
 
 fn not_float_range() -> CommandError {
     CommandError::err("min or max is not a float")
@@ -508,34 +505,13 @@ pub fn zrandmember(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandE
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]`. A bad cursor fails here; a bad option
 /// travels to storaged, since Redis reports it only for an existing sorted set.
 pub fn zscan(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
-    let key = args.next_vec()?;
-    let cursor =
-        parse_cursor(&args.next_bytes()?).ok_or_else(|| CommandError::err("invalid cursor"))?;
-    let mut pattern = None;
-    let mut count = DEFAULT_SCAN_COUNT;
-    let mut invalid = None;
-    while args.remaining() > 0 {
-        let opt = args.next_bytes()?;
-        let has_value = args.remaining() > 0;
-        if opt.eq_ignore_ascii_case(b"COUNT") && has_value {
-            match parse_i64(&args.next_bytes()?) {
-                None => invalid = Some(ScanOptionError::NotInteger),
-                Some(n) if n < 1 => invalid = Some(ScanOptionError::Syntax),
-                Some(n) => count = n.unsigned_abs(),
-            }
-        } else if opt.eq_ignore_ascii_case(b"MATCH") && has_value {
-            pattern = Some(args.next_vec()?);
-        } else {
-            invalid = Some(ScanOptionError::Syntax);
-        }
-        if invalid.is_some() {
-            args.rest();
-            break;
-        }
-    }
-    if pattern.as_deref() == Some(b"*") {
-        pattern = None;
-    }
+    let MemberScan {
+        key,
+        cursor,
+        pattern,
+        count,
+        invalid,
+    } = parse_member_scan(args)?;
     Ok(Command::ZScan {
         key,
         cursor,
@@ -720,6 +696,7 @@ pub fn zmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> 
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
+    use tandem_shared::ScanOptionError;
 
     use super::*;
 
@@ -989,7 +966,7 @@ mod tests {
                 key: b"z".to_vec(),
                 cursor: 0,
                 pattern: None,
-                count: DEFAULT_SCAN_COUNT,
+                count: crate::commands::keys::DEFAULT_SCAN_COUNT,
                 invalid: Some(ScanOptionError::Syntax)
             }
         );
