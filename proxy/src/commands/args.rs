@@ -110,6 +110,46 @@ impl Args {
     }
 }
 
+/// The tail of `LMPOP`/`ZMPOP`: an optional, single `COUNT n` with `n > 0` (default 1).
+///
+/// # Errors
+/// `ERR count should be greater than 0`, or `Syntax` for anything else left over.
+pub fn mpop_count(args: &mut Args) -> Result<u64, CommandError> {
+    let mut count = None;
+    while args.remaining() > 0 {
+        if count.is_none() && args.remaining() >= 2 && args.eat("COUNT") {
+            count = Some(
+                parse_i64(&args.next_bytes()?)
+                    .filter(|&c| c > 0)
+                    .and_then(|c| u64::try_from(c).ok())
+                    .ok_or_else(|| CommandError::err("count should be greater than 0"))?,
+            );
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    Ok(count.unwrap_or(1))
+}
+
+/// The tail of `SINTERCARD`/`ZINTERCARD`: `[LIMIT n]`, repeatable (the last wins), `n >= 0`;
+/// 0 means no limit.
+///
+/// # Errors
+/// `ERR LIMIT can't be negative`, or `Syntax` for anything else left over.
+pub fn intercard_limit(args: &mut Args) -> Result<u64, CommandError> {
+    let mut limit = 0;
+    while args.remaining() > 0 {
+        if args.remaining() >= 2 && args.eat("LIMIT") {
+            limit = parse_i64(&args.next_bytes()?)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| CommandError::err("LIMIT can't be negative"))?;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    Ok(limit)
+}
+
 /// Parses an integer the way Redis's `string2ll` does.
 pub fn parse_i64(b: &[u8]) -> Option<i64> {
     if b.is_empty() || b.len() > 20 {

@@ -247,24 +247,8 @@ pub fn lmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> 
         .map(|_| args.next_vec())
         .collect::<Result<Vec<_>, _>>()?;
     let end = direction(args)?;
-    let mut count = None;
-    while args.remaining() > 0 {
-        if count.is_none() && args.remaining() >= 2 && args.eat("COUNT") {
-            count = Some(
-                parse_i64(&args.next_bytes()?)
-                    .filter(|&c| c > 0)
-                    .and_then(|c| u64::try_from(c).ok())
-                    .ok_or_else(|| CommandError::err("count should be greater than 0"))?,
-            );
-        } else {
-            return Err(CommandError::Syntax);
-        }
-    }
-    Ok(Command::LMPop {
-        keys,
-        end,
-        count: count.unwrap_or(1),
-    })
+    let count = super::args::mpop_count(args)?;
+    Ok(Command::LMPop { keys, end, count })
 }
 
 #[cfg(test)]

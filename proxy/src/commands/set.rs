@@ -179,16 +179,7 @@ pub fn sintercard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandEr
     for _ in 0..numkeys {
         keys.push(args.next_vec()?);
     }
-    let mut limit = 0;
-    while args.remaining() > 0 {
-        if args.remaining() >= 2 && args.eat("LIMIT") {
-            limit = parse_i64(&args.next_bytes()?)
-                .and_then(|n| u64::try_from(n).ok())
-                .ok_or_else(|| CommandError::err("LIMIT can't be negative"))?;
-        } else {
-            return Err(CommandError::Syntax);
-        }
-    }
+    let limit = super::args::intercard_limit(args)?;
     Ok(Command::SInterCard { keys, limit })
 }
 

@@ -647,16 +647,7 @@ pub fn zdiffstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandEr
 /// `ZINTERCARD numkeys key… [LIMIT limit]`
 pub fn zintercard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     let keys = numkeys_keys(args, "zintercard")?;
-    let mut limit = 0;
-    while args.remaining() > 0 {
-        if args.remaining() >= 2 && args.eat("LIMIT") {
-            limit = parse_i64(&args.next_bytes()?)
-                .and_then(|n| u64::try_from(n).ok())
-                .ok_or_else(|| CommandError::err("LIMIT can't be negative"))?;
-        } else {
-            return Err(CommandError::Syntax);
-        }
-    }
+    let limit = super::args::intercard_limit(args)?;
     Ok(Command::ZInterCard { keys, limit })
 }
 
@@ -673,24 +664,8 @@ pub fn zmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> 
     } else {
         return Err(CommandError::Syntax);
     };
-    let mut count = None;
-    while args.remaining() > 0 {
-        if count.is_none() && args.remaining() >= 2 && args.eat("COUNT") {
-            count = Some(
-                parse_i64(&args.next_bytes()?)
-                    .filter(|&c| c > 0)
-                    .and_then(|c| u64::try_from(c).ok())
-                    .ok_or_else(|| CommandError::err("count should be greater than 0"))?,
-            );
-        } else {
-            return Err(CommandError::Syntax);
-        }
-    }
-    Ok(Command::ZMPop {
-        keys,
-        end,
-        count: count.unwrap_or(1),
-    })
+    let count = super::args::mpop_count(args)?;
+    Ok(Command::ZMPop { keys, end, count })
 }
 
 #[cfg(test)]
