@@ -54,6 +54,55 @@ pub fn execute_read(engine: &Engine, db: u8, cmd: &ArchivedCommand) -> Outcome {
 pub struct Writer {
     engine: Engine,
     sweeper: Sweeper,
+    /// Whether write groups record the user keys they modify (see [`Touched`]); on only
+    /// while something (WATCH, blocked clients) needs to know, so the plain path pays nothing.
+    track_touched: bool,
+}
+
+/// The user keys a write group modified, as seen at the engine seam: every put or delete of
+/// a key's metadata or of one of its sub-keys names the key, and a range deletion of whole
+/// databases (FLUSHDB, FLUSHALL) names the databases. Used to bump WATCH versions and to
+/// wake clients blocked on a key.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Touched {
+    pub keys: std::collections::HashSet<(u8, Vec<u8>)>,
+    /// Databases wiped as a whole.
+    pub flushed: Vec<u8>,
+}
+
+impl Touched {
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty() && self.flushed.is_empty()
+    }
+
+    fn note_key(&mut self, cf: Cf, raw: &[u8]) {
+        let named = match cf {
+            Cf::Meta => crate::engine::keys::decode_meta_key(raw),
+            Cf::Sub => crate::engine::keys::decode_sub_key(raw).map(|s| (s.db, s.user_key)),
+            _ => None,
+        };
+        if let Some((db, key)) = named {
+            if !self.keys.contains(&(db, key.to_vec())) {
+                self.keys.insert((db, key.to_vec()));
+            }
+        }
+    }
+
+    fn note_range(&mut self, cf: Cf, start: &[u8], end: &[u8]) {
+        if cf != Cf::Meta {
+            return; // sub-key ranges always come with their key's metadata write
+        }
+        // Whole-database deletions are `[db]..[db + 1]` (or `[0]..[16]` for all of them).
+        if let (Some(&first), Some(&last)) = (start.first(), end.first()) {
+            if start.len() == 1 && end.len() == 1 {
+                for db in first..last {
+                    if !self.flushed.contains(&db) {
+                        self.flushed.push(db);
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl Writer {
@@ -61,17 +110,25 @@ impl Writer {
         Writer {
             engine,
             sweeper: Sweeper::new(),
+            track_touched: false,
         }
+    }
+
+    /// Turns recording of modified keys on or off for the groups begun after this call.
+    pub fn set_track_touched(&mut self, on: bool) {
+        self.track_touched = on;
     }
 
     /// Starts a group of commands that will commit together.
     pub fn begin(&mut self) -> WriteGroup<'_> {
         let counts = self.engine.counts();
+        let touched = self.track_touched.then(Touched::default);
         WriteGroup {
             writer: self,
             pending: Pending::default(),
             counts,
             expired: 0,
+            touched,
         }
     }
 
@@ -87,9 +144,25 @@ pub struct WriteGroup<'w> {
     /// The counters as they will be once this group commits.
     counts: Counts,
     expired: u64,
+    /// Keys modified since the last [`WriteGroup::take_touched`], when tracking is on.
+    touched: Option<Touched>,
 }
 
 impl WriteGroup<'_> {
+    /// The keys modified since the previous call (or since `begin`); empty when tracking is
+    /// off. Call it after each request to learn what that request changed.
+    pub fn take_touched(&mut self) -> Touched {
+        match &mut self.touched {
+            Some(t) => std::mem::take(t),
+            None => Touched::default(),
+        }
+    }
+
+    /// Whether this group records modified keys.
+    pub fn tracks_touched(&self) -> bool {
+        self.touched.is_some()
+    }
+
     /// Runs any command, seeing committed state plus this group's earlier writes.
     pub fn execute(&mut self, db: u8, cmd: &ArchivedCommand) -> Outcome {
         into_outcome(check_db(db).and_then(|at| write_command(self, at, cmd)))
@@ -158,14 +231,23 @@ impl StoreRead for WriteGroup<'_> {
 
 impl StoreWrite for WriteGroup<'_> {
     fn put(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
+        if let Some(t) = &mut self.touched {
+            t.note_key(cf, &key);
+        }
         self.pending.put(cf, key, value);
     }
 
     fn delete(&mut self, cf: Cf, key: Vec<u8>) {
+        if let Some(t) = &mut self.touched {
+            t.note_key(cf, &key);
+        }
         self.pending.delete(cf, key);
     }
 
     fn delete_range(&mut self, cf: Cf, start: Vec<u8>, end: Vec<u8>) {
+        if let Some(t) = &mut self.touched {
+            t.note_range(cf, &start, &end);
+        }
         self.pending.delete_range(cf, start, end);
     }
 
@@ -1598,5 +1680,57 @@ mod tests {
             r.join().unwrap();
         }
         assert_eq!(h.ok(get("n")), bulk("200"));
+    }
+
+    #[test]
+    fn write_groups_name_the_keys_they_touch_only_when_asked() {
+        let mut h = Harness::new();
+        let touched = |h: &mut Harness, db: u8, cmd: Command| {
+            let bytes = archive(&cmd);
+            let a = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap();
+            let w = h.writer.as_mut().unwrap();
+            w.set_track_touched(true);
+            let mut g = w.begin();
+            g.execute(db, a);
+            let t = g.take_touched();
+            g.commit().unwrap();
+            t
+        };
+        let t = touched(&mut h, 0, set("a", "1"));
+        assert_eq!(t.keys, std::collections::HashSet::from([(0u8, k("a"))]));
+        // A field overwrite writes only a sub-key; the key is still named.
+        touched(
+            &mut h,
+            3,
+            Command::HSet {
+                key: k("h"),
+                pairs: vec![(k("f"), k("1"))],
+            },
+        );
+        let t = touched(
+            &mut h,
+            3,
+            Command::HSet {
+                key: k("h"),
+                pairs: vec![(k("f"), k("2"))],
+            },
+        );
+        assert!(t.keys.contains(&(3u8, k("h"))));
+        assert!(t.flushed.is_empty());
+        let t = touched(&mut h, 3, Command::FlushDb);
+        assert_eq!(t.flushed, vec![3]);
+        let t = touched(&mut h, 0, Command::FlushAll);
+        assert_eq!(t.flushed, (0..DB_COUNT).collect::<Vec<_>>());
+        // Off: nothing recorded.
+        let w = h.writer.as_mut().unwrap();
+        w.set_track_touched(false);
+        let mut g = w.begin();
+        let bytes = archive(&set("b", "2"));
+        g.execute(
+            0,
+            rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap(),
+        );
+        assert!(!g.tracks_touched() && g.take_touched().is_empty());
+        g.commit().unwrap();
     }
 }
