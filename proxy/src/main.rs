@@ -2,16 +2,19 @@
 //! Under systemd: takes the listening socket it passed, and reports readiness, liveness and
 //! stopping through `sd_notify`.
 
-use clap::Parser;
-use tandem_proxy::config::Config;
+use std::sync::Arc;
+
+use tandem_proxy::config::{Config, Options};
+use tandem_service::log::LogHandle;
 
 fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let (config, flags) = Config::load().map_err(anyhow::Error::msg)?;
+    let log = Arc::new(
+        tandem_service::log::init(&config.log, config.log_format).map_err(anyhow::Error::msg)?,
+    );
+    if let Some(file) = &config.config_file {
+        tracing::info!(file = %file.display(), "config file read");
+    }
     // Before any thread exists: this reads and clears LISTEN_* from the environment.
     let inherited = tandem_proxy::systemd::take_tcp_listener()?;
     let mut rt = tokio::runtime::Builder::new_multi_thread();
@@ -26,6 +29,7 @@ fn main() -> anyhow::Result<()> {
             None => tokio::net::TcpListener::bind(config.listen).await?,
         };
         let addr = listener.local_addr()?;
+        let reloads = spawn_reloader(flags, log)?;
         tracing::info!(%addr, from_systemd, storage = %config.storage_socket.display(), "tandem-proxy listening");
         // Ready as soon as clients can connect, even with storaged down: the links connect
         // (and reconnect) on their own and storage commands get error replies meanwhile.
@@ -44,11 +48,45 @@ fn main() -> anyhow::Result<()> {
             shutdown_signal().await;
             tandem_proxy::systemd::stopping("closing client connections");
         };
-        tandem_proxy::server::run(config, listener, shutdown).await;
+        tandem_proxy::server::run(config, listener, shutdown, reloads).await;
         anyhow::Ok(())
     })?;
     tracing::info!("tandem-proxy stopped");
     Ok(())
+}
+
+/// On each SIGHUP: re-reads the config file (flags and variables still win), applies the
+/// log filter here and hands the rest to the server. A file that does not parse changes
+/// nothing.
+fn spawn_reloader(
+    flags: Options,
+    log: Arc<LogHandle>,
+) -> std::io::Result<tokio::sync::mpsc::Receiver<Config>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Installed before READY=1: SIGHUP's default action would kill the process.
+    let mut hup = signal(SignalKind::hangup())?;
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the config");
+            let new = match Config::resolve(&flags) {
+                Ok(new) => new,
+                Err(e) => {
+                    tracing::error!(error = %e, "reload failed; keeping every setting");
+                    continue;
+                }
+            };
+            match log.set_filter(&new.log) {
+                Ok(Some(old)) => tracing::info!(%old, new = %new.log, "reload: log filter changed"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "reload: log filter kept"),
+            }
+            if tx.send(new).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(rx)
 }
 
 async fn shutdown_signal() {

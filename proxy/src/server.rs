@@ -59,11 +59,13 @@ impl Shared {
 }
 
 /// Serves clients on `listener` until `shutdown` resolves, then closes every connection and
-/// stops the links.
+/// stops the links. Each config arriving on `reloads` (re-read on SIGHUP) is applied as far
+/// as it can be live; see [`apply_reload`].
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
+    mut reloads: tokio::sync::mpsc::Receiver<Config>,
 ) {
     let token = CancellationToken::new();
     let instance_id: u64 = rand::random();
@@ -97,6 +99,10 @@ pub async fn run(
     loop {
         let accepted = tokio::select! {
             _ = &mut shutdown => break,
+            Some(new) = reloads.recv() => {
+                apply_reload(&shared, &new);
+                continue;
+            }
             a = listener.accept() => a,
         };
         let (mut stream, addr) = match accepted {
@@ -132,4 +138,57 @@ pub async fn run(
     token.cancel();
     tracker.close();
     tracker.wait().await;
+}
+
+/// Applies what can change live from a re-read config — `requirepass`, `maxclients`,
+/// `proto-max-bulk-len`, the same path `CONFIG SET` takes — and logs each change (never a
+/// password). Settings that need a restart are logged and left alone. Connections already
+/// authenticated stay so, as after `CONFIG SET requirepass` in Redis.
+pub fn apply_reload(shared: &Shared, new: &Config) {
+    let mut settings = match shared.settings.write() {
+        Ok(s) => s,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let mut changed = 0;
+    if settings.requirepass != new.requirepass {
+        settings.requirepass.clone_from(&new.requirepass);
+        settings
+            .params
+            .insert("requirepass".into(), new.requirepass.clone());
+        tracing::info!(
+            required = !new.requirepass.is_empty(),
+            "reload: requirepass changed"
+        );
+        changed += 1;
+    }
+    let old = shared.maxclients.swap(new.maxclients, Ordering::Relaxed);
+    if old != new.maxclients {
+        settings
+            .params
+            .insert("maxclients".into(), new.maxclients.to_string());
+        tracing::info!(old, new = new.maxclients, "reload: maxclients changed");
+        changed += 1;
+    }
+    let old = shared
+        .proto_max_bulk_len
+        .swap(new.proto_max_bulk_len, Ordering::Relaxed);
+    if old != new.proto_max_bulk_len {
+        settings.params.insert(
+            "proto-max-bulk-len".into(),
+            new.proto_max_bulk_len.to_string(),
+        );
+        tracing::info!(
+            old,
+            new = new.proto_max_bulk_len,
+            "reload: proto-max-bulk-len changed"
+        );
+        changed += 1;
+    }
+    for name in shared.config.restart_only_changes(new) {
+        tracing::warn!(
+            setting = name,
+            "reload: changed in the config but needs a restart; keeping the running value"
+        );
+    }
+    tracing::info!(changed, "reload done");
 }

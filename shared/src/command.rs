@@ -727,6 +727,12 @@ pub enum Command {
     /// Storage statistics for `INFO`: replies a bulk string of `name:value` lines in
     /// INFO's format (sections `keyspace`, `storage`, and storaged-side `stats` fields).
     Info,
+    /// Makes a RocksDB checkpoint (a consistent copy of the database, hard-linked where the
+    /// filesystem allows) in `dir`, which must not exist, without stopping. Replies the
+    /// directory as a bulk string. Sent by `tandem-storaged checkpoint`.
+    Checkpoint {
+        dir: Vec<u8>,
+    },
 }
 
 impl Command {
@@ -786,6 +792,7 @@ impl Command {
                 | Command::RandomKey
                 | Command::DbSize
                 | Command::Info
+                | Command::Checkpoint { .. }
         )
     }
 }
@@ -846,6 +853,7 @@ impl ArchivedCommand {
                 | ArchivedCommand::RandomKey
                 | ArchivedCommand::DbSize
                 | ArchivedCommand::Info
+                | ArchivedCommand::Checkpoint { .. }
         )
     }
 }

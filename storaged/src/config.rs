@@ -1,62 +1,428 @@
-//! storaged configuration: command-line flags, each with a `TANDEM_*` environment variable.
+//! storaged configuration: every setting has a command-line flag, a `TANDEM_*` environment
+//! variable and a key in the TOML config file, taken in that order (flag, then variable,
+//! then file, then the documented default). Owns parsing and merging, and the `checkpoint`
+//! subcommand's arguments; applying a reload is `main`'s and the server's business.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::builder::BoolishValueParser;
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+use tandem_service::log::LogFormat;
+
+/// Where the config file is read from when neither `--config` nor its variable names one
+/// (and only if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/tandem/storaged.toml";
 
 /// `tandem-storaged`: the RocksDB storage daemon of tandem.
-#[derive(Parser, Debug, Clone)]
-#[command(name = "tandem-storaged", version, about)]
-pub struct Config {
-    /// Directory holding the RocksDB database (created if missing).
-    #[arg(long, env = "TANDEM_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
+///
+/// Every option is also a key of the config file (same name without `--`) and an
+/// environment variable; a flag beats its variable, which beats the file.
+#[derive(Parser, Deserialize, Debug, Clone, Default)]
+#[command(name = "tandem-storaged", version, about, long_about = None)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// TOML config file [default: /etc/tandem/storaged.toml if it exists].
+    #[arg(long, env = "TANDEM_STORAGED_CONFIG", global = true)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
 
-    /// Unix socket to serve proxies on.
-    #[arg(long, env = "TANDEM_SOCKET", default_value = "./data/storaged.sock")]
-    pub socket: PathBuf,
+    /// Without a subcommand: run the daemon.
+    #[command(subcommand)]
+    #[serde(skip)]
+    pub command: Option<Subcommands>,
+
+    /// Directory holding the RocksDB database, created if missing [default: ./data].
+    #[arg(long, env = "TANDEM_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Unix socket to serve proxies on; ignored when systemd passes the socket
+    /// [default: ./data/storaged.sock].
+    #[arg(long, env = "TANDEM_SOCKET", global = true)]
+    pub socket: Option<PathBuf>,
 
     /// WAL sync policy, like Redis `appendfsync`: `always` (sync before every reply),
     /// `everysec` (sync once a second; a crash of the machine may lose the last second, a
-    /// crash of the process loses nothing), `no` (leave it to the OS).
-    #[arg(long, env = "TANDEM_FSYNC", default_value = "everysec")]
-    pub fsync: String,
+    /// crash of the process loses nothing), `no` (leave it to the OS) [default: everysec].
+    #[arg(long, env = "TANDEM_FSYNC")]
+    pub fsync: Option<String>,
 
-    /// Threads for read-only requests (0: two per core).
-    #[arg(long, env = "TANDEM_STORAGE_THREADS", default_value_t = 0)]
-    pub storage_threads: usize,
+    /// Threads for read-only requests; 0: two per core [default: 0].
+    #[arg(long, env = "TANDEM_STORAGE_THREADS")]
+    pub storage_threads: Option<usize>,
 
-    /// Threads for socket I/O.
-    #[arg(long, env = "TANDEM_IO_THREADS", default_value_t = 1)]
-    pub io_threads: usize,
+    /// Threads for socket I/O [default: 1].
+    #[arg(long, env = "TANDEM_IO_THREADS")]
+    pub io_threads: Option<usize>,
 
-    /// Most write requests queued for the writer; beyond it sessions wait (backpressure).
-    #[arg(long, env = "TANDEM_WRITE_QUEUE", default_value_t = 4096)]
-    pub write_queue: usize,
+    /// Most write requests queued for the writer; beyond it sessions wait (backpressure)
+    /// [default: 4096].
+    #[arg(long, env = "TANDEM_WRITE_QUEUE")]
+    pub write_queue: Option<usize>,
 
-    /// Most requests merged into one WriteBatch (group commit).
-    #[arg(long, env = "TANDEM_GROUP_COMMIT_MAX", default_value_t = 512)]
-    pub group_commit_max: usize,
+    /// Most requests merged into one WriteBatch (group commit) [default: 512].
+    #[arg(long, env = "TANDEM_GROUP_COMMIT_MAX")]
+    pub group_commit_max: Option<usize>,
 
-    /// RocksDB block cache size in MiB.
-    #[arg(long, env = "TANDEM_BLOCK_CACHE_MB", default_value_t = 256)]
-    pub block_cache_mb: usize,
+    /// RocksDB block cache size in MiB [default: 256].
+    #[arg(long, env = "TANDEM_BLOCK_CACHE_MB")]
+    pub block_cache_mb: Option<usize>,
 
-    /// Largest link frame, in bytes.
-    #[arg(long, env = "TANDEM_MAX_FRAME", default_value_t = tandem_shared::wire::DEFAULT_MAX_FRAME)]
-    pub max_frame: u32,
+    /// RocksDB memtable size per column family in MiB [default: 64].
+    #[arg(long, env = "TANDEM_WRITE_BUFFER_MB")]
+    pub write_buffer_mb: Option<usize>,
+
+    /// Memtables per column family before RocksDB stops writes, at least 2 [default: 2].
+    #[arg(long, env = "TANDEM_MAX_WRITE_BUFFERS")]
+    pub max_write_buffers: Option<i32>,
+
+    /// L0 files at which RocksDB slows writes down [default: 20].
+    #[arg(long, env = "TANDEM_L0_SLOWDOWN_TRIGGER")]
+    pub l0_slowdown_trigger: Option<i32>,
+
+    /// L0 files at which RocksDB stops writes until compaction catches up [default: 36].
+    #[arg(long, env = "TANDEM_L0_STOP_TRIGGER")]
+    pub l0_stop_trigger: Option<i32>,
+
+    /// Flush and compaction bandwidth limit in KiB/s (0: unlimited). For benchmarks that
+    /// force write stalls (`scripts/stall-bench`); never useful in production.
+    #[arg(long, env = "TANDEM_BACKGROUND_RATE_LIMIT_KB", hide = true)]
+    pub background_rate_limit_kb: Option<i64>,
+
+    /// Benchmark comparison only: read-only requests queue behind writes in the writer
+    /// thread, as in servers whose reads share the write path (`scripts/stall-bench`).
+    #[arg(long, env = "TANDEM_READS_VIA_WRITER", hide = true, num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub reads_via_writer: Option<bool>,
+
+    /// Largest link frame, in bytes [default: 603979776].
+    #[arg(long, env = "TANDEM_MAX_FRAME")]
+    pub max_frame: Option<u32>,
 
     /// Seconds a write request's reply is remembered for exactly-once resends, counted from
     /// when the proxy first queued it. Keep it well above the proxies'
-    /// `--request-timeout-ms`; older resends are refused as "outcome unknown".
-    #[arg(long, env = "TANDEM_REQUEST_MEMORY_SECS", default_value_t = crate::dedup::DEFAULT_WINDOW_SECS)]
+    /// `--request-timeout-ms`; older resends are refused as "outcome unknown" [default: 60].
+    #[arg(long, env = "TANDEM_REQUEST_MEMORY_SECS")]
+    pub request_memory_secs: Option<u64>,
+
+    /// Seconds to wait for proxies to collect in-flight replies when draining
+    /// [default: 10].
+    #[arg(long, env = "TANDEM_DRAIN_TIMEOUT")]
+    pub drain_timeout: Option<u64>,
+
+    /// Peer uids allowed to connect (SO_PEERCRED), comma-separated. A peer is let in when
+    /// its uid or primary gid is listed; both lists empty: everyone who can open the socket.
+    /// Reloadable [default: empty].
+    #[arg(long, env = "TANDEM_ALLOW_UID", value_delimiter = ',')]
+    pub allow_uid: Option<Vec<u32>>,
+
+    /// Peer primary gids allowed to connect, comma-separated (see `--allow-uid`). Reloadable
+    /// [default: empty].
+    #[arg(long, env = "TANDEM_ALLOW_GID", value_delimiter = ',')]
+    pub allow_gid: Option<Vec<u32>>,
+
+    /// Whether storaged's own uid is always let in (for `tandem-storaged checkpoint`), even
+    /// when the allow lists do not name it. Reloadable [default: true].
+    #[arg(long, env = "TANDEM_ALLOW_SELF", num_args = 0..=1, default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    pub allow_self: Option<bool>,
+
+    /// Log filter (tracing `EnvFilter` syntax). Reloadable [default: info].
+    #[arg(long, env = "TANDEM_STORAGED_LOG", global = true)]
+    pub log: Option<String>,
+
+    /// Log line format: `text` (with `<N>` priorities and no timestamps under systemd) or
+    /// `json` [default: text].
+    #[arg(long, env = "TANDEM_LOG_FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// What `tandem-storaged` does besides serving.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Subcommands {
+    /// Asks the running storaged (over its socket) for a RocksDB checkpoint in DIR: a
+    /// consistent copy of the database, made without stopping, that `--data-dir DIR` opens.
+    /// DIR must not exist yet and is resolved by storaged, so give an absolute path on a
+    /// filesystem it can write (hard links when on the same one as the data).
+    Checkpoint {
+        /// Directory to create.
+        dir: PathBuf,
+    },
+}
+
+impl Options {
+    /// Each setting from `self` when set there, else from `lower`.
+    fn or(self, lower: Options) -> Options {
+        Options {
+            config: self.config.or(lower.config),
+            command: self.command.or(lower.command),
+            data_dir: self.data_dir.or(lower.data_dir),
+            socket: self.socket.or(lower.socket),
+            fsync: self.fsync.or(lower.fsync),
+            storage_threads: self.storage_threads.or(lower.storage_threads),
+            io_threads: self.io_threads.or(lower.io_threads),
+            write_queue: self.write_queue.or(lower.write_queue),
+            group_commit_max: self.group_commit_max.or(lower.group_commit_max),
+            block_cache_mb: self.block_cache_mb.or(lower.block_cache_mb),
+            write_buffer_mb: self.write_buffer_mb.or(lower.write_buffer_mb),
+            max_write_buffers: self.max_write_buffers.or(lower.max_write_buffers),
+            l0_slowdown_trigger: self.l0_slowdown_trigger.or(lower.l0_slowdown_trigger),
+            l0_stop_trigger: self.l0_stop_trigger.or(lower.l0_stop_trigger),
+            background_rate_limit_kb: self
+                .background_rate_limit_kb
+                .or(lower.background_rate_limit_kb),
+            reads_via_writer: self.reads_via_writer.or(lower.reads_via_writer),
+            max_frame: self.max_frame.or(lower.max_frame),
+            request_memory_secs: self.request_memory_secs.or(lower.request_memory_secs),
+            drain_timeout: self.drain_timeout.or(lower.drain_timeout),
+            allow_uid: self.allow_uid.or(lower.allow_uid),
+            allow_gid: self.allow_gid.or(lower.allow_gid),
+            allow_self: self.allow_self.or(lower.allow_self),
+            log: self.log.or(lower.log),
+            log_format: self.log_format.or(lower.log_format),
+        }
+    }
+}
+
+/// The settings in force: flags, variables, file and defaults merged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file the settings were read from, if any.
+    pub config_file: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub socket: PathBuf,
+    pub fsync: String,
+    pub storage_threads: usize,
+    pub io_threads: usize,
+    pub write_queue: usize,
+    pub group_commit_max: usize,
+    pub block_cache_mb: usize,
+    pub write_buffer_mb: usize,
+    pub max_write_buffers: i32,
+    pub l0_slowdown_trigger: i32,
+    pub l0_stop_trigger: i32,
+    pub background_rate_limit_kb: i64,
+    pub reads_via_writer: bool,
+    pub max_frame: u32,
     pub request_memory_secs: u64,
-
-    /// Seconds to wait for proxies to collect in-flight replies when draining.
-    #[arg(long, env = "TANDEM_DRAIN_TIMEOUT", default_value_t = 10)]
     pub drain_timeout: u64,
-
-    /// Log filter (tracing `EnvFilter` syntax).
-    #[arg(long, env = "TANDEM_STORAGED_LOG", default_value = "info")]
+    pub allow_uid: Vec<u32>,
+    pub allow_gid: Vec<u32>,
+    pub allow_self: bool,
     pub log: String,
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Parses the command line and environment, then reads the config file. Returns the
+    /// settings and the flags/variables alone (a reload merges them with the re-read file),
+    /// whose `command` says what to do.
+    ///
+    /// # Errors
+    /// An unreadable or invalid config file (unknown keys included), or an invalid value.
+    pub fn load() -> Result<(Config, Options), String> {
+        let flags = Options::parse();
+        let config = Config::resolve(&flags)?;
+        Ok((config, flags))
+    }
+
+    /// Merges `flags` (command line and environment) over the config file they name (or
+    /// the default one, if it exists) over the defaults.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn resolve(flags: &Options) -> Result<Config, String> {
+        let file =
+            tandem_service::file::locate(flags.config.as_deref(), Path::new(DEFAULT_CONFIG_FILE));
+        let from_file: Options = match &file {
+            Some(path) => tandem_service::file::load(path)?,
+            None => Options::default(),
+        };
+        let mut config = Config::from_options(flags.clone().or(from_file))?;
+        config.config_file = file;
+        Ok(config)
+    }
+
+    /// Fills what `o` leaves unset with the defaults.
+    ///
+    /// # Errors
+    /// An invalid log filter or fsync policy.
+    pub fn from_options(o: Options) -> Result<Config, String> {
+        let log = o.log.unwrap_or_else(|| "info".to_owned());
+        tandem_service::log::parse_filter(&log)?;
+        let fsync = o.fsync.unwrap_or_else(|| "everysec".to_owned());
+        if fsync.parse::<crate::engine::FsyncPolicy>().is_err() {
+            return Err(format!(
+                "fsync must be always, everysec or no, not {fsync:?}"
+            ));
+        }
+        Ok(Config {
+            config_file: o.config,
+            data_dir: o.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
+            socket: o
+                .socket
+                .unwrap_or_else(|| PathBuf::from("./data/storaged.sock")),
+            fsync,
+            storage_threads: o.storage_threads.unwrap_or(0),
+            io_threads: o.io_threads.unwrap_or(1),
+            write_queue: o.write_queue.unwrap_or(4096),
+            group_commit_max: o.group_commit_max.unwrap_or(512),
+            block_cache_mb: o.block_cache_mb.unwrap_or(256),
+            write_buffer_mb: o.write_buffer_mb.unwrap_or(64),
+            max_write_buffers: o.max_write_buffers.unwrap_or(2),
+            l0_slowdown_trigger: o.l0_slowdown_trigger.unwrap_or(20),
+            l0_stop_trigger: o.l0_stop_trigger.unwrap_or(36),
+            background_rate_limit_kb: o.background_rate_limit_kb.unwrap_or(0),
+            reads_via_writer: o.reads_via_writer.unwrap_or(false),
+            max_frame: o
+                .max_frame
+                .unwrap_or(tandem_shared::wire::DEFAULT_MAX_FRAME),
+            request_memory_secs: o
+                .request_memory_secs
+                .unwrap_or(crate::dedup::DEFAULT_WINDOW_SECS),
+            drain_timeout: o.drain_timeout.unwrap_or(10),
+            allow_uid: o.allow_uid.unwrap_or_default(),
+            allow_gid: o.allow_gid.unwrap_or_default(),
+            allow_self: o.allow_self.unwrap_or(true),
+            log,
+            log_format: o.log_format.unwrap_or_default(),
+        })
+    }
+
+    /// The peer policy these settings describe.
+    pub fn peer_policy(&self) -> crate::peer::PeerPolicy {
+        crate::peer::PeerPolicy {
+            uids: self.allow_uid.clone(),
+            gids: self.allow_gid.clone(),
+            allow_self: self.allow_self,
+            own_uid: nix::unistd::getuid().as_raw(),
+        }
+    }
+
+    /// Settings that differ between `self` and `new` and need a restart to take effect, by
+    /// key name (a reload logs them and leaves them alone).
+    pub fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        let mut note = |name, differs: bool| {
+            if differs {
+                changed.push(name);
+            }
+        };
+        note("data-dir", self.data_dir != new.data_dir);
+        note("socket", self.socket != new.socket);
+        note("fsync", self.fsync != new.fsync);
+        note(
+            "storage-threads",
+            self.storage_threads != new.storage_threads,
+        );
+        note("io-threads", self.io_threads != new.io_threads);
+        note("write-queue", self.write_queue != new.write_queue);
+        note(
+            "group-commit-max",
+            self.group_commit_max != new.group_commit_max,
+        );
+        note("block-cache-mb", self.block_cache_mb != new.block_cache_mb);
+        note(
+            "write-buffer-mb",
+            self.write_buffer_mb != new.write_buffer_mb,
+        );
+        note(
+            "max-write-buffers",
+            self.max_write_buffers != new.max_write_buffers,
+        );
+        note(
+            "l0-slowdown-trigger",
+            self.l0_slowdown_trigger != new.l0_slowdown_trigger,
+        );
+        note(
+            "l0-stop-trigger",
+            self.l0_stop_trigger != new.l0_stop_trigger,
+        );
+        note(
+            "background-rate-limit-kb",
+            self.background_rate_limit_kb != new.background_rate_limit_kb,
+        );
+        note(
+            "reads-via-writer",
+            self.reads_via_writer != new.reads_via_writer,
+        );
+        note("max-frame", self.max_frame != new.max_frame);
+        note(
+            "request-memory-secs",
+            self.request_memory_secs != new.request_memory_secs,
+        );
+        note("drain-timeout", self.drain_timeout != new.drain_timeout);
+        note("log-format", self.log_format != new.log_format);
+        changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> String {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/storaged.toml");
+        std::fs::read_to_string(path).expect("config/storaged.toml")
+    }
+
+    /// The shipped file lists every (non-hidden) key, commented out, with the default:
+    /// uncommented it must parse and give exactly the built-in defaults.
+    #[test]
+    fn shipped_file_documents_every_key_with_its_default() {
+        let uncommented: String = shipped()
+            .lines()
+            .filter_map(|l| l.strip_prefix("#").filter(|l| l.contains(" = ")))
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect();
+        let options: Options = toml::from_str(&uncommented).expect("uncommented file parses");
+        let keys = uncommented.lines().count();
+        let flags = <Options as clap::CommandFactory>::command()
+            .get_arguments()
+            .filter(|a| !a.is_hide_set())
+            .filter(|a| {
+                a.get_long()
+                    .is_some_and(|l| !matches!(l, "config" | "help" | "version"))
+            })
+            .count();
+        assert_eq!(keys, flags, "keys in config/storaged.toml:\n{uncommented}");
+        let from_file = Config::from_options(options).expect("valid");
+        let defaults = Config::from_options(Options::default()).expect("valid");
+        assert_eq!(from_file, defaults);
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_lists_parse_both_ways() {
+        let file: Options =
+            toml::from_str("allow-uid = [1, 2]\nallow-self = false\nio-threads = 3\n")
+                .expect("parses");
+        let flags =
+            Options::try_parse_from(["tandem-storaged", "--allow-uid", "7,8", "--io-threads", "2"])
+                .expect("flags");
+        let config = Config::from_options(flags.or(file)).expect("valid");
+        assert_eq!(config.allow_uid, vec![7, 8]);
+        assert_eq!((config.allow_self, config.io_threads), (false, 2));
+    }
+
+    #[test]
+    fn checkpoint_subcommand_takes_global_flags() {
+        let flags =
+            Options::try_parse_from(["tandem-storaged", "checkpoint", "/tmp/x", "--socket", "/s"])
+                .expect("flags");
+        assert!(
+            matches!(flags.command, Some(Subcommands::Checkpoint { ref dir }) if dir == Path::new("/tmp/x"))
+        );
+        assert_eq!(flags.socket.as_deref(), Some(Path::new("/s")));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let err = toml::from_str::<Options>("datadir = \"x\"\n").expect_err("unknown key");
+        assert!(err.to_string().contains("unknown field `datadir`"), "{err}");
+        let bad = Options {
+            fsync: Some("sometimes".into()),
+            ..Options::default()
+        };
+        assert!(Config::from_options(bad).is_err());
+    }
 }

@@ -327,6 +327,14 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
         C::RandomKey => keyspace::random_key(s, at),
         C::DbSize => keyspace::dbsize(s, at),
         C::Info => Ok(Reply::Bulk(info_with(s.engine(), &s.counts()).into_bytes())),
+        C::Checkpoint { dir } => {
+            use std::os::unix::ffi::OsStrExt;
+            let path = std::path::Path::new(std::ffi::OsStr::from_bytes(dir));
+            s.engine()
+                .checkpoint(path)
+                .map(|()| Reply::Bulk(dir.to_vec()))
+                .map_err(|e| StorageError::Internal(e.to_string()))
+        }
         // ---- hashes ----
         C::HGet { key, field } => hash::hget(s, at, key, field),
         C::HMGet { key, fields } => hash::hmget(s, at, key, fields.iter().map(|f| f.as_slice())),

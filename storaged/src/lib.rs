@@ -5,12 +5,14 @@
 //! readers), never on the I/O threads.
 
 pub mod batch;
+pub mod checkpoint;
 pub mod config;
 pub mod dedup;
 pub mod engine;
 pub mod error;
 pub mod executor;
 pub mod expire;
+pub mod peer;
 pub mod server;
 pub mod session;
 pub mod systemd;

@@ -1,16 +1,27 @@
-//! Binary entry point: parse flags, start logging, run storaged until SIGTERM/SIGINT.
-//! Under systemd: takes the Unix socket `tandem-storaged.socket` passed (`LISTEN_FDS`).
+//! Binary entry point: read the config, start logging, then either run storaged until
+//! SIGTERM/SIGINT (reloading on SIGHUP) or, with `checkpoint DIR`, ask the running storaged
+//! for a checkpoint. Under systemd: takes the Unix socket `tandem-storaged.socket` passed
+//! (`LISTEN_FDS`).
 
-use clap::Parser;
-use tandem_storaged::config::Config;
+use std::sync::{Arc, RwLock};
+
+use tandem_service::log::LogHandle;
+use tandem_storaged::config::{Config, Options, Subcommands};
+use tandem_storaged::peer::PeerPolicy;
 
 fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let (config, flags) = Config::load().map_err(anyhow::Error::msg)?;
+    if let Some(Subcommands::Checkpoint { dir }) = &flags.command {
+        let made = tandem_storaged::checkpoint::request(&config.socket, dir, config.max_frame)
+            .map_err(anyhow::Error::msg)?;
+        println!("{made}");
+        return Ok(());
+    }
+    let log =
+        tandem_service::log::init(&config.log, config.log_format).map_err(anyhow::Error::msg)?;
+    if let Some(file) = &config.config_file {
+        tracing::info!(file = %file.display(), "config file read");
+    }
     // Before any thread exists: this reads and clears LISTEN_* from the environment.
     let inherited = tandem_storaged::systemd::take_unix_listener()?;
     let storage_threads = if config.storage_threads == 0 {
@@ -24,12 +35,73 @@ fn main() -> anyhow::Result<()> {
         .thread_name("storaged-io")
         .enable_all()
         .build()?;
-    rt.block_on(tandem_storaged::server::run(
-        config,
-        inherited,
-        shutdown_signal(),
-    ))?;
+    rt.block_on(async move {
+        let peers = Arc::new(RwLock::new(config.peer_policy()));
+        // Installed before the server reports READY=1: SIGHUP's default action would kill.
+        spawn_reloader(config.clone(), flags, log, peers.clone())?;
+        tandem_storaged::server::run(config, inherited, peers, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
     tracing::info!("tandem-storaged stopped");
+    Ok(())
+}
+
+/// On each SIGHUP: re-reads the config file (flags and variables still win) and applies what
+/// can change live — the log filter and the peer allow lists (for links opened from then
+/// on) — logging each change. Other changed settings are logged as needing a restart. A file
+/// that does not parse changes nothing.
+fn spawn_reloader(
+    running: Config,
+    flags: Options,
+    log: LogHandle,
+    peers: Arc<RwLock<PeerPolicy>>,
+) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the config");
+            let new = match Config::resolve(&flags) {
+                Ok(new) => new,
+                Err(e) => {
+                    tracing::error!(error = %e, "reload failed; keeping every setting");
+                    continue;
+                }
+            };
+            let mut changed = 0;
+            match log.set_filter(&new.log) {
+                Ok(Some(old)) => {
+                    tracing::info!(%old, new = %new.log, "reload: log filter changed");
+                    changed += 1;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "reload: log filter kept"),
+            }
+            let policy = new.peer_policy();
+            let mut current = match peers.write() {
+                Ok(p) => p,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if *current != policy {
+                tracing::info!(
+                    allow_uid = ?policy.uids,
+                    allow_gid = ?policy.gids,
+                    allow_self = policy.allow_self,
+                    "reload: peer allow lists changed (links already open stay)"
+                );
+                *current = policy;
+                changed += 1;
+            }
+            drop(current);
+            for name in running.restart_only_changes(&new) {
+                tracing::warn!(
+                    setting = name,
+                    "reload: changed in the config but needs a restart; keeping the running value"
+                );
+            }
+            tracing::info!(changed, "reload done");
+        }
+    });
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! writer, sync the WAL, close RocksDB.
 
 use std::os::unix::fs::PermissionsExt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::net::UnixListener;
@@ -14,16 +14,19 @@ use crate::batch::Executor;
 use crate::config::Config;
 use crate::engine::{Engine, EngineOptions, FsyncPolicy};
 use crate::error::ServerError;
+use crate::peer::PeerPolicy;
 
 /// Opens the database and serves until `shutdown` resolves, then drains and closes. Serves on
 /// `inherited` when systemd passed a socket (and then never unlinks it: systemd owns the path,
 /// and proxies' connects wait in its backlog across a restart), else binds `config.socket`.
+/// Each accepted peer is checked against `peers` (which a reload may replace) first.
 ///
 /// # Errors
 /// Bad configuration, an engine that cannot open, or a socket that cannot be bound.
 pub async fn run(
     config: Config,
     inherited: Option<std::os::unix::net::UnixListener>,
+    peers: Arc<RwLock<PeerPolicy>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let fsync: FsyncPolicy = config.fsync.parse().map_err(|_| {
@@ -93,6 +96,11 @@ pub async fn run(
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    if let Err(why) = admit(&stream, &peers) {
+                        tracing::error!(reason = %why, "refusing link");
+                        sessions.spawn(refuse(stream, why, instance_id, config.max_frame));
+                        continue;
+                    }
                     sessions.spawn(crate::session::serve(stream, executor.clone(), instance_id, config.max_frame, drain.clone(), Duration::from_secs(config.drain_timeout)));
                 }
                 Err(e) => {
@@ -133,6 +141,50 @@ pub async fn run(
         tracing::error!(error = %e, "final WAL sync failed");
     }
     Ok(())
+}
+
+/// Checks the connecting peer's credentials (SO_PEERCRED) against the allow lists.
+fn admit(stream: &tokio::net::UnixStream, peers: &RwLock<PeerPolicy>) -> Result<(), String> {
+    let cred = stream
+        .peer_cred()
+        .map_err(|e| format!("cannot read peer credentials: {e}"))?;
+    let policy = match peers.read() {
+        Ok(p) => p,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    policy
+        .check(cred.uid(), cred.gid())
+        .map_err(|why| match cred.pid() {
+            Some(pid) => format!("{why} (pid {pid})"),
+            None => why,
+        })
+}
+
+/// Answers a refused peer's handshake with `HelloAck { accepted: false }` and the reason, so
+/// the proxy logs why, then closes. Never waits long on a peer that does not read.
+async fn refuse(mut stream: tokio::net::UnixStream, why: String, instance_id: u64, max_frame: u32) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ack = tandem_shared::wire::HelloAck {
+        protocol: tandem_shared::wire::PROTOCOL_VERSION,
+        schema: tandem_shared::wire::SCHEMA_HASH,
+        instance_id,
+        max_frame,
+        accepted: false,
+        message: why,
+    };
+    let mut out = bytes::BytesMut::new();
+    if tandem_shared::wire::encode(&ack, max_frame, &mut out).is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(&out).await?;
+        stream.shutdown().await?;
+        // Drain the peer's Hello until it closes, so it reads the answer before the link goes.
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        std::io::Result::Ok(())
+    })
+    .await;
 }
 
 fn rand_id() -> u64 {

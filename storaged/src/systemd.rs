@@ -1,64 +1,28 @@
-//! The service-manager protocol: sockets handed over by systemd (`LISTEN_FDS`) and
+//! The service-manager protocol: sockets handed over by systemd (`LISTEN_FDS`, picked by name
+//! through `tandem_service::listen`) and
 //! `sd_notify` messages (`READY=1`, `STATUS=`, `WATCHDOG=1`, `STOPPING=1`). Every function is a
 //! no-op outside systemd (no `LISTEN_PID`/`NOTIFY_SOCKET` for this process), so development
 //! runs and the tests bind their own socket. Owns no policy about when to notify: the server
 //! decides that.
 
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::time::Duration;
 
 use sd_notify::NotifyState;
 
-/// The first listening socket systemd passed (`LISTEN_FDS`/`LISTEN_PID`, fd 3), if any.
-/// Clears the variables so children do not inherit them. Call before starting threads: it
-/// edits the environment.
+/// Name of the socket to serve when systemd passes several (`FileDescriptorName=` in the
+/// socket unit); a single passed socket is used whatever its name.
+pub const FDNAME: &str = "storaged";
+
+/// The listening socket systemd passed (`LISTEN_FDS`/`LISTEN_PID`/`LISTEN_FDNAMES`), if any,
+/// made non-blocking. Clears the variables so children do not inherit them. Call before
+/// starting threads: it edits the environment.
 ///
 /// # Errors
-/// Malformed variables, or an fd 3 that is not a listening Unix stream socket.
+/// Malformed variables, several sockets and none named [`FDNAME`], or a socket of the
+/// wrong kind.
 pub fn take_unix_listener() -> std::io::Result<Option<UnixListener>> {
-    let Some(fd) = sd_notify::listen_fds()?.next() else {
-        return Ok(None);
-    };
-    let owned = adopt(fd);
-    check_unix_stream(&owned)?;
-    let listener = UnixListener::from(owned);
-    // systemd hands over blocking sockets; tokio needs non-blocking ones.
-    listener.set_nonblocking(true)?;
-    Ok(Some(listener))
-}
-
-/// Takes ownership of a descriptor systemd passed at exec.
-#[allow(unsafe_code)]
-fn adopt(fd: std::os::fd::RawFd) -> OwnedFd {
-    // SAFETY: `listen_fds` returns only fds in 3..3+LISTEN_FDS, and only when LISTEN_PID is
-    // this process: systemd opened them for us at exec and nothing else in this process owns
-    // or closes them; the iterator is consumed once, at startup, before any other fd exists.
-    unsafe { OwnedFd::from_raw_fd(fd) }
-}
-
-fn check_unix_stream(fd: &OwnedFd) -> std::io::Result<()> {
-    use nix::sys::socket::{getsockname, getsockopt, sockopt, SockType, UnixAddr};
-    use std::os::fd::AsRawFd;
-    let wrong = |what: &str| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("socket passed by systemd is {what}; expected a listening Unix stream socket (ListenStream=/path)"),
-        )
-    };
-    match getsockopt(fd, sockopt::SockType) {
-        Ok(SockType::Stream) => {}
-        Ok(other) => return Err(wrong(&format!("{other:?}"))),
-        Err(e) => return Err(std::io::Error::from(e)),
-    }
-    if getsockname::<UnixAddr>(fd.as_raw_fd()).is_err() {
-        return Err(wrong("not AF_UNIX"));
-    }
-    match getsockopt(fd, sockopt::AcceptConn) {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(wrong("not listening")),
-        Err(e) => Err(std::io::Error::from(e)),
-    }
+    tandem_service::listen::take_unix(FDNAME)
 }
 
 /// Sends `states`; failures are logged, never fatal (a lost notification must not stop service).
@@ -102,28 +66,4 @@ pub fn watchdog_interval() -> Option<Duration> {
 /// `WATCHDOG=1`.
 pub fn watchdog() {
     notify(&[NotifyState::Watchdog]);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::net::{UnixDatagram, UnixStream};
-
-    #[test]
-    fn accepts_only_a_listening_unix_stream_socket() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let listener = UnixListener::bind(dir.path().join("s.sock")).expect("bind");
-        assert!(check_unix_stream(&OwnedFd::from(listener)).is_ok());
-
-        let datagram = UnixDatagram::unbound().expect("datagram socket");
-        assert!(check_unix_stream(&OwnedFd::from(datagram)).is_err());
-
-        let (connected, _peer) = UnixStream::pair().expect("socket pair");
-        let err = check_unix_stream(&OwnedFd::from(connected)).expect_err("not listening");
-        assert!(err.to_string().contains("not listening"), "{err}");
-
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind tcp");
-        let err = check_unix_stream(&OwnedFd::from(tcp)).expect_err("not AF_UNIX");
-        assert!(err.to_string().contains("not AF_UNIX"), "{err}");
-    }
 }

@@ -50,6 +50,8 @@ const CONTRACT_ENV: &[&str] = &[
     "TANDEM_LISTEN",
     "TANDEM_STORAGE_SOCKET",
     "TANDEM_REQUIREPASS",
+    "TANDEM_PROXY_CONFIG",
+    "TANDEM_STORAGED_CONFIG",
 ];
 
 /// The reply to one command: the value, or the server's error as its full text

@@ -1,0 +1,72 @@
+//! Who may open a link: the peer's uid and primary gid (SO_PEERCRED, read when the
+//! connection is accepted) against the configured allow lists. Pure policy; the server
+//! reads the credentials and refuses the link.
+
+/// The allow lists in force (replaced as a whole on reload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerPolicy {
+    /// Allowed uids; with `gids`, both empty lets everyone in.
+    pub uids: Vec<u32>,
+    /// Allowed primary gids (SO_PEERCRED carries no supplementary groups).
+    pub gids: Vec<u32>,
+    /// Let `own_uid` in even when the lists do not name it.
+    pub allow_self: bool,
+    /// storaged's own uid.
+    pub own_uid: u32,
+}
+
+impl PeerPolicy {
+    /// Whether a peer with `uid`/`gid` may open a link.
+    ///
+    /// # Errors
+    /// The reason it may not, for the log and the refused `HelloAck`.
+    pub fn check(&self, uid: u32, gid: u32) -> Result<(), String> {
+        if self.uids.is_empty() && self.gids.is_empty() {
+            return Ok(());
+        }
+        if self.uids.contains(&uid) || self.gids.contains(&gid) {
+            return Ok(());
+        }
+        if self.allow_self && uid == self.own_uid {
+            return Ok(());
+        }
+        Err(format!(
+            "peer uid {uid} gid {gid} is not in allow-uid {:?} / allow-gid {:?}",
+            self.uids, self.gids
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(uids: &[u32], gids: &[u32], allow_self: bool) -> PeerPolicy {
+        PeerPolicy {
+            uids: uids.to_vec(),
+            gids: gids.to_vec(),
+            allow_self,
+            own_uid: 500,
+        }
+    }
+
+    #[test]
+    fn empty_lists_let_everyone_in() {
+        assert!(policy(&[], &[], false).check(1234, 1234).is_ok());
+    }
+
+    #[test]
+    fn a_listed_uid_or_gid_is_enough() {
+        let p = policy(&[10], &[20], false);
+        assert!(p.check(10, 99).is_ok());
+        assert!(p.check(99, 20).is_ok());
+        let why = p.check(99, 99).expect_err("refused");
+        assert!(why.contains("uid 99") && why.contains("[10]"), "{why}");
+    }
+
+    #[test]
+    fn own_uid_passes_only_when_allowed() {
+        assert!(policy(&[10], &[], true).check(500, 1).is_ok());
+        assert!(policy(&[10], &[], false).check(500, 1).is_err());
+    }
+}
