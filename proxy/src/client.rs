@@ -25,6 +25,9 @@ pub struct ClientState {
     pub authenticated: bool,
     pub created: Instant,
     pub last_command: Vec<u8>,
+    /// Channels and patterns subscribed (CLIENT LIST `sub=`, `psub=`, flag `P`).
+    pub sub: usize,
+    pub psub: usize,
 }
 
 impl ClientState {
@@ -32,13 +35,16 @@ impl ClientState {
     pub fn info_line(&self) -> String {
         let now = Instant::now();
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags={} db={} sub={} psub={} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
             String::from_utf8_lossy(&self.name),
             now.duration_since(self.created).as_secs(),
+            if self.sub + self.psub > 0 { "P" } else { "N" },
             self.db,
+            self.sub,
+            self.psub,
             String::from_utf8_lossy(&self.last_command),
             match self.protocol {
                 Protocol::Resp2 => 2,

@@ -23,6 +23,7 @@ use crate::commands::args::Args;
 use crate::commands::{self, Handler, ParseCtx};
 use crate::error::CommandError;
 use crate::link::Link;
+use crate::pubsub::{ClientSubs, Delivery};
 use crate::resp::{self, Protocol};
 use crate::server::Shared;
 
@@ -36,6 +37,8 @@ pub enum Flow {
     Continue,
     /// Flush replies, then close (QUIT, protocol errors).
     Close,
+    /// The handler wrote its own replies (commands with several, like SUBSCRIBE).
+    Replied,
 }
 
 /// Per-connection context handed to proxy-local commands.
@@ -43,6 +46,10 @@ pub struct Conn {
     pub state: ClientState,
     pub shared: Arc<Shared>,
     pub link: Link,
+    /// Cancelled by CLIENT KILL, shutdown, or the pub/sub output-buffer limit.
+    pub kill: CancellationToken,
+    /// Pub/sub subscriptions and the queue of messages for this client.
+    pub subs: Option<ClientSubs>,
     out: BytesMut,
     batch: Vec<Command>,
 }
@@ -68,6 +75,8 @@ pub async fn serve(
         authenticated: shared.settings().requirepass.is_empty(),
         created: Instant::now(),
         last_command: Vec::new(),
+        sub: 0,
+        psub: 0,
     };
     shared.clients.insert(state.clone(), kill.clone());
     let link = shared.links.assign();
@@ -75,6 +84,8 @@ pub async fn serve(
         state,
         shared: shared.clone(),
         link,
+        kill: kill.clone(),
+        subs: None,
         out: BytesMut::with_capacity(16 * 1024),
         batch: Vec::new(),
     };
@@ -82,6 +93,7 @@ pub async fn serve(
     if let Err(e) = conn.run(&mut stream, &mut rbuf, &kill).await {
         tracing::debug!(client = id, error = %e, "client connection ended");
     }
+    crate::commands::pubsub::unsubscribe_all(&mut conn);
     shared.clients.remove(id);
 }
 
@@ -97,6 +109,12 @@ impl Conn {
             let n = tokio::select! {
                 _ = kill.cancelled() => return Ok(()),
                 r = stream.read_buf(rbuf) => r?,
+                Some(first) = next_message(&mut self.subs) => {
+                    self.write_messages(Some(first));
+                    stream.write_all(&self.out).await?;
+                    self.out.clear();
+                    continue;
+                }
             };
             if n == 0 {
                 return Ok(());
@@ -130,6 +148,7 @@ impl Conn {
                 }
             }
             self.flush_batch().await;
+            self.write_messages(None);
             if !self.out.is_empty() {
                 stream.write_all(&self.out).await?;
                 self.out.clear();
@@ -169,6 +188,31 @@ impl Conn {
             self.error("NOAUTH Authentication required.").await;
             return Flow::Continue;
         }
+        if self.state.protocol == Protocol::Resp2
+            && self.subs.as_ref().is_some_and(|s| s.count() > 0)
+            && !commands::pubsub::allowed_while_subscribed(spec.name)
+        {
+            let shown = match args.first() {
+                Some(sub) if spec.name != "pubsub" || commands::pubsub::known_subcommand(sub) => {
+                    if spec.name == "pubsub" || commands::is_container(spec.name) {
+                        format!(
+                            "{}|{}",
+                            spec.name,
+                            String::from_utf8_lossy(sub).to_lowercase()
+                        )
+                    } else {
+                        spec.name.to_owned()
+                    }
+                }
+                Some(_) => String::new(),
+                None => spec.name.to_owned(),
+            };
+            if !shown.is_empty() {
+                self.error(&commands::pubsub::subscribed_mode_error(&shown))
+                    .await;
+                return Flow::Continue;
+            }
+        }
         let mut args = Args::new(args);
         match spec.handler {
             Handler::Storage(parse) => {
@@ -195,9 +239,56 @@ impl Conn {
                     Ok(r) => r,
                     Err(e) => (tandem_shared::Reply::Error(e.to_string()), Flow::Continue),
                 };
+                if flow == Flow::Replied {
+                    self.shared.clients.update(&self.state);
+                    return Flow::Continue;
+                }
                 resp::encode::encode(&reply, self.state.protocol, &mut self.out);
                 self.shared.clients.update(&self.state);
                 flow
+            }
+        }
+    }
+
+    /// The output buffer, for handlers that write several replies.
+    pub fn out_mut(&mut self) -> &mut BytesMut {
+        &mut self.out
+    }
+
+    /// Publishes the client's subscription counts to the registry (CLIENT LIST).
+    pub fn note_subscriptions(&mut self) {
+        let (sub, psub) = self
+            .subs
+            .as_ref()
+            .map_or((0, 0), |s| (s.channels.len(), s.patterns.len()));
+        self.state.sub = sub;
+        self.state.psub = psub;
+    }
+
+    /// Waits until storaged has applied this proxy's pending subscription changes: a
+    /// request on the registering link is answered only after the frames written before it.
+    pub async fn registration_barrier(&mut self) {
+        if let Some(link) = self.shared.links.links().first() {
+            // Storage down: the table is sent again on reconnect; confirm anyway, as the
+            // subscription exists here.
+            let _ = link.call(0, vec![Command::PubSubNumPat]).await;
+        }
+    }
+
+    /// Appends queued pub/sub messages (after `first`, if given) to the output, stopping at
+    /// the flush threshold so one busy channel cannot grow the buffer without bound.
+    fn write_messages(&mut self, first: Option<Delivery>) {
+        let Some(subs) = self.subs.as_mut() else {
+            return;
+        };
+        let proto = self.state.protocol;
+        if let Some(d) = first {
+            d.encode(proto, &mut self.out);
+        }
+        while self.out.len() < OUTPUT_FLUSH_AT {
+            match subs.inbox.try_recv() {
+                Some(d) => d.encode(proto, &mut self.out),
+                None => break,
             }
         }
     }
@@ -295,6 +386,14 @@ fn unknown_command(name: &[u8], args: &[Bytes]) -> String {
     let name = String::from_utf8_lossy(name);
     let name: String = name.chars().take(128).collect();
     CommandError::UnknownCommand { name, args: shown }.to_string()
+}
+
+/// The next pub/sub message for a subscribed client; never resolves for others.
+async fn next_message(subs: &mut Option<ClientSubs>) -> Option<Delivery> {
+    match subs {
+        Some(s) => s.inbox.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Current unix time in milliseconds.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod link;
+pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod systemd;

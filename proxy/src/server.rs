@@ -42,6 +42,8 @@ pub struct Shared {
     pub maxclients: AtomicUsize,
     pub clients: Registry,
     pub links: LinkPool,
+    /// Local pub/sub subscriptions; registered with storaged on the pool's first link.
+    pub pubsub: Arc<crate::pubsub::PubSub>,
     pub stats: Stats,
     pub started: Instant,
     pub run_id: String,
@@ -69,6 +71,7 @@ pub async fn run(
 ) {
     let token = CancellationToken::new();
     let instance_id: u64 = rand::random();
+    let pubsub = Arc::new(crate::pubsub::PubSub::default());
     let links = LinkPool::start(
         config.links,
         LinkConfig {
@@ -78,6 +81,7 @@ pub async fn run(
             max_frame: config.max_frame,
             instance_id,
         },
+        pubsub.clone(),
         token.clone(),
     );
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -88,6 +92,7 @@ pub async fn run(
         maxclients: AtomicUsize::new(config.maxclients),
         clients: Registry::default(),
         links,
+        pubsub,
         stats: Stats::default(),
         started: Instant::now(),
         run_id: format!("{instance_id:016x}{:024x}", rand::random::<u128>() >> 32),

@@ -372,6 +372,30 @@ pub enum Command {
     FlushDb,
     FlushAll,
 
+    // ---- pub/sub (storaged routes; nothing is stored) ----
+    /// `PUBLISH`: replies the number of clients, on every proxy, that received it.
+    Publish {
+        channel: Vec<u8>,
+        message: Vec<u8>,
+    },
+    /// `PUBSUB CHANNELS [pattern]`: active channels across all proxies.
+    PubSubChannels {
+        pattern: Option<Vec<u8>>,
+    },
+    /// `PUBSUB NUMSUB [channel ...]`: flat array of channel, count.
+    PubSubNumSub {
+        channels: Vec<Vec<u8>>,
+    },
+    /// `PUBSUB NUMPAT`: distinct patterns across all proxies.
+    PubSubNumPat,
+    /// `CONFIG SET notify-keyspace-events`: the already validated flags, in Redis's
+    /// canonical letters. storaged keeps them (its own setting, shared by every proxy).
+    SetNotifyKeyspaceEvents {
+        flags: String,
+    },
+    /// `CONFIG GET notify-keyspace-events`: replies the flags as a bulk string.
+    GetNotifyKeyspaceEvents,
+
     // ---- hashes ----
     /// `HSET`: replies the number of fields created.
     HSet {
@@ -793,6 +817,12 @@ impl Command {
                 | Command::DbSize
                 | Command::Info
                 | Command::Checkpoint { .. }
+                | Command::Publish { .. }
+                | Command::PubSubChannels { .. }
+                | Command::PubSubNumSub { .. }
+                | Command::PubSubNumPat
+                | Command::SetNotifyKeyspaceEvents { .. }
+                | Command::GetNotifyKeyspaceEvents
         )
     }
 }
@@ -854,6 +884,12 @@ impl ArchivedCommand {
                 | ArchivedCommand::DbSize
                 | ArchivedCommand::Info
                 | ArchivedCommand::Checkpoint { .. }
+                | ArchivedCommand::Publish { .. }
+                | ArchivedCommand::PubSubChannels { .. }
+                | ArchivedCommand::PubSubNumSub { .. }
+                | ArchivedCommand::PubSubNumPat
+                | ArchivedCommand::SetNotifyKeyspaceEvents { .. }
+                | ArchivedCommand::GetNotifyKeyspaceEvents
         )
     }
 }

@@ -326,6 +326,42 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
         }
         C::RandomKey => keyspace::random_key(s, at),
         C::DbSize => keyspace::dbsize(s, at),
+        C::Publish { channel, message } => Ok(Reply::Integer(
+            crate::pubsub::hub().publish(channel, message),
+        )),
+        C::PubSubChannels { pattern } => Ok(Reply::Array(
+            crate::pubsub::hub()
+                .channels(pattern.as_ref().map(|p| p.as_slice()))
+                .into_iter()
+                .map(Reply::Bulk)
+                .collect(),
+        )),
+        C::PubSubNumSub { channels } => Ok(Reply::Array(
+            channels
+                .iter()
+                .flat_map(|c| {
+                    [
+                        Reply::Bulk(c.to_vec()),
+                        Reply::Integer(crate::pubsub::hub().numsub(c)),
+                    ]
+                })
+                .collect(),
+        )),
+        C::PubSubNumPat => Ok(Reply::Integer(crate::pubsub::hub().numpat())),
+        C::SetNotifyKeyspaceEvents { flags } => {
+            match crate::notify::Flags::parse(flags.as_bytes()) {
+                Some(f) => {
+                    crate::pubsub::hub().set_notify_flags(f);
+                    Ok(Reply::ok())
+                }
+                None => Err(StorageError::Internal(
+                    "invalid notify-keyspace-events flags".to_owned(),
+                )),
+            }
+        }
+        C::GetNotifyKeyspaceEvents => Ok(Reply::Bulk(
+            crate::pubsub::hub().notify_flags().to_string().into_bytes(),
+        )),
         C::Info => Ok(Reply::Bulk(info_with(s.engine(), &s.counts()).into_bytes())),
         C::Checkpoint { dir } => {
             use std::os::unix::ffi::OsStrExt;

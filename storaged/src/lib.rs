@@ -13,6 +13,8 @@ pub mod error;
 pub mod executor;
 pub mod expire;
 pub mod peer;
+pub mod notify;
+pub mod pubsub;
 pub mod server;
 pub mod session;
 pub mod systemd;

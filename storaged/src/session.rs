@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tandem_shared::wire::{self, Frame, FrameKind, Hello, HelloAck, Notice, NoticeKind};
+use tandem_shared::wire::{
+    self, Frame, FrameKind, Hello, HelloAck, Notice, NoticeKind, Subscriptions,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::OwnedReadHalf;
 use tokio::net::UnixStream;
@@ -106,6 +108,11 @@ pub async fn serve(
         let _ = write_half.shutdown().await;
     });
 
+    // Pushes (published messages) share the reply queue, so they stay ordered with
+    // responses; the hub cuts this link through `overflow` if the proxy stops reading.
+    let overflow = CancellationToken::new();
+    let hub_link = crate::pubsub::hub().attach(reply_tx.clone(), overflow.clone(), max_frame);
+
     let tasks = TaskTracker::new();
     let mut draining = false;
     let mut deadline = std::pin::pin!(tokio::time::sleep(Duration::MAX / 4));
@@ -125,6 +132,10 @@ pub async fn serve(
                 tracing::warn!(%peer, "drain deadline passed; closing link");
                 break;
             }
+            _ = overflow.cancelled() => {
+                tracing::warn!(%peer, "proxy stopped reading published messages; closing link");
+                break;
+            }
             r = read_frame(&mut read_half, &mut buf, max_frame) => r,
         };
         let frame = match frame {
@@ -135,6 +146,16 @@ pub async fn serve(
                 break;
             }
         };
+        if frame.kind == FrameKind::Subscriptions {
+            match frame.access::<Subscriptions>() {
+                Ok(update) => crate::pubsub::hub().update(hub_link, update),
+                Err(e) => {
+                    tracing::error!(%peer, error = %e, "invalid subscriptions archive; closing link");
+                    break;
+                }
+            }
+            continue;
+        }
         if !matches!(frame.kind, FrameKind::Request | FrameKind::KeyedRequest) {
             tracing::error!(%peer, kind = ?frame.kind, "unexpected frame kind; closing link");
             break;
@@ -150,6 +171,7 @@ pub async fn serve(
             let _ = reply_tx.send(response).await;
         });
     }
+    crate::pubsub::hub().detach(hub_link);
     // Answer everything already accepted before closing.
     tasks.close();
     tasks.wait().await;

@@ -27,6 +27,21 @@ fn reply(r: Reply) -> LocalResult {
 /// The command's Redis error reply.
 pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalResult {
     match local {
+        // A RESP2 subscriber gets PING's answer as a message-like array.
+        Local::Ping
+            if conn.state.protocol == Protocol::Resp2
+                && conn.subs.as_ref().is_some_and(|s| s.count() > 0) =>
+        {
+            let arg = match args.remaining() {
+                0 => Vec::new(),
+                1 => args.next_vec()?,
+                _ => return Err(CommandError::WrongArity("ping".into())),
+            };
+            reply(Reply::Array(vec![
+                Reply::Bulk(b"pong".to_vec()),
+                Reply::Bulk(arg),
+            ]))
+        }
         Local::Ping => match args.remaining() {
             0 => reply(Reply::Simple("PONG".into())),
             1 => reply(Reply::Bulk(args.next_vec()?)),
@@ -45,6 +60,7 @@ pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalRe
             reply(Reply::ok())
         }
         Local::Reset => {
+            super::pubsub::unsubscribe_all(conn);
             conn.state.db = 0;
             conn.state.protocol = Protocol::Resp2;
             conn.state.name.clear();
@@ -64,6 +80,15 @@ pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalRe
         Local::Config => server::config(args, conn),
         Local::Info => server::info(args, conn).await,
         Local::Command => server::command(args, conn),
+        Local::Subscribe | Local::PSubscribe => {
+            super::pubsub::subscribe(args, conn, local == Local::PSubscribe).await?;
+            Ok((Reply::Nil, Flow::Replied))
+        }
+        Local::Unsubscribe | Local::PUnsubscribe => {
+            super::pubsub::unsubscribe(args, conn, local == Local::PUnsubscribe);
+            Ok((Reply::Nil, Flow::Replied))
+        }
+        Local::PubSub => reply(super::pubsub::pubsub(args, conn).await?),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod connection;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -55,6 +56,11 @@ pub enum Local {
     Config,
     Info,
     Command,
+    Subscribe,
+    Unsubscribe,
+    PSubscribe,
+    PUnsubscribe,
+    PubSub,
 }
 
 /// How a command runs.
@@ -925,6 +931,18 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: Handler::Storage(string::psetex),
     },
     CommandSpec {
+        name: "psubscribe",
+        arity: -2,
+        flags: &["pubsub", "noscript", "loading", "stale"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: &["@pubsub", "@slow"],
+        group: "pubsub",
+        summary: "Listen for messages published to channels matching the given patterns",
+        handler: Handler::Local(Local::PSubscribe),
+    },
+    CommandSpec {
         name: "pttl",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -935,6 +953,42 @@ pub static COMMANDS: &[CommandSpec] = &[
         group: "generic",
         summary: "Get the time to live for a key in milliseconds",
         handler: Handler::Storage(keys::pttl),
+    },
+    CommandSpec {
+        name: "publish",
+        arity: 3,
+        flags: &["pubsub", "loading", "stale", "fast"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: &["@pubsub", "@fast"],
+        group: "pubsub",
+        summary: "Post a message to a channel",
+        handler: Handler::Storage(pubsub::publish),
+    },
+    CommandSpec {
+        name: "pubsub",
+        arity: -2,
+        flags: &[],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: &["@slow"],
+        group: "pubsub",
+        summary: "A container for Pub/Sub commands",
+        handler: Handler::Local(Local::PubSub),
+    },
+    CommandSpec {
+        name: "punsubscribe",
+        arity: -1,
+        flags: &["pubsub", "noscript", "loading", "stale"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: &["@pubsub", "@slow"],
+        group: "pubsub",
+        summary: "Stop listening for messages posted to channels matching the given patterns",
+        handler: Handler::Local(Local::PUnsubscribe),
     },
     CommandSpec {
         name: "quit",
@@ -1309,6 +1363,18 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: Handler::Storage(string::strlen),
     },
     CommandSpec {
+        name: "subscribe",
+        arity: -2,
+        flags: &["pubsub", "noscript", "loading", "stale"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: &["@pubsub", "@slow"],
+        group: "pubsub",
+        summary: "Listen for messages published to the given channels",
+        handler: Handler::Local(Local::Subscribe),
+    },
+    CommandSpec {
         name: "substr",
         arity: 4,
         flags: &["readonly"],
@@ -1403,6 +1469,18 @@ pub static COMMANDS: &[CommandSpec] = &[
         group: "generic",
         summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
         handler: Handler::Storage(keys::del),
+    },
+    CommandSpec {
+        name: "unsubscribe",
+        arity: -1,
+        flags: &["pubsub", "noscript", "loading", "stale"],
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: &["@pubsub", "@slow"],
+        group: "pubsub",
+        summary: "Stop listening for messages posted to the given channels",
+        handler: Handler::Local(Local::Unsubscribe),
     },
     CommandSpec {
         name: "zadd",
@@ -1793,6 +1871,14 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// Every command, for `COMMAND` and `COMMAND COUNT`.
 pub fn all() -> &'static [CommandSpec] {
     COMMANDS
+}
+
+/// Commands whose first argument is a subcommand (Redis names them `name|sub` in errors).
+pub fn is_container(name: &str) -> bool {
+    matches!(
+        name,
+        "client" | "command" | "config" | "object" | "pubsub" | "memory" | "xinfo"
+    )
 }
 
 /// Finds a command by name, ignoring ASCII case. Runs once per request, so it lower-cases

@@ -11,7 +11,8 @@ use std::time::Duration;
 use bytes::BytesMut;
 use rand::Rng;
 use tandem_shared::wire::{
-    self, Frame, FrameError, FrameKind, Hello, HelloAck, KeyedRequest, Notice, Request, Response,
+    self, Frame, FrameError, FrameKind, Hello, HelloAck, KeyedRequest, Notice, Push, Request,
+    Response,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::in_flight::InFlight;
 use super::{Call, LinkConfig, LinkError, LinkState, LinkStats};
+use crate::pubsub::PubSub;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(5);
 const BACKOFF_MAX: Duration = Duration::from_millis(1000);
@@ -44,12 +46,20 @@ enum End {
     Failed(String),
 }
 
+/// What a link does for pub/sub: every link hands `Push` frames to the hub; the one that
+/// `registers` also sends the proxy's subscription table (whole on connect, then changes).
+pub(super) struct PubSubRole {
+    pub hub: Arc<PubSub>,
+    pub registers: bool,
+}
+
 pub(super) async fn run(
     index: usize,
     config: LinkConfig,
     rx: mpsc::Receiver<Call>,
     stats: Arc<LinkStats>,
     in_flight: Arc<InFlight>,
+    pubsub: PubSubRole,
     shutdown: CancellationToken,
 ) {
     let mut backoff = BACKOFF_MIN;
@@ -103,6 +113,7 @@ pub(super) async fn run(
             &mut outbox,
             &stats,
             &in_flight,
+            &pubsub,
             &mut next_id,
             &shutdown,
         )
@@ -205,23 +216,33 @@ async fn connect(config: &LinkConfig) -> Result<UnixStream, String> {
     Ok(stream)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     stream: UnixStream,
     config: &LinkConfig,
     outbox: &mut Outbox,
     stats: &LinkStats,
     in_flight: &InFlight,
+    pubsub: &PubSubRole,
     next_id: &mut u64,
     shutdown: &CancellationToken,
 ) -> End {
     let (read_half, write_half) = stream.into_split();
     let going_away = Notify::new();
-    let reader = read_responses(read_half, config.max_frame, in_flight, stats, &going_away);
+    let reader = read_responses(
+        read_half,
+        config.max_frame,
+        in_flight,
+        stats,
+        &pubsub.hub,
+        &going_away,
+    );
     let writer = write_requests(
         write_half,
         config.max_frame,
         outbox,
         in_flight,
+        pubsub,
         next_id,
         &going_away,
     );
@@ -246,6 +267,7 @@ async fn read_responses(
     max_frame: u32,
     in_flight: &InFlight,
     stats: &LinkStats,
+    hub: &PubSub,
     going_away: &Notify,
 ) -> End {
     let mut buf = BytesMut::with_capacity(64 * 1024);
@@ -259,7 +281,7 @@ async fn read_responses(
                     return End::Failed(format!("bad frame from storaged: {e}"));
                 }
             };
-            if let Err(e) = route(frame, in_flight, stats, going_away) {
+            if let Err(e) = route(frame, in_flight, stats, hub, going_away) {
                 tracing::error!(error = %e, "invalid frame from storaged; closing link");
                 return End::Failed(e);
             }
@@ -276,9 +298,14 @@ fn route(
     frame: Frame,
     in_flight: &InFlight,
     stats: &LinkStats,
+    hub: &PubSub,
     going_away: &Notify,
 ) -> Result<(), String> {
     match frame.kind {
+        FrameKind::Push => {
+            hub.deliver(frame.access::<Push>().map_err(|e| e.to_string())?);
+            Ok(())
+        }
         FrameKind::Response => {
             let id = frame
                 .access::<Response>()
@@ -306,11 +333,20 @@ async fn write_requests(
     max_frame: u32,
     outbox: &mut Outbox,
     in_flight: &InFlight,
+    pubsub: &PubSubRole,
     next_id: &mut u64,
     going_away: &Notify,
 ) -> End {
     let mut out = BytesMut::with_capacity(64 * 1024);
     let mut calls = Vec::with_capacity(WRITE_BATCH);
+    if pubsub.registers {
+        // Whatever storaged knew of this proxy died with the previous link.
+        if let Err(e) = wire::encode(&pubsub.hub.snapshot(), max_frame, &mut out) {
+            tracing::error!(error = %e, "subscription table does not fit in a frame");
+        } else if let Err(e) = write_half.write_all(&out).await {
+            return End::Failed(format!("write to storaged: {e}"));
+        }
+    }
     loop {
         if outbox.resend.is_empty() {
             tokio::select! {
@@ -320,6 +356,7 @@ async fn write_requests(
                     let _ = write_half.shutdown().await;
                     return End::Drained;
                 }
+                _ = pubsub.hub.changed(), if pubsub.registers => {}
                 n = outbox.rx.recv_many(&mut calls, WRITE_BATCH) => {
                     if n == 0 {
                         return End::Shutdown;
@@ -331,6 +368,15 @@ async fn write_requests(
             calls.extend(outbox.resend.drain(..n));
         }
         out.clear();
+        // Subscription changes go before the calls queued after them: a SUBSCRIBE waits
+        // for a round trip on this link, which then proves storaged has the change.
+        if pubsub.registers {
+            if let Some(update) = pubsub.hub.take_dirty() {
+                if let Err(e) = wire::encode(&update, max_frame, &mut out) {
+                    tracing::error!(error = %e, "subscription update does not fit in a frame");
+                }
+            }
+        }
         for mut call in calls.drain(..) {
             if !call.claim() {
                 continue; // the client gave up (deadline or disconnect) before we sent it

@@ -248,7 +248,15 @@ pub struct LinkPool {
 impl LinkPool {
     /// Starts `count` links, each with its own dispatcher task that connects (and keeps
     /// reconnecting) until `shutdown` is cancelled.
-    pub fn start(count: usize, config: LinkConfig, shutdown: CancellationToken) -> LinkPool {
+    ///
+    /// The first link also carries this proxy's pub/sub registrations (see
+    /// [`crate::pubsub`]); every link delivers `Push` frames to `pubsub`.
+    pub fn start(
+        count: usize,
+        config: LinkConfig,
+        pubsub: Arc<crate::pubsub::PubSub>,
+        shutdown: CancellationToken,
+    ) -> LinkPool {
         let keys = Arc::new(KeySource {
             proxy: config.instance_id,
             next: AtomicU64::new(1),
@@ -273,6 +281,10 @@ impl LinkPool {
                     rx,
                     stats.clone(),
                     in_flight.clone(),
+                    dispatch::PubSubRole {
+                        hub: pubsub.clone(),
+                        registers: index == 0,
+                    },
                     shutdown.clone(),
                 ));
                 Link {

@@ -32,6 +32,10 @@ pub enum FrameKind {
     Response = 4,
     Notice = 5,
     KeyedRequest = 6,
+    /// proxy → storaged: this link's pub/sub subscriptions (see `Subscriptions`).
+    Subscriptions = 7,
+    /// storaged → proxy, unasked: published messages (see `Push`).
+    Push = 8,
 }
 
 impl FrameKind {
@@ -43,6 +47,8 @@ impl FrameKind {
             4 => FrameKind::Response,
             5 => FrameKind::Notice,
             6 => FrameKind::KeyedRequest,
+            7 => FrameKind::Subscriptions,
+            8 => FrameKind::Push,
             _ => return None,
         })
     }

@@ -111,6 +111,54 @@ pub struct Notice {
     pub message: String,
 }
 
+/// One subscription count of a proxy: how many of its clients subscribe to `name` (a
+/// channel, or a glob pattern when `pattern`). Counts are absolute, so an update is
+/// idempotent and a reconnecting proxy can resend its whole table.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct Subscription {
+    pub pattern: bool,
+    pub name: Vec<u8>,
+    /// 0 removes the entry.
+    pub clients: u32,
+}
+
+/// proxy → storaged: changes to the pub/sub table of the link this frame arrives on.
+/// storaged sends the messages for these subscriptions back on the same link as [`Push`]
+/// frames. No response.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct Subscriptions {
+    /// True: these entries replace everything the link registered before (sent first after
+    /// every reconnect).
+    pub replace: bool,
+    pub entries: Vec<Subscription>,
+}
+
+/// One published message for a proxy to fan out to its local subscribers.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct Published {
+    pub channel: Vec<u8>,
+    /// The subscribed pattern that matched (for `pmessage`), or `None` for subscribers of
+    /// the channel itself.
+    pub pattern: Option<Vec<u8>>,
+    pub message: Vec<u8>,
+}
+
+/// storaged → proxy, unasked: messages for the link's subscriptions, in publish order.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct Push {
+    pub messages: Vec<Published>,
+}
+
+impl Message for Subscriptions {
+    const KIND: FrameKind = FrameKind::Subscriptions;
+}
+impl Message for Push {
+    const KIND: FrameKind = FrameKind::Push;
+}
 impl Message for Hello {
     const KIND: FrameKind = FrameKind::Hello;
 }

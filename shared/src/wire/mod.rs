@@ -10,14 +10,16 @@ pub mod message;
 
 pub use codec::{decode, encode, Frame, FrameError, FrameHeader, FrameKind, HEADER_LEN};
 pub use message::{
-    ArchivedKeyedRequest, ArchivedOutcome, ArchivedRequest, ArchivedRequestKey, ArchivedResponse,
-    Hello, HelloAck, KeyedRequest, Message, Notice, NoticeKind, Outcome, Request, RequestKey,
-    Response,
+    ArchivedKeyedRequest, ArchivedOutcome, ArchivedPublished, ArchivedPush, ArchivedRequest,
+    ArchivedRequestKey, ArchivedResponse, ArchivedSubscription, ArchivedSubscriptions, Hello,
+    HelloAck, KeyedRequest, Message, Notice, NoticeKind, Outcome, Published, Push, Request,
+    RequestKey, Response, Subscription, Subscriptions,
 };
 
 /// Wire protocol version. Bump when frame kinds or header semantics change.
 /// v2: `KeyedRequest` (exactly-once writes across reconnects).
-pub const PROTOCOL_VERSION: u8 = 2;
+/// v3: `Subscriptions` and `Push` (pub/sub routed through storaged).
+pub const PROTOCOL_VERSION: u8 = 3;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).
 /// Configurable on both sides; a larger length prefix is refused before any allocation.

@@ -1,0 +1,235 @@
+//! SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE (run in the proxy, which owns its
+//! clients' subscriptions), PUBLISH and PUBSUB (answered by storaged, which sees every
+//! proxy's subscriptions). Replies and errors follow Redis 7.0 byte for byte, including
+//! RESP2's subscribed mode.
+//!
+//! This module decides replies only; the connection writes them and the pub/sub table in
+//! [`crate::pubsub`] does the routing.
+
+use bytes::Bytes;
+use tandem_shared::{Command, Reply};
+
+use super::args::Args;
+use super::ParseCtx;
+use crate::connection::Conn;
+use crate::error::CommandError;
+use crate::pubsub::ClientSubs;
+use crate::resp::{encode, Protocol};
+
+/// `PUBLISH channel message`.
+pub fn publish(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
+    Ok(Command::Publish {
+        channel: args.next_vec()?,
+        message: args.next_vec()?,
+    })
+}
+
+/// Commands a RESP2 client may send while it has subscriptions.
+pub fn allowed_while_subscribed(name: &str) -> bool {
+    matches!(
+        name,
+        "subscribe"
+            | "ssubscribe"
+            | "psubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "punsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
+}
+
+/// The text Redis answers a RESP2 subscriber that sends any other command; `shown` is the
+/// command name, or `container|sub` for a subcommand.
+pub fn subscribed_mode_error(shown: &str) -> String {
+    format!(
+        "ERR Can't execute '{shown}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    )
+}
+
+/// Writes one `subscribe`-style confirmation: kind, name (nil for none), count.
+fn confirm(kind: &[u8], name: Option<&[u8]>, count: usize, proto: Protocol, conn: &mut Conn) {
+    let out = conn.out_mut();
+    encode::encode_push_len(3, proto, out);
+    encode::encode_bulk(kind, out);
+    match name {
+        Some(n) => encode::encode_bulk(n, out),
+        None => encode::encode_null(proto, out),
+    }
+    encode::encode_integer(count as i64, out);
+}
+
+/// `SUBSCRIBE` / `PSUBSCRIBE`: writes one confirmation per name. Before confirming a name
+/// no client of this proxy had, it waits for storaged to have the registration (one round
+/// trip on the registering link), so a message published after the reply reaches it.
+pub async fn subscribe(mut args: Args, conn: &mut Conn, pattern: bool) -> Result<(), CommandError> {
+    let names = args.rest();
+    let kill = conn.kill.clone();
+    let id = conn.state.id;
+    let hub = conn.shared.pubsub.clone();
+    let subs = conn.subs.get_or_insert_with(|| ClientSubs::new(kill));
+    let mut new_here = false;
+    let mut counts = Vec::with_capacity(names.len());
+    for name in &names {
+        let (_, first) = hub.subscribe(id, pattern, name, subs);
+        new_here |= first;
+        if pattern {
+            subs.patterns.insert(name.clone());
+        } else {
+            subs.channels.insert(name.clone());
+        }
+        counts.push(subs.count());
+    }
+    conn.note_subscriptions();
+    if new_here {
+        conn.registration_barrier().await;
+    }
+    let proto = conn.state.protocol;
+    let kind: &[u8] = if pattern { b"psubscribe" } else { b"subscribe" };
+    for (name, count) in names.iter().zip(counts) {
+        confirm(kind, Some(name), count, proto, conn);
+    }
+    Ok(())
+}
+
+/// `UNSUBSCRIBE` / `PUNSUBSCRIBE`: the named ones, or all of that kind when none is named.
+pub fn unsubscribe(mut args: Args, conn: &mut Conn, pattern: bool) {
+    let named = args.rest();
+    let id = conn.state.id;
+    let hub = conn.shared.pubsub.clone();
+    let proto = conn.state.protocol;
+    let kind: &[u8] = if pattern {
+        b"punsubscribe"
+    } else {
+        b"unsubscribe"
+    };
+    let mut replies: Vec<(Option<Bytes>, usize)> = Vec::new();
+    match conn.subs.as_mut() {
+        None if named.is_empty() => replies.push((None, 0)),
+        None => replies.extend(named.into_iter().map(|n| (Some(n), 0))),
+        Some(subs) => {
+            let names: Vec<Bytes> = if named.is_empty() {
+                let all = if pattern {
+                    &subs.patterns
+                } else {
+                    &subs.channels
+                };
+                all.iter().cloned().collect()
+            } else {
+                named
+            };
+            if names.is_empty() {
+                replies.push((None, subs.count()));
+            }
+            for name in names {
+                let set = if pattern {
+                    &mut subs.patterns
+                } else {
+                    &mut subs.channels
+                };
+                if set.remove(&name) {
+                    hub.unsubscribe(id, pattern, &name);
+                }
+                replies.push((Some(name), subs.count()));
+            }
+        }
+    }
+    conn.note_subscriptions();
+    for (name, count) in replies {
+        confirm(kind, name.as_deref(), count, proto, conn);
+    }
+}
+
+/// Drops every subscription of the client (RESET, disconnect).
+pub fn unsubscribe_all(conn: &mut Conn) {
+    if let Some(subs) = conn.subs.take() {
+        conn.shared.pubsub.remove_client(conn.state.id, &subs);
+    }
+    conn.note_subscriptions();
+}
+
+/// `PUBSUB <subcommand>`.
+pub async fn pubsub(mut args: Args, conn: &mut Conn) -> Result<Reply, CommandError> {
+    let sub = args.next_bytes()?;
+    let lower = String::from_utf8_lossy(&sub).to_ascii_lowercase();
+    let wrong = || {
+        CommandError::Other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(&sub)
+        ))
+    };
+    let command = match lower.as_str() {
+        "help" if args.remaining() == 0 => return Ok(help()),
+        "channels" | "shardchannels" => {
+            if args.remaining() > 1 {
+                return Err(wrong());
+            }
+            if lower == "shardchannels" {
+                // No shard channels exist in tandem (no cluster mode).
+                return Ok(Reply::Array(Vec::new()));
+            }
+            Command::PubSubChannels {
+                pattern: args.rest().into_iter().next().map(|p| p.to_vec()),
+            }
+        }
+        "numsub" => Command::PubSubNumSub {
+            channels: args.rest().into_iter().map(|c| c.to_vec()).collect(),
+        },
+        "shardnumsub" => {
+            let mut out = Vec::new();
+            for c in args.rest() {
+                out.push(Reply::Bulk(c.to_vec()));
+                out.push(Reply::Integer(0));
+            }
+            return Ok(Reply::Array(out));
+        }
+        "numpat" => {
+            if args.remaining() != 0 {
+                return Err(CommandError::WrongArity("pubsub|numpat".into()));
+            }
+            Command::PubSubNumPat
+        }
+        _ => {
+            return Err(CommandError::Other(format!(
+                "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
+                String::from_utf8_lossy(&sub)
+            )))
+        }
+    };
+    let mut outcomes = conn.call_storage(conn.state.db, vec![command]).await?;
+    match outcomes.pop() {
+        Some(tandem_shared::wire::Outcome::Ok(reply)) => Ok(reply),
+        Some(tandem_shared::wire::Outcome::Err(e)) => Err(CommandError::Other(e.to_string())),
+        None => Err(CommandError::err("storage returned no reply")),
+    }
+}
+
+/// Whether `PUBSUB <sub>` names a known subcommand (for the subscribed-mode error text).
+pub fn known_subcommand(sub: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(sub).to_ascii_lowercase();
+    matches!(
+        lower.as_str(),
+        "help" | "channels" | "shardchannels" | "numsub" | "shardnumsub" | "numpat"
+    )
+}
+
+fn help() -> Reply {
+    let lines = [
+        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, excluding",
+        "    pattern subscriptions(default: no channels).",
+        "SHARDCHANNELS [<pattern>]",
+        "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+        "SHARDNUMSUB [<shardchannel> ...]",
+        "    Return the number of subscribers for the specified shard level channel(s)",
+        "HELP",
+        "    Prints this help.",
+    ];
+    Reply::Array(lines.iter().map(|l| Reply::Simple((*l).into())).collect())
+}

@@ -1,0 +1,439 @@
+//! This proxy's pub/sub table: which local clients subscribe to which channels and
+//! patterns, the per-name counts registered with storaged, and the fan-out of published
+//! messages to clients.
+//!
+//! storaged routes messages between proxies (see `storaged/src/pubsub.rs`); this module
+//! keeps the client side. Registration travels on the pool's first link as `Subscriptions`
+//! frames carrying absolute counts: [`PubSub::take_dirty`] gives the dispatcher the names
+//! whose count changed, and [`PubSub::snapshot`] the whole table to send after every
+//! reconnect, so storaged's view heals by itself. Messages arrive as `Push` frames on that
+//! link and are queued per client ([`Subscriber`]); the queue is accounted in bytes and
+//! the client is disconnected past Redis's pub/sub output-buffer limits instead of letting
+//! proxy memory grow. This module never touches a socket.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tandem_shared::wire::{ArchivedPush, Subscription, Subscriptions};
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::resp::{encode, Protocol};
+
+/// Redis's default `client-output-buffer-limit pubsub 32mb 8mb 60`.
+pub const HARD_LIMIT: usize = 32 * 1024 * 1024;
+pub const SOFT_LIMIT: usize = 8 * 1024 * 1024;
+pub const SOFT_SECONDS: Duration = Duration::from_secs(60);
+
+/// One message for one client.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The pattern that matched, for `pmessage`.
+    pub pattern: Option<Bytes>,
+    pub channel: Bytes,
+    pub message: Bytes,
+}
+
+impl Delivery {
+    fn size(&self) -> usize {
+        self.channel.len() + self.message.len() + self.pattern.as_ref().map_or(0, |p| p.len()) + 64
+    }
+
+    /// Appends the `message` / `pmessage` push in the client's protocol.
+    pub fn encode(&self, proto: Protocol, out: &mut BytesMut) {
+        match &self.pattern {
+            None => {
+                encode::encode_push_len(3, proto, out);
+                encode::encode_bulk(b"message", out);
+            }
+            Some(p) => {
+                encode::encode_push_len(4, proto, out);
+                encode::encode_bulk(b"pmessage", out);
+                encode::encode_bulk(p, out);
+            }
+        }
+        encode::encode_bulk(&self.channel, out);
+        encode::encode_bulk(&self.message, out);
+    }
+}
+
+/// The sending side of one client's message queue, held by the table.
+#[derive(Clone)]
+pub struct Subscriber {
+    tx: mpsc::UnboundedSender<Delivery>,
+    queued: Arc<AtomicUsize>,
+    /// Unix ms when the queue first went over the soft limit; 0 when under it.
+    soft_since_ms: Arc<AtomicU64>,
+    kill: CancellationToken,
+}
+
+impl Subscriber {
+    fn offer(&self, d: Delivery, stats: &Counters) {
+        if self.kill.is_cancelled() {
+            return;
+        }
+        let size = d.size();
+        let queued = self.queued.fetch_add(size, Ordering::Relaxed) + size;
+        if queued > HARD_LIMIT || self.over_soft_too_long(queued) {
+            tracing::warn!(
+                queued,
+                "pub/sub client over the output buffer limit; disconnecting it"
+            );
+            stats.limit_disconnects.fetch_add(1, Ordering::Relaxed);
+            self.kill.cancel();
+            return;
+        }
+        let _ = self.tx.send(d);
+    }
+
+    fn over_soft_too_long(&self, queued: usize) -> bool {
+        if queued <= SOFT_LIMIT {
+            return false;
+        }
+        let now = crate::connection::now_ms() as u64;
+        let since = self.soft_since_ms.load(Ordering::Relaxed);
+        if since == 0 {
+            self.soft_since_ms.store(now, Ordering::Relaxed);
+            return false;
+        }
+        now.saturating_sub(since) > SOFT_SECONDS.as_millis() as u64
+    }
+}
+
+/// The receiving side, owned by the client's connection.
+pub struct Inbox {
+    rx: mpsc::UnboundedReceiver<Delivery>,
+    queued: Arc<AtomicUsize>,
+    soft_since_ms: Arc<AtomicU64>,
+}
+
+impl Inbox {
+    /// Waits for the next message.
+    pub async fn recv(&mut self) -> Option<Delivery> {
+        let d = self.rx.recv().await?;
+        self.taken(&d);
+        Some(d)
+    }
+
+    /// The next message if one is already queued.
+    pub fn try_recv(&mut self) -> Option<Delivery> {
+        let d = self.rx.try_recv().ok()?;
+        self.taken(&d);
+        Some(d)
+    }
+
+    fn taken(&self, d: &Delivery) {
+        let left = self.queued.fetch_sub(d.size(), Ordering::Relaxed) - d.size();
+        if left <= SOFT_LIMIT {
+            self.soft_since_ms.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Bytes waiting (for CLIENT LIST's `omem`).
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+/// A client's own subscriptions, kept by its connection.
+pub struct ClientSubs {
+    pub channels: BTreeSet<Bytes>,
+    pub patterns: BTreeSet<Bytes>,
+    pub inbox: Inbox,
+    subscriber: Subscriber,
+}
+
+impl ClientSubs {
+    pub fn new(kill: CancellationToken) -> ClientSubs {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let soft = Arc::new(AtomicU64::new(0));
+        ClientSubs {
+            channels: BTreeSet::new(),
+            patterns: BTreeSet::new(),
+            inbox: Inbox {
+                rx,
+                queued: queued.clone(),
+                soft_since_ms: soft.clone(),
+            },
+            subscriber: Subscriber {
+                tx,
+                queued,
+                soft_since_ms: soft,
+                kill,
+            },
+        }
+    }
+
+    /// Channels plus patterns: the count Redis puts in (un)subscribe replies.
+    pub fn count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    channels: HashMap<Bytes, HashMap<u64, Subscriber>>,
+    patterns: HashMap<Bytes, HashMap<u64, Subscriber>>,
+    /// Names whose count changed since the dispatcher last looked: (pattern?, name).
+    dirty: BTreeSet<(bool, Bytes)>,
+}
+
+/// Counters for INFO.
+#[derive(Default)]
+pub struct Counters {
+    pub messages_in: AtomicU64,
+    pub deliveries: AtomicU64,
+    pub limit_disconnects: AtomicU64,
+}
+
+/// The proxy's pub/sub table.
+#[derive(Default)]
+pub struct PubSub {
+    table: Mutex<Table>,
+    changed: Notify,
+    pub stats: Counters,
+}
+
+impl PubSub {
+    /// Adds `client` to `name`; true if it was not subscribed yet. True in `.1` when this
+    /// proxy had no subscriber of `name` before, so storaged must learn of it before the
+    /// client is told it is subscribed.
+    pub fn subscribe(
+        &self,
+        client: u64,
+        pattern: bool,
+        name: &Bytes,
+        subs: &ClientSubs,
+    ) -> (bool, bool) {
+        let Ok(mut t) = self.table.lock() else {
+            return (false, false);
+        };
+        let index = if pattern {
+            &mut t.patterns
+        } else {
+            &mut t.channels
+        };
+        let entry = index.entry(name.clone()).or_default();
+        let first_here = entry.is_empty();
+        let added = entry.insert(client, subs.subscriber.clone()).is_none();
+        if added {
+            t.dirty.insert((pattern, name.clone()));
+            drop(t);
+            self.changed.notify_one();
+        }
+        (added, first_here)
+    }
+
+    /// Removes `client` from `name`.
+    pub fn unsubscribe(&self, client: u64, pattern: bool, name: &Bytes) {
+        let Ok(mut t) = self.table.lock() else {
+            return;
+        };
+        let index = if pattern {
+            &mut t.patterns
+        } else {
+            &mut t.channels
+        };
+        let Some(entry) = index.get_mut(name) else {
+            return;
+        };
+        if entry.remove(&client).is_some() {
+            if entry.is_empty() {
+                index.remove(name);
+            }
+            t.dirty.insert((pattern, name.clone()));
+            drop(t);
+            self.changed.notify_one();
+        }
+    }
+
+    /// Removes every subscription of a client that is going away.
+    pub fn remove_client(&self, client: u64, subs: &ClientSubs) {
+        for c in &subs.channels {
+            self.unsubscribe(client, false, c);
+        }
+        for p in &subs.patterns {
+            self.unsubscribe(client, true, p);
+        }
+    }
+
+    /// Resolves when the table changed since the last [`PubSub::take_dirty`].
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+
+    /// The changed names with their current counts, for a `Subscriptions` frame; `None`
+    /// when nothing changed.
+    pub fn take_dirty(&self) -> Option<Subscriptions> {
+        let mut t = self.table.lock().ok()?;
+        if t.dirty.is_empty() {
+            return None;
+        }
+        let dirty = std::mem::take(&mut t.dirty);
+        let entries = dirty
+            .into_iter()
+            .map(|(pattern, name)| {
+                let index = if pattern { &t.patterns } else { &t.channels };
+                Subscription {
+                    pattern,
+                    clients: index.get(&name).map_or(0, |m| m.len() as u32),
+                    name: name.to_vec(),
+                }
+            })
+            .collect();
+        Some(Subscriptions {
+            replace: false,
+            entries,
+        })
+    }
+
+    /// The whole table, replacing whatever storaged had for the link (sent on connect).
+    pub fn snapshot(&self) -> Subscriptions {
+        let Ok(mut t) = self.table.lock() else {
+            return Subscriptions {
+                replace: true,
+                entries: Vec::new(),
+            };
+        };
+        t.dirty.clear();
+        let mut entries = Vec::new();
+        for (pattern, index) in [(false, &t.channels), (true, &t.patterns)] {
+            for (name, clients) in index {
+                entries.push(Subscription {
+                    pattern,
+                    name: name.to_vec(),
+                    clients: clients.len() as u32,
+                });
+            }
+        }
+        Subscriptions {
+            replace: true,
+            entries,
+        }
+    }
+
+    /// Fans a `Push` frame out to local subscribers.
+    pub fn deliver(&self, push: &ArchivedPush) {
+        let Ok(t) = self.table.lock() else {
+            return;
+        };
+        for m in push.messages.iter() {
+            self.stats.messages_in.fetch_add(1, Ordering::Relaxed);
+            let channel = Bytes::copy_from_slice(&m.channel);
+            let message = Bytes::copy_from_slice(&m.message);
+            let (pattern, clients) = match m.pattern.as_ref() {
+                Some(p) => (
+                    Some(Bytes::copy_from_slice(p)),
+                    t.patterns.get(p.as_slice()),
+                ),
+                None => (None, t.channels.get(&channel)),
+            };
+            for sub in clients.into_iter().flat_map(|m| m.values()) {
+                self.stats.deliveries.fetch_add(1, Ordering::Relaxed);
+                sub.offer(
+                    Delivery {
+                        pattern: pattern.clone(),
+                        channel: channel.clone(),
+                        message: message.clone(),
+                    },
+                    &self.stats,
+                );
+            }
+        }
+    }
+
+    /// Local channel and pattern counts, for INFO.
+    pub fn sizes(&self) -> (usize, usize) {
+        self.table
+            .lock()
+            .map_or((0, 0), |t| (t.channels.len(), t.patterns.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_shared::wire::{Published, Push};
+
+    fn push(messages: Vec<Published>) -> rkyv::util::AlignedVec {
+        rkyv::to_bytes::<rkyv::rancor::Error>(&Push { messages }).unwrap()
+    }
+
+    #[test]
+    fn counts_are_absolute_and_fan_out_is_local() {
+        let hub = PubSub::default();
+        let a = ClientSubs::new(CancellationToken::new());
+        let mut b = ClientSubs::new(CancellationToken::new());
+        let news = Bytes::from_static(b"news");
+        assert_eq!(hub.subscribe(1, false, &news, &a), (true, true));
+        assert_eq!(hub.subscribe(2, false, &news, &b), (true, false));
+        assert_eq!(hub.subscribe(2, false, &news, &b), (false, false));
+        let d = hub.take_dirty().unwrap();
+        assert_eq!(d.entries.len(), 1);
+        assert_eq!(d.entries[0].clients, 2);
+        assert!(hub.take_dirty().is_none());
+        hub.unsubscribe(1, false, &news);
+        assert_eq!(hub.take_dirty().unwrap().entries[0].clients, 1);
+        let bytes = push(vec![Published {
+            channel: b"news".to_vec(),
+            pattern: None,
+            message: b"hi".to_vec(),
+        }]);
+        hub.deliver(rkyv::access::<ArchivedPush, rkyv::rancor::Error>(&bytes).unwrap());
+        let got = b.inbox.try_recv().unwrap();
+        assert_eq!(&got.message[..], b"hi");
+        assert_eq!(b.inbox.queued(), 0);
+        let snap = hub.snapshot();
+        assert!(snap.replace);
+        assert_eq!(snap.entries.len(), 1);
+    }
+
+    #[test]
+    fn a_client_over_the_hard_limit_is_disconnected() {
+        let hub = PubSub::default();
+        let kill = CancellationToken::new();
+        let c = ClientSubs::new(kill.clone());
+        let ch = Bytes::from_static(b"c");
+        hub.subscribe(1, false, &ch, &c);
+        let big = vec![b'x'; 1024 * 1024];
+        let bytes = push(vec![Published {
+            channel: b"c".to_vec(),
+            pattern: None,
+            message: big,
+        }]);
+        let archived = rkyv::access::<ArchivedPush, rkyv::rancor::Error>(&bytes).unwrap();
+        for _ in 0..31 {
+            hub.deliver(archived);
+        }
+        assert!(!kill.is_cancelled());
+        hub.deliver(archived);
+        hub.deliver(archived);
+        assert!(kill.is_cancelled());
+        assert_eq!(hub.stats.limit_disconnects.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn messages_encode_as_redis_does() {
+        let d = Delivery {
+            pattern: Some(Bytes::from_static(b"n*")),
+            channel: Bytes::from_static(b"news"),
+            message: Bytes::from_static(b"hi"),
+        };
+        let mut out = BytesMut::new();
+        d.encode(Protocol::Resp2, &mut out);
+        assert_eq!(
+            &out[..],
+            b"*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+        );
+        out.clear();
+        Delivery { pattern: None, ..d }.encode(Protocol::Resp3, &mut out);
+        assert_eq!(
+            &out[..],
+            b">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+        );
+    }
+}

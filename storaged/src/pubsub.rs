@@ -1,0 +1,354 @@
+//! Pub/sub routing: which proxy link subscribes to which channels and patterns, and the
+//! delivery of published messages to those links as `Push` frames.
+//!
+//! storaged only routes: nothing here touches RocksDB and no message is stored. A proxy
+//! keeps its own clients' subscriptions and registers per-link *counts* (how many of its
+//! clients subscribe to each channel or pattern) with `Subscriptions` frames; storaged sums
+//! them for PUBLISH's receiver count and PUBSUB NUMSUB, and sends each message once per
+//! interested link, naming the pattern that matched, so the proxy fans out locally.
+//!
+//! Ordering: a publish encodes and queues its frames while holding the table lock, so every
+//! link sees messages in one global order, as Redis clients do. Queuing never waits: a link
+//! whose outbound queue is full is cut (its proxy reconnects and registers again), which
+//! bounds storaged's memory against a proxy that stopped reading.
+//!
+//! Keyspace notifications: the `notify-keyspace-events` flags live here too, because every
+//! proxy shares them; the writer asks [`Hub::notify`] after each commit.
+//!
+//! One hub per process ([`hub`]): the table is keyed by link, not by executor, and the
+//! read pool, the writer thread and every session reach it without threading a handle
+//! through the engine.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, RwLock};
+
+use bytes::BytesMut;
+use tandem_shared::glob::glob_match;
+use tandem_shared::wire::{self, ArchivedSubscriptions, Published, Push};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// The process-wide hub.
+pub fn hub() -> &'static Hub {
+    static HUB: OnceLock<Hub> = OnceLock::new();
+    HUB.get_or_init(Hub::default)
+}
+
+/// One registered link.
+struct LinkEntry {
+    tx: mpsc::Sender<BytesMut>,
+    kill: CancellationToken,
+    max_frame: u32,
+    channels: HashMap<Vec<u8>, u32>,
+    patterns: HashMap<Vec<u8>, u32>,
+}
+
+#[derive(Default)]
+struct Table {
+    links: HashMap<u64, LinkEntry>,
+    /// channel → links with at least one subscriber.
+    channels: HashMap<Vec<u8>, HashSet<u64>>,
+    /// pattern → links with at least one subscriber.
+    patterns: HashMap<Vec<u8>, HashSet<u64>>,
+}
+
+/// Routing table and keyspace-notification settings.
+#[derive(Default)]
+pub struct Hub {
+    table: Mutex<Table>,
+    next_link: AtomicU64,
+    notify: RwLock<crate::notify::Flags>,
+    /// Messages handed to links, and links cut because their queue was full.
+    pub delivered: AtomicU64,
+    pub links_cut: AtomicU64,
+}
+
+impl Hub {
+    /// Registers a link that may subscribe; returns its id for [`Hub::update`] and
+    /// [`Hub::detach`]. `kill` is cancelled if the link cannot keep up.
+    pub fn attach(
+        &self,
+        tx: mpsc::Sender<BytesMut>,
+        kill: CancellationToken,
+        max_frame: u32,
+    ) -> u64 {
+        let id = self.next_link.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut t) = self.table.lock() {
+            t.links.insert(
+                id,
+                LinkEntry {
+                    tx,
+                    kill,
+                    max_frame,
+                    channels: HashMap::new(),
+                    patterns: HashMap::new(),
+                },
+            );
+        }
+        id
+    }
+
+    /// Forgets a link and everything it subscribed.
+    pub fn detach(&self, link: u64) {
+        if let Ok(mut t) = self.table.lock() {
+            if let Some(entry) = t.links.remove(&link) {
+                for name in entry.channels.keys() {
+                    unindex(&mut t.channels, name, link);
+                }
+                for name in entry.patterns.keys() {
+                    unindex(&mut t.patterns, name, link);
+                }
+            }
+        }
+    }
+
+    /// Applies a `Subscriptions` frame from `link`.
+    pub fn update(&self, link: u64, update: &ArchivedSubscriptions) {
+        let Ok(mut t) = self.table.lock() else {
+            return;
+        };
+        let t = &mut *t;
+        let Some(entry) = t.links.get_mut(&link) else {
+            return;
+        };
+        if update.replace {
+            for name in entry.channels.drain().map(|(k, _)| k) {
+                unindex(&mut t.channels, &name, link);
+            }
+            for name in entry.patterns.drain().map(|(k, _)| k) {
+                unindex(&mut t.patterns, &name, link);
+            }
+        }
+        for sub in update.entries.iter() {
+            let name = sub.name.as_slice();
+            let clients = sub.clients.to_native();
+            let (own, index) = if sub.pattern {
+                (&mut entry.patterns, &mut t.patterns)
+            } else {
+                (&mut entry.channels, &mut t.channels)
+            };
+            if clients == 0 {
+                if own.remove(name).is_some() {
+                    unindex(index, name, link);
+                }
+            } else {
+                own.insert(name.to_vec(), clients);
+                index.entry(name.to_vec()).or_default().insert(link);
+            }
+        }
+    }
+
+    /// Sends `message` to every subscriber of `channel` on every link; returns how many
+    /// clients receive it (channel subscribers plus one per client per matching pattern).
+    pub fn publish(&self, channel: &[u8], message: &[u8]) -> i64 {
+        let Ok(t) = self.table.lock() else {
+            return 0;
+        };
+        if t.links.is_empty() {
+            return 0;
+        }
+        let mut per_link: HashMap<u64, Vec<Published>> = HashMap::new();
+        let mut receivers: i64 = 0;
+        if let Some(links) = t.channels.get(channel) {
+            for link in links {
+                if let Some(entry) = t.links.get(link) {
+                    receivers += i64::from(entry.channels.get(channel).copied().unwrap_or(0));
+                    per_link.entry(*link).or_default().push(Published {
+                        channel: channel.to_vec(),
+                        pattern: None,
+                        message: message.to_vec(),
+                    });
+                }
+            }
+        }
+        for (pattern, links) in &t.patterns {
+            if !glob_match(pattern, channel, false) {
+                continue;
+            }
+            for link in links {
+                if let Some(entry) = t.links.get(link) {
+                    receivers += i64::from(entry.patterns.get(pattern).copied().unwrap_or(0));
+                    per_link.entry(*link).or_default().push(Published {
+                        channel: channel.to_vec(),
+                        pattern: Some(pattern.clone()),
+                        message: message.to_vec(),
+                    });
+                }
+            }
+        }
+        for (link, messages) in per_link {
+            let Some(entry) = t.links.get(&link) else {
+                continue;
+            };
+            let count = messages.len() as u64;
+            let mut frame = BytesMut::new();
+            if let Err(e) = wire::encode(&Push { messages }, entry.max_frame, &mut frame) {
+                tracing::warn!(error = %e, "published message does not fit in a frame; dropped");
+                continue;
+            }
+            match entry.tx.try_send(frame) {
+                Ok(()) => {
+                    self.delivered.fetch_add(count, Ordering::Relaxed);
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    if !entry.kill.is_cancelled() {
+                        tracing::warn!(link, "proxy link is not reading its pushes; closing it");
+                        self.links_cut.fetch_add(1, Ordering::Relaxed);
+                        entry.kill.cancel();
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        receivers
+    }
+
+    /// Channels with at least one subscriber on any link, optionally filtered by a glob
+    /// pattern, in byte order.
+    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
+        let Ok(t) = self.table.lock() else {
+            return Vec::new();
+        };
+        t.channels
+            .keys()
+            .filter(|c| pattern.is_none_or(|p| glob_match(p, c, false)))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// Subscriber count of one channel across links.
+    pub fn numsub(&self, channel: &[u8]) -> i64 {
+        let Ok(t) = self.table.lock() else {
+            return 0;
+        };
+        t.channels.get(channel).map_or(0, |links| {
+            links
+                .iter()
+                .filter_map(|l| t.links.get(l))
+                .map(|e| i64::from(e.channels.get(channel).copied().unwrap_or(0)))
+                .sum()
+        })
+    }
+
+    /// Distinct patterns subscribed across links.
+    pub fn numpat(&self) -> i64 {
+        self.table.lock().map_or(0, |t| t.patterns.len() as i64)
+    }
+
+    /// Whether any link subscribes to anything (keyspace events are skipped otherwise).
+    pub fn has_subscribers(&self) -> bool {
+        self.table
+            .lock()
+            .is_ok_and(|t| !t.channels.is_empty() || !t.patterns.is_empty())
+    }
+
+    /// The keyspace-notification flags.
+    pub fn notify_flags(&self) -> crate::notify::Flags {
+        self.notify.read().map(|f| *f).unwrap_or_default()
+    }
+
+    /// Replaces the keyspace-notification flags.
+    pub fn set_notify_flags(&self, flags: crate::notify::Flags) {
+        if let Ok(mut f) = self.notify.write() {
+            *f = flags;
+        }
+    }
+}
+
+fn unindex(index: &mut HashMap<Vec<u8>, HashSet<u64>>, name: &[u8], link: u64) {
+    if let Some(links) = index.get_mut(name) {
+        links.remove(&link);
+        if links.is_empty() {
+            index.remove(name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_shared::wire::{Frame, FrameKind, Subscription, Subscriptions};
+
+    fn archived(update: &Subscriptions) -> rkyv::util::AlignedVec {
+        rkyv::to_bytes::<rkyv::rancor::Error>(update).unwrap()
+    }
+
+    fn apply(hub: &Hub, link: u64, replace: bool, entries: &[(bool, &str, u32)]) {
+        let update = Subscriptions {
+            replace,
+            entries: entries
+                .iter()
+                .map(|(pattern, name, clients)| Subscription {
+                    pattern: *pattern,
+                    name: name.as_bytes().to_vec(),
+                    clients: *clients,
+                })
+                .collect(),
+        };
+        let bytes = archived(&update);
+        let a = rkyv::access::<ArchivedSubscriptions, rkyv::rancor::Error>(&bytes).unwrap();
+        hub.update(link, a);
+    }
+
+    fn pushes(rx: &mut mpsc::Receiver<BytesMut>) -> Vec<Published> {
+        let mut out = Vec::new();
+        while let Ok(mut bytes) = rx.try_recv() {
+            let frame: Frame = wire::decode(&mut bytes, 1 << 20).unwrap().unwrap();
+            assert_eq!(frame.kind, FrameKind::Push);
+            let push = frame.access::<Push>().unwrap();
+            out.extend(
+                rkyv::deserialize::<Vec<Published>, rkyv::rancor::Error>(&push.messages).unwrap(),
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn counts_sum_across_links_and_patterns_count_per_client() {
+        let hub = Hub::default();
+        let (tx1, mut rx1) = mpsc::channel(16);
+        let (tx2, mut rx2) = mpsc::channel(16);
+        let a = hub.attach(tx1, CancellationToken::new(), 1 << 20);
+        let b = hub.attach(tx2, CancellationToken::new(), 1 << 20);
+        apply(&hub, a, false, &[(false, "news", 2), (true, "n*", 1)]);
+        apply(&hub, b, false, &[(false, "news", 3), (true, "x*", 4)]);
+        assert_eq!(hub.publish(b"news", b"hi"), 6);
+        assert_eq!(hub.numsub(b"news"), 5);
+        assert_eq!(hub.numpat(), 2);
+        assert_eq!(hub.channels(None), vec![b"news".to_vec()]);
+        assert_eq!(hub.channels(Some(b"x*")), Vec::<Vec<u8>>::new());
+        let got = pushes(&mut rx1);
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().any(|m| m.pattern.as_deref() == Some(&b"n*"[..])));
+        assert_eq!(pushes(&mut rx2).len(), 1);
+        // Absolute counts: lowering to 0 removes; replace drops everything else.
+        apply(&hub, a, false, &[(false, "news", 0)]);
+        assert_eq!(hub.numsub(b"news"), 3);
+        apply(&hub, b, true, &[(false, "other", 1)]);
+        assert_eq!(hub.numsub(b"news"), 0);
+        assert_eq!(hub.numpat(), 1);
+        hub.detach(a);
+        hub.detach(b);
+        assert_eq!(hub.publish(b"other", b"x"), 0);
+        assert!(!hub.has_subscribers());
+    }
+
+    #[test]
+    fn a_link_that_stops_reading_is_cut_not_buffered() {
+        let hub = Hub::default();
+        let (tx, _rx) = mpsc::channel(2);
+        let kill = CancellationToken::new();
+        let link = hub.attach(tx, kill.clone(), 1 << 20);
+        apply(&hub, link, false, &[(false, "c", 1)]);
+        for _ in 0..2 {
+            assert_eq!(hub.publish(b"c", b"m"), 1);
+        }
+        assert!(!kill.is_cancelled());
+        hub.publish(b"c", b"m");
+        assert!(kill.is_cancelled());
+        assert_eq!(hub.links_cut.load(Ordering::Relaxed), 1);
+    }
+}
