@@ -514,3 +514,53 @@ fn several_sockets_and_none_named_resp_is_an_error() {
         proxy.log()
     );
 }
+
+#[test]
+fn install_ships_the_default_configs_and_keeps_edited_ones() {
+    let destdir = tempfile::tempdir().expect("temp dir");
+    let root = workspace_root();
+    let install = || {
+        let out = Command::new(root.join("scripts/install"))
+            .arg("--no-build")
+            .env("DESTDIR", destdir.path())
+            .env("TANDEM_BIN_DIR", bin_dir())
+            .output()
+            .expect("run scripts/install");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    install();
+    let etc = destdir.path().join("etc/tandem");
+    for name in ["storaged.toml", "proxy.toml"] {
+        let shipped = fs::read_to_string(root.join("config").join(name)).expect("shipped config");
+        let installed = fs::read_to_string(etc.join(name)).expect("installed config");
+        assert_eq!(installed, shipped, "{name}");
+    }
+    // The installed file is accepted as it is: storaged gets as far as connecting.
+    let out = Command::new(binary("tandem-storaged"))
+        .arg("--config")
+        .arg(etc.join("storaged.toml"))
+        .args([
+            "--socket",
+            "/nonexistent/tandem.sock",
+            "checkpoint",
+            "/nonexistent/snap",
+        ])
+        .env_clear()
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot connect to storaged"), "{stderr}");
+
+    fs::write(etc.join("proxy.toml"), "maxclients = 5\n").expect("edit");
+    let stdout = install();
+    assert!(stdout.contains("kept existing"), "{stdout}");
+    assert_eq!(
+        fs::read_to_string(etc.join("proxy.toml")).expect("read"),
+        "maxclients = 5\n"
+    );
+}
