@@ -138,11 +138,14 @@ pub fn check_listening(fd: &OwnedFd, family: Family) -> std::io::Result<()> {
         Err(e) => return Err(std::io::Error::from(e)),
     }
     let addr: SockaddrStorage = getsockname(fd.as_raw_fd())?;
-    let family_ok = match (family, addr.family()) {
-        (Family::Unix, Some(AddressFamily::Unix)) => true,
-        (Family::Inet, Some(AddressFamily::Inet | AddressFamily::Inet6)) => true,
-        _ => false,
-    };
+    let family_ok = matches!(
+        (family, addr.family()),
+        (Family::Unix, Some(AddressFamily::Unix))
+            | (
+                Family::Inet,
+                Some(AddressFamily::Inet | AddressFamily::Inet6)
+            )
+    );
     if !family_ok {
         return Err(wrong(match family {
             Family::Unix => "not AF_UNIX",
