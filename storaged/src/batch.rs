@@ -88,6 +88,9 @@ pub struct Executor {
     writer: Option<JoinHandle<()>>,
     max_frame: u32,
     window_ms: u64,
+    /// Benchmark comparison only: send read-only requests through the writer queue too,
+    /// so reads wait behind stalled writes as they would with one shared path.
+    reads_via_writer: bool,
 }
 
 impl Executor {
@@ -118,7 +121,16 @@ impl Executor {
             writer: Some(writer),
             max_frame,
             window_ms,
+            reads_via_writer: false,
         })
+    }
+
+    /// Routes read-only requests through the writer queue as well (`--reads-via-writer`),
+    /// the shared-path configuration the stall benchmark compares against.
+    #[must_use]
+    pub fn with_reads_via_writer(mut self, on: bool) -> Executor {
+        self.reads_via_writer = on;
+        self
     }
 
     /// Asks the writer to forget remembered replies older than the window; skipped if the
@@ -152,7 +164,7 @@ impl Executor {
                 self.max_frame,
             );
         }
-        if write {
+        if write || self.reads_via_writer {
             let (reply, rx) = oneshot::channel();
             if self
                 .write_tx
@@ -236,6 +248,7 @@ struct DedupState {
 }
 
 fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) {
+    let stats_engine = engine.clone();
     let mut writer = Writer::new(engine);
     let mut jobs = Vec::with_capacity(ctx.batch_size);
     let mut done = Vec::with_capacity(ctx.batch_size);
@@ -275,6 +288,11 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
             }
         }
         let committed = group.commit();
+        let stats = stats_engine.stats();
+        stats.write_groups.fetch_add(1, Ordering::Relaxed);
+        stats
+            .write_requests
+            .fetch_add(done.len() as u64, Ordering::Relaxed);
         if let Err(e) = &committed {
             tracing::error!(error = %e, "group commit failed; failing its requests");
         }

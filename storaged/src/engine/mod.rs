@@ -83,6 +83,16 @@ pub struct EngineOptions {
     /// database `LOCK` (a restarted daemon can meet its predecessor's lock briefly).
     /// Default 5 s.
     pub lock_retry: std::time::Duration,
+    /// Memtables per column family before writes stop (RocksDB `max_write_buffer_number`).
+    /// Default 2.
+    pub max_write_buffers: i32,
+    /// L0 files per column family at which RocksDB slows writes down, and at which it stops
+    /// them. Defaults 20 and 36 (RocksDB's).
+    pub l0_slowdown_trigger: i32,
+    pub l0_stop_trigger: i32,
+    /// Bytes per second for flushes and compactions together (0: unlimited, the default).
+    /// Only benchmarks set it, to force RocksDB into write stalls on purpose.
+    pub background_rate_limit: i64,
 }
 
 impl Default for EngineOptions {
@@ -93,6 +103,10 @@ impl Default for EngineOptions {
             write_buffer_bytes: 64 << 20,
             background_jobs: 2,
             lock_retry: std::time::Duration::from_secs(5),
+            max_write_buffers: 2,
+            l0_slowdown_trigger: 20,
+            l0_stop_trigger: 36,
+            background_rate_limit: 0,
         }
     }
 }
@@ -219,6 +233,11 @@ pub struct Stats {
     pub requests_replayed: AtomicU64,
     /// Keyed requests refused unexecuted because they outlived the request memory window.
     pub requests_refused_stale: AtomicU64,
+    /// Requests run by the writer thread, groups it committed, and WriteBatches written to
+    /// the WAL: `write_requests / wal_writes` is the group-commit efficiency.
+    pub write_requests: AtomicU64,
+    pub write_groups: AtomicU64,
+    pub wal_writes: AtomicU64,
 }
 
 impl Stats {

@@ -92,6 +92,9 @@ impl Engine {
         // Several column families share one WAL: bound it so a quiet column family
         // cannot pin old log files forever.
         db_opts.set_max_total_wal_size(4 * opts.write_buffer_bytes as u64);
+        if opts.background_rate_limit > 0 {
+            db_opts.set_ratelimiter(opts.background_rate_limit, 100_000, 10);
+        }
 
         let deadline = Instant::now() + opts.lock_retry;
         let db = loop {
@@ -211,6 +214,7 @@ impl Engine {
             let mut wo = WriteOptions::default();
             wo.set_sync(self.inner.fsync == FsyncPolicy::Always);
             self.inner.db.write_opt(batch, &wo).map_err(rocks_err)?;
+            self.inner.stats.wal_writes.fetch_add(1, Ordering::Relaxed);
         }
         self.publish_counts(counts);
         if expired > 0 {
@@ -347,6 +351,29 @@ impl Engine {
         if let Ok(Some(v)) = self.inner.db.property_int_value("rocksdb.is-write-stopped") {
             out.push(("is_write_stopped".to_owned(), v.to_string()));
         }
+        if let Ok(Some(v)) = self
+            .inner
+            .db
+            .property_int_value("rocksdb.actual-delayed-write-rate")
+        {
+            out.push(("delayed_write_rate".to_owned(), v.to_string()));
+        }
+        let stats = &self.inner.stats;
+        let requests = stats.write_requests.load(Ordering::Relaxed);
+        let groups = stats.write_groups.load(Ordering::Relaxed);
+        let wal = stats.wal_writes.load(Ordering::Relaxed);
+        out.push(("write_requests".to_owned(), requests.to_string()));
+        out.push(("write_groups".to_owned(), groups.to_string()));
+        out.push(("wal_writes".to_owned(), wal.to_string()));
+        let per_write = if wal == 0 {
+            0.0
+        } else {
+            requests as f64 / wal as f64
+        };
+        out.push((
+            "requests_per_wal_write".to_owned(),
+            format!("{per_write:.2}"),
+        ));
         out
     }
 
@@ -449,6 +476,9 @@ fn cf_options(cache: &Cache, opts: &EngineOptions) -> Options {
     o.set_memtable_prefix_bloom_ratio(0.1);
     o.set_memtable_whole_key_filtering(true);
     o.set_level_compaction_dynamic_level_bytes(true);
+    o.set_max_write_buffer_number(opts.max_write_buffers.max(2));
+    o.set_level_zero_slowdown_writes_trigger(opts.l0_slowdown_trigger);
+    o.set_level_zero_stop_writes_trigger(opts.l0_stop_trigger);
     o
 }
 
