@@ -111,7 +111,12 @@ impl Conn {
                 r = stream.read_buf(rbuf) => r?,
                 Some(first) = next_message(&mut self.subs) => {
                     self.write_messages(Some(first));
-                    stream.write_all(&self.out).await?;
+                    // A subscriber that does not read blocks this write; the output-buffer
+                    // limit then cancels `kill`, which must win over the stuck write.
+                    tokio::select! {
+                        _ = kill.cancelled() => return Ok(()),
+                        r = stream.write_all(&self.out) => r?,
+                    }
                     self.out.clear();
                     continue;
                 }

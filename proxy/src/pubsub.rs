@@ -228,10 +228,11 @@ impl PubSub {
         (added, first_here)
     }
 
-    /// Removes `client` from `name`.
-    pub fn unsubscribe(&self, client: u64, pattern: bool, name: &Bytes) {
+    /// Removes `client` from `name`; true when it was this proxy's last subscriber of it
+    /// (storaged must learn of that before PUBLISH counts change for the client).
+    pub fn unsubscribe(&self, client: u64, pattern: bool, name: &Bytes) -> bool {
         let Ok(mut t) = self.table.lock() else {
-            return;
+            return false;
         };
         let index = if pattern {
             &mut t.patterns
@@ -239,16 +240,19 @@ impl PubSub {
             &mut t.channels
         };
         let Some(entry) = index.get_mut(name) else {
-            return;
+            return false;
         };
-        if entry.remove(&client).is_some() {
-            if entry.is_empty() {
-                index.remove(name);
-            }
-            t.dirty.insert((pattern, name.clone()));
-            drop(t);
-            self.changed.notify_one();
+        if entry.remove(&client).is_none() {
+            return false;
         }
+        let last = entry.is_empty();
+        if last {
+            index.remove(name);
+        }
+        t.dirty.insert((pattern, name.clone()));
+        drop(t);
+        self.changed.notify_one();
+        last
     }
 
     /// Removes every subscription of a client that is going away.

@@ -635,6 +635,15 @@ fn info_with(engine: &Engine, counts: &Counts) -> String {
         "keyspace_misses:{}\r\n",
         stats.keyspace_misses.load(Relaxed)
     );
+    let hub = crate::pubsub::hub();
+    let _ = write!(
+        out,
+        "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsub_messages_routed:{}\r\npubsub_links_cut:{}\r\n",
+        hub.channels(None).len(),
+        hub.numpat(),
+        hub.delivered.load(Relaxed),
+        hub.links_cut.load(Relaxed)
+    );
     out.push_str("\r\n# Storage\r\n");
     let _ = write!(out, "storage_engine:rocksdb\r\n");
     let _ = write!(out, "fsync:{}\r\n", engine.fsync_policy());

@@ -85,7 +85,7 @@ pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalRe
             Ok((Reply::Nil, Flow::Replied))
         }
         Local::Unsubscribe | Local::PUnsubscribe => {
-            super::pubsub::unsubscribe(args, conn, local == Local::PUnsubscribe);
+            super::pubsub::unsubscribe(args, conn, local == Local::PUnsubscribe).await;
             Ok((Reply::Nil, Flow::Replied))
         }
         Local::PubSub => reply(super::pubsub::pubsub(args, conn).await?),

@@ -94,7 +94,10 @@ pub async fn subscribe(mut args: Args, conn: &mut Conn, pattern: bool) -> Result
 }
 
 /// `UNSUBSCRIBE` / `PUNSUBSCRIBE`: the named ones, or all of that kind when none is named.
-pub fn unsubscribe(mut args: Args, conn: &mut Conn, pattern: bool) {
+///
+/// Like SUBSCRIBE, it confirms only once storaged has the change when this proxy had no
+/// other subscriber of a name, so a PUBLISH after the reply no longer counts the client.
+pub async fn unsubscribe(mut args: Args, conn: &mut Conn, pattern: bool) {
     let named = args.rest();
     let id = conn.state.id;
     let hub = conn.shared.pubsub.clone();
@@ -105,6 +108,7 @@ pub fn unsubscribe(mut args: Args, conn: &mut Conn, pattern: bool) {
         b"unsubscribe"
     };
     let mut replies: Vec<(Option<Bytes>, usize)> = Vec::new();
+    let mut gone_here = false;
     match conn.subs.as_mut() {
         None if named.is_empty() => replies.push((None, 0)),
         None => replies.extend(named.into_iter().map(|n| (Some(n), 0))),
@@ -129,13 +133,16 @@ pub fn unsubscribe(mut args: Args, conn: &mut Conn, pattern: bool) {
                     &mut subs.channels
                 };
                 if set.remove(&name) {
-                    hub.unsubscribe(id, pattern, &name);
+                    gone_here |= hub.unsubscribe(id, pattern, &name);
                 }
                 replies.push((Some(name), subs.count()));
             }
         }
     }
     conn.note_subscriptions();
+    if gone_here {
+        conn.registration_barrier().await;
+    }
     for (name, count) in replies {
         confirm(kind, name.as_deref(), count, proto, conn);
     }
