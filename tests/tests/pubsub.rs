@@ -306,7 +306,11 @@ fn fan_out_to_100_subscribers() {
     }
     let other = cluster.spawn_extra_proxy();
     const SUBSCRIBERS: usize = 100;
-    const MESSAGES: usize = 2000;
+    // Larger runs for the notes: TANDEM_FANOUT_MESSAGES=50000.
+    let messages: usize = std::env::var("TANDEM_FANOUT_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let mut readers = Vec::new();
     for i in 0..SUBSCRIBERS {
         let addr = if i % 2 == 0 {
@@ -317,7 +321,7 @@ fn fan_out_to_100_subscribers() {
         let mut c = RawClient::connect(&addr);
         c.command(&["SUBSCRIBE", "fan"]);
         readers.push(std::thread::spawn(move || {
-            for n in 0..MESSAGES {
+            for n in 0..messages {
                 let reply = c.reply();
                 assert!(
                     reply.ends_with(&format!("\r\n{n}\r\n")),
@@ -329,7 +333,7 @@ fn fan_out_to_100_subscribers() {
     let mut publisher = RawClient::connect(&cluster.addr());
     let start = Instant::now();
     let mut pipeline = Vec::new();
-    for n in 0..MESSAGES {
+    for n in 0..messages {
         pipeline.extend(encode_command(&[
             b"PUBLISH",
             b"fan",
@@ -337,7 +341,7 @@ fn fan_out_to_100_subscribers() {
         ]));
     }
     publisher.send(&pipeline);
-    for _ in 0..MESSAGES {
+    for _ in 0..messages {
         assert_eq!(publisher.reply(), format!(":{SUBSCRIBERS}\r\n"));
     }
     for r in readers {
@@ -345,9 +349,9 @@ fn fan_out_to_100_subscribers() {
     }
     let elapsed = start.elapsed();
     eprintln!(
-        "fan-out: {MESSAGES} messages x {SUBSCRIBERS} subscribers in {:.3} s: {:.0} messages/s published, {:.0} deliveries/s",
+        "fan-out: {messages} messages x {SUBSCRIBERS} subscribers in {:.3} s: {:.0} messages/s published, {:.0} deliveries/s",
         elapsed.as_secs_f64(),
-        MESSAGES as f64 / elapsed.as_secs_f64(),
-        (MESSAGES * SUBSCRIBERS) as f64 / elapsed.as_secs_f64()
+        messages as f64 / elapsed.as_secs_f64(),
+        (messages * SUBSCRIBERS) as f64 / elapsed.as_secs_f64()
     );
 }
