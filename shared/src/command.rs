@@ -107,6 +107,24 @@ pub enum ScanOptionError {
     NotInteger,
 }
 
+/// One key a client WATCHes, as storaged handed it out; the proxy sends it back unchanged
+/// with `EXEC` or to release it.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct WatchToken {
+    pub db: u8,
+    pub key: Vec<u8>,
+    /// storaged's random boot id: a token from another boot always fails `EXEC`.
+    pub boot: u64,
+    /// Which incarnation of the key's watch-table entry (0: none was made; fails `EXEC`).
+    pub entry: u64,
+    /// The entry's modification version at `WATCH` time.
+    pub version: u64,
+    /// The key's expiry time if it was live with a TTL at `WATCH` time, else 0: `EXEC`
+    /// fails once this time has passed.
+    pub expire_at_ms: u64,
+}
+
 /// One end of a sorted-set score range: `1.5`, `(1.5`, `-inf`, `+inf`.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
 #[rkyv(derive(Debug))]
@@ -745,6 +763,30 @@ pub enum Command {
         keys: Vec<Vec<u8>>,
         end: ListEnd,
         count: u64,
+    },
+
+    // ---- transactions (storaged/src/watch.rs; the writer handles these, not the executor) ----
+    /// `WATCH key...` in the request's database: registers the keys in storaged's watch
+    /// table and replies `[boot, [[entry, version, expire_at_ms], ...]]` (integers), which
+    /// the proxy keeps as one [`WatchToken`] per key.
+    Watch {
+        keys: Vec<Vec<u8>>,
+    },
+    /// Releases watch-table entries (UNWATCH, DISCARD, RESET, client disconnect). Replies OK.
+    Unwatch {
+        watches: Vec<WatchToken>,
+    },
+    /// `EXEC`: every command after this marker in the same request is the transaction.
+    /// storaged checks (then releases) the watches: if one fails it replies a null array
+    /// and runs nothing (the later commands get a placeholder `Nil` each); otherwise it
+    /// replies the number of commands that follow, then runs them.
+    Exec {
+        watches: Vec<WatchToken>,
+    },
+    /// `SELECT` queued inside `MULTI`: the commands after it in this request run in `db`.
+    /// Replies OK.
+    SelectDb {
+        db: u8,
     },
 
     // ---- server ----

@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::dedup;
 use crate::engine::{now_ms, Cf, Engine, StoreRead, StoreWrite};
 use crate::executor::{self, Writer};
+use crate::watch::{self, WatchTable};
 
 /// Keys reclaimed per expiry sweep step.
 const RECLAIM_BUDGET: usize = 256;
@@ -257,6 +258,7 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
         newest_recorded: now_ms().saturating_add(ctx.window_ms),
         trimmed_to: 0,
     };
+    let mut watches = WatchTable::new();
     while let Some(first) = rx.blocking_recv() {
         jobs.push(first);
         while jobs.len() < ctx.batch_size {
@@ -265,13 +267,22 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
                 Err(_) => break,
             }
         }
+        // Record modified keys only while something needs them (WATCH, blocked clients).
+        writer.set_track_touched(watches.prepare_group(now_ms()));
         let mut group = writer.begin();
         let now = now_ms();
         for job in jobs.drain(..) {
+            let cause = match job {
+                WriteJob::Reclaim => watch::Cause::Expiry,
+                _ => watch::Cause::Command,
+            };
             match job {
                 WriteJob::Request { frame, reply } => {
                     let (id, answer) = match RequestView::of(&frame) {
-                        Ok(req) => (req.id, run_request(&mut group, &req, now, &ctx, &mut state)),
+                        Ok(req) => (
+                            req.id,
+                            run_request(&mut group, &req, now, &ctx, &mut state, &mut watches),
+                        ),
                         Err(_) => (0, Answer::Outcomes(Vec::new())),
                     };
                     done.push((id, answer, reply));
@@ -285,6 +296,12 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
                         state.trimmed_to = cutoff;
                     }
                 }
+            }
+            // The one place a job's modified keys are taken (see `executor::Touched`): they
+            // go to the WATCH table (and to the blocked-clients table) by reference.
+            if group.tracks_touched() {
+                let touched = group.take_touched();
+                watches.note(&touched, &group, cause);
             }
         }
         let committed = group.commit();
@@ -337,15 +354,11 @@ fn run_request(
     now: u64,
     ctx: &WriterCtx,
     state: &mut DedupState,
+    watches: &mut WatchTable,
 ) -> Answer {
     let count = req.commands.len();
     let Some(key) = req.key else {
-        return Answer::Outcomes(
-            req.commands
-                .iter()
-                .map(|c| group.execute(req.db, c))
-                .collect(),
-        );
+        return Answer::Outcomes(watch::execute(group, watches, req.db, req.commands));
     };
     if dedup::expired(&key, now, ctx.window_ms) {
         let stats = group.engine().stats();
@@ -372,11 +385,7 @@ fn run_request(
             }
         }
     }
-    let outcomes: Vec<Outcome> = req
-        .commands
-        .iter()
-        .map(|c| group.execute(req.db, c))
-        .collect();
+    let outcomes = watch::execute(group, watches, req.db, req.commands);
     // Serialized once: the same bytes go to the proxy and into the record.
     let frame = encode_response(req.id, outcomes, ctx.max_frame);
     group.put(Cf::Reqs, record, dedup::remember(&frame));

@@ -163,6 +163,14 @@ impl WriteGroup<'_> {
         self.touched.is_some()
     }
 
+    /// Starts recording modified keys from here on if this group was begun without: a
+    /// WATCH registered mid-group must see the writes that follow it in the same group.
+    pub fn track_touched_from_now(&mut self) {
+        if self.touched.is_none() {
+            self.touched = Some(Touched::default());
+        }
+    }
+
     /// Runs any command, seeing committed state plus this group's earlier writes.
     pub fn execute(&mut self, db: u8, cmd: &ArchivedCommand) -> Outcome {
         into_outcome(check_db(db).and_then(|at| write_command(self, at, cmd)))

@@ -19,3 +19,4 @@ pub mod server;
 pub mod session;
 pub mod systemd;
 pub mod types;
+pub mod watch;
