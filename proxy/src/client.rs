@@ -28,23 +28,41 @@ pub struct ClientState {
     /// Channels and patterns subscribed (CLIENT LIST `sub=`, `psub=`, flag `P`).
     pub sub: usize,
     pub psub: usize,
+    /// Commands queued since MULTI, -1 outside a transaction (CLIENT LIST `multi=`, flag `x`).
+    pub multi: i64,
 }
 
 impl ClientState {
+    /// CLIENT LIST `flags=`: Redis's letters in Redis's order, `N` for none.
+    fn flags(&self) -> String {
+        let mut f = String::new();
+        if self.sub + self.psub > 0 {
+            f.push('P');
+        }
+        if self.multi >= 0 {
+            f.push('x');
+        }
+        if f.is_empty() {
+            f.push('N');
+        }
+        f
+    }
+
     /// The `CLIENT LIST` / `CLIENT INFO` line for this client (no trailing newline).
     pub fn info_line(&self) -> String {
         let now = Instant::now();
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags={} db={} sub={} psub={} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
             String::from_utf8_lossy(&self.name),
             now.duration_since(self.created).as_secs(),
-            if self.sub + self.psub > 0 { "P" } else { "N" },
+            self.flags(),
             self.db,
             self.sub,
             self.psub,
+            self.multi,
             String::from_utf8_lossy(&self.last_command),
             match self.protocol {
                 Protocol::Resp2 => 2,

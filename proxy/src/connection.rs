@@ -50,6 +50,8 @@ pub struct Conn {
     pub kill: CancellationToken,
     /// Pub/sub subscriptions and the queue of messages for this client.
     pub subs: Option<ClientSubs>,
+    /// MULTI queue and WATCHed keys (`crate::transaction`).
+    pub tx: crate::transaction::Transaction,
     out: BytesMut,
     batch: Vec<Command>,
 }
@@ -77,6 +79,7 @@ pub async fn serve(
         last_command: Vec::new(),
         sub: 0,
         psub: 0,
+        multi: -1,
     };
     shared.clients.insert(state.clone(), kill.clone());
     let link = shared.links.assign();
@@ -86,6 +89,7 @@ pub async fn serve(
         link,
         kill: kill.clone(),
         subs: None,
+        tx: crate::transaction::Transaction::default(),
         out: BytesMut::with_capacity(16 * 1024),
         batch: Vec::new(),
     };
@@ -94,6 +98,7 @@ pub async fn serve(
         tracing::debug!(client = id, error = %e, "client connection ended");
     }
     crate::commands::pubsub::unsubscribe_all(&mut conn);
+    crate::transaction::release_watches(&mut conn);
     shared.clients.remove(id);
 }
 
@@ -180,6 +185,12 @@ impl Conn {
             return Flow::Continue;
         };
         let args: Vec<Bytes> = argv.collect();
+        if self.tx.in_multi() {
+            // Inside MULTI, commands queue (crate::transaction); QUIT and RESET fall through.
+            if let Some(flow) = crate::transaction::queue(self, &name, args.clone()).await {
+                return flow;
+            }
+        }
         let Some(spec) = commands::lookup(&name) else {
             self.error(&unknown_command(&name, &args)).await;
             return Flow::Continue;
@@ -377,7 +388,7 @@ impl Conn {
 
 /// Redis's unknown-command text: the name and the first arguments, each quoted and cut at
 /// 128 bytes in total.
-fn unknown_command(name: &[u8], args: &[Bytes]) -> String {
+pub(crate) fn unknown_command(name: &[u8], args: &[Bytes]) -> String {
     let mut shown = String::new();
     for arg in args {
         if shown.len() >= 128 {

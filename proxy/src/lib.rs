@@ -14,3 +14,4 @@ pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod systemd;
+pub mod transaction;

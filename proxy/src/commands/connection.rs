@@ -61,6 +61,7 @@ pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalRe
         }
         Local::Reset => {
             super::pubsub::unsubscribe_all(conn);
+            crate::transaction::reset(conn);
             conn.state.db = 0;
             conn.state.protocol = Protocol::Resp2;
             conn.state.name.clear();
@@ -80,6 +81,9 @@ pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalRe
         Local::Config => server::config(args, conn),
         Local::Info => server::info(args, conn).await,
         Local::Command => server::command(args, conn),
+        Local::Multi | Local::Exec | Local::Discard | Local::Watch | Local::Unwatch => {
+            crate::transaction::run_local(local, args, conn).await
+        }
         Local::Subscribe | Local::PSubscribe => {
             super::pubsub::subscribe(args, conn, local == Local::PSubscribe).await?;
             Ok((Reply::Nil, Flow::Replied))
