@@ -5,6 +5,8 @@
 //! stop (storaged started with tiny memtables and a throttled flush/compaction rate), and
 //! samples storaged's `is_write_stopped` from `INFO storage` to show the stall is real.
 //! `stall-load idle` opens N connections, checks each answers one PING, and holds them.
+//! `stall-load fill` writes `key:%012d` (redis-benchmark's `-r` key format) for 0..N with
+//! incompressible values, pipelined over several connections, for the large data set.
 //!
 //! Plain blocking sockets and a minimal RESP reader: the probes must add as little of
 //! their own latency as possible on a 2-core machine shared with the servers. It owns no
@@ -30,9 +32,10 @@ enum Reply {
     Err(String),
 }
 
+/// One connection; reads and writes share the socket (one descriptor per connection, so
+/// 10 000 idle ones fit the usual 20 000 file limit).
 struct Conn {
     reader: BufReader<TcpStream>,
-    writer: TcpStream,
 }
 
 impl Conn {
@@ -40,17 +43,22 @@ impl Conn {
         let s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
         s.set_nodelay(true).map_err(|e| e.to_string())?;
         s.set_read_timeout(Some(HANG)).map_err(|e| e.to_string())?;
-        let writer = s.try_clone().map_err(|e| e.to_string())?;
         Ok(Conn {
             reader: BufReader::new(s),
-            writer,
         })
     }
 
     fn send(&mut self, args: &[&[u8]]) -> Result<()> {
         let mut out = Vec::with_capacity(64);
         encode(&mut out, args);
-        self.writer.write_all(&out).map_err(|e| e.to_string())
+        self.write_raw(&out)
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.reader
+            .get_mut()
+            .write_all(bytes)
+            .map_err(|e| e.to_string())
     }
 
     fn call(&mut self, args: &[&[u8]]) -> Result<Reply> {
@@ -176,6 +184,7 @@ fn main() {
     let result = args().and_then(|(mode, a)| match mode.as_str() {
         "stall" => stall(&a),
         "idle" => idle(&a),
+        "fill" => fill(&a),
         _ => Err(format!("unknown mode {mode}")),
     });
     if let Err(e) = result {
@@ -199,6 +208,75 @@ fn idle(a: &Args) -> Result<()> {
     let _ = std::io::stdout().flush();
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);
+    Ok(())
+}
+
+/// Writes `--keys` keys of `--value-size` pseudo-random bytes over `--flood-conns`
+/// connections with pipelines of `--flood-pipeline`, printing progress every 10%.
+fn fill(a: &Args) -> Result<()> {
+    let start = Instant::now();
+    let conns = a.flood_conns.max(1) as u64;
+    let done = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for w in 0..conns {
+        let (port, keys, size, pipeline) = (a.port, a.keys, a.value_size, a.flood_pipeline.max(1));
+        let done = Arc::clone(&done);
+        workers.push(std::thread::spawn(move || -> Result<()> {
+            let mut c = Conn::open(port)?;
+            let mut out = Vec::new();
+            let mut value = vec![0u8; size];
+            let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ (w + 1);
+            let mut k = w;
+            while k < keys {
+                out.clear();
+                let mut sent = 0;
+                while sent < pipeline && k < keys {
+                    for chunk in value.chunks_mut(8) {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        chunk.copy_from_slice(&rng.to_le_bytes()[..chunk.len()]);
+                    }
+                    encode(
+                        &mut out,
+                        &[b"SET", format!("key:{k:012}").as_bytes(), &value],
+                    );
+                    k += conns;
+                    sent += 1;
+                }
+                c.write_raw(&out)?;
+                for _ in 0..sent {
+                    if let Reply::Err(e) = c.read()? {
+                        return Err(format!("fill: {e}"));
+                    }
+                }
+                done.fetch_add(sent as u64, Ordering::Relaxed);
+            }
+            Ok(())
+        }));
+    }
+    let mut reported = 0;
+    while workers.iter().any(|w| !w.is_finished()) {
+        std::thread::sleep(Duration::from_millis(200));
+        let d = done.load(Ordering::Relaxed);
+        if d * 10 / a.keys.max(1) > reported {
+            reported = d * 10 / a.keys.max(1);
+            eprintln!(
+                "fill: {d} keys in {:.0} s ({:.0} keys/s)",
+                start.elapsed().as_secs_f64(),
+                d as f64 / start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    for w in workers {
+        w.join().map_err(|_| "fill worker panicked")??;
+    }
+    println!(
+        "filled {} keys x {} B in {:.1} s",
+        a.keys,
+        a.value_size,
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -299,7 +377,7 @@ fn preload(a: &Args) -> Result<()> {
         for k in i..end {
             encode(&mut out, &[b"SET", format!("key:{k}").as_bytes(), &value]);
         }
-        c.writer.write_all(&out).map_err(|e| e.to_string())?;
+        c.write_raw(&out)?;
         for _ in i..end {
             if let Reply::Err(e) = c.read()? {
                 return Err(format!("preload: {e}"));
@@ -373,7 +451,7 @@ fn flood(i: usize, port: u16, pipeline: usize, size: usize, shared: &Shared) {
                 &[b"SET", format!("flood:{i}:{n}").as_bytes(), &value],
             );
         }
-        if c.writer.write_all(&out).is_err() {
+        if c.write_raw(&out).is_err() {
             shared.flood_errors.fetch_add(1, Ordering::Relaxed);
             return;
         }
