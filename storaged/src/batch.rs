@@ -304,7 +304,12 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
                 watches.note(&touched, &group, cause);
             }
         }
+        // Keyspace events go out only for a group that committed, before its replies.
+        let notifications = group.take_notifications();
         let committed = group.commit();
+        if committed.is_ok() {
+            notifications.publish();
+        }
         let stats = stats_engine.stats();
         stats.write_groups.fetch_add(1, Ordering::Relaxed);
         stats

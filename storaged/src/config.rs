@@ -127,6 +127,12 @@ pub struct Options {
           value_parser = BoolishValueParser::new())]
     pub allow_self: Option<bool>,
 
+    /// Keyspace notifications published at startup, in Redis's `notify-keyspace-events`
+    /// letters (`KEA`, `Ex` …); `CONFIG SET notify-keyspace-events` through any proxy
+    /// changes them until the next restart [default: empty, none].
+    #[arg(long, env = "TANDEM_NOTIFY_KEYSPACE_EVENTS")]
+    pub notify_keyspace_events: Option<String>,
+
     /// Log filter (tracing `EnvFilter` syntax). Reloadable [default: info].
     #[arg(long, env = "TANDEM_STORAGED_LOG", global = true)]
     pub log: Option<String>,
@@ -178,6 +184,7 @@ impl Options {
             allow_uid: self.allow_uid.or(lower.allow_uid),
             allow_gid: self.allow_gid.or(lower.allow_gid),
             allow_self: self.allow_self.or(lower.allow_self),
+            notify_keyspace_events: self.notify_keyspace_events.or(lower.notify_keyspace_events),
             log: self.log.or(lower.log),
             log_format: self.log_format.or(lower.log_format),
         }
@@ -209,6 +216,7 @@ pub struct Config {
     pub allow_uid: Vec<u32>,
     pub allow_gid: Vec<u32>,
     pub allow_self: bool,
+    pub notify_keyspace_events: tandem_shared::notify::Flags,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -256,6 +264,11 @@ impl Config {
                 "fsync must be always, everysec or no, not {fsync:?}"
             ));
         }
+        let notify = o.notify_keyspace_events.unwrap_or_default();
+        let notify_keyspace_events = tandem_shared::notify::Flags::parse(notify.as_bytes())
+            .ok_or_else(|| {
+                format!("notify-keyspace-events: invalid event class in {notify:?}; use 'Ag$lshzxeKEtmdn'")
+            })?;
         Ok(Config {
             config_file: o.config,
             data_dir: o.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
@@ -284,6 +297,7 @@ impl Config {
             allow_uid: o.allow_uid.unwrap_or_default(),
             allow_gid: o.allow_gid.unwrap_or_default(),
             allow_self: o.allow_self.unwrap_or(true),
+            notify_keyspace_events,
             log,
             log_format: o.log_format.unwrap_or_default(),
         })
@@ -311,6 +325,10 @@ impl Config {
         note("data-dir", self.data_dir != new.data_dir);
         note("socket", self.socket != new.socket);
         note("fsync", self.fsync != new.fsync);
+        note(
+            "notify-keyspace-events",
+            self.notify_keyspace_events != new.notify_keyspace_events,
+        );
         note(
             "storage-threads",
             self.storage_threads != new.storage_threads,

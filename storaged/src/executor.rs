@@ -129,6 +129,7 @@ impl Writer {
             counts,
             expired: 0,
             touched,
+            notes: crate::notify::Recorder::for_group(),
         }
     }
 
@@ -146,6 +147,8 @@ pub struct WriteGroup<'w> {
     expired: u64,
     /// Keys modified since the last [`WriteGroup::take_touched`], when tracking is on.
     touched: Option<Touched>,
+    /// Keyspace events of this group; `None` unless `notify-keyspace-events` asks for some.
+    notes: Option<crate::notify::Recorder>,
 }
 
 impl WriteGroup<'_> {
@@ -173,15 +176,45 @@ impl WriteGroup<'_> {
 
     /// Runs any command, seeing committed state plus this group's earlier writes.
     pub fn execute(&mut self, db: u8, cmd: &ArchivedCommand) -> Outcome {
-        into_outcome(check_db(db).and_then(|at| write_command(self, at, cmd)))
+        let at = check_db(db);
+        if let (Some(notes), Ok(at)) = (&mut self.notes, &at) {
+            notes.begin(at.now_ms);
+        }
+        let outcome = into_outcome(at.and_then(|at| write_command(self, at, cmd)));
+        if let Some(mut notes) = self.notes.take() {
+            notes.end_command(db, cmd, &outcome, &*self);
+            self.notes = Some(notes);
+        }
+        outcome
+    }
+
+    /// The keyspace events of the commands run so far, to publish after a successful
+    /// commit (empty when notifications are off).
+    pub fn take_notifications(&mut self) -> crate::notify::Notifications {
+        self.notes.as_mut().map(|n| n.take()).unwrap_or_default()
+    }
+
+    /// Tells the keyspace-event recorder about a write before it is applied.
+    fn observe(&mut self, cf: Cf, raw: &[u8]) {
+        if let Some(mut notes) = self.notes.take() {
+            notes.observe(cf, raw, &*self);
+            self.notes = Some(notes);
+        }
     }
 
     /// Deletes up to `budget` expired keys in this group (continuing round-robin from the
     /// previous call) and returns how many. Errors are logged and count as zero.
     pub fn reclaim_expired(&mut self, budget: usize) -> usize {
         let mut sweeper = std::mem::take(&mut self.writer.sweeper);
-        let result = sweeper.sweep(self, now_ms(), budget);
+        let now = now_ms();
+        if let Some(notes) = &mut self.notes {
+            notes.begin(now);
+        }
+        let result = sweeper.sweep(self, now, budget);
         self.writer.sweeper = sweeper;
+        if let Some(notes) = &mut self.notes {
+            notes.end_sweep();
+        }
         result.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "expiry sweep failed");
             0
@@ -242,6 +275,7 @@ impl StoreWrite for WriteGroup<'_> {
         if let Some(t) = &mut self.touched {
             t.note_key(cf, &key);
         }
+        self.observe(cf, &key);
         self.pending.put(cf, key, value);
     }
 
@@ -249,6 +283,7 @@ impl StoreWrite for WriteGroup<'_> {
         if let Some(t) = &mut self.touched {
             t.note_key(cf, &key);
         }
+        self.observe(cf, &key);
         self.pending.delete(cf, key);
     }
 

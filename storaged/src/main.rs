@@ -35,6 +35,7 @@ fn main() -> anyhow::Result<()> {
         .thread_name("storaged-io")
         .enable_all()
         .build()?;
+    tandem_storaged::pubsub::hub().set_notify_flags(config.notify_keyspace_events);
     rt.block_on(async move {
         let peers = Arc::new(RwLock::new(config.peer_policy()));
         // Installed before the server reports READY=1: SIGHUP's default action would kill.

@@ -78,7 +78,7 @@ pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalRe
             ]))
         }
         Local::Client => client(args, conn),
-        Local::Config => server::config(args, conn),
+        Local::Config => server::config(args, conn).await,
         Local::Info => server::info(args, conn).await,
         Local::Command => server::command(args, conn),
         Local::Multi | Local::Exec | Local::Discard | Local::Watch | Local::Unwatch => {

@@ -29,7 +29,12 @@ enum Kind {
     /// One of a fixed list of words.
     Enum(&'static [&'static str]),
     Immutable,
+    /// Kept by storaged so every proxy shares it (`notify-keyspace-events`).
+    Storaged,
 }
+
+/// The one parameter storaged holds.
+const NOTIFY_KEYSPACE_EVENTS: &str = "notify-keyspace-events";
 
 const MAXMEMORY_POLICIES: &[&str] = &[
     "volatile-lru",
@@ -81,7 +86,7 @@ fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
         ),
         ("maxmemory-samples", s("5"), Int),
         ("hz", s("10"), Int),
-        ("notify-keyspace-events", s(""), Text),
+        (NOTIFY_KEYSPACE_EVENTS, s(""), Storaged),
         ("hash-max-listpack-entries", s("128"), Int),
         ("hash-max-listpack-value", s("64"), Int),
         ("hash-max-ziplist-entries", s("128"), Int),
@@ -167,8 +172,17 @@ fn parse_memory(v: &str) -> Option<u64> {
     digits.parse::<u64>().ok()?.checked_mul(mult)
 }
 
+/// Runs one storage command for CONFIG.
+async fn storaged_param(conn: &mut Conn, command: Command) -> Result<Reply, CommandError> {
+    match conn.call_storage(conn.state.db, vec![command]).await?.pop() {
+        Some(Outcome::Ok(reply)) => Ok(reply),
+        Some(Outcome::Err(e)) => Err(CommandError::Other(e.to_string())),
+        None => Err(CommandError::err("storage returned no reply")),
+    }
+}
+
 /// `CONFIG GET|SET|RESETSTAT|REWRITE|HELP`.
-pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
+pub async fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
     let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
     let sub = sub_raw.to_ascii_lowercase();
     match sub.as_str() {
@@ -185,6 +199,13 @@ pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
                     if tandem_shared::glob::glob_match(&pattern, name.as_bytes(), true) {
                         found.insert(name.clone(), value.clone());
                     }
+                }
+            }
+            if let Some(value) = found.get_mut(NOTIFY_KEYSPACE_EVENTS) {
+                if let Reply::Bulk(flags) =
+                    storaged_param(conn, Command::GetNotifyKeyspaceEvents).await?
+                {
+                    *value = String::from_utf8_lossy(&flags).into_owned();
                 }
             }
             Ok((
@@ -219,6 +240,14 @@ pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
                         )))
                     }
                     Some(Kind::Immutable) => return Err(failed("can't set immutable config")),
+                    Some(Kind::Storaged) => {
+                        if tandem_shared::notify::Flags::parse(value.as_bytes()).is_none() {
+                            return Err(failed(
+                                "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
+                            ));
+                        }
+                        value
+                    }
                     Some(Kind::Int) => match parse_i64(value.as_bytes()) {
                         Some(v) => v.to_string(),
                         None => return Err(failed("argument couldn't be parsed into an integer")),
@@ -244,6 +273,15 @@ pub fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
                     }
                 };
                 updates.push((name, value));
+            }
+            // Last of the checks, so a refused CONFIG SET changes nothing anywhere.
+            if let Some((_, flags)) = updates
+                .iter()
+                .rev()
+                .find(|(n, _)| n == NOTIFY_KEYSPACE_EVENTS)
+            {
+                let flags = flags.clone();
+                storaged_param(conn, Command::SetNotifyKeyspaceEvents { flags }).await?;
             }
             let mut settings = match conn.shared.settings.write() {
                 Ok(s) => s,
