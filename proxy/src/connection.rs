@@ -196,7 +196,8 @@ impl Conn {
             return Flow::Continue;
         };
         if !spec.arity_ok(args.len() + 1) {
-            self.error(&CommandError::WrongArity(spec.name.to_owned()).to_string())
+            let text = CommandError::WrongArity(spec.name.to_owned()).to_string();
+            self.error(&crate::transaction::rejected(spec.name, text))
                 .await;
             return Flow::Continue;
         }

@@ -102,17 +102,12 @@ pub async fn queue(conn: &mut Conn, name: &[u8], args: Vec<Bytes>) -> Option<Flo
         return Some(Flow::Continue);
     };
     if !spec.arity_ok(args.len() + 1) {
+        let text = CommandError::WrongArity(spec.name.to_owned()).to_string();
         if spec.name == "exec" {
             discard(conn);
-            encode::encode_error(
-                "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command",
-                conn.out_mut(),
-            );
+            encode::encode_error(&rejected(spec.name, text), conn.out_mut());
         } else {
-            fail(
-                conn,
-                &CommandError::WrongArity(spec.name.to_owned()).to_string(),
-            );
+            fail(conn, &text);
         }
         return Some(Flow::Continue);
     }
@@ -145,6 +140,16 @@ pub async fn queue(conn: &mut Conn, name: &[u8], args: Vec<Bytes>) -> Option<Flo
         }
     }
     Some(Flow::Continue)
+}
+
+/// The reply to a command refused before it runs (arity): Redis words it as an aborted
+/// transaction when the command is EXEC, in MULTI or not.
+pub fn rejected(name: &str, text: String) -> String {
+    if name != "exec" {
+        return text;
+    }
+    let detail = text.strip_prefix("ERR ").unwrap_or(&text);
+    format!("EXECABORT Transaction discarded because of: {detail}")
 }
 
 /// RESET: leaves MULTI and drops every watch.
