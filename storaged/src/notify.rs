@@ -589,6 +589,7 @@ fn command_events<S: StoreRead + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tandem_shared::SetExpiry;
 
     #[test]
     fn no_recorder_without_a_channel_or_a_class() {
@@ -600,6 +601,103 @@ mod tests {
             let flags = Flags::parse(text.as_bytes()).unwrap();
             assert!(Recorder::with_flags(flags).is_some(), "{text}");
         }
+    }
+
+    fn run(g: &mut crate::executor::WriteGroup<'_>, cmd: tandem_shared::Command) -> Outcome {
+        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&cmd).unwrap();
+        let a = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap();
+        g.execute(0, a)
+    }
+
+    #[test]
+    fn a_group_queues_events_in_command_order_and_sweeps_report_expired() {
+        use crate::engine::{now_ms, Engine, EngineOptions};
+        use tandem_shared::command::ListEnd;
+        use tandem_shared::{Command, SetCondition};
+        let dir = tempfile::tempdir().unwrap();
+        let options = EngineOptions {
+            block_cache_bytes: 8 << 20,
+            write_buffer_bytes: 4 << 20,
+            ..Default::default()
+        };
+        let mut writer = crate::executor::Writer::new(Engine::open(dir.path(), &options).unwrap());
+        // A group keeps the flags it began with; reset at once so other tests pay nothing.
+        hub().set_notify_flags(Flags::parse(b"KEAn").unwrap());
+        let mut g = writer.begin();
+        hub().set_notify_flags(Flags::default());
+        let k = |s: &str| s.as_bytes().to_vec();
+        let set = |key: &str, expiry| Command::Set {
+            key: k(key),
+            value: k("v"),
+            condition: SetCondition::Always,
+            expiry,
+            get: false,
+        };
+        run(&mut g, set("a", SetExpiry::Clear));
+        run(
+            &mut g,
+            Command::LPush {
+                key: k("l"),
+                end: ListEnd::Right,
+                elements: vec![k("x"), k("y")],
+                only_existing: false,
+            },
+        );
+        run(
+            &mut g,
+            Command::LPop {
+                key: k("l"),
+                end: ListEnd::Left,
+                count: Some(5),
+            },
+        );
+        run(
+            &mut g,
+            Command::Del {
+                keys: vec![k("zz"), k("a"), k("a")],
+            },
+        );
+        run(
+            &mut g,
+            Command::SAdd {
+                key: k("a"),
+                members: vec![k("m")],
+            },
+        );
+        run(
+            &mut g,
+            Command::SAdd {
+                key: k("a"),
+                members: vec![k("m")],
+            },
+        );
+        run(&mut g, set("e", SetExpiry::At(now_ms() as i64 + 2)));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        assert_eq!(g.reclaim_expired(10), 1);
+        let names: Vec<(&str, String)> = g
+            .take_notifications()
+            .events()
+            .iter()
+            .map(|e| (e.name, String::from_utf8_lossy(&e.key).into_owned()))
+            .collect();
+        let want = [
+            ("new", "a"),
+            ("set", "a"),
+            ("new", "l"),
+            ("rpush", "l"),
+            ("lpop", "l"),
+            ("del", "l"),
+            ("del", "a"),
+            ("new", "a"),
+            ("sadd", "a"),
+            ("new", "e"),
+            ("set", "e"),
+            ("expire", "e"),
+            ("expired", "e"),
+        ];
+        let want: Vec<(&str, String)> = want.iter().map(|(n, k)| (*n, (*k).to_owned())).collect();
+        assert_eq!(names, want);
+        assert!(g.take_notifications().events().is_empty());
     }
 
     #[test]

@@ -340,6 +340,36 @@ fn zset_events_match_redis() {
     );
 }
 
+/// A transaction's events come out at EXEC, in command order (errors emit nothing); a
+/// transaction aborted by WATCH emits nothing.
+#[test]
+fn transaction_events_match_redis() {
+    same_events(
+        "KEAn",
+        &[
+            &[
+                &["MULTI"],
+                &["SET", "a", "1"],
+                &["LPUSH", "a", "x"],
+                &["INCR", "a"],
+                &["SELECT", "3"],
+                &["RPUSH", "l", "x"],
+                &["EXEC"],
+                &["SELECT", "0"],
+            ],
+            &[
+                &["SET", "w", "1"],
+                &["WATCH", "w"],
+                &["SET", "w", "2"],
+                &["MULTI"],
+                &["SET", "other", "1"],
+                &["EXEC"],
+                &["SADD", "s", "m"],
+            ],
+        ],
+    );
+}
+
 /// Lazy expiry (a write meeting an expired key) and background expiry both announce
 /// `expired` once, then the write's own events. One expiring key per script: the order in
 /// which Redis's active expiry visits keys is its hash table's.
