@@ -340,6 +340,57 @@ fn zset_events_match_redis() {
     );
 }
 
+/// Errors emit nothing; expired keys met by renames, copies and stores; wrong types.
+#[test]
+fn edge_case_events_match_redis() {
+    same_events(
+        "KEAn",
+        &[
+            &[
+                &["APPEND", "e", ""],
+                &["SET", "s", "x"],
+                &["INCR", "s"],
+                &["INCRBYFLOAT", "s", "1"],
+                &["LPUSH", "s", "x"],
+                &["SADD", "s", "x"],
+                &["HSET", "s", "f", "v"],
+                &["ZADD", "s", "1", "m"],
+                &["RPUSH", "l", "a"],
+                &["LMOVE", "l", "s", "LEFT", "LEFT"],
+                &["SMOVE", "l", "s", "a"],
+                &["SINTERSTORE", "s", "l"],
+                &["SUNIONSTORE", "s", "nope"],
+                &["ZUNIONSTORE", "l", "1", "nope"],
+                &["SET", "s", "y", "GET"],
+                &["SETRANGE", "new", "3", "abc"],
+            ],
+            // One expiring key per script: Redis's active expiry may get to it first,
+            // which announces the same `expired` at a different moment.
+            &[
+                &["SET", "a", "1"],
+                &["SET", "b", "1", "PX", "20"],
+                &["SLEEP", "60"],
+                &["RENAME", "a", "b"],
+            ],
+            &[
+                &["SET", "b", "1"],
+                &["SET", "c", "1", "PX", "20"],
+                &["SLEEP", "60"],
+                &["COPY", "b", "c"],
+            ],
+            &[
+                &["SADD", "src", "m"],
+                &["SADD", "d", "m"],
+                &["PEXPIRE", "d", "20"],
+                &["SLEEP", "60"],
+                &["SUNIONSTORE", "d", "src"],
+                &["EXPIRE", "nokey", "5"],
+                &["MOVE", "src", "4"],
+            ],
+        ],
+    );
+}
+
 /// A transaction's events come out at EXEC, in command order (errors emit nothing); a
 /// transaction aborted by WATCH emits nothing.
 #[test]
