@@ -21,6 +21,7 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
+use rkyv::vec::ArchivedVec;
 use tandem_shared::command::WatchToken;
 use tandem_shared::wire::{ArchivedOutcome, Outcome, Response};
 use tandem_shared::{Command, Reply};
@@ -286,6 +287,7 @@ async fn exec(conn: &mut Conn) {
     let proto_max_bulk_len = conn.shared.proto_max_bulk_len.load(Ordering::Relaxed);
     let mut db = conn.state.db;
     let mut commands = Vec::with_capacity(queue.items.len() + 1);
+    let watched = !watches.is_empty();
     commands.push(Command::Exec { watches });
     let mut slots = Vec::with_capacity(queue.items.len());
     for item in queue.items {
@@ -318,6 +320,14 @@ async fn exec(conn: &mut Conn) {
             Handler::Local(local) => slots.push(Slot::Local(local, item.args)),
         }
     }
+    // Only proxy-local commands and no watches: nothing to ask storaged (so such a
+    // transaction answers even while storaged is away, like its commands alone would).
+    if !watched && !slots.iter().any(|s| matches!(s, Slot::Storage(_))) {
+        answer(conn, slots, None).await;
+        conn.state.multi = -1;
+        conn.shared.clients.update(&conn.state);
+        return;
+    }
     let result = conn.link.call(conn.state.db, commands).await;
     let frame = match result {
         Ok(frame) => frame,
@@ -341,42 +351,47 @@ async fn exec(conn: &mut Conn) {
         Some(ArchivedOutcome::Ok(tandem_shared::reply::ArchivedReply::NilArray)) => {
             encode::encode_null_array(proto, conn.out_mut());
         }
-        Some(ArchivedOutcome::Ok(_)) => {
-            encode::encode_array_len(slots.len(), conn.out_mut());
-            for slot in slots {
-                match slot {
-                    Slot::Storage(i) => match response.outcomes.get(i) {
-                        Some(ArchivedOutcome::Ok(reply)) => {
-                            let proto = conn.state.protocol;
-                            encode::encode_archived(reply, proto, conn.out_mut());
-                        }
-                        Some(ArchivedOutcome::Err(e)) => {
-                            encode::encode_error(&e.message(), conn.out_mut())
-                        }
-                        None => encode::encode_error(
-                            "ERR storage returned too few replies",
-                            conn.out_mut(),
-                        ),
-                    },
-                    Slot::Error(text) => encode::encode_error(&text, conn.out_mut()),
-                    Slot::Local(local, args) => {
-                        match commands::run_local(local, Args::new(args), conn).await {
-                            Ok((_, Flow::Replied)) => {}
-                            Ok((reply, _)) => {
-                                let proto = conn.state.protocol;
-                                encode::encode(&reply, proto, conn.out_mut());
-                            }
-                            Err(e) => encode::encode_error(&e.to_string(), conn.out_mut()),
-                        }
-                    }
-                }
-            }
-        }
+        Some(ArchivedOutcome::Ok(_)) => answer(conn, slots, Some(&response.outcomes)).await,
         Some(ArchivedOutcome::Err(e)) => encode::encode_error(&e.message(), conn.out_mut()),
         None => encode::encode_error("ERR storage returned too few replies", conn.out_mut()),
     }
     conn.state.multi = -1;
     conn.shared.clients.update(&conn.state);
+}
+
+/// Encodes EXEC's reply array: each slot from storaged's outcomes, its parse error, or its
+/// proxy-local command run now (in order, so a queued SELECT or HELLO affects what follows).
+async fn answer(
+    conn: &mut Conn,
+    slots: Vec<Slot>,
+    outcomes: Option<&ArchivedVec<ArchivedOutcome>>,
+) {
+    encode::encode_array_len(slots.len(), conn.out_mut());
+    for slot in slots {
+        match slot {
+            Slot::Storage(i) => match outcomes.and_then(|o| o.get(i)) {
+                Some(ArchivedOutcome::Ok(reply)) => {
+                    let proto = conn.state.protocol;
+                    encode::encode_archived(reply, proto, conn.out_mut());
+                }
+                Some(ArchivedOutcome::Err(e)) => encode::encode_error(&e.message(), conn.out_mut()),
+                None => {
+                    encode::encode_error("ERR storage returned too few replies", conn.out_mut())
+                }
+            },
+            Slot::Error(text) => encode::encode_error(&text, conn.out_mut()),
+            Slot::Local(local, args) => {
+                match commands::run_local(local, Args::new(args), conn).await {
+                    Ok((_, Flow::Replied)) => {}
+                    Ok((reply, _)) => {
+                        let proto = conn.state.protocol;
+                        encode::encode(&reply, proto, conn.out_mut());
+                    }
+                    Err(e) => encode::encode_error(&e.to_string(), conn.out_mut()),
+                }
+            }
+        }
+    }
 }
 
 /// The database a queued `SELECT` switches to, or `None` if it will fail (the local

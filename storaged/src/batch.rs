@@ -182,11 +182,14 @@ impl Executor {
             let max_frame = self.max_frame;
             tokio::task::spawn_blocking(move || {
                 let outcomes = match RequestView::of(&frame) {
-                    Ok(req) => req
-                        .commands
-                        .iter()
-                        .map(|c| executor::execute_read(&engine, db, c))
-                        .collect(),
+                    Ok(req) => {
+                        // One snapshot per request: its reads never see half a group commit.
+                        let view = engine.snapshot_read();
+                        req.commands
+                            .iter()
+                            .map(|c| executor::execute_read_on(&view, db, c))
+                            .collect()
+                    }
                     Err(_) => Vec::new(),
                 };
                 encode_response(id, outcomes, max_frame)

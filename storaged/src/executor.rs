@@ -50,6 +50,19 @@ pub fn execute_read(engine: &Engine, db: u8, cmd: &ArchivedCommand) -> Outcome {
     into_outcome(result)
 }
 
+/// [`execute_read`] against any read view, e.g. an [`crate::engine::SnapshotRead`] shared
+/// by every command of one read request.
+pub fn execute_read_on<S: StoreRead + ?Sized>(s: &S, db: u8, cmd: &ArchivedCommand) -> Outcome {
+    let result = check_db(db).and_then(|at| {
+        read_command(s, at, cmd).unwrap_or_else(|| {
+            Err(StorageError::Internal(
+                "write command sent to the read path".to_owned(),
+            ))
+        })
+    });
+    into_outcome(result)
+}
+
 /// The writer thread's state: the engine and the expiry sweeper's position.
 pub struct Writer {
     engine: Engine,

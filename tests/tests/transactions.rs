@@ -540,3 +540,28 @@ fn exec_runs_exactly_once_across_a_storaged_sigkill() {
         );
     }
 }
+
+#[test]
+fn a_transaction_of_proxy_local_commands_answers_while_storaged_is_down() {
+    let mut cluster = TestCluster::start();
+    if !cluster.is_tandem() {
+        return;
+    }
+    let mut c = cluster.client();
+    cluster.kill_storaged(Signal::SIGKILL);
+    expect(&mut c, &["MULTI"], ok());
+    expect(&mut c, &["PING"], queued());
+    expect(&mut c, &["ECHO", "x"], queued());
+    expect(
+        &mut c,
+        &["EXEC"],
+        array(vec![
+            Value::SimpleString("PONG".into()),
+            Value::BulkString(b"x".to_vec()),
+        ]),
+    );
+    cluster.start_storaged();
+    expect(&mut c, &["MULTI"], ok());
+    expect(&mut c, &["SET", "back", "1"], queued());
+    expect(&mut c, &["EXEC"], array(vec![Value::Okay]));
+}

@@ -437,6 +437,73 @@ impl StoreRead for Engine {
     }
 }
 
+/// A point-in-time view of committed state for one read request: every read in it sees
+/// the same sequence number, so a multi-key read (MGET, SUNION …) or a pipeline of reads
+/// never observes half of a group commit (half of an EXEC).
+pub struct SnapshotRead<'a> {
+    engine: &'a Engine,
+    snapshot: rocksdb::SnapshotWithThreadMode<'a, DB>,
+}
+
+impl Engine {
+    /// Opens a [`SnapshotRead`]; it is released when dropped.
+    pub fn snapshot_read(&self) -> SnapshotRead<'_> {
+        SnapshotRead {
+            engine: self,
+            snapshot: self.inner.db.snapshot(),
+        }
+    }
+}
+
+impl StoreRead for SnapshotRead<'_> {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        self.snapshot
+            .get_cf(self.engine.cf(cf)?, key)
+            .map_err(rocks_err)
+    }
+
+    fn scan(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end.to_vec());
+        let mut it = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf)?, ro);
+        it.seek(start);
+        while let Some((k, v)) = it.item() {
+            if !visit(k, v) {
+                return Ok(());
+            }
+            it.next();
+        }
+        it.status().map_err(rocks_err)
+    }
+
+    fn last_key(&self, cf: Cf, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(start.to_vec());
+        ro.set_iterate_upper_bound(end.to_vec());
+        let mut it = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf)?, ro);
+        it.seek_to_last();
+        if let Some(k) = it.key() {
+            return Ok(Some(k.to_vec()));
+        }
+        it.status().map_err(rocks_err)?;
+        Ok(None)
+    }
+
+    fn engine(&self) -> &Engine {
+        self.engine
+    }
+
+    fn counts(&self) -> Counts {
+        Engine::counts(self.engine)
+    }
+}
+
 fn options_for(name: &str, cache: &Cache, opts: &EngineOptions, slot: &FilterSlot) -> Options {
     match name {
         CF_META => cf_options(cache, opts),
