@@ -202,7 +202,9 @@ impl Conn {
             return Flow::Continue;
         }
         if !self.state.authenticated && !matches!(spec.name, "auth" | "hello" | "quit" | "reset") {
-            self.error("NOAUTH Authentication required.").await;
+            let text = "NOAUTH Authentication required.".to_owned();
+            self.error(&crate::transaction::rejected(spec.name, text))
+                .await;
             return Flow::Continue;
         }
         if self.state.protocol == Protocol::Resp2
@@ -225,7 +227,8 @@ impl Conn {
                 None => spec.name.to_owned(),
             };
             if !shown.is_empty() {
-                self.error(&commands::pubsub::subscribed_mode_error(&shown))
+                let text = commands::pubsub::subscribed_mode_error(&shown);
+                self.error(&crate::transaction::rejected(spec.name, text))
                     .await;
                 return Flow::Continue;
             }

@@ -143,8 +143,8 @@ pub async fn queue(conn: &mut Conn, name: &[u8], args: Vec<Bytes>) -> Option<Flo
     Some(Flow::Continue)
 }
 
-/// The reply to a command refused before it runs (arity): Redis words it as an aborted
-/// transaction when the command is EXEC, in MULTI or not.
+/// The reply to a command refused before it runs (arity, NOAUTH, subscribed mode): Redis
+/// words it as an aborted transaction when the command is EXEC, in MULTI or not.
 pub fn rejected(name: &str, text: String) -> String {
     if name != "exec" {
         return text;

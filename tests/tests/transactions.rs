@@ -565,3 +565,30 @@ fn a_transaction_of_proxy_local_commands_answers_while_storaged_is_down() {
     expect(&mut c, &["SET", "back", "1"], queued());
     expect(&mut c, &["EXEC"], array(vec![Value::Okay]));
 }
+
+#[test]
+fn an_exec_refused_before_running_is_worded_as_an_aborted_transaction() {
+    let cluster = TestCluster::start_with(ClusterOptions {
+        requirepass: Some("pw".into()),
+        ..Default::default()
+    });
+    let mut raw = cluster.raw();
+    assert_eq!(
+        raw.command(&["EXEC"]),
+        "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(
+        raw.command(&["MULTI"]),
+        "-NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(raw.command(&["AUTH", "pw"]), "+OK\r\n");
+    assert_eq!(
+        raw.command(&["EXEC", "x"]),
+        "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"
+    );
+    raw.command(&["SUBSCRIBE", "ch"]);
+    assert_eq!(
+        raw.command(&["EXEC"]),
+        "-EXECABORT Transaction discarded because of: Can't execute 'exec': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
+    );
+}
