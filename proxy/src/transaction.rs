@@ -420,6 +420,19 @@ mod tests {
     }
 
     #[test]
+    fn only_exec_refusals_are_worded_as_execabort() {
+        assert_eq!(
+            rejected("exec", "NOAUTH Authentication required.".into()),
+            "EXECABORT Transaction discarded because of: NOAUTH Authentication required."
+        );
+        assert_eq!(
+            rejected("exec", "ERR wrong number of arguments for 'exec' command".into()),
+            "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"
+        );
+        assert_eq!(rejected("get", "ERR x".into()), "ERR x");
+    }
+
+    #[test]
     fn watch_reply_becomes_tokens() {
         let reply = Reply::Array(vec![
             Reply::Integer(-5),
