@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -77,6 +77,40 @@ impl ClientState {
 struct Entry {
     state: ClientState,
     kill: CancellationToken,
+    /// Set while the client waits in a blocking pop (`crate::blocking`).
+    blocked: Option<Arc<Unblock>>,
+}
+
+/// How `CLIENT UNBLOCK` reaches a client waiting in a blocking pop: the waiting connection
+/// asks storaged to answer its parked request (with the timeout reply or `-UNBLOCKED`).
+#[derive(Debug, Default)]
+pub struct Unblock {
+    notify: tokio::sync::Notify,
+    /// 0: not asked; 1: `TIMEOUT`; 2: `ERROR`.
+    how: std::sync::atomic::AtomicU8,
+}
+
+impl Unblock {
+    /// Asks once; a later request keeps the first one's mode.
+    fn ask(&self, error: bool) {
+        let how = if error { 2 } else { 1 };
+        let _ = self
+            .how
+            .compare_exchange(0, how, Ordering::SeqCst, Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    /// Waits until asked; returns whether the client is to get the error reply.
+    ///
+    /// Cancel safety: safe; a request made meanwhile is not lost.
+    pub async fn asked(&self) -> bool {
+        loop {
+            match self.how.load(Ordering::SeqCst) {
+                0 => self.notify.notified().await,
+                how => return how == 2,
+            }
+        }
+    }
 }
 
 /// Every connected client of this proxy.
@@ -95,7 +129,14 @@ impl Registry {
     /// Registers a client; `kill` is cancelled by `CLIENT KILL`.
     pub fn insert(&self, state: ClientState, kill: CancellationToken) {
         if let Ok(mut m) = self.clients.lock() {
-            m.insert(state.id, Entry { state, kill });
+            m.insert(
+                state.id,
+                Entry {
+                    state,
+                    kill,
+                    blocked: None,
+                },
+            );
         }
     }
 
@@ -106,6 +147,37 @@ impl Registry {
                 e.state.clone_from(state);
             }
         }
+    }
+
+    /// Marks a client as waiting in a blocking pop (`Some`) or not (`None`).
+    pub fn set_blocked(&self, id: u64, unblock: Option<Arc<Unblock>>) {
+        if let Ok(mut m) = self.clients.lock() {
+            if let Some(e) = m.get_mut(&id) {
+                e.blocked = unblock;
+            }
+        }
+    }
+
+    /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: true if the client was blocked.
+    pub fn unblock(&self, id: u64, error: bool) -> bool {
+        let Ok(m) = self.clients.lock() else {
+            return false;
+        };
+        match m.get(&id).and_then(|e| e.blocked.as_ref()) {
+            Some(u) => {
+                u.ask(error);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `blocked_clients` of INFO: clients waiting in a blocking pop.
+    pub fn blocked(&self) -> usize {
+        self.clients
+            .lock()
+            .map(|m| m.values().filter(|e| e.blocked.is_some()).count())
+            .unwrap_or(0)
     }
 
     pub fn remove(&self, id: u64) {

@@ -22,7 +22,7 @@ use crate::client::ClientState;
 use crate::commands::args::Args;
 use crate::commands::{self, Handler, ParseCtx};
 use crate::error::CommandError;
-use crate::link::Link;
+use crate::link::{Link, LinkError};
 use crate::pubsub::{ClientSubs, Delivery};
 use crate::resp::{self, Protocol};
 use crate::server::Shared;
@@ -54,6 +54,9 @@ pub struct Conn {
     pub tx: crate::transaction::Transaction,
     out: BytesMut,
     batch: Vec<Command>,
+    /// A blocking pop waiting to run (`crate::blocking`); never set inside MULTI, where
+    /// commands queue before reaching the parser.
+    blocked: Option<Command>,
 }
 
 /// Serves one client until it quits, errs, is killed or the proxy shuts down.
@@ -92,6 +95,7 @@ pub async fn serve(
         tx: crate::transaction::Transaction::default(),
         out: BytesMut::with_capacity(16 * 1024),
         batch: Vec::new(),
+        blocked: None,
     };
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     if let Err(e) = conn.run(&mut stream, &mut rbuf, &kill).await {
@@ -139,6 +143,11 @@ impl Conn {
                 match decoder.decode(rbuf, &limits) {
                     Ok(Some(argv)) => {
                         flow = self.handle(argv).await;
+                        if let Some(command) = self.blocked.take() {
+                            if !self.block(stream, rbuf, kill, command).await? {
+                                return Ok(());
+                            }
+                        }
                         if flow == Flow::Close {
                             break;
                         }
@@ -242,6 +251,11 @@ impl Conn {
                     db: self.state.db,
                 };
                 match parse(&mut args, &ctx) {
+                    Ok(command) if crate::blocking::is_blocking(&command) => {
+                        // Sent alone after what came before; `run` waits for it.
+                        self.flush_batch().await;
+                        self.blocked = Some(command);
+                    }
                     Ok(command) => {
                         self.batch.push(command);
                         if self.batch.len() >= self.shared.config.pipeline_batch {
@@ -313,6 +327,51 @@ impl Conn {
         }
     }
 
+    /// The blocking-call path: earlier replies go out first, then the connection waits for
+    /// the pop without the link's request deadline, still noticing the client closing
+    /// (`crate::blocking`). False if the client went away meanwhile.
+    async fn block(
+        &mut self,
+        stream: &mut TcpStream,
+        rbuf: &mut BytesMut,
+        kill: &CancellationToken,
+        command: Command,
+    ) -> std::io::Result<bool> {
+        if !self.out.is_empty() {
+            stream.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        let unblock = Arc::new(crate::client::Unblock::default());
+        self.shared
+            .clients
+            .set_blocked(self.state.id, Some(unblock.clone()));
+        let waiter = crate::blocking::Waiter {
+            proxy: self.link.instance_id(),
+            client: self.state.id,
+        };
+        let waited = crate::blocking::wait(
+            &self.link,
+            self.state.db,
+            command,
+            waiter,
+            &unblock,
+            stream,
+            rbuf,
+            kill,
+        )
+        .await;
+        self.shared.clients.set_blocked(self.state.id, None);
+        match waited {
+            crate::blocking::Waited::Answered(result) => self.encode_result(result, 1),
+            crate::blocking::Waited::Unblocked => resp::encode::encode_error(
+                &tandem_shared::StorageError::Unblocked.to_string(),
+                &mut self.out,
+            ),
+            crate::blocking::Waited::Gone => return Ok(false),
+        }
+        Ok(true)
+    }
+
     /// Writes an error reply after everything queued before it.
     async fn error(&mut self, text: &str) {
         self.flush_batch().await;
@@ -326,7 +385,13 @@ impl Conn {
         }
         let commands = std::mem::take(&mut self.batch);
         let count = commands.len();
-        match self.link.call(self.state.db, commands).await {
+        let result = self.link.call(self.state.db, commands).await;
+        self.encode_result(result, count);
+    }
+
+    /// Encodes the `count` replies of a storage call.
+    fn encode_result(&mut self, result: Result<tandem_shared::wire::Frame, LinkError>, count: usize) {
+        match result {
             Ok(frame) => match frame.access::<Response>() {
                 Ok(response) => {
                     for outcome in response.outcomes.iter() {

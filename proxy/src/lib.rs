@@ -4,6 +4,7 @@
 //! table, answers proxy-local commands itself and ships typed storage commands to
 //! `tandem-storaged` over a pool of multiplexed Unix-socket links. It never touches RocksDB.
 
+pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod config;

@@ -249,6 +249,42 @@ pub enum ListEnd {
     Right,
 }
 
+/// What a [`Command::BlockingPop`] pops, which also fixes its reply shape.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum BlockingOp {
+    /// `BLPOP`/`BRPOP`: `[key, element]`.
+    List { end: ListEnd },
+    /// `BLMPOP`: `[key, [element...]]`.
+    ListMulti { end: ListEnd, count: u64 },
+    /// `BLMOVE`/`BRPOPLPUSH` from the one source key: the element.
+    Move {
+        dst: Vec<u8>,
+        from: ListEnd,
+        to: ListEnd,
+    },
+    /// `BZPOPMIN`/`BZPOPMAX`: `[key, member, score]`.
+    ZSet { end: ZEnd },
+    /// `BZMPOP`: `[key, [[member, score]...]]`.
+    ZSetMulti { end: ZEnd, count: u64 },
+}
+
+/// How a blocking pop waits. Times are unix milliseconds on the proxy's clock, fixed when
+/// the request is made, so a resend after a storaged restart waits for the same deadline.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct Wait {
+    /// When storaged answers with the timeout reply; 0 waits until served or unblocked.
+    pub deadline_ms: u64,
+    /// When the client started waiting: waiters of a key are served oldest first, across
+    /// proxies, and a renewed or resent request keeps its place.
+    pub since_ms: u64,
+    /// The waiting client, for [`Command::Unblock`]: the proxy's instance id and its
+    /// client id.
+    pub proxy: u64,
+    pub client: u64,
+}
+
 /// A typed storage command. Keys are raw bytes; the database comes from the enclosing
 /// [`crate::wire::Request`].
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -763,6 +799,27 @@ pub enum Command {
         keys: Vec<Vec<u8>>,
         end: ListEnd,
         count: u64,
+    },
+
+    // ---- blocking pops (storaged/src/blocking.rs; the writer parks them) ----
+    /// `BLPOP` `BRPOP` `BLMPOP` `BLMOVE` `BRPOPLPUSH` `BZPOPMIN` `BZPOPMAX` `BZMPOP`. Run at
+    /// once like the non-blocking form; when every key is empty and the command is the only
+    /// one of its request (so never inside `EXEC`), storaged parks the request until a write
+    /// makes a key ready, `wait.deadline_ms` passes (timeout reply) or an [`Command::Unblock`]
+    /// names its waiter.
+    BlockingPop {
+        op: BlockingOp,
+        /// Source keys, in the client's order (one for `BLMOVE`/`BRPOPLPUSH`).
+        keys: Vec<Vec<u8>>,
+        wait: Wait,
+    },
+    /// `CLIENT UNBLOCK` or a blocked client's disconnect: answers the parked request of
+    /// `(proxy, client)` now, with the timeout reply or (`error`) `-UNBLOCKED`. Replies 1 if
+    /// a request was parked, 0 if none was (not parked yet, or already answered).
+    Unblock {
+        proxy: u64,
+        client: u64,
+        error: bool,
     },
 
     // ---- transactions (storaged/src/watch.rs; the writer handles these, not the executor) ----

@@ -49,6 +49,9 @@ pub enum StorageError {
     /// `LSET` past either end of the list.
     #[error("ERR index out of range")]
     IndexOutOfRange,
+    /// A blocked client released by `CLIENT UNBLOCK id ERROR`.
+    #[error("UNBLOCKED client unblocked via CLIENT UNBLOCK")]
+    Unblocked,
 }
 
 impl ArchivedStorageError {
@@ -72,6 +75,7 @@ impl ArchivedStorageError {
             ArchivedStorageError::Syntax => StorageError::Syntax.to_string(),
             ArchivedStorageError::ScoreNan => StorageError::ScoreNan.to_string(),
             ArchivedStorageError::IndexOutOfRange => StorageError::IndexOutOfRange.to_string(),
+            ArchivedStorageError::Unblocked => StorageError::Unblocked.to_string(),
         }
     }
 }

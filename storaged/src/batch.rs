@@ -27,15 +27,20 @@ use tandem_shared::wire::{
 use tandem_shared::StorageError;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::blocking::{self, Blocked};
 use crate::dedup;
 use crate::engine::{now_ms, Cf, Engine, StoreRead, StoreWrite};
 use crate::executor::{self, Writer};
 use crate::watch::{self, WatchTable};
 
+/// Most commands of a read request answered on the socket thread: a single thread, so
+/// pipelines of many reads still go to the read pool, where they run in parallel.
+const INLINE_READS_MAX: usize = 4;
+
 /// Keys reclaimed per expiry sweep step.
 const RECLAIM_BUDGET: usize = 256;
 
-enum WriteJob {
+pub(crate) enum WriteJob {
     Request {
         frame: Frame,
         reply: oneshot::Sender<BytesMut>,
@@ -43,6 +48,8 @@ enum WriteJob {
     Reclaim,
     /// Forget remembered replies born before this time.
     Trim(u64),
+    /// A blocked client's deadline passed (`crate::blocking::Timer`).
+    Tick,
 }
 
 /// A validated request frame of either kind.
@@ -113,9 +120,10 @@ impl Executor {
             window_ms,
         };
         let writer_engine = engine.clone();
+        let timer = blocking::Timer::start(&write_tx)?;
         let writer = std::thread::Builder::new()
             .name("storaged-writer".into())
-            .spawn(move || write_loop(writer_engine, write_rx, ctx))?;
+            .spawn(move || write_loop(writer_engine, write_rx, ctx, Blocked::new(timer)))?;
         Ok(Executor {
             engine,
             write_tx,
@@ -178,6 +186,9 @@ impl Executor {
             rx.await
                 .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
         } else {
+            if let Some(answer) = self.read_in_memory(&frame, id, db) {
+                return answer;
+            }
             let engine = self.engine.clone();
             let max_frame = self.max_frame;
             tokio::task::spawn_blocking(move || {
@@ -197,6 +208,25 @@ impl Executor {
             .await
             .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
         }
+    }
+
+    /// Answers a request of light reads right here, on the socket thread, if everything it
+    /// reads is in memory (memtables, block cache); `None` sends it to the read pool. Saves
+    /// the thread hop that dominated the cost of a GET, without ever waiting for a disk on
+    /// the thread that serves every link.
+    fn read_in_memory(&self, frame: &Frame, id: u64, db: u8) -> Option<BytesMut> {
+        let req = RequestView::of(frame).ok()?;
+        if req.commands.len() > INLINE_READS_MAX
+            || !req.commands.iter().all(executor::is_light_read)
+        {
+            return None;
+        }
+        let view = self.engine.snapshot_read_in_memory();
+        let mut outcomes = Vec::with_capacity(req.commands.len());
+        for c in req.commands.iter() {
+            outcomes.push(executor::execute_in_memory(&view, db, c)?);
+        }
+        Some(encode_response(id, outcomes, self.max_frame))
     }
 
     /// Asks the writer to reclaim a few expired keys; skipped if the writer is busy.
@@ -232,14 +262,14 @@ fn encode_response(id: u64, outcomes: Vec<Outcome>, max_frame: u32) -> BytesMut 
 }
 
 /// The writer thread's fixed parameters.
-struct WriterCtx {
+pub(crate) struct WriterCtx {
     batch_size: usize,
     max_frame: u32,
     window_ms: u64,
 }
 
 /// What the writer remembers between groups about remembered replies.
-struct DedupState {
+pub(crate) struct DedupState {
     /// Until this time every keyed request is checked against remembered replies (set for
     /// one window after each resend; see the module docs).
     check_all_until_ms: u64,
@@ -251,7 +281,12 @@ struct DedupState {
     trimmed_to: u64,
 }
 
-fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) {
+fn write_loop(
+    engine: Engine,
+    mut rx: mpsc::Receiver<WriteJob>,
+    ctx: WriterCtx,
+    mut blocked: Blocked,
+) {
     let stats_engine = engine.clone();
     let mut writer = Writer::new(engine);
     let mut jobs = Vec::with_capacity(ctx.batch_size);
@@ -271,7 +306,7 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
             }
         }
         // Record modified keys only while something needs them (WATCH, blocked clients).
-        writer.set_track_touched(watches.prepare_group(now_ms()));
+        writer.set_track_touched(watches.prepare_group(now_ms()) || !blocked.is_empty());
         let mut group = writer.begin();
         let now = now_ms();
         for job in jobs.drain(..) {
@@ -280,6 +315,12 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
                 _ => watch::Cause::Command,
             };
             match job {
+                WriteJob::Request { frame, reply }
+                    if RequestView::of(&frame).is_ok_and(|r| blocking::claims(&r)) =>
+                {
+                    let (group, state, done) = (&mut group, &mut state, &mut done);
+                    blocked.run(frame, reply, group, now, &ctx, state, done);
+                }
                 WriteJob::Request { frame, reply } => {
                     let (id, answer) = match RequestView::of(&frame) {
                         Ok(req) => (
@@ -299,14 +340,25 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
                         state.trimmed_to = cutoff;
                     }
                 }
+                WriteJob::Tick => {}
             }
             // The one place a job's modified keys are taken (see `executor::Touched`): they
             // go to the WATCH table (and to the blocked-clients table) by reference.
+            // Served waiters write too (a served BLMOVE may wake the waiters of its
+            // destination), so their keys come back round this loop.
             if group.tracks_touched() {
-                let touched = group.take_touched();
-                watches.note(&touched, &group, cause);
+                let mut touched = group.take_touched();
+                loop {
+                    watches.note(&touched, &group, cause);
+                    if !blocked.note(&touched) {
+                        break;
+                    }
+                    blocked.serve_ready(&mut group, &ctx, &mut state, &mut done);
+                    touched = group.take_touched();
+                }
             }
         }
+        blocked.expire(&mut group, &ctx, &mut state, &mut done);
         // Keyspace events go out only for a group that committed, before its replies.
         let notifications = group.take_notifications();
         let committed = group.commit();
@@ -334,11 +386,12 @@ fn write_loop(engine: Engine, mut rx: mpsc::Receiver<WriteJob>, ctx: WriterCtx) 
             };
             let _ = reply.send(frame);
         }
+        blocked.arm();
     }
 }
 
 /// A request's result inside a group, before the commit.
-enum Answer {
+pub(crate) enum Answer {
     /// To be encoded after the commit.
     Outcomes(Vec<Outcome>),
     /// Encoded already because it is also remembered; the count is for a failed commit.
@@ -364,15 +417,29 @@ fn run_request(
     state: &mut DedupState,
     watches: &mut WatchTable,
 ) -> Answer {
+    if let Some(answer) = recall(group, req, now, ctx, state) {
+        return answer;
+    }
+    let outcomes = watch::execute(group, watches, req.db, req.commands);
+    remember(group, req, outcomes, ctx, state)
+}
+
+/// For a keyed request: the answer it must get without running — its remembered reply, or
+/// an explicit "outcome unknown" when it is too old to be checked — or `None` to run it.
+pub(crate) fn recall(
+    group: &mut crate::executor::WriteGroup<'_>,
+    req: &RequestView<'_>,
+    now: u64,
+    ctx: &WriterCtx,
+    state: &mut DedupState,
+) -> Option<Answer> {
     let count = req.commands.len();
-    let Some(key) = req.key else {
-        return Answer::Outcomes(watch::execute(group, watches, req.db, req.commands));
-    };
+    let key = req.key?;
     if dedup::expired(&key, now, ctx.window_ms) {
         let stats = group.engine().stats();
         stats.requests_refused_stale.fetch_add(1, Ordering::Relaxed);
         let why = "the request is older than storaged's request memory";
-        return Answer::Outcomes(dedup::unknown(count, why));
+        return Some(Answer::Outcomes(dedup::unknown(count, why)));
     }
     let record = dedup::record_key(&key);
     if req.attempt > 0 {
@@ -383,17 +450,32 @@ fn run_request(
             Ok(Some(stored)) => {
                 let stats = group.engine().stats();
                 stats.requests_replayed.fetch_add(1, Ordering::Relaxed);
-                return Answer::Outcomes(dedup::decode(&stored, count));
+                return Some(Answer::Outcomes(dedup::decode(&stored, count)));
             }
             Ok(None) => {}
             Err(e) => {
                 tracing::error!(error = %e, "cannot read remembered replies");
                 let why = "storaged cannot read its request memory";
-                return Answer::Outcomes(dedup::unknown(count, why));
+                return Some(Answer::Outcomes(dedup::unknown(count, why)));
             }
         }
     }
-    let outcomes = watch::execute(group, watches, req.db, req.commands);
+    None
+}
+
+/// Encodes a request's outcomes and, for a keyed request, remembers them in the group.
+pub(crate) fn remember(
+    group: &mut crate::executor::WriteGroup<'_>,
+    req: &RequestView<'_>,
+    outcomes: Vec<Outcome>,
+    ctx: &WriterCtx,
+    state: &mut DedupState,
+) -> Answer {
+    let count = outcomes.len();
+    let Some(key) = req.key else {
+        return Answer::Outcomes(outcomes);
+    };
+    let record = dedup::record_key(&key);
     // Serialized once: the same bytes go to the proxy and into the record.
     let frame = encode_response(req.id, outcomes, ctx.max_frame);
     group.put(Cf::Reqs, record, dedup::remember(&frame));

@@ -68,7 +68,12 @@ pub struct Options {
     #[arg(long, env = "TANDEM_BLOCK_CACHE_MB")]
     pub block_cache_mb: Option<usize>,
 
-    /// RocksDB memtable size per column family in MiB [default: 64].
+    /// The writer thread's cache of committed records it read or wrote, in MiB (saves a
+    /// memtable search per key written; 0 disables it) [default: 64].
+    #[arg(long, env = "TANDEM_WRITER_CACHE_MB")]
+    pub writer_cache_mb: Option<usize>,
+
+    /// RocksDB memtable size per column family in MiB [default: 16; smaller memtables are faster to insert into, see docs/BENCHMARKS.md].
     #[arg(long, env = "TANDEM_WRITE_BUFFER_MB")]
     pub write_buffer_mb: Option<usize>,
 
@@ -170,6 +175,7 @@ impl Options {
             write_queue: self.write_queue.or(lower.write_queue),
             group_commit_max: self.group_commit_max.or(lower.group_commit_max),
             block_cache_mb: self.block_cache_mb.or(lower.block_cache_mb),
+            writer_cache_mb: self.writer_cache_mb.or(lower.writer_cache_mb),
             write_buffer_mb: self.write_buffer_mb.or(lower.write_buffer_mb),
             max_write_buffers: self.max_write_buffers.or(lower.max_write_buffers),
             l0_slowdown_trigger: self.l0_slowdown_trigger.or(lower.l0_slowdown_trigger),
@@ -204,6 +210,7 @@ pub struct Config {
     pub write_queue: usize,
     pub group_commit_max: usize,
     pub block_cache_mb: usize,
+    pub writer_cache_mb: usize,
     pub write_buffer_mb: usize,
     pub max_write_buffers: i32,
     pub l0_slowdown_trigger: i32,
@@ -281,7 +288,8 @@ impl Config {
             write_queue: o.write_queue.unwrap_or(4096),
             group_commit_max: o.group_commit_max.unwrap_or(512),
             block_cache_mb: o.block_cache_mb.unwrap_or(256),
-            write_buffer_mb: o.write_buffer_mb.unwrap_or(64),
+            writer_cache_mb: o.writer_cache_mb.unwrap_or(64),
+            write_buffer_mb: o.write_buffer_mb.unwrap_or(16),
             max_write_buffers: o.max_write_buffers.unwrap_or(2),
             l0_slowdown_trigger: o.l0_slowdown_trigger.unwrap_or(20),
             l0_stop_trigger: o.l0_stop_trigger.unwrap_or(36),
@@ -340,6 +348,7 @@ impl Config {
             self.group_commit_max != new.group_commit_max,
         );
         note("block-cache-mb", self.block_cache_mb != new.block_cache_mb);
+        note("writer-cache-mb", self.writer_cache_mb != new.writer_cache_mb);
         note(
             "write-buffer-mb",
             self.write_buffer_mb != new.write_buffer_mb,

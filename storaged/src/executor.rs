@@ -23,6 +23,7 @@ use tandem_shared::{
     ExpireCondition, GetExExpiry, LcsMode, Reply, SetCondition, SetExpiry, StorageError, TimeUnit,
 };
 
+use crate::engine::cache::{Cached, RecordCache};
 use crate::engine::keys::DB_COUNT;
 use crate::engine::metadata::KeyType;
 use crate::engine::{
@@ -63,6 +64,62 @@ pub fn execute_read_on<S: StoreRead + ?Sized>(s: &S, db: u8, cmd: &ArchivedComma
     into_outcome(result)
 }
 
+/// Runs a read against a memory-only view; `None` when it needed the disk (then nothing is
+/// logged and the caller runs it again on the read pool).
+pub fn execute_in_memory(
+    view: &crate::engine::SnapshotRead<'_>,
+    db: u8,
+    cmd: &ArchivedCommand,
+) -> Option<Outcome> {
+    let result = check_db(db).and_then(|at| {
+        read_command(view, at, cmd).unwrap_or_else(|| {
+            Err(StorageError::Internal(
+                "write command sent to the read path".to_owned(),
+            ))
+        })
+    });
+    if view.missed() {
+        return None;
+    }
+    Some(into_outcome(result))
+}
+
+/// Most keys or elements a read may name and still run on the socket thread.
+const LIGHT_READ_MAX: usize = 256;
+
+/// True for a read that costs about as much as a few point lookups (GET, HGET, MGET of a
+/// few keys, LRANGE of a short window …): such a read may run on the socket thread from
+/// memory instead of paying a hop to the read pool. Scans, set algebra and whole-collection
+/// reads are never light, whatever their size turns out to be.
+pub fn is_light_read(cmd: &ArchivedCommand) -> bool {
+    use ArchivedCommand as C;
+    match cmd {
+        C::Get { .. }
+        | C::StrLen { .. }
+        | C::Type { .. }
+        | C::Ttl { .. }
+        | C::ExpireTime { .. }
+        | C::SCard { .. }
+        | C::SIsMember { .. }
+        | C::HGet { .. }
+        | C::HLen { .. }
+        | C::HStrLen { .. }
+        | C::HExists { .. }
+        | C::ZCard { .. }
+        | C::ZScore { .. }
+        | C::LLen { .. }
+        | C::LIndex { .. }
+        | C::DbSize => true,
+        C::MGet { keys } | C::Exists { keys } => keys.len() <= LIGHT_READ_MAX,
+        C::HMGet { fields, .. } => fields.len() <= LIGHT_READ_MAX,
+        C::LRange { start, stop, .. } => {
+            let (start, stop) = (start.to_native(), stop.to_native());
+            start >= 0 && stop >= start && stop - start < LIGHT_READ_MAX as i64
+        }
+        _ => false,
+    }
+}
+
 /// The writer thread's state: the engine and the expiry sweeper's position.
 pub struct Writer {
     engine: Engine,
@@ -70,6 +127,9 @@ pub struct Writer {
     /// Whether write groups record the user keys they modify (see [`Touched`]); on only
     /// while something (WATCH, blocked clients) needs to know, so the plain path pays nothing.
     track_touched: bool,
+    /// Committed records this thread read or wrote (see `engine/cache.rs`). A `RefCell`
+    /// because lookups fill it through `StoreRead::get(&self)`; only this thread uses it.
+    cache: std::cell::RefCell<RecordCache>,
 }
 
 /// The user keys a write group modified, as seen at the engine seam: every put or delete of
@@ -120,10 +180,12 @@ impl Touched {
 
 impl Writer {
     pub fn new(engine: Engine) -> Writer {
+        let cache = std::cell::RefCell::new(RecordCache::new(engine.writer_cache_bytes()));
         Writer {
             engine,
             sweeper: Sweeper::new(),
             track_touched: false,
+            cache,
         }
     }
 
@@ -243,7 +305,9 @@ impl WriteGroup<'_> {
     pub fn commit(self) -> Result<(), EngineError> {
         self.writer
             .engine
-            .commit(&self.pending, &self.counts, self.expired)
+            .commit(&self.pending, &self.counts, self.expired)?;
+        self.writer.cache.borrow_mut().apply(&self.pending);
+        Ok(())
     }
 }
 
@@ -251,7 +315,14 @@ impl StoreRead for WriteGroup<'_> {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
         match self.pending.lookup(cf, key) {
             Overlay::Written(v) => Ok(v.map(<[u8]>::to_vec)),
-            Overlay::Untouched => self.writer.engine.get(cf, key),
+            Overlay::Untouched => {
+                if let Cached::Known(v) = self.writer.cache.borrow_mut().get(cf, key) {
+                    return Ok(v);
+                }
+                let v = self.writer.engine.get(cf, key)?;
+                self.writer.cache.borrow_mut().fill(cf, key, v.clone());
+                Ok(v)
+            }
         }
     }
 
@@ -577,6 +648,11 @@ fn write_command(w: &mut WriteGroup<'_>, at: At, cmd: &ArchivedCommand) -> CmdRe
         C::SInterStore { dst, keys } => set::store(w, at, SetOp::Inter, dst, &key_slices(keys)),
         C::SUnionStore { dst, keys } => set::store(w, at, SetOp::Union, dst, &key_slices(keys)),
         C::SDiffStore { dst, keys } => set::store(w, at, SetOp::Diff, dst, &key_slices(keys)),
+        // Parking when every key is empty is the writer's (crate::blocking); here, as inside
+        // EXEC, it is the non-blocking form.
+        C::BlockingPop { op, keys, .. } => {
+            crate::blocking::pop(w, at, op, keys.iter().map(|k| k.as_slice()))
+        }
         other => read_command(&*w, at, other).unwrap_or_else(|| {
             Err(StorageError::Internal(
                 "command has no storage implementation".to_owned(),

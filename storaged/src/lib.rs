@@ -5,6 +5,7 @@
 //! readers), never on the I/O threads.
 
 pub mod batch;
+pub mod blocking;
 pub mod checkpoint;
 pub mod config;
 pub mod dedup;

@@ -42,6 +42,12 @@ pub async fn run(
     let options = EngineOptions {
         fsync,
         block_cache_bytes: config.block_cache_mb * 1024 * 1024,
+        writer_cache_bytes: config.writer_cache_mb * 1024 * 1024,
+        write_buffer_bytes: config.write_buffer_mb.max(1) * 1024 * 1024,
+        max_write_buffers: config.max_write_buffers,
+        l0_slowdown_trigger: config.l0_slowdown_trigger,
+        l0_stop_trigger: config.l0_stop_trigger,
+        background_rate_limit: config.background_rate_limit_kb.saturating_mul(1024),
         ..EngineOptions::default()
     };
     let dir = config.data_dir.clone();
@@ -73,6 +79,7 @@ pub async fn run(
             config.max_frame,
             config.request_memory_secs.max(1) * 1000,
         )
+        .map(|e| e.with_reads_via_writer(config.reads_via_writer))
         .map_err(|source| ServerError::Socket {
             path: "writer thread".into(),
             source,

@@ -114,6 +114,7 @@ pub async fn serve(
     let hub_link = crate::pubsub::hub().attach(reply_tx.clone(), overflow.clone(), max_frame);
 
     let tasks = TaskTracker::new();
+    let closing = CancellationToken::new();
     let mut draining = false;
     let mut deadline = std::pin::pin!(tokio::time::sleep(Duration::MAX / 4));
     loop {
@@ -160,19 +161,37 @@ pub async fn serve(
             tracing::error!(%peer, kind = ?frame.kind, "unexpected frame kind; closing link");
             break;
         }
-        if let Err(e) = RequestView::of(&frame) {
-            tracing::error!(%peer, error = %e, len = frame.payload().len(), "invalid request archive; closing link");
-            break;
-        }
+        let may_park = match RequestView::of(&frame) {
+            Ok(req) => crate::blocking::may_park(&req),
+            Err(e) => {
+                tracing::error!(%peer, error = %e, len = frame.payload().len(), "invalid request archive; closing link");
+                break;
+            }
+        };
         let executor = executor.clone();
         let reply_tx = reply_tx.clone();
+        if may_park {
+            // A parked blocking pop may wait forever: once the link is closing it gives up
+            // unanswered, and the proxy resends it on its next link (exactly once).
+            let closing = closing.clone();
+            tasks.spawn(async move {
+                tokio::select! {
+                    response = executor.execute(frame) => {
+                        let _ = reply_tx.send(response).await;
+                    }
+                    _ = closing.cancelled() => {}
+                }
+            });
+            continue;
+        }
         tasks.spawn(async move {
             let response = executor.execute(frame).await;
             let _ = reply_tx.send(response).await;
         });
     }
     crate::pubsub::hub().detach(hub_link);
-    // Answer everything already accepted before closing.
+    // Answer everything already accepted before closing, except parked blocking pops.
+    closing.cancel();
     tasks.close();
     tasks.wait().await;
     drop(reply_tx);

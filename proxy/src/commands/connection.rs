@@ -267,6 +267,24 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
             reply(Reply::Verbatim(text.into_bytes()))
         }
         "kill" => client_kill(args, conn),
+        "unblock" if n == 0 => Err(subcommand_arity(&sub)),
+        "unblock" if n <= 2 => {
+            let id = args.next_i64()?;
+            let error = if args.remaining() == 0 || args.eat("TIMEOUT") {
+                false
+            } else if args.eat("ERROR") {
+                true
+            } else {
+                return Err(CommandError::err(
+                    "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                ));
+            };
+            let found = u64::try_from(id).is_ok_and(|id| conn.shared.clients.unblock(id, error));
+            reply(Reply::Integer(i64::from(found)))
+        }
+        "unblock" => Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{sub_raw}'. Try CLIENT HELP."
+        ))),
         "setinfo" if n == 2 => {
             let attr = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
             let value = args.next_bytes()?;

@@ -495,9 +495,10 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
     section("Clients", &mut |o| {
         let _ = write!(
             o,
-            "connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
+            "connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
             shared.clients.len(),
-            shared.maxclients.load(Ordering::Relaxed)
+            shared.maxclients.load(Ordering::Relaxed),
+            shared.clients.blocked()
         );
     });
     section("Memory", &mut |o| {

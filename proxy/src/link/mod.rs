@@ -169,6 +169,22 @@ impl Link {
     /// See [`LinkError`]: `QueueFull`/`Unavailable` mean nothing ran; `OutcomeUnknown` means
     /// a write may have run; `ReadTimeout` is a read that may be retried.
     pub async fn call(&self, db: u8, commands: Vec<Command>) -> Result<Frame, LinkError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        self.call_until(db, commands, Some(deadline)).await
+    }
+
+    /// [`Link::call`] with its own deadline instead of the link's request timeout; `None`
+    /// waits as long as it takes (a blocking pop with timeout 0). Same errors and cancel
+    /// safety; a request still queued when the link comes back is sent then.
+    ///
+    /// # Errors
+    /// As [`Link::call`].
+    pub async fn call_until(
+        &self,
+        db: u8,
+        commands: Vec<Command>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Frame, LinkError> {
         let (reply, mut rx) = oneshot::channel();
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         if !self.stats.up.load(Ordering::Relaxed) {
@@ -192,7 +208,11 @@ impl Link {
                 }
             });
         }
-        match tokio::time::timeout(self.timeout, &mut rx).await {
+        let answered = match deadline {
+            Some(at) => tokio::time::timeout_at(at, &mut rx).await,
+            None => Ok((&mut rx).await),
+        };
+        match answered {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(LinkError::OutcomeUnknown("link task ended".into())),
             Err(_) => {
@@ -221,6 +241,11 @@ impl Link {
                 }
             }
         }
+    }
+
+    /// This proxy's instance id (the one in its request keys).
+    pub fn instance_id(&self) -> u64 {
+        self.keys.proxy
     }
 
     /// Counters of this link.

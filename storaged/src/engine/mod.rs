@@ -6,6 +6,7 @@
 //! in [`keys`] and [`metadata`]. It does not know Redis semantics: `types/` and the
 //! executor build those on top of these traits, and never touch RocksDB types.
 
+pub mod cache;
 pub mod keys;
 pub mod metadata;
 mod rocks;
@@ -75,7 +76,9 @@ pub struct EngineOptions {
     pub fsync: FsyncPolicy,
     /// Shared LRU block cache for both column families. Default 256 MiB.
     pub block_cache_bytes: usize,
-    /// Memtable size per column family. Default 64 MiB.
+    /// The writer thread's record cache (`cache.rs`). Default 64 MiB; 0 disables it.
+    pub writer_cache_bytes: usize,
+    /// Memtable size per column family. Default 16 MiB (insert cost grows with memtable size; see docs/BENCHMARKS.md).
     pub write_buffer_bytes: usize,
     /// RocksDB background flush and compaction threads. Default 2.
     pub background_jobs: i32,
@@ -100,7 +103,8 @@ impl Default for EngineOptions {
         EngineOptions {
             fsync: FsyncPolicy::EverySec,
             block_cache_bytes: 256 << 20,
-            write_buffer_bytes: 64 << 20,
+            writer_cache_bytes: 64 << 20,
+            write_buffer_bytes: 16 << 20,
             background_jobs: 2,
             lock_retry: std::time::Duration::from_secs(5),
             max_write_buffers: 2,

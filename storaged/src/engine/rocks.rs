@@ -48,6 +48,7 @@ struct Inner {
     db: Arc<DB>,
     filter_slot: FilterSlot,
     fsync: FsyncPolicy,
+    writer_cache_bytes: usize,
     keys: [AtomicU64; DB_COUNT as usize],
     expires: [AtomicU64; DB_COUNT as usize],
     stats: Stats,
@@ -132,6 +133,7 @@ impl Engine {
                 db,
                 filter_slot,
                 fsync: opts.fsync,
+                writer_cache_bytes: opts.writer_cache_bytes,
                 keys: Default::default(),
                 expires: Default::default(),
                 stats: Stats::default(),
@@ -174,6 +176,11 @@ impl Engine {
     /// The fsync policy the database was opened with.
     pub fn fsync_policy(&self) -> FsyncPolicy {
         self.inner.fsync
+    }
+
+    /// Budget of the writer's record cache ([`super::cache`]).
+    pub fn writer_cache_bytes(&self) -> usize {
+        self.inner.writer_cache_bytes
     }
 
     /// Syncs the write-ahead log to disk. The owner calls this once a second under
@@ -443,6 +450,10 @@ impl StoreRead for Engine {
 pub struct SnapshotRead<'a> {
     engine: &'a Engine,
     snapshot: rocksdb::SnapshotWithThreadMode<'a, DB>,
+    /// Read only what is in memory (memtables and block cache), never the disk.
+    cache_only: bool,
+    /// Set when a cache-only read needed the disk: its result must be thrown away.
+    missed: std::cell::Cell<bool>,
 }
 
 impl Engine {
@@ -451,15 +462,49 @@ impl Engine {
         SnapshotRead {
             engine: self,
             snapshot: self.inner.db.snapshot(),
+            cache_only: false,
+            missed: std::cell::Cell::new(false),
         }
+    }
+
+    /// A [`SnapshotRead`] that never touches the disk (RocksDB `kBlockCacheTier`): a read
+    /// that would need I/O fails and marks the view [`SnapshotRead::missed`]. Lets the
+    /// socket thread answer reads served from memory without blocking on a disk.
+    pub fn snapshot_read_in_memory(&self) -> SnapshotRead<'_> {
+        SnapshotRead {
+            cache_only: true,
+            ..self.snapshot_read()
+        }
+    }
+}
+
+impl SnapshotRead<'_> {
+    /// True when a cache-only view met data that is only on disk.
+    pub fn missed(&self) -> bool {
+        self.missed.get()
+    }
+
+    fn read_options(&self) -> ReadOptions {
+        let mut ro = ReadOptions::default();
+        if self.cache_only {
+            ro.set_read_tier(rocksdb::ReadTier::BlockCache);
+        }
+        ro
+    }
+
+    fn check(&self, e: rocksdb::Error) -> EngineError {
+        if self.cache_only && e.kind() == rocksdb::ErrorKind::Incomplete {
+            self.missed.set(true);
+        }
+        rocks_err(e)
     }
 }
 
 impl StoreRead for SnapshotRead<'_> {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
         self.snapshot
-            .get_cf(self.engine.cf(cf)?, key)
-            .map_err(rocks_err)
+            .get_cf_opt(self.engine.cf(cf)?, key, self.read_options())
+            .map_err(|e| self.check(e))
     }
 
     fn scan(
@@ -469,7 +514,7 @@ impl StoreRead for SnapshotRead<'_> {
         end: &[u8],
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError> {
-        let mut ro = ReadOptions::default();
+        let mut ro = self.read_options();
         ro.set_iterate_upper_bound(end.to_vec());
         let mut it = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf)?, ro);
         it.seek(start);
@@ -479,11 +524,11 @@ impl StoreRead for SnapshotRead<'_> {
             }
             it.next();
         }
-        it.status().map_err(rocks_err)
+        it.status().map_err(|e| self.check(e))
     }
 
     fn last_key(&self, cf: Cf, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
-        let mut ro = ReadOptions::default();
+        let mut ro = self.read_options();
         ro.set_iterate_lower_bound(start.to_vec());
         ro.set_iterate_upper_bound(end.to_vec());
         let mut it = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf)?, ro);
@@ -491,7 +536,7 @@ impl StoreRead for SnapshotRead<'_> {
         if let Some(k) = it.key() {
             return Ok(Some(k.to_vec()));
         }
-        it.status().map_err(rocks_err)?;
+        it.status().map_err(|e| self.check(e))?;
         Ok(None)
     }
 

@@ -1,0 +1,681 @@
+//! Blocked clients: requests made of one blocking pop (`BLPOP` & co., see
+//! [`Command::BlockingPop`](tandem_shared::Command::BlockingPop)) that found every key
+//! empty. The writer thread parks them here — the request frame and its reply channel, no
+//! response sent — and serves them when a write makes one of their keys ready, answers them
+//! with the timeout reply when their deadline passes, or at once when an `Unblock` names
+//! their waiter.
+//!
+//! Owned by the writer thread alone (no locks). Order: waiters of a key are served oldest
+//! first by the time the client started waiting (`Wait::since_ms`, the proxy's clock), then
+//! by arrival, so the first client to block is the first served across every proxy, and a
+//! request resent after a storaged restart (or renewed by its proxy) keeps its place.
+//!
+//! Exactly once: a parked request is answered like any keyed write — its outcome is
+//! recorded in the same group as the pop — so a resend after a crash is answered from
+//! memory. A link that closes gives up its parked requests (the session stops waiting for
+//! them, see `session.rs`); their closed reply channels are dropped here lazily, and the
+//! proxy resends them on its next link.
+//!
+//! This module does not read the socket or decide when groups commit; it runs commands only
+//! through the write group it is handed.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tandem_shared::command::{ArchivedBlockingOp, ArchivedCommand};
+use tandem_shared::wire::{Frame, Outcome};
+use tandem_shared::{Reply, StorageError};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::batch::{self, Answer, DedupState, RequestView, WriteJob, WriterCtx};
+use crate::engine::{now_ms, StoreWrite};
+use crate::executor::{Touched, WriteGroup};
+use crate::types::{list, zset, At, CmdResult};
+
+/// A request's reply channel plus what `batch.rs` needs to answer it.
+pub(crate) type Done = (u64, Answer, oneshot::Sender<BytesMut>);
+
+/// Runs a blocking pop without waiting: the non-blocking form's effect, with the blocking
+/// command's reply shape; the timeout reply (a null) when every key is empty.
+///
+/// # Errors
+/// `WRONGTYPE` for the first key of another type met before a non-empty one (and for a
+/// `BLMOVE` destination of another type), as Redis does.
+pub fn pop<'k, W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    op: &ArchivedBlockingOp,
+    keys: impl Iterator<Item = &'k [u8]>,
+) -> CmdResult {
+    use tandem_shared::command::{ArchivedListEnd, ArchivedZEnd};
+    use tandem_shared::command::{ListEnd, ZEnd};
+    let list_end = |e: &ArchivedListEnd| match e {
+        ArchivedListEnd::Left => ListEnd::Left,
+        ArchivedListEnd::Right => ListEnd::Right,
+    };
+    let z_end = |e: &ArchivedZEnd| match e {
+        ArchivedZEnd::Min => ZEnd::Min,
+        ArchivedZEnd::Max => ZEnd::Max,
+    };
+    let keys: Vec<&[u8]> = keys.collect();
+    match op {
+        ArchivedBlockingOp::List { end } => {
+            for &key in &keys {
+                if let Reply::Bulk(v) = list::pop(w, at, key, list_end(end), None)? {
+                    return Ok(Reply::Array(vec![Reply::bulk(key), Reply::Bulk(v)]));
+                }
+            }
+            Ok(Reply::NilArray)
+        }
+        ArchivedBlockingOp::ListMulti { end, count } => {
+            list::lmpop(w, at, keys.into_iter(), list_end(end), count.to_native())
+        }
+        ArchivedBlockingOp::Move { dst, from, to } => match keys.first() {
+            Some(src) => list::lmove(w, at, src, dst, list_end(from), list_end(to)),
+            None => Ok(Reply::Nil),
+        },
+        ArchivedBlockingOp::ZSet { end } => {
+            match zset::zmpop(w, at, &keys, z_end(end), 1)? {
+                // `[key, [[member, score]]]` flattened to `[key, member, score]`.
+                Reply::Array(mut parts) if parts.len() == 2 => {
+                    let Some(Reply::Array(items)) = parts.pop() else {
+                        return Ok(Reply::NilArray);
+                    };
+                    let mut out = parts;
+                    for item in items {
+                        if let Reply::Array(pair) = item {
+                            out.extend(pair);
+                        }
+                    }
+                    Ok(Reply::Array(out))
+                }
+                other => Ok(other),
+            }
+        }
+        ArchivedBlockingOp::ZSetMulti { end, count } => {
+            zset::zmpop(w, at, &keys, z_end(end), count.to_native())
+        }
+    }
+}
+
+/// The reply of a blocking pop that timed out (or was unblocked with `TIMEOUT`).
+pub fn timeout_reply(op: &ArchivedBlockingOp) -> Reply {
+    match op {
+        ArchivedBlockingOp::Move { .. } => Reply::Nil,
+        _ => Reply::NilArray,
+    }
+}
+
+fn is_empty_pop(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Ok(Reply::Nil | Reply::NilArray))
+}
+
+/// Whether the writer hands this request to [`Blocked::run`]: a lone blocking pop (a
+/// blocking pop among other commands, as in `EXEC`, runs as its non-blocking form) or a
+/// lone `Unblock`.
+pub fn claims(req: &RequestView<'_>) -> bool {
+    req.commands.len() == 1
+        && matches!(
+            req.commands.first(),
+            Some(ArchivedCommand::BlockingPop { .. } | ArchivedCommand::Unblock { .. })
+        )
+}
+
+/// Whether a request may be parked, so its session must stop waiting for it when the link
+/// closes.
+pub fn may_park(req: &RequestView<'_>) -> bool {
+    req.commands.len() == 1
+        && matches!(
+            req.commands.first(),
+            Some(ArchivedCommand::BlockingPop { .. })
+        )
+}
+
+/// A parked request.
+pub(crate) struct Parked {
+    frame: Frame,
+    reply: oneshot::Sender<BytesMut>,
+}
+
+/// What the table keeps to order and find a parked entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub db: u8,
+    pub keys: Vec<Vec<u8>>,
+    pub deadline_ms: u64,
+    pub since_ms: u64,
+    /// `(proxy, client)`.
+    pub waiter: (u64, u64),
+}
+
+/// A key in a database.
+type DbKey = (u8, Vec<u8>);
+
+/// The index of parked entries of any payload `T` (pure, so it is unit-tested alone).
+pub struct Table<T> {
+    entries: HashMap<u64, (Ticket, T)>,
+    /// Per `(db, key)`: `(since_ms, number)` of its waiters, in serving order.
+    by_key: HashMap<DbKey, BTreeSet<(u64, u64)>>,
+    by_waiter: HashMap<(u64, u64), u64>,
+    deadlines: BTreeSet<(u64, u64)>,
+    /// Keys written since they were last served that have waiters, in the order they
+    /// became ready.
+    ready: VecDeque<(u8, Vec<u8>)>,
+    ready_set: HashSet<(u8, Vec<u8>)>,
+    next: u64,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            entries: HashMap::new(),
+            by_key: HashMap::new(),
+            by_waiter: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            ready: VecDeque::new(),
+            ready_set: HashSet::new(),
+            next: 1,
+        }
+    }
+}
+
+impl<T> Table<T> {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Parks `payload`. A waiter blocks on one request at a time, so an older entry of the
+    /// same waiter (a request resent on a new link while its first copy is still parked
+    /// here) is dropped and returned.
+    pub fn park(&mut self, ticket: Ticket, payload: T) -> Option<T> {
+        let old = self
+            .by_waiter
+            .get(&ticket.waiter)
+            .copied()
+            .and_then(|n| self.remove(n));
+        let n = self.next;
+        self.next += 1;
+        for key in &ticket.keys {
+            self.by_key
+                .entry((ticket.db, key.clone()))
+                .or_default()
+                .insert((ticket.since_ms, n));
+        }
+        self.by_waiter.insert(ticket.waiter, n);
+        if ticket.deadline_ms > 0 {
+            self.deadlines.insert((ticket.deadline_ms, n));
+        }
+        self.entries.insert(n, (ticket, payload));
+        old.map(|(_, p)| p)
+    }
+
+    /// Removes an entry from every index.
+    pub fn remove(&mut self, n: u64) -> Option<(Ticket, T)> {
+        let (ticket, payload) = self.entries.remove(&n)?;
+        for key in &ticket.keys {
+            let k = (ticket.db, key.clone());
+            if let Some(set) = self.by_key.get_mut(&k) {
+                set.remove(&(ticket.since_ms, n));
+                if set.is_empty() {
+                    self.by_key.remove(&k);
+                }
+            }
+        }
+        if self.by_waiter.get(&ticket.waiter) == Some(&n) {
+            self.by_waiter.remove(&ticket.waiter);
+        }
+        self.deadlines.remove(&(ticket.deadline_ms, n));
+        Some((ticket, payload))
+    }
+
+    /// Marks the touched keys that have waiters as ready. True if any is ready now.
+    pub fn note(&mut self, touched: &Touched) -> bool {
+        for k in &touched.keys {
+            if self.by_key.contains_key(k) && self.ready_set.insert(k.clone()) {
+                self.ready.push_back(k.clone());
+            }
+        }
+        !self.ready.is_empty()
+    }
+
+    /// The next ready key.
+    pub fn next_ready(&mut self) -> Option<(u8, Vec<u8>)> {
+        let k = self.ready.pop_front()?;
+        self.ready_set.remove(&k);
+        Some(k)
+    }
+
+    /// The waiters of a key, first to serve first.
+    pub fn waiters(&self, db: u8, key: &[u8]) -> Vec<u64> {
+        self.by_key
+            .get(&(db, key.to_vec()))
+            .map(|s| s.iter().map(|&(_, n)| n).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn get(&self, n: u64) -> Option<&(Ticket, T)> {
+        self.entries.get(&n)
+    }
+
+    pub fn of_waiter(&self, waiter: (u64, u64)) -> Option<u64> {
+        self.by_waiter.get(&waiter).copied()
+    }
+
+    /// Entries whose deadline is at or before `now`, removed.
+    pub fn take_expired(&mut self, now: u64) -> Vec<(Ticket, T)> {
+        let due: Vec<u64> = self
+            .deadlines
+            .iter()
+            .take_while(|&&(d, _)| d <= now)
+            .map(|&(_, n)| n)
+            .collect();
+        due.into_iter().filter_map(|n| self.remove(n)).collect()
+    }
+
+    /// Entries `dead` says nobody waits for any more, removed.
+    pub fn take_where(&mut self, dead: impl Fn(&T) -> bool) -> Vec<(Ticket, T)> {
+        let gone: Vec<u64> = self
+            .entries
+            .iter()
+            .filter(|(_, (_, p))| dead(p))
+            .map(|(&n, _)| n)
+            .collect();
+        gone.into_iter().filter_map(|n| self.remove(n)).collect()
+    }
+
+    pub fn earliest_deadline(&self) -> Option<u64> {
+        self.deadlines.first().map(|&(d, _)| d)
+    }
+}
+
+/// Wakes the writer for the earliest deadline: a small thread that sends a
+/// [`WriteJob::Tick`] when it passes. It holds only a weak sender, so it never keeps the
+/// writer's queue open, and exits once the writer is gone.
+#[derive(Clone)]
+pub(crate) struct Timer {
+    inner: Arc<(Mutex<Option<u64>>, Condvar)>,
+}
+
+/// How often an idle timer thread checks that the writer still exists.
+const TIMER_IDLE_CHECK: Duration = Duration::from_secs(1);
+
+impl Timer {
+    /// Starts the timer thread.
+    ///
+    /// # Errors
+    /// If the thread cannot be spawned.
+    pub fn start(tx: &mpsc::Sender<WriteJob>) -> std::io::Result<Timer> {
+        let timer = Timer {
+            inner: Arc::new((Mutex::new(None), Condvar::new())),
+        };
+        let weak = tx.downgrade();
+        let inner = timer.inner.clone();
+        std::thread::Builder::new()
+            .name("storaged-block-timer".into())
+            .spawn(move || {
+                let (lock, cv) = &*inner;
+                let Ok(mut due) = lock.lock() else { return };
+                loop {
+                    let wait = match *due {
+                        Some(at) => {
+                            let now = now_ms();
+                            if now >= at {
+                                *due = None;
+                                match weak.upgrade() {
+                                    // Full queue: the writer is busy and checks deadlines
+                                    // after every group anyway.
+                                    Some(tx) => drop(tx.try_send(WriteJob::Tick)),
+                                    None => return,
+                                }
+                                continue;
+                            }
+                            Duration::from_millis(at - now).min(TIMER_IDLE_CHECK)
+                        }
+                        None => TIMER_IDLE_CHECK,
+                    };
+                    if weak.upgrade().is_none() {
+                        return;
+                    }
+                    due = match cv.wait_timeout(due, wait) {
+                        Ok((g, _)) => g,
+                        Err(_) => return,
+                    };
+                }
+            })?;
+        Ok(timer)
+    }
+
+    fn set(&self, at: Option<u64>) {
+        let (lock, cv) = &*self.inner;
+        if let Ok(mut due) = lock.lock() {
+            *due = at;
+            cv.notify_one();
+        }
+    }
+}
+
+/// The writer's blocked-clients state: the table of parked requests and the timer.
+pub(crate) struct Blocked {
+    table: Table<Parked>,
+    timer: Timer,
+    /// The deadline last handed to the timer, so the plain path takes no lock.
+    armed: Option<u64>,
+    last_prune_ms: u64,
+}
+
+/// How often parked requests whose link closed are dropped.
+const PRUNE_EVERY_MS: u64 = 1000;
+
+impl Blocked {
+    pub fn new(timer: Timer) -> Blocked {
+        Blocked {
+            table: Table::default(),
+            timer,
+            armed: None,
+            last_prune_ms: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Runs a request [`claims`] accepted: an `Unblock`, or a blocking pop that is answered
+    /// now (served, remembered, or past its deadline) or parked.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &mut self,
+        frame: Frame,
+        reply: oneshot::Sender<BytesMut>,
+        group: &mut WriteGroup<'_>,
+        now: u64,
+        ctx: &WriterCtx,
+        state: &mut DedupState,
+        done: &mut Vec<Done>,
+    ) {
+        let Ok(req) = RequestView::of(&frame) else {
+            done.push((0, Answer::Outcomes(Vec::new()), reply));
+            return;
+        };
+        let id = req.id;
+        let ticket = match req.commands.first() {
+            Some(ArchivedCommand::Unblock {
+                proxy,
+                client,
+                error,
+            }) => {
+                let waiter = (proxy.to_native(), client.to_native());
+                let found = match self
+                    .table
+                    .of_waiter(waiter)
+                    .and_then(|n| self.table.remove(n))
+                {
+                    Some((_, parked)) if !parked.reply.is_closed() => {
+                        let how = if *error {
+                            Release::Error
+                        } else {
+                            Release::Timeout
+                        };
+                        self.release(parked, how, group, ctx, state, done);
+                        1
+                    }
+                    _ => 0,
+                };
+                done.push((
+                    id,
+                    Answer::Outcomes(vec![Outcome::Ok(Reply::Integer(found))]),
+                    reply,
+                ));
+                return;
+            }
+            Some(ArchivedCommand::BlockingPop { keys, wait, .. }) => Ticket {
+                db: req.db,
+                keys: keys.iter().map(|k| k.to_vec()).collect(),
+                deadline_ms: wait.deadline_ms.to_native(),
+                since_ms: wait.since_ms.to_native(),
+                waiter: (wait.proxy.to_native(), wait.client.to_native()),
+            },
+            _ => {
+                done.push((id, Answer::Outcomes(Vec::new()), reply));
+                return;
+            }
+        };
+        if let Some(answer) = batch::recall(group, &req, now, ctx, state) {
+            done.push((id, answer, reply));
+            return;
+        }
+        let Some(cmd) = req.commands.first() else {
+            return;
+        };
+        let outcome = group.execute(req.db, cmd);
+        let waits = ticket.deadline_ms == 0 || now < ticket.deadline_ms;
+        if is_empty_pop(&outcome) && waits {
+            // Keys written later in this group must wake it, so tracking starts now.
+            group.track_touched_from_now();
+            self.table.park(ticket, Parked { frame, reply });
+            return;
+        }
+        let answer = batch::remember(group, &req, vec![outcome], ctx, state);
+        done.push((id, answer, reply));
+    }
+
+    /// Marks touched keys ready; true if some parked request may now be served.
+    pub fn note(&mut self, touched: &Touched) -> bool {
+        !self.table.is_empty() && self.table.note(touched)
+    }
+
+    /// Serves waiters of every ready key, oldest first, each popping from that key alone
+    /// (a key of another type or an empty one leaves them parked, as in Redis 7.0). The
+    /// keys the pops touch come back through the caller's one `take_touched`, so a served
+    /// `BLMOVE` can wake the waiters of its destination.
+    pub fn serve_ready(
+        &mut self,
+        group: &mut WriteGroup<'_>,
+        ctx: &WriterCtx,
+        state: &mut DedupState,
+        done: &mut Vec<Done>,
+    ) {
+        while let Some((db, key)) = self.table.next_ready() {
+            for n in self.table.waiters(db, &key) {
+                let Some((_, parked)) = self.table.get(n) else {
+                    continue;
+                };
+                if parked.reply.is_closed() {
+                    self.table.remove(n);
+                    continue;
+                }
+                let Ok(req) = RequestView::of(&parked.frame) else {
+                    self.table.remove(n);
+                    continue;
+                };
+                let Some(ArchivedCommand::BlockingPop { op, .. }) = req.commands.first() else {
+                    self.table.remove(n);
+                    continue;
+                };
+                let at = At {
+                    db,
+                    now_ms: now_ms(),
+                };
+                let result = pop(group, at, op, std::iter::once(key.as_slice()));
+                let outcome = match result {
+                    Ok(Reply::Nil | Reply::NilArray) | Err(StorageError::WrongType) => break,
+                    Ok(reply) => Outcome::Ok(reply),
+                    Err(e) => Outcome::Err(e),
+                };
+                let id = req.id;
+                let answer = batch::remember(group, &req, vec![outcome], ctx, state);
+                if let Some((_, parked)) = self.table.remove(n) {
+                    done.push((id, answer, parked.reply));
+                }
+            }
+        }
+    }
+
+    /// Answers parked requests whose deadline has passed with the timeout reply, and drops
+    /// those whose link has closed.
+    pub fn expire(
+        &mut self,
+        group: &mut WriteGroup<'_>,
+        ctx: &WriterCtx,
+        state: &mut DedupState,
+        done: &mut Vec<Done>,
+    ) {
+        if self.table.is_empty() {
+            return;
+        }
+        let now = now_ms();
+        if now >= self.last_prune_ms + PRUNE_EVERY_MS {
+            self.last_prune_ms = now;
+            self.table.take_where(|p| p.reply.is_closed());
+        }
+        for (_, parked) in self.table.take_expired(now) {
+            self.release(parked, Release::Timeout, group, ctx, state, done);
+        }
+    }
+
+    /// Points the timer at the earliest deadline left.
+    pub fn arm(&mut self) {
+        let next = self.table.earliest_deadline();
+        if next != self.armed {
+            self.armed = next;
+            self.timer.set(next);
+        }
+    }
+
+    /// Answers a parked request without popping, remembering the answer like any other.
+    fn release(
+        &mut self,
+        parked: Parked,
+        how: Release,
+        group: &mut WriteGroup<'_>,
+        ctx: &WriterCtx,
+        state: &mut DedupState,
+        done: &mut Vec<Done>,
+    ) {
+        if parked.reply.is_closed() {
+            return;
+        }
+        let Ok(req) = RequestView::of(&parked.frame) else {
+            return;
+        };
+        let Some(ArchivedCommand::BlockingPop { op, .. }) = req.commands.first() else {
+            return;
+        };
+        let outcome = match how {
+            Release::Timeout => Outcome::Ok(timeout_reply(op)),
+            Release::Error => Outcome::Err(StorageError::Unblocked),
+        };
+        let id = req.id;
+        let answer = batch::remember(group, &req, vec![outcome], ctx, state);
+        done.push((id, answer, parked.reply));
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Release {
+    Timeout,
+    Error,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(keys: &[&str], since: u64, deadline: u64, client: u64) -> Ticket {
+        Ticket {
+            db: 0,
+            keys: keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
+            deadline_ms: deadline,
+            since_ms: since,
+            waiter: (7, client),
+        }
+    }
+
+    fn touched(keys: &[&str]) -> Touched {
+        Touched {
+            keys: keys.iter().map(|k| (0, k.as_bytes().to_vec())).collect(),
+            flushed: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn waiters_are_served_by_block_time_then_arrival() {
+        let mut t = Table::default();
+        t.park(ticket(&["k"], 20, 0, 1), "late");
+        t.park(ticket(&["k", "j"], 10, 0, 2), "early");
+        t.park(ticket(&["k"], 20, 0, 3), "late-second");
+        let order: Vec<&str> = t
+            .waiters(0, b"k")
+            .into_iter()
+            .map(|n| t.get(n).map(|e| e.1).unwrap_or("?"))
+            .collect();
+        assert_eq!(order, vec!["early", "late", "late-second"]);
+        assert!(t.waiters(0, b"x").is_empty());
+    }
+
+    #[test]
+    fn only_keys_with_waiters_become_ready_once() {
+        let mut t = Table::default();
+        t.park(ticket(&["a", "b"], 1, 0, 1), ());
+        assert!(!t.note(&touched(&["zzz"])));
+        assert!(t.note(&touched(&["a"])));
+        assert!(t.note(&touched(&["a", "b"])));
+        let mut ready = Vec::new();
+        while let Some((_, k)) = t.next_ready() {
+            ready.push(k);
+        }
+        ready.sort();
+        assert_eq!(ready, vec![b"a".to_vec(), b"b".to_vec()]);
+    }
+
+    #[test]
+    fn removal_clears_every_index() {
+        let mut t = Table::default();
+        t.park(ticket(&["a", "b"], 1, 50, 1), ());
+        let n = t.of_waiter((7, 1)).expect("parked");
+        assert!(t.remove(n).is_some());
+        assert!(t.is_empty());
+        assert!(t.waiters(0, b"a").is_empty());
+        assert_eq!(t.earliest_deadline(), None);
+        assert!(!t.note(&touched(&["a"])));
+    }
+
+    #[test]
+    fn a_waiter_has_one_parked_request() {
+        let mut t = Table::default();
+        assert_eq!(t.park(ticket(&["a"], 1, 0, 1), "first"), None);
+        assert_eq!(t.park(ticket(&["a"], 1, 0, 1), "resent"), Some("first"));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.waiters(0, b"a").len(), 1);
+    }
+
+    #[test]
+    fn deadlines_expire_in_order_and_forever_never_does() {
+        let mut t = Table::default();
+        t.park(ticket(&["a"], 1, 300, 1), 300);
+        t.park(ticket(&["a"], 1, 100, 2), 100);
+        t.park(ticket(&["a"], 1, 0, 3), 0);
+        assert_eq!(t.earliest_deadline(), Some(100));
+        let due: Vec<i32> = t.take_expired(299).into_iter().map(|e| e.1).collect();
+        assert_eq!(due, vec![100]);
+        let due: Vec<i32> = t.take_expired(u64::MAX).into_iter().map(|e| e.1).collect();
+        assert_eq!(due, vec![300]);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.earliest_deadline(), None);
+    }
+
+    #[test]
+    fn dead_entries_are_dropped() {
+        let mut t = Table::default();
+        t.park(ticket(&["a"], 1, 0, 1), true);
+        t.park(ticket(&["a"], 1, 0, 2), false);
+        assert_eq!(t.take_where(|dead| *dead).len(), 1);
+        assert_eq!(t.len(), 1);
+    }
+}
