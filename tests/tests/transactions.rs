@@ -592,3 +592,26 @@ fn an_exec_refused_before_running_is_worded_as_an_aborted_transaction() {
         "-EXECABORT Transaction discarded because of: Can't execute 'exec': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
     );
 }
+
+#[test]
+fn blocking_pops_inside_multi_run_as_their_non_blocking_form() {
+    assert_same(&[
+        &["MULTI"],
+        &["BLPOP", "l", "0"],
+        &["RPUSH", "l", "a", "b"],
+        &["BLPOP", "l", "0"],
+        &["BRPOP", "l", "1.5"],
+        &["BRPOPLPUSH", "l2", "l3", "0"],
+        &["BLMOVE", "l2", "l3", "LEFT", "RIGHT", "0"],
+        &["BZPOPMIN", "z", "0"],
+        &["BLMPOP", "0", "1", "l", "LEFT"],
+        &["BZMPOP", "0", "1", "z", "MIN"],
+        &["BLPOP", "l", "-1"],
+        &["EXEC"],
+        &["ZADD", "z", "1", "m"],
+        &["MULTI"],
+        &["BZPOPMAX", "z", "0"],
+        &["BZPOPMAX", "z", "0"],
+        &["EXEC"],
+    ]);
+}
