@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::ClientState;
 use crate::commands::args::Args;
-use crate::commands::{self, Handler, ParseCtx};
+use crate::commands::{self, Handler, Local, ParseCtx};
 use crate::error::CommandError;
 use crate::link::{Link, LinkError};
 use crate::pubsub::{ClientSubs, Delivery};
@@ -268,18 +268,28 @@ impl Conn {
             }
             Handler::Local(local) => {
                 self.flush_batch().await;
-                self.state.last_command = spec.name.as_bytes().to_vec();
+                // A repeated PING/ECHO/TIME changes nothing CLIENT LIST shows: skip the
+                // registry's lock and copy (they were a tenth of a pipelined PING's cost).
+                let unchanged = matches!(local, Local::Ping | Local::Echo | Local::Time)
+                    && self.state.last_command == spec.name.as_bytes();
+                if !unchanged {
+                    self.state.last_command = spec.name.as_bytes().to_vec();
+                }
                 let (reply, flow) = match commands::run_local(local, args, self).await {
                     Ok(r) => r,
                     Err(e) => (tandem_shared::Reply::Error(e.to_string()), Flow::Continue),
                 };
-                if flow == Flow::Replied {
-                    self.shared.clients.update(&self.state);
-                    return Flow::Continue;
+                if flow != Flow::Replied {
+                    resp::encode::encode(&reply, self.state.protocol, &mut self.out);
                 }
-                resp::encode::encode(&reply, self.state.protocol, &mut self.out);
-                self.shared.clients.update(&self.state);
-                flow
+                if !unchanged {
+                    self.shared.clients.update(&self.state);
+                }
+                if flow == Flow::Replied {
+                    Flow::Continue
+                } else {
+                    flow
+                }
             }
         }
     }
@@ -390,7 +400,11 @@ impl Conn {
     }
 
     /// Encodes the `count` replies of a storage call.
-    fn encode_result(&mut self, result: Result<tandem_shared::wire::Frame, LinkError>, count: usize) {
+    fn encode_result(
+        &mut self,
+        result: Result<tandem_shared::wire::Frame, LinkError>,
+        count: usize,
+    ) {
         match result {
             Ok(frame) => match frame.access::<Response>() {
                 Ok(response) => {
