@@ -124,34 +124,33 @@ pub async fn wait(
                 }
                 read = stream.read_buf(rbuf), if rbuf.len() < MAX_BUFFERED => {
                     if matches!(read, Ok(0) | Err(_)) {
-                        return gone(link, db, waiter, call);
+                        return gone(link, db, waiter, call).await;
                     }
                 }
-                _ = kill.cancelled() => return gone(link, db, waiter, call),
+                _ = kill.cancelled() => return gone(link, db, waiter, call).await,
             }
         }
     }
 }
 
-/// The client left while its pop may be parked: release it in storaged (so no element is
-/// popped for nobody) from a task that outlives the connection, then drop the call.
-fn gone(
+/// The client left while its pop may be parked: release it in storaged, so no element is
+/// popped for nobody, before the connection reports the client gone (and no longer
+/// blocked). Bounded by [`GRACE`]; then the call is dropped.
+async fn gone(
     link: &Link,
     db: u8,
     waiter: Waiter,
-    call: std::pin::Pin<
-        Box<impl std::future::Future<Output = Result<Frame, LinkError>> + Send + 'static>,
-    >,
+    call: std::pin::Pin<Box<impl std::future::Future<Output = Result<Frame, LinkError>>>>,
 ) -> Waited {
-    let link = link.clone();
-    tokio::spawn(async move {
-        let done = CancellationToken::new();
-        let releasing = release(link, db, waiter, false, done.clone());
+    let done = CancellationToken::new();
+    let releasing = release(link.clone(), db, waiter, false, done.clone());
+    let _ = tokio::time::timeout(GRACE, async {
         tokio::select! {
             _ = call => done.cancel(),
             _ = releasing => {}
         }
-    });
+    })
+    .await;
     Waited::Gone
 }
 

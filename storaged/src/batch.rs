@@ -386,7 +386,7 @@ fn write_loop(
             };
             let _ = reply.send(frame);
         }
-        blocked.arm();
+        blocked.arm(stats);
     }
 }
 

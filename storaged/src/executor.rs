@@ -781,9 +781,10 @@ fn info_with(engine: &Engine, counts: &Counts) -> String {
     let _ = write!(out, "fsync:{}\r\n", engine.fsync_policy());
     let _ = write!(
         out,
-        "requests_replayed:{}\r\nrequests_refused_stale:{}\r\n",
+        "requests_replayed:{}\r\nrequests_refused_stale:{}\r\nblocked_requests:{}\r\n",
         stats.requests_replayed.load(Relaxed),
-        stats.requests_refused_stale.load(Relaxed)
+        stats.requests_refused_stale.load(Relaxed),
+        stats.blocked_requests.load(Relaxed)
     );
     for (name, value) in engine.storage_properties() {
         let _ = write!(out, "{name}:{value}\r\n");

@@ -237,6 +237,8 @@ pub struct Stats {
     pub requests_replayed: AtomicU64,
     /// Keyed requests refused unexecuted because they outlived the request memory window.
     pub requests_refused_stale: AtomicU64,
+    /// Blocking pops parked by the writer right now, across every proxy (`blocking.rs`).
+    pub blocked_requests: AtomicU64,
     /// Requests run by the writer thread, groups it committed, and WriteBatches written to
     /// the WAL: `write_requests / wal_writes` is the group-commit efficiency.
     pub write_requests: AtomicU64,

@@ -1,0 +1,477 @@
+//! Blocking pops (`BLPOP BRPOP BLMPOP BLMOVE BRPOPLPUSH BZPOPMIN BZPOPMAX BZMPOP`),
+//! `CLIENT UNBLOCK` and `blocked_clients`: the paths that answer at once against a real
+//! redis-server (RESP2 and RESP3), then waits, wake-ups across proxies, first-blocked
+//! first-served order, disconnects, storaged restarts with clients blocked, and the
+//! LPUSH → BLPOP wake-up latency across two proxies.
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use redis::Value;
+use tandem_tests::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Runs `args` on a fresh connection to `addr` in a thread; the reply comes on the channel.
+fn spawn_command(addr: String, protocol: Protocol, args: Vec<String>) -> mpsc::Receiver<Outcome> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut c = connect(&addr, None, protocol);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let _ = tx.send(run_command(&mut c, &args));
+    });
+    rx
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A numeric INFO field as the proxy at `addr` reports it (-1 if missing).
+fn info_field(addr: &str, section: &str, field: &str) -> i64 {
+    let mut c = connect(addr, None, Protocol::Resp2);
+    let Ok(Value::BulkString(info)) = run_command(&mut c, &["INFO", section]) else {
+        return -1;
+    };
+    let prefix = format!("{field}:");
+    String::from_utf8_lossy(&info)
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()).map(str::to_owned))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1)
+}
+
+/// `blocked_clients` of the proxy at `addr`.
+fn blocked_clients(addr: &str) -> i64 {
+    info_field(addr, "clients", "blocked_clients")
+}
+
+/// Waits until the proxy at `addr` has `n` blocked clients and storaged has `parked`
+/// blocking pops parked (from every proxy), so a later write meets them parked.
+fn wait_parked(addr: &str, n: i64, parked: i64) {
+    wait_for(
+        &format!("{n} blocked clients on {addr}, {parked} parked"),
+        WAIT,
+        || {
+            (blocked_clients(addr) == n
+                && info_field(addr, "storage", "blocked_requests") == parked)
+                .then_some(())
+        },
+    );
+}
+
+/// [`wait_parked`] for a single proxy.
+fn wait_blocked(addr: &str, n: i64) {
+    wait_parked(addr, n, n);
+}
+
+fn pair(key: &str, value: &str) -> Outcome {
+    bulks(&[Some(key), Some(value)])
+}
+
+#[test]
+fn immediate_paths_timeouts_and_errors_match_redis() {
+    let Some(d) = Differ::start() else { return };
+    d.check(&[
+        &["RPUSH", "l", "a", "b", "c", "d"],
+        &["BLPOP", "missing", "l", "0"],
+        &["BRPOP", "l", "missing", "0"],
+        &["BLMPOP", "0", "2", "missing", "l", "LEFT", "COUNT", "5"],
+        &["RPUSH", "l", "x", "y"],
+        &["BLMOVE", "l", "dst", "LEFT", "RIGHT", "0"],
+        &["BRPOPLPUSH", "l", "dst", "0"],
+        &["LRANGE", "dst", "0", "-1"],
+        &["ZADD", "z", "1", "m1", "2", "m2", "3.5", "m3"],
+        &["BZPOPMIN", "missing", "z", "0"],
+        &["BZPOPMAX", "z", "0"],
+        &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "9"],
+        // Timeouts: the null of each shape.
+        &["BLPOP", "none", "0.01"],
+        &["BRPOP", "none", "none2", ".01"],
+        &["BLMPOP", "0.01", "1", "none", "RIGHT"],
+        &["BLMOVE", "none", "dst", "LEFT", "LEFT", "0.01"],
+        &["BRPOPLPUSH", "none", "dst", "0.01"],
+        &["BZPOPMIN", "none", "0.01"],
+        &["BZPOPMAX", "none", "0.01"],
+        &["BZMPOP", "0.01", "1", "none", "MAX"],
+        // Wrong types, in key order.
+        &["SET", "s", "str"],
+        &["RPUSH", "l2", "v"],
+        &["BLPOP", "s", "l2", "0"],
+        &["BLPOP", "l2", "s", "0"],
+        &["RPUSH", "l2", "v"],
+        &["BLMOVE", "s", "l2", "LEFT", "LEFT", "0"],
+        &["BLMOVE", "l2", "s", "LEFT", "LEFT", "0"],
+        &["LLEN", "l2"],
+        &["BZPOPMIN", "s", "0"],
+        &["BZMPOP", "0", "1", "s", "MIN"],
+        &["BLMPOP", "0", "1", "s", "LEFT"],
+        // Argument errors.
+        &["BLPOP", "k", "x"],
+        &["BLPOP", "k", "-1"],
+        &["BLPOP", "k", "nan"],
+        &["BLPOP", "k", "inf"],
+        &["BLPOP", "k", "1e400"],
+        &["BLPOP", "k", " 1"],
+        &["BLPOP", "k"],
+        &["BRPOP", "k", ""],
+        &["BLMOVE", "a", "b", "UP", "LEFT", "x"],
+        &["BLMOVE", "a", "b", "LEFT", "LEFT", "-1"],
+        &["BLMOVE", "a", "b", "LEFT", "LEFT"],
+        &["BRPOPLPUSH", "a", "b", "x"],
+        &["BLMPOP", "x", "1", "a", "LEFT"],
+        &["BLMPOP", "0", "0", "a", "LEFT"],
+        &["BLMPOP", "0", "x", "a", "LEFT"],
+        &["BLMPOP", "0", "5", "a", "LEFT"],
+        &["BLMPOP", "0", "1", "a", "LEFT", "COUNT", "0"],
+        &["BLMPOP", "-1", "1", "a", "LEFT"],
+        &["BLMPOP", "0", "1", "a", "UP"],
+        &["BZPOPMIN", "z", "x"],
+        &["BZMPOP", "0", "1", "z", "UP"],
+        &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "-1"],
+        // Inside MULTI a blocking pop is its non-blocking form.
+        &["MULTI"],
+        &["BLPOP", "none", "0"],
+        &["BLMOVE", "none", "d", "LEFT", "LEFT", "0"],
+        &["BZPOPMIN", "none", "0"],
+        &["RPUSH", "none", "v"],
+        &["BLPOP", "none", "0"],
+        &["EXEC"],
+        // CLIENT UNBLOCK of nobody, and its errors.
+        &["CLIENT", "UNBLOCK", "987654"],
+        &["CLIENT", "UNBLOCK", "987654", "ERROR"],
+        &["CLIENT", "UNBLOCK", "-1"],
+        &["CLIENT", "UNBLOCK", "x"],
+        &["CLIENT", "UNBLOCK", "1", "foo"],
+        &["CLIENT", "UNBLOCK"],
+        &["CLIENT", "UNBLOCK", "1", "TIMEOUT", "extra"],
+    ]);
+}
+
+#[test]
+fn fractional_timeouts_wait_about_that_long() {
+    let cluster = TestCluster::start();
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let mut c = cluster.client_with(protocol);
+        let started = Instant::now();
+        let got = run_command(&mut c, &["BLPOP", "nothing", "0.3"]);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(290) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        // `*-1` in RESP2 and `_` in RESP3 both read as nil (the differential test checks
+        // the exact shapes).
+        assert_eq!(got, Ok(Value::Nil));
+        let started = Instant::now();
+        expect(&mut c, &["BLMOVE", "n", "d", "LEFT", "LEFT", "0.15"], nil());
+        assert!(started.elapsed() >= Duration::from_millis(140));
+    }
+}
+
+#[test]
+fn timeout_zero_waits_for_a_later_push_of_any_type_it_waits_for() {
+    let cluster = TestCluster::start();
+    let mut c = cluster.client();
+    for (args, push, want) in [
+        (
+            vec!["BRPOP", "q1", "q2", "0"],
+            vec!["RPUSH", "q2", "a", "b"],
+            pair("q2", "b"),
+        ),
+        (
+            vec!["BZPOPMAX", "z", "0"],
+            vec!["ZADD", "z", "1", "lo", "2", "hi"],
+            bulks(&[Some("z"), Some("hi"), Some("2")]),
+        ),
+        (
+            vec!["BLMPOP", "0", "1", "m", "LEFT", "COUNT", "2"],
+            vec!["RPUSH", "m", "1", "2", "3"],
+            Ok(Value::Array(vec![
+                Value::BulkString(b"m".to_vec()),
+                Value::Array(vec![
+                    Value::BulkString(b"1".to_vec()),
+                    Value::BulkString(b"2".to_vec()),
+                ]),
+            ])),
+        ),
+    ] {
+        let rx = spawn_command(cluster.addr(), Protocol::Resp2, strings(&args));
+        wait_blocked(&cluster.addr(), 1);
+        assert!(matches!(run_command(&mut c, &push), Ok(Value::Int(_))));
+        assert_eq!(rx.recv_timeout(WAIT).expect("woken"), want, "{args:?}");
+        wait_blocked(&cluster.addr(), 0);
+    }
+}
+
+#[test]
+fn a_key_turned_to_another_type_keeps_waiters_blocked_as_in_redis_7_0() {
+    let cluster = TestCluster::start();
+    let mut c = cluster.client();
+    let rx = spawn_command(
+        cluster.addr(),
+        Protocol::Resp2,
+        strings(&["BLPOP", "k", "k2", "0"]),
+    );
+    wait_blocked(&cluster.addr(), 1);
+    expect(&mut c, &["SET", "k", "string"], ok());
+    expect(&mut c, &["RPUSH", "k2", "v"], int(1));
+    assert_eq!(rx.recv_timeout(WAIT).expect("woken"), pair("k2", "v"));
+}
+
+#[test]
+fn the_first_client_to_block_is_served_first() {
+    let cluster = TestCluster::start();
+    let other = cluster.spawn_extra_proxy();
+    // First waiter on the extra proxy, second on the main one: order holds across proxies.
+    let first = spawn_command(
+        other.addr(),
+        Protocol::Resp2,
+        strings(&["BLPOP", "fifo", "0"]),
+    );
+    wait_blocked(&other.addr(), 1);
+    // Block times are compared in milliseconds; keep the second one strictly later.
+    thread::sleep(Duration::from_millis(5));
+    let second = spawn_command(
+        cluster.addr(),
+        Protocol::Resp3,
+        strings(&["BLPOP", "fifo", "0"]),
+    );
+    wait_parked(&cluster.addr(), 1, 2);
+    let mut c = cluster.client();
+    expect(&mut c, &["RPUSH", "fifo", "one"], int(1));
+    assert_eq!(
+        first.recv_timeout(WAIT).expect("first woken"),
+        pair("fifo", "one")
+    );
+    assert!(second.recv_timeout(Duration::from_millis(200)).is_err());
+    expect(&mut c, &["RPUSH", "fifo", "two", "three"], int(2));
+    assert_eq!(
+        second.recv_timeout(WAIT).expect("second woken"),
+        pair("fifo", "two")
+    );
+    expect(
+        &mut c,
+        &["LRANGE", "fifo", "0", "-1"],
+        bulks(&[Some("three")]),
+    );
+}
+
+#[test]
+fn a_push_through_one_proxy_wakes_a_client_blocked_on_another() {
+    let cluster = TestCluster::start();
+    let other = cluster.spawn_extra_proxy();
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let rx = spawn_command(other.addr(), protocol, strings(&["BLPOP", "x", "0"]));
+        wait_blocked(&other.addr(), 1);
+        expect(&mut cluster.client(), &["LPUSH", "x", "hello"], int(1));
+        assert_eq!(rx.recv_timeout(WAIT).expect("woken"), pair("x", "hello"));
+    }
+}
+
+#[test]
+fn served_blmoves_chain_to_the_next_waiter() {
+    let cluster = TestCluster::start();
+    let addr = cluster.addr();
+    let a = spawn_command(
+        addr.clone(),
+        Protocol::Resp2,
+        strings(&["BLMOVE", "c1", "c2", "LEFT", "RIGHT", "0"]),
+    );
+    wait_blocked(&addr, 1);
+    let b = spawn_command(
+        addr.clone(),
+        Protocol::Resp2,
+        strings(&["BRPOPLPUSH", "c2", "c3", "0"]),
+    );
+    wait_blocked(&addr, 2);
+    let c = spawn_command(
+        addr.clone(),
+        Protocol::Resp3,
+        strings(&["BLPOP", "c3", "0"]),
+    );
+    wait_blocked(&addr, 3);
+    let mut conn = cluster.client();
+    expect(&mut conn, &["RPUSH", "c1", "hop"], int(1));
+    assert_eq!(a.recv_timeout(WAIT).expect("a"), bulk("hop"));
+    assert_eq!(b.recv_timeout(WAIT).expect("b"), bulk("hop"));
+    assert_eq!(c.recv_timeout(WAIT).expect("c"), pair("c3", "hop"));
+    expect(&mut conn, &["EXISTS", "c1", "c2", "c3"], int(0));
+}
+
+#[test]
+fn client_unblock_releases_with_a_null_or_an_error() {
+    let cluster = TestCluster::start();
+    let addr = cluster.addr();
+    let mut admin = cluster.client();
+    for (mode, protocol) in [("TIMEOUT", Protocol::Resp2), ("ERROR", Protocol::Resp3)] {
+        let (tx, rx) = mpsc::channel();
+        let a = addr.clone();
+        thread::spawn(move || {
+            let mut c = connect(&a, None, protocol);
+            let Ok(Value::Int(id)) = run_command(&mut c, &["CLIENT", "ID"]) else {
+                return;
+            };
+            let _ = tx.send(Ok(Value::Int(id)));
+            let _ = tx.send(run_command(&mut c, &["BLPOP", "u", "0"]));
+        });
+        let Ok(Ok(Value::Int(id))) = rx.recv_timeout(WAIT) else {
+            panic!("no client id");
+        };
+        wait_blocked(&addr, 1);
+        let id = id.to_string();
+        expect(&mut admin, &["CLIENT", "UNBLOCK", &id, mode], int(1));
+        let got = rx.recv_timeout(WAIT).expect("released");
+        if mode == "ERROR" {
+            assert_eq!(got, err("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
+        } else {
+            assert_eq!(got, Ok(Value::Nil));
+        }
+        wait_blocked(&addr, 0);
+        expect(&mut admin, &["CLIENT", "UNBLOCK", &id], int(0));
+    }
+    // Nothing was popped for them: a later push stays in the list.
+    expect(&mut admin, &["RPUSH", "u", "kept"], int(1));
+    expect(&mut admin, &["LLEN", "u"], int(1));
+}
+
+#[test]
+fn a_client_that_disconnects_while_blocked_takes_nothing() {
+    let cluster = TestCluster::start();
+    let addr = cluster.addr();
+    let mut c = cluster.client();
+    // One waiter leaves; a push stays in the list.
+    let mut raw = RawClient::connect(&addr);
+    raw.send(&encode_command(&[b"BLPOP", b"d", b"0"]));
+    wait_blocked(&addr, 1);
+    drop(raw);
+    wait_blocked(&addr, 0);
+    expect(&mut c, &["RPUSH", "d", "v1"], int(1));
+    expect(&mut c, &["LRANGE", "d", "0", "-1"], bulks(&[Some("v1")]));
+    expect(&mut c, &["DEL", "d"], int(1));
+    // The first of two waiters leaves; the push goes to the second.
+    let mut raw = RawClient::connect(&addr);
+    raw.send(&encode_command(&[b"BLPOP", b"d", b"0"]));
+    wait_blocked(&addr, 1);
+    thread::sleep(Duration::from_millis(5));
+    let second = spawn_command(addr.clone(), Protocol::Resp2, strings(&["BLPOP", "d", "0"]));
+    wait_blocked(&addr, 2);
+    drop(raw);
+    wait_blocked(&addr, 1);
+    expect(&mut c, &["RPUSH", "d", "v2"], int(1));
+    assert_eq!(second.recv_timeout(WAIT).expect("second"), pair("d", "v2"));
+    expect(&mut c, &["EXISTS", "d"], int(0));
+}
+
+fn restart_with_blocked_clients(signal: Signal) {
+    let mut cluster = TestCluster::start();
+    if !cluster.is_tandem() {
+        return;
+    }
+    let addr = cluster.addr();
+    const WAITERS: usize = 4;
+    let receivers: Vec<_> = (0..WAITERS)
+        .map(|i| {
+            let protocol = if i % 2 == 0 {
+                Protocol::Resp2
+            } else {
+                Protocol::Resp3
+            };
+            let rx = spawn_command(addr.clone(), protocol, strings(&["BLPOP", "r", "0"]));
+            wait_blocked(&addr, i as i64 + 1);
+            rx
+        })
+        .collect();
+    let status = cluster.kill_storaged(signal);
+    assert_eq!(status.success(), signal == Signal::SIGTERM, "{status}");
+    cluster.start_storaged();
+    // Still blocked after the restart (parked again by the new storaged), nobody answered.
+    wait_blocked(&addr, WAITERS as i64);
+    for rx in &receivers {
+        assert!(rx.try_recv().is_err());
+    }
+    let mut c = cluster.client();
+    let items: Vec<String> = (0..WAITERS + 2).map(|i| format!("e{i}")).collect();
+    let mut push = vec!["RPUSH", "r"];
+    push.extend(items.iter().map(String::as_str));
+    expect(&mut c, &push, int(items.len() as i64));
+    let mut got: Vec<String> = receivers
+        .iter()
+        .map(
+            |rx| match rx.recv_timeout(WAIT).expect("served after the restart") {
+                Ok(Value::Array(kv)) => match kv.as_slice() {
+                    [_, Value::BulkString(v)] => String::from_utf8_lossy(v).into_owned(),
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            },
+        )
+        .collect();
+    got.sort();
+    // Each element once: the first WAITERS to the waiters, the rest still in the list.
+    assert_eq!(got, items[..WAITERS].to_vec());
+    expect(
+        &mut c,
+        &["LRANGE", "r", "0", "-1"],
+        bulks(&[
+            Some(items[WAITERS].as_str()),
+            Some(items[WAITERS + 1].as_str()),
+        ]),
+    );
+}
+
+#[test]
+fn blocked_clients_survive_a_sigterm_restart_of_storaged() {
+    restart_with_blocked_clients(Signal::SIGTERM);
+}
+
+#[test]
+fn blocked_clients_survive_a_sigkill_of_storaged() {
+    restart_with_blocked_clients(Signal::SIGKILL);
+}
+
+/// The closing note's number: how long from an `LPUSH` through one proxy until a `BLPOP`
+/// blocked on another returns, p50/p99 over many rounds.
+#[test]
+fn wakeup_latency_across_proxies() {
+    let cluster = TestCluster::start();
+    if !cluster.is_tandem() {
+        return;
+    }
+    let other = cluster.spawn_extra_proxy();
+    const ROUNDS: usize = 1000;
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let (done_tx, done_rx) = mpsc::channel::<Instant>();
+    let waiter_addr = other.addr();
+    let waiter = thread::spawn(move || {
+        let mut c = connect(&waiter_addr, None, Protocol::Resp2);
+        for _ in 0..ROUNDS {
+            let _ = ready_tx.send(());
+            let got = run_command(&mut c, &["BLPOP", "lat", "0"]);
+            let at = Instant::now();
+            assert!(matches!(got, Ok(Value::Array(_))), "{got:?}");
+            let _ = done_tx.send(at);
+        }
+    });
+    let mut pusher = cluster.client();
+    let mut samples = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        ready_rx.recv_timeout(WAIT).expect("waiter ready");
+        wait_blocked(&other.addr(), 1);
+        let sent = Instant::now();
+        expect(&mut pusher, &["LPUSH", "lat", "x"], int(1));
+        let woke = done_rx.recv_timeout(WAIT).expect("waiter woken");
+        samples.push(woke.saturating_duration_since(sent));
+    }
+    waiter.join().expect("waiter");
+    samples.sort();
+    let p = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    eprintln!(
+        "LPUSH on proxy A -> BLPOP wake-up on proxy B over {ROUNDS} rounds: p50 {:?}, p99 {:?}, max {:?}",
+        p(0.50),
+        p(0.99),
+        samples[samples.len() - 1]
+    );
+    assert!(p(0.50) < Duration::from_millis(100));
+}
