@@ -542,9 +542,10 @@ impl Blocked {
     /// Points the timer at the earliest deadline left, and publishes how many are parked
     /// (`blocked_requests` in INFO storage).
     pub fn arm(&mut self, stats: &crate::engine::Stats) {
-        stats
-            .blocked_requests
-            .store(self.table.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        stats.blocked_requests.store(
+            self.table.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let next = self.table.earliest_deadline();
         if next != self.armed {
             self.armed = next;

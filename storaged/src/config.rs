@@ -348,7 +348,10 @@ impl Config {
             self.group_commit_max != new.group_commit_max,
         );
         note("block-cache-mb", self.block_cache_mb != new.block_cache_mb);
-        note("writer-cache-mb", self.writer_cache_mb != new.writer_cache_mb);
+        note(
+            "writer-cache-mb",
+            self.writer_cache_mb != new.writer_cache_mb,
+        );
         note(
             "write-buffer-mb",
             self.write_buffer_mb != new.write_buffer_mb,
