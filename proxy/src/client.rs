@@ -30,6 +30,8 @@ pub struct ClientState {
     pub psub: usize,
     /// Commands queued since MULTI, -1 outside a transaction (CLIENT LIST `multi=`, flag `x`).
     pub multi: i64,
+    /// Waiting in a blocking pop (flag `b`); filled in by [`Registry::snapshot`].
+    pub blocked: bool,
 }
 
 impl ClientState {
@@ -41,6 +43,9 @@ impl ClientState {
         }
         if self.multi >= 0 {
             f.push('x');
+        }
+        if self.blocked {
+            f.push('b');
         }
         if f.is_empty() {
             f.push('N');
@@ -198,7 +203,14 @@ impl Registry {
     pub fn snapshot(&self) -> Vec<ClientState> {
         self.clients
             .lock()
-            .map(|m| m.values().map(|e| e.state.clone()).collect())
+            .map(|m| {
+                m.values()
+                    .map(|e| ClientState {
+                        blocked: e.blocked.is_some(),
+                        ..e.state.clone()
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -83,6 +83,7 @@ pub async fn serve(
         sub: 0,
         psub: 0,
         multi: -1,
+        blocked: false,
     };
     shared.clients.insert(state.clone(), kill.clone());
     let link = shared.links.assign();

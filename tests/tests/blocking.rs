@@ -321,6 +321,16 @@ fn client_unblock_releases_with_a_null_or_an_error() {
         };
         wait_blocked(&addr, 1);
         let id = id.to_string();
+        // CLIENT LIST marks it blocked with flag `b`, as Redis does.
+        let Ok(Value::BulkString(list)) = run_command(&mut admin, &["CLIENT", "LIST", "ID", &id])
+        else {
+            panic!("CLIENT LIST failed");
+        };
+        assert!(
+            String::from_utf8_lossy(&list).contains(" flags=b "),
+            "{}",
+            String::from_utf8_lossy(&list)
+        );
         expect(&mut admin, &["CLIENT", "UNBLOCK", &id, mode], int(1));
         let got = rx.recv_timeout(WAIT).expect("released");
         if mode == "ERROR" {
