@@ -237,11 +237,7 @@ mod tests {
     /// must parse and give exactly the built-in defaults.
     #[test]
     fn shipped_file_documents_every_key_with_its_default() {
-        let uncommented: String = shipped()
-            .lines()
-            .filter_map(|l| l.strip_prefix("#").filter(|l| l.contains(" = ")))
-            .map(|l| format!("{}\n", l.trim_start()))
-            .collect();
+        let uncommented = tandem_service::file::uncomment_keys(&shipped());
         let options: Options = toml::from_str(&uncommented).expect("uncommented file parses");
         let keys = uncommented.lines().count();
         // Every flag but --config (and clap's own --help/--version) is a key.

@@ -26,6 +26,16 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
     toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
 }
 
+/// The shipped config files list every key commented out as `#key = default`: this returns
+/// those lines uncommented, so a test can check the file against the built-in defaults.
+pub fn uncomment_keys(shipped: &str) -> String {
+    shipped
+        .lines()
+        .filter_map(|l| l.strip_prefix('#').filter(|l| l.contains(" = ")))
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,23 +101,13 @@ pub fn bzpopmax(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError
     Ok(blocking(BlockingOp::ZSet { end: ZEnd::Max }, keys, wait))
 }
 
-fn list_end(args: &mut Args) -> Result<ListEnd, CommandError> {
-    if args.eat("LEFT") {
-        Ok(ListEnd::Left)
-    } else if args.eat("RIGHT") {
-        Ok(ListEnd::Right)
-    } else {
-        Err(CommandError::Syntax)
-    }
-}
-
 /// `BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout`: directions are checked
 /// before the timeout, as in Redis.
 pub fn blmove(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
     let src = args.next_vec()?;
     let dst = args.next_vec()?;
-    let from = list_end(args)?;
-    let to = list_end(args)?;
+    let from = super::list::direction(args)?;
+    let to = super::list::direction(args)?;
     let deadline = deadline(&args.next_bytes()?, ctx.now_ms)?;
     args.expect_end()?;
     Ok(blocking(
@@ -160,7 +150,7 @@ fn mpop_keys(args: &mut Args, ctx: &ParseCtx) -> Result<(Vec<Vec<u8>>, Wait), Co
 /// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`
 pub fn blmpop(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
     let (keys, wait) = mpop_keys(args, ctx)?;
-    let end = list_end(args)?;
+    let end = super::list::direction(args)?;
     let count = super::args::mpop_count(args)?;
     Ok(blocking(BlockingOp::ListMulti { end, count }, keys, wait))
 }

@@ -200,8 +200,8 @@ pub fn lpos(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     })
 }
 
-/// `LEFT` or `RIGHT`, any case.
-fn direction(args: &mut Args) -> Result<ListEnd, CommandError> {
+/// `LEFT` or `RIGHT`, any case (also BLMOVE's).
+pub(crate) fn direction(args: &mut Args) -> Result<ListEnd, CommandError> {
     if args.eat("LEFT") {
         Ok(ListEnd::Left)
     } else if args.eat("RIGHT") {
