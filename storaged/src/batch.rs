@@ -325,7 +325,16 @@ fn write_loop(
                     let (id, answer) = match RequestView::of(&frame) {
                         Ok(req) => (
                             req.id,
-                            run_request(&mut group, &req, now, &ctx, &mut state, &mut watches),
+                            run_request(
+                                &mut group,
+                                &req,
+                                now,
+                                &ctx,
+                                &mut state,
+                                &mut watches,
+                                &mut blocked,
+                                &mut done,
+                            ),
                         ),
                         Err(_) => (0, Answer::Outcomes(Vec::new())),
                     };
@@ -342,21 +351,18 @@ fn write_loop(
                 }
                 WriteJob::Tick => {}
             }
-            // The one place a job's modified keys are taken (see `executor::Touched`): they
-            // go to the WATCH table (and to the blocked-clients table) by reference.
-            // Served waiters write too (a served BLMOVE may wake the waiters of its
-            // destination), so their keys come back round this loop.
-            if group.tracks_touched() {
-                let mut touched = group.take_touched();
-                loop {
-                    watches.note(&touched, &group, cause);
-                    if !blocked.note(&touched) {
-                        break;
-                    }
-                    blocked.serve_ready(&mut group, &ctx, &mut state, &mut done);
-                    touched = group.take_touched();
-                }
-            }
+            // Modified keys are taken only through `settle_touched` (see
+            // `executor::Touched`): here for what the job left (a whole EXEC, expiry,
+            // a served or parked pop), and after each command inside `run_request`.
+            settle_touched(
+                &mut group,
+                &mut watches,
+                cause,
+                &mut blocked,
+                &ctx,
+                &mut state,
+                &mut done,
+            );
         }
         blocked.expire(&mut group, &ctx, &mut state, &mut done);
         // Keyspace events go out only for a group that committed, before its replies.
@@ -409,6 +415,7 @@ impl Answer {
 
 /// Runs one request in the group; a keyed one is answered from its remembered reply if it
 /// ran before, and otherwise has its encoded reply recorded in the same group.
+#[allow(clippy::too_many_arguments)]
 fn run_request(
     group: &mut crate::executor::WriteGroup<'_>,
     req: &RequestView<'_>,
@@ -416,12 +423,58 @@ fn run_request(
     ctx: &WriterCtx,
     state: &mut DedupState,
     watches: &mut WatchTable,
+    blocked: &mut Blocked,
+    done: &mut Vec<blocking::Done>,
 ) -> Answer {
     if let Some(answer) = recall(group, req, now, ctx, state) {
         return answer;
     }
-    let outcomes = watch::execute(group, watches, req.db, req.commands);
+    let outcomes = watch::execute(
+        group,
+        watches,
+        req.db,
+        req.commands,
+        &mut |group, watches| {
+            settle_touched(
+                group,
+                watches,
+                watch::Cause::Command,
+                blocked,
+                ctx,
+                state,
+                done,
+            )
+        },
+    );
     remember(group, req, outcomes, ctx, state)
+}
+
+/// Hands the keys modified since the last call to the WATCH table and the blocked-clients
+/// table, and serves waiters of keys that became ready. Served waiters write too (a served
+/// BLMOVE may wake the waiters of its destination), so their keys come round again.
+/// Called after each command of a request (after the whole of an EXEC), as Redis serves
+/// blocked clients, and after each job.
+fn settle_touched(
+    group: &mut crate::executor::WriteGroup<'_>,
+    watches: &mut WatchTable,
+    cause: watch::Cause,
+    blocked: &mut Blocked,
+    ctx: &WriterCtx,
+    state: &mut DedupState,
+    done: &mut Vec<blocking::Done>,
+) {
+    if !group.tracks_touched() {
+        return;
+    }
+    let mut touched = group.take_touched();
+    loop {
+        watches.note(&touched, &*group, cause);
+        if !blocked.note(&touched) {
+            break;
+        }
+        blocked.serve_ready(group, ctx, state, done);
+        touched = group.take_touched();
+    }
 }
 
 /// For a keyed request: the answer it must get without running — its remembered reply, or

@@ -234,9 +234,13 @@ pub fn execute(
     table: &mut WatchTable,
     db: u8,
     commands: &ArchivedVec<ArchivedCommand>,
+    after_each: &mut dyn FnMut(&mut WriteGroup<'_>, &mut WatchTable),
 ) -> Vec<Outcome> {
     let mut out = Vec::with_capacity(commands.len());
     let mut db = db;
+    // Redis settles keys (WATCH, blocked clients) after each command, and after the whole
+    // transaction for EXEC.
+    let transaction = matches!(commands.first(), Some(ArchivedCommand::Exec { .. }));
     for (i, cmd) in commands.iter().enumerate() {
         let outcome = match cmd {
             ArchivedCommand::Watch { keys } => {
@@ -268,6 +272,9 @@ pub fn execute(
             other => group.execute(db, other),
         };
         out.push(outcome);
+        if !transaction {
+            after_each(group, table);
+        }
     }
     out
 }
@@ -346,7 +353,7 @@ mod tests {
             let track = self.table.prepare_group(crate::engine::now_ms());
             self.writer.set_track_touched(track);
             let mut g = self.writer.begin();
-            let out = execute(&mut g, &mut self.table, db, a);
+            let out = execute(&mut g, &mut self.table, db, a, &mut |_, _| {});
             let t = g.take_touched();
             self.table.note(&t, &g, Cause::Command);
             g.commit().unwrap();

@@ -258,6 +258,53 @@ fn the_first_client_to_block_is_served_first() {
     );
 }
 
+/// Redis serves blocked clients after each command: a waiter gets the element a pipelined
+/// RPUSH adds before the pusher's own LPOP later in the same pipeline runs. Inside MULTI the
+/// waiter is served only after EXEC, so the transaction's own LPOP takes the element.
+#[test]
+fn waiters_are_served_after_each_command_and_after_exec() {
+    let cluster = TestCluster::start();
+    let addr = cluster.addr();
+    let waiter = spawn_command(
+        addr.clone(),
+        Protocol::Resp2,
+        strings(&["BLPOP", "mid", "0"]),
+    );
+    wait_blocked(&addr, 1);
+    let mut raw = RawClient::connect(&addr);
+    let mut pipeline = encode_command(&[b"RPUSH", b"mid", b"x"]);
+    pipeline.extend(encode_command(&[b"LPOP", b"mid"]));
+    raw.send(&pipeline);
+    assert_eq!(raw.reply(), ":1\r\n");
+    assert_eq!(raw.reply(), "$-1\r\n");
+    assert_eq!(waiter.recv_timeout(WAIT).expect("woken"), pair("mid", "x"));
+    wait_blocked(&addr, 0);
+
+    let waiter = spawn_command(
+        addr.clone(),
+        Protocol::Resp2,
+        strings(&["BLPOP", "tx", "0"]),
+    );
+    wait_blocked(&addr, 1);
+    let mut pipeline = Vec::new();
+    for cmd in [
+        &[&b"MULTI"[..]][..],
+        &[b"RPUSH", b"tx", b"y"],
+        &[b"LPOP", b"tx"],
+        &[b"EXEC"],
+    ] {
+        pipeline.extend(encode_command(cmd));
+    }
+    raw.send(&pipeline);
+    assert_eq!(raw.reply(), "+OK\r\n");
+    assert_eq!(raw.reply(), "+QUEUED\r\n");
+    assert_eq!(raw.reply(), "+QUEUED\r\n");
+    assert_eq!(raw.reply(), "*2\r\n:1\r\n$1\r\ny\r\n");
+    assert!(waiter.recv_timeout(Duration::from_millis(200)).is_err());
+    assert_eq!(raw.command(&["RPUSH", "tx", "z"]), ":1\r\n");
+    assert_eq!(waiter.recv_timeout(WAIT).expect("woken"), pair("tx", "z"));
+}
+
 #[test]
 fn a_push_through_one_proxy_wakes_a_client_blocked_on_another() {
     let cluster = TestCluster::start();
