@@ -757,38 +757,16 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::engine::{now_ms, Engine, EngineOptions};
-    use crate::executor::{WriteGroup, Writer};
     use crate::types::keyspace;
+    use crate::types::testing::{test_db_wrapper, TestDb};
 
     /// A temp-dir engine with its writer: writes run in a committed group, reads against
     /// committed state, as the executor runs them.
-    struct Db {
-        _dir: tempfile::TempDir,
-        engine: Engine,
-        writer: Writer,
-    }
+    struct Db(TestDb);
+    test_db_wrapper!(Db);
 
     fn open() -> Db {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let opts = EngineOptions {
-            block_cache_bytes: 8 << 20,
-            write_buffer_bytes: 4 << 20,
-            ..Default::default()
-        };
-        let engine = Engine::open(dir.path(), &opts).expect("engine opens");
-        Db {
-            _dir: dir,
-            writer: Writer::new(engine.clone()),
-            engine,
-        }
-    }
-
-    fn at() -> At {
-        At {
-            db: 0,
-            now_ms: now_ms(),
-        }
+        Db(TestDb::open())
     }
 
     fn b(s: &str) -> Vec<u8> {
@@ -796,17 +774,6 @@ mod tests {
     }
 
     impl Db {
-        fn write<R>(&mut self, f: impl FnOnce(&mut WriteGroup<'_>, At) -> R) -> R {
-            let mut g = self.writer.begin();
-            let r = f(&mut g, at());
-            g.commit().expect("commit");
-            r
-        }
-
-        fn read<R>(&self, f: impl FnOnce(&Engine, At) -> R) -> R {
-            f(&self.engine, at())
-        }
-
         fn push(&mut self, key: &str, end: ListEnd, elements: &[&str]) -> CmdResult {
             self.write(|w, at| {
                 push(

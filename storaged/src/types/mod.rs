@@ -10,6 +10,8 @@ pub mod keyspace;
 pub mod list;
 pub mod set;
 pub mod string;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod zset;
 
 use tandem_shared::{Reply, StorageError};

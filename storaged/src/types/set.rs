@@ -799,52 +799,19 @@ mod tests {
     use tandem_shared::ExpireCondition;
 
     use super::*;
-    use crate::engine::{now_ms, Engine, EngineOptions};
-    use crate::executor::{WriteGroup, Writer};
+    use crate::engine::now_ms;
     use crate::types::keyspace::{self, RenameMode, ScanFilter, ScanOptions};
     use crate::types::raw_record;
+    use crate::types::testing::{test_db_wrapper, TestDb};
 
     /// A temp-dir engine driven the way the executor drives it: reads on committed state,
     /// each write in its own committed group.
-    struct Db {
-        _dir: tempfile::TempDir,
-        engine: Engine,
-        writer: Writer,
-    }
+    struct Db(TestDb);
+    test_db_wrapper!(Db);
 
     impl Db {
         fn new() -> Db {
-            let dir = tempfile::tempdir().unwrap();
-            let opts = EngineOptions {
-                block_cache_bytes: 8 << 20,
-                write_buffer_bytes: 4 << 20,
-                ..Default::default()
-            };
-            let engine = Engine::open(dir.path(), &opts).unwrap();
-            Db {
-                _dir: dir,
-                writer: Writer::new(engine.clone()),
-                engine,
-            }
-        }
-
-        fn at(&self) -> At {
-            At {
-                db: 0,
-                now_ms: now_ms(),
-            }
-        }
-
-        fn write(&mut self, f: impl FnOnce(&mut WriteGroup<'_>, At) -> CmdResult) -> CmdResult {
-            let at = self.at();
-            let mut g = self.writer.begin();
-            let out = f(&mut g, at);
-            g.commit().unwrap();
-            out
-        }
-
-        fn read(&self, f: impl FnOnce(&Engine, At) -> CmdResult) -> CmdResult {
-            f(&self.engine, self.at())
+            Db(TestDb::open())
         }
 
         fn sadd(&mut self, key: &str, members: &[&str]) -> i64 {
@@ -868,7 +835,7 @@ mod tests {
                 let old = raw_record(w, at.db, key.as_bytes())?;
                 let rec = Record::string(b"x".to_vec(), 0, w.new_version());
                 store_record(w, at.db, key.as_bytes(), old.as_ref(), &rec);
-                Ok(Reply::ok())
+                CmdResult::Ok(Reply::ok())
             })
             .unwrap();
         }
@@ -1112,7 +1079,7 @@ mod tests {
                 let m = bulk(spop(w, at, b"q", None)?);
                 assert!(left.remove(&m), "popped a non-member or twice");
             }
-            Ok(Reply::Nil)
+            CmdResult::Ok(Reply::Nil)
         })
         .unwrap();
         assert_eq!(db.members("q"), left);

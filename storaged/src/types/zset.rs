@@ -1469,48 +1469,19 @@ mod tests {
     use tandem_shared::ExpireCondition;
 
     use super::*;
-    use crate::engine::{now_ms, Engine, EngineOptions};
-    use crate::executor::{WriteGroup, Writer};
+    use crate::engine::now_ms;
     use crate::types::keyspace;
     use crate::types::raw_record;
+    use crate::types::testing::{test_db_wrapper, TestDb};
 
     /// A temp-dir engine driven as the executor drives it: reads on committed state, each
     /// write in its own committed group.
-    struct Db {
-        _dir: tempfile::TempDir,
-        engine: Engine,
-        writer: Writer,
-    }
+    struct Db(TestDb);
+    test_db_wrapper!(Db);
 
     impl Db {
         fn new() -> Db {
-            let dir = tempfile::tempdir().unwrap();
-            let opts = EngineOptions {
-                block_cache_bytes: 8 << 20,
-                write_buffer_bytes: 4 << 20,
-                ..Default::default()
-            };
-            let engine = Engine::open(dir.path(), &opts).unwrap();
-            Db {
-                _dir: dir,
-                writer: Writer::new(engine.clone()),
-                engine,
-            }
-        }
-
-        fn at(&self) -> At {
-            At {
-                db: 0,
-                now_ms: now_ms(),
-            }
-        }
-
-        fn write(&mut self, f: impl FnOnce(&mut WriteGroup<'_>, At) -> CmdResult) -> CmdResult {
-            let at = self.at();
-            let mut g = self.writer.begin();
-            let r = f(&mut g, at);
-            g.commit().unwrap();
-            r
+            Db(TestDb::open())
         }
 
         fn zadd(&mut self, key: &str, pairs: &[(f64, &str)]) -> CmdResult {
