@@ -83,6 +83,21 @@ impl Args {
         self.items.by_ref().collect()
     }
 
+    /// Takes every remaining argument as owned bytes (member and key lists).
+    pub fn rest_vecs(&mut self) -> Vec<Vec<u8>> {
+        self.items.by_ref().map(|b| b.to_vec()).collect()
+    }
+
+    /// The one argument of a `CMD key` command.
+    ///
+    /// # Errors
+    /// `Syntax` if more arguments follow.
+    pub fn single_key(&mut self) -> Result<Vec<u8>, CommandError> {
+        let key = self.next_vec()?;
+        self.expect_end()?;
+        Ok(key)
+    }
+
     /// Ends parsing.
     ///
     /// # Errors

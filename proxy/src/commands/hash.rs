@@ -82,42 +82,42 @@ pub fn hexists(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError
 /// `HMGET key field [field …]`
 pub fn hmget(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     let key = args.next_vec()?;
-    let fields = rest_vecs(args);
+    let fields = args.rest_vecs();
     Ok(Command::HMGet { key, fields })
 }
 
 /// `HDEL key field [field …]`
 pub fn hdel(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     let key = args.next_vec()?;
-    let fields = rest_vecs(args);
+    let fields = args.rest_vecs();
     Ok(Command::HDel { key, fields })
 }
 
 /// `HLEN key`
 pub fn hlen(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::HLen {
-        key: single_key(args)?,
+        key: args.single_key()?,
     })
 }
 
 /// `HGETALL key`
 pub fn hgetall(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::HGetAll {
-        key: single_key(args)?,
+        key: args.single_key()?,
     })
 }
 
 /// `HKEYS key`
 pub fn hkeys(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::HKeys {
-        key: single_key(args)?,
+        key: args.single_key()?,
     })
 }
 
 /// `HVALS key`
 pub fn hvals(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::HVals {
-        key: single_key(args)?,
+        key: args.single_key()?,
     })
 }
 
@@ -215,21 +215,11 @@ pub fn hrandfield(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandEr
     })
 }
 
-fn single_key(args: &mut Args) -> Result<Vec<u8>, CommandError> {
-    let key = args.next_vec()?;
-    args.expect_end()?;
-    Ok(key)
-}
-
 fn key_field(args: &mut Args) -> Result<(Vec<u8>, Vec<u8>), CommandError> {
     let key = args.next_vec()?;
     let field = args.next_vec()?;
     args.expect_end()?;
     Ok((key, field))
-}
-
-fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
-    args.rest().into_iter().map(|b| b.to_vec()).collect()
 }
 
 #[cfg(test)]

@@ -20,28 +20,28 @@ pub(super) const DEFAULT_SCAN_COUNT: u64 = 10;
 /// `DEL key [key ...]`, also `UNLINK`.
 pub fn del(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::Del {
-        keys: rest_vecs(args),
+        keys: args.rest_vecs(),
     })
 }
 
 /// `EXISTS key [key ...]`
 pub fn exists(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::Exists {
-        keys: rest_vecs(args),
+        keys: args.rest_vecs(),
     })
 }
 
 /// `TOUCH key [key ...]`
 pub fn touch(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::Touch {
-        keys: rest_vecs(args),
+        keys: args.rest_vecs(),
     })
 }
 
 /// `TYPE key`
 pub fn key_type(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::Type {
-        key: single_key(args)?,
+        key: args.single_key()?,
     })
 }
 
@@ -130,7 +130,7 @@ fn expire_generic(
 /// `TTL key`
 pub fn ttl(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::Ttl {
-        key: single_key(args)?,
+        key: args.single_key()?,
         unit: TimeUnit::Seconds,
     })
 }
@@ -138,7 +138,7 @@ pub fn ttl(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
 /// `PTTL key`
 pub fn pttl(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::Ttl {
-        key: single_key(args)?,
+        key: args.single_key()?,
         unit: TimeUnit::Milliseconds,
     })
 }
@@ -146,7 +146,7 @@ pub fn pttl(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
 /// `EXPIRETIME key`
 pub fn expiretime(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::ExpireTime {
-        key: single_key(args)?,
+        key: args.single_key()?,
         unit: TimeUnit::Seconds,
     })
 }
@@ -154,7 +154,7 @@ pub fn expiretime(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandEr
 /// `PEXPIRETIME key`
 pub fn pexpiretime(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::ExpireTime {
-        key: single_key(args)?,
+        key: args.single_key()?,
         unit: TimeUnit::Milliseconds,
     })
 }
@@ -162,7 +162,7 @@ pub fn pexpiretime(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandE
 /// `PERSIST key`
 pub fn persist(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::Persist {
-        key: single_key(args)?,
+        key: args.single_key()?,
     })
 }
 
@@ -293,16 +293,6 @@ fn flush_mode(args: &mut Args) -> Result<(), CommandError> {
         return Err(CommandError::Syntax);
     }
     args.expect_end()
-}
-
-fn single_key(args: &mut Args) -> Result<Vec<u8>, CommandError> {
-    let key = args.next_vec()?;
-    args.expect_end()?;
-    Ok(key)
-}
-
-fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
-    args.rest().into_iter().map(|b| b.to_vec()).collect()
 }
 
 fn same_object() -> CommandError {

@@ -19,7 +19,7 @@ const RANK_ZERO: &str = "RANK can't be zero: use 1 to start from the first match
 
 fn push(args: &mut Args, end: ListEnd, only_existing: bool) -> Result<Command, CommandError> {
     let key = args.next_vec()?;
-    let elements = args.rest().into_iter().map(|b| b.to_vec()).collect();
+    let elements = args.rest_vecs();
     Ok(Command::LPush {
         key,
         end,

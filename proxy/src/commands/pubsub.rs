@@ -181,7 +181,7 @@ pub async fn pubsub(mut args: Args, conn: &mut Conn) -> Result<Reply, CommandErr
             }
         }
         "numsub" => Command::PubSubNumSub {
-            channels: args.rest().into_iter().map(|c| c.to_vec()).collect(),
+            channels: args.rest_vecs(),
         },
         "shardnumsub" => {
             let mut out = Vec::new();

@@ -23,7 +23,7 @@ pub fn sadd(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     let key = args.next_vec()?;
     Ok(Command::SAdd {
         key,
-        members: rest_vecs(args),
+        members: args.rest_vecs(),
     })
 }
 
@@ -32,14 +32,14 @@ pub fn srem(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     let key = args.next_vec()?;
     Ok(Command::SRem {
         key,
-        members: rest_vecs(args),
+        members: args.rest_vecs(),
     })
 }
 
 /// `SCARD key`
 pub fn scard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::SCard {
-        key: single_key(args)?,
+        key: args.single_key()?,
     })
 }
 
@@ -56,14 +56,14 @@ pub fn smismember(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandEr
     let key = args.next_vec()?;
     Ok(Command::SMIsMember {
         key,
-        members: rest_vecs(args),
+        members: args.rest_vecs(),
     })
 }
 
 /// `SMEMBERS key`
 pub fn smembers(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::SMembers {
-        key: single_key(args)?,
+        key: args.single_key()?,
     })
 }
 
@@ -119,21 +119,21 @@ pub fn smove(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> 
 /// `SINTER key [key …]`
 pub fn sinter(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::SInter {
-        keys: rest_vecs(args),
+        keys: args.rest_vecs(),
     })
 }
 
 /// `SUNION key [key …]`
 pub fn sunion(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::SUnion {
-        keys: rest_vecs(args),
+        keys: args.rest_vecs(),
     })
 }
 
 /// `SDIFF key [key …]`
 pub fn sdiff(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::SDiff {
-        keys: rest_vecs(args),
+        keys: args.rest_vecs(),
     })
 }
 
@@ -142,7 +142,7 @@ pub fn sinterstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandE
     let dst = args.next_vec()?;
     Ok(Command::SInterStore {
         dst,
-        keys: rest_vecs(args),
+        keys: args.rest_vecs(),
     })
 }
 
@@ -151,7 +151,7 @@ pub fn sunionstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandE
     let dst = args.next_vec()?;
     Ok(Command::SUnionStore {
         dst,
-        keys: rest_vecs(args),
+        keys: args.rest_vecs(),
     })
 }
 
@@ -160,7 +160,7 @@ pub fn sdiffstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandEr
     let dst = args.next_vec()?;
     Ok(Command::SDiffStore {
         dst,
-        keys: rest_vecs(args),
+        keys: args.rest_vecs(),
     })
 }
 
@@ -202,16 +202,6 @@ pub fn sscan(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> 
         count,
         invalid,
     })
-}
-
-fn single_key(args: &mut Args) -> Result<Vec<u8>, CommandError> {
-    let key = args.next_vec()?;
-    args.expect_end()?;
-    Ok(key)
-}
-
-fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
-    args.rest().into_iter().map(|b| b.to_vec()).collect()
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ fn set_with_ttl(
 /// `MGET key [key ...]`
 pub fn mget(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     Ok(Command::MGet {
-        keys: rest_vecs(args),
+        keys: args.rest_vecs(),
     })
 }
 
@@ -387,10 +387,6 @@ pub(crate) fn expire_at_ms(
         ExpireUnit::Ex | ExpireUnit::Px => ms.checked_add(ctx.now_ms).ok_or(invalid),
         ExpireUnit::ExAt | ExpireUnit::PxAt => Ok(ms),
     }
-}
-
-fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
-    args.rest().into_iter().map(|b| b.to_vec()).collect()
 }
 
 /// Parses an `INCRBYFLOAT` increment as Redis's `string2ld` (`strtold`) does: at most

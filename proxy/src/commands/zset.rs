@@ -153,16 +153,12 @@ pub fn zincrby(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError
     Ok(Command::ZIncrBy { key, delta, member })
 }
 
-fn rest_vecs(args: &mut Args) -> Vec<Vec<u8>> {
-    args.rest().into_iter().map(|b| b.to_vec()).collect()
-}
-
 /// `ZREM key member [member …]`
 pub fn zrem(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     let key = args.next_vec()?;
     Ok(Command::ZRem {
         key,
-        members: rest_vecs(args),
+        members: args.rest_vecs(),
     })
 }
 
@@ -186,7 +182,7 @@ pub fn zmscore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError
     let key = args.next_vec()?;
     Ok(Command::ZMScore {
         key,
-        members: rest_vecs(args),
+        members: args.rest_vecs(),
     })
 }
 
