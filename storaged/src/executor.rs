@@ -30,13 +30,13 @@ use crate::engine::{
     now_ms, Cf, Counts, Engine, EngineError, Overlay, Pending, StoreRead, StoreWrite,
 };
 use crate::expire::Sweeper;
-use crate::types::hash::{self, HScanOptions, HashPart};
+use crate::types::hash::{self, HashPart};
 use crate::types::keyspace::{self, FlushScope, RenameMode, ScanFilter, ScanOptions};
 use crate::types::list;
-use crate::types::set::{self, SScanOptions, SetOp};
+use crate::types::set::{self, SetOp};
 use crate::types::string::{self, SetOptions};
 use crate::types::zset;
-use crate::types::{At, CmdResult};
+use crate::types::{At, CmdResult, MemberScanOptions};
 
 /// Runs a read-only command (`cmd.is_write() == false`) against committed state.
 /// A write command here is answered with an internal error: route it to the writer.
@@ -514,11 +514,11 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
             count,
             invalid,
         } => {
-            let opts = HScanOptions {
-                pattern: pattern.as_ref().map(|p| p.as_slice()),
-                count: count.to_native(),
-                invalid: invalid.as_ref().map(scan_option_error),
-            };
+            let opts = MemberScanOptions::from_archived(
+                pattern.as_ref(),
+                count.to_native(),
+                invalid.as_ref(),
+            );
             hash::hscan(s, at, key, cursor.to_native(), opts)
         }
         C::HRandField {
@@ -554,11 +554,11 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
             count,
             invalid,
         } => {
-            let opts = SScanOptions {
-                pattern: pattern.as_ref().map(|p| p.as_slice()),
-                count: count.to_native(),
-                invalid: invalid.as_ref().map(scan_option_error),
-            };
+            let opts = MemberScanOptions::from_archived(
+                pattern.as_ref(),
+                count.to_native(),
+                invalid.as_ref(),
+            );
             set::sscan(s, at, key, cursor.to_native(), opts)
         }
         _ => return None,
@@ -705,17 +705,6 @@ fn scan_filter(t: &ArchivedScanType) -> ScanFilter {
         ArchivedScanType::Set => ScanFilter::Only(KeyType::Set),
         ArchivedScanType::ZSet => ScanFilter::Only(KeyType::ZSet),
         ArchivedScanType::Other => ScanFilter::Nothing,
-    }
-}
-
-fn scan_option_error(
-    e: &tandem_shared::command::ArchivedScanOptionError,
-) -> tandem_shared::ScanOptionError {
-    use tandem_shared::command::ArchivedScanOptionError as A;
-    use tandem_shared::ScanOptionError as E;
-    match e {
-        A::Syntax => E::Syntax,
-        A::NotInteger => E::NotInteger,
     }
 }
 

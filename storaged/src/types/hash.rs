@@ -11,13 +11,14 @@
 use std::collections::{BTreeMap, HashSet};
 
 use tandem_shared::glob::glob_match;
-use tandem_shared::{Reply, ScanOptionError, StorageError};
+use tandem_shared::{Reply, StorageError};
 
 use super::string::{add_long_double_text, parse_i64};
 use super::{lookup_read, lookup_write, remove_record, store_record, At, CmdResult};
 use crate::engine::keys;
 use crate::engine::metadata::{KeyType, Record};
 use crate::engine::{Cf, StoreRead, StoreWrite};
+use crate::types::MemberScanOptions;
 
 /// Hashes with at most this many fields are returned whole by one `HSCAN` call with cursor
 /// `0`, whatever the cursor and `COUNT`, as Redis does for hashes in its compact listpack
@@ -332,16 +333,6 @@ pub fn hgetall<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8], part: HashPart)
     })
 }
 
-/// What `HSCAN` needs beyond the key and cursor.
-#[derive(Debug, Clone, Copy)]
-pub struct HScanOptions<'a> {
-    pub pattern: Option<&'a [u8]>,
-    /// Fields examined per call (a hint, as in Redis); at least 1.
-    pub count: u64,
-    /// A bad option, reported only once the key is known to be a hash (Redis's order).
-    pub invalid: Option<ScanOptionError>,
-}
-
 /// `HSCAN key cursor [MATCH p] [COUNT n]`: `[cursor, [field, value, …]]`. Small hashes
 /// come back whole with cursor `0` ([`HSCAN_WHOLE_MAX`]); larger ones page through the
 /// engine's bounded cursor memory, which remembers the next field. An unknown cursor ends
@@ -351,7 +342,7 @@ pub fn hscan<S: StoreRead + ?Sized>(
     at: At,
     key: &[u8],
     cursor: u64,
-    opts: HScanOptions<'_>,
+    opts: MemberScanOptions<'_>,
 ) -> CmdResult {
     let reply = |cursor: u64, items: Vec<Reply>| {
         Reply::Array(vec![Reply::bulk(cursor.to_string()), Reply::Array(items)])
@@ -359,11 +350,7 @@ pub fn hscan<S: StoreRead + ?Sized>(
     let Some(r) = hash_of(lookup_read(s, at, key)?)? else {
         return Ok(reply(0, Vec::new()));
     };
-    match opts.invalid {
-        Some(ScanOptionError::Syntax) => return Err(StorageError::Syntax),
-        Some(ScanOptionError::NotInteger) => return Err(StorageError::NotInteger),
-        None => {}
-    }
+    opts.check()?;
     let matches = |field: &[u8]| {
         opts.pattern
             .is_none_or(|p| p == b"*" || glob_match(p, field, false))
@@ -517,6 +504,7 @@ fn fetch_positions<S: StoreRead + ?Sized>(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use tandem_shared::ScanOptionError;
 
     use proptest::prelude::*;
 
@@ -789,7 +777,7 @@ mod tests {
         db.hset("big", &pairs).expect("hset");
         db.hset("small", &pairs[..5]).expect("hset");
         let page = |db: &Db, key: &str, cursor: u64, count: u64| {
-            let opts = HScanOptions {
+            let opts = MemberScanOptions {
                 pattern: None,
                 count,
                 invalid: None,
@@ -820,7 +808,7 @@ mod tests {
         }
         assert_eq!((total, calls), (300, 6));
         assert_eq!(page(&db, "big", 987_654_321, 10), (0, 0));
-        let invalid = HScanOptions {
+        let invalid = MemberScanOptions {
             pattern: None,
             count: 10,
             invalid: Some(ScanOptionError::Syntax),

@@ -14,7 +14,7 @@ pub mod string;
 pub(crate) mod testing;
 pub mod zset;
 
-use tandem_shared::{Reply, StorageError};
+use tandem_shared::{Reply, ScanOptionError, StorageError};
 
 use crate::engine::keys::{self, DB_COUNT};
 use crate::engine::metadata::{Header, KeyType, Record};
@@ -29,6 +29,48 @@ pub const MAX_STRING_LEN: u64 = 512 * 1024 * 1024;
 impl From<EngineError> for StorageError {
     fn from(e: EngineError) -> StorageError {
         StorageError::Internal(e.to_string())
+    }
+}
+
+/// Options of HSCAN, SSCAN and ZSCAN.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberScanOptions<'a> {
+    pub pattern: Option<&'a [u8]>,
+    /// Elements examined per call (a hint, as in Redis); at least 1.
+    pub count: u64,
+    /// A bad option, reported only once the key is known to be of the scanned type
+    /// (Redis's order of checks).
+    pub invalid: Option<ScanOptionError>,
+}
+
+impl<'a> MemberScanOptions<'a> {
+    /// The options as an archived HSCAN/SSCAN/ZSCAN carries them.
+    pub fn from_archived(
+        pattern: Option<&'a rkyv::vec::ArchivedVec<u8>>,
+        count: u64,
+        invalid: Option<&tandem_shared::command::ArchivedScanOptionError>,
+    ) -> MemberScanOptions<'a> {
+        use tandem_shared::command::ArchivedScanOptionError as A;
+        MemberScanOptions {
+            pattern: pattern.map(|p| p.as_slice()),
+            count,
+            invalid: invalid.map(|e| match e {
+                A::Syntax => ScanOptionError::Syntax,
+                A::NotInteger => ScanOptionError::NotInteger,
+            }),
+        }
+    }
+
+    /// The deferred option error, if any.
+    ///
+    /// # Errors
+    /// `Syntax` or `NotInteger`, as the parser found.
+    pub fn check(&self) -> Result<(), StorageError> {
+        match self.invalid {
+            Some(ScanOptionError::Syntax) => Err(StorageError::Syntax),
+            Some(ScanOptionError::NotInteger) => Err(StorageError::NotInteger),
+            None => Ok(()),
+        }
     }
 }
 

@@ -12,12 +12,13 @@
 use std::collections::BTreeSet;
 
 use tandem_shared::glob::glob_match;
-use tandem_shared::{Reply, ScanOptionError, StorageError};
+use tandem_shared::{Reply, StorageError};
 
 use super::{lookup_read, lookup_write, remove_record, store_record, At, CmdResult};
 use crate::engine::keys;
 use crate::engine::metadata::{KeyType, Record};
 use crate::engine::{Cf, StoreRead, StoreWrite};
+use crate::types::MemberScanOptions;
 
 /// Sets at most this large are read whole to draw random members uniformly; larger ones
 /// are sampled by random seeks into their member range.
@@ -730,16 +731,6 @@ pub fn store<W: StoreWrite + ?Sized>(
     Ok(Reply::Integer(size as i64))
 }
 
-/// What `SSCAN` needs beyond the key and cursor.
-#[derive(Debug, Clone, Copy)]
-pub struct SScanOptions<'a> {
-    pub pattern: Option<&'a [u8]>,
-    /// Members examined per call (a hint, as in Redis); at least 1.
-    pub count: u64,
-    /// A bad option, reported only when the key is a set (Redis's order of checks).
-    pub invalid: Option<ScanOptionError>,
-}
-
 /// `SSCAN key cursor [MATCH p] [COUNT n]`: `[cursor, [members]]`, cursor `"0"` when done.
 /// Cursors are handles into the engine's bounded cursor memory (as for `SCAN`); an
 /// unknown cursor ends the scan.
@@ -748,17 +739,13 @@ pub fn sscan<S: StoreRead + ?Sized>(
     at: At,
     key: &[u8],
     cursor: u64,
-    opts: SScanOptions<'_>,
+    opts: MemberScanOptions<'_>,
 ) -> CmdResult {
     let done = |items: Vec<Reply>| Reply::Array(vec![Reply::bulk("0"), Reply::Array(items)]);
     let Some(r) = set_of(lookup_read(s, at, key)?)? else {
         return Ok(done(Vec::new()));
     };
-    match opts.invalid {
-        Some(ScanOptionError::Syntax) => return Err(StorageError::Syntax),
-        Some(ScanOptionError::NotInteger) => return Err(StorageError::NotInteger),
-        None => {}
-    }
+    opts.check()?;
     let from = if cursor == 0 {
         Vec::new()
     } else {
@@ -794,6 +781,7 @@ pub fn sscan<S: StoreRead + ?Sized>(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use tandem_shared::ScanOptionError;
 
     use proptest::prelude::*;
     use tandem_shared::ExpireCondition;
@@ -947,7 +935,7 @@ mod tests {
             db.read(|s, at| sintercard(s, at, &bytes(&["nokey", "str"]), 0)),
             wt
         );
-        let opts = SScanOptions {
+        let opts = MemberScanOptions {
             pattern: None,
             count: 10,
             invalid: Some(ScanOptionError::Syntax),
@@ -1202,7 +1190,7 @@ mod tests {
             let mut seen = Vec::new();
             let mut calls = 0;
             loop {
-                let opts = SScanOptions {
+                let opts = MemberScanOptions {
                     pattern,
                     count: 7,
                     invalid: None,
@@ -1232,7 +1220,7 @@ mod tests {
         let (seen, _) = scan_all(&db, Some(b"m1*"));
         assert_eq!(seen.len(), 10);
         let empty = Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![])]);
-        let opts = |invalid| SScanOptions {
+        let opts = |invalid| MemberScanOptions {
             pattern: None,
             count: 10,
             invalid,

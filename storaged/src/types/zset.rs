@@ -23,10 +23,10 @@
 use std::collections::BTreeMap;
 
 use tandem_shared::command::{
-    ArchivedCommand, ArchivedLexBound, ArchivedScanOptionError, ArchivedScoreBound,
-    ArchivedZAddCompare, ArchivedZAddCondition, ArchivedZAggregate, ArchivedZEnd, ArchivedZLimit,
-    ArchivedZRangeBy, ArchivedZSetOp, LexBound, ScoreBound, ZAddCompare, ZAddCondition,
-    ZAddOptions, ZAggregate, ZEnd, ZLimit, ZRangeBy, ZSetOp,
+    ArchivedCommand, ArchivedLexBound, ArchivedScoreBound, ArchivedZAddCompare,
+    ArchivedZAddCondition, ArchivedZAggregate, ArchivedZEnd, ArchivedZLimit, ArchivedZRangeBy,
+    ArchivedZSetOp, LexBound, ScoreBound, ZAddCompare, ZAddCondition, ZAddOptions, ZAggregate,
+    ZEnd, ZLimit, ZRangeBy, ZSetOp,
 };
 use tandem_shared::glob::glob_match;
 use tandem_shared::{Reply, StorageError};
@@ -35,6 +35,7 @@ use super::{lookup_read, lookup_write, remove_record, store_record, At, CmdResul
 use crate::engine::keys;
 use crate::engine::metadata::{KeyType, Record};
 use crate::engine::{Cf, StoreRead, StoreWrite};
+use crate::types::MemberScanOptions;
 
 /// Tag of the member → score namespace. Persisted: never change.
 pub const MEMBER_TAG: u8 = 0x01;
@@ -997,17 +998,14 @@ pub fn zscan<S: StoreRead + ?Sized>(
     at: At,
     key: &[u8],
     cursor: u64,
-    pattern: Option<&[u8]>,
-    count: u64,
-    invalid: Option<StorageError>,
+    opts: MemberScanOptions<'_>,
 ) -> CmdResult {
+    let MemberScanOptions { pattern, count, .. } = opts;
     let done = |items: Vec<Reply>| Reply::Array(vec![Reply::bulk("0"), Reply::Array(items)]);
     let Some(z) = read_zset(s, at, key)? else {
         return Ok(done(Vec::new()));
     };
-    if let Some(e) = invalid {
-        return Err(e);
-    }
+    opts.check()?;
     if z.rec.size <= ZSCAN_WHOLE_MAX {
         // Redis's listpack order: by score, then member.
         let mut items = Vec::new();
@@ -1354,12 +1352,7 @@ pub fn read<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> Opti
             at,
             key,
             cursor.to_native(),
-            pattern.as_ref().map(|p| p.as_slice()),
-            count.to_native(),
-            invalid.as_ref().map(|e| match e {
-                ArchivedScanOptionError::Syntax => StorageError::Syntax,
-                ArchivedScanOptionError::NotInteger => StorageError::NotInteger,
-            }),
+            MemberScanOptions::from_archived(pattern.as_ref(), count.to_native(), invalid.as_ref()),
         ),
         C::ZCombine {
             op,
