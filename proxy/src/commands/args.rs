@@ -125,6 +125,37 @@ impl Args {
     }
 }
 
+/// The `numkeys key [key …]` of `LMPOP`/`ZMPOP` (and their blocking forms).
+///
+/// # Errors
+/// `ERR numkeys should be greater than 0` for a non-positive or non-integer count, `Syntax`
+/// when fewer keys follow.
+pub fn mpop_keys(args: &mut Args) -> Result<Vec<Vec<u8>>, CommandError> {
+    let n = parse_i64(&args.next_bytes()?)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| CommandError::err("numkeys should be greater than 0"))?;
+    let n = usize::try_from(n)
+        .ok()
+        .filter(|&n| n <= args.remaining())
+        .ok_or(CommandError::Syntax)?;
+    (0..n).map(|_| args.next_vec()).collect()
+}
+
+/// `MIN` or `MAX` of `ZMPOP`/`BZMPOP`, any case.
+///
+/// # Errors
+/// `Syntax` for anything else.
+pub fn min_max(args: &mut Args) -> Result<tandem_shared::command::ZEnd, CommandError> {
+    use tandem_shared::command::ZEnd;
+    if args.eat("MIN") {
+        Ok(ZEnd::Min)
+    } else if args.eat("MAX") {
+        Ok(ZEnd::Max)
+    } else {
+        Err(CommandError::Syntax)
+    }
+}
+
 /// The tail of `LMPOP`/`ZMPOP`: an optional, single `COUNT n` with `n > 0` (default 1).
 ///
 /// # Errors

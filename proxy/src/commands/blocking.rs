@@ -7,7 +7,7 @@
 use tandem_shared::command::{BlockingOp, ListEnd, Wait, ZEnd};
 use tandem_shared::Command;
 
-use super::args::{parse_f64, parse_i64, Args};
+use super::args::{parse_f64, Args};
 use super::ParseCtx;
 use crate::error::CommandError;
 
@@ -134,16 +134,7 @@ pub fn brpoplpush(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandErr
 /// `timeout numkeys key [key ...]` of `BLMPOP`/`BZMPOP`: the timeout is checked first.
 fn mpop_keys(args: &mut Args, ctx: &ParseCtx) -> Result<(Vec<Vec<u8>>, Wait), CommandError> {
     let deadline = deadline(&args.next_bytes()?, ctx.now_ms)?;
-    let n = parse_i64(&args.next_bytes()?)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| CommandError::err("numkeys should be greater than 0"))?;
-    let n = usize::try_from(n)
-        .ok()
-        .filter(|&n| n <= args.remaining())
-        .ok_or(CommandError::Syntax)?;
-    let keys = (0..n)
-        .map(|_| args.next_vec())
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys = super::args::mpop_keys(args)?;
     Ok((keys, wait(deadline, ctx)))
 }
 
@@ -158,13 +149,7 @@ pub fn blmpop(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> 
 /// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`
 pub fn bzmpop(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
     let (keys, wait) = mpop_keys(args, ctx)?;
-    let end = if args.eat("MIN") {
-        ZEnd::Min
-    } else if args.eat("MAX") {
-        ZEnd::Max
-    } else {
-        return Err(CommandError::Syntax);
-    };
+    let end = super::args::min_max(args)?;
     let count = super::args::mpop_count(args)?;
     Ok(blocking(BlockingOp::ZSetMulti { end, count }, keys, wait))
 }

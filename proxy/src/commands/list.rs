@@ -236,16 +236,7 @@ pub fn rpoplpush(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandErr
 
 /// `LMPOP numkeys key [key …] LEFT|RIGHT [COUNT count]`
 pub fn lmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
-    let n = parse_i64(&args.next_bytes()?)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| CommandError::err("numkeys should be greater than 0"))?;
-    let n = usize::try_from(n)
-        .ok()
-        .filter(|&n| n <= args.remaining())
-        .ok_or(CommandError::Syntax)?;
-    let keys = (0..n)
-        .map(|_| args.next_vec())
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys = super::args::mpop_keys(args)?;
     let end = direction(args)?;
     let count = super::args::mpop_count(args)?;
     Ok(Command::LMPop { keys, end, count })

@@ -649,17 +649,8 @@ pub fn zintercard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandEr
 
 /// `ZMPOP numkeys key… MIN|MAX [COUNT count]`
 pub fn zmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
-    let n = parse_i64(&args.next_bytes()?)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| CommandError::err("numkeys should be greater than 0"))?;
-    let keys = take_keys(args, n)?;
-    let end = if args.eat("MIN") {
-        ZEnd::Min
-    } else if args.eat("MAX") {
-        ZEnd::Max
-    } else {
-        return Err(CommandError::Syntax);
-    };
+    let keys = super::args::mpop_keys(args)?;
+    let end = super::args::min_max(args)?;
     let count = super::args::mpop_count(args)?;
     Ok(Command::ZMPop { keys, end, count })
 }
