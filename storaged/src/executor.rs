@@ -36,7 +36,7 @@ use crate::types::list;
 use crate::types::set::{self, SetOp};
 use crate::types::string::{self, SetOptions};
 use crate::types::zset;
-use crate::types::{At, CmdResult, MemberScanOptions};
+use crate::types::{key_slices, At, CmdResult, MemberScanOptions};
 
 /// Runs a read-only command (`cmd.is_write() == false`) against committed state.
 /// A write command here is answered with an internal error: route it to the writer.
@@ -706,11 +706,6 @@ fn scan_filter(t: &ArchivedScanType) -> ScanFilter {
         ArchivedScanType::ZSet => ScanFilter::Only(KeyType::ZSet),
         ArchivedScanType::Other => ScanFilter::Nothing,
     }
-}
-
-/// Borrowed key list of an archived multi-key command.
-fn key_slices(keys: &rkyv::vec::ArchivedVec<rkyv::vec::ArchivedVec<u8>>) -> Vec<&[u8]> {
-    keys.iter().map(|k| k.as_slice()).collect()
 }
 
 fn time_unit(u: &ArchivedTimeUnit) -> TimeUnit {

@@ -32,6 +32,11 @@ impl From<EngineError> for StorageError {
     }
 }
 
+/// Borrowed key list of an archived multi-key command.
+pub fn key_slices(keys: &[rkyv::vec::ArchivedVec<u8>]) -> Vec<&[u8]> {
+    keys.iter().map(|k| k.as_slice()).collect()
+}
+
 /// Options of HSCAN, SSCAN and ZSCAN.
 #[derive(Debug, Clone, Copy)]
 pub struct MemberScanOptions<'a> {

@@ -35,7 +35,7 @@ use super::{lookup_read, lookup_write, remove_record, store_record, At, CmdResul
 use crate::engine::keys;
 use crate::engine::metadata::{KeyType, Record};
 use crate::engine::{Cf, StoreRead, StoreWrite};
-use crate::types::MemberScanOptions;
+use crate::types::{key_slices, MemberScanOptions};
 
 /// Tag of the member → score namespace. Persisted: never change.
 pub const MEMBER_TAG: u8 = 0x01;
@@ -1276,10 +1276,6 @@ fn aggregate_of(a: &ArchivedZAggregate) -> ZAggregate {
     }
 }
 
-fn slices(v: &[rkyv::vec::ArchivedVec<u8>]) -> Vec<&[u8]> {
-    v.iter().map(|k| k.as_slice()).collect()
-}
-
 fn weights_of(v: &[rkyv::rend::f64_le]) -> Vec<f64> {
     v.iter().map(|w| w.to_native()).collect()
 }
@@ -1290,7 +1286,7 @@ pub fn read<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> Opti
     Some(match cmd {
         C::ZCard { key } => zcard(s, at, key),
         C::ZScore { key, member } => zscore(s, at, key, member),
-        C::ZMScore { key, members } => zmscore(s, at, key, &slices(members)),
+        C::ZMScore { key, members } => zmscore(s, at, key, &key_slices(members)),
         C::ZCount { key, min, max } => zcount(
             s,
             at,
@@ -1364,12 +1360,12 @@ pub fn read<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> Opti
             s,
             at,
             set_op(op),
-            &slices(keys),
+            &key_slices(keys),
             &weights_of(weights),
             aggregate_of(aggregate),
             *with_scores,
         ),
-        C::ZInterCard { keys, limit } => zintercard(s, at, &slices(keys), limit.to_native()),
+        C::ZInterCard { keys, limit } => zintercard(s, at, &key_slices(keys), limit.to_native()),
         _ => return None,
     })
 }
@@ -1408,7 +1404,7 @@ pub fn write<W: StoreWrite + ?Sized>(
             zadd(w, at, key, opts, &pairs)
         }
         C::ZIncrBy { key, delta, member } => zincrby(w, at, key, delta.to_native(), member),
-        C::ZRem { key, members } => zrem(w, at, key, &slices(members)),
+        C::ZRem { key, members } => zrem(w, at, key, &key_slices(members)),
         C::ZRangeStore {
             dst,
             src,
@@ -1433,7 +1429,7 @@ pub fn write<W: StoreWrite + ?Sized>(
             count.as_ref().map(|c| c.to_native()),
         ),
         C::ZMPop { keys, end, count } => {
-            zmpop(w, at, &slices(keys), end_of_pop(end), count.to_native())
+            zmpop(w, at, &key_slices(keys), end_of_pop(end), count.to_native())
         }
         C::ZCombineStore {
             dst,
@@ -1446,7 +1442,7 @@ pub fn write<W: StoreWrite + ?Sized>(
             at,
             dst,
             set_op(op),
-            &slices(keys),
+            &key_slices(keys),
             &weights_of(weights),
             aggregate_of(aggregate),
         ),
