@@ -155,9 +155,7 @@ impl Touched {
             _ => None,
         };
         if let Some((db, key)) = named {
-            if !self.keys.contains(&(db, key.to_vec())) {
-                self.keys.insert((db, key.to_vec()));
-            }
+            self.keys.insert((db, key.to_vec()));
         }
     }
 

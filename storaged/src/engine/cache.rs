@@ -21,13 +21,14 @@ use super::{Cf, Pending};
 /// Per-entry overhead counted against the budget besides key and value bytes.
 const ENTRY_OVERHEAD: usize = 64;
 
-type Key = (u8, Vec<u8>);
+/// One map per cached column family (`Meta`, `Sub`), so lookups borrow the key.
+type Maps = [HashMap<Vec<u8>, Option<Vec<u8>>>; 2];
 
 /// See the module docs.
 #[derive(Debug)]
 pub struct RecordCache {
-    young: HashMap<Key, Option<Vec<u8>>>,
-    old: HashMap<Key, Option<Vec<u8>>>,
+    young: Maps,
+    old: Maps,
     young_bytes: usize,
     /// Bytes per generation; 0 disables the cache.
     half_budget: usize,
@@ -42,8 +43,13 @@ pub enum Cached {
     Known(Option<Vec<u8>>),
 }
 
-fn cacheable(cf: Cf) -> bool {
-    matches!(cf, Cf::Meta | Cf::Sub)
+/// The map index of a cached column family.
+fn slot(cf: Cf) -> Option<usize> {
+    match cf {
+        Cf::Meta => Some(0),
+        Cf::Sub => Some(1),
+        Cf::Reqs => None,
+    }
 }
 
 fn size(key: &[u8], value: &Option<Vec<u8>>) -> usize {
@@ -54,8 +60,8 @@ impl RecordCache {
     /// A cache holding about `budget_bytes` (0: disabled).
     pub fn new(budget_bytes: usize) -> RecordCache {
         RecordCache {
-            young: HashMap::new(),
-            old: HashMap::new(),
+            young: Default::default(),
+            old: Default::default(),
             young_bytes: 0,
             half_budget: budget_bytes / 2,
         }
@@ -63,17 +69,16 @@ impl RecordCache {
 
     /// The committed record of `key`, if known.
     pub fn get(&mut self, cf: Cf, key: &[u8]) -> Cached {
-        if self.half_budget == 0 || !cacheable(cf) {
+        let Some(i) = slot(cf).filter(|_| self.half_budget > 0) else {
             return Cached::Unknown;
-        }
-        let k = (cf as u8, key.to_vec());
-        if let Some(v) = self.young.get(&k) {
+        };
+        if let Some(v) = self.young[i].get(key) {
             return Cached::Known(v.clone());
         }
-        match self.old.remove(&k) {
+        match self.old[i].remove(key) {
             Some(v) => {
                 let out = v.clone();
-                self.put(k, v);
+                self.put(i, key.to_vec(), v);
                 Cached::Known(out)
             }
             None => Cached::Unknown,
@@ -82,10 +87,9 @@ impl RecordCache {
 
     /// Remembers a committed read.
     pub fn fill(&mut self, cf: Cf, key: &[u8], value: Option<Vec<u8>>) {
-        if self.half_budget == 0 || !cacheable(cf) {
-            return;
+        if let Some(i) = slot(cf).filter(|_| self.half_budget > 0) {
+            self.put(i, key.to_vec(), value);
         }
-        self.put((cf as u8, key.to_vec()), value);
     }
 
     /// Applies a committed group: its puts and deletes become entries; a range deletion
@@ -99,42 +103,43 @@ impl RecordCache {
                 self.clear();
             }
         }
-        for cf in [Cf::Meta, Cf::Sub] {
+        for (i, cf) in [Cf::Meta, Cf::Sub].into_iter().enumerate() {
             for (key, value) in pending.entries(cf) {
-                let k = (cf as u8, key.clone());
-                self.old.remove(&k);
-                self.put(k, value.clone());
+                self.old[i].remove(key);
+                self.put(i, key.clone(), value.clone());
             }
         }
     }
 
     pub fn clear(&mut self) {
-        self.young.clear();
-        self.old.clear();
+        for m in self.young.iter_mut().chain(self.old.iter_mut()) {
+            m.clear();
+        }
         self.young_bytes = 0;
     }
 
     /// Entries held (both generations).
     pub fn len(&self) -> usize {
-        self.young.len() + self.old.len()
+        self.young.iter().chain(&self.old).map(HashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn put(&mut self, k: Key, v: Option<Vec<u8>>) {
-        let add = size(&k.1, &v);
+    fn put(&mut self, i: usize, key: Vec<u8>, v: Option<Vec<u8>>) {
+        let add = size(&key, &v);
         if add > self.half_budget {
             // Too big to keep: make sure no stale copy survives.
-            if let Some(old) = self.young.remove(&k) {
-                self.young_bytes -= size(&k.1, &old);
+            if let Some(old) = self.young[i].remove(&key) {
+                self.young_bytes -= size(&key, &old);
             }
-            self.old.remove(&k);
+            self.old[i].remove(&key);
             return;
         }
-        if let Some(prev) = self.young.insert(k.clone(), v) {
-            self.young_bytes -= size(&k.1, &prev);
+        let key_len = key.len();
+        if let Some(prev) = self.young[i].insert(key, v) {
+            self.young_bytes -= key_len + prev.map_or(0, |p| p.len()) + ENTRY_OVERHEAD;
         }
         self.young_bytes += add;
         if self.young_bytes > self.half_budget {
