@@ -1,6 +1,7 @@
 //! Where requests execute: one ordered writer thread with opportunistic group commit, and
-//! tokio's blocking pool (capped by `--storage-threads`) for read-only requests. Never runs
-//! on the socket I/O threads.
+//! tokio's blocking pool (capped by `--storage-threads`) for read-only requests. Only light
+//! reads served entirely from memory run on the socket I/O thread; nothing that may wait
+//! for a disk or a write stall does. Responses go to the link's outbox (`crate::reply`).
 //!
 //! Group commit: the writer blocks for one request, then takes whatever else is already
 //! queued (up to the batch size) without waiting, runs them all against one `WriteGroup`
@@ -14,9 +15,9 @@
 //! after any resend, for every keyed request, because the first attempt of a request may
 //! still be queued behind its own resend (the proxy resends when *it* sees a link die).
 
-use std::thread::JoinHandle;
-
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use bytes::BytesMut;
 use rkyv::vec::ArchivedVec;
@@ -26,16 +27,22 @@ use tandem_shared::wire::{
 };
 use tandem_shared::StorageError;
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::task::TaskTracker;
 
 use crate::blocking::{self, Blocked};
 use crate::dedup;
 use crate::engine::{now_ms, Cf, Engine, StoreRead, StoreWrite};
 use crate::executor::{self, Writer};
+use crate::reply::{Outbox, ReplyTo, Woken};
 use crate::watch::{self, WatchTable};
 
 /// Most commands of a read request answered on the socket thread: a single thread, so
 /// pipelines of many reads still go to the read pool, where they run in parallel.
-const INLINE_READS_MAX: usize = 4;
+const INLINE_READS_MAX: usize = 64;
+
+/// Runs of a read request through the record cache before it gives up on the cache (each
+/// rerun means a group commit overlapped the previous one).
+const READ_ATTEMPTS: usize = 3;
 
 /// Keys reclaimed per expiry sweep step.
 const RECLAIM_BUDGET: usize = 256;
@@ -43,13 +50,15 @@ const RECLAIM_BUDGET: usize = 256;
 pub(crate) enum WriteJob {
     Request {
         frame: Frame,
-        reply: oneshot::Sender<BytesMut>,
+        reply: ReplyTo,
     },
     Reclaim,
     /// Forget remembered replies born before this time.
     Trim(u64),
     /// A blocked client's deadline passed (`crate::blocking::Timer`).
     Tick,
+    /// Answered once every job queued before it has been answered.
+    Barrier(oneshot::Sender<()>),
 }
 
 /// A validated request frame of either kind.
@@ -149,12 +158,9 @@ impl Executor {
         let _ = self.write_tx.try_send(WriteJob::Trim(cutoff));
     }
 
-    /// Executes one validated request frame and returns its encoded response frame.
-    ///
-    /// Read-only requests run on the blocking pool; anything that may write goes to the
-    /// writer, in arrival order.
-    pub async fn execute(&self, frame: Frame) -> BytesMut {
-        let (id, db, write, count) = match RequestView::of(&frame) {
+    /// Decides where a validated request frame runs, answering it at once when it can.
+    fn route(&self, frame: &Frame) -> Route {
+        let (id, db, write, count) = match RequestView::of(frame) {
             Ok(r) => (
                 r.id,
                 r.db,
@@ -163,50 +169,101 @@ impl Executor {
             ),
             Err(e) => {
                 tracing::error!(error = %e, "request frame failed validation after session check");
-                return encode_response(0, Vec::new(), self.max_frame);
+                return Route::Answer(encode_response(0, Vec::new(), self.max_frame));
             }
         };
         if db >= tandem_shared::DATABASES {
-            return encode_response(
+            return Route::Answer(encode_response(
                 id,
                 vec![Outcome::Err(StorageError::DbOutOfRange); count],
                 self.max_frame,
-            );
+            ));
         }
         if write || self.reads_via_writer {
-            let (reply, rx) = oneshot::channel();
-            if self
-                .write_tx
-                .send(WriteJob::Request { frame, reply })
-                .await
-                .is_err()
-            {
-                return encode_response(id, Vec::new(), self.max_frame);
-            }
-            rx.await
-                .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
-        } else {
-            if let Some(answer) = self.read_in_memory(&frame, id, db) {
-                return answer;
-            }
-            let engine = self.engine.clone();
-            let max_frame = self.max_frame;
-            tokio::task::spawn_blocking(move || {
-                let outcomes = match RequestView::of(&frame) {
-                    Ok(req) => {
-                        // One snapshot per request: its reads never see half a group commit.
-                        let view = engine.snapshot_read();
-                        req.commands
-                            .iter()
-                            .map(|c| executor::execute_read_on(&view, db, c))
-                            .collect()
-                    }
-                    Err(_) => Vec::new(),
+            return Route::Write(id);
+        }
+        match self.read_in_memory(frame, id, db) {
+            Some(answer) => Route::Answer(answer),
+            None => Route::Read(id),
+        }
+    }
+
+    /// Starts one validated request frame whose response goes to the link's `out`.
+    /// Returns the response when it was answered right here (the caller appends it and
+    /// flushes once per batch of frames); otherwise the writer or the read pool appends it
+    /// and wakes `out` itself. Work that must wait runs as a task of `tasks`, so the
+    /// session can wait for it before closing the link.
+    pub fn submit(
+        self: &Arc<Self>,
+        frame: Frame,
+        out: &Arc<Outbox>,
+        tasks: &TaskTracker,
+    ) -> Option<BytesMut> {
+        match self.route(&frame) {
+            Route::Answer(answer) => Some(answer),
+            Route::Write(id) => {
+                let job = WriteJob::Request {
+                    frame,
+                    reply: ReplyTo::Link(out.clone()),
                 };
-                encode_response(id, outcomes, max_frame)
-            })
-            .await
-            .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
+                match self.write_tx.try_send(job) {
+                    Ok(()) => None,
+                    Err(mpsc::error::TrySendError::Full(job)) => {
+                        // Backpressure for this request only: the session keeps reading,
+                        // so reads on the link are not held behind a stalled writer.
+                        let executor = self.clone();
+                        let out = out.clone();
+                        tasks.spawn(async move {
+                            if executor.write_tx.send(job).await.is_err() {
+                                out.append(&encode_response(id, Vec::new(), executor.max_frame));
+                                out.flush();
+                            }
+                        });
+                        None
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        Some(encode_response(id, Vec::new(), self.max_frame))
+                    }
+                }
+            }
+            Route::Read(id) => {
+                let engine = self.engine.clone();
+                let max_frame = self.max_frame;
+                let out = out.clone();
+                tasks.spawn_blocking(move || {
+                    out.append(&read_on(&engine, &frame, id, max_frame));
+                    out.flush();
+                });
+                None
+            }
+        }
+    }
+
+    /// Executes one validated request frame and returns its encoded response frame; for
+    /// requests that may wait indefinitely (parked blocking pops), which a session runs as
+    /// their own task so it can abandon them.
+    pub async fn execute(&self, frame: Frame) -> BytesMut {
+        match self.route(&frame) {
+            Route::Answer(answer) => answer,
+            Route::Write(id) => {
+                let (reply, rx) = oneshot::channel();
+                let job = WriteJob::Request {
+                    frame,
+                    reply: ReplyTo::Once(reply),
+                };
+                if self.write_tx.send(job).await.is_err() {
+                    return encode_response(id, Vec::new(), self.max_frame);
+                }
+                rx.await
+                    .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
+            }
+            Route::Read(id) => {
+                let engine = self.engine.clone();
+                let max_frame = self.max_frame;
+                tokio::task::spawn_blocking(move || read_on(&engine, &frame, id, max_frame))
+                    .await
+                    .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
+            }
         }
     }
 
@@ -221,12 +278,27 @@ impl Executor {
         {
             return None;
         }
-        let view = self.engine.snapshot_read_in_memory();
-        let mut outcomes = Vec::with_capacity(req.commands.len());
-        for c in req.commands.iter() {
-            outcomes.push(executor::execute_in_memory(&view, db, c)?);
+        for _ in 0..READ_ATTEMPTS {
+            let view = self.engine.cached_read(true);
+            let mut outcomes = Vec::with_capacity(req.commands.len());
+            for c in req.commands.iter() {
+                outcomes.push(executor::execute_in_memory(&view, db, c)?);
+            }
+            if view.consistent() {
+                return Some(encode_response(id, outcomes, self.max_frame));
+            }
         }
-        Some(encode_response(id, outcomes, self.max_frame))
+        // Commits kept overlapping: the read pool's plain snapshot needs no luck.
+        None
+    }
+
+    /// Resolves once the writer has answered every request queued before this call; a
+    /// closing session waits for it so the responses it owes reach its outbox first.
+    pub async fn settled(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.write_tx.send(WriteJob::Barrier(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Asks the writer to reclaim a few expired keys; skipped if the writer is busy.
@@ -242,6 +314,42 @@ impl Executor {
             let _ = handle.join();
         }
     }
+}
+
+/// Where a request runs.
+enum Route {
+    /// Answered already (in-memory read, bad database, invalid frame).
+    Answer(BytesMut),
+    /// May write: the writer thread, in arrival order.
+    Write(u64),
+    /// Reads that may touch the disk: the read pool.
+    Read(u64),
+}
+
+/// Runs a read-only request on one committed state: through the record cache while no
+/// commit overlaps it (a few attempts), else on one plain snapshot.
+fn read_on(engine: &Engine, frame: &Frame, id: u64, max_frame: u32) -> BytesMut {
+    let Ok(req) = RequestView::of(frame) else {
+        return encode_response(id, Vec::new(), max_frame);
+    };
+    for _ in 0..READ_ATTEMPTS {
+        let view = engine.cached_read(false);
+        let outcomes = req
+            .commands
+            .iter()
+            .map(|c| executor::execute_read_on(&view, req.db, c))
+            .collect();
+        if view.consistent() {
+            return encode_response(id, outcomes, max_frame);
+        }
+    }
+    let view = engine.snapshot_read();
+    let outcomes = req
+        .commands
+        .iter()
+        .map(|c| executor::execute_read_on(&view, req.db, c))
+        .collect();
+    encode_response(id, outcomes, max_frame)
 }
 
 /// Encodes a response; a reply too large for a frame becomes an error per command. An
@@ -297,6 +405,8 @@ fn write_loop(
         trimmed_to: 0,
     };
     let mut watches = WatchTable::new();
+    let mut woken = Woken::default();
+    let mut barriers = Vec::new();
     while let Some(first) = rx.blocking_recv() {
         jobs.push(first);
         while jobs.len() < ctx.batch_size {
@@ -350,6 +460,7 @@ fn write_loop(
                     }
                 }
                 WriteJob::Tick => {}
+                WriteJob::Barrier(tx) => barriers.push(tx),
             }
             // Modified keys are taken only through `settle_touched` (see
             // `executor::Touched`): here for what the job left (a whole EXEC, expiry,
@@ -390,7 +501,11 @@ fn write_loop(
                     encode_response(id, vec![failed; answer.count()], ctx.max_frame)
                 }
             };
-            let _ = reply.send(frame);
+            reply.deliver(frame, &mut woken);
+        }
+        woken.flush();
+        for barrier in barriers.drain(..) {
+            let _ = barrier.send(());
         }
         blocked.arm(stats);
     }

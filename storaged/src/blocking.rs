@@ -23,19 +23,19 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use bytes::BytesMut;
 use tandem_shared::command::{ArchivedBlockingOp, ArchivedCommand};
 use tandem_shared::wire::{Frame, Outcome};
 use tandem_shared::{Reply, StorageError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::batch::{self, Answer, DedupState, RequestView, WriteJob, WriterCtx};
 use crate::engine::{now_ms, StoreWrite};
 use crate::executor::{Touched, WriteGroup};
+use crate::reply::ReplyTo;
 use crate::types::{list, zset, At, CmdResult};
 
 /// A request's reply channel plus what `batch.rs` needs to answer it.
-pub(crate) type Done = (u64, Answer, oneshot::Sender<BytesMut>);
+pub(crate) type Done = (u64, Answer, ReplyTo);
 
 /// Runs a blocking pop without waiting: the non-blocking form's effect, with the blocking
 /// command's reply shape; the timeout reply (a null) when every key is empty.
@@ -136,7 +136,7 @@ pub fn may_park(req: &RequestView<'_>) -> bool {
 /// A parked request.
 pub(crate) struct Parked {
     frame: Frame,
-    reply: oneshot::Sender<BytesMut>,
+    reply: ReplyTo,
 }
 
 /// What the table keeps to order and find a parked entry.
@@ -392,7 +392,7 @@ impl Blocked {
     pub fn run(
         &mut self,
         frame: Frame,
-        reply: oneshot::Sender<BytesMut>,
+        reply: ReplyTo,
         group: &mut WriteGroup<'_>,
         now: u64,
         ctx: &WriterCtx,

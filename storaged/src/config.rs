@@ -68,8 +68,9 @@ pub struct Options {
     #[arg(long, env = "TANDEM_BLOCK_CACHE_MB")]
     pub block_cache_mb: Option<usize>,
 
-    /// The writer thread's cache of committed records it read or wrote, in MiB (saves a
-    /// memtable search per key written; 0 disables it) [default: 64].
+    /// The record cache of committed records, shared by the writer and in-memory reads,
+    /// in MiB (saves a memtable search per key written or read; 0 disables it)
+    /// [default: 64].
     #[arg(long, env = "TANDEM_WRITER_CACHE_MB")]
     pub writer_cache_mb: Option<usize>,
 

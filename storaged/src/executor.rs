@@ -23,7 +23,7 @@ use tandem_shared::{
     ExpireCondition, GetExExpiry, LcsMode, Reply, SetCondition, SetExpiry, StorageError, TimeUnit,
 };
 
-use crate::engine::cache::{Cached, RecordCache};
+use crate::engine::cache::Cached;
 use crate::engine::keys::DB_COUNT;
 use crate::engine::metadata::KeyType;
 use crate::engine::{
@@ -67,7 +67,7 @@ pub fn execute_read_on<S: StoreRead + ?Sized>(s: &S, db: u8, cmd: &ArchivedComma
 /// Runs a read against a memory-only view; `None` when it needed the disk (then nothing is
 /// logged and the caller runs it again on the read pool).
 pub fn execute_in_memory(
-    view: &crate::engine::SnapshotRead<'_>,
+    view: &crate::engine::CachedRead<'_>,
     db: u8,
     cmd: &ArchivedCommand,
 ) -> Option<Outcome> {
@@ -127,9 +127,6 @@ pub struct Writer {
     /// Whether write groups record the user keys they modify (see [`Touched`]); on only
     /// while something (WATCH, blocked clients) needs to know, so the plain path pays nothing.
     track_touched: bool,
-    /// Committed records this thread read or wrote (see `engine/cache.rs`). A `RefCell`
-    /// because lookups fill it through `StoreRead::get(&self)`; only this thread uses it.
-    cache: std::cell::RefCell<RecordCache>,
 }
 
 /// The user keys a write group modified, as seen at the engine seam: every put or delete of
@@ -178,12 +175,10 @@ impl Touched {
 
 impl Writer {
     pub fn new(engine: Engine) -> Writer {
-        let cache = std::cell::RefCell::new(RecordCache::new(engine.writer_cache_bytes()));
         Writer {
             engine,
             sweeper: Sweeper::new(),
             track_touched: false,
-            cache,
         }
     }
 
@@ -303,9 +298,7 @@ impl WriteGroup<'_> {
     pub fn commit(self) -> Result<(), EngineError> {
         self.writer
             .engine
-            .commit(&self.pending, &self.counts, self.expired)?;
-        self.writer.cache.borrow_mut().apply(&self.pending);
-        Ok(())
+            .commit(&self.pending, &self.counts, self.expired)
     }
 }
 
@@ -314,11 +307,12 @@ impl StoreRead for WriteGroup<'_> {
         match self.pending.lookup(cf, key) {
             Overlay::Written(v) => Ok(v.map(<[u8]>::to_vec)),
             Overlay::Untouched => {
-                if let Cached::Known(v) = self.writer.cache.borrow_mut().get(cf, key) {
+                let records = self.writer.engine.records();
+                if let Cached::Known(v) = records.get(cf, key) {
                     return Ok(v);
                 }
                 let v = self.writer.engine.get(cf, key)?;
-                self.writer.cache.borrow_mut().fill(cf, key, v.clone());
+                records.fill(cf, key, v.clone());
                 Ok(v)
             }
         }

@@ -16,6 +16,7 @@ pub mod expire;
 pub mod notify;
 pub mod peer;
 pub mod pubsub;
+pub mod reply;
 pub mod server;
 pub mod session;
 pub mod systemd;

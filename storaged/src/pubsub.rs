@@ -9,8 +9,9 @@
 //!
 //! Ordering: a publish encodes and queues its frames while holding the table lock, so every
 //! link sees messages in one global order, as Redis clients do. Queuing never waits: a link
-//! whose outbound queue is full is cut (its proxy reconnects and registers again), which
-//! bounds storaged's memory against a proxy that stopped reading.
+//! whose outbox already holds its backlog limit of unwritten bytes is cut (its proxy
+//! reconnects and registers again), which bounds storaged's memory against a proxy that
+//! stopped reading.
 //!
 //! Keyspace notifications: the `notify-keyspace-events` flags live here too, because every
 //! proxy shares them; the writer asks [`Hub::notify`] after each commit.
@@ -21,13 +22,14 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use bytes::BytesMut;
 use tandem_shared::glob::glob_match;
 use tandem_shared::wire::{self, ArchivedSubscriptions, Published, Push};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::reply::Outbox;
 
 /// The process-wide hub.
 pub fn hub() -> &'static Hub {
@@ -37,7 +39,9 @@ pub fn hub() -> &'static Hub {
 
 /// One registered link.
 struct LinkEntry {
-    tx: mpsc::Sender<BytesMut>,
+    out: Arc<Outbox>,
+    /// Most bytes of pushes left waiting in `out` before the link is cut.
+    backlog: usize,
     kill: CancellationToken,
     max_frame: u32,
     channels: HashMap<Vec<u8>, u32>,
@@ -66,10 +70,12 @@ pub struct Hub {
 
 impl Hub {
     /// Registers a link that may subscribe; returns its id for [`Hub::update`] and
-    /// [`Hub::detach`]. `kill` is cancelled if the link cannot keep up.
+    /// [`Hub::detach`]. `kill` is cancelled if the link cannot keep up: more than
+    /// `backlog` bytes waiting in `out` when a push arrives.
     pub fn attach(
         &self,
-        tx: mpsc::Sender<BytesMut>,
+        out: Arc<Outbox>,
+        backlog: usize,
         kill: CancellationToken,
         max_frame: u32,
     ) -> u64 {
@@ -78,7 +84,8 @@ impl Hub {
             t.links.insert(
                 id,
                 LinkEntry {
-                    tx,
+                    out,
+                    backlog,
                     kill,
                     max_frame,
                     channels: HashMap::new(),
@@ -187,18 +194,13 @@ impl Hub {
                 tracing::warn!(error = %e, "published message does not fit in a frame; dropped");
                 continue;
             }
-            match entry.tx.try_send(frame) {
-                Ok(()) => {
-                    self.delivered.fetch_add(count, Ordering::Relaxed);
-                }
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    if !entry.kill.is_cancelled() {
-                        tracing::warn!(link, "proxy link is not reading its pushes; closing it");
-                        self.links_cut.fetch_add(1, Ordering::Relaxed);
-                        entry.kill.cancel();
-                    }
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            if entry.out.append_bounded(&frame, entry.backlog) {
+                entry.out.flush();
+                self.delivered.fetch_add(count, Ordering::Relaxed);
+            } else if !entry.kill.is_cancelled() {
+                tracing::warn!(link, "proxy link is not reading its pushes; closing it");
+                self.links_cut.fetch_add(1, Ordering::Relaxed);
+                entry.kill.cancel();
             }
         }
         receivers
@@ -293,26 +295,26 @@ mod tests {
         hub.update(link, a);
     }
 
-    fn pushes(rx: &mut mpsc::Receiver<BytesMut>) -> Vec<Published> {
-        let mut out = Vec::new();
-        while let Ok(mut bytes) = rx.try_recv() {
-            let frame: Frame = wire::decode(&mut bytes, 1 << 20).unwrap().unwrap();
+    fn pushes(out: &Outbox) -> Vec<Published> {
+        let mut bytes = out.take_now();
+        let mut got = Vec::new();
+        while let Some(frame) = wire::decode(&mut bytes, 1 << 20).unwrap() {
+            let frame: Frame = frame;
             assert_eq!(frame.kind, FrameKind::Push);
             let push = frame.access::<Push>().unwrap();
-            out.extend(
+            got.extend(
                 rkyv::deserialize::<Vec<Published>, rkyv::rancor::Error>(&push.messages).unwrap(),
             );
         }
-        out
+        got
     }
 
     #[test]
     fn counts_sum_across_links_and_patterns_count_per_client() {
         let hub = Hub::default();
-        let (tx1, mut rx1) = mpsc::channel(16);
-        let (tx2, mut rx2) = mpsc::channel(16);
-        let a = hub.attach(tx1, CancellationToken::new(), 1 << 20);
-        let b = hub.attach(tx2, CancellationToken::new(), 1 << 20);
+        let (out1, out2) = (Outbox::new(), Outbox::new());
+        let a = hub.attach(out1.clone(), 1 << 20, CancellationToken::new(), 1 << 20);
+        let b = hub.attach(out2.clone(), 1 << 20, CancellationToken::new(), 1 << 20);
         apply(&hub, a, false, &[(false, "news", 2), (true, "n*", 1)]);
         apply(&hub, b, false, &[(false, "news", 3), (true, "x*", 4)]);
         assert_eq!(hub.publish(b"news", b"hi"), 6);
@@ -320,10 +322,10 @@ mod tests {
         assert_eq!(hub.numpat(), 2);
         assert_eq!(hub.channels(None), vec![b"news".to_vec()]);
         assert_eq!(hub.channels(Some(b"x*")), Vec::<Vec<u8>>::new());
-        let got = pushes(&mut rx1);
+        let got = pushes(&out1);
         assert_eq!(got.len(), 2);
         assert!(got.iter().any(|m| m.pattern.as_deref() == Some(&b"n*"[..])));
-        assert_eq!(pushes(&mut rx2).len(), 1);
+        assert_eq!(pushes(&out2).len(), 1);
         // Absolute counts: lowering to 0 removes; replace drops everything else.
         apply(&hub, a, false, &[(false, "news", 0)]);
         assert_eq!(hub.numsub(b"news"), 3);
@@ -339,10 +341,15 @@ mod tests {
     #[test]
     fn a_link_that_stops_reading_is_cut_not_buffered() {
         let hub = Hub::default();
-        let (tx, _rx) = mpsc::channel(2);
+        let out = Outbox::new();
         let kill = CancellationToken::new();
-        let link = hub.attach(tx, kill.clone(), 1 << 20);
+        // Room for about two pushes of one short message.
+        let link = hub.attach(out.clone(), 150, kill.clone(), 1 << 20);
         apply(&hub, link, false, &[(false, "c", 1)]);
+        for _ in 0..2 {
+            assert_eq!(hub.publish(b"c", b"m"), 1);
+        }
+        assert!(out.take_now().len() <= 150);
         for _ in 0..2 {
             assert_eq!(hub.publish(b"c", b"m"), 1);
         }

@@ -17,14 +17,15 @@ use tandem_shared::wire::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::OwnedReadHalf;
 use tokio::net::UnixStream;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::batch::{Executor, RequestView};
+use crate::reply::Outbox;
 
-/// Replies buffered per link before request tasks wait for the socket.
-const REPLY_QUEUE: usize = 4096;
+/// Bytes of published messages that may wait for a link's socket before the link is cut
+/// (a proxy that stopped reading); responses are bounded by the proxy's in-flight limit.
+const PUSH_BACKLOG: usize = 64 * 1024 * 1024;
 
 /// Serves one link until the proxy closes it, it misbehaves, or the drain ends.
 pub async fn serve(
@@ -92,56 +93,78 @@ pub async fn serve(
     }
     tracing::info!(%peer, %name, "proxy link up");
 
-    let (reply_tx, mut reply_rx) = mpsc::channel::<BytesMut>(REPLY_QUEUE);
-    let writer = tokio::spawn(async move {
-        let mut pending = Vec::with_capacity(64);
-        let mut out = BytesMut::with_capacity(64 * 1024);
-        while reply_rx.recv_many(&mut pending, 64).await > 0 {
-            out.clear();
-            for reply in pending.drain(..) {
-                out.extend_from_slice(&reply);
+    // Every response and push of this link gathers in `out`; this task writes whatever has
+    // gathered with one write (see `crate::reply`).
+    let out = Outbox::new();
+    let writer = {
+        let out = out.clone();
+        tokio::spawn(async move {
+            let mut pending = BytesMut::with_capacity(64 * 1024);
+            while out.take(&mut pending).await {
+                if write_half.write_all(&pending).await.is_err() {
+                    out.close();
+                    return;
+                }
+                pending.clear();
             }
-            if write_half.write_all(&out).await.is_err() {
-                return;
-            }
-        }
-        let _ = write_half.shutdown().await;
-    });
+            let _ = write_half.shutdown().await;
+        })
+    };
 
-    // Pushes (published messages) share the reply queue, so they stay ordered with
-    // responses; the hub cuts this link through `overflow` if the proxy stops reading.
+    // The hub cuts this link through `overflow` if the proxy stops reading its pushes.
     let overflow = CancellationToken::new();
-    let hub_link = crate::pubsub::hub().attach(reply_tx.clone(), overflow.clone(), max_frame);
+    let hub_link =
+        crate::pubsub::hub().attach(out.clone(), PUSH_BACKLOG, overflow.clone(), max_frame);
 
     let tasks = TaskTracker::new();
     let closing = CancellationToken::new();
     let mut draining = false;
     let mut deadline = std::pin::pin!(tokio::time::sleep(Duration::MAX / 4));
+    // Responses appended here since the last flush; flushed before waiting for more input,
+    // so a batch of frames read together is answered with one write.
+    let mut unflushed = false;
     loop {
-        let frame = tokio::select! {
-            _ = drain.cancelled(), if !draining => {
-                draining = true;
-                deadline.as_mut().reset(tokio::time::Instant::now() + drain_timeout);
-                let mut notice = BytesMut::new();
-                let msg = Notice { kind: NoticeKind::GoingAway, message: "storaged is shutting down".into() };
-                if wire::encode(&msg, max_frame, &mut notice).is_ok() {
-                    let _ = reply_tx.send(notice).await;
-                }
-                continue;
-            }
-            _ = &mut deadline => {
-                tracing::warn!(%peer, "drain deadline passed; closing link");
-                break;
-            }
-            _ = overflow.cancelled() => {
-                tracing::warn!(%peer, "proxy stopped reading published messages; closing link");
-                break;
-            }
-            r = read_frame(&mut read_half, &mut buf, max_frame) => r,
-        };
-        let frame = match frame {
+        let frame = match wire::decode(&mut buf, max_frame) {
             Ok(Some(frame)) => frame,
-            Ok(None) => break,
+            Ok(None) => {
+                if std::mem::take(&mut unflushed) {
+                    out.flush();
+                }
+                let read = tokio::select! {
+                    _ = drain.cancelled(), if !draining => {
+                        draining = true;
+                        deadline.as_mut().reset(tokio::time::Instant::now() + drain_timeout);
+                        let mut notice = BytesMut::new();
+                        let msg = Notice { kind: NoticeKind::GoingAway, message: "storaged is shutting down".into() };
+                        if wire::encode(&msg, max_frame, &mut notice).is_ok() {
+                            out.append(&notice);
+                            out.flush();
+                        }
+                        continue;
+                    }
+                    _ = &mut deadline => {
+                        tracing::warn!(%peer, "drain deadline passed; closing link");
+                        break;
+                    }
+                    _ = overflow.cancelled() => {
+                        tracing::warn!(%peer, "proxy stopped reading published messages; closing link");
+                        break;
+                    }
+                    r = read_half.read_buf(&mut buf) => r,
+                };
+                match read {
+                    Ok(0) if buf.is_empty() => break,
+                    Ok(0) => {
+                        tracing::error!(%peer, "link closed mid-frame");
+                        break;
+                    }
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::error!(%peer, error = %e, "read failed; closing link");
+                        break;
+                    }
+                }
+            }
             Err(e) => {
                 tracing::error!(%peer, error = %e, "garbage on link; closing it");
                 break;
@@ -168,33 +191,36 @@ pub async fn serve(
                 break;
             }
         };
-        let executor = executor.clone();
-        let reply_tx = reply_tx.clone();
         if may_park {
             // A parked blocking pop may wait forever: once the link is closing it gives up
             // unanswered, and the proxy resends it on its next link (exactly once).
             let closing = closing.clone();
+            let executor = executor.clone();
+            let out = out.clone();
             tasks.spawn(async move {
                 tokio::select! {
                     response = executor.execute(frame) => {
-                        let _ = reply_tx.send(response).await;
+                        out.append(&response);
+                        out.flush();
                     }
                     _ = closing.cancelled() => {}
                 }
             });
             continue;
         }
-        tasks.spawn(async move {
-            let response = executor.execute(frame).await;
-            let _ = reply_tx.send(response).await;
-        });
+        if let Some(response) = executor.submit(frame, &out, &tasks) {
+            out.append(&response);
+            unflushed = true;
+        }
     }
     crate::pubsub::hub().detach(hub_link);
-    // Answer everything already accepted before closing, except parked blocking pops.
+    // Answer everything already accepted before closing, except parked blocking pops. The
+    // writer thread may still hold requests of this link: wait for the queue to pass them.
     closing.cancel();
     tasks.close();
     tasks.wait().await;
-    drop(reply_tx);
+    executor.settled().await;
+    out.close();
     let _ = writer.await;
     tracing::info!(%peer, "proxy link closed");
 }

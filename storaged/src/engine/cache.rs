@@ -1,22 +1,41 @@
-//! The writer's record cache: committed metadata and sub-key records (or their absence) by
-//! raw key, so the single writer thread does not search RocksDB's memtable skip list for
-//! every key it reads before writing (the old record a SET replaces, the counter an INCR
-//! adds to, the member an SADD checks). Profiles of pipelined SETs showed that search as the
-//! largest single cost of the writer, which is tandem's throughput ceiling.
+//! The record cache: committed metadata and sub-key records (or their absence) by raw key,
+//! shared by the writer thread and the readers that answer from memory.
 //!
-//! Coherence is simple because only the writer writes: an entry is filled from a committed
-//! read, and every committed write group is applied to it ([`RecordCache::apply`]) right
-//! after RocksDB accepted the batch. A failed commit changes nothing. Range deletions
-//! (FLUSHDB, FLUSHALL) clear it. Readers on other threads never use it.
+//! Why: profiles showed RocksDB's memtable skip-list search as the largest single cost of
+//! both paths — the single writer reading the old record of every key it writes (the value
+//! a SET replaces, the counter an INCR adds to), and the socket thread answering GETs. A
+//! hash lookup replaces both.
 //!
-//! Bounded by bytes with two generations: entries go into `young`; when `young` holds half
-//! the budget it becomes `old` and the previous `old` is dropped. A hit in `old` moves the
-//! entry back to `young`, so what the writer touches stays, at O(1) per operation and no
-//! per-entry bookkeeping. The `reqs` column family is never cached.
+//! Coherence rests on one rule: the cache only ever holds committed records, and a key a
+//! group writes is *removed* before that group's commit and re-inserted with its new record
+//! after it ([`RecordCache::begin_commit`], [`RecordCache::end_commit`]). Replies of a group
+//! go out after `end_commit`, so no reader can find a value older than one a client was
+//! told about. The writer is the only committer, so what it reads from RocksDB and
+//! [`RecordCache::fill`]s is committed too. A reader may fill what it read from its
+//! snapshot only if no group passed `begin_commit` since it started
+//! ([`RecordCache::fill_if`]), checked under the shard lock that `begin_commit` also takes.
+//!
+//! Multi-key atomicity: `begin_commit` and `end_commit` each advance an epoch. A reader
+//! notes the epoch before its lookups and checks it after ([`RecordCache::epoch`]): equal
+//! means no group's removals or insertions overlapped its lookups, so everything it saw —
+//! cache hits, and misses read from one RocksDB snapshot — belongs to one committed state.
+//! Otherwise it reruns the request. Range deletions (FLUSHDB, FLUSHALL) clear the cache.
+//!
+//! Sharded by key, each shard bounded by bytes with two generations: entries go into
+//! `young`; when `young` holds half the shard's budget it becomes `old` and the previous
+//! `old` is dropped. A hit in `old` moves the entry back to `young`, so what is used stays,
+//! at O(1) per operation and no per-entry bookkeeping. The `reqs` column family is never
+//! cached. Locks are held for one map operation, never across RocksDB calls.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use super::{Cf, Pending};
+
+/// Shards of the cache: the writer and the socket threads rarely meet on one lock, and a
+/// generation flip drops only a sixteenth of the entries.
+const SHARDS: usize = 16;
 
 /// Per-entry overhead counted against the budget besides key and value bytes.
 const ENTRY_OVERHEAD: usize = 64;
@@ -27,6 +46,14 @@ type Maps = [HashMap<Vec<u8>, Option<Vec<u8>>>; 2];
 /// See the module docs.
 #[derive(Debug)]
 pub struct RecordCache {
+    shards: Vec<Mutex<Shard>>,
+    /// Advanced by `begin_commit` and by `end_commit` (odd while a group commits).
+    epoch: AtomicU64,
+}
+
+/// One shard: two generations of entries.
+#[derive(Debug)]
+struct Shard {
     young: Maps,
     old: Maps,
     young_bytes: usize,
@@ -59,16 +86,115 @@ fn size(key: &[u8], value: &Option<Vec<u8>>) -> usize {
 impl RecordCache {
     /// A cache holding about `budget_bytes` (0: disabled).
     pub fn new(budget_bytes: usize) -> RecordCache {
+        let half_budget = budget_bytes / SHARDS / 2;
         RecordCache {
-            young: Default::default(),
-            old: Default::default(),
-            young_bytes: 0,
-            half_budget: budget_bytes / 2,
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        young: Default::default(),
+                        old: Default::default(),
+                        young_bytes: 0,
+                        half_budget,
+                    })
+                })
+                .collect(),
+            epoch: AtomicU64::new(0),
         }
     }
 
+    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
+        // Not a keyed hash: a client that piles its keys into one shard only loses
+        // concurrency, and the maps inside use std's randomized hasher.
+        let h = key.iter().fold(key.len() as u32, |h, &b| {
+            h.wrapping_mul(31).wrapping_add(u32::from(b))
+        });
+        self.shards[(h as usize) % SHARDS]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The committed record of `key`, if known.
-    pub fn get(&mut self, cf: Cf, key: &[u8]) -> Cached {
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Cached {
+        self.shard(key).get(cf, key)
+    }
+
+    /// Remembers a committed read (the writer's own reads: nothing commits meanwhile).
+    pub fn fill(&self, cf: Cf, key: &[u8], value: Option<Vec<u8>>) {
+        self.shard(key).fill(cf, key, value);
+    }
+
+    /// Remembers a reader's snapshot read, unless a group began committing since `epoch`
+    /// was read before the snapshot was taken (then the read may be older than the cache).
+    pub fn fill_if(&self, epoch: u64, cf: Cf, key: &[u8], value: Option<Vec<u8>>) {
+        let mut shard = self.shard(key);
+        // `begin_commit` advances the epoch before it takes this lock to remove the key.
+        if self.epoch.load(Ordering::Acquire) == epoch && epoch.is_multiple_of(2) {
+            shard.fill(cf, key, value);
+        }
+    }
+
+    /// The current epoch; see the module docs.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Before a group's commit: forgets every key it writes (all keys if it deletes ranges).
+    pub fn begin_commit(&self, pending: &Pending) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let wipes = [Cf::Meta, Cf::Sub]
+            .into_iter()
+            .any(|cf| !pending.ranges(cf).is_empty());
+        if wipes {
+            self.clear();
+            return;
+        }
+        for cf in [Cf::Meta, Cf::Sub] {
+            for key in pending.entries(cf).keys() {
+                self.shard(key).forget(cf, key);
+            }
+        }
+    }
+
+    /// After the commit: a committed group's records become entries.
+    pub fn end_commit(&self, committed: Option<&Pending>) {
+        if let Some(pending) = committed {
+            for cf in [Cf::Meta, Cf::Sub] {
+                for (key, value) in pending.entries(cf) {
+                    self.shard(key).fill(cf, key, value.clone());
+                }
+            }
+        }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Applies a committed group in one step (tests; the writer uses the two halves).
+    #[cfg(test)]
+    pub fn apply(&self, pending: &Pending) {
+        self.begin_commit(pending);
+        self.end_commit(Some(pending));
+    }
+
+    pub fn clear(&self) {
+        for shard in &self.shards {
+            shard.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+    }
+
+    /// Entries held (both generations).
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Shard {
+    fn get(&mut self, cf: Cf, key: &[u8]) -> Cached {
         let Some(i) = slot(cf).filter(|_| self.half_budget > 0) else {
             return Cached::Unknown;
         };
@@ -85,46 +211,31 @@ impl RecordCache {
         }
     }
 
-    /// Remembers a committed read.
-    pub fn fill(&mut self, cf: Cf, key: &[u8], value: Option<Vec<u8>>) {
+    fn fill(&mut self, cf: Cf, key: &[u8], value: Option<Vec<u8>>) {
         if let Some(i) = slot(cf).filter(|_| self.half_budget > 0) {
+            self.old[i].remove(key);
             self.put(i, key.to_vec(), value);
         }
     }
 
-    /// Applies a committed group: its puts and deletes become entries; a range deletion
-    /// drops everything (only FLUSHDB and FLUSHALL delete ranges of cached families).
-    pub fn apply(&mut self, pending: &Pending) {
-        if self.half_budget == 0 {
-            return;
-        }
-        for cf in [Cf::Meta, Cf::Sub] {
-            if !pending.ranges(cf).is_empty() {
-                self.clear();
+    fn forget(&mut self, cf: Cf, key: &[u8]) {
+        if let Some(i) = slot(cf) {
+            if let Some(v) = self.young[i].remove(key) {
+                self.young_bytes -= size(key, &v);
             }
-        }
-        for (i, cf) in [Cf::Meta, Cf::Sub].into_iter().enumerate() {
-            for (key, value) in pending.entries(cf) {
-                self.old[i].remove(key);
-                self.put(i, key.clone(), value.clone());
-            }
+            self.old[i].remove(key);
         }
     }
 
-    pub fn clear(&mut self) {
+    fn clear(&mut self) {
         for m in self.young.iter_mut().chain(self.old.iter_mut()) {
             m.clear();
         }
         self.young_bytes = 0;
     }
 
-    /// Entries held (both generations).
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.young.iter().chain(&self.old).map(HashMap::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn put(&mut self, i: usize, key: Vec<u8>, v: Option<Vec<u8>>) {
@@ -155,7 +266,7 @@ mod tests {
 
     #[test]
     fn committed_groups_and_reads_are_remembered_and_ranges_clear() {
-        let mut c = RecordCache::new(1 << 20);
+        let c = RecordCache::new(1 << 20);
         assert_eq!(c.get(Cf::Meta, b"a"), Cached::Unknown);
         c.fill(Cf::Meta, b"a", None);
         assert_eq!(c.get(Cf::Meta, b"a"), Cached::Known(None));
@@ -175,21 +286,63 @@ mod tests {
 
     #[test]
     fn bounded_by_bytes_and_hot_entries_survive_a_generation() {
-        let mut c = RecordCache::new(2 * 10 * (ENTRY_OVERHEAD + 8));
+        let c = RecordCache::new(SHARDS * 2 * 10 * (ENTRY_OVERHEAD + 8));
         c.fill(Cf::Meta, b"hot", Some(b"v".to_vec()));
         for i in 0..1000u32 {
             c.fill(Cf::Meta, &i.to_be_bytes(), Some(b"x".to_vec()));
             // Touching "hot" keeps it in the young generation.
             assert_eq!(c.get(Cf::Meta, b"hot"), Cached::Known(Some(b"v".to_vec())));
         }
-        assert!(c.len() <= 2 * 10 + 2, "{} entries", c.len());
+        assert!(c.len() <= SHARDS * (2 * 10 + 2), "{} entries", c.len());
         assert_eq!(c.get(Cf::Meta, &0u32.to_be_bytes()), Cached::Unknown);
         // A value larger than a generation is never kept, and no stale copy is left.
         c.fill(Cf::Meta, b"big", Some(b"a".to_vec()));
         c.fill(Cf::Meta, b"big", Some(vec![0; 10_000]));
         assert_eq!(c.get(Cf::Meta, b"big"), Cached::Unknown);
-        let mut off = RecordCache::new(0);
+        c.fill(Cf::Meta, b"big", Some(b"a".to_vec()));
+        let mut p = Pending::default();
+        p.put(Cf::Meta, b"big".to_vec(), vec![0; 10_000]);
+        c.apply(&p);
+        assert_eq!(c.get(Cf::Meta, b"big"), Cached::Unknown);
+        let off = RecordCache::new(0);
         off.fill(Cf::Meta, b"a", None);
         assert_eq!(off.get(Cf::Meta, b"a"), Cached::Unknown);
+    }
+
+    #[test]
+    fn a_group_in_commit_hides_its_keys_and_moves_the_epoch() {
+        let c = RecordCache::new(1 << 20);
+        c.fill(Cf::Meta, b"a", Some(b"old".to_vec()));
+        c.fill(Cf::Meta, b"b", Some(b"b".to_vec()));
+        let e0 = c.epoch();
+        let mut p = Pending::default();
+        p.put(Cf::Meta, b"a".to_vec(), b"new".to_vec());
+        c.begin_commit(&p);
+        assert_eq!(
+            c.get(Cf::Meta, b"a"),
+            Cached::Unknown,
+            "readers go to RocksDB meanwhile"
+        );
+        assert_eq!(c.get(Cf::Meta, b"b"), Cached::Known(Some(b"b".to_vec())));
+        // A reader that started before the commit must not put back what it read.
+        c.fill_if(e0, Cf::Meta, b"a", Some(b"old".to_vec()));
+        assert_eq!(c.get(Cf::Meta, b"a"), Cached::Unknown);
+        let e1 = c.epoch();
+        c.fill_if(e1, Cf::Meta, b"a", Some(b"old".to_vec()));
+        assert_eq!(
+            c.get(Cf::Meta, b"a"),
+            Cached::Unknown,
+            "no fills while a group commits"
+        );
+        c.end_commit(Some(&p));
+        let e2 = c.epoch();
+        assert!(e0 != e1 && e1 != e2 && e2.is_multiple_of(2));
+        assert_eq!(c.get(Cf::Meta, b"a"), Cached::Known(Some(b"new".to_vec())));
+        // A failed commit leaves the keys out.
+        c.begin_commit(&p);
+        c.end_commit(None);
+        assert_eq!(c.get(Cf::Meta, b"a"), Cached::Unknown);
+        c.fill_if(c.epoch(), Cf::Meta, b"a", Some(b"x".to_vec()));
+        assert_eq!(c.get(Cf::Meta, b"a"), Cached::Known(Some(b"x".to_vec())));
     }
 }

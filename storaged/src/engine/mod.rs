@@ -17,7 +17,7 @@ use std::ops::Bound;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use rocks::{now_ms, Engine, SnapshotRead, SCAN_CURSORS_MAX};
+pub use rocks::{now_ms, CachedRead, Engine, SnapshotRead, SCAN_CURSORS_MAX};
 
 use keys::DB_COUNT;
 

@@ -48,7 +48,7 @@ struct Inner {
     db: Arc<DB>,
     filter_slot: FilterSlot,
     fsync: FsyncPolicy,
-    writer_cache_bytes: usize,
+    records: super::cache::RecordCache,
     keys: [AtomicU64; DB_COUNT as usize],
     expires: [AtomicU64; DB_COUNT as usize],
     stats: Stats,
@@ -133,7 +133,7 @@ impl Engine {
                 db,
                 filter_slot,
                 fsync: opts.fsync,
-                writer_cache_bytes: opts.writer_cache_bytes,
+                records: super::cache::RecordCache::new(opts.writer_cache_bytes),
                 keys: Default::default(),
                 expires: Default::default(),
                 stats: Stats::default(),
@@ -178,9 +178,9 @@ impl Engine {
         self.inner.fsync
     }
 
-    /// Budget of the writer's record cache ([`super::cache`]).
-    pub fn writer_cache_bytes(&self) -> usize {
-        self.inner.writer_cache_bytes
+    /// The record cache shared by the writer and in-memory readers ([`super::cache`]).
+    pub fn records(&self) -> &super::cache::RecordCache {
+        &self.inner.records
     }
 
     /// Syncs the write-ahead log to disk. The owner calls this once a second under
@@ -193,8 +193,8 @@ impl Engine {
     }
 
     /// Applies a group's writes as one `WriteBatch` with one WAL write (synced per the
-    /// policy), then publishes the group's counters and expired-key count. Nothing is
-    /// published if the write fails.
+    /// policy), updates the record cache, then publishes the group's counters and
+    /// expired-key count. Nothing is published if the write fails.
     ///
     /// # Errors
     /// [`EngineError::Rocks`] if RocksDB refuses the batch.
@@ -220,7 +220,13 @@ impl Engine {
             }
             let mut wo = WriteOptions::default();
             wo.set_sync(self.inner.fsync == FsyncPolicy::Always);
-            self.inner.db.write_opt(batch, &wo).map_err(rocks_err)?;
+            // The record cache never shows a key this batch writes while it commits.
+            self.inner.records.begin_commit(pending);
+            let written = self.inner.db.write_opt(batch, &wo);
+            self.inner
+                .records
+                .end_commit(written.is_ok().then_some(pending));
+            written.map_err(rocks_err)?;
             self.inner.stats.wal_writes.fetch_add(1, Ordering::Relaxed);
         }
         self.publish_counts(counts);
@@ -538,6 +544,87 @@ impl StoreRead for SnapshotRead<'_> {
         }
         it.status().map_err(|e| self.check(e))?;
         Ok(None)
+    }
+
+    fn engine(&self) -> &Engine {
+        self.engine
+    }
+
+    fn counts(&self) -> Counts {
+        Engine::counts(self.engine)
+    }
+}
+
+/// A reader's view through the record cache ([`super::cache`]): point reads of metadata
+/// and sub-key records come from the cache when it knows them; misses, scans and
+/// everything else come from one RocksDB snapshot, taken on first need. The result of a
+/// request is valid only if the view is still [`CachedRead::consistent`] at its end.
+pub struct CachedRead<'a> {
+    engine: &'a Engine,
+    epoch: u64,
+    cache_only: bool,
+    snapshot: std::cell::OnceCell<SnapshotRead<'a>>,
+}
+
+impl Engine {
+    /// Opens a [`CachedRead`]; `cache_only` as for [`Engine::snapshot_read_in_memory`].
+    pub fn cached_read(&self, cache_only: bool) -> CachedRead<'_> {
+        CachedRead {
+            engine: self,
+            // Before any snapshot is taken: see `RecordCache::fill_if`.
+            epoch: self.inner.records.epoch(),
+            cache_only,
+            snapshot: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+impl<'a> CachedRead<'a> {
+    fn snapshot(&self) -> &SnapshotRead<'a> {
+        self.snapshot.get_or_init(|| {
+            if self.cache_only {
+                self.engine.snapshot_read_in_memory()
+            } else {
+                self.engine.snapshot_read()
+            }
+        })
+    }
+
+    /// True when a cache-only view met data that is only on disk.
+    pub fn missed(&self) -> bool {
+        self.snapshot.get().is_some_and(SnapshotRead::missed)
+    }
+
+    /// True if no group began or finished committing since this view was opened, so
+    /// everything read through it belongs to one committed state.
+    pub fn consistent(&self) -> bool {
+        self.engine.records().epoch() == self.epoch
+    }
+}
+
+impl StoreRead for CachedRead<'_> {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        let records = self.engine.records();
+        if let super::cache::Cached::Known(v) = records.get(cf, key) {
+            return Ok(v);
+        }
+        let v = self.snapshot().get(cf, key)?;
+        records.fill_if(self.epoch, cf, key, v.clone());
+        Ok(v)
+    }
+
+    fn scan(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        self.snapshot().scan(cf, start, end, visit)
+    }
+
+    fn last_key(&self, cf: Cf, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        self.snapshot().last_key(cf, start, end)
     }
 
     fn engine(&self) -> &Engine {
