@@ -70,9 +70,10 @@ pub struct Options {
 
     /// The record cache of committed records, shared by the writer and in-memory reads,
     /// in MiB (saves a memtable search per key written or read; 0 disables it)
-    /// [default: 64].
-    #[arg(long, env = "TANDEM_WRITER_CACHE_MB")]
-    pub writer_cache_mb: Option<usize>,
+    /// [default: 256].
+    #[arg(long, env = "TANDEM_RECORD_CACHE_MB", alias = "writer-cache-mb")]
+    #[serde(alias = "writer-cache-mb")]
+    pub record_cache_mb: Option<usize>,
 
     /// RocksDB memtable size per column family in MiB [default: 16; smaller memtables are faster to insert into, see docs/BENCHMARKS.md].
     #[arg(long, env = "TANDEM_WRITE_BUFFER_MB")]
@@ -176,7 +177,7 @@ impl Options {
             write_queue: self.write_queue.or(lower.write_queue),
             group_commit_max: self.group_commit_max.or(lower.group_commit_max),
             block_cache_mb: self.block_cache_mb.or(lower.block_cache_mb),
-            writer_cache_mb: self.writer_cache_mb.or(lower.writer_cache_mb),
+            record_cache_mb: self.record_cache_mb.or(lower.record_cache_mb),
             write_buffer_mb: self.write_buffer_mb.or(lower.write_buffer_mb),
             max_write_buffers: self.max_write_buffers.or(lower.max_write_buffers),
             l0_slowdown_trigger: self.l0_slowdown_trigger.or(lower.l0_slowdown_trigger),
@@ -211,7 +212,7 @@ pub struct Config {
     pub write_queue: usize,
     pub group_commit_max: usize,
     pub block_cache_mb: usize,
-    pub writer_cache_mb: usize,
+    pub record_cache_mb: usize,
     pub write_buffer_mb: usize,
     pub max_write_buffers: i32,
     pub l0_slowdown_trigger: i32,
@@ -289,7 +290,7 @@ impl Config {
             write_queue: o.write_queue.unwrap_or(4096),
             group_commit_max: o.group_commit_max.unwrap_or(512),
             block_cache_mb: o.block_cache_mb.unwrap_or(256),
-            writer_cache_mb: o.writer_cache_mb.unwrap_or(64),
+            record_cache_mb: o.record_cache_mb.unwrap_or(256),
             write_buffer_mb: o.write_buffer_mb.unwrap_or(16),
             max_write_buffers: o.max_write_buffers.unwrap_or(2),
             l0_slowdown_trigger: o.l0_slowdown_trigger.unwrap_or(20),
@@ -350,8 +351,8 @@ impl Config {
         );
         note("block-cache-mb", self.block_cache_mb != new.block_cache_mb);
         note(
-            "writer-cache-mb",
-            self.writer_cache_mb != new.writer_cache_mb,
+            "record-cache-mb",
+            self.record_cache_mb != new.record_cache_mb,
         );
         note(
             "write-buffer-mb",
@@ -429,6 +430,17 @@ mod tests {
         let config = Config::from_options(flags.or(file)).expect("valid");
         assert_eq!(config.allow_uid, vec![7, 8]);
         assert_eq!((config.allow_self, config.io_threads), (false, 2));
+    }
+
+    #[test]
+    fn the_record_cache_keeps_its_old_name() {
+        let file: Options = toml::from_str("writer-cache-mb = 32\n").expect("old key parses");
+        assert_eq!(file.record_cache_mb, Some(32));
+        let flags = Options::try_parse_from(["tandem-storaged", "--writer-cache-mb", "8"])
+            .expect("old flag parses");
+        assert_eq!(flags.record_cache_mb, Some(8));
+        let config = Config::from_options(Options::default()).expect("valid");
+        assert_eq!(config.record_cache_mb, 256);
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub async fn run(
     let options = EngineOptions {
         fsync,
         block_cache_bytes: config.block_cache_mb * 1024 * 1024,
-        writer_cache_bytes: config.writer_cache_mb * 1024 * 1024,
+        record_cache_bytes: config.record_cache_mb * 1024 * 1024,
         write_buffer_bytes: config.write_buffer_mb.max(1) * 1024 * 1024,
         max_write_buffers: config.max_write_buffers,
         l0_slowdown_trigger: config.l0_slowdown_trigger,

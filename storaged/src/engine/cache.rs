@@ -37,8 +37,10 @@ use super::{Cf, Pending};
 /// generation flip drops only a sixteenth of the entries.
 const SHARDS: usize = 16;
 
-/// Per-entry overhead counted against the budget besides key and value bytes.
-const ENTRY_OVERHEAD: usize = 64;
+/// Per-entry overhead counted against the budget besides key and value bytes: two heap
+/// allocations and a map slot. Measured: 1.9 M small records added 206 MiB of RSS, about
+/// 1.2x what a 64-byte figure accounted for.
+const ENTRY_OVERHEAD: usize = 80;
 
 /// One map per cached column family (`Meta`, `Sub`), so lookups borrow the key.
 type Maps = [HashMap<Vec<u8>, Option<Vec<u8>>>; 2];

@@ -76,8 +76,9 @@ pub struct EngineOptions {
     pub fsync: FsyncPolicy,
     /// Shared LRU block cache for both column families. Default 256 MiB.
     pub block_cache_bytes: usize,
-    /// The writer thread's record cache (`cache.rs`). Default 64 MiB; 0 disables it.
-    pub writer_cache_bytes: usize,
+    /// The record cache shared by the writer and readers (`cache.rs`). Default 256 MiB; 0
+    /// disables it.
+    pub record_cache_bytes: usize,
     /// Memtable size per column family. Default 16 MiB (insert cost grows with memtable size; see docs/BENCHMARKS.md).
     pub write_buffer_bytes: usize,
     /// RocksDB background flush and compaction threads. Default 2.
@@ -103,7 +104,7 @@ impl Default for EngineOptions {
         EngineOptions {
             fsync: FsyncPolicy::EverySec,
             block_cache_bytes: 256 << 20,
-            writer_cache_bytes: 64 << 20,
+            record_cache_bytes: 256 << 20,
             write_buffer_bytes: 16 << 20,
             background_jobs: 2,
             lock_retry: std::time::Duration::from_secs(5),

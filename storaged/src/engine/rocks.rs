@@ -133,7 +133,7 @@ impl Engine {
                 db,
                 filter_slot,
                 fsync: opts.fsync,
-                records: super::cache::RecordCache::new(opts.writer_cache_bytes),
+                records: super::cache::RecordCache::new(opts.record_cache_bytes),
                 keys: Default::default(),
                 expires: Default::default(),
                 stats: Stats::default(),
@@ -386,6 +386,10 @@ impl Engine {
         out.push((
             "requests_per_wal_write".to_owned(),
             format!("{per_write:.2}"),
+        ));
+        out.push((
+            "record_cache_entries".to_owned(),
+            self.inner.records.len().to_string(),
         ));
         out
     }
