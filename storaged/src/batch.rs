@@ -332,24 +332,20 @@ fn read_on(engine: &Engine, frame: &Frame, id: u64, max_frame: u32) -> BytesMut 
     let Ok(req) = RequestView::of(frame) else {
         return encode_response(id, Vec::new(), max_frame);
     };
+    let run = |view: &dyn StoreRead| -> Vec<Outcome> {
+        req.commands
+            .iter()
+            .map(|c| executor::execute_read_on(view, req.db, c))
+            .collect()
+    };
     for _ in 0..READ_ATTEMPTS {
         let view = engine.cached_read(false);
-        let outcomes = req
-            .commands
-            .iter()
-            .map(|c| executor::execute_read_on(&view, req.db, c))
-            .collect();
+        let outcomes = run(&view);
         if view.consistent() {
             return encode_response(id, outcomes, max_frame);
         }
     }
-    let view = engine.snapshot_read();
-    let outcomes = req
-        .commands
-        .iter()
-        .map(|c| executor::execute_read_on(&view, req.db, c))
-        .collect();
-    encode_response(id, outcomes, max_frame)
+    encode_response(id, run(&engine.snapshot_read()), max_frame)
 }
 
 /// Encodes a response; a reply too large for a frame becomes an error per command. An

@@ -23,7 +23,6 @@ use tandem_shared::{
     ExpireCondition, GetExExpiry, LcsMode, Reply, SetCondition, SetExpiry, StorageError, TimeUnit,
 };
 
-use crate::engine::cache::Cached;
 use crate::engine::keys::DB_COUNT;
 use crate::engine::metadata::KeyType;
 use crate::engine::{
@@ -307,13 +306,10 @@ impl StoreRead for WriteGroup<'_> {
         match self.pending.lookup(cf, key) {
             Overlay::Written(v) => Ok(v.map(<[u8]>::to_vec)),
             Overlay::Untouched => {
-                let records = self.writer.engine.records();
-                if let Cached::Known(v) = records.get(cf, key) {
-                    return Ok(v);
-                }
-                let v = self.writer.engine.get(cf, key)?;
-                records.fill(cf, key, v.clone());
-                Ok(v)
+                let engine = &self.writer.engine;
+                engine
+                    .records()
+                    .read_through(cf, key, None, || engine.get(cf, key))
             }
         }
     }

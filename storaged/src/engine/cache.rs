@@ -135,6 +135,27 @@ impl RecordCache {
         }
     }
 
+    /// The committed record of `key` from the cache, else from `read`, which is then
+    /// remembered: always for the writer (`reader_epoch` `None`: nothing commits while it
+    /// reads), for a reader only under [`RecordCache::fill_if`]'s rule.
+    pub fn read_through<E>(
+        &self,
+        cf: Cf,
+        key: &[u8],
+        reader_epoch: Option<u64>,
+        read: impl FnOnce() -> Result<Option<Vec<u8>>, E>,
+    ) -> Result<Option<Vec<u8>>, E> {
+        if let Cached::Known(v) = self.get(cf, key) {
+            return Ok(v);
+        }
+        let v = read()?;
+        match reader_epoch {
+            None => self.fill(cf, key, v.clone()),
+            Some(epoch) => self.fill_if(epoch, cf, key, v.clone()),
+        }
+        Ok(v)
+    }
+
     /// The current epoch; see the module docs.
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)

@@ -608,13 +608,9 @@ impl<'a> CachedRead<'a> {
 
 impl StoreRead for CachedRead<'_> {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
-        let records = self.engine.records();
-        if let super::cache::Cached::Known(v) = records.get(cf, key) {
-            return Ok(v);
-        }
-        let v = self.snapshot().get(cf, key)?;
-        records.fill_if(self.epoch, cf, key, v.clone());
-        Ok(v)
+        self.engine
+            .records()
+            .read_through(cf, key, Some(self.epoch), || self.snapshot().get(cf, key))
     }
 
     fn scan(
