@@ -234,3 +234,73 @@ fn a_resent_request_key_is_answered_from_memory_even_after_a_crash() {
     assert!(info.contains("requests_replayed:2\r\n"), "{info}");
     assert!(info.contains("requests_refused_stale:1\r\n"), "{info}");
 }
+
+/// A clean restart takes the key counters storaged saved at shutdown instead of scanning
+/// every key; a crash (or any write after the save) makes the next start scan. DBSIZE,
+/// INFO keyspace and new keys come out right either way.
+#[test]
+fn key_counters_survive_clean_and_crash_restarts() {
+    let mut cluster = TestCluster::start();
+    if !cluster.is_tandem() {
+        return;
+    }
+    let at_start = |cluster: &TestCluster| {
+        let info = match run_command(&mut cluster.client(), &["INFO", "storage"]) {
+            Ok(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
+            other => panic!("INFO storage: {}", render_outcome(&other)),
+        };
+        info.lines()
+            .find_map(|l| l.strip_prefix("counters_at_start:"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no counters_at_start in {info}"))
+    };
+    let keyspace = |cluster: &TestCluster| {
+        let mut c = cluster.client();
+        let db0: i64 = redis::cmd("DBSIZE").query(&mut c).expect("DBSIZE");
+        expect(&mut c, &["SELECT", "3"], ok());
+        let db3: i64 = redis::cmd("DBSIZE").query(&mut c).expect("DBSIZE");
+        let info = match run_command(&mut c, &["INFO", "keyspace"]) {
+            Ok(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
+            other => panic!("INFO keyspace: {}", render_outcome(&other)),
+        };
+        let db3_line = info
+            .lines()
+            .find(|l| l.starts_with("db3:"))
+            .map(str::to_owned)
+            .unwrap_or_default();
+        (db0, db3, db3_line)
+    };
+    assert_eq!(at_start(&cluster), "scanned");
+    {
+        let mut c = cluster.client();
+        for i in 0..50 {
+            expect(&mut c, &["SET", &format!("k{i}"), "v"], ok());
+        }
+        expect(&mut c, &["SELECT", "3"], ok());
+        for i in 0..7 {
+            expect(&mut c, &["SET", &format!("t{i}"), "v", "EX", "1000"], ok());
+        }
+        expect(&mut c, &["HSET", "h", "f", "v"], int(1));
+    }
+    let before = keyspace(&cluster);
+    assert_eq!((before.0, before.1), (50, 8));
+    assert!(before.2.starts_with("db3:keys=8,expires=7"), "{}", before.2);
+
+    cluster.kill_storaged(Signal::SIGTERM);
+    cluster.start_storaged();
+    assert_eq!(at_start(&cluster), "saved");
+    assert_eq!(keyspace(&cluster), before);
+    // New keys get fresh versions: a key recreated after the restart is a new key.
+    {
+        let mut c = cluster.client();
+        expect(&mut c, &["SELECT", "3"], ok());
+        expect(&mut c, &["DEL", "h"], int(1));
+        expect(&mut c, &["HSET", "h", "g", "v"], int(1));
+        expect(&mut c, &["HGETALL", "h"], bulks(&[Some("g"), Some("v")]));
+    }
+
+    cluster.kill_storaged(Signal::SIGKILL);
+    cluster.start_storaged();
+    assert_eq!(at_start(&cluster), "scanned");
+    assert_eq!(keyspace(&cluster), before);
+}

@@ -245,6 +245,8 @@ pub struct Stats {
     pub write_requests: AtomicU64,
     pub write_groups: AtomicU64,
     pub wal_writes: AtomicU64,
+    /// The key counters came from the last clean shutdown rather than a scan at open.
+    pub counters_restored: std::sync::atomic::AtomicBool,
 }
 
 impl Stats {
