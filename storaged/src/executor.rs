@@ -1458,6 +1458,49 @@ mod tests {
     }
 
     #[test]
+    fn reclaim_walks_only_databases_with_expiring_keys() {
+        let mut h = Harness::new();
+        // Many keys without an expiry in db 0: a walk of every database would spend its
+        // whole per-call allowance (256 records for a budget of 7) there.
+        for i in 0..600 {
+            h.run_in(
+                0,
+                Command::Set {
+                    key: format!("plain{i:04}").into_bytes(),
+                    value: k("v"),
+                    condition: SetCondition::Always,
+                    expiry: SetExpiry::Keep,
+                    get: false,
+                },
+            );
+        }
+        let mut g = h.writer.as_mut().unwrap().begin();
+        assert_eq!(g.reclaim_expired(7), 0, "nothing expires anywhere: no walk");
+        g.commit().unwrap();
+        let soon = now() + 30;
+        for i in 0..5 {
+            h.run_in(
+                5,
+                Command::Set {
+                    key: format!("t{i}").into_bytes(),
+                    value: k("v"),
+                    condition: SetCondition::Always,
+                    expiry: SetExpiry::At(soon),
+                    get: false,
+                },
+            );
+        }
+        while now() <= soon {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut g = h.writer.as_mut().unwrap().begin();
+        assert_eq!(g.reclaim_expired(7), 5, "db 5 alone is walked");
+        g.commit().unwrap();
+        assert_eq!(h.engine().counts().keys[5], 0);
+        assert_eq!(h.engine().counts().keys[0], 600);
+    }
+
+    #[test]
     fn write_meeting_expired_key_counts_it() {
         let mut h = Harness::new();
         let soon = now() + 20;

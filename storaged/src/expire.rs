@@ -6,6 +6,9 @@
 //! round-robin from where the previous call stopped and deletes expired records in that
 //! group. Sub-keys of reclaimed collections are dropped later by the compaction filter.
 //! It must not do unbounded work per call: the writer is blocked while it runs.
+//!
+//! The walk covers only the databases whose exact expiry counters are above zero, and
+//! none at all when no key has an expiry: a data set without TTLs costs no idle reads.
 
 use crate::engine::keys;
 use crate::engine::metadata::Header;
@@ -44,7 +47,19 @@ impl Sweeper {
             return Ok(0);
         }
         let max_examined = budget.saturating_mul(EXAMINE_PER_BUDGET).max(MIN_EXAMINED);
-        let (all_start, all_end) = keys::all_dbs_range();
+        let counts = w.counts();
+        let expiring = |db: &u8| counts.expires[usize::from(*db)] > 0;
+        let (Some(first), Some(last)) = (
+            (0..keys::DB_COUNT).find(expiring),
+            (0..keys::DB_COUNT).rev().find(expiring),
+        ) else {
+            self.next.clear();
+            return Ok(0);
+        };
+        let (all_start, all_end) = (vec![first], vec![last + 1]);
+        if self.next < all_start || self.next >= all_end {
+            self.next.clear();
+        }
         let mut found: Vec<Vec<u8>> = Vec::new();
         let mut examined = 0usize;
         let mut resume: Option<Vec<u8>> = None;
