@@ -794,6 +794,14 @@ mod tests {
     }
 
     impl Harness {
+        /// One expiry sweep step in its own committed group, as the writer runs it.
+        fn reclaim(&mut self, budget: usize) -> usize {
+            let mut g = self.writer.as_mut().unwrap().begin();
+            let n = g.reclaim_expired(budget);
+            g.commit().unwrap();
+            n
+        }
+
         fn new() -> Harness {
             let dir = tempfile::tempdir().unwrap();
             let engine = Engine::open(dir.path(), &small_options()).unwrap();
@@ -910,6 +918,24 @@ mod tests {
             condition: SetCondition::Always,
             expiry: SetExpiry::Clear,
             get: false,
+        }
+    }
+
+    /// SET with an absolute expiry in milliseconds.
+    fn set_at(key: &str, value: &str, at_ms: i64) -> Command {
+        Command::Set {
+            key: k(key),
+            value: k(value),
+            condition: SetCondition::Always,
+            expiry: SetExpiry::At(at_ms),
+            get: false,
+        }
+    }
+
+    /// Sleeps until the wall clock is past `at_ms`.
+    fn wait_past(at_ms: i64) {
+        while now() <= at_ms {
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -1389,13 +1415,7 @@ mod tests {
         let mut h = Harness::new();
         h.ok(set("keep", "1"));
         let at = now() + 40;
-        h.ok(Command::Set {
-            key: k("gone"),
-            value: k("v"),
-            condition: SetCondition::Always,
-            expiry: SetExpiry::At(at),
-            get: false,
-        });
+        h.ok(set_at("gone", "v", at));
         assert_eq!(h.ok(get("gone")), bulk("v"));
         let deadline = Instant::now() + Duration::from_secs(5);
         while h.ok(get("gone")) != Reply::Nil {
@@ -1409,9 +1429,7 @@ mod tests {
         );
         // DBSIZE counts it until reclaimed, as Redis does.
         assert_eq!(dbsize(&mut h), 2);
-        let mut g = h.writer.as_mut().unwrap().begin();
-        assert_eq!(g.reclaim_expired(10), 1);
-        g.commit().unwrap();
+        assert_eq!(h.reclaim(10), 1);
         assert_eq!(dbsize(&mut h), 1);
         assert_eq!(h.engine().counts().expires[0], 0);
         let stats = h.engine().stats();
@@ -1421,9 +1439,7 @@ mod tests {
                 .load(std::sync::atomic::Ordering::Relaxed),
             1
         );
-        let mut g = h.writer.as_mut().unwrap().begin();
-        assert_eq!(g.reclaim_expired(10), 0);
-        g.commit().unwrap();
+        assert_eq!(h.reclaim(10), 0);
     }
 
     #[test]
@@ -1431,27 +1447,14 @@ mod tests {
         let mut h = Harness::new();
         let soon = now() + 30;
         for i in 0..50 {
-            h.run_in(
-                (i % 3) as u8,
-                Command::Set {
-                    key: format!("k{i:03}").into_bytes(),
-                    value: k("v"),
-                    condition: SetCondition::Always,
-                    expiry: SetExpiry::At(soon),
-                    get: false,
-                },
-            );
+            h.run_in((i % 3) as u8, set_at(&format!("k{i:03}"), "v", soon));
         }
-        while now() <= soon {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_past(soon);
         let mut total = 0;
         for _ in 0..20 {
-            let mut g = h.writer.as_mut().unwrap().begin();
-            let n = g.reclaim_expired(7);
+            let n = h.reclaim(7);
             assert!(n <= 7);
             total += n;
-            g.commit().unwrap();
         }
         assert_eq!(total, 50);
         assert_eq!(h.engine().counts(), Counts::default());
@@ -1463,39 +1466,15 @@ mod tests {
         // Many keys without an expiry in db 0: a walk of every database would spend its
         // whole per-call allowance (256 records for a budget of 7) there.
         for i in 0..600 {
-            h.run_in(
-                0,
-                Command::Set {
-                    key: format!("plain{i:04}").into_bytes(),
-                    value: k("v"),
-                    condition: SetCondition::Always,
-                    expiry: SetExpiry::Keep,
-                    get: false,
-                },
-            );
+            h.run_in(0, set(&format!("plain{i:04}"), "v"));
         }
-        let mut g = h.writer.as_mut().unwrap().begin();
-        assert_eq!(g.reclaim_expired(7), 0, "nothing expires anywhere: no walk");
-        g.commit().unwrap();
+        assert_eq!(h.reclaim(7), 0, "nothing expires anywhere: no walk");
         let soon = now() + 30;
         for i in 0..5 {
-            h.run_in(
-                5,
-                Command::Set {
-                    key: format!("t{i}").into_bytes(),
-                    value: k("v"),
-                    condition: SetCondition::Always,
-                    expiry: SetExpiry::At(soon),
-                    get: false,
-                },
-            );
+            h.run_in(5, set_at(&format!("t{i}"), "v", soon));
         }
-        while now() <= soon {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let mut g = h.writer.as_mut().unwrap().begin();
-        assert_eq!(g.reclaim_expired(7), 5, "db 5 alone is walked");
-        g.commit().unwrap();
+        wait_past(soon);
+        assert_eq!(h.reclaim(7), 5, "db 5 alone is walked");
         assert_eq!(h.engine().counts().keys[5], 0);
         assert_eq!(h.engine().counts().keys[0], 600);
     }
@@ -1504,16 +1483,8 @@ mod tests {
     fn write_meeting_expired_key_counts_it() {
         let mut h = Harness::new();
         let soon = now() + 20;
-        h.ok(Command::Set {
-            key: k("a"),
-            value: k("1"),
-            condition: SetCondition::Always,
-            expiry: SetExpiry::At(soon),
-            get: false,
-        });
-        while now() <= soon {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        h.ok(set_at("a", "1", soon));
+        wait_past(soon);
         assert_eq!(
             h.ok(Command::IncrBy {
                 key: k("a"),
