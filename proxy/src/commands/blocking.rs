@@ -156,26 +156,11 @@ pub fn bzmpop(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> 
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
+    use crate::commands::testing::{self, Parser, NOW};
 
-    const NOW: i64 = 1_700_000_000_000;
-
-    fn ctx() -> ParseCtx {
-        ParseCtx {
-            now_ms: NOW,
-            proto_max_bulk_len: 512 * 1024 * 1024,
-            db: 0,
-        }
-    }
-
-    fn run(
-        f: fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>,
-        args: &[&str],
-    ) -> Result<Command, String> {
-        let mut a = Args::new(args.iter().map(|s| Bytes::from(s.to_string())).collect());
-        f(&mut a, &ctx()).map_err(|e| e.to_string())
+    fn run(f: Parser, args: &[&str]) -> Result<Command, String> {
+        testing::run(f, args).map_err(|e| e.to_string())
     }
 
     fn deadline_of(r: Result<Command, String>) -> Result<u64, String> {

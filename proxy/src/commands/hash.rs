@@ -224,36 +224,10 @@ fn key_field(args: &mut Args) -> Result<(Vec<u8>, Vec<u8>), CommandError> {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use tandem_shared::ScanOptionError;
 
     use super::*;
-
-    fn ctx() -> ParseCtx {
-        ParseCtx {
-            now_ms: 1_700_000_000_000,
-            proto_max_bulk_len: 512 * 1024 * 1024,
-            db: 0,
-        }
-    }
-
-    type Parser = fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>;
-
-    fn run(f: Parser, argv: &[&str]) -> Result<Command, CommandError> {
-        let mut args = Args::new(
-            argv.iter()
-                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
-                .collect(),
-        );
-        f(&mut args, &ctx())
-    }
-
-    fn err(f: Parser, argv: &[&str]) -> String {
-        match run(f, argv) {
-            Ok(c) => panic!("{argv:?} parsed as {c:?}"),
-            Err(e) => e.to_string(),
-        }
-    }
+    use crate::commands::testing::{err, run};
 
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()

@@ -244,30 +244,9 @@ pub fn lmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> 
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
 
     use super::*;
-
-    fn ctx() -> ParseCtx {
-        ParseCtx {
-            now_ms: 0,
-            proto_max_bulk_len: 512 << 20,
-            db: 0,
-        }
-    }
-
-    fn run(
-        parser: fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>,
-        words: &[&str],
-    ) -> Result<Command, CommandError> {
-        let mut args = Args::new(
-            words
-                .iter()
-                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
-                .collect(),
-        );
-        parser(&mut args, &ctx())
-    }
+    use crate::commands::testing::run;
 
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()

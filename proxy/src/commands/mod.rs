@@ -19,6 +19,8 @@ pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod string;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod zset;
 
 pub use self::connection::run_local;

@@ -206,36 +206,10 @@ pub fn sscan(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> 
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use tandem_shared::ScanOptionError;
 
     use super::*;
-
-    type Parser = fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>;
-
-    fn ctx() -> ParseCtx {
-        ParseCtx {
-            now_ms: 0,
-            proto_max_bulk_len: 512 * 1024 * 1024,
-            db: 0,
-        }
-    }
-
-    fn run(f: Parser, argv: &[&str]) -> Result<Command, CommandError> {
-        let mut args = Args::new(
-            argv.iter()
-                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
-                .collect(),
-        );
-        f(&mut args, &ctx())
-    }
-
-    fn err(f: Parser, argv: &[&str]) -> String {
-        match run(f, argv) {
-            Ok(c) => panic!("{argv:?} parsed as {c:?}"),
-            Err(e) => e.to_string(),
-        }
-    }
+    use crate::commands::testing::{err, run};
 
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()

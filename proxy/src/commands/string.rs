@@ -471,35 +471,7 @@ pub(crate) fn parse_hex_float(b: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NOW: i64 = 1_700_000_000_000;
-
-    fn ctx() -> ParseCtx {
-        ParseCtx {
-            now_ms: NOW,
-            proto_max_bulk_len: 512 * 1024 * 1024,
-            db: 0,
-        }
-    }
-
-    fn run(
-        f: fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>,
-        argv: &[&str],
-    ) -> Result<Command, CommandError> {
-        let mut args = Args::new(
-            argv.iter()
-                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
-                .collect(),
-        );
-        f(&mut args, &ctx())
-    }
-
-    fn err(f: fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>, argv: &[&str]) -> String {
-        match run(f, argv) {
-            Ok(c) => panic!("{argv:?} parsed as {c:?}"),
-            Err(e) => e.to_string(),
-        }
-    }
+    use crate::commands::testing::{err, run, NOW};
 
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()

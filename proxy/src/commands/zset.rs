@@ -657,33 +657,10 @@ pub fn zmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> 
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use tandem_shared::ScanOptionError;
 
     use super::*;
-
-    fn ctx() -> ParseCtx {
-        ParseCtx {
-            now_ms: 0,
-            proto_max_bulk_len: 512 * 1024 * 1024,
-            db: 0,
-        }
-    }
-
-    fn parse(
-        f: fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>,
-        words: &[&str],
-    ) -> Result<Command, CommandError> {
-        let mut args = Args::new(
-            words
-                .iter()
-                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
-                .collect(),
-        );
-        f(&mut args, &ctx())
-    }
-
-    type Parser = fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>;
+    use crate::commands::testing::{run as parse, Parser};
 
     fn err_text(r: Result<Command, CommandError>) -> String {
         match r {
