@@ -297,7 +297,7 @@ impl WriteGroup<'_> {
     pub fn commit(self) -> Result<(), EngineError> {
         self.writer
             .engine
-            .commit(&self.pending, &self.counts, self.expired)
+            .commit(self.pending, &self.counts, self.expired)
     }
 }
 

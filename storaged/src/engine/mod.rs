@@ -409,6 +409,12 @@ impl Pending {
     pub(crate) fn entries(&self, cf: Cf) -> &BTreeMap<Vec<u8>, Option<Vec<u8>>> {
         &self.entries[cf.index()]
     }
+
+    /// Takes the group's entries of `cf` out, leaving none (after the commit, so they move
+    /// into the record cache instead of being copied).
+    pub(crate) fn take_entries(&mut self, cf: Cf) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        std::mem::take(&mut self.entries[cf.index()])
+    }
 }
 
 #[cfg(test)]

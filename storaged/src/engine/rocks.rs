@@ -288,7 +288,7 @@ impl Engine {
     /// [`EngineError::Rocks`] if RocksDB refuses the batch.
     pub fn commit(
         &self,
-        pending: &Pending,
+        mut pending: Pending,
         counts: &Counts,
         expired: u64,
     ) -> Result<(), EngineError> {
@@ -309,11 +309,11 @@ impl Engine {
             let mut wo = WriteOptions::default();
             wo.set_sync(self.inner.fsync == FsyncPolicy::Always);
             // The record cache never shows a key this batch writes while it commits.
-            self.inner.records.begin_commit(pending);
+            self.inner.records.begin_commit(&pending);
             let written = self.inner.db.write_opt(batch, &wo);
             self.inner
                 .records
-                .end_commit(written.is_ok().then_some(pending));
+                .end_commit(written.is_ok().then_some(&mut pending));
             written.map_err(rocks_err)?;
             self.inner.stats.wal_writes.fetch_add(1, Ordering::Relaxed);
         }
@@ -868,7 +868,7 @@ mod tests {
         let write = |e: &Engine, counts: &Counts| {
             let mut p = Pending::default();
             p.put(Cf::Reqs, b"r".to_vec(), b"x".to_vec());
-            e.commit(&p, counts, 0).unwrap();
+            e.commit(p, counts, 0).unwrap();
         };
         let e = open();
         assert!(!restored(&e), "a new database has nothing saved");
