@@ -363,6 +363,16 @@ async fn write_requests(
                     }
                 }
             }
+            // Let the client tasks that are already runnable queue their calls first, so
+            // one write carries them all: each write to the link costs the proxy a syscall
+            // and wakes storaged's socket thread.
+            tokio::task::yield_now().await;
+            while calls.len() < WRITE_BATCH {
+                match outbox.rx.try_recv() {
+                    Ok(call) => calls.push(call),
+                    Err(_) => break,
+                }
+            }
         } else {
             let n = outbox.resend.len().min(WRITE_BATCH);
             calls.extend(outbox.resend.drain(..n));
