@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use redis::Connection;
 use tandem_tests::{
-    bulk, bulks, err, expect, int, nil, ok, run_command, wait_for, TestCluster, Value,
+    bulk, bulks, encode_command, err, expect, int, nil, ok, run_command, wait_for, TestCluster,
+    Value,
 };
 
 /// Far longer than any expiry used here, so a slow machine does not fail the test.
@@ -121,6 +122,23 @@ fn remaining_time_counts_down_and_set_variants_expire() {
     wait_gone(c, "k");
     expect(c, &["SELECT", "0"], ok());
     expect(c, &["GET", "k"], bulk("v"));
+}
+
+/// Commands after a wait in one pipeline see the time after the wait: the proxy reads the
+/// clock once per batch of parsed commands and must read it again after every wait.
+#[test]
+fn relative_expiry_after_a_blocking_wait_in_a_pipeline_counts_from_after_the_wait() {
+    let cluster = TestCluster::start();
+    let mut raw = cluster.raw();
+    let mut pipeline = encode_command(&[b"BLPOP", b"nothing", b"1"]);
+    pipeline.extend(encode_command(&[b"SET", b"k", b"v", b"PX", b"2000"]));
+    raw.send(&pipeline);
+    assert_eq!(raw.reply(), "*-1\r\n", "BLPOP times out");
+    assert_eq!(raw.reply(), "+OK\r\n");
+    let c = &mut cluster.client();
+    // Counted from before the one-second wait, 1000 ms or less would remain.
+    let left = pttl(c, "k");
+    assert!(left > 1500, "PTTL {left}");
 }
 
 fn pttl(c: &mut Connection, key: &str) -> i64 {
