@@ -124,7 +124,7 @@ impl RecordCache {
 
     /// Remembers a committed read (the writer's own reads: nothing commits meanwhile).
     pub fn fill(&self, cf: Cf, key: &[u8], value: Option<Vec<u8>>) {
-        self.shard(key).fill(cf, key, value);
+        self.shard(key).fill(cf, key.to_vec(), value);
     }
 
     /// Remembers a reader's snapshot read, unless a group began committing since `epoch`
@@ -133,7 +133,7 @@ impl RecordCache {
         let mut shard = self.shard(key);
         // `begin_commit` advances the epoch before it takes this lock to remove the key.
         if self.epoch.load(Ordering::Acquire) == epoch && epoch.is_multiple_of(2) {
-            shard.fill(cf, key, value);
+            shard.fill(cf, key.to_vec(), value);
         }
     }
 
@@ -186,11 +186,7 @@ impl RecordCache {
         if let Some(pending) = committed {
             for cf in [Cf::Meta, Cf::Sub] {
                 for (key, value) in pending.take_entries(cf) {
-                    let mut shard = self.shard(&key);
-                    if let Some(i) = shard.slot(cf) {
-                        shard.old[i].remove(&key);
-                        shard.put(i, key, value);
-                    }
+                    self.shard(&key).fill(cf, key, value);
                 }
             }
         }
@@ -246,10 +242,10 @@ impl Shard {
         }
     }
 
-    fn fill(&mut self, cf: Cf, key: &[u8], value: Option<Vec<u8>>) {
+    fn fill(&mut self, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
         if let Some(i) = self.slot(cf) {
-            self.old[i].remove(key);
-            self.put(i, key.to_vec(), value);
+            self.old[i].remove(&key);
+            self.put(i, key, value);
         }
     }
 
