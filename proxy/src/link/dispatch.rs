@@ -348,7 +348,8 @@ async fn write_requests(
         }
     }
     loop {
-        if outbox.resend.is_empty() {
+        let from_queue = outbox.resend.is_empty();
+        if from_queue {
             tokio::select! {
                 biased;
                 _ = going_away.notified() => {
@@ -363,9 +364,17 @@ async fn write_requests(
                     }
                 }
             }
+        } else {
+            let n = outbox.resend.len().min(WRITE_BATCH);
+            calls.extend(outbox.resend.drain(..n));
+        }
+        out.clear();
+        encode_batch(&mut calls, pubsub, next_id, max_frame, in_flight, &mut out);
+        if from_queue {
             // Let the client tasks that are already runnable queue their calls first, so
             // one write carries them all: each write to the link costs the proxy a syscall
-            // and wakes storaged's socket thread.
+            // and wakes storaged's socket thread. What was taken is in `in_flight` by now,
+            // so a link that dies during the yield resends it like any call in flight.
             tokio::task::yield_now().await;
             while calls.len() < WRITE_BATCH {
                 match outbox.rx.try_recv() {
@@ -373,38 +382,46 @@ async fn write_requests(
                     Err(_) => break,
                 }
             }
-        } else {
-            let n = outbox.resend.len().min(WRITE_BATCH);
-            calls.extend(outbox.resend.drain(..n));
-        }
-        out.clear();
-        // Subscription changes go before the calls queued after them: a SUBSCRIBE waits
-        // for a round trip on this link, which then proves storaged has the change.
-        if pubsub.registers {
-            if let Some(update) = pubsub.hub.take_dirty() {
-                if let Err(e) = wire::encode(&update, max_frame, &mut out) {
-                    tracing::error!(error = %e, "subscription update does not fit in a frame");
-                }
-            }
-        }
-        for mut call in calls.drain(..) {
-            if !call.claim() {
-                continue; // the client gave up (deadline or disconnect) before we sent it
-            }
-            let id = *next_id;
-            *next_id = next_id.wrapping_add(1);
-            match encode_call(&mut call, id, max_frame, &mut out) {
-                Ok(()) => in_flight.insert(id, call),
-                Err(e) => {
-                    let _ = call.reply.send(Err(LinkError::Unavailable(e.to_string())));
-                }
-            }
+            encode_batch(&mut calls, pubsub, next_id, max_frame, in_flight, &mut out);
         }
         if out.is_empty() {
             continue;
         }
         if let Err(e) = write_half.write_all(&out).await {
             return End::Failed(format!("write to storaged: {e}"));
+        }
+    }
+}
+
+/// Appends the subscription changes, then `calls` (drained), to `out`, and records each
+/// call sent in `in_flight`. Subscription changes go before the calls queued after them: a
+/// SUBSCRIBE waits for a round trip on this link, which then proves storaged has the change.
+fn encode_batch(
+    calls: &mut Vec<Call>,
+    pubsub: &PubSubRole,
+    next_id: &mut u64,
+    max_frame: u32,
+    in_flight: &InFlight,
+    out: &mut BytesMut,
+) {
+    if pubsub.registers {
+        if let Some(update) = pubsub.hub.take_dirty() {
+            if let Err(e) = wire::encode(&update, max_frame, out) {
+                tracing::error!(error = %e, "subscription update does not fit in a frame");
+            }
+        }
+    }
+    for mut call in calls.drain(..) {
+        if !call.claim() {
+            continue; // the client gave up (deadline or disconnect) before we sent it
+        }
+        let id = *next_id;
+        *next_id = next_id.wrapping_add(1);
+        match encode_call(&mut call, id, max_frame, out) {
+            Ok(()) => in_flight.insert(id, call),
+            Err(e) => {
+                let _ = call.reply.send(Err(LinkError::Unavailable(e.to_string())));
+            }
         }
     }
 }
