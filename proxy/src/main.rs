@@ -30,6 +30,7 @@ fn main() -> anyhow::Result<()> {
         };
         let addr = listener.local_addr()?;
         let reloads = spawn_reloader(flags, log)?;
+        let signalled = shutdown_signal()?;
         tracing::info!(%addr, from_systemd, storage = %config.storage_socket.display(), "tandem-proxy listening");
         // Ready as soon as clients can connect, even with storaged down: the links connect
         // (and reconnect) on their own and storage commands get error replies meanwhile.
@@ -45,7 +46,7 @@ fn main() -> anyhow::Result<()> {
             });
         }
         let shutdown = async {
-            shutdown_signal().await;
+            signalled.await;
             tandem_proxy::systemd::stopping("closing client connections");
         };
         tandem_proxy::server::run(config, listener, shutdown, reloads).await;
@@ -89,17 +90,17 @@ fn spawn_reloader(
     Ok(rx)
 }
 
-async fn shutdown_signal() {
+/// Installs the SIGTERM and SIGINT handlers now — before READY=1, since either signal's
+/// default action would kill the process without a clean stop — and returns a future that
+/// resolves at the first of them.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stopping");
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-    }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+    })
 }

@@ -40,7 +40,9 @@ fn main() -> anyhow::Result<()> {
         let peers = Arc::new(RwLock::new(config.peer_policy()));
         // Installed before the server reports READY=1: SIGHUP's default action would kill.
         spawn_reloader(config.clone(), flags, log, peers.clone())?;
-        tandem_storaged::server::run(config, inherited, peers, shutdown_signal()).await?;
+        // Also before READY=1 (sent inside `run`).
+        let shutdown = shutdown_signal()?;
+        tandem_storaged::server::run(config, inherited, peers, shutdown).await?;
         anyhow::Ok(())
     })?;
     tracing::info!("tandem-storaged stopped");
@@ -106,17 +108,17 @@ fn spawn_reloader(
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Installs the SIGTERM and SIGINT handlers now — before READY=1, since either signal's
+/// default action would kill the process without a clean stop — and returns a future that
+/// resolves at the first of them.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stopping");
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: draining"),
-        _ = int.recv() => tracing::info!("SIGINT: draining"),
-    }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: draining"),
+            _ = int.recv() => tracing::info!("SIGINT: draining"),
+        }
+    })
 }

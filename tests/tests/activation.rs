@@ -349,6 +349,46 @@ fn proxy_is_ready_while_storaged_is_down() {
     check_notifications("tandem-proxy", &args, dir.path(), None);
 }
 
+/// A SIGTERM that arrives right after READY=1 stops either binary cleanly: the handlers are
+/// installed before READY=1, not when the server first waits for a signal.
+#[test]
+fn a_sigterm_right_after_ready_stops_cleanly() {
+    if skip_for_redis_backend() {
+        return;
+    }
+    for round in 0..5 {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = UnixListener::bind(dir.path().join("storaged.sock")).expect("bind");
+        let proxy_args = proxy_args(free_port(), &dir.path().join("absent.sock"));
+        let runs = [
+            (
+                "tandem-storaged",
+                storaged_args(dir.path()),
+                Some(listener.as_fd()),
+            ),
+            ("tandem-proxy", proxy_args, None),
+        ];
+        for (name, args, listener) in runs {
+            let notify_dir = tempfile::tempdir().expect("temp dir");
+            let (sock, path) = notify_socket(notify_dir.path());
+            let launch = Launch {
+                listener,
+                notify_socket: Some(&path),
+                watchdog_usec: None,
+            };
+            let log = dir.path().join(format!("{name}-{round}.log"));
+            let mut reaper = Reaper(vec![spawn(name, &args, &launch, &log)]);
+            let mut seen = Vec::new();
+            receive_until(&sock, &mut seen, "READY=1");
+            signal(&reaper.0[0], Signal::SIGTERM);
+            let status = wait_exit(&mut reaper.0[0]);
+            let log_text = fs::read_to_string(&log).unwrap_or_default();
+            assert!(status.success(), "{name} exited {status}\n{log_text}");
+            receive_until(&sock, &mut seen, "STOPPING=1");
+        }
+    }
+}
+
 #[test]
 fn proxy_serves_on_an_inherited_tcp_socket() {
     if skip_for_redis_backend() {
