@@ -231,6 +231,18 @@ pub fn try_connect(
     Ok(conn)
 }
 
+/// The text of `INFO <section>` (RESP2 bulk or RESP3 verbatim string).
+///
+/// # Panics
+/// If the reply is anything else.
+pub fn info(conn: &mut redis::Connection, section: &str) -> String {
+    match run_command(conn, &["INFO", section]) {
+        Ok(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
+        Ok(Value::VerbatimString { text, .. }) => text,
+        other => panic!("INFO {section}: {}", render_outcome(&other)),
+    }
+}
+
 /// Runs one command; a server error becomes its full text.
 pub fn run_command(conn: &mut redis::Connection, args: &[&str]) -> Outcome {
     let (name, rest) = args.split_first().expect("a command needs a name");

@@ -14,11 +14,7 @@ fn cluster_with_proxy_args(args: &[&str]) -> TestCluster {
 }
 
 fn link_info(c: &mut redis::Connection) -> String {
-    match run_command(c, &["INFO", "link"]) {
-        Ok(redis::Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
-        Ok(redis::Value::VerbatimString { text, .. }) => text,
-        other => panic!("INFO link: {}", render_outcome(&other)),
-    }
+    info(c, "link")
 }
 
 #[test]

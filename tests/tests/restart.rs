@@ -226,10 +226,7 @@ fn a_resent_request_key_is_answered_from_memory_even_after_a_crash() {
         other => panic!("{other:?}"),
     }
     expect(&mut cluster.client(), &["GET", "once"], bulk("5"));
-    let info = match run_command(&mut cluster.client(), &["INFO", "storage"]) {
-        Ok(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
-        other => panic!("INFO storage: {}", render_outcome(&other)),
-    };
+    let info = info(&mut cluster.client(), "storage");
     // Counted since the restart: two replays and one refusal.
     assert!(info.contains("requests_replayed:2\r\n"), "{info}");
     assert!(info.contains("requests_refused_stale:1\r\n"), "{info}");
@@ -245,10 +242,7 @@ fn key_counters_survive_clean_and_crash_restarts() {
         return;
     }
     let at_start = |cluster: &TestCluster| {
-        let info = match run_command(&mut cluster.client(), &["INFO", "storage"]) {
-            Ok(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
-            other => panic!("INFO storage: {}", render_outcome(&other)),
-        };
+        let info = info(&mut cluster.client(), "storage");
         info.lines()
             .find_map(|l| l.strip_prefix("counters_at_start:"))
             .map(str::to_owned)
@@ -259,10 +253,7 @@ fn key_counters_survive_clean_and_crash_restarts() {
         let db0: i64 = redis::cmd("DBSIZE").query(&mut c).expect("DBSIZE");
         expect(&mut c, &["SELECT", "3"], ok());
         let db3: i64 = redis::cmd("DBSIZE").query(&mut c).expect("DBSIZE");
-        let info = match run_command(&mut c, &["INFO", "keyspace"]) {
-            Ok(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
-            other => panic!("INFO keyspace: {}", render_outcome(&other)),
-        };
+        let info = info(&mut c, "keyspace");
         let db3_line = info
             .lines()
             .find(|l| l.starts_with("db3:"))
