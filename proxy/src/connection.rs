@@ -51,6 +51,23 @@ pub struct Conn {
     /// Pub/sub subscriptions and the queue of messages for this client.
     pub subs: Option<ClientSubs>,
     /// MULTI queue and WATCHed keys (`crate::transaction`).
+/// `CLIENT REPLY ON|OFF|SKIP`: which replies the client does not want. The flags follow
+/// Redis's: `skip` silences the command now running, and `skip_next` (set by SKIP) becomes
+/// `skip` for the command after it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReplyMode {
+    pub off: bool,
+    pub skip: bool,
+    pub skip_next: bool,
+}
+
+impl ReplyMode {
+    /// True while replies are being dropped.
+    fn quiet(self) -> bool {
+        self.off || self.skip
+    }
+}
+
     pub tx: crate::transaction::Transaction,
     out: BytesMut,
     batch: Vec<Command>,
@@ -62,6 +79,10 @@ pub struct Conn {
     now: Option<i64>,
 }
 
+    /// `CLIENT REPLY` state.
+    pub reply: ReplyMode,
+    /// Where the running command's replies start in `out`, for `CLIENT REPLY` to cut them.
+    reply_mark: usize,
 /// Serves one client until it quits, errs, is killed or the proxy shuts down.
 pub async fn serve(
     mut stream: TcpStream,
@@ -107,6 +128,8 @@ pub async fn serve(
         tracing::debug!(client = id, error = %e, "client connection ended");
     }
     crate::commands::pubsub::unsubscribe_all(&mut conn);
+        reply: ReplyMode::default(),
+        reply_mark: 0,
     crate::transaction::release_watches(&mut conn);
     shared.clients.remove(id);
 }
@@ -206,6 +229,13 @@ impl Conn {
             if let Some(flow) = crate::transaction::queue(self, &name, args.clone()).await {
                 return flow;
             }
+                        let quiet = self.reply.quiet();
+                        if quiet {
+                            // Only this command's replies may be cut, so send what came
+                            // before first.
+                            self.flush_batch().await;
+                            self.reply_mark = self.out.len();
+                        }
         }
         let Some(spec) = commands::lookup(&name) else {
             self.error(&unknown_command(&name, &args)).await;
@@ -213,6 +243,16 @@ impl Conn {
         };
         if !spec.arity_ok(args.len() + 1) {
             let text = CommandError::WrongArity(spec.name.to_owned()).to_string();
+                        // `skip_next` is set only by `CLIENT REPLY SKIP`, which has no
+                        // reply of its own either.
+                        let cut = self.reply.quiet() || self.reply.skip_next;
+                        if quiet || cut {
+                            self.flush_batch().await;
+                            if cut {
+                                self.out.truncate(self.reply_mark);
+                            }
+                        }
+                        self.reply.skip = std::mem::take(&mut self.reply.skip_next);
             self.error(&crate::transaction::rejected(spec.name, text))
                 .await;
             return Flow::Continue;
@@ -333,6 +373,8 @@ impl Conn {
         let Some(subs) = self.subs.as_mut() else {
             return;
         };
+                // `CLIENT REPLY OFF` silences its own reply: cut from here.
+                self.reply_mark = self.out.len();
         let proto = self.state.protocol;
         if let Some(d) = first {
             d.encode(proto, &mut self.out);
@@ -348,6 +390,14 @@ impl Conn {
     /// The blocking-call path: earlier replies go out first, then the connection waits for
     /// the pop without the link's request deadline, still noticing the client closing
     /// (`crate::blocking`). False if the client went away meanwhile.
+                if matches!(
+                    local,
+                    Local::Subscribe | Local::Unsubscribe | Local::PSubscribe | Local::PUnsubscribe
+                ) {
+                    // Subscription confirmations are pushes, which Redis sends even under
+                    // `CLIENT REPLY OFF`, like the messages that follow them.
+                    self.reply_mark = self.out.len();
+                }
     async fn block(
         &mut self,
         stream: &mut TcpStream,
@@ -419,6 +469,7 @@ impl Conn {
                 Ok(response) => {
                     for outcome in response.outcomes.iter() {
                         match outcome {
+        self.reply_mark = 0;
                             ArchivedOutcome::Ok(reply) => resp::encode::encode_archived(
                                 reply,
                                 self.state.protocol,

@@ -373,6 +373,13 @@ pub enum Command {
     Type {
         key: Vec<u8>,
     },
+    /// `MEMORY USAGE key [SAMPLES n]`: an estimate of the bytes the key and its value take,
+    /// or nil. Collections are sampled: `samples` sub-records (0: all) are read and their
+    /// average size is scaled by the element count, as Redis samples nested values.
+    MemoryUsage {
+        key: Vec<u8>,
+        samples: u64,
+    },
     Touch {
         keys: Vec<Vec<u8>>,
     },
@@ -871,6 +878,7 @@ impl Command {
                 | Command::Lcs { .. }
                 | Command::Exists { .. }
                 | Command::Type { .. }
+                | Command::MemoryUsage { .. }
                 | Command::Touch { .. }
                 | Command::Ttl { .. }
                 | Command::ExpireTime { .. }
@@ -938,6 +946,7 @@ impl ArchivedCommand {
                 | ArchivedCommand::Lcs { .. }
                 | ArchivedCommand::Exists { .. }
                 | ArchivedCommand::Type { .. }
+                | ArchivedCommand::MemoryUsage { .. }
                 | ArchivedCommand::Touch { .. }
                 | ArchivedCommand::Ttl { .. }
                 | ArchivedCommand::ExpireTime { .. }

@@ -32,6 +32,7 @@ use crate::expire::Sweeper;
 use crate::types::hash::{self, HashPart};
 use crate::types::keyspace::{self, FlushScope, RenameMode, ScanFilter, ScanOptions};
 use crate::types::list;
+use crate::types::memory;
 use crate::types::set::{self, SetOp};
 use crate::types::string::{self, SetOptions};
 use crate::types::zset;
@@ -423,6 +424,7 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
             keyspace::exists(s, at, keys.iter().map(|k| k.as_slice()))
         }
         C::Type { key } => keyspace::key_type(s, at, key),
+        C::MemoryUsage { key, samples } => memory::usage(s, at, key, samples.to_native()),
         C::Ttl { key, unit } => keyspace::ttl(s, at, key, time_unit(unit)),
         C::ExpireTime { key, unit } => keyspace::expire_time(s, at, key, time_unit(unit)),
         C::Keys { pattern } => keyspace::keys(s, at, pattern),
@@ -748,6 +750,9 @@ fn info_with(engine: &Engine, counts: &Counts) -> String {
         hub.delivered.load(Relaxed),
         hub.links_cut.load(Relaxed)
     );
+    // The proxy prints these in its own CPU section, after its own lines.
+    out.push_str("\r\n# CPU\r\n");
+    out.push_str(&tandem_service::process::cpu_usage().info_lines("storaged_"));
     out.push_str("\r\n# Storage\r\n");
     let _ = write!(out, "storage_engine:rocksdb\r\n");
     let _ = write!(out, "fsync:{}\r\n", engine.fsync_policy());

@@ -80,6 +80,7 @@ pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalRe
         Local::Client => client(args, conn),
         Local::Config => server::config(args, conn).await,
         Local::Info => server::info(args, conn).await,
+        Local::Memory => server::memory(args, conn).await,
         Local::Command => server::command(args, conn),
         Local::Multi | Local::Exec | Local::Discard | Local::Watch | Local::Unwatch => {
             crate::transaction::run_local(local, args, conn).await
@@ -300,6 +301,21 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
             }
             reply(Reply::ok())
         }
+        "reply" if n == 1 => {
+            if args.eat("ON") {
+                // Redis clears SKIP too, so the OK of `CLIENT REPLY ON` is always sent.
+                conn.reply = crate::connection::ReplyMode::default();
+            } else if args.eat("OFF") {
+                conn.reply.off = true;
+            } else if args.eat("SKIP") {
+                if !conn.reply.off {
+                    conn.reply.skip_next = true;
+                }
+            } else {
+                return Err(CommandError::Syntax);
+            }
+            reply(Reply::ok())
+        }
         "no-evict" | "no-touch" if n == 1 => {
             if args.eat("ON") || args.eat("OFF") {
                 reply(Reply::ok())
@@ -317,12 +333,13 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
                 "LIST [TYPE <type>] [ID <id> [<id> ...]]",
                 "KILL <ip:port> | <option> <value> [...]",
                 "SETINFO <LIB-NAME|LIB-VER> <value>",
+                "REPLY (ON|OFF|SKIP)",
             ]
             .iter()
             .map(|s| Reply::Simple((*s).to_owned()))
             .collect(),
         )),
-        "id" | "getname" | "setname" | "info" | "setinfo" | "no-evict" | "no-touch" => {
+        "id" | "getname" | "setname" | "info" | "setinfo" | "no-evict" | "no-touch" | "reply" => {
             Err(subcommand_arity(&sub))
         }
         _ => Err(CommandError::err(format!(

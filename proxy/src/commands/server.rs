@@ -417,6 +417,67 @@ pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
 }
 
 /// Splits storaged's INFO text into sections by their `# Name` headers (lower-cased).
+/// `MEMORY USAGE|DOCTOR|MALLOC-STATS|PURGE|HELP`. USAGE asks storaged (the value lives
+/// there); the others describe the proxy, which holds no data.
+pub async fn memory(mut args: Args, conn: &mut Conn) -> LocalResult {
+    let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
+    let sub = sub_raw.to_ascii_lowercase();
+    let n = args.remaining();
+    let arity = || {
+        CommandError::Other(format!(
+            "ERR wrong number of arguments for 'memory|{sub}' command"
+        ))
+    };
+    let reply = match sub.as_str() {
+        "usage" if n == 0 => return Err(arity()),
+        "usage" => {
+            let key = args.next_vec()?;
+            // Redis's default sample count; 0 asks for every element.
+            let mut samples = 5u64;
+            while args.remaining() > 0 {
+                if args.remaining() >= 2 && args.eat("SAMPLES") {
+                    let n = args.next_i64()?;
+                    samples = u64::try_from(n).map_err(|_| CommandError::Syntax)?;
+                } else {
+                    return Err(CommandError::Syntax);
+                }
+            }
+            storaged_param(conn, Command::MemoryUsage { key, samples }).await?
+        }
+        "doctor" | "malloc-stats" | "purge" | "help" if n > 0 => return Err(arity()),
+        "doctor" => Reply::Verbatim(
+            b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.".to_vec(),
+        ),
+        "malloc-stats" => Reply::Verbatim(b"Stats not supported for the current allocator".to_vec()),
+        "purge" => Reply::ok(),
+        "help" => Reply::Array(
+            [
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    Return memory problems reports.",
+                "MALLOC-STATS",
+                "    Return internal statistics report from the memory allocator.",
+                "PURGE",
+                "    Attempt to purge dirty pages for reclamation by the allocator.",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return memory in bytes used by <key> and its value. Nested values are",
+                "    sampled up to <count> times (default: 5, 0 means sample all).",
+                "HELP",
+                "    Prints this help.",
+            ]
+            .iter()
+            .map(|s| Reply::Simple((*s).to_owned()))
+            .collect(),
+        ),
+        _ => {
+            return Err(CommandError::err(format!(
+                "unknown subcommand '{sub_raw}'. Try MEMORY HELP."
+            )))
+        }
+    };
+    Ok((reply, Flow::Continue))
+}
+
 fn sections_of(text: &str) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut current = String::from("storage");
@@ -457,7 +518,12 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
             .iter()
             .any(|w| matches!(w.as_str(), "all" | "everything" | "default"));
     let want = |s: &str| all || wanted.iter().any(|w| w == s);
-    let storage = if want("keyspace") || want("stats") || want("storage") || want("memory") {
+    let storage = if want("keyspace")
+        || want("stats")
+        || want("storage")
+        || want("memory")
+        || want("cpu")
+    {
         match conn.call_storage(0, vec![Command::Info]).await {
             Ok(outcomes) => match outcomes.into_iter().next() {
                 Some(Outcome::Ok(Reply::Bulk(b))) => sections_of(&String::from_utf8_lossy(&b)),
@@ -531,6 +597,12 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
         let _ = write!(o, "role:master\r\nconnected_slaves:0\r\n");
     });
     section("Link", &mut |o| {
+    section("CPU", &mut |o| {
+        o.push_str(&tandem_service::process::cpu_usage().info_lines(""));
+        for line in storage.get("cpu").into_iter().flatten() {
+            let _ = write!(o, "{line}\r\n");
+        }
+    });
         for (i, link) in shared.links.links().iter().enumerate() {
             let st = link.stats();
             let (state, last_error) = st
@@ -554,7 +626,7 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
         }
     });
     for (name, lines) in &storage {
-        if matches!(name.as_str(), "stats" | "memory") {
+        if matches!(name.as_str(), "stats" | "memory" | "cpu") {
             continue;
         }
         let title = {

@@ -8,6 +8,7 @@
 pub mod hash;
 pub mod keyspace;
 pub mod list;
+pub mod memory;
 pub mod set;
 pub mod string;
 #[cfg(test)]
