@@ -306,6 +306,51 @@ fn incrbyfloat_beyond_f64() {
     ]);
 }
 
+/// The order of checks of the INCR family: INCRBYFLOAT looks at the key's type, then the
+/// stored value, then the increment; INCRBY/DECRBY/HINCRBY/HINCRBYFLOAT parse the
+/// increment first. A stored value with NUL bytes is no number (`strtold` stops at the
+/// NUL, and Redis requires the whole value to be used).
+#[test]
+fn incr_family_error_order_and_nul_bytes() {
+    let Some(d) = differ() else { return };
+    d.check(&[
+        &["HSET", "h", "f", "1"],
+        &["INCRBYFLOAT", "h", "abc"],
+        &["INCRBYFLOAT", "h", "inf"],
+        &["INCRBYFLOAT", "h", ""],
+        &["INCRBY", "h", "abc"],
+        &["DECRBY", "h", "abc"],
+        &["DECRBY", "h", "-9223372036854775808"],
+        &["INCR", "h"],
+        &["SET", "s", "abc"],
+        &["INCRBYFLOAT", "s", "abc"],
+        &["INCRBYFLOAT", "s", "inf"],
+        &["INCRBY", "s", "abc"],
+        &["HINCRBY", "s", "f", "abc"],
+        &["HINCRBYFLOAT", "s", "f", "abc"],
+        &["HINCRBYFLOAT", "s", "f", "inf"],
+        &["HINCRBY", "s", "f", "1"],
+        &["SET", "n", "1"],
+        &["INCRBYFLOAT", "n", "abc"],
+        &["INCRBYFLOAT", "n", "1 "],
+        &["INCRBYFLOAT", "n", "1\0"],
+        &["INCRBYFLOAT", "missing", "abc"],
+        &["EXISTS", "missing"],
+        &["SET", "z", "-1\0\0\0"],
+        &["INCRBYFLOAT", "z", "1"],
+        &["INCRBY", "z", "1"],
+        &["SET", "z1", "1\0"],
+        &["INCRBYFLOAT", "z1", "1"],
+        &["SET", "z0", "\0"],
+        &["INCRBYFLOAT", "z0", "1"],
+        &["HSET", "hz", "f", "-1\0\0", "g", "\0"],
+        &["HINCRBYFLOAT", "hz", "f", "1"],
+        &["HINCRBYFLOAT", "hz", "g", "1"],
+        &["HINCRBY", "hz", "f", "1"],
+        &["GET", "z"],
+    ]);
+}
+
 #[test]
 fn lcs() {
     let Some(d) = differ() else { return };

@@ -492,14 +492,10 @@ fn parse_long_double(s: &[u8]) -> Option<Number> {
     if s.is_empty() || s.len() >= MAX_LONG_DOUBLE_CHARS {
         return None;
     }
-    // strtold sees a C string: it stops at an embedded NUL, and Redis then checks only
-    // that the parse ended there.
-    let s = match s.iter().position(|&b| b == 0) {
-        Some(i) => &s[..i],
-        None => s,
-    };
-    if s.is_empty() {
-        return Some(Number::Finite(Decimal::zero()));
+    // strtold stops at an embedded NUL, and Redis then requires the parse to have used
+    // all `slen` bytes: any NUL makes the text no float ("-1\0\0" included).
+    if s.contains(&0) {
+        return None;
     }
     if s[0].is_ascii_whitespace() || s[0] == 0x0b {
         return None;
@@ -1144,6 +1140,7 @@ mod tests {
         assert_eq!(fmt("inf"), "inf");
         for bad in [
             " 1", "1 ", "", ".", "e5", "1e", "abc", "nan", "1e5000", "1e-5000", "0x10",
+            "-1\0\0", "1\0", "\0", "\01",
         ] {
             assert_eq!(parse_long_double(bad.as_bytes()), None, "{bad}");
         }
