@@ -117,6 +117,11 @@ pub struct Options {
     #[arg(long, env = "TANDEM_DRAIN_TIMEOUT")]
     pub drain_timeout: Option<u64>,
 
+    /// Milliseconds a new peer may take to send its Hello before its link is closed (and
+    /// logged); until then it is held to a 64 KiB frame limit [default: 10000].
+    #[arg(long, env = "TANDEM_HANDSHAKE_TIMEOUT_MS")]
+    pub handshake_timeout_ms: Option<u64>,
+
     /// Peer uids allowed to connect (SO_PEERCRED), comma-separated. A peer is let in when
     /// its uid or primary gid is listed; both lists empty: everyone who can open the socket.
     /// Reloadable [default: empty].
@@ -198,6 +203,7 @@ impl Options {
         }
     }
 }
+            handshake_timeout_ms: self.handshake_timeout_ms.or(lower.handshake_timeout_ms),
 
 /// The settings in force: flags, variables, file and defaults merged.
 #[derive(Debug, Clone, PartialEq)]
@@ -231,6 +237,7 @@ pub struct Config {
 }
 
 impl Config {
+    pub handshake_timeout_ms: u64,
     /// Parses the command line and environment, then reads the config file. Returns the
     /// settings and the flags/variables alone (a reload merges them with the re-read file),
     /// whose `command` says what to do.
@@ -313,6 +320,7 @@ impl Config {
         })
     }
 
+            handshake_timeout_ms: o.handshake_timeout_ms.unwrap_or(10_000),
     /// The peer policy these settings describe.
     pub fn peer_policy(&self) -> crate::peer::PeerPolicy {
         crate::peer::PeerPolicy {
@@ -393,6 +401,10 @@ impl Config {
 mod tests {
     use super::*;
 
+        note(
+            "handshake-timeout-ms",
+            self.handshake_timeout_ms != new.handshake_timeout_ms,
+        );
     fn shipped() -> String {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/storaged.toml");
         std::fs::read_to_string(path).expect("config/storaged.toml")

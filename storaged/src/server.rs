@@ -108,7 +108,11 @@ pub async fn run(
                         sessions.spawn(refuse(stream, why, instance_id, config.max_frame));
                         continue;
                     }
-                    sessions.spawn(crate::session::serve(stream, executor.clone(), instance_id, config.max_frame, drain.clone(), Duration::from_secs(config.drain_timeout)));
+                    let deadlines = crate::session::Deadlines {
+                        handshake: Duration::from_millis(config.handshake_timeout_ms.max(1)),
+                        drain: Duration::from_secs(config.drain_timeout),
+                    };
+                    sessions.spawn(crate::session::serve(stream, executor.clone(), instance_id, config.max_frame, drain.clone(), deadlines));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");

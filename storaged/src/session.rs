@@ -27,26 +27,55 @@ use crate::reply::Outbox;
 /// (a proxy that stopped reading); responses are bounded by the proxy's in-flight limit.
 const PUSH_BACKLOG: usize = 64 * 1024 * 1024;
 
+/// Timing of one link: how long a new peer may take to send its Hello, and how long a
+/// draining link may take to collect its replies.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    pub handshake: Duration,
+    pub drain: Duration,
+}
+
 /// Serves one link until the proxy closes it, it misbehaves, or the drain ends.
+///
+/// Until its Hello is accepted a peer is only someone who may open the socket: it is read
+/// with [`wire::MAX_HANDSHAKE_FRAME`] instead of `max_frame`, into a small buffer, and closed
+/// if no Hello arrives within `deadlines.handshake` (or the drain starts first).
 pub async fn serve(
     stream: UnixStream,
     executor: Arc<Executor>,
     instance_id: u64,
     max_frame: u32,
     drain: CancellationToken,
-    drain_timeout: Duration,
+    deadlines: Deadlines,
 ) {
+    let drain_timeout = deadlines.drain;
     let peer = stream
         .peer_cred()
         .map(|c| format!("pid={:?} uid={}", c.pid(), c.uid()))
         .unwrap_or_default();
     let (mut read_half, mut write_half) = stream.into_split();
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut buf = BytesMut::with_capacity(1024);
 
-    let hello = match read_frame(&mut read_half, &mut buf, max_frame).await {
-        Ok(Some(frame)) => frame,
-        Ok(None) => return,
-        Err(e) => {
+    let handshake = tokio::select! {
+        read = tokio::time::timeout(
+            deadlines.handshake,
+            read_frame(&mut read_half, &mut buf, wire::MAX_HANDSHAKE_FRAME),
+        ) => read,
+        _ = drain.cancelled() => return,
+    };
+    let hello = match handshake {
+        Ok(Ok(Some(frame))) => frame,
+        Ok(Ok(None)) => return,
+        Err(_) => {
+            tracing::warn!(
+                %peer,
+                timeout_ms = deadlines.handshake.as_millis() as u64,
+                received = buf.len(),
+                "no Hello within the handshake timeout; closing link"
+            );
+            return;
+        }
+        Ok(Err(e)) => {
             tracing::error!(%peer, error = %e, "refusing link: bad handshake");
             let _ = write_half
                 .write_all(&refusal(instance_id, max_frame, &e))
@@ -92,6 +121,8 @@ pub async fn serve(
         return;
     }
     tracing::info!(%peer, %name, "proxy link up");
+    // A known proxy from here on: room for a pipeline's worth of frames per read.
+    buf.reserve(64 * 1024);
 
     // Every response and push of this link gathers in `out`; this task writes whatever has
     // gathered with one write (see `crate::reply`).

@@ -79,8 +79,8 @@ pub(super) async fn run(
             }
             r = connect(&config) => r,
         };
-        let stream = match connected {
-            Ok(stream) => stream,
+        let (stream, early) = match connected {
+            Ok(connected) => connected,
             Err(e) => {
                 if e != last_logged {
                     tracing::warn!(link = index, error = %e, "storage link down; retrying with backoff");
@@ -109,6 +109,7 @@ pub(super) async fn run(
         set_state(&stats, LinkState::Up, None);
         let end = serve(
             stream,
+            early,
             &config,
             &mut outbox,
             &stats,
@@ -169,8 +170,10 @@ fn set_state(stats: &LinkStats, state: LinkState, error: Option<String>) {
     }
 }
 
-/// Connects and completes the Hello handshake.
-async fn connect(config: &LinkConfig) -> Result<UnixStream, String> {
+/// Connects and completes the Hello handshake. Returns the stream and whatever storaged sent
+/// after its HelloAck in the same read (a going-away Notice can follow at once): the reader
+/// starts from those bytes.
+async fn connect(config: &LinkConfig) -> Result<(UnixStream, BytesMut), String> {
     let mut stream = UnixStream::connect(&config.socket)
         .await
         .map_err(|e| format!("connect {}: {e}", config.socket.display()))?;
@@ -189,7 +192,8 @@ async fn connect(config: &LinkConfig) -> Result<UnixStream, String> {
         .map_err(|e| format!("handshake write: {e}"))?;
     let mut buf = BytesMut::with_capacity(4096);
     let frame = loop {
-        match wire::decode(&mut buf, config.max_frame) {
+        // Whatever listens on the path is unknown until it answers: a HelloAck is small.
+        match wire::decode(&mut buf, wire::MAX_HANDSHAKE_FRAME) {
             Ok(Some(frame)) => break frame,
             Ok(None) => {}
             Err(e) => {
@@ -213,12 +217,13 @@ async fn connect(config: &LinkConfig) -> Result<UnixStream, String> {
         tracing::error!(%message, "storaged refused this proxy");
         return Err(format!("storaged refused the link: {message}"));
     }
-    Ok(stream)
+    Ok((stream, buf))
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn serve(
     stream: UnixStream,
+    early: BytesMut,
     config: &LinkConfig,
     outbox: &mut Outbox,
     stats: &LinkStats,
@@ -231,6 +236,7 @@ async fn serve(
     let going_away = Notify::new();
     let reader = read_responses(
         read_half,
+        early,
         config.max_frame,
         in_flight,
         stats,
@@ -264,13 +270,14 @@ async fn serve(
 
 async fn read_responses(
     mut read_half: OwnedReadHalf,
+    mut buf: BytesMut,
     max_frame: u32,
     in_flight: &InFlight,
     stats: &LinkStats,
     hub: &PubSub,
     going_away: &Notify,
 ) -> End {
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    buf.reserve(64 * 1024);
     loop {
         loop {
             let frame = match wire::decode(&mut buf, max_frame) {

@@ -20,6 +20,18 @@ use super::{PROTOCOL_VERSION, SCHEMA_HASH};
 
 /// Length of the fixed frame header.
 pub const HEADER_LEN: usize = 16;
+
+/// Most bytes [`decode`] reserves at once for a frame that has not fully arrived. A frame's
+/// buffer grows with the bytes received (this much ahead, amortised doubling beyond), never by
+/// the length its header announces: a peer that announces 576 MiB and stalls makes this side
+/// hold what it sent, not what it claimed.
+pub const READ_CHUNK: usize = 64 * 1024;
+
+/// Largest Hello or HelloAck frame. Until its Hello is accepted a peer is unknown, so both
+/// sides read the handshake with this limit instead of the link's `max_frame`: an
+/// un-handshaken peer can make the other side hold at most this much (a real Hello is about
+/// 100 bytes; a refusal's HelloAck carries a sentence).
+pub const MAX_HANDSHAKE_FRAME: u32 = 64 * 1024;
 const MAGIC: [u8; 2] = *b"TD";
 
 /// What a frame carries.
@@ -190,7 +202,8 @@ pub fn parse_header(h: &[u8; HEADER_LEN], max_frame: u32) -> Result<FrameHeader,
 /// Takes one whole frame off the front of `buf`.
 ///
 /// Returns `Ok(None)` when more bytes are needed (not an error). The header is checked
-/// before the payload is waited for, so an oversized length is refused at once.
+/// before the payload is waited for, so an oversized length is refused at once. While a
+/// frame is partial, at most [`READ_CHUNK`] bytes of room are reserved ahead of what arrived.
 ///
 /// # Errors
 /// See [`FrameError`]; after an error the stream is unusable and the link must close.
@@ -203,7 +216,8 @@ pub fn decode(buf: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, Frame
     let header = parse_header(&h, max_frame)?;
     let total = HEADER_LEN + header.len as usize;
     if buf.len() < total {
-        buf.reserve(total - buf.len());
+        // Room for the next read only: the announced length is a claim, not bytes.
+        buf.reserve((total - buf.len()).min(READ_CHUNK));
         return Ok(None);
     }
     buf.advance(HEADER_LEN);
@@ -301,6 +315,106 @@ mod tests {
         buf.truncate(HEADER_LEN);
         let err = decode(&mut buf, 8).unwrap_err();
         assert!(matches!(err, FrameError::TooLarge { max: 8, .. }));
+    }
+
+    /// A header that announces a frame near the limit, with no payload behind it.
+    fn announcing(len: u32) -> BytesMut {
+        let mut buf = BytesMut::new();
+        encode(&sample_request(), u32::MAX, &mut buf).unwrap();
+        buf.truncate(HEADER_LEN);
+        buf[4..8].copy_from_slice(&len.to_le_bytes());
+        buf
+    }
+
+    #[test]
+    fn an_announced_length_is_not_reserved_before_its_bytes_arrive() {
+        let len = crate::wire::DEFAULT_MAX_FRAME;
+        let mut buf = announcing(len);
+        assert!(decode(&mut buf, len).unwrap().is_none());
+        assert!(
+            buf.capacity() <= HEADER_LEN + 2 * READ_CHUNK,
+            "a {len}-byte claim reserved {} bytes",
+            buf.capacity()
+        );
+    }
+
+    #[test]
+    fn a_frame_buffer_grows_with_the_bytes_received() {
+        let big = Request {
+            id: 1,
+            db: 0,
+            commands: vec![Command::Set {
+                key: b"k".to_vec(),
+                value: vec![7u8; 4 << 20],
+                condition: SetCondition::Always,
+                expiry: SetExpiry::Clear,
+                get: false,
+            }],
+        };
+        let mut full = BytesMut::new();
+        encode(&big, u32::MAX, &mut full).unwrap();
+        let mut buf = BytesMut::new();
+        let mut frame = None;
+        // Feed it as a socket would, in reads of at most the room `decode` left.
+        let mut at = 0;
+        while at < full.len() {
+            if let Some(f) = decode(&mut buf, u32::MAX).unwrap() {
+                frame = Some(f);
+                break;
+            }
+            let room = (buf.capacity() - buf.len()).clamp(1, 8192);
+            let n = room.min(full.len() - at);
+            buf.extend_from_slice(&full[at..at + n]);
+            at += n;
+            assert!(
+                buf.capacity() <= 2 * buf.len() + 2 * READ_CHUNK,
+                "holding {} bytes of capacity for {} received",
+                buf.capacity(),
+                buf.len()
+            );
+        }
+        let frame = frame
+            .or_else(|| decode(&mut buf, u32::MAX).unwrap())
+            .unwrap();
+        let back: Request =
+            rkyv::deserialize::<Request, rancor::Error>(frame.access::<Request>().unwrap())
+                .unwrap();
+        assert_eq!(back, big);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn the_handshake_limit_refuses_what_the_link_limit_allows() {
+        let hello = |name: String| crate::wire::Hello {
+            protocol: PROTOCOL_VERSION,
+            schema: SCHEMA_HASH,
+            instance_id: 1,
+            pid: 2,
+            name,
+        };
+        let mut buf = BytesMut::new();
+        encode(
+            &hello("tandem-proxy 0.1.0".into()),
+            MAX_HANDSHAKE_FRAME,
+            &mut buf,
+        )
+        .unwrap();
+        assert!(decode(&mut buf, MAX_HANDSHAKE_FRAME).unwrap().is_some());
+        // A Request of any size is announced before the handshake: refused on its header.
+        let mut buf = announcing(MAX_HANDSHAKE_FRAME + 1);
+        assert_eq!(
+            decode(&mut buf, MAX_HANDSHAKE_FRAME).unwrap_err(),
+            FrameError::TooLarge {
+                len: MAX_HANDSHAKE_FRAME + 1,
+                max: MAX_HANDSHAKE_FRAME
+            }
+        );
+        let mut buf = BytesMut::new();
+        encode(&hello("x".repeat(100_000)), u32::MAX, &mut buf).unwrap();
+        assert!(matches!(
+            decode(&mut buf, MAX_HANDSHAKE_FRAME),
+            Err(FrameError::TooLarge { .. })
+        ));
     }
 
     #[test]

@@ -8,7 +8,10 @@
 pub mod codec;
 pub mod message;
 
-pub use codec::{decode, encode, Frame, FrameError, FrameHeader, FrameKind, HEADER_LEN};
+pub use codec::{
+    decode, encode, Frame, FrameError, FrameHeader, FrameKind, HEADER_LEN, MAX_HANDSHAKE_FRAME,
+    READ_CHUNK,
+};
 pub use message::{
     ArchivedKeyedRequest, ArchivedOutcome, ArchivedPublished, ArchivedPush, ArchivedRequest,
     ArchivedRequestKey, ArchivedResponse, ArchivedSubscription, ArchivedSubscriptions, Hello,
