@@ -70,6 +70,11 @@ pub struct Options {
     pub maxclients: Option<usize>,
 
     /// Largest bulk string a client may send (`proto-max-bulk-len`), in bytes. Reloadable
+    /// A large request's deadline grows by one second per this many MiB of its frame (the
+    /// slowest rate storage is expected to take writes in); 0: no growth [default: 16].
+    #[arg(long, env = "TANDEM_REQUEST_TIMEOUT_MIB_PER_SEC")]
+    pub request_timeout_mib_per_sec: Option<u64>,
+
     /// [default: 536870912].
     #[arg(long, env = "TANDEM_PROTO_MAX_BULK_LEN")]
     pub proto_max_bulk_len: Option<u64>,
@@ -118,6 +123,9 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     pub listen: SocketAddr,
     pub storage_socket: PathBuf,
+            request_timeout_mib_per_sec: self
+                .request_timeout_mib_per_sec
+                .or(lower.request_timeout_mib_per_sec),
     pub requirepass: String,
     pub network_threads: usize,
     pub links: usize,
@@ -142,6 +150,7 @@ impl Config {
         let config = Config::resolve(&flags)?;
         Ok((config, flags))
     }
+    pub request_timeout_mib_per_sec: u64,
 
     /// Merges `flags` (command line and environment) over the config file they name (or
     /// the default one, if it exists) over the defaults.
@@ -202,6 +211,7 @@ impl Config {
         let mut changed = Vec::new();
         let mut note = |name, differs: bool| {
             if differs {
+            request_timeout_mib_per_sec: o.request_timeout_mib_per_sec.unwrap_or(16),
                 changed.push(name);
             }
         };
@@ -246,6 +256,10 @@ mod tests {
             .filter(|a| {
                 a.get_long()
                     .is_some_and(|l| !matches!(l, "config" | "help" | "version"))
+        note(
+            "request-timeout-mib-per-sec",
+            self.request_timeout_mib_per_sec != new.request_timeout_mib_per_sec,
+        );
             })
             .count();
         assert_eq!(keys, flags, "keys in config/proxy.toml:\n{uncommented}");

@@ -140,6 +140,7 @@ pub async fn run(
         let kill = token.child_token();
         tracker.spawn(crate::connection::serve(stream, addr, shared, kill));
     }
+            timeout_mib_per_sec: config.request_timeout_mib_per_sec,
     token.cancel();
     tracker.close();
     tracker.wait().await;

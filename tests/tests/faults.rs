@@ -211,3 +211,59 @@ fn memory_stays_bounded_while_storage_is_away() {
     cluster.start_storaged();
     expect(&mut c, &["SET", "k", "v"], ok());
 }
+
+/// Issue 13 item 10. A write sent to a stopped storaged is answered at its deadline with
+/// what happened (no reply in time, outcome unknown) — not "link lost": the link is up. A
+/// large write gets one more second per `--request-timeout-mib-per-sec` MiB, so an 8 MiB
+/// SET (9 s at 1 MiB/s) outlives a 3 s stop that fails the 1 s fixed deadline threefold.
+#[test]
+fn a_write_past_its_deadline_says_no_reply_and_a_large_write_gets_time_for_its_size() {
+    let cluster = cluster_with_proxy_args(&[
+        "--request-timeout-ms",
+        "1000",
+        "--request-timeout-mib-per-sec",
+        "1",
+    ]);
+    if !cluster.is_tandem() {
+        return;
+    }
+    let mut c = cluster.client();
+    wait_for("all links up", Duration::from_secs(10), || {
+        let info = link_info(&mut c);
+        (!info.contains("state=connecting") && !info.contains("state=down")).then_some(())
+    });
+    let mut small = cluster.raw();
+    let mut big = cluster.raw();
+    cluster.signal_storaged(Signal::SIGSTOP);
+
+    small.send(&encode_command(&[b"SET", b"small", b"v"]));
+    let sent = Instant::now();
+    wait_for("the small SET in flight", Duration::from_secs(5), || {
+        link_info(&mut c).contains("in_flight=1").then_some(())
+    });
+    let value = vec![b'x'; 8 << 20];
+    big.send(&encode_command(&[b"SET", b"big", &value]));
+    let big_sent = Instant::now();
+
+    let reply = small.reply();
+    assert_eq!(
+        reply,
+        "-ERR no reply from storage within the request deadline (1000 ms); \
+         the outcome of the command is unknown\r\n"
+    );
+    assert!(
+        sent.elapsed() >= Duration::from_millis(900),
+        "answered after {:?}",
+        sent.elapsed()
+    );
+    // Three fixed deadlines of stop, then storage has six more seconds for 8 MiB.
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(big_sent.elapsed()));
+    cluster.signal_storaged(Signal::SIGCONT);
+    assert_eq!(big.reply(), "+OK\r\n", "after {:?}", big_sent.elapsed());
+    expect(&mut c, &["STRLEN", "big"], int(8 << 20));
+    // The small SET ran late, once: "unknown" allowed exactly that.
+    wait_for("the small SET to land", Duration::from_secs(10), || {
+        (run_command(&mut c, &["GET", "small"]) == bulk("v")).then_some(())
+    });
+    assert_eq!(small.command(&["INCR", "n"]), ":1\r\n");
+}

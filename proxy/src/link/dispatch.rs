@@ -424,8 +424,13 @@ fn encode_batch(
         }
         let id = *next_id;
         *next_id = next_id.wrapping_add(1);
+        let start = out.len();
         match encode_call(&mut call, id, max_frame, out) {
-            Ok(()) => in_flight.insert(id, call),
+            Ok(()) => {
+                let bytes = (out.len() - start) as u64;
+                call.progress.frame_bytes.store(bytes, Ordering::Release);
+                in_flight.insert(id, call);
+            }
             Err(e) => {
                 let _ = call.reply.send(Err(LinkError::Unavailable(e.to_string())));
             }

@@ -11,8 +11,13 @@
 //! id and a sequence number) when it is queued. When a link dies with requests in flight,
 //! the dispatcher keeps them and resends them, same key, on the next link; storaged answers
 //! a key it has already run with the remembered reply. A caller whose deadline passes while
-//! its write is (or was) in flight gets [`LinkError::OutcomeUnknown`], never a retryable
-//! error: only a request that provably never left the proxy is reported as not executed.
+//! its write is (or was) in flight gets [`LinkError::NoReply`] (or, when the proxy stops,
+//! [`LinkError::OutcomeUnknown`]), never a retryable error: only a request that provably
+//! never left the proxy is reported as not executed.
+//!
+//! Deadlines: `request_timeout` from the call, plus one second per
+//! `timeout_mib_per_sec` MiB of the request's frame once the dispatcher has encoded it, so
+//! a large write is given the time storage needs to take its bytes (see [`size_allowance`]).
 
 mod dispatch;
 mod in_flight;
@@ -37,13 +42,18 @@ pub enum LinkError {
     /// Never sent: the bounded queue is full.
     #[error("TRYAGAIN storage queue full, request not executed")]
     QueueFull,
-    /// Sent (or possibly sent) and the link died or the deadline passed before a response:
-    /// the command may or may not have been applied.
+    /// Sent (or possibly sent) and the link task ended before a response (the proxy is
+    /// stopping): the command may or may not have been applied.
     #[error("ERR storage link lost, outcome of the command is unknown ({0})")]
     OutcomeUnknown(String),
-    /// A read-only request got no answer in time; safe to retry.
-    #[error("TRYAGAIN storage did not answer a read within the request deadline")]
-    ReadTimeout,
+    /// A write was sent and no response came within its deadline (milliseconds, size
+    /// allowance included), the link being up or not: it may or may not have been applied,
+    /// so the text is a plain `ERR` no client library retries.
+    #[error("ERR no reply from storage within the request deadline ({0} ms); the outcome of the command is unknown")]
+    NoReply(u64),
+    /// A read-only request got no answer within its deadline (milliseconds); safe to retry.
+    #[error("TRYAGAIN storage did not answer a read within the request deadline ({0} ms)")]
+    ReadTimeout(u64),
     /// The response frame was not a valid archive.
     #[error("ERR storage sent an invalid response: {0}")]
     BadResponse(String),
@@ -55,6 +65,8 @@ pub struct LinkConfig {
     pub socket: std::path::PathBuf,
     pub queue_capacity: usize,
     pub request_timeout: Duration,
+    /// A request's deadline grows by one second per this many MiB of its frame; 0: never.
+    pub timeout_mib_per_sec: u64,
     pub max_frame: u32,
     pub instance_id: u64,
 }
@@ -95,11 +107,30 @@ pub struct LinkStats {
     pub up: std::sync::atomic::AtomicBool,
 }
 
-/// [`Call::progress`] values: the dispatcher and the caller race for the first transition,
+/// [`Progress::state`] values: the dispatcher and the caller race for the first transition,
 /// so "never sent" is only ever reported for a request that really was never written.
 const QUEUED: u8 = 0;
 const SENT: u8 = 1;
 const ABANDONED: u8 = 2;
+
+/// What the caller of a [`Call`] can see of it while it waits.
+#[derive(Default)]
+pub(crate) struct Progress {
+    /// `QUEUED`, `SENT` or `ABANDONED`.
+    state: AtomicU8,
+    /// Bytes of the call's frame, set when the dispatcher encodes it (0 before): the
+    /// caller's deadline grows with it.
+    frame_bytes: AtomicU64,
+}
+
+/// The extra time a request of `bytes` gets: one second per `mib_per_sec` MiB (0: none).
+pub(crate) fn size_allowance(bytes: u64, mib_per_sec: u64) -> Duration {
+    if mib_per_sec == 0 {
+        return Duration::ZERO;
+    }
+    let nanos = u128::from(bytes) * 1_000_000_000 / (u128::from(mib_per_sec) << 20);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
 
 pub(crate) struct Call {
     db: u8,
@@ -108,7 +139,7 @@ pub(crate) struct Call {
     key: Option<RequestKey>,
     /// How many times this call was sent before (0 on the first send).
     attempt: u32,
-    progress: Arc<AtomicU8>,
+    progress: Arc<Progress>,
     reply: oneshot::Sender<Result<Frame, LinkError>>,
 }
 
@@ -121,6 +152,7 @@ impl Call {
         }
         match self
             .progress
+            .state
             .compare_exchange(QUEUED, SENT, Ordering::SeqCst, Ordering::SeqCst)
         {
             Ok(_) => true,
@@ -156,6 +188,7 @@ pub struct Link {
     in_flight: Arc<InFlight>,
     keys: Arc<KeySource>,
     timeout: Duration,
+    mib_per_sec: u64,
 }
 
 impl Link {
@@ -166,16 +199,17 @@ impl Link {
     /// is written, storaged still runs it and the response is discarded (it is not resent).
     ///
     /// # Errors
-    /// See [`LinkError`]: `QueueFull`/`Unavailable` mean nothing ran; `OutcomeUnknown` means
-    /// a write may have run; `ReadTimeout` is a read that may be retried.
+    /// See [`LinkError`]: `QueueFull`/`Unavailable` mean nothing ran; `NoReply` and
+    /// `OutcomeUnknown` mean a write may have run; `ReadTimeout` is a read that may be retried.
     pub async fn call(&self, db: u8, commands: Vec<Command>) -> Result<Frame, LinkError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
-        self.call_until(db, commands, Some(deadline)).await
+        self.call_within(db, commands, Some(deadline), self.timeout)
+            .await
     }
 
     /// [`Link::call`] with its own deadline instead of the link's request timeout; `None`
-    /// waits as long as it takes (a blocking pop with timeout 0). Same errors and cancel
-    /// safety; a request still queued when the link comes back is sent then.
+    /// waits as long as it takes (a blocking pop with timeout 0). Same errors, cancel safety
+    /// and size allowance; a request still queued when the link comes back is sent then.
     ///
     /// # Errors
     /// As [`Link::call`].
@@ -185,13 +219,28 @@ impl Link {
         commands: Vec<Command>,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<Frame, LinkError> {
+        let budget = deadline
+            .map(|at| at.saturating_duration_since(tokio::time::Instant::now()))
+            .unwrap_or_default();
+        self.call_within(db, commands, deadline, budget).await
+    }
+
+    /// The call itself; `budget` is how long `deadline` was from the caller's start, for the
+    /// error text.
+    async fn call_within(
+        &self,
+        db: u8,
+        commands: Vec<Command>,
+        deadline: Option<tokio::time::Instant>,
+        budget: Duration,
+    ) -> Result<Frame, LinkError> {
         let (reply, mut rx) = oneshot::channel();
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         if !self.stats.up.load(Ordering::Relaxed) {
             self.stats.queued.fetch_add(1, Ordering::Relaxed);
         }
         let write = commands.iter().any(Command::is_write);
-        let progress = Arc::new(AtomicU8::new(QUEUED));
+        let progress = Arc::new(Progress::default());
         if let Err(e) = self.tx.try_send(Call {
             db,
             commands,
@@ -208,9 +257,33 @@ impl Link {
                 }
             });
         }
-        let answered = match deadline {
-            Some(at) => tokio::time::timeout_at(at, &mut rx).await,
-            None => Ok((&mut rx).await),
+        let mut until = deadline;
+        let answered = loop {
+            let Some(at) = until else {
+                break Ok((&mut rx).await);
+            };
+            match tokio::time::timeout_at(at, &mut rx).await {
+                Ok(answer) => break Ok(answer),
+                Err(elapsed) => {
+                    // Once encoded, the frame's size earns it more time (checked only here,
+                    // so a small request pays nothing for it).
+                    let bytes = progress.frame_bytes.load(Ordering::Acquire);
+                    let allowance = size_allowance(bytes, self.mib_per_sec);
+                    let grown = deadline.and_then(|d| d.checked_add(allowance));
+                    match grown {
+                        Some(grown) if grown > at => until = Some(grown),
+                        _ => break Err(elapsed),
+                    }
+                }
+            }
+        };
+        // The deadline the caller was held to, size allowance included.
+        let waited_ms = || {
+            let grown = match (until, deadline) {
+                (Some(at), Some(base)) => at.saturating_duration_since(base),
+                _ => Duration::ZERO,
+            };
+            (budget + grown).as_millis() as u64
         };
         match answered {
             Ok(Ok(result)) => result,
@@ -219,6 +292,7 @@ impl Link {
                 drop(rx);
                 self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
                 let never_sent = progress
+                    .state
                     .compare_exchange(QUEUED, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok();
                 if never_sent {
@@ -229,15 +303,14 @@ impl Link {
                         .map(|s| s.0)
                         .unwrap_or(LinkState::Down);
                     Err(LinkError::Unavailable(format!(
-                        "storage link {} past the request deadline",
+                        "not sent within the request deadline of {} ms; storage link {}",
+                        waited_ms(),
                         state.as_str()
                     )))
                 } else if write {
-                    Err(LinkError::OutcomeUnknown(
-                        "no reply within the request deadline".into(),
-                    ))
+                    Err(LinkError::NoReply(waited_ms()))
                 } else {
-                    Err(LinkError::ReadTimeout)
+                    Err(LinkError::ReadTimeout(waited_ms()))
                 }
             }
         }
@@ -318,6 +391,7 @@ impl LinkPool {
                     in_flight,
                     keys: keys.clone(),
                     timeout: config.request_timeout,
+                    mib_per_sec: config.timeout_mib_per_sec,
                 }
             })
             .collect();
@@ -351,7 +425,10 @@ mod tests {
             commands: vec![Command::DbSize],
             key: None,
             attempt: 0,
-            progress: Arc::new(AtomicU8::new(progress)),
+            progress: Arc::new(Progress {
+                state: AtomicU8::new(progress),
+                frame_bytes: AtomicU64::new(0),
+            }),
             reply,
         };
         (call, rx)
@@ -361,7 +438,7 @@ mod tests {
     fn a_call_is_sent_only_if_its_caller_has_not_given_up() {
         let (queued, _rx) = call(QUEUED);
         assert!(queued.claim());
-        assert_eq!(queued.progress.load(Ordering::SeqCst), SENT);
+        assert_eq!(queued.progress.state.load(Ordering::SeqCst), SENT);
         // A resend of a call that went out before.
         assert!(queued.claim());
         // The caller's deadline won the race: never sent, and it was told so.
@@ -386,6 +463,18 @@ mod tests {
         let order: Vec<u8> = map.take_all().iter().map(|c| c.db).collect();
         assert_eq!(order, vec![3, 5, 7]);
         assert!(map.is_empty());
+    }
+
+    #[test]
+    fn a_request_gets_one_more_second_per_configured_mib() {
+        let mib = 1u64 << 20;
+        assert_eq!(size_allowance(16 * mib, 16), Duration::from_secs(1));
+        assert_eq!(size_allowance(512 * mib, 16), Duration::from_secs(32));
+        assert_eq!(size_allowance(mib / 2, 1), Duration::from_millis(500));
+        // A small request's allowance is noise next to the deadline.
+        assert!(size_allowance(200, 16) < Duration::from_micros(20));
+        assert_eq!(size_allowance(512 * mib, 0), Duration::ZERO);
+        assert_eq!(size_allowance(u64::MAX, 1), Duration::from_nanos(u64::MAX));
     }
 
     #[test]
