@@ -8,7 +8,8 @@
 //! - a long wait is cut into segments of at most [`SEGMENT`], each a new request with a new
 //!   key, because storaged refuses to resend-check a request older than its request memory
 //!   (60 s by default); the client's original block time travels along, so it keeps its
-//!   place among the key's waiters;
+//!   place among the key's waiters, and each renewal is marked `renewed`, so storaged
+//!   serves it as a client blocked all along instead of checking its keys' types afresh;
 //! - while waiting the connection still reads the client's socket, to notice it closing (what
 //!   it sends meanwhile stays buffered, as Redis does), and `CLIENT UNBLOCK` or the client
 //!   going away asks storaged to release the parked request with an `Unblock` command.
@@ -114,7 +115,10 @@ pub async fn wait(
                     let timed_out = result.as_ref().is_ok_and(is_timeout_reply);
                     match asked {
                         Some(true) if timed_out => return Waited::Unblocked,
-                        None if renewable && timed_out => break,
+                        None if renewable && timed_out => {
+                            wait.renewed = true;
+                            break;
+                        }
                         _ => return Waited::Answered(result),
                     }
                 }

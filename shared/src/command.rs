@@ -283,6 +283,11 @@ pub struct Wait {
     /// client id.
     pub proxy: u64,
     pub client: u64,
+    /// False on the first request of a wait, true on each request that renews it (a proxy
+    /// cuts a long wait into segments). storaged serves a renewal as a client blocked all
+    /// along, as Redis 7.0 does: from a key of the type it pops, passing over keys of
+    /// another type where a first request is `WRONGTYPE`.
+    pub renewed: bool,
 }
 
 /// A typed storage command. Keys are raw bytes; the database comes from the enclosing

@@ -10,6 +10,14 @@
 //! by arrival, so the first client to block is the first served across every proxy, and a
 //! request resent after a storaged restart (or renewed by its proxy) keeps its place.
 //!
+//! Serving is Redis 7.0's: a waiter pops from the ready key alone; one that pops another
+//! type than the key holds is skipped and stays parked, and the key's later waiters are
+//! still served; a served `BLMOVE` whose destination holds another type is answered
+//! `WRONGTYPE` and leaves the element for the next waiter; an empty key ends the pass. The
+//! keys of a client already blocked are never checked again: a renewed or resent request
+//! ([`continues`]) is served the same way, not run afresh (where a key of another type is
+//! `WRONGTYPE`).
+//!
 //! Exactly once: a parked request is answered like any keyed write — its outcome is
 //! recorded in the same group as the pop — so a resend after a crash is answered from
 //! memory. A link that closes gives up its parked requests (the session stops waiting for
@@ -31,8 +39,9 @@ use tokio::sync::mpsc;
 use crate::batch::{self, Answer, DedupState, RequestView, WriteJob, WriterCtx};
 use crate::engine::{now_ms, StoreWrite};
 use crate::executor::{Touched, WriteGroup};
+use crate::engine::metadata::KeyType;
 use crate::reply::ReplyTo;
-use crate::types::{list, zset, At, CmdResult};
+use crate::types::{self, list, zset, At, CmdResult};
 
 /// A request's reply channel plus what `batch.rs` needs to answer it.
 pub(crate) type Done = (u64, Answer, ReplyTo);
@@ -98,6 +107,73 @@ pub fn pop<'k, W: StoreWrite + ?Sized>(
             zset::zmpop(w, at, &keys, z_end(end), count.to_native())
         }
     }
+}
+
+/// The type of the keys a blocking pop pops from.
+fn pops_from(op: &ArchivedBlockingOp) -> KeyType {
+    match op {
+        ArchivedBlockingOp::List { .. }
+        | ArchivedBlockingOp::ListMulti { .. }
+        | ArchivedBlockingOp::Move { .. } => KeyType::List,
+        ArchivedBlockingOp::ZSet { .. } | ArchivedBlockingOp::ZSetMulti { .. } => KeyType::ZSet,
+    }
+}
+
+/// What a blocked pop gets from one key.
+enum Serving {
+    /// Answered: what it popped, or an error (a `BLMOVE` destination of another type, which
+    /// leaves the element where it was).
+    Answered(Outcome),
+    /// The key holds another type than the pop takes: the waiter stays blocked, and the
+    /// key's later waiters may still be served.
+    OtherType,
+    /// The key is missing or empty: nobody is served from it now.
+    Empty,
+}
+
+/// Serves a blocked pop from `key` alone, as Redis 7.0 serves a blocked client when the key
+/// becomes ready.
+fn serve_from<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    op: &ArchivedBlockingOp,
+    key: &[u8],
+) -> Serving {
+    match types::lookup(w, at, key) {
+        Ok(None) => return Serving::Empty,
+        Ok(Some(record)) if record.kind != pops_from(op) => return Serving::OtherType,
+        Ok(Some(_)) => {}
+        Err(e) => return Serving::Answered(Outcome::Err(e)),
+    }
+    match pop(w, at, op, std::iter::once(key)) {
+        Ok(Reply::Nil | Reply::NilArray) => Serving::Empty,
+        Ok(reply) => Serving::Answered(Outcome::Ok(reply)),
+        Err(e) => Serving::Answered(Outcome::Err(e)),
+    }
+}
+
+/// Runs a pop that continues a wait (see [`continues`]): served from the first of its keys
+/// that can serve it, as if that key had just become ready; the timeout reply (so it parks
+/// again) when none can. Keys of another type are passed over, never `WRONGTYPE`.
+fn serve_continued<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    db: u8,
+    op: &ArchivedBlockingOp,
+    keys: &[&[u8]],
+) -> Outcome {
+    let at = match types::check_db(db) {
+        Ok(db) => At {
+            db,
+            now_ms: now_ms(),
+        },
+        Err(e) => return Outcome::Err(e),
+    };
+    for key in keys {
+        if let Serving::Answered(outcome) = serve_from(w, at, op, key) {
+            return outcome;
+        }
+    }
+    Outcome::Ok(timeout_reply(op))
 }
 
 /// The reply of a blocking pop that timed out (or was unblocked with `TIMEOUT`).
@@ -450,10 +526,15 @@ impl Blocked {
             done.push((id, answer, reply));
             return;
         }
-        let Some(cmd) = req.commands.first() else {
-            return;
+        let outcome = match req.commands.first() {
+            Some(ArchivedCommand::BlockingPop { op, keys, wait })
+                if self.continues(wait.renewed, &ticket) =>
+            {
+                serve_continued(group, req.db, op, &types::key_slices(keys))
+            }
+            Some(cmd) => group.execute(req.db, cmd),
+            None => return,
         };
-        let outcome = group.execute(req.db, cmd);
         let waits = ticket.deadline_ms == 0 || now < ticket.deadline_ms;
         if is_empty_pop(&outcome) && waits {
             // Keys written later in this group must wake it, so tracking starts now.
@@ -465,15 +546,30 @@ impl Blocked {
         done.push((id, answer, reply));
     }
 
+    /// Whether a blocking pop continues a wait its client began earlier, so it is served as
+    /// a blocked client rather than run afresh: a renewal (`Wait::renewed`, the proxy's
+    /// next wait segment), or a resend of a request still parked here (same waiter and
+    /// block time: its link closed). A resend to a restarted storaged runs afresh.
+    fn continues(&self, renewed: bool, ticket: &Ticket) -> bool {
+        renewed
+            || self
+                .table
+                .of_waiter(ticket.waiter)
+                .and_then(|n| self.table.get(n))
+                .is_some_and(|(parked, _)| parked.since_ms == ticket.since_ms)
+    }
+
     /// Marks touched keys ready; true if some parked request may now be served.
     pub fn note(&mut self, touched: &Touched) -> bool {
         !self.table.is_empty() && self.table.note(touched)
     }
 
     /// Serves waiters of every ready key, oldest first, each popping from that key alone
-    /// (a key of another type or an empty one leaves them parked, as in Redis 7.0). The
-    /// keys the pops touch come back through the caller's one `take_touched`, so a served
-    /// `BLMOVE` can wake the waiters of its destination.
+    /// (see [`Serving`]: waiters of another type than the key stay parked and are passed
+    /// over, a `BLMOVE` into a key of another type is answered `WRONGTYPE`, an empty key
+    /// ends the pass, as in Redis 7.0). The keys the pops touch come back through the
+    /// caller's one `take_touched`, so a served `BLMOVE` can wake the waiters of its
+    /// destination.
     pub fn serve_ready(
         &mut self,
         group: &mut WriteGroup<'_>,
@@ -502,11 +598,10 @@ impl Blocked {
                     db,
                     now_ms: now_ms(),
                 };
-                let result = pop(group, at, op, std::iter::once(key.as_slice()));
-                let outcome = match result {
-                    Ok(Reply::Nil | Reply::NilArray) | Err(StorageError::WrongType) => break,
-                    Ok(reply) => Outcome::Ok(reply),
-                    Err(e) => Outcome::Err(e),
+                let outcome = match serve_from(group, at, op, &key) {
+                    Serving::Answered(outcome) => outcome,
+                    Serving::OtherType => continue,
+                    Serving::Empty => break,
                 };
                 let id = req.id;
                 let answer = batch::remember(group, &req, vec![outcome], ctx, state);
@@ -591,6 +686,154 @@ enum Release {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::testing::TestDb;
+    use tandem_shared::command::{
+        BlockingOp, ListEnd, ZAddCompare, ZAddCondition, ZAddOptions, ZEnd,
+    };
+    use tandem_shared::Command;
+
+    fn b(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    /// Runs one command in its own committed group.
+    fn run(db: &mut TestDb, cmd: &Command) -> Outcome {
+        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(cmd).expect("archive");
+        let cmd = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).expect("access");
+        db.write(|w, _| w.execute(0, cmd))
+    }
+
+    /// `string` a string, `list` a list of `[x]`, `zset` a sorted set of `{m: 1}`.
+    fn keys_of_each_type() -> TestDb {
+        let mut db = TestDb::open();
+        let setup = [
+            Command::SetNx {
+                key: b("string"),
+                value: b("v"),
+            },
+            Command::LPush {
+                key: b("list"),
+                end: ListEnd::Left,
+                elements: vec![b("x")],
+                only_existing: false,
+            },
+            Command::ZAdd {
+                key: b("zset"),
+                options: ZAddOptions {
+                    condition: ZAddCondition::Always,
+                    compare: ZAddCompare::Any,
+                    changed: false,
+                    incr: false,
+                },
+                pairs: vec![(1.0, b("m"))],
+            },
+        ];
+        for cmd in &setup {
+            assert!(matches!(run(&mut db, cmd), Outcome::Ok(_)), "{cmd:?}");
+        }
+        db
+    }
+
+    fn with_op<R>(op: &BlockingOp, f: impl FnOnce(&ArchivedBlockingOp) -> R) -> R {
+        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(op).expect("archive");
+        f(rkyv::access::<ArchivedBlockingOp, rkyv::rancor::Error>(&bytes).expect("access"))
+    }
+
+    fn serve(db: &mut TestDb, op: &BlockingOp, key: &str) -> Serving {
+        with_op(op, |op| db.write(|w, at| serve_from(w, at, op, key.as_bytes())))
+    }
+
+    fn list_len(db: &mut TestDb, key: &str) -> Outcome {
+        run(db, &Command::LLen { key: b(key) })
+    }
+
+    const LPOP: BlockingOp = BlockingOp::List {
+        end: ListEnd::Left,
+    };
+    const ZPOP: BlockingOp = BlockingOp::ZSetMulti {
+        end: ZEnd::Min,
+        count: 1,
+    };
+
+    #[test]
+    fn a_waiter_of_another_type_is_passed_over_and_an_empty_key_ends_the_pass() {
+        let mut db = keys_of_each_type();
+        assert!(matches!(serve(&mut db, &ZPOP, "list"), Serving::OtherType));
+        assert!(matches!(serve(&mut db, &LPOP, "zset"), Serving::OtherType));
+        assert!(matches!(serve(&mut db, &LPOP, "string"), Serving::OtherType));
+        assert!(matches!(serve(&mut db, &LPOP, "missing"), Serving::Empty));
+        assert_eq!(list_len(&mut db, "list"), Outcome::Ok(Reply::Integer(1)));
+        assert!(matches!(
+            serve(&mut db, &LPOP, "list"),
+            Serving::Answered(Outcome::Ok(Reply::Array(_)))
+        ));
+        assert!(matches!(serve(&mut db, &LPOP, "list"), Serving::Empty));
+        assert!(matches!(
+            serve(&mut db, &ZPOP, "zset"),
+            Serving::Answered(Outcome::Ok(Reply::Array(_)))
+        ));
+    }
+
+    #[test]
+    fn a_move_into_another_type_is_wrongtype_and_leaves_the_element() {
+        let mut db = keys_of_each_type();
+        let into = |dst: &str| BlockingOp::Move {
+            dst: b(dst),
+            from: ListEnd::Right,
+            to: ListEnd::Left,
+        };
+        for dst in ["string", "zset"] {
+            assert!(matches!(
+                serve(&mut db, &into(dst), "list"),
+                Serving::Answered(Outcome::Err(StorageError::WrongType))
+            ));
+            assert_eq!(list_len(&mut db, "list"), Outcome::Ok(Reply::Integer(1)));
+        }
+        assert!(matches!(
+            serve(&mut db, &into("string"), "zset"),
+            Serving::OtherType
+        ));
+        assert_eq!(
+            serve_outcome(&mut db, &into("dst"), "list"),
+            Some(Outcome::Ok(Reply::Bulk(b("x"))))
+        );
+        assert_eq!(list_len(&mut db, "dst"), Outcome::Ok(Reply::Integer(1)));
+    }
+
+    fn serve_outcome(db: &mut TestDb, op: &BlockingOp, key: &str) -> Option<Outcome> {
+        match serve(db, op, key) {
+            Serving::Answered(outcome) => Some(outcome),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_continued_wait_passes_over_keys_of_another_type() {
+        let mut db = keys_of_each_type();
+        let continued = |db: &mut TestDb, op: &BlockingOp, keys: &[&str]| {
+            let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+            with_op(op, |op| db.write(|w, _| serve_continued(w, 0, op, &keys)))
+        };
+        // A first request would be WRONGTYPE at `string`; a continued one waits on.
+        assert_eq!(
+            continued(&mut db, &LPOP, &["string", "zset", "missing"]),
+            Outcome::Ok(Reply::NilArray)
+        );
+        assert_eq!(
+            continued(&mut db, &LPOP, &["string", "zset", "list"]),
+            Outcome::Ok(Reply::Array(vec![Reply::bulk(b"list"), Reply::bulk(b"x")]))
+        );
+        assert_eq!(
+            continued(&mut db, &ZPOP, &["string", "list", "zset"]),
+            Outcome::Ok(Reply::Array(vec![
+                Reply::bulk(b"zset"),
+                Reply::Array(vec![Reply::Array(vec![
+                    Reply::bulk(b"m"),
+                    Reply::Double(1.0)
+                ])]),
+            ]))
+        );
+    }
 
     fn ticket(keys: &[&str], since: u64, deadline: u64, client: u64) -> Ticket {
         Ticket {

@@ -532,3 +532,273 @@ fn wakeup_latency_across_proxies() {
     );
     assert!(p(0.50) < Duration::from_millis(100));
 }
+
+/// How soon a served waiter must have its reply: far inside the proxy's 10 s wait segment,
+/// whose renewal runs the pop afresh and would hide a waiter the serving pass skipped.
+const SERVED: Duration = Duration::from_secs(3);
+
+/// Waits until `cluster` has `n` blocked clients, parked in storaged too; in validation
+/// mode (`TANDEM_TEST_BACKEND=redis`) there is no storaged, so the count alone.
+fn wait_blocked_in(cluster: &TestCluster, n: i64) {
+    if cluster.is_tandem() {
+        wait_blocked(&cluster.addr(), n);
+    } else {
+        wait_for(&format!("{n} blocked clients"), WAIT, || {
+            (blocked_clients(&cluster.addr()) == n).then_some(())
+        });
+    }
+}
+
+/// Blocks each of `commands` in turn on its own connection (alternating RESP2 and RESP3),
+/// each parked before the next is sent, so they are served in this order.
+fn block_in_order(cluster: &TestCluster, commands: &[&[&str]]) -> Vec<mpsc::Receiver<Outcome>> {
+    let already = blocked_clients(&cluster.addr());
+    commands
+        .iter()
+        .enumerate()
+        .map(|(i, args)| {
+            let protocol = if i % 2 == 0 {
+                Protocol::Resp2
+            } else {
+                Protocol::Resp3
+            };
+            let rx = spawn_command(cluster.addr(), protocol, strings(args));
+            wait_blocked_in(cluster, already + i as i64 + 1);
+            rx
+        })
+        .collect()
+}
+
+const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/// Issue 13 item 1: the first of two clients blocked moving from `src` moves into a string.
+/// Redis answers it `WRONGTYPE` at once, leaves the element in `src` for the second client
+/// and serves that one.
+#[test]
+fn a_blocked_move_into_a_string_fails_at_once_and_the_next_waiter_is_served() {
+    let cluster = TestCluster::start();
+    let mut c = cluster.client();
+    let cases: [[&[&str]; 2]; 3] = [
+        [
+            &["BRPOPLPUSH", "src", "dst1", "0"],
+            &["BRPOPLPUSH", "src", "dst2", "0"],
+        ],
+        [
+            &["BLMOVE", "src", "dst1", "LEFT", "RIGHT", "0"],
+            &["BLMOVE", "src", "dst2", "RIGHT", "LEFT", "0"],
+        ],
+        // The second waiter is another kind of move; a finite timeout changes nothing.
+        [
+            &["BLMOVE", "src", "dst1", "RIGHT", "RIGHT", "100"],
+            &["BRPOPLPUSH", "src", "dst2", "100"],
+        ],
+    ];
+    for [first, second] in cases {
+        expect(&mut c, &["SET", "dst1", "str"], ok());
+        let rx = block_in_order(&cluster, &[first, second]);
+        expect(&mut c, &["LPUSH", "src", "foo"], int(1));
+        let what = format!("{first:?} then {second:?}");
+        assert_eq!(
+            rx[0].recv_timeout(SERVED).expect("first answered"),
+            err(WRONGTYPE),
+            "{what}"
+        );
+        assert_eq!(
+            rx[1].recv_timeout(SERVED).expect("second served"),
+            bulk("foo"),
+            "{what}"
+        );
+        wait_blocked_in(&cluster, 0);
+        expect(&mut c, &["EXISTS", "src"], int(0));
+        expect(
+            &mut c,
+            &["LRANGE", "dst2", "0", "-1"],
+            bulks(&[Some("foo")]),
+        );
+        expect(&mut c, &["GET", "dst1"], bulk("str"));
+        expect(&mut c, &["DEL", "dst1", "dst2"], int(2));
+    }
+}
+
+/// Serving goes on in block order past a waiter refused with `WRONGTYPE`, one element per
+/// waiter, and a waiter left over stays blocked until a later push.
+#[test]
+fn waiters_after_a_refused_move_are_served_in_block_order() {
+    let cluster = TestCluster::start();
+    let mut c = cluster.client();
+    expect(&mut c, &["SET", "d1", "str"], ok());
+    let rx = block_in_order(
+        &cluster,
+        &[
+            &["BLMOVE", "src", "d1", "RIGHT", "LEFT", "0"],
+            &["BLMOVE", "src", "d2", "RIGHT", "LEFT", "0"],
+            &["BRPOPLPUSH", "src", "d3", "0"],
+            &["BLPOP", "src", "0"],
+        ],
+    );
+    // The list is [b, a]: RIGHT pops `a` first.
+    expect(&mut c, &["LPUSH", "src", "a", "b"], int(2));
+    assert_eq!(rx[0].recv_timeout(SERVED).expect("d1"), err(WRONGTYPE));
+    assert_eq!(rx[1].recv_timeout(SERVED).expect("d2"), bulk("a"));
+    assert_eq!(rx[2].recv_timeout(SERVED).expect("d3"), bulk("b"));
+    wait_blocked_in(&cluster, 1);
+    assert!(rx[3].try_recv().is_err(), "the BLPOP had nothing left");
+    expect(&mut c, &["LRANGE", "d2", "0", "-1"], bulks(&[Some("a")]));
+    expect(&mut c, &["LRANGE", "d3", "0", "-1"], bulks(&[Some("b")]));
+    expect(&mut c, &["RPUSH", "src", "c"], int(1));
+    assert_eq!(rx[3].recv_timeout(SERVED).expect("BLPOP"), pair("src", "c"));
+    expect(&mut c, &["EXISTS", "src"], int(0));
+}
+
+/// One client blocked moving into a string: `WRONGTYPE` as soon as its source gets an
+/// element (it took ~10 s, the proxy's wait segment), and the element stays in the source.
+#[test]
+fn a_lone_blocked_move_into_a_string_fails_as_soon_as_its_source_fills() {
+    let cluster = TestCluster::start();
+    let mut c = cluster.client();
+    expect(&mut c, &["SET", "dst", "str"], ok());
+    for args in [
+        &["BRPOPLPUSH", "src", "dst", "0"][..],
+        &["BLMOVE", "src", "dst", "LEFT", "LEFT", "0"][..],
+    ] {
+        let rx = block_in_order(&cluster, &[args]);
+        let pushed = Instant::now();
+        expect(&mut c, &["RPUSH", "src", "x"], int(1));
+        assert_eq!(
+            rx[0].recv_timeout(SERVED).expect("answered"),
+            err(WRONGTYPE)
+        );
+        eprintln!("{args:?}: WRONGTYPE {:?} after the push", pushed.elapsed());
+        wait_blocked_in(&cluster, 0);
+        expect(&mut c, &["LRANGE", "src", "0", "-1"], bulks(&[Some("x")]));
+        expect(&mut c, &["GET", "dst"], bulk("str"));
+        expect(&mut c, &["DEL", "src"], int(1));
+    }
+}
+
+/// A key's waiters may pop different types (`BZPOPMIN k` and `BLPOP k`): a push serves the
+/// waiters of its type and skips the others, which stay blocked until the key holds their
+/// type, whatever the block order (Redis 7.0 serves list and sorted-set waiters apart).
+#[test]
+fn waiters_of_another_type_on_the_same_key_are_skipped_not_a_barrier() {
+    let cluster = TestCluster::start();
+    let mut c = cluster.client();
+    let zset_first: [&[&str]; 2] = [&["BZPOPMIN", "k", "0"], &["BLPOP", "k", "0"]];
+    let rx = block_in_order(&cluster, &zset_first);
+    expect(&mut c, &["LPUSH", "k", "x"], int(1));
+    assert_eq!(rx[1].recv_timeout(SERVED).expect("BLPOP"), pair("k", "x"));
+    wait_blocked_in(&cluster, 1);
+    assert!(rx[0].try_recv().is_err(), "BZPOPMIN served from a list");
+    expect(&mut c, &["ZADD", "k", "1", "m"], int(1));
+    assert_eq!(
+        rx[0].recv_timeout(SERVED).expect("BZPOPMIN"),
+        bulks(&[Some("k"), Some("m"), Some("1")])
+    );
+    wait_blocked_in(&cluster, 0);
+
+    // The multi-key forms, list waiter first this time.
+    let list_first: [&[&str]; 3] = [
+        &["BLMPOP", "0", "2", "other", "k", "LEFT", "COUNT", "5"],
+        &["BZMPOP", "0", "1", "k", "MAX", "COUNT", "5"],
+        &["BLMOVE", "k", "dst", "LEFT", "LEFT", "0"],
+    ];
+    let rx = block_in_order(&cluster, &list_first);
+    expect(&mut c, &["ZADD", "k", "1", "a", "2", "b"], int(2));
+    let served = rx[1].recv_timeout(SERVED).expect("BZMPOP");
+    let Ok(Value::Array(parts)) = &served else {
+        panic!("BZMPOP: {}", render_outcome(&served));
+    };
+    assert_eq!(parts.first(), Some(&Value::BulkString(b"k".to_vec())));
+    // Scores are bulk strings in RESP2 and doubles in RESP3: compare the members.
+    let members: Vec<&Value> = match parts.get(1) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::Array(ms) => ms.first(),
+                _ => None,
+            })
+            .collect(),
+        other => panic!("BZMPOP items: {other:?}"),
+    };
+    assert_eq!(
+        members,
+        vec![
+            &Value::BulkString(b"b".to_vec()),
+            &Value::BulkString(b"a".to_vec())
+        ]
+    );
+    wait_blocked_in(&cluster, 2);
+    expect(&mut c, &["RPUSH", "k", "1", "2", "3"], int(3));
+    assert_eq!(
+        rx[0].recv_timeout(SERVED).expect("BLMPOP"),
+        Ok(Value::Array(vec![
+            Value::BulkString(b"k".to_vec()),
+            Value::Array(vec![
+                Value::BulkString(b"1".to_vec()),
+                Value::BulkString(b"2".to_vec()),
+                Value::BulkString(b"3".to_vec()),
+            ]),
+        ]))
+    );
+    // BLMPOP emptied `k`: the BLMOVE waits on.
+    wait_blocked_in(&cluster, 1);
+    assert!(
+        rx[2].try_recv().is_err(),
+        "BLMOVE served from an empty list"
+    );
+    expect(&mut c, &["RPUSH", "k", "4"], int(1));
+    assert_eq!(rx[2].recv_timeout(SERVED).expect("BLMOVE"), bulk("4"));
+}
+
+/// Redis never re-checks a blocked client's keys: one turned into a string while it waits
+/// leaves it blocked, also past the proxy's 10 s wait segment (whose renewal used to run
+/// the pop afresh and answer `WRONGTYPE`), and a later push to another key serves it.
+#[test]
+fn a_key_turned_to_a_string_keeps_its_waiters_blocked_past_a_wait_segment() {
+    /// The proxy renews a wait every 10 s; this is past the first renewal.
+    const PAST_A_SEGMENT: Duration = Duration::from_secs(12);
+    let cluster = TestCluster::start();
+    let mut c = cluster.client();
+    let waits: [&[&str]; 5] = [
+        &["BLPOP", "l1", "l2", "0"],
+        &["BLMPOP", "0", "2", "m1", "m2", "LEFT"],
+        &["BZPOPMIN", "z1", "z2", "0"],
+        &["BZMPOP", "0", "2", "y1", "y2", "MIN"],
+        &["BLMOVE", "s", "d", "LEFT", "LEFT", "0"],
+    ];
+    let blocked_at = Instant::now();
+    let rx = block_in_order(&cluster, &waits);
+    for key in ["l1", "m1", "z1", "y1", "s"] {
+        expect(&mut c, &["SET", key, "str"], ok());
+    }
+    let rest = PAST_A_SEGMENT.saturating_sub(blocked_at.elapsed());
+    assert!(rx[0].recv_timeout(rest).is_err(), "BLPOP answered");
+    for (args, rx) in waits.iter().zip(&rx) {
+        assert!(rx.try_recv().is_err(), "{args:?} answered");
+    }
+    wait_blocked_in(&cluster, 5);
+    expect(&mut c, &["RPUSH", "l2", "a"], int(1));
+    assert_eq!(rx[0].recv_timeout(SERVED).expect("BLPOP"), pair("l2", "a"));
+    expect(&mut c, &["RPUSH", "m2", "b"], int(1));
+    assert_eq!(
+        rx[1].recv_timeout(SERVED).expect("BLMPOP"),
+        Ok(Value::Array(vec![
+            Value::BulkString(b"m2".to_vec()),
+            Value::Array(vec![Value::BulkString(b"b".to_vec())]),
+        ]))
+    );
+    expect(&mut c, &["ZADD", "z2", "1", "c"], int(1));
+    assert!(matches!(
+        rx[2].recv_timeout(SERVED).expect("BZPOPMIN"),
+        Ok(Value::Array(ref v)) if v.first() == Some(&Value::BulkString(b"z2".to_vec()))
+    ));
+    expect(&mut c, &["ZADD", "y2", "1", "e"], int(1));
+    assert!(matches!(
+        rx[3].recv_timeout(SERVED).expect("BZMPOP"),
+        Ok(Value::Array(ref v)) if v.first() == Some(&Value::BulkString(b"y2".to_vec()))
+    ));
+    expect(&mut c, &["DEL", "s"], int(1));
+    expect(&mut c, &["RPUSH", "s", "f"], int(1));
+    assert_eq!(rx[4].recv_timeout(SERVED).expect("BLMOVE"), bulk("f"));
+    wait_blocked_in(&cluster, 0);
+}

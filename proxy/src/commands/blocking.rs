@@ -48,6 +48,7 @@ fn wait(deadline_ms: u64, ctx: &ParseCtx) -> Wait {
         since_ms: u64::try_from(ctx.now_ms).unwrap_or(0),
         proxy: 0,
         client: 0,
+        renewed: false,
     }
 }
 
