@@ -25,7 +25,7 @@
 //! `young`; when `young` holds half the shard's budget it becomes `old` and the previous
 //! `old` is dropped. A hit in `old` moves the entry back to `young`, so what is used stays,
 //! at O(1) per operation and no per-entry bookkeeping. The `reqs` column family is never
-//! cached. Locks are held for one map operation, never across RocksDB calls.
+//! cached, nor is a value over [`MAX_VALUE`] bytes. Locks are held for one map operation, never across RocksDB calls.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +41,11 @@ const SHARDS: usize = 16;
 /// allocations and a map slot. Measured: 1.9 M small records added 206 MiB of RSS, about
 /// 1.2x what a 64-byte figure accounted for.
 const ENTRY_OVERHEAD: usize = 80;
+
+/// Largest value the cache keeps. The cache pays off where the lookup costs more than the
+/// copy; and the chunks of a large string (16 KiB each, `types/string_value.rs`) must not
+/// flush it: one 512 MiB `SET` would otherwise replace every entry with its chunks.
+const MAX_VALUE: usize = 8 * 1024;
 
 /// One map per cached column family (`Meta`, `Sub`), so lookups borrow the key. Hashed with
 /// foldhash, seeded at random per map: SipHash was 4 % of the writer thread at P16 SET
@@ -271,7 +276,7 @@ impl Shard {
 
     fn put(&mut self, i: usize, key: Vec<u8>, v: Option<Vec<u8>>) {
         let add = size(&key, &v);
-        if add > self.half_budget {
+        if add > self.half_budget || v.as_ref().is_some_and(|v| v.len() > MAX_VALUE) {
             // Too big to keep: make sure no stale copy survives.
             if let Some(old) = self.young[i].remove(&key) {
                 self.young_bytes -= size(&key, &old);
@@ -335,6 +340,17 @@ mod tests {
         p.put(Cf::Meta, b"big".to_vec(), vec![0; 10_000]);
         c.apply(p);
         assert_eq!(c.get(Cf::Meta, b"big"), Cached::Unknown);
+        // Nor is a value over MAX_VALUE, however large the cache.
+        let roomy = RecordCache::new(1 << 30);
+        roomy.fill(Cf::Sub, b"chunk", Some(vec![1; MAX_VALUE]));
+        assert_eq!(
+            roomy.get(Cf::Sub, b"chunk"),
+            Cached::Known(Some(vec![1; MAX_VALUE]))
+        );
+        let mut p = Pending::default();
+        p.put(Cf::Sub, b"chunk".to_vec(), vec![2; MAX_VALUE + 1]);
+        roomy.apply(p);
+        assert_eq!(roomy.get(Cf::Sub, b"chunk"), Cached::Unknown);
         let off = RecordCache::new(0);
         off.fill(Cf::Meta, b"a", None);
         assert_eq!(off.get(Cf::Meta, b"a"), Cached::Unknown);

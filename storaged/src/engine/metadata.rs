@@ -8,6 +8,16 @@
 /// Length of the fixed header before any inline payload.
 pub const HEADER_LEN: usize = 1 + 1 + 8 + 8 + 8;
 
+/// `flags` bit 1, on a string: the value lives in chunk sub-keys, not inline; the payload
+/// is the chunk size (`types/string_value.rs`). On disk such a record carries the type tag
+/// [`CHUNKED_STRING_TAG`] instead of the string tag.
+pub const FLAG_CHUNKED: u8 = 0x02;
+
+/// The persisted type tag of a chunked string ([`FLAG_CHUNKED`]). It reads back as
+/// [`KeyType::String`]; a separate tag makes builds that predate chunking refuse such a
+/// record as unknown instead of serving its chunk-size payload as the value.
+pub const CHUNKED_STRING_TAG: u8 = 5;
+
 /// The type of a key. Tags are persisted: never renumber, only append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -83,6 +93,24 @@ impl Record {
         }
     }
 
+    /// A string of `len` bytes whose value lives in chunks of `chunk_size` bytes
+    /// ([`FLAG_CHUNKED`]).
+    pub fn chunked_string(len: u64, chunk_size: u32, expire_at_ms: u64, version: u64) -> Record {
+        Record {
+            kind: KeyType::String,
+            flags: FLAG_CHUNKED,
+            expire_at_ms,
+            version,
+            size: len,
+            payload: chunk_size.to_be_bytes().to_vec(),
+        }
+    }
+
+    /// True for a string whose value lives in chunk sub-keys.
+    pub fn is_chunked(&self) -> bool {
+        self.kind == KeyType::String && self.flags & FLAG_CHUNKED != 0
+    }
+
     /// True when the key has an expiry at or before `now_ms`, i.e. it is logically gone.
     pub fn is_expired(&self, now_ms: u64) -> bool {
         self.expire_at_ms != 0 && self.expire_at_ms <= now_ms
@@ -91,7 +119,11 @@ impl Record {
     /// The persisted bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN + self.payload.len());
-        out.push(self.kind as u8);
+        out.push(if self.is_chunked() {
+            CHUNKED_STRING_TAG
+        } else {
+            self.kind as u8
+        });
         out.push(self.flags);
         out.extend_from_slice(&self.expire_at_ms.to_be_bytes());
         out.extend_from_slice(&self.version.to_be_bytes());
@@ -136,7 +168,13 @@ impl Header {
         if raw.len() < HEADER_LEN {
             return Err(DecodeError::Short(raw.len()));
         }
-        let kind = KeyType::from_tag(raw[0]).ok_or(DecodeError::UnknownType(raw[0]))?;
+        let (kind, flags) = match raw[0] {
+            CHUNKED_STRING_TAG => (KeyType::String, raw[1] | FLAG_CHUNKED),
+            tag => (
+                KeyType::from_tag(tag).ok_or(DecodeError::UnknownType(tag))?,
+                raw[1],
+            ),
+        };
         let u64_at = |i: usize| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&raw[i..i + 8]);
@@ -144,7 +182,7 @@ impl Header {
         };
         Ok(Header {
             kind,
-            flags: raw[1],
+            flags,
             expire_at_ms: u64_at(2),
             version: u64_at(10),
             size: u64_at(18),
@@ -174,6 +212,32 @@ mod tests {
         assert_eq!(&raw[18..26], &[0, 0, 0, 0, 0, 0, 0, 2]);
         assert_eq!(&raw[26..], b"hi");
         assert_eq!(Record::decode(&raw).unwrap(), r);
+    }
+
+    #[test]
+    fn chunked_string_layout() {
+        let r = Record::chunked_string(100_000, 0x4000, 0x0a, 0x0b);
+        let raw = r.encode();
+        assert_eq!(raw[0], CHUNKED_STRING_TAG);
+        assert_eq!(raw[1], FLAG_CHUNKED);
+        assert_eq!(&raw[18..26], &100_000u64.to_be_bytes());
+        assert_eq!(&raw[26..], &[0, 0, 0x40, 0]);
+        let back = Record::decode(&raw).unwrap();
+        assert!(back.is_chunked());
+        assert_eq!(back.kind, KeyType::String);
+        assert_eq!(back, r);
+        assert_eq!(Header::decode(&raw).unwrap().kind, KeyType::String);
+        // The bit means nothing on other types, and inline strings keep tag 0.
+        let inline = Record::string(b"x".to_vec(), 0, 1);
+        assert!(!inline.is_chunked());
+        assert_eq!(inline.encode()[0], 0);
+        let set = Record {
+            kind: KeyType::Set,
+            flags: FLAG_CHUNKED,
+            ..inline
+        };
+        assert!(!set.is_chunked());
+        assert_eq!(set.encode()[0], KeyType::Set as u8);
     }
 
     #[test]

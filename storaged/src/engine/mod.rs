@@ -171,6 +171,14 @@ pub trait StoreRead {
     /// The engine, for statistics.
     fn engine(&self) -> &Engine;
 
+    /// Asked before reading much data (a large string value). A view that must stay
+    /// cheap, the socket thread's in-memory view, marks itself missed and returns true:
+    /// the caller gives up, its result is thrown away and the request reruns on the read
+    /// pool. Every other view returns false and the caller reads on.
+    fn yield_heavy_read(&self) -> bool {
+        false
+    }
+
     /// Per-db key counters as this view sees them (a write group includes its own writes).
     fn counts(&self) -> Counts;
 }

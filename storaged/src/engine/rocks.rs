@@ -648,6 +648,13 @@ impl StoreRead for SnapshotRead<'_> {
         self.engine
     }
 
+    fn yield_heavy_read(&self) -> bool {
+        if self.cache_only {
+            self.missed.set(true);
+        }
+        self.cache_only
+    }
+
     fn counts(&self) -> Counts {
         Engine::counts(self.engine)
     }
@@ -723,6 +730,10 @@ impl StoreRead for CachedRead<'_> {
 
     fn engine(&self) -> &Engine {
         self.engine
+    }
+
+    fn yield_heavy_read(&self) -> bool {
+        self.cache_only && self.snapshot().yield_heavy_read()
     }
 
     fn counts(&self) -> Counts {

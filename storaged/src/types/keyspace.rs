@@ -3,7 +3,7 @@
 //!
 //! Collection types keep elements in versioned sub-keys named after their key, so moving a
 //! key (`RENAME`, `COPY`, `MOVE`) copies its sub-keys under a fresh version; deleting only
-//! drops the metadata record. Strings have no sub-keys and skip that work.
+//! drops the metadata record. Inline strings have no sub-keys and skip that work.
 
 use tandem_shared::glob::{glob_match, literal_prefix};
 use tandem_shared::{ExpireCondition, Reply, StorageError, TimeUnit};
@@ -228,7 +228,8 @@ fn place_copy<W: StoreWrite + ?Sized>(
     old_dst: Option<&Record>,
 ) -> Result<(), StorageError> {
     let version = w.new_version();
-    if r.kind != KeyType::String {
+    // Collections and chunked strings (`string_value.rs`) keep their data in sub-keys.
+    if r.kind != KeyType::String || r.is_chunked() {
         let prefix = keys::sub_prefix(src_db, src, r.version);
         let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![keys::DB_COUNT]);
         let mut subs = Vec::new();

@@ -11,6 +11,7 @@ pub mod list;
 pub mod memory;
 pub mod set;
 pub mod string;
+pub mod string_value;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod zset;
@@ -18,7 +19,7 @@ pub mod zset;
 use tandem_shared::{Reply, ScanOptionError, StorageError};
 
 use crate::engine::keys::{self, DB_COUNT};
-use crate::engine::metadata::{Header, KeyType, Record};
+use crate::engine::metadata::{Header, Record};
 use crate::engine::{Cf, EngineError, StoreRead, StoreWrite};
 
 /// What every type operation returns.
@@ -147,15 +148,6 @@ pub fn lookup_write<W: StoreWrite + ?Sized>(
             Ok(None)
         }
         other => Ok(other),
-    }
-}
-
-/// A live string value; `WrongType` for another type.
-pub fn string_of(r: Option<Record>) -> Result<Option<Vec<u8>>, StorageError> {
-    match r {
-        None => Ok(None),
-        Some(r) if r.kind == KeyType::String => Ok(Some(r.payload)),
-        Some(_) => Err(StorageError::WrongType),
     }
 }
 

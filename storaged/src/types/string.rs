@@ -1,22 +1,36 @@
 //! String commands (`GET`, `SET`, `INCRBY`, `APPEND`, `LCS` …) with Redis 7 semantics.
 //!
-//! Strings live inline in their metadata record (no sub-keys). Every write goes through
-//! [`super::store_record`]/[`super::remove_record`] so counters stay right. Integer and
-//! float parsing follow Redis's `string2ll` and `string2ld`; see [`incr_by_float`] for
-//! the one known precision difference.
+//! Where the bytes live (inline in the metadata record, or in chunk sub-keys for values
+//! over 64 KiB) is [`super::string_value`]'s business: every read and write of a value
+//! goes through it, so `APPEND`, `SETRANGE`, `GETRANGE` and `STRLEN` cost what they touch,
+//! not the whole value. Every write goes through [`super::store_record`]/
+//! [`super::remove_record`] so counters stay right. Integer and float parsing follow
+//! Redis's `string2ll` and `string2ld`; see [`incr_by_float`] for the one known precision
+//! difference.
 
 use tandem_shared::{GetExExpiry, LcsMode, Reply, SetCondition, SetExpiry, StorageError};
 
+use super::string_value as value;
 use super::{
-    lookup_read, lookup_write, remove_record, store_record, string_of, At, CmdResult,
-    MAX_STRING_LEN,
+    lookup_read, lookup_write, remove_record, store_record, At, CmdResult, MAX_STRING_LEN,
 };
 use crate::engine::metadata::{KeyType, Record};
 use crate::engine::{StoreRead, StoreWrite};
 
+/// A live record that must be a string: `WrongType` for another type.
+fn string_record(r: Option<Record>) -> Result<Option<Record>, StorageError> {
+    match r {
+        Some(r) if r.kind != KeyType::String => Err(StorageError::WrongType),
+        other => Ok(other),
+    }
+}
+
 /// `GET`.
 pub fn get<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8]) -> CmdResult {
-    Ok(string_of(lookup_read(s, at, key)?)?.map_or(Reply::Nil, Reply::Bulk))
+    match string_record(lookup_read(s, at, key)?)? {
+        None => Ok(Reply::Nil),
+        Some(r) => Ok(Reply::Bulk(value::read_all(s, at.db, key, r)?)),
+    }
 }
 
 /// `MGET`: a non-string key reads as nil, as in Redis.
@@ -28,20 +42,21 @@ pub fn mget<'k, S: StoreRead + ?Sized>(
     let mut out = Vec::new();
     for key in keys {
         out.push(match lookup_read(s, at, key)? {
-            Some(r) if r.kind == KeyType::String => Reply::Bulk(r.payload),
+            Some(r) if r.kind == KeyType::String => Reply::Bulk(value::read_all(s, at.db, key, r)?),
             _ => Reply::Nil,
         });
     }
     Ok(Reply::Array(out))
 }
 
-/// `STRLEN`.
+/// `STRLEN`: the metadata record alone, whatever the value's size.
 pub fn strlen<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8]) -> CmdResult {
-    let len = string_of(lookup_read(s, at, key)?)?.map_or(0, |v| v.len());
+    let len = string_record(lookup_read(s, at, key)?)?.map_or(0, |r| value::len(&r));
     Ok(Reply::Integer(len as i64))
 }
 
-/// `GETRANGE` with Redis 7.0's clamping (a missing key is an empty string).
+/// `GETRANGE` with Redis 7.0's clamping (a missing key is an empty string); reads only
+/// the chunks the range covers.
 pub fn getrange<S: StoreRead + ?Sized>(
     s: &S,
     at: At,
@@ -49,14 +64,23 @@ pub fn getrange<S: StoreRead + ?Sized>(
     start: i64,
     end: i64,
 ) -> CmdResult {
-    let value = string_of(lookup_read(s, at, key)?)?.unwrap_or_default();
-    Ok(Reply::Bulk(range_of(&value, start, end).to_vec()))
+    let Some(r) = string_record(lookup_read(s, at, key)?)? else {
+        return Ok(Reply::Bulk(Vec::new()));
+    };
+    Ok(Reply::Bulk(
+        match range_bounds(value::len(&r), start, end) {
+            Some((from, to)) => value::read(s, at.db, key, &r, from, to)?,
+            None => Vec::new(),
+        },
+    ))
 }
 
-fn range_of(value: &[u8], mut start: i64, mut end: i64) -> &[u8] {
-    let len = value.len() as i64;
+/// The bytes `[from, to)` that `GETRANGE start end` selects from a value of `len` bytes,
+/// `None` for an empty reply.
+fn range_bounds(len: u64, mut start: i64, mut end: i64) -> Option<(u64, u64)> {
+    let len = len as i64;
     if start < 0 && end < 0 && start > end {
-        return &[];
+        return None;
     }
     if start < 0 {
         start += len;
@@ -70,9 +94,9 @@ fn range_of(value: &[u8], mut start: i64, mut end: i64) -> &[u8] {
         end = len - 1;
     }
     if start > end || len == 0 {
-        return &[];
+        return None;
     }
-    &value[start as usize..=end as usize]
+    Some((start as u64, end as u64 + 1))
 }
 
 /// What `SET` needs beyond key and value.
@@ -89,7 +113,7 @@ pub fn set<W: StoreWrite + ?Sized>(
     w: &mut W,
     at: At,
     key: &[u8],
-    value: &[u8],
+    new_value: &[u8],
     opts: SetOptions,
 ) -> CmdResult {
     let old = lookup_write(w, at, key)?;
@@ -97,7 +121,7 @@ pub fn set<W: StoreWrite + ?Sized>(
         w.engine().stats().note_lookup(old.is_some());
         match &old {
             Some(r) if r.kind != KeyType::String => return Err(StorageError::WrongType),
-            Some(r) => Reply::Bulk(r.payload.clone()),
+            Some(r) => Reply::Bulk(value::read_all(w, at.db, key, r.clone())?),
             None => Reply::Nil,
         }
     } else {
@@ -124,56 +148,39 @@ pub fn set<W: StoreWrite + ?Sized>(
             t as u64
         }
     };
-    write_string(w, at, key, old.as_ref(), value.to_vec(), expire_at);
+    value::store_new(w, at.db, key, old.as_ref(), new_value, expire_at);
     Ok(old_value)
 }
 
-/// Stores a string under a fresh version (a new key, or a replacement of any type).
-fn write_string<W: StoreWrite + ?Sized>(
-    w: &mut W,
-    at: At,
-    key: &[u8],
-    old: Option<&Record>,
-    value: Vec<u8>,
-    expire_at_ms: u64,
-) {
-    let version = w.new_version();
-    store_record(
-        w,
-        at.db,
-        key,
-        old,
-        &Record::string(value, expire_at_ms, version),
-    );
-}
-
-/// Rewrites an existing string in place (same version and expiry), or creates it.
-fn update_string<W: StoreWrite + ?Sized>(
+/// Replaces the value of an existing inline string in place (same version and expiry:
+/// INCR and friends), or creates it. `old` is never chunked here: a chunked value is no
+/// number, so the callers refused it.
+fn replace_small<W: StoreWrite + ?Sized>(
     w: &mut W,
     at: At,
     key: &[u8],
     old: Option<Record>,
-    value: Vec<u8>,
+    new_value: Vec<u8>,
 ) {
     match old {
         Some(old) => {
             let new = Record {
-                size: value.len() as u64,
-                payload: value,
+                size: new_value.len() as u64,
+                payload: new_value,
                 ..old.clone()
             };
             store_record(w, at.db, key, Some(&old), &new);
         }
-        None => write_string(w, at, key, None, value, 0),
+        None => value::store_new(w, at.db, key, None, &new_value, 0),
     }
 }
 
 /// `SETNX`: 1 if set, 0 if the key existed.
-pub fn setnx<W: StoreWrite + ?Sized>(w: &mut W, at: At, key: &[u8], value: &[u8]) -> CmdResult {
+pub fn setnx<W: StoreWrite + ?Sized>(w: &mut W, at: At, key: &[u8], new_value: &[u8]) -> CmdResult {
     if lookup_write(w, at, key)?.is_some() {
         return Ok(Reply::Integer(0));
     }
-    write_string(w, at, key, None, value.to_vec(), 0);
+    value::store_new(w, at.db, key, None, new_value, 0);
     Ok(Reply::Integer(1))
 }
 
@@ -183,9 +190,9 @@ pub fn mset<'k, W: StoreWrite + ?Sized>(
     at: At,
     pairs: impl Iterator<Item = (&'k [u8], &'k [u8])>,
 ) -> CmdResult {
-    for (key, value) in pairs {
+    for (key, new_value) in pairs {
         let old = lookup_write(w, at, key)?;
-        write_string(w, at, key, old.as_ref(), value.to_vec(), 0);
+        value::store_new(w, at.db, key, old.as_ref(), new_value, 0);
     }
     Ok(Reply::ok())
 }
@@ -201,10 +208,10 @@ pub fn msetnx<'k, W: StoreWrite + ?Sized>(
             return Ok(Reply::Integer(0));
         }
     }
-    for (key, value) in pairs {
+    for (key, new_value) in pairs {
         // A repeated key: the later value wins, as in Redis.
         let old = super::raw_record(w, at.db, key)?;
-        write_string(w, at, key, old.as_ref(), value.to_vec(), 0);
+        value::store_new(w, at.db, key, old.as_ref(), new_value, 0);
     }
     Ok(Reply::Integer(1))
 }
@@ -213,12 +220,12 @@ pub fn msetnx<'k, W: StoreWrite + ?Sized>(
 pub fn getdel<W: StoreWrite + ?Sized>(w: &mut W, at: At, key: &[u8]) -> CmdResult {
     let old = lookup_write(w, at, key)?;
     w.engine().stats().note_lookup(old.is_some());
-    match old {
+    match string_record(old)? {
         None => Ok(Reply::Nil),
-        Some(r) if r.kind != KeyType::String => Err(StorageError::WrongType),
         Some(r) => {
             remove_record(w, at.db, key, Some(&r));
-            Ok(Reply::Bulk(r.payload))
+            // The chunks (if any) stay readable under the old version until compaction.
+            Ok(Reply::Bulk(value::read_all(w, at.db, key, r)?))
         }
     }
 }
@@ -232,10 +239,8 @@ pub fn getex<W: StoreWrite + ?Sized>(
 ) -> CmdResult {
     let old = lookup_write(w, at, key)?;
     w.engine().stats().note_lookup(old.is_some());
-    let r = match old {
-        None => return Ok(Reply::Nil),
-        Some(r) if r.kind != KeyType::String => return Err(StorageError::WrongType),
-        Some(r) => r,
+    let Some(r) = string_record(old)? else {
+        return Ok(Reply::Nil);
     };
     match expiry {
         GetExExpiry::Unchanged => {}
@@ -257,68 +262,55 @@ pub fn getex<W: StoreWrite + ?Sized>(
             store_record(w, at.db, key, Some(&r), &new);
         }
     }
-    Ok(Reply::Bulk(r.payload))
+    Ok(Reply::Bulk(value::read_all(w, at.db, key, r)?))
 }
 
-/// `APPEND`: the new length.
-pub fn append<W: StoreWrite + ?Sized>(w: &mut W, at: At, key: &[u8], value: &[u8]) -> CmdResult {
-    let old = lookup_write(w, at, key)?;
-    if old.as_ref().is_some_and(|r| r.kind != KeyType::String) {
-        return Err(StorageError::WrongType);
-    }
-    let old_len = old.as_ref().map_or(0, |r| r.payload.len() as u64);
-    if old_len + value.len() as u64 > MAX_STRING_LEN {
+/// `APPEND`: the new length. Writes only the last chunk(s) of a chunked value.
+pub fn append<W: StoreWrite + ?Sized>(w: &mut W, at: At, key: &[u8], tail: &[u8]) -> CmdResult {
+    let old = string_record(lookup_write(w, at, key)?)?;
+    let old_len = old.as_ref().map_or(0, value::len);
+    if old_len + tail.len() as u64 > MAX_STRING_LEN {
         return Err(StorageError::StringTooLong);
     }
-    let mut new = old.as_ref().map(|r| r.payload.clone()).unwrap_or_default();
-    new.extend_from_slice(value);
-    let len = new.len();
-    update_string(w, at, key, old, new);
+    let len = value::write_at(w, at.db, key, old, old_len, tail)?;
     Ok(Reply::Integer(len as i64))
 }
 
 /// `SETRANGE`: the new length; zero-pads, and never creates a key for an empty value.
+/// Writes only the chunks the range covers (a far offset leaves the gap unwritten: it
+/// reads as zeros).
 pub fn setrange<W: StoreWrite + ?Sized>(
     w: &mut W,
     at: At,
     key: &[u8],
     offset: u64,
-    value: &[u8],
+    patch: &[u8],
 ) -> CmdResult {
-    let old = lookup_write(w, at, key)?;
-    if old.as_ref().is_some_and(|r| r.kind != KeyType::String) {
-        return Err(StorageError::WrongType);
-    }
-    if value.is_empty() {
-        return Ok(Reply::Integer(old.map_or(0, |r| r.payload.len() as i64)));
+    let old = string_record(lookup_write(w, at, key)?)?;
+    if patch.is_empty() {
+        return Ok(Reply::Integer(old.map_or(0, |r| value::len(&r) as i64)));
     }
     let end = offset
-        .checked_add(value.len() as u64)
+        .checked_add(patch.len() as u64)
         .ok_or(StorageError::StringTooLong)?;
     if end > MAX_STRING_LEN {
         return Err(StorageError::StringTooLong);
     }
-    let mut new = old.as_ref().map(|r| r.payload.clone()).unwrap_or_default();
-    let (offset, end) = (offset as usize, end as usize);
-    if new.len() < end {
-        new.resize(end, 0);
-    }
-    new[offset..end].copy_from_slice(value);
-    let len = new.len();
-    update_string(w, at, key, old, new);
+    let len = value::write_at(w, at.db, key, old, offset, patch)?;
     Ok(Reply::Integer(len as i64))
 }
 
-/// `INCRBY` family.
+/// `INCRBY` family. A chunked value (over 64 KiB) is refused unread: no integer is that
+/// long.
 pub fn incr_by<W: StoreWrite + ?Sized>(w: &mut W, at: At, key: &[u8], delta: i64) -> CmdResult {
-    let old = lookup_write(w, at, key)?;
+    let old = string_record(lookup_write(w, at, key)?)?;
     let current = match &old {
         None => 0,
-        Some(r) if r.kind != KeyType::String => return Err(StorageError::WrongType),
+        Some(r) if r.is_chunked() => return Err(StorageError::NotInteger),
         Some(r) => parse_i64(&r.payload).ok_or(StorageError::NotInteger)?,
     };
     let next = current.checked_add(delta).ok_or(StorageError::Overflow)?;
-    update_string(w, at, key, old, next.to_string().into_bytes());
+    replace_small(w, at, key, old, next.to_string().into_bytes());
     Ok(Reply::Integer(next))
 }
 
@@ -382,10 +374,11 @@ pub fn incr_by_float_text<W: StoreWrite + ?Sized>(
     key: &[u8],
     delta: &[u8],
 ) -> CmdResult {
-    let old = lookup_write(w, at, key)?;
+    let old = string_record(lookup_write(w, at, key)?)?;
     let current = match &old {
         None => Number::Finite(Decimal::zero()),
-        Some(r) if r.kind != KeyType::String => return Err(StorageError::WrongType),
+        // Longer than any float text (5 KiB): refused unread.
+        Some(r) if r.is_chunked() => return Err(StorageError::NotFloat),
         Some(r) => parse_long_double(&r.payload).ok_or(StorageError::NotFloat)?,
     };
     let delta = parse_long_double(delta).ok_or(StorageError::NotFloat)?;
@@ -397,7 +390,7 @@ pub fn incr_by_float_text<W: StoreWrite + ?Sized>(
     };
     let sum = long_double::F80::add(a, b).ok_or(StorageError::NanOrInfinity)?;
     let text = sum.to_fixed_17();
-    update_string(w, at, key, old, text.clone().into_bytes());
+    replace_small(w, at, key, old, text.clone().into_bytes());
     Ok(Reply::Bulk(text.into_bytes()))
 }
 
@@ -573,26 +566,44 @@ pub fn lcs<S: StoreRead + ?Sized>(
     key2: &[u8],
     mode: LcsMode,
 ) -> CmdResult {
-    let fetch = |key: &[u8]| -> Result<Vec<u8>, StorageError> {
+    let record = |key: &[u8]| -> Result<Option<Record>, StorageError> {
         match lookup_read(s, at, key)? {
-            None => Ok(Vec::new()),
-            Some(r) if r.kind == KeyType::String => Ok(r.payload),
-            Some(_) => Err(StorageError::LcsNotString),
+            Some(r) if r.kind != KeyType::String => Err(StorageError::LcsNotString),
+            other => Ok(other),
         }
     };
-    let a = fetch(key1)?;
-    let b = fetch(key2)?;
+    let (r1, r2) = (record(key1)?, record(key2)?);
+    // Refuse a table too large from the lengths alone, before reading any chunk.
+    if !lcs_fits(
+        r1.as_ref().map_or(0, value::len),
+        r2.as_ref().map_or(0, value::len),
+    ) {
+        return Err(StorageError::LcsTooLarge);
+    }
+    let fetch = |key: &[u8], r: Option<Record>| match r {
+        Some(r) => value::read_all(s, at.db, key, r),
+        None => Ok(Vec::new()),
+    };
+    let a = fetch(key1, r1)?;
+    let b = fetch(key2, r2)?;
     lcs_reply(&a, &b, mode)
+}
+
+/// Whether the LCS table of strings of these lengths (4 bytes a cell) stays within the
+/// string size limit, as Redis requires.
+fn lcs_fits(alen: u64, blen: u64) -> bool {
+    let cells = (u128::from(alen) + 1) * (u128::from(blen) + 1);
+    cells * 4 <= u128::from(MAX_STRING_LEN)
 }
 
 /// The algorithm and reply shapes of Redis's `lcsCommand`, including the order in which
 /// IDX ranges are emitted (from the end of the strings).
 fn lcs_reply(a: &[u8], b: &[u8], mode: LcsMode) -> CmdResult {
     let (alen, blen) = (a.len(), b.len());
-    let cells = (alen as u128 + 1) * (blen as u128 + 1);
-    if cells * 4 > u128::from(MAX_STRING_LEN) {
+    if !lcs_fits(alen as u64, blen as u64) {
         return Err(StorageError::LcsTooLarge);
     }
+    let cells = (alen as u128 + 1) * (blen as u128 + 1);
     let width = blen + 1;
     let mut table = vec![0u32; cells as usize];
     let at = |i: usize, j: usize| j + i * width;
@@ -1139,8 +1150,8 @@ mod tests {
         assert_eq!(fmt("0.1"), "0.1");
         assert_eq!(fmt("inf"), "inf");
         for bad in [
-            " 1", "1 ", "", ".", "e5", "1e", "abc", "nan", "1e5000", "1e-5000", "0x10",
-            "-1\0\0", "1\0", "\0", "\01",
+            " 1", "1 ", "", ".", "e5", "1e", "abc", "nan", "1e5000", "1e-5000", "0x10", "-1\0\0",
+            "1\0", "\0", "\u{0}1",
         ] {
             assert_eq!(parse_long_double(bad.as_bytes()), None, "{bad}");
         }
@@ -1196,14 +1207,18 @@ mod tests {
     #[test]
     fn ranges_follow_redis_7_0() {
         let v = b"Hello World";
-        assert_eq!(range_of(v, 0, -1), v);
-        assert_eq!(range_of(v, -3, -1), b"rld");
-        assert_eq!(range_of(v, 5, 3), b"");
-        assert_eq!(range_of(v, -100, -50), b"H");
-        assert_eq!(range_of(v, 0, 100), v);
-        assert_eq!(range_of(v, -1, -5), b"");
-        assert_eq!(range_of(v, 20, 30), b"");
-        assert_eq!(range_of(b"", 0, -1), b"");
+        let range_of = |start, end| match range_bounds(v.len() as u64, start, end) {
+            Some((from, to)) => &v[from as usize..to as usize],
+            None => &b""[..],
+        };
+        assert_eq!(range_of(0, -1), v);
+        assert_eq!(range_of(-3, -1), b"rld");
+        assert_eq!(range_of(5, 3), b"");
+        assert_eq!(range_of(-100, -50), b"H");
+        assert_eq!(range_of(0, 100), v);
+        assert_eq!(range_of(-1, -5), b"");
+        assert_eq!(range_of(20, 30), b"");
+        assert_eq!(range_bounds(0, 0, -1), None);
     }
 
     #[test]
@@ -1268,6 +1283,361 @@ mod tests {
         assert_eq!(
             lcs_reply(&big, &big, LcsMode::Length),
             Err(StorageError::LcsTooLarge)
+        );
+    }
+
+    // ---- the value layout (inline / chunked), against a temp-dir engine ----
+
+    use super::value::{CHUNK_SIZE, INLINE_MAX};
+    use crate::engine::{keys, Cf};
+    use crate::types::keyspace;
+    use crate::types::testing::TestDb;
+    use proptest::prelude::*;
+
+    const PLAIN: SetOptions = SetOptions {
+        condition: SetCondition::Always,
+        expiry: SetExpiry::Clear,
+        get: false,
+    };
+    const CHUNK: usize = CHUNK_SIZE as usize;
+
+    /// `n` bytes that differ from their neighbours, starting at `seed`.
+    fn bytes(n: usize, seed: u8) -> Vec<u8> {
+        (0..n)
+            .map(|i| seed.wrapping_add((i % 251) as u8).wrapping_mul(3) | 1)
+            .collect()
+    }
+
+    fn bulk_of(r: CmdResult) -> Vec<u8> {
+        match r {
+            Ok(Reply::Bulk(v)) => v,
+            other => panic!("expected a bulk reply, got {other:?}"),
+        }
+    }
+
+    fn int_of(r: CmdResult) -> i64 {
+        match r {
+            Ok(Reply::Integer(n)) => n,
+            other => panic!("expected an integer reply, got {other:?}"),
+        }
+    }
+
+    fn record(db: &TestDb, key: &[u8]) -> Record {
+        db.read(|s, at| super::super::lookup(s, at, key))
+            .unwrap()
+            .expect("the key exists")
+    }
+
+    /// The chunk records of `key` at its current version.
+    fn chunks(db: &TestDb, key: &[u8]) -> Vec<(u32, usize)> {
+        let r = record(db, key);
+        let prefix = keys::sub_prefix(0, key, r.version);
+        let end = keys::prefix_end(&prefix).unwrap();
+        let mut out = Vec::new();
+        db.read(|s, _| {
+            s.scan(Cf::Sub, &prefix, &end, &mut |k, v| {
+                let index = u32::from_be_bytes(k[prefix.len()..].try_into().unwrap());
+                out.push((index, v.len()));
+                true
+            })
+        })
+        .unwrap();
+        out
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(usize, u8),
+        Append(usize, u8),
+        SetRange(u64, usize, u8),
+        GetRange(i64, i64),
+        Copy,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let len = prop_oneof![
+            0usize..64,
+            0usize..3 * CHUNK,
+            INLINE_MAX - 8..INLINE_MAX + 8
+        ];
+        let offset = prop_oneof![0u64..2 * INLINE_MAX as u64, 0u64..1_000_000];
+        let index = prop_oneof![-300_000i64..300_000, -20i64..20];
+        prop_oneof![
+            (len.clone(), any::<u8>()).prop_map(|(n, s)| Op::Set(n, s)),
+            (len.clone(), any::<u8>()).prop_map(|(n, s)| Op::Append(n, s)),
+            (offset, len, any::<u8>()).prop_map(|(o, n, s)| Op::SetRange(o, n, s)),
+            (index.clone(), index).prop_map(|(a, b)| Op::GetRange(a, b)),
+            Just(Op::Copy),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// APPEND, SETRANGE, GETRANGE, STRLEN, GET and COPY against a `Vec<u8>` model,
+        /// across the inline/chunked threshold and chunk boundaries, sparse gaps included.
+        #[test]
+        fn values_behave_like_a_byte_vector(ops in proptest::collection::vec(op(), 1..14)) {
+            let mut db = TestDb::open();
+            let mut model: Option<Vec<u8>> = None;
+            for op in ops {
+                match op {
+                    Op::Set(n, seed) => {
+                        let v = bytes(n, seed);
+                        db.write(|w, at| set(w, at, b"k", &v, PLAIN)).unwrap();
+                        model = Some(v);
+                    }
+                    Op::Append(n, seed) => {
+                        let v = bytes(n, seed);
+                        let got = int_of(db.write(|w, at| append(w, at, b"k", &v)));
+                        let m = model.get_or_insert_with(Vec::new);
+                        m.extend_from_slice(&v);
+                        prop_assert_eq!(got, m.len() as i64);
+                    }
+                    Op::SetRange(offset, n, seed) => {
+                        let v = bytes(n, seed);
+                        let got = int_of(db.write(|w, at| setrange(w, at, b"k", offset, &v)));
+                        if !v.is_empty() {
+                            let m = model.get_or_insert_with(Vec::new);
+                            let end = offset as usize + v.len();
+                            if m.len() < end {
+                                m.resize(end, 0);
+                            }
+                            m[offset as usize..end].copy_from_slice(&v);
+                        }
+                        prop_assert_eq!(got, model.as_ref().map_or(0, |m| m.len() as i64));
+                    }
+                    Op::GetRange(a, b) => {
+                        let m = model.clone().unwrap_or_default();
+                        let want = match range_bounds(m.len() as u64, a, b) {
+                            Some((from, to)) => m[from as usize..to as usize].to_vec(),
+                            None => Vec::new(),
+                        };
+                        let got = bulk_of(db.read(|s, at| getrange(s, at, b"k", a, b)));
+                        prop_assert!(got == want, "GETRANGE {} {}", a, b);
+                    }
+                    Op::Copy => {
+                        // COPY then RENAME back: the value survives under new versions.
+                        if model.is_some() {
+                            db.write(|w, at| keyspace::copy(w, at, b"k", b"c", 0, true)).unwrap();
+                            db.write(|w, at| {
+                                keyspace::rename(w, at, b"c", b"k", keyspace::RenameMode::Overwrite)
+                            })
+                            .unwrap();
+                        }
+                    }
+                }
+                let len = int_of(db.read(|s, at| strlen(s, at, b"k")));
+                prop_assert_eq!(len, model.as_ref().map_or(0, |m| m.len() as i64));
+                match &model {
+                    Some(m) => {
+                        prop_assert!(bulk_of(db.read(|s, at| get(s, at, b"k"))) == *m);
+                        prop_assert_eq!(record(&db, b"k").is_chunked(), m.len() > INLINE_MAX);
+                    }
+                    None => prop_assert_eq!(db.read(|s, at| get(s, at, b"k")), Ok(Reply::Nil)),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn large_values_are_chunked_and_small_ones_inline() {
+        let mut db = TestDb::open();
+        let v = bytes(INLINE_MAX, 1);
+        db.write(|w, at| set(w, at, b"edge", &v, PLAIN)).unwrap();
+        assert!(!record(&db, b"edge").is_chunked());
+        assert!(chunks(&db, b"edge").is_empty());
+        let v = bytes(INLINE_MAX + 1, 2);
+        db.write(|w, at| set(w, at, b"big", &v, PLAIN)).unwrap();
+        let r = record(&db, b"big");
+        assert!(r.is_chunked());
+        assert_eq!(r.size, v.len() as u64);
+        let expected: Vec<(u32, usize)> = (0..=(INLINE_MAX / CHUNK) as u32)
+            .map(|i| {
+                (
+                    i,
+                    if i as usize == INLINE_MAX / CHUNK {
+                        1
+                    } else {
+                        CHUNK
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(chunks(&db, b"big"), expected);
+        assert_eq!(bulk_of(db.read(|s, at| get(s, at, b"big"))), v);
+        // MGET, GETSET (SET … GET), GETEX and GETDEL read chunked values whole.
+        assert_eq!(
+            db.read(|s, at| mget(s, at, [&b"big"[..], b"nope"].into_iter())),
+            Ok(Reply::Array(vec![Reply::Bulk(v.clone()), Reply::Nil]))
+        );
+        let got = db.write(|w, at| {
+            let opts = SetOptions { get: true, ..PLAIN };
+            set(w, at, b"big", b"small", opts)
+        });
+        assert_eq!(bulk_of(got), v);
+        assert!(!record(&db, b"big").is_chunked());
+        db.write(|w, at| set(w, at, b"big", &v, PLAIN)).unwrap();
+        let got = db.write(|w, at| getex(w, at, b"big", GetExExpiry::At(i64::MAX / 2)));
+        assert_eq!(bulk_of(got), v);
+        assert!(record(&db, b"big").is_chunked(), "GETEX keeps the layout");
+        assert_eq!(bulk_of(db.write(|w, at| getdel(w, at, b"big"))), v);
+        assert_eq!(db.read(|s, at| get(s, at, b"big")), Ok(Reply::Nil));
+    }
+
+    #[test]
+    fn edits_touch_only_the_chunks_they_cover() {
+        let mut db = TestDb::open();
+        // A far SETRANGE on a missing key writes one chunk: the gap is sparse.
+        let far = 100_000_000u64;
+        assert_eq!(
+            int_of(db.write(|w, at| setrange(w, at, b"s", far, b"xy"))),
+            far as i64 + 2
+        );
+        let first = (far / CHUNK_SIZE as u64) as u32;
+        let within = (far % CHUNK_SIZE as u64) as usize;
+        assert_eq!(chunks(&db, b"s"), vec![(first, within + 2)]);
+        assert_eq!(int_of(db.read(|s, at| strlen(s, at, b"s"))), far as i64 + 2);
+        let got = bulk_of(db.read(|s, at| getrange(s, at, b"s", far as i64 - 3, -1)));
+        assert_eq!(got, b"\0\0\0xy");
+        assert_eq!(
+            bulk_of(db.read(|s, at| getrange(s, at, b"s", 5, 9))),
+            vec![0; 5]
+        );
+        // APPEND writes the last chunk and the next one only.
+        let tail = bytes(CHUNK, 9);
+        db.write(|w, at| append(w, at, b"s", &tail)).unwrap();
+        assert_eq!(
+            chunks(&db, b"s"),
+            vec![(first, CHUNK), (first + 1, within + 2)]
+        );
+        // A SETRANGE across a chunk boundary in the middle of the gap adds two chunks.
+        db.write(|w, at| setrange(w, at, b"s", CHUNK_SIZE as u64 * 10 - 1, b"ab"))
+            .unwrap();
+        assert_eq!(chunks(&db, b"s").len(), 4);
+        assert_eq!(
+            bulk_of(db.read(|s, at| getrange(
+                s,
+                at,
+                b"s",
+                CHUNK_SIZE as i64 * 10 - 2,
+                CHUNK_SIZE as i64 * 10 + 1
+            ))),
+            b"\0ab\0"
+        );
+        // Numbers are refused unread; the limit holds for APPEND and SETRANGE.
+        assert_eq!(
+            db.write(|w, at| incr_by(w, at, b"s", 1)),
+            Err(StorageError::NotInteger)
+        );
+        assert_eq!(
+            db.write(|w, at| incr_by_float_text(w, at, b"s", b"1")),
+            Err(StorageError::NotFloat)
+        );
+        assert_eq!(
+            db.write(|w, at| setrange(w, at, b"s", MAX_STRING_LEN - 1, b"ab")),
+            Err(StorageError::StringTooLong)
+        );
+        let max = db.write(|w, at| setrange(w, at, b"s", MAX_STRING_LEN - 1, b"a"));
+        assert_eq!(max, Ok(Reply::Integer(MAX_STRING_LEN as i64)));
+        assert_eq!(
+            db.write(|w, at| append(w, at, b"s", b"a")),
+            Err(StorageError::StringTooLong)
+        );
+        assert_eq!(
+            bulk_of(db.read(|s, at| getrange(s, at, b"s", -2, -1))),
+            b"\0a"
+        );
+    }
+
+    #[test]
+    fn inline_values_of_older_builds_still_read_and_grow_into_chunks() {
+        let mut db = TestDb::open();
+        // Builds before chunking stored every value inline, however large.
+        let old = bytes(3 * INLINE_MAX, 4);
+        db.write(|w, at| {
+            let version = w.new_version();
+            store_record(
+                w,
+                at.db,
+                b"o",
+                None,
+                &Record::string(old.clone(), 0, version),
+            );
+        });
+        assert!(!record(&db, b"o").is_chunked());
+        assert_eq!(bulk_of(db.read(|s, at| get(s, at, b"o"))), old);
+        assert_eq!(
+            int_of(db.read(|s, at| strlen(s, at, b"o"))),
+            old.len() as i64
+        );
+        assert_eq!(
+            bulk_of(db.read(|s, at| getrange(s, at, b"o", 10, 19))),
+            &old[10..20]
+        );
+        let version = record(&db, b"o").version;
+        db.write(|w, at| append(w, at, b"o", b"!")).unwrap();
+        let r = record(&db, b"o");
+        assert!(r.is_chunked());
+        assert_eq!(r.version, version, "grown in place");
+        let mut want = old;
+        want.push(b'!');
+        assert_eq!(bulk_of(db.read(|s, at| get(s, at, b"o"))), want);
+    }
+
+    #[test]
+    fn the_socket_threads_view_leaves_large_values_to_the_read_pool() {
+        let mut db = TestDb::open();
+        db.write(|w, at| set(w, at, b"small", b"v", PLAIN)).unwrap();
+        let big = bytes(INLINE_MAX + 1, 5);
+        db.write(|w, at| set(w, at, b"big", &big, PLAIN)).unwrap();
+        let at = db.at();
+        let view = db.engine.cached_read(true);
+        assert_eq!(get(&view, at, b"small"), Ok(Reply::Bulk(b"v".to_vec())));
+        assert_eq!(
+            strlen(&view, at, b"big"),
+            Ok(Reply::Integer(big.len() as i64))
+        );
+        assert!(!view.missed());
+        let _ = get(&view, at, b"big");
+        assert!(view.missed(), "a large GET gives up on the socket thread");
+        let pool = db.engine.cached_read(false);
+        assert_eq!(get(&pool, at, b"big"), Ok(Reply::Bulk(big)));
+        assert!(!pool.missed());
+    }
+
+    #[test]
+    fn stale_chunks_are_reclaimed_after_overwrite_and_delete() {
+        let mut db = TestDb::open();
+        let big = bytes(4 * INLINE_MAX, 6);
+        db.write(|w, at| set(w, at, b"k", &big, PLAIN)).unwrap();
+        db.write(|w, at| set(w, at, b"gone", &big, PLAIN)).unwrap();
+        let count_all = |db: &TestDb| {
+            let (start, end) = keys::all_dbs_range();
+            let mut n = 0;
+            db.read(|s, _| {
+                s.scan(Cf::Sub, &start, &end, &mut |_, _| {
+                    n += 1;
+                    true
+                })
+            })
+            .unwrap();
+            n
+        };
+        assert_eq!(count_all(&db), 2 * 4 * INLINE_MAX / CHUNK);
+        db.write(|w, at| set(w, at, b"k", &big[..INLINE_MAX + 10], PLAIN))
+            .unwrap();
+        db.write(|w, at| keyspace::del(w, at, [&b"gone"[..]].into_iter()))
+            .unwrap();
+        db.engine.compact().unwrap();
+        assert_eq!(
+            count_all(&db),
+            INLINE_MAX / CHUNK + 1,
+            "only k's new chunks remain"
+        );
+        assert_eq!(
+            bulk_of(db.read(|s, at| get(s, at, b"k"))),
+            &big[..INLINE_MAX + 10]
         );
     }
 }
