@@ -71,7 +71,7 @@ pub struct Options {
 
     /// Largest bulk string a client may send (`proto-max-bulk-len`), in bytes. Reloadable
     /// A large request's deadline grows by one second per this many MiB of its frame (the
-    /// slowest rate storage is expected to take writes in); 0: no growth [default: 16].
+    /// slowest rate storage is expected to take writes in); 0: no growth [default: 8].
     #[arg(long, env = "TANDEM_REQUEST_TIMEOUT_MIB_PER_SEC")]
     pub request_timeout_mib_per_sec: Option<u64>,
 
@@ -211,7 +211,7 @@ impl Config {
         let mut changed = Vec::new();
         let mut note = |name, differs: bool| {
             if differs {
-            request_timeout_mib_per_sec: o.request_timeout_mib_per_sec.unwrap_or(16),
+            request_timeout_mib_per_sec: o.request_timeout_mib_per_sec.unwrap_or(8),
                 changed.push(name);
             }
         };

@@ -248,6 +248,10 @@ fn peers_announcing_huge_frames_and_stalling_cost_storaged_only_what_they_sent()
     );
     assert_still_serving(&cluster);
     let (vm_after, rss_after) = (proc_kib(pid, "VmSize:"), proc_kib(pid, "VmRSS:"));
+    eprintln!(
+        "storaged VmSize {vm_before} -> {vm_after} KiB, VmRSS {rss_before} -> {rss_after} KiB \
+         (address space capped: {capped})"
+    );
     assert!(
         vm_after < vm_before + 512 * 1024,
         "storaged mapped {} MiB more after 14 claims of {} MiB (capped: {capped})",
@@ -360,6 +364,7 @@ fn a_storaged_announcing_huge_frames_costs_the_proxy_only_what_it_sent() {
     }
     std::thread::sleep(Duration::from_millis(500));
     let vm_after = proc_kib(pid, "VmSize:");
+    eprintln!("proxy VmSize {vm_before} -> {vm_after} KiB");
     assert!(
         vm_after < vm_before + 512 * 1024,
         "the proxy mapped {} MiB more after 4 claims of {} MiB",
