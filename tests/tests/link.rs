@@ -310,7 +310,9 @@ fn a_peer_that_never_sends_its_hello_is_closed_after_the_handshake_timeout() {
 
 /// Issue 13 item 12, the proxy's side: a storaged (here a fake one on the socket path) that
 /// accepts the handshake and then announces ~576 MiB on every link and stalls must not make
-/// the proxy allocate the claims up front.
+/// the proxy allocate the claims up front. Every other link gets the claim in the same write
+/// as its HelloAck, whose bytes the proxy must not drop (it read a garbage frame and
+/// reconnected).
 #[test]
 fn a_storaged_announcing_huge_frames_costs_the_proxy_only_what_it_sent() {
     let mut cluster = TestCluster::start();
@@ -326,7 +328,7 @@ fn a_storaged_announcing_huge_frames_costs_the_proxy_only_what_it_sent() {
     let claim = wire::DEFAULT_MAX_FRAME - 1;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for stream in listener.incoming() {
+        for (n, stream) in listener.incoming().enumerate() {
             let Ok(mut s) = stream else { return };
             let mut buf = BytesMut::new();
             let mut chunk = [0u8; 4096];
@@ -347,6 +349,14 @@ fn a_storaged_announcing_huge_frames_costs_the_proxy_only_what_it_sent() {
             };
             let mut out = BytesMut::new();
             wire::encode(&ack, u32::MAX, &mut out).expect("encode");
+            if n % 2 == 1 {
+                // Let the proxy finish its handshake before the claim arrives.
+                if s.write_all(&out).is_err() {
+                    continue;
+                }
+                out.clear();
+                std::thread::sleep(Duration::from_millis(200));
+            }
             out.extend_from_slice(&header_announcing(wire::FrameKind::Response, claim));
             out.extend_from_slice(&[0u8; 64 * 1024]);
             if s.write_all(&out).is_ok() && tx.send(s).is_err() {
@@ -373,5 +383,10 @@ fn a_storaged_announcing_huge_frames_costs_the_proxy_only_what_it_sent() {
     );
     let mut c = cluster.client();
     expect(&mut c, &["PING"], simple("PONG"));
+    let logs = cluster.logs();
+    assert!(
+        !logs.contains("garbage frame from storaged"),
+        "the proxy lost bytes that came with a HelloAck:\n{logs}"
+    );
     drop(held);
 }
