@@ -15,8 +15,8 @@
 //! still served; a served `BLMOVE` whose destination holds another type is answered
 //! `WRONGTYPE` and leaves the element for the next waiter; an empty key ends the pass. The
 //! keys of a client already blocked are never checked again: a renewed or resent request
-//! ([`continues`]) is served the same way, not run afresh (where a key of another type is
-//! `WRONGTYPE`).
+//! ([`Blocked::continues`]) is served the same way, not run afresh (where a key of another
+//! type is `WRONGTYPE`).
 //!
 //! Exactly once: a parked request is answered like any keyed write — its outcome is
 //! recorded in the same group as the pop — so a resend after a crash is answered from
@@ -37,9 +37,9 @@ use tandem_shared::{Reply, StorageError};
 use tokio::sync::mpsc;
 
 use crate::batch::{self, Answer, DedupState, RequestView, WriteJob, WriterCtx};
+use crate::engine::metadata::KeyType;
 use crate::engine::{now_ms, StoreWrite};
 use crate::executor::{Touched, WriteGroup};
-use crate::engine::metadata::KeyType;
 use crate::reply::ReplyTo;
 use crate::types::{self, list, zset, At, CmdResult};
 
@@ -152,9 +152,9 @@ fn serve_from<W: StoreWrite + ?Sized>(
     }
 }
 
-/// Runs a pop that continues a wait (see [`continues`]): served from the first of its keys
-/// that can serve it, as if that key had just become ready; the timeout reply (so it parks
-/// again) when none can. Keys of another type are passed over, never `WRONGTYPE`.
+/// Runs a pop that continues a wait (see [`Blocked::continues`]): served from the first of
+/// its keys that can serve it, as if that key had just become ready; the timeout reply (so
+/// it parks again) when none can. Keys of another type are passed over, never `WRONGTYPE`.
 fn serve_continued<W: StoreWrite + ?Sized>(
     w: &mut W,
     db: u8,
@@ -740,16 +740,16 @@ mod tests {
     }
 
     fn serve(db: &mut TestDb, op: &BlockingOp, key: &str) -> Serving {
-        with_op(op, |op| db.write(|w, at| serve_from(w, at, op, key.as_bytes())))
+        with_op(op, |op| {
+            db.write(|w, at| serve_from(w, at, op, key.as_bytes()))
+        })
     }
 
     fn list_len(db: &mut TestDb, key: &str) -> Outcome {
         run(db, &Command::LLen { key: b(key) })
     }
 
-    const LPOP: BlockingOp = BlockingOp::List {
-        end: ListEnd::Left,
-    };
+    const LPOP: BlockingOp = BlockingOp::List { end: ListEnd::Left };
     const ZPOP: BlockingOp = BlockingOp::ZSetMulti {
         end: ZEnd::Min,
         count: 1,
@@ -760,7 +760,10 @@ mod tests {
         let mut db = keys_of_each_type();
         assert!(matches!(serve(&mut db, &ZPOP, "list"), Serving::OtherType));
         assert!(matches!(serve(&mut db, &LPOP, "zset"), Serving::OtherType));
-        assert!(matches!(serve(&mut db, &LPOP, "string"), Serving::OtherType));
+        assert!(matches!(
+            serve(&mut db, &LPOP, "string"),
+            Serving::OtherType
+        ));
         assert!(matches!(serve(&mut db, &LPOP, "missing"), Serving::Empty));
         assert_eq!(list_len(&mut db, "list"), Outcome::Ok(Reply::Integer(1)));
         assert!(matches!(
