@@ -41,16 +41,6 @@ pub enum Flow {
     Replied,
 }
 
-/// Per-connection context handed to proxy-local commands.
-pub struct Conn {
-    pub state: ClientState,
-    pub shared: Arc<Shared>,
-    pub link: Link,
-    /// Cancelled by CLIENT KILL, shutdown, or the pub/sub output-buffer limit.
-    pub kill: CancellationToken,
-    /// Pub/sub subscriptions and the queue of messages for this client.
-    pub subs: Option<ClientSubs>,
-    /// MULTI queue and WATCHed keys (`crate::transaction`).
 /// `CLIENT REPLY ON|OFF|SKIP`: which replies the client does not want. The flags follow
 /// Redis's: `skip` silences the command now running, and `skip_next` (set by SKIP) becomes
 /// `skip` for the command after it.
@@ -68,7 +58,21 @@ impl ReplyMode {
     }
 }
 
+/// Per-connection context handed to proxy-local commands.
+pub struct Conn {
+    pub state: ClientState,
+    pub shared: Arc<Shared>,
+    pub link: Link,
+    /// Cancelled by CLIENT KILL, shutdown, or the pub/sub output-buffer limit.
+    pub kill: CancellationToken,
+    /// Pub/sub subscriptions and the queue of messages for this client.
+    pub subs: Option<ClientSubs>,
+    /// MULTI queue and WATCHed keys (`crate::transaction`).
     pub tx: crate::transaction::Transaction,
+    /// `CLIENT REPLY` state.
+    pub reply: ReplyMode,
+    /// Where the running command's replies start in `out`, for `CLIENT REPLY` to cut them.
+    reply_mark: usize,
     out: BytesMut,
     batch: Vec<Command>,
     /// A blocking pop waiting to run (`crate::blocking`); never set inside MULTI, where
@@ -79,10 +83,6 @@ impl ReplyMode {
     now: Option<i64>,
 }
 
-    /// `CLIENT REPLY` state.
-    pub reply: ReplyMode,
-    /// Where the running command's replies start in `out`, for `CLIENT REPLY` to cut them.
-    reply_mark: usize,
 /// Serves one client until it quits, errs, is killed or the proxy shuts down.
 pub async fn serve(
     mut stream: TcpStream,
@@ -118,6 +118,8 @@ pub async fn serve(
         kill: kill.clone(),
         subs: None,
         tx: crate::transaction::Transaction::default(),
+        reply: ReplyMode::default(),
+        reply_mark: 0,
         out: BytesMut::with_capacity(16 * 1024),
         batch: Vec::new(),
         blocked: None,
@@ -128,8 +130,6 @@ pub async fn serve(
         tracing::debug!(client = id, error = %e, "client connection ended");
     }
     crate::commands::pubsub::unsubscribe_all(&mut conn);
-        reply: ReplyMode::default(),
-        reply_mark: 0,
     crate::transaction::release_watches(&mut conn);
     shared.clients.remove(id);
 }
@@ -171,6 +171,13 @@ impl Conn {
             loop {
                 match decoder.decode(rbuf, &limits) {
                     Ok(Some(argv)) => {
+                        let quiet = self.reply.quiet();
+                        if quiet {
+                            // Only this command's replies may be cut, so send what came
+                            // before first.
+                            self.flush_batch().await;
+                            self.reply_mark = self.out.len();
+                        }
                         flow = self.handle(argv).await;
                         if let Some(command) = self.blocked.take() {
                             if !self.block(stream, rbuf, kill, command).await? {
@@ -178,6 +185,16 @@ impl Conn {
                             }
                             self.now = None;
                         }
+                        // `skip_next` is set only by `CLIENT REPLY SKIP`, which has no
+                        // reply of its own either.
+                        let cut = self.reply.quiet() || self.reply.skip_next;
+                        if quiet || cut {
+                            self.flush_batch().await;
+                            if cut {
+                                self.out.truncate(self.reply_mark);
+                            }
+                        }
+                        self.reply.skip = std::mem::take(&mut self.reply.skip_next);
                         if flow == Flow::Close {
                             break;
                         }
@@ -229,13 +246,6 @@ impl Conn {
             if let Some(flow) = crate::transaction::queue(self, &name, args.clone()).await {
                 return flow;
             }
-                        let quiet = self.reply.quiet();
-                        if quiet {
-                            // Only this command's replies may be cut, so send what came
-                            // before first.
-                            self.flush_batch().await;
-                            self.reply_mark = self.out.len();
-                        }
         }
         let Some(spec) = commands::lookup(&name) else {
             self.error(&unknown_command(&name, &args)).await;
@@ -243,16 +253,6 @@ impl Conn {
         };
         if !spec.arity_ok(args.len() + 1) {
             let text = CommandError::WrongArity(spec.name.to_owned()).to_string();
-                        // `skip_next` is set only by `CLIENT REPLY SKIP`, which has no
-                        // reply of its own either.
-                        let cut = self.reply.quiet() || self.reply.skip_next;
-                        if quiet || cut {
-                            self.flush_batch().await;
-                            if cut {
-                                self.out.truncate(self.reply_mark);
-                            }
-                        }
-                        self.reply.skip = std::mem::take(&mut self.reply.skip_next);
             self.error(&crate::transaction::rejected(spec.name, text))
                 .await;
             return Flow::Continue;
@@ -315,6 +315,8 @@ impl Conn {
             }
             Handler::Local(local) => {
                 self.flush_batch().await;
+                // `CLIENT REPLY OFF` silences its own reply: cut from here.
+                self.reply_mark = self.out.len();
                 // A repeated PING/ECHO/TIME changes nothing CLIENT LIST shows: skip the
                 // registry's lock and copy (they were a tenth of a pipelined PING's cost).
                 let unchanged = matches!(local, Local::Ping | Local::Echo | Local::Time)
@@ -329,6 +331,14 @@ impl Conn {
                 self.now = None;
                 if flow != Flow::Replied {
                     resp::encode::encode(&reply, self.state.protocol, &mut self.out);
+                }
+                if matches!(
+                    local,
+                    Local::Subscribe | Local::Unsubscribe | Local::PSubscribe | Local::PUnsubscribe
+                ) {
+                    // Subscription confirmations are pushes, which Redis sends even under
+                    // `CLIENT REPLY OFF`, like the messages that follow them.
+                    self.reply_mark = self.out.len();
                 }
                 if !unchanged {
                     self.shared.clients.update(&self.state);
@@ -373,8 +383,6 @@ impl Conn {
         let Some(subs) = self.subs.as_mut() else {
             return;
         };
-                // `CLIENT REPLY OFF` silences its own reply: cut from here.
-                self.reply_mark = self.out.len();
         let proto = self.state.protocol;
         if let Some(d) = first {
             d.encode(proto, &mut self.out);
@@ -390,14 +398,6 @@ impl Conn {
     /// The blocking-call path: earlier replies go out first, then the connection waits for
     /// the pop without the link's request deadline, still noticing the client closing
     /// (`crate::blocking`). False if the client went away meanwhile.
-                if matches!(
-                    local,
-                    Local::Subscribe | Local::Unsubscribe | Local::PSubscribe | Local::PUnsubscribe
-                ) {
-                    // Subscription confirmations are pushes, which Redis sends even under
-                    // `CLIENT REPLY OFF`, like the messages that follow them.
-                    self.reply_mark = self.out.len();
-                }
     async fn block(
         &mut self,
         stream: &mut TcpStream,
@@ -409,6 +409,7 @@ impl Conn {
             stream.write_all(&self.out).await?;
             self.out.clear();
         }
+        self.reply_mark = 0;
         let unblock = Arc::new(crate::client::Unblock::default());
         self.shared
             .clients
@@ -469,7 +470,6 @@ impl Conn {
                 Ok(response) => {
                     for outcome in response.outcomes.iter() {
                         match outcome {
-        self.reply_mark = 0;
                             ArchivedOutcome::Ok(reply) => resp::encode::encode_archived(
                                 reply,
                                 self.state.protocol,
