@@ -57,6 +57,31 @@ pub fn sub_prefix(db: u8, user_key: &[u8], version: u64) -> Vec<u8> {
     k
 }
 
+/// Bit 31 of a sub-key's `key_len` marks a record of the key's *index space*: the same
+/// layout as its sub-keys, kept apart from them because members and fields are arbitrary
+/// bytes (no suffix could be reserved). User keys are at most 512 MiB, so the bit is free.
+/// A set's slot index lives there (see `types/set.rs`).
+pub const INDEX_SPACE: u32 = 1 << 31;
+
+/// The common prefix of every index-space record of one key at one version:
+/// `db | key_len | INDEX_SPACE : u32 BE | user_key | version: u64 BE`. The compaction
+/// filter reclaims these records by the same version rule as sub-keys.
+///
+/// # Panics
+/// As [`sub_prefix`].
+pub fn index_prefix(db: u8, user_key: &[u8], version: u64) -> Vec<u8> {
+    let mut k = sub_prefix(db, user_key, version);
+    k[1] |= 0x80;
+    k
+}
+
+/// An index-space record: [`index_prefix`] then `sub`.
+pub fn index_key(db: u8, user_key: &[u8], version: u64, sub: &[u8]) -> Vec<u8> {
+    let mut k = index_prefix(db, user_key, version);
+    k.extend_from_slice(sub);
+    k
+}
+
 /// A decoded sub-key, borrowing from the raw bytes.
 #[derive(Debug, PartialEq, Eq)]
 pub struct SubKey<'a> {
@@ -66,11 +91,12 @@ pub struct SubKey<'a> {
     pub sub: &'a [u8],
 }
 
-/// Parses a sub-key; `None` if the bytes are not one (too short or inconsistent length).
+/// Parses a sub-key or an index-space record (the two differ only in [`INDEX_SPACE`]);
+/// `None` if the bytes are not one (too short or inconsistent length).
 pub fn decode_sub_key(raw: &[u8]) -> Option<SubKey<'_>> {
     let (&db, rest) = raw.split_first()?;
     let len_bytes: [u8; 4] = rest.get(..4)?.try_into().ok()?;
-    let len = u32::from_be_bytes(len_bytes) as usize;
+    let len = (u32::from_be_bytes(len_bytes) & !INDEX_SPACE) as usize;
     let rest = &rest[4..];
     let user_key = rest.get(..len)?;
     let rest = &rest[len..];
@@ -123,6 +149,18 @@ mod tests {
             }
         );
         assert_eq!(decode_sub_key(&k[..10]), None);
+        // The index space: bit 31 of the length, decoded to the same key and version.
+        let i = index_key(1, b"k", 0x0102, b"f");
+        assert_eq!(
+            i,
+            vec![1, 0x80, 0, 0, 1, b'k', 0, 0, 0, 0, 0, 0, 1, 2, b'f']
+        );
+        assert_eq!(decode_sub_key(&i), Some(d));
+        let p = sub_prefix(1, b"k", 0x0102);
+        assert!(
+            i >= prefix_end(&p).unwrap(),
+            "index records sort apart from sub-keys"
+        );
         assert_eq!(decode_sub_key(&[1, 0, 0, 0, 9, b'k']), None);
     }
 

@@ -8,6 +8,11 @@
 /// Length of the fixed header before any inline payload.
 pub const HEADER_LEN: usize = 1 + 1 + 8 + 8 + 8;
 
+/// `flags` bit 0, on a set: the set keeps a dense slot index (`docs/ENCODING.md`, Set).
+/// Sets written by builds that predate the index have it clear and are indexed on their
+/// next write.
+pub const FLAG_SLOT_INDEX: u8 = 0x01;
+
 /// `flags` bit 1, on a string: the value lives in chunk sub-keys, not inline; the payload
 /// is the chunk size (`types/string_value.rs`). On disk such a record carries the type tag
 /// [`CHUNKED_STRING_TAG`] instead of the string tag.
@@ -58,7 +63,7 @@ impl KeyType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub kind: KeyType,
-    /// Reserved for future per-key flags; written as 0 and preserved on rewrite.
+    /// Per-key flags ([`FLAG_SLOT_INDEX`]); unknown bits are preserved on rewrite.
     pub flags: u8,
     /// Absolute unix milliseconds; 0 means no expiry.
     pub expire_at_ms: u64,

@@ -423,14 +423,34 @@ impl Engine {
         c.map.get(&id).cloned()
     }
 
-    /// A pseudo-random number (xorshift; RANDOMKEY needs no cryptographic quality).
+    /// A pseudo-random number (splitmix64 over a shared counter; random picks need no
+    /// cryptographic quality). The counter step is one atomic add, so concurrent readers
+    /// never draw the same number, as a load-then-store generator let them.
     pub fn random_u64(&self) -> u64 {
-        let mut x = self.inner.rng.load(Ordering::Relaxed);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.inner.rng.store(x, Ordering::Relaxed);
-        x
+        const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut x = self
+            .inner
+            .rng
+            .fetch_add(GAMMA, Ordering::Relaxed)
+            .wrapping_add(GAMMA);
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^ (x >> 31)
+    }
+
+    /// A uniform number below `n` (0 when `n` is 0): draws below `2^64 mod n` are
+    /// rejected, so no value is favoured by the modulo.
+    pub fn random_below(&self, n: u64) -> u64 {
+        if n == 0 {
+            return 0;
+        }
+        let skew = n.wrapping_neg() % n;
+        loop {
+            let x = self.random_u64();
+            if x >= skew {
+                return x % n;
+            }
+        }
     }
 
     /// RocksDB properties for INFO's `# Storage` section, as `(name, value)`.

@@ -230,15 +230,27 @@ fn place_copy<W: StoreWrite + ?Sized>(
     let version = w.new_version();
     // Collections and chunked strings (`string_value.rs`) keep their data in sub-keys.
     if r.kind != KeyType::String || r.is_chunked() {
-        let prefix = keys::sub_prefix(src_db, src, r.version);
-        let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![keys::DB_COUNT]);
-        let mut subs = Vec::new();
-        w.scan(Cf::Sub, &prefix, &end, &mut |k, v| {
-            subs.push((k[prefix.len()..].to_vec(), v.to_vec()));
-            true
-        })?;
-        for (sub, value) in subs {
-            w.put(Cf::Sub, keys::sub_key(dst_db, dst, version, &sub), value);
+        // The sub-keys, then the index space (a set's slot index), each under the new
+        // version with its suffix unchanged.
+        for index_space in [false, true] {
+            let (prefix, dst_prefix) = if index_space {
+                let dst_prefix = keys::index_prefix(dst_db, dst, version);
+                (keys::index_prefix(src_db, src, r.version), dst_prefix)
+            } else {
+                let dst_prefix = keys::sub_prefix(dst_db, dst, version);
+                (keys::sub_prefix(src_db, src, r.version), dst_prefix)
+            };
+            let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![keys::DB_COUNT]);
+            let mut subs = Vec::new();
+            w.scan(Cf::Sub, &prefix, &end, &mut |k, v| {
+                subs.push((k[prefix.len()..].to_vec(), v.to_vec()));
+                true
+            })?;
+            for (sub, value) in subs {
+                let mut k = dst_prefix.clone();
+                k.extend_from_slice(&sub);
+                w.put(Cf::Sub, k, value);
+            }
         }
     }
     let new = Record {
@@ -333,61 +345,58 @@ pub fn scan<S: StoreRead + ?Sized>(s: &S, at: At, cursor: u64, opts: ScanOptions
     })
 }
 
-/// `RANDOMKEY`: a live key picked by seeking to a random point between the first and last
-/// key of the db (not uniform, like Redis's own sampling), or nil when there is none.
+/// Draws [`random_key`] makes before it settles for the first live key: only a db of
+/// mostly expired, not yet reclaimed keys needs more than a few.
+const RANDOMKEY_DRAWS: usize = 16;
+
+/// `RANDOMKEY`: a uniformly chosen live key, or nil when there is none.
+///
+/// A uniform position among the db's metadata records (the per-db counter, which counts
+/// expired records not yet reclaimed), then a walk to it; an expired key is drawn again,
+/// so every live key is equally likely. The walk is O(position): RocksDB keeps no order
+/// statistics and the keyspace no slot index (keeping one would cost every key creation
+/// and deletion two more writes), and an interpolated seek, as before, favoured keys after
+/// sparse stretches of the key space (with keys `a` and `b`, `b` nearly always).
 pub fn random_key<S: StoreRead + ?Sized>(s: &S, at: At) -> CmdResult {
-    let (start, end) = keys::db_range(at.db);
-    let mut first = None;
-    s.scan(Cf::Meta, &start, &end, &mut |k, _| {
-        first = Some(k.to_vec());
-        false
-    })?;
-    let (Some(first), Some(last)) = (first, s.last_key(Cf::Meta, &start, &end)?) else {
-        return Ok(Reply::Nil);
-    };
-    let target = random_between(&first[1..], &last[1..], s.engine().random_u64());
-    let live = |from: &[u8], until: Option<&[u8]>| -> Result<Option<Vec<u8>>, StorageError> {
-        let mut found = None;
-        scan_records(s, at.db, from, &mut |key, h, _| {
-            if until.is_some_and(|u| key >= u) {
+    let mut records = s
+        .counts()
+        .keys
+        .get(usize::from(at.db))
+        .copied()
+        .unwrap_or(0);
+    for _ in 0..RANDOMKEY_DRAWS {
+        if records == 0 {
+            break;
+        }
+        let target = s.engine().random_below(records);
+        let mut seen = 0u64;
+        let mut picked = None;
+        scan_records(s, at.db, b"", &mut |key, h, _| {
+            if seen == target {
+                picked = Some((key.to_vec(), h.is_expired(at.now_ms)));
                 return false;
             }
-            if h.is_expired(at.now_ms) {
-                return true;
-            }
-            found = Some(key.to_vec());
-            false
+            seen += 1;
+            true
         })?;
-        Ok(found)
-    };
-    let key = match live(&target, None)? {
-        Some(k) => Some(k),
-        None => live(b"", Some(&target))?,
-    };
-    Ok(key.map_or(Reply::Nil, Reply::Bulk))
-}
-
-/// A key `lo <= k <= hi` chosen by interpolating the 8 bytes after their common prefix.
-fn random_between(lo: &[u8], hi: &[u8], r: u64) -> Vec<u8> {
-    let common = lo.iter().zip(hi).take_while(|(a, b)| a == b).count();
-    let word = |s: &[u8]| {
-        let mut b = [0u8; 8];
-        for (i, slot) in b.iter_mut().enumerate() {
-            *slot = s.get(common + i).copied().unwrap_or(0);
+        match picked {
+            Some((key, false)) => return Ok(Reply::Bulk(key)),
+            Some((_, true)) => {}
+            // The counter ran ahead of this view (a write group committing meanwhile):
+            // draw among the records this view holds.
+            None => records = seen,
         }
-        u64::from_be_bytes(b)
-    };
-    let (a, b) = (word(lo), word(hi));
-    if b <= a {
-        return lo.to_vec();
     }
-    let pick = a + r % (b - a + 1).max(1);
-    let mut out = lo[..common].to_vec();
-    out.extend_from_slice(&pick.to_be_bytes());
-    while out.len() > common && out.last() == Some(&0) {
-        out.pop();
-    }
-    out
+    // Mostly expired keys: the first live one, if any.
+    let mut found = None;
+    scan_records(s, at.db, b"", &mut |key, h, _| {
+        if h.is_expired(at.now_ms) {
+            return true;
+        }
+        found = Some(key.to_vec());
+        false
+    })?;
+    Ok(found.map_or(Reply::Nil, Reply::Bulk))
 }
 
 /// `DBSIZE`: metadata records in the db, including expired ones not yet reclaimed.
@@ -437,14 +446,46 @@ pub fn physical<S: StoreRead + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::testing::TestDb;
+
+    fn put_string(db: &mut TestDb, key: &[u8], expire_at_ms: u64) {
+        db.write(|w, at| {
+            let old = raw_record(w, at.db, key)?;
+            let rec = Record::string(b"v".to_vec(), expire_at_ms, w.new_version());
+            store_record(w, at.db, key, old.as_ref(), &rec);
+            CmdResult::Ok(Reply::ok())
+        })
+        .unwrap();
+    }
+
+    fn random(db: &TestDb) -> Vec<u8> {
+        match db.read(random_key) {
+            Ok(Reply::Bulk(k)) => k,
+            other => panic!("RANDOMKEY replied {other:?}"),
+        }
+    }
 
     #[test]
-    fn random_between_stays_in_range() {
-        for r in [0u64, 1, 7, u64::MAX, 12345678901] {
-            let k = random_between(b"apple", b"banana", r);
-            assert!(k.as_slice() >= &b"apple"[..] || k.is_empty(), "{k:?}");
-            assert!(k.as_slice() <= &b"banana"[..], "{k:?}");
+    fn random_key_is_uniform_and_skips_expired_keys() {
+        let mut db = TestDb::open();
+        assert_eq!(db.read(random_key), Ok(Reply::Nil));
+        // Neighbours in the key space (the interpolated seek picked `b` ~always).
+        put_string(&mut db, b"a", 0);
+        put_string(&mut db, b"b", 0);
+        put_string(&mut db, b"gone", 1);
+        let (mut a, mut b) = (0, 0);
+        for _ in 0..2000 {
+            match &random(&db)[..] {
+                b"a" => a += 1,
+                b"b" => b += 1,
+                other => panic!("RANDOMKEY gave {other:?}"),
+            }
         }
-        assert_eq!(random_between(b"same", b"same", 5), b"same".to_vec());
+        // Binomial(2000, 1/2): sd 22, so 800..1200 is over 9 sd wide.
+        assert!((800..=1200).contains(&a), "a {a} times, b {b} times");
+        // Only expired records left: nil.
+        let mut only_expired = TestDb::open();
+        put_string(&mut only_expired, b"x", 1);
+        assert_eq!(only_expired.read(random_key), Ok(Reply::Nil));
     }
 }

@@ -2,9 +2,18 @@
 //!
 //! Layout (see `docs/ENCODING.md`): a metadata record of type `set` whose `size` is the
 //! member count (so `SCARD` is one point read), plus one sub-key per member,
-//! `sub_key(db, key, version, member)`, with an empty value. Creating a set takes a fresh
-//! version; removing the last member removes the key; overwriting or deleting a set
-//! touches only its metadata and leaves stale members to the compaction filter.
+//! `sub_key(db, key, version, member)`, whose value is the member's slot, and the slot
+//! index in the key's index space, `index_key(db, key, version, slot)` -> member, slots
+//! dense in `0..size`. A uniform random member is then one random slot and one point
+//! read, whatever the set's size and however many members were popped before (no scan
+//! ever walks the tombstones they left). Removing a member moves the last slot's member
+//! into the hole. Creating a set takes a fresh version; removing the last member removes
+//! the key; overwriting or deleting a set touches only its metadata and leaves stale
+//! records to the compaction filter.
+//!
+//! Sets written before the index existed have empty member values and no
+//! [`FLAG_SLOT_INDEX`]: reads serve them by scanning (uniform, O(members)), and their next
+//! write builds the index once.
 //!
 //! Every write builds its changes in the caller's write group, so multi-key commands
 //! (`SMOVE`, `S*STORE`) are atomic. This module never sees RocksDB types, sockets or RESP.
@@ -16,16 +25,14 @@ use tandem_shared::{Reply, StorageError};
 
 use super::{lookup_read, lookup_write, remove_record, store_record, At, CmdResult};
 use crate::engine::keys;
-use crate::engine::metadata::{KeyType, Record};
+use crate::engine::metadata::{KeyType, Record, FLAG_SLOT_INDEX};
 use crate::engine::{Cf, StoreRead, StoreWrite};
 use crate::types::MemberScanOptions;
 
-/// Sets at most this large are read whole to draw random members uniformly; larger ones
-/// are sampled by random seeks into their member range.
-const SAMPLE_LOAD_MAX: u64 = 1024;
-
-/// Random seeks tried per wanted distinct member before falling back to reading the set.
-const SEEKS_PER_PICK: u64 = 8;
+/// `SRANDMEMBER` with a negative count reads the whole set once, instead of one slot
+/// per pick, when it wants more than `size / REPEAT_PICKS_PER_SCAN` picks: a scan step
+/// costs a fraction of a point read.
+const REPEAT_PICKS_PER_SCAN: u64 = 8;
 
 /// The live set record, `None` when missing; `WrongType` for another type.
 fn set_of(r: Option<Record>) -> Result<Option<Record>, StorageError> {
@@ -35,11 +42,11 @@ fn set_of(r: Option<Record>) -> Result<Option<Record>, StorageError> {
     }
 }
 
-/// A new, empty set record under a fresh version.
+/// A new, empty set record under a fresh version, with its (empty) slot index.
 fn new_set<W: StoreWrite + ?Sized>(w: &mut W) -> Record {
     Record {
         kind: KeyType::Set,
-        flags: 0,
+        flags: FLAG_SLOT_INDEX,
         expire_at_ms: 0,
         version: w.new_version(),
         size: 0,
@@ -49,6 +56,29 @@ fn new_set<W: StoreWrite + ?Sized>(w: &mut W) -> Record {
 
 fn member_key(db: u8, key: &[u8], r: &Record, member: &[u8]) -> Vec<u8> {
     keys::sub_key(db, key, r.version, member)
+}
+
+/// The index record of `slot`: its value is the member there.
+fn slot_key(db: u8, key: &[u8], r: &Record, slot: u64) -> Vec<u8> {
+    keys::index_key(db, key, r.version, &slot.to_be_bytes())
+}
+
+fn is_indexed(r: &Record) -> bool {
+    r.flags & FLAG_SLOT_INDEX != 0
+}
+
+/// A member record's value in an indexed set: its slot.
+fn decode_slot(v: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(v).ok().map(u64::from_be_bytes)
+}
+
+/// The error for an index that disagrees with the members (a bug, or writes by a build
+/// that predates the index after this one indexed the set).
+fn broken_index(key: &[u8]) -> StorageError {
+    StorageError::Internal(format!(
+        "the slot index of set {:?} is inconsistent",
+        String::from_utf8_lossy(key)
+    ))
 }
 
 /// The `[start, end)` range of one set's member sub-keys.
@@ -105,22 +135,177 @@ fn set_reply(members: impl IntoIterator<Item = Vec<u8>>) -> Reply {
     Reply::Set(members.into_iter().map(Reply::Bulk).collect())
 }
 
-/// Writes a set's record once its member count became `size` (the key disappears when
-/// the last member goes). `old` is the physical record now stored (`None` for a new set),
-/// `r` the record to keep (its version).
-fn finish<W: StoreWrite + ?Sized>(
-    w: &mut W,
-    at: At,
-    key: &[u8],
-    old: Option<&Record>,
-    r: &Record,
-    size: u64,
-) {
-    if size == 0 {
-        remove_record(w, at.db, key, old);
-    } else if old.is_none_or(|o| o.size != size) {
-        let new = Record { size, ..r.clone() };
-        store_record(w, at.db, key, old, &new);
+/// One set as a write command changes it: `rec` is its record as it will be stored
+/// (current `size`, the index flag), `old` the physical record stored before the command
+/// (`None` for a new set). Every change keeps the slot index dense.
+struct SetWrite<'k> {
+    db: u8,
+    key: &'k [u8],
+    rec: Record,
+    old: Option<Record>,
+}
+
+impl<'k> SetWrite<'k> {
+    /// The live set under `key` for writing, indexed (an unindexed set written by an
+    /// older build is indexed now, O(members) once); `None` when missing.
+    fn open<W: StoreWrite + ?Sized>(
+        w: &mut W,
+        at: At,
+        key: &'k [u8],
+        rec: Option<Record>,
+    ) -> Result<Option<SetWrite<'k>>, StorageError> {
+        let Some(rec) = rec else {
+            return Ok(None);
+        };
+        let mut set = SetWrite {
+            db: at.db,
+            key,
+            rec: rec.clone(),
+            old: Some(rec),
+        };
+        if !is_indexed(&set.rec) {
+            set.build_index(w)?;
+        }
+        Ok(Some(set))
+    }
+
+    /// The set under `key`, or a new empty one.
+    fn open_or_create<W: StoreWrite + ?Sized>(
+        w: &mut W,
+        at: At,
+        key: &'k [u8],
+        rec: Option<Record>,
+    ) -> Result<SetWrite<'k>, StorageError> {
+        match Self::open(w, at, key, rec)? {
+            Some(set) => Ok(set),
+            None => Ok(SetWrite {
+                db: at.db,
+                key,
+                rec: new_set(w),
+                old: None,
+            }),
+        }
+    }
+
+    /// Gives every member a slot in member order (the members' count becomes the size).
+    fn build_index<W: StoreWrite + ?Sized>(&mut self, w: &mut W) -> Result<(), StorageError> {
+        let members = all_members(&*w, self.db, self.key, &self.rec)?;
+        self.rec.flags |= FLAG_SLOT_INDEX;
+        for (slot, m) in (0u64..).zip(members) {
+            w.put(
+                Cf::Sub,
+                member_key(self.db, self.key, &self.rec, &m),
+                slot.to_be_bytes().to_vec(),
+            );
+            w.put(Cf::Sub, slot_key(self.db, self.key, &self.rec, slot), m);
+            self.rec.size = slot + 1;
+        }
+        Ok(())
+    }
+
+    /// The slot of `member`, `None` when it is not in the set.
+    fn slot_of<W: StoreWrite + ?Sized>(
+        &self,
+        w: &W,
+        member: &[u8],
+    ) -> Result<Option<u64>, StorageError> {
+        match w.get(Cf::Sub, &member_key(self.db, self.key, &self.rec, member))? {
+            None => Ok(None),
+            Some(v) => decode_slot(&v)
+                .filter(|&slot| slot < self.rec.size)
+                .map(Some)
+                .ok_or_else(|| broken_index(self.key)),
+        }
+    }
+
+    /// Adds `member` unless present; true when added.
+    fn add<W: StoreWrite + ?Sized>(
+        &mut self,
+        w: &mut W,
+        member: &[u8],
+    ) -> Result<bool, StorageError> {
+        if self.slot_of(&*w, member)?.is_some() {
+            return Ok(false);
+        }
+        let slot = self.rec.size;
+        w.put(
+            Cf::Sub,
+            member_key(self.db, self.key, &self.rec, member),
+            slot.to_be_bytes().to_vec(),
+        );
+        w.put(
+            Cf::Sub,
+            slot_key(self.db, self.key, &self.rec, slot),
+            member.to_vec(),
+        );
+        self.rec.size += 1;
+        Ok(true)
+    }
+
+    /// Removes `member` unless absent; true when removed.
+    fn remove<W: StoreWrite + ?Sized>(
+        &mut self,
+        w: &mut W,
+        member: &[u8],
+    ) -> Result<bool, StorageError> {
+        match self.slot_of(&*w, member)? {
+            Some(slot) => {
+                self.remove_at(w, member, slot)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Removes `member`, which sits at `slot`: the last slot's member moves into the hole.
+    fn remove_at<W: StoreWrite + ?Sized>(
+        &mut self,
+        w: &mut W,
+        member: &[u8],
+        slot: u64,
+    ) -> Result<(), StorageError> {
+        let (db, key) = (self.db, self.key);
+        let last = self
+            .rec
+            .size
+            .checked_sub(1)
+            .ok_or_else(|| broken_index(key))?;
+        w.delete(Cf::Sub, member_key(db, key, &self.rec, member));
+        if slot != last {
+            let moved = w
+                .get(Cf::Sub, &slot_key(db, key, &self.rec, last))?
+                .ok_or_else(|| broken_index(key))?;
+            w.put(
+                Cf::Sub,
+                member_key(db, key, &self.rec, &moved),
+                slot.to_be_bytes().to_vec(),
+            );
+            w.put(Cf::Sub, slot_key(db, key, &self.rec, slot), moved);
+        }
+        w.delete(Cf::Sub, slot_key(db, key, &self.rec, last));
+        self.rec.size = last;
+        Ok(())
+    }
+
+    /// Removes and returns a uniformly chosen member of a non-empty set: one random slot,
+    /// two point reads, whatever was popped before.
+    fn pop_random<W: StoreWrite + ?Sized>(&mut self, w: &mut W) -> Result<Vec<u8>, StorageError> {
+        let slot = w.engine().random_below(self.rec.size);
+        let member = w
+            .get(Cf::Sub, &slot_key(self.db, self.key, &self.rec, slot))?
+            .ok_or_else(|| broken_index(self.key))?;
+        self.remove_at(w, &member, slot)?;
+        Ok(member)
+    }
+
+    /// Stores the record (or removes the key when the last member went).
+    fn finish<W: StoreWrite + ?Sized>(self, w: &mut W) {
+        let old = self.old.as_ref();
+        if self.rec.size == 0 {
+            remove_record(w, self.db, self.key, old);
+        } else if old != Some(&self.rec) {
+            store_record(w, self.db, self.key, old, &self.rec);
+        }
     }
 }
 
@@ -131,22 +316,14 @@ pub fn sadd<'m, W: StoreWrite + ?Sized>(
     key: &[u8],
     members: impl Iterator<Item = &'m [u8]>,
 ) -> CmdResult {
-    let old = set_of(lookup_write(w, at, key)?)?;
-    let r = match &old {
-        Some(r) => r.clone(),
-        None => new_set(w),
-    };
-    let mut added = 0u64;
+    let rec = set_of(lookup_write(w, at, key)?)?;
+    let mut set = SetWrite::open_or_create(w, at, key, rec)?;
+    let mut added = 0i64;
     for m in members {
-        let mk = member_key(at.db, key, &r, m);
-        if w.get(Cf::Sub, &mk)?.is_none() {
-            w.put(Cf::Sub, mk, Vec::new());
-            added += 1;
-        }
+        added += i64::from(set.add(w, m)?);
     }
-    let size = r.size + added;
-    finish(w, at, key, old.as_ref(), &r, size);
-    Ok(Reply::Integer(added as i64))
+    set.finish(w);
+    Ok(Reply::Integer(added))
 }
 
 /// `SREM key member...`: how many members were removed.
@@ -156,20 +333,16 @@ pub fn srem<'m, W: StoreWrite + ?Sized>(
     key: &[u8],
     members: impl Iterator<Item = &'m [u8]>,
 ) -> CmdResult {
-    let Some(r) = set_of(lookup_write(w, at, key)?)? else {
+    let rec = set_of(lookup_write(w, at, key)?)?;
+    let Some(mut set) = SetWrite::open(w, at, key, rec)? else {
         return Ok(Reply::Integer(0));
     };
-    let mut removed = 0u64;
+    let mut removed = 0i64;
     for m in members {
-        let mk = member_key(at.db, key, &r, m);
-        if w.get(Cf::Sub, &mk)?.is_some() {
-            w.delete(Cf::Sub, mk);
-            removed += 1;
-        }
+        removed += i64::from(set.remove(w, m)?);
     }
-    let size = r.size.saturating_sub(removed);
-    finish(w, at, key, Some(&r), &r, size);
-    Ok(Reply::Integer(removed as i64))
+    set.finish(w);
+    Ok(Reply::Integer(removed))
 }
 
 /// `SCARD key`, from the metadata record alone.
@@ -216,236 +389,96 @@ pub fn smembers<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8]) -> CmdResult {
     Ok(set_reply(members))
 }
 
-/// Forward probes into one set's members for [`seek_random`]. Every probe is a scan
-/// bounded by the end of the prefix it looks in, so it steps over only the RocksDB
-/// tombstones inside that prefix, between its start and the next live member.
-struct Probe<'a, S: ?Sized> {
-    s: &'a S,
-    /// The set's sub-key prefix (`db | key_len | key | version`).
-    base: Vec<u8>,
+/// A uniform index below `n` (n > 0).
+fn random_index<S: StoreRead + ?Sized>(s: &S, n: usize) -> usize {
+    usize::try_from(s.engine().random_below(n as u64)).unwrap_or(0)
 }
 
-impl<S: StoreRead + ?Sized> Probe<'_, S> {
-    /// The first member `>= from` that starts with `within`.
-    fn first(&self, from: &[u8], within: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        let mut start = self.base.clone();
-        start.extend_from_slice(from);
-        let mut scope = self.base.clone();
-        scope.extend_from_slice(within);
-        // The db byte is below 16, so the prefix always has an upper bound.
-        let end = keys::prefix_end(&scope).unwrap_or_else(|| vec![keys::DB_COUNT]);
-        let mut out = None;
-        self.s.scan(Cf::Sub, &start, &end, &mut |k, _| {
-            out = k.get(self.base.len()..).map(<[u8]>::to_vec);
-            false
-        })?;
-        Ok(out)
-    }
+/// The member at `slot` of an indexed set, `None` if the index has no such slot.
+fn member_at<S: StoreRead + ?Sized>(
+    s: &S,
+    db: u8,
+    key: &[u8],
+    r: &Record,
+    slot: u64,
+) -> Result<Option<Vec<u8>>, StorageError> {
+    Ok(s.get(Cf::Sub, &slot_key(db, key, r, slot))?)
+}
 
-    /// The first member starting with `within` but not with `branch` (which extends
-    /// `within`) that sorts after `branch`'s members.
-    fn after(&self, branch: &[u8], within: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        match keys::prefix_end(branch) {
-            Some(from) if from.starts_with(within) => self.first(&from, within),
-            _ => Ok(None),
+/// The members at `slots` of an indexed set, in that order; `None` when the index lacks
+/// one of them (the caller then reads the set instead).
+fn members_at<S: StoreRead + ?Sized>(
+    s: &S,
+    db: u8,
+    key: &[u8],
+    r: &Record,
+    slots: impl Iterator<Item = u64>,
+) -> Result<Option<Vec<Vec<u8>>>, StorageError> {
+    let mut out = Vec::new();
+    for slot in slots {
+        match member_at(s, db, key, r, slot)? {
+            Some(m) => out.push(m),
+            None => return Ok(None),
         }
     }
+    Ok(Some(out))
 }
 
-/// One next byte of a trie level in [`seek_random`].
-enum Slot {
-    Unknown,
-    Absent,
-    /// A branch, with its first member.
-    Present(Vec<u8>),
+/// `k < n` distinct positions in `0..n`, in random order (Floyd's sampling, then a
+/// Fisher-Yates shuffle): every k-subset equally likely.
+fn distinct_positions<S: StoreRead + ?Sized>(s: &S, n: u64, k: u64) -> Vec<u64> {
+    let mut chosen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for j in n - k..n {
+        let t = s.engine().random_below(j + 1);
+        let pick = if chosen.contains(&t) { j } else { t };
+        chosen.insert(pick);
+        out.push(pick);
+    }
+    for i in (1..out.len()).rev() {
+        out.swap(i, random_index(s, i + 1));
+    }
+    out
 }
 
-/// A random member, found by descending the members' byte trie with forward seeks only.
-///
-/// At each level (members starting with `within`, the first of them `first`): a binary
-/// search over prefixes of `first` finds the longest prefix every member shares, so
-/// levels with a single branch cost a few seeks together, not one each. At the byte
-/// where members diverge, a byte is drawn uniformly between the lowest present and the
-/// highest present and the branch at or after it is taken; the highest is not looked up
-/// (a backward seek is dear) but found by rejection: a draw past every branch lowers the
-/// ceiling to below it and draws again, which keeps the draw uniform over the bytes up to
-/// the highest. The member equal to the shared prefix, if any, is one more option.
-///
-/// Why not list a level's distinct bytes and choose among them (fairer)? Listing seeks
-/// past every branch, and each seek steps over the tombstones of members deleted there:
-/// a set drained by `SPOP` (tens of thousands of tombstones until compaction) made every
-/// draw wade through all of them, O(deleted members) per `SPOP`. Backward seeks
-/// (`last_key`) were no better: RocksDB steps back over a memtable tombstone with a
-/// skiplist search, and a write group's `last_key` can report members the group already
-/// deleted. Here each seek crosses only the tombstones between its target and the next
-/// live member inside the level.
-///
-/// The trade-off: a branch is drawn with probability proportional to the run of absent
-/// bytes in front of it, so members after sparse stretches are favoured (not uniform,
-/// like Redis's own sampling of large sets). Every member can be drawn: each present
-/// byte is hit exactly by its own draw.
-fn seek_random<S: StoreRead + ?Sized>(
+/// `k` distinct members of a set read whole, in random order (partial Fisher-Yates).
+fn sample_of_all(s: &(impl StoreRead + ?Sized), mut all: Vec<Vec<u8>>, k: u64) -> Vec<Vec<u8>> {
+    let k = usize::try_from(k).unwrap_or(usize::MAX).min(all.len());
+    for i in 0..k {
+        let j = i + random_index(s, all.len() - i);
+        all.swap(i, j);
+    }
+    all.truncate(k);
+    all
+}
+
+/// One uniformly chosen member of a non-empty set: one slot read when indexed, else a
+/// walk to a random position.
+fn random_member<S: StoreRead + ?Sized>(
     s: &S,
     db: u8,
     key: &[u8],
     r: &Record,
 ) -> Result<Option<Vec<u8>>, StorageError> {
-    let probe = Probe {
-        s,
-        base: keys::sub_prefix(db, key, r.version),
-    };
-    let Some(mut first) = probe.first(b"", b"")? else {
+    if r.size == 0 {
         return Ok(None);
-    };
-    let mut within: Vec<u8> = Vec::new();
-    loop {
-        // Largest `shared` such that every member starts with first[..shared]; `next`
-        // remembers the member found after first[..shared + 1] when that was probed.
-        let (mut shared, mut top) = (within.len(), first.len());
-        let mut next: Option<(usize, Vec<u8>)> = None;
-        let mut guess_next_byte = true;
-        while shared < top {
-            // Below the top of the trie a level usually branches at once: try that first.
-            let mid = if std::mem::take(&mut guess_next_byte) {
-                shared + 1
-            } else {
-                (shared + top).div_ceil(2)
-            };
-            match probe.after(&first[..mid], &within)? {
-                None => shared = mid,
-                Some(m) => {
-                    next = Some((mid, m));
-                    top = mid - 1;
-                }
-            }
-        }
-        let depth = shared;
-        within = first[..depth].to_vec();
-        // The member equal to the shared prefix sorts before its whole subtree.
-        let exact = first.len() == depth;
-        let (lowest, known) = if exact {
-            let mut from = within.clone();
-            from.push(0);
-            match probe.first(&from, &within)? {
-                Some(m) => (m.clone(), m),
-                None => return Ok(Some(first)),
-            }
-        } else {
-            let after = match next {
-                Some((k, m)) if k == depth + 1 => Some(m),
-                _ => probe.after(&first[..=depth], &within)?,
-            };
-            match after {
-                Some(m) => (first.clone(), m),
-                // A member that vanished between probes (not possible in one view).
-                None => return Ok(Some(first)),
-            }
-        };
-        let (Some(&lo), Some(&known_byte)) = (lowest.get(depth), known.get(depth)) else {
-            return Ok(Some(first));
-        };
-        // What this level's draws learned about each next byte. Bytes below the lowest
-        // branch hold none.
-        let mut slots: Vec<Slot> = (0..=u8::MAX)
-            .map(|b| if b < lo { Slot::Absent } else { Slot::Unknown })
-            .collect();
-        slots[usize::from(lo)] = Slot::Present(lowest);
-        slots[usize::from(known_byte)] = Slot::Present(known);
-        let landed = loop {
-            let candidates: Vec<u8> = (0..=u8::MAX)
-                .filter(|&b| !matches!(slots[usize::from(b)], Slot::Absent))
-                .collect();
-            let i = random_index(s, candidates.len() + usize::from(exact));
-            if exact && i == 0 {
-                return Ok(Some(first));
-            }
-            let Some(&byte) = candidates.get(i - usize::from(exact)) else {
-                return Ok(Some(first));
-            };
-            if let Slot::Present(m) = &slots[usize::from(byte)] {
-                break m.clone();
-            }
-            let mut from = within.clone();
-            from.push(byte);
-            match probe.first(&from, &within)? {
-                Some(m) => {
-                    let Some(&hit) = m.get(depth) else {
-                        return Ok(Some(m));
-                    };
-                    for slot in &mut slots[usize::from(byte)..usize::from(hit)] {
-                        *slot = Slot::Absent;
-                    }
-                    if hit == byte {
-                        break m;
-                    }
-                    // Accept only exact hits: taking the branch after a run of absent
-                    // bytes would weight it by that run and drain the set in sweeps.
-                    slots[usize::from(hit)] = Slot::Present(m);
-                }
-                None => {
-                    for slot in &mut slots[usize::from(byte)..] {
-                        *slot = Slot::Absent;
-                    }
-                }
-            }
-        };
-        let Some(&branch) = landed.get(depth) else {
-            return Ok(Some(landed));
-        };
-        within.push(branch);
-        first = landed;
     }
-}
-
-/// A uniform index below `n` (n > 0).
-fn random_index<S: StoreRead + ?Sized>(s: &S, n: usize) -> usize {
-    (s.engine().random_u64() % n as u64) as usize
-}
-
-/// `k` distinct members of a set holding more than `k`, in random order.
-fn sample_distinct<S: StoreRead + ?Sized>(
-    s: &S,
-    db: u8,
-    key: &[u8],
-    r: &Record,
-    k: u64,
-) -> Result<Vec<Vec<u8>>, StorageError> {
-    let load_all = |s: &S| -> Result<Vec<Vec<u8>>, StorageError> {
-        let mut all = all_members(s, db, key, r)?;
-        // Partial Fisher-Yates: the first k slots become a uniform sample.
-        let k = usize::try_from(k).unwrap_or(usize::MAX).min(all.len());
-        for i in 0..k {
-            let j = i + random_index(s, all.len() - i);
-            all.swap(i, j);
-        }
-        all.truncate(k);
-        Ok(all)
-    };
-    if r.size <= SAMPLE_LOAD_MAX || k.saturating_mul(4) >= r.size {
-        return load_all(s);
-    }
-    let mut picked = BTreeSet::new();
-    let mut order = Vec::new();
-    for _ in 0..k.saturating_mul(SEEKS_PER_PICK) {
-        if order.len() as u64 == k {
-            return Ok(order);
-        }
-        if let Some(m) = seek_random(s, db, key, r)? {
-            if picked.insert(m.clone()) {
-                order.push(m);
-            }
+    let pos = s.engine().random_below(r.size);
+    if is_indexed(r) {
+        if let Some(m) = member_at(s, db, key, r, pos)? {
+            return Ok(Some(m));
         }
     }
-    if order.len() as u64 == k {
-        Ok(order)
-    } else {
-        // Members clustered so that seeks keep landing on the same few: sample exactly.
-        load_all(s)
-    }
+    let all = all_members(s, db, key, r)?;
+    Ok(match all.len() {
+        0 => None,
+        n => all.into_iter().nth(random_index(s, n)),
+    })
 }
 
 /// `SRANDMEMBER key [count]`: a bulk (or nil) without count; with one, an array of
-/// distinct members (count > 0) or of `-count` members with repeats (count < 0).
+/// distinct members (count > 0) or of `-count` members with repeats (count < 0). Every
+/// draw is uniform: indexed sets read random slots, others are read whole.
 pub fn srandmember<S: StoreRead + ?Sized>(
     s: &S,
     at: At,
@@ -455,7 +488,7 @@ pub fn srandmember<S: StoreRead + ?Sized>(
     let r = set_of(lookup_read(s, at, key)?)?;
     let Some(count) = count else {
         return Ok(match r {
-            Some(r) => seek_random(s, at.db, key, &r)?.map_or(Reply::Nil, Reply::Bulk),
+            Some(r) => random_member(s, at.db, key, &r)?.map_or(Reply::Nil, Reply::Bulk),
             None => Reply::Nil,
         });
     };
@@ -463,63 +496,75 @@ pub fn srandmember<S: StoreRead + ?Sized>(
         return Ok(Reply::Array(Vec::new()));
     };
     let bulks = |v: Vec<Vec<u8>>| Reply::Array(v.into_iter().map(Reply::Bulk).collect());
+    let (db, n) = (at.db, count.unsigned_abs());
     if count >= 0 {
-        let k = count.unsigned_abs();
-        if k >= r.size {
-            return Ok(bulks(all_members(s, at.db, key, &r)?));
+        if n >= r.size {
+            return Ok(bulks(all_members(s, db, key, &r)?));
         }
-        return Ok(bulks(sample_distinct(s, at.db, key, &r, k)?));
-    }
-    let n = count.unsigned_abs();
-    let mut out = Vec::new();
-    if r.size <= SAMPLE_LOAD_MAX {
-        let all = all_members(s, at.db, key, &r)?;
-        if all.is_empty() {
-            return Ok(Reply::Array(Vec::new()));
-        }
-        for _ in 0..n {
-            out.push(all[random_index(s, all.len())].clone());
-        }
-    } else {
-        for _ in 0..n {
-            if let Some(m) = seek_random(s, at.db, key, &r)? {
-                out.push(m);
+        if is_indexed(&r) {
+            let slots = distinct_positions(s, r.size, n);
+            if let Some(picked) = members_at(s, db, key, &r, slots.into_iter())? {
+                return Ok(bulks(picked));
             }
         }
+        return Ok(bulks(sample_of_all(s, all_members(s, db, key, &r)?, n)));
     }
+    if is_indexed(&r) && n.saturating_mul(REPEAT_PICKS_PER_SCAN) < r.size {
+        let engine = s.engine();
+        let slots = (0..n).map(|_| engine.random_below(r.size));
+        if let Some(picked) = members_at(s, db, key, &r, slots)? {
+            return Ok(bulks(picked));
+        }
+    }
+    let all = all_members(s, db, key, &r)?;
+    if all.is_empty() {
+        return Ok(Reply::Array(Vec::new()));
+    }
+    let out = (0..n)
+        .map(|_| all[random_index(s, all.len())].clone())
+        .collect();
     Ok(bulks(out))
 }
 
 /// `SPOP key [count]`: a bulk (or nil) without count; with one, a set reply of up to
-/// `count` distinct members, removed.
+/// `count` distinct members, removed. Each member popped costs O(1) point reads and
+/// writes (a uniform slot, then the last slot moves into its hole).
 pub fn spop<W: StoreWrite + ?Sized>(
     w: &mut W,
     at: At,
     key: &[u8],
     count: Option<u64>,
 ) -> CmdResult {
-    let r = set_of(lookup_write(w, at, key)?)?;
-    let Some(r) = r else {
+    let rec = set_of(lookup_write(w, at, key)?)?;
+    let Some(rec) = rec else {
         return Ok(match count {
             None => Reply::Nil,
             Some(_) => Reply::Set(Vec::new()),
         });
     };
-    let picked = match count {
-        None => seek_random(&*w, at.db, key, &r)?.into_iter().collect(),
-        Some(0) => Vec::new(),
-        Some(k) if k >= r.size => all_members(&*w, at.db, key, &r)?,
-        Some(k) => sample_distinct(&*w, at.db, key, &r, k)?,
-    };
-    for m in &picked {
-        w.delete(Cf::Sub, member_key(at.db, key, &r, m));
+    if let Some(k) = count {
+        if k >= rec.size {
+            // Everything goes: the records become stale with the key, as after DEL.
+            let all = all_members(&*w, at.db, key, &rec)?;
+            remove_record(w, at.db, key, Some(&rec));
+            return Ok(set_reply(all));
+        }
     }
-    let size = r.size.saturating_sub(picked.len() as u64);
-    finish(w, at, key, Some(&r), &r, size);
-    Ok(match count {
-        None => picked.into_iter().next().map_or(Reply::Nil, Reply::Bulk),
-        Some(_) => set_reply(picked),
-    })
+    let Some(mut set) = SetWrite::open(w, at, key, Some(rec))? else {
+        return Ok(Reply::Nil);
+    };
+    let reply = match count {
+        None => Reply::Bulk(set.pop_random(w)?),
+        Some(k) => {
+            let mut picked = Vec::new();
+            for _ in 0..k {
+                picked.push(set.pop_random(w)?);
+            }
+            set_reply(picked)
+        }
+    };
+    set.finish(w);
+    Ok(reply)
 }
 
 /// `SMOVE src dst member`: 1 if moved (or already in `src` when `src == dst`), else 0.
@@ -542,24 +587,17 @@ pub fn smove<W: StoreWrite + ?Sized>(
             &*w, at.db, src, &src_rec, member,
         )?)));
     }
-    let mk = member_key(at.db, src, &src_rec, member);
-    if w.get(Cf::Sub, &mk)?.is_none() {
+    if !is_member(&*w, at.db, src, &src_rec, member)? {
         return Ok(Reply::Integer(0));
     }
-    w.delete(Cf::Sub, mk);
-    let size = src_rec.size.saturating_sub(1);
-    finish(w, at, src, Some(&src_rec), &src_rec, size);
-    let r = match &dst_rec {
-        Some(r) => r.clone(),
-        None => new_set(w),
+    let Some(mut from) = SetWrite::open(w, at, src, Some(src_rec))? else {
+        return Ok(Reply::Integer(0));
     };
-    let dk = member_key(at.db, dst, &r, member);
-    let mut size = r.size;
-    if w.get(Cf::Sub, &dk)?.is_none() {
-        w.put(Cf::Sub, dk, Vec::new());
-        size += 1;
-    }
-    finish(w, at, dst, dst_rec.as_ref(), &r, size);
+    from.remove(w, member)?;
+    from.finish(w);
+    let mut to = SetWrite::open_or_create(w, at, dst, dst_rec)?;
+    to.add(w, member)?;
+    to.finish(w);
     Ok(Reply::Integer(1))
 }
 
@@ -721,14 +759,18 @@ pub fn store<W: StoreWrite + ?Sized>(
         remove_record(w, at.db, dst, old.as_ref());
         return Ok(Reply::Integer(0));
     }
-    let r = new_set(w);
-    let size = result.len() as u64;
-    for m in result {
-        w.put(Cf::Sub, member_key(at.db, dst, &r, &m), Vec::new());
+    let mut r = new_set(w);
+    for (slot, m) in (0u64..).zip(result) {
+        w.put(
+            Cf::Sub,
+            member_key(at.db, dst, &r, &m),
+            slot.to_be_bytes().to_vec(),
+        );
+        w.put(Cf::Sub, slot_key(at.db, dst, &r, slot), m);
+        r.size = slot + 1;
     }
-    let r = Record { size, ..r };
     store_record(w, at.db, dst, old.as_ref(), &r);
-    Ok(Reply::Integer(size as i64))
+    Ok(Reply::Integer(r.size as i64))
 }
 
 /// `SSCAN key cursor [MATCH p] [COUNT n]`: `[cursor, [members]]`, cursor `"0"` when done.
@@ -831,6 +873,79 @@ mod tests {
         fn exists(&self, key: &str) -> bool {
             int(self.read(|s, at| keyspace::exists(s, at, std::iter::once(key.as_bytes())))) == 1
         }
+
+        /// Asserts the slot index of `key` is dense and agrees with the members: slot
+        /// `i` names a member whose record holds `i`, every member once.
+        fn check_index(&self, key: &[u8]) {
+            let Some(r) = raw_record(&self.engine, 0, key).unwrap() else {
+                return;
+            };
+            assert!(is_indexed(&r), "set {key:?} is not indexed");
+            let mut seen = BTreeSet::new();
+            for slot in 0..r.size {
+                let m = member_at(&self.engine, 0, key, &r, slot)
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("slot {slot} of {key:?} is missing"));
+                let v = self
+                    .engine
+                    .get(Cf::Sub, &member_key(0, key, &r, &m))
+                    .unwrap();
+                assert_eq!(
+                    v.as_deref().and_then(decode_slot),
+                    Some(slot),
+                    "member {m:?}"
+                );
+                assert!(seen.insert(m), "a member holds two slots");
+            }
+            assert_eq!(member_at(&self.engine, 0, key, &r, r.size).unwrap(), None);
+            assert_eq!(seen, self.members(std::str::from_utf8(key).unwrap()));
+        }
+
+        /// Writes a set the way builds before the slot index did: no flag, empty member
+        /// values, no index records.
+        fn put_unindexed_set(&mut self, key: &str, members: &[Vec<u8>]) {
+            self.write(|w, at| {
+                let rec = Record {
+                    kind: KeyType::Set,
+                    flags: 0,
+                    expire_at_ms: 0,
+                    version: w.new_version(),
+                    size: members.len() as u64,
+                    payload: Vec::new(),
+                };
+                for m in members {
+                    w.put(
+                        Cf::Sub,
+                        member_key(at.db, key.as_bytes(), &rec, m),
+                        Vec::new(),
+                    );
+                }
+                let old = raw_record(w, at.db, key.as_bytes())?;
+                store_record(w, at.db, key.as_bytes(), old.as_ref(), &rec);
+                CmdResult::Ok(Reply::ok())
+            })
+            .unwrap();
+        }
+    }
+
+    /// Pearson's chi-square statistic of `counts` against equal expected counts.
+    fn chi_square(counts: &BTreeMap<Vec<u8>, u64>, categories: usize) -> f64 {
+        let total: u64 = counts.values().sum();
+        let expected = total as f64 / categories as f64;
+        let seen: f64 = counts
+            .values()
+            .map(|&c| (c as f64 - expected).powi(2) / expected)
+            .sum();
+        // Categories never drawn contribute `expected` each.
+        seen + (categories - counts.len()) as f64 * expected
+    }
+
+    /// The chi-square value with `df` degrees of freedom exceeded with probability 1e-6
+    /// (Wilson-Hilferty; z = 4.753), so a uniform draw fails one run in a million.
+    fn chi_square_limit(df: usize) -> f64 {
+        let d = df as f64;
+        let h = 2.0 / (9.0 * d);
+        d * (1.0 - h + 4.753 * h.sqrt()).powi(3)
     }
 
     fn int(r: CmdResult) -> i64 {
@@ -1079,6 +1194,115 @@ mod tests {
     }
 
     #[test]
+    fn random_picks_of_a_large_set_are_uniform() {
+        // Sparse and dense branches of the members' byte trie: the trie descent this
+        // replaced favoured members after sparse stretches (chi-square in the thousands).
+        let mut members: Vec<Vec<u8>> = (0..1500)
+            .map(|i| format!("m:{i:05}").into_bytes())
+            .collect();
+        members.extend((0..40).map(|i| vec![b'z', i * 6]));
+        members.push(Vec::new());
+        let mut db = Db::new();
+        db.write(|w, at| sadd(w, at, b"s", members.iter().map(Vec::as_slice)))
+            .unwrap();
+        db.check_index(b"s");
+        let n = members.len();
+        let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for m in items(db.read(|s, at| srandmember(s, at, b"s", Some(-(20 * n as i64))))) {
+            *counts.entry(m).or_default() += 1;
+        }
+        for _ in 0..(10 * n) {
+            let m = bulk(db.read(|s, at| srandmember(s, at, b"s", None)).unwrap());
+            *counts.entry(m).or_default() += 1;
+        }
+        assert!(counts.keys().all(|m| members.contains(m)));
+        let chi = chi_square(&counts, n);
+        assert!(
+            chi < chi_square_limit(n - 1),
+            "chi-square {chi} over {n} members"
+        );
+    }
+
+    #[test]
+    fn sets_written_before_the_index_read_uniformly_and_index_on_write() {
+        let mut db = Db::new();
+        let members: Vec<Vec<u8>> = (0..30).map(|i| format!("old{i}").into_bytes()).collect();
+        db.put_unindexed_set("old", &members);
+        assert_eq!(db.scard("old"), 30);
+        assert_eq!(db.members("old"), members.iter().cloned().collect());
+        let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for _ in 0..3000 {
+            let m = bulk(db.read(|s, at| srandmember(s, at, b"old", None)).unwrap());
+            *counts.entry(m).or_default() += 1;
+        }
+        assert!(chi_square(&counts, 30) < chi_square_limit(29), "{counts:?}");
+        let picked = items(db.read(|s, at| srandmember(s, at, b"old", Some(7))));
+        assert_eq!(picked.iter().collect::<BTreeSet<_>>().len(), 7);
+        // The first write indexes it; everything still agrees afterwards.
+        assert_eq!(db.sadd("old", &["new"]), 1);
+        db.check_index(b"old");
+        assert_eq!(db.scard("old"), 31);
+        let popped = bulk(db.write(|w, at| spop(w, at, b"old", None)).unwrap());
+        assert!(popped == b"new" || members.contains(&popped));
+        db.check_index(b"old");
+        // Other writes index it too, and copies carry the index.
+        db.put_unindexed_set("old2", &members);
+        assert_eq!(
+            int(db.write(|w, at| srem(w, at, b"old2", [&b"old3"[..]].into_iter()))),
+            1
+        );
+        db.check_index(b"old2");
+        db.write(|w, at| keyspace::copy(w, at, b"old2", b"copy", 0, false))
+            .unwrap();
+        db.check_index(b"copy");
+        db.put_unindexed_set("old3", &members);
+        assert_eq!(
+            int(db.write(|w, at| smove(w, at, b"old3", b"fresh", b"old1"))),
+            1
+        );
+        db.check_index(b"old3");
+        db.check_index(b"fresh");
+        // SPOP of everything needs no index.
+        db.put_unindexed_set("old4", &members);
+        let all = items(db.write(|w, at| spop(w, at, b"old4", Some(100))));
+        assert_eq!(
+            all.into_iter().collect::<BTreeSet<_>>(),
+            members.iter().cloned().collect()
+        );
+        assert!(!db.exists("old4"));
+    }
+
+    #[test]
+    fn pops_do_not_slow_down_as_a_set_drains() {
+        // 20k members, drained to 200: the tombstones of 19.8k pops lie between the live
+        // members. A pop is a slot read, so the last 200 pops cost what the first 200 did
+        // (the trie descent's forward seeks waded through tombstones: milliseconds each).
+        let mut db = Db::new();
+        let all: Vec<String> = (0..20_000).map(|i| format!("element:{i:08}")).collect();
+        for chunk in all.chunks(1000) {
+            db.sadd("q", &chunk.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        let pop_200 = |db: &mut Db| {
+            let t = std::time::Instant::now();
+            for _ in 0..200 {
+                bulk(db.write(|w, at| spop(w, at, b"q", None)).unwrap());
+            }
+            t.elapsed()
+        };
+        let first = pop_200(&mut db);
+        for _ in 0..98 {
+            db.write(|w, at| spop(w, at, b"q", Some(200))).unwrap();
+        }
+        assert_eq!(db.scard("q"), 200);
+        let last = pop_200(&mut db);
+        assert!(!db.exists("q"));
+        assert!(
+            last < first * 4 + std::time::Duration::from_millis(50),
+            "the first 200 pops took {first:?}, the last 200 {last:?}"
+        );
+    }
+
+    #[test]
     fn smove_cases() {
         let mut db = Db::new();
         db.sadd("a", &["x", "y"]);
@@ -1322,10 +1546,11 @@ mod tests {
                 .unwrap();
             n
         };
-        assert_eq!(count_subs(&db), 201);
+        // A member record and a slot record per member.
+        assert_eq!(count_subs(&db), 402);
         int(db.write(|w, at| keyspace::del(w, at, std::iter::once(&b"s"[..]))));
         db.engine.compact().unwrap();
-        assert_eq!(count_subs(&db), 1);
+        assert_eq!(count_subs(&db), 2);
         assert_eq!(db.members("keep"), set_of_strs(&["k"]));
     }
 
@@ -1338,6 +1563,7 @@ mod tests {
         Del(usize),
         InterStore(usize, Vec<usize>),
         Move(usize, usize, u8),
+        Rename(usize, usize),
     }
 
     const KEYS: [&[u8]; 3] = [b"k0", b"k1", b"k2"];
@@ -1351,7 +1577,8 @@ mod tests {
             2 => (k.clone(), proptest::option::of(0u64..6)).prop_map(|(k, c)| Op::Pop(k, c)),
             1 => k.clone().prop_map(Op::Del),
             1 => (k.clone(), proptest::collection::vec(k.clone(), 1..3)).prop_map(|(d, s)| Op::InterStore(d, s)),
-            1 => (k.clone(), k, 0u8..12).prop_map(|(a, b, m)| Op::Move(a, b, m)),
+            1 => (k.clone(), k.clone(), 0u8..12).prop_map(|(a, b, m)| Op::Move(a, b, m)),
+            1 => (k.clone(), k).prop_map(|(a, b)| Op::Rename(a, b)),
         ]
     }
 
@@ -1420,6 +1647,16 @@ mod tests {
                             model.entry(b).or_default().insert(mem);
                         }
                     }
+                    Op::Rename(a, b) => {
+                        let got = db.write(|w, at| keyspace::rename(w, at, KEYS[a], KEYS[b], RenameMode::Overwrite));
+                        match model.remove(&a) {
+                            Some(set) if !set.is_empty() => {
+                                prop_assert_eq!(got, Ok(Reply::ok()));
+                                model.insert(b, set);
+                            }
+                            _ => prop_assert_eq!(got, Err(StorageError::NoSuchKey)),
+                        }
+                    }
                 }
                 model.retain(|_, s| !s.is_empty());
                 for (i, key) in KEYS.iter().enumerate() {
@@ -1427,6 +1664,7 @@ mod tests {
                     let name = std::str::from_utf8(key).unwrap();
                     prop_assert_eq!(db.members(name), want.clone(), "after {:?}", op);
                     prop_assert_eq!(db.scard(name), want.len() as i64);
+                    db.check_index(key);
                 }
                 prop_assert_eq!(db.engine.counts().keys[0], model.len() as u64);
             }
