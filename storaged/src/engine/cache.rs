@@ -122,6 +122,12 @@ impl RecordCache {
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether a committed record of `cf` with this value would be kept (column family
+    /// cached, value not over [`MAX_VALUE`]); the commit drops the others early.
+    pub fn keeps(cf: Cf, value: Option<&[u8]>) -> bool {
+        slot(cf).is_some() && value.is_none_or(|v| v.len() <= MAX_VALUE)
+    }
+
     /// The committed record of `key`, if known.
     pub fn get(&self, cf: Cf, key: &[u8]) -> Cached {
         self.shard(key).get(cf, key)

@@ -423,6 +423,30 @@ impl Pending {
     pub(crate) fn take_entries(&mut self, cf: Cf) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
         std::mem::take(&mut self.entries[cf.index()])
     }
+
+    /// Puts back entries of `cf` taken by [`Pending::take_entries`].
+    pub(crate) fn restore_entries(&mut self, cf: Cf, entries: BTreeMap<Vec<u8>, Option<Vec<u8>>>) {
+        self.entries[cf.index()] = entries;
+    }
+
+    /// About the bytes a `WriteBatch` of everything pending takes: keys, values and a
+    /// few bytes of framing per record.
+    pub fn approx_bytes(&self) -> usize {
+        const PER_RECORD: usize = 16;
+        let entries: usize = self
+            .entries
+            .iter()
+            .flat_map(BTreeMap::iter)
+            .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + PER_RECORD)
+            .sum();
+        let ranges: usize = self
+            .ranges
+            .iter()
+            .flatten()
+            .map(|(s, e)| s.len() + e.len() + PER_RECORD)
+            .sum();
+        entries + ranges + PER_RECORD
+    }
 }
 
 #[cfg(test)]

@@ -293,28 +293,15 @@ impl Engine {
         expired: u64,
     ) -> Result<(), EngineError> {
         if !pending.is_empty() {
-            let mut batch = WriteBatch::default();
-            for cf in Cf::ALL {
-                let handle = self.cf(cf)?;
-                for (start, end) in pending.ranges(cf) {
-                    batch.delete_range_cf(handle, start, end);
-                }
-                for (k, v) in pending.entries(cf) {
-                    match v {
-                        Some(v) => batch.put_cf(handle, k, v),
-                        None => batch.delete_cf(handle, k),
-                    }
-                }
-            }
-            let mut wo = WriteOptions::default();
-            wo.set_sync(self.inner.fsync == FsyncPolicy::Always);
-            // The record cache never shows a key this batch writes while it commits.
+            // The record cache never shows a key this batch writes while it commits. It
+            // forgets them before the batch is built, so that what it will not keep can
+            // leave `pending` as it is copied into the batch.
             self.inner.records.begin_commit(&pending);
-            let written = self.inner.db.write_opt(batch, &wo);
+            let written = self.write_batch_of(&mut pending);
             self.inner
                 .records
                 .end_commit(written.is_ok().then_some(&mut pending));
-            written.map_err(rocks_err)?;
+            written?;
             self.inner.stats.wal_writes.fetch_add(1, Ordering::Relaxed);
         }
         self.publish_counts(counts);
@@ -325,6 +312,34 @@ impl Engine {
                 .fetch_add(expired, Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// Writes `pending` as one `WriteBatch`, sized up front. An entry is dropped from
+    /// `pending` once copied into the batch unless the record cache will take it after the
+    /// commit, so a large write (a 512 MiB string's chunks) is not held twice: it was,
+    /// with the batch's doubling growth on top (measured: +2.5 GiB for a 512 MiB SET).
+    fn write_batch_of(&self, pending: &mut Pending) -> Result<(), EngineError> {
+        let mut batch = WriteBatch::with_capacity_bytes(pending.approx_bytes());
+        for cf in Cf::ALL {
+            let handle = self.cf(cf)?;
+            for (start, end) in pending.ranges(cf) {
+                batch.delete_range_cf(handle, start, end);
+            }
+            let mut kept = std::collections::BTreeMap::new();
+            for (k, v) in pending.take_entries(cf) {
+                match &v {
+                    Some(v) => batch.put_cf(handle, &k, v),
+                    None => batch.delete_cf(handle, &k),
+                }
+                if super::cache::RecordCache::keeps(cf, v.as_deref()) {
+                    kept.insert(k, v);
+                }
+            }
+            pending.restore_entries(cf, kept);
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(self.inner.fsync == FsyncPolicy::Always);
+        self.inner.db.write_opt(batch, &wo).map_err(rocks_err)
     }
 
     fn publish_counts(&self, counts: &Counts) {
@@ -920,6 +935,37 @@ mod tests {
         let e = open();
         assert!(!restored(&e));
         assert_eq!(e.counts().keys[3], 0, "scanned, not restored");
+    }
+
+    #[test]
+    fn a_commit_caches_small_records_only_and_never_serves_a_stale_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Engine::open(dir.path(), &options(Duration::ZERO)).unwrap();
+        let cached = |k: &[u8]| e.records().get(Cf::Sub, k);
+        // A small record the cache holds, then overwritten by a large one.
+        let mut p = Pending::default();
+        p.put(Cf::Sub, b"grows".to_vec(), b"small".to_vec());
+        e.commit(p, &Counts::default(), 0).unwrap();
+        assert_eq!(
+            cached(b"grows"),
+            super::super::cache::Cached::Known(Some(b"small".to_vec()))
+        );
+        let big = vec![7u8; 1 << 20];
+        let mut p = Pending::default();
+        p.put(Cf::Sub, b"grows".to_vec(), big.clone());
+        p.put(Cf::Sub, b"other".to_vec(), b"x".to_vec());
+        p.put(Cf::Reqs, b"r".to_vec(), b"reply".to_vec());
+        assert!(p.approx_bytes() >= big.len() + 1 + 5);
+        e.commit(p, &Counts::default(), 0).unwrap();
+        // The large value left the group before the write: committed, not cached, and
+        // the old small value is gone from the cache too.
+        assert_eq!(cached(b"grows"), super::super::cache::Cached::Unknown);
+        assert_eq!(e.get(Cf::Sub, b"grows").unwrap(), Some(big));
+        assert_eq!(
+            cached(b"other"),
+            super::super::cache::Cached::Known(Some(b"x".to_vec()))
+        );
+        assert_eq!(e.get(Cf::Reqs, b"r").unwrap(), Some(b"reply".to_vec()));
     }
 
     #[test]
