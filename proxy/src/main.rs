@@ -1,14 +1,39 @@
 //! Binary entry point: parse flags, start logging and the runtime, run until a signal.
 //! Under systemd: takes the listening socket it passed, and reports readiness, liveness and
-//! stopping through `sd_notify`.
+//! stopping through `sd_notify`. A fatal error is printed at error priority for journald.
 
 use std::sync::Arc;
 
 use tandem_proxy::config::{Config, Options};
 use tandem_service::log::LogHandle;
 
-fn main() -> anyhow::Result<()> {
-    let (config, flags) = Config::load().map_err(anyhow::Error::msg)?;
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // `<3>` under journald: `journalctl -p err` must show why the proxy did not start.
+            tandem_service::log::fatal(&format!("{e:#}"));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Flags and variables; a usage error reaches the journal at error priority too.
+fn parse_flags() -> Options {
+    use clap::Parser;
+    Options::try_parse().unwrap_or_else(|e| {
+        if e.use_stderr() && tandem_service::log::stderr_is_journal() {
+            let text = e.render().to_string();
+            tandem_service::log::fatal(text.trim_end().trim_start_matches("error: "));
+            std::process::exit(e.exit_code());
+        }
+        e.exit()
+    })
+}
+
+fn run() -> anyhow::Result<()> {
+    let flags = parse_flags();
+    let config = Config::resolve(&flags).map_err(anyhow::Error::msg)?;
     let log = Arc::new(
         tandem_service::log::init(&config.log, config.log_format).map_err(anyhow::Error::msg)?,
     );

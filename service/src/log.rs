@@ -1,11 +1,12 @@
 //! Logging to stderr through `tracing`, shaped for where stderr goes.
 //!
-//! Under systemd (`JOURNAL_STREAM` or `INVOCATION_ID` set) journald stamps every line
-//! itself, so text lines carry no timestamp and start with a `<N>` syslog priority prefix,
-//! which journald turns into the entry's priority (`journalctl -p warning` works). Elsewhere:
-//! timestamps, and colour only on a terminal without `NO_COLOR`. `json` writes one JSON
-//! object per event for log shippers. The filter (tracing `EnvFilter` syntax) can be replaced
-//! while running: see [`LogHandle::set_filter`].
+//! When stderr is the journal (`JOURNAL_STREAM` names stderr's device and inode) journald
+//! stamps every line itself, so text lines carry no timestamp and start with a `<N>` syslog
+//! priority prefix, which journald turns into the entry's priority (`journalctl -p warning`
+//! works). Elsewhere: timestamps, and colour only on a terminal without `NO_COLOR`. `json`
+//! writes one JSON object per event for log shippers. The filter (tracing `EnvFilter` syntax)
+//! can be replaced while running: see [`LogHandle::set_filter`]. [`fatal`] writes the error
+//! that ends `main` (before or after the subscriber exists) at error priority.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +14,7 @@ use std::sync::Mutex;
 
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
@@ -50,10 +52,60 @@ impl fmt::Display for LogFormat {
     }
 }
 
-/// True when stderr is (most likely) connected to journald: systemd sets `JOURNAL_STREAM`
-/// for a journal-connected stderr and `INVOCATION_ID` for every service it runs.
-pub fn under_systemd() -> bool {
-    std::env::var_os("JOURNAL_STREAM").is_some() || std::env::var_os("INVOCATION_ID").is_some()
+/// True when stderr is connected to journald: systemd sets `JOURNAL_STREAM` to `DEV:INO` of
+/// the stream it gives a service (sd-daemon(3), systemd.exec(5)). Comparing them with
+/// stderr's own device and inode tells an inherited variable (a child whose stderr was
+/// redirected to a file or pipe, `StandardError=file:`) from the real thing.
+pub fn stderr_is_journal() -> bool {
+    use std::os::fd::AsFd;
+    let value = std::env::var("JOURNAL_STREAM").ok();
+    is_journal_stream(std::io::stderr().as_fd(), value.as_deref())
+}
+
+/// True when `journal_stream` (a `JOURNAL_STREAM` value, `DEV:INO` in decimal) names the
+/// device and inode of `fd`.
+fn is_journal_stream(fd: std::os::fd::BorrowedFd<'_>, journal_stream: Option<&str>) -> bool {
+    let Some(expected) = journal_stream.and_then(parse_journal_stream) else {
+        return false;
+    };
+    dev_ino(fd) == Some(expected)
+}
+
+/// `JOURNAL_STREAM`'s `DEV:INO`, both decimal.
+fn parse_journal_stream(value: &str) -> Option<(u64, u64)> {
+    let (dev, ino) = value.split_once(':')?;
+    Some((dev.parse().ok()?, ino.parse().ok()?))
+}
+
+/// Device and inode of whatever `fd` is (a socket, pipe, file or terminal).
+fn dev_ino(fd: std::os::fd::BorrowedFd<'_>) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    // fstat through a duplicate: a `File` owning the fd itself would close it on drop.
+    let meta = std::fs::File::from(fd.try_clone_to_owned().ok()?)
+        .metadata()
+        .ok()?;
+    Some((meta.dev(), meta.ino()))
+}
+
+/// The text [`fatal`] writes for `message`: `Error: message`, and with `journal` every line
+/// starts with `<3>` (journald gives a line without a prefix the default, info, priority).
+pub fn fatal_text(message: &str, journal: bool) -> String {
+    let text = format!("Error: {message}");
+    if !journal {
+        return format!("{text}\n");
+    }
+    text.lines()
+        .map(|line| format!("<{}>{line}\n", syslog_priority(Level::ERROR)))
+        .collect()
+}
+
+/// Writes the error that ends the process to stderr, at error priority when stderr is the
+/// journal, so `journalctl -p err` shows why a service did not start. `main` calls it for
+/// the error it would otherwise return (anyhow would print it unprefixed).
+pub fn fatal(message: &str) {
+    use std::io::Write;
+    let text = fatal_text(message, stderr_is_journal());
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// The live log filter; see [`init`].
@@ -98,7 +150,7 @@ pub fn parse_filter(filter: &str) -> Result<EnvFilter, String> {
 /// An invalid filter, or a subscriber already installed.
 pub fn init(filter: &str, format: LogFormat) -> Result<LogHandle, String> {
     let (filter_layer, reload) = reload::Layer::new(parse_filter(filter)?);
-    let journal = under_systemd();
+    let journal = stderr_is_journal();
     let ansi = !journal
         && std::env::var_os("NO_COLOR").is_none()
         && std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -108,24 +160,12 @@ pub fn init(filter: &str, format: LogFormat) -> Result<LogHandle, String> {
             .with_writer(std::io::stderr)
             .with_ansi(ansi)
             .boxed(),
-        (LogFormat::Text, true) => tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-            .event_format(SyslogPrefix(
-                tracing_subscriber::fmt::format()
-                    .without_time()
-                    .with_level(false),
-            ))
-            .boxed(),
+        (LogFormat::Text, true) => journal_text_layer(std::io::stderr).boxed(),
         (LogFormat::Json, false) => tracing_subscriber::fmt::layer()
             .json()
             .with_writer(std::io::stderr)
             .boxed(),
-        (LogFormat::Json, true) => tracing_subscriber::fmt::layer()
-            .json()
-            .without_time()
-            .with_writer(std::io::stderr)
-            .boxed(),
+        (LogFormat::Json, true) => journal_json_layer(std::io::stderr).boxed(),
     };
     tracing_subscriber::registry()
         .with(filter_layer)
@@ -136,6 +176,37 @@ pub fn init(filter: &str, format: LogFormat) -> Result<LogHandle, String> {
         reload,
         current: Mutex::new(filter.to_owned()),
     })
+}
+
+/// Text lines for the journal: no timestamp, no level word, a `<N>` priority prefix.
+fn journal_text_layer<S, W>(writer: W) -> impl Layer<S> + Send + Sync
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_ansi(false)
+        .event_format(SyslogPrefix(
+            tracing_subscriber::fmt::format()
+                .without_time()
+                .with_level(false),
+        ))
+}
+
+/// JSON objects for the journal: no timestamp, and the same `<N>` prefix, which journald
+/// strips from the stored message (`journalctl -o cat` still prints one object per line).
+fn journal_json_layer<S, W>(writer: W) -> impl Layer<S> + Send + Sync
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .with_writer(writer)
+        .event_format(SyslogPrefix(
+            tracing_subscriber::fmt::format().json().without_time(),
+        ))
 }
 
 /// The syslog priority journald reads from a `<N>` line prefix (sd-daemon(3)).
@@ -178,6 +249,123 @@ mod tests {
         assert_eq!(syslog_priority(Level::WARN), 4);
         assert_eq!(syslog_priority(Level::INFO), 6);
         assert_eq!(syslog_priority(Level::TRACE), 7);
+    }
+
+    /// Runs `emit` under a subscriber made of `layer` writing into a buffer; returns the text.
+    fn capture<L>(layer: impl FnOnce(Capture) -> L, emit: impl FnOnce()) -> String
+    where
+        L: Layer<tracing_subscriber::layer::Layered<EnvFilter, Registry>> + Send + Sync,
+    {
+        let out = Capture::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::new("trace"))
+            .with(layer(out.clone()));
+        tracing::subscriber::with_default(subscriber, emit);
+        let bytes = out.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8(bytes).expect("utf-8 log")
+    }
+
+    #[derive(Clone, Default)]
+    struct Capture(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("capture").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Capture {
+        type Writer = Capture;
+        fn make_writer(&'a self) -> Capture {
+            self.clone()
+        }
+    }
+
+    fn one_event_per_level() {
+        tracing::error!("at error");
+        tracing::warn!("at warn");
+        tracing::info!("at info");
+        tracing::debug!("at debug");
+        tracing::trace!("at trace");
+    }
+
+    const PREFIXES: [(&str, &str); 5] = [
+        ("<3>", "at error"),
+        ("<4>", "at warn"),
+        ("<6>", "at info"),
+        ("<7>", "at debug"),
+        ("<7>", "at trace"),
+    ];
+
+    #[test]
+    fn journal_text_lines_start_with_each_levels_priority_and_no_timestamp() {
+        let text = capture(journal_text_layer, one_event_per_level);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), PREFIXES.len(), "{text}");
+        for (line, (prefix, message)) in lines.iter().zip(PREFIXES) {
+            assert!(
+                line.starts_with(prefix),
+                "{line:?} should start with {prefix}"
+            );
+            assert!(line.contains(message), "{line:?}");
+            // Neither a timestamp nor the level word follows: journald has both.
+            let rest = &line[prefix.len()..];
+            assert!(!rest.starts_with(|c: char| c.is_ascii_digit()), "{line:?}");
+            assert!(
+                !rest.contains("ERROR") && !rest.contains("INFO"),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn journal_json_lines_are_prefixed_objects_without_timestamps() {
+        let text = capture(journal_json_layer, one_event_per_level);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), PREFIXES.len(), "{text}");
+        for (line, (prefix, message)) in lines.iter().zip(PREFIXES) {
+            let object = line.strip_prefix(prefix).unwrap_or_else(|| {
+                panic!("{line:?} should start with {prefix}");
+            });
+            assert!(object.starts_with('{') && object.ends_with('}'), "{line:?}");
+            assert!(
+                object.contains(message) && !object.contains("timestamp"),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fatal_errors_carry_the_error_priority_on_every_line_only_for_the_journal() {
+        assert_eq!(
+            fatal_text("cannot read config file /x: denied", true),
+            "<3>Error: cannot read config file /x: denied\n"
+        );
+        assert_eq!(
+            fatal_text("bad value\n\nUsage: x", true),
+            "<3>Error: bad value\n<3>\n<3>Usage: x\n"
+        );
+        assert_eq!(fatal_text("plain", false), "Error: plain\n");
+    }
+
+    #[test]
+    fn journal_stream_must_name_the_fds_own_device_and_inode() {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::MetadataExt;
+        let file = tempfile::tempfile().expect("temp file");
+        let meta = file.metadata().expect("stat");
+        let (dev, ino) = (meta.dev(), meta.ino());
+        let fd = file.as_fd();
+        assert!(is_journal_stream(fd, Some(&format!("{dev}:{ino}"))));
+        assert!(!is_journal_stream(fd, Some(&format!("{dev}:{}", ino + 1))));
+        assert!(!is_journal_stream(fd, Some(&format!("{}:{ino}", dev + 1))));
+        assert!(!is_journal_stream(fd, Some("garbage")));
+        assert!(!is_journal_stream(fd, Some("")));
+        assert!(!is_journal_stream(fd, None));
     }
 
     #[test]

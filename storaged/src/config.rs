@@ -166,6 +166,15 @@ pub enum Subcommands {
         /// Directory to create.
         dir: PathBuf,
     },
+    /// Replaces the data directory (`--data-dir`) with a copy of a checkpoint, keeping the
+    /// old data beside it as `<data-dir>.before-restore-<time>`. Refuses while a storaged
+    /// holds the data directory (its RocksDB `LOCK`): under systemd stop
+    /// `tandem-storaged.socket` as well as the service first, or activation restarts it.
+    Restore {
+        /// The checkpoint (or backup copy of one) to restore; it is copied, not moved.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 impl Options {

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod peer;
 pub mod pubsub;
 pub mod reply;
+pub mod restore;
 pub mod server;
 pub mod session;
 pub mod systemd;

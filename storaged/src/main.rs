@@ -1,7 +1,8 @@
 //! Binary entry point: read the config, start logging, then either run storaged until
-//! SIGTERM/SIGINT (reloading on SIGHUP) or, with `checkpoint DIR`, ask the running storaged
-//! for a checkpoint. Under systemd: takes the Unix socket `tandem-storaged.socket` passed
-//! (`LISTEN_FDS`).
+//! SIGTERM/SIGINT (reloading on SIGHUP), or with `checkpoint DIR` ask the running storaged
+//! for a checkpoint, or with `restore --from DIR` put a checkpoint in place of the stopped
+//! storaged's data directory. A fatal error is printed at error priority for journald.
+//! Under systemd: takes the Unix socket `tandem-storaged.socket` passed (`LISTEN_FDS`).
 
 use std::sync::{Arc, RwLock};
 
@@ -9,13 +10,47 @@ use tandem_service::log::LogHandle;
 use tandem_storaged::config::{Config, Options, Subcommands};
 use tandem_storaged::peer::PeerPolicy;
 
-fn main() -> anyhow::Result<()> {
-    let (config, flags) = Config::load().map_err(anyhow::Error::msg)?;
-    if let Some(Subcommands::Checkpoint { dir }) = &flags.command {
-        let made = tandem_storaged::checkpoint::request(&config.socket, dir, config.max_frame)
-            .map_err(anyhow::Error::msg)?;
-        println!("{made}");
-        return Ok(());
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // `<3>` under journald: `journalctl -p err` must show why storaged did not start.
+            tandem_service::log::fatal(&format!("{e:#}"));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Flags and variables; a usage error reaches the journal at error priority too.
+fn parse_flags() -> Options {
+    use clap::Parser;
+    Options::try_parse().unwrap_or_else(|e| {
+        if e.use_stderr() && tandem_service::log::stderr_is_journal() {
+            let text = e.render().to_string();
+            tandem_service::log::fatal(text.trim_end().trim_start_matches("error: "));
+            std::process::exit(e.exit_code());
+        }
+        e.exit()
+    })
+}
+
+fn run() -> anyhow::Result<()> {
+    let flags = parse_flags();
+    let config = Config::resolve(&flags).map_err(anyhow::Error::msg)?;
+    match &flags.command {
+        Some(Subcommands::Checkpoint { dir }) => {
+            let made = tandem_storaged::checkpoint::request(&config.socket, dir, config.max_frame)
+                .map_err(anyhow::Error::msg)?;
+            println!("{made}");
+            return Ok(());
+        }
+        Some(Subcommands::Restore { from }) => {
+            let done = tandem_storaged::restore::restore(from, &config.data_dir)
+                .map_err(anyhow::Error::msg)?;
+            println!("{done}");
+            return Ok(());
+        }
+        None => {}
     }
     let log =
         tandem_service::log::init(&config.log, config.log_format).map_err(anyhow::Error::msg)?;

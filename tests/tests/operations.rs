@@ -1,6 +1,7 @@
 //! Running tandem as an operator does, with the real binaries: config files and their
 //! precedence under flags and variables, SIGHUP reloads, the peer allow list, checkpoints
-//! of a running storaged, journald/JSON log formats and picking a socket by
+//! of a running storaged and restoring one (refused while a storaged holds the data),
+//! journald/JSON log formats (fatal errors at error priority) and picking a socket by
 //! `LISTEN_FDNAMES`.
 
 use std::fs;
@@ -375,6 +376,183 @@ fn checkpoint_of_a_running_storaged_opens_as_a_database() {
     expect(&mut restored, &["EXISTS", "after"], int(0));
 }
 
+/// Creates `path` and returns the `JOURNAL_STREAM` systemd would set for a service whose
+/// stderr it is: `DEV:INO`.
+fn journal_stream_of(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let file = fs::File::create(path).expect("create log");
+    let meta = file.metadata().expect("stat log");
+    format!("{}:{}", meta.dev(), meta.ino())
+}
+
+/// Runs `binary_name` with `args` and its stderr in `log`, as systemd runs a service whose
+/// stderr is the journal (`JOURNAL_STREAM` naming that stderr); returns the exit code and
+/// what it wrote.
+fn run_as_journal_service(binary_name: &str, args: &[&str], log: &Path) -> (Option<i32>, String) {
+    let stream = journal_stream_of(log);
+    let stderr = fs::OpenOptions::new()
+        .append(true)
+        .open(log)
+        .expect("open log");
+    let status = Command::new(binary(binary_name))
+        .args(args)
+        .env_clear()
+        .env("JOURNAL_STREAM", &stream)
+        .env("INVOCATION_ID", "0123")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .status()
+        .expect("run");
+    (status.code(), fs::read_to_string(log).expect("read log"))
+}
+
+#[test]
+fn fatal_start_up_errors_reach_the_journal_at_error_priority() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.toml");
+    let missing = missing.to_str().expect("utf-8");
+    for binary_name in ["tandem-storaged", "tandem-proxy"] {
+        // journald stores a line without a `<N>` prefix at info priority, which
+        // `journalctl -p err` does not show: the reason a service failed must be `<3>`.
+        let log = dir.path().join(format!("{binary_name}.journal"));
+        let (code, text) = run_as_journal_service(binary_name, &["--config", missing], &log);
+        assert_eq!(code, Some(1), "{binary_name}: {text}");
+        assert!(
+            text.starts_with(&format!("<3>Error: cannot read config file {missing}")),
+            "{binary_name}: {text:?}"
+        );
+        assert!(
+            text.lines().all(|l| l.starts_with("<3>")),
+            "{binary_name}: {text:?}"
+        );
+
+        // A usage error (clap's) as well, every line of it.
+        let log = dir.path().join(format!("{binary_name}.usage"));
+        let (code, text) = run_as_journal_service(binary_name, &["--no-such-flag"], &log);
+        assert_eq!(code, Some(2), "{binary_name}: {text}");
+        assert!(
+            text.contains("--no-such-flag") && text.lines().all(|l| l.starts_with("<3>")),
+            "{binary_name}: {text:?}"
+        );
+
+        // JOURNAL_STREAM inherited by a process whose stderr is something else (here a pipe):
+        // not the journal, so no prefix.
+        let out = Command::new(binary(binary_name))
+            .args(["--config", missing])
+            .env_clear()
+            .env(
+                "JOURNAL_STREAM",
+                journal_stream_of(&dir.path().join("other")),
+            )
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with("Error: cannot read config file"),
+            "{binary_name}: {stderr:?}"
+        );
+    }
+}
+
+#[test]
+fn restore_refuses_a_running_storaged_and_swaps_in_a_checkpoint_once_it_stopped() {
+    if skip_for_redis_backend() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut storaged, _proxy, addr) = pair(dir.path(), &[], &[], &[]);
+    wait_for("storage through the proxy", START_TIMEOUT, || {
+        storage_answers(&addr, None).then_some(())
+    });
+    let mut conn = connect(&addr, None, Protocol::Resp2);
+    expect(&mut conn, &["SET", "k", "in-backup"], ok());
+    let socket = dir.path().join("storaged.sock");
+    let backup = dir.path().join("backup");
+    let data = dir.path().join("data");
+    let made = Command::new(binary("tandem-storaged"))
+        .arg("--socket")
+        .arg(&socket)
+        .arg("checkpoint")
+        .arg(&backup)
+        .env_clear()
+        .output()
+        .expect("run checkpoint");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    expect(&mut conn, &["SET", "k", "after-backup"], ok());
+    expect(&mut conn, &["SET", "only-after", "1"], ok());
+    let restore = || {
+        Command::new(binary("tandem-storaged"))
+            .arg("restore")
+            .arg("--from")
+            .arg(&backup)
+            .arg("--data-dir")
+            .arg(&data)
+            .env_clear()
+            .output()
+            .expect("run restore")
+    };
+
+    // While storaged runs: refused, naming it, and the live data is untouched.
+    let refused = restore();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "restore ran under a running storaged"
+    );
+    assert!(
+        stderr.contains(&format!("a storaged (pid {}) holds", storaged.child.id()))
+            && stderr.contains("tandem-storaged.socket"),
+        "{stderr}"
+    );
+    expect(&mut conn, &["GET", "k"], bulk("after-backup"));
+
+    // Stopped: the checkpoint takes the data directory's place; the old data is kept aside
+    // and the backup stays usable.
+    storaged.signal(Signal::SIGTERM);
+    let status = wait_for("storaged to stop", Duration::from_secs(30), || {
+        storaged.child.try_wait().ok().flatten()
+    });
+    assert!(status.success(), "storaged stopped with {status}");
+    let done = restore();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success() && stdout.contains("previous data is in"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        backup.join("CURRENT").is_file(),
+        "the restore consumed the backup"
+    );
+
+    let _restarted = Proc::spawn(
+        "tandem-storaged",
+        &[
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--socket",
+            socket.to_str().expect("utf-8"),
+        ],
+        &[],
+        &dir.path().join("storaged-restored.log"),
+    );
+    let value = wait_for("storage on the restored data", START_TIMEOUT, || {
+        let mut c = try_connect(&addr, None, Protocol::Resp2).ok()?;
+        redis::cmd("GET")
+            .arg("k")
+            .query::<Option<String>>(&mut c)
+            .ok()
+    });
+    assert_eq!(value.as_deref(), Some("in-backup"));
+    let mut conn = connect(&addr, None, Protocol::Resp2);
+    expect(&mut conn, &["EXISTS", "only-after"], int(0));
+}
+
 #[test]
 fn logs_under_systemd_carry_priorities_and_no_timestamps_and_json_is_json() {
     if skip_for_redis_backend() {
@@ -389,11 +567,13 @@ fn logs_under_systemd_carry_priorities_and_no_timestamps_and_json_is_json() {
         "--socket",
         socket.to_str().expect("utf-8"),
     ];
+    let journal_log = dir.path().join("journal.log");
+    let stream = journal_stream_of(&journal_log);
     let journal = Proc::spawn(
         "tandem-storaged",
         &common,
-        &[("INVOCATION_ID", "0123")],
-        &dir.path().join("journal.log"),
+        &[("JOURNAL_STREAM", &stream), ("INVOCATION_ID", "0123")],
+        &journal_log,
     );
     journal.wait_log("tandem-storaged serving");
     let log = journal.log();

@@ -196,20 +196,66 @@ fn installed_units_verify() {
     verify_silently(&paths);
 }
 
+/// The services read their TOML files as users of group `tandem`: after the documented
+/// `systemd-sysusers` and `systemd-tmpfiles --create`, both files are root:tandem 0640 and
+/// /etc/tandem is traversable by the group. (scripts/install wrote them root:root 0640 and
+/// both services crash-looped on "Permission denied" under a real systemd.)
+#[test]
+fn installed_configs_are_readable_by_the_services_group() {
+    use std::os::unix::fs::MetadataExt;
+    let destdir = tempfile::tempdir().expect("temp dir");
+    let root = destdir.path();
+    install(&[("DESTDIR", root)]);
+    if !check_sysusers(root) {
+        return;
+    }
+    let out = Command::new("systemd-tmpfiles")
+        .arg(format!("--root={}", root.display()))
+        .arg("--create")
+        .arg(root.join("usr/local/lib/tmpfiles.d/tandem.conf"))
+        .output()
+        .expect("run systemd-tmpfiles");
+    assert!(
+        out.status.success(),
+        "systemd-tmpfiles failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let group = fs::read_to_string(root.join("etc/group")).expect("read group");
+    let gid: u32 = group
+        .lines()
+        .find_map(|l| l.strip_prefix("tandem:x:"))
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|g| g.parse().ok())
+        .unwrap_or_else(|| panic!("no group tandem:\n{group}"));
+    for (path, mode) in [
+        ("etc/tandem", 0o750),
+        ("etc/tandem/storaged.toml", 0o640),
+        ("etc/tandem/proxy.toml", 0o640),
+    ] {
+        let meta = fs::metadata(root.join(path)).expect("stat");
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+            (0, gid, mode),
+            "{path}: want root:tandem {mode:o}"
+        );
+    }
+}
+
 /// systemd-sysusers accepts the entries and creates the users and group in a scratch root.
-fn check_sysusers(root: &Path) {
+/// False when it cannot run here (not installed, or not root).
+fn check_sysusers(root: &Path) -> bool {
     let Ok(out) = Command::new("systemd-sysusers")
         .arg(format!("--root={}", root.display()))
         .arg(root.join("usr/local/lib/sysusers.d/tandem.conf"))
         .output()
     else {
         eprintln!("systemd-sysusers not installed: skipping the sysusers check");
-        return;
+        return false;
     };
     let printed = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() && printed.contains("Permission denied") {
         eprintln!("systemd-sysusers needs root here: skipping the sysusers check");
-        return;
+        return false;
     }
     assert!(out.status.success(), "systemd-sysusers failed:\n{printed}");
     let passwd = fs::read_to_string(root.join("etc/passwd")).unwrap_or_default();
@@ -227,5 +273,113 @@ fn check_sysusers(root: &Path) {
     assert!(
         tandem.contains("tandem-storaged") && tandem.contains("tandem-proxy"),
         "group tandem lacks a member: {tandem}"
+    );
+    true
+}
+
+fn dpkg_deb(args: &[&str], deb: &Path) -> String {
+    let out = Command::new("dpkg-deb")
+        .args(args)
+        .arg(deb)
+        .output()
+        .expect("run dpkg-deb");
+    assert!(
+        out.status.success(),
+        "dpkg-deb {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `scripts/package` makes a .deb holding what `scripts/install` installs under /usr, with
+/// every /etc file a conffile and maintainer scripts that enable and start nothing on a
+/// first install. (It is installed, run and upgraded under a real systemd by
+/// `scripts/systemd-test --deb`.)
+#[test]
+fn package_is_a_deb_with_conffiles_and_a_postinst_that_starts_nothing() {
+    if Command::new("dpkg-deb").arg("--version").output().is_err() {
+        eprintln!("dpkg-deb not installed: skipping the package check");
+        return;
+    }
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(workspace_root().join("scripts/package"))
+        .args(["--no-build", "--version", "9.8.7-3", "--out"])
+        .arg(out_dir.path())
+        .env("TANDEM_BIN_DIR", bin_dir())
+        .output()
+        .expect("run scripts/package");
+    assert!(
+        out.status.success(),
+        "scripts/package failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deb = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(deb.is_file(), "no package at {}", deb.display());
+
+    let fields = dpkg_deb(&["-f"], &deb);
+    for want in ["Package: tandem", "Version: 9.8.7-3", "Depends: libc6"] {
+        assert!(fields.contains(want), "control lacks {want:?}:\n{fields}");
+    }
+    let files = dpkg_deb(&["-c"], &deb);
+    for file in [
+        "./usr/bin/tandem-storaged",
+        "./usr/bin/tandem-proxy",
+        "./usr/lib/systemd/system/tandem-storaged.socket",
+        "./usr/lib/systemd/system/tandem-storaged.service",
+        "./usr/lib/systemd/system/tandem-proxy@.socket",
+        "./usr/lib/systemd/system/tandem-proxy@.service",
+        "./usr/lib/sysusers.d/tandem.conf",
+        "./usr/lib/tmpfiles.d/tandem.conf",
+        "./usr/share/doc/tandem/OPERATIONS.md",
+        "./usr/share/doc/tandem/copyright",
+        "./etc/tandem/storaged.toml",
+    ] {
+        assert!(
+            files.lines().any(|l| l.ends_with(file)),
+            "{file} not in the package:\n{files}"
+        );
+    }
+    assert!(
+        files.lines().all(|l| l.contains(" root/root ")),
+        "files not owned by root:\n{files}"
+    );
+    let control = tempfile::tempdir().expect("temp dir");
+    let control_dir = control.path().join("DEBIAN");
+    let status = Command::new("dpkg-deb")
+        .arg("-e")
+        .arg(&deb)
+        .arg(&control_dir)
+        .status()
+        .expect("run dpkg-deb -e");
+    assert!(status.success(), "dpkg-deb -e {status}");
+    let listed = fs::read_to_string(control_dir.join("conffiles")).expect("conffiles");
+    for name in ["storaged.toml", "proxy.toml", "storaged.env", "proxy.env"] {
+        assert!(
+            listed.lines().any(|l| l == format!("/etc/tandem/{name}")),
+            "{name} is not a conffile:\n{listed}"
+        );
+    }
+    let postinst = fs::read_to_string(control_dir.join("postinst")).expect("postinst");
+    for line in postinst
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+    {
+        for verb in [
+            "systemctl enable",
+            "systemctl start",
+            "--now",
+            "deb-systemd-helper",
+        ] {
+            assert!(
+                !line.contains(verb),
+                "postinst line {line:?} enables or starts something"
+            );
+        }
+    }
+    // Restarts only on an upgrade ($2 = the old version) and only what is active.
+    assert!(
+        postinst.contains("if [ -n \"$2\" ]") && postinst.contains("is-active"),
+        "{postinst}"
     );
 }
