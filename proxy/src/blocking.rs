@@ -12,7 +12,10 @@
 //!   serves it as a client blocked all along instead of checking its keys' types afresh;
 //! - while waiting the connection still reads the client's socket, to notice it closing (what
 //!   it sends meanwhile stays buffered, as Redis does), and `CLIENT UNBLOCK` or the client
-//!   going away asks storaged to release the parked request with an `Unblock` command.
+//!   going away asks storaged to release the parked request with an `Unblock` command;
+//! - when the proxy drains, the pop is released the same way and the client is closed
+//!   without a reply, unless storaged served it first (then the reply goes out before the
+//!   close): no element is ever popped for a client that does not get it.
 //!
 //! It never encodes replies or writes to the client: the connection does.
 
@@ -53,6 +56,9 @@ pub enum Waited {
     Unblocked,
     /// The client closed its connection or was killed.
     Gone,
+    /// The proxy is draining and storaged released the pop unserved: close the connection
+    /// without a reply.
+    Drained,
 }
 
 /// True for the commands that may block (outside `MULTI`).
@@ -68,7 +74,8 @@ pub struct Waiter {
 }
 
 /// Runs one blocking pop for a client and waits for its answer; see the module docs.
-/// `unblock` is the client's registry signal (set by `CLIENT UNBLOCK`).
+/// `unblock` is the client's registry signal (set by `CLIENT UNBLOCK`); `drain` is the
+/// proxy's (`crate::server::Shared::drain`).
 #[allow(clippy::too_many_arguments)]
 pub async fn wait(
     link: &Link,
@@ -79,6 +86,7 @@ pub async fn wait(
     stream: &mut TcpStream,
     rbuf: &mut BytesMut,
     kill: &CancellationToken,
+    drain: &CancellationToken,
 ) -> Waited {
     let Command::BlockingPop { op, keys, mut wait } = command else {
         return Waited::Answered(link.call(db, vec![command]).await);
@@ -90,6 +98,7 @@ pub async fn wait(
     let finished = CancellationToken::new();
     let _stop_unblocking = finished.clone().drop_guard();
     let mut asked: Option<bool> = None;
+    let mut draining = false;
     loop {
         let now = now_ms();
         let segment_end = now.saturating_add(SEGMENT.as_millis() as u64);
@@ -113,6 +122,9 @@ pub async fn wait(
             tokio::select! {
                 result = &mut call => {
                     let timed_out = result.as_ref().is_ok_and(is_timeout_reply);
+                    if draining && timed_out {
+                        return Waited::Drained;
+                    }
                     match asked {
                         Some(true) if timed_out => return Waited::Unblocked,
                         None if renewable && timed_out => {
@@ -125,6 +137,12 @@ pub async fn wait(
                 error = unblock.asked(), if asked.is_none() => {
                     asked = Some(error);
                     tokio::spawn(release(link.clone(), db, waiter, error, finished.clone()));
+                }
+                _ = drain.cancelled(), if asked.is_none() => {
+                    // Released with the timeout reply, which this client then does not get.
+                    asked = Some(false);
+                    draining = true;
+                    tokio::spawn(release(link.clone(), db, waiter, false, finished.clone()));
                 }
                 read = stream.read_buf(rbuf), if rbuf.len() < MAX_BUFFERED => {
                     if matches!(read, Ok(0) | Err(_)) {

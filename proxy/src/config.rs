@@ -15,6 +15,10 @@ use tandem_service::log::LogFormat;
 /// (and only if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/tandem/proxy.toml";
 
+/// Default listen backlog: Redis's `tcp-backlog` default. Rust's and tokio's `bind` use 128,
+/// which a burst of connects overflows (dropped SYNs wait a 1 s retransmit).
+pub const DEFAULT_TCP_BACKLOG: u32 = 511;
+
 /// `tandem-proxy`: the RESP front end of tandem.
 ///
 /// Every option is also a key of the config file (same name without `--`) and an
@@ -32,6 +36,12 @@ pub struct Options {
     /// [default: 127.0.0.1:6379].
     #[arg(long, env = "TANDEM_LISTEN")]
     pub listen: Option<SocketAddr>,
+
+    /// Length of the queue of accepted-but-not-yet-served connections of the listening
+    /// socket (Redis `tcp-backlog`; the kernel caps it at `net.core.somaxconn`). Ignored
+    /// when systemd passes the socket: its `Backlog=` applies [default: 511].
+    #[arg(long, env = "TANDEM_TCP_BACKLOG")]
+    pub tcp_backlog: Option<u32>,
 
     /// Unix socket of tandem-storaged [default: ./data/storaged.sock].
     #[arg(long, env = "TANDEM_STORAGE_SOCKET")]
@@ -60,6 +70,11 @@ pub struct Options {
     #[arg(long, env = "TANDEM_REQUEST_TIMEOUT_MS")]
     pub request_timeout_ms: Option<u64>,
 
+    /// A large request's deadline grows by one second per this many MiB of its frame (the
+    /// slowest rate storage is expected to take writes in); 0: no growth [default: 8].
+    #[arg(long, env = "TANDEM_REQUEST_TIMEOUT_MIB_PER_SEC")]
+    pub request_timeout_mib_per_sec: Option<u64>,
+
     /// Most commands a client's pipeline sends to storaged in one request frame
     /// [default: 1024].
     #[arg(long, env = "TANDEM_PIPELINE_BATCH")]
@@ -70,11 +85,6 @@ pub struct Options {
     pub maxclients: Option<usize>,
 
     /// Largest bulk string a client may send (`proto-max-bulk-len`), in bytes. Reloadable
-    /// A large request's deadline grows by one second per this many MiB of its frame (the
-    /// slowest rate storage is expected to take writes in); 0: no growth [default: 8].
-    #[arg(long, env = "TANDEM_REQUEST_TIMEOUT_MIB_PER_SEC")]
-    pub request_timeout_mib_per_sec: Option<u64>,
-
     /// [default: 536870912].
     #[arg(long, env = "TANDEM_PROTO_MAX_BULK_LEN")]
     pub proto_max_bulk_len: Option<u64>,
@@ -82,6 +92,12 @@ pub struct Options {
     /// Largest link frame, in bytes [default: 603979776].
     #[arg(long, env = "TANDEM_MAX_FRAME")]
     pub max_frame: Option<u32>,
+
+    /// Seconds a stopping proxy gives its clients to collect the replies of what they
+    /// sent before it closes their connections at a reply boundary; past it the remaining
+    /// connections are closed as they are [default: 10].
+    #[arg(long, env = "TANDEM_DRAIN_TIMEOUT")]
+    pub drain_timeout: Option<u64>,
 
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `tandem_proxy=debug`.
     /// Reloadable [default: info].
@@ -100,16 +116,21 @@ impl Options {
         Options {
             config: self.config.or(lower.config),
             listen: self.listen.or(lower.listen),
+            tcp_backlog: self.tcp_backlog.or(lower.tcp_backlog),
             storage_socket: self.storage_socket.or(lower.storage_socket),
             requirepass: self.requirepass.or(lower.requirepass),
             network_threads: self.network_threads.or(lower.network_threads),
             links: self.links.or(lower.links),
             queue_capacity: self.queue_capacity.or(lower.queue_capacity),
             request_timeout_ms: self.request_timeout_ms.or(lower.request_timeout_ms),
+            request_timeout_mib_per_sec: self
+                .request_timeout_mib_per_sec
+                .or(lower.request_timeout_mib_per_sec),
             pipeline_batch: self.pipeline_batch.or(lower.pipeline_batch),
             maxclients: self.maxclients.or(lower.maxclients),
             proto_max_bulk_len: self.proto_max_bulk_len.or(lower.proto_max_bulk_len),
             max_frame: self.max_frame.or(lower.max_frame),
+            drain_timeout: self.drain_timeout.or(lower.drain_timeout),
             log: self.log.or(lower.log),
             log_format: self.log_format.or(lower.log_format),
         }
@@ -122,19 +143,20 @@ pub struct Config {
     /// The file the settings were read from, if any.
     pub config_file: Option<PathBuf>,
     pub listen: SocketAddr,
+    pub tcp_backlog: u32,
     pub storage_socket: PathBuf,
-            request_timeout_mib_per_sec: self
-                .request_timeout_mib_per_sec
-                .or(lower.request_timeout_mib_per_sec),
     pub requirepass: String,
     pub network_threads: usize,
     pub links: usize,
     pub queue_capacity: usize,
     pub request_timeout_ms: u64,
+    pub request_timeout_mib_per_sec: u64,
     pub pipeline_batch: usize,
     pub maxclients: usize,
     pub proto_max_bulk_len: u64,
     pub max_frame: u32,
+    /// Seconds; see [`Config::drain_timeout`].
+    pub drain_timeout_secs: u64,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -150,7 +172,6 @@ impl Config {
         let config = Config::resolve(&flags)?;
         Ok((config, flags))
     }
-    pub request_timeout_mib_per_sec: u64,
 
     /// Merges `flags` (command line and environment) over the config file they name (or
     /// the default one, if it exists) over the defaults.
@@ -181,6 +202,7 @@ impl Config {
             listen: o
                 .listen
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 6379))),
+            tcp_backlog: o.tcp_backlog.unwrap_or(DEFAULT_TCP_BACKLOG),
             storage_socket: o
                 .storage_socket
                 .unwrap_or_else(|| PathBuf::from("./data/storaged.sock")),
@@ -189,12 +211,14 @@ impl Config {
             links: o.links.unwrap_or(4),
             queue_capacity: o.queue_capacity.unwrap_or(4096),
             request_timeout_ms: o.request_timeout_ms.unwrap_or(5000),
+            request_timeout_mib_per_sec: o.request_timeout_mib_per_sec.unwrap_or(8),
             pipeline_batch: o.pipeline_batch.unwrap_or(1024),
             maxclients: o.maxclients.unwrap_or(10_000),
             proto_max_bulk_len: o.proto_max_bulk_len.unwrap_or(512 * 1024 * 1024),
             max_frame: o
                 .max_frame
                 .unwrap_or(tandem_shared::wire::DEFAULT_MAX_FRAME),
+            drain_timeout_secs: o.drain_timeout.unwrap_or(10),
             log,
             log_format: o.log_format.unwrap_or_default(),
         })
@@ -205,17 +229,22 @@ impl Config {
         Duration::from_millis(self.request_timeout_ms)
     }
 
+    /// How long a stopping proxy lets its clients collect their replies.
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs(self.drain_timeout_secs)
+    }
+
     /// Settings that differ between `self` and `new` and need a restart to take effect, by
     /// key name (a reload logs them and leaves them alone).
     pub fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
         let mut changed = Vec::new();
         let mut note = |name, differs: bool| {
             if differs {
-            request_timeout_mib_per_sec: o.request_timeout_mib_per_sec.unwrap_or(8),
                 changed.push(name);
             }
         };
         note("listen", self.listen != new.listen);
+        note("tcp-backlog", self.tcp_backlog != new.tcp_backlog);
         note("storage-socket", self.storage_socket != new.storage_socket);
         note(
             "network-threads",
@@ -227,8 +256,16 @@ impl Config {
             "request-timeout-ms",
             self.request_timeout_ms != new.request_timeout_ms,
         );
+        note(
+            "request-timeout-mib-per-sec",
+            self.request_timeout_mib_per_sec != new.request_timeout_mib_per_sec,
+        );
         note("pipeline-batch", self.pipeline_batch != new.pipeline_batch);
         note("max-frame", self.max_frame != new.max_frame);
+        note(
+            "drain-timeout",
+            self.drain_timeout_secs != new.drain_timeout_secs,
+        );
         note("log-format", self.log_format != new.log_format);
         changed
     }
@@ -256,10 +293,6 @@ mod tests {
             .filter(|a| {
                 a.get_long()
                     .is_some_and(|l| !matches!(l, "config" | "help" | "version"))
-        note(
-            "request-timeout-mib-per-sec",
-            self.request_timeout_mib_per_sec != new.request_timeout_mib_per_sec,
-        );
             })
             .count();
         assert_eq!(keys, flags, "keys in config/proxy.toml:\n{uncommented}");

@@ -5,11 +5,17 @@
 //! (one frame, one batch, run in order); a proxy-local command or an error reply first
 //! flushes the pending batch so replies stay in order. This is the only module that touches
 //! the client's socket.
+//!
+//! Closing: a connection closes only at a reply boundary, once every command it has read
+//! is answered, and then reads and drops what the client still sends until the client
+//! closes too, so the kernel never answers it with a reset (see [`close_at_boundary`]).
+//! When the proxy drains (`Shared::drain`) each connection does so at once if it holds
+//! nothing, or after the replies of the commands it had received.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tandem_shared::wire::{ArchivedOutcome, Response};
@@ -30,6 +36,10 @@ use crate::server::Shared;
 /// Flush replies early once this much output is buffered, so a huge pipeline does not grow
 /// the output buffer without bound.
 const OUTPUT_FLUSH_AT: usize = 1024 * 1024;
+
+/// How long a closing connection keeps reading (and dropping) what the client still sends,
+/// waiting for the client to close its side.
+const LINGER: Duration = Duration::from_secs(1);
 
 /// What a handled command asks of the connection.
 #[derive(Debug, PartialEq, Eq)]
@@ -126,12 +136,41 @@ pub async fn serve(
         now: None,
     };
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
-    if let Err(e) = conn.run(&mut stream, &mut rbuf, &kill).await {
-        tracing::debug!(client = id, error = %e, "client connection ended");
-    }
+    let ended = conn.run(&mut stream, &mut rbuf, &kill).await;
     crate::commands::pubsub::unsubscribe_all(&mut conn);
     crate::transaction::release_watches(&mut conn);
     shared.clients.remove(id);
+    drop(conn);
+    drop(rbuf);
+    match ended {
+        Ok(()) => close_at_boundary(&mut stream, &kill).await,
+        Err(e) => tracing::debug!(client = id, error = %e, "client connection ended"),
+    }
+}
+
+/// Closes a client connection whose replies are all written: sends FIN after them, then
+/// reads and drops whatever the client still sends — commands that were never run, which a
+/// client learns from the end of the stream — until it closes its side, [`LINGER`] passes
+/// or `kill` fires. Closing a socket with unread input would make the kernel send a reset,
+/// which the client may see before the replies it has not read yet.
+pub(crate) async fn close_at_boundary(stream: &mut TcpStream, kill: &CancellationToken) {
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(LINGER, async {
+        loop {
+            tokio::select! {
+                _ = kill.cancelled() => return,
+                read = stream.read(&mut sink) => {
+                    if matches!(read, Ok(0) | Err(_)) {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await;
 }
 
 impl Conn {
@@ -142,9 +181,28 @@ impl Conn {
         kill: &CancellationToken,
     ) -> std::io::Result<()> {
         let mut decoder = resp::Decoder::new();
+        let drain = self.shared.drain.clone();
         loop {
             let n = tokio::select! {
                 _ = kill.cancelled() => return Ok(()),
+                _ = drain.cancelled() => {
+                    // The proxy is stopping and this client has nothing in flight: serve
+                    // what has already arrived (the round ends with the drain check
+                    // below), or close now.
+                    match stream.try_read_buf(rbuf) {
+                        Ok(0) => return Ok(()),
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            self.write_messages(None);
+                            if !self.out.is_empty() {
+                                stream.write_all(&self.out).await?;
+                                self.out.clear();
+                            }
+                            return Ok(());
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
                 r = stream.read_buf(rbuf) => r?,
                 Some(first) = next_message(&mut self.subs) => {
                     self.write_messages(Some(first));
@@ -219,8 +277,8 @@ impl Conn {
                 stream.write_all(&self.out).await?;
                 self.out.clear();
             }
-            if flow == Flow::Close {
-                let _ = stream.shutdown().await;
+            if flow == Flow::Close || drain.is_cancelled() {
+                // Every command read so far is answered: a reply boundary.
                 return Ok(());
             }
             // Give back memory after a burst of large requests.
@@ -397,7 +455,9 @@ impl Conn {
 
     /// The blocking-call path: earlier replies go out first, then the connection waits for
     /// the pop without the link's request deadline, still noticing the client closing
-    /// (`crate::blocking`). False if the client went away meanwhile.
+    /// (`crate::blocking`). False if the client went away meanwhile, or if the proxy started
+    /// draining and storaged released the pop unserved: the client then gets no reply and
+    /// the connection closes (nothing was popped for it).
     async fn block(
         &mut self,
         stream: &mut TcpStream,
@@ -427,6 +487,7 @@ impl Conn {
             stream,
             rbuf,
             kill,
+            &self.shared.drain,
         )
         .await;
         self.shared.clients.set_blocked(self.state.id, None);
@@ -436,7 +497,7 @@ impl Conn {
                 &tandem_shared::StorageError::Unblocked.to_string(),
                 &mut self.out,
             ),
-            crate::blocking::Waited::Gone => return Ok(false),
+            crate::blocking::Waited::Gone | crate::blocking::Waited::Drained => return Ok(false),
         }
         Ok(true)
     }

@@ -51,7 +51,8 @@ fn run() -> anyhow::Result<()> {
         let from_systemd = inherited.is_some();
         let listener = match inherited {
             Some(std) => tokio::net::TcpListener::from_std(std)?,
-            None => tokio::net::TcpListener::bind(config.listen).await?,
+            // A passed socket is already listening, with the socket unit's Backlog=.
+            None => tandem_proxy::server::bind(config.listen, config.tcp_backlog)?,
         };
         let addr = listener.local_addr()?;
         let reloads = spawn_reloader(flags, log)?;
@@ -70,9 +71,12 @@ fn run() -> anyhow::Result<()> {
                 }
             });
         }
-        let shutdown = async {
+        let drain_timeout = config.drain_timeout();
+        let shutdown = async move {
             signalled.await;
-            tandem_proxy::systemd::stopping("closing client connections");
+            tandem_proxy::systemd::stopping("draining: answering what clients sent, then closing them");
+            // The drain may take up to drain-timeout; ask for that much beyond TimeoutStopSec.
+            tandem_proxy::systemd::extend_timeout(drain_timeout + std::time::Duration::from_secs(30));
         };
         tandem_proxy::server::run(config, listener, shutdown, reloads).await;
         anyhow::Ok(())

@@ -1,14 +1,18 @@
 //! The accept loop and the state every connection shares: live settings, the client
 //! registry, the link pool and counters. Owns startup and shutdown order; knows nothing of
 //! RESP or command semantics.
+//!
+//! Shutdown drains (see [`run`]): the listener closes first, then every connection finishes
+//! what it holds and closes at a reply boundary, and only then do the storage links close,
+//! so no client is left with a reply it will never get.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -48,6 +52,56 @@ pub struct Shared {
     pub started: Instant,
     pub run_id: String,
     pub port: u16,
+    /// Cancelled when the proxy starts draining: each connection then closes at its next
+    /// reply boundary (`crate::connection`).
+    pub drain: CancellationToken,
+    /// Connections counted against `maxclients`: taken in the accept loop, before the
+    /// connection's task exists, and given back when that task ends ([`Admission`]).
+    admitted: AtomicUsize,
+}
+
+/// One connection's place under `maxclients`, held by its task.
+struct Admission(Arc<Shared>);
+
+impl Admission {
+    /// Takes a place if fewer than `maxclients` are taken. Counting here rather than when
+    /// the connection's task registers the client is what keeps a connect burst from
+    /// overshooting the limit (10,052 admitted of 10,000 before).
+    fn take(shared: &Arc<Shared>) -> Option<Admission> {
+        let max = shared.maxclients.load(Ordering::Relaxed);
+        let before = shared.admitted.fetch_add(1, Ordering::AcqRel);
+        if before >= max {
+            shared.admitted.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Admission(shared.clone()))
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Once the drain timeout has passed and the remaining connections were told to close, how
+/// long they still get (a connection stuck writing to a client that does not read).
+const FORCED_CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// Binds `addr` with a listen queue of `backlog` connections (Redis `tcp-backlog`), with
+/// `SO_REUSEADDR` as tokio's own `bind` sets it.
+///
+/// # Errors
+/// The socket, bind or listen failure (address in use, permission).
+pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 impl Shared {
@@ -60,16 +114,24 @@ impl Shared {
     }
 }
 
-/// Serves clients on `listener` until `shutdown` resolves, then closes every connection and
-/// stops the links. Each config arriving on `reloads` (re-read on SIGHUP) is applied as far
-/// as it can be live; see [`apply_reload`].
+/// Serves clients on `listener` until `shutdown` resolves, then drains: closes the listener
+/// (with `SO_REUSEPORT` siblings the kernel then hands new connects to the other proxies;
+/// connections already queued on it are taken and served like the others), lets every
+/// connection finish what it had received and close at a reply boundary, within the drain
+/// timeout, and stops the links last. Each config arriving on `reloads` (re-read on SIGHUP)
+/// is applied as far as it can be live; see [`apply_reload`].
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
     mut reloads: tokio::sync::mpsc::Receiver<Config>,
 ) {
-    let token = CancellationToken::new();
+    // Three stages of shutdown, in this order: `drain` asks connections to close at a reply
+    // boundary, `clients` closes those left at the drain timeout, `links` stops the storage
+    // links once no connection needs them.
+    let drain = CancellationToken::new();
+    let clients = CancellationToken::new();
+    let links_token = CancellationToken::new();
     let instance_id: u64 = rand::random();
     let pubsub = Arc::new(crate::pubsub::PubSub::default());
     let links = LinkPool::start(
@@ -78,11 +140,12 @@ pub async fn run(
             socket: config.storage_socket.clone(),
             queue_capacity: config.queue_capacity,
             request_timeout: config.request_timeout(),
+            timeout_mib_per_sec: config.request_timeout_mib_per_sec,
             max_frame: config.max_frame,
             instance_id,
         },
         pubsub.clone(),
-        token.clone(),
+        links_token.clone(),
     );
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     let settings = crate::commands::server::initial_settings(&config);
@@ -97,6 +160,8 @@ pub async fn run(
         started: Instant::now(),
         run_id: format!("{instance_id:016x}{:024x}", rand::random::<u128>() >> 32),
         port,
+        drain: drain.clone(),
+        admitted: AtomicUsize::new(0),
         config,
     });
     let tracker = TaskTracker::new();
@@ -110,7 +175,7 @@ pub async fn run(
             }
             a = listener.accept() => a,
         };
-        let (mut stream, addr) = match accepted {
+        let (stream, addr) = match accepted {
             Ok(a) => a,
             Err(e) => {
                 // EMFILE and friends: back off briefly instead of spinning.
@@ -119,31 +184,95 @@ pub async fn run(
                 continue;
             }
         };
+        admit(&shared, &tracker, &clients, stream, addr);
+    }
+    // Stop accepting: take what the kernel already queued (it would reset those connections
+    // when the socket closes), then close the socket.
+    let queued = take_queued(listener);
+    for (stream, addr) in queued {
+        admit(&shared, &tracker, &clients, stream, addr);
+    }
+    let open = shared.clients.len();
+    tracing::info!(
+        clients = open,
+        timeout_secs = shared.config.drain_timeout_secs,
+        "draining: stopped accepting; closing each client at a reply boundary"
+    );
+    drain.cancel();
+    tracker.close();
+    if tokio::time::timeout(shared.config.drain_timeout(), tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            clients = shared.clients.len(),
+            "drain timeout: closing the remaining clients"
+        );
+        clients.cancel();
+        let _ = tokio::time::timeout(FORCED_CLOSE_WAIT, tracker.wait()).await;
+    }
+    tracing::info!("drained: closing the storage links");
+    links_token.cancel();
+}
+
+/// Hands an accepted connection to its task, or refuses it as Redis does when `maxclients`
+/// are connected: the error, then a close that lets the client read it.
+fn admit(
+    shared: &Arc<Shared>,
+    tracker: &TaskTracker,
+    clients: &CancellationToken,
+    mut stream: TcpStream,
+    addr: std::net::SocketAddr,
+) {
+    shared
+        .stats
+        .connections_received
+        .fetch_add(1, Ordering::Relaxed);
+    let Some(admission) = Admission::take(shared) else {
         shared
             .stats
-            .connections_received
+            .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
-        if shared.clients.len() >= shared.maxclients.load(Ordering::Relaxed) {
-            shared
-                .stats
-                .rejected_connections
-                .fetch_add(1, Ordering::Relaxed);
-            tracker.spawn(async move {
-                let _ = stream
-                    .write_all(b"-ERR max number of clients reached\r\n")
-                    .await;
-            });
-            continue;
+        let kill = clients.clone();
+        tracker.spawn(async move {
+            if stream
+                .write_all(b"-ERR max number of clients reached\r\n")
+                .await
+                .is_ok()
+            {
+                crate::connection::close_at_boundary(&mut stream, &kill).await;
+            }
+        });
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let kill = clients.child_token();
+    tracker.spawn(async move {
+        let shared = admission.0.clone();
+        crate::connection::serve(stream, addr, shared, kill).await;
+        drop(admission);
+    });
+}
+
+/// Closes the listening socket, first accepting every connection the kernel has already
+/// queued on it: closing a listener resets those.
+fn take_queued(listener: TcpListener) -> Vec<(TcpStream, std::net::SocketAddr)> {
+    let mut queued = Vec::new();
+    let Ok(listener) = listener.into_std() else {
+        return queued;
+    };
+    // Non-blocking already (tokio's); each accept is a real syscall, unlike tokio's
+    // readiness-gated one, so nothing the kernel holds is missed.
+    while let Ok((stream, addr)) = listener.accept() {
+        let stream = stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream));
+        match stream {
+            Ok(stream) => queued.push((stream, addr)),
+            Err(e) => tracing::warn!(error = %e, "accept while draining failed"),
         }
-        let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
-        let kill = token.child_token();
-        tracker.spawn(crate::connection::serve(stream, addr, shared, kill));
     }
-            timeout_mib_per_sec: config.request_timeout_mib_per_sec,
-    token.cancel();
-    tracker.close();
-    tracker.wait().await;
+    queued
 }
 
 /// Applies what can change live from a re-read config — `requirepass`, `maxclients`,

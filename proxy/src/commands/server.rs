@@ -59,6 +59,7 @@ fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
             Memory,
         ),
         ("maxclients", config.maxclients.to_string(), Int),
+        ("tcp-backlog", config.tcp_backlog.to_string(), Immutable),
         ("port", config.listen.port().to_string(), Immutable),
         ("bind", config.listen.ip().to_string(), Immutable),
         ("databases", s("16"), Immutable),
@@ -416,7 +417,6 @@ pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
     Ok((reply, Flow::Continue))
 }
 
-/// Splits storaged's INFO text into sections by their `# Name` headers (lower-cased).
 /// `MEMORY USAGE|DOCTOR|MALLOC-STATS|PURGE|HELP`. USAGE asks storaged (the value lives
 /// there); the others describe the proxy, which holds no data.
 pub async fn memory(mut args: Args, conn: &mut Conn) -> LocalResult {
@@ -478,6 +478,7 @@ pub async fn memory(mut args: Args, conn: &mut Conn) -> LocalResult {
     Ok((reply, Flow::Continue))
 }
 
+/// Splits storaged's INFO text into sections by their `# Name` headers (lower-cased).
 fn sections_of(text: &str) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut current = String::from("storage");
@@ -596,13 +597,13 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
     section("Replication", &mut |o| {
         let _ = write!(o, "role:master\r\nconnected_slaves:0\r\n");
     });
-    section("Link", &mut |o| {
     section("CPU", &mut |o| {
         o.push_str(&tandem_service::process::cpu_usage().info_lines(""));
         for line in storage.get("cpu").into_iter().flatten() {
             let _ = write!(o, "{line}\r\n");
         }
     });
+    section("Link", &mut |o| {
         for (i, link) in shared.links.links().iter().enumerate() {
             let st = link.stats();
             let (state, last_error) = st
