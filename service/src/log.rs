@@ -6,7 +6,8 @@
 //! works). Elsewhere: timestamps, and colour only on a terminal without `NO_COLOR`. `json`
 //! writes one JSON object per event for log shippers. The filter (tracing `EnvFilter` syntax)
 //! can be replaced while running: see [`LogHandle::set_filter`]. [`fatal`] writes the error
-//! that ends `main` (before or after the subscriber exists) at error priority.
+//! that ends `main` (before or after the subscriber exists) at error priority, and for the
+//! journal a panic is written at critical priority.
 
 use std::fmt;
 use std::str::FromStr;
@@ -99,6 +100,14 @@ pub fn fatal_text(message: &str, journal: bool) -> String {
         .collect()
 }
 
+/// What the panic hook writes for the journal: every line at critical priority (`<2>`).
+pub fn panic_text(thread: &str, panic: &str) -> String {
+    format!("thread '{thread}' {panic}")
+        .lines()
+        .map(|line| format!("<2>{line}\n"))
+        .collect()
+}
+
 /// Writes the error that ends the process to stderr, at error priority when stderr is the
 /// journal, so `journalctl -p err` shows why a service did not start. `main` calls it for
 /// the error it would otherwise return (anyhow would print it unprefixed).
@@ -172,6 +181,15 @@ pub fn init(filter: &str, format: LogFormat) -> Result<LogHandle, String> {
         .with(output)
         .try_init()
         .map_err(|e| format!("cannot install the logger: {e}"))?;
+    if journal {
+        // The default hook's lines would be stored at info priority, like any unprefixed line.
+        std::panic::set_hook(Box::new(|info| {
+            use std::io::Write;
+            let thread = std::thread::current();
+            let text = panic_text(thread.name().unwrap_or("unnamed"), &info.to_string());
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        }));
+    }
     Ok(LogHandle {
         reload,
         current: Mutex::new(filter.to_owned()),
@@ -350,6 +368,14 @@ mod tests {
             "<3>Error: bad value\n<3>\n<3>Usage: x\n"
         );
         assert_eq!(fatal_text("plain", false), "Error: plain\n");
+    }
+
+    #[test]
+    fn panics_for_the_journal_are_critical_on_every_line() {
+        assert_eq!(
+            panic_text("storaged-io", "panicked at src/x.rs:1:2:\nboom"),
+            "<2>thread 'storaged-io' panicked at src/x.rs:1:2:\n<2>boom\n"
+        );
     }
 
     #[test]
