@@ -86,9 +86,9 @@ fn send(stream: &mut UnixStream, frame: Result<BytesMut, wire::FrameError>) -> R
 fn frame_of<M>(msg: &M, max_frame: u32) -> Result<BytesMut, wire::FrameError>
 where
     M: wire::Message,
-    for<'a> M: rkyv::Serialize<
+    for<'a, 'b> M: rkyv::Serialize<
         rkyv::api::high::HighSerializer<
-            rkyv::util::AlignedVec,
+            wire::codec::FrameWriter<'b>,
             rkyv::ser::allocator::ArenaHandle<'a>,
             rkyv::rancor::Error,
         >,

@@ -135,35 +135,76 @@ impl Frame {
     }
 }
 
-/// Appends one frame carrying `msg` to `out`.
+/// Appends one frame carrying `msg` to `out`. The archive is serialized straight into
+/// `out` behind the header (see [`FrameWriter`]): no intermediate buffer, so a frame with
+/// a 512 MiB value costs `out` its 512 MiB and nothing more (it cost two more copies, one
+/// of them in a buffer doubled to 1 GiB).
 ///
 /// # Errors
-/// `Serialize` if rkyv fails, `TooLarge` if the archive exceeds `max_frame`.
+/// `Serialize` if rkyv fails, `TooLarge` if the archive exceeds `max_frame`; `out` is then
+/// as it was.
 pub fn encode<M>(msg: &M, max_frame: u32, out: &mut BytesMut) -> Result<(), FrameError>
 where
     M: Message
-        + for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rancor::Error>>,
+        + for<'a, 'b> rkyv::Serialize<HighSerializer<FrameWriter<'b>, ArenaHandle<'a>, rancor::Error>>,
 {
-    let bytes = rkyv::to_bytes::<rancor::Error>(msg).map_err(|e| FrameError::Serialize {
-        kind: M::KIND,
-        reason: e.to_string(),
-    })?;
-    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    let frame_start = out.len();
+    out.reserve(HEADER_LEN);
+    out.put_slice(&MAGIC);
+    out.put_u8(PROTOCOL_VERSION);
+    out.put_u8(M::KIND as u8);
+    out.put_u32_le(0); // the length, patched below
+    out.put_u32_le(SCHEMA_HASH);
+    out.put_u32_le(0);
+    let start = out.len();
+    let written = rkyv::api::high::to_bytes_in::<_, rancor::Error>(msg, FrameWriter { out, start });
+    if let Err(e) = written {
+        out.truncate(frame_start);
+        return Err(FrameError::Serialize {
+            kind: M::KIND,
+            reason: e.to_string(),
+        });
+    }
+    let len = u32::try_from(out.len() - start).unwrap_or(u32::MAX);
     if len > max_frame {
+        out.truncate(frame_start);
         return Err(FrameError::TooLarge {
             len,
             max: max_frame,
         });
     }
-    out.reserve(HEADER_LEN + bytes.len());
-    out.put_slice(&MAGIC);
-    out.put_u8(PROTOCOL_VERSION);
-    out.put_u8(M::KIND as u8);
-    out.put_u32_le(len);
-    out.put_u32_le(SCHEMA_HASH);
-    out.put_u32_le(0);
-    out.put_slice(&bytes);
+    out[frame_start + 4..frame_start + 8].copy_from_slice(&len.to_le_bytes());
     Ok(())
+}
+
+/// Where [`encode`] has rkyv write a frame's archive: the end of the output buffer, with
+/// positions counted from the payload's start. Relative pointers and alignment padding
+/// then hold for the payload on its own, which is what the receiver copies into an aligned
+/// buffer; the header is 16 bytes, so the payload's place in `out` does not matter.
+pub struct FrameWriter<'a> {
+    out: &'a mut BytesMut,
+    start: usize,
+}
+
+/// Slack reserved behind a large write (a value's bytes), for what rkyv writes after it
+/// (the rest of the archive, its root last): without it the buffer, sized exactly for the
+/// value, doubles to take the few bytes that follow.
+const LARGE_WRITE_SLACK: usize = 4096;
+
+impl rkyv::ser::Positional for FrameWriter<'_> {
+    fn pos(&self) -> usize {
+        self.out.len() - self.start
+    }
+}
+
+impl<E> rkyv::ser::Writer<E> for FrameWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), E> {
+        if bytes.len() >= READ_CHUNK {
+            self.out.reserve(bytes.len() + LARGE_WRITE_SLACK);
+        }
+        self.out.extend_from_slice(bytes);
+        Ok(())
+    }
 }
 
 /// Parses and checks a header without consuming it.
@@ -252,6 +293,44 @@ mod tests {
                 Command::Get { key: b"k".to_vec() },
             ],
         }
+    }
+
+    #[test]
+    fn frames_are_written_in_place_behind_what_out_holds() {
+        // A frame appended after an odd number of bytes still decodes (positions count
+        // from the payload), a large value leaves slack instead of doubling the buffer,
+        // and a refused frame leaves `out` as it was.
+        let big = Request {
+            id: 9,
+            db: 0,
+            commands: vec![Command::Set {
+                key: b"k".to_vec(),
+                value: vec![b'v'; 4 << 20],
+                condition: SetCondition::Always,
+                expiry: SetExpiry::Clear,
+                get: false,
+            }],
+        };
+        let mut out = BytesMut::new();
+        out.extend_from_slice(b"abc");
+        encode(&big, u32::MAX, &mut out).unwrap();
+        assert!(out.capacity() < out.len() + 2 * LARGE_WRITE_SLACK + READ_CHUNK);
+        let frame_len = out.len() - 3;
+        let mut tail = out.split_off(3);
+        assert_eq!(&out[..], b"abc");
+        let frame = decode(&mut tail, u32::MAX).unwrap().unwrap();
+        assert!(tail.is_empty());
+        assert_eq!(frame.payload().len() + HEADER_LEN, frame_len);
+        let back: Request =
+            rkyv::deserialize::<Request, rancor::Error>(frame.access::<Request>().unwrap())
+                .unwrap();
+        assert_eq!(back, big);
+        let mut out = BytesMut::from(&b"xyz"[..]);
+        assert!(matches!(
+            encode(&big, 1 << 20, &mut out),
+            Err(FrameError::TooLarge { .. })
+        ));
+        assert_eq!(&out[..], b"xyz");
     }
 
     #[test]
