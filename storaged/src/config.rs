@@ -166,7 +166,8 @@ pub enum Subcommands {
         /// Directory to create.
         dir: PathBuf,
     },
-    /// Replaces the data directory (`--data-dir`) with a copy of a checkpoint, keeping the
+    /// Replaces the data directory (`--data-dir` or `TANDEM_DATA_DIR`, required here: never
+    /// the default or the config file's) with a copy of a checkpoint, keeping the
     /// old data beside it as `<data-dir>.before-restore-<time>`. Refuses while a storaged
     /// holds the data directory (its RocksDB `LOCK`): under systemd stop
     /// `tandem-storaged.socket` as well as the service first, or activation restarts it.

@@ -45,8 +45,14 @@ fn run() -> anyhow::Result<()> {
             return Ok(());
         }
         Some(Subcommands::Restore { from }) => {
-            let done = tandem_storaged::restore::restore(from, &config.data_dir)
-                .map_err(anyhow::Error::msg)?;
+            // Destructive: the directory to replace must be named, never the ./data default.
+            let Some(data_dir) = &flags.data_dir else {
+                anyhow::bail!(
+                    "restore needs --data-dir DIR (or TANDEM_DATA_DIR): the data directory to replace"
+                );
+            };
+            let done =
+                tandem_storaged::restore::restore(from, data_dir).map_err(anyhow::Error::msg)?;
             println!("{done}");
             return Ok(());
         }

@@ -497,6 +497,21 @@ fn restore_refuses_a_running_storaged_and_swaps_in_a_checkpoint_once_it_stopped(
             .expect("run restore")
     };
 
+    // Without --data-dir: refused, rather than restoring into a ./data default.
+    let unnamed = Command::new(binary("tandem-storaged"))
+        .args(["restore", "--from"])
+        .arg(&backup)
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .expect("run restore");
+    assert!(!unnamed.status.success());
+    assert!(
+        String::from_utf8_lossy(&unnamed.stderr).contains("restore needs --data-dir"),
+        "{}",
+        String::from_utf8_lossy(&unnamed.stderr)
+    );
+
     // While storaged runs: refused, naming it, and the live data is untouched.
     let refused = restore();
     let stderr = String::from_utf8_lossy(&refused.stderr);
