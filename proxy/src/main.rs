@@ -34,11 +34,16 @@ fn parse_flags() -> Options {
 fn run() -> anyhow::Result<()> {
     let flags = parse_flags();
     let config = Config::resolve(&flags).map_err(anyhow::Error::msg)?;
+    // Parsed: wipe the password from the command line `ps` shows, as Redis does.
+    let hidden = tandem_service::process::hide_flag_values(&["--requirepass"]);
     let log = Arc::new(
         tandem_service::log::init(&config.log, config.log_format).map_err(anyhow::Error::msg)?,
     );
     if let Some(file) = &config.config_file {
         tracing::info!(file = %file.display(), "config file read");
+    }
+    if let Err(e) = hidden {
+        tracing::warn!(error = %e, "could not hide --requirepass from the command line: prefer TANDEM_REQUIREPASS or the config file");
     }
     // Before any thread exists: this reads and clears LISTEN_* from the environment.
     let inherited = tandem_proxy::systemd::take_tcp_listener()?;
@@ -133,3 +138,10 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         }
     })
 }
+
+/// jemalloc's background threads give freed pages back to the OS after its decay time
+/// (10 s); glibc's malloc kept gigabytes after a burst of large values (issue 13). Off with
+/// `--no-default-features`.
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

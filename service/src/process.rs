@@ -46,7 +46,12 @@ fn main_thread() -> CpuTime {
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // `rest` starts at field 3 (state), so utime (14) and stime (15) are at 11 and 12.
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .ok()
         .flatten()
@@ -182,7 +187,10 @@ mod tests {
     fn this_process_command_line_can_be_rewritten() {
         // The test binary has no such flag: nothing is wiped, but the argument area is
         // found and read through /proc/self/mem.
-        assert_eq!(hide_flag_values(&["--no-such-flag-in-tests"]).expect("readable"), 0);
+        assert_eq!(
+            hide_flag_values(&["--no-such-flag-in-tests"]).expect("readable"),
+            0
+        );
     }
 
     #[test]
@@ -213,7 +221,12 @@ mod tests {
         ] {
             assert!(text.contains(name), "{text}");
         }
-        assert!(text.lines().all(|l| l.split(':').nth(1).is_some_and(|v| v.parse::<f64>().is_ok())));
-        assert!(cpu_usage().info_lines("storaged_").starts_with("storaged_used_cpu_sys:"));
+        assert!(text.lines().all(|l| l
+            .split(':')
+            .nth(1)
+            .is_some_and(|v| v.parse::<f64>().is_ok())));
+        assert!(cpu_usage()
+            .info_lines("storaged_")
+            .starts_with("storaged_used_cpu_sys:"));
     }
 }

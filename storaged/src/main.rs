@@ -35,6 +35,10 @@ fn parse_flags() -> Options {
 }
 
 fn run() -> anyhow::Result<()> {
+    // The database is nobody else's business whatever the caller's umask: the data
+    // directory is created 0700 and RocksDB's files 0600 (the socket is set 0660 after
+    // binding, for the proxies' group). The systemd unit says the same with UMask=0077.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let flags = parse_flags();
     let config = Config::resolve(&flags).map_err(anyhow::Error::msg)?;
     match &flags.command {
@@ -163,3 +167,10 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         }
     })
 }
+
+/// jemalloc's background threads give freed pages back to the OS after its decay time
+/// (10 s); glibc's malloc kept gigabytes after a burst of large values (issue 13). Off with
+/// `--no-default-features`.
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

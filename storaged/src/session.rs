@@ -137,6 +137,7 @@ pub async fn serve(
                     return;
                 }
                 pending.clear();
+                wire::shrink_after_burst(&mut pending, 64 * 1024);
             }
             let _ = write_half.shutdown().await;
         })
@@ -161,6 +162,7 @@ pub async fn serve(
                 if std::mem::take(&mut unflushed) {
                     out.flush();
                 }
+                wire::shrink_after_burst(&mut buf, 64 * 1024);
                 let read = tokio::select! {
                     _ = drain.cancelled(), if !draining => {
                         draining = true;

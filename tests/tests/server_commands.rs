@@ -82,14 +82,22 @@ fn client_reply_on_off_skip_match_redis() {
             &["GET", "c"],
         ],
         // Errors of the subcommand itself.
-        &[&["CLIENT", "REPLY"], &["CLIENT", "REPLY", "ON", "x"], &["CLIENT", "REPLY", "maybe"]],
+        &[
+            &["CLIENT", "REPLY"],
+            &["CLIENT", "REPLY", "ON", "x"],
+            &["CLIENT", "REPLY", "maybe"],
+        ],
     ];
     for pipeline in pipelines {
         let mut flush = reference.client();
-        redis::cmd("FLUSHALL").query::<()>(&mut flush).expect("flush");
+        redis::cmd("FLUSHALL")
+            .query::<()>(&mut flush)
+            .expect("flush");
         let theirs = replies_to(&reference.addr(), pipeline);
         let mut flush = cluster.client();
-        redis::cmd("FLUSHALL").query::<()>(&mut flush).expect("flush");
+        redis::cmd("FLUSHALL")
+            .query::<()>(&mut flush)
+            .expect("flush");
         let ours = replies_to(&cluster.addr(), pipeline);
         assert_eq!(ours, theirs, "pipeline {pipeline:?}");
     }
@@ -119,7 +127,10 @@ fn client_reply_off_still_delivers_blocked_pops_results_silently_and_pubsub_push
     sub.send(&encode_command(&[b"SUBSCRIBE", b"ch"]));
     assert_eq!(sub.reply(), "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
     expect(&mut c, &["PUBLISH", "ch", "hello"], int(1));
-    assert_eq!(sub.reply(), "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+    assert_eq!(
+        sub.reply(),
+        "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"
+    );
 }
 
 #[test]
@@ -141,7 +152,11 @@ fn memory_usage_estimates_and_errors_like_redis() {
     let large = usage(&mut c, &["memory", "usage", "big", "SAMPLES", "0"]);
     assert!((10_000..11_000).contains(&large), "{large}");
     for i in 0..300 {
-        expect(&mut c, &["RPUSH", "l", &format!("element-{i:05}")], int(i + 1));
+        expect(
+            &mut c,
+            &["RPUSH", "l", &format!("element-{i:05}")],
+            int(i + 1),
+        );
     }
     let list = usage(&mut c, &["MEMORY", "USAGE", "l"]);
     let list_all = usage(&mut c, &["MEMORY", "USAGE", "l", "SAMPLES", "0"]);
@@ -204,11 +219,24 @@ fn info_has_the_cpu_section_and_takes_several_sections() {
         panic!("INFO server cpu is not a bulk string");
     };
     let two = String::from_utf8_lossy(&two).into_owned();
-    assert!(two.starts_with("# Server\r\n") && two.contains("\r\n# CPU\r\n"), "{two}");
-    assert!(!two.contains("# Clients") && !two.contains("# Keyspace"), "{two}");
+    assert!(
+        two.starts_with("# Server\r\n") && two.contains("\r\n# CPU\r\n"),
+        "{two}"
+    );
+    assert!(
+        !two.contains("# Clients") && !two.contains("# Keyspace"),
+        "{two}"
+    );
     for every in ["all", "everything", "default"] {
         let text = info(&mut c, every);
-        for section in ["# Server", "# Clients", "# Memory", "# Stats", "# CPU", "# Keyspace"] {
+        for section in [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Stats",
+            "# CPU",
+            "# Keyspace",
+        ] {
             assert!(text.contains(section), "INFO {every} lacks {section}");
         }
     }
@@ -256,14 +284,21 @@ fn storaged_keeps_its_data_directory_private_whatever_the_umask() {
     wait_for("storaged's socket", START_TIMEOUT, || {
         std::os::unix::net::UnixStream::connect(&socket).ok()
     });
-    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700, "data dir");
     let mut files = 0;
     for entry in std::fs::read_dir(&dir).expect("list the data dir") {
         let path = entry.expect("entry").path();
         if path.is_file() {
             files += 1;
-            assert_eq!(mode(&path) & 0o077, 0, "{} is {:o}", path.display(), mode(&path));
+            assert_eq!(
+                mode(&path) & 0o077,
+                0,
+                "{} is {:o}",
+                path.display(),
+                mode(&path)
+            );
         }
     }
     assert!(files > 3, "RocksDB wrote no files?");

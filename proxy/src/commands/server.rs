@@ -519,22 +519,18 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
             .iter()
             .any(|w| matches!(w.as_str(), "all" | "everything" | "default"));
     let want = |s: &str| all || wanted.iter().any(|w| w == s);
-    let storage = if want("keyspace")
-        || want("stats")
-        || want("storage")
-        || want("memory")
-        || want("cpu")
-    {
-        match conn.call_storage(0, vec![Command::Info]).await {
-            Ok(outcomes) => match outcomes.into_iter().next() {
-                Some(Outcome::Ok(Reply::Bulk(b))) => sections_of(&String::from_utf8_lossy(&b)),
-                _ => BTreeMap::new(),
-            },
-            Err(_) => BTreeMap::new(),
-        }
-    } else {
-        BTreeMap::new()
-    };
+    let storage =
+        if want("keyspace") || want("stats") || want("storage") || want("memory") || want("cpu") {
+            match conn.call_storage(0, vec![Command::Info]).await {
+                Ok(outcomes) => match outcomes.into_iter().next() {
+                    Some(Outcome::Ok(Reply::Bulk(b))) => sections_of(&String::from_utf8_lossy(&b)),
+                    _ => BTreeMap::new(),
+                },
+                Err(_) => BTreeMap::new(),
+            }
+        } else {
+            BTreeMap::new()
+        };
     let shared = &conn.shared;
     let mut out = String::new();
     let mut section = |name: &str, body: &mut dyn FnMut(&mut String)| {

@@ -293,6 +293,7 @@ async fn read_responses(
                 return End::Failed(e);
             }
         }
+        wire::shrink_after_burst(&mut buf, 64 * 1024);
         match read_half.read_buf(&mut buf).await {
             Ok(0) => return End::Failed("storaged closed the link".into()),
             Ok(_) => {}
@@ -397,6 +398,8 @@ async fn write_requests(
         if let Err(e) = write_half.write_all(&out).await {
             return End::Failed(format!("write to storaged: {e}"));
         }
+        out.clear();
+        wire::shrink_after_burst(&mut out, 64 * 1024);
     }
 }
 

@@ -48,3 +48,35 @@ const fn fnv1a(bytes: &[u8], seed: u32) -> u32 {
     }
     hash
 }
+
+/// Capacity above which an emptied socket buffer is given back (see [`shrink_after_burst`]).
+pub const SHRINK_ABOVE: usize = 1024 * 1024;
+
+/// Replaces an empty `buf` whose capacity a burst grew past [`SHRINK_ABOVE`] with a fresh
+/// one of `keep` bytes, so one large value does not pin its size in every buffer it
+/// crossed for the life of a connection or link. A buffer still holding bytes is kept.
+pub fn shrink_after_burst(buf: &mut bytes::BytesMut, keep: usize) {
+    if buf.is_empty() && buf.capacity() > SHRINK_ABOVE {
+        *buf = bytes::BytesMut::with_capacity(keep);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_empty_buffers_past_the_line_shrink() {
+        let mut big = bytes::BytesMut::with_capacity(4 * SHRINK_ABOVE);
+        big.extend_from_slice(b"x");
+        shrink_after_burst(&mut big, 1024);
+        assert!(big.capacity() >= 4 * SHRINK_ABOVE, "holds a byte: kept");
+        big.clear();
+        shrink_after_burst(&mut big, 1024);
+        assert!(big.capacity() < SHRINK_ABOVE, "{}", big.capacity());
+        let mut small = bytes::BytesMut::with_capacity(SHRINK_ABOVE);
+        let before = small.capacity();
+        shrink_after_burst(&mut small, 16);
+        assert_eq!(small.capacity(), before);
+    }
+}
