@@ -231,7 +231,7 @@ impl Executor {
                 let max_frame = self.max_frame;
                 let out = out.clone();
                 tasks.spawn_blocking(move || {
-                    out.append(&read_on(&engine, &frame, id, max_frame));
+                    out.append_owned(read_on(&engine, &frame, id, max_frame));
                     out.flush();
                 });
                 None

@@ -13,6 +13,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::BytesMut;
 use tokio::sync::{oneshot, Notify};
 
+/// Frames at least this large are moved into an empty outbox rather than copied (smaller
+/// ones are copied, so the outbox keeps the capacity it reuses).
+const OWNED_ABOVE: usize = 64 * 1024;
+
 /// One link's outbound bytes, shared by everyone who answers on it.
 #[derive(Default)]
 pub struct Outbox {
@@ -42,6 +46,20 @@ impl Outbox {
         let mut s = self.lock();
         if !s.closed {
             s.buf.extend_from_slice(frame);
+        }
+    }
+
+    /// [`Outbox::append`] for a frame the caller owns: a large one becomes the buffer,
+    /// uncopied, when nothing else is waiting (a 512 MiB reply was copied here whole).
+    pub fn append_owned(&self, frame: BytesMut) {
+        let mut s = self.lock();
+        if s.closed {
+            return;
+        }
+        if s.buf.is_empty() && frame.len() >= OWNED_ABOVE {
+            s.buf = frame;
+        } else {
+            s.buf.extend_from_slice(&frame);
         }
     }
 
@@ -127,7 +145,7 @@ impl ReplyTo {
     pub fn deliver(self, frame: BytesMut, woken: &mut Woken) {
         match self {
             ReplyTo::Link(out) => {
-                out.append(&frame);
+                out.append_owned(frame);
                 woken.add(out);
             }
             ReplyTo::Once(tx) => {
@@ -188,6 +206,23 @@ mod tests {
             !out.take(&mut buf).await,
             "a closed outbox drops new frames"
         );
+    }
+
+    #[test]
+    fn a_large_frame_moves_into_an_empty_outbox_uncopied() {
+        let out = Outbox::new();
+        let big = BytesMut::from(&vec![7u8; OWNED_ABOVE][..]);
+        let at = big.as_ptr();
+        out.append_owned(big);
+        let got = out.take_now();
+        assert_eq!(got.as_ptr(), at, "the frame's own buffer");
+        assert_eq!(got.len(), OWNED_ABOVE);
+        // Behind other bytes it is copied, in order.
+        out.append(b"head");
+        out.append_owned(BytesMut::from(&vec![8u8; OWNED_ABOVE][..]));
+        let got = out.take_now();
+        assert_eq!(&got[..4], b"head");
+        assert_eq!(got.len(), OWNED_ABOVE + 4);
     }
 
     #[test]
