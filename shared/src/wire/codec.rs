@@ -3,7 +3,8 @@
 //! Header (16 bytes, little-endian): magic `b"TD"`, protocol version (u8), kind (u8),
 //! payload length (u32), schema hash (u32), reserved (u32, zero). The payload is an rkyv
 //! archive. Decoding copies the payload into a 16-byte-aligned buffer (checked `access`
-//! rejects unaligned archives, and a read buffer gives no alignment guarantee) and the
+//! rejects unaligned archives, and a read buffer gives no alignment guarantee), except a
+//! large payload the read buffer already holds aligned, which is split off in place; the
 //! archive is validated before any field is read: the peer's bytes are never trusted.
 //! Hand-written because the header is tandem's own contract.
 
@@ -102,7 +103,32 @@ pub struct FrameHeader {
 #[derive(Debug)]
 pub struct Frame {
     pub kind: FrameKind,
-    payload: AlignedVec<16>,
+    payload: Payload,
+}
+
+/// A frame's payload, 16-byte aligned either way.
+#[derive(Debug)]
+enum Payload {
+    /// Copied out of the read buffer into an aligned buffer.
+    Copied(AlignedVec<16>),
+    /// The read buffer's own bytes, split off uncopied: a large payload that the buffer
+    /// happens to hold at an aligned address (a 512 MiB value was copied once more here).
+    InPlace(BytesMut),
+}
+
+/// Payloads at least this large are kept in place when aligned. Smaller ones are copied,
+/// so a long-lived small frame (a parked blocking request) never pins a read buffer.
+const IN_PLACE_ABOVE: usize = 64 * 1024;
+
+impl std::ops::Deref for Payload {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Payload::Copied(v) => v.as_slice(),
+            Payload::InPlace(b) => b,
+        }
+    }
 }
 
 impl Frame {
@@ -262,9 +288,15 @@ pub fn decode(buf: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, Frame
         return Ok(None);
     }
     buf.advance(HEADER_LEN);
-    let mut payload = AlignedVec::<16>::with_capacity(header.len as usize);
-    payload.extend_from_slice(&buf[..header.len as usize]);
-    buf.advance(header.len as usize);
+    let len = header.len as usize;
+    let payload = if len >= IN_PLACE_ABOVE && (buf.as_ptr() as usize).is_multiple_of(16) {
+        Payload::InPlace(buf.split_to(len))
+    } else {
+        let mut payload = AlignedVec::<16>::with_capacity(len);
+        payload.extend_from_slice(&buf[..len]);
+        buf.advance(len);
+        Payload::Copied(payload)
+    };
     Ok(Some(Frame {
         kind: header.kind,
         payload,
@@ -331,6 +363,33 @@ mod tests {
             Err(FrameError::TooLarge { .. })
         ));
         assert_eq!(&out[..], b"xyz");
+    }
+
+    #[test]
+    fn a_large_aligned_payload_is_decoded_in_place_and_an_unaligned_one_copied() {
+        let big = Request {
+            id: 1,
+            db: 0,
+            commands: vec![Command::Get {
+                key: vec![b'k'; 2 * IN_PLACE_ABOVE],
+            }],
+        };
+        for shift in [0usize, 1] {
+            let mut buf = BytesMut::with_capacity(4 * IN_PLACE_ABOVE);
+            // Start the frame `shift` bytes past a 16-byte boundary of the buffer.
+            let pad = (16 - buf.as_ptr() as usize % 16) % 16 + shift;
+            buf.extend_from_slice(&vec![0; pad]);
+            encode(&big, u32::MAX, &mut buf).unwrap();
+            buf.advance(pad);
+            let payload_at = buf.as_ptr() as usize + HEADER_LEN;
+            let frame = decode(&mut buf, u32::MAX).unwrap().unwrap();
+            assert!(buf.is_empty());
+            let in_place = frame.payload().as_ptr() as usize == payload_at;
+            assert_eq!(in_place, shift == 0, "shift {shift}");
+            assert_eq!(frame.payload().as_ptr() as usize % 16, 0);
+            let req = frame.access::<Request>().unwrap();
+            assert_eq!(req.commands.len(), 1);
+        }
     }
 
     #[test]
