@@ -191,6 +191,7 @@ impl<'k> SetWrite<'k> {
     fn build_index<W: StoreWrite + ?Sized>(&mut self, w: &mut W) -> Result<(), StorageError> {
         let members = all_members(&*w, self.db, self.key, &self.rec)?;
         self.rec.flags |= FLAG_SLOT_INDEX;
+        self.rec.size = 0;
         for (slot, m) in (0u64..).zip(members) {
             w.put(
                 Cf::Sub,

@@ -3,6 +3,8 @@
 //! `spop-load run PORT [ROUNDS]` times the SPOP workload: ROUNDS (default 20) rounds of
 //! 1,024 `SADD`s of random members (so up to 1,024 distinct), then `SPOP` until the set is
 //! empty, one round trip per command, and prints the seconds it took and the commands sent.
+//! `spop-load base PORT COMMANDS` times COMMANDS `INCR`s, one round trip each: the floor
+//! of any one-command-per-round-trip workload on that server.
 //! `spop-load age PORT SECONDS` serves SECONDS of mixed traffic, pipelined: set rounds
 //! (SADD, SREM, SPOP until empty) on many keys including the benchmark's own, hashes,
 //! sorted sets, lists and strings written and deleted, so that RocksDB holds the
@@ -74,6 +76,19 @@ fn run(c: &mut Connection, rounds: u32) -> Result<(f64, u64), String> {
     Ok((start.elapsed().as_secs_f64(), sent))
 }
 
+/// The floor under [`run`]: as many `INCR`s, one round trip each (a write that does
+/// nothing but a read-modify-write of one record); returns seconds.
+fn base(c: &mut Connection, commands: u64) -> Result<f64, String> {
+    let start = Instant::now();
+    for _ in 0..commands {
+        redis::cmd("INCR")
+            .arg("spop:base")
+            .query::<i64>(c)
+            .map_err(|e| format!("INCR: {e}"))?;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
 /// Mixed traffic for `seconds`, in pipelines of about 200 commands; returns commands sent.
 fn age(c: &mut Connection, seconds: u64) -> Result<u64, String> {
     let mut rng = Rng(0xa9e);
@@ -139,7 +154,8 @@ fn age(c: &mut Connection, seconds: u64) -> Result<u64, String> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: spop-load run PORT [ROUNDS] | spop-load age PORT SECONDS";
+    let usage =
+        "usage: spop-load run PORT [ROUNDS] | spop-load base PORT COMMANDS | spop-load age PORT SECONDS";
     let port = args.get(1).and_then(|p| p.parse::<u16>().ok());
     let (Some(mode), Some(port)) = (args.first(), port) else {
         eprintln!("{usage}");
@@ -152,6 +168,10 @@ fn main() {
             let rounds = u32::try_from(rounds).map_err(|e| e.to_string())?;
             let (secs, sent) = run(&mut c, rounds)?;
             println!("{secs:.3} {sent}");
+            Ok(())
+        }
+        ("base", Some(commands)) => {
+            println!("{:.3} {commands}", base(&mut c, commands)?);
             Ok(())
         }
         ("age", Some(seconds)) => {
