@@ -498,13 +498,25 @@ fn edits_of_a_large_string_are_cheap() {
     let cluster = TestCluster::start();
     let c = &mut cluster.client();
     let size = 100 * 1024 * 1024;
-    expect(c, &["SETRANGE", "big", &(size - 1).to_string(), "x"], int(size as i64));
+    expect(
+        c,
+        &["SETRANGE", "big", &(size - 1).to_string(), "x"],
+        int(size as i64),
+    );
     let started = std::time::Instant::now();
     for i in 0..20 {
         expect(c, &["APPEND", "big", "y"], int((size + i + 1) as i64));
         expect(c, &["STRLEN", "big"], int((size + i + 1) as i64));
-        expect(c, &["SETRANGE", "big", "50000000", "z"], int((size + i + 1) as i64));
-        expect(c, &["GETRANGE", "big", "49999999", "50000000"], bulk(b"\0z"));
+        expect(
+            c,
+            &["SETRANGE", "big", "50000000", "z"],
+            int((size + i + 1) as i64),
+        );
+        expect(
+            c,
+            &["GETRANGE", "big", "49999999", "50000000"],
+            bulk(b"\0z"),
+        );
     }
     let took = started.elapsed();
     // 80 commands; each took ~1 s when it touched the whole value.
@@ -512,5 +524,58 @@ fn edits_of_a_large_string_are_cheap() {
         took < std::time::Duration::from_secs(4),
         "80 edits of a 100 MB string took {took:?}"
     );
-    expect(c, &["GETRANGE", "big", "-21", "-1"], bulk(format!("x{}", "y".repeat(20))));
+    expect(
+        c,
+        &["GETRANGE", "big", "-21", "-1"],
+        bulk(format!("x{}", "y".repeat(20))),
+    );
+}
+
+/// Resident memory of a process, from /proc.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// A large SET passes through the proxy holding its value at most twice (the parsed
+/// command, then the frame to storaged): it held the read buffer, the command and the frame
+/// at once, 3x (and 4x before the frame was serialized in place).
+#[test]
+fn a_large_set_is_held_at_most_twice_by_the_proxy() {
+    let cluster = TestCluster::start();
+    if !cluster.is_tandem() {
+        return;
+    }
+    let c = &mut cluster.client();
+    expect(c, &["SET", "warm", "up"], ok());
+    let pid = cluster.proxy_pid();
+    let size: u64 = 128 << 20;
+    let base = rss_bytes(pid);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_bytes(pid));
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            peak
+        })
+    };
+    let value = vec![b'v'; size as usize];
+    assert_eq!(run_command_bytes(c, &[b"SET", b"big", &value]), ok());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().unwrap().saturating_sub(base);
+    assert!(
+        peak < size * 5 / 2,
+        "the proxy's peak grew by {} MiB for a {} MiB SET",
+        peak >> 20,
+        size >> 20
+    );
+    assert_eq!(run_command_bytes(c, &[b"STRLEN", b"big"]), int(size as i64));
 }
