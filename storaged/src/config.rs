@@ -204,6 +204,7 @@ impl Options {
             max_frame: self.max_frame.or(lower.max_frame),
             request_memory_secs: self.request_memory_secs.or(lower.request_memory_secs),
             drain_timeout: self.drain_timeout.or(lower.drain_timeout),
+            handshake_timeout_ms: self.handshake_timeout_ms.or(lower.handshake_timeout_ms),
             allow_uid: self.allow_uid.or(lower.allow_uid),
             allow_gid: self.allow_gid.or(lower.allow_gid),
             allow_self: self.allow_self.or(lower.allow_self),
@@ -213,7 +214,6 @@ impl Options {
         }
     }
 }
-            handshake_timeout_ms: self.handshake_timeout_ms.or(lower.handshake_timeout_ms),
 
 /// The settings in force: flags, variables, file and defaults merged.
 #[derive(Debug, Clone, PartialEq)]
@@ -238,6 +238,7 @@ pub struct Config {
     pub max_frame: u32,
     pub request_memory_secs: u64,
     pub drain_timeout: u64,
+    pub handshake_timeout_ms: u64,
     pub allow_uid: Vec<u32>,
     pub allow_gid: Vec<u32>,
     pub allow_self: bool,
@@ -247,7 +248,6 @@ pub struct Config {
 }
 
 impl Config {
-    pub handshake_timeout_ms: u64,
     /// Parses the command line and environment, then reads the config file. Returns the
     /// settings and the flags/variables alone (a reload merges them with the re-read file),
     /// whose `command` says what to do.
@@ -321,6 +321,7 @@ impl Config {
                 .request_memory_secs
                 .unwrap_or(crate::dedup::DEFAULT_WINDOW_SECS),
             drain_timeout: o.drain_timeout.unwrap_or(10),
+            handshake_timeout_ms: o.handshake_timeout_ms.unwrap_or(10_000),
             allow_uid: o.allow_uid.unwrap_or_default(),
             allow_gid: o.allow_gid.unwrap_or_default(),
             allow_self: o.allow_self.unwrap_or(true),
@@ -330,7 +331,6 @@ impl Config {
         })
     }
 
-            handshake_timeout_ms: o.handshake_timeout_ms.unwrap_or(10_000),
     /// The peer policy these settings describe.
     pub fn peer_policy(&self) -> crate::peer::PeerPolicy {
         crate::peer::PeerPolicy {
@@ -402,6 +402,10 @@ impl Config {
             self.request_memory_secs != new.request_memory_secs,
         );
         note("drain-timeout", self.drain_timeout != new.drain_timeout);
+        note(
+            "handshake-timeout-ms",
+            self.handshake_timeout_ms != new.handshake_timeout_ms,
+        );
         note("log-format", self.log_format != new.log_format);
         changed
     }
@@ -411,10 +415,6 @@ impl Config {
 mod tests {
     use super::*;
 
-        note(
-            "handshake-timeout-ms",
-            self.handshake_timeout_ms != new.handshake_timeout_ms,
-        );
     fn shipped() -> String {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/storaged.toml");
         std::fs::read_to_string(path).expect("config/storaged.toml")
