@@ -108,6 +108,17 @@ pub struct Executor {
     /// Benchmark comparison only: send read-only requests through the writer queue too,
     /// so reads wait behind stalled writes as they would with one shared path.
     reads_via_writer: bool,
+    /// Memory of expensive reads across the read pool (`None`: unbounded).
+    expensive: Option<ReadBudget>,
+}
+
+/// The MiB expensive reads (LCS tables) may hold at once, as semaphore permits: a read
+/// waits for its share asynchronously, before it takes a thread of the read pool, so
+/// waiting reads hold neither memory nor threads (16 concurrent LCS of ~512 MiB used +2 GB
+/// and timed out half of them; Redis runs them one at a time).
+struct ReadBudget {
+    permits: Arc<tokio::sync::Semaphore>,
+    total_mib: u32,
 }
 
 impl Executor {
@@ -140,6 +151,7 @@ impl Executor {
             max_frame,
             window_ms,
             reads_via_writer: false,
+            expensive: None,
         })
     }
 
@@ -149,6 +161,45 @@ impl Executor {
     pub fn with_reads_via_writer(mut self, on: bool) -> Executor {
         self.reads_via_writer = on;
         self
+    }
+
+    /// Bounds the memory expensive reads hold at once to `mib` MiB (0: no bound).
+    pub fn with_expensive_read_budget(mut self, mib: u32) -> Executor {
+        self.expensive = (mib > 0).then(|| ReadBudget {
+            permits: Arc::new(tokio::sync::Semaphore::new(mib as usize)),
+            total_mib: mib,
+        });
+        self
+    }
+
+    /// Runs a read request holding an expensive read: sizes it from metadata on the read
+    /// pool, waits here for that many MiB of the budget, then runs it on the pool.
+    async fn read_expensive(self: Arc<Self>, frame: Frame, id: u64) -> BytesMut {
+        let max_frame = self.max_frame;
+        let fail = move || encode_response(id, Vec::new(), max_frame);
+        let engine = self.engine.clone();
+        let Ok((frame, need_mib)) = tokio::task::spawn_blocking(move || {
+            let need = expensive_read_mib(&engine, &frame);
+            (frame, need)
+        })
+        .await
+        else {
+            return fail();
+        };
+        let _held = match &self.expensive {
+            Some(budget) if need_mib > 0 => {
+                let take = need_mib.min(budget.total_mib);
+                match budget.permits.clone().acquire_many_owned(take).await {
+                    Ok(permit) => Some(permit),
+                    Err(_) => return fail(),
+                }
+            }
+            _ => None,
+        };
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || read_on(&engine, &frame, id, max_frame))
+            .await
+            .unwrap_or_else(|_| fail())
     }
 
     /// Asks the writer to forget remembered replies older than the window; skipped if the
@@ -225,6 +276,15 @@ impl Executor {
                         Some(encode_response(id, Vec::new(), self.max_frame))
                     }
                 }
+            }
+            Route::Read(id) if self.expensive.is_some() && has_expensive_read(&frame) => {
+                let out = out.clone();
+                let executor = self.clone();
+                tasks.spawn(async move {
+                    out.append_owned(executor.read_expensive(frame, id).await);
+                    out.flush();
+                });
+                None
             }
             Route::Read(id) => {
                 let engine = self.engine.clone();
@@ -328,6 +388,43 @@ enum Route {
 
 /// Runs a read-only request on one committed state: through the record cache while no
 /// commit overlaps it (a few attempts), else on one plain snapshot.
+/// Whether a request holds a command whose memory the read budget bounds (LCS).
+fn has_expensive_read(frame: &Frame) -> bool {
+    RequestView::of(frame).is_ok_and(|req| {
+        req.commands
+            .iter()
+            .any(|c| matches!(c, ArchivedCommand::Lcs { .. }))
+    })
+}
+
+/// MiB the expensive reads of a request need at once: the largest one's, as a request's
+/// commands run one after another. 0 when there is none or none will allocate.
+fn expensive_read_mib(engine: &Engine, frame: &Frame) -> u32 {
+    let Ok(req) = RequestView::of(frame) else {
+        return 0;
+    };
+    let at = crate::types::At {
+        db: req.db,
+        now_ms: now_ms(),
+    };
+    let view = engine.cached_read(false);
+    let bytes = req
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            ArchivedCommand::Lcs { key1, key2, .. } => Some(crate::types::string::lcs_memory(
+                &view,
+                at,
+                key1.as_slice(),
+                key2.as_slice(),
+            )),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    u32::try_from(bytes.div_ceil(1 << 20)).unwrap_or(u32::MAX)
+}
+
 fn read_on(engine: &Engine, frame: &Frame, id: u64, max_frame: u32) -> BytesMut {
     let Ok(req) = RequestView::of(frame) else {
         return encode_response(id, Vec::new(), max_frame);

@@ -117,6 +117,12 @@ pub struct Options {
     #[arg(long, env = "TANDEM_DRAIN_TIMEOUT")]
     pub drain_timeout: Option<u64>,
 
+    /// MiB that expensive reads (LCS tables) may hold at once across the whole read pool; a
+    /// read that needs more than is free waits, holding no thread, until enough is given
+    /// back. 0: no bound [default: 1024].
+    #[arg(long, env = "TANDEM_EXPENSIVE_READ_MEMORY_MB")]
+    pub expensive_read_memory_mb: Option<u32>,
+
     /// Milliseconds a new peer may take to send its Hello before its link is closed (and
     /// logged); until then it is held to a 64 KiB frame limit [default: 10000].
     #[arg(long, env = "TANDEM_HANDSHAKE_TIMEOUT_MS")]
@@ -205,6 +211,9 @@ impl Options {
             request_memory_secs: self.request_memory_secs.or(lower.request_memory_secs),
             drain_timeout: self.drain_timeout.or(lower.drain_timeout),
             handshake_timeout_ms: self.handshake_timeout_ms.or(lower.handshake_timeout_ms),
+            expensive_read_memory_mb: self
+                .expensive_read_memory_mb
+                .or(lower.expensive_read_memory_mb),
             allow_uid: self.allow_uid.or(lower.allow_uid),
             allow_gid: self.allow_gid.or(lower.allow_gid),
             allow_self: self.allow_self.or(lower.allow_self),
@@ -239,6 +248,7 @@ pub struct Config {
     pub request_memory_secs: u64,
     pub drain_timeout: u64,
     pub handshake_timeout_ms: u64,
+    pub expensive_read_memory_mb: u32,
     pub allow_uid: Vec<u32>,
     pub allow_gid: Vec<u32>,
     pub allow_self: bool,
@@ -322,6 +332,7 @@ impl Config {
                 .unwrap_or(crate::dedup::DEFAULT_WINDOW_SECS),
             drain_timeout: o.drain_timeout.unwrap_or(10),
             handshake_timeout_ms: o.handshake_timeout_ms.unwrap_or(10_000),
+            expensive_read_memory_mb: o.expensive_read_memory_mb.unwrap_or(1024),
             allow_uid: o.allow_uid.unwrap_or_default(),
             allow_gid: o.allow_gid.unwrap_or_default(),
             allow_self: o.allow_self.unwrap_or(true),
@@ -405,6 +416,10 @@ impl Config {
         note(
             "handshake-timeout-ms",
             self.handshake_timeout_ms != new.handshake_timeout_ms,
+        );
+        note(
+            "expensive-read-memory-mb",
+            self.expensive_read_memory_mb != new.expensive_read_memory_mb,
         );
         note("log-format", self.log_format != new.log_format);
         changed

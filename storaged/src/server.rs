@@ -79,7 +79,10 @@ pub async fn run(
             config.max_frame,
             config.request_memory_secs.max(1) * 1000,
         )
-        .map(|e| e.with_reads_via_writer(config.reads_via_writer))
+        .map(|e| {
+            e.with_reads_via_writer(config.reads_via_writer)
+                .with_expensive_read_budget(config.expensive_read_memory_mb)
+        })
         .map_err(|source| ServerError::Socket {
             path: "writer thread".into(),
             source,

@@ -269,3 +269,69 @@ fn an_idle_connection_costs_the_proxy_under_four_kib() {
     // Not yet at the target once a command has run (issue 13, item 11): bound what it is.
     assert!(used < 9.0, "{used:.2} KiB per connection after one command");
 }
+
+#[test]
+fn concurrent_lcs_tables_share_one_memory_budget() {
+    // Two strings whose LCS table is ~36 MiB; a 64 MiB budget lets one run at a time.
+    const LEN: usize = 3000;
+    const CLIENTS: usize = 8;
+    let cluster = TestCluster::start_with(ClusterOptions {
+        storaged_args: vec!["--expensive-read-memory-mb".into(), "64".into()],
+        ..Default::default()
+    });
+    if !cluster.is_tandem() {
+        return;
+    }
+    let text = |seed: u64| -> String {
+        let mut x = seed;
+        (0..LEN)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b'a' + ((x >> 33) % 4) as u8)
+            })
+            .collect()
+    };
+    let mut c = cluster.client();
+    expect(&mut c, &["SET", "a", &text(1)], ok());
+    expect(&mut c, &["SET", "b", &text(2)], ok());
+    let pid = cluster.storaged_pid().expect("storaged runs");
+    let before = rss_kib(pid);
+    let done = Arc::new(AtomicUsize::new(0));
+    let start = Arc::new(Barrier::new(CLIENTS));
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let addr = cluster.addr();
+            let (done, start) = (done.clone(), start.clone());
+            thread::spawn(move || {
+                let mut c = connect(&addr, None, Protocol::Resp2);
+                start.wait();
+                let reply = run_command(&mut c, &["LCS", "a", "b", "LEN"]);
+                done.fetch_add(1, Ordering::SeqCst);
+                reply
+            })
+        })
+        .collect();
+    let mut peak = 0;
+    while done.load(Ordering::SeqCst) < CLIENTS {
+        peak = peak.max(rss_kib(pid).saturating_sub(before));
+        thread::sleep(Duration::from_millis(2));
+    }
+    let replies: Vec<Outcome> = workers
+        .into_iter()
+        .map(|w| w.join().expect("client thread"))
+        .collect();
+    let Ok(Value::Int(len)) = &replies[0] else {
+        panic!("LCS LEN: {}", render_outcome(&replies[0]));
+    };
+    assert!(*len > LEN as i64 / 2, "{len}");
+    assert!(replies.iter().all(|r| r == &replies[0]), "{replies:?}");
+    eprintln!(
+        "storaged peak during {CLIENTS} concurrent LCS: +{} MiB",
+        peak / 1024
+    );
+    // One table at a time is ~36 MiB; the read pool's four threads running theirs at once
+    // held ~140 MiB before the budget.
+    assert!(peak < 90 * 1024, "storaged grew by {} MiB", peak / 1024);
+}

@@ -589,6 +589,22 @@ pub fn lcs<S: StoreRead + ?Sized>(
     lcs_reply(&a, &b, mode)
 }
 
+/// The bytes `LCS key1 key2` will hold at once (its table and both values), judged from the
+/// keys' metadata alone so a caller can wait for that much memory before running it. 0 when
+/// it fails before allocating: a key of another type, or a table over the limit. A missing
+/// key counts as empty, as in LCS itself.
+pub fn lcs_memory<S: StoreRead + ?Sized>(s: &S, at: At, key1: &[u8], key2: &[u8]) -> u64 {
+    let len = |key: &[u8]| match lookup_read(s, at, key) {
+        Ok(Some(r)) if r.kind == KeyType::String => Some(value::len(&r)),
+        Ok(None) => Some(0),
+        _ => None,
+    };
+    match (len(key1), len(key2)) {
+        (Some(a), Some(b)) if lcs_fits(a, b) => (a + 1) * (b + 1) * 4 + a + b,
+        _ => 0,
+    }
+}
+
 /// Whether the LCS table of strings of these lengths (4 bytes a cell) stays within the
 /// string size limit, as Redis requires.
 fn lcs_fits(alen: u64, blen: u64) -> bool {
@@ -1639,5 +1655,39 @@ mod tests {
             bulk_of(db.read(|s, at| get(s, at, b"k"))),
             &big[..INLINE_MAX + 10]
         );
+    }
+}
+
+#[cfg(test)]
+mod lcs_memory_tests {
+    use super::*;
+    use crate::types::testing::TestDb;
+
+    const PLAIN: SetOptions = SetOptions {
+        condition: SetCondition::Always,
+        expiry: SetExpiry::Clear,
+        get: false,
+    };
+
+    #[test]
+    fn lcs_memory_is_the_table_and_both_values_from_metadata() {
+        let mut db = TestDb::open();
+        db.write(|w, at| set(w, at, b"a", &[b'x'; 999], PLAIN))
+            .expect("set a");
+        db.write(|w, at| set(w, at, b"big", &vec![b'y'; 200_000], PLAIN))
+            .expect("set big");
+        db.write(|w, at| {
+            crate::types::hash::hset(w, at, b"h", [(&b"f"[..], &b"v"[..])].into_iter())
+        })
+        .expect("hset");
+        let memory = |k1: &[u8], k2: &[u8]| db.read(|s, at| lcs_memory(s, at, k1, k2));
+        assert_eq!(memory(b"a", b"a"), 1000 * 1000 * 4 + 999 * 2);
+        // A missing key is an empty string: a one-column table.
+        assert_eq!(memory(b"a", b"none"), 1000 * 4 + 999);
+        // Chunked values are sized from their metadata too.
+        assert_eq!(memory(b"big", b"none"), 200_001 * 4 + 200_000);
+        // LCS refuses these before allocating anything.
+        assert_eq!(memory(b"a", b"h"), 0);
+        assert_eq!(memory(b"big", b"big"), 0, "table over 512 MiB");
     }
 }
