@@ -335,3 +335,56 @@ fn concurrent_lcs_tables_share_one_memory_budget() {
     // held ~140 MiB before the budget.
     assert!(peak < 90 * 1024, "storaged grew by {} MiB", peak / 1024);
 }
+
+#[test]
+fn large_lcs_calls_queued_behind_the_budget_wait_their_turn_instead_of_timing_out() {
+    // Tables of ~244 MiB with a 300 MiB budget: one at a time, each well over a tenth of a
+    // second, so the last of twelve waits longer than the proxy's 1 s request deadline
+    // (they took 1.5 s for eight here; without the LCS allowance the last ones timed out).
+    const LEN: usize = 8000;
+    const CLIENTS: usize = 12;
+    let cluster = TestCluster::start_with(ClusterOptions {
+        storaged_args: vec!["--expensive-read-memory-mb".into(), "300".into()],
+        proxy_args: vec!["--request-timeout-ms".into(), "1000".into()],
+        ..Default::default()
+    });
+    if !cluster.is_tandem() {
+        return;
+    }
+    let mut c = cluster.client();
+    let a: String = (0..LEN)
+        .map(|i| char::from(b'a' + (i * 7 % 5) as u8))
+        .collect();
+    let b: String = (0..LEN)
+        .map(|i| char::from(b'a' + (i * 3 % 5) as u8))
+        .collect();
+    expect(&mut c, &["SET", "a", &a], ok());
+    expect(&mut c, &["SET", "b", &b], ok());
+    let started = Instant::now();
+    let start = Arc::new(Barrier::new(CLIENTS));
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let addr = cluster.addr();
+            let start = start.clone();
+            thread::spawn(move || {
+                let mut c = connect(&addr, None, Protocol::Resp2);
+                start.wait();
+                run_command(&mut c, &["LCS", "a", "b", "LEN"])
+            })
+        })
+        .collect();
+    let replies: Vec<Outcome> = workers
+        .into_iter()
+        .map(|w| w.join().expect("client thread"))
+        .collect();
+    let took = started.elapsed();
+    eprintln!("{CLIENTS} LCS of {LEN}x{LEN} one at a time: {took:?}");
+    for reply in &replies {
+        assert!(
+            matches!(reply, Ok(Value::Int(n)) if *n > 0),
+            "{}",
+            render_outcome(reply)
+        );
+    }
+    assert!(replies.iter().all(|r| r == &replies[0]));
+}

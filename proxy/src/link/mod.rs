@@ -123,6 +123,12 @@ pub(crate) struct Progress {
     frame_bytes: AtomicU64,
 }
 
+/// The size an `LCS` is charged for its allowance: storaged may queue it behind others in
+/// its read-memory budget and then build a table of up to 512 MiB, work a request of that
+/// size would get time for. So a burst of large LCS calls waits its turn instead of timing
+/// out, and a storaged that is really stuck is still reported (5 + 64 s at the defaults).
+const LCS_CHARGED_BYTES: u64 = 512 << 20;
+
 /// The extra time a request of `bytes` gets: one second per `mib_per_sec` MiB (0: none).
 pub(crate) fn size_allowance(bytes: u64, mib_per_sec: u64) -> Duration {
     if mib_per_sec == 0 {
@@ -240,6 +246,11 @@ impl Link {
             self.stats.queued.fetch_add(1, Ordering::Relaxed);
         }
         let write = commands.iter().any(Command::is_write);
+        let charged = if commands.iter().any(|c| matches!(c, Command::Lcs { .. })) {
+            LCS_CHARGED_BYTES
+        } else {
+            0
+        };
         let progress = Arc::new(Progress::default());
         if let Err(e) = self.tx.try_send(Call {
             db,
@@ -267,7 +278,12 @@ impl Link {
                 Err(elapsed) => {
                     // Once encoded, the frame's size earns it more time (checked only here,
                     // so a small request pays nothing for it).
-                    let bytes = progress.frame_bytes.load(Ordering::Acquire);
+                    // An LCS's charge, too, counts only once it was sent: one still queued
+                    // here while storaged is away keeps the plain deadline.
+                    let bytes = match progress.frame_bytes.load(Ordering::Acquire) {
+                        0 => 0,
+                        sent => sent.max(charged),
+                    };
                     let allowance = size_allowance(bytes, self.mib_per_sec);
                     let grown = deadline.and_then(|d| d.checked_add(allowance));
                     match grown {
