@@ -8,31 +8,12 @@ use tandem_proxy::config::{Config, Options};
 use tandem_service::log::LogHandle;
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            // `<3>` under journald: `journalctl -p err` must show why the proxy did not start.
-            tandem_service::log::fatal(&format!("{e:#}"));
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-/// Flags and variables; a usage error reaches the journal at error priority too.
-fn parse_flags() -> Options {
-    use clap::Parser;
-    Options::try_parse().unwrap_or_else(|e| {
-        if e.use_stderr() && tandem_service::log::stderr_is_journal() {
-            let text = e.render().to_string();
-            tandem_service::log::fatal(text.trim_end().trim_start_matches("error: "));
-            std::process::exit(e.exit_code());
-        }
-        e.exit()
-    })
+    // `<3>` under journald: `journalctl -p err` must show why the proxy did not start.
+    tandem_service::log::exit_code(run())
 }
 
 fn run() -> anyhow::Result<()> {
-    let flags = parse_flags();
+    let flags: Options = tandem_service::log::parse_flags();
     let config = Config::resolve(&flags).map_err(anyhow::Error::msg)?;
     // Parsed: wipe the password from the command line `ps` shows, as Redis does.
     let hidden = tandem_service::process::hide_flag_values(&["--requirepass"]);

@@ -117,6 +117,31 @@ pub fn fatal(message: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// The exit status of a binary's `main`: success, or `result`'s error (with its causes,
+/// `{:#}`) written by [`fatal`] and failure.
+pub fn exit_code<E: fmt::Display>(result: Result<(), E>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            fatal(&format!("{e:#}"));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// A binary's flags and variables. A usage error goes to the journal at error priority like
+/// any fatal error; elsewhere (and `--help`/`--version`) clap prints and exits as usual.
+pub fn parse_flags<T: clap::Parser>() -> T {
+    T::try_parse().unwrap_or_else(|e| {
+        if e.use_stderr() && stderr_is_journal() {
+            let text = e.render().to_string();
+            fatal(text.trim_end().trim_start_matches("error: "));
+            std::process::exit(e.exit_code());
+        }
+        e.exit()
+    })
+}
+
 /// The live log filter; see [`init`].
 pub struct LogHandle {
     reload: reload::Handle<EnvFilter, Registry>,

@@ -11,27 +11,8 @@ use tandem_storaged::config::{Config, Options, Subcommands};
 use tandem_storaged::peer::PeerPolicy;
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            // `<3>` under journald: `journalctl -p err` must show why storaged did not start.
-            tandem_service::log::fatal(&format!("{e:#}"));
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-/// Flags and variables; a usage error reaches the journal at error priority too.
-fn parse_flags() -> Options {
-    use clap::Parser;
-    Options::try_parse().unwrap_or_else(|e| {
-        if e.use_stderr() && tandem_service::log::stderr_is_journal() {
-            let text = e.render().to_string();
-            tandem_service::log::fatal(text.trim_end().trim_start_matches("error: "));
-            std::process::exit(e.exit_code());
-        }
-        e.exit()
-    })
+    // `<3>` under journald: `journalctl -p err` must show why storaged did not start.
+    tandem_service::log::exit_code(run())
 }
 
 fn run() -> anyhow::Result<()> {
@@ -39,7 +20,7 @@ fn run() -> anyhow::Result<()> {
     // directory is created 0700 and RocksDB's files 0600 (the socket is set 0660 after
     // binding, for the proxies' group). The systemd unit says the same with UMask=0077.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    let flags = parse_flags();
+    let flags: Options = tandem_service::log::parse_flags();
     let config = Config::resolve(&flags).map_err(anyhow::Error::msg)?;
     match &flags.command {
         Some(Subcommands::Checkpoint { dir }) => {
