@@ -203,9 +203,7 @@ fn validate_name(name: &[u8]) -> Result<(), CommandError> {
 }
 
 fn subcommand_arity(sub: &str) -> CommandError {
-    CommandError::Other(format!(
-        "ERR wrong number of arguments for 'client|{sub}' command"
-    ))
+    CommandError::WrongArity(format!("client|{sub}"))
 }
 
 fn client(mut args: Args, conn: &mut Conn) -> LocalResult {

@@ -189,9 +189,7 @@ pub async fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
     match sub.as_str() {
         "get" => {
             if args.remaining() == 0 {
-                return Err(CommandError::Other(
-                    "ERR wrong number of arguments for 'config|get' command".into(),
-                ));
+                return Err(CommandError::WrongArity("config|get".into()));
             }
             let settings = conn.shared.settings();
             let mut found: BTreeMap<String, String> = BTreeMap::new();
@@ -221,9 +219,7 @@ pub async fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
         }
         "set" => {
             if args.remaining() == 0 || !args.remaining().is_multiple_of(2) {
-                return Err(CommandError::Other(
-                    "ERR wrong number of arguments for 'config|set' command".into(),
-                ));
+                return Err(CommandError::WrongArity("config|set".into()));
             }
             let mut updates = Vec::new();
             while args.remaining() > 0 {
@@ -403,11 +399,7 @@ pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
                     .collect(),
             )
         }
-        "count" => {
-            return Err(CommandError::Other(
-                "ERR wrong number of arguments for 'command|count' command".into(),
-            ))
-        }
+        "count" => return Err(CommandError::WrongArity("command|count".into())),
         _ => {
             return Err(CommandError::err(format!(
                 "unknown subcommand '{sub_raw}'. Try COMMAND HELP."
@@ -423,11 +415,7 @@ pub async fn memory(mut args: Args, conn: &mut Conn) -> LocalResult {
     let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
     let sub = sub_raw.to_ascii_lowercase();
     let n = args.remaining();
-    let arity = || {
-        CommandError::Other(format!(
-            "ERR wrong number of arguments for 'memory|{sub}' command"
-        ))
-    };
+    let arity = || CommandError::WrongArity(format!("memory|{sub}"));
     let reply = match sub.as_str() {
         "usage" if n == 0 => return Err(arity()),
         "usage" => {
