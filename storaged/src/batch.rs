@@ -211,18 +211,15 @@ impl Executor {
 
     /// Decides where a validated request frame runs, answering it at once when it can.
     fn route(&self, frame: &Frame) -> Route {
-        let (id, db, write, count) = match RequestView::of(frame) {
-            Ok(r) => (
-                r.id,
-                r.db,
-                r.key.is_some() || r.commands.iter().any(|c| c.is_write()),
-                r.commands.len(),
-            ),
+        let req = match RequestView::of(frame) {
+            Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "request frame failed validation after session check");
                 return Route::Answer(encode_response(0, Vec::new(), self.max_frame));
             }
         };
+        let (id, db, count) = (req.id, req.db, req.commands.len());
+        let write = req.key.is_some() || req.commands.iter().any(|c| c.is_write());
         if db >= tandem_shared::DATABASES {
             return Route::Answer(encode_response(
                 id,
@@ -235,7 +232,14 @@ impl Executor {
         }
         match self.read_in_memory(frame, id, db) {
             Some(answer) => Route::Answer(answer),
-            None => Route::Read(id),
+            None => Route::Read {
+                id,
+                expensive: self.expensive.is_some()
+                    && req
+                        .commands
+                        .iter()
+                        .any(|c| matches!(c, ArchivedCommand::Lcs { .. })),
+            },
         }
     }
 
@@ -277,7 +281,10 @@ impl Executor {
                     }
                 }
             }
-            Route::Read(id) if self.expensive.is_some() && has_expensive_read(&frame) => {
+            Route::Read {
+                id,
+                expensive: true,
+            } => {
                 let out = out.clone();
                 let executor = self.clone();
                 tasks.spawn(async move {
@@ -286,7 +293,7 @@ impl Executor {
                 });
                 None
             }
-            Route::Read(id) => {
+            Route::Read { id, .. } => {
                 let engine = self.engine.clone();
                 let max_frame = self.max_frame;
                 let out = out.clone();
@@ -317,7 +324,7 @@ impl Executor {
                 rx.await
                     .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
             }
-            Route::Read(id) => {
+            Route::Read { id, .. } => {
                 let engine = self.engine.clone();
                 let max_frame = self.max_frame;
                 tokio::task::spawn_blocking(move || read_on(&engine, &frame, id, max_frame))
@@ -382,19 +389,9 @@ enum Route {
     Answer(BytesMut),
     /// May write: the writer thread, in arrival order.
     Write(u64),
-    /// Reads that may touch the disk: the read pool.
-    Read(u64),
-}
-
-/// Runs a read-only request on one committed state: through the record cache while no
-/// commit overlaps it (a few attempts), else on one plain snapshot.
-/// Whether a request holds a command whose memory the read budget bounds (LCS).
-fn has_expensive_read(frame: &Frame) -> bool {
-    RequestView::of(frame).is_ok_and(|req| {
-        req.commands
-            .iter()
-            .any(|c| matches!(c, ArchivedCommand::Lcs { .. }))
-    })
+    /// Reads that may touch the disk: the read pool; `expensive` ones (LCS) first wait for
+    /// their share of the read-memory budget.
+    Read { id: u64, expensive: bool },
 }
 
 /// MiB the expensive reads of a request need at once: the largest one's, as a request's
@@ -425,6 +422,8 @@ fn expensive_read_mib(engine: &Engine, frame: &Frame) -> u32 {
     u32::try_from(bytes.div_ceil(1 << 20)).unwrap_or(u32::MAX)
 }
 
+/// Runs a read-only request on one committed state: through the record cache while no
+/// commit overlaps it (a few attempts), else on one plain snapshot.
 fn read_on(engine: &Engine, frame: &Frame, id: u64, max_frame: u32) -> BytesMut {
     let Ok(req) = RequestView::of(frame) else {
         return encode_response(id, Vec::new(), max_frame);
