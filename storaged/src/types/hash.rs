@@ -652,17 +652,7 @@ mod tests {
     fn wrong_types_are_refused_both_ways() {
         let mut db = open();
         db.write(|w, at| {
-            crate::types::string::set(
-                w,
-                at,
-                b"s",
-                b"v",
-                crate::types::string::SetOptions {
-                    condition: tandem_shared::SetCondition::Always,
-                    expiry: tandem_shared::SetExpiry::Clear,
-                    get: false,
-                },
-            )
+            crate::types::string::set(w, at, b"s", b"v", crate::types::string::SetOptions::PLAIN)
         })
         .expect("set");
         assert_eq!(db.hset("s", &[("f", "v")]), Err(StorageError::WrongType));

@@ -979,17 +979,7 @@ mod tests {
         );
         assert_eq!(db.all("l"), vec![b("b"), b("c"), b("a")]);
         db.write(|w, at| {
-            crate::types::string::set(
-                w,
-                at,
-                b"s",
-                b"v",
-                crate::types::string::SetOptions {
-                    condition: tandem_shared::SetCondition::Always,
-                    expiry: tandem_shared::SetExpiry::Clear,
-                    get: false,
-                },
-            )
+            crate::types::string::set(w, at, b"s", b"v", crate::types::string::SetOptions::PLAIN)
         })
         .expect("set");
         assert_eq!(

@@ -52,13 +52,8 @@ mod tests {
     use super::*;
     use crate::types::testing::TestDb;
     use crate::types::{hash, string};
-    use tandem_shared::{SetCondition, SetExpiry};
 
-    const PLAIN: string::SetOptions = string::SetOptions {
-        condition: SetCondition::Always,
-        expiry: SetExpiry::Clear,
-        get: false,
-    };
+    const PLAIN: string::SetOptions = string::SetOptions::PLAIN;
 
     fn usage_of(db: &TestDb, key: &str, samples: u64) -> Option<i64> {
         match db.read(|s, at| usage(s, at, key.as_bytes(), samples)) {

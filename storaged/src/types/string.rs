@@ -108,6 +108,15 @@ pub struct SetOptions {
     pub get: bool,
 }
 
+impl SetOptions {
+    /// A plain `SET key value`: always, clearing any TTL, replying OK.
+    pub const PLAIN: SetOptions = SetOptions {
+        condition: SetCondition::Always,
+        expiry: SetExpiry::Clear,
+        get: false,
+    };
+}
+
 /// `SET` (and `SETEX`, `PSETEX`, `GETSET`).
 pub fn set<W: StoreWrite + ?Sized>(
     w: &mut W,
@@ -1310,11 +1319,7 @@ mod tests {
     use crate::types::testing::TestDb;
     use proptest::prelude::*;
 
-    const PLAIN: SetOptions = SetOptions {
-        condition: SetCondition::Always,
-        expiry: SetExpiry::Clear,
-        get: false,
-    };
+    const PLAIN: SetOptions = SetOptions::PLAIN;
     const CHUNK: usize = CHUNK_SIZE as usize;
 
     /// `n` bytes that differ from their neighbours, starting at `seed`.
@@ -1656,18 +1661,6 @@ mod tests {
             &big[..INLINE_MAX + 10]
         );
     }
-}
-
-#[cfg(test)]
-mod lcs_memory_tests {
-    use super::*;
-    use crate::types::testing::TestDb;
-
-    const PLAIN: SetOptions = SetOptions {
-        condition: SetCondition::Always,
-        expiry: SetExpiry::Clear,
-        get: false,
-    };
 
     #[test]
     fn lcs_memory_is_the_table_and_both_values_from_metadata() {

@@ -1684,17 +1684,7 @@ mod tests {
         let r = db.write(|w, at| zincrby(w, at, b"z", -0.0, b"neg0"));
         assert_eq!(r, Ok(Reply::Double(0.0)));
         db.write(|w, at| {
-            crate::types::string::set(
-                w,
-                at,
-                b"s",
-                b"v",
-                crate::types::string::SetOptions {
-                    condition: tandem_shared::SetCondition::Always,
-                    expiry: tandem_shared::SetExpiry::Clear,
-                    get: false,
-                },
-            )
+            crate::types::string::set(w, at, b"s", b"v", crate::types::string::SetOptions::PLAIN)
         })
         .unwrap();
         assert_eq!(db.zadd("s", &[(1.0, "a")]), Err(StorageError::WrongType));
