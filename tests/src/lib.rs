@@ -110,6 +110,25 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// A `kB` field of `/proc/PID/status` (`"VmRSS:"`, `"VmSize:"`), in KiB.
+///
+/// # Panics
+/// If the process is gone or has no such field.
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("pid {pid} is gone: {e}"));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// Resident memory of a process, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS:")
+}
+
 /// A TCP port that was free a moment ago. Another process can take it before we bind it
 /// again, so starters retry on "address in use".
 pub fn free_port() -> u16 {

@@ -154,15 +154,6 @@ fn a_stopped_storaged_stalls_no_proxy_local_command_and_a_stuck_write_is_reporte
     assert_eq!(stuck.command(&["INCR", "n"]), ":1\r\n");
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
 #[test]
 fn memory_stays_bounded_while_storage_is_away() {
     let mut cluster = cluster_with_proxy_args(&["--request-timeout-ms", "20000"]);

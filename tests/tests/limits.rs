@@ -212,18 +212,6 @@ fn three_thousand_sequential_connects_are_all_accepted() {
     assert!(accepted <= CONNECTS + 1, "{accepted} accepted");
 }
 
-/// Resident memory of a process, from `/proc/PID/status`.
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// The proxy's resident memory per connection of `CONNS` opened (each sending one `PING`
 /// first when `ping`), in KiB.
 fn proxy_kib_per_connection(ping: bool) -> f64 {

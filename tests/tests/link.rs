@@ -165,17 +165,6 @@ fn clients_keep_their_connections_while_storaged_is_away() {
     expect(&mut c, &["GET", "k"], bulk("before"));
 }
 
-/// A `VmSize:`/`VmRSS:`-style field of /proc/PID/status, in KiB.
-fn proc_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("pid {pid} is gone: {e}"));
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
-
 /// A frame header of `kind` announcing `len` payload bytes.
 fn header_announcing(kind: wire::FrameKind, len: u32) -> BytesMut {
     let mut header = BytesMut::new();
@@ -190,7 +179,7 @@ fn header_announcing(kind: wire::FrameKind, len: u32) -> BytesMut {
 /// as `ulimit -v` did in the report: an allocation of a claimed length then aborts the
 /// process instead of only reserving address space. False if `prlimit` is not installed.
 fn cap_address_space(pid: u32, headroom_mib: u64) -> bool {
-    let limit = (proc_kib(pid, "VmSize:") + headroom_mib * 1024) * 1024;
+    let limit = (proc_status_kib(pid, "VmSize:") + headroom_mib * 1024) * 1024;
     std::process::Command::new("prlimit")
         .arg(format!("--pid={pid}"))
         .arg(format!("--as={limit}:{limit}"))
@@ -215,7 +204,10 @@ fn peers_announcing_huge_frames_and_stalling_cost_storaged_only_what_they_sent()
     assert_still_serving(&cluster);
     let pid = cluster.storaged_pid().expect("storaged pid");
     let capped = cap_address_space(pid, 2048);
-    let (vm_before, rss_before) = (proc_kib(pid, "VmSize:"), proc_kib(pid, "VmRSS:"));
+    let (vm_before, rss_before) = (
+        proc_status_kib(pid, "VmSize:"),
+        proc_status_kib(pid, "VmRSS:"),
+    );
     let claim = wire::DEFAULT_MAX_FRAME - 1;
 
     let mut stalled = Vec::new();
@@ -247,7 +239,10 @@ fn peers_announcing_huge_frames_and_stalling_cost_storaged_only_what_they_sent()
         cluster.logs()
     );
     assert_still_serving(&cluster);
-    let (vm_after, rss_after) = (proc_kib(pid, "VmSize:"), proc_kib(pid, "VmRSS:"));
+    let (vm_after, rss_after) = (
+        proc_status_kib(pid, "VmSize:"),
+        proc_status_kib(pid, "VmRSS:"),
+    );
     eprintln!(
         "storaged VmSize {vm_before} -> {vm_after} KiB, VmRSS {rss_before} -> {rss_after} KiB \
          (address space capped: {capped})"
@@ -324,7 +319,7 @@ fn a_storaged_announcing_huge_frames_costs_the_proxy_only_what_it_sent() {
     let path = cluster.socket_path();
     let _ = std::fs::remove_file(&path);
     let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind the fake");
-    let vm_before = proc_kib(pid, "VmSize:");
+    let vm_before = proc_status_kib(pid, "VmSize:");
     let claim = wire::DEFAULT_MAX_FRAME - 1;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -373,7 +368,7 @@ fn a_storaged_announcing_huge_frames_costs_the_proxy_only_what_it_sent() {
         );
     }
     std::thread::sleep(Duration::from_millis(500));
-    let vm_after = proc_kib(pid, "VmSize:");
+    let vm_after = proc_status_kib(pid, "VmSize:");
     eprintln!("proxy VmSize {vm_before} -> {vm_after} KiB");
     assert!(
         vm_after < vm_before + 512 * 1024,

@@ -285,17 +285,6 @@ fn a_subscriber_that_stops_reading_is_disconnected() {
     expect(&mut publisher, &["PING"], simple("PONG"));
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
 /// 100 subscribers on two proxies each receive every message in order; prints the
 /// fan-out rate (deliveries per second) for the notes, asserts only delivery.
 #[test]

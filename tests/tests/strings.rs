@@ -5,7 +5,8 @@
 
 use redis::Connection;
 use tandem_tests::{
-    bulk, bulks, err, expect, int, nil, ok, run_command, run_command_bytes, TestCluster, Value,
+    bulk, bulks, err, expect, int, nil, ok, rss_kib, run_command, run_command_bytes, TestCluster,
+    Value,
 };
 
 const NOT_INT: &str = "ERR value is not an integer or out of range";
@@ -531,16 +532,6 @@ fn edits_of_a_large_string_are_cheap() {
     );
 }
 
-/// Resident memory of a process, from /proc.
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
-}
-
 /// A large SET passes through the proxy holding its value at most twice (the parsed
 /// command, then the frame to storaged): it held the read buffer, the command and the frame
 /// at once, 3x (and 4x before the frame was serialized in place).
@@ -554,14 +545,14 @@ fn a_large_set_is_held_at_most_twice_by_the_proxy() {
     expect(c, &["SET", "warm", "up"], ok());
     let pid = cluster.proxy_pid();
     let size: u64 = 128 << 20;
-    let base = rss_bytes(pid);
+    let base = rss_kib(pid) * 1024;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sampler = {
         let stop = stop.clone();
         std::thread::spawn(move || {
             let mut peak = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_bytes(pid));
+                peak = peak.max(rss_kib(pid) * 1024);
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
             peak
