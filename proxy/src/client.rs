@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::resp::Protocol;
+use tandem_resp::Protocol;
 
 /// State the connection keeps for one client.
 #[derive(Debug, Clone)]

@@ -30,8 +30,8 @@ use crate::commands::{self, Handler, Local, ParseCtx};
 use crate::error::CommandError;
 use crate::link::{Link, LinkError};
 use crate::pubsub::{ClientSubs, Delivery};
-use crate::resp::{self, Protocol};
 use crate::server::Shared;
+use tandem_resp::Protocol;
 
 /// Flush replies early once this much output is buffered, so a huge pipeline does not grow
 /// the output buffer without bound.
@@ -181,7 +181,7 @@ impl Conn {
         rbuf: &mut BytesMut,
         kill: &CancellationToken,
     ) -> std::io::Result<()> {
-        let mut decoder = resp::Decoder::new();
+        let mut decoder = tandem_resp::Decoder::new();
         let drain = self.shared.drain.clone();
         loop {
             let n = tokio::select! {
@@ -221,7 +221,7 @@ impl Conn {
                 return Ok(());
             }
             self.now = None;
-            let limits = resp::decode::Limits {
+            let limits = tandem_resp::decode::Limits {
                 max_bulk_len: self.shared.proto_max_bulk_len.load(Ordering::Relaxed),
                 auth_required: !self.state.authenticated,
                 ..Default::default()
@@ -266,7 +266,7 @@ impl Conn {
                     Ok(None) => break,
                     Err(e) => {
                         self.flush_batch().await;
-                        resp::encode::encode_error(&e.to_string(), &mut self.out);
+                        tandem_resp::encode::encode_error(&e.to_string(), &mut self.out);
                         flow = Flow::Close;
                         break;
                     }
@@ -400,7 +400,7 @@ impl Conn {
                 };
                 self.now = None;
                 if flow != Flow::Replied {
-                    resp::encode::encode(&reply, self.state.protocol, &mut self.out);
+                    tandem_resp::encode::encode(&reply, self.state.protocol, &mut self.out);
                 }
                 if matches!(
                     local,
@@ -505,7 +505,7 @@ impl Conn {
         self.shared.clients.set_blocked(self.state.id, None);
         match waited {
             crate::blocking::Waited::Answered(result) => self.encode_result(result, 1),
-            crate::blocking::Waited::Unblocked => resp::encode::encode_error(
+            crate::blocking::Waited::Unblocked => tandem_resp::encode::encode_error(
                 &tandem_shared::StorageError::Unblocked.to_string(),
                 &mut self.out,
             ),
@@ -517,7 +517,7 @@ impl Conn {
     /// Writes an error reply after everything queued before it.
     async fn error(&mut self, text: &str) {
         self.flush_batch().await;
-        resp::encode::encode_error(text, &mut self.out);
+        tandem_resp::encode::encode_error(text, &mut self.out);
     }
 
     /// Sends the pending storage commands as one request and encodes their replies.
@@ -543,18 +543,18 @@ impl Conn {
                 Ok(response) => {
                     for outcome in response.outcomes.iter() {
                         match outcome {
-                            ArchivedOutcome::Ok(reply) => resp::encode::encode_archived(
+                            ArchivedOutcome::Ok(reply) => tandem_resp::encode::encode_archived(
                                 reply,
                                 self.state.protocol,
                                 &mut self.out,
                             ),
                             ArchivedOutcome::Err(e) => {
-                                resp::encode::encode_error(&e.message(), &mut self.out)
+                                tandem_resp::encode::encode_error(&e.message(), &mut self.out)
                             }
                         }
                     }
                     for _ in response.outcomes.len()..count {
-                        resp::encode::encode_error(
+                        tandem_resp::encode::encode_error(
                             "ERR storage returned too few replies",
                             &mut self.out,
                         );
@@ -563,7 +563,7 @@ impl Conn {
                 Err(e) => {
                     tracing::error!(error = %e, "invalid response frame from storaged");
                     for _ in 0..count {
-                        resp::encode::encode_error(
+                        tandem_resp::encode::encode_error(
                             "ERR storage sent an invalid response",
                             &mut self.out,
                         );
@@ -573,7 +573,7 @@ impl Conn {
             Err(e) => {
                 let text = e.to_string();
                 for _ in 0..count {
-                    resp::encode::encode_error(&text, &mut self.out);
+                    tandem_resp::encode::encode_error(&text, &mut self.out);
                 }
             }
         }

@@ -1,8 +1,8 @@
 //! The proxy's error types.
 //!
 //! [`CommandError`] is a client-caused command outcome: it becomes a `-ERR ...` reply and the
-//! connection carries on. [`ProtocolError`] is malformed RESP: Redis replies
-//! `-ERR Protocol error: ...` and closes, and so do we. Link failures live in `link`.
+//! connection carries on. Malformed RESP is `tandem_resp::ProtocolError` (Redis replies
+//! `-ERR Protocol error: ...` and closes, and so do we). Link failures live in `link`.
 
 /// A command-level error reply. `Display` is the exact Redis text, prefix included.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,11 +31,4 @@ impl CommandError {
     pub fn err(text: impl std::fmt::Display) -> CommandError {
         CommandError::Other(format!("ERR {text}"))
     }
-}
-
-/// Malformed RESP input. The connection replies with this text and then closes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProtocolError {
-    #[error("ERR Protocol error: {0}")]
-    Invalid(String),
 }

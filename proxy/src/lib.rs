@@ -12,7 +12,6 @@ pub mod connection;
 pub mod error;
 pub mod link;
 pub mod pubsub;
-pub mod resp;
 pub mod server;
 pub mod systemd;
 pub mod transaction;

@@ -21,7 +21,7 @@ use tandem_shared::wire::{ArchivedPush, Subscription, Subscriptions};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::resp::{encode, Protocol};
+use tandem_resp::{encode, Protocol};
 
 /// Redis's default `client-output-buffer-limit pubsub 32mb 8mb 60`.
 pub const HARD_LIMIT: usize = 32 * 1024 * 1024;

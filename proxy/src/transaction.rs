@@ -30,7 +30,7 @@ use crate::commands::args::Args;
 use crate::commands::{self, CommandSpec, Handler, Local, ParseCtx};
 use crate::connection::{now_ms, Conn, Flow};
 use crate::error::CommandError;
-use crate::resp::encode;
+use tandem_resp::encode;
 
 /// What the transaction-control commands return to the local-command dispatcher.
 type LocalResult = Result<(Reply, Flow), CommandError>;

@@ -9,7 +9,7 @@ use super::args::Args;
 use super::{server, Local};
 use crate::connection::{Conn, Flow};
 use crate::error::CommandError;
-use crate::resp::Protocol;
+use tandem_resp::Protocol;
 
 /// Version reported to clients (`HELLO`, `INFO redis_version`): the Redis API level tandem
 /// implements.

@@ -14,7 +14,7 @@ use super::ParseCtx;
 use crate::connection::Conn;
 use crate::error::CommandError;
 use crate::pubsub::ClientSubs;
-use crate::resp::{encode, Protocol};
+use tandem_resp::{encode, Protocol};
 
 /// `PUBLISH channel message`.
 pub fn publish(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {

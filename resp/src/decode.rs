@@ -17,7 +17,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memchr;
 
-use crate::error::ProtocolError;
+use crate::ProtocolError;
 
 /// `PROTO_INLINE_MAX_SIZE`: the longest inline line or unfinished header line.
 pub const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
@@ -474,7 +474,7 @@ pub fn split_args(line: &Bytes) -> Option<Vec<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resp::encode::encode_command;
+    use crate::encode::encode_command;
     use proptest::prelude::*;
 
     fn decode_all(input: &[u8], limits: &Limits) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
