@@ -10,24 +10,22 @@
 //!   (60 s by default); the client's original block time travels along, so it keeps its
 //!   place among the key's waiters, and each renewal is marked `renewed`, so storaged
 //!   serves it as a client blocked all along instead of checking its keys' types afresh;
-//! - while waiting the connection still reads the client's socket, to notice it closing (what
-//!   it sends meanwhile stays buffered, as Redis does), and `CLIENT UNBLOCK` or the client
-//!   going away asks storaged to release the parked request with an `Unblock` command;
+//! - `CLIENT UNBLOCK` or the client going away (the connection keeps reading the socket
+//!   meanwhile and tells this module through a future) asks storaged to release the parked
+//!   request with an `Unblock` command;
 //! - when the proxy drains, the pop is released the same way and the client is closed
 //!   without a reply, unless storaged served it first (then the reply goes out before the
 //!   close): no element is ever popped for a client that does not get it.
 //!
-//! It never encodes replies or writes to the client: the connection does.
+//! It never touches the client's socket, encodes replies or writes to the client: the
+//! connection does.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use tandem_shared::reply::ArchivedReply;
 use tandem_shared::wire::{ArchivedOutcome, Frame, Response};
 use tandem_shared::Command;
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -40,10 +38,6 @@ pub const SEGMENT: Duration = Duration::from_secs(10);
 /// Past a segment's deadline, how long the proxy still waits for storaged's answer (which
 /// may be held up by a storaged restart) before reporting the outcome unknown.
 const GRACE: Duration = Duration::from_secs(5);
-
-/// Bytes a blocked client may send before the connection stops reading it (Redis buffers a
-/// blocked client's further commands too).
-const MAX_BUFFERED: usize = 1024 * 1024;
 
 /// Pause between `Unblock` attempts while the pop is not yet parked in storaged.
 const UNBLOCK_RETRY: Duration = Duration::from_millis(5);
@@ -74,19 +68,17 @@ pub struct Waiter {
 }
 
 /// Runs one blocking pop for a client and waits for its answer; see the module docs.
-/// `unblock` is the client's registry signal (set by `CLIENT UNBLOCK`); `drain` is the
-/// proxy's (`crate::server::Shared::drain`).
-#[allow(clippy::too_many_arguments)]
+/// `unblock` is the client's signal from the client list (set by `CLIENT UNBLOCK`); `drain`
+/// is the proxy's drain token; `client_gone` resolves when the client closed its connection
+/// or was killed.
 pub async fn wait(
     link: &Link,
     db: u8,
     command: Command,
     waiter: Waiter,
     unblock: &Arc<Unblock>,
-    stream: &mut TcpStream,
-    rbuf: &mut BytesMut,
-    kill: &CancellationToken,
     drain: &CancellationToken,
+    client_gone: impl std::future::Future<Output = ()>,
 ) -> Waited {
     let Command::BlockingPop { op, keys, mut wait } = command else {
         return Waited::Answered(link.call(db, vec![command]).await);
@@ -99,6 +91,7 @@ pub async fn wait(
     let _stop_unblocking = finished.clone().drop_guard();
     let mut asked: Option<bool> = None;
     let mut draining = false;
+    tokio::pin!(client_gone);
     loop {
         let now = now_ms();
         let segment_end = now.saturating_add(SEGMENT.as_millis() as u64);
@@ -144,12 +137,7 @@ pub async fn wait(
                     draining = true;
                     tokio::spawn(release(link.clone(), db, waiter, false, finished.clone()));
                 }
-                read = stream.read_buf(rbuf), if rbuf.len() < MAX_BUFFERED => {
-                    if matches!(read, Ok(0) | Err(_)) {
-                        return gone(link, db, waiter, call).await;
-                    }
-                }
-                _ = kill.cancelled() => return gone(link, db, waiter, call).await,
+                () = &mut client_gone => return gone(link, db, waiter, call).await,
             }
         }
     }
@@ -216,5 +204,5 @@ fn is_timeout_reply(frame: &Frame) -> bool {
 }
 
 fn now_ms() -> u64 {
-    u64::try_from(crate::connection::now_ms()).unwrap_or(0)
+    u64::try_from(crate::clock::now_ms()).unwrap_or(0)
 }

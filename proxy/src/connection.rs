@@ -25,6 +25,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ClientState;
+use crate::clock::BatchClock;
 use crate::commands::args::Args;
 use crate::commands::{self, Handler, Local, ParseCtx};
 use crate::error::CommandError;
@@ -36,6 +37,10 @@ use tandem_resp::Protocol;
 /// Flush replies early once this much output is buffered, so a huge pipeline does not grow
 /// the output buffer without bound.
 const OUTPUT_FLUSH_AT: usize = 1024 * 1024;
+
+/// Bytes a client blocked in a pop may send before the connection stops reading it (Redis
+/// buffers a blocked client's further commands too).
+const MAX_BUFFERED_WHILE_BLOCKED: usize = 1024 * 1024;
 
 /// How long a closing connection keeps reading (and dropping) what the client still sends,
 /// waiting for the client to close its side.
@@ -88,9 +93,9 @@ pub struct Conn {
     /// A blocking pop waiting to run (`crate::blocking`); never set inside MULTI, where
     /// commands queue before reaching the parser.
     blocked: Option<Command>,
-    /// The clock read once for the commands parsed from one read (reading it per command
-    /// was 4 % of the proxy at P16); forgotten after every read and every storage wait.
-    now: Option<i64>,
+    /// The clock read once for the commands parsed from one read; forgotten after every
+    /// read and every storage wait.
+    clock: BatchClock,
 }
 
 /// Serves one client until it quits, errs, is killed or the proxy shuts down.
@@ -134,7 +139,7 @@ pub async fn serve(
         out: BytesMut::new(),
         batch: Vec::new(),
         blocked: None,
-        now: None,
+        clock: BatchClock::default(),
     };
     let mut rbuf = BytesMut::new();
     let ended = conn.run(&mut stream, &mut rbuf, &kill).await;
@@ -220,7 +225,7 @@ impl Conn {
             if n == 0 {
                 return Ok(());
             }
-            self.now = None;
+            self.clock.forget();
             let limits = tandem_resp::decode::Limits {
                 max_bulk_len: self.shared.proto_max_bulk_len.load(Ordering::Relaxed),
                 auth_required: !self.state.authenticated,
@@ -242,7 +247,7 @@ impl Conn {
                             if !Box::pin(self.block(stream, rbuf, kill, command)).await? {
                                 return Ok(());
                             }
-                            self.now = None;
+                            self.clock.forget();
                         }
                         // `skip_next` is set only by `CLIENT REPLY SKIP`, which has no
                         // reply of its own either.
@@ -361,7 +366,7 @@ impl Conn {
         match spec.handler {
             Handler::Storage(parse) => {
                 let ctx = ParseCtx {
-                    now_ms: *self.now.get_or_insert_with(now_ms),
+                    now_ms: self.clock.now_ms(),
                     proto_max_bulk_len: self.shared.proto_max_bulk_len.load(Ordering::Relaxed),
                     db: self.state.db,
                 };
@@ -398,7 +403,7 @@ impl Conn {
                     Ok(r) => r,
                     Err(e) => (tandem_shared::Reply::Error(e.to_string()), Flow::Continue),
                 };
-                self.now = None;
+                self.clock.forget();
                 if flow != Flow::Replied {
                     tandem_resp::encode::encode(&reply, self.state.protocol, &mut self.out);
                 }
@@ -466,8 +471,8 @@ impl Conn {
     }
 
     /// The blocking-call path: earlier replies go out first, then the connection waits for
-    /// the pop without the link's request deadline, still noticing the client closing
-    /// (`crate::blocking`). False if the client went away meanwhile, or if the proxy started
+    /// the pop without the link's request deadline (`crate::blocking`), reading the socket
+    /// to notice the client closing. False if the client went away meanwhile, or if the proxy started
     /// draining and storaged released the pop unserved: the client then gets no reply and
     /// the connection closes (nothing was popped for it).
     async fn block(
@@ -490,16 +495,28 @@ impl Conn {
             proxy: self.link.instance_id(),
             client: self.state.id,
         };
+        // The socket is still read while the pop waits, to notice the client closing; what
+        // it sends meanwhile stays buffered for after the pop, as Redis does.
+        let client_gone = async {
+            loop {
+                tokio::select! {
+                    _ = kill.cancelled() => return,
+                    read = stream.read_buf(rbuf), if rbuf.len() < MAX_BUFFERED_WHILE_BLOCKED => {
+                        if matches!(read, Ok(0) | Err(_)) {
+                            return;
+                        }
+                    }
+                }
+            }
+        };
         let waited = crate::blocking::wait(
             &self.link,
             self.state.db,
             command,
             waiter,
             &unblock,
-            stream,
-            rbuf,
-            kill,
             &self.shared.drain,
+            client_gone,
         )
         .await;
         self.shared.clients.set_blocked(self.state.id, None);
@@ -528,7 +545,7 @@ impl Conn {
         let commands = std::mem::take(&mut self.batch);
         let count = commands.len();
         let result = Box::pin(self.link.call(self.state.db, commands)).await;
-        self.now = None;
+        self.clock.forget();
         self.encode_result(result, count);
     }
 
@@ -645,12 +662,4 @@ async fn next_message(subs: &mut Option<ClientSubs>) -> Option<Delivery> {
         Some(s) => s.inbox.recv().await,
         None => std::future::pending().await,
     }
-}
-
-/// Current unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

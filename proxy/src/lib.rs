@@ -6,6 +6,7 @@
 
 pub mod blocking;
 pub mod client;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod connection;

@@ -4,10 +4,11 @@
 //!
 //! storaged routes messages between proxies (see `storaged/src/pubsub.rs`); this module
 //! keeps the client side. Registration travels on the pool's first link as `Subscriptions`
-//! frames carrying absolute counts: [`PubSub::take_dirty`] gives the dispatcher the names
-//! whose count changed, and [`PubSub::snapshot`] the whole table to send after every
-//! reconnect, so storaged's view heals by itself. Messages arrive as `Push` frames on that
-//! link and are queued per client ([`Subscriber`]); the queue is accounted in bytes and
+//! frames carrying absolute counts: [`PushSink::take_dirty`] gives the dispatcher the names
+//! whose count changed, and [`PushSink::snapshot`] the whole table to send after every
+//! reconnect, so storaged's view heals by itself (the link sees the table only as a
+//! [`PushSink`]). Messages arrive as `Push` frames on any link and are queued per client
+//! ([`Subscriber`]); the queue is accounted in bytes and
 //! the client is disconnected past Redis's pub/sub output-buffer limits instead of letting
 //! proxy memory grow. This module never touches a socket.
 
@@ -22,6 +23,8 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use tandem_resp::{encode, Protocol};
+
+use crate::link::PushSink;
 
 /// Redis's default `client-output-buffer-limit pubsub 32mb 8mb 60`.
 pub const HARD_LIMIT: usize = 32 * 1024 * 1024;
@@ -93,7 +96,7 @@ impl Subscriber {
         if queued <= SOFT_LIMIT {
             return false;
         }
-        let now = crate::connection::now_ms() as u64;
+        let now = crate::clock::now_ms() as u64;
         let since = self.soft_since_ms.load(Ordering::Relaxed);
         if since == 0 {
             self.soft_since_ms.store(now, Ordering::Relaxed);
@@ -265,14 +268,22 @@ impl PubSub {
         }
     }
 
-    /// Resolves when the table changed since the last [`PubSub::take_dirty`].
-    pub async fn changed(&self) {
+    /// Local channel and pattern counts, for INFO.
+    pub fn sizes(&self) -> (usize, usize) {
+        self.table
+            .lock()
+            .map_or((0, 0), |t| (t.channels.len(), t.patterns.len()))
+    }
+}
+
+impl PushSink for PubSub {
+    async fn changed(&self) {
         self.changed.notified().await;
     }
 
     /// The changed names with their current counts, for a `Subscriptions` frame; `None`
     /// when nothing changed.
-    pub fn take_dirty(&self) -> Option<Subscriptions> {
+    fn take_dirty(&self) -> Option<Subscriptions> {
         let mut t = self.table.lock().ok()?;
         if t.dirty.is_empty() {
             return None;
@@ -296,7 +307,7 @@ impl PubSub {
     }
 
     /// The whole table, replacing whatever storaged had for the link (sent on connect).
-    pub fn snapshot(&self) -> Subscriptions {
+    fn snapshot(&self) -> Subscriptions {
         let Ok(mut t) = self.table.lock() else {
             return Subscriptions {
                 replace: true,
@@ -321,7 +332,7 @@ impl PubSub {
     }
 
     /// Fans a `Push` frame out to local subscribers.
-    pub fn deliver(&self, push: &ArchivedPush) {
+    fn deliver(&self, push: &ArchivedPush) {
         let Ok(t) = self.table.lock() else {
             return;
         };
@@ -348,13 +359,6 @@ impl PubSub {
                 );
             }
         }
-    }
-
-    /// Local channel and pattern counts, for INFO.
-    pub fn sizes(&self) -> (usize, usize) {
-        self.table
-            .lock()
-            .map_or((0, 0), |t| (t.channels.len(), t.patterns.len()))
     }
 }
 

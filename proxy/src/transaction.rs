@@ -26,9 +26,10 @@ use tandem_shared::command::WatchToken;
 use tandem_shared::wire::{ArchivedOutcome, Outcome, Response};
 use tandem_shared::{Command, Reply};
 
+use crate::clock::now_ms;
 use crate::commands::args::Args;
 use crate::commands::{self, CommandSpec, Handler, Local, ParseCtx};
-use crate::connection::{now_ms, Conn, Flow};
+use crate::connection::{Conn, Flow};
 use crate::error::CommandError;
 use tandem_resp::encode;
 

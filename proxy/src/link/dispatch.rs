@@ -21,8 +21,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::in_flight::InFlight;
-use super::{Call, LinkConfig, LinkError, LinkState, LinkStats};
-use crate::pubsub::PubSub;
+use super::{Call, LinkConfig, LinkError, LinkState, LinkStats, PushSink};
 
 const BACKOFF_MIN: Duration = Duration::from_millis(5);
 const BACKOFF_MAX: Duration = Duration::from_millis(1000);
@@ -48,18 +47,18 @@ enum End {
 
 /// What a link does for pub/sub: every link hands `Push` frames to the hub; the one that
 /// `registers` also sends the proxy's subscription table (whole on connect, then changes).
-pub(super) struct PubSubRole {
-    pub hub: Arc<PubSub>,
+pub(super) struct PubSubRole<S> {
+    pub hub: Arc<S>,
     pub registers: bool,
 }
 
-pub(super) async fn run(
+pub(super) async fn run<S: PushSink>(
     index: usize,
     config: LinkConfig,
     rx: mpsc::Receiver<Call>,
     stats: Arc<LinkStats>,
     in_flight: Arc<InFlight>,
-    pubsub: PubSubRole,
+    pubsub: PubSubRole<S>,
     shutdown: CancellationToken,
 ) {
     let mut backoff = BACKOFF_MIN;
@@ -221,14 +220,14 @@ async fn connect(config: &LinkConfig) -> Result<(UnixStream, BytesMut), String> 
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn serve(
+async fn serve<S: PushSink>(
     stream: UnixStream,
     early: BytesMut,
     config: &LinkConfig,
     outbox: &mut Outbox,
     stats: &LinkStats,
     in_flight: &InFlight,
-    pubsub: &PubSubRole,
+    pubsub: &PubSubRole<S>,
     next_id: &mut u64,
     shutdown: &CancellationToken,
 ) -> End {
@@ -240,7 +239,7 @@ async fn serve(
         config.max_frame,
         in_flight,
         stats,
-        &pubsub.hub,
+        pubsub.hub.as_ref(),
         &going_away,
     );
     let writer = write_requests(
@@ -268,13 +267,13 @@ async fn serve(
     }
 }
 
-async fn read_responses(
+async fn read_responses<S: PushSink>(
     mut read_half: OwnedReadHalf,
     mut buf: BytesMut,
     max_frame: u32,
     in_flight: &InFlight,
     stats: &LinkStats,
-    hub: &PubSub,
+    hub: &S,
     going_away: &Notify,
 ) -> End {
     buf.reserve(64 * 1024);
@@ -302,11 +301,11 @@ async fn read_responses(
     }
 }
 
-fn route(
+fn route<S: PushSink>(
     frame: Frame,
     in_flight: &InFlight,
     stats: &LinkStats,
-    hub: &PubSub,
+    hub: &S,
     going_away: &Notify,
 ) -> Result<(), String> {
     match frame.kind {
@@ -336,12 +335,12 @@ fn route(
     }
 }
 
-async fn write_requests(
+async fn write_requests<S: PushSink>(
     mut write_half: OwnedWriteHalf,
     max_frame: u32,
     outbox: &mut Outbox,
     in_flight: &InFlight,
-    pubsub: &PubSubRole,
+    pubsub: &PubSubRole<S>,
     next_id: &mut u64,
     going_away: &Notify,
 ) -> End {
@@ -406,9 +405,9 @@ async fn write_requests(
 /// Appends the subscription changes, then `calls` (drained), to `out`, and records each
 /// call sent in `in_flight`. Subscription changes go before the calls queued after them: a
 /// SUBSCRIBE waits for a round trip on this link, which then proves storaged has the change.
-fn encode_batch(
+fn encode_batch<S: PushSink>(
     calls: &mut Vec<Call>,
-    pubsub: &PubSubRole,
+    pubsub: &PubSubRole<S>,
     next_id: &mut u64,
     max_frame: u32,
     in_flight: &InFlight,

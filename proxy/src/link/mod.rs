@@ -15,6 +15,9 @@
 //! [`LinkError::OutcomeUnknown`]), never a retryable error: only a request that provably
 //! never left the proxy is reported as not executed.
 //!
+//! Pub/sub: the link carries subscription changes to storaged and `Push` frames back, but
+//! knows no subscriber; it talks to the proxy's pub/sub table through [`PushSink`].
+//!
 //! Deadlines: `request_timeout` from the call, plus one second per
 //! `timeout_mib_per_sec` MiB of the request's frame once the dispatcher has encoded it, so
 //! a large write is given the time storage needs to take its bytes (see [`size_allowance`]).
@@ -26,7 +29,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tandem_shared::wire::{Frame, RequestKey};
+use tandem_shared::wire::{ArchivedPush, Frame, RequestKey, Subscriptions};
 use tandem_shared::Command;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -57,6 +60,24 @@ pub enum LinkError {
     /// The response frame was not a valid archive.
     #[error("ERR storage sent an invalid response: {0}")]
     BadResponse(String),
+}
+
+/// What the links need of the proxy's pub/sub table (`crate::pubsub::PubSub` implements
+/// it): where `Push` frames go, and, for the one link that registers this proxy's
+/// subscriptions with storaged, the subscription counts to send.
+pub trait PushSink: Send + Sync + 'static {
+    /// Fans out the messages of one `Push` frame from storaged.
+    fn deliver(&self, push: &ArchivedPush);
+
+    /// Every subscription with its count, replacing what storaged had for this proxy (sent
+    /// on every connect: storaged's view died with the previous link). Clears the changes.
+    fn snapshot(&self) -> Subscriptions;
+
+    /// The names whose count changed since the last call, `None` when nothing changed.
+    fn take_dirty(&self) -> Option<Subscriptions>;
+
+    /// Resolves when there are changes for [`PushSink::take_dirty`].
+    fn changed(&self) -> impl std::future::Future<Output = ()> + Send;
 }
 
 /// Link parameters shared by every link of the pool.
@@ -363,12 +384,12 @@ impl LinkPool {
     /// Starts `count` links, each with its own dispatcher task that connects (and keeps
     /// reconnecting) until `shutdown` is cancelled.
     ///
-    /// The first link also carries this proxy's pub/sub registrations (see
-    /// [`crate::pubsub`]); every link delivers `Push` frames to `pubsub`.
-    pub fn start(
+    /// The first link also carries this proxy's pub/sub registrations from `pubsub`; every
+    /// link delivers `Push` frames to it.
+    pub fn start<S: PushSink>(
         count: usize,
         config: LinkConfig,
-        pubsub: Arc<crate::pubsub::PubSub>,
+        pubsub: Arc<S>,
         shutdown: CancellationToken,
     ) -> LinkPool {
         let keys = Arc::new(KeySource {
