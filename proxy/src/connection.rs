@@ -31,7 +31,7 @@ use crate::commands::{self, Handler, Local, ParseCtx};
 use crate::error::CommandError;
 use crate::link::{Link, LinkError};
 use crate::pubsub::{ClientSubs, Delivery};
-use crate::server::Shared;
+use crate::instance::Shared;
 use tandem_resp::Protocol;
 
 /// Flush replies early once this much output is buffered, so a huge pipeline does not grow

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod instance;
 pub mod link;
 pub mod pubsub;
 pub mod server;

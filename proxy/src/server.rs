@@ -1,12 +1,11 @@
-//! The accept loop and the state every connection shares: live settings, the client
-//! registry, the link pool and counters. Owns startup and shutdown order; knows nothing of
-//! RESP or command semantics.
+//! The accept loop: builds the state every connection shares ([`crate::instance`]), admits
+//! connections under `maxclients`, applies reloaded config, and owns startup and shutdown
+//! order. Knows nothing of RESP or command semantics.
 //!
 //! Shutdown drains (see [`run`]): the listener closes first, then every connection finishes
 //! what it holds and closes at a reply boundary, and only then do the storage links close,
 //! so no client is left with a reply it will never get.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -18,47 +17,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::client::Registry;
 use crate::config::Config;
+use crate::instance::{Shared, Stats};
 use crate::link::{LinkConfig, LinkPool};
-
-/// Settings `CONFIG SET` may change while running, plus every parameter `CONFIG GET` knows.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub requirepass: String,
-    /// Every known parameter by name, values as `CONFIG GET` prints them. Includes Redis's
-    /// encoding knobs, which tandem accepts and remembers so tools that tune them keep working.
-    pub params: BTreeMap<String, String>,
-}
-
-/// Counters INFO reports.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub connections_received: AtomicU64,
-    pub commands_processed: AtomicU64,
-    pub rejected_connections: AtomicU64,
-}
-
-/// State shared by every connection of this proxy.
-pub struct Shared {
-    pub config: Config,
-    pub settings: RwLock<Settings>,
-    /// Hot copies of settings read on every command (kept in step by `CONFIG SET`).
-    pub proto_max_bulk_len: AtomicU64,
-    pub maxclients: AtomicUsize,
-    pub clients: Registry,
-    pub links: LinkPool,
-    /// Local pub/sub subscriptions; registered with storaged on the pool's first link.
-    pub pubsub: Arc<crate::pubsub::PubSub>,
-    pub stats: Stats,
-    pub started: Instant,
-    pub run_id: String,
-    pub port: u16,
-    /// Cancelled when the proxy starts draining: each connection then closes at its next
-    /// reply boundary (`crate::connection`).
-    pub drain: CancellationToken,
-    /// Connections counted against `maxclients`: taken in the accept loop, before the
-    /// connection's task exists, and given back when that task ends ([`Admission`]).
-    admitted: AtomicUsize,
-}
 
 /// One connection's place under `maxclients`, held by its task.
 struct Admission(Arc<Shared>);
@@ -102,16 +62,6 @@ pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpList
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(backlog)
-}
-
-impl Shared {
-    /// A copy of the live settings.
-    pub fn settings(&self) -> Settings {
-        match self.settings.read() {
-            Ok(s) => s.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
 }
 
 /// Serves clients on `listener` until `shutdown` resolves, then drains: closes the listener

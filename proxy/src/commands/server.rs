@@ -15,7 +15,7 @@ use super::CommandSpec;
 use crate::config::Config;
 use crate::connection::{Conn, Flow};
 use crate::error::CommandError;
-use crate::server::Settings;
+use crate::instance::Settings;
 
 type LocalResult = Result<(Reply, Flow), CommandError>;
 
