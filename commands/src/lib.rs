@@ -1,1 +1,25 @@
-//! The command registry and parsers both processes share: pure, no I/O, no tokio, no RocksDB. (Being built.)
+//! `tandem-commands`: the command registry and the parsers both processes share.
+//!
+//! - [`table`] is **the command table**: one [`CommandSpec`] per command (name, arity,
+//!   flags, key positions, ACL categories, docs) and how it runs, found with [`lookup`].
+//! - [`parse`] holds **the parsers**, one file per family, turning a storage command's
+//!   arguments into a typed [`tandem_shared::Command`].
+//! - [`args`] is the argument cursor the parsers read through; [`CommandError`] is what
+//!   they answer a client.
+//!
+//! The proxy parses its clients' commands with it; storaged will parse the commands Lua
+//! scripts send (`redis.call`). The crate is pure: no tokio, no RocksDB, no I/O, and no
+//! handler code of either process (proxy-local commands are a [`Local`] value the proxy
+//! matches on).
+
+pub mod args;
+pub mod error;
+pub mod parse;
+pub mod table;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use args::Args;
+pub use error::CommandError;
+pub use parse::{ParseCtx, StorageParser};
+pub use table::{all, is_container, lookup, CommandSpec, Handler, Local, COMMANDS};

@@ -1,34 +1,9 @@
 //! The proxy's error types.
 //!
 //! [`CommandError`] is a client-caused command outcome: it becomes a `-ERR ...` reply and the
-//! connection carries on. Malformed RESP is `tandem_resp::ProtocolError` (Redis replies
-//! `-ERR Protocol error: ...` and closes, and so do we). Link failures live in `link`.
+//! connection carries on. It is defined in `tandem-commands` beside the parsers that return
+//! it (storaged's scripts parse commands too) and re-exported here. Malformed RESP is
+//! `tandem_resp::ProtocolError` (Redis replies `-ERR Protocol error: ...` and closes, and so
+//! do we). Link failures live in `link`.
 
-/// A command-level error reply. `Display` is the exact Redis text, prefix included.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CommandError {
-    #[error("ERR unknown command '{name}', with args beginning with: {args}")]
-    UnknownCommand { name: String, args: String },
-    #[error("ERR wrong number of arguments for '{0}' command")]
-    WrongArity(String),
-    #[error("ERR syntax error")]
-    Syntax,
-    #[error("ERR value is not an integer or out of range")]
-    NotInteger,
-    #[error("ERR value is not a valid float")]
-    NotFloat,
-    /// Any other error; the string carries its own prefix (`ERR ...`, `NOAUTH ...`).
-    #[error("{0}")]
-    Other(String),
-    /// An expiry that is not positive or overflows once made absolute; carries the
-    /// lower-case command name Redis puts in the text (`set`, `setex`, `getex`, `expire` …).
-    #[error("ERR invalid expire time in '{0}' command")]
-    InvalidExpireTime(&'static str),
-}
-
-impl CommandError {
-    /// An `ERR`-prefixed error with free text.
-    pub fn err(text: impl std::fmt::Display) -> CommandError {
-        CommandError::Other(format!("ERR {text}"))
-    }
-}
+pub use tandem_commands::CommandError;

@@ -10,19 +10,10 @@ use bytes::Bytes;
 use tandem_shared::{Command, Reply};
 
 use super::args::Args;
-use super::ParseCtx;
 use crate::connection::Conn;
 use crate::error::CommandError;
 use crate::pubsub::ClientSubs;
 use tandem_resp::{encode, Protocol};
-
-/// `PUBLISH channel message`.
-pub fn publish(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
-    Ok(Command::Publish {
-        channel: args.next_vec()?,
-        message: args.next_vec()?,
-    })
-}
 
 /// Commands a RESP2 client may send while it has subscriptions.
 pub fn allowed_while_subscribed(name: &str) -> bool {

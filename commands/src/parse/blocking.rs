@@ -1,14 +1,14 @@
 //! Parsers of the blocking pops: `BLPOP BRPOP BLMPOP BLMOVE BRPOPLPUSH BZPOPMIN BZPOPMAX
 //! BZMPOP`, each into a [`Command::BlockingPop`] whose timeout is already an absolute
-//! deadline. Waiting is not decided here: the connection (`crate::blocking`) fills in who
-//! waits and sends it alone; inside `MULTI` it travels with the transaction and storaged
+//! deadline. Waiting is not decided here: the proxy's connection fills in who waits and
+//! sends it alone; inside `MULTI` it travels with the transaction and storaged
 //! runs it as the non-blocking form.
 
 use tandem_shared::command::{BlockingOp, ListEnd, Wait, ZEnd};
 use tandem_shared::Command;
 
-use super::args::{parse_f64, Args};
 use super::ParseCtx;
+use crate::args::{parse_f64, Args};
 use crate::error::CommandError;
 
 /// Turns a timeout in seconds into an absolute unix-ms deadline (0 = wait forever), the
@@ -135,7 +135,7 @@ pub fn brpoplpush(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandErr
 /// `timeout numkeys key [key ...]` of `BLMPOP`/`BZMPOP`: the timeout is checked first.
 fn mpop_keys(args: &mut Args, ctx: &ParseCtx) -> Result<(Vec<Vec<u8>>, Wait), CommandError> {
     let deadline = deadline(&args.next_bytes()?, ctx.now_ms)?;
-    let keys = super::args::mpop_keys(args)?;
+    let keys = crate::args::mpop_keys(args)?;
     Ok((keys, wait(deadline, ctx)))
 }
 
@@ -143,22 +143,22 @@ fn mpop_keys(args: &mut Args, ctx: &ParseCtx) -> Result<(Vec<Vec<u8>>, Wait), Co
 pub fn blmpop(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
     let (keys, wait) = mpop_keys(args, ctx)?;
     let end = super::list::direction(args)?;
-    let count = super::args::mpop_count(args)?;
+    let count = crate::args::mpop_count(args)?;
     Ok(blocking(BlockingOp::ListMulti { end, count }, keys, wait))
 }
 
 /// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`
 pub fn bzmpop(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
     let (keys, wait) = mpop_keys(args, ctx)?;
-    let end = super::args::min_max(args)?;
-    let count = super::args::mpop_count(args)?;
+    let end = crate::args::min_max(args)?;
+    let count = crate::args::mpop_count(args)?;
     Ok(blocking(BlockingOp::ZSetMulti { end, count }, keys, wait))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::testing::{self, Parser, NOW};
+    use crate::testing::{self, Parser, NOW};
 
     fn run(f: Parser, args: &[&str]) -> Result<Command, String> {
         testing::run(f, args).map_err(|e| e.to_string())

@@ -8,9 +8,9 @@
 
 use tandem_shared::Command;
 
-use super::args::{parse_i64, Args};
 use super::keys::{parse_member_scan, MemberScan};
 use super::ParseCtx;
+use crate::args::{parse_i64, Args};
 use crate::error::CommandError;
 
 /// Largest number of members `SRANDMEMBER key -count` may return. Redis has no bound and
@@ -179,7 +179,7 @@ pub fn sintercard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandEr
     for _ in 0..numkeys {
         keys.push(args.next_vec()?);
     }
-    let limit = super::args::intercard_limit(args)?;
+    let limit = crate::args::intercard_limit(args)?;
     Ok(Command::SInterCard { keys, limit })
 }
 
@@ -209,7 +209,7 @@ mod tests {
     use tandem_shared::ScanOptionError;
 
     use super::*;
-    use crate::commands::testing::{err, run};
+    use crate::testing::{err, run};
 
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()
@@ -414,7 +414,7 @@ mod tests {
                 key: v("s"),
                 cursor: 0,
                 pattern: None,
-                count: crate::commands::keys::DEFAULT_SCAN_COUNT,
+                count: crate::parse::keys::DEFAULT_SCAN_COUNT,
                 invalid: None
             })
         );

@@ -13,10 +13,10 @@ use tandem_shared::command::{
 };
 use tandem_shared::Command;
 
-use super::args::{parse_f64, parse_i64, Args};
 use super::keys::{parse_member_scan, MemberScan};
 use super::set::RANDOM_REPEATS_MAX;
 use super::ParseCtx;
+use crate::args::{parse_f64, parse_i64, Args};
 use crate::error::CommandError;
 
 fn not_float_range() -> CommandError {
@@ -643,15 +643,15 @@ pub fn zdiffstore(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandEr
 /// `ZINTERCARD numkeys key… [LIMIT limit]`
 pub fn zintercard(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     let keys = numkeys_keys(args, "zintercard")?;
-    let limit = super::args::intercard_limit(args)?;
+    let limit = crate::args::intercard_limit(args)?;
     Ok(Command::ZInterCard { keys, limit })
 }
 
 /// `ZMPOP numkeys key… MIN|MAX [COUNT count]`
 pub fn zmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
-    let keys = super::args::mpop_keys(args)?;
-    let end = super::args::min_max(args)?;
-    let count = super::args::mpop_count(args)?;
+    let keys = crate::args::mpop_keys(args)?;
+    let end = crate::args::min_max(args)?;
+    let count = crate::args::mpop_count(args)?;
     Ok(Command::ZMPop { keys, end, count })
 }
 
@@ -660,7 +660,7 @@ mod tests {
     use tandem_shared::ScanOptionError;
 
     use super::*;
-    use crate::commands::testing::{run as parse, Parser};
+    use crate::testing::{run as parse, Parser};
 
     fn err_text(r: Result<Command, CommandError>) -> String {
         match r {
@@ -905,7 +905,7 @@ mod tests {
                 key: b"z".to_vec(),
                 cursor: 0,
                 pattern: None,
-                count: crate::commands::keys::DEFAULT_SCAN_COUNT,
+                count: crate::parse::keys::DEFAULT_SCAN_COUNT,
                 invalid: Some(ScanOptionError::Syntax)
             }
         );

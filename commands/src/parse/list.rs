@@ -9,8 +9,8 @@
 use tandem_shared::command::ListEnd;
 use tandem_shared::Command;
 
-use super::args::{parse_i64, Args};
 use super::ParseCtx;
+use crate::args::{parse_i64, Args};
 use crate::error::CommandError;
 
 /// `LPOS`'s text for a zero rank, exactly as Redis words it.
@@ -236,9 +236,9 @@ pub fn rpoplpush(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandErr
 
 /// `LMPOP numkeys key [key …] LEFT|RIGHT [COUNT count]`
 pub fn lmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
-    let keys = super::args::mpop_keys(args)?;
+    let keys = crate::args::mpop_keys(args)?;
     let end = direction(args)?;
-    let count = super::args::mpop_count(args)?;
+    let count = crate::args::mpop_count(args)?;
     Ok(Command::LMPop { keys, end, count })
 }
 
@@ -246,7 +246,7 @@ pub fn lmpop(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> 
 mod tests {
 
     use super::*;
-    use crate::commands::testing::run;
+    use crate::testing::run;
 
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()

@@ -234,7 +234,7 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
     // C's strtod (which Redis uses) reads hex floats such as `0x1p3`.
     let unsigned = lower.strip_prefix(['-', '+']).unwrap_or(&lower);
     if let Some(hex) = unsigned.strip_prefix("0x") {
-        let v = super::string::parse_hex_float(hex.as_bytes())?;
+        let v = crate::parse::string::parse_hex_float(hex.as_bytes())?;
         return Some(if lower.starts_with('-') { -v } else { v });
     }
     let v = match lower.as_str() {

@@ -8,8 +8,8 @@
 use bytes::Bytes;
 use tandem_shared::{Command, GetExExpiry, LcsMode, SetCondition, SetExpiry};
 
-use super::args::{parse_f64, parse_i64, Args};
 use super::ParseCtx;
+use crate::args::{parse_f64, parse_i64, Args};
 use crate::error::CommandError;
 
 /// Redis's `MAX_LONG_DOUBLE_CHARS`: longer `HINCRBYFLOAT` increments are refused.
@@ -471,7 +471,7 @@ pub(crate) fn parse_hex_float(b: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::testing::{err, run, NOW};
+    use crate::testing::{err, run, NOW};
 
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()

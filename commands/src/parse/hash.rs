@@ -8,10 +8,10 @@
 
 use tandem_shared::Command;
 
-use super::args::{parse_f64, Args};
 use super::keys::{parse_member_scan, MemberScan};
 use super::string::parse_long_double;
 use super::ParseCtx;
+use crate::args::{parse_f64, Args};
 use crate::error::CommandError;
 
 /// Largest `|count|` `HRANDFIELD … WITHVALUES` accepts: Redis refuses more than
@@ -227,7 +227,7 @@ mod tests {
     use tandem_shared::ScanOptionError;
 
     use super::*;
-    use crate::commands::testing::{err, run};
+    use crate::testing::{err, run};
 
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()
@@ -238,13 +238,13 @@ mod tests {
         let names = "hset hsetnx hget hmget hmset hdel hlen hstrlen hexists hgetall hkeys \
                      hvals hincrby hincrbyfloat hscan hrandfield";
         for name in names.split_whitespace() {
-            let spec = super::super::lookup(name.as_bytes()).expect(name);
+            let spec = crate::lookup(name.as_bytes()).expect(name);
             assert_eq!((spec.group, spec.first_key, spec.last_key), ("hash", 1, 1));
             let readonly = spec.flags.contains(&"readonly");
             assert_eq!(readonly, !spec.flags.contains(&"write"), "{name}");
             assert!(spec.acl.contains(&"@hash"), "{name}");
         }
-        let hset = super::super::lookup(b"HSET").expect("hset");
+        let hset = crate::lookup(b"HSET").expect("hset");
         assert_eq!(
             (hset.arity, hset.flags),
             (-4, &["write", "denyoom", "fast"][..])
@@ -376,7 +376,7 @@ mod tests {
                 key: v("h"),
                 cursor: 7,
                 pattern: None,
-                count: crate::commands::keys::DEFAULT_SCAN_COUNT,
+                count: crate::parse::keys::DEFAULT_SCAN_COUNT,
                 invalid: None
             })
         );

@@ -9,8 +9,8 @@
 
 use tandem_shared::{Command, CopyTarget, ExpireCondition, ScanType, TimeUnit, DATABASES};
 
-use super::args::{parse_i64, Args};
 use super::ParseCtx;
+use crate::args::{parse_i64, Args};
 use crate::error::CommandError;
 
 /// `SCAN`'s page size when `COUNT` is not given.
@@ -416,7 +416,7 @@ fn scan_type(name: &[u8]) -> ScanType {
 mod tests {
 
     use super::*;
-    use crate::commands::testing::{ctx, err, run, run_in, NOW};
+    use crate::testing::{ctx, err, run, run_in, NOW};
 
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()

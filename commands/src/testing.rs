@@ -4,9 +4,9 @@
 use bytes::Bytes;
 use tandem_shared::Command;
 
-use super::args::Args;
-use super::ParseCtx;
+use crate::args::Args;
 use crate::error::CommandError;
+use crate::parse::ParseCtx;
 
 /// The clock the parser tests run at (relative expiries are made absolute against it).
 pub const NOW: i64 = 1_700_000_000_000;
