@@ -1,0 +1,1081 @@
+//! [`ScriptEngine`]: one sandboxed Lua 5.1 state with Redis 7.0's environment, the `EVAL`
+//! script cache and the `FUNCTION` libraries, and the calls that run them.
+//!
+//! The engine executes Lua only; it knows nothing of keys or storage. Commands a script issues
+//! through `redis.call`/`redis.pcall` go to the [`CommandRunner`] the caller passes for that
+//! run (storaged's, which parses and executes them inside the script's atomic batch). The
+//! engine must not be shared between threads (the Lua state is not `Send`); storaged owns one
+//! per script thread.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use tandem_shared::Reply;
+
+use crate::body::{self, ScriptFlags, INVALID_NAME};
+use crate::convert::{self, lua_to_reply, reply_to_lua, Resp};
+use crate::error::ScriptError;
+use crate::format::format_g;
+use crate::libs;
+use crate::raise::{self, raise_message, raise_table, Raise, INTERNAL_CHUNK};
+use crate::rand48::Rand48;
+
+/// `REDIS_VERSION` as scripts see it.
+pub const REDIS_VERSION: &str = "7.0.15";
+/// `REDIS_VERSION_NUM`: 0x00MMmmpp.
+pub const REDIS_VERSION_NUM: u32 = 0x00_07_00_0f;
+
+/// How many Lua instructions run between two checks of the kill flag (Redis's count hook).
+const HOOK_INSTRUCTIONS: u32 = 100_000;
+
+/// Executes the commands a script issues.
+pub trait CommandRunner {
+    /// Runs one command (`args[0]` is its name) on behalf of the script and returns its reply.
+    ///
+    /// The runner owns Redis's script-specific refusals and their texts: an unknown command
+    /// (`ERR Unknown Redis command called from script`), wrong arity (`ERR Wrong number of
+    /// args calling Redis command from script`), a command not allowed in scripts (`ERR This
+    /// Redis command is not allowed from script`), a write from a read-only script (`ERR Write
+    /// commands are not allowed from read-only scripts.`); blocking commands run non-blocking.
+    /// `resp` is the protocol the script selected, for the few commands whose reply depends on
+    /// it beyond shape.
+    fn call(&mut self, args: &[Vec<u8>], resp: Resp) -> Reply;
+
+    /// Whether `args` name an existing command the caller may run (`redis.acl_check_cmd`):
+    /// `None` if there is no such command.
+    fn acl_check(&mut self, args: &[Vec<u8>]) -> Option<bool>;
+}
+
+/// `redis.log` levels (`LL_DEBUG` … `LL_WARNING`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug = 0,
+    Verbose = 1,
+    Notice = 2,
+    Warning = 3,
+}
+
+/// Where `redis.log` lines go.
+pub type LogSink = Box<dyn FnMut(LogLevel, &[u8])>;
+
+/// Stops the running script at its next instruction-count check, from any thread
+/// (`SCRIPT KILL`, `FUNCTION KILL`). Deciding whether a kill is allowed (a script that has
+/// written must not be killed) is the caller's business.
+#[derive(Debug, Clone, Default)]
+pub struct KillHandle(Arc<AtomicBool>);
+
+impl KillHandle {
+    /// Asks the running script to stop; it fails with Redis's "Script killed by user" error.
+    pub fn kill(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// One function of a library.
+#[derive(Debug, Clone)]
+pub struct FunctionInfo {
+    pub name: String,
+    pub description: Option<String>,
+    pub flags: ScriptFlags,
+}
+
+/// A loaded library, as `FUNCTION LIST`/`DUMP` need it.
+#[derive(Debug, Clone)]
+pub struct LibraryInfo {
+    pub name: String,
+    /// The engine as the metadata spelled it (Redis lists `LUA`).
+    pub engine: String,
+    pub code: Vec<u8>,
+    pub functions: Vec<FunctionInfo>,
+}
+
+struct Library {
+    info: LibraryInfo,
+}
+
+/// Per-state data the Rust functions of the `redis` table reach through `app_data`.
+struct RunState {
+    resp: Resp,
+    rng: Rand48,
+    log: Option<LogSink>,
+    killed: bool,
+}
+
+/// A function registered while a library loads.
+struct Registered {
+    info: FunctionInfo,
+    callback: Function,
+}
+
+/// A Lua state set up as Redis 7.0's scripting environment.
+pub struct ScriptEngine {
+    lua: Lua,
+    /// The real globals table behind the read-only proxy (KEYS and ARGV are set here).
+    globals: Table,
+    /// The real `redis` table; `call`/`pcall`/`acl_check_cmd` are installed per run.
+    redis: Table,
+    /// The real `redis` table library bodies see while they load.
+    load_redis: Table,
+    run_eval: Function,
+    run_function: Function,
+    run_load: Function,
+    /// SHA1 → flags of the cached scripts; their compiled functions live in `script_functions`.
+    scripts: HashMap<String, ScriptFlags>,
+    /// Lua table SHA1 → compiled script. Compiled functions stay in Lua tables rather than in
+    /// Rust handles: every mlua handle holds a slot of a fixed-size auxiliary stack (about
+    /// 8000), which a large script cache would exhaust.
+    script_functions: Table,
+    /// Lua table function name → callback.
+    function_callbacks: Table,
+    libraries: BTreeMap<String, Library>,
+    /// Function name → library name.
+    functions: HashMap<String, String>,
+    kill: KillHandle,
+}
+
+impl ScriptEngine {
+    /// Builds the environment: base, table, string and math libraries, Redis's `cjson`,
+    /// `cmsgpack`, `bit` and `struct`, the `redis` table, and the read-only sandbox.
+    ///
+    /// # Errors
+    /// [`ScriptError::Engine`] if the Lua state cannot be created (out of memory).
+    pub fn new() -> Result<ScriptEngine, ScriptError> {
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::new(),
+        )?;
+        lua.set_app_data(RunState {
+            resp: Resp::Resp2,
+            rng: Rand48::default(),
+            log: None,
+            killed: false,
+        });
+        let g = lua.globals();
+        libs::register(&lua, &g)?;
+        install_math_random(&lua, &g)?;
+
+        let redis = lua.create_table()?;
+        install_redis_api(&lua, &redis)?;
+        g.raw_set("redis", redis)?;
+
+        let load_redis = lua.create_table()?;
+        install_log_api(&lua, &load_redis)?;
+        let load_api = lua.create_table()?;
+        load_api.raw_set("redis", load_redis)?;
+
+        let allow = lua.create_table()?;
+        for name in GLOBALS_ALLOWED {
+            allow.raw_set(*name, true)?;
+        }
+        let handler = lua.create_function(raise::error_handler)?;
+        let normalize = lua.create_function(raise::normalize)?;
+        let internal: Table = lua
+            .load(include_str!("sandbox.lua"))
+            .set_name(INTERNAL_CHUNK)
+            .call((g, load_api, handler, normalize, allow))?;
+        let kill = KillHandle::default();
+        let flag = kill.0.clone();
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+            move |lua, _| {
+                if flag.load(Ordering::Relaxed) {
+                    if let Some(mut state) = lua.app_data_mut::<RunState>() {
+                        state.killed = true;
+                    }
+                    return Err(mlua::Error::external(Raise::Killed));
+                }
+                Ok(VmState::Continue)
+            },
+        );
+        Ok(ScriptEngine {
+            globals: internal.raw_get("globals")?,
+            redis: internal.raw_get("redis")?,
+            load_redis: internal.raw_get("load_redis")?,
+            run_eval: internal.raw_get("run_eval")?,
+            run_function: internal.raw_get("run_function")?,
+            run_load: internal.raw_get("run_load")?,
+            script_functions: lua.create_table()?,
+            function_callbacks: lua.create_table()?,
+            lua,
+            scripts: HashMap::new(),
+            libraries: BTreeMap::new(),
+            functions: HashMap::new(),
+            kill,
+        })
+    }
+
+    /// A handle that kills the running script from another thread.
+    pub fn kill_handle(&self) -> KillHandle {
+        self.kill.clone()
+    }
+
+    /// Where `redis.log` lines go (dropped until one is set).
+    pub fn set_log_sink(&mut self, sink: LogSink) {
+        if let Some(mut state) = self.lua.app_data_mut::<RunState>() {
+            state.log = Some(sink);
+        }
+    }
+
+    /// Caps the memory of the Lua state; an allocation past it fails the script with an error
+    /// and leaves the engine usable. 0 removes the cap.
+    ///
+    /// # Errors
+    /// [`ScriptError::Engine`] if the limit cannot be set.
+    pub fn set_memory_limit(&mut self, bytes: usize) -> Result<(), ScriptError> {
+        self.lua.set_memory_limit(bytes)?;
+        Ok(())
+    }
+
+    /// Bytes the Lua state uses (`used_memory_lua`).
+    pub fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    // ---- EVAL scripts ----------------------------------------------------------------------
+
+    /// Compiles `body` into the script cache (`SCRIPT LOAD`, and `EVAL` before it runs) and
+    /// returns its SHA1 and flags. A body already cached is not compiled again.
+    ///
+    /// # Errors
+    /// [`ScriptError::Invalid`] with Redis's text for a bad shebang or a compile error
+    /// (`Error compiling script (new function): user_script:1: …`).
+    pub fn load_script(&mut self, body: &[u8]) -> Result<(String, ScriptFlags), ScriptError> {
+        let sha = body::sha1_hex(body);
+        if let Some(flags) = self.scripts.get(&sha) {
+            return Ok((sha, *flags));
+        }
+        let shebang = body::parse_shebang(body)?;
+        let function = self
+            .lua
+            .load(&body[shebang.len..])
+            .set_name("@user_script")
+            .set_mode(mlua::ChunkMode::Text)
+            .into_function()
+            .map_err(|e| {
+                ScriptError::invalid(format!(
+                    "Error compiling script (new function): {}",
+                    compile_message(&e)
+                ))
+            })?;
+        self.script_functions.raw_set(sha.as_str(), function)?;
+        self.scripts.insert(sha.clone(), shebang.flags);
+        Ok((sha, shebang.flags))
+    }
+
+    /// Whether a script with this SHA1 (lowercase or not) is cached (`SCRIPT EXISTS`).
+    pub fn script_exists(&self, sha: &str) -> bool {
+        self.scripts.contains_key(&sha.to_ascii_lowercase())
+    }
+
+    /// The flags of a cached script.
+    pub fn script_flags(&self, sha: &str) -> Option<ScriptFlags> {
+        self.scripts.get(&sha.to_ascii_lowercase()).copied()
+    }
+
+    /// Empties the script cache (`SCRIPT FLUSH`).
+    pub fn flush_scripts(&mut self) {
+        self.scripts.clear();
+        if let Ok(fresh) = self.lua.create_table() {
+            self.script_functions = fresh;
+        }
+        // Redis recreates its Lua state here; dropping the functions lets the GC reclaim them.
+        let _ = self.lua.gc_collect();
+    }
+
+    /// `EVAL`: caches `body` and runs it with `KEYS` and `ARGV`.
+    pub fn eval(
+        &mut self,
+        body: &[u8],
+        keys: &[Vec<u8>],
+        args: &[Vec<u8>],
+        runner: &mut dyn CommandRunner,
+    ) -> Reply {
+        match self.load_script(body) {
+            Ok((sha, _)) => self.eval_sha(&sha, keys, args, runner),
+            Err(e) => Reply::Error(e.reply_text()),
+        }
+    }
+
+    /// `EVALSHA`: runs a cached script, or replies `NOSCRIPT`.
+    pub fn eval_sha(
+        &mut self,
+        sha: &str,
+        keys: &[Vec<u8>],
+        args: &[Vec<u8>],
+        runner: &mut dyn CommandRunner,
+    ) -> Reply {
+        let sha = sha.to_ascii_lowercase();
+        let function = match self.script_functions.raw_get::<Value>(sha.as_str()) {
+            Ok(Value::Function(f)) => f,
+            _ => return Reply::Error("NOSCRIPT No matching script. Please use EVAL.".to_owned()),
+        };
+        let setup = (|| -> mlua::Result<()> {
+            self.globals
+                .raw_set("KEYS", string_array(&self.lua, keys)?)?;
+            self.globals
+                .raw_set("ARGV", string_array(&self.lua, args)?)?;
+            Ok(())
+        })();
+        if let Err(e) = setup {
+            return engine_error(&e);
+        }
+        let run = self.run_eval.clone();
+        self.run(runner, &sha, |_| run.call::<MultiValue>(function))
+    }
+
+    // ---- FUNCTION libraries ----------------------------------------------------------------
+
+    /// `FUNCTION LOAD [REPLACE]`: checks the metadata, runs the library body with only the
+    /// load-time API visible, and installs its functions. Returns the library name.
+    ///
+    /// # Errors
+    /// [`ScriptError::Invalid`] with Redis's text: metadata errors, `Library '…' already
+    /// exists`, `Error compiling function: …`, `Error registering functions: …`, `No functions
+    /// registered`, `Function … already exists`.
+    pub fn load_library(&mut self, code: &[u8], replace: bool) -> Result<String, ScriptError> {
+        let meta = body::parse_library_meta(code)?;
+        if self.libraries.contains_key(&meta.name) && !replace {
+            return Err(ScriptError::invalid(format!(
+                "Library '{}' already exists",
+                meta.name
+            )));
+        }
+        let chunk = self
+            .lua
+            .load(&code[meta.len..])
+            .set_name("@user_function")
+            .set_mode(mlua::ChunkMode::Text)
+            .into_function()
+            .map_err(|e| {
+                ScriptError::invalid(format!("Error compiling function: {}", compile_message(&e)))
+            })?;
+
+        let registered = RefCell::new(Vec::<Registered>::new());
+        self.kill.0.store(false, Ordering::Relaxed);
+        let outcome = self.lua.scope(|scope| {
+            let register = scope.create_function(|lua, args: MultiValue| {
+                register_function(lua, args, &registered)
+            })?;
+            self.load_redis.raw_set("register_function", register)?;
+            let result = self.run_load.call::<(bool, Value)>(chunk);
+            self.load_redis.raw_set("register_function", Value::Nil)?;
+            result
+        });
+        let (ok, err) = outcome
+            .map_err(|e| ScriptError::invalid(format!("Error registering functions: ERR {e}")))?;
+        if !ok {
+            let msg = match err {
+                Value::Table(t) => t
+                    .raw_get::<String>("err")
+                    .unwrap_or_else(|_| "ERR unknown error".to_owned()),
+                other => format!("ERR {}", other.to_string().unwrap_or_default()),
+            };
+            return Err(ScriptError::invalid(format!(
+                "Error registering functions: {}",
+                convert::error_line(msg.as_bytes())
+            )));
+        }
+        let registered = registered.into_inner();
+        if registered.is_empty() {
+            return Err(ScriptError::invalid("No functions registered"));
+        }
+        for f in &registered {
+            if let Some(owner) = self.functions.get(&f.info.name) {
+                if *owner != meta.name {
+                    return Err(ScriptError::invalid(format!(
+                        "Function {} already exists",
+                        f.info.name
+                    )));
+                }
+            }
+        }
+        self.remove_library(&meta.name);
+        let mut infos = Vec::new();
+        for f in registered {
+            self.functions
+                .insert(f.info.name.clone(), meta.name.clone());
+            self.function_callbacks
+                .raw_set(f.info.name.as_str(), f.callback)?;
+            infos.push(f.info);
+        }
+        let info = LibraryInfo {
+            name: meta.name.clone(),
+            engine: "LUA".to_owned(),
+            code: code.to_vec(),
+            functions: infos,
+        };
+        self.libraries.insert(meta.name.clone(), Library { info });
+        Ok(meta.name)
+    }
+
+    fn remove_library(&mut self, name: &str) -> bool {
+        let Some(old) = self.libraries.remove(name) else {
+            return false;
+        };
+        for f in &old.info.functions {
+            self.functions.remove(&f.name);
+            let _ = self.function_callbacks.raw_set(f.name.as_str(), Value::Nil);
+        }
+        true
+    }
+
+    /// `FUNCTION DELETE`.
+    ///
+    /// # Errors
+    /// `ERR Library not found`.
+    pub fn delete_library(&mut self, name: &str) -> Result<(), ScriptError> {
+        if self.remove_library(name) {
+            Ok(())
+        } else {
+            Err(ScriptError::invalid("Library not found"))
+        }
+    }
+
+    /// `FUNCTION FLUSH`.
+    pub fn flush_functions(&mut self) {
+        self.libraries.clear();
+        self.functions.clear();
+        if let Ok(fresh) = self.lua.create_table() {
+            self.function_callbacks = fresh;
+        }
+        let _ = self.lua.gc_collect();
+    }
+
+    /// The loaded libraries, by name.
+    pub fn libraries(&self) -> impl Iterator<Item = &LibraryInfo> {
+        self.libraries.values().map(|l| &l.info)
+    }
+
+    /// The flags of a function, if it exists.
+    pub fn function_flags(&self, name: &str) -> Option<ScriptFlags> {
+        let lib = self.libraries.get(self.functions.get(name)?)?;
+        lib.info
+            .functions
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.flags)
+    }
+
+    /// `FCALL`: runs a function with its keys and arguments tables.
+    pub fn fcall(
+        &mut self,
+        name: &str,
+        keys: &[Vec<u8>],
+        args: &[Vec<u8>],
+        runner: &mut dyn CommandRunner,
+    ) -> Reply {
+        let callback = match self.function_callbacks.raw_get::<Value>(name) {
+            Ok(Value::Function(f)) if self.functions.contains_key(name) => f,
+            _ => return Reply::Error("ERR Function not found".to_owned()),
+        };
+        let tables = (|| -> mlua::Result<(Table, Table)> {
+            Ok((
+                string_array(&self.lua, keys)?,
+                string_array(&self.lua, args)?,
+            ))
+        })();
+        let (keys, args) = match tables {
+            Ok(t) => t,
+            Err(e) => return engine_error(&e),
+        };
+        let run = self.run_function.clone();
+        self.run(runner, name, |_| {
+            run.call::<MultiValue>((callback, keys, args))
+        })
+    }
+
+    /// Runs `call` (which invokes one of the sandbox's runners) with `redis.call`/`pcall`
+    /// bound to `runner`, and converts its outcome into the reply. `name` is what error
+    /// replies call the script (its SHA1, or the function name).
+    fn run(
+        &mut self,
+        runner: &mut dyn CommandRunner,
+        name: &str,
+        call: impl FnOnce(&Lua) -> mlua::Result<MultiValue>,
+    ) -> Reply {
+        self.kill.0.store(false, Ordering::Relaxed);
+        if let Some(mut state) = self.lua.app_data_mut::<RunState>() {
+            state.resp = Resp::Resp2;
+            state.killed = false;
+        }
+        let runner = RefCell::new(runner);
+        let redis = self.redis.clone();
+        let outcome = self.lua.scope(|scope| {
+            let call_fn = scope.create_function(|lua, args: MultiValue| {
+                redis_call(lua, args, &runner, Mode::Raise)
+            })?;
+            let pcall_fn = scope.create_function(|lua, args: MultiValue| {
+                redis_call(lua, args, &runner, Mode::Return)
+            })?;
+            let acl_fn =
+                scope.create_function(|lua, args: MultiValue| acl_check_cmd(lua, args, &runner))?;
+            redis.raw_set("call", call_fn)?;
+            redis.raw_set("pcall", pcall_fn)?;
+            redis.raw_set("acl_check_cmd", acl_fn)?;
+            let result = call(&self.lua);
+            for field in ["call", "pcall", "acl_check_cmd"] {
+                redis.raw_set(field, Value::Nil)?;
+            }
+            result
+        });
+        let resp = self
+            .lua
+            .app_data_ref::<RunState>()
+            .map(|s| s.resp)
+            .unwrap_or_default();
+        let killed = self
+            .lua
+            .app_data_ref::<RunState>()
+            .is_some_and(|s| s.killed);
+        let reply = match outcome {
+            Ok(values) => {
+                let mut values = values.into_iter();
+                let ok = matches!(values.next(), Some(Value::Boolean(true)));
+                let value = values.next().unwrap_or(Value::Nil);
+                if ok {
+                    lua_to_reply(&value, resp)
+                } else if killed {
+                    Reply::Error(with_position(raise::KILLED, &value, name))
+                } else {
+                    error_reply(&value, name)
+                }
+            }
+            Err(e) if killed => {
+                let _ = e;
+                Reply::Error(raise::KILLED.to_owned())
+            }
+            Err(e) => engine_error(&e),
+        };
+        // Redis steps the collector every 50 scripts; a small step per run keeps latency flat.
+        let _ = self.lua.gc_step_kbytes(8);
+        reply
+    }
+}
+
+/// The globals Redis 7.0.15 leaves to scripts (`pairs(_G)` on redis-server, minus `KEYS`
+/// and `ARGV`, which each EVAL sets).
+const GLOBALS_ALLOWED: &[&str] = &[
+    "_G",
+    "_VERSION",
+    "assert",
+    "bit",
+    "cjson",
+    "cmsgpack",
+    "collectgarbage",
+    "coroutine",
+    "error",
+    "gcinfo",
+    "getmetatable",
+    "ipairs",
+    "load",
+    "loadstring",
+    "math",
+    "next",
+    "pairs",
+    "pcall",
+    "rawequal",
+    "rawget",
+    "rawset",
+    "redis",
+    "select",
+    "setmetatable",
+    "string",
+    "struct",
+    "table",
+    "tonumber",
+    "tostring",
+    "type",
+    "unpack",
+    "xpcall",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `redis.call`: an error reply is raised.
+    Raise,
+    /// `redis.pcall`: an error reply is returned as `{err=…}`.
+    Return,
+}
+
+/// The message of a compile error ("user_script:1: unexpected symbol near '<eof>'").
+fn compile_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The reply for a script that raised `value` (the error handler's table).
+fn error_reply(value: &Value, name: &str) -> Reply {
+    let Value::Table(t) = value else {
+        let msg = value
+            .to_string()
+            .unwrap_or_else(|_| "execution failure".to_owned());
+        let msg: String = msg.chars().take(100).collect();
+        return Reply::Error(convert::error_line(
+            format!("ERR Error running script {name}, {msg}").as_bytes(),
+        ));
+    };
+    let msg = t
+        .raw_get::<String>("err")
+        .unwrap_or_else(|_| "ERR unknown error".to_owned());
+    Reply::Error(with_position(&msg, value, name))
+}
+
+/// `msg` followed by " script: NAME, on SOURCE:LINE." when the handler located the error.
+fn with_position(msg: &str, value: &Value, name: &str) -> String {
+    let mut text = convert::error_line(msg.as_bytes());
+    if let Value::Table(t) = value {
+        if let (Ok(source), Ok(line)) = (t.raw_get::<String>("source"), t.raw_get::<i64>("line")) {
+            text.push_str(&format!(" script: {name}, on {source}:{line}."));
+        }
+    }
+    text
+}
+
+/// A failure of the Lua machinery itself (allocation past the memory limit, …).
+fn engine_error(e: &mlua::Error) -> Reply {
+    let msg = match e {
+        mlua::Error::MemoryError(_) => "ERR Lua script ran out of memory".to_owned(),
+        other => format!("ERR Error running script: {other}"),
+    };
+    Reply::Error(convert::error_line(msg.as_bytes()))
+}
+
+fn string_array(lua: &Lua, items: &[Vec<u8>]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, item) in items.iter().enumerate() {
+        t.raw_set(i + 1, lua.create_string(item)?)?;
+    }
+    Ok(t)
+}
+
+/// The command arguments of `redis.call`: strings as they are, numbers as `%.17g`.
+fn command_args(args: &MultiValue) -> Result<Vec<Vec<u8>>, &'static str> {
+    if args.is_empty() {
+        return Err("ERR Please specify at least one argument for this redis lib call");
+    }
+    let mut out = Vec::with_capacity(args.len());
+    for arg in args.iter() {
+        out.push(match arg {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Number(n) => format_g(*n, 17).into_bytes(),
+            Value::Integer(i) => i.to_string().into_bytes(),
+            _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
+        });
+    }
+    Ok(out)
+}
+
+fn redis_call(
+    lua: &Lua,
+    args: MultiValue,
+    runner: &RefCell<&mut dyn CommandRunner>,
+    mode: Mode,
+) -> mlua::Result<Value> {
+    let argv = match command_args(&args) {
+        Ok(argv) => argv,
+        Err(msg) if mode == Mode::Raise => return Err(raise_table(msg)),
+        Err(msg) => return Ok(Value::Table(convert::error_table(lua, msg)?)),
+    };
+    drop(args);
+    let resp = lua
+        .app_data_ref::<RunState>()
+        .map(|s| s.resp)
+        .unwrap_or_default();
+    let reply = {
+        let Ok(mut runner) = runner.try_borrow_mut() else {
+            // Only reachable through a hook calling back into redis.call.
+            return Err(raise_table(
+                "ERR luaRedisGenericCommand() recursive call detected.",
+            ));
+        };
+        runner.call(&argv, resp)
+    };
+    if let (Reply::Error(text), Mode::Raise) = (&reply, mode) {
+        return Err(raise_table(convert::error_field(text)));
+    }
+    reply_to_lua(lua, &reply, resp)
+}
+
+fn acl_check_cmd(
+    lua: &Lua,
+    args: MultiValue,
+    runner: &RefCell<&mut dyn CommandRunner>,
+) -> mlua::Result<Value> {
+    let argv = command_args(&args).map_err(raise_table)?;
+    let Ok(mut runner) = runner.try_borrow_mut() else {
+        return Err(raise_table(
+            "ERR luaRedisGenericCommand() recursive call detected.",
+        ));
+    };
+    let _ = lua;
+    match runner.acl_check(&argv) {
+        Some(allowed) => Ok(Value::Boolean(allowed)),
+        None => Err(raise_table(
+            "ERR Invalid command passed to redis.acl_check_cmd()",
+        )),
+    }
+}
+
+/// `lua_tostring` of an argument: strings, and numbers as Lua prints them (`%.14g`).
+fn lua_tostring(value: &Value) -> Option<Vec<u8>> {
+    match value {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Number(n) => Some(format_g(*n, 14).into_bytes()),
+        Value::Integer(i) => Some(i.to_string().into_bytes()),
+        _ => None,
+    }
+}
+
+/// `lua_tonumber`: numbers, and strings that read as numbers; 0 otherwise.
+fn lua_tonumber(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => Some(*n),
+        Value::Integer(i) => Some(*i as f64),
+        Value::String(s) => {
+            let text = s.to_string_lossy();
+            let text = text.trim();
+            if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+                return u64::from_str_radix(hex, 16).ok().map(|v| v as f64);
+            }
+            text.parse::<f64>().ok()
+        }
+        _ => None,
+    }
+}
+
+fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
+    install_log_api(lua, redis)?;
+    redis.raw_set(
+        "sha1hex",
+        lua.create_function(|_, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(raise_table("ERR wrong number of arguments"));
+            }
+            let bytes = args
+                .iter()
+                .next()
+                .and_then(lua_tostring)
+                .unwrap_or_default();
+            Ok(body::sha1_hex(&bytes))
+        })?,
+    )?;
+    redis.raw_set(
+        "error_reply",
+        lua.create_function(|lua, args: MultiValue| {
+            let text = match (args.len(), args.iter().next()) {
+                (1, Some(Value::String(s))) => {
+                    let text = s.to_string_lossy();
+                    convert::error_field(text.strip_prefix('-').unwrap_or(&text))
+                }
+                _ => "ERR wrong number or type of arguments".to_owned(),
+            };
+            convert::error_table(lua, &text)
+        })?,
+    )?;
+    redis.raw_set(
+        "status_reply",
+        lua.create_function(
+            |lua, args: MultiValue| match (args.len(), args.iter().next()) {
+                (1, Some(Value::String(s))) => {
+                    let t = lua.create_table_with_capacity(0, 1)?;
+                    t.raw_set("ok", s.clone())?;
+                    Ok(t)
+                }
+                _ => convert::error_table(lua, "ERR wrong number or type of arguments"),
+            },
+        )?,
+    )?;
+    redis.raw_set(
+        "setresp",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(raise_table("ERR redis.setresp() requires one argument."));
+            }
+            let resp = match args.iter().next().and_then(lua_tonumber).map(|n| n as i64) {
+                Some(2) => Resp::Resp2,
+                Some(3) => Resp::Resp3,
+                _ => return Err(raise_table("ERR RESP version must be 2 or 3.")),
+            };
+            if let Some(mut state) = lua.app_data_mut::<RunState>() {
+                state.resp = resp;
+            }
+            Ok(())
+        })?,
+    )?;
+    redis.raw_set(
+        "set_repl",
+        lua.create_function(|_, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(raise_table("ERR redis.set_repl() requires two arguments."));
+            }
+            let flags = args.iter().next().and_then(lua_tonumber).unwrap_or(0.0) as i64;
+            if flags & !3 != 0 {
+                return Err(raise_table("ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."));
+            }
+            Ok(())
+        })?,
+    )?;
+    redis.raw_set(
+        "replicate_commands",
+        lua.create_function(|_, _: MultiValue| Ok(true))?,
+    )?;
+    redis.raw_set(
+        "breakpoint",
+        lua.create_function(|_, _: MultiValue| Ok(false))?,
+    )?;
+    redis.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+    for (name, value) in [
+        ("REPL_NONE", 0),
+        ("REPL_AOF", 1),
+        ("REPL_SLAVE", 2),
+        ("REPL_REPLICA", 2),
+        ("REPL_ALL", 3),
+    ] {
+        redis.raw_set(name, value)?;
+    }
+    Ok(())
+}
+
+/// `redis.log`, the `LOG_*` levels and the version: the part of the API library bodies see
+/// while they load.
+fn install_log_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
+    redis.raw_set(
+        "log",
+        lua.create_function(|lua, args: MultiValue| {
+            let args: Vec<Value> = args.into_iter().collect();
+            if args.len() < 2 {
+                return Err(raise_table(
+                    "ERR redis.log() requires two arguments or more.",
+                ));
+            }
+            let Some(level) = lua_tonumber(&args[0]) else {
+                return Err(raise_table(
+                    "ERR First argument must be a number (log level).",
+                ));
+            };
+            let level = match level as i64 {
+                0 => LogLevel::Debug,
+                1 => LogLevel::Verbose,
+                2 => LogLevel::Notice,
+                3 => LogLevel::Warning,
+                _ => return Err(raise_table("ERR Invalid debug level.")),
+            };
+            let mut line = Vec::new();
+            for (j, arg) in args[1..].iter().enumerate() {
+                if let Some(bytes) = lua_tostring(arg) {
+                    if j != 0 {
+                        line.push(b' ');
+                    }
+                    line.extend_from_slice(&bytes);
+                }
+            }
+            if let Some(mut state) = lua.app_data_mut::<RunState>() {
+                if let Some(sink) = state.log.as_mut() {
+                    sink(level, &line);
+                }
+            }
+            Ok(())
+        })?,
+    )?;
+    for (name, value) in [
+        ("LOG_DEBUG", 0),
+        ("LOG_VERBOSE", 1),
+        ("LOG_NOTICE", 2),
+        ("LOG_WARNING", 3),
+    ] {
+        redis.raw_set(name, value)?;
+    }
+    redis.raw_set("REDIS_VERSION", REDIS_VERSION)?;
+    redis.raw_set("REDIS_VERSION_NUM", REDIS_VERSION_NUM)?;
+    Ok(())
+}
+
+/// Redis's `math.random`/`math.randomseed` over [`Rand48`].
+fn install_math_random(lua: &Lua, globals: &Table) -> mlua::Result<()> {
+    let math: Table = globals.raw_get("math")?;
+    math.raw_set(
+        "random",
+        lua.create_function(|lua, args: MultiValue| {
+            let args: Vec<Value> = args.into_iter().collect();
+            let r = match lua.app_data_mut::<RunState>() {
+                Some(mut state) => state.rng.next_unit(),
+                None => 0.0,
+            };
+            let int_arg = |i: usize| -> mlua::Result<i64> {
+                let v = args.get(i).unwrap_or(&Value::Nil);
+                match lua_tonumber(v) {
+                    Some(n) if !matches!(v, Value::Nil) => Ok(n as i32 as i64),
+                    _ => Err(raise_message(format!(
+                        "bad argument #{} to 'random' (number expected, got {})",
+                        i + 1,
+                        if args.len() > i {
+                            v.type_name()
+                        } else {
+                            "no value"
+                        }
+                    ))),
+                }
+            };
+            match args.len() {
+                0 => Ok(r),
+                1 => {
+                    let u = int_arg(0)?;
+                    if u < 1 {
+                        return Err(raise_message(
+                            "bad argument #1 to 'random' (interval is empty)",
+                        ));
+                    }
+                    Ok((r * u as f64).floor() + 1.0)
+                }
+                2 => {
+                    let l = int_arg(0)?;
+                    let u = int_arg(1)?;
+                    if l > u {
+                        return Err(raise_message(
+                            "bad argument #2 to 'random' (interval is empty)",
+                        ));
+                    }
+                    Ok((r * (u - l + 1) as f64).floor() + l as f64)
+                }
+                _ => Err(raise_message("wrong number of arguments")),
+            }
+        })?,
+    )?;
+    math.raw_set(
+        "randomseed",
+        lua.create_function(|lua, args: MultiValue| {
+            let v = args.iter().next().cloned().unwrap_or(Value::Nil);
+            let Some(seed) = lua_tonumber(&v) else {
+                return Err(raise_message(format!(
+                    "bad argument #1 to 'randomseed' (number expected, got {})",
+                    if args.is_empty() {
+                        "no value"
+                    } else {
+                        v.type_name()
+                    }
+                )));
+            };
+            if let Some(mut state) = lua.app_data_mut::<RunState>() {
+                state.rng.seed(seed as i32);
+            }
+            Ok(())
+        })?,
+    )?;
+    Ok(())
+}
+
+/// `redis.register_function`, positional (`name, callback`) or named (`{function_name=…,
+/// callback=…, flags={…}, description=…}`), with Redis's error texts.
+fn register_function(
+    lua: &Lua,
+    args: MultiValue,
+    out: &RefCell<Vec<Registered>>,
+) -> mlua::Result<()> {
+    let _ = lua;
+    let fail = |msg: &str| raise_table(format!("ERR {msg}"));
+    let args: Vec<Value> = args.into_iter().collect();
+    let (name, callback, flags, description) = match args.as_slice() {
+        [Value::Table(named)] => read_named_args(named).map_err(&fail)?,
+        [_] => {
+            return Err(fail(
+                "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).",
+            ))
+        }
+        [name, callback] => {
+            let Some(name) = lua_tostring(name) else {
+                return Err(fail("first argument to redis.register_function must be a string"));
+            };
+            let Value::Function(callback) = callback else {
+                return Err(fail("second argument to redis.register_function must be a function"));
+            };
+            (name, callback.clone(), ScriptFlags::empty(), None)
+        }
+        _ => return Err(fail("wrong number of arguments to redis.register_function")),
+    };
+    if !body::is_valid_name(&name) {
+        return Err(fail(INVALID_NAME));
+    }
+    let name = String::from_utf8_lossy(&name).into_owned();
+    let mut out = out.borrow_mut();
+    if out.iter().any(|f| f.info.name == name) {
+        return Err(fail("Function already exists in the library"));
+    }
+    out.push(Registered {
+        info: FunctionInfo {
+            name,
+            description,
+            flags,
+        },
+        callback,
+    });
+    Ok(())
+}
+
+type NamedArgs = (Vec<u8>, Function, ScriptFlags, Option<String>);
+
+fn read_named_args(named: &Table) -> Result<NamedArgs, &'static str> {
+    let mut name = None;
+    let mut callback = None;
+    let mut flags = ScriptFlags::empty();
+    let mut description = None;
+    for pair in named.pairs::<Value, Value>() {
+        let Ok((key, value)) = pair else { break };
+        let Some(key) = lua_tostring(&key) else {
+            return Err("named argument key given to redis.register_function is not a string");
+        };
+        let key = String::from_utf8_lossy(&key).to_ascii_lowercase();
+        match key.as_str() {
+            "function_name" => {
+                name = Some(lua_tostring(&value).ok_or(
+                    "function_name argument given to redis.register_function must be a string",
+                )?);
+            }
+            "description" => {
+                let d = lua_tostring(&value).ok_or(
+                    "description argument given to redis.register_function must be a string",
+                )?;
+                description = Some(String::from_utf8_lossy(&d).into_owned());
+            }
+            "callback" => match value {
+                Value::Function(f) => callback = Some(f),
+                _ => {
+                    return Err(
+                        "callback argument given to redis.register_function must be a function",
+                    )
+                }
+            },
+            "flags" => {
+                let Value::Table(list) = value else {
+                    return Err("flags argument to redis.register_function must be a table representing function flags");
+                };
+                flags = read_flags(&list).ok_or("unknown flag given")?;
+            }
+            _ => return Err("unknown argument given to redis.register_function"),
+        }
+    }
+    let name = name.ok_or("redis.register_function must get a function name argument")?;
+    let callback = callback.ok_or("redis.register_function must get a callback argument")?;
+    Ok((name, callback, flags, description))
+}
+
+/// Function flags: an array of names, matched case-insensitively (unlike shebang flags).
+fn read_flags(list: &Table) -> Option<ScriptFlags> {
+    let mut flags = ScriptFlags::empty();
+    for i in 1.. {
+        let value: Value = list.get(i).ok()?;
+        if value.is_nil() {
+            break;
+        }
+        let name = lua_tostring(&value)?;
+        let (_, flag) = ScriptFlags::NAMED
+            .iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(&name))?;
+        flags = flags.union(*flag);
+    }
+    Some(flags)
+}

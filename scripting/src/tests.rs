@@ -1,0 +1,836 @@
+//! Engine tests. Every expected reply was taken from redis-server 7.0.15 (`EVAL …` through
+//! redis-cli or a raw socket); the fake runner below stands in for storaged.
+
+use std::collections::HashMap;
+
+use tandem_shared::Reply;
+
+use crate::{CommandRunner, Resp, ScriptEngine, ScriptFlags};
+
+/// A few commands over a map, with Redis's script-side refusals.
+#[derive(Default)]
+struct FakeRunner {
+    data: HashMap<Vec<u8>, Vec<u8>>,
+    calls: Vec<Vec<Vec<u8>>>,
+}
+
+impl CommandRunner for FakeRunner {
+    fn call(&mut self, args: &[Vec<u8>], _resp: Resp) -> Reply {
+        self.calls.push(args.to_vec());
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        let arity_ok = match name.as_str() {
+            "ping" => true,
+            "get" | "incr" => args.len() == 2,
+            "set" => args.len() == 3,
+            "echo" => args.len() == 2,
+            _ => return Reply::Error("ERR Unknown Redis command called from script".into()),
+        };
+        if !arity_ok {
+            return Reply::Error(
+                "ERR Wrong number of args calling Redis command from script".into(),
+            );
+        }
+        match name.as_str() {
+            "ping" => Reply::Simple("PONG".into()),
+            "echo" => Reply::Bulk(args[1].clone()),
+            "get" => self
+                .data
+                .get(&args[1])
+                .map_or(Reply::Nil, |v| Reply::Bulk(v.clone())),
+            "set" => {
+                self.data.insert(args[1].clone(), args[2].clone());
+                Reply::ok()
+            }
+            "incr" => {
+                let current = self
+                    .data
+                    .get(&args[1])
+                    .map_or(Ok(0), |v| String::from_utf8_lossy(v).parse::<i64>());
+                match current {
+                    Ok(n) => {
+                        self.data
+                            .insert(args[1].clone(), (n + 1).to_string().into_bytes());
+                        Reply::Integer(n + 1)
+                    }
+                    Err(_) => Reply::Error("ERR value is not an integer or out of range".into()),
+                }
+            }
+            _ => Reply::Nil,
+        }
+    }
+
+    fn acl_check(&mut self, args: &[Vec<u8>]) -> Option<bool> {
+        matches!(args[0].as_slice(), b"get" | b"set").then_some(true)
+    }
+}
+
+fn engine() -> ScriptEngine {
+    ScriptEngine::new().expect("engine")
+}
+
+fn eval(e: &mut ScriptEngine, body: &str) -> Reply {
+    e.eval(body.as_bytes(), &[], &[], &mut FakeRunner::default())
+}
+
+fn err(text: &str) -> Reply {
+    Reply::Error(text.to_owned())
+}
+
+fn bulk(s: &str) -> Reply {
+    Reply::Bulk(s.as_bytes().to_vec())
+}
+
+/// The "script: SHA, on @user_script:LINE." suffix Redis appends to raised errors.
+fn at(body: &str, line: u32) -> String {
+    format!(
+        " script: {}, on @user_script:{line}.",
+        crate::sha1_hex(body.as_bytes())
+    )
+}
+
+fn raised(body: &str, msg: &str, line: u32) -> Reply {
+    Reply::Error(format!("{msg}{}", at(body, line)))
+}
+
+#[test]
+fn sandbox_refuses_globals_as_redis_does() {
+    let mut e = engine();
+    let cases = [
+        (
+            "x = 5",
+            "ERR user_script:1: Attempt to modify a readonly table",
+            1,
+        ),
+        (
+            "return y",
+            "ERR user_script:1: Script attempted to access nonexistent global variable 'y'",
+            1,
+        ),
+        (
+            "string.foo = 1",
+            "ERR user_script:1: Attempt to modify a readonly table",
+            1,
+        ),
+        (
+            "rawset(_G, \"x\", 1)",
+            "ERR Attempt to modify a readonly table",
+            1,
+        ),
+        (
+            "setmetatable(_G, nil)",
+            "ERR Attempt to modify a readonly table",
+            1,
+        ),
+        (
+            "local m = getmetatable(_G) m.__index = nil",
+            "ERR user_script:1: Attempt to modify a readonly table",
+            1,
+        ),
+        (
+            "redis.call = nil",
+            "ERR user_script:1: Attempt to modify a readonly table",
+            1,
+        ),
+        (
+            "KEYS = 1",
+            "ERR user_script:1: Attempt to modify a readonly table",
+            1,
+        ),
+    ];
+    for (body, msg, line) in cases {
+        assert_eq!(eval(&mut e, body), raised(body, msg, line), "{body}");
+    }
+    for name in [
+        "os", "io", "debug", "print", "loadfile", "dofile", "getfenv", "setfenv", "newproxy",
+        "require", "module",
+    ] {
+        let body = format!("return type({name})");
+        let msg = format!(
+            "ERR user_script:1: Script attempted to access nonexistent global variable '{name}'"
+        );
+        assert_eq!(eval(&mut e, &body), raised(&body, &msg, 1), "{name}");
+    }
+    // What stays writable: KEYS/ARGV contents, local tables.
+    assert_eq!(
+        eval(&mut e, "KEYS[1] = 5 return KEYS[1]"),
+        Reply::Integer(5)
+    );
+    assert_eq!(
+        eval(&mut e, "local t = setmetatable({}, {}) return 1"),
+        Reply::Integer(1)
+    );
+    // A failed write leaves nothing behind for the next script.
+    eval(
+        &mut e,
+        "pcall(function() string.len = nil end) pcall(rawset, string, 'len', nil)",
+    );
+    assert_eq!(eval(&mut e, "return string.len('abc')"), Reply::Integer(3));
+    // getmetatable(_G) is a table, as on Redis.
+    assert_eq!(eval(&mut e, "return getmetatable(_G) == nil"), Reply::Nil);
+}
+
+#[test]
+fn globals_are_those_of_redis() {
+    let mut e = engine();
+    let names = eval(
+        &mut e,
+        "local t={} for k,v in pairs(_G) do t[#t+1]=k end table.sort(t) return t",
+    );
+    let expected = [
+        "ARGV",
+        "KEYS",
+        "_G",
+        "_VERSION",
+        "__redis__err__handler",
+        "assert",
+        "bit",
+        "cjson",
+        "cmsgpack",
+        "collectgarbage",
+        "coroutine",
+        "error",
+        "gcinfo",
+        "getmetatable",
+        "ipairs",
+        "load",
+        "loadstring",
+        "math",
+        "next",
+        "pairs",
+        "pcall",
+        "rawequal",
+        "rawget",
+        "rawset",
+        "redis",
+        "select",
+        "setmetatable",
+        "string",
+        "struct",
+        "table",
+        "tonumber",
+        "tostring",
+        "type",
+        "unpack",
+        "xpcall",
+    ];
+    let Reply::Array(names) = names else {
+        panic!("{names:?}")
+    };
+    let names: Vec<String> = names
+        .iter()
+        .map(|r| match r {
+            Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let missing: Vec<&&str> = expected
+        .iter()
+        .filter(|n| !names.contains(&n.to_string()))
+        .collect();
+    let libs_pending = ["cjson", "cmsgpack", "struct"];
+    assert!(
+        missing.iter().all(|m| libs_pending.contains(m)),
+        "missing {missing:?}"
+    );
+    assert!(
+        names.iter().all(|n| expected.contains(&n.as_str())),
+        "extra in {names:?}"
+    );
+    let redis_keys = eval(
+        &mut e,
+        "local t={} for k,v in pairs(redis) do t[#t+1]=k end table.sort(t) return t",
+    );
+    let expected_redis = [
+        "LOG_DEBUG",
+        "LOG_NOTICE",
+        "LOG_VERBOSE",
+        "LOG_WARNING",
+        "REDIS_VERSION",
+        "REDIS_VERSION_NUM",
+        "REPL_ALL",
+        "REPL_AOF",
+        "REPL_NONE",
+        "REPL_REPLICA",
+        "REPL_SLAVE",
+        "acl_check_cmd",
+        "breakpoint",
+        "call",
+        "debug",
+        "error_reply",
+        "log",
+        "pcall",
+        "replicate_commands",
+        "set_repl",
+        "setresp",
+        "sha1hex",
+        "status_reply",
+    ];
+    assert_eq!(
+        redis_keys,
+        Reply::Array(expected_redis.iter().map(|s| bulk(s)).collect())
+    );
+    assert_eq!(eval(&mut e, "return _VERSION"), bulk("Lua 5.1"));
+    assert_eq!(
+        eval(&mut e, "return type(rawget(string, 'len'))"),
+        bulk("function")
+    );
+    assert_eq!(
+        eval(
+            &mut e,
+            "local n = 0 for k in next, math do n = n + 1 end return n > 10"
+        ),
+        Reply::Integer(1)
+    );
+}
+
+#[test]
+fn redis_constants() {
+    let mut e = engine();
+    assert_eq!(
+        eval(
+            &mut e,
+            "return {redis.REDIS_VERSION, redis.REDIS_VERSION_NUM}"
+        ),
+        Reply::Array(vec![bulk("7.0.15"), Reply::Integer(458767)])
+    );
+    let consts = "return {redis.REPL_NONE,redis.REPL_AOF,redis.REPL_SLAVE,redis.REPL_REPLICA,redis.REPL_ALL,redis.LOG_DEBUG,redis.LOG_VERBOSE,redis.LOG_NOTICE,redis.LOG_WARNING}";
+    assert_eq!(
+        eval(&mut e, consts),
+        Reply::Array([0, 1, 2, 2, 3, 0, 1, 2, 3].map(Reply::Integer).to_vec())
+    );
+    assert_eq!(eval(&mut e, "return redis.breakpoint()"), Reply::Nil);
+    assert_eq!(eval(&mut e, "return redis.debug('x')"), Reply::Nil);
+    assert_eq!(
+        eval(&mut e, "return redis.replicate_commands()"),
+        Reply::Integer(1)
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.set_repl(redis.REPL_ALL)"),
+        Reply::Nil
+    );
+    let body = "return redis.set_repl(99)";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(
+            body,
+            "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+            1
+        )
+    );
+    let body = "return redis.set_repl()";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(body, "ERR redis.set_repl() requires two arguments.", 1)
+    );
+}
+
+#[test]
+fn call_and_pcall_errors() {
+    let mut e = engine();
+    let cases = [
+        (
+            "return redis.call()",
+            "ERR Please specify at least one argument for this redis lib call",
+        ),
+        (
+            "return redis.call(\"nosuch\")",
+            "ERR Unknown Redis command called from script",
+        ),
+        (
+            "return redis.call(\"get\")",
+            "ERR Wrong number of args calling Redis command from script",
+        ),
+        (
+            "return redis.call(\"get\", {})",
+            "ERR Lua redis lib command arguments must be strings or integers",
+        ),
+        ("return redis.sha1hex()", "ERR wrong number of arguments"),
+    ];
+    for (body, msg) in cases {
+        assert_eq!(eval(&mut e, body), raised(body, msg, 1), "{body}");
+    }
+    // pcall returns the error table, which as a reply is the bare error.
+    assert_eq!(
+        eval(&mut e, "return redis.pcall()"),
+        err("ERR Please specify at least one argument for this redis lib call")
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.pcall(\"nosuch\")"),
+        err("ERR Unknown Redis command called from script")
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.pcall(\"get\", {})"),
+        err("ERR Lua redis lib command arguments must be strings or integers")
+    );
+    // Lua's pcall catches an error table as its err string.
+    assert_eq!(
+        eval(
+            &mut e,
+            "local ok, e = pcall(redis.call, \"nosuch\") return {type(e), e}"
+        ),
+        Reply::Array(vec![
+            bulk("string"),
+            bulk("ERR Unknown Redis command called from script")
+        ])
+    );
+    assert_eq!(
+        eval(
+            &mut e,
+            "local ok, e = pcall(function() error(\"boom\") end) return e"
+        ),
+        bulk("user_script:1: boom")
+    );
+    // The line of a raised error is the caller's, also through a Lua function.
+    let body = "local function f() return redis.call(\"nosuch\") end\nreturn f()";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(body, "ERR Unknown Redis command called from script", 1)
+    );
+    let body = "local a = 1\nlocal b = 2\nreturn redis.call('incr', 'k', 'x')";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(
+            body,
+            "ERR Wrong number of args calling Redis command from script",
+            3
+        )
+    );
+    // A command's error reply raised by call keeps its own code.
+    let mut runner = FakeRunner::default();
+    runner.data.insert(b"s".to_vec(), b"abc".to_vec());
+    let body = "return redis.call('incr', 's')";
+    assert_eq!(
+        e.eval(body.as_bytes(), &[], &[], &mut runner),
+        raised(body, "ERR value is not an integer or out of range", 1)
+    );
+    let body = "return redis.pcall('incr', 's')";
+    assert_eq!(
+        e.eval(body.as_bytes(), &[], &[], &mut runner),
+        err("ERR value is not an integer or out of range")
+    );
+}
+
+#[test]
+fn raised_values_as_redis_reports_them() {
+    let mut e = engine();
+    let cases = [
+        ("error(\"boom\")", "ERR user_script:1: boom"),
+        ("error({err=\"MY boom\"})", "MY boom"),
+        ("error(nil)", "ERR nil"),
+        ("error(12)", "ERR user_script:1: 12"),
+        ("error(\"a\\nb\")", "ERR user_script:1: a b"),
+        (
+            "local x = pairs(nil) return x",
+            "ERR user_script:1: bad argument #1 to 'pairs' (table expected, got nil)",
+        ),
+        (
+            "local x = table.insert(nil, 1)",
+            "ERR user_script:1: bad argument #1 to 'insert' (table expected, got nil)",
+        ),
+        (
+            "return string.rep()",
+            "ERR user_script:1: bad argument #1 to 'rep' (string expected, got no value)",
+        ),
+        (
+            "local t = {} t = t .. 1",
+            "ERR user_script:1: attempt to concatenate local 't' (a table value)",
+        ),
+    ];
+    for (body, msg) in cases {
+        assert_eq!(eval(&mut e, body), raised(body, msg, 1), "{body}");
+    }
+    let body = "return loadstring(\"error(\\\"x\\\")\")()";
+    let expected = format!(
+        "ERR [string \"error(\"x\")\"]:1: x script: {}, on error(\"x\"):1.",
+        crate::sha1_hex(body.as_bytes())
+    );
+    assert_eq!(eval(&mut e, body), Reply::Error(expected));
+}
+
+#[test]
+fn error_and_status_helpers() {
+    let mut e = engine();
+    assert_eq!(
+        eval(&mut e, "return redis.error_reply(\"MY err\")"),
+        err("MY err")
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.error_reply(\"-MY err\")"),
+        err("MY err")
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.error_reply(\"noerr\")"),
+        err("ERR noerr")
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.error_reply(1)"),
+        err("ERR wrong number or type of arguments")
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.status_reply(\"FINE\")"),
+        Reply::Simple("FINE".into())
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.status_reply(1)"),
+        err("ERR wrong number or type of arguments")
+    );
+    assert_eq!(eval(&mut e, "return {err=\"x y\"}"), err("x y"));
+    assert_eq!(eval(&mut e, "return {err=\"-x y\"}"), err("-x y"));
+    assert_eq!(eval(&mut e, "return {err=\"xy\"}"), err("xy"));
+    assert_eq!(eval(&mut e, "return {err=\"a\\nb\\r\\n\"}"), err("a b"));
+    assert_eq!(
+        eval(&mut e, "return {ok=\"a\\r\\nb\"}"),
+        Reply::Simple("a  b".into())
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.sha1hex(\"\")"),
+        bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.sha1hex(12)"),
+        bulk("7b52009b64fd0a2a49e6d8a939753077792b0554")
+    );
+    assert_eq!(
+        eval(&mut e, "return redis.sha1hex(nil)"),
+        bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+    );
+}
+
+#[test]
+fn lua_to_reply_conversion_resp2_and_resp3() {
+    let mut e = engine();
+    assert_eq!(
+        eval(&mut e, "return {1,2,nil,4}"),
+        Reply::Array(vec![Reply::Integer(1), Reply::Integer(2)])
+    );
+    assert_eq!(
+        eval(
+            &mut e,
+            "return {1.9, -1.9, 3.0, true, false, \"s\", {ok=\"fine\"}}"
+        ),
+        Reply::Array(vec![
+            Reply::Integer(1),
+            Reply::Integer(-1),
+            Reply::Integer(3),
+            Reply::Integer(1),
+            Reply::Nil,
+            bulk("s"),
+            Reply::Simple("fine".into())
+        ])
+    );
+    let min = Reply::Integer(i64::MIN);
+    assert_eq!(
+        eval(&mut e, "return {1e30, -1e30, 0/0, 1/0, -1/0, 2^53+1, -0.5}"),
+        Reply::Array(vec![
+            min.clone(),
+            min.clone(),
+            min.clone(),
+            min.clone(),
+            min,
+            Reply::Integer(9007199254740992),
+            Reply::Integer(0)
+        ])
+    );
+    assert_eq!(
+        eval(&mut e, "return {{map={a=1}}}"),
+        Reply::Array(vec![Reply::Map(vec![(bulk("a"), Reply::Integer(1))])])
+    );
+    assert_eq!(
+        eval(
+            &mut e,
+            "return {true, false, {double=1.5}, {set={a=true}}, {big_number=\"123\"}}"
+        ),
+        Reply::Array(vec![
+            Reply::Integer(1),
+            Reply::Nil,
+            Reply::Double(1.5),
+            Reply::Set(vec![bulk("a")]),
+            bulk("123")
+        ])
+    );
+    assert_eq!(
+        eval(&mut e, "redis.setresp(3) return {true, false, {double=1.5}, {verbatim_string={format=\"txt\", string=\"hi\"}}}"),
+        Reply::Array(vec![Reply::Bool(true), Reply::Bool(false), Reply::Double(1.5), Reply::Verbatim(b"hi".to_vec())])
+    );
+    // setresp lasts for one script only.
+    assert_eq!(eval(&mut e, "return false"), Reply::Nil);
+    assert_eq!(eval(&mut e, "return"), Reply::Nil);
+    assert_eq!(eval(&mut e, "return function() end"), Reply::Nil);
+    let body = "return redis.setresp(4)";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(body, "ERR RESP version must be 2 or 3.", 1)
+    );
+}
+
+#[test]
+fn self_containing_table_stops_at_the_stack_limit() {
+    // redis-server replies 7995 nested one-element arrays, then "reached lua stack limit";
+    // tandem stops at MAX_REPLY_DEPTH (see its docs for why).
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            let mut e = engine();
+            let mut reply = eval(&mut e, "local t = {} t[1] = t return t");
+            let mut depth = 0;
+            while let Reply::Array(mut items) = reply {
+                assert_eq!(items.len(), 1);
+                reply = items.remove(0);
+                depth += 1;
+            }
+            assert_eq!(depth, crate::convert::MAX_REPLY_DEPTH);
+            assert_eq!(reply, err("ERR reached lua stack limit"));
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
+}
+
+#[test]
+fn reply_to_lua_conversion() {
+    let mut e = engine();
+    let mut runner = FakeRunner::default();
+    let mut run = |e: &mut ScriptEngine, body: &str| e.eval(body.as_bytes(), &[], &[], &mut runner);
+    assert_eq!(
+        run(&mut e, "return type(redis.call('get', 'nokey'))"),
+        bulk("boolean")
+    );
+    assert_eq!(
+        run(
+            &mut e,
+            "redis.setresp(3) return type(redis.call('get', 'nokey'))"
+        ),
+        bulk("nil")
+    );
+    assert_eq!(
+        run(&mut e, "return redis.call('ping')"),
+        Reply::Simple("PONG".into())
+    );
+    assert_eq!(run(&mut e, "return redis.call('ping').ok"), bulk("PONG"));
+    assert_eq!(
+        run(&mut e, "return redis.call('set', 'k', 1.5)"),
+        Reply::Simple("OK".into())
+    );
+    assert_eq!(run(&mut e, "return redis.call('get', 'k')"), bulk("1.5"));
+    // Numbers become arguments through %.17g.
+    assert_eq!(
+        run(&mut e, "return redis.call('echo', 0.1)"),
+        bulk("0.10000000000000001")
+    );
+    assert_eq!(
+        run(&mut e, "return redis.call('incr', 'n') + 1"),
+        Reply::Integer(2)
+    );
+    assert_eq!(
+        run(&mut e, "return redis.pcall('incr', 'k').err"),
+        bulk("ERR value is not an integer or out of range")
+    );
+    assert_eq!(
+        run(&mut e, "return redis.acl_check_cmd('get')"),
+        Reply::Integer(1)
+    );
+}
+
+#[test]
+fn reply_shapes_reach_lua_by_protocol() {
+    use crate::convert::{lua_to_reply, reply_to_lua, Resp};
+    let lua = mlua::Lua::new();
+    let map = Reply::Map(vec![
+        (bulk("a"), Reply::Double(1.5)),
+        (bulk("b"), Reply::Bool(true)),
+    ]);
+    let v2 = reply_to_lua(&lua, &map, Resp::Resp2).unwrap();
+    assert_eq!(
+        lua_to_reply(&v2, Resp::Resp2),
+        Reply::Array(vec![bulk("a"), bulk("1.5"), bulk("b"), Reply::Integer(1)])
+    );
+    let v3 = reply_to_lua(&lua, &map, Resp::Resp3).unwrap();
+    let Reply::Map(mut pairs) = lua_to_reply(&v3, Resp::Resp3) else {
+        panic!()
+    };
+    pairs.sort_by(|a, b| format!("{:?}", a.0).cmp(&format!("{:?}", b.0)));
+    assert_eq!(
+        pairs,
+        vec![
+            (bulk("a"), Reply::Double(1.5)),
+            (bulk("b"), Reply::Bool(true))
+        ]
+    );
+    let pairs = Reply::Pairs(vec![(bulk("m"), Reply::Double(2.0))]);
+    let v = reply_to_lua(&lua, &pairs, Resp::Resp3).unwrap();
+    assert_eq!(
+        lua_to_reply(&v, Resp::Resp3),
+        Reply::Array(vec![Reply::Array(vec![bulk("m"), Reply::Double(2.0)])])
+    );
+    let v = reply_to_lua(&lua, &Reply::Error("NOSPACE".into()), Resp::Resp2).unwrap();
+    assert_eq!(lua_to_reply(&v, Resp::Resp2), err("ERR NOSPACE"));
+    let v = reply_to_lua(
+        &lua,
+        &Reply::Array(vec![Reply::Nil, Reply::Integer(1)]),
+        Resp::Resp3,
+    )
+    .unwrap();
+    // A RESP3 null leaves a hole: the array reply stops before it.
+    assert_eq!(lua_to_reply(&v, Resp::Resp3), Reply::Array(vec![]));
+}
+
+#[test]
+fn compile_errors_and_shebang() {
+    let mut e = engine();
+    assert_eq!(eval(&mut e, "return 1 +"), err("ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'"));
+    assert_eq!(eval(&mut e, "local x = \n 1 +"), err("ERR Error compiling script (new function): user_script:2: unexpected symbol near '<eof>'"));
+    assert_eq!(eval(&mut e, "return 'abc"), err("ERR Error compiling script (new function): user_script:1: unfinished string near '<eof>'"));
+    assert_eq!(
+        eval(&mut e, "#!lua flags=bogus\nreturn 1"),
+        err("ERR Unexpected flag in script shebang: bogus")
+    );
+    assert_eq!(eval(&mut e, "#!lua\nreturn 1"), Reply::Integer(1));
+    let body = "#!lua flags=no-writes\nerror('x')";
+    assert_eq!(eval(&mut e, body), raised(body, "ERR user_script:2: x", 2));
+    let (sha, flags) = e
+        .load_script(b"#!lua flags=no-writes,allow-oom\nreturn 1")
+        .unwrap();
+    assert_eq!(flags, ScriptFlags::NO_WRITES.union(ScriptFlags::ALLOW_OOM));
+    assert!(e.script_exists(&sha.to_ascii_uppercase()));
+    assert_eq!(e.script_flags(&sha), Some(flags));
+    let mut runner = FakeRunner::default();
+    assert_eq!(e.eval_sha(&sha, &[], &[], &mut runner), Reply::Integer(1));
+    e.flush_scripts();
+    assert_eq!(
+        e.eval_sha(&sha, &[], &[], &mut runner),
+        err("NOSCRIPT No matching script. Please use EVAL.")
+    );
+}
+
+#[test]
+fn keys_and_argv() {
+    let mut e = engine();
+    let keys = vec![b"k1".to_vec(), b"k2".to_vec()];
+    let args = vec![b"a1".to_vec()];
+    let r = e.eval(
+        b"return {KEYS[1], KEYS[2], ARGV[1], #KEYS, #ARGV}",
+        &keys,
+        &args,
+        &mut FakeRunner::default(),
+    );
+    assert_eq!(
+        r,
+        Reply::Array(vec![
+            bulk("k1"),
+            bulk("k2"),
+            bulk("a1"),
+            Reply::Integer(2),
+            Reply::Integer(1)
+        ])
+    );
+    assert_eq!(eval(&mut e, "return #KEYS"), Reply::Integer(0));
+}
+
+#[test]
+fn math_random_is_redis_sequence() {
+    let mut e = engine();
+    // redis-server 7.0.15: after math.randomseed(42).
+    assert_eq!(
+        eval(
+            &mut e,
+            "math.randomseed(42) return {tostring(math.random()), math.random(1000000)}"
+        ),
+        Reply::Array(vec![bulk("0.74452500033403"), Reply::Integer(342702)])
+    );
+    // A fresh server's first values (no randomseed); the sequence continues across scripts.
+    let mut e = engine();
+    assert_eq!(
+        eval(&mut e, "return {tostring(math.random()), tostring(math.random()), math.random(100), math.random(5,10)}"),
+        Reply::Array(vec![bulk("0.39646477363839"), bulk("0.84048536971234"), Reply::Integer(36), Reply::Integer(7)])
+    );
+    assert_eq!(
+        eval(&mut e, "return {tostring(math.random()), math.random(100)}"),
+        Reply::Array(vec![bulk("0.31869277233197"), Reply::Integer(89)])
+    );
+}
+
+#[test]
+fn log_goes_to_the_sink() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let lines = Rc::new(RefCell::new(Vec::new()));
+    let mut e = engine();
+    let sink = lines.clone();
+    e.set_log_sink(Box::new(move |level, line| {
+        sink.borrow_mut().push((level, line.to_vec()))
+    }));
+    assert_eq!(
+        eval(&mut e, "redis.log(redis.LOG_WARNING, 'a', 1, {}, 'b')"),
+        Reply::Nil
+    );
+    assert_eq!(
+        *lines.borrow(),
+        vec![(crate::LogLevel::Warning, b"a 1 b".to_vec())]
+    );
+    let body = "redis.log(redis.LOG_WARNING)";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(body, "ERR redis.log() requires two arguments or more.", 1)
+    );
+    let body = "redis.log('x', 'y')";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(body, "ERR First argument must be a number (log level).", 1)
+    );
+    let body = "redis.log(9, 'y')";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(body, "ERR Invalid debug level.", 1)
+    );
+}
+
+#[test]
+fn bit_library() {
+    let mut e = engine();
+    let body = "return {bit.tobit(0xffffffff), bit.tobit(2^32+5), bit.tobit(1.5), bit.tobit(2.5), bit.tobit(-1.5), bit.bnot(0), bit.band(0xff, 0x0f, 0x3), bit.bor(1,2,4), bit.bxor(5,3), bit.lshift(1, 31), bit.lshift(1,33), bit.rshift(-1, 28), bit.arshift(-256, 4), bit.rol(0x12345678, 12), bit.ror(0x12345678, 12), bit.bswap(0x12345678), bit.tobit(\"12\")}";
+    let expected = [
+        -1,
+        5,
+        2,
+        2,
+        -2,
+        -1,
+        3,
+        7,
+        6,
+        -2147483648,
+        2,
+        15,
+        -16,
+        1164411171,
+        1736516421,
+        2018915346,
+        12,
+    ];
+    assert_eq!(
+        eval(&mut e, body),
+        Reply::Array(expected.map(Reply::Integer).to_vec())
+    );
+    let body = "return {bit.tohex(255), bit.tohex(-1), bit.tohex(255, 2), bit.tohex(255, -4), bit.tohex(0x12345678, 10), bit.tohex(1, 0)}";
+    let expected = ["000000ff", "ffffffff", "ff", "00FF", "12345678", ""];
+    assert_eq!(
+        eval(&mut e, body),
+        Reply::Array(expected.map(bulk).to_vec())
+    );
+    for (body, msg) in [
+        (
+            "return bit.tobit()",
+            "ERR user_script:1: bad argument #1 to 'tobit' (number expected, got no value)",
+        ),
+        (
+            "return bit.band(1, \"x\")",
+            "ERR user_script:1: bad argument #2 to 'band' (number expected, got string)",
+        ),
+        (
+            "return bit.band()",
+            "ERR user_script:1: bad argument #1 to 'band' (number expected, got no value)",
+        ),
+    ] {
+        assert_eq!(eval(&mut e, body), raised(body, msg, 1), "{body}");
+    }
+}
