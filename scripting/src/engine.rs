@@ -134,6 +134,8 @@ pub struct ScriptEngine {
     /// Function name → library name.
     functions: HashMap<String, String>,
     kill: KillHandle,
+    /// The memory cap given to [`ScriptEngine::set_memory_limit`] (0: none).
+    memory_limit: usize,
 }
 
 impl ScriptEngine {
@@ -177,19 +179,7 @@ impl ScriptEngine {
             .set_name(INTERNAL_CHUNK)
             .call((g, load_api, handler, normalize, allow))?;
         let kill = KillHandle::default();
-        let flag = kill.0.clone();
-        lua.set_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
-            move |lua, _| {
-                if flag.load(Ordering::Relaxed) {
-                    if let Some(mut state) = lua.app_data_mut::<RunState>() {
-                        state.killed = true;
-                    }
-                    return Err(mlua::Error::external(Raise::Killed));
-                }
-                Ok(VmState::Continue)
-            },
-        );
+        install_kill_hook(&lua, &kill);
         Ok(ScriptEngine {
             globals: internal.raw_get("globals")?,
             redis: internal.raw_get("redis")?,
@@ -204,6 +194,7 @@ impl ScriptEngine {
             libraries: BTreeMap::new(),
             functions: HashMap::new(),
             kill,
+            memory_limit: 0,
         })
     }
 
@@ -226,7 +217,20 @@ impl ScriptEngine {
     /// [`ScriptError::Engine`] if the limit cannot be set.
     pub fn set_memory_limit(&mut self, bytes: usize) -> Result<(), ScriptError> {
         self.lua.set_memory_limit(bytes)?;
+        self.memory_limit = bytes;
         Ok(())
+    }
+
+    /// A full collection. The limit is lifted meanwhile: at the limit, the collection itself
+    /// fails for want of memory (mlua runs it in protected mode).
+    fn collect_garbage(&self) {
+        if self.memory_limit != 0 {
+            let _ = self.lua.set_memory_limit(0);
+        }
+        let _ = self.lua.gc_collect();
+        if self.memory_limit != 0 {
+            let _ = self.lua.set_memory_limit(self.memory_limit);
+        }
     }
 
     /// Bytes the Lua state uses (`used_memory_lua`).
@@ -282,7 +286,7 @@ impl ScriptEngine {
             self.script_functions = fresh;
         }
         // Redis recreates its Lua state here; dropping the functions lets the GC reclaim them.
-        let _ = self.lua.gc_collect();
+        self.collect_garbage();
     }
 
     /// `EVAL`: caches `body` and runs it with `KEYS` and `ARGV`.
@@ -441,7 +445,7 @@ impl ScriptEngine {
         if let Ok(fresh) = self.lua.create_table() {
             self.function_callbacks = fresh;
         }
-        let _ = self.lua.gc_collect();
+        self.collect_garbage();
     }
 
     /// The loaded libraries, by name.
@@ -549,10 +553,40 @@ impl ScriptEngine {
             }
             Err(e) => engine_error(&e),
         };
+        if killed {
+            install_kill_hook(&self.lua, &self.kill);
+        }
+        if matches!(reply, Reply::Error(_)) {
+            // A script that failed may have failed for memory: give the garbage back now so
+            // the next script does not start at the limit.
+            self.collect_garbage();
+        }
         // Redis steps the collector every 50 scripts; a small step per run keeps latency flat.
         let _ = self.lua.gc_step_kbytes(8);
         reply
     }
+}
+
+/// Checks the kill flag every [`HOOK_INSTRUCTIONS`] instructions. Once it is set, the hook
+/// fires on every line and raises each time, as Redis's does, so a `pcall` in a loop cannot
+/// swallow the kill; [`ScriptEngine::run`] puts the counting hook back afterwards.
+fn install_kill_hook(lua: &Lua, kill: &KillHandle) {
+    let flag = kill.0.clone();
+    lua.set_hook(
+        HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+        move |lua, _| {
+            if !flag.load(Ordering::Relaxed) {
+                return Ok(VmState::Continue);
+            }
+            if let Some(mut state) = lua.app_data_mut::<RunState>() {
+                state.killed = true;
+            }
+            lua.set_hook(HookTriggers::new().every_line(), |_, _| {
+                Err(mlua::Error::external(Raise::Killed))
+            });
+            Err(mlua::Error::external(Raise::Killed))
+        },
+    );
 }
 
 /// The globals Redis 7.0.15 leaves to scripts (`pairs(_G)` on redis-server, minus `KEYS`

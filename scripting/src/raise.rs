@@ -72,13 +72,16 @@ fn plain_message(e: &mlua::Error) -> String {
     }
 }
 
-/// The nearest frame of user code, from `level` outward: its `source` and current line.
+/// The nearest frame of user code, from `level` outward: its `source` and current line
+/// (C functions, tail-call markers and the sandbox's own frames skipped).
 pub(crate) fn user_frame(lua: &Lua, mut level: usize) -> Option<(String, i32)> {
     while let Some(debug) = lua.inspect_stack(level) {
         let source = debug.source();
         let what = source.what;
         let src = source.source.as_deref().unwrap_or("");
-        if what != "C" && src != INTERNAL_CHUNK {
+        // Tail-call markers carry no line: Redis's originals of the sandbox's Lua wrappers are
+        // C functions, which keep their caller's frame, so look further out.
+        if what != "C" && what != "tail" && src != INTERNAL_CHUNK {
             return Some((src.to_owned(), debug.curr_line()));
         }
         level += 1;

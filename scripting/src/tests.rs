@@ -834,3 +834,239 @@ fn bit_library() {
         assert_eq!(eval(&mut e, body), raised(body, msg, 1), "{body}");
     }
 }
+
+fn load_err(e: &mut ScriptEngine, code: &str) -> String {
+    match e.load_library(code.as_bytes(), false) {
+        Err(err) => err.reply_text(),
+        Ok(name) => panic!("{code:?} loaded as {name}"),
+    }
+}
+
+#[test]
+fn function_load_errors_as_redis() {
+    let mut e = engine();
+    assert_eq!(
+        e.load_library(
+            b"#!lua name=lib1\nredis.register_function(\"f1\", function(keys, args) return 1 end)",
+            false
+        )
+        .unwrap(),
+        "lib1"
+    );
+    let reg = "ERR Error registering functions: ";
+    let cases: Vec<(&str, String)> = vec![
+        ("#!lua name=lib1\nredis.register_function(\"f1\", function(keys, args) return 1 end)", "ERR Library 'lib1' already exists".into()),
+        ("#!lua\nredis.register_function(\"f1\", function() return 1 end)", "ERR Library name was not given".into()),
+        ("redis.register_function(\"f1\", function() return 1 end)", "ERR Missing library metadata".into()),
+        ("#!lua name=lib2\nreturn 1", "ERR No functions registered".into()),
+        ("#!lua name=lib2\nredis.register_function(\"f1\", function() return 1 end)", "ERR Function f1 already exists".into()),
+        ("#!lua name=lib3\nredis.register_function(\"g1\", function() return 1 end)\nredis.register_function(\"g1\", function() return 1 end)", format!("{reg}ERR Function already exists in the library")),
+        ("#!lua name=lib3\nredis.register_function(\"g-1\", function() return 1 end)", format!("{reg}ERR {}", crate::body::INVALID_NAME)),
+        ("#!lua name=lib4\nredis.register_function{function_name=\"g1\", callback=function() return 1 end, flags={\"bogus\"}}", format!("{reg}ERR unknown flag given")),
+        ("#!lua name=lib4\nredis.register_function{function_name=\"g1\", callback=function() return 1 end, flags=\"no-writes\"}", format!("{reg}ERR flags argument to redis.register_function must be a table representing function flags")),
+        ("#!lua name=lib4\nredis.register_function{function_name=\"g1\", callback=function() return 1 end, foo=1}", format!("{reg}ERR unknown argument given to redis.register_function")),
+        ("#!lua name=lib4\nredis.register_function{callback=function() return 1 end}", format!("{reg}ERR redis.register_function must get a function name argument")),
+        ("#!lua name=lib4\nredis.register_function{function_name=\"g1\"}", format!("{reg}ERR redis.register_function must get a callback argument")),
+        ("#!lua name=lib4\nredis.register_function(\"g1\")", format!("{reg}ERR calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")),
+        ("#!lua name=lib4\nredis.register_function(\"g1\", 1)", format!("{reg}ERR second argument to redis.register_function must be a function")),
+        ("#!lua name=lib7\nredis.register_function{function_name=\"z7\", callback=function() end, flags={}, description={}}", format!("{reg}ERR description argument given to redis.register_function must be a string")),
+        ("#!lua name=lib7\nredis.register_function(\"z7\", function() end, \"x\")", format!("{reg}ERR wrong number of arguments to redis.register_function")),
+        ("#!lua name=lib7\nredis.register_function{function_name=\"z7\", callback=function() end, flags={1}}", format!("{reg}ERR unknown flag given")),
+        ("#!lua name=lib5\nerror(\"boom\")", format!("{reg}ERR user_function:2: Script attempted to access nonexistent global variable 'error'")),
+        ("#!lua name=lib5\nreturn (", "ERR Error compiling function: user_function:2: unexpected symbol near '<eof>'".into()),
+        ("#!lua name=lib5\nredis.setresp(3)", format!("{reg}ERR user_function:2: Script attempted to access nonexistent global variable 'setresp'")),
+        ("#!lua name=lib5\nlocal function f() end\nredis.register_function(\"h\" .. string.rep(\"x\", 10), f)", format!("{reg}ERR user_function:3: Script attempted to access nonexistent global variable 'string'")),
+        ("#!lua name=lib6\nredis.register_function{function_name=\"\", callback=function() return 1 end}", format!("{reg}ERR {}", crate::body::INVALID_NAME)),
+        ("#!py name=lib3\nx", "ERR Engine 'py' not found".into()),
+    ];
+    for (code, expected) in cases {
+        assert_eq!(load_err(&mut e, code), expected, "{code}");
+    }
+    // What the load-time API offers (each accepted by redis-server).
+    for probe in [
+        "redis",
+        "redis.register_function",
+        "redis.log",
+        "redis.LOG_WARNING",
+        "redis.REDIS_VERSION",
+        "redis.REDIS_VERSION_NUM",
+        "redis.LOG_DEBUG",
+    ] {
+        let code = format!(
+            "#!lua name=probe\nlocal x = {probe}\nredis.register_function('f', function() end)"
+        );
+        assert_eq!(
+            e.load_library(code.as_bytes(), false).unwrap(),
+            "probe",
+            "{probe}"
+        );
+        e.delete_library("probe").unwrap();
+    }
+    for missing in [
+        "call",
+        "pcall",
+        "sha1hex",
+        "error_reply",
+        "set_repl",
+        "breakpoint",
+    ] {
+        let code = format!("#!lua name=probe\nlocal x = redis.{missing}\nredis.register_function('f', function() end)");
+        let msg = format!("{reg}ERR user_function:2: Script attempted to access nonexistent global variable '{missing}'");
+        assert_eq!(load_err(&mut e, &code), msg);
+    }
+    // A positional numeric name is its string.
+    assert_eq!(
+        e.load_library(
+            b"#!lua name=lib4\nredis.register_function(1, function() end)",
+            false
+        )
+        .unwrap(),
+        "lib4"
+    );
+    assert!(e.function_flags("1").is_some());
+    assert_eq!(
+        e.delete_library("nolib").unwrap_err().reply_text(),
+        "ERR Library not found"
+    );
+}
+
+#[test]
+fn fcall_runs_functions() {
+    let mut e = engine();
+    let code = "#!lua name=t1
+redis.register_function(\"ferr\", function(k, a) error(\"boom\") end)
+redis.register_function(\"fcallerr\", function(k, a) return redis.call(\"nosuch\") end)
+redis.register_function(\"fglob\", function(k, a) return KEYS end)
+redis.register_function(\"fset\", function(k, a) x = 1 end)
+redis.register_function(\"fargs\", function(k, a) return {k[1], a[1], #k, #a} end)
+redis.register_function(\"fetab\", function(k, a) error({err=\"X y\"}) end)
+local function helper() return string.upper(\"ok\") end
+redis.register_function(\"fhelper\", function(k, a) return helper() end)
+redis.register_function(\"ftype\", function(k, a) return type(redis.register_function) end)
+redis.register_function{function_name=\"ro\", callback=function(k, a) return 1 end, flags={\"no-writes\", \"ALLOW-OOM\"}, description=\"d\"}";
+    assert_eq!(e.load_library(code.as_bytes(), false).unwrap(), "t1");
+    let mut runner = FakeRunner::default();
+    let mut call = |e: &mut ScriptEngine, name: &str, keys: &[&str], args: &[&str]| {
+        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
+        let args: Vec<Vec<u8>> = args.iter().map(|k| k.as_bytes().to_vec()).collect();
+        e.fcall(name, &keys, &args, &mut runner)
+    };
+    let on = |name: &str, line: u32| format!(" script: {name}, on @user_function:{line}.");
+    assert_eq!(
+        call(&mut e, "ferr", &[], &[]),
+        err(&format!("ERR user_function:2: boom{}", on("ferr", 2)))
+    );
+    assert_eq!(
+        call(&mut e, "fcallerr", &[], &[]),
+        err(&format!(
+            "ERR Unknown Redis command called from script{}",
+            on("fcallerr", 3)
+        ))
+    );
+    assert_eq!(
+        call(&mut e, "fglob", &[], &[]),
+        err(&format!(
+            "ERR user_function:4: Script attempted to access nonexistent global variable 'KEYS'{}",
+            on("fglob", 4)
+        ))
+    );
+    assert_eq!(
+        call(&mut e, "fset", &[], &[]),
+        err(&format!(
+            "ERR user_function:5: Attempt to modify a readonly table{}",
+            on("fset", 5)
+        ))
+    );
+    assert_eq!(
+        call(&mut e, "fetab", &[], &[]),
+        err(&format!("X y{}", on("fetab", 7)))
+    );
+    assert_eq!(call(&mut e, "fhelper", &[], &[]), bulk("OK"));
+    assert_eq!(call(&mut e, "ftype", &[], &[]), bulk("nil"));
+    assert_eq!(
+        call(&mut e, "fargs", &["k1"], &["a1", "a2"]),
+        Reply::Array(vec![
+            bulk("k1"),
+            bulk("a1"),
+            Reply::Integer(1),
+            Reply::Integer(2)
+        ])
+    );
+    assert_eq!(
+        call(&mut e, "nosuch", &[], &[]),
+        err("ERR Function not found")
+    );
+    assert_eq!(
+        e.function_flags("ro"),
+        Some(ScriptFlags::NO_WRITES.union(ScriptFlags::ALLOW_OOM))
+    );
+    let lib = e.libraries().next().unwrap();
+    assert_eq!(lib.engine, "LUA");
+    let ro = lib.functions.iter().find(|f| f.name == "ro").unwrap();
+    assert_eq!(ro.description.as_deref(), Some("d"));
+    assert_eq!(ro.flags.names(), vec!["no-writes", "allow-oom"]);
+    // REPLACE swaps the library; a function of another library still collides.
+    assert_eq!(
+        e.load_library(
+            b"#!lua name=t1\nredis.register_function('only', function() return 2 end)",
+            true
+        )
+        .unwrap(),
+        "t1"
+    );
+    assert_eq!(
+        call(&mut e, "ferr", &[], &[]),
+        err("ERR Function not found")
+    );
+    assert_eq!(call(&mut e, "only", &[], &[]), Reply::Integer(2));
+    e.flush_functions();
+    assert_eq!(
+        call(&mut e, "only", &[], &[]),
+        err("ERR Function not found")
+    );
+    assert_eq!(e.libraries().count(), 0);
+}
+
+#[test]
+fn kill_stops_a_busy_script_even_through_pcall() {
+    let mut e = engine();
+    for body in [
+        "local i = 0 while true do i = i + 1 end",
+        "while true do pcall(function() while true do end end) end",
+    ] {
+        let handle = e.kill_handle();
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            handle.kill();
+        });
+        // redis-server, after SCRIPT KILL.
+        assert_eq!(
+            eval(&mut e, body),
+            raised(body, "ERR Script killed by user with SCRIPT KILL...", 1)
+        );
+        killer.join().expect("killer");
+    }
+    // The engine runs the next script normally.
+    assert_eq!(
+        eval(
+            &mut e,
+            "local n = 0 for i = 1, 300000 do n = n + 1 end return n"
+        ),
+        Reply::Integer(300000)
+    );
+}
+
+#[test]
+fn memory_limit_fails_the_script_not_the_engine() {
+    let mut e = engine();
+    e.set_memory_limit(e.used_memory() + (4 << 20)).unwrap();
+    let reply = eval(
+        &mut e,
+        "local t = {} for i = 1, 10000000 do t[i] = string.rep('x', 100) .. i end return #t",
+    );
+    assert!(
+        matches!(&reply, Reply::Error(m) if m.contains("memory")),
+        "{reply:?}"
+    );
+    assert_eq!(eval(&mut e, "return 1"), Reply::Integer(1));
+}
