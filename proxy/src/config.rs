@@ -1,23 +1,25 @@
-//! Proxy configuration: every setting has a command-line flag, a `TANDEM_*` environment
-//! variable and a key in the TOML config file, taken in that order (flag, then variable,
-//! then file, then the documented default). Owns parsing and merging; applying a reload is
-//! the server's business (see [`Config::reloadable_changes`]).
+//! Proxy configuration: the proxy's keys, their defaults and which of them need a restart.
+//! Every setting has a command-line flag, a `TANDEM_*` environment variable and a key in
+//! the TOML config file, taken in that order (flag, then variable, then file, then the
+//! documented default); the layering, file reading and reload reporting are
+//! `tandem_service::config`'s, shared with storaged. Applying a reload is the server's
+//! business (`server::apply_reload`).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 use serde::Deserialize;
+use tandem_service::config::Settings;
 use tandem_service::log::LogFormat;
-
-/// Where the config file is read from when neither `--config` nor its variable names one
-/// (and only if it exists).
-pub const DEFAULT_CONFIG_FILE: &str = "/etc/tandem/proxy.toml";
 
 /// Default listen backlog: Redis's `tcp-backlog` default. Rust's and tokio's `bind` use 128,
 /// which a burst of connects overflows (dropped SYNs wait a 1 s retransmit).
 pub const DEFAULT_TCP_BACKLOG: u32 = 511;
+
+tandem_service::options! {
+default_file = "/etc/tandem/proxy.toml";
 
 /// `tandem-proxy`: the RESP front end of tandem.
 ///
@@ -109,32 +111,6 @@ pub struct Options {
     #[arg(long, env = "TANDEM_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
 }
-
-impl Options {
-    /// Each setting from `self` when set there, else from `lower`.
-    fn or(self, lower: Options) -> Options {
-        Options {
-            config: self.config.or(lower.config),
-            listen: self.listen.or(lower.listen),
-            tcp_backlog: self.tcp_backlog.or(lower.tcp_backlog),
-            storage_socket: self.storage_socket.or(lower.storage_socket),
-            requirepass: self.requirepass.or(lower.requirepass),
-            network_threads: self.network_threads.or(lower.network_threads),
-            links: self.links.or(lower.links),
-            queue_capacity: self.queue_capacity.or(lower.queue_capacity),
-            request_timeout_ms: self.request_timeout_ms.or(lower.request_timeout_ms),
-            request_timeout_mib_per_sec: self
-                .request_timeout_mib_per_sec
-                .or(lower.request_timeout_mib_per_sec),
-            pipeline_batch: self.pipeline_batch.or(lower.pipeline_batch),
-            maxclients: self.maxclients.or(lower.maxclients),
-            proto_max_bulk_len: self.proto_max_bulk_len.or(lower.proto_max_bulk_len),
-            max_frame: self.max_frame.or(lower.max_frame),
-            drain_timeout: self.drain_timeout.or(lower.drain_timeout),
-            log: self.log.or(lower.log),
-            log_format: self.log_format.or(lower.log_format),
-        }
-    }
 }
 
 /// The settings in force: flags, variables, file and defaults merged.
@@ -161,40 +137,14 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
-impl Config {
-    /// Parses the command line and environment, then reads the config file. Returns the
-    /// settings and the flags/variables alone, which a reload merges with the re-read file.
-    ///
-    /// # Errors
-    /// An unreadable or invalid config file (unknown keys included), or an invalid value.
-    pub fn load() -> Result<(Config, Options), String> {
-        let flags = Options::parse();
-        let config = Config::resolve(&flags)?;
-        Ok((config, flags))
-    }
-
-    /// Merges `flags` (command line and environment) over the config file they name (or
-    /// the default one, if it exists) over the defaults.
-    ///
-    /// # Errors
-    /// As [`Config::load`].
-    pub fn resolve(flags: &Options) -> Result<Config, String> {
-        let file =
-            tandem_service::file::locate(flags.config.as_deref(), Path::new(DEFAULT_CONFIG_FILE));
-        let from_file: Options = match &file {
-            Some(path) => tandem_service::file::load(path)?,
-            None => Options::default(),
-        };
-        let mut config = Config::from_options(flags.clone().or(from_file))?;
-        config.config_file = file;
-        Ok(config)
-    }
+impl Settings for Config {
+    type Options = Options;
 
     /// Fills what `o` leaves unset with the defaults.
     ///
     /// # Errors
     /// An invalid log filter.
-    pub fn from_options(o: Options) -> Result<Config, String> {
+    fn from_options(o: Options) -> Result<Config, String> {
         let log = o.log.unwrap_or_else(|| "info".to_owned());
         tandem_service::log::parse_filter(&log)?;
         Ok(Config {
@@ -224,6 +174,31 @@ impl Config {
         })
     }
 
+    fn log_filter(&self) -> &str {
+        &self.log
+    }
+
+    /// Everything but `requirepass`, `maxclients`, `proto-max-bulk-len` and `log`, which
+    /// a reload applies.
+    fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
+        tandem_service::differing!(self, new;
+            "listen" => listen,
+            "tcp-backlog" => tcp_backlog,
+            "storage-socket" => storage_socket,
+            "network-threads" => network_threads,
+            "links" => links,
+            "queue-capacity" => queue_capacity,
+            "request-timeout-ms" => request_timeout_ms,
+            "request-timeout-mib-per-sec" => request_timeout_mib_per_sec,
+            "pipeline-batch" => pipeline_batch,
+            "max-frame" => max_frame,
+            "drain-timeout" => drain_timeout_secs,
+            "log-format" => log_format,
+        )
+    }
+}
+
+impl Config {
     /// The request deadline as a duration.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
@@ -237,43 +212,14 @@ impl Config {
     /// Settings that differ between `self` and `new` and need a restart to take effect, by
     /// key name (a reload logs them and leaves them alone).
     pub fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
-        let mut changed = Vec::new();
-        let mut note = |name, differs: bool| {
-            if differs {
-                changed.push(name);
-            }
-        };
-        note("listen", self.listen != new.listen);
-        note("tcp-backlog", self.tcp_backlog != new.tcp_backlog);
-        note("storage-socket", self.storage_socket != new.storage_socket);
-        note(
-            "network-threads",
-            self.network_threads != new.network_threads,
-        );
-        note("links", self.links != new.links);
-        note("queue-capacity", self.queue_capacity != new.queue_capacity);
-        note(
-            "request-timeout-ms",
-            self.request_timeout_ms != new.request_timeout_ms,
-        );
-        note(
-            "request-timeout-mib-per-sec",
-            self.request_timeout_mib_per_sec != new.request_timeout_mib_per_sec,
-        );
-        note("pipeline-batch", self.pipeline_batch != new.pipeline_batch);
-        note("max-frame", self.max_frame != new.max_frame);
-        note(
-            "drain-timeout",
-            self.drain_timeout_secs != new.drain_timeout_secs,
-        );
-        note("log-format", self.log_format != new.log_format);
-        changed
+        Settings::restart_only_changes(self, new)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tandem_service::config::Layered;
 
     fn shipped() -> String {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/proxy.toml");
@@ -288,13 +234,7 @@ mod tests {
         let options: Options = toml::from_str(&uncommented).expect("uncommented file parses");
         let keys = uncommented.lines().count();
         // Every flag but --config (and clap's own --help/--version) is a key.
-        let flags = <Options as clap::CommandFactory>::command()
-            .get_arguments()
-            .filter(|a| {
-                a.get_long()
-                    .is_some_and(|l| !matches!(l, "config" | "help" | "version"))
-            })
-            .count();
+        let flags = tandem_service::config::file_keys::<Options>();
         assert_eq!(keys, flags, "keys in config/proxy.toml:\n{uncommented}");
         let from_file = Config::from_options(options).expect("valid");
         let defaults = Config::from_options(Options::default()).expect("valid");

@@ -13,8 +13,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let flags: Options = tandem_service::log::parse_flags();
-    let config = Config::resolve(&flags).map_err(anyhow::Error::msg)?;
+    let (config, flags) = tandem_service::config::load::<Config>().map_err(anyhow::Error::msg)?;
     // Parsed: wipe the password from the command line `ps` shows, as Redis does.
     let hidden = tandem_service::process::hide_flag_values(&["--requirepass"]);
     let log = Arc::new(
@@ -72,8 +71,8 @@ fn run() -> anyhow::Result<()> {
 }
 
 /// On each SIGHUP: re-reads the config file (flags and variables still win), applies the
-/// log filter here and hands the rest to the server. A file that does not parse changes
-/// nothing.
+/// log filter (`tandem_service::config::reread`) and hands the rest to the server, which
+/// reports the reload. A file that does not parse changes nothing.
 fn spawn_reloader(
     flags: Options,
     log: Arc<LogHandle>,
@@ -84,19 +83,9 @@ fn spawn_reloader(
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading the config");
-            let new = match Config::resolve(&flags) {
-                Ok(new) => new,
-                Err(e) => {
-                    tracing::error!(error = %e, "reload failed; keeping every setting");
-                    continue;
-                }
+            let Some((new, _)) = tandem_service::config::reread::<Config>(&flags, &log) else {
+                continue;
             };
-            match log.set_filter(&new.log) {
-                Ok(Some(old)) => tracing::info!(%old, new = %new.log, "reload: log filter changed"),
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, "reload: log filter kept"),
-            }
             if tx.send(new).await.is_err() {
                 return;
             }

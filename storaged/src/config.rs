@@ -1,18 +1,20 @@
-//! storaged configuration: every setting has a command-line flag, a `TANDEM_*` environment
-//! variable and a key in the TOML config file, taken in that order (flag, then variable,
-//! then file, then the documented default). Owns parsing and merging, and the `checkpoint`
-//! subcommand's arguments; applying a reload is `main`'s and the server's business.
+//! storaged configuration: storaged's keys, their defaults and which of them need a
+//! restart, and the `checkpoint` and `restore` subcommands' arguments. Every setting has a
+//! command-line flag, a `TANDEM_*` environment variable and a key in the TOML config file,
+//! taken in that order (flag, then variable, then file, then the documented default); the
+//! layering, file reading and reload reporting are `tandem_service::config`'s, shared with
+//! the proxy. Applying a reload is `main`'s and the server's business.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
+use tandem_service::config::Settings;
 use tandem_service::log::LogFormat;
 
-/// Where the config file is read from when neither `--config` nor its variable names one
-/// (and only if it exists).
-pub const DEFAULT_CONFIG_FILE: &str = "/etc/tandem/storaged.toml";
+tandem_service::options! {
+default_file = "/etc/tandem/storaged.toml";
 
 /// `tandem-storaged`: the RocksDB storage daemon of tandem.
 ///
@@ -160,6 +162,7 @@ pub struct Options {
     #[arg(long, env = "TANDEM_LOG_FORMAT", global = true)]
     pub log_format: Option<LogFormat>,
 }
+}
 
 /// What `tandem-storaged` does besides serving.
 #[derive(Subcommand, Debug, Clone)]
@@ -182,46 +185,6 @@ pub enum Subcommands {
         #[arg(long)]
         from: PathBuf,
     },
-}
-
-impl Options {
-    /// Each setting from `self` when set there, else from `lower`.
-    fn or(self, lower: Options) -> Options {
-        Options {
-            config: self.config.or(lower.config),
-            command: self.command.or(lower.command),
-            data_dir: self.data_dir.or(lower.data_dir),
-            socket: self.socket.or(lower.socket),
-            fsync: self.fsync.or(lower.fsync),
-            storage_threads: self.storage_threads.or(lower.storage_threads),
-            io_threads: self.io_threads.or(lower.io_threads),
-            write_queue: self.write_queue.or(lower.write_queue),
-            group_commit_max: self.group_commit_max.or(lower.group_commit_max),
-            block_cache_mb: self.block_cache_mb.or(lower.block_cache_mb),
-            record_cache_mb: self.record_cache_mb.or(lower.record_cache_mb),
-            write_buffer_mb: self.write_buffer_mb.or(lower.write_buffer_mb),
-            max_write_buffers: self.max_write_buffers.or(lower.max_write_buffers),
-            l0_slowdown_trigger: self.l0_slowdown_trigger.or(lower.l0_slowdown_trigger),
-            l0_stop_trigger: self.l0_stop_trigger.or(lower.l0_stop_trigger),
-            background_rate_limit_kb: self
-                .background_rate_limit_kb
-                .or(lower.background_rate_limit_kb),
-            reads_via_writer: self.reads_via_writer.or(lower.reads_via_writer),
-            max_frame: self.max_frame.or(lower.max_frame),
-            request_memory_secs: self.request_memory_secs.or(lower.request_memory_secs),
-            drain_timeout: self.drain_timeout.or(lower.drain_timeout),
-            handshake_timeout_ms: self.handshake_timeout_ms.or(lower.handshake_timeout_ms),
-            expensive_read_memory_mb: self
-                .expensive_read_memory_mb
-                .or(lower.expensive_read_memory_mb),
-            allow_uid: self.allow_uid.or(lower.allow_uid),
-            allow_gid: self.allow_gid.or(lower.allow_gid),
-            allow_self: self.allow_self.or(lower.allow_self),
-            notify_keyspace_events: self.notify_keyspace_events.or(lower.notify_keyspace_events),
-            log: self.log.or(lower.log),
-            log_format: self.log_format.or(lower.log_format),
-        }
-    }
 }
 
 /// The settings in force: flags, variables, file and defaults merged.
@@ -257,41 +220,14 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
-impl Config {
-    /// Parses the command line and environment, then reads the config file. Returns the
-    /// settings and the flags/variables alone (a reload merges them with the re-read file),
-    /// whose `command` says what to do.
-    ///
-    /// # Errors
-    /// An unreadable or invalid config file (unknown keys included), or an invalid value.
-    pub fn load() -> Result<(Config, Options), String> {
-        let flags = Options::parse();
-        let config = Config::resolve(&flags)?;
-        Ok((config, flags))
-    }
-
-    /// Merges `flags` (command line and environment) over the config file they name (or
-    /// the default one, if it exists) over the defaults.
-    ///
-    /// # Errors
-    /// As [`Config::load`].
-    pub fn resolve(flags: &Options) -> Result<Config, String> {
-        let file =
-            tandem_service::file::locate(flags.config.as_deref(), Path::new(DEFAULT_CONFIG_FILE));
-        let from_file: Options = match &file {
-            Some(path) => tandem_service::file::load(path)?,
-            None => Options::default(),
-        };
-        let mut config = Config::from_options(flags.clone().or(from_file))?;
-        config.config_file = file;
-        Ok(config)
-    }
+impl Settings for Config {
+    type Options = Options;
 
     /// Fills what `o` leaves unset with the defaults.
     ///
     /// # Errors
     /// An invalid log filter or fsync policy.
-    pub fn from_options(o: Options) -> Result<Config, String> {
+    fn from_options(o: Options) -> Result<Config, String> {
         let log = o.log.unwrap_or_else(|| "info".to_owned());
         tandem_service::log::parse_filter(&log)?;
         let fsync = o.fsync.unwrap_or_else(|| "everysec".to_owned());
@@ -342,6 +278,41 @@ impl Config {
         })
     }
 
+    fn log_filter(&self) -> &str {
+        &self.log
+    }
+
+    /// Everything but `allow-uid`, `allow-gid`, `allow-self` and `log`, which a reload
+    /// applies.
+    fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
+        tandem_service::differing!(self, new;
+            "data-dir" => data_dir,
+            "socket" => socket,
+            "fsync" => fsync,
+            "notify-keyspace-events" => notify_keyspace_events,
+            "storage-threads" => storage_threads,
+            "io-threads" => io_threads,
+            "write-queue" => write_queue,
+            "group-commit-max" => group_commit_max,
+            "block-cache-mb" => block_cache_mb,
+            "record-cache-mb" => record_cache_mb,
+            "write-buffer-mb" => write_buffer_mb,
+            "max-write-buffers" => max_write_buffers,
+            "l0-slowdown-trigger" => l0_slowdown_trigger,
+            "l0-stop-trigger" => l0_stop_trigger,
+            "background-rate-limit-kb" => background_rate_limit_kb,
+            "reads-via-writer" => reads_via_writer,
+            "max-frame" => max_frame,
+            "request-memory-secs" => request_memory_secs,
+            "drain-timeout" => drain_timeout,
+            "handshake-timeout-ms" => handshake_timeout_ms,
+            "expensive-read-memory-mb" => expensive_read_memory_mb,
+            "log-format" => log_format,
+        )
+    }
+}
+
+impl Config {
     /// The peer policy these settings describe.
     pub fn peer_policy(&self) -> crate::peer::PeerPolicy {
         crate::peer::PeerPolicy {
@@ -351,84 +322,14 @@ impl Config {
             own_uid: nix::unistd::getuid().as_raw(),
         }
     }
-
-    /// Settings that differ between `self` and `new` and need a restart to take effect, by
-    /// key name (a reload logs them and leaves them alone).
-    pub fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
-        let mut changed = Vec::new();
-        let mut note = |name, differs: bool| {
-            if differs {
-                changed.push(name);
-            }
-        };
-        note("data-dir", self.data_dir != new.data_dir);
-        note("socket", self.socket != new.socket);
-        note("fsync", self.fsync != new.fsync);
-        note(
-            "notify-keyspace-events",
-            self.notify_keyspace_events != new.notify_keyspace_events,
-        );
-        note(
-            "storage-threads",
-            self.storage_threads != new.storage_threads,
-        );
-        note("io-threads", self.io_threads != new.io_threads);
-        note("write-queue", self.write_queue != new.write_queue);
-        note(
-            "group-commit-max",
-            self.group_commit_max != new.group_commit_max,
-        );
-        note("block-cache-mb", self.block_cache_mb != new.block_cache_mb);
-        note(
-            "record-cache-mb",
-            self.record_cache_mb != new.record_cache_mb,
-        );
-        note(
-            "write-buffer-mb",
-            self.write_buffer_mb != new.write_buffer_mb,
-        );
-        note(
-            "max-write-buffers",
-            self.max_write_buffers != new.max_write_buffers,
-        );
-        note(
-            "l0-slowdown-trigger",
-            self.l0_slowdown_trigger != new.l0_slowdown_trigger,
-        );
-        note(
-            "l0-stop-trigger",
-            self.l0_stop_trigger != new.l0_stop_trigger,
-        );
-        note(
-            "background-rate-limit-kb",
-            self.background_rate_limit_kb != new.background_rate_limit_kb,
-        );
-        note(
-            "reads-via-writer",
-            self.reads_via_writer != new.reads_via_writer,
-        );
-        note("max-frame", self.max_frame != new.max_frame);
-        note(
-            "request-memory-secs",
-            self.request_memory_secs != new.request_memory_secs,
-        );
-        note("drain-timeout", self.drain_timeout != new.drain_timeout);
-        note(
-            "handshake-timeout-ms",
-            self.handshake_timeout_ms != new.handshake_timeout_ms,
-        );
-        note(
-            "expensive-read-memory-mb",
-            self.expensive_read_memory_mb != new.expensive_read_memory_mb,
-        );
-        note("log-format", self.log_format != new.log_format);
-        changed
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use tandem_service::config::Layered;
 
     fn shipped() -> String {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/storaged.toml");
@@ -442,14 +343,7 @@ mod tests {
         let uncommented = tandem_service::file::uncomment_keys(&shipped());
         let options: Options = toml::from_str(&uncommented).expect("uncommented file parses");
         let keys = uncommented.lines().count();
-        let flags = <Options as clap::CommandFactory>::command()
-            .get_arguments()
-            .filter(|a| !a.is_hide_set())
-            .filter(|a| {
-                a.get_long()
-                    .is_some_and(|l| !matches!(l, "config" | "help" | "version"))
-            })
-            .count();
+        let flags = tandem_service::config::file_keys::<Options>();
         assert_eq!(keys, flags, "keys in config/storaged.toml:\n{uncommented}");
         let from_file = Config::from_options(options).expect("valid");
         let defaults = Config::from_options(Options::default()).expect("valid");

@@ -20,8 +20,7 @@ fn run() -> anyhow::Result<()> {
     // directory is created 0700 and RocksDB's files 0600 (the socket is set 0660 after
     // binding, for the proxies' group). The systemd unit says the same with UMask=0077.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    let flags: Options = tandem_service::log::parse_flags();
-    let config = Config::resolve(&flags).map_err(anyhow::Error::msg)?;
+    let (config, flags) = tandem_service::config::load::<Config>().map_err(anyhow::Error::msg)?;
     match &flags.command {
         Some(Subcommands::Checkpoint { dir }) => {
             let made = tandem_storaged::checkpoint::request(&config.socket, dir, config.max_frame)
@@ -61,7 +60,6 @@ fn run() -> anyhow::Result<()> {
         .thread_name("storaged-io")
         .enable_all()
         .build()?;
-    tandem_storaged::pubsub::hub().set_notify_flags(config.notify_keyspace_events);
     rt.block_on(async move {
         let peers = Arc::new(RwLock::new(config.peer_policy()));
         // Installed before the server reports READY=1: SIGHUP's default action would kill.
@@ -89,23 +87,11 @@ fn spawn_reloader(
     let mut hup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading the config");
-            let new = match Config::resolve(&flags) {
-                Ok(new) => new,
-                Err(e) => {
-                    tracing::error!(error = %e, "reload failed; keeping every setting");
-                    continue;
-                }
+            let Some((new, log_changed)) = tandem_service::config::reread::<Config>(&flags, &log)
+            else {
+                continue;
             };
-            let mut changed = 0;
-            match log.set_filter(&new.log) {
-                Ok(Some(old)) => {
-                    tracing::info!(%old, new = %new.log, "reload: log filter changed");
-                    changed += 1;
-                }
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, "reload: log filter kept"),
-            }
+            let mut changed = usize::from(log_changed);
             let policy = new.peer_policy();
             let mut current = match peers.write() {
                 Ok(p) => p,
@@ -122,13 +108,7 @@ fn spawn_reloader(
                 changed += 1;
             }
             drop(current);
-            for name in running.restart_only_changes(&new) {
-                tracing::warn!(
-                    setting = name,
-                    "reload: changed in the config but needs a restart; keeping the running value"
-                );
-            }
-            tracing::info!(changed, "reload done");
+            tandem_service::config::reload_done(&running, &new, changed);
         }
     });
     Ok(())

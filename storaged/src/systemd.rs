@@ -1,14 +1,14 @@
 //! The service-manager protocol: sockets handed over by systemd (`LISTEN_FDS`, picked by name
 //! through `tandem_service::listen`) and `sd_notify` messages (`READY=1`, `STATUS=`,
-//! `WATCHDOG=1`, `STOPPING=1`; sent by `tandem_service::notify`). Every function is a
+//! `WATCHDOG=1`, `STOPPING=1`; sent by `tandem_service::sd_notify`). Every function is a
 //! no-op outside systemd (no `LISTEN_PID`/`NOTIFY_SOCKET` for this process), so development
 //! runs and the tests bind their own socket. Owns no policy about when to notify: the server
 //! decides that.
 
 use std::os::unix::net::UnixListener;
 
-pub use tandem_service::notify::{
-    extend_timeout, notify, ready, status, stopping, watchdog, watchdog_interval,
+pub use tandem_service::sd_notify::{
+    extend_timeout, ready, send, status, stopping, watchdog, watchdog_interval,
 };
 
 /// Name of the socket to serve when systemd passes several (`FileDescriptorName=` in the
