@@ -14,12 +14,18 @@
 
 pub mod args;
 pub mod error;
+pub mod facts;
+pub mod flags;
 pub mod parse;
+pub mod spec;
 pub mod table;
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use args::Args;
 pub use error::CommandError;
+pub use facts::CommandFacts;
+pub use flags::{AclCategories, ArgFlags, Flags, KeySpecFlags};
 pub use parse::{ParseCtx, StorageParser};
-pub use table::{all, is_container, lookup, CommandSpec, Handler, Local, COMMANDS};
+pub use spec::{Arg, ArgType, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec, Local};
+pub use table::{all, find, is_container, lookup, COMMANDS};

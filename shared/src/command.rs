@@ -870,139 +870,166 @@ pub enum Command {
     },
 }
 
-impl Command {
-    /// True when the command may change data. Read-only batches can run on storaged's read
-    /// path; anything else goes through the single ordered writer.
-    pub fn is_write(&self) -> bool {
-        !matches!(
-            self,
-            Command::Get { .. }
-                | Command::MGet { .. }
-                | Command::StrLen { .. }
-                | Command::GetRange { .. }
-                | Command::Lcs { .. }
-                | Command::Exists { .. }
-                | Command::Type { .. }
-                | Command::MemoryUsage { .. }
-                | Command::Touch { .. }
-                | Command::Ttl { .. }
-                | Command::ExpireTime { .. }
-                | Command::Keys { .. }
-                | Command::Scan { .. }
-                | Command::SCard { .. }
-                | Command::SIsMember { .. }
-                | Command::SMIsMember { .. }
-                | Command::SMembers { .. }
-                | Command::SRandMember { .. }
-                | Command::SRandMemberCount { .. }
-                | Command::SInter { .. }
-                | Command::SInterCard { .. }
-                | Command::SUnion { .. }
-                | Command::SDiff { .. }
-                | Command::SScan { .. }
-                | Command::HGet { .. }
-                | Command::HMGet { .. }
-                | Command::HLen { .. }
-                | Command::HStrLen { .. }
-                | Command::HExists { .. }
-                | Command::HGetAll { .. }
-                | Command::HKeys { .. }
-                | Command::HVals { .. }
-                | Command::HScan { .. }
-                | Command::HRandField { .. }
-                | Command::ZCard { .. }
-                | Command::ZScore { .. }
-                | Command::ZMScore { .. }
-                | Command::ZCount { .. }
-                | Command::ZLexCount { .. }
-                | Command::ZRange { .. }
-                | Command::ZRank { .. }
-                | Command::ZRandMember { .. }
-                | Command::ZScan { .. }
-                | Command::ZCombine { .. }
-                | Command::ZInterCard { .. }
-                | Command::LLen { .. }
-                | Command::LIndex { .. }
-                | Command::LRange { .. }
-                | Command::LPos { .. }
-                | Command::RandomKey
-                | Command::DbSize
-                | Command::Info
-                | Command::Checkpoint { .. }
-                | Command::Publish { .. }
-                | Command::PubSubChannels { .. }
-                | Command::PubSubNumSub { .. }
-                | Command::PubSubNumPat
-                | Command::SetNotifyKeyspaceEvents { .. }
-                | Command::GetNotifyKeyspaceEvents
-        )
-    }
+/// Declares [`CommandKind`] and `kind()` for [`Command`] and [`ArchivedCommand`] from one
+/// list, so the two enums cannot drift apart (the matches are exhaustive).
+macro_rules! command_kinds {
+    ($($variant:ident => $name:literal,)*) => {
+        /// Which [`Command`] variant a value is, without its fields. What a kind may do
+        /// (write, run in a script …) is the command table's to say: `tandem-commands`
+        /// looks the kind up by [`CommandKind::name`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum CommandKind {
+            $($variant,)*
+        }
+
+        impl CommandKind {
+            /// Every kind, in declaration order (`kind as usize` indexes it).
+            pub const ALL: &'static [CommandKind] = &[$(CommandKind::$variant,)*];
+
+            /// The command table's name for the Redis command this variant stands for:
+            /// the first of several that share it (`SETEX` and `GETSET` are `set`), a
+            /// `container|sub` name for a subcommand, or, for `checkpoint`, a tandem-only
+            /// operation no Redis command or table row has.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(CommandKind::$variant => $name,)*
+                }
+            }
+        }
+
+        impl Command {
+            /// This command's [`CommandKind`].
+            pub fn kind(&self) -> CommandKind {
+                match self {
+                    $(Command::$variant { .. } => CommandKind::$variant,)*
+                }
+            }
+        }
+
+        impl ArchivedCommand {
+            /// This archived command's [`CommandKind`].
+            pub fn kind(&self) -> CommandKind {
+                match self {
+                    $(ArchivedCommand::$variant { .. } => CommandKind::$variant,)*
+                }
+            }
+        }
+    };
 }
 
-impl ArchivedCommand {
-    /// Archived twin of [`Command::is_write`].
-    pub fn is_write(&self) -> bool {
-        !matches!(
-            self,
-            ArchivedCommand::Get { .. }
-                | ArchivedCommand::MGet { .. }
-                | ArchivedCommand::StrLen { .. }
-                | ArchivedCommand::GetRange { .. }
-                | ArchivedCommand::Lcs { .. }
-                | ArchivedCommand::Exists { .. }
-                | ArchivedCommand::Type { .. }
-                | ArchivedCommand::MemoryUsage { .. }
-                | ArchivedCommand::Touch { .. }
-                | ArchivedCommand::Ttl { .. }
-                | ArchivedCommand::ExpireTime { .. }
-                | ArchivedCommand::Keys { .. }
-                | ArchivedCommand::Scan { .. }
-                | ArchivedCommand::SCard { .. }
-                | ArchivedCommand::SIsMember { .. }
-                | ArchivedCommand::SMIsMember { .. }
-                | ArchivedCommand::SMembers { .. }
-                | ArchivedCommand::SRandMember { .. }
-                | ArchivedCommand::SRandMemberCount { .. }
-                | ArchivedCommand::SInter { .. }
-                | ArchivedCommand::SInterCard { .. }
-                | ArchivedCommand::SUnion { .. }
-                | ArchivedCommand::SDiff { .. }
-                | ArchivedCommand::SScan { .. }
-                | ArchivedCommand::HGet { .. }
-                | ArchivedCommand::HMGet { .. }
-                | ArchivedCommand::HLen { .. }
-                | ArchivedCommand::HStrLen { .. }
-                | ArchivedCommand::HExists { .. }
-                | ArchivedCommand::HGetAll { .. }
-                | ArchivedCommand::HKeys { .. }
-                | ArchivedCommand::HVals { .. }
-                | ArchivedCommand::HScan { .. }
-                | ArchivedCommand::HRandField { .. }
-                | ArchivedCommand::ZCard { .. }
-                | ArchivedCommand::ZScore { .. }
-                | ArchivedCommand::ZMScore { .. }
-                | ArchivedCommand::ZCount { .. }
-                | ArchivedCommand::ZLexCount { .. }
-                | ArchivedCommand::ZRange { .. }
-                | ArchivedCommand::ZRank { .. }
-                | ArchivedCommand::ZRandMember { .. }
-                | ArchivedCommand::ZScan { .. }
-                | ArchivedCommand::ZCombine { .. }
-                | ArchivedCommand::ZInterCard { .. }
-                | ArchivedCommand::LLen { .. }
-                | ArchivedCommand::LIndex { .. }
-                | ArchivedCommand::LRange { .. }
-                | ArchivedCommand::LPos { .. }
-                | ArchivedCommand::RandomKey
-                | ArchivedCommand::DbSize
-                | ArchivedCommand::Info
-                | ArchivedCommand::Checkpoint { .. }
-                | ArchivedCommand::Publish { .. }
-                | ArchivedCommand::PubSubChannels { .. }
-                | ArchivedCommand::PubSubNumSub { .. }
-                | ArchivedCommand::PubSubNumPat
-                | ArchivedCommand::SetNotifyKeyspaceEvents { .. }
-                | ArchivedCommand::GetNotifyKeyspaceEvents
-        )
-    }
+command_kinds! {
+    Get => "get",
+    Set => "set",
+    SetNx => "setnx",
+    MGet => "mget",
+    MSet => "mset",
+    MSetNx => "msetnx",
+    GetDel => "getdel",
+    GetEx => "getex",
+    Append => "append",
+    StrLen => "strlen",
+    GetRange => "getrange",
+    SetRange => "setrange",
+    IncrBy => "incrby",
+    IncrByFloat => "incrbyfloat",
+    Lcs => "lcs",
+    Del => "del",
+    Exists => "exists",
+    Type => "type",
+    MemoryUsage => "memory|usage",
+    Touch => "touch",
+    Expire => "expire",
+    Ttl => "ttl",
+    ExpireTime => "expiretime",
+    Persist => "persist",
+    Rename => "rename",
+    RenameNx => "renamenx",
+    Copy => "copy",
+    Move => "move",
+    Keys => "keys",
+    Scan => "scan",
+    RandomKey => "randomkey",
+    DbSize => "dbsize",
+    FlushDb => "flushdb",
+    FlushAll => "flushall",
+    Publish => "publish",
+    PubSubChannels => "pubsub|channels",
+    PubSubNumSub => "pubsub|numsub",
+    PubSubNumPat => "pubsub|numpat",
+    SetNotifyKeyspaceEvents => "config|set",
+    GetNotifyKeyspaceEvents => "config|get",
+    HSet => "hset",
+    HMSet => "hmset",
+    HSetNx => "hsetnx",
+    HGet => "hget",
+    HMGet => "hmget",
+    HDel => "hdel",
+    HLen => "hlen",
+    HStrLen => "hstrlen",
+    HExists => "hexists",
+    HGetAll => "hgetall",
+    HKeys => "hkeys",
+    HVals => "hvals",
+    HIncrBy => "hincrby",
+    HIncrByFloat => "hincrbyfloat",
+    HScan => "hscan",
+    HRandField => "hrandfield",
+    SAdd => "sadd",
+    SRem => "srem",
+    SCard => "scard",
+    SIsMember => "sismember",
+    SMIsMember => "smismember",
+    SMembers => "smembers",
+    SPop => "spop",
+    SPopCount => "spop",
+    SRandMember => "srandmember",
+    SRandMemberCount => "srandmember",
+    SMove => "smove",
+    SInter => "sinter",
+    SInterCard => "sintercard",
+    SInterStore => "sinterstore",
+    SUnion => "sunion",
+    SUnionStore => "sunionstore",
+    SDiff => "sdiff",
+    SDiffStore => "sdiffstore",
+    SScan => "sscan",
+    ZAdd => "zadd",
+    ZIncrBy => "zincrby",
+    ZRem => "zrem",
+    ZCard => "zcard",
+    ZScore => "zscore",
+    ZMScore => "zmscore",
+    ZCount => "zcount",
+    ZLexCount => "zlexcount",
+    ZRange => "zrange",
+    ZRangeStore => "zrangestore",
+    ZRank => "zrank",
+    ZRemRange => "zremrangebyscore",
+    ZPop => "zpopmin",
+    ZMPop => "zmpop",
+    ZRandMember => "zrandmember",
+    ZScan => "zscan",
+    ZCombine => "zunion",
+    ZCombineStore => "zunionstore",
+    ZInterCard => "zintercard",
+    LPush => "lpush",
+    LPop => "lpop",
+    LLen => "llen",
+    LIndex => "lindex",
+    LSet => "lset",
+    LRange => "lrange",
+    LTrim => "ltrim",
+    LRem => "lrem",
+    LInsert => "linsert",
+    LPos => "lpos",
+    LMove => "lmove",
+    LMPop => "lmpop",
+    BlockingPop => "blpop",
+    Unblock => "client|unblock",
+    Watch => "watch",
+    Unwatch => "unwatch",
+    Exec => "exec",
+    SelectDb => "select",
+    Info => "info",
+    Checkpoint => "checkpoint",
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use bytes::BytesMut;
+use tandem_commands::CommandFacts;
 use rkyv::vec::ArchivedVec;
 use tandem_shared::command::ArchivedCommand;
 use tandem_shared::wire::{

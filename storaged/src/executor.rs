@@ -786,6 +786,7 @@ mod tests {
     use crate::engine::metadata::Record;
     use crate::engine::EngineOptions;
     use std::time::{Duration, Instant};
+    use tandem_commands::CommandFacts;
     use tandem_shared::{Command, CopyTarget, ScanType};
 
     struct Harness {

@@ -227,6 +227,8 @@ mod tests {
     use tandem_shared::ScanOptionError;
 
     use super::*;
+    use crate::flags;
+    use crate::flags::{AclCategories, Flags};
     use crate::testing::{err, run};
 
     fn v(s: &str) -> Vec<u8> {
@@ -239,15 +241,18 @@ mod tests {
                      hvals hincrby hincrbyfloat hscan hrandfield";
         for name in names.split_whitespace() {
             let spec = crate::lookup(name.as_bytes()).expect(name);
-            assert_eq!((spec.group, spec.first_key, spec.last_key), ("hash", 1, 1));
-            let readonly = spec.flags.contains(&"readonly");
-            assert_eq!(readonly, !spec.flags.contains(&"write"), "{name}");
-            assert!(spec.acl.contains(&"@hash"), "{name}");
+            assert_eq!(
+                (spec.doc.group, spec.first_key, spec.last_key),
+                ("hash", 1, 1)
+            );
+            let readonly = spec.flags.contains(Flags::READONLY);
+            assert_eq!(readonly, !spec.is_write(), "{name}");
+            assert!(spec.acl.contains(AclCategories::HASH), "{name}");
         }
         let hset = crate::lookup(b"HSET").expect("hset");
         assert_eq!(
             (hset.arity, hset.flags),
-            (-4, &["write", "denyoom", "fast"][..])
+            (-4, flags!(WRITE | DENYOOM | FAST))
         );
     }
 

@@ -334,22 +334,17 @@ pub async fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
 }
 
 fn command_info(spec: &CommandSpec) -> Reply {
-    let simple = |items: &[&str]| {
-        Reply::Set(
-            items
-                .iter()
-                .map(|s| Reply::Simple((*s).to_owned()))
-                .collect(),
-        )
+    let simple = |items: &mut dyn Iterator<Item = &str>| {
+        Reply::Set(items.map(|s| Reply::Simple(s.to_owned())).collect())
     };
     Reply::Array(vec![
         Reply::bulk(spec.name),
         Reply::Integer(i64::from(spec.arity)),
-        simple(spec.flags),
+        simple(&mut spec.flags.names()),
         Reply::Integer(i64::from(spec.first_key)),
         Reply::Integer(i64::from(spec.last_key)),
         Reply::Integer(i64::from(spec.step)),
-        simple(spec.acl),
+        simple(&mut spec.acl.names()),
         Reply::Array(vec![]),
         Reply::Array(vec![]),
         Reply::Array(vec![]),
@@ -359,8 +354,8 @@ fn command_info(spec: &CommandSpec) -> Reply {
 fn command_docs(spec: &CommandSpec) -> Reply {
     let b = |s: &str| Reply::Bulk(s.as_bytes().to_vec());
     Reply::Map(vec![
-        (b("summary"), b(spec.summary)),
-        (b("group"), b(spec.group)),
+        (b("summary"), b(spec.doc.summary)),
+        (b("group"), b(spec.doc.group)),
     ])
 }
 

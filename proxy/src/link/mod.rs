@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_shared::wire::{ArchivedPush, Frame, RequestKey, Subscriptions};
+use tandem_commands::CommandFacts;
 use tandem_shared::Command;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
