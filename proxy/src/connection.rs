@@ -25,13 +25,13 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ClientState;
-use crate::clock::BatchClock;
 use crate::commands::args::Args;
 use crate::commands::{self, Handler, Local, ParseCtx};
 use crate::error::CommandError;
-use crate::link::{Link, LinkError};
-use crate::pubsub::{ClientSubs, Delivery};
 use crate::instance::Shared;
+use crate::link::LinkError;
+use crate::pubsub::{ClientSubs, Delivery};
+use crate::session::{Flow, Session};
 use tandem_resp::Protocol;
 
 /// Flush replies early once this much output is buffered, so a huge pipeline does not grow
@@ -46,56 +46,14 @@ const MAX_BUFFERED_WHILE_BLOCKED: usize = 1024 * 1024;
 /// waiting for the client to close its side.
 const LINGER: Duration = Duration::from_secs(1);
 
-/// What a handled command asks of the connection.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Flow {
-    Continue,
-    /// Flush replies, then close (QUIT, protocol errors).
-    Close,
-    /// The handler wrote its own replies (commands with several, like SUBSCRIBE).
-    Replied,
-}
-
-/// `CLIENT REPLY ON|OFF|SKIP`: which replies the client does not want. The flags follow
-/// Redis's: `skip` silences the command now running, and `skip_next` (set by SKIP) becomes
-/// `skip` for the command after it.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ReplyMode {
-    pub off: bool,
-    pub skip: bool,
-    pub skip_next: bool,
-}
-
-impl ReplyMode {
-    /// True while replies are being dropped.
-    fn quiet(self) -> bool {
-        self.off || self.skip
-    }
-}
-
-/// Per-connection context handed to proxy-local commands.
-pub struct Conn {
-    pub state: ClientState,
-    pub shared: Arc<Shared>,
-    pub link: Link,
-    /// Cancelled by CLIENT KILL, shutdown, or the pub/sub output-buffer limit.
-    pub kill: CancellationToken,
-    /// Pub/sub subscriptions and the queue of messages for this client.
-    pub subs: Option<ClientSubs>,
-    /// MULTI queue and WATCHed keys (`crate::transaction`).
-    pub tx: crate::transaction::Transaction,
-    /// `CLIENT REPLY` state.
-    pub reply: ReplyMode,
-    /// Where the running command's replies start in `out`, for `CLIENT REPLY` to cut them.
-    reply_mark: usize,
-    out: BytesMut,
+/// One client's connection: its session plus the pipeline state only the socket loop uses.
+struct Connection {
+    session: Session,
+    /// Storage commands parsed and not yet sent, sent as one request.
     batch: Vec<Command>,
     /// A blocking pop waiting to run (`crate::blocking`); never set inside MULTI, where
     /// commands queue before reaching the parser.
     blocked: Option<Command>,
-    /// The clock read once for the commands parsed from one read; forgotten after every
-    /// read and every storage wait.
-    clock: BatchClock,
 }
 
 /// Serves one client until it quits, errs, is killed or the proxy shuts down.
@@ -126,25 +84,16 @@ pub async fn serve(
     };
     shared.clients.insert(state.clone(), kill.clone());
     let link = shared.links.assign();
-    let mut conn = Conn {
-        state,
-        shared: shared.clone(),
-        link,
-        kill: kill.clone(),
-        subs: None,
-        tx: crate::transaction::Transaction::default(),
-        reply: ReplyMode::default(),
-        reply_mark: 0,
-        // Both buffers stay unallocated while the client is idle (see `read_lazily`).
-        out: BytesMut::new(),
+    let mut conn = Connection {
+        session: Session::new(state, shared.clone(), link, kill.clone()),
+        // Unallocated while the client is idle (see `read_lazily`).
         batch: Vec::new(),
         blocked: None,
-        clock: BatchClock::default(),
     };
     let mut rbuf = BytesMut::new();
     let ended = conn.run(&mut stream, &mut rbuf, &kill).await;
-    crate::commands::pubsub::unsubscribe_all(&mut conn);
-    crate::transaction::release_watches(&mut conn);
+    crate::commands::pubsub::unsubscribe_all(&mut conn.session);
+    crate::transaction::release_watches(&mut conn.session);
     shared.clients.remove(id);
     drop(conn);
     drop(rbuf);
@@ -179,7 +128,7 @@ pub(crate) async fn close_at_boundary(stream: &mut TcpStream, kill: &Cancellatio
     .await;
 }
 
-impl Conn {
+impl Connection {
     async fn run(
         &mut self,
         stream: &mut TcpStream,
@@ -187,7 +136,7 @@ impl Conn {
         kill: &CancellationToken,
     ) -> std::io::Result<()> {
         let mut decoder = tandem_resp::Decoder::new();
-        let drain = self.shared.drain.clone();
+        let drain = self.session.shared.drain.clone();
         loop {
             let n = tokio::select! {
                 _ = kill.cancelled() => return Ok(()),
@@ -200,9 +149,9 @@ impl Conn {
                         Ok(n) => n,
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                             self.write_messages(None);
-                            if !self.out.is_empty() {
-                                stream.write_all(&self.out).await?;
-                                self.out.clear();
+                            if !self.session.out.is_empty() {
+                                stream.write_all(&self.session.out).await?;
+                                self.session.out.clear();
                             }
                             return Ok(());
                         }
@@ -210,68 +159,72 @@ impl Conn {
                     }
                 }
                 r = read_lazily(stream, rbuf) => r?,
-                Some(first) = next_message(&mut self.subs) => {
+                Some(first) = next_message(&mut self.session.subs) => {
                     self.write_messages(Some(first));
                     // A subscriber that does not read blocks this write; the output-buffer
                     // limit then cancels `kill`, which must win over the stuck write.
                     tokio::select! {
                         _ = kill.cancelled() => return Ok(()),
-                        r = stream.write_all(&self.out) => r?,
+                        r = stream.write_all(&self.session.out) => r?,
                     }
-                    self.out.clear();
+                    self.session.out.clear();
                     continue;
                 }
             };
             if n == 0 {
                 return Ok(());
             }
-            self.clock.forget();
+            self.session.clock.forget();
             let limits = tandem_resp::decode::Limits {
-                max_bulk_len: self.shared.proto_max_bulk_len.load(Ordering::Relaxed),
-                auth_required: !self.state.authenticated,
+                max_bulk_len: self
+                    .session
+                    .shared
+                    .proto_max_bulk_len
+                    .load(Ordering::Relaxed),
+                auth_required: !self.session.state.authenticated,
                 ..Default::default()
             };
             let mut flow = Flow::Continue;
             loop {
                 match decoder.decode(rbuf, &limits) {
                     Ok(Some(argv)) => {
-                        let quiet = self.reply.quiet();
+                        let quiet = self.session.reply.quiet();
                         if quiet {
                             // Only this command's replies may be cut, so send what came
                             // before first.
                             self.flush_batch().await;
-                            self.reply_mark = self.out.len();
+                            self.session.reply_mark = self.session.out.len();
                         }
                         flow = self.handle(argv).await;
                         if let Some(command) = self.blocked.take() {
                             if !Box::pin(self.block(stream, rbuf, kill, command)).await? {
                                 return Ok(());
                             }
-                            self.clock.forget();
+                            self.session.clock.forget();
                         }
                         // `skip_next` is set only by `CLIENT REPLY SKIP`, which has no
                         // reply of its own either.
-                        let cut = self.reply.quiet() || self.reply.skip_next;
+                        let cut = self.session.reply.quiet() || self.session.reply.skip_next;
                         if quiet || cut {
                             self.flush_batch().await;
                             if cut {
-                                self.out.truncate(self.reply_mark);
+                                self.session.out.truncate(self.session.reply_mark);
                             }
                         }
-                        self.reply.skip = std::mem::take(&mut self.reply.skip_next);
+                        self.session.reply.skip = std::mem::take(&mut self.session.reply.skip_next);
                         if flow == Flow::Close {
                             break;
                         }
-                        if self.out.len() >= OUTPUT_FLUSH_AT {
+                        if self.session.out.len() >= OUTPUT_FLUSH_AT {
                             self.flush_batch().await;
-                            stream.write_all(&self.out).await?;
-                            self.out.clear();
+                            stream.write_all(&self.session.out).await?;
+                            self.session.out.clear();
                         }
                     }
                     Ok(None) => break,
                     Err(e) => {
                         self.flush_batch().await;
-                        tandem_resp::encode::encode_error(&e.to_string(), &mut self.out);
+                        tandem_resp::encode::encode_error(&e.to_string(), &mut self.session.out);
                         flow = Flow::Close;
                         break;
                     }
@@ -287,9 +240,9 @@ impl Conn {
             }
             self.flush_batch().await;
             self.write_messages(None);
-            if !self.out.is_empty() {
-                stream.write_all(&self.out).await?;
-                self.out.clear();
+            if !self.session.out.is_empty() {
+                stream.write_all(&self.session.out).await?;
+                self.session.out.clear();
             }
             if flow == Flow::Close || drain.is_cancelled() {
                 // Every command read so far is answered: a reply boundary.
@@ -297,14 +250,15 @@ impl Conn {
             }
             // Everything read is answered: a burst of large replies leaves nothing behind.
             // The allocator makes the next request's buffers cheap.
-            if self.out.is_empty() {
-                self.out = BytesMut::new();
+            if self.session.out.is_empty() {
+                self.session.out = BytesMut::new();
             }
         }
     }
 
     async fn handle(&mut self, argv: Vec<Bytes>) -> Flow {
-        self.shared
+        self.session
+            .shared
             .stats
             .commands_processed
             .fetch_add(1, Ordering::Relaxed);
@@ -313,9 +267,14 @@ impl Conn {
             return Flow::Continue;
         };
         let args: Vec<Bytes> = argv.collect();
-        if self.tx.in_multi() {
+        if self.session.tx.in_multi() {
             // Inside MULTI, commands queue (crate::transaction); QUIT and RESET fall through.
-            if let Some(flow) = Box::pin(crate::transaction::queue(self, &name, args.clone())).await
+            if let Some(flow) = Box::pin(crate::transaction::queue(
+                &mut self.session,
+                &name,
+                args.clone(),
+            ))
+            .await
             {
                 return flow;
             }
@@ -330,14 +289,16 @@ impl Conn {
                 .await;
             return Flow::Continue;
         }
-        if !self.state.authenticated && !matches!(spec.name, "auth" | "hello" | "quit" | "reset") {
+        if !self.session.state.authenticated
+            && !matches!(spec.name, "auth" | "hello" | "quit" | "reset")
+        {
             let text = "NOAUTH Authentication required.".to_owned();
             self.error(&crate::transaction::rejected(spec.name, text))
                 .await;
             return Flow::Continue;
         }
-        if self.state.protocol == Protocol::Resp2
-            && self.subs.as_ref().is_some_and(|s| s.count() > 0)
+        if self.session.state.protocol == Protocol::Resp2
+            && self.session.subs.as_ref().is_some_and(|s| s.count() > 0)
             && !commands::pubsub::allowed_while_subscribed(spec.name)
         {
             let shown = match args.first() {
@@ -366,9 +327,13 @@ impl Conn {
         match spec.handler {
             Handler::Storage(parse) => {
                 let ctx = ParseCtx {
-                    now_ms: self.clock.now_ms(),
-                    proto_max_bulk_len: self.shared.proto_max_bulk_len.load(Ordering::Relaxed),
-                    db: self.state.db,
+                    now_ms: self.session.clock.now_ms(),
+                    proto_max_bulk_len: self
+                        .session
+                        .shared
+                        .proto_max_bulk_len
+                        .load(Ordering::Relaxed),
+                    db: self.session.state.db,
                 };
                 match parse(&mut args, &ctx) {
                     Ok(command) if crate::blocking::is_blocking(&command) => {
@@ -378,7 +343,7 @@ impl Conn {
                     }
                     Ok(command) => {
                         self.batch.push(command);
-                        if self.batch.len() >= self.shared.config.pipeline_batch {
+                        if self.batch.len() >= self.session.shared.config.pipeline_batch {
                             self.flush_batch().await;
                         }
                     }
@@ -389,23 +354,28 @@ impl Conn {
             Handler::Local(local) => {
                 self.flush_batch().await;
                 // `CLIENT REPLY OFF` silences its own reply: cut from here.
-                self.reply_mark = self.out.len();
+                self.session.reply_mark = self.session.out.len();
                 // A repeated PING/ECHO/TIME changes nothing CLIENT LIST shows: skip the
                 // registry's lock and copy (they were a tenth of a pipelined PING's cost).
                 let unchanged = matches!(local, Local::Ping | Local::Echo | Local::Time)
-                    && self.state.last_command == spec.name.as_bytes();
+                    && self.session.state.last_command == spec.name.as_bytes();
                 if !unchanged {
-                    self.state.last_command = spec.name.as_bytes().to_vec();
+                    self.session.state.last_command = spec.name.as_bytes().to_vec();
                 }
                 // Boxed, like the other rare or large waits here: every connection's task
                 // holds its future's largest state inline, idle or not (5.5 KiB before).
-                let (reply, flow) = match Box::pin(commands::run_local(local, args, self)).await {
-                    Ok(r) => r,
-                    Err(e) => (tandem_shared::Reply::Error(e.to_string()), Flow::Continue),
-                };
-                self.clock.forget();
+                let (reply, flow) =
+                    match Box::pin(commands::run_local(local, args, &mut self.session)).await {
+                        Ok(r) => r,
+                        Err(e) => (tandem_shared::Reply::Error(e.to_string()), Flow::Continue),
+                    };
+                self.session.clock.forget();
                 if flow != Flow::Replied {
-                    tandem_resp::encode::encode(&reply, self.state.protocol, &mut self.out);
+                    tandem_resp::encode::encode(
+                        &reply,
+                        self.session.state.protocol,
+                        &mut self.session.out,
+                    );
                 }
                 if matches!(
                     local,
@@ -413,10 +383,10 @@ impl Conn {
                 ) {
                     // Subscription confirmations are pushes, which Redis sends even under
                     // `CLIENT REPLY OFF`, like the messages that follow them.
-                    self.reply_mark = self.out.len();
+                    self.session.reply_mark = self.session.out.len();
                 }
                 if !unchanged {
-                    self.shared.clients.update(&self.state);
+                    self.session.shared.clients.update(&self.session.state);
                 }
                 if flow == Flow::Replied {
                     Flow::Continue
@@ -427,44 +397,19 @@ impl Conn {
         }
     }
 
-    /// The output buffer, for handlers that write several replies.
-    pub fn out_mut(&mut self) -> &mut BytesMut {
-        &mut self.out
-    }
-
-    /// Publishes the client's subscription counts to the registry (CLIENT LIST).
-    pub fn note_subscriptions(&mut self) {
-        let (sub, psub) = self
-            .subs
-            .as_ref()
-            .map_or((0, 0), |s| (s.channels.len(), s.patterns.len()));
-        self.state.sub = sub;
-        self.state.psub = psub;
-    }
-
-    /// Waits until storaged has applied this proxy's pending subscription changes: a
-    /// request on the registering link is answered only after the frames written before it.
-    pub async fn registration_barrier(&mut self) {
-        if let Some(link) = self.shared.links.links().first() {
-            // Storage down: the table is sent again on reconnect; confirm anyway, as the
-            // subscription exists here.
-            let _ = link.call(0, vec![Command::PubSubNumPat]).await;
-        }
-    }
-
     /// Appends queued pub/sub messages (after `first`, if given) to the output, stopping at
     /// the flush threshold so one busy channel cannot grow the buffer without bound.
     fn write_messages(&mut self, first: Option<Delivery>) {
-        let Some(subs) = self.subs.as_mut() else {
+        let Some(subs) = self.session.subs.as_mut() else {
             return;
         };
-        let proto = self.state.protocol;
+        let proto = self.session.state.protocol;
         if let Some(d) = first {
-            d.encode(proto, &mut self.out);
+            d.encode(proto, &mut self.session.out);
         }
-        while self.out.len() < OUTPUT_FLUSH_AT {
+        while self.session.out.len() < OUTPUT_FLUSH_AT {
             match subs.inbox.try_recv() {
-                Some(d) => d.encode(proto, &mut self.out),
+                Some(d) => d.encode(proto, &mut self.session.out),
                 None => break,
             }
         }
@@ -482,18 +427,19 @@ impl Conn {
         kill: &CancellationToken,
         command: Command,
     ) -> std::io::Result<bool> {
-        if !self.out.is_empty() {
-            stream.write_all(&self.out).await?;
-            self.out.clear();
+        if !self.session.out.is_empty() {
+            stream.write_all(&self.session.out).await?;
+            self.session.out.clear();
         }
-        self.reply_mark = 0;
+        self.session.reply_mark = 0;
         let unblock = Arc::new(crate::client::Unblock::default());
-        self.shared
+        self.session
+            .shared
             .clients
-            .set_blocked(self.state.id, Some(unblock.clone()));
+            .set_blocked(self.session.state.id, Some(unblock.clone()));
         let waiter = crate::blocking::Waiter {
-            proxy: self.link.instance_id(),
-            client: self.state.id,
+            proxy: self.session.link.instance_id(),
+            client: self.session.state.id,
         };
         // The socket is still read while the pop waits, to notice the client closing; what
         // it sends meanwhile stays buffered for after the pop, as Redis does.
@@ -510,21 +456,24 @@ impl Conn {
             }
         };
         let waited = crate::blocking::wait(
-            &self.link,
-            self.state.db,
+            &self.session.link,
+            self.session.state.db,
             command,
             waiter,
             &unblock,
-            &self.shared.drain,
+            &self.session.shared.drain,
             client_gone,
         )
         .await;
-        self.shared.clients.set_blocked(self.state.id, None);
+        self.session
+            .shared
+            .clients
+            .set_blocked(self.session.state.id, None);
         match waited {
             crate::blocking::Waited::Answered(result) => self.encode_result(result, 1),
             crate::blocking::Waited::Unblocked => tandem_resp::encode::encode_error(
                 &tandem_shared::StorageError::Unblocked.to_string(),
-                &mut self.out,
+                &mut self.session.out,
             ),
             crate::blocking::Waited::Gone | crate::blocking::Waited::Drained => return Ok(false),
         }
@@ -534,7 +483,7 @@ impl Conn {
     /// Writes an error reply after everything queued before it.
     async fn error(&mut self, text: &str) {
         self.flush_batch().await;
-        tandem_resp::encode::encode_error(text, &mut self.out);
+        tandem_resp::encode::encode_error(text, &mut self.session.out);
     }
 
     /// Sends the pending storage commands as one request and encodes their replies.
@@ -544,8 +493,8 @@ impl Conn {
         }
         let commands = std::mem::take(&mut self.batch);
         let count = commands.len();
-        let result = Box::pin(self.link.call(self.state.db, commands)).await;
-        self.clock.forget();
+        let result = Box::pin(self.session.link.call(self.session.state.db, commands)).await;
+        self.session.clock.forget();
         self.encode_result(result, count);
     }
 
@@ -562,18 +511,19 @@ impl Conn {
                         match outcome {
                             ArchivedOutcome::Ok(reply) => tandem_resp::encode::encode_archived(
                                 reply,
-                                self.state.protocol,
-                                &mut self.out,
+                                self.session.state.protocol,
+                                &mut self.session.out,
                             ),
-                            ArchivedOutcome::Err(e) => {
-                                tandem_resp::encode::encode_error(&e.message(), &mut self.out)
-                            }
+                            ArchivedOutcome::Err(e) => tandem_resp::encode::encode_error(
+                                &e.message(),
+                                &mut self.session.out,
+                            ),
                         }
                     }
                     for _ in response.outcomes.len()..count {
                         tandem_resp::encode::encode_error(
                             "ERR storage returned too few replies",
-                            &mut self.out,
+                            &mut self.session.out,
                         );
                     }
                 }
@@ -582,7 +532,7 @@ impl Conn {
                     for _ in 0..count {
                         tandem_resp::encode::encode_error(
                             "ERR storage sent an invalid response",
-                            &mut self.out,
+                            &mut self.session.out,
                         );
                     }
                 }
@@ -590,32 +540,10 @@ impl Conn {
             Err(e) => {
                 let text = e.to_string();
                 for _ in 0..count {
-                    tandem_resp::encode::encode_error(&text, &mut self.out);
+                    tandem_resp::encode::encode_error(&text, &mut self.session.out);
                 }
             }
         }
-    }
-
-    /// Runs storage commands for a local command (INFO, DBSIZE-like helpers) outside the
-    /// client's pipeline batch.
-    ///
-    /// # Errors
-    /// The link error text, as a command error.
-    pub async fn call_storage(
-        &mut self,
-        db: u8,
-        commands: Vec<Command>,
-    ) -> Result<Vec<tandem_shared::wire::Outcome>, CommandError> {
-        let frame = self
-            .link
-            .call(db, commands)
-            .await
-            .map_err(|e| CommandError::Other(e.to_string()))?;
-        let response = frame.access::<Response>().map_err(CommandError::err)?;
-        rkyv::deserialize::<Vec<tandem_shared::wire::Outcome>, rkyv::rancor::Error>(
-            &response.outcomes,
-        )
-        .map_err(CommandError::err)
     }
 }
 

@@ -15,5 +15,6 @@ pub mod instance;
 pub mod link;
 pub mod pubsub;
 pub mod server;
+pub mod session;
 pub mod systemd;
 pub mod transaction;

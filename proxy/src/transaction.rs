@@ -28,9 +28,9 @@ use tandem_shared::{Command, Reply};
 
 use crate::clock::now_ms;
 use crate::commands::args::Args;
-use crate::commands::{self, CommandSpec, Handler, Local, ParseCtx};
-use crate::connection::{Conn, Flow};
+use crate::commands::{self, Handler, Local, ParseCtx};
 use crate::error::CommandError;
+use crate::session::{Flow, Queued, Session, TxQueue};
 use tandem_resp::encode;
 
 /// What the transaction-control commands return to the local-command dispatcher.
@@ -38,57 +38,22 @@ type LocalResult = Result<(Reply, Flow), CommandError>;
 
 const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 
-/// Per-client transaction state.
-#[derive(Default)]
-pub struct Transaction {
-    /// `Some` between MULTI and EXEC/DISCARD.
-    queue: Option<Queue>,
-    /// Keys this client WATCHes, one token each.
-    watches: Vec<WatchToken>,
-}
-
-#[derive(Default)]
-struct Queue {
-    items: Vec<Queued>,
-    /// Argument bytes queued; bounded by the link's frame size.
-    bytes: usize,
-    /// An error was answered while queueing: EXEC must answer EXECABORT.
-    dirty: bool,
-}
-
-struct Queued {
-    spec: &'static CommandSpec,
-    args: Vec<Bytes>,
-}
-
-impl Transaction {
-    /// Whether the client is between MULTI and EXEC/DISCARD.
-    pub fn in_multi(&self) -> bool {
-        self.queue.is_some()
-    }
-
-    /// Number of keys watched.
-    pub fn watched(&self) -> usize {
-        self.watches.len()
-    }
-}
-
 /// MULTI/EXEC/DISCARD/WATCH/UNWATCH outside MULTI (inside, [`queue`] handles them).
 ///
 /// # Errors
 /// Redis's error reply (EXEC/DISCARD without MULTI, a failed WATCH round trip).
-pub async fn run_local(local: Local, args: Args, conn: &mut Conn) -> LocalResult {
+pub async fn run_local(local: Local, args: Args, session: &mut Session) -> LocalResult {
     match local {
         Local::Multi => {
-            conn.tx.queue = Some(Queue::default());
-            conn.state.multi = 0;
+            session.tx.queue = Some(TxQueue::default());
+            session.state.multi = 0;
             Ok((Reply::ok(), Flow::Continue))
         }
         Local::Exec => Err(CommandError::err("EXEC without MULTI")),
         Local::Discard => Err(CommandError::err("DISCARD without MULTI")),
-        Local::Watch => watch(args, conn).await,
+        Local::Watch => watch(args, session).await,
         Local::Unwatch => {
-            release_watches(conn);
+            release_watches(session);
             Ok((Reply::ok(), Flow::Continue))
         }
         _ => Err(CommandError::err("not a transaction command")),
@@ -97,48 +62,48 @@ pub async fn run_local(local: Local, args: Args, conn: &mut Conn) -> LocalResult
 
 /// Handles one command while the client is in MULTI; `None` means "run it normally"
 /// (QUIT and RESET act at once, as in Redis).
-pub async fn queue(conn: &mut Conn, name: &[u8], args: Vec<Bytes>) -> Option<Flow> {
+pub async fn queue(session: &mut Session, name: &[u8], args: Vec<Bytes>) -> Option<Flow> {
     let Some(spec) = commands::lookup(name) else {
         let text = crate::connection::unknown_command(name, &args);
-        fail(conn, &text);
+        fail(session, &text);
         return Some(Flow::Continue);
     };
     if !spec.arity_ok(args.len() + 1) {
         let text = CommandError::WrongArity(spec.name.to_owned()).to_string();
         if spec.name == "exec" {
-            discard(conn);
-            encode::encode_error(&rejected(spec.name, text), conn.out_mut());
+            discard(session);
+            encode::encode_error(&rejected(spec.name, text), session.out_mut());
         } else {
-            fail(conn, &text);
+            fail(session, &text);
         }
         return Some(Flow::Continue);
     }
     match spec.name {
         "quit" | "reset" => return None,
-        "multi" => encode::encode_error("ERR MULTI calls can not be nested", conn.out_mut()),
-        "watch" => encode::encode_error("ERR WATCH inside MULTI is not allowed", conn.out_mut()),
+        "multi" => encode::encode_error("ERR MULTI calls can not be nested", session.out_mut()),
+        "watch" => encode::encode_error("ERR WATCH inside MULTI is not allowed", session.out_mut()),
         "discard" => {
-            discard(conn);
-            encode::encode_simple("OK", conn.out_mut());
+            discard(session);
+            encode::encode_simple("OK", session.out_mut());
         }
-        "exec" => exec(conn).await,
+        "exec" => exec(session).await,
         _ => {
             let size: usize = args.iter().map(|a| a.len() + 16).sum();
-            let limit = conn.shared.config.max_frame as usize;
-            let q = conn.tx.queue.as_mut()?;
+            let limit = session.shared.config.max_frame as usize;
+            let q = session.tx.queue.as_mut()?;
             if q.bytes.saturating_add(size) > limit {
                 fail(
-                    conn,
+                    session,
                     "ERR transaction too large: the queued commands exceed the storage frame limit (max-frame)",
                 );
                 return Some(Flow::Continue);
             }
             q.bytes += size;
             q.items.push(Queued { spec, args });
-            conn.state.multi = q.items.len() as i64;
-            conn.state.last_command = spec.name.as_bytes().to_vec();
-            conn.shared.clients.update(&conn.state);
-            encode::encode_simple("QUEUED", conn.out_mut());
+            session.state.multi = q.items.len() as i64;
+            session.state.last_command = spec.name.as_bytes().to_vec();
+            session.shared.clients.update(&session.state);
+            encode::encode_simple("QUEUED", session.out_mut());
         }
     }
     Some(Flow::Continue)
@@ -155,48 +120,48 @@ pub fn rejected(name: &str, text: String) -> String {
 }
 
 /// RESET: leaves MULTI and drops every watch.
-pub fn reset(conn: &mut Conn) {
-    conn.tx.queue = None;
-    conn.state.multi = -1;
-    release_watches(conn);
+pub fn reset(session: &mut Session) {
+    session.tx.queue = None;
+    session.state.multi = -1;
+    release_watches(session);
 }
 
 /// Releases the client's watches in storaged without waiting (UNWATCH, DISCARD, RESET,
 /// disconnect). If the release is lost (storaged down, queue full), storaged ages the
 /// entries out; a later EXEC never relies on it.
-pub fn release_watches(conn: &mut Conn) {
-    let watches = std::mem::take(&mut conn.tx.watches);
+pub fn release_watches(session: &mut Session) {
+    let watches = std::mem::take(&mut session.tx.watches);
     if watches.is_empty() {
         return;
     }
-    let link = conn.link.clone();
+    let link = session.link.clone();
     tokio::spawn(async move {
         let _ = link.call(0, vec![Command::Unwatch { watches }]).await;
     });
 }
 
 /// Answers an error while queueing and marks the transaction for EXECABORT.
-fn fail(conn: &mut Conn, text: &str) {
-    if let Some(q) = conn.tx.queue.as_mut() {
+fn fail(session: &mut Session, text: &str) {
+    if let Some(q) = session.tx.queue.as_mut() {
         q.dirty = true;
     }
-    encode::encode_error(text, conn.out_mut());
+    encode::encode_error(text, session.out_mut());
 }
 
 /// DISCARD (and an aborted EXEC): drops the queue and the watches.
-fn discard(conn: &mut Conn) {
-    conn.tx.queue = None;
-    conn.state.multi = -1;
-    release_watches(conn);
-    conn.shared.clients.update(&conn.state);
+fn discard(session: &mut Session) {
+    session.tx.queue = None;
+    session.state.multi = -1;
+    release_watches(session);
+    session.shared.clients.update(&session.state);
 }
 
 /// WATCH outside MULTI: registers the keys not watched yet and keeps their tokens.
-async fn watch(mut args: Args, conn: &mut Conn) -> LocalResult {
-    let db = conn.state.db;
+async fn watch(mut args: Args, session: &mut Session) -> LocalResult {
+    let db = session.state.db;
     let mut keys: Vec<Vec<u8>> = Vec::new();
     {
-        let mut seen: HashSet<&[u8]> = conn
+        let mut seen: HashSet<&[u8]> = session
             .tx
             .watches
             .iter()
@@ -216,7 +181,7 @@ async fn watch(mut args: Args, conn: &mut Conn) -> LocalResult {
     if keys.is_empty() {
         return Ok((Reply::ok(), Flow::Continue));
     }
-    let outcomes = conn
+    let outcomes = session
         .call_storage(db, vec![Command::Watch { keys: keys.clone() }])
         .await?;
     let tokens = match outcomes.into_iter().next() {
@@ -226,7 +191,7 @@ async fn watch(mut args: Args, conn: &mut Conn) -> LocalResult {
     };
     let tokens =
         tokens.ok_or_else(|| CommandError::err("storage sent an invalid reply to WATCH"))?;
-    conn.tx.watches.extend(tokens);
+    session.tx.watches.extend(tokens);
     Ok((Reply::ok(), Flow::Continue))
 }
 
@@ -274,19 +239,19 @@ enum Slot {
 }
 
 /// EXEC inside MULTI.
-async fn exec(conn: &mut Conn) {
-    let queue = conn.tx.queue.take().unwrap_or_default();
-    let watches = std::mem::take(&mut conn.tx.watches);
-    conn.state.last_command = b"exec".to_vec();
+async fn exec(session: &mut Session) {
+    let queue = session.tx.queue.take().unwrap_or_default();
+    let watches = std::mem::take(&mut session.tx.watches);
+    session.state.last_command = b"exec".to_vec();
     if queue.dirty {
-        conn.tx.watches = watches;
-        discard(conn);
-        encode::encode_error(EXECABORT, conn.out_mut());
+        session.tx.watches = watches;
+        discard(session);
+        encode::encode_error(EXECABORT, session.out_mut());
         return;
     }
     let now = now_ms();
-    let proto_max_bulk_len = conn.shared.proto_max_bulk_len.load(Ordering::Relaxed);
-    let mut db = conn.state.db;
+    let proto_max_bulk_len = session.shared.proto_max_bulk_len.load(Ordering::Relaxed);
+    let mut db = session.state.db;
     let mut commands = Vec::with_capacity(queue.items.len() + 1);
     let watched = !watches.is_empty();
     commands.push(Command::Exec { watches });
@@ -324,17 +289,17 @@ async fn exec(conn: &mut Conn) {
     // Only proxy-local commands and no watches: nothing to ask storaged (so such a
     // transaction answers even while storaged is away, like its commands alone would).
     if !watched && !slots.iter().any(|s| matches!(s, Slot::Storage(_))) {
-        answer(conn, slots, None).await;
-        conn.state.multi = -1;
-        conn.shared.clients.update(&conn.state);
+        answer(session, slots, None).await;
+        session.state.multi = -1;
+        session.shared.clients.update(&session.state);
         return;
     }
-    let result = conn.link.call(conn.state.db, commands).await;
+    let result = session.link.call(session.state.db, commands).await;
     let frame = match result {
         Ok(frame) => frame,
         Err(e) => {
-            discard(conn);
-            encode::encode_error(&e.to_string(), conn.out_mut());
+            discard(session);
+            encode::encode_error(&e.to_string(), session.out_mut());
             return;
         }
     };
@@ -342,53 +307,55 @@ async fn exec(conn: &mut Conn) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "invalid EXEC response from storaged");
-            discard(conn);
-            encode::encode_error("ERR storage sent an invalid response", conn.out_mut());
+            discard(session);
+            encode::encode_error("ERR storage sent an invalid response", session.out_mut());
             return;
         }
     };
-    let proto = conn.state.protocol;
+    let proto = session.state.protocol;
     match response.outcomes.first() {
         Some(ArchivedOutcome::Ok(tandem_shared::reply::ArchivedReply::NilArray)) => {
-            encode::encode_null_array(proto, conn.out_mut());
+            encode::encode_null_array(proto, session.out_mut());
         }
-        Some(ArchivedOutcome::Ok(_)) => answer(conn, slots, Some(&response.outcomes)).await,
-        Some(ArchivedOutcome::Err(e)) => encode::encode_error(&e.message(), conn.out_mut()),
-        None => encode::encode_error("ERR storage returned too few replies", conn.out_mut()),
+        Some(ArchivedOutcome::Ok(_)) => answer(session, slots, Some(&response.outcomes)).await,
+        Some(ArchivedOutcome::Err(e)) => encode::encode_error(&e.message(), session.out_mut()),
+        None => encode::encode_error("ERR storage returned too few replies", session.out_mut()),
     }
-    conn.state.multi = -1;
-    conn.shared.clients.update(&conn.state);
+    session.state.multi = -1;
+    session.shared.clients.update(&session.state);
 }
 
 /// Encodes EXEC's reply array: each slot from storaged's outcomes, its parse error, or its
 /// proxy-local command run now (in order, so a queued SELECT or HELLO affects what follows).
 async fn answer(
-    conn: &mut Conn,
+    session: &mut Session,
     slots: Vec<Slot>,
     outcomes: Option<&ArchivedVec<ArchivedOutcome>>,
 ) {
-    encode::encode_array_len(slots.len(), conn.out_mut());
+    encode::encode_array_len(slots.len(), session.out_mut());
     for slot in slots {
         match slot {
             Slot::Storage(i) => match outcomes.and_then(|o| o.get(i)) {
                 Some(ArchivedOutcome::Ok(reply)) => {
-                    let proto = conn.state.protocol;
-                    encode::encode_archived(reply, proto, conn.out_mut());
+                    let proto = session.state.protocol;
+                    encode::encode_archived(reply, proto, session.out_mut());
                 }
-                Some(ArchivedOutcome::Err(e)) => encode::encode_error(&e.message(), conn.out_mut()),
+                Some(ArchivedOutcome::Err(e)) => {
+                    encode::encode_error(&e.message(), session.out_mut())
+                }
                 None => {
-                    encode::encode_error("ERR storage returned too few replies", conn.out_mut())
+                    encode::encode_error("ERR storage returned too few replies", session.out_mut())
                 }
             },
-            Slot::Error(text) => encode::encode_error(&text, conn.out_mut()),
+            Slot::Error(text) => encode::encode_error(&text, session.out_mut()),
             Slot::Local(local, args) => {
-                match commands::run_local(local, Args::new(args), conn).await {
+                match commands::run_local(local, Args::new(args), session).await {
                     Ok((_, Flow::Replied)) => {}
                     Ok((reply, _)) => {
-                        let proto = conn.state.protocol;
-                        encode::encode(&reply, proto, conn.out_mut());
+                        let proto = session.state.protocol;
+                        encode::encode(&reply, proto, session.out_mut());
                     }
-                    Err(e) => encode::encode_error(&e.to_string(), conn.out_mut()),
+                    Err(e) => encode::encode_error(&e.to_string(), session.out_mut()),
                 }
             }
         }

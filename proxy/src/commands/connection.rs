@@ -7,8 +7,8 @@ use tandem_shared::Reply;
 
 use super::args::Args;
 use super::{server, Local};
-use crate::connection::{Conn, Flow};
 use crate::error::CommandError;
+use crate::session::{Flow, Session};
 use tandem_resp::Protocol;
 
 /// Version reported to clients (`HELLO`, `INFO redis_version`): the Redis API level tandem
@@ -25,12 +25,12 @@ fn reply(r: Reply) -> LocalResult {
 ///
 /// # Errors
 /// The command's Redis error reply.
-pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalResult {
+pub async fn run_local(local: Local, mut args: Args, session: &mut Session) -> LocalResult {
     match local {
         // A RESP2 subscriber gets PING's answer as a message-like array.
         Local::Ping
-            if conn.state.protocol == Protocol::Resp2
-                && conn.subs.as_ref().is_some_and(|s| s.count() > 0) =>
+            if session.state.protocol == Protocol::Resp2
+                && session.subs.as_ref().is_some_and(|s| s.count() > 0) =>
         {
             let arg = match args.remaining() {
                 0 => Vec::new(),
@@ -49,23 +49,23 @@ pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalRe
         },
         Local::Echo => reply(Reply::Bulk(args.next_vec()?)),
         Local::Quit => Ok((Reply::ok(), Flow::Close)),
-        Local::Hello => hello(args, conn),
-        Local::Auth => auth(args, conn),
+        Local::Hello => hello(args, session),
+        Local::Auth => auth(args, session),
         Local::Select => {
             let db = args.next_i64()?;
             if !(0..i64::from(tandem_shared::DATABASES)).contains(&db) {
                 return Err(CommandError::err("DB index is out of range"));
             }
-            conn.state.db = db as u8;
+            session.state.db = db as u8;
             reply(Reply::ok())
         }
         Local::Reset => {
-            super::pubsub::unsubscribe_all(conn);
-            crate::transaction::reset(conn);
-            conn.state.db = 0;
-            conn.state.protocol = Protocol::Resp2;
-            conn.state.name.clear();
-            conn.state.authenticated = conn.shared.settings().requirepass.is_empty();
+            super::pubsub::unsubscribe_all(session);
+            crate::transaction::reset(session);
+            session.state.db = 0;
+            session.state.protocol = Protocol::Resp2;
+            session.state.name.clear();
+            session.state.authenticated = session.shared.settings().requirepass.is_empty();
             reply(Reply::Simple("RESET".into()))
         }
         Local::Time => {
@@ -77,28 +77,28 @@ pub async fn run_local(local: Local, mut args: Args, conn: &mut Conn) -> LocalRe
                 Reply::Bulk(now.subsec_micros().to_string().into_bytes()),
             ]))
         }
-        Local::Client => client(args, conn),
-        Local::Config => server::config(args, conn).await,
-        Local::Info => server::info(args, conn).await,
-        Local::Memory => server::memory(args, conn).await,
-        Local::Command => server::command(args, conn),
+        Local::Client => client(args, session),
+        Local::Config => server::config(args, session).await,
+        Local::Info => server::info(args, session).await,
+        Local::Memory => server::memory(args, session).await,
+        Local::Command => server::command(args, session),
         Local::Multi | Local::Exec | Local::Discard | Local::Watch | Local::Unwatch => {
-            crate::transaction::run_local(local, args, conn).await
+            crate::transaction::run_local(local, args, session).await
         }
         Local::Subscribe | Local::PSubscribe => {
-            super::pubsub::subscribe(args, conn, local == Local::PSubscribe).await?;
+            super::pubsub::subscribe(args, session, local == Local::PSubscribe).await?;
             Ok((Reply::Nil, Flow::Replied))
         }
         Local::Unsubscribe | Local::PUnsubscribe => {
-            super::pubsub::unsubscribe(args, conn, local == Local::PUnsubscribe).await;
+            super::pubsub::unsubscribe(args, session, local == Local::PUnsubscribe).await;
             Ok((Reply::Nil, Flow::Replied))
         }
-        Local::PubSub => reply(super::pubsub::pubsub(args, conn).await?),
+        Local::PubSub => reply(super::pubsub::pubsub(args, session).await?),
     }
 }
 
-fn check_password(conn: &Conn, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CommandError> {
-    let required = conn.shared.settings().requirepass;
+fn check_password(session: &Session, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CommandError> {
+    let required = session.shared.settings().requirepass;
     let user_ok = user.is_none_or(|u| u == b"default");
     if required.is_empty() {
         if user.is_some() && user_ok {
@@ -118,20 +118,20 @@ fn check_password(conn: &Conn, user: Option<&[u8]>, pass: &[u8]) -> Result<(), C
     ))
 }
 
-fn auth(mut args: Args, conn: &mut Conn) -> LocalResult {
+fn auth(mut args: Args, session: &mut Session) -> LocalResult {
     let first = args.next_bytes()?;
     let (user, pass) = match args.remaining() {
         0 => (None, first),
         1 => (Some(first), args.next_bytes()?),
         _ => return Err(CommandError::Syntax),
     };
-    check_password(conn, user.as_deref(), &pass)?;
-    conn.state.authenticated = true;
+    check_password(session, user.as_deref(), &pass)?;
+    session.state.authenticated = true;
     reply(Reply::ok())
 }
 
-fn hello(mut args: Args, conn: &mut Conn) -> LocalResult {
-    let mut protocol = conn.state.protocol;
+fn hello(mut args: Args, session: &mut Session) -> LocalResult {
+    let mut protocol = session.state.protocol;
     if args.remaining() > 0 {
         let v = args.next_bytes()?;
         protocol = match crate::commands::args::parse_i64(&v) {
@@ -155,7 +155,7 @@ fn hello(mut args: Args, conn: &mut Conn) -> LocalResult {
         if args.eat("AUTH") && args.remaining() >= 2 {
             let user = args.next_bytes()?;
             let pass = args.next_bytes()?;
-            check_password(conn, Some(&user), &pass)?;
+            check_password(session, Some(&user), &pass)?;
             authed = true;
         } else if args.eat("SETNAME") && args.remaining() >= 1 {
             let n = args.next_bytes()?;
@@ -168,16 +168,16 @@ fn hello(mut args: Args, conn: &mut Conn) -> LocalResult {
             )));
         }
     }
-    if !conn.state.authenticated && !authed {
+    if !session.state.authenticated && !authed {
         return Err(CommandError::Other("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));
     }
     if authed {
-        conn.state.authenticated = true;
+        session.state.authenticated = true;
     }
     if let Some(n) = name {
-        conn.state.name = n.to_vec();
+        session.state.name = n.to_vec();
     }
-    conn.state.protocol = protocol;
+    session.state.protocol = protocol;
     let field = |k: &str, v: Reply| (Reply::Bulk(k.as_bytes().to_vec()), v);
     reply(Reply::Map(vec![
         field("server", Reply::bulk("redis")),
@@ -186,7 +186,7 @@ fn hello(mut args: Args, conn: &mut Conn) -> LocalResult {
             "proto",
             Reply::Integer(if protocol == Protocol::Resp3 { 3 } else { 2 }),
         ),
-        field("id", Reply::Integer(conn.state.id as i64)),
+        field("id", Reply::Integer(session.state.id as i64)),
         field("mode", Reply::bulk("standalone")),
         field("role", Reply::bulk("master")),
         field("modules", Reply::Array(vec![])),
@@ -206,25 +206,25 @@ fn subcommand_arity(sub: &str) -> CommandError {
     CommandError::WrongArity(format!("client|{sub}"))
 }
 
-fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
+fn client(mut args: Args, session: &mut Session) -> LocalResult {
     let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
     let sub = sub_raw.to_ascii_lowercase();
     let n = args.remaining();
     match sub.as_str() {
-        "id" if n == 0 => reply(Reply::Integer(conn.state.id as i64)),
-        "getname" if n == 0 => reply(if conn.state.name.is_empty() {
+        "id" if n == 0 => reply(Reply::Integer(session.state.id as i64)),
+        "getname" if n == 0 => reply(if session.state.name.is_empty() {
             Reply::Nil
         } else {
-            Reply::Bulk(conn.state.name.clone())
+            Reply::Bulk(session.state.name.clone())
         }),
         "setname" if n == 1 => {
             let name = args.next_bytes()?;
             validate_name(&name)?;
-            conn.state.name = name.to_vec();
+            session.state.name = name.to_vec();
             reply(Reply::ok())
         }
         "info" if n == 0 => reply(Reply::Verbatim(
-            format!("{}\n", conn.state.info_line()).into_bytes(),
+            format!("{}\n", session.state.info_line()).into_bytes(),
         )),
         "list" => {
             let mut ids: Option<Vec<u64>> = None;
@@ -250,12 +250,12 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
                     return Err(CommandError::Syntax);
                 }
             }
-            conn.shared.clients.update(&conn.state);
+            session.shared.clients.update(&session.state);
             let mut text = String::new();
-            for c in conn.shared.clients.snapshot() {
+            for c in session.shared.clients.snapshot() {
                 if ids.as_ref().is_none_or(|ids| ids.contains(&c.id)) {
-                    let c = if c.id == conn.state.id {
-                        conn.state.clone()
+                    let c = if c.id == session.state.id {
+                        session.state.clone()
                     } else {
                         c
                     };
@@ -265,7 +265,7 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
             }
             reply(Reply::Verbatim(text.into_bytes()))
         }
-        "kill" => client_kill(args, conn),
+        "kill" => client_kill(args, session),
         "unblock" if n == 0 => Err(subcommand_arity(&sub)),
         "unblock" if n <= 2 => {
             let id = args.next_i64()?;
@@ -278,7 +278,7 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
                     "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
                 ));
             };
-            let found = u64::try_from(id).is_ok_and(|id| conn.shared.clients.unblock(id, error));
+            let found = u64::try_from(id).is_ok_and(|id| session.shared.clients.unblock(id, error));
             reply(Reply::Integer(i64::from(found)))
         }
         "unblock" => Err(CommandError::err(format!(
@@ -293,8 +293,8 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
                 )));
             }
             match attr.as_str() {
-                "lib-name" => conn.state.lib_name = value.to_vec(),
-                "lib-ver" => conn.state.lib_ver = value.to_vec(),
+                "lib-name" => session.state.lib_name = value.to_vec(),
+                "lib-ver" => session.state.lib_ver = value.to_vec(),
                 _ => return Err(CommandError::err(format!("Unrecognized option '{attr}'"))),
             }
             reply(Reply::ok())
@@ -302,12 +302,12 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
         "reply" if n == 1 => {
             if args.eat("ON") {
                 // Redis clears SKIP too, so the OK of `CLIENT REPLY ON` is always sent.
-                conn.reply = crate::connection::ReplyMode::default();
+                session.reply = crate::session::ReplyMode::default();
             } else if args.eat("OFF") {
-                conn.reply.off = true;
+                session.reply.off = true;
             } else if args.eat("SKIP") {
-                if !conn.reply.off {
-                    conn.reply.skip_next = true;
+                if !session.reply.off {
+                    session.reply.skip_next = true;
                 }
             } else {
                 return Err(CommandError::Syntax);
@@ -346,10 +346,10 @@ fn client(mut args: Args, conn: &mut Conn) -> LocalResult {
     }
 }
 
-fn client_kill(mut args: Args, conn: &mut Conn) -> LocalResult {
+fn client_kill(mut args: Args, session: &mut Session) -> LocalResult {
     if args.remaining() == 1 {
         let addr = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
-        let killed = conn
+        let killed = session
             .shared
             .clients
             .kill_where(|c| c.addr.to_string() == addr);
@@ -386,8 +386,8 @@ fn client_kill(mut args: Args, conn: &mut Conn) -> LocalResult {
             _ => return Err(CommandError::Syntax),
         }
     }
-    let me = conn.state.id;
-    let killed = conn.shared.clients.kill_where(|c| {
+    let me = session.state.id;
+    let killed = session.shared.clients.kill_where(|c| {
         !(skipme && c.id == me)
             && id.is_none_or(|i| i == c.id)
             && addr.as_ref().is_none_or(|a| *a == c.addr.to_string())

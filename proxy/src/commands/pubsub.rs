@@ -10,9 +10,9 @@ use bytes::Bytes;
 use tandem_shared::{Command, Reply};
 
 use super::args::Args;
-use crate::connection::Conn;
 use crate::error::CommandError;
 use crate::pubsub::ClientSubs;
+use crate::session::Session;
 use tandem_resp::{encode, Protocol};
 
 /// Commands a RESP2 client may send while it has subscriptions.
@@ -40,8 +40,8 @@ pub fn subscribed_mode_error(shown: &str) -> String {
 }
 
 /// Writes one `subscribe`-style confirmation: kind, name (nil for none), count.
-fn confirm(kind: &[u8], name: Option<&[u8]>, count: usize, proto: Protocol, conn: &mut Conn) {
-    let out = conn.out_mut();
+fn confirm(kind: &[u8], name: Option<&[u8]>, count: usize, proto: Protocol, session: &mut Session) {
+    let out = session.out_mut();
     encode::encode_push_len(3, proto, out);
     encode::encode_bulk(kind, out);
     match name {
@@ -54,12 +54,16 @@ fn confirm(kind: &[u8], name: Option<&[u8]>, count: usize, proto: Protocol, conn
 /// `SUBSCRIBE` / `PSUBSCRIBE`: writes one confirmation per name. Before confirming a name
 /// no client of this proxy had, it waits for storaged to have the registration (one round
 /// trip on the registering link), so a message published after the reply reaches it.
-pub async fn subscribe(mut args: Args, conn: &mut Conn, pattern: bool) -> Result<(), CommandError> {
+pub async fn subscribe(
+    mut args: Args,
+    session: &mut Session,
+    pattern: bool,
+) -> Result<(), CommandError> {
     let names = args.rest();
-    let kill = conn.kill.clone();
-    let id = conn.state.id;
-    let hub = conn.shared.pubsub.clone();
-    let subs = conn.subs.get_or_insert_with(|| ClientSubs::new(kill));
+    let kill = session.kill.clone();
+    let id = session.state.id;
+    let hub = session.shared.pubsub.clone();
+    let subs = session.subs.get_or_insert_with(|| ClientSubs::new(kill));
     let mut new_here = false;
     let mut counts = Vec::with_capacity(names.len());
     for name in &names {
@@ -72,14 +76,14 @@ pub async fn subscribe(mut args: Args, conn: &mut Conn, pattern: bool) -> Result
         }
         counts.push(subs.count());
     }
-    conn.note_subscriptions();
+    session.note_subscriptions();
     if new_here {
-        conn.registration_barrier().await;
+        session.registration_barrier().await;
     }
-    let proto = conn.state.protocol;
+    let proto = session.state.protocol;
     let kind: &[u8] = if pattern { b"psubscribe" } else { b"subscribe" };
     for (name, count) in names.iter().zip(counts) {
-        confirm(kind, Some(name), count, proto, conn);
+        confirm(kind, Some(name), count, proto, session);
     }
     Ok(())
 }
@@ -88,11 +92,11 @@ pub async fn subscribe(mut args: Args, conn: &mut Conn, pattern: bool) -> Result
 ///
 /// Like SUBSCRIBE, it confirms only once storaged has the change when this proxy had no
 /// other subscriber of a name, so a PUBLISH after the reply no longer counts the client.
-pub async fn unsubscribe(mut args: Args, conn: &mut Conn, pattern: bool) {
+pub async fn unsubscribe(mut args: Args, session: &mut Session, pattern: bool) {
     let named = args.rest();
-    let id = conn.state.id;
-    let hub = conn.shared.pubsub.clone();
-    let proto = conn.state.protocol;
+    let id = session.state.id;
+    let hub = session.shared.pubsub.clone();
+    let proto = session.state.protocol;
     let kind: &[u8] = if pattern {
         b"punsubscribe"
     } else {
@@ -100,7 +104,7 @@ pub async fn unsubscribe(mut args: Args, conn: &mut Conn, pattern: bool) {
     };
     let mut replies: Vec<(Option<Bytes>, usize)> = Vec::new();
     let mut gone_here = false;
-    match conn.subs.as_mut() {
+    match session.subs.as_mut() {
         None if named.is_empty() => replies.push((None, 0)),
         None => replies.extend(named.into_iter().map(|n| (Some(n), 0))),
         Some(subs) => {
@@ -130,25 +134,25 @@ pub async fn unsubscribe(mut args: Args, conn: &mut Conn, pattern: bool) {
             }
         }
     }
-    conn.note_subscriptions();
+    session.note_subscriptions();
     if gone_here {
-        conn.registration_barrier().await;
+        session.registration_barrier().await;
     }
     for (name, count) in replies {
-        confirm(kind, name.as_deref(), count, proto, conn);
+        confirm(kind, name.as_deref(), count, proto, session);
     }
 }
 
 /// Drops every subscription of the client (RESET, disconnect).
-pub fn unsubscribe_all(conn: &mut Conn) {
-    if let Some(subs) = conn.subs.take() {
-        conn.shared.pubsub.remove_client(conn.state.id, &subs);
+pub fn unsubscribe_all(session: &mut Session) {
+    if let Some(subs) = session.subs.take() {
+        session.shared.pubsub.remove_client(session.state.id, &subs);
     }
-    conn.note_subscriptions();
+    session.note_subscriptions();
 }
 
 /// `PUBSUB <subcommand>`.
-pub async fn pubsub(mut args: Args, conn: &mut Conn) -> Result<Reply, CommandError> {
+pub async fn pubsub(mut args: Args, session: &mut Session) -> Result<Reply, CommandError> {
     let sub = args.next_bytes()?;
     let lower = String::from_utf8_lossy(&sub).to_ascii_lowercase();
     let wrong = || {
@@ -195,7 +199,9 @@ pub async fn pubsub(mut args: Args, conn: &mut Conn) -> Result<Reply, CommandErr
             )))
         }
     };
-    let mut outcomes = conn.call_storage(conn.state.db, vec![command]).await?;
+    let mut outcomes = session
+        .call_storage(session.state.db, vec![command])
+        .await?;
     match outcomes.pop() {
         Some(tandem_shared::wire::Outcome::Ok(reply)) => Ok(reply),
         Some(tandem_shared::wire::Outcome::Err(e)) => Err(CommandError::Other(e.to_string())),

@@ -13,9 +13,9 @@ use super::args::{parse_i64, Args};
 use super::connection::REDIS_VERSION;
 use super::CommandSpec;
 use crate::config::Config;
-use crate::connection::{Conn, Flow};
 use crate::error::CommandError;
 use crate::instance::Settings;
+use crate::session::{Flow, Session};
 
 type LocalResult = Result<(Reply, Flow), CommandError>;
 
@@ -174,8 +174,12 @@ fn parse_memory(v: &str) -> Option<u64> {
 }
 
 /// Runs one storage command for CONFIG.
-async fn storaged_param(conn: &mut Conn, command: Command) -> Result<Reply, CommandError> {
-    match conn.call_storage(conn.state.db, vec![command]).await?.pop() {
+async fn storaged_param(session: &mut Session, command: Command) -> Result<Reply, CommandError> {
+    match session
+        .call_storage(session.state.db, vec![command])
+        .await?
+        .pop()
+    {
         Some(Outcome::Ok(reply)) => Ok(reply),
         Some(Outcome::Err(e)) => Err(CommandError::Other(e.to_string())),
         None => Err(CommandError::err("storage returned no reply")),
@@ -183,7 +187,7 @@ async fn storaged_param(conn: &mut Conn, command: Command) -> Result<Reply, Comm
 }
 
 /// `CONFIG GET|SET|RESETSTAT|REWRITE|HELP`.
-pub async fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
+pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
     let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
     let sub = sub_raw.to_ascii_lowercase();
     match sub.as_str() {
@@ -191,7 +195,7 @@ pub async fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
             if args.remaining() == 0 {
                 return Err(CommandError::WrongArity("config|get".into()));
             }
-            let settings = conn.shared.settings();
+            let settings = session.shared.settings();
             let mut found: BTreeMap<String, String> = BTreeMap::new();
             for pattern in args.rest() {
                 for (name, value) in &settings.params {
@@ -202,7 +206,7 @@ pub async fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
             }
             if let Some(value) = found.get_mut(NOTIFY_KEYSPACE_EVENTS) {
                 if let Reply::Bulk(flags) =
-                    storaged_param(conn, Command::GetNotifyKeyspaceEvents).await?
+                    storaged_param(session, Command::GetNotifyKeyspaceEvents).await?
                 {
                     *value = String::from_utf8_lossy(&flags).into_owned();
                 }
@@ -230,7 +234,7 @@ pub async fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
                         "CONFIG SET failed (possibly related to argument '{name}') - {why}"
                     ))
                 };
-                let value = match kind_of(&conn.shared.config, &name) {
+                let value = match kind_of(&session.shared.config, &name) {
                     None => {
                         return Err(CommandError::err(format!(
                             "Unknown option or number of arguments for CONFIG SET - '{name}'"
@@ -278,20 +282,20 @@ pub async fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
                 .find(|(n, _)| n == NOTIFY_KEYSPACE_EVENTS)
             {
                 let flags = flags.clone();
-                storaged_param(conn, Command::SetNotifyKeyspaceEvents { flags }).await?;
+                storaged_param(session, Command::SetNotifyKeyspaceEvents { flags }).await?;
             }
-            let mut settings = match conn.shared.settings.write() {
+            let mut settings = match session.shared.settings.write() {
                 Ok(s) => s,
                 Err(poisoned) => poisoned.into_inner(),
             };
             for (name, value) in updates {
                 match name.as_str() {
                     "requirepass" => settings.requirepass.clone_from(&value),
-                    "proto-max-bulk-len" => conn
+                    "proto-max-bulk-len" => session
                         .shared
                         .proto_max_bulk_len
                         .store(value.parse().unwrap_or(u64::MAX), Ordering::Relaxed),
-                    "maxclients" => conn
+                    "maxclients" => session
                         .shared
                         .maxclients
                         .store(value.parse().unwrap_or(usize::MAX), Ordering::Relaxed),
@@ -303,7 +307,7 @@ pub async fn config(mut args: Args, conn: &mut Conn) -> LocalResult {
             Ok((Reply::ok(), Flow::Continue))
         }
         "resetstat" => {
-            let stats = &conn.shared.stats;
+            let stats = &session.shared.stats;
             stats.commands_processed.store(0, Ordering::Relaxed);
             stats.connections_received.store(0, Ordering::Relaxed);
             stats.rejected_connections.store(0, Ordering::Relaxed);
@@ -360,7 +364,7 @@ fn command_docs(spec: &CommandSpec) -> Reply {
 }
 
 /// `COMMAND`, `COMMAND COUNT|INFO|DOCS|LIST`.
-pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
+pub fn command(mut args: Args, _session: &mut Session) -> LocalResult {
     let all = super::all();
     if args.remaining() == 0 {
         return Ok((
@@ -406,7 +410,7 @@ pub fn command(mut args: Args, _conn: &mut Conn) -> LocalResult {
 
 /// `MEMORY USAGE|DOCTOR|MALLOC-STATS|PURGE|HELP`. USAGE asks storaged (the value lives
 /// there); the others describe the proxy, which holds no data.
-pub async fn memory(mut args: Args, conn: &mut Conn) -> LocalResult {
+pub async fn memory(mut args: Args, session: &mut Session) -> LocalResult {
     let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
     let sub = sub_raw.to_ascii_lowercase();
     let n = args.remaining();
@@ -425,7 +429,7 @@ pub async fn memory(mut args: Args, conn: &mut Conn) -> LocalResult {
                     return Err(CommandError::Syntax);
                 }
             }
-            storaged_param(conn, Command::MemoryUsage { key, samples }).await?
+            storaged_param(session, Command::MemoryUsage { key, samples }).await?
         }
         "doctor" | "malloc-stats" | "purge" | "help" if n > 0 => return Err(arity()),
         "doctor" => Reply::Verbatim(
@@ -491,7 +495,7 @@ fn rss_bytes() -> u64 {
 }
 
 /// `INFO [section ...]`.
-pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
+pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
     let wanted: Vec<String> = args
         .rest()
         .iter()
@@ -504,7 +508,7 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
     let want = |s: &str| all || wanted.iter().any(|w| w == s);
     let storage =
         if want("keyspace") || want("stats") || want("storage") || want("memory") || want("cpu") {
-            match conn.call_storage(0, vec![Command::Info]).await {
+            match session.call_storage(0, vec![Command::Info]).await {
                 Ok(outcomes) => match outcomes.into_iter().next() {
                     Some(Outcome::Ok(Reply::Bulk(b))) => sections_of(&String::from_utf8_lossy(&b)),
                     _ => BTreeMap::new(),
@@ -514,7 +518,7 @@ pub async fn info(mut args: Args, conn: &mut Conn) -> LocalResult {
         } else {
             BTreeMap::new()
         };
-    let shared = &conn.shared;
+    let shared = &session.shared;
     let mut out = String::new();
     let mut section = |name: &str, body: &mut dyn FnMut(&mut String)| {
         if want(&name.to_ascii_lowercase()) {
