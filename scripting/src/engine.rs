@@ -697,7 +697,7 @@ fn command_args(args: &MultiValue) -> Result<Vec<Vec<u8>>, &'static str> {
         out.push(match arg {
             Value::String(s) => s.as_bytes().to_vec(),
             Value::Number(n) => format_g(*n, 17).into_bytes(),
-            Value::Integer(i) => i.to_string().into_bytes(),
+            Value::Integer(i) => format_g(*i as f64, 17).into_bytes(),
             _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
         });
     }
@@ -760,7 +760,7 @@ fn lua_tostring(value: &Value) -> Option<Vec<u8>> {
     match value {
         Value::String(s) => Some(s.as_bytes().to_vec()),
         Value::Number(n) => Some(format_g(*n, 14).into_bytes()),
-        Value::Integer(i) => Some(i.to_string().into_bytes()),
+        Value::Integer(i) => Some(format_g(*i as f64, 14).into_bytes()),
         _ => None,
     }
 }

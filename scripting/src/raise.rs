@@ -171,7 +171,7 @@ pub(crate) fn error_handler(lua: &Lua, value: Value) -> mlua::Result<Table> {
         Value::Table(t) => match t.get::<Value>("err") {
             Ok(Value::String(s)) => Some(s.to_string_lossy()),
             Ok(Value::Number(n)) => Some(crate::format::format_g(n, 14)),
-            Ok(Value::Integer(n)) => Some(n.to_string()),
+            Ok(Value::Integer(n)) => Some(crate::format::format_g(n as f64, 14)),
             // Redis 7.0.15 crashes on an error table without `err`; tandem reports it.
             _ => None,
         },
@@ -191,7 +191,7 @@ pub(crate) fn error_handler(lua: &Lua, value: Value) -> mlua::Result<Table> {
         Value::Nil => Some("ERR nil".to_owned()),
         Value::Boolean(b) => Some(format!("ERR {b}")),
         Value::Number(n) => Some(format!("ERR {}", crate::format::format_g(*n, 14))),
-        Value::Integer(n) => Some(format!("ERR {n}")),
+        Value::Integer(n) => Some(format!("ERR {}", crate::format::format_g(*n as f64, 14))),
         other => Some(format!(
             "ERR {}",
             other

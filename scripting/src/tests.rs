@@ -1070,3 +1070,280 @@ fn memory_limit_fails_the_script_not_the_engine() {
     );
     assert_eq!(eval(&mut e, "return 1"), Reply::Integer(1));
 }
+
+#[test]
+fn cjson_encode_as_redis() {
+    let mut e = engine();
+    let ok = [
+        ("return cjson.encode({1,2,3})", "[1,2,3]"),
+        ("return cjson.encode({a=1})", "{\"a\":1}"),
+        ("return cjson.encode({})", "{}"),
+        ("return cjson.encode({1,nil,3})", "[1,null,3]"),
+        (
+            "return cjson.encode({[1]=1,[10]=2})",
+            "[1,null,null,null,null,null,null,null,null,2]",
+        ),
+        ("return cjson.encode({[3]=1})", "[null,null,1]"),
+        ("return cjson.encode({[0]=1})", "{\"0\":1}"),
+        ("return cjson.encode({[1.5]=1})", "{\"1.5\":1}"),
+        ("return cjson.encode(0.1)", "0.1"),
+        ("return cjson.encode(1/3)", "0.33333333333333"),
+        ("return cjson.encode(1e100)", "1e+100"),
+        ("return cjson.encode(1e17)", "1e+17"),
+        ("return cjson.encode(nil)", "null"),
+        ("return cjson.encode(cjson.null)", "null"),
+        ("return cjson.encode(true)", "true"),
+        (
+            "return cjson.encode({a={b={1,2,{c=\"d\"}}}})",
+            "{\"a\":{\"b\":[1,2,{\"c\":\"d\"}]}}",
+        ),
+        (
+            "return cjson.encode(12345678901234567)",
+            "1.2345678901235e+16",
+        ),
+        ("return cjson.encode({[1]=1, a=2})", "{\"1\":1,\"a\":2}"),
+        ("return cjson.encode(cjson.decode(\"[]\"))", "{}"),
+        ("return cjson._VERSION", "2.1.0"),
+        ("return type(cjson.null)", "userdata"),
+    ];
+    for (body, expected) in ok {
+        assert_eq!(eval(&mut e, body), bulk(expected), "{body}");
+    }
+    assert_eq!(
+        eval(
+            &mut e,
+            "return cjson.encode(\"a\\\"b\\\\c/d\\n\\r\\t\\b\\f\\1\\127\\200\")"
+        ),
+        Reply::Bulk(b"\"a\\\"b\\\\c\\/d\\n\\r\\t\\b\\f\\u0001\\u007f\xc8\"".to_vec())
+    );
+    let errors = [
+        (
+            "return cjson.encode({[1]=1,[2]=2,[20]=3})",
+            "Cannot serialise table: excessively sparse array",
+        ),
+        (
+            "return cjson.encode({[1]=1,[11]=2})",
+            "Cannot serialise table: excessively sparse array",
+        ),
+        (
+            "return cjson.encode({[true]=1})",
+            "Cannot serialise boolean: table key must be a number or string",
+        ),
+        (
+            "return cjson.encode(0/0)",
+            "Cannot serialise number: must not be NaN or Inf",
+        ),
+        (
+            "return cjson.encode(1/0)",
+            "Cannot serialise number: must not be NaN or Inf",
+        ),
+        (
+            "return cjson.encode()",
+            "bad argument #1 to 'encode' (expected 1 argument)",
+        ),
+        (
+            "return cjson.encode(1, 2)",
+            "bad argument #1 to 'encode' (expected 1 argument)",
+        ),
+        (
+            "return cjson.encode(function() end)",
+            "Cannot serialise function: type not supported",
+        ),
+        (
+            "return cjson.encode({f=function() end})",
+            "Cannot serialise function: type not supported",
+        ),
+        (
+            "local t = {} t[1] = t return cjson.encode(t)",
+            "Cannot serialise, excessive nesting (1001)",
+        ),
+    ];
+    for (body, msg) in errors {
+        assert_eq!(
+            eval(&mut e, body),
+            raised(body, &format!("ERR user_script:1: {msg}"), 1),
+            "{body}"
+        );
+    }
+    let config = [
+        (
+            "return {cjson.encode_max_depth()}",
+            Reply::Array(vec![Reply::Integer(1000)]),
+        ),
+        (
+            "return {cjson.encode_sparse_array()}",
+            Reply::Array(vec![Reply::Nil, Reply::Integer(2), Reply::Integer(10)]),
+        ),
+        (
+            "return {cjson.encode_number_precision()}",
+            Reply::Array(vec![Reply::Integer(14)]),
+        ),
+        (
+            "return {cjson.encode_invalid_numbers()}",
+            Reply::Array(vec![Reply::Nil]),
+        ),
+        (
+            "return {cjson.decode_invalid_numbers()}",
+            Reply::Array(vec![Reply::Integer(1)]),
+        ),
+        (
+            "return {cjson.decode_max_depth()}",
+            Reply::Array(vec![Reply::Integer(1000)]),
+        ),
+        (
+            "return {cjson.encode_keep_buffer()}",
+            Reply::Array(vec![Reply::Integer(1)]),
+        ),
+    ];
+    for (body, expected) in config {
+        assert_eq!(eval(&mut e, body), expected, "{body}");
+    }
+    for (body, msg) in [
+        (
+            "return cjson.encode_number_precision(0)",
+            "bad argument #1 to 'encode_number_precision' (expected integer between 1 and 14)",
+        ),
+        (
+            "return cjson.encode_max_depth(0)",
+            "bad argument #1 to 'encode_max_depth' (expected integer between 1 and 2147483647)",
+        ),
+    ] {
+        assert_eq!(
+            eval(&mut e, body),
+            raised(body, &format!("ERR user_script:1: {msg}"), 1),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn cjson_decode_as_redis() {
+    let mut e = engine();
+    assert_eq!(
+        eval(&mut e, "return cjson.decode(\"[1,2,3]\")"),
+        Reply::Array([1, 2, 3].map(Reply::Integer).to_vec())
+    );
+    assert_eq!(
+        eval(&mut e, "local t = cjson.decode(\"{\\\"a\\\":[1,2,{\\\"b\\\":null}], \\\"c\\\":\\\"x\\\\u00e9\\\\n\\\"}\") return {t.a[1], type(t.a[3].b), t.a[3].b == cjson.null, t.c}"),
+        Reply::Array(vec![Reply::Integer(1), bulk("userdata"), Reply::Integer(1), Reply::Bulk(b"x\xc3\xa9\n".to_vec())])
+    );
+    let ok = [
+        ("return cjson.decode(\"1.5e3\")", Reply::Integer(1500)),
+        ("return cjson.decode(\"  true \")", Reply::Integer(1)),
+        ("return type(cjson.decode(\"null\"))", bulk("userdata")),
+        ("return cjson.decode(\"0x10\")", Reply::Integer(16)),
+        ("return cjson.decode(\"nan\")", Reply::Integer(i64::MIN)),
+        ("return tostring(cjson.decode(\"inf\"))", bulk("inf")),
+        ("return cjson.decode(\"01\")", Reply::Integer(1)),
+        ("return cjson.decode(\"1.\")", Reply::Integer(1)),
+        (
+            "return cjson.decode(\"\\\"\\\\ud83d\\\\ude00\\\"\")",
+            Reply::Bulk(b"\xf0\x9f\x98\x80".to_vec()),
+        ),
+        ("return cjson.decode(\"\\\"a\\tb\\\"\")", bulk("a\tb")),
+        (
+            "return #cjson.decode(string.rep(\"[\", 1000) .. string.rep(\"]\", 1000))",
+            Reply::Integer(1),
+        ),
+        ("return cjson.decode(1)", Reply::Integer(1)),
+        ("return cjson.decode(\"[]\")[1]", Reply::Nil),
+        (
+            "return cjson.decode(\"{\\\"1\\\":5}\")[\"1\"]",
+            Reply::Integer(5),
+        ),
+        ("return cjson.decode(\"1e400\")", Reply::Integer(i64::MIN)),
+        ("return cjson.decode(\"-0\")", Reply::Integer(0)),
+        (
+            "return cjson.decode(\"[true,false]\")",
+            Reply::Array(vec![Reply::Integer(1), Reply::Nil]),
+        ),
+    ];
+    for (body, expected) in ok {
+        assert_eq!(eval(&mut e, body), expected, "{body}");
+    }
+    let errors = [
+        (
+            "return cjson.decode(\"\")",
+            "Expected value but found T_END at character 1",
+        ),
+        (
+            "return cjson.decode(\"[1,2\")",
+            "Expected comma or array end but found T_END at character 5",
+        ),
+        (
+            "return cjson.decode(\"[1,,2]\")",
+            "Expected value but found T_COMMA at character 4",
+        ),
+        (
+            "return cjson.decode(\"{1:2}\")",
+            "Expected object key string but found T_NUMBER at character 2",
+        ),
+        (
+            "return cjson.decode(\"{\\\"a\\\" 2}\")",
+            "Expected colon but found T_NUMBER at character 6",
+        ),
+        (
+            "return cjson.decode(\"{\\\"a\\\":2,}\")",
+            "Expected object key string but found T_OBJ_END at character 8",
+        ),
+        (
+            "return cjson.decode(\"[1] x\")",
+            "Expected the end but found invalid token at character 5",
+        ),
+        (
+            "return cjson.decode(\"\\\"\\\\x\\\"\")",
+            "Expected value but found invalid escape code at character 2",
+        ),
+        (
+            "return cjson.decode(\"\\\"\\\\u12\\\"\")",
+            "Expected value but found invalid unicode escape code at character 2",
+        ),
+        (
+            "return cjson.decode(\"\\\"abc\")",
+            "Expected value but found unexpected end of string at character 5",
+        ),
+        (
+            "return cjson.decode(\"tru\")",
+            "Expected value but found invalid token at character 1",
+        ),
+        (
+            "return cjson.decode(\"-\")",
+            "Expected value but found invalid number at character 1",
+        ),
+        (
+            "return cjson.decode(\".5\")",
+            "Expected value but found invalid token at character 1",
+        ),
+        (
+            "return cjson.decode(\"\\\"\\\\ud83d\\\"\")",
+            "Expected value but found invalid unicode escape code at character 2",
+        ),
+        (
+            "return cjson.decode(string.rep(\"[\", 1001) .. string.rep(\"]\", 1001))",
+            "Found too many nested data structures (1001) at character 1001",
+        ),
+        (
+            "return cjson.decode()",
+            "bad argument #1 to 'decode' (expected 1 argument)",
+        ),
+        (
+            "return cjson.decode({})",
+            "bad argument #1 to 'decode' (string expected, got table)",
+        ),
+        (
+            "return cjson.decode(\"[1,2]\", 5)",
+            "bad argument #1 to 'decode' (expected 1 argument)",
+        ),
+        (
+            "return cjson.decode(\"  \")",
+            "Expected value but found T_END at character 3",
+        ),
+    ];
+    for (body, msg) in errors {
+        assert_eq!(
+            eval(&mut e, body),
+            raised(body, &format!("ERR user_script:1: {msg}"), 1),
+            "{body}"
+        );
+    }
+}

@@ -3,12 +3,17 @@
 //! Redis compiles these C libraries into its Lua; mlua's vendored Lua has none of them and no
 //! crate reproduces their exact outputs and error texts, so they are written here against
 //! redis-server 7.0.15's behaviour (each test's expected value comes from it).
+//!
+//! Known gap: mlua hands Lua 5.1 numbers to Rust as `Value::Integer` when they are within
+//! `f64::EPSILON` of an integer, so `-0` and magnitudes below about 2.2e-16 reach these
+//! functions as 0 (`cjson.encode(-0)` is `0` here, `-0` on Redis).
 
 use mlua::{Lua, Table, Value};
 
 use crate::raise::raise_message;
 
 mod bit;
+mod cjson;
 
 /// Adds the libraries to `globals`.
 ///
@@ -16,6 +21,7 @@ mod bit;
 /// Allocation failures inside Lua.
 pub fn register(lua: &Lua, globals: &Table) -> mlua::Result<()> {
     globals.raw_set("bit", bit::open(lua)?)?;
+    globals.raw_set("cjson", cjson::open(lua)?)?;
     Ok(())
 }
 
