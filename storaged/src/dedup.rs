@@ -6,8 +6,10 @@
 //! request's writes, so after any crash either both are durable or neither is. A repeated
 //! key is answered from the stored outcomes without executing again.
 //!
-//! Owns the record layout and the memory window; the writer (`batch.rs`) decides when to
-//! look records up. It does not own the column family (the engine does).
+//! Owns the record layout, the memory window and the writer's use of them: [`recall`] (the
+//! answer a keyed request gets without running) and [`remember`] (recording its answer in
+//! the group that runs it). The writer (`writer/`) decides which requests to run; the
+//! engine owns the column family.
 //!
 //! Layout: key = `born_ms (u64 BE) | proxy (u64 BE) | seq (u64 BE)`, so records sort by
 //! age and expiring old ones is one range deletion. Value = `schema hash (u32 LE) | the
@@ -15,12 +17,17 @@
 //! as is); a record written by a build with another schema is not trusted, and its request
 //! gets an explicit "outcome unknown" error instead.
 
+use std::sync::atomic::Ordering;
+
+use bytes::BytesMut;
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
-use tandem_shared::wire::{
-    ArchivedRequestKey, ArchivedResponse, Outcome, RequestKey, HEADER_LEN, SCHEMA_HASH,
-};
+use tandem_shared::wire::{ArchivedResponse, Outcome, RequestKey, HEADER_LEN, SCHEMA_HASH};
 use tandem_shared::StorageError;
+
+use crate::engine::group::WriteGroup;
+use crate::engine::{Cf, StoreRead, StoreWrite};
+use crate::request::{encode_response, RequestView};
 
 /// Default of `--request-memory-secs`: how long a reply is remembered after the request
 /// was born. It must exceed the proxies' request deadline (default 5 s) by a wide margin:
@@ -39,15 +46,6 @@ pub fn record_key(key: &RequestKey) -> Vec<u8> {
     k
 }
 
-/// The native copy of an archived request key.
-pub fn native_key(key: &ArchivedRequestKey) -> RequestKey {
-    RequestKey {
-        proxy: key.proxy.to_native(),
-        seq: key.seq.to_native(),
-        born_ms: key.born_ms.to_native(),
-    }
-}
-
 /// The exclusive upper bound of every record born before `born_ms`: deleting
 /// `[empty, bound)` forgets them all.
 pub fn born_before(born_ms: u64) -> Vec<u8> {
@@ -56,7 +54,7 @@ pub fn born_before(born_ms: u64) -> Vec<u8> {
 
 /// The record value for a request answered with `response_frame` (a whole encoded
 /// Response frame, header included).
-pub fn remember(response_frame: &[u8]) -> Vec<u8> {
+pub fn record_value(response_frame: &[u8]) -> Vec<u8> {
     let archive = response_frame.get(HEADER_LEN..).unwrap_or_default();
     let mut v = Vec::with_capacity(4 + archive.len());
     v.extend_from_slice(&SCHEMA_HASH.to_le_bytes());
@@ -97,6 +95,124 @@ pub fn expired(key: &RequestKey, now_ms: u64, window_ms: u64) -> bool {
     key.born_ms.saturating_add(window_ms) < now_ms
 }
 
+/// A request's result inside a group, before the commit.
+pub enum Answer {
+    /// To be encoded after the commit.
+    Outcomes(Vec<Outcome>),
+    /// Encoded already because it is also remembered; the count is for a failed commit.
+    Encoded(BytesMut, usize),
+}
+
+impl Answer {
+    /// How many commands it answers.
+    pub fn count(&self) -> usize {
+        match self {
+            Answer::Outcomes(o) => o.len(),
+            Answer::Encoded(_, n) => *n,
+        }
+    }
+}
+
+/// What the writer remembers between groups about remembered replies.
+pub struct DedupState {
+    /// How long a reply is remembered (`--request-memory-secs`).
+    window_ms: u64,
+    /// Largest response frame, for the replies encoded to be remembered.
+    max_frame: u32,
+    /// Until this time every keyed request is checked against remembered replies (set for
+    /// one window after each resend: the first attempt of a request may still be queued
+    /// behind its own resend, as the proxy resends when *it* sees a link die).
+    check_all_until_ms: u64,
+    /// Newest `born_ms` recorded (at startup: assume records up to a window from now).
+    /// A trim is skipped when nothing can be left to trim, so an idle storaged writes no
+    /// range tombstones.
+    newest_recorded: u64,
+    /// Everything born before this has been trimmed.
+    trimmed_to: u64,
+}
+
+impl DedupState {
+    /// The state at startup, at `now_ms`.
+    pub fn new(window_ms: u64, max_frame: u32, now_ms: u64) -> DedupState {
+        DedupState {
+            window_ms,
+            max_frame,
+            check_all_until_ms: 0,
+            newest_recorded: now_ms.saturating_add(window_ms),
+            trimmed_to: 0,
+        }
+    }
+
+    /// Forgets, in `group`, the replies born before `cutoff`, unless nothing can be left
+    /// to forget.
+    pub fn trim(&mut self, group: &mut WriteGroup<'_>, cutoff: u64) {
+        if cutoff > self.trimmed_to && self.newest_recorded >= self.trimmed_to {
+            group.delete_range(Cf::Reqs, Vec::new(), born_before(cutoff));
+            self.trimmed_to = cutoff;
+        }
+    }
+}
+
+/// For a keyed request: the answer it must get without running — its remembered reply, or
+/// an explicit "outcome unknown" when it is too old to be checked — or `None` to run it.
+/// A first attempt cannot have a record, so records are looked up only for resends and,
+/// for the window after any resend, for every keyed request.
+pub fn recall(
+    group: &mut WriteGroup<'_>,
+    req: &RequestView<'_>,
+    now: u64,
+    state: &mut DedupState,
+) -> Option<Answer> {
+    let count = req.commands.len();
+    let key = req.key?;
+    if expired(&key, now, state.window_ms) {
+        let stats = group.engine().stats();
+        stats.requests_refused_stale.fetch_add(1, Ordering::Relaxed);
+        let why = "the request is older than storaged's request memory";
+        return Some(Answer::Outcomes(unknown(count, why)));
+    }
+    let record = record_key(&key);
+    if req.attempt > 0 {
+        state.check_all_until_ms = now.saturating_add(state.window_ms);
+    }
+    if req.attempt > 0 || now < state.check_all_until_ms {
+        match group.get(Cf::Reqs, &record) {
+            Ok(Some(stored)) => {
+                let stats = group.engine().stats();
+                stats.requests_replayed.fetch_add(1, Ordering::Relaxed);
+                return Some(Answer::Outcomes(decode(&stored, count)));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read remembered replies");
+                let why = "storaged cannot read its request memory";
+                return Some(Answer::Outcomes(unknown(count, why)));
+            }
+        }
+    }
+    None
+}
+
+/// Encodes a request's outcomes and, for a keyed request, remembers them in the group.
+pub fn remember(
+    group: &mut WriteGroup<'_>,
+    req: &RequestView<'_>,
+    outcomes: Vec<Outcome>,
+    state: &mut DedupState,
+) -> Answer {
+    let count = outcomes.len();
+    let Some(key) = req.key else {
+        return Answer::Outcomes(outcomes);
+    };
+    let record = record_key(&key);
+    // Serialized once: the same bytes go to the proxy and into the record.
+    let frame = encode_response(req.id, outcomes, state.max_frame);
+    group.put(Cf::Reqs, record, record_value(&frame));
+    state.newest_recorded = state.newest_recorded.max(key.born_ms);
+    state.trimmed_to = state.trimmed_to.min(key.born_ms);
+    Answer::Encoded(frame, count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,7 +226,7 @@ mod tests {
             outcomes: outcomes.to_vec(),
         };
         wire::encode(&response, u32::MAX, &mut frame).ok()?;
-        Some(remember(&frame))
+        Some(record_value(&frame))
     }
 
     fn key(born_ms: u64, seq: u64) -> RequestKey {

@@ -15,8 +15,9 @@
 use std::fmt::Write as _;
 
 use tandem_shared::command::{
-    ArchivedCommand, ArchivedExpireCondition, ArchivedGetExExpiry, ArchivedLcsMode,
-    ArchivedScanType, ArchivedSetCondition, ArchivedSetExpiry, ArchivedTimeUnit,
+    ArchivedBlockingOp, ArchivedCommand, ArchivedExpireCondition, ArchivedGetExExpiry,
+    ArchivedLcsMode, ArchivedListEnd, ArchivedScanType, ArchivedSetCondition, ArchivedSetExpiry,
+    ArchivedTimeUnit, ArchivedZEnd, ListEnd, ZEnd,
 };
 use tandem_shared::wire::Outcome;
 use tandem_shared::{
@@ -25,14 +26,14 @@ use tandem_shared::{
 
 use crate::engine::keys::DB_COUNT;
 use crate::engine::metadata::KeyType;
-use crate::engine::{
-    now_ms, Cf, Counts, Engine, EngineError, Overlay, Pending, StoreRead, StoreWrite,
-};
-use crate::expire::Sweeper;
+use crate::engine::{now_ms, Counts, Engine, EngineView};
+use crate::events::Flags;
+use crate::pubsub::Hub;
 use crate::types::hash::{self, HashPart};
 use crate::types::keyspace::{self, FlushScope, RenameMode, ScanFilter, ScanOptions};
 use crate::types::list;
 use crate::types::memory;
+use crate::types::pop::{self, PopOp};
 use crate::types::set::{self, SetOp};
 use crate::types::string::{self, SetOptions};
 use crate::types::zset;
@@ -40,9 +41,9 @@ use crate::types::{key_slices, At, CmdResult, MemberScanOptions};
 
 /// Runs a read-only command (`cmd.is_write() == false`) against committed state.
 /// A write command here is answered with an internal error: route it to the writer.
-pub fn execute_read(engine: &Engine, db: u8, cmd: &ArchivedCommand) -> Outcome {
+pub fn execute_read(engine: &Engine, hub: &Hub, db: u8, cmd: &ArchivedCommand) -> Outcome {
     let result = check_db(db).and_then(|at| {
-        read_command(engine, at, cmd).unwrap_or_else(|| {
+        read_command(engine, hub, at, cmd).unwrap_or_else(|| {
             Err(StorageError::Internal(
                 "write command sent to the read path".to_owned(),
             ))
@@ -53,9 +54,14 @@ pub fn execute_read(engine: &Engine, db: u8, cmd: &ArchivedCommand) -> Outcome {
 
 /// [`execute_read`] against any read view, e.g. an [`crate::engine::SnapshotRead`] shared
 /// by every command of one read request.
-pub fn execute_read_on<S: StoreRead + ?Sized>(s: &S, db: u8, cmd: &ArchivedCommand) -> Outcome {
+pub fn execute_read_on<S: EngineView + ?Sized>(
+    s: &S,
+    hub: &Hub,
+    db: u8,
+    cmd: &ArchivedCommand,
+) -> Outcome {
     let result = check_db(db).and_then(|at| {
-        read_command(s, at, cmd).unwrap_or_else(|| {
+        read_command(s, hub, at, cmd).unwrap_or_else(|| {
             Err(StorageError::Internal(
                 "write command sent to the read path".to_owned(),
             ))
@@ -68,11 +74,12 @@ pub fn execute_read_on<S: StoreRead + ?Sized>(s: &S, db: u8, cmd: &ArchivedComma
 /// logged and the caller runs it again on the read pool).
 pub fn execute_in_memory(
     view: &crate::engine::CachedRead<'_>,
+    hub: &Hub,
     db: u8,
     cmd: &ArchivedCommand,
 ) -> Option<Outcome> {
     let result = check_db(db).and_then(|at| {
-        read_command(view, at, cmd).unwrap_or_else(|| {
+        read_command(view, hub, at, cmd).unwrap_or_else(|| {
             Err(StorageError::Internal(
                 "write command sent to the read path".to_owned(),
             ))
@@ -120,264 +127,24 @@ pub fn is_light_read(cmd: &ArchivedCommand) -> bool {
     }
 }
 
-/// The writer thread's state: the engine and the expiry sweeper's position.
-pub struct Writer {
-    engine: Engine,
-    sweeper: Sweeper,
-    /// Whether write groups record the user keys they modify (see [`Touched`]); on only
-    /// while something (WATCH, blocked clients) needs to know, so the plain path pays nothing.
-    track_touched: bool,
-}
+pub use crate::engine::group::{Touched, WriteGroup, Writer};
 
-/// The user keys a write group modified, as seen at the engine seam: every put or delete of
-/// a key's metadata or of one of its sub-keys names the key, and a range deletion of whole
-/// databases (FLUSHDB, FLUSHALL) names the databases. Used to bump WATCH versions and to
-/// wake clients blocked on a key.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Touched {
-    pub keys: std::collections::HashSet<(u8, Vec<u8>)>,
-    /// Databases wiped as a whole.
-    pub flushed: Vec<u8>,
-}
-
-impl Touched {
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty() && self.flushed.is_empty()
+/// Runs any command in `group`, seeing committed state plus the group's earlier writes,
+/// and records its keyspace events when the group records any; `hub` serves the pub/sub
+/// commands.
+pub fn execute_write(
+    group: &mut WriteGroup<'_>,
+    hub: &Hub,
+    db: u8,
+    cmd: &ArchivedCommand,
+) -> Outcome {
+    let at = check_db(db);
+    if let Ok(at) = &at {
+        group.with_notes(|notes, _| notes.begin(at.now_ms));
     }
-
-    fn note_key(&mut self, cf: Cf, raw: &[u8]) {
-        let named = match cf {
-            Cf::Meta => crate::engine::keys::decode_meta_key(raw),
-            Cf::Sub => crate::engine::keys::decode_sub_key(raw).map(|s| (s.db, s.user_key)),
-            _ => None,
-        };
-        if let Some((db, key)) = named {
-            self.keys.insert((db, key.to_vec()));
-        }
-    }
-
-    fn note_range(&mut self, cf: Cf, start: &[u8], end: &[u8]) {
-        if cf != Cf::Meta {
-            return; // sub-key ranges always come with their key's metadata write
-        }
-        // Whole-database deletions are `[db]..[db + 1]` (or `[0]..[16]` for all of them).
-        if let (Some(&first), Some(&last)) = (start.first(), end.first()) {
-            if start.len() == 1 && end.len() == 1 {
-                for db in first..last {
-                    if !self.flushed.contains(&db) {
-                        self.flushed.push(db);
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl Writer {
-    pub fn new(engine: Engine) -> Writer {
-        Writer {
-            engine,
-            sweeper: Sweeper::new(),
-            track_touched: false,
-        }
-    }
-
-    /// Turns recording of modified keys on or off for the groups begun after this call.
-    pub fn set_track_touched(&mut self, on: bool) {
-        self.track_touched = on;
-    }
-
-    /// Starts a group of commands that will commit together.
-    pub fn begin(&mut self) -> WriteGroup<'_> {
-        let counts = self.engine.counts();
-        let touched = self.track_touched.then(Touched::default);
-        WriteGroup {
-            writer: self,
-            pending: Pending::default(),
-            counts,
-            expired: 0,
-            touched,
-            notes: crate::notify::Recorder::for_group(),
-        }
-    }
-
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-}
-
-/// Commands executed since [`Writer::begin`], not yet committed.
-pub struct WriteGroup<'w> {
-    writer: &'w mut Writer,
-    pending: Pending,
-    /// The counters as they will be once this group commits.
-    counts: Counts,
-    expired: u64,
-    /// Keys modified since the last [`WriteGroup::take_touched`], when tracking is on.
-    touched: Option<Touched>,
-    /// Keyspace events of this group; `None` unless `notify-keyspace-events` asks for some.
-    notes: Option<crate::notify::Recorder>,
-}
-
-impl WriteGroup<'_> {
-    /// The keys modified since the previous call (or since `begin`); empty when tracking is
-    /// off. Call it after each request to learn what that request changed.
-    pub fn take_touched(&mut self) -> Touched {
-        match &mut self.touched {
-            Some(t) => std::mem::take(t),
-            None => Touched::default(),
-        }
-    }
-
-    /// Whether this group records modified keys.
-    pub fn tracks_touched(&self) -> bool {
-        self.touched.is_some()
-    }
-
-    /// Starts recording modified keys from here on if this group was begun without: a
-    /// WATCH registered mid-group must see the writes that follow it in the same group.
-    pub fn track_touched_from_now(&mut self) {
-        if self.touched.is_none() {
-            self.touched = Some(Touched::default());
-        }
-    }
-
-    /// Runs any command, seeing committed state plus this group's earlier writes.
-    pub fn execute(&mut self, db: u8, cmd: &ArchivedCommand) -> Outcome {
-        let at = check_db(db);
-        if let (Some(notes), Ok(at)) = (&mut self.notes, &at) {
-            notes.begin(at.now_ms);
-        }
-        let outcome = into_outcome(at.and_then(|at| write_command(self, at, cmd)));
-        if let Some(mut notes) = self.notes.take() {
-            notes.end_command(db, cmd, &outcome, &*self);
-            self.notes = Some(notes);
-        }
-        outcome
-    }
-
-    /// The keyspace events of the commands run so far, to publish after a successful
-    /// commit (empty when notifications are off).
-    pub fn take_notifications(&mut self) -> crate::notify::Notifications {
-        self.notes.as_mut().map(|n| n.take()).unwrap_or_default()
-    }
-
-    /// Tells the keyspace-event recorder about a write before it is applied.
-    fn observe(&mut self, cf: Cf, raw: &[u8]) {
-        if let Some(mut notes) = self.notes.take() {
-            notes.observe(cf, raw, &*self);
-            self.notes = Some(notes);
-        }
-    }
-
-    /// Deletes up to `budget` expired keys in this group (continuing round-robin from the
-    /// previous call) and returns how many. Errors are logged and count as zero.
-    pub fn reclaim_expired(&mut self, budget: usize) -> usize {
-        let mut sweeper = std::mem::take(&mut self.writer.sweeper);
-        let now = now_ms();
-        if let Some(notes) = &mut self.notes {
-            notes.begin(now);
-        }
-        let result = sweeper.sweep(self, now, budget);
-        self.writer.sweeper = sweeper;
-        if let Some(notes) = &mut self.notes {
-            notes.end_sweep();
-        }
-        result.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "expiry sweep failed");
-            0
-        })
-    }
-
-    /// Applies the group as one atomic `WriteBatch` (one WAL write, synced per the fsync
-    /// policy) and publishes its counters.
-    ///
-    /// # Errors
-    /// [`EngineError`] if RocksDB refuses the write; then nothing of the group is applied
-    /// and the caller must fail every command of the group.
-    pub fn commit(self) -> Result<(), EngineError> {
-        self.writer
-            .engine
-            .commit(self.pending, &self.counts, self.expired)
-    }
-}
-
-impl StoreRead for WriteGroup<'_> {
-    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
-        match self.pending.lookup(cf, key) {
-            Overlay::Written(v) => Ok(v.map(<[u8]>::to_vec)),
-            Overlay::Untouched => {
-                let engine = &self.writer.engine;
-                engine
-                    .records()
-                    .read_through(cf, key, None, || engine.get(cf, key))
-            }
-        }
-    }
-
-    fn scan(
-        &self,
-        cf: Cf,
-        start: &[u8],
-        end: &[u8],
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<(), EngineError> {
-        let engine = &self.writer.engine;
-        self.pending
-            .merged_scan(cf, start, end, |f| engine.scan(cf, start, end, f), visit)
-    }
-
-    fn last_key(&self, cf: Cf, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
-        // Only a hint for RANDOMKEY's random seek, so a committed key the group deleted
-        // may still be returned here.
-        let committed = self.writer.engine.last_key(cf, start, end)?;
-        Ok(committed.max(self.pending.last_key(cf, start, end)))
-    }
-
-    fn engine(&self) -> &Engine {
-        &self.writer.engine
-    }
-
-    fn counts(&self) -> Counts {
-        self.counts
-    }
-}
-
-impl StoreWrite for WriteGroup<'_> {
-    fn put(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
-        if let Some(t) = &mut self.touched {
-            t.note_key(cf, &key);
-        }
-        self.observe(cf, &key);
-        self.pending.put(cf, key, value);
-    }
-
-    fn delete(&mut self, cf: Cf, key: Vec<u8>) {
-        if let Some(t) = &mut self.touched {
-            t.note_key(cf, &key);
-        }
-        self.observe(cf, &key);
-        self.pending.delete(cf, key);
-    }
-
-    fn delete_range(&mut self, cf: Cf, start: Vec<u8>, end: Vec<u8>) {
-        if let Some(t) = &mut self.touched {
-            t.note_range(cf, &start, &end);
-        }
-        self.pending.delete_range(cf, start, end);
-    }
-
-    fn new_version(&mut self) -> u64 {
-        self.writer.engine.next_version()
-    }
-
-    fn counts_mut(&mut self) -> &mut Counts {
-        &mut self.counts
-    }
-
-    fn note_expired(&mut self, n: u64) {
-        self.expired += n;
-    }
+    let outcome = into_outcome(at.and_then(|at| write_command(group, hub, at, cmd)));
+    group.with_notes(|notes, group| notes.end_command(db, cmd, &outcome, group));
+    outcome
 }
 
 fn check_db(db: u8) -> Result<At, StorageError> {
@@ -404,7 +171,12 @@ fn into_outcome(r: CmdResult) -> Outcome {
 }
 
 /// Read-only commands; `None` for a command that writes.
-fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> Option<CmdResult> {
+fn read_command<S: EngineView + ?Sized>(
+    s: &S,
+    hub: &Hub,
+    at: At,
+    cmd: &ArchivedCommand,
+) -> Option<CmdResult> {
     use ArchivedCommand as C;
     if let Some(r) = zset::read(s, at, cmd) {
         return Some(r);
@@ -443,12 +215,9 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
         }
         C::RandomKey => keyspace::random_key(s, at),
         C::DbSize => keyspace::dbsize(s, at),
-        C::Publish { channel, message } => Ok(Reply::Integer(
-            crate::pubsub::hub().publish(channel, message),
-        )),
+        C::Publish { channel, message } => Ok(Reply::Integer(hub.publish(channel, message))),
         C::PubSubChannels { pattern } => Ok(Reply::Array(
-            crate::pubsub::hub()
-                .channels(pattern.as_ref().map(|p| p.as_slice()))
+            hub.channels(pattern.as_ref().map(|p| p.as_slice()))
                 .into_iter()
                 .map(Reply::Bulk)
                 .collect(),
@@ -456,30 +225,23 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
         C::PubSubNumSub { channels } => Ok(Reply::Array(
             channels
                 .iter()
-                .flat_map(|c| {
-                    [
-                        Reply::Bulk(c.to_vec()),
-                        Reply::Integer(crate::pubsub::hub().numsub(c)),
-                    ]
-                })
+                .flat_map(|c| [Reply::Bulk(c.to_vec()), Reply::Integer(hub.numsub(c))])
                 .collect(),
         )),
-        C::PubSubNumPat => Ok(Reply::Integer(crate::pubsub::hub().numpat())),
-        C::SetNotifyKeyspaceEvents { flags } => {
-            match crate::notify::Flags::parse(flags.as_bytes()) {
-                Some(f) => {
-                    crate::pubsub::hub().set_notify_flags(f);
-                    Ok(Reply::ok())
-                }
-                None => Err(StorageError::Internal(
-                    "invalid notify-keyspace-events flags".to_owned(),
-                )),
+        C::PubSubNumPat => Ok(Reply::Integer(hub.numpat())),
+        C::SetNotifyKeyspaceEvents { flags } => match Flags::parse(flags.as_bytes()) {
+            Some(f) => {
+                hub.set_event_flags(f);
+                Ok(Reply::ok())
             }
-        }
-        C::GetNotifyKeyspaceEvents => Ok(Reply::Bulk(
-            crate::pubsub::hub().notify_flags().to_string().into_bytes(),
+            None => Err(StorageError::Internal(
+                "invalid notify-keyspace-events flags".to_owned(),
+            )),
+        },
+        C::GetNotifyKeyspaceEvents => Ok(Reply::Bulk(hub.event_flags().to_string().into_bytes())),
+        C::Info => Ok(Reply::Bulk(
+            info_with(s.engine(), &s.counts(), hub).into_bytes(),
         )),
-        C::Info => Ok(Reply::Bulk(info_with(s.engine(), &s.counts()).into_bytes())),
         C::Checkpoint { dir } => {
             use std::os::unix::ffi::OsStrExt;
             let path = std::path::Path::new(std::ffi::OsStr::from_bytes(dir));
@@ -556,7 +318,7 @@ fn read_command<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> 
 }
 
 /// Any command, inside a write group.
-fn write_command(w: &mut WriteGroup<'_>, at: At, cmd: &ArchivedCommand) -> CmdResult {
+fn write_command(w: &mut WriteGroup<'_>, hub: &Hub, at: At, cmd: &ArchivedCommand) -> CmdResult {
     use ArchivedCommand as C;
     if let Some(r) = zset::write(w, at, cmd) {
         return r;
@@ -638,16 +400,43 @@ fn write_command(w: &mut WriteGroup<'_>, at: At, cmd: &ArchivedCommand) -> CmdRe
         C::SInterStore { dst, keys } => set::store(w, at, SetOp::Inter, dst, &key_slices(keys)),
         C::SUnionStore { dst, keys } => set::store(w, at, SetOp::Union, dst, &key_slices(keys)),
         C::SDiffStore { dst, keys } => set::store(w, at, SetOp::Diff, dst, &key_slices(keys)),
-        // Parking when every key is empty is the writer's (crate::blocking); here, as inside
-        // EXEC, it is the non-blocking form.
-        C::BlockingPop { op, keys, .. } => {
-            crate::blocking::pop(w, at, op, keys.iter().map(|k| k.as_slice()))
-        }
-        other => read_command(&*w, at, other).unwrap_or_else(|| {
+        // Parking when every key is empty is the writer's (`writer::parked`); here, as
+        // inside EXEC, it is the non-blocking form.
+        C::BlockingPop { op, keys, .. } => pop::pop(w, at, pop_op(op), &key_slices(keys)),
+        other => read_command(&*w, hub, at, other).unwrap_or_else(|| {
             Err(StorageError::Internal(
                 "command has no storage implementation".to_owned(),
             ))
         }),
+    }
+}
+
+/// The native form of an archived blocking pop.
+pub fn pop_op(op: &ArchivedBlockingOp) -> PopOp<'_> {
+    let list_end = |e: &ArchivedListEnd| match e {
+        ArchivedListEnd::Left => ListEnd::Left,
+        ArchivedListEnd::Right => ListEnd::Right,
+    };
+    let z_end = |e: &ArchivedZEnd| match e {
+        ArchivedZEnd::Min => ZEnd::Min,
+        ArchivedZEnd::Max => ZEnd::Max,
+    };
+    match op {
+        ArchivedBlockingOp::List { end } => PopOp::List { end: list_end(end) },
+        ArchivedBlockingOp::ListMulti { end, count } => PopOp::ListMulti {
+            end: list_end(end),
+            count: count.to_native(),
+        },
+        ArchivedBlockingOp::Move { dst, from, to } => PopOp::Move {
+            dst: dst.as_slice(),
+            from: list_end(from),
+            to: list_end(to),
+        },
+        ArchivedBlockingOp::ZSet { end } => PopOp::ZSet { end: z_end(end) },
+        ArchivedBlockingOp::ZSetMulti { end, count } => PopOp::ZSetMulti {
+            end: z_end(end),
+            count: count.to_native(),
+        },
     }
 }
 
@@ -721,11 +510,11 @@ fn lcs_mode(m: &ArchivedLcsMode) -> LcsMode {
 
 /// storaged's INFO sections, CRLF-separated as Redis prints them: `# Stats` (storage-side
 /// fields only), `# Storage` (RocksDB properties) and `# Keyspace` (non-empty dbs).
-pub fn info(engine: &Engine) -> String {
-    info_with(engine, &engine.counts())
+pub fn info(engine: &Engine, hub: &Hub) -> String {
+    info_with(engine, &engine.counts(), hub)
 }
 
-fn info_with(engine: &Engine, counts: &Counts) -> String {
+fn info_with(engine: &Engine, counts: &Counts, hub: &Hub) -> String {
     use std::sync::atomic::Ordering::Relaxed;
     let stats = engine.stats();
     let mut out = String::new();
@@ -741,7 +530,6 @@ fn info_with(engine: &Engine, counts: &Counts) -> String {
         "keyspace_misses:{}\r\n",
         stats.keyspace_misses.load(Relaxed)
     );
-    let hub = crate::pubsub::hub();
     let _ = write!(
         out,
         "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsub_messages_routed:{}\r\npubsub_links_cut:{}\r\n",
@@ -784,7 +572,7 @@ mod tests {
     use super::*;
     use crate::engine::keys;
     use crate::engine::metadata::Record;
-    use crate::engine::EngineOptions;
+    use crate::engine::{Cf, EngineOptions, StoreRead, StoreWrite};
     use std::time::{Duration, Instant};
     use tandem_commands::CommandFacts;
     use tandem_shared::{Command, CopyTarget, ScanType};
@@ -793,6 +581,16 @@ mod tests {
         dir: tempfile::TempDir,
         engine: Option<Engine>,
         writer: Option<Writer>,
+    }
+
+    /// Runs `cmd` in `g` the way the writer does, with a hub nobody subscribes to.
+    fn exec(g: &mut WriteGroup<'_>, db: u8, cmd: &ArchivedCommand) -> Outcome {
+        execute_write(g, &Hub::default(), db, cmd)
+    }
+
+    /// Runs a read on committed state, with a hub nobody subscribes to.
+    fn read(engine: &Engine, db: u8, cmd: &ArchivedCommand) -> Outcome {
+        execute_read(engine, &Hub::default(), db, cmd)
     }
 
     fn archive(cmd: &Command) -> rkyv::util::AlignedVec {
@@ -836,11 +634,11 @@ mod tests {
             let a = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap();
             if a.is_write() {
                 let mut g = self.writer.as_mut().unwrap().begin();
-                let out = g.execute(db, a);
+                let out = exec(&mut g, db, a);
                 g.commit().unwrap();
                 out
             } else {
-                execute_read(self.engine(), db, a)
+                read(self.engine(), db, a)
             }
         }
 
@@ -1254,14 +1052,14 @@ mod tests {
         let g_a = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&get_bytes).unwrap();
         {
             let mut g = h.writer.as_mut().unwrap().begin();
-            assert_eq!(g.execute(0, a), Outcome::Ok(int(5)));
-            assert_eq!(g.execute(0, a), Outcome::Ok(int(10)));
+            assert_eq!(exec(&mut g, 0, a), Outcome::Ok(int(5)));
+            assert_eq!(exec(&mut g, 0, a), Outcome::Ok(int(10)));
             // Not visible to readers before commit.
             assert_eq!(
-                execute_read(h.engine.as_ref().unwrap(), 0, g_a),
+                read(h.engine.as_ref().unwrap(), 0, g_a),
                 Outcome::Ok(Reply::Nil)
             );
-            assert_eq!(g.execute(0, g_a), Outcome::Ok(bulk("10")));
+            assert_eq!(exec(&mut g, 0, g_a), Outcome::Ok(bulk("10")));
             g.commit().unwrap();
         }
         assert_eq!(h.ok(get("n")), bulk("10"));
@@ -1275,7 +1073,7 @@ mod tests {
             let bytes = archive(&set("a", "1"));
             let a = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap();
             let mut g = h.writer.as_mut().unwrap().begin();
-            g.execute(0, a);
+            exec(&mut g, 0, a);
             // Dropped without commit, as when the server abandons a group.
         }
         assert_eq!(h.ok(get("a")), Reply::Nil);
@@ -1685,19 +1483,23 @@ mod tests {
         let put = archive(&set("after", "1"));
         let scan = archive(&Command::Keys { pattern: k("*") });
         let mut g = h.writer.as_mut().unwrap().begin();
-        g.execute(
+        exec(
+            &mut g,
             0,
             rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&put).unwrap(),
         );
-        g.execute(
+        exec(
+            &mut g,
             0,
             rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&flush).unwrap(),
         );
-        g.execute(
+        exec(
+            &mut g,
             0,
             rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&put).unwrap(),
         );
-        let keys = g.execute(
+        let keys = exec(
+            &mut g,
             0,
             rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&scan).unwrap(),
         );
@@ -1817,7 +1619,7 @@ mod tests {
         let bytes = archive(&set("a", "1"));
         let a = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap();
         assert!(matches!(
-            execute_read(h.engine(), 0, a),
+            read(h.engine(), 0, a),
             Outcome::Err(StorageError::Internal(_))
         ));
     }
@@ -1837,7 +1639,7 @@ mod tests {
                     let a = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap();
                     let mut last = 0i64;
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        let Outcome::Ok(Reply::Bulk(v)) = execute_read(&engine, 0, a) else {
+                        let Outcome::Ok(Reply::Bulk(v)) = read(&engine, 0, a) else {
                             panic!()
                         };
                         let n: i64 = String::from_utf8(v).unwrap().parse().unwrap();
@@ -1869,7 +1671,7 @@ mod tests {
             let w = h.writer.as_mut().unwrap();
             w.set_track_touched(true);
             let mut g = w.begin();
-            g.execute(db, a);
+            exec(&mut g, db, a);
             let t = g.take_touched();
             g.commit().unwrap();
             t
@@ -1904,7 +1706,8 @@ mod tests {
         w.set_track_touched(false);
         let mut g = w.begin();
         let bytes = archive(&set("b", "2"));
-        g.execute(
+        exec(
+            &mut g,
             0,
             rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap(),
         );

@@ -5,21 +5,21 @@
 //! readers), never on the I/O threads.
 
 pub mod batch;
-pub mod blocking;
 pub mod checkpoint;
 pub mod config;
 pub mod dedup;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod executor;
 pub mod expire;
-pub mod notify;
 pub mod peer;
 pub mod pubsub;
 pub mod reply;
+pub mod request;
 pub mod restore;
 pub mod server;
 pub mod session;
 pub mod systemd;
 pub mod types;
-pub mod watch;
+pub mod writer;

@@ -13,29 +13,26 @@
 //! reconnects and registers again), which bounds storaged's memory against a proxy that
 //! stopped reading.
 //!
-//! Keyspace notifications: the `notify-keyspace-events` flags live here too, because every
-//! proxy shares them; the writer asks [`Hub::notify`] after each commit.
+//! Keyspace events: the `notify-keyspace-events` flags live here too, because every proxy
+//! shares them; the writer reads them ([`Hub::event_flags`]) as each group begins and
+//! publishes the group's events here after it commits (`crate::events`).
 //!
-//! One hub per process ([`hub`]): the table is keyed by link, not by executor, and the
-//! read pool, the writer thread and every session reach it without threading a handle
-//! through the engine.
+//! One hub per server, a value: `server::run` creates it and hands an `Arc<Hub>` to the
+//! executor (read pool, writer thread) and, through it, to every session. Nothing here is
+//! process-global, so tests build as many hubs as they like. This module knows nothing of
+//! keyspace events beyond storing their flags.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::BytesMut;
 use tandem_shared::glob::glob_match;
+use tandem_shared::notify::Flags;
 use tandem_shared::wire::{self, ArchivedSubscriptions, Published, Push};
 use tokio_util::sync::CancellationToken;
 
 use crate::reply::Outbox;
-
-/// The process-wide hub.
-pub fn hub() -> &'static Hub {
-    static HUB: OnceLock<Hub> = OnceLock::new();
-    HUB.get_or_init(Hub::default)
-}
 
 /// One registered link.
 struct LinkEntry {
@@ -62,13 +59,20 @@ struct Table {
 pub struct Hub {
     table: Mutex<Table>,
     next_link: AtomicU64,
-    notify: RwLock<crate::notify::Flags>,
+    event_flags: RwLock<Flags>,
     /// Messages handed to links, and links cut because their queue was full.
     pub delivered: AtomicU64,
     pub links_cut: AtomicU64,
 }
 
 impl Hub {
+    /// A hub with no links, publishing the keyspace events `flags` ask for.
+    pub fn new(flags: Flags) -> Hub {
+        let hub = Hub::default();
+        hub.set_event_flags(flags);
+        hub
+    }
+
     /// Registers a link that may subscribe; returns its id for [`Hub::update`] and
     /// [`Hub::detach`]. `kill` is cancelled if the link cannot keep up: more than
     /// `backlog` bytes waiting in `out` when a push arrives.
@@ -248,13 +252,13 @@ impl Hub {
     }
 
     /// The keyspace-notification flags.
-    pub fn notify_flags(&self) -> crate::notify::Flags {
-        self.notify.read().map(|f| *f).unwrap_or_default()
+    pub fn event_flags(&self) -> Flags {
+        self.event_flags.read().map(|f| *f).unwrap_or_default()
     }
 
     /// Replaces the keyspace-notification flags.
-    pub fn set_notify_flags(&self, flags: crate::notify::Flags) {
-        if let Ok(mut f) = self.notify.write() {
+    pub fn set_event_flags(&self, flags: Flags) {
+        if let Ok(mut f) = self.event_flags.write() {
             *f = flags;
         }
     }

@@ -124,7 +124,7 @@ impl Outbox {
 }
 
 /// Where one request's response goes.
-pub(crate) enum ReplyTo {
+pub enum ReplyTo {
     /// Appended to the link's outbox.
     Link(Arc<Outbox>),
     /// Sent to a task that waits for it (parked blocking pops: the task gives up when
@@ -157,7 +157,7 @@ impl ReplyTo {
 
 /// Outboxes appended to in one batch, each woken once by [`Woken::flush`].
 #[derive(Default)]
-pub(crate) struct Woken(Vec<Arc<Outbox>>);
+pub struct Woken(Vec<Arc<Outbox>>);
 
 impl Woken {
     fn add(&mut self, out: Arc<Outbox>) {

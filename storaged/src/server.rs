@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineOptions, FsyncPolicy};
 use crate::error::ServerError;
 use crate::peer::PeerPolicy;
+use crate::pubsub::Hub;
 
 /// Opens the database and serves until `shutdown` resolves, then drains and closes. Serves on
 /// `inherited` when systemd passed a socket (and then never unlinks it: systemd owns the path,
@@ -71,9 +72,12 @@ pub async fn run(
         .unwrap_or_else(|| config.socket.display().to_string());
     tracing::info!(socket = %socket_name, from_systemd, "tandem-storaged serving");
 
+    // One hub per server, shared by the executor and every session (no global).
+    let hub = Arc::new(Hub::new(config.notify_keyspace_events));
     let executor = Arc::new(
         Executor::start(
             engine.clone(),
+            hub,
             config.write_queue,
             config.group_commit_max,
             config.max_frame,

@@ -20,8 +20,9 @@ use tokio::net::UnixStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::batch::{Executor, RequestView};
+use crate::batch::Executor;
 use crate::reply::Outbox;
+use crate::request::RequestView;
 
 /// Bytes of published messages that may wait for a link's socket before the link is cut
 /// (a proxy that stopped reading); responses are bounded by the proxy's in-flight limit.
@@ -145,8 +146,9 @@ pub async fn serve(
 
     // The hub cuts this link through `overflow` if the proxy stops reading its pushes.
     let overflow = CancellationToken::new();
-    let hub_link =
-        crate::pubsub::hub().attach(out.clone(), PUSH_BACKLOG, overflow.clone(), max_frame);
+    let hub_link = executor
+        .hub()
+        .attach(out.clone(), PUSH_BACKLOG, overflow.clone(), max_frame);
 
     let tasks = TaskTracker::new();
     let closing = CancellationToken::new();
@@ -205,7 +207,7 @@ pub async fn serve(
         };
         if frame.kind == FrameKind::Subscriptions {
             match frame.access::<Subscriptions>() {
-                Ok(update) => crate::pubsub::hub().update(hub_link, update),
+                Ok(update) => executor.hub().update(hub_link, update),
                 Err(e) => {
                     tracing::error!(%peer, error = %e, "invalid subscriptions archive; closing link");
                     break;
@@ -218,7 +220,7 @@ pub async fn serve(
             break;
         }
         let may_park = match RequestView::of(&frame) {
-            Ok(req) => crate::blocking::may_park(&req),
+            Ok(req) => crate::writer::parked::may_park(&req),
             Err(e) => {
                 tracing::error!(%peer, error = %e, len = frame.payload().len(), "invalid request archive; closing link");
                 break;
@@ -246,7 +248,7 @@ pub async fn serve(
             unflushed = true;
         }
     }
-    crate::pubsub::hub().detach(hub_link);
+    executor.hub().detach(hub_link);
     // Answer everything already accepted before closing, except parked blocking pops. The
     // writer thread may still hold requests of this link: wait for the queue to pass them.
     closing.cancel();

@@ -1,32 +1,32 @@
 //! The RocksDB implementation of the engine seam.
 //!
 //! Owns the `DB` handle, column family tuning, the sub-key compaction filter, WAL sync,
-//! counters and stats, SCAN cursor memory and version allocation. Nothing outside
-//! `engine/` sees a RocksDB type.
+//! and restoring the key counters and the version clock into the engine's [`Services`]
+//! at open (from the last clean shutdown, or by scanning). Nothing outside `engine/`
+//! sees a RocksDB type.
 
-use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, CompactionDecision,
     DBCompressionType, Options, ReadOptions, WriteBatch, WriteOptions, DB,
 };
 
+use tandem_engine::gc;
+
 use super::keys::{self, DB_COUNT};
 use super::metadata::Header;
-use super::{Cf, Counts, EngineError, EngineOptions, FsyncPolicy, Pending, Stats, StoreRead};
+use super::{
+    now_ms, Cf, Counts, EngineError, EngineOptions, FsyncPolicy, KvEngine, Pending, Services,
+    Stats, StoreRead,
+};
 
 const CF_META: &str = "meta";
 const CF_SUB: &str = "sub";
 const CF_REQS: &str = "reqs";
-
-/// How many SCAN cursors are remembered; the oldest is forgotten first. A forgotten
-/// cursor ends that scan early (reply cursor 0) rather than restarting it, so a client
-/// can never loop forever.
-pub const SCAN_CURSORS_MAX: usize = 16 * 1024;
 
 /// Pause between attempts to open a database whose `LOCK` is still held.
 const LOCK_RETRY_PAUSE: Duration = Duration::from_millis(100);
@@ -56,12 +56,7 @@ struct Inner {
     filter_slot: FilterSlot,
     fsync: FsyncPolicy,
     records: super::cache::RecordCache,
-    keys: [AtomicU64; DB_COUNT as usize],
-    expires: [AtomicU64; DB_COUNT as usize],
-    stats: Stats,
-    last_version: AtomicU64,
-    cursors: Mutex<CursorMap>,
-    rng: AtomicU64,
+    services: Services,
 }
 
 impl Drop for Inner {
@@ -72,13 +67,6 @@ impl Drop for Inner {
         };
         *slot = None;
     }
-}
-
-#[derive(Default)]
-struct CursorMap {
-    next_id: u64,
-    order: VecDeque<u64>,
-    map: HashMap<u64, (u8, Vec<u8>)>,
 }
 
 impl Engine {
@@ -141,15 +129,7 @@ impl Engine {
                 filter_slot,
                 fsync: opts.fsync,
                 records: super::cache::RecordCache::new(opts.record_cache_bytes),
-                keys: Default::default(),
-                expires: Default::default(),
-                stats: Stats::default(),
-                last_version: AtomicU64::new(0),
-                cursors: Mutex::new(CursorMap {
-                    next_id: now_micros().max(1),
-                    ..Default::default()
-                }),
-                rng: AtomicU64::new(now_micros() | 1),
+                services: Services::new(),
             }),
         };
         let started = Instant::now();
@@ -158,8 +138,7 @@ impl Engine {
             engine.rebuild_counters()?;
         }
         engine
-            .inner
-            .stats
+            .stats()
             .counters_restored
             .store(restored, Ordering::Relaxed);
         tracing::info!(
@@ -185,7 +164,7 @@ impl Engine {
     /// does not know the record.
     ///
     /// # Errors
-    /// [`EngineError::Rocks`] if the write fails (the next open then scans).
+    /// [`EngineError::Backend`] if the write fails (the next open then scans).
     pub fn save_counters(&self) -> Result<(), EngineError> {
         let counts = self.counts();
         // A one-put batch takes exactly the next sequence number.
@@ -193,7 +172,7 @@ impl Engine {
         let mut v = Vec::with_capacity(SAVED_COUNTERS_LEN);
         v.extend_from_slice(SAVED_COUNTERS_MAGIC);
         v.extend_from_slice(&at.to_be_bytes());
-        v.extend_from_slice(&self.inner.last_version.load(Ordering::SeqCst).to_be_bytes());
+        v.extend_from_slice(&self.inner.services.last_version().to_be_bytes());
         for i in 0..usize::from(DB_COUNT) {
             v.extend_from_slice(&counts.keys[i].to_be_bytes());
             v.extend_from_slice(&counts.expires[i].to_be_bytes());
@@ -232,8 +211,8 @@ impl Engine {
             counts.keys[i] = word(2 + 2 * i);
             counts.expires[i] = word(3 + 2 * i);
         }
-        self.publish_counts(&counts);
-        self.inner.last_version.store(word(1), Ordering::SeqCst);
+        self.inner.services.publish_counts(&counts);
+        self.inner.services.restore_version(word(1));
         true
     }
 
@@ -256,8 +235,8 @@ impl Engine {
             }
             true
         })?;
-        self.publish_counts(&counts);
-        self.inner.last_version.store(max_version, Ordering::SeqCst);
+        self.inner.services.publish_counts(&counts);
+        self.inner.services.restore_version(max_version);
         Ok(())
     }
 
@@ -275,43 +254,9 @@ impl Engine {
     /// [`FsyncPolicy::EverySec`] and before a clean shutdown.
     ///
     /// # Errors
-    /// [`EngineError::Rocks`] if the sync fails.
+    /// [`EngineError::Backend`] if the sync fails.
     pub fn sync_wal(&self) -> Result<(), EngineError> {
         self.inner.db.flush_wal(true).map_err(rocks_err)
-    }
-
-    /// Applies a group's writes as one `WriteBatch` with one WAL write (synced per the
-    /// policy), updates the record cache, then publishes the group's counters and
-    /// expired-key count. Nothing is published if the write fails.
-    ///
-    /// # Errors
-    /// [`EngineError::Rocks`] if RocksDB refuses the batch.
-    pub fn commit(
-        &self,
-        mut pending: Pending,
-        counts: &Counts,
-        expired: u64,
-    ) -> Result<(), EngineError> {
-        if !pending.is_empty() {
-            // The record cache never shows a key this batch writes while it commits. It
-            // forgets them before the batch is built, so that what it will not keep can
-            // leave `pending` as it is copied into the batch.
-            self.inner.records.begin_commit(&pending);
-            let written = self.write_batch_of(&mut pending);
-            self.inner
-                .records
-                .end_commit(written.is_ok().then_some(&mut pending));
-            written?;
-            self.inner.stats.wal_writes.fetch_add(1, Ordering::Relaxed);
-        }
-        self.publish_counts(counts);
-        if expired > 0 {
-            self.inner
-                .stats
-                .expired_keys
-                .fetch_add(expired, Ordering::Relaxed);
-        }
-        Ok(())
     }
 
     /// Writes `pending` as one `WriteBatch`, sized up front. An entry is dropped from
@@ -342,32 +287,25 @@ impl Engine {
         self.inner.db.write_opt(batch, &wo).map_err(rocks_err)
     }
 
-    fn publish_counts(&self, counts: &Counts) {
-        for i in 0..usize::from(DB_COUNT) {
-            self.inner.keys[i].store(counts.keys[i], Ordering::Relaxed);
-            self.inner.expires[i].store(counts.expires[i], Ordering::Relaxed);
-        }
-    }
-
     /// Writes a checkpoint of the whole database into `dir` (which must not exist): SST files
     /// hard-linked when on the same filesystem, copied otherwise, plus a consistent MANIFEST
     /// and WAL tail. Runs while serving; `Engine::open` on `dir` opens the copy.
     ///
     /// # Errors
-    /// [`EngineError::Rocks`] when `dir` exists or cannot be written.
+    /// [`EngineError::Backend`] when `dir` exists or cannot be written.
     pub fn checkpoint(&self, dir: &Path) -> Result<(), EngineError> {
         let checkpoint = rocksdb::checkpoint::Checkpoint::new(&self.inner.db)
-            .map_err(|e| EngineError::Rocks(e.to_string()))?;
+            .map_err(|e| rocks_msg(e.to_string()))?;
         checkpoint
             .create_checkpoint(dir)
-            .map_err(|e| EngineError::Rocks(format!("checkpoint into {}: {e}", dir.display())))
+            .map_err(|e| rocks_msg(format!("checkpoint into {}: {e}", dir.display())))
     }
 
     /// Compacts both column families fully, running the sub-key filter over everything.
     /// For operators and tests; never needed for correctness.
     ///
     /// # Errors
-    /// [`EngineError::Rocks`] if a column family is missing.
+    /// [`EngineError::Backend`] if a column family is missing.
     pub fn compact(&self) -> Result<(), EngineError> {
         for cf in [Cf::Meta, Cf::Sub] {
             self.inner
@@ -379,93 +317,12 @@ impl Engine {
 
     /// The committed per-db counters.
     pub fn counts(&self) -> Counts {
-        let mut c = Counts::default();
-        for i in 0..usize::from(DB_COUNT) {
-            c.keys[i] = self.inner.keys[i].load(Ordering::Relaxed);
-            c.expires[i] = self.inner.expires[i].load(Ordering::Relaxed);
-        }
-        c
+        self.inner.services.counts()
     }
 
     /// Keyspace statistics.
     pub fn stats(&self) -> &Stats {
-        &self.inner.stats
-    }
-
-    /// A version for a new key: `max(now_micros, last + 1)`, so versions grow across
-    /// restarts and clock steps alike.
-    pub fn next_version(&self) -> u64 {
-        let now = now_micros();
-        let mut last = self.inner.last_version.load(Ordering::Relaxed);
-        loop {
-            let next = now.max(last + 1);
-            match self.inner.last_version.compare_exchange_weak(
-                last,
-                next,
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return next,
-                Err(seen) => last = seen,
-            }
-        }
-    }
-
-    /// Remembers where a SCAN stopped and returns the cursor the client gets (never 0).
-    pub fn save_cursor(&self, db: u8, resume_at: Vec<u8>) -> u64 {
-        let mut c = match self.inner.cursors.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        c.next_id = c.next_id.wrapping_add(1).max(1);
-        let id = c.next_id;
-        c.map.insert(id, (db, resume_at));
-        c.order.push_back(id);
-        while c.order.len() > SCAN_CURSORS_MAX {
-            if let Some(old) = c.order.pop_front() {
-                c.map.remove(&old);
-            }
-        }
-        id
-    }
-
-    /// Where the SCAN with this cursor resumes: `(db, user key)`, or `None` if unknown.
-    pub fn cursor(&self, id: u64) -> Option<(u8, Vec<u8>)> {
-        let c = match self.inner.cursors.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        c.map.get(&id).cloned()
-    }
-
-    /// A pseudo-random number (splitmix64 over a shared counter; random picks need no
-    /// cryptographic quality). The counter step is one atomic add, so concurrent readers
-    /// never draw the same number, as a load-then-store generator let them.
-    pub fn random_u64(&self) -> u64 {
-        const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut x = self
-            .inner
-            .rng
-            .fetch_add(GAMMA, Ordering::Relaxed)
-            .wrapping_add(GAMMA);
-        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        x ^ (x >> 31)
-    }
-
-    /// A uniform number below `n` (0 when `n` is 0): draws below `2^64 mod n` are
-    /// rejected, so no value is favoured by the modulo.
-    pub fn random_below(&self, n: u64) -> u64 {
-        if n == 0 {
-            return 0;
-        }
-        let skew = n.wrapping_neg() % n;
-        loop {
-            let x = self.random_u64();
-            if x >= skew {
-                return x % n;
-            }
-        }
+        self.inner.services.stats()
     }
 
     /// RocksDB properties for INFO's `# Storage` section, as `(name, value)`.
@@ -494,7 +351,7 @@ impl Engine {
         {
             out.push(("delayed_write_rate".to_owned(), v.to_string()));
         }
-        let stats = &self.inner.stats;
+        let stats = self.stats();
         let requests = stats.write_requests.load(Ordering::Relaxed);
         let groups = stats.write_groups.load(Ordering::Relaxed);
         let wal = stats.wal_writes.load(Ordering::Relaxed);
@@ -532,7 +389,7 @@ impl Engine {
         self.inner
             .db
             .cf_handle(name)
-            .ok_or_else(|| EngineError::Rocks(format!("column family {name} is missing")))
+            .ok_or_else(|| rocks_msg(format!("column family {name} is missing")))
     }
 }
 
@@ -574,12 +431,52 @@ impl StoreRead for Engine {
         Ok(None)
     }
 
-    fn engine(&self) -> &Engine {
-        self
+    fn services(&self) -> &Services {
+        &self.inner.services
     }
 
     fn counts(&self) -> Counts {
         Engine::counts(self)
+    }
+}
+
+impl KvEngine for Engine {
+    type Snapshot<'a> = SnapshotRead<'a>;
+
+    fn snapshot(&self) -> SnapshotRead<'_> {
+        self.snapshot_read()
+    }
+
+    /// Through the record cache: the writer's reads of the records it is about to change
+    /// are one hash lookup each when they are cached.
+    fn get_latest(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        self.inner
+            .records
+            .read_through(cf, key, None, || StoreRead::get(self, cf, key))
+    }
+
+    /// One `WriteBatch` with one WAL write (synced per the fsync policy); the record
+    /// cache forgets the batch's keys before the write and learns their new records after
+    /// it, so no reader is served a record of a half-applied group.
+    fn commit(&self, mut pending: Pending) -> Result<(), EngineError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        // The record cache never shows a key this batch writes while it commits. It
+        // forgets them before the batch is built, so that what it will not keep can
+        // leave `pending` as it is copied into the batch.
+        self.inner.records.begin_commit(&pending);
+        let written = self.write_batch_of(&mut pending);
+        self.inner
+            .records
+            .end_commit(written.is_ok().then_some(&mut pending));
+        written?;
+        self.stats().wal_writes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn compact(&self) -> Result<(), EngineError> {
+        Engine::compact(self)
     }
 }
 
@@ -618,6 +515,11 @@ impl Engine {
 }
 
 impl SnapshotRead<'_> {
+    /// The engine this snapshot belongs to.
+    pub fn engine(&self) -> &Engine {
+        self.engine
+    }
+
     /// True when a cache-only view met data that is only on disk.
     pub fn missed(&self) -> bool {
         self.missed.get()
@@ -679,8 +581,8 @@ impl StoreRead for SnapshotRead<'_> {
         Ok(None)
     }
 
-    fn engine(&self) -> &Engine {
-        self.engine
+    fn services(&self) -> &Services {
+        self.engine.services()
     }
 
     fn yield_heavy_read(&self) -> bool {
@@ -720,6 +622,11 @@ impl Engine {
 }
 
 impl<'a> CachedRead<'a> {
+    /// The engine this view reads.
+    pub fn engine(&self) -> &'a Engine {
+        self.engine
+    }
+
     fn snapshot(&self) -> &SnapshotRead<'a> {
         self.snapshot.get_or_init(|| {
             if self.cache_only {
@@ -763,8 +670,8 @@ impl StoreRead for CachedRead<'_> {
         self.snapshot().last_key(cf, start, end)
     }
 
-    fn engine(&self) -> &Engine {
-        self.engine
+    fn services(&self) -> &Services {
+        self.engine.services()
     }
 
     fn yield_heavy_read(&self) -> bool {
@@ -821,10 +728,10 @@ fn cf_options(cache: &Cache, opts: &EngineOptions) -> Options {
     o
 }
 
-/// The kvrocks SubKeyFilter idea: a sub-key is garbage once its key's metadata is gone,
+/// Drops what [`gc::stale_sub_key`] calls garbage: a sub-key whose key's metadata is gone,
 /// carries another version (the key was deleted and recreated), or has expired.
 fn filter_sub_key(slot: &FilterSlot, raw: &[u8]) -> CompactionDecision {
-    let Some(sub) = keys::decode_sub_key(raw) else {
+    let Some((sub, meta_key)) = gc::owner_meta_key(raw) else {
         return CompactionDecision::Keep;
     };
     let Ok(guard) = slot.read() else {
@@ -836,16 +743,13 @@ fn filter_sub_key(slot: &FilterSlot, raw: &[u8]) -> CompactionDecision {
     let Some(meta_cf) = db.cf_handle(CF_META) else {
         return CompactionDecision::Keep;
     };
-    match db.get_cf(meta_cf, keys::meta_key(sub.db, sub.user_key)) {
+    match db.get_cf(meta_cf, meta_key) {
         // On a read error keep the data: a later compaction can decide again.
         Err(_) => CompactionDecision::Keep,
-        Ok(None) => CompactionDecision::Remove,
-        Ok(Some(v)) => match Header::decode(&v) {
-            Ok(h) if h.version != sub.version || h.is_expired(now_ms()) => {
-                CompactionDecision::Remove
-            }
-            _ => CompactionDecision::Keep,
-        },
+        Ok(meta) if gc::stale_sub_key(&sub, meta.as_deref(), now_ms()) => {
+            CompactionDecision::Remove
+        }
+        Ok(_) => CompactionDecision::Keep,
     }
 }
 
@@ -858,22 +762,14 @@ fn is_lock_error(e: &rocksdb::Error) -> bool {
 }
 
 fn rocks_err(e: rocksdb::Error) -> EngineError {
-    EngineError::Rocks(e.into_string())
+    rocks_msg(e.into_string())
 }
 
-fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
-
-/// Wall-clock unix milliseconds, the clock every expiry is compared with.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+fn rocks_msg(reason: String) -> EngineError {
+    EngineError::Backend {
+        engine: "rocksdb",
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -914,7 +810,8 @@ mod tests {
         let write = |e: &Engine, counts: &Counts| {
             let mut p = Pending::default();
             p.put(Cf::Reqs, b"r".to_vec(), b"x".to_vec());
-            e.commit(p, counts, 0).unwrap();
+            e.commit(p).unwrap();
+            e.services().publish_counts(counts);
         };
         let e = open();
         assert!(!restored(&e), "a new database has nothing saved");
@@ -945,7 +842,7 @@ mod tests {
         // A small record the cache holds, then overwritten by a large one.
         let mut p = Pending::default();
         p.put(Cf::Sub, b"grows".to_vec(), b"small".to_vec());
-        e.commit(p, &Counts::default(), 0).unwrap();
+        e.commit(p).unwrap();
         assert_eq!(
             cached(b"grows"),
             super::super::cache::Cached::Known(Some(b"small".to_vec()))
@@ -956,7 +853,7 @@ mod tests {
         p.put(Cf::Sub, b"other".to_vec(), b"x".to_vec());
         p.put(Cf::Reqs, b"r".to_vec(), b"reply".to_vec());
         assert!(p.approx_bytes() >= big.len() + 1 + 5);
-        e.commit(p, &Counts::default(), 0).unwrap();
+        e.commit(p).unwrap();
         // The large value left the group before the write: committed, not cached, and
         // the old small value is gone from the cache too.
         assert_eq!(cached(b"grows"), super::super::cache::Cached::Unknown);
@@ -968,27 +865,36 @@ mod tests {
         assert_eq!(e.get(Cf::Reqs, b"r").unwrap(), Some(b"reply".to_vec()));
     }
 
+    /// The socket thread's view (`cached_read(true)`) answers small reads from memory and
+    /// gives a large string value up to the read pool's view.
     #[test]
-    fn versions_are_strictly_increasing() {
-        let dir = tempfile::tempdir().unwrap();
-        let e = Engine::open(dir.path(), &options(Duration::ZERO)).unwrap();
-        let mut last = 0;
-        for _ in 0..1000 {
-            let v = e.next_version();
-            assert!(v > last);
-            last = v;
-        }
-    }
+    fn the_socket_threads_view_leaves_large_values_to_the_read_pool() {
+        use crate::types::string::{get, set, strlen, SetOptions};
+        use tandem_shared::Reply;
 
-    #[test]
-    fn cursor_memory_is_bounded() {
         let dir = tempfile::tempdir().unwrap();
         let e = Engine::open(dir.path(), &options(Duration::ZERO)).unwrap();
-        let first = e.save_cursor(0, b"a".to_vec());
-        assert_eq!(e.cursor(first), Some((0, b"a".to_vec())));
-        for _ in 0..SCAN_CURSORS_MAX {
-            e.save_cursor(0, b"b".to_vec());
-        }
-        assert_eq!(e.cursor(first), None);
+        let mut writer = super::super::group::Writer::new(e.clone());
+        let at = crate::types::At {
+            db: 0,
+            now_ms: now_ms(),
+        };
+        let big = vec![b'x'; crate::types::string_value::INLINE_MAX + 1];
+        let mut g = writer.begin();
+        set(&mut g, at, b"small", b"v", SetOptions::PLAIN).unwrap();
+        set(&mut g, at, b"big", &big, SetOptions::PLAIN).unwrap();
+        g.commit().unwrap();
+        let view = e.cached_read(true);
+        assert_eq!(get(&view, at, b"small"), Ok(Reply::Bulk(b"v".to_vec())));
+        assert_eq!(
+            strlen(&view, at, b"big"),
+            Ok(Reply::Integer(big.len() as i64))
+        );
+        assert!(!view.missed());
+        let _ = get(&view, at, b"big");
+        assert!(view.missed(), "a large GET gives up on the socket thread");
+        let pool = e.cached_read(false);
+        assert_eq!(get(&pool, at, b"big"), Ok(Reply::Bulk(big)));
+        assert!(!pool.missed());
     }
 }

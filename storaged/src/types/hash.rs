@@ -335,8 +335,8 @@ pub fn hgetall<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8], part: HashPart)
 
 /// `HSCAN key cursor [MATCH p] [COUNT n]`: `[cursor, [field, value, …]]`. Small hashes
 /// come back whole with cursor `0` ([`HSCAN_WHOLE_MAX`]); larger ones page through the
-/// engine's bounded cursor memory, which remembers the next field. An unknown cursor ends
-/// the scan.
+/// services' bounded cursor memory, which remembers the next field. An unknown cursor
+/// ends the scan.
 pub fn hscan<S: StoreRead + ?Sized>(
     s: &S,
     at: At,
@@ -369,7 +369,7 @@ pub fn hscan<S: StoreRead + ?Sized>(
     let from = if cursor == 0 {
         Vec::new()
     } else {
-        match s.engine().cursor(cursor) {
+        match s.services().cursor(cursor) {
             Some((_, field)) => field,
             None => return Ok(reply(0, Vec::new())),
         }
@@ -390,7 +390,7 @@ pub fn hscan<S: StoreRead + ?Sized>(
         true
     })?;
     let next = match resume {
-        Some(field) => s.engine().save_cursor(at.db, field),
+        Some(field) => s.services().save_cursor(at.db, field),
         None => 0,
     };
     Ok(reply(next, items))
@@ -414,7 +414,7 @@ pub fn hrandfield<S: StoreRead + ?Sized>(
         let Some(r) = r else {
             return Ok(Reply::Nil);
         };
-        let i = s.engine().random_u64() % r.size.max(1);
+        let i = s.services().random_u64() % r.size.max(1);
         let picked = fetch_positions(s, at, key, &r, &[i])?;
         return Ok(picked
             .into_iter()
@@ -435,7 +435,7 @@ pub fn hrandfield<S: StoreRead + ?Sized>(
                 "HRANDFIELD count {count} exceeds the {RANDOM_PICKS_MAX} picks one reply may hold"
             )));
         }
-        (0..n).map(|_| s.engine().random_u64() % size).collect()
+        (0..n).map(|_| s.services().random_u64() % size).collect()
     } else if count as u64 >= size {
         (0..size).collect()
     } else {
@@ -460,13 +460,13 @@ fn distinct_positions<S: StoreRead + ?Sized>(s: &S, n: u64, k: u64) -> Vec<u64> 
     let mut chosen = HashSet::new();
     let mut out = Vec::new();
     for j in n - k..n {
-        let t = s.engine().random_u64() % (j + 1);
+        let t = s.services().random_u64() % (j + 1);
         let pick = if chosen.contains(&t) { j } else { t };
         chosen.insert(pick);
         out.push(pick);
     }
     for i in (1..out.len()).rev() {
-        let j = (s.engine().random_u64() % (i as u64 + 1)) as usize;
+        let j = (s.services().random_u64() % (i as u64 + 1)) as usize;
         out.swap(i, j);
     }
     out
@@ -510,18 +510,20 @@ mod tests {
 
     use super::*;
     use crate::types::keyspace;
-    use crate::types::testing::{test_db_wrapper, TestDb};
+    use crate::types::testing::{test_db_wrapper, TestDb, MODEL_CASES};
+    use tandem_engine::{KvEngine, MemoryEngine};
 
-    /// A temp-dir engine with its writer, and helpers to run type functions the way the
-    /// executor does: writes in a committed group, reads against committed state.
-    struct Db(TestDb);
+    /// An engine with its writer (in memory unless a test asks for RocksDB), and helpers
+    /// to run type functions the way the executor does: writes in a committed group, reads
+    /// against committed state.
+    struct Db<E: KvEngine = MemoryEngine>(TestDb<E>);
     test_db_wrapper!(Db);
 
     fn open() -> Db {
         Db(TestDb::open())
     }
 
-    impl Db {
+    impl<E: KvEngine> Db<E> {
         fn hset(&mut self, key: &str, pairs: &[(&str, &str)]) -> CmdResult {
             self.write(|w, at| {
                 hset(
@@ -895,63 +897,85 @@ mod tests {
         format!("field{f}").into_bytes()
     }
 
+    /// Random HSET/HDEL/HINCRBY/DEL sequences agree with a BTreeMap after every step:
+    /// replies, HGETALL, HLEN, and the key existing exactly when the map is non-empty.
+    fn hashes_behave_like_a_map<E: KvEngine>(
+        mut db: Db<E>,
+        ops: Vec<Op>,
+    ) -> Result<(), TestCaseError> {
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for op in ops {
+            match op {
+                Op::Set(pairs) => {
+                    let pairs: Vec<(Vec<u8>, Vec<u8>)> = pairs
+                        .into_iter()
+                        .map(|(f, v)| (field(f), vec![b'a' + v]))
+                        .collect();
+                    let mut created = 0;
+                    for (f, v) in &pairs {
+                        if model.insert(f.clone(), v.clone()).is_none() {
+                            created += 1;
+                        }
+                    }
+                    let got = db.write(|w, at| {
+                        hset(
+                            w,
+                            at,
+                            b"h",
+                            pairs.iter().map(|(f, v)| (f.as_slice(), v.as_slice())),
+                        )
+                    });
+                    prop_assert_eq!(got, Ok(Reply::Integer(created)));
+                }
+                Op::Del(fields) => {
+                    let fields: Vec<Vec<u8>> = fields.into_iter().map(field).collect();
+                    let removed = fields.iter().filter(|f| model.remove(*f).is_some()).count();
+                    let got =
+                        db.write(|w, at| hdel(w, at, b"h", fields.iter().map(|f| f.as_slice())));
+                    prop_assert_eq!(got, Ok(Reply::Integer(removed as i64)));
+                }
+                Op::Incr(f, d) => {
+                    let f = field(f);
+                    let want = match model.get(&f) {
+                        None => Ok(0),
+                        Some(v) => parse_i64(v).ok_or(StorageError::HashNotInteger),
+                    }
+                    .map(|n| n + d);
+                    if let Ok(n) = want {
+                        model.insert(f.clone(), n.to_string().into_bytes());
+                    }
+                    let got = db.write(|w, at| hincrby(w, at, b"h", &f, d));
+                    prop_assert_eq!(got, want.map(Reply::Integer));
+                }
+                Op::DelKey => {
+                    let existed = !model.is_empty();
+                    model.clear();
+                    let got = db.write(|w, at| keyspace::del(w, at, [&b"h"[..]].into_iter()));
+                    prop_assert_eq!(got, Ok(Reply::Integer(i64::from(existed))));
+                }
+            }
+            prop_assert_eq!(&db.all("h"), &model);
+            prop_assert_eq!(db.len("h"), model.len() as i64);
+            prop_assert_eq!(db.record("h").is_some(), !model.is_empty());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(MODEL_CASES))]
+
+        #[test]
+        fn hashes_behave_like_a_map_in_memory(ops in proptest::collection::vec(op(), 1..40)) {
+            hashes_behave_like_a_map(open(), ops)?;
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
-        /// Random HSET/HDEL/HINCRBY/DEL sequences agree with a BTreeMap after every step:
-        /// replies, HGETALL, HLEN, and the key existing exactly when the map is non-empty.
         #[test]
-        fn hashes_behave_like_a_map(ops in proptest::collection::vec(op(), 1..40)) {
-            let mut db = open();
-            let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-            for op in ops {
-                match op {
-                    Op::Set(pairs) => {
-                        let pairs: Vec<(Vec<u8>, Vec<u8>)> = pairs
-                            .into_iter()
-                            .map(|(f, v)| (field(f), vec![b'a' + v]))
-                            .collect();
-                        let mut created = 0;
-                        for (f, v) in &pairs {
-                            if model.insert(f.clone(), v.clone()).is_none() {
-                                created += 1;
-                            }
-                        }
-                        let got = db.write(|w, at| {
-                            hset(w, at, b"h", pairs.iter().map(|(f, v)| (f.as_slice(), v.as_slice())))
-                        });
-                        prop_assert_eq!(got, Ok(Reply::Integer(created)));
-                    }
-                    Op::Del(fields) => {
-                        let fields: Vec<Vec<u8>> = fields.into_iter().map(field).collect();
-                        let removed = fields.iter().filter(|f| model.remove(*f).is_some()).count();
-                        let got = db.write(|w, at| hdel(w, at, b"h", fields.iter().map(|f| f.as_slice())));
-                        prop_assert_eq!(got, Ok(Reply::Integer(removed as i64)));
-                    }
-                    Op::Incr(f, d) => {
-                        let f = field(f);
-                        let want = match model.get(&f) {
-                            None => Ok(0),
-                            Some(v) => parse_i64(v).ok_or(StorageError::HashNotInteger),
-                        }
-                        .map(|n| n + d);
-                        if let Ok(n) = want {
-                            model.insert(f.clone(), n.to_string().into_bytes());
-                        }
-                        let got = db.write(|w, at| hincrby(w, at, b"h", &f, d));
-                        prop_assert_eq!(got, want.map(Reply::Integer));
-                    }
-                    Op::DelKey => {
-                        let existed = !model.is_empty();
-                        model.clear();
-                        let got = db.write(|w, at| keyspace::del(w, at, [&b"h"[..]].into_iter()));
-                        prop_assert_eq!(got, Ok(Reply::Integer(i64::from(existed))));
-                    }
-                }
-                prop_assert_eq!(&db.all("h"), &model);
-                prop_assert_eq!(db.len("h"), model.len() as i64);
-                prop_assert_eq!(db.record("h").is_some(), !model.is_empty());
-            }
+        fn hashes_behave_like_a_map_on_rocksdb(ops in proptest::collection::vec(op(), 1..40)) {
+            hashes_behave_like_a_map(Db(TestDb::open_rocks()), ops)?;
         }
     }
 }

@@ -298,7 +298,7 @@ pub enum ScanFilter {
 }
 
 /// `SCAN`: examines about `count` keys from the cursor's position and replies
-/// `[cursor, [keys]]`, cursor `"0"` when done. Cursors are handles into the engine's
+/// `[cursor, [keys]]`, cursor `"0"` when done. Cursors are handles into the services'
 /// bounded cursor memory; an unknown cursor ends the scan.
 pub fn scan<S: StoreRead + ?Sized>(s: &S, at: At, cursor: u64, opts: ScanOptions<'_>) -> CmdResult {
     let done = |keys: Vec<Reply>| Reply::Array(vec![Reply::bulk("0"), Reply::Array(keys)]);
@@ -308,7 +308,7 @@ pub fn scan<S: StoreRead + ?Sized>(s: &S, at: At, cursor: u64, opts: ScanOptions
     let from = if cursor == 0 {
         Vec::new()
     } else {
-        match s.engine().cursor(cursor) {
+        match s.services().cursor(cursor) {
             Some((_, key)) => key,
             None => return Ok(done(Vec::new())),
         }
@@ -339,7 +339,7 @@ pub fn scan<S: StoreRead + ?Sized>(s: &S, at: At, cursor: u64, opts: ScanOptions
     Ok(match resume {
         None => done(out),
         Some(key) => {
-            let id = s.engine().save_cursor(at.db, key);
+            let id = s.services().save_cursor(at.db, key);
             Reply::Array(vec![Reply::bulk(id.to_string()), Reply::Array(out)])
         }
     })
@@ -368,7 +368,7 @@ pub fn random_key<S: StoreRead + ?Sized>(s: &S, at: At) -> CmdResult {
         if records == 0 {
             break;
         }
-        let target = s.engine().random_below(records);
+        let target = s.services().random_below(records);
         let mut seen = 0u64;
         let mut picked = None;
         scan_records(s, at.db, b"", &mut |key, h, _| {

@@ -758,11 +758,12 @@ mod tests {
 
     use super::*;
     use crate::types::keyspace;
-    use crate::types::testing::{test_db_wrapper, TestDb};
+    use crate::types::testing::{test_db_wrapper, TestDb, MODEL_CASES};
+    use tandem_engine::{KvEngine, MemoryEngine};
 
-    /// A temp-dir engine with its writer: writes run in a committed group, reads against
-    /// committed state, as the executor runs them.
-    struct Db(TestDb);
+    /// An engine with its writer (in memory unless a test asks for RocksDB): writes run
+    /// in a committed group, reads against committed state, as the executor runs them.
+    struct Db<E: KvEngine = MemoryEngine>(TestDb<E>);
     test_db_wrapper!(Db);
 
     fn open() -> Db {
@@ -773,7 +774,7 @@ mod tests {
         s.as_bytes().to_vec()
     }
 
-    impl Db {
+    impl<E: KvEngine> Db<E> {
         fn push(&mut self, key: &str, end: ListEnd, elements: &[&str]) -> CmdResult {
             self.write(|w, at| {
                 push(
@@ -1068,108 +1069,159 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(MODEL_CASES))]
+
+        #[test]
+        fn lists_behave_like_a_deque_in_memory(ops in proptest::collection::vec(op(), 1..40)) {
+            lists_behave_like_a_deque(open(), ops)?;
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
-        /// Random pushes, pops, LSET, LTRIM, LREM, LINSERT and DEL agree with a VecDeque
-        /// after every step: replies, LRANGE 0 -1, LLEN, and the key existing exactly when
-        /// the model is non-empty, with exactly one sub-key per element.
         #[test]
-        fn lists_behave_like_a_deque(ops in proptest::collection::vec(op(), 1..40)) {
-            let mut db = open();
-            let mut model: VecDeque<Vec<u8>> = VecDeque::new();
-            for op in ops {
-                match op {
-                    Op::Push(left, vals) => {
-                        let vals: Vec<Vec<u8>> = vals.into_iter().map(elem).collect();
-                        for v in &vals {
-                            if left { model.push_front(v.clone()) } else { model.push_back(v.clone()) }
+        fn lists_behave_like_a_deque_on_rocksdb(ops in proptest::collection::vec(op(), 1..40)) {
+            lists_behave_like_a_deque(Db(TestDb::open_rocks()), ops)?;
+        }
+    }
+
+    /// Random pushes, pops, LSET, LTRIM, LREM, LINSERT and DEL agree with a VecDeque
+    /// after every step: replies, LRANGE 0 -1, LLEN, and the key existing exactly when
+    /// the model is non-empty, with exactly one sub-key per element.
+    fn lists_behave_like_a_deque<E: KvEngine>(
+        mut db: Db<E>,
+        ops: Vec<Op>,
+    ) -> Result<(), TestCaseError> {
+        let mut model: VecDeque<Vec<u8>> = VecDeque::new();
+        for op in ops {
+            match op {
+                Op::Push(left, vals) => {
+                    let vals: Vec<Vec<u8>> = vals.into_iter().map(elem).collect();
+                    for v in &vals {
+                        if left {
+                            model.push_front(v.clone())
+                        } else {
+                            model.push_back(v.clone())
                         }
-                        let got = db.write(|w, at| {
-                            push(w, at, b"l", side(left), vals.iter().map(|v| v.as_slice()), false)
-                        });
-                        prop_assert_eq!(got, Ok(Reply::Integer(model.len() as i64)));
                     }
-                    Op::Pop(left, count) => {
-                        let want = if model.is_empty() {
-                            if count.is_some() { Reply::NilArray } else { Reply::Nil }
-                        } else {
-                            let mut take = || if left { model.pop_front() } else { model.pop_back() };
-                            match count {
-                                None => Reply::Bulk(take().unwrap_or_default()),
-                                Some(n) => Reply::Array(
-                                    (0..n).map_while(|_| take()).map(Reply::Bulk).collect(),
-                                ),
-                            }
-                        };
-                        let got = db.write(|w, at| pop(w, at, b"l", side(left), count));
-                        prop_assert_eq!(got, Ok(want));
-                    }
-                    Op::Set(index, v) => {
-                        let want = if model.is_empty() {
-                            Err(StorageError::NoSuchKey)
-                        } else {
-                            match resolve(index, model.len() as u64) {
-                                Some(i) => {
-                                    model[i as usize] = elem(v);
-                                    Ok(Reply::ok())
-                                }
-                                None => Err(StorageError::IndexOutOfRange),
-                            }
-                        };
-                        let got = db.write(|w, at| lset(w, at, b"l", index, &elem(v)));
-                        prop_assert_eq!(got, want);
-                    }
-                    Op::Trim(start, stop) => {
-                        model_trim(&mut model, start, stop);
-                        let got = db.write(|w, at| ltrim(w, at, b"l", start, stop));
-                        prop_assert_eq!(got, Ok(Reply::ok()));
-                    }
-                    Op::Rem(count, v) => {
-                        let target = elem(v);
-                        let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
-                        let mut idx: Vec<usize> = (0..model.len()).filter(|&i| model[i] == target).collect();
-                        if count < 0 { idx.reverse(); }
-                        idx.truncate(limit);
-                        idx.sort_unstable();
-                        for i in idx.iter().rev() { model.remove(*i); }
-                        let got = db.write(|w, at| lrem(w, at, b"l", count, &target));
-                        prop_assert_eq!(got, Ok(Reply::Integer(idx.len() as i64)));
-                    }
-                    Op::Insert(before, p, v) => {
-                        let want = if model.is_empty() {
-                            0
-                        } else {
-                            match model.iter().position(|e| *e == elem(p)) {
-                                Some(i) => {
-                                    model.insert(if before { i } else { i + 1 }, elem(v));
-                                    model.len() as i64
-                                }
-                                None => -1,
-                            }
-                        };
-                        let got = db.write(|w, at| linsert(w, at, b"l", before, &elem(p), &elem(v)));
-                        prop_assert_eq!(got, Ok(Reply::Integer(want)));
-                    }
-                    Op::Del => {
-                        let existed = !model.is_empty();
-                        model.clear();
-                        let got = db.write(|w, at| keyspace::del(w, at, [&b"l"[..]].into_iter()));
-                        prop_assert_eq!(got, Ok(Reply::Integer(i64::from(existed))));
-                    }
+                    let got = db.write(|w, at| {
+                        push(
+                            w,
+                            at,
+                            b"l",
+                            side(left),
+                            vals.iter().map(|v| v.as_slice()),
+                            false,
+                        )
+                    });
+                    prop_assert_eq!(got, Ok(Reply::Integer(model.len() as i64)));
                 }
-                prop_assert_eq!(db.all("l"), model.iter().cloned().collect::<Vec<_>>());
-                prop_assert_eq!(db.len("l"), model.len() as i64);
-                prop_assert_eq!(db.record("l").is_some(), !model.is_empty());
-                // Live sub-keys: exactly the elements (DEL leaves stale ones until
-                // compaction, so count only those under the live version).
-                if let Some(r) = db.record("l") {
-                    let prefix = keys::sub_prefix(0, b"l", r.version);
-                    let end = keys::prefix_end(&prefix).expect("prefix end");
-                    let mut n = 0;
-                    db.engine.scan(Cf::Sub, &prefix, &end, &mut |_, _| { n += 1; true }).expect("scan");
-                    prop_assert_eq!(n, model.len());
+                Op::Pop(left, count) => {
+                    let want = if model.is_empty() {
+                        if count.is_some() {
+                            Reply::NilArray
+                        } else {
+                            Reply::Nil
+                        }
+                    } else {
+                        let mut take = || {
+                            if left {
+                                model.pop_front()
+                            } else {
+                                model.pop_back()
+                            }
+                        };
+                        match count {
+                            None => Reply::Bulk(take().unwrap_or_default()),
+                            Some(n) => Reply::Array(
+                                (0..n).map_while(|_| take()).map(Reply::Bulk).collect(),
+                            ),
+                        }
+                    };
+                    let got = db.write(|w, at| pop(w, at, b"l", side(left), count));
+                    prop_assert_eq!(got, Ok(want));
+                }
+                Op::Set(index, v) => {
+                    let want = if model.is_empty() {
+                        Err(StorageError::NoSuchKey)
+                    } else {
+                        match resolve(index, model.len() as u64) {
+                            Some(i) => {
+                                model[i as usize] = elem(v);
+                                Ok(Reply::ok())
+                            }
+                            None => Err(StorageError::IndexOutOfRange),
+                        }
+                    };
+                    let got = db.write(|w, at| lset(w, at, b"l", index, &elem(v)));
+                    prop_assert_eq!(got, want);
+                }
+                Op::Trim(start, stop) => {
+                    model_trim(&mut model, start, stop);
+                    let got = db.write(|w, at| ltrim(w, at, b"l", start, stop));
+                    prop_assert_eq!(got, Ok(Reply::ok()));
+                }
+                Op::Rem(count, v) => {
+                    let target = elem(v);
+                    let limit = if count == 0 {
+                        usize::MAX
+                    } else {
+                        count.unsigned_abs() as usize
+                    };
+                    let mut idx: Vec<usize> =
+                        (0..model.len()).filter(|&i| model[i] == target).collect();
+                    if count < 0 {
+                        idx.reverse();
+                    }
+                    idx.truncate(limit);
+                    idx.sort_unstable();
+                    for i in idx.iter().rev() {
+                        model.remove(*i);
+                    }
+                    let got = db.write(|w, at| lrem(w, at, b"l", count, &target));
+                    prop_assert_eq!(got, Ok(Reply::Integer(idx.len() as i64)));
+                }
+                Op::Insert(before, p, v) => {
+                    let want = if model.is_empty() {
+                        0
+                    } else {
+                        match model.iter().position(|e| *e == elem(p)) {
+                            Some(i) => {
+                                model.insert(if before { i } else { i + 1 }, elem(v));
+                                model.len() as i64
+                            }
+                            None => -1,
+                        }
+                    };
+                    let got = db.write(|w, at| linsert(w, at, b"l", before, &elem(p), &elem(v)));
+                    prop_assert_eq!(got, Ok(Reply::Integer(want)));
+                }
+                Op::Del => {
+                    let existed = !model.is_empty();
+                    model.clear();
+                    let got = db.write(|w, at| keyspace::del(w, at, [&b"l"[..]].into_iter()));
+                    prop_assert_eq!(got, Ok(Reply::Integer(i64::from(existed))));
                 }
             }
+            prop_assert_eq!(db.all("l"), model.iter().cloned().collect::<Vec<_>>());
+            prop_assert_eq!(db.len("l"), model.len() as i64);
+            prop_assert_eq!(db.record("l").is_some(), !model.is_empty());
+            // Live sub-keys: exactly the elements (DEL leaves stale ones until
+            // compaction, so count only those under the live version).
+            if let Some(r) = db.record("l") {
+                let prefix = keys::sub_prefix(0, b"l", r.version);
+                let end = keys::prefix_end(&prefix).expect("prefix end");
+                let mut n = 0;
+                db.engine
+                    .scan(Cf::Sub, &prefix, &end, &mut |_, _| {
+                        n += 1;
+                        true
+                    })
+                    .expect("scan");
+                prop_assert_eq!(n, model.len());
+            }
         }
+        Ok(())
     }
 }

@@ -3,12 +3,15 @@
 //! Owns the rules every type shares: what a live key is (present and not expired), how a
 //! write reclaims an expired record it meets, and how every metadata write keeps the
 //! per-db counters right. One file per family (`string.rs`, `keyspace.rs`, later hashes,
-//! lists, sets, zsets). It sees only [`StoreRead`]/[`StoreWrite`], never RocksDB.
+//! lists, sets, zsets). It sees only [`StoreRead`]/[`StoreWrite`] and, through them, the
+//! engine's [`Services`](crate::engine::Services) (cursors, random numbers, counters);
+//! never RocksDB or the engine behind the traits.
 
 pub mod hash;
 pub mod keyspace;
 pub mod list;
 pub mod memory;
+pub mod pop;
 pub mod set;
 pub mod string;
 pub mod string_value;
@@ -27,12 +30,6 @@ pub type CmdResult = Result<Reply, StorageError>;
 
 /// Largest string value, as Redis's default `proto-max-bulk-len` (512 MiB).
 pub const MAX_STRING_LEN: u64 = 512 * 1024 * 1024;
-
-impl From<EngineError> for StorageError {
-    fn from(e: EngineError) -> StorageError {
-        StorageError::Internal(e.to_string())
-    }
-}
 
 /// Borrowed key list of an archived multi-key command.
 pub fn key_slices(keys: &[rkyv::vec::ArchivedVec<u8>]) -> Vec<&[u8]> {
@@ -129,7 +126,7 @@ pub fn lookup_read<S: StoreRead + ?Sized>(
     key: &[u8],
 ) -> Result<Option<Record>, StorageError> {
     let r = lookup(s, at, key)?;
-    s.engine().stats().note_lookup(r.is_some());
+    s.services().stats().note_lookup(r.is_some());
     Ok(r)
 }
 

@@ -291,7 +291,7 @@ impl<'k> SetWrite<'k> {
     /// Removes and returns a uniformly chosen member of a non-empty set: one random slot,
     /// two point reads, whatever was popped before.
     fn pop_random<W: StoreWrite + ?Sized>(&mut self, w: &mut W) -> Result<Vec<u8>, StorageError> {
-        let slot = w.engine().random_below(self.rec.size);
+        let slot = w.services().random_below(self.rec.size);
         let member = w
             .get(Cf::Sub, &slot_key(self.db, self.key, &self.rec, slot))?
             .ok_or_else(|| broken_index(self.key))?;
@@ -392,7 +392,7 @@ pub fn smembers<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8]) -> CmdResult {
 
 /// A uniform index below `n` (n > 0).
 fn random_index<S: StoreRead + ?Sized>(s: &S, n: usize) -> usize {
-    usize::try_from(s.engine().random_below(n as u64)).unwrap_or(0)
+    usize::try_from(s.services().random_below(n as u64)).unwrap_or(0)
 }
 
 /// The member at `slot` of an indexed set, `None` if the index has no such slot.
@@ -431,7 +431,7 @@ fn distinct_positions<S: StoreRead + ?Sized>(s: &S, n: u64, k: u64) -> Vec<u64> 
     let mut chosen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for j in n - k..n {
-        let t = s.engine().random_below(j + 1);
+        let t = s.services().random_below(j + 1);
         let pick = if chosen.contains(&t) { j } else { t };
         chosen.insert(pick);
         out.push(pick);
@@ -464,7 +464,7 @@ fn random_member<S: StoreRead + ?Sized>(
     if r.size == 0 {
         return Ok(None);
     }
-    let pos = s.engine().random_below(r.size);
+    let pos = s.services().random_below(r.size);
     if is_indexed(r) {
         if let Some(m) = member_at(s, db, key, r, pos)? {
             return Ok(Some(m));
@@ -511,8 +511,8 @@ pub fn srandmember<S: StoreRead + ?Sized>(
         return Ok(bulks(sample_of_all(s, all_members(s, db, key, &r)?, n)));
     }
     if is_indexed(&r) && n.saturating_mul(REPEAT_PICKS_PER_SCAN) < r.size {
-        let engine = s.engine();
-        let slots = (0..n).map(|_| engine.random_below(r.size));
+        let services = s.services();
+        let slots = (0..n).map(|_| services.random_below(r.size));
         if let Some(picked) = members_at(s, db, key, &r, slots)? {
             return Ok(bulks(picked));
         }
@@ -775,7 +775,7 @@ pub fn store<W: StoreWrite + ?Sized>(
 }
 
 /// `SSCAN key cursor [MATCH p] [COUNT n]`: `[cursor, [members]]`, cursor `"0"` when done.
-/// Cursors are handles into the engine's bounded cursor memory (as for `SCAN`); an
+/// Cursors are handles into the services' bounded cursor memory (as for `SCAN`); an
 /// unknown cursor ends the scan.
 pub fn sscan<S: StoreRead + ?Sized>(
     s: &S,
@@ -792,7 +792,7 @@ pub fn sscan<S: StoreRead + ?Sized>(
     let from = if cursor == 0 {
         Vec::new()
     } else {
-        match s.engine().cursor(cursor) {
+        match s.services().cursor(cursor) {
             Some((_, member)) => member,
             None => return Ok(done(Vec::new())),
         }
@@ -815,7 +815,7 @@ pub fn sscan<S: StoreRead + ?Sized>(
     Ok(match resume {
         None => done(out),
         Some(member) => {
-            let id = s.engine().save_cursor(at.db, member);
+            let id = s.services().save_cursor(at.db, member);
             Reply::Array(vec![Reply::bulk(id.to_string()), Reply::Array(out)])
         }
     })
@@ -833,18 +833,25 @@ mod tests {
     use crate::engine::now_ms;
     use crate::types::keyspace::{self, RenameMode, ScanFilter, ScanOptions};
     use crate::types::raw_record;
-    use crate::types::testing::{test_db_wrapper, TestDb};
+    use crate::types::testing::{test_db_wrapper, TestDb, MODEL_CASES};
+    use tandem_engine::{KvEngine, MemoryEngine};
 
-    /// A temp-dir engine driven the way the executor drives it: reads on committed state,
-    /// each write in its own committed group.
-    struct Db(TestDb);
+    /// An engine (in memory unless a test asks for RocksDB) driven the way the executor
+    /// drives it: reads on committed state, each write in its own committed group.
+    struct Db<E: KvEngine = MemoryEngine>(TestDb<E>);
     test_db_wrapper!(Db);
 
     impl Db {
         fn new() -> Db {
             Db(TestDb::open())
         }
+    }
 
+    fn open() -> Db {
+        Db::new()
+    }
+
+    impl<E: KvEngine> Db<E> {
         fn sadd(&mut self, key: &str, members: &[&str]) -> i64 {
             int(self
                 .write(|w, at| sadd(w, at, key.as_bytes(), members.iter().map(|m| m.as_bytes()))))
@@ -1584,91 +1591,131 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig::with_cases(MODEL_CASES))]
 
         #[test]
-        fn random_ops_match_a_model(ops in proptest::collection::vec(op(), 1..40)) {
-            let mut db = Db::new();
-            let mut model: BTreeMap<usize, BTreeSet<u8>> = BTreeMap::new();
-            for op in ops {
-                match op.clone() {
-                    Op::Add(k, ms) => {
-                        let m = model.entry(k).or_default();
-                        let want = ms.iter().collect::<BTreeSet<_>>().iter().filter(|x| !m.contains(x)).count();
-                        m.extend(ms.iter().copied());
-                        let got = int(db.write(|w, at| sadd(w, at, KEYS[k], ms.iter().map(std::slice::from_ref))));
-                        prop_assert_eq!(got, want as i64);
-                    }
-                    Op::Rem(k, ms) => {
-                        let m = model.entry(k).or_default();
-                        let want = ms.iter().collect::<BTreeSet<_>>().iter().filter(|x| m.remove(x)).count();
-                        let got = int(db.write(|w, at| srem(w, at, KEYS[k], ms.iter().map(std::slice::from_ref))));
-                        prop_assert_eq!(got, want as i64);
-                    }
-                    Op::Pop(k, count) => {
-                        let m = model.entry(k).or_default();
-                        let popped: Vec<Vec<u8>> = match db.write(|w, at| spop(w, at, KEYS[k], count)).unwrap() {
+        fn random_ops_match_a_model_in_memory(ops in proptest::collection::vec(op(), 1..40)) {
+            random_ops_match_a_model(open(), ops)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn random_ops_match_a_model_on_rocksdb(ops in proptest::collection::vec(op(), 1..40)) {
+            random_ops_match_a_model(Db(TestDb::open_rocks()), ops)?;
+        }
+    }
+
+    fn random_ops_match_a_model<E: KvEngine>(
+        mut db: Db<E>,
+        ops: Vec<Op>,
+    ) -> Result<(), TestCaseError> {
+        let mut model: BTreeMap<usize, BTreeSet<u8>> = BTreeMap::new();
+        for op in ops {
+            match op.clone() {
+                Op::Add(k, ms) => {
+                    let m = model.entry(k).or_default();
+                    let want = ms
+                        .iter()
+                        .collect::<BTreeSet<_>>()
+                        .iter()
+                        .filter(|x| !m.contains(x))
+                        .count();
+                    m.extend(ms.iter().copied());
+                    let got =
+                        int(db.write(|w, at| {
+                            sadd(w, at, KEYS[k], ms.iter().map(std::slice::from_ref))
+                        }));
+                    prop_assert_eq!(got, want as i64);
+                }
+                Op::Rem(k, ms) => {
+                    let m = model.entry(k).or_default();
+                    let want = ms
+                        .iter()
+                        .collect::<BTreeSet<_>>()
+                        .iter()
+                        .filter(|x| m.remove(x))
+                        .count();
+                    let got =
+                        int(db.write(|w, at| {
+                            srem(w, at, KEYS[k], ms.iter().map(std::slice::from_ref))
+                        }));
+                    prop_assert_eq!(got, want as i64);
+                }
+                Op::Pop(k, count) => {
+                    let m = model.entry(k).or_default();
+                    let popped: Vec<Vec<u8>> =
+                        match db.write(|w, at| spop(w, at, KEYS[k], count)).unwrap() {
                             Reply::Nil => vec![],
                             Reply::Bulk(b) => vec![b],
                             Reply::Set(v) => v.into_iter().map(bulk).collect(),
                             other => panic!("SPOP replied {other:?}"),
                         };
-                        let want = count.map_or(usize::from(!m.is_empty()), |c| (c as usize).min(m.len()));
-                        prop_assert_eq!(popped.len(), want);
-                        for p in popped {
-                            prop_assert_eq!(p.len(), 1);
-                            prop_assert!(m.remove(&p[0]), "popped a non-member");
-                        }
-                    }
-                    Op::Del(k) => {
-                        model.remove(&k);
-                        db.write(|w, at| keyspace::del(w, at, std::iter::once(KEYS[k]))).unwrap();
-                    }
-                    Op::InterStore(d, srcs) => {
-                        let mut acc: Option<BTreeSet<u8>> = None;
-                        for s in &srcs {
-                            let set = model.get(s).cloned().unwrap_or_default();
-                            acc = Some(match acc {
-                                None => set,
-                                Some(a) => a.intersection(&set).copied().collect(),
-                            });
-                        }
-                        let result = acc.unwrap_or_default();
-                        let keys: Vec<&[u8]> = srcs.iter().map(|&s| KEYS[s]).collect();
-                        let got = int(db.write(|w, at| store(w, at, SetOp::Inter, KEYS[d], &keys)));
-                        prop_assert_eq!(got, result.len() as i64);
-                        model.insert(d, result);
-                    }
-                    Op::Move(a, b, mem) => {
-                        let in_a = model.get(&a).is_some_and(|s| s.contains(&mem));
-                        let got = int(db.write(|w, at| smove(w, at, KEYS[a], KEYS[b], &[mem])));
-                        prop_assert_eq!(got, i64::from(in_a));
-                        if in_a && a != b {
-                            model.entry(a).or_default().remove(&mem);
-                            model.entry(b).or_default().insert(mem);
-                        }
-                    }
-                    Op::Rename(a, b) => {
-                        let got = db.write(|w, at| keyspace::rename(w, at, KEYS[a], KEYS[b], RenameMode::Overwrite));
-                        match model.remove(&a) {
-                            Some(set) if !set.is_empty() => {
-                                prop_assert_eq!(got, Ok(Reply::ok()));
-                                model.insert(b, set);
-                            }
-                            _ => prop_assert_eq!(got, Err(StorageError::NoSuchKey)),
-                        }
+                    let want =
+                        count.map_or(usize::from(!m.is_empty()), |c| (c as usize).min(m.len()));
+                    prop_assert_eq!(popped.len(), want);
+                    for p in popped {
+                        prop_assert_eq!(p.len(), 1);
+                        prop_assert!(m.remove(&p[0]), "popped a non-member");
                     }
                 }
-                model.retain(|_, s| !s.is_empty());
-                for (i, key) in KEYS.iter().enumerate() {
-                    let want: BTreeSet<Vec<u8>> = model.get(&i).map(|s| s.iter().map(|&m| vec![m]).collect()).unwrap_or_default();
-                    let name = std::str::from_utf8(key).unwrap();
-                    prop_assert_eq!(db.members(name), want.clone(), "after {:?}", op);
-                    prop_assert_eq!(db.scard(name), want.len() as i64);
-                    db.check_index(key);
+                Op::Del(k) => {
+                    model.remove(&k);
+                    db.write(|w, at| keyspace::del(w, at, std::iter::once(KEYS[k])))
+                        .unwrap();
                 }
-                prop_assert_eq!(db.engine.counts().keys[0], model.len() as u64);
+                Op::InterStore(d, srcs) => {
+                    let mut acc: Option<BTreeSet<u8>> = None;
+                    for s in &srcs {
+                        let set = model.get(s).cloned().unwrap_or_default();
+                        acc = Some(match acc {
+                            None => set,
+                            Some(a) => a.intersection(&set).copied().collect(),
+                        });
+                    }
+                    let result = acc.unwrap_or_default();
+                    let keys: Vec<&[u8]> = srcs.iter().map(|&s| KEYS[s]).collect();
+                    let got = int(db.write(|w, at| store(w, at, SetOp::Inter, KEYS[d], &keys)));
+                    prop_assert_eq!(got, result.len() as i64);
+                    model.insert(d, result);
+                }
+                Op::Move(a, b, mem) => {
+                    let in_a = model.get(&a).is_some_and(|s| s.contains(&mem));
+                    let got = int(db.write(|w, at| smove(w, at, KEYS[a], KEYS[b], &[mem])));
+                    prop_assert_eq!(got, i64::from(in_a));
+                    if in_a && a != b {
+                        model.entry(a).or_default().remove(&mem);
+                        model.entry(b).or_default().insert(mem);
+                    }
+                }
+                Op::Rename(a, b) => {
+                    let got = db.write(|w, at| {
+                        keyspace::rename(w, at, KEYS[a], KEYS[b], RenameMode::Overwrite)
+                    });
+                    match model.remove(&a) {
+                        Some(set) if !set.is_empty() => {
+                            prop_assert_eq!(got, Ok(Reply::ok()));
+                            model.insert(b, set);
+                        }
+                        _ => prop_assert_eq!(got, Err(StorageError::NoSuchKey)),
+                    }
+                }
             }
+            model.retain(|_, s| !s.is_empty());
+            for (i, key) in KEYS.iter().enumerate() {
+                let want: BTreeSet<Vec<u8>> = model
+                    .get(&i)
+                    .map(|s| s.iter().map(|&m| vec![m]).collect())
+                    .unwrap_or_default();
+                let name = std::str::from_utf8(key).unwrap();
+                prop_assert_eq!(db.members(name), want.clone(), "after {:?}", op);
+                prop_assert_eq!(db.scard(name), want.len() as i64);
+                db.check_index(key);
+            }
+            prop_assert_eq!(db.engine.counts().keys[0], model.len() as u64);
         }
+        Ok(())
     }
 }

@@ -127,7 +127,7 @@ pub fn set<W: StoreWrite + ?Sized>(
 ) -> CmdResult {
     let old = lookup_write(w, at, key)?;
     let old_value = if opts.get {
-        w.engine().stats().note_lookup(old.is_some());
+        w.services().stats().note_lookup(old.is_some());
         match &old {
             Some(r) if r.kind != KeyType::String => return Err(StorageError::WrongType),
             Some(r) => Reply::Bulk(value::read_all(w, at.db, key, r.clone())?),
@@ -228,7 +228,7 @@ pub fn msetnx<'k, W: StoreWrite + ?Sized>(
 /// `GETDEL`.
 pub fn getdel<W: StoreWrite + ?Sized>(w: &mut W, at: At, key: &[u8]) -> CmdResult {
     let old = lookup_write(w, at, key)?;
-    w.engine().stats().note_lookup(old.is_some());
+    w.services().stats().note_lookup(old.is_some());
     match string_record(old)? {
         None => Ok(Reply::Nil),
         Some(r) => {
@@ -247,7 +247,7 @@ pub fn getex<W: StoreWrite + ?Sized>(
     expiry: GetExExpiry,
 ) -> CmdResult {
     let old = lookup_write(w, at, key)?;
-    w.engine().stats().note_lookup(old.is_some());
+    w.services().stats().note_lookup(old.is_some());
     let Some(r) = string_record(old)? else {
         return Ok(Reply::Nil);
     };
@@ -1316,8 +1316,9 @@ mod tests {
     use super::value::{CHUNK_SIZE, INLINE_MAX};
     use crate::engine::{keys, Cf};
     use crate::types::keyspace;
-    use crate::types::testing::TestDb;
+    use crate::types::testing::{TestDb, MODEL_CASES};
     use proptest::prelude::*;
+    use tandem_engine::KvEngine;
 
     const PLAIN: SetOptions = SetOptions::PLAIN;
     const CHUNK: usize = CHUNK_SIZE as usize;
@@ -1343,14 +1344,14 @@ mod tests {
         }
     }
 
-    fn record(db: &TestDb, key: &[u8]) -> Record {
+    fn record<E: KvEngine>(db: &TestDb<E>, key: &[u8]) -> Record {
         db.read(|s, at| super::super::lookup(s, at, key))
             .unwrap()
             .expect("the key exists")
     }
 
     /// The chunk records of `key` at its current version.
-    fn chunks(db: &TestDb, key: &[u8]) -> Vec<(u32, usize)> {
+    fn chunks<E: KvEngine>(db: &TestDb<E>, key: &[u8]) -> Vec<(u32, usize)> {
         let r = record(db, key);
         let prefix = keys::sub_prefix(0, key, r.version);
         let end = keys::prefix_end(&prefix).unwrap();
@@ -1393,72 +1394,89 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(MODEL_CASES))]
+
+        #[test]
+        fn values_behave_like_a_byte_vector_in_memory(ops in proptest::collection::vec(op(), 1..14)) {
+            values_behave_like_a_byte_vector(TestDb::open(), ops)?;
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
-        /// APPEND, SETRANGE, GETRANGE, STRLEN, GET and COPY against a `Vec<u8>` model,
-        /// across the inline/chunked threshold and chunk boundaries, sparse gaps included.
         #[test]
-        fn values_behave_like_a_byte_vector(ops in proptest::collection::vec(op(), 1..14)) {
-            let mut db = TestDb::open();
-            let mut model: Option<Vec<u8>> = None;
-            for op in ops {
-                match op {
-                    Op::Set(n, seed) => {
-                        let v = bytes(n, seed);
-                        db.write(|w, at| set(w, at, b"k", &v, PLAIN)).unwrap();
-                        model = Some(v);
-                    }
-                    Op::Append(n, seed) => {
-                        let v = bytes(n, seed);
-                        let got = int_of(db.write(|w, at| append(w, at, b"k", &v)));
-                        let m = model.get_or_insert_with(Vec::new);
-                        m.extend_from_slice(&v);
-                        prop_assert_eq!(got, m.len() as i64);
-                    }
-                    Op::SetRange(offset, n, seed) => {
-                        let v = bytes(n, seed);
-                        let got = int_of(db.write(|w, at| setrange(w, at, b"k", offset, &v)));
-                        if !v.is_empty() {
-                            let m = model.get_or_insert_with(Vec::new);
-                            let end = offset as usize + v.len();
-                            if m.len() < end {
-                                m.resize(end, 0);
-                            }
-                            m[offset as usize..end].copy_from_slice(&v);
-                        }
-                        prop_assert_eq!(got, model.as_ref().map_or(0, |m| m.len() as i64));
-                    }
-                    Op::GetRange(a, b) => {
-                        let m = model.clone().unwrap_or_default();
-                        let want = match range_bounds(m.len() as u64, a, b) {
-                            Some((from, to)) => m[from as usize..to as usize].to_vec(),
-                            None => Vec::new(),
-                        };
-                        let got = bulk_of(db.read(|s, at| getrange(s, at, b"k", a, b)));
-                        prop_assert!(got == want, "GETRANGE {} {}", a, b);
-                    }
-                    Op::Copy => {
-                        // COPY then RENAME back: the value survives under new versions.
-                        if model.is_some() {
-                            db.write(|w, at| keyspace::copy(w, at, b"k", b"c", 0, true)).unwrap();
-                            db.write(|w, at| {
-                                keyspace::rename(w, at, b"c", b"k", keyspace::RenameMode::Overwrite)
-                            })
-                            .unwrap();
-                        }
-                    }
+        fn values_behave_like_a_byte_vector_on_rocksdb(ops in proptest::collection::vec(op(), 1..14)) {
+            values_behave_like_a_byte_vector(TestDb::open_rocks(), ops)?;
+        }
+    }
+
+    /// APPEND, SETRANGE, GETRANGE, STRLEN, GET and COPY against a `Vec<u8>` model,
+    /// across the inline/chunked threshold and chunk boundaries, sparse gaps included.
+    fn values_behave_like_a_byte_vector<E: KvEngine>(
+        mut db: TestDb<E>,
+        ops: Vec<Op>,
+    ) -> Result<(), TestCaseError> {
+        let mut model: Option<Vec<u8>> = None;
+        for op in ops {
+            match op {
+                Op::Set(n, seed) => {
+                    let v = bytes(n, seed);
+                    db.write(|w, at| set(w, at, b"k", &v, PLAIN)).unwrap();
+                    model = Some(v);
                 }
-                let len = int_of(db.read(|s, at| strlen(s, at, b"k")));
-                prop_assert_eq!(len, model.as_ref().map_or(0, |m| m.len() as i64));
-                match &model {
-                    Some(m) => {
-                        prop_assert!(bulk_of(db.read(|s, at| get(s, at, b"k"))) == *m);
-                        prop_assert_eq!(record(&db, b"k").is_chunked(), m.len() > INLINE_MAX);
+                Op::Append(n, seed) => {
+                    let v = bytes(n, seed);
+                    let got = int_of(db.write(|w, at| append(w, at, b"k", &v)));
+                    let m = model.get_or_insert_with(Vec::new);
+                    m.extend_from_slice(&v);
+                    prop_assert_eq!(got, m.len() as i64);
+                }
+                Op::SetRange(offset, n, seed) => {
+                    let v = bytes(n, seed);
+                    let got = int_of(db.write(|w, at| setrange(w, at, b"k", offset, &v)));
+                    if !v.is_empty() {
+                        let m = model.get_or_insert_with(Vec::new);
+                        let end = offset as usize + v.len();
+                        if m.len() < end {
+                            m.resize(end, 0);
+                        }
+                        m[offset as usize..end].copy_from_slice(&v);
                     }
-                    None => prop_assert_eq!(db.read(|s, at| get(s, at, b"k")), Ok(Reply::Nil)),
+                    prop_assert_eq!(got, model.as_ref().map_or(0, |m| m.len() as i64));
+                }
+                Op::GetRange(a, b) => {
+                    let m = model.clone().unwrap_or_default();
+                    let want = match range_bounds(m.len() as u64, a, b) {
+                        Some((from, to)) => m[from as usize..to as usize].to_vec(),
+                        None => Vec::new(),
+                    };
+                    let got = bulk_of(db.read(|s, at| getrange(s, at, b"k", a, b)));
+                    prop_assert!(got == want, "GETRANGE {} {}", a, b);
+                }
+                Op::Copy => {
+                    // COPY then RENAME back: the value survives under new versions.
+                    if model.is_some() {
+                        db.write(|w, at| keyspace::copy(w, at, b"k", b"c", 0, true))
+                            .unwrap();
+                        db.write(|w, at| {
+                            keyspace::rename(w, at, b"c", b"k", keyspace::RenameMode::Overwrite)
+                        })
+                        .unwrap();
+                    }
                 }
             }
+            let len = int_of(db.read(|s, at| strlen(s, at, b"k")));
+            prop_assert_eq!(len, model.as_ref().map_or(0, |m| m.len() as i64));
+            match &model {
+                Some(m) => {
+                    prop_assert!(bulk_of(db.read(|s, at| get(s, at, b"k"))) == *m);
+                    prop_assert_eq!(record(&db, b"k").is_chunked(), m.len() > INLINE_MAX);
+                }
+                None => prop_assert_eq!(db.read(|s, at| get(s, at, b"k")), Ok(Reply::Nil)),
+            }
         }
+        Ok(())
     }
 
     #[test]
@@ -1604,27 +1622,6 @@ mod tests {
         let mut want = old;
         want.push(b'!');
         assert_eq!(bulk_of(db.read(|s, at| get(s, at, b"o"))), want);
-    }
-
-    #[test]
-    fn the_socket_threads_view_leaves_large_values_to_the_read_pool() {
-        let mut db = TestDb::open();
-        db.write(|w, at| set(w, at, b"small", b"v", PLAIN)).unwrap();
-        let big = bytes(INLINE_MAX + 1, 5);
-        db.write(|w, at| set(w, at, b"big", &big, PLAIN)).unwrap();
-        let at = db.at();
-        let view = db.engine.cached_read(true);
-        assert_eq!(get(&view, at, b"small"), Ok(Reply::Bulk(b"v".to_vec())));
-        assert_eq!(
-            strlen(&view, at, b"big"),
-            Ok(Reply::Integer(big.len() as i64))
-        );
-        assert!(!view.missed());
-        let _ = get(&view, at, b"big");
-        assert!(view.missed(), "a large GET gives up on the socket thread");
-        let pool = db.engine.cached_read(false);
-        assert_eq!(get(&pool, at, b"big"), Ok(Reply::Bulk(big)));
-        assert!(!pool.missed());
     }
 
     #[test]

@@ -926,7 +926,7 @@ pub fn zmpop<W: StoreWrite + ?Sized>(
     Ok(Reply::NilArray)
 }
 
-/// splitmix64, seeded once per command from the engine's generator.
+/// splitmix64, seeded once per command from the services' generator.
 struct Rng(u64);
 
 impl Rng {
@@ -949,7 +949,7 @@ pub fn zrandmember<S: StoreRead + ?Sized>(
     with_scores: bool,
 ) -> CmdResult {
     let z = read_zset(s, at, key)?;
-    let mut rng = Rng(s.engine().random_u64());
+    let mut rng = Rng(s.services().random_u64());
     let Some(count) = count else {
         let Some(z) = z else {
             return Ok(Reply::Nil);
@@ -992,7 +992,7 @@ pub fn zrandmember<S: StoreRead + ?Sized>(
 }
 
 /// `ZSCAN`: small zsets in one call (cursor 0), larger ones `count` members at a time in
-/// member order, resuming from a member remembered in the engine's cursor memory.
+/// member order, resuming from a member remembered in the services' cursor memory.
 pub fn zscan<S: StoreRead + ?Sized>(
     s: &S,
     at: At,
@@ -1020,7 +1020,7 @@ pub fn zscan<S: StoreRead + ?Sized>(
     let from = if cursor == 0 {
         Vec::new()
     } else {
-        match s.engine().cursor(cursor) {
+        match s.services().cursor(cursor) {
             Some((db, member)) if db == at.db => member,
             _ => return Ok(done(Vec::new())),
         }
@@ -1044,7 +1044,7 @@ pub fn zscan<S: StoreRead + ?Sized>(
     Ok(match resume {
         None => done(items),
         Some(member) => {
-            let id = s.engine().save_cursor(at.db, member);
+            let id = s.services().save_cursor(at.db, member);
             Reply::Array(vec![Reply::bulk(id.to_string()), Reply::Array(items)])
         }
     })
@@ -1461,18 +1461,25 @@ mod tests {
     use crate::engine::now_ms;
     use crate::types::keyspace;
     use crate::types::raw_record;
-    use crate::types::testing::{test_db_wrapper, TestDb};
+    use crate::types::testing::{test_db_wrapper, TestDb, MODEL_CASES};
+    use tandem_engine::{KvEngine, MemoryEngine};
 
-    /// A temp-dir engine driven as the executor drives it: reads on committed state, each
-    /// write in its own committed group.
-    struct Db(TestDb);
+    /// An engine (in memory unless a test asks for RocksDB) driven as the executor drives
+    /// it: reads on committed state, each write in its own committed group.
+    struct Db<E: KvEngine = MemoryEngine>(TestDb<E>);
     test_db_wrapper!(Db);
 
     impl Db {
         fn new() -> Db {
             Db(TestDb::open())
         }
+    }
 
+    fn open() -> Db {
+        Db::new()
+    }
+
+    impl<E: KvEngine> Db<E> {
         fn zadd(&mut self, key: &str, pairs: &[(f64, &str)]) -> CmdResult {
             self.zadd_with(key, plain(), pairs)
         }
@@ -2080,86 +2087,154 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(24))]
+        #![proptest_config(ProptestConfig::with_cases(MODEL_CASES))]
+
         #[test]
-        fn random_ops_match_a_model(ops in proptest::collection::vec(op(), 1..40)) {
-            let mut db = Db::new();
-            let mut model: BTreeMap<String, f64> = BTreeMap::new();
-            let name = |m: u8| format!("m{m}");
-            for op in ops {
-                match op {
-                    Op::Add(pairs, flag) => {
-                        let opts = match flag {
-                            1 => ZAddOptions { condition: ZAddCondition::Nx, ..plain() },
-                            2 => ZAddOptions { condition: ZAddCondition::Xx, ..plain() },
-                            3 => ZAddOptions { compare: ZAddCompare::Gt, ..plain() },
-                            4 => ZAddOptions { compare: ZAddCompare::Lt, ..plain() },
-                            _ => plain(),
-                        };
-                        let names: Vec<String> = pairs.iter().map(|(_, m)| name(*m)).collect();
-                        let args: Vec<(f64, &str)> = pairs.iter().zip(&names).map(|((s, _), m)| (f64::from(*s) / 4.0, m.as_str())).collect();
-                        let mut added = 0;
-                        for (s, m) in &args {
-                            match model.get(*m).copied() {
-                                Some(cur) => {
-                                    let ok = match flag { 1 => false, 3 => *s > cur, 4 => *s < cur, _ => true };
-                                    if ok { model.insert((*m).to_owned(), *s); }
-                                }
-                                None if flag != 2 => { model.insert((*m).to_owned(), *s); added += 1; }
-                                None => {}
-                            }
-                        }
-                        prop_assert_eq!(db.zadd_with("z", opts, &args), Ok(Reply::Integer(added)));
-                    }
-                    Op::Rem(ms) => {
-                        let names: Vec<String> = ms.iter().map(|m| name(*m)).collect();
-                        let refs: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
-                        let mut removed = 0;
-                        for n in &names { if model.remove(n).is_some() { removed += 1; } }
-                        prop_assert_eq!(db.write(|w, at| zrem(w, at, b"z", &refs)), Ok(Reply::Integer(removed)));
-                    }
-                    Op::Incr(d, m) => {
-                        let n = name(m);
-                        let v = model.get(&n).copied().unwrap_or(0.0) + f64::from(d);
-                        model.insert(n.clone(), v);
-                        prop_assert_eq!(db.write(|w, at| zincrby(w, at, b"z", f64::from(d), n.as_bytes())), Ok(Reply::Double(normal(v))));
-                    }
-                    Op::PopMin(c) => {
-                        let order = model_order(&model);
-                        for (m, _) in order.iter().take(usize::from(c)) { model.remove(m); }
-                        db.write(|w, at| zpop(w, at, b"z", ZEnd::Min, Some(u64::from(c)))).unwrap();
-                    }
-                    Op::RemRank(a, b) => {
-                        let order = model_order(&model);
-                        let n = order.len() as i64;
-                        let (mut s, mut e) = (i64::from(a), i64::from(b));
-                        if s < 0 { s += n; }
-                        if e < 0 { e += n; }
-                        s = s.max(0);
-                        if s <= e && s < n {
-                            for (m, _) in &order[s as usize..=(e.min(n - 1) as usize)] { model.remove(m); }
-                        }
-                        let by = ZRangeBy::Rank { start: i64::from(a), stop: i64::from(b) };
-                        db.write(|w, at| zremrange(w, at, b"z", &by)).unwrap();
-                    }
-                }
-                let want: Vec<(String, f64)> = model_order(&model).into_iter().map(|(m, s)| (m, normal(s))).collect();
-                prop_assert_eq!(db.all("z"), want.clone());
-                // Walking down from the top gives the same entries in reverse.
-                if let Some(z) = read_zset(&db.engine, db.at(), b"z").unwrap() {
-                    let by = ZRangeBy::Rank { start: 0, stop: -1 };
-                    let back: Vec<(String, f64)> = select(&db.engine, &z, &by, true, None)
-                        .unwrap()
-                        .into_iter()
-                        .map(|(m, s)| (String::from_utf8(m).unwrap(), s))
-                        .collect();
-                    let mut rev = want.clone();
-                    rev.reverse();
-                    prop_assert_eq!(back, rev);
-                }
-                prop_assert_eq!(db.card("z"), model.len() as i64);
-                prop_assert_eq!(db.sub_rows("z"), 2 * model.len());
-            }
+        fn random_ops_match_a_model_in_memory(ops in proptest::collection::vec(op(), 1..40)) {
+            random_ops_match_a_model(open(), ops)?;
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn random_ops_match_a_model_on_rocksdb(ops in proptest::collection::vec(op(), 1..40)) {
+            random_ops_match_a_model(Db(TestDb::open_rocks()), ops)?;
+        }
+    }
+
+    fn random_ops_match_a_model<E: KvEngine>(
+        mut db: Db<E>,
+        ops: Vec<Op>,
+    ) -> Result<(), TestCaseError> {
+        let mut model: BTreeMap<String, f64> = BTreeMap::new();
+        let name = |m: u8| format!("m{m}");
+        for op in ops {
+            match op {
+                Op::Add(pairs, flag) => {
+                    let opts = match flag {
+                        1 => ZAddOptions {
+                            condition: ZAddCondition::Nx,
+                            ..plain()
+                        },
+                        2 => ZAddOptions {
+                            condition: ZAddCondition::Xx,
+                            ..plain()
+                        },
+                        3 => ZAddOptions {
+                            compare: ZAddCompare::Gt,
+                            ..plain()
+                        },
+                        4 => ZAddOptions {
+                            compare: ZAddCompare::Lt,
+                            ..plain()
+                        },
+                        _ => plain(),
+                    };
+                    let names: Vec<String> = pairs.iter().map(|(_, m)| name(*m)).collect();
+                    let args: Vec<(f64, &str)> = pairs
+                        .iter()
+                        .zip(&names)
+                        .map(|((s, _), m)| (f64::from(*s) / 4.0, m.as_str()))
+                        .collect();
+                    let mut added = 0;
+                    for (s, m) in &args {
+                        match model.get(*m).copied() {
+                            Some(cur) => {
+                                let ok = match flag {
+                                    1 => false,
+                                    3 => *s > cur,
+                                    4 => *s < cur,
+                                    _ => true,
+                                };
+                                if ok {
+                                    model.insert((*m).to_owned(), *s);
+                                }
+                            }
+                            None if flag != 2 => {
+                                model.insert((*m).to_owned(), *s);
+                                added += 1;
+                            }
+                            None => {}
+                        }
+                    }
+                    prop_assert_eq!(db.zadd_with("z", opts, &args), Ok(Reply::Integer(added)));
+                }
+                Op::Rem(ms) => {
+                    let names: Vec<String> = ms.iter().map(|m| name(*m)).collect();
+                    let refs: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
+                    let mut removed = 0;
+                    for n in &names {
+                        if model.remove(n).is_some() {
+                            removed += 1;
+                        }
+                    }
+                    prop_assert_eq!(
+                        db.write(|w, at| zrem(w, at, b"z", &refs)),
+                        Ok(Reply::Integer(removed))
+                    );
+                }
+                Op::Incr(d, m) => {
+                    let n = name(m);
+                    let v = model.get(&n).copied().unwrap_or(0.0) + f64::from(d);
+                    model.insert(n.clone(), v);
+                    prop_assert_eq!(
+                        db.write(|w, at| zincrby(w, at, b"z", f64::from(d), n.as_bytes())),
+                        Ok(Reply::Double(normal(v)))
+                    );
+                }
+                Op::PopMin(c) => {
+                    let order = model_order(&model);
+                    for (m, _) in order.iter().take(usize::from(c)) {
+                        model.remove(m);
+                    }
+                    db.write(|w, at| zpop(w, at, b"z", ZEnd::Min, Some(u64::from(c))))
+                        .unwrap();
+                }
+                Op::RemRank(a, b) => {
+                    let order = model_order(&model);
+                    let n = order.len() as i64;
+                    let (mut s, mut e) = (i64::from(a), i64::from(b));
+                    if s < 0 {
+                        s += n;
+                    }
+                    if e < 0 {
+                        e += n;
+                    }
+                    s = s.max(0);
+                    if s <= e && s < n {
+                        for (m, _) in &order[s as usize..=(e.min(n - 1) as usize)] {
+                            model.remove(m);
+                        }
+                    }
+                    let by = ZRangeBy::Rank {
+                        start: i64::from(a),
+                        stop: i64::from(b),
+                    };
+                    db.write(|w, at| zremrange(w, at, b"z", &by)).unwrap();
+                }
+            }
+            let want: Vec<(String, f64)> = model_order(&model)
+                .into_iter()
+                .map(|(m, s)| (m, normal(s)))
+                .collect();
+            prop_assert_eq!(db.all("z"), want.clone());
+            // Walking down from the top gives the same entries in reverse.
+            if let Some(z) = read_zset(&db.engine, db.at(), b"z").unwrap() {
+                let by = ZRangeBy::Rank { start: 0, stop: -1 };
+                let back: Vec<(String, f64)> = select(&db.engine, &z, &by, true, None)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(m, s)| (String::from_utf8(m).unwrap(), s))
+                    .collect();
+                let mut rev = want.clone();
+                rev.reverse();
+                prop_assert_eq!(back, rev);
+            }
+            prop_assert_eq!(db.card("z"), model.len() as i64);
+            prop_assert_eq!(db.sub_rows("z"), 2 * model.len());
+        }
+        Ok(())
     }
 }

@@ -26,10 +26,12 @@ use tandem_shared::command::{ArchivedCommand, ArchivedWatchToken};
 use tandem_shared::wire::Outcome;
 use tandem_shared::Reply;
 
+use crate::engine::group::{Touched, WriteGroup};
 use crate::engine::keys;
 use crate::engine::metadata::Header;
 use crate::engine::{Cf, StoreRead};
-use crate::executor::{Touched, WriteGroup};
+use crate::executor::execute_write;
+use crate::pubsub::Hub;
 
 /// Most watched keys held at once. A WATCH past this gets a token that fails its EXEC.
 pub const MAX_ENTRIES: usize = 1 << 20;
@@ -231,6 +233,7 @@ impl WatchTable {
 /// more runs: the `Exec` gets a null array and each later command a placeholder `Nil`.
 pub fn execute(
     group: &mut WriteGroup<'_>,
+    hub: &Hub,
     table: &mut WatchTable,
     db: u8,
     commands: &ArchivedVec<ArchivedCommand>,
@@ -269,7 +272,7 @@ pub fn execute(
                     Outcome::Err(tandem_shared::StorageError::DbOutOfRange)
                 }
             }
-            other => group.execute(db, other),
+            other => execute_write(group, hub, db, other),
         };
         out.push(outcome);
         if !transaction {
@@ -304,8 +307,8 @@ fn key_state<S: StoreRead + ?Sized>(store: &S, db: u8, key: &[u8], now_ms: u64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::group::Writer;
     use crate::engine::{Engine, EngineOptions};
-    use crate::executor::Writer;
     use tandem_shared::command::WatchToken;
     use tandem_shared::{Command, SetCondition, SetExpiry};
 
@@ -353,7 +356,8 @@ mod tests {
             let track = self.table.prepare_group(crate::engine::now_ms());
             self.writer.set_track_touched(track);
             let mut g = self.writer.begin();
-            let out = execute(&mut g, &mut self.table, db, a, &mut |_, _| {});
+            let hub = Hub::default();
+            let out = execute(&mut g, &hub, &mut self.table, db, a, &mut |_, _| {});
             let t = g.take_touched();
             self.table.note(&t, &g, Cause::Command);
             g.commit().unwrap();

@@ -1,9 +1,9 @@
-//! Keyspace notifications: the events a committed write publishes on
-//! `__keyspace@<db>__:<key>` and `__keyevent@<db>__:<event>`, per the
-//! `notify-keyspace-events` flags kept in the pub/sub hub.
+//! Keyspace events: what a committed write publishes on `__keyspace@<db>__:<key>` and
+//! `__keyevent@<db>__:<event>`, per the `notify-keyspace-events` flags (kept by the
+//! [`Hub`], which the writer reads once per group).
 //!
 //! How events are found: a [`Recorder`] lives in a write group only while the flags ask
-//! for some class (read once per group, so the plain path pays nothing). It watches the
+//! for some class (so the plain path pays nothing). It watches the
 //! group's metadata and sub-key writes at the engine seam, noting per user key whether it
 //! was live (or expired) before the command and is live after it. When a command ends,
 //! [`command_events`] maps the command, its reply and those notes to the events Redis 7.0
@@ -11,8 +11,10 @@
 //! `new` where Redis's `dbAdd` runs, then the command's own events. The expiry sweeper's
 //! deletions become `expired` events the same way.
 //!
-//! Events are published after the write group commits, in command order, so a subscriber
-//! never hears of a write that did not happen. This module decides nothing about storage.
+//! Events are published after the write group commits, in command order, through the hub
+//! handle the writer passes in ([`Notifications::publish`]), so a subscriber never hears of
+//! a write that did not happen. This module decides nothing about storage and knows the hub
+//! only as a publisher.
 
 use std::collections::{HashMap, HashSet};
 
@@ -28,14 +30,13 @@ pub use tandem_shared::notify::Flags;
 use crate::engine::keys;
 use crate::engine::metadata::Header;
 use crate::engine::{Cf, StoreRead};
-use crate::pubsub::hub;
+use crate::pubsub::Hub;
 
-/// Publishes one event for `key` in `db` if the flags ask for its class.
-pub fn emit(flags: Flags, class: u32, event: &str, db: u8, key: &[u8]) {
+/// Publishes one event for `key` in `db` through `hub` if the flags ask for its class.
+pub fn emit(hub: &Hub, flags: Flags, class: u32, event: &str, db: u8, key: &[u8]) {
     if !flags.wants(class) {
         return;
     }
-    let hub = hub();
     if flags.has(Flags::KEYSPACE) {
         let mut channel = format!("__keyspace@{db}__:").into_bytes();
         channel.extend_from_slice(key);
@@ -74,10 +75,10 @@ pub struct Notifications {
 }
 
 impl Notifications {
-    /// Publishes every event. Call only after the group's commit succeeded.
-    pub fn publish(self) {
+    /// Publishes every event through `hub`. Call only after the group's commit succeeded.
+    pub fn publish(self, hub: &Hub) {
         for e in &self.events {
-            emit(self.flags, e.class, e.name, e.db, &e.key);
+            emit(hub, self.flags, e.class, e.name, e.db, &e.key);
         }
     }
 
@@ -113,11 +114,6 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder for a group about to begin, or `None` when the flags publish nothing.
-    pub fn for_group() -> Option<Recorder> {
-        Recorder::with_flags(hub().notify_flags())
-    }
-
     /// A recorder for `flags`, or `None` when they publish nothing.
     pub fn with_flags(flags: Flags) -> Option<Recorder> {
         flags.wants(EMITTED).then(|| Recorder {
@@ -606,7 +602,7 @@ mod tests {
     fn run(g: &mut crate::executor::WriteGroup<'_>, cmd: tandem_shared::Command) -> Outcome {
         let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&cmd).unwrap();
         let a = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap();
-        g.execute(0, a)
+        crate::executor::execute_write(g, &Hub::default(), 0, a)
     }
 
     #[test]
@@ -621,10 +617,8 @@ mod tests {
             ..Default::default()
         };
         let mut writer = crate::executor::Writer::new(Engine::open(dir.path(), &options).unwrap());
-        // A group keeps the flags it began with; reset at once so other tests pay nothing.
-        hub().set_notify_flags(Flags::parse(b"KEAn").unwrap());
+        writer.set_event_flags(Flags::parse(b"KEAn").unwrap());
         let mut g = writer.begin();
-        hub().set_notify_flags(Flags::default());
         let k = |s: &str| s.as_bytes().to_vec();
         let set = |key: &str, expiry| Command::Set {
             key: k(key),

@@ -1,4 +1,4 @@
-//! Byte layout of RocksDB keys (see `docs/ENCODING.md`, which this file must match).
+//! Byte layout of the engine's keys (see `docs/ENCODING.md`, which this file must match).
 //!
 //! Owns the encoding of metadata keys (`meta` column family) and sub-keys (`sub` column
 //! family) and the key ranges that cover one database. It knows nothing of values,

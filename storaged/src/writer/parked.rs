@@ -25,99 +25,29 @@
 //! proxy resends them on its next link.
 //!
 //! This module does not read the socket or decide when groups commit; it runs commands only
-//! through the write group it is handed.
+//! through the write group it is handed, and what a pop does is `types::pop`'s.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use tandem_shared::command::{ArchivedBlockingOp, ArchivedCommand};
+use tandem_shared::command::ArchivedCommand;
 use tandem_shared::wire::{Frame, Outcome};
 use tandem_shared::{Reply, StorageError};
 use tokio::sync::mpsc;
 
-use crate::batch::{self, Answer, DedupState, RequestView, WriteJob, WriterCtx};
-use crate::engine::metadata::KeyType;
+use crate::dedup::{self, Answer, DedupState};
+use crate::engine::group::{Touched, WriteGroup};
 use crate::engine::{now_ms, StoreWrite};
-use crate::executor::{Touched, WriteGroup};
+use crate::executor::{execute_write, pop_op};
+use crate::pubsub::Hub;
 use crate::reply::ReplyTo;
-use crate::types::{self, list, zset, At, CmdResult};
+use crate::request::RequestView;
+use crate::types::pop::{pop, PopOp};
+use crate::types::{self, At};
 
-/// A request's reply channel plus what `batch.rs` needs to answer it.
-pub(crate) type Done = (u64, Answer, ReplyTo);
-
-/// Runs a blocking pop without waiting: the non-blocking form's effect, with the blocking
-/// command's reply shape; the timeout reply (a null) when every key is empty.
-///
-/// # Errors
-/// `WRONGTYPE` for the first key of another type met before a non-empty one (and for a
-/// `BLMOVE` destination of another type), as Redis does.
-pub fn pop<'k, W: StoreWrite + ?Sized>(
-    w: &mut W,
-    at: At,
-    op: &ArchivedBlockingOp,
-    keys: impl Iterator<Item = &'k [u8]>,
-) -> CmdResult {
-    use tandem_shared::command::{ArchivedListEnd, ArchivedZEnd};
-    use tandem_shared::command::{ListEnd, ZEnd};
-    let list_end = |e: &ArchivedListEnd| match e {
-        ArchivedListEnd::Left => ListEnd::Left,
-        ArchivedListEnd::Right => ListEnd::Right,
-    };
-    let z_end = |e: &ArchivedZEnd| match e {
-        ArchivedZEnd::Min => ZEnd::Min,
-        ArchivedZEnd::Max => ZEnd::Max,
-    };
-    let keys: Vec<&[u8]> = keys.collect();
-    match op {
-        ArchivedBlockingOp::List { end } => {
-            for &key in &keys {
-                if let Reply::Bulk(v) = list::pop(w, at, key, list_end(end), None)? {
-                    return Ok(Reply::Array(vec![Reply::bulk(key), Reply::Bulk(v)]));
-                }
-            }
-            Ok(Reply::NilArray)
-        }
-        ArchivedBlockingOp::ListMulti { end, count } => {
-            list::lmpop(w, at, keys.into_iter(), list_end(end), count.to_native())
-        }
-        ArchivedBlockingOp::Move { dst, from, to } => match keys.first() {
-            Some(src) => list::lmove(w, at, src, dst, list_end(from), list_end(to)),
-            None => Ok(Reply::Nil),
-        },
-        ArchivedBlockingOp::ZSet { end } => {
-            match zset::zmpop(w, at, &keys, z_end(end), 1)? {
-                // `[key, [[member, score]]]` flattened to `[key, member, score]`.
-                Reply::Array(mut parts) if parts.len() == 2 => {
-                    let Some(Reply::Array(items)) = parts.pop() else {
-                        return Ok(Reply::NilArray);
-                    };
-                    let mut out = parts;
-                    for item in items {
-                        if let Reply::Array(pair) = item {
-                            out.extend(pair);
-                        }
-                    }
-                    Ok(Reply::Array(out))
-                }
-                other => Ok(other),
-            }
-        }
-        ArchivedBlockingOp::ZSetMulti { end, count } => {
-            zset::zmpop(w, at, &keys, z_end(end), count.to_native())
-        }
-    }
-}
-
-/// The type of the keys a blocking pop pops from.
-fn pops_from(op: &ArchivedBlockingOp) -> KeyType {
-    match op {
-        ArchivedBlockingOp::List { .. }
-        | ArchivedBlockingOp::ListMulti { .. }
-        | ArchivedBlockingOp::Move { .. } => KeyType::List,
-        ArchivedBlockingOp::ZSet { .. } | ArchivedBlockingOp::ZSetMulti { .. } => KeyType::ZSet,
-    }
-}
+/// An answered request, its reply channel and id, waiting for its group to commit.
+pub type Done = (u64, Answer, ReplyTo);
 
 /// What a blocked pop gets from one key.
 enum Serving {
@@ -133,19 +63,14 @@ enum Serving {
 
 /// Serves a blocked pop from `key` alone, as Redis 7.0 serves a blocked client when the key
 /// becomes ready.
-fn serve_from<W: StoreWrite + ?Sized>(
-    w: &mut W,
-    at: At,
-    op: &ArchivedBlockingOp,
-    key: &[u8],
-) -> Serving {
+fn serve_from<W: StoreWrite + ?Sized>(w: &mut W, at: At, op: PopOp<'_>, key: &[u8]) -> Serving {
     match types::lookup(w, at, key) {
         Ok(None) => return Serving::Empty,
-        Ok(Some(record)) if record.kind != pops_from(op) => return Serving::OtherType,
+        Ok(Some(record)) if record.kind != op.pops_from() => return Serving::OtherType,
         Ok(Some(_)) => {}
         Err(e) => return Serving::Answered(Outcome::Err(e)),
     }
-    match pop(w, at, op, std::iter::once(key)) {
+    match pop(w, at, op, &[key]) {
         Ok(Reply::Nil | Reply::NilArray) => Serving::Empty,
         Ok(reply) => Serving::Answered(Outcome::Ok(reply)),
         Err(e) => Serving::Answered(Outcome::Err(e)),
@@ -158,7 +83,7 @@ fn serve_from<W: StoreWrite + ?Sized>(
 fn serve_continued<W: StoreWrite + ?Sized>(
     w: &mut W,
     db: u8,
-    op: &ArchivedBlockingOp,
+    op: PopOp<'_>,
     keys: &[&[u8]],
 ) -> Outcome {
     let at = match types::check_db(db) {
@@ -173,15 +98,7 @@ fn serve_continued<W: StoreWrite + ?Sized>(
             return outcome;
         }
     }
-    Outcome::Ok(timeout_reply(op))
-}
-
-/// The reply of a blocking pop that timed out (or was unblocked with `TIMEOUT`).
-pub fn timeout_reply(op: &ArchivedBlockingOp) -> Reply {
-    match op {
-        ArchivedBlockingOp::Move { .. } => Reply::Nil,
-        _ => Reply::NilArray,
-    }
+    Outcome::Ok(op.timeout_reply())
 }
 
 fn is_empty_pop(outcome: &Outcome) -> bool {
@@ -210,7 +127,7 @@ pub fn may_park(req: &RequestView<'_>) -> bool {
 }
 
 /// A parked request.
-pub(crate) struct Parked {
+pub struct Parked {
     frame: Frame,
     reply: ReplyTo,
 }
@@ -370,11 +287,11 @@ impl<T> Table<T> {
     }
 }
 
-/// Wakes the writer for the earliest deadline: a small thread that sends a
-/// [`WriteJob::Tick`] when it passes. It holds only a weak sender, so it never keeps the
-/// writer's queue open, and exits once the writer is gone.
+/// Wakes the writer for the earliest deadline: a small thread that sends the writer's tick
+/// job when it passes. It holds only a weak sender, so it never keeps the writer's queue
+/// open, and exits once the writer is gone.
 #[derive(Clone)]
-pub(crate) struct Timer {
+pub struct Timer {
     inner: Arc<(Mutex<Option<u64>>, Condvar)>,
 }
 
@@ -382,11 +299,14 @@ pub(crate) struct Timer {
 const TIMER_IDLE_CHECK: Duration = Duration::from_secs(1);
 
 impl Timer {
-    /// Starts the timer thread.
+    /// Starts the timer thread, which sends `tick()` on `tx` at each deadline.
     ///
     /// # Errors
     /// If the thread cannot be spawned.
-    pub fn start(tx: &mpsc::Sender<WriteJob>) -> std::io::Result<Timer> {
+    pub fn start<J: Send + 'static>(
+        tx: &mpsc::Sender<J>,
+        tick: fn() -> J,
+    ) -> std::io::Result<Timer> {
         let timer = Timer {
             inner: Arc::new((Mutex::new(None), Condvar::new())),
         };
@@ -406,7 +326,7 @@ impl Timer {
                                 match weak.upgrade() {
                                     // Full queue: the writer is busy and checks deadlines
                                     // after every group anyway.
-                                    Some(tx) => drop(tx.try_send(WriteJob::Tick)),
+                                    Some(tx) => drop(tx.try_send(tick())),
                                     None => return,
                                 }
                                 continue;
@@ -437,7 +357,7 @@ impl Timer {
 }
 
 /// The writer's blocked-clients state: the table of parked requests and the timer.
-pub(crate) struct Blocked {
+pub struct Blocked {
     table: Table<Parked>,
     timer: Timer,
     /// The deadline last handed to the timer, so the plain path takes no lock.
@@ -470,8 +390,8 @@ impl Blocked {
         frame: Frame,
         reply: ReplyTo,
         group: &mut WriteGroup<'_>,
+        hub: &Hub,
         now: u64,
-        ctx: &WriterCtx,
         state: &mut DedupState,
         done: &mut Vec<Done>,
     ) {
@@ -498,7 +418,7 @@ impl Blocked {
                         } else {
                             Release::Timeout
                         };
-                        self.release(parked, how, group, ctx, state, done);
+                        self.release(parked, how, group, state, done);
                         1
                     }
                     _ => 0,
@@ -522,7 +442,7 @@ impl Blocked {
                 return;
             }
         };
-        if let Some(answer) = batch::recall(group, &req, now, ctx, state) {
+        if let Some(answer) = dedup::recall(group, &req, now, state) {
             done.push((id, answer, reply));
             return;
         }
@@ -530,9 +450,10 @@ impl Blocked {
             Some(ArchivedCommand::BlockingPop { op, keys, wait })
                 if self.continues(wait.renewed, &ticket) =>
             {
-                serve_continued(group, req.db, op, &types::key_slices(keys))
+                let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+                serve_continued(group, req.db, pop_op(op), &keys)
             }
-            Some(cmd) => group.execute(req.db, cmd),
+            Some(cmd) => execute_write(group, hub, req.db, cmd),
             None => return,
         };
         let waits = ticket.deadline_ms == 0 || now < ticket.deadline_ms;
@@ -542,7 +463,7 @@ impl Blocked {
             self.table.park(ticket, Parked { frame, reply });
             return;
         }
-        let answer = batch::remember(group, &req, vec![outcome], ctx, state);
+        let answer = dedup::remember(group, &req, vec![outcome], state);
         done.push((id, answer, reply));
     }
 
@@ -573,7 +494,6 @@ impl Blocked {
     pub fn serve_ready(
         &mut self,
         group: &mut WriteGroup<'_>,
-        ctx: &WriterCtx,
         state: &mut DedupState,
         done: &mut Vec<Done>,
     ) {
@@ -598,13 +518,13 @@ impl Blocked {
                     db,
                     now_ms: now_ms(),
                 };
-                let outcome = match serve_from(group, at, op, &key) {
+                let outcome = match serve_from(group, at, pop_op(op), &key) {
                     Serving::Answered(outcome) => outcome,
                     Serving::OtherType => continue,
                     Serving::Empty => break,
                 };
                 let id = req.id;
-                let answer = batch::remember(group, &req, vec![outcome], ctx, state);
+                let answer = dedup::remember(group, &req, vec![outcome], state);
                 if let Some((_, parked)) = self.table.remove(n) {
                     done.push((id, answer, parked.reply));
                 }
@@ -617,7 +537,6 @@ impl Blocked {
     pub fn expire(
         &mut self,
         group: &mut WriteGroup<'_>,
-        ctx: &WriterCtx,
         state: &mut DedupState,
         done: &mut Vec<Done>,
     ) {
@@ -630,7 +549,7 @@ impl Blocked {
             self.table.take_where(|p| p.reply.is_closed());
         }
         for (_, parked) in self.table.take_expired(now) {
-            self.release(parked, Release::Timeout, group, ctx, state, done);
+            self.release(parked, Release::Timeout, group, state, done);
         }
     }
 
@@ -654,7 +573,6 @@ impl Blocked {
         parked: Parked,
         how: Release,
         group: &mut WriteGroup<'_>,
-        ctx: &WriterCtx,
         state: &mut DedupState,
         done: &mut Vec<Done>,
     ) {
@@ -668,11 +586,11 @@ impl Blocked {
             return;
         };
         let outcome = match how {
-            Release::Timeout => Outcome::Ok(timeout_reply(op)),
+            Release::Timeout => Outcome::Ok(pop_op(op).timeout_reply()),
             Release::Error => Outcome::Err(StorageError::Unblocked),
         };
         let id = req.id;
-        let answer = batch::remember(group, &req, vec![outcome], ctx, state);
+        let answer = dedup::remember(group, &req, vec![outcome], state);
         done.push((id, answer, parked.reply));
     }
 }
@@ -686,67 +604,50 @@ enum Release {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::testing::TestDb;
+    type TestDb = crate::types::testing::TestDb<crate::engine::Engine>;
+    use crate::types::{list, string, zset};
     use tandem_shared::command::{
         BlockingOp, ListEnd, ZAddCompare, ZAddCondition, ZAddOptions, ZEnd,
     };
-    use tandem_shared::Command;
 
     fn b(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()
     }
 
-    /// Runs one command in its own committed group.
-    fn run(db: &mut TestDb, cmd: &Command) -> Outcome {
-        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(cmd).expect("archive");
-        let cmd = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).expect("access");
-        db.write(|w, _| w.execute(0, cmd))
-    }
-
     /// `string` a string, `list` a list of `[x]`, `zset` a sorted set of `{m: 1}`.
     fn keys_of_each_type() -> TestDb {
-        let mut db = TestDb::open();
-        let setup = [
-            Command::SetNx {
-                key: b("string"),
-                value: b("v"),
-            },
-            Command::LPush {
-                key: b("list"),
-                end: ListEnd::Left,
-                elements: vec![b("x")],
-                only_existing: false,
-            },
-            Command::ZAdd {
-                key: b("zset"),
-                options: ZAddOptions {
-                    condition: ZAddCondition::Always,
-                    compare: ZAddCompare::Any,
-                    changed: false,
-                    incr: false,
-                },
-                pairs: vec![(1.0, b("m"))],
-            },
-        ];
-        for cmd in &setup {
-            assert!(matches!(run(&mut db, cmd), Outcome::Ok(_)), "{cmd:?}");
-        }
+        let mut db = TestDb::open_rocks();
+        let zadd = ZAddOptions {
+            condition: ZAddCondition::Always,
+            compare: ZAddCompare::Any,
+            changed: false,
+            incr: false,
+        };
+        db.write(|w, at| {
+            string::setnx(w, at, b"string", b"v").expect("setnx");
+            list::push(
+                w,
+                at,
+                b"list",
+                ListEnd::Left,
+                [&b"x"[..]].into_iter(),
+                false,
+            )
+            .expect("lpush");
+            zset::zadd(w, at, b"zset", zadd, &[(1.0, &b"m"[..])]).expect("zadd");
+        });
         db
     }
 
-    fn with_op<R>(op: &BlockingOp, f: impl FnOnce(&ArchivedBlockingOp) -> R) -> R {
-        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(op).expect("archive");
-        f(rkyv::access::<ArchivedBlockingOp, rkyv::rancor::Error>(&bytes).expect("access"))
-    }
-
     fn serve(db: &mut TestDb, op: &BlockingOp, key: &str) -> Serving {
-        with_op(op, |op| {
-            db.write(|w, at| serve_from(w, at, op, key.as_bytes()))
-        })
+        db.write(|w, at| serve_from(w, at, op.into(), key.as_bytes()))
     }
 
     fn list_len(db: &mut TestDb, key: &str) -> Outcome {
-        run(db, &Command::LLen { key: b(key) })
+        match db.read(|s, at| list::llen(s, at, key.as_bytes())) {
+            Ok(reply) => Outcome::Ok(reply),
+            Err(e) => Outcome::Err(e),
+        }
     }
 
     const LPOP: BlockingOp = BlockingOp::List { end: ListEnd::Left };
@@ -815,7 +716,7 @@ mod tests {
         let mut db = keys_of_each_type();
         let continued = |db: &mut TestDb, op: &BlockingOp, keys: &[&str]| {
             let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
-            with_op(op, |op| db.write(|w, _| serve_continued(w, 0, op, &keys)))
+            db.write(|w, _| serve_continued(w, 0, op.into(), &keys))
         };
         // A first request would be WRONGTYPE at `string`; a continued one waits on.
         assert_eq!(

@@ -1,0 +1,295 @@
+//! The single writer's state and the write group it runs commands in.
+//!
+//! Owns [`Writer`] (the engine handle plus the expiry sweeper's position), [`WriteGroup`]
+//! (committed state plus the group's own uncommitted writes, committed as one batch) and
+//! [`Touched`] (the user keys a group modified). It knows the key layout, not Redis
+//! commands: the executor runs commands in a group (`WriteGroup::execute` lives there).
+//!
+//! Generic over the engine ([`KvEngine`]), RocksDB by default: type tests run the same
+//! group over the memory engine.
+//!
+//! Concurrency contract: one writer thread owns the [`Writer`]. Each [`WriteGroup`] sees
+//! committed state plus its own uncommitted writes (so two `INCR`s of one key in a group
+//! compose), then [`WriteGroup::commit`] applies everything as one `WriteBatch` with one
+//! WAL write. Read-modify-write commands are atomic per key because only this thread
+//! writes. Counters and stats change only when a commit succeeds.
+
+use std::collections::HashSet;
+
+use super::{
+    keys, now_ms, Cf, Counts, Engine, EngineError, KvEngine, Overlay, Pending, Services, StoreRead,
+    StoreWrite,
+};
+use crate::events::{Flags, Recorder};
+use crate::expire::Sweeper;
+
+/// The writer thread's state: the engine and the expiry sweeper's position.
+pub struct Writer<E: KvEngine = Engine> {
+    engine: E,
+    sweeper: Sweeper,
+    /// Whether write groups record the user keys they modify (see [`Touched`]); on only
+    /// while something (WATCH, blocked clients) needs to know, so the plain path pays nothing.
+    track_touched: bool,
+    /// The `notify-keyspace-events` flags groups begun from now on record events for.
+    event_flags: Flags,
+}
+
+/// The user keys a write group modified, as seen at the engine seam: every put or delete of
+/// a key's metadata or of one of its sub-keys names the key, and a range deletion of whole
+/// databases (FLUSHDB, FLUSHALL) names the databases. Used to bump WATCH versions and to
+/// wake clients blocked on a key.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Touched {
+    pub keys: HashSet<(u8, Vec<u8>)>,
+    /// Databases wiped as a whole.
+    pub flushed: Vec<u8>,
+}
+
+impl Touched {
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty() && self.flushed.is_empty()
+    }
+
+    fn note_key(&mut self, cf: Cf, raw: &[u8]) {
+        let named = match cf {
+            Cf::Meta => keys::decode_meta_key(raw),
+            Cf::Sub => keys::decode_sub_key(raw).map(|s| (s.db, s.user_key)),
+            _ => None,
+        };
+        if let Some((db, key)) = named {
+            self.keys.insert((db, key.to_vec()));
+        }
+    }
+
+    fn note_range(&mut self, cf: Cf, start: &[u8], end: &[u8]) {
+        if cf != Cf::Meta {
+            return; // sub-key ranges always come with their key's metadata write
+        }
+        // Whole-database deletions are `[db]..[db + 1]` (or `[0]..[16]` for all of them).
+        if let (Some(&first), Some(&last)) = (start.first(), end.first()) {
+            if start.len() == 1 && end.len() == 1 {
+                for db in first..last {
+                    if !self.flushed.contains(&db) {
+                        self.flushed.push(db);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<E: KvEngine> Writer<E> {
+    pub fn new(engine: E) -> Writer<E> {
+        Writer {
+            engine,
+            sweeper: Sweeper::new(),
+            track_touched: false,
+            event_flags: Flags::default(),
+        }
+    }
+
+    /// Sets the keyspace-event flags for the groups begun after this call (read once per
+    /// group, so a group records with the flags in force when it began).
+    pub fn set_event_flags(&mut self, flags: Flags) {
+        self.event_flags = flags;
+    }
+
+    /// Turns recording of modified keys on or off for the groups begun after this call.
+    pub fn set_track_touched(&mut self, on: bool) {
+        self.track_touched = on;
+    }
+
+    /// Starts a group of commands that will commit together.
+    pub fn begin(&mut self) -> WriteGroup<'_, E> {
+        let counts = self.engine.services().counts();
+        let touched = self.track_touched.then(Touched::default);
+        let notes = Recorder::with_flags(self.event_flags);
+        WriteGroup {
+            writer: self,
+            pending: Pending::default(),
+            counts,
+            expired: 0,
+            touched,
+            notes,
+        }
+    }
+
+    pub fn engine(&self) -> &E {
+        &self.engine
+    }
+}
+
+/// Commands executed since [`Writer::begin`], not yet committed.
+pub struct WriteGroup<'w, E: KvEngine = Engine> {
+    writer: &'w mut Writer<E>,
+    pending: Pending,
+    /// The counters as they will be once this group commits.
+    counts: Counts,
+    expired: u64,
+    /// Keys modified since the last [`WriteGroup::take_touched`], when tracking is on.
+    touched: Option<Touched>,
+    /// Keyspace events of this group; `None` unless `notify-keyspace-events` asks for some.
+    notes: Option<Recorder>,
+}
+
+impl<E: KvEngine> WriteGroup<'_, E> {
+    /// The engine the group reads committed state from and commits to.
+    pub fn engine(&self) -> &E {
+        &self.writer.engine
+    }
+
+    /// The keys modified since the previous call (or since `begin`); empty when tracking is
+    /// off. Call it after each request to learn what that request changed.
+    pub fn take_touched(&mut self) -> Touched {
+        match &mut self.touched {
+            Some(t) => std::mem::take(t),
+            None => Touched::default(),
+        }
+    }
+
+    /// Whether this group records modified keys.
+    pub fn tracks_touched(&self) -> bool {
+        self.touched.is_some()
+    }
+
+    /// Starts recording modified keys from here on if this group was begun without: a
+    /// WATCH registered mid-group must see the writes that follow it in the same group.
+    pub fn track_touched_from_now(&mut self) {
+        if self.touched.is_none() {
+            self.touched = Some(Touched::default());
+        }
+    }
+
+    /// Lends the keyspace-event recorder, when this group has one, together with a read
+    /// view of the group (the recorder compares a key's state before and after a write).
+    pub(crate) fn with_notes(&mut self, f: impl FnOnce(&mut Recorder, &Self)) {
+        if let Some(mut notes) = self.notes.take() {
+            f(&mut notes, &*self);
+            self.notes = Some(notes);
+        }
+    }
+
+    /// The keyspace events of the commands run so far, to publish after a successful
+    /// commit (empty when notifications are off).
+    pub fn take_notifications(&mut self) -> crate::events::Notifications {
+        self.notes.as_mut().map(|n| n.take()).unwrap_or_default()
+    }
+
+    /// Tells the keyspace-event recorder about a write before it is applied.
+    fn observe(&mut self, cf: Cf, raw: &[u8]) {
+        self.with_notes(|notes, group| notes.observe(cf, raw, group));
+    }
+
+    /// Deletes up to `budget` expired keys in this group (continuing round-robin from the
+    /// previous call) and returns how many. Errors are logged and count as zero.
+    pub fn reclaim_expired(&mut self, budget: usize) -> usize {
+        let mut sweeper = std::mem::take(&mut self.writer.sweeper);
+        let now = now_ms();
+        if let Some(notes) = &mut self.notes {
+            notes.begin(now);
+        }
+        let result = sweeper.sweep(self, now, budget);
+        self.writer.sweeper = sweeper;
+        if let Some(notes) = &mut self.notes {
+            notes.end_sweep();
+        }
+        result.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "expiry sweep failed");
+            0
+        })
+    }
+
+    /// Applies the group atomically ([`KvEngine::commit`]: for RocksDB one `WriteBatch`,
+    /// one WAL write synced per the fsync policy), then publishes its counters and
+    /// expired-key count. Nothing is published if the commit fails.
+    ///
+    /// # Errors
+    /// [`EngineError`] if the engine refuses the write; then nothing of the group is
+    /// applied and the caller must fail every command of the group.
+    pub fn commit(self) -> Result<(), EngineError> {
+        let engine = &self.writer.engine;
+        engine.commit(self.pending)?;
+        let services = engine.services();
+        services.publish_counts(&self.counts);
+        if self.expired > 0 {
+            services
+                .stats()
+                .expired_keys
+                .fetch_add(self.expired, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+impl<E: KvEngine> StoreRead for WriteGroup<'_, E> {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        match self.pending.lookup(cf, key) {
+            Overlay::Written(v) => Ok(v.map(<[u8]>::to_vec)),
+            Overlay::Untouched => self.writer.engine.get_latest(cf, key),
+        }
+    }
+
+    fn scan(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        let engine = &self.writer.engine;
+        self.pending
+            .merged_scan(cf, start, end, |f| engine.scan(cf, start, end, f), visit)
+    }
+
+    fn last_key(&self, cf: Cf, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        // Only a hint for RANDOMKEY's random seek, so a committed key the group deleted
+        // may still be returned here.
+        let committed = self.writer.engine.last_key(cf, start, end)?;
+        Ok(committed.max(self.pending.last_key(cf, start, end)))
+    }
+
+    fn services(&self) -> &Services {
+        self.writer.engine.services()
+    }
+
+    fn counts(&self) -> Counts {
+        self.counts
+    }
+}
+
+impl<E: KvEngine> StoreWrite for WriteGroup<'_, E> {
+    fn put(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
+        if let Some(t) = &mut self.touched {
+            t.note_key(cf, &key);
+        }
+        self.observe(cf, &key);
+        self.pending.put(cf, key, value);
+    }
+
+    fn delete(&mut self, cf: Cf, key: Vec<u8>) {
+        if let Some(t) = &mut self.touched {
+            t.note_key(cf, &key);
+        }
+        self.observe(cf, &key);
+        self.pending.delete(cf, key);
+    }
+
+    fn delete_range(&mut self, cf: Cf, start: Vec<u8>, end: Vec<u8>) {
+        if let Some(t) = &mut self.touched {
+            t.note_range(cf, &start, &end);
+        }
+        self.pending.delete_range(cf, start, end);
+    }
+
+    fn new_version(&mut self) -> u64 {
+        self.writer.engine.services().next_version()
+    }
+
+    fn counts_mut(&mut self) -> &mut Counts {
+        &mut self.counts
+    }
+
+    fn note_expired(&mut self, n: u64) {
+        self.expired += n;
+    }
+}

@@ -1,0 +1,256 @@
+//! The writer thread: the one thread that writes, with opportunistic group commit.
+//!
+//! Group commit: the writer blocks for one job, then takes whatever else is already queued
+//! (up to the batch size) without waiting, runs them all against one `WriteGroup` (which
+//! sees its own uncommitted writes), commits one WriteBatch with one WAL write, and only
+//! then sends the replies and publishes the group's keyspace events. Idle load means
+//! batches of one and no added latency. Because only this thread writes, every
+//! read-modify-write is atomic per key.
+//!
+//! Owns the order of a group: requests (through [`watch::execute`]), parked blocking pops
+//! ([`parked`]), expiry sweeps and trims of remembered replies; after each command the keys
+//! it modified go to the WATCH table and wake parked pops ([`settle_touched`]). Exactly
+//! once is `crate::dedup`'s: keyed requests are answered from their remembered reply or
+//! have theirs recorded in the same group. Which requests come here is the executor's
+//! (`crate::batch`); this module reads no socket.
+
+pub mod parked;
+pub mod watch;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tandem_shared::wire::{Frame, Outcome};
+use tandem_shared::StorageError;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::dedup::{self, Answer, DedupState};
+use crate::engine::group::{WriteGroup, Writer};
+use crate::engine::{now_ms, Engine};
+use crate::pubsub::Hub;
+use crate::reply::{ReplyTo, Woken};
+use crate::request::{encode_response, RequestView};
+use parked::{Blocked, Done, Timer};
+use watch::WatchTable;
+
+/// Keys reclaimed per expiry sweep step.
+const RECLAIM_BUDGET: usize = 256;
+
+/// Work for the writer thread.
+pub enum WriteJob {
+    Request {
+        frame: Frame,
+        reply: ReplyTo,
+    },
+    Reclaim,
+    /// Forget remembered replies born before this time.
+    Trim(u64),
+    /// A blocked client's deadline passed ([`parked::Timer`]).
+    Tick,
+    /// Answered once every job queued before it has been answered.
+    Barrier(oneshot::Sender<()>),
+}
+
+/// The writer's fixed parameters.
+pub struct WriterConfig {
+    /// Most jobs in one group.
+    pub batch_size: usize,
+    /// Largest response frame.
+    pub max_frame: u32,
+    /// How long replies are remembered (`--request-memory-secs`), in milliseconds.
+    pub window_ms: u64,
+}
+
+/// Starts the writer thread on a queue of `queue` jobs; it runs until every sender of the
+/// returned queue is gone and the jobs already queued are answered.
+///
+/// # Errors
+/// If a thread cannot be spawned.
+pub fn start(
+    engine: Engine,
+    hub: Arc<Hub>,
+    queue: usize,
+    config: WriterConfig,
+) -> std::io::Result<(mpsc::Sender<WriteJob>, JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel(queue.max(1));
+    let timer = Timer::start(&tx, || WriteJob::Tick)?;
+    let config = WriterConfig {
+        batch_size: config.batch_size.max(1),
+        ..config
+    };
+    let handle = std::thread::Builder::new()
+        .name("storaged-writer".into())
+        .spawn(move || write_loop(engine, hub, rx, config, Blocked::new(timer)))?;
+    Ok((tx, handle))
+}
+
+fn write_loop(
+    engine: Engine,
+    hub: Arc<Hub>,
+    mut rx: mpsc::Receiver<WriteJob>,
+    config: WriterConfig,
+    mut blocked: Blocked,
+) {
+    let stats_engine = engine.clone();
+    let mut writer = Writer::new(engine);
+    let mut jobs = Vec::with_capacity(config.batch_size);
+    let mut done = Vec::with_capacity(config.batch_size);
+    let mut state = DedupState::new(config.window_ms, config.max_frame, now_ms());
+    let mut watches = WatchTable::new();
+    let mut woken = Woken::default();
+    let mut barriers = Vec::new();
+    while let Some(first) = rx.blocking_recv() {
+        jobs.push(first);
+        while jobs.len() < config.batch_size {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        // Record modified keys only while something needs them (WATCH, blocked clients).
+        writer.set_track_touched(watches.prepare_group(now_ms()) || !blocked.is_empty());
+        writer.set_event_flags(hub.event_flags());
+        let mut group = writer.begin();
+        let now = now_ms();
+        for job in jobs.drain(..) {
+            let cause = match job {
+                WriteJob::Reclaim => watch::Cause::Expiry,
+                _ => watch::Cause::Command,
+            };
+            match job {
+                WriteJob::Request { frame, reply }
+                    if RequestView::of(&frame).is_ok_and(|r| parked::claims(&r)) =>
+                {
+                    let (group, state, done) = (&mut group, &mut state, &mut done);
+                    blocked.run(frame, reply, group, &hub, now, state, done);
+                }
+                WriteJob::Request { frame, reply } => {
+                    let (id, answer) = match RequestView::of(&frame) {
+                        Ok(req) => (
+                            req.id,
+                            run_request(
+                                &mut group,
+                                &hub,
+                                &req,
+                                now,
+                                &mut state,
+                                &mut watches,
+                                &mut blocked,
+                                &mut done,
+                            ),
+                        ),
+                        Err(_) => (0, Answer::Outcomes(Vec::new())),
+                    };
+                    done.push((id, answer, reply));
+                }
+                WriteJob::Reclaim => {
+                    group.reclaim_expired(RECLAIM_BUDGET);
+                }
+                WriteJob::Trim(cutoff) => state.trim(&mut group, cutoff),
+                WriteJob::Tick => {}
+                WriteJob::Barrier(tx) => barriers.push(tx),
+            }
+            // Modified keys are taken only through `settle_touched` (see
+            // `engine::group::Touched`): here for what the job left (a whole EXEC, expiry,
+            // a served or parked pop), and after each command inside `run_request`.
+            settle_touched(
+                &mut group,
+                &mut watches,
+                cause,
+                &mut blocked,
+                &mut state,
+                &mut done,
+            );
+        }
+        blocked.expire(&mut group, &mut state, &mut done);
+        // Keyspace events go out only for a group that committed, before its replies.
+        let notifications = group.take_notifications();
+        let committed = group.commit();
+        if committed.is_ok() {
+            notifications.publish(&hub);
+        }
+        let stats = stats_engine.stats();
+        stats.write_groups.fetch_add(1, Ordering::Relaxed);
+        stats
+            .write_requests
+            .fetch_add(done.len() as u64, Ordering::Relaxed);
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, "group commit failed; failing its requests");
+        }
+        for (id, answer, reply) in done.drain(..) {
+            let frame = match (&committed, answer) {
+                (Ok(()), Answer::Outcomes(outcomes)) => {
+                    encode_response(id, outcomes, config.max_frame)
+                }
+                (Ok(()), Answer::Encoded(frame, _)) => frame,
+                (Err(e), answer) => {
+                    let failed = Outcome::Err(StorageError::Internal(e.to_string()));
+                    encode_response(id, vec![failed; answer.count()], config.max_frame)
+                }
+            };
+            reply.deliver(frame, &mut woken);
+        }
+        woken.flush();
+        for barrier in barriers.drain(..) {
+            let _ = barrier.send(());
+        }
+        blocked.arm(stats);
+    }
+}
+
+/// Runs one request in the group; a keyed one is answered from its remembered reply if it
+/// ran before, and otherwise has its encoded reply recorded in the same group.
+#[allow(clippy::too_many_arguments)]
+fn run_request(
+    group: &mut WriteGroup<'_>,
+    hub: &Hub,
+    req: &RequestView<'_>,
+    now: u64,
+    state: &mut DedupState,
+    watches: &mut WatchTable,
+    blocked: &mut Blocked,
+    done: &mut Vec<Done>,
+) -> Answer {
+    if let Some(answer) = dedup::recall(group, req, now, state) {
+        return answer;
+    }
+    let outcomes = watch::execute(
+        group,
+        hub,
+        watches,
+        req.db,
+        req.commands,
+        &mut |group, watches| {
+            settle_touched(group, watches, watch::Cause::Command, blocked, state, done)
+        },
+    );
+    dedup::remember(group, req, outcomes, state)
+}
+
+/// Hands the keys modified since the last call to the WATCH table and the blocked-clients
+/// table, and serves waiters of keys that became ready. Served waiters write too (a served
+/// BLMOVE may wake the waiters of its destination), so their keys come round again.
+/// Called after each command of a request (after the whole of an EXEC), as Redis serves
+/// blocked clients, and after each job.
+fn settle_touched(
+    group: &mut WriteGroup<'_>,
+    watches: &mut WatchTable,
+    cause: watch::Cause,
+    blocked: &mut Blocked,
+    state: &mut DedupState,
+    done: &mut Vec<Done>,
+) {
+    if !group.tracks_touched() {
+        return;
+    }
+    let mut touched = group.take_touched();
+    loop {
+        watches.note(&touched, &*group, cause);
+        if !blocked.note(&touched) {
+            break;
+        }
+        blocked.serve_ready(group, state, done);
+        touched = group.take_touched();
+    }
+}
