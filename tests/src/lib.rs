@@ -434,8 +434,7 @@ impl TestCluster {
             .tempdir()
             .expect("create a temp dir");
         if backend_is_redis() {
-            let server = RedisServer::start_with(options.requirepass.as_deref())
-                .expect("TANDEM_TEST_BACKEND=redis needs redis-server installed");
+            let server = RedisServer::start_with(options.requirepass.as_deref());
             return Self {
                 port: server.port,
                 dir,
@@ -780,31 +779,50 @@ pub struct RedisServer {
     password: Option<String>,
 }
 
-/// True if `redis-server` can be run.
-pub fn redis_server_installed() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
+/// Fails the calling test, saying what to install, unless `program` runs (`program
+/// version_flag` exits 0). For the references and tools a test compares against or reads
+/// from (redis-server, systemd-analyze, ss, prlimit): a missing one must fail the test, not
+/// turn its checks into a silent pass.
+///
+/// # Panics
+/// If `program` is not installed or does not run; the message names `purpose` and `package`.
+#[track_caller]
+pub fn require_tool(program: &str, version_flag: &str, purpose: &str, package: &str) {
+    let runs = Command::new(program)
+        .arg(version_flag)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success())
+        .is_ok_and(|s| s.success());
+    assert!(
+        runs,
+        "{program} is needed {purpose} but does not run here: install it (Debian/Ubuntu: \
+         apt-get install {package}; scripts/test checks for it)"
+    );
 }
 
 impl RedisServer {
-    /// Starts a redis-server, or returns `None` (printing a note) if it is not installed.
-    pub fn start() -> Option<Self> {
+    /// Starts a redis-server.
+    ///
+    /// # Panics
+    /// If redis-server is not installed (see [`require_tool`]) or does not start.
+    #[track_caller]
+    pub fn start() -> Self {
         Self::start_with(None)
     }
 
     /// Like [`RedisServer::start`], with `requirepass` set.
     ///
     /// # Panics
-    /// If redis-server is installed but does not start.
-    pub fn start_with(requirepass: Option<&str>) -> Option<Self> {
-        if !redis_server_installed() {
-            eprintln!("note: redis-server is not installed; skipping the reference comparison");
-            return None;
-        }
+    /// As [`RedisServer::start`].
+    #[track_caller]
+    pub fn start_with(requirepass: Option<&str>) -> Self {
+        require_tool(
+            "redis-server",
+            "--version",
+            "as the reference the differential checks compare with",
+            "redis-server",
+        );
         let dir = tempfile::Builder::new()
             .prefix("tandem-redis-")
             .tempdir()
@@ -846,12 +864,12 @@ impl RedisServer {
                     .map(|_| true)
             });
             if ready {
-                return Some(Self {
+                return Self {
                     child,
                     port,
                     dir,
                     password: requirepass.map(String::from),
-                });
+                };
             }
             let text = read_log(&log);
             // Losing the race for the port is the only failure worth another try.
@@ -913,13 +931,17 @@ pub struct Differ {
 }
 
 impl Differ {
-    /// Starts both sides, or returns `None` if redis-server is not installed.
-    pub fn start() -> Option<Self> {
-        let reference = RedisServer::start()?;
-        Some(Self {
+    /// Starts both sides.
+    ///
+    /// # Panics
+    /// If redis-server is not installed or either side does not start.
+    #[track_caller]
+    pub fn start() -> Self {
+        let reference = RedisServer::start();
+        Self {
             tandem: TestCluster::start(),
             reference,
-        })
+        }
     }
 
     pub fn tandem(&self) -> &TestCluster {
@@ -965,13 +987,11 @@ impl Differ {
     }
 }
 
-/// Starts a [`Differ`] and checks one script (skips if redis-server is missing). Prefer
+/// Starts a [`Differ`] and checks one script (fails if redis-server is missing). Prefer
 /// one `Differ` per test function when checking several scripts.
 #[track_caller]
 pub fn assert_same(script: &[&[&str]]) {
-    if let Some(differ) = Differ::start() {
-        differ.check(script);
-    }
+    Differ::start().check(script);
 }
 
 /// Whether two replies to `args` are the same, allowing for replies that legitimately
@@ -1181,6 +1201,27 @@ impl RawClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reference that is not installed fails the test, naming what to install.
+    #[test]
+    #[should_panic(
+        expected = "tandem-no-such-tool is needed as the reference of this check \
+                               but does not run here: install it (Debian/Ubuntu: apt-get \
+                               install tandem-no-such-package"
+    )]
+    fn a_missing_reference_fails_instead_of_skipping() {
+        require_tool(
+            "tandem-no-such-tool",
+            "--version",
+            "as the reference of this check",
+            "tandem-no-such-package",
+        );
+    }
+
+    #[test]
+    fn a_present_tool_passes() {
+        require_tool("true", "--version", "to run this check", "coreutils");
+    }
 
     #[test]
     fn encodes_a_multibulk() {

@@ -17,14 +17,24 @@ fn storage_field(conn: &mut redis::Connection, field: &str) -> f64 {
         .unwrap_or_else(|_| panic!("{field} is not a number:\n{info}"))
 }
 
-#[test]
-fn group_commit_counters_count_requests_and_wal_writes() {
-    let cluster = TestCluster::start();
+/// What the group-commit counters moved by while 8 clients sent 50 SETs each at once.
+struct Counted {
+    requests: f64,
+    wal_writes: f64,
+    per_wal_write: f64,
+}
+
+fn concurrent_sets(storaged_args: &[&str]) -> Option<Counted> {
+    let cluster = TestCluster::start_with(ClusterOptions {
+        storaged_args: storaged_args.iter().map(|a| a.to_string()).collect(),
+        ..ClusterOptions::default()
+    });
     if !cluster.is_tandem() {
-        return;
+        return None;
     }
     let mut probe = cluster.client();
-    let before = storage_field(&mut probe, "write_requests");
+    let requests_before = storage_field(&mut probe, "write_requests");
+    let wal_before = storage_field(&mut probe, "wal_writes");
     let threads: Vec<_> = (0..8)
         .map(|t| {
             let mut c = cluster.client();
@@ -42,15 +52,48 @@ fn group_commit_counters_count_requests_and_wal_writes() {
     for t in threads {
         t.join().expect("writer thread");
     }
-    let requests = storage_field(&mut probe, "write_requests") - before;
-    let wal = storage_field(&mut probe, "wal_writes");
+    Some(Counted {
+        requests: storage_field(&mut probe, "write_requests") - requests_before,
+        wal_writes: storage_field(&mut probe, "wal_writes") - wal_before,
+        per_wal_write: storage_field(&mut probe, "requests_per_wal_write"),
+    })
+}
+
+/// Group commit: requests from clients writing at once share WAL writes, and the counters
+/// show it. With `--group-commit-max 1` (batching off) every request has a WAL write of its
+/// own, which the first half of the test would refuse.
+#[test]
+fn group_commit_counters_count_requests_and_wal_writes() {
+    let Some(batched) = concurrent_sets(&[]) else {
+        return;
+    };
     assert!(
-        requests >= 400.0,
-        "400 SETs counted as {requests} write requests"
+        batched.requests >= 400.0,
+        "400 SETs counted as {} write requests",
+        batched.requests
     );
-    assert!(wal >= 1.0 && wal <= storage_field(&mut probe, "write_requests"));
-    let per_write = storage_field(&mut probe, "requests_per_wal_write");
-    assert!(per_write >= 1.0, "requests_per_wal_write {per_write}");
+    assert!(
+        batched.wal_writes >= 1.0 && batched.wal_writes < batched.requests,
+        "{} requests from 8 concurrent clients took {} WAL writes: nothing was grouped",
+        batched.requests,
+        batched.wal_writes
+    );
+    assert!(
+        batched.per_wal_write > 1.0,
+        "requests_per_wal_write {}",
+        batched.per_wal_write
+    );
+
+    let Some(single) = concurrent_sets(&["--group-commit-max", "1"]) else {
+        return;
+    };
+    assert!(single.requests >= 400.0, "{} requests", single.requests);
+    assert!(
+        single.wal_writes >= single.requests,
+        "--group-commit-max 1: {} requests in {} WAL writes",
+        single.requests,
+        single.wal_writes
+    );
 }
 
 #[test]

@@ -1,13 +1,13 @@
 //! The unit files in `systemd/` and what `scripts/install` makes of them: `systemd-analyze
 //! verify` must print nothing at all (it exits 0 on "Unknown key" and parse warnings), and
 //! `systemd-analyze security --offline=true` must stay at or under the documented exposure
-//! thresholds. Skipped, with a note, where systemd-analyze is not installed.
+//! thresholds. Fails, saying what to install, where systemd-analyze is not installed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tandem_tests::{bin_dir, workspace_root};
+use tandem_tests::{bin_dir, require_tool, workspace_root};
 
 const UNITS: [&str; 4] = [
     "tandem-storaged.socket",
@@ -24,15 +24,15 @@ const SECURITY_THRESHOLDS: [(&str, u32); 2] = [
     ("tandem-proxy@.service", 20),
 ];
 
-fn analyze_available() -> bool {
-    let found = Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("systemd-analyze not installed: skipping the unit checks");
-    }
-    found
+/// Fails the test unless systemd-analyze, the reference for the unit checks, runs.
+#[track_caller]
+fn require_analyze() {
+    require_tool(
+        "systemd-analyze",
+        "--version",
+        "to check the unit files",
+        "systemd",
+    );
 }
 
 /// The repository's units with `ExecStart=` pointing at the built binaries, since verify
@@ -73,9 +73,7 @@ fn verify_silently(paths: &[PathBuf]) {
 
 #[test]
 fn units_verify_without_any_output() {
-    if !analyze_available() {
-        return;
-    }
+    require_analyze();
     let dir = units_with_built_binaries();
     let paths: Vec<PathBuf> = UNITS.iter().map(|u| dir.path().join(u)).collect();
     verify_silently(&paths);
@@ -83,9 +81,7 @@ fn units_verify_without_any_output() {
 
 #[test]
 fn services_stay_under_the_exposure_thresholds() {
-    if !analyze_available() {
-        return;
-    }
+    require_analyze();
     let dir = units_with_built_binaries();
     for (unit, threshold) in SECURITY_THRESHOLDS {
         let out = Command::new("systemd-analyze")
@@ -176,9 +172,7 @@ fn install_honours_destdir() {
 /// Installed under a scratch PREFIX, the units name that prefix and verify cleanly.
 #[test]
 fn installed_units_verify() {
-    if !analyze_available() {
-        return;
-    }
+    require_analyze();
     let scratch = tempfile::tempdir().expect("temp dir");
     let prefix = scratch.path().join("usr");
     let sysconfdir = scratch.path().join("etc");

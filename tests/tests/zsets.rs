@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use redis::Connection;
 use tandem_tests::{err, expect, int, run_command, Differ, Protocol, TestCluster, Value};
 
-fn differ() -> Option<Differ> {
+fn differ() -> Differ {
     Differ::start()
 }
 
 #[test]
 fn zadd_options_and_replies() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         &["ZADD", "z", "1", "a", "2", "b", "3", "c", "1.5", "d"],
         &["ZADD", "z", "1", "a"],
@@ -62,7 +62,7 @@ fn zadd_options_and_replies() {
 
 #[test]
 fn zadd_errors() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         &["ZADD", "z"],
         &["ZADD", "z", "1"],
@@ -107,7 +107,7 @@ fn zadd_errors() {
 
 #[test]
 fn zincrby_zrem_zscore_zmscore_zcard() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         &["ZINCRBY", "z", "1.5", "a"],
         &["ZINCRBY", "z", "1.5", "a"],
@@ -146,7 +146,7 @@ const FIVE: &[&str] = &[
 
 #[test]
 fn zrange_by_rank_score_and_lex() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         FIVE,
         &["ZADD", "z", "3", "c2", "-inf", "low", "inf", "high"],
@@ -225,7 +225,7 @@ fn zrange_by_rank_score_and_lex() {
 
 #[test]
 fn zrange_errors() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         FIVE,
         &["SET", "s", "v"],
@@ -259,7 +259,7 @@ fn zrange_errors() {
 
 #[test]
 fn zrank_zrangestore_and_removals() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         FIVE,
         &["SET", "s", "v"],
@@ -325,7 +325,7 @@ fn zrank_zrangestore_and_removals() {
 
 #[test]
 fn pops() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         FIVE,
         &["ZADD", "z", "6", "f", "7", "g"],
@@ -363,7 +363,7 @@ fn pops() {
 
 #[test]
 fn zrandmember_and_zscan_shapes() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         &["ZADD", "one", "1.5", "only"],
         &["ZRANDMEMBER", "one"],
@@ -402,7 +402,7 @@ fn zrandmember_and_zscan_shapes() {
 
 #[test]
 fn union_inter_diff() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
         &["ZADD", "y", "10", "b", "20", "d"],
@@ -487,7 +487,7 @@ fn union_inter_diff() {
 
 #[test]
 fn union_inter_diff_errors() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         &["ZADD", "z", "1", "a"],
         &["SET", "s", "v"],
@@ -520,7 +520,7 @@ fn union_inter_diff_errors() {
 
 #[test]
 fn key_commands_on_zsets() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     d.check(&[
         FIVE,
         &["RENAME", "z", "z2"],
@@ -689,7 +689,7 @@ impl Rng {
 /// in RESP2 and RESP3: every reply must be identical.
 #[test]
 fn random_operations_match_redis() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     for seed in [0x7a5e7, 1, 42, 2026] {
         let script = random_script(seed);
         let owned: Vec<Vec<&str>> = script
@@ -823,7 +823,7 @@ fn random_script(seed: u64) -> Vec<Vec<String>> {
 /// the group's own uncommitted members, index entries and deletions.
 #[test]
 fn pipelined_writes_see_each_other() {
-    let Some(d) = differ() else { return };
+    let d = differ();
     let script: &[&[&str]] = &[
         &["ZADD", "p", "3", "c", "1", "a", "2", "b"],
         &["ZINCRBY", "p", "10", "a"],
