@@ -1347,3 +1347,134 @@ fn cjson_decode_as_redis() {
         );
     }
 }
+
+#[test]
+fn struct_library() {
+    let mut e = engine();
+    let packs: [(&str, &[u8]); 10] = [
+        ("return struct.pack(\">I2\", 258)", b"\x01\x02"),
+        ("return struct.pack(\"<i\", -2)", b"\xfe\xff\xff\xff"),
+        ("return struct.pack(\"bBhHlLT\", -1, 255, -2, 65535, -3, 7, 9)", b"\xff\xff\xfe\xff\xff\xff\xfd\xff\xff\xff\xff\xff\xff\xff\x07\x00\x00\x00\x00\x00\x00\x00\t\x00\x00\x00\x00\x00\x00\x00"),
+        ("return struct.pack(\"!4 b i\", 1, 2)", b"\x01\x00\x00\x00\x02\x00\x00\x00"),
+        ("return struct.pack(\"!bd\", 1, 1.5)", b"\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xf8?"),
+        ("return struct.pack(\"b x d\", 1, 1.5)", b"\x01\x00\x00\x00\x00\x00\x00\x00\xf8?"),
+        ("return struct.pack(\"s c3 c0\", \"ab\", \"xyz\", \"hello\")", b"ab\x00xyzhello"),
+        ("return struct.pack(\"f\", 1.5)", b"\x00\x00\xc0?"),
+        ("return struct.pack(\"i\", 2^40)", b"\x00\x00\x00\x00"),
+        ("return struct.pack(\">i16\", -1)", b"\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff"),
+    ];
+    for (body, expected) in packs {
+        assert_eq!(eval(&mut e, body), Reply::Bulk(expected.to_vec()), "{body}");
+    }
+    let ints = |v: &[i64]| Reply::Array(v.iter().map(|&i| Reply::Integer(i)).collect());
+    let unpacks = [
+        (
+            "return {struct.unpack(\">I2\", \"\\1\\2\")}",
+            ints(&[258, 3]),
+        ),
+        (
+            "return {struct.unpack(\"<i\", \"\\254\\255\\255\\255\")}",
+            ints(&[-2, 5]),
+        ),
+        (
+            "return {struct.unpack(\"bBhH\", \"\\255\\255\\254\\255\\255\\255\")}",
+            ints(&[-1, 255, -2, 65535, 7]),
+        ),
+        (
+            "return {struct.unpack(\"s\", \"ab\\0cd\")}",
+            Reply::Array(vec![bulk("ab"), Reply::Integer(4)]),
+        ),
+        (
+            "return {struct.unpack(\"b c0\", \"\\3abcdef\")}",
+            Reply::Array(vec![bulk("abc"), Reply::Integer(5)]),
+        ),
+        (
+            "return {struct.unpack(\"i\", \"abcdabcd\", 5)}",
+            ints(&[1684234849, 9]),
+        ),
+        (
+            "return {struct.unpack(\"!4 b i\", \"\\1\\0\\0\\0\\2\\0\\0\\0\")}",
+            ints(&[1, 2, 9]),
+        ),
+        (
+            "return {struct.unpack(\">f\", \"\\63\\192\\0\\0\")}",
+            ints(&[1, 5]),
+        ),
+        (
+            "return {tostring(struct.unpack(\"d\", struct.pack(\"d\", 0.1)))}",
+            Reply::Array(vec![bulk("0.1")]),
+        ),
+        (
+            "return {struct.unpack(\">i16\", struct.pack(\">i16\", -5))}",
+            ints(&[-5, 17]),
+        ),
+        (
+            "return {struct.unpack(\"I9\", \"\\1\\2\\3\\4\\5\\6\\7\\8\\9\")}",
+            ints(&[578437695752307200, 10]),
+        ),
+        ("return struct.size(\"bhi\")", Reply::Integer(7)),
+        ("return struct.size(\"!bhi\")", Reply::Integer(8)),
+        ("return struct.size(\"c3 z q\")", Reply::Integer(3)),
+        ("return struct.size(\"!8 b d\")", Reply::Integer(16)),
+    ];
+    for (body, expected) in unpacks {
+        assert_eq!(eval(&mut e, body), expected, "{body}");
+    }
+    let errors = [
+        (
+            "return struct.pack(\"c5\", \"ab\")",
+            "bad argument #3 to 'pack' (string too short)",
+        ),
+        (
+            "return struct.pack(\"z\", 1)",
+            "bad argument #1 to 'pack' (invalid format option 'z')",
+        ),
+        (
+            "return struct.pack(\"i33\", 1)",
+            "integral size 33 is larger than limit of 32",
+        ),
+        (
+            "return struct.pack(\"!3i\", 1)",
+            "alignment 3 is not a power of 2",
+        ),
+        (
+            "return struct.pack(\"i\", \"x\")",
+            "bad argument #2 to 'pack' (number expected, got string)",
+        ),
+        (
+            "return struct.pack(\"i\")",
+            "bad argument #2 to 'pack' (number expected, got nil)",
+        ),
+        (
+            "return {struct.unpack(\"s\", \"abcd\")}",
+            "unfinished string in data",
+        ),
+        (
+            "return {struct.unpack(\"c0\", \"abc\")}",
+            "format 'c0' needs a previous size",
+        ),
+        (
+            "return {struct.unpack(\"i\", \"ab\")}",
+            "bad argument #2 to 'unpack' (data string too short)",
+        ),
+        (
+            "return {struct.unpack(\"i\", \"abcd\", 0)}",
+            "bad argument #3 to 'unpack' (offset must be 1 or greater)",
+        ),
+        (
+            "return struct.size(\"s\")",
+            "bad argument #1 to 'size' (option 's' has no fixed size)",
+        ),
+        (
+            "return struct.size(\"c0\")",
+            "bad argument #1 to 'size' (option 'c0' has no fixed size)",
+        ),
+    ];
+    for (body, msg) in errors {
+        assert_eq!(
+            eval(&mut e, body),
+            raised(body, &format!("ERR user_script:1: {msg}"), 1),
+            "{body}"
+        );
+    }
+}

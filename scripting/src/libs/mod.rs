@@ -14,6 +14,7 @@ use crate::raise::raise_message;
 
 mod bit;
 mod cjson;
+mod structlib;
 
 /// Adds the libraries to `globals`.
 ///
@@ -22,6 +23,7 @@ mod cjson;
 pub fn register(lua: &Lua, globals: &Table) -> mlua::Result<()> {
     globals.raw_set("bit", bit::open(lua)?)?;
     globals.raw_set("cjson", cjson::open(lua)?)?;
+    globals.raw_set("struct", structlib::open(lua)?)?;
     Ok(())
 }
 
