@@ -6,6 +6,9 @@
 //!   arguments into a typed [`tandem_shared::Command`].
 //! - [`args`] is the argument cursor the parsers read through; [`CommandError`] is what
 //!   they answer a client.
+//! - [`flags`] holds the typed bitsets (command flags, ACL categories, key-spec flags);
+//!   [`facts`] derives from the table what a typed command may do ([`CommandFacts::is_write`]);
+//!   [`describe`] answers `COMMAND` and its subcommands from the table.
 //!
 //! The proxy parses its clients' commands with it; storaged will parse the commands Lua
 //! scripts send (`redis.call`). The crate is pure: no tokio, no RocksDB, no I/O, and no
@@ -13,6 +16,7 @@
 //! matches on).
 
 pub mod args;
+pub mod describe;
 pub mod error;
 pub mod facts;
 pub mod flags;

@@ -11,7 +11,6 @@ use tandem_shared::{Command, Reply};
 
 use super::args::{parse_i64, Args};
 use super::connection::REDIS_VERSION;
-use super::CommandSpec;
 use crate::config::Config;
 use crate::error::CommandError;
 use crate::instance::Settings;
@@ -337,75 +336,10 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
     }
 }
 
-fn command_info(spec: &CommandSpec) -> Reply {
-    let simple = |items: &mut dyn Iterator<Item = &str>| {
-        Reply::Set(items.map(|s| Reply::Simple(s.to_owned())).collect())
-    };
-    Reply::Array(vec![
-        Reply::bulk(spec.name),
-        Reply::Integer(i64::from(spec.arity)),
-        simple(&mut spec.flags.names()),
-        Reply::Integer(i64::from(spec.first_key)),
-        Reply::Integer(i64::from(spec.last_key)),
-        Reply::Integer(i64::from(spec.step)),
-        simple(&mut spec.acl.names()),
-        Reply::Array(vec![]),
-        Reply::Array(vec![]),
-        Reply::Array(vec![]),
-    ])
-}
-
-fn command_docs(spec: &CommandSpec) -> Reply {
-    let b = |s: &str| Reply::Bulk(s.as_bytes().to_vec());
-    Reply::Map(vec![
-        (b("summary"), b(spec.doc.summary)),
-        (b("group"), b(spec.doc.group)),
-    ])
-}
-
-/// `COMMAND`, `COMMAND COUNT|INFO|DOCS|LIST`.
+/// `COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS|GETKEYSANDFLAGS|HELP]`, answered from the command
+/// table by `tandem_commands::describe`.
 pub fn command(mut args: Args, _session: &mut Session) -> LocalResult {
-    let all = super::all();
-    if args.remaining() == 0 {
-        return Ok((
-            Reply::Array(all.iter().map(command_info).collect()),
-            Flow::Continue,
-        ));
-    }
-    let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
-    let sub = sub_raw.to_ascii_lowercase();
-    let names = args.rest();
-    let reply = match sub.as_str() {
-        "count" if names.is_empty() => Reply::Integer(all.len() as i64),
-        "list" => Reply::Array(all.iter().map(|s| Reply::bulk(s.name)).collect()),
-        "info" if names.is_empty() => Reply::Array(all.iter().map(command_info).collect()),
-        "info" => Reply::Array(
-            names
-                .iter()
-                .map(|n| super::lookup(n).map_or(Reply::NilArray, command_info))
-                .collect(),
-        ),
-        "docs" => {
-            let specs: Vec<&CommandSpec> = if names.is_empty() {
-                all.iter().collect()
-            } else {
-                names.iter().filter_map(|n| super::lookup(n)).collect()
-            };
-            Reply::Map(
-                specs
-                    .into_iter()
-                    .map(|s| (Reply::bulk(s.name), command_docs(s)))
-                    .collect(),
-            )
-        }
-        "count" => return Err(CommandError::WrongArity("command|count".into())),
-        _ => {
-            return Err(CommandError::err(format!(
-                "unknown subcommand '{sub_raw}'. Try COMMAND HELP."
-            )))
-        }
-    };
-    Ok((reply, Flow::Continue))
+    Ok((tandem_commands::describe::command(&mut args)?, Flow::Continue))
 }
 
 /// `MEMORY USAGE|DOCTOR|MALLOC-STATS|PURGE|HELP`. USAGE asks storaged (the value lives
