@@ -23,6 +23,9 @@ pub(crate) enum Raise {
     Table(String),
     /// A message as `luaL_error` raises it: prefixed by the caller's position.
     Message(String),
+    /// A message raised without a position, as the Lua core raises some from C code
+    /// ("table index is nil").
+    Bare(String),
     /// SCRIPT KILL / FUNCTION KILL.
     Killed,
 }
@@ -31,7 +34,7 @@ impl fmt::Display for Raise {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Raise::Table(t) => f.write_str(t),
-            Raise::Message(m) => f.write_str(m),
+            Raise::Message(m) | Raise::Bare(m) => f.write_str(m),
             Raise::Killed => f.write_str(KILLED),
         }
     }
@@ -48,6 +51,10 @@ pub(crate) fn raise_table(text: impl Into<String>) -> mlua::Error {
 
 pub(crate) fn raise_message(text: impl Into<String>) -> mlua::Error {
     mlua::Error::external(Raise::Message(text.into()))
+}
+
+pub(crate) fn raise_bare(text: impl Into<String>) -> mlua::Error {
+    mlua::Error::external(Raise::Bare(text.into()))
 }
 
 /// Finds the [`Raise`] inside an mlua error, through callback wrappers.
@@ -141,6 +148,7 @@ pub(crate) fn normalize(lua: &Lua, value: Value) -> mlua::Result<Value> {
                 Some(Raise::Message(m)) => {
                     Value::String(lua.create_string(format!("{prefix}{m}"))?)
                 }
+                Some(Raise::Bare(m)) => Value::String(lua.create_string(m)?),
                 Some(Raise::Killed) => Value::Table(error_table(lua, KILLED)?),
                 None => Value::String(lua.create_string(plain_message(&e))?),
             })
@@ -178,6 +186,7 @@ pub(crate) fn error_handler(lua: &Lua, value: Value) -> mlua::Result<Table> {
         Value::Error(e) => Some(match find_raise(e) {
             Some(Raise::Table(t)) => t.clone(),
             Some(Raise::Message(m)) => format!("ERR {prefix}{m}"),
+            Some(Raise::Bare(m)) => format!("ERR {m}"),
             Some(Raise::Killed) => KILLED.to_owned(),
             None => format!("ERR {}", plain_message(e)),
         }),

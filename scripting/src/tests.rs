@@ -223,19 +223,7 @@ fn globals_are_those_of_redis() {
             other => panic!("{other:?}"),
         })
         .collect();
-    let missing: Vec<&&str> = expected
-        .iter()
-        .filter(|n| !names.contains(&n.to_string()))
-        .collect();
-    let libs_pending = ["cjson", "cmsgpack", "struct"];
-    assert!(
-        missing.iter().all(|m| libs_pending.contains(m)),
-        "missing {missing:?}"
-    );
-    assert!(
-        names.iter().all(|n| expected.contains(&n.as_str())),
-        "extra in {names:?}"
-    );
+    assert_eq!(names, expected);
     let redis_keys = eval(
         &mut e,
         "local t={} for k,v in pairs(redis) do t[#t+1]=k end table.sort(t) return t",
@@ -1477,4 +1465,87 @@ fn struct_library() {
             "{body}"
         );
     }
+}
+
+#[test]
+fn cmsgpack_library() {
+    let mut e = engine();
+    let packs: [(&str, &[u8]); 6] = [
+        ("return cmsgpack.pack(1, -1, 127, 128, 255, 256, 65536, 2^32, -32, -33, -129, -32769, -2^31-1)", b"\x01\xff\x7f\xcc\x80\xcc\xff\xcd\x01\x00\xce\x00\x01\x00\x00\xcf\x00\x00\x00\x01\x00\x00\x00\x00\xe0\xd0\xdf\xd1\xff\x7f\xd2\xff\xff\x7f\xff\xd3\xff\xff\xff\xff\x7f\xff\xff\xff"),
+        ("return cmsgpack.pack(1.5, 0.1, 1/0, 0/0, nil, true, false)", b"\xca?\xc0\x00\x00\xcb?\xb9\x99\x99\x99\x99\x99\x9a\xca\x7f\x80\x00\x00\xcb\xff\xf8\x00\x00\x00\x00\x00\x00\xc0\xc3\xc2"),
+        ("return cmsgpack.pack(\"abc\", string.rep(\"x\", 32), {}, {1,2,3}, {a=1}, {1, nil, 3}, {[2]=1})", b"\xa3abc\xd9 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\x90\x93\x01\x02\x03\x81\xa1a\x01\x82\x01\x01\x03\x03\x81\x02\x01"),
+        ("local t = {} t[1] = t return cmsgpack.pack(t)", b"\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\xc0"),
+        ("return cmsgpack.pack({[\"1\"]=5})", b"\x81\xa11\x05"),
+        ("return cmsgpack.pack(function() end)", b"\xc0"),
+    ];
+    for (body, expected) in packs {
+        assert_eq!(eval(&mut e, body), Reply::Bulk(expected.to_vec()), "{body}");
+    }
+    let mut long = b"\xda\x01\x00".to_vec();
+    long.extend(std::iter::repeat_n(b'x', 256));
+    assert_eq!(
+        eval(&mut e, "return cmsgpack.pack(string.rep(\"x\", 256))"),
+        Reply::Bulk(long)
+    );
+    let ints = |v: &[i64]| Reply::Array(v.iter().map(|&i| Reply::Integer(i)).collect());
+    let unpacks = [
+        (
+            "return {cmsgpack.unpack(cmsgpack.pack(1, \"a\", {1,2}, {a=5}, true))}",
+            Reply::Array(vec![Reply::Integer(1), bulk("a"), ints(&[1, 2]), Reply::Array(vec![]), Reply::Integer(1)]),
+        ),
+        (
+            "local a, b, c = cmsgpack.unpack(cmsgpack.pack(1.5, 2^40, -2^40)) return {tostring(a), tostring(b), tostring(c)}",
+            Reply::Array(vec![bulk("1.5"), bulk("1099511627776"), bulk("-1099511627776")]),
+        ),
+        ("return {cmsgpack.unpack(\"\")}", Reply::Array(vec![])),
+        ("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2))}", ints(&[1, 1])),
+        ("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2), 1)}", ints(&[-1, 2])),
+        ("return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}", ints(&[2, 1, 2])),
+        ("return cmsgpack.unpack(5)", Reply::Integer(53)),
+        ("return type(cmsgpack.unpack(\"\\192\"))", bulk("nil")),
+        ("return cmsgpack._VERSION", bulk("lua-cmsgpack 0.4.0")),
+    ];
+    for (body, expected) in unpacks {
+        assert_eq!(eval(&mut e, body), expected, "{body}");
+    }
+    let errors = [
+        (
+            "return cmsgpack.pack()",
+            "ERR user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.)",
+        ),
+        (
+            "return cmsgpack.unpack(\"\\205\")",
+            "ERR user_script:1: Missing bytes in input.",
+        ),
+        (
+            "return cmsgpack.unpack(\"\\193\")",
+            "ERR user_script:1: Bad data format in input.",
+        ),
+        (
+            "return {cmsgpack.unpack(\"\\196\\2ab\")}",
+            "ERR user_script:1: Bad data format in input.",
+        ),
+        (
+            "return {cmsgpack.unpack(\"\\199\\1\\1a\")}",
+            "ERR user_script:1: Bad data format in input.",
+        ),
+        (
+            "return {cmsgpack.unpack_one(\"\\1\", 5)}",
+            "ERR user_script:1: Start offset 5 greater than input length 1.",
+        ),
+        (
+            "return cmsgpack.unpack()",
+            "ERR user_script:1: bad argument #1 to 'unpack' (string expected, got no value)",
+        ),
+        (
+            "return {cmsgpack.unpack(\"\\129\\192\\1\")}",
+            "ERR table index is nil",
+        ),
+    ];
+    for (body, msg) in errors {
+        assert_eq!(eval(&mut e, body), raised(body, msg, 1), "{body}");
+    }
+    // Deep input is refused, not a stack overflow.
+    let deep = "return cmsgpack.unpack(string.rep(\"\\145\", 100000))";
+    assert!(matches!(eval(&mut e, deep), Reply::Error(m) if m.contains("Nesting too deep")));
 }

@@ -14,6 +14,7 @@ use crate::raise::raise_message;
 
 mod bit;
 mod cjson;
+mod cmsgpack;
 mod structlib;
 
 /// Adds the libraries to `globals`.
@@ -24,6 +25,7 @@ pub fn register(lua: &Lua, globals: &Table) -> mlua::Result<()> {
     globals.raw_set("bit", bit::open(lua)?)?;
     globals.raw_set("cjson", cjson::open(lua)?)?;
     globals.raw_set("struct", structlib::open(lua)?)?;
+    globals.raw_set("cmsgpack", cmsgpack::open(lua)?)?;
     Ok(())
 }
 
