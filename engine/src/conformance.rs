@@ -1,10 +1,10 @@
 //! What every engine behind the seam must do, as checks generic over [`KvEngine`].
 //!
-//! Each check takes a fresh, empty engine and panics (with the check's name) on the first
-//! difference from the contract in [`crate::StoreRead`] and [`KvEngine`]. tandem-engine's
-//! tests run [`run_all`] on the [`crate::MemoryEngine`]; storaged's tests run it on the
-//! RocksDB engine, so both engines are held to the same behaviour. A new engine (a remote
-//! one, say) gets its conformance run the same way before anything is built on it.
+//! Each check takes a fresh, empty engine and panics on the first difference from the
+//! contract in [`crate::StoreRead`] and [`KvEngine`]. tandem-engine's tests run
+//! [`run_all`] on the [`crate::MemoryEngine`]; storaged's tests run it on the RocksDB
+//! engine, so both engines are held to the same behaviour. A new engine (a remote one,
+//! say) gets its conformance run the same way before anything is built on it.
 //!
 //! The checks use a fixed-seed generator, not the test framework: they must be callable
 //! from any crate's tests.
