@@ -18,18 +18,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use tandem_commands::{Args, Handler, Local, ParseCtx};
 use tandem_shared::wire::{ArchivedOutcome, Response};
 use tandem_shared::Command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::ClientState;
-use crate::commands::args::Args;
-use crate::commands::{self, Handler, Local, ParseCtx};
+use crate::clients::ClientState;
 use crate::error::CommandError;
 use crate::instance::Shared;
 use crate::link::LinkError;
+use crate::local::{self, exec, subscribe, transaction};
 use crate::pubsub::{ClientSubs, Delivery};
 use crate::session::{Flow, Session};
 use tandem_resp::Protocol;
@@ -51,7 +51,7 @@ struct Connection {
     session: Session,
     /// Storage commands parsed and not yet sent, sent as one request.
     batch: Vec<Command>,
-    /// A blocking pop waiting to run (`crate::blocking`); never set inside MULTI, where
+    /// A blocking pop waiting to run (`crate::blocked`); never set inside MULTI, where
     /// commands queue before reaching the parser.
     blocked: Option<Command>,
 }
@@ -92,8 +92,8 @@ pub async fn serve(
     };
     let mut rbuf = BytesMut::new();
     let ended = conn.run(&mut stream, &mut rbuf, &kill).await;
-    crate::commands::pubsub::unsubscribe_all(&mut conn.session);
-    crate::transaction::release_watches(&mut conn.session);
+    subscribe::unsubscribe_all(&mut conn.session);
+    transaction::release_watches(&mut conn.session);
     shared.clients.remove(id);
     drop(conn);
     drop(rbuf);
@@ -268,42 +268,35 @@ impl Connection {
         };
         let args: Vec<Bytes> = argv.collect();
         if self.session.tx.in_multi() {
-            // Inside MULTI, commands queue (crate::transaction); QUIT and RESET fall through.
-            if let Some(flow) = Box::pin(crate::transaction::queue(
-                &mut self.session,
-                &name,
-                args.clone(),
-            ))
-            .await
+            // Inside MULTI, commands queue (`crate::local::exec`); QUIT and RESET fall through.
+            if let Some(flow) = Box::pin(exec::queue(&mut self.session, &name, args.clone())).await
             {
                 return flow;
             }
         }
-        let Some(spec) = commands::lookup(&name) else {
-            self.error(&unknown_command(&name, &args)).await;
+        let Some(spec) = tandem_commands::lookup(&name) else {
+            self.error(&local::unknown_command(&name, &args)).await;
             return Flow::Continue;
         };
         if !spec.arity_ok(args.len() + 1) {
             let text = CommandError::WrongArity(spec.name.to_owned()).to_string();
-            self.error(&crate::transaction::rejected(spec.name, text))
-                .await;
+            self.error(&transaction::rejected(spec.name, text)).await;
             return Flow::Continue;
         }
         if !self.session.state.authenticated
             && !matches!(spec.name, "auth" | "hello" | "quit" | "reset")
         {
             let text = "NOAUTH Authentication required.".to_owned();
-            self.error(&crate::transaction::rejected(spec.name, text))
-                .await;
+            self.error(&transaction::rejected(spec.name, text)).await;
             return Flow::Continue;
         }
         if self.session.state.protocol == Protocol::Resp2
             && self.session.subs.as_ref().is_some_and(|s| s.count() > 0)
-            && !commands::pubsub::allowed_while_subscribed(spec.name)
+            && !subscribe::allowed_while_subscribed(spec.name)
         {
             let shown = match args.first() {
-                Some(sub) if spec.name != "pubsub" || commands::pubsub::known_subcommand(sub) => {
-                    if spec.name == "pubsub" || commands::is_container(spec.name) {
+                Some(sub) if spec.name != "pubsub" || subscribe::known_subcommand(sub) => {
+                    if spec.name == "pubsub" || tandem_commands::is_container(spec.name) {
                         format!(
                             "{}|{}",
                             spec.name,
@@ -317,9 +310,8 @@ impl Connection {
                 None => spec.name.to_owned(),
             };
             if !shown.is_empty() {
-                let text = commands::pubsub::subscribed_mode_error(&shown);
-                self.error(&crate::transaction::rejected(spec.name, text))
-                    .await;
+                let text = subscribe::subscribed_mode_error(&shown);
+                self.error(&transaction::rejected(spec.name, text)).await;
                 return Flow::Continue;
             }
         }
@@ -336,7 +328,7 @@ impl Connection {
                     db: self.session.state.db,
                 };
                 match parse(&mut args, &ctx) {
-                    Ok(command) if crate::blocking::is_blocking(&command) => {
+                    Ok(command) if crate::blocked::is_blocking(&command) => {
                         // Sent alone after what came before; `run` waits for it.
                         self.flush_batch().await;
                         self.blocked = Some(command);
@@ -356,7 +348,7 @@ impl Connection {
                 // `CLIENT REPLY OFF` silences its own reply: cut from here.
                 self.session.reply_mark = self.session.out.len();
                 // A repeated PING/ECHO/TIME changes nothing CLIENT LIST shows: skip the
-                // registry's lock and copy (they were a tenth of a pipelined PING's cost).
+                // client list's lock and copy (they were a tenth of a pipelined PING's cost).
                 let unchanged = matches!(local, Local::Ping | Local::Echo | Local::Time)
                     && self.session.state.last_command == spec.name.as_bytes();
                 if !unchanged {
@@ -365,7 +357,7 @@ impl Connection {
                 // Boxed, like the other rare or large waits here: every connection's task
                 // holds its future's largest state inline, idle or not (5.5 KiB before).
                 let (reply, flow) =
-                    match Box::pin(commands::run_local(local, args, &mut self.session)).await {
+                    match Box::pin(local::run_local(local, args, &mut self.session)).await {
                         Ok(r) => r,
                         Err(e) => (tandem_shared::Reply::Error(e.to_string()), Flow::Continue),
                     };
@@ -416,7 +408,7 @@ impl Connection {
     }
 
     /// The blocking-call path: earlier replies go out first, then the connection waits for
-    /// the pop without the link's request deadline (`crate::blocking`), reading the socket
+    /// the pop without the link's request deadline (`crate::blocked`), reading the socket
     /// to notice the client closing. False if the client went away meanwhile, or if the proxy started
     /// draining and storaged released the pop unserved: the client then gets no reply and
     /// the connection closes (nothing was popped for it).
@@ -432,12 +424,12 @@ impl Connection {
             self.session.out.clear();
         }
         self.session.reply_mark = 0;
-        let unblock = Arc::new(crate::client::Unblock::default());
+        let unblock = Arc::new(crate::clients::Unblock::default());
         self.session
             .shared
             .clients
             .set_blocked(self.session.state.id, Some(unblock.clone()));
-        let waiter = crate::blocking::Waiter {
+        let waiter = crate::blocked::Waiter {
             proxy: self.session.link.instance_id(),
             client: self.session.state.id,
         };
@@ -455,7 +447,7 @@ impl Connection {
                 }
             }
         };
-        let waited = crate::blocking::wait(
+        let waited = crate::blocked::wait(
             &self.session.link,
             self.session.state.db,
             command,
@@ -470,12 +462,12 @@ impl Connection {
             .clients
             .set_blocked(self.session.state.id, None);
         match waited {
-            crate::blocking::Waited::Answered(result) => self.encode_result(result, 1),
-            crate::blocking::Waited::Unblocked => tandem_resp::encode::encode_error(
+            crate::blocked::Waited::Answered(result) => self.encode_result(result, 1),
+            crate::blocked::Waited::Unblocked => tandem_resp::encode::encode_error(
                 &tandem_shared::StorageError::Unblocked.to_string(),
                 &mut self.session.out,
             ),
-            crate::blocking::Waited::Gone | crate::blocking::Waited::Drained => return Ok(false),
+            crate::blocked::Waited::Gone | crate::blocked::Waited::Drained => return Ok(false),
         }
         Ok(true)
     }
@@ -545,24 +537,6 @@ impl Connection {
             }
         }
     }
-}
-
-/// Redis's unknown-command text: the name and the first arguments, each quoted and cut at
-/// 128 bytes in total.
-pub(crate) fn unknown_command(name: &[u8], args: &[Bytes]) -> String {
-    let mut shown = String::new();
-    for arg in args {
-        if shown.len() >= 128 {
-            break;
-        }
-        let room = 128 - shown.len();
-        let text = String::from_utf8_lossy(arg);
-        let cut: String = text.chars().take(room).collect();
-        shown.push_str(&format!("'{cut}' "));
-    }
-    let name = String::from_utf8_lossy(name);
-    let name: String = name.chars().take(128).collect();
-    CommandError::UnknownCommand { name, args: shown }.to_string()
 }
 
 /// Room a read asks for: a pipeline's worth of small commands, or a slice of a large one.

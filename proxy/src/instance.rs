@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::client::Registry;
+use crate::clients::ClientList;
 use crate::config::Config;
 use crate::link::LinkPool;
 
@@ -38,7 +38,7 @@ pub struct Shared {
     /// Hot copies of settings read on every command (kept in step by `CONFIG SET`).
     pub proto_max_bulk_len: AtomicU64,
     pub maxclients: AtomicUsize,
-    pub clients: Registry,
+    pub clients: ClientList,
     pub links: LinkPool,
     /// Local pub/sub subscriptions; registered with storaged on the pool's first link.
     pub pubsub: Arc<crate::pubsub::PubSub>,

@@ -1,20 +1,33 @@
 //! `tandem-proxy`: the stateless RESP front end.
 //!
-//! Accepts Redis clients over TCP, decodes RESP2/RESP3, looks commands up in the command
-//! table, answers proxy-local commands itself and ships typed storage commands to
-//! `tandem-storaged` over a pool of multiplexed Unix-socket links. It never touches RocksDB.
+//! Accepts Redis clients over TCP, decodes RESP2/RESP3 (`tandem-resp`), looks commands up
+//! in the command table (`tandem-commands`), answers proxy-local commands itself and ships
+//! typed storage commands to `tandem-storaged` over a pool of multiplexed Unix-socket links.
+//! It never touches RocksDB.
+//!
+//! Modules, each using only those listed before it (no `use` cycles):
+//! `clock`, `error`, `config`, `systemd`, `link` (storage links; pub/sub reaches it as a
+//! `PushSink`), `pubsub` (this proxy's subscription table), `clients` (connected clients
+//! for CLIENT LIST/KILL/UNBLOCK), `instance` (state all connections share), `session` (one
+//! client's state that handlers work on), `blocked` (a client waiting in a blocking pop),
+//! `local` (proxy-local commands over a session), `connection` (the only owner of a client's
+//! TCP stream), `server` (accept loop, drain, reload).
 
-pub mod blocking;
-pub mod client;
 pub mod clock;
-pub mod commands;
-pub mod config;
-pub mod connection;
 pub mod error;
-pub mod instance;
+
+pub mod config;
+pub mod systemd;
+
 pub mod link;
 pub mod pubsub;
-pub mod server;
+
+pub mod clients;
+pub mod instance;
 pub mod session;
-pub mod systemd;
-pub mod transaction;
+
+pub mod blocked;
+pub mod local;
+
+pub mod connection;
+pub mod server;

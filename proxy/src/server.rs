@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client::Registry;
+use crate::clients::ClientList;
 use crate::config::Config;
 use crate::instance::{Shared, Stats};
 use crate::link::{LinkConfig, LinkPool};
@@ -98,12 +98,12 @@ pub async fn run(
         links_token.clone(),
     );
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let settings = crate::commands::server::initial_settings(&config);
+    let settings = crate::local::admin::initial_settings(&config);
     let shared = Arc::new(Shared {
         settings: RwLock::new(settings),
         proto_max_bulk_len: AtomicU64::new(config.proto_max_bulk_len),
         maxclients: AtomicUsize::new(config.maxclients),
-        clients: Registry::default(),
+        clients: ClientList::default(),
         links,
         pubsub,
         stats: Stats::default(),

@@ -11,14 +11,14 @@
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use tandem_commands::CommandSpec;
 use tandem_shared::command::WatchToken;
 use tandem_shared::wire::{Outcome, Response};
 use tandem_shared::Command;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::ClientState;
+use crate::clients::ClientState;
 use crate::clock::BatchClock;
-use crate::commands::CommandSpec;
 use crate::error::CommandError;
 use crate::instance::Shared;
 use crate::link::Link;

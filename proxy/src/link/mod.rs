@@ -29,8 +29,8 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tandem_shared::wire::{ArchivedPush, Frame, RequestKey, Subscriptions};
 use tandem_commands::CommandFacts;
+use tandem_shared::wire::{ArchivedPush, Frame, RequestKey, Subscriptions};
 use tandem_shared::Command;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;

@@ -1,7 +1,7 @@
 //! SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE (run in the proxy, which owns its
-//! clients' subscriptions), PUBLISH and PUBSUB (answered by storaged, which sees every
-//! proxy's subscriptions). Replies and errors follow Redis 7.0 byte for byte, including
-//! RESP2's subscribed mode.
+//! clients' subscriptions), PUBSUB (answered by storaged, which sees every proxy's
+//! subscriptions) and RESP2's subscribed mode. Replies and errors follow Redis 7.0 byte for
+//! byte. PUBLISH is a storage command, parsed in `tandem-commands`.
 //!
 //! This module decides replies only; the connection writes them and the pub/sub table in
 //! [`crate::pubsub`] does the routing.
@@ -9,7 +9,8 @@
 use bytes::Bytes;
 use tandem_shared::{Command, Reply};
 
-use super::args::Args;
+use tandem_commands::args::Args;
+
 use crate::error::CommandError;
 use crate::pubsub::ClientSubs;
 use crate::session::Session;

@@ -1,6 +1,6 @@
 //! How a client connection waits in a blocking pop (`BLPOP` & co.).
 //!
-//! storaged owns the waiting (`storaged/src/blocking.rs`): the pop travels alone as a keyed
+//! storaged owns the waiting (`storaged/src/writer/parked.rs`): the pop travels alone as a keyed
 //! request and storaged answers it when it is served, times out or is unblocked. This module
 //! owns the proxy's side of that wait:
 //! - the request waits without the link's request deadline (until the pop's own deadline
@@ -29,7 +29,7 @@ use tandem_shared::Command;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::Unblock;
+use crate::clients::Unblock;
 use crate::link::{Link, LinkError};
 
 /// Longest single request of a blocking wait; a longer wait is renewed with a new request.

@@ -1,4 +1,4 @@
-//! Proxy-local server commands: `INFO`, `CONFIG`, `COMMAND`. INFO merges the proxy's own
+//! Proxy-local administration commands: `INFO`, `CONFIG`, `MEMORY`, `COMMAND`. INFO merges the proxy's own
 //! sections with those storaged reports (keyspace, storage, storage-side stats); CONFIG keeps
 //! tandem's live settings and remembers Redis's encoding knobs; COMMAND reads the table.
 
@@ -9,14 +9,14 @@ use std::sync::atomic::Ordering;
 use tandem_shared::wire::Outcome;
 use tandem_shared::{Command, Reply};
 
-use super::args::{parse_i64, Args};
+use tandem_commands::args::{parse_i64, Args};
+
 use super::connection::REDIS_VERSION;
+use super::LocalResult;
 use crate::config::Config;
 use crate::error::CommandError;
 use crate::instance::Settings;
 use crate::session::{Flow, Session};
-
-type LocalResult = Result<(Reply, Flow), CommandError>;
 
 /// How a parameter's value is checked by `CONFIG SET`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -339,7 +339,10 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
 /// `COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS|GETKEYSANDFLAGS|HELP]`, answered from the command
 /// table by `tandem_commands::describe`.
 pub fn command(mut args: Args, _session: &mut Session) -> LocalResult {
-    Ok((tandem_commands::describe::command(&mut args)?, Flow::Continue))
+    Ok((
+        tandem_commands::describe::command(&mut args)?,
+        Flow::Continue,
+    ))
 }
 
 /// `MEMORY USAGE|DOCTOR|MALLOC-STATS|PURGE|HELP`. USAGE asks storaged (the value lives

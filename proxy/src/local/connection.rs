@@ -1,12 +1,13 @@
-//! Proxy-local connection commands: `PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT`,
-//! and the dispatcher for every local command. They answer from client state alone, so they
-//! keep working while storaged is away. Nothing here touches the socket.
+//! Proxy-local connection commands: `PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT`.
+//! They answer from client state alone, so they keep working while storaged is away.
+//! Nothing here touches the socket.
 
 use bytes::Bytes;
 use tandem_shared::Reply;
 
-use super::args::Args;
-use super::{server, Local};
+use tandem_commands::args::{parse_i64, Args};
+
+use super::LocalResult;
 use crate::error::CommandError;
 use crate::session::{Flow, Session};
 use tandem_resp::Protocol;
@@ -15,86 +16,68 @@ use tandem_resp::Protocol;
 /// implements.
 pub const REDIS_VERSION: &str = "7.0.15";
 
-type LocalResult = Result<(Reply, Flow), CommandError>;
-
 fn reply(r: Reply) -> LocalResult {
     Ok((r, Flow::Continue))
 }
 
-/// Runs a proxy-local command.
-///
-/// # Errors
-/// The command's Redis error reply.
-pub async fn run_local(local: Local, mut args: Args, session: &mut Session) -> LocalResult {
-    match local {
-        // A RESP2 subscriber gets PING's answer as a message-like array.
-        Local::Ping
-            if session.state.protocol == Protocol::Resp2
-                && session.subs.as_ref().is_some_and(|s| s.count() > 0) =>
-        {
-            let arg = match args.remaining() {
-                0 => Vec::new(),
-                1 => args.next_vec()?,
-                _ => return Err(CommandError::WrongArity("ping".into())),
-            };
-            reply(Reply::Array(vec![
-                Reply::Bulk(b"pong".to_vec()),
-                Reply::Bulk(arg),
-            ]))
-        }
-        Local::Ping => match args.remaining() {
-            0 => reply(Reply::Simple("PONG".into())),
-            1 => reply(Reply::Bulk(args.next_vec()?)),
-            _ => Err(CommandError::WrongArity("ping".into())),
-        },
-        Local::Echo => reply(Reply::Bulk(args.next_vec()?)),
-        Local::Quit => Ok((Reply::ok(), Flow::Close)),
-        Local::Hello => hello(args, session),
-        Local::Auth => auth(args, session),
-        Local::Select => {
-            let db = args.next_i64()?;
-            if !(0..i64::from(tandem_shared::DATABASES)).contains(&db) {
-                return Err(CommandError::err("DB index is out of range"));
-            }
-            session.state.db = db as u8;
-            reply(Reply::ok())
-        }
-        Local::Reset => {
-            super::pubsub::unsubscribe_all(session);
-            crate::transaction::reset(session);
-            session.state.db = 0;
-            session.state.protocol = Protocol::Resp2;
-            session.state.name.clear();
-            session.state.authenticated = session.shared.settings().requirepass.is_empty();
-            reply(Reply::Simple("RESET".into()))
-        }
-        Local::Time => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            reply(Reply::Array(vec![
-                Reply::Bulk(now.as_secs().to_string().into_bytes()),
-                Reply::Bulk(now.subsec_micros().to_string().into_bytes()),
-            ]))
-        }
-        Local::Client => client(args, session),
-        Local::Config => server::config(args, session).await,
-        Local::Info => server::info(args, session).await,
-        Local::Memory => server::memory(args, session).await,
-        Local::Command => server::command(args, session),
-        Local::Multi | Local::Exec | Local::Discard | Local::Watch | Local::Unwatch => {
-            crate::transaction::run_local(local, args, session).await
-        }
-        Local::Subscribe | Local::PSubscribe => {
-            super::pubsub::subscribe(args, session, local == Local::PSubscribe).await?;
-            Ok((Reply::Nil, Flow::Replied))
-        }
-        Local::Unsubscribe | Local::PUnsubscribe => {
-            super::pubsub::unsubscribe(args, session, local == Local::PUnsubscribe).await;
-            Ok((Reply::Nil, Flow::Replied))
-        }
-        Local::PubSub => reply(super::pubsub::pubsub(args, session).await?),
+/// `PING [message]`. A RESP2 subscriber gets the answer as a message-like array.
+pub fn ping(mut args: Args, session: &Session) -> LocalResult {
+    if session.state.protocol == Protocol::Resp2
+        && session.subs.as_ref().is_some_and(|s| s.count() > 0)
+    {
+        let arg = match args.remaining() {
+            0 => Vec::new(),
+            1 => args.next_vec()?,
+            _ => return Err(CommandError::WrongArity("ping".into())),
+        };
+        return reply(Reply::Array(vec![
+            Reply::Bulk(b"pong".to_vec()),
+            Reply::Bulk(arg),
+        ]));
     }
+    match args.remaining() {
+        0 => reply(Reply::Simple("PONG".into())),
+        1 => reply(Reply::Bulk(args.next_vec()?)),
+        _ => Err(CommandError::WrongArity("ping".into())),
+    }
+}
+
+/// `ECHO message`.
+pub fn echo(mut args: Args) -> LocalResult {
+    reply(Reply::Bulk(args.next_vec()?))
+}
+
+/// `SELECT index`.
+pub fn select(mut args: Args, session: &mut Session) -> LocalResult {
+    let db = args.next_i64()?;
+    if !(0..i64::from(tandem_shared::DATABASES)).contains(&db) {
+        return Err(CommandError::err("DB index is out of range"));
+    }
+    session.state.db = db as u8;
+    reply(Reply::ok())
+}
+
+/// `RESET`: leaves subscriptions and MULTI, drops watches, and returns the client to RESP2,
+/// database 0, no name, authenticated only if no password is set.
+pub fn reset(session: &mut Session) -> LocalResult {
+    super::subscribe::unsubscribe_all(session);
+    super::transaction::reset(session);
+    session.state.db = 0;
+    session.state.protocol = Protocol::Resp2;
+    session.state.name.clear();
+    session.state.authenticated = session.shared.settings().requirepass.is_empty();
+    reply(Reply::Simple("RESET".into()))
+}
+
+/// `TIME`: seconds and microseconds of the proxy's clock.
+pub fn time() -> LocalResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    reply(Reply::Array(vec![
+        Reply::Bulk(now.as_secs().to_string().into_bytes()),
+        Reply::Bulk(now.subsec_micros().to_string().into_bytes()),
+    ]))
 }
 
 fn check_password(session: &Session, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CommandError> {
@@ -118,7 +101,8 @@ fn check_password(session: &Session, user: Option<&[u8]>, pass: &[u8]) -> Result
     ))
 }
 
-fn auth(mut args: Args, session: &mut Session) -> LocalResult {
+/// `AUTH [username] password`.
+pub fn auth(mut args: Args, session: &mut Session) -> LocalResult {
     let first = args.next_bytes()?;
     let (user, pass) = match args.remaining() {
         0 => (None, first),
@@ -130,11 +114,12 @@ fn auth(mut args: Args, session: &mut Session) -> LocalResult {
     reply(Reply::ok())
 }
 
-fn hello(mut args: Args, session: &mut Session) -> LocalResult {
+/// `HELLO [protover [AUTH username password] [SETNAME clientname]]`.
+pub fn hello(mut args: Args, session: &mut Session) -> LocalResult {
     let mut protocol = session.state.protocol;
     if args.remaining() > 0 {
         let v = args.next_bytes()?;
-        protocol = match crate::commands::args::parse_i64(&v) {
+        protocol = match parse_i64(&v) {
             Some(2) => Protocol::Resp2,
             Some(3) => Protocol::Resp3,
             Some(_) => {
@@ -206,7 +191,8 @@ fn subcommand_arity(sub: &str) -> CommandError {
     CommandError::WrongArity(format!("client|{sub}"))
 }
 
-fn client(mut args: Args, session: &mut Session) -> LocalResult {
+/// `CLIENT <subcommand>`.
+pub fn client(mut args: Args, session: &mut Session) -> LocalResult {
     let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
     let sub = sub_raw.to_ascii_lowercase();
     let n = args.remaining();
@@ -240,7 +226,7 @@ fn client(mut args: Args, session: &mut Session) -> LocalResult {
                 } else if args.eat("ID") {
                     let mut list = ids.take().unwrap_or_default();
                     for raw in args.rest() {
-                        match crate::commands::args::parse_i64(&raw) {
+                        match parse_i64(&raw) {
                             Some(id) if id > 0 => list.push(id as u64),
                             _ => return Err(CommandError::err("Invalid client ID")),
                         }
@@ -371,7 +357,7 @@ fn client_kill(mut args: Args, session: &mut Session) -> LocalResult {
         let value = args.next_bytes()?;
         let text = String::from_utf8_lossy(&value).into_owned();
         match opt.as_str() {
-            "id" => match crate::commands::args::parse_i64(&value) {
+            "id" => match parse_i64(&value) {
                 Some(v) if v > 0 => id = Some(v as u64),
                 _ => return Err(CommandError::err("client-id should be greater than 0")),
             },

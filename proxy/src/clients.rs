@@ -1,4 +1,4 @@
-//! Per-client state (protocol, database, name, auth) and the registry of connected clients
+//! Per-client state (protocol, database, name, auth) and the list of connected clients
 //! that `CLIENT LIST`, `CLIENT KILL` and INFO read.
 
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ pub struct ClientState {
     pub psub: usize,
     /// Commands queued since MULTI, -1 outside a transaction (CLIENT LIST `multi=`, flag `x`).
     pub multi: i64,
-    /// Waiting in a blocking pop (flag `b`); filled in by [`Registry::snapshot`].
+    /// Waiting in a blocking pop (flag `b`); filled in by [`ClientList::snapshot`].
     pub blocked: bool,
 }
 
@@ -82,7 +82,7 @@ impl ClientState {
 struct Entry {
     state: ClientState,
     kill: CancellationToken,
-    /// Set while the client waits in a blocking pop (`crate::blocking`).
+    /// Set while the client waits in a blocking pop (`crate::blocked`).
     blocked: Option<Arc<Unblock>>,
 }
 
@@ -120,12 +120,12 @@ impl Unblock {
 
 /// Every connected client of this proxy.
 #[derive(Default)]
-pub struct Registry {
+pub struct ClientList {
     clients: Mutex<BTreeMap<u64, Entry>>,
     next_id: AtomicU64,
 }
 
-impl Registry {
+impl ClientList {
     /// A fresh client id (ids start at 1, as in Redis).
     pub fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed) + 1

@@ -1,0 +1,80 @@
+//! Proxy-local commands: the handlers of the commands the table marks [`Local`] (PING,
+//! HELLO, CLIENT, CONFIG, INFO, COMMAND, SUBSCRIBE, MULTI …). Each works on the client's
+//! [`Session`] and returns its reply (or, for SUBSCRIBE and friends, writes its several
+//! replies to the session's output buffer); the connection encodes and writes. Nothing
+//! here touches the socket.
+//!
+//! - [`connection`]: PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT
+//! - [`admin`]: CONFIG INFO MEMORY COMMAND
+//! - [`subscribe`]: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBSUB
+//! - [`transaction`]: MULTI WATCH UNWATCH and the transaction state they change
+//! - [`exec`]: commands sent while in MULTI, and EXEC, which runs queued local commands
+//!   through [`run_local`] again (so it sits above this dispatcher, not below it)
+
+pub mod admin;
+pub mod connection;
+pub mod exec;
+pub mod subscribe;
+pub mod transaction;
+
+use bytes::Bytes;
+use tandem_commands::{Args, Local};
+use tandem_shared::Reply;
+
+use crate::error::CommandError;
+use crate::session::{Flow, Session};
+
+/// What a local command returns: its reply and what the connection should do next.
+pub type LocalResult = Result<(Reply, Flow), CommandError>;
+
+/// Runs a proxy-local command.
+///
+/// # Errors
+/// The command's Redis error reply.
+pub async fn run_local(local: Local, args: Args, session: &mut Session) -> LocalResult {
+    match local {
+        Local::Ping => connection::ping(args, session),
+        Local::Echo => connection::echo(args),
+        Local::Quit => Ok((Reply::ok(), Flow::Close)),
+        Local::Hello => connection::hello(args, session),
+        Local::Auth => connection::auth(args, session),
+        Local::Select => connection::select(args, session),
+        Local::Reset => connection::reset(session),
+        Local::Time => connection::time(),
+        Local::Client => connection::client(args, session),
+        Local::Config => admin::config(args, session).await,
+        Local::Info => admin::info(args, session).await,
+        Local::Memory => admin::memory(args, session).await,
+        Local::Command => admin::command(args, session),
+        Local::Multi | Local::Exec | Local::Discard | Local::Watch | Local::Unwatch => {
+            transaction::run_local(local, args, session).await
+        }
+        Local::Subscribe | Local::PSubscribe => {
+            subscribe::subscribe(args, session, local == Local::PSubscribe).await?;
+            Ok((Reply::Nil, Flow::Replied))
+        }
+        Local::Unsubscribe | Local::PUnsubscribe => {
+            subscribe::unsubscribe(args, session, local == Local::PUnsubscribe).await;
+            Ok((Reply::Nil, Flow::Replied))
+        }
+        Local::PubSub => Ok((subscribe::pubsub(args, session).await?, Flow::Continue)),
+    }
+}
+
+/// Redis's unknown-command text: the name and the first arguments, each quoted and cut at
+/// 128 bytes in total.
+pub fn unknown_command(name: &[u8], args: &[Bytes]) -> String {
+    let mut shown = String::new();
+    for arg in args {
+        if shown.len() >= 128 {
+            break;
+        }
+        let room = 128 - shown.len();
+        let text = String::from_utf8_lossy(arg);
+        let cut: String = text.chars().take(room).collect();
+        shown.push_str(&format!("'{cut}' "));
+    }
+    let name = String::from_utf8_lossy(name);
+    let name: String = name.chars().take(128).collect();
+    CommandError::UnknownCommand { name, args: shown }.to_string()
+}
