@@ -178,23 +178,23 @@ impl Settings for Config {
         &self.log
     }
 
-    /// Everything but `requirepass`, `maxclients`, `proto-max-bulk-len` and `log`, which
-    /// a reload applies.
-    fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
-        tandem_service::differing!(self, new;
-            "listen" => listen,
-            "tcp-backlog" => tcp_backlog,
-            "storage-socket" => storage_socket,
-            "network-threads" => network_threads,
-            "links" => links,
-            "queue-capacity" => queue_capacity,
-            "request-timeout-ms" => request_timeout_ms,
-            "request-timeout-mib-per-sec" => request_timeout_mib_per_sec,
-            "pipeline-batch" => pipeline_batch,
-            "max-frame" => max_frame,
-            "drain-timeout" => drain_timeout_secs,
-            "log-format" => log_format,
-        )
+    /// Applied by `server::apply_reload` (the log filter by `tandem_service::config`).
+    const RELOADABLE: &'static [&'static str] =
+        &["requirepass", "maxclients", "proto-max-bulk-len", "log"];
+
+    tandem_service::restart_only! {
+        "listen" => listen,
+        "tcp-backlog" => tcp_backlog,
+        "storage-socket" => storage_socket,
+        "network-threads" => network_threads,
+        "links" => links,
+        "queue-capacity" => queue_capacity,
+        "request-timeout-ms" => request_timeout_ms,
+        "request-timeout-mib-per-sec" => request_timeout_mib_per_sec,
+        "pipeline-batch" => pipeline_batch,
+        "max-frame" => max_frame,
+        "drain-timeout" => drain_timeout_secs,
+        "log-format" => log_format,
     }
 }
 
@@ -210,7 +210,8 @@ impl Config {
     }
 
     /// Settings that differ between `self` and `new` and need a restart to take effect, by
-    /// key name (a reload logs them and leaves them alone).
+    /// key name (a reload logs them and leaves them alone). For `server::apply_reload`,
+    /// which reports them itself; `tandem_service::config::reload_done` can take over.
     pub fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
         Settings::restart_only_changes(self, new)
     }
@@ -239,6 +240,12 @@ mod tests {
         let from_file = Config::from_options(options).expect("valid");
         let defaults = Config::from_options(Options::default()).expect("valid");
         assert_eq!(from_file, defaults);
+    }
+
+    /// A key added without saying whether a reload applies it would be ignored silently.
+    #[test]
+    fn every_key_is_reloadable_or_restart_only() {
+        assert_eq!(tandem_service::config::check_keys::<Config>(), Ok(()));
     }
 
     #[test]

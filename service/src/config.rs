@@ -7,8 +7,10 @@
 //!
 //! The binaries declare only their keys: an `Options` struct written inside [`options!`]
 //! (every field optional, with its flag, variable and help text) and a resolved `Config`
-//! implementing [`Settings`] (defaults, validation, and which keys need a restart, listed
-//! with [`differing!`]). Applying a reload to a running server stays theirs.
+//! implementing [`Settings`] (defaults, validation, the keys a reload applies, and the keys
+//! that need a restart, listed with [`restart_only!`]); [`check_keys`] proves in their unit
+//! tests that every key is one or the other. Applying a reload to a running server stays
+//! theirs.
 
 use std::path::{Path, PathBuf};
 
@@ -51,8 +53,14 @@ pub trait Settings: Sized {
     /// The log filter (tracing `EnvFilter` syntax) in force; always reloadable.
     fn log_filter(&self) -> &str;
 
-    /// Keys (as the config file spells them) that differ between `self` and `new` and need
-    /// a restart to take effect; a reload warns about them and keeps the running values.
+    /// Keys (as the config file spells them) a reload applies to the running process.
+    const RELOADABLE: &'static [&'static str];
+
+    /// Keys that need a restart to take effect; written by [`restart_only!`].
+    const RESTART_ONLY: &'static [&'static str];
+
+    /// The [`Settings::RESTART_ONLY`] keys that differ between `self` and `new`; a reload
+    /// warns about them and keeps the running values. Written by [`restart_only!`].
     fn restart_only_changes(&self, new: &Self) -> Vec<&'static str>;
 }
 
@@ -107,17 +115,21 @@ macro_rules! options {
     };
 }
 
-/// The keys among `key => field` pairs whose fields differ between two settings values, in
-/// the order listed: `differing!(old, new; "tcp-backlog" => tcp_backlog, …)`. For
-/// [`Settings::restart_only_changes`].
+/// Inside `impl Settings for Config`: the keys that need a restart, each with the field of
+/// `Config` that holds its value (`restart_only! { "tcp-backlog" => tcp_backlog, … }`).
+/// Writes [`Settings::RESTART_ONLY`] and [`Settings::restart_only_changes`], which lists the
+/// keys whose fields differ, in this order.
 #[macro_export]
-macro_rules! differing {
-    ($old:expr, $new:expr; $( $key:literal => $field:ident ),* $(,)?) => {{
-        let (old, new) = (&$old, &$new);
-        let mut changed: Vec<&'static str> = Vec::new();
-        $( if old.$field != new.$field { changed.push($key); } )*
-        changed
-    }};
+macro_rules! restart_only {
+    ($( $key:literal => $field:ident ),* $(,)?) => {
+        const RESTART_ONLY: &'static [&'static str] = &[$($key),*];
+
+        fn restart_only_changes(&self, new: &Self) -> Vec<&'static str> {
+            let mut changed: Vec<&'static str> = Vec::new();
+            $( if self.$field != new.$field { changed.push($key); } )*
+            changed
+        }
+    };
 }
 
 /// Merges `flags` (command line and environment) over the config file they name — or the
@@ -190,18 +202,56 @@ pub fn reload_done<S: Settings>(running: &S, new: &S, changed: usize) {
     tracing::info!(changed, "reload done");
 }
 
+/// The keys of `O`: its long flags but `--config` (and clap's own `--help`, `--version`),
+/// with whether each is hidden from `--help`.
+fn keys<O: clap::CommandFactory>() -> Vec<(String, bool)> {
+    O::command()
+        .get_arguments()
+        .filter_map(|a| {
+            let long = a.get_long()?;
+            (!matches!(long, "config" | "help" | "version"))
+                .then(|| (long.to_owned(), a.is_hide_set()))
+        })
+        .collect()
+}
+
 /// How many keys a config file may hold for `O`: its long flags that are not hidden,
 /// except `--config` (and clap's own `--help` and `--version`). The shipped files document
 /// exactly these.
 pub fn file_keys<O: clap::CommandFactory>() -> usize {
-    O::command()
-        .get_arguments()
-        .filter(|a| !a.is_hide_set())
-        .filter(|a| {
-            a.get_long()
-                .is_some_and(|l| !matches!(l, "config" | "help" | "version"))
-        })
-        .count()
+    keys::<O>().iter().filter(|(_, hidden)| !hidden).count()
+}
+
+/// Checks that every key of `S` (hidden ones included) is in exactly one of
+/// [`Settings::RELOADABLE`] and [`Settings::RESTART_ONLY`], and that both name only keys:
+/// a key in neither would change in the file and be ignored by a reload without a word.
+///
+/// # Errors
+/// One line per key missing, listed twice, or unknown.
+pub fn check_keys<S: Settings>() -> Result<(), String> {
+    let keys: Vec<String> = keys::<S::Options>().into_iter().map(|(k, _)| k).collect();
+    let mut problems = Vec::new();
+    for key in &keys {
+        let reloadable = S::RELOADABLE.contains(&key.as_str());
+        let restart = S::RESTART_ONLY.contains(&key.as_str());
+        match (reloadable, restart) {
+            (false, false) => problems.push(format!(
+                "{key}: neither reloadable nor restart-only (a reload would ignore it silently)"
+            )),
+            (true, true) => problems.push(format!("{key}: both reloadable and restart-only")),
+            _ => {}
+        }
+    }
+    for listed in S::RELOADABLE.iter().chain(S::RESTART_ONLY) {
+        if !keys.iter().any(|k| k == listed) {
+            problems.push(format!("{listed}: listed but not a key"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 #[cfg(test)]
@@ -254,9 +304,8 @@ mod tests {
         fn log_filter(&self) -> &str {
             "info"
         }
-        fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
-            crate::differing!(self, new; "max-things" => max_things, "ids" => ids)
-        }
+        const RELOADABLE: &'static [&'static str] = &["secret-knob"];
+        crate::restart_only! { "max-things" => max_things, "ids" => ids }
     }
 
     #[test]
@@ -314,6 +363,35 @@ mod tests {
         new.ids = vec![1];
         new.max_things = 6;
         assert_eq!(old.restart_only_changes(&new), ["max-things", "ids"]);
+    }
+
+    /// Every key is reloadable or restart-only; a new key in neither list is caught.
+    #[test]
+    fn every_key_is_classified() {
+        assert_eq!(check_keys::<Config>(), Ok(()));
+        struct Forgetful;
+        impl Settings for Forgetful {
+            type Options = Options;
+            fn from_options(_: Options) -> Result<Forgetful, String> {
+                Ok(Forgetful)
+            }
+            fn log_filter(&self) -> &str {
+                "info"
+            }
+            const RELOADABLE: &'static [&'static str] = &["ids", "nope"];
+            const RESTART_ONLY: &'static [&'static str] = &["ids"];
+            fn restart_only_changes(&self, _: &Forgetful) -> Vec<&'static str> {
+                Vec::new()
+            }
+        }
+        let problems = check_keys::<Forgetful>().expect_err("misclassified");
+        assert_eq!(
+            problems,
+            "max-things: neither reloadable nor restart-only (a reload would ignore it silently)\n\
+             ids: both reloadable and restart-only\n\
+             secret-knob: neither reloadable nor restart-only (a reload would ignore it silently)\n\
+             nope: listed but not a key"
+        );
     }
 
     #[test]

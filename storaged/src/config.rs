@@ -282,33 +282,32 @@ impl Settings for Config {
         &self.log
     }
 
-    /// Everything but `allow-uid`, `allow-gid`, `allow-self` and `log`, which a reload
-    /// applies.
-    fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
-        tandem_service::differing!(self, new;
-            "data-dir" => data_dir,
-            "socket" => socket,
-            "fsync" => fsync,
-            "notify-keyspace-events" => notify_keyspace_events,
-            "storage-threads" => storage_threads,
-            "io-threads" => io_threads,
-            "write-queue" => write_queue,
-            "group-commit-max" => group_commit_max,
-            "block-cache-mb" => block_cache_mb,
-            "record-cache-mb" => record_cache_mb,
-            "write-buffer-mb" => write_buffer_mb,
-            "max-write-buffers" => max_write_buffers,
-            "l0-slowdown-trigger" => l0_slowdown_trigger,
-            "l0-stop-trigger" => l0_stop_trigger,
-            "background-rate-limit-kb" => background_rate_limit_kb,
-            "reads-via-writer" => reads_via_writer,
-            "max-frame" => max_frame,
-            "request-memory-secs" => request_memory_secs,
-            "drain-timeout" => drain_timeout,
-            "handshake-timeout-ms" => handshake_timeout_ms,
-            "expensive-read-memory-mb" => expensive_read_memory_mb,
-            "log-format" => log_format,
-        )
+    /// Applied by `main`'s reloader (the log filter by `tandem_service::config`).
+    const RELOADABLE: &'static [&'static str] = &["allow-uid", "allow-gid", "allow-self", "log"];
+
+    tandem_service::restart_only! {
+        "data-dir" => data_dir,
+        "socket" => socket,
+        "fsync" => fsync,
+        "notify-keyspace-events" => notify_keyspace_events,
+        "storage-threads" => storage_threads,
+        "io-threads" => io_threads,
+        "write-queue" => write_queue,
+        "group-commit-max" => group_commit_max,
+        "block-cache-mb" => block_cache_mb,
+        "record-cache-mb" => record_cache_mb,
+        "write-buffer-mb" => write_buffer_mb,
+        "max-write-buffers" => max_write_buffers,
+        "l0-slowdown-trigger" => l0_slowdown_trigger,
+        "l0-stop-trigger" => l0_stop_trigger,
+        "background-rate-limit-kb" => background_rate_limit_kb,
+        "reads-via-writer" => reads_via_writer,
+        "max-frame" => max_frame,
+        "request-memory-secs" => request_memory_secs,
+        "drain-timeout" => drain_timeout,
+        "handshake-timeout-ms" => handshake_timeout_ms,
+        "expensive-read-memory-mb" => expensive_read_memory_mb,
+        "log-format" => log_format,
     }
 }
 
@@ -348,6 +347,12 @@ mod tests {
         let from_file = Config::from_options(options).expect("valid");
         let defaults = Config::from_options(Options::default()).expect("valid");
         assert_eq!(from_file, defaults);
+    }
+
+    /// A key added without saying whether a reload applies it would be ignored silently.
+    #[test]
+    fn every_key_is_reloadable_or_restart_only() {
+        assert_eq!(tandem_service::config::check_keys::<Config>(), Ok(()));
     }
 
     #[test]
