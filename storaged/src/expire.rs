@@ -97,3 +97,73 @@ impl Sweeper {
         Ok(found.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use tandem_engine::{MemoryEngine, StoreRead};
+
+    use super::*;
+    use crate::engine::group::Writer;
+    use crate::engine::metadata::Record;
+
+    /// `n` string keys in `db`, expiring at `expire_at_ms` (0: never), committed.
+    fn put_keys(writer: &mut Writer<MemoryEngine>, db: u8, n: usize, expire_at_ms: u64) {
+        let mut g = writer.begin();
+        for i in 0..n {
+            let version = g.new_version();
+            let raw = keys::meta_key(db, format!("k{expire_at_ms}-{i}").as_bytes());
+            g.put(
+                Cf::Meta,
+                raw,
+                Record::string(b"v".to_vec(), expire_at_ms, version).encode(),
+            );
+            g.counts_mut()
+                .record_change(db, None, Some(expire_at_ms != 0));
+        }
+        g.commit().unwrap();
+    }
+
+    #[test]
+    fn sweeps_reclaim_expired_keys_within_the_budget_and_resume_where_they_stopped() {
+        let engine = MemoryEngine::new();
+        let mut writer = Writer::new(engine.clone());
+        put_keys(&mut writer, 0, 30, 0);
+        put_keys(&mut writer, 0, 25, 1_000);
+        put_keys(&mut writer, 4, 5, 1_000);
+        put_keys(&mut writer, 4, 3, 5_000);
+        let mut sweeper = Sweeper::new();
+        let mut sweep = |now: u64, budget: usize| {
+            let mut g = writer.begin();
+            let n = sweeper.sweep(&mut g, now, budget).unwrap();
+            g.commit().unwrap();
+            n
+        };
+        assert_eq!(sweep(2_000, 0), 0, "no budget, no work");
+        assert_eq!(sweep(2_000, 10), 10);
+        assert_eq!(sweep(2_000, 10), 10);
+        assert_eq!(sweep(2_000, 100), 10, "the rest of both databases");
+        assert_eq!(
+            sweep(2_000, 100),
+            0,
+            "the keys expiring at 5000 are still live"
+        );
+        let counts = engine.counts();
+        assert_eq!((counts.keys[0], counts.expires[0]), (30, 0));
+        assert_eq!((counts.keys[4], counts.expires[4]), (3, 3));
+        let stats = engine.services().stats();
+        assert_eq!(stats.expired_keys.load(Ordering::Relaxed), 30);
+        assert_eq!(sweep(6_000, 100), 3);
+        assert_eq!(engine.counts().expires, [0; keys::DB_COUNT as usize]);
+        let mut left = 0;
+        let (start, end) = keys::all_dbs_range();
+        engine
+            .scan(Cf::Meta, &start, &end, &mut |_, _| {
+                left += 1;
+                true
+            })
+            .unwrap();
+        assert_eq!(left, 30, "only the keys without an expiry remain");
+    }
+}

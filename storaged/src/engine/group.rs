@@ -293,3 +293,60 @@ impl<E: KvEngine> StoreWrite for WriteGroup<'_, E> {
         self.expired += n;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use tandem_engine::MemoryEngine;
+
+    use super::*;
+
+    #[test]
+    fn a_group_reads_its_own_writes_and_publishes_only_at_commit() {
+        let engine = MemoryEngine::new();
+        let mut writer = Writer::new(engine.clone());
+        let meta = keys::meta_key(0, b"k");
+        let mut g = writer.begin();
+        g.put(Cf::Meta, meta.clone(), b"v".to_vec());
+        g.counts_mut().record_change(0, None, Some(false));
+        g.note_expired(2);
+        assert_eq!(g.get(Cf::Meta, &meta).unwrap(), Some(b"v".to_vec()));
+        assert_eq!(g.counts().keys[0], 1);
+        assert_eq!(
+            engine.get(Cf::Meta, &meta).unwrap(),
+            None,
+            "nothing before commit"
+        );
+        assert_eq!(engine.counts().keys[0], 0);
+        let before = g.new_version();
+        assert!(g.new_version() > before);
+        g.commit().unwrap();
+        assert_eq!(engine.get(Cf::Meta, &meta).unwrap(), Some(b"v".to_vec()));
+        assert_eq!(engine.counts().keys[0], 1);
+        let stats = engine.services().stats();
+        assert_eq!(stats.expired_keys.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn touched_names_keys_of_metadata_and_sub_keys_and_flushed_databases() {
+        let engine = MemoryEngine::new();
+        let mut writer = Writer::new(engine);
+        let mut g = writer.begin();
+        g.put(Cf::Meta, keys::meta_key(0, b"untracked"), Vec::new());
+        assert!(!g.tracks_touched());
+        assert!(g.take_touched().is_empty());
+        g.track_touched_from_now();
+        g.put(Cf::Meta, keys::meta_key(1, b"a"), Vec::new());
+        g.delete(Cf::Sub, keys::sub_key(2, b"b", 7, b"field"));
+        g.put(Cf::Reqs, b"request".to_vec(), Vec::new());
+        let (start, end) = keys::db_range(3);
+        g.delete_range(Cf::Meta, start, end);
+        let touched = g.take_touched();
+        let mut named: Vec<_> = touched.keys.into_iter().collect();
+        named.sort();
+        assert_eq!(named, vec![(1, b"a".to_vec()), (2, b"b".to_vec())]);
+        assert_eq!(touched.flushed, vec![3]);
+        assert!(g.take_touched().is_empty(), "taken means reset");
+    }
+}
