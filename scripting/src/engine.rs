@@ -101,6 +101,9 @@ struct RunState {
     resp: Resp,
     rng: Rand48,
     log: Option<LogSink>,
+    /// The kill flag of the engine's [`KillHandle`].
+    kill: Arc<AtomicBool>,
+    /// Set once the hook has seen the kill flag during this run.
     killed: bool,
 }
 
@@ -149,10 +152,12 @@ impl ScriptEngine {
             StdLib::TABLE | StdLib::STRING | StdLib::MATH,
             LuaOptions::new(),
         )?;
+        let kill = KillHandle::default();
         lua.set_app_data(RunState {
             resp: Resp::Resp2,
             rng: Rand48::default(),
             log: None,
+            kill: kill.0.clone(),
             killed: false,
         });
         let g = lua.globals();
@@ -174,12 +179,33 @@ impl ScriptEngine {
         }
         let handler = lua.create_function(raise::error_handler)?;
         let normalize = lua.create_function(raise::normalize)?;
+        let hooks = lua.create_table()?;
+        hooks.raw_set(
+            "hook_on",
+            lua.create_function(|lua, thread: Value| {
+                if let Value::Thread(thread) = thread {
+                    hook_thread(lua, &thread);
+                }
+                Ok(())
+            })?,
+        )?;
+        hooks.raw_set(
+            "rehook",
+            lua.create_function(|lua, ()| {
+                hook_thread(lua, &lua.current_thread());
+                Ok(())
+            })?,
+        )?;
+        hooks.raw_set(
+            "raise_string",
+            lua.create_function(|_, msg: mlua::String| -> mlua::Result<()> {
+                Err(raise::raise_message(msg.to_string_lossy()))
+            })?,
+        )?;
         let internal: Table = lua
             .load(include_str!("sandbox.lua"))
             .set_name(INTERNAL_CHUNK)
-            .call((g, load_api, handler, normalize, allow))?;
-        let kill = KillHandle::default();
-        install_kill_hook(&lua, &kill);
+            .call((g, load_api, handler, normalize, allow, hooks))?;
         Ok(ScriptEngine {
             globals: internal.raw_get("globals")?,
             redis: internal.raw_get("redis")?,
@@ -359,6 +385,10 @@ impl ScriptEngine {
 
         let registered = RefCell::new(Vec::<Registered>::new());
         self.kill.0.store(false, Ordering::Relaxed);
+        if let Some(mut state) = self.lua.app_data_mut::<RunState>() {
+            state.killed = false;
+        }
+        hook_thread(&self.lua, &self.lua.current_thread());
         let outcome = self.lua.scope(|scope| {
             let register = scope.create_function(|lua, args: MultiValue| {
                 register_function(lua, args, &registered)
@@ -505,6 +535,7 @@ impl ScriptEngine {
             state.resp = Resp::Resp2;
             state.killed = false;
         }
+        hook_thread(&self.lua, &self.lua.current_thread());
         let runner = RefCell::new(runner);
         let redis = self.redis.clone();
         let outcome = self.lua.scope(|scope| {
@@ -553,9 +584,6 @@ impl ScriptEngine {
             }
             Err(e) => engine_error(&e),
         };
-        if killed {
-            install_kill_hook(&self.lua, &self.kill);
-        }
         if matches!(reply, Reply::Error(_)) {
             // A script that failed may have failed for memory: give the garbage back now so
             // the next script does not start at the limit.
@@ -567,26 +595,38 @@ impl ScriptEngine {
     }
 }
 
-/// Checks the kill flag every [`HOOK_INSTRUCTIONS`] instructions. Once it is set, the hook
-/// fires on every line and raises each time, as Redis's does, so a `pcall` in a loop cannot
-/// swallow the kill; [`ScriptEngine::run`] puts the counting hook back afterwards.
-fn install_kill_hook(lua: &Lua, kill: &KillHandle) {
-    let flag = kill.0.clone();
-    lua.set_hook(
-        HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
-        move |lua, _| {
-            if !flag.load(Ordering::Relaxed) {
-                return Ok(VmState::Continue);
-            }
-            if let Some(mut state) = lua.app_data_mut::<RunState>() {
-                state.killed = true;
-            }
-            lua.set_hook(HookTriggers::new().every_line(), |_, _| {
-                Err(mlua::Error::external(Raise::Killed))
-            });
-            Err(mlua::Error::external(Raise::Killed))
-        },
-    );
+/// Puts the kill hook on `thread`: a check of the kill flag every [`HOOK_INSTRUCTIONS`]
+/// instructions. Once the flag is seen, the hook fires on every line and raises each time, as
+/// Redis's does, so a `pcall` in a loop cannot swallow the kill.
+///
+/// mlua keeps one hooked thread at a time, so the sandbox's `coroutine.resume`/`wrap` move the
+/// hook onto the coroutine they resume and back when it returns; without that, a loop inside
+/// a coroutine could not be killed.
+fn hook_thread(lua: &Lua, thread: &mlua::Thread) {
+    let Some((flag, killed)) = lua
+        .app_data_ref::<RunState>()
+        .map(|s| (s.kill.clone(), s.killed))
+    else {
+        return;
+    };
+    let triggers = if killed {
+        HookTriggers::new().every_line()
+    } else {
+        HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS)
+    };
+    thread.set_hook(triggers, move |lua, _| {
+        if !flag.load(Ordering::Relaxed) {
+            return Ok(VmState::Continue);
+        }
+        let first = match lua.app_data_mut::<RunState>() {
+            Some(mut state) => !std::mem::replace(&mut state.killed, true),
+            None => false,
+        };
+        if first {
+            hook_thread(lua, &lua.current_thread());
+        }
+        Err(mlua::Error::external(Raise::Killed))
+    });
 }
 
 /// The globals Redis 7.0.15 leaves to scripts (`pairs(_G)` on redis-server, minus `KEYS`

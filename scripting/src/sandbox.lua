@@ -10,7 +10,7 @@
 -- Known gap: those replacements are Lua functions, so an error they raise from a tail call
 -- (`return pairs(nil)`) is reported without the user's line ("on =(tail call):-1") where Redis,
 -- whose originals are C functions, reports the line.
-local G, load_api, handler, normalize, allow = ...
+local G, load_api, handler, normalize, allow, hooks = ...
 
 local raw_next, raw_rawget, raw_rawset = next, rawget, rawset
 local raw_setmetatable, raw_getmetatable = setmetatable, getmetatable
@@ -144,6 +144,35 @@ do
   t.sort = function(l, ...)
     if real_of[l] ~= nil then raw_error(READONLY, 0) end
     return sort(l, ...)
+  end
+end
+-- Move the kill hook onto a coroutine while it runs (see hook_thread in engine.rs).
+do
+  local co = R.coroutine
+  local create, resume = co.create, co.resume
+  local hook_on, rehook, raise_string = hooks.hook_on, hooks.rehook, hooks.raise_string
+  local function after_resume(...)
+    rehook()
+    return ...
+  end
+  co.resume = function(c, ...)
+    hook_on(c)
+    return after_resume(resume(c, ...))
+  end
+  local function after_wrap(ok, ...)
+    rehook()
+    if ok then return ... end
+    local e = ...
+    -- coroutine.wrap re-raises a string error with the caller's position in front.
+    if raw_type(e) == "string" then raise_string(e) end
+    raw_error(e, 0)
+  end
+  co.wrap = function(f)
+    local c = create(f)
+    return function(...)
+      hook_on(c)
+      return after_wrap(resume(c, ...))
+    end
   end
 end
 R.__redis__err__handler = handler

@@ -1549,3 +1549,37 @@ fn cmsgpack_library() {
     let deep = "return cmsgpack.unpack(string.rep(\"\\145\", 100000))";
     assert!(matches!(eval(&mut e, deep), Reply::Error(m) if m.contains("Nesting too deep")));
 }
+
+#[test]
+fn kill_reaches_a_loop_inside_a_coroutine() {
+    let mut e = engine();
+    for body in [
+        "local co = coroutine.wrap(function() while true do end end) co()",
+        "local co = coroutine.create(function() while true do end end) local ok, err = coroutine.resume(co) while true do end",
+    ] {
+        let handle = e.kill_handle();
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            handle.kill();
+        });
+        let reply = eval(&mut e, body);
+        assert!(matches!(&reply, Reply::Error(m) if m.starts_with("ERR Script killed by user with SCRIPT KILL...")), "{body}: {reply:?}");
+        killer.join().expect("killer");
+    }
+    // Coroutines still work as Lua's.
+    let body = "local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end) return {co(1), co(5)}";
+    assert_eq!(
+        eval(&mut e, body),
+        Reply::Array(vec![Reply::Integer(2), Reply::Integer(10)])
+    );
+    let body = "local co = coroutine.create(function() error({err='X'}) end) local ok, err = coroutine.resume(co) return {tostring(ok), err.err}";
+    assert_eq!(
+        eval(&mut e, body),
+        Reply::Array(vec![bulk("false"), bulk("X")])
+    );
+    let body = "local f = coroutine.wrap(function() error('inner') end)\nf()";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(body, "ERR user_script:2: user_script:1: inner", 2)
+    );
+}
