@@ -23,7 +23,7 @@ use crate::table::{all, find, lookup};
 /// `GETKEYS`'s complaints about the command it is given.
 pub fn command(args: &mut Args) -> Result<Reply, CommandError> {
     let Some(sub_raw) = args.peek().cloned() else {
-        return Ok(Reply::Array(all().iter().map(info).collect()));
+        return Ok(Reply::Array(all().iter().map(|s| info(s)).collect()));
     };
     args.next_bytes()?;
     let container = lookup(b"command").ok_or_else(|| CommandError::err("no COMMAND row"))?;
@@ -40,7 +40,7 @@ pub fn command(args: &mut Args) -> Result<Reply, CommandError> {
     let names = args.rest();
     Ok(match sub.name {
         "command|count" => Reply::Integer(all().len() as i64),
-        "command|info" if names.is_empty() => Reply::Array(all().iter().map(info).collect()),
+        "command|info" if names.is_empty() => Reply::Array(all().iter().map(|s| info(s)).collect()),
         "command|info" => Reply::Array(
             names
                 .iter()
@@ -49,7 +49,7 @@ pub fn command(args: &mut Args) -> Result<Reply, CommandError> {
         ),
         "command|docs" => {
             let specs: Vec<&CommandSpec> = if names.is_empty() {
-                all().iter().collect()
+                all().to_vec()
             } else {
                 names.iter().filter_map(|n| find(n)).collect()
             };
@@ -227,7 +227,7 @@ fn argument(a: &Arg) -> Reply {
 fn list(args: &[Bytes]) -> Result<Reply, CommandError> {
     let every = all()
         .iter()
-        .flat_map(|s| std::iter::once(s).chain(s.subcommands));
+        .flat_map(|&s| std::iter::once(s).chain(s.subcommands));
     let keep: Box<dyn Fn(&CommandSpec) -> bool> = match args {
         [] => Box::new(|_| true),
         [filterby, kind, value] if filterby.eq_ignore_ascii_case(b"FILTERBY") => {

@@ -281,7 +281,7 @@ mod tests {
             ("zunionstore", &["d", "1", "z"]),
         ];
         let mut covered = 0;
-        for spec in crate::table::COMMANDS {
+        for spec in crate::table::all() {
             let Handler::Storage(parse) = spec.handler else {
                 continue;
             };

@@ -2,6 +2,8 @@
 //!
 //! - [`table`] is **the command table**: one [`CommandSpec`] per command (name, arity,
 //!   flags, key positions, ACL categories, docs) and how it runs, found with [`lookup`].
+//!   The rows are declared per family beside their parsers (`parse/<family>.rs`'s
+//!   `COMMANDS`; the proxy-local commands' in [`local`]); [`spec`] defines what a row holds.
 //! - [`parse`] holds **the parsers**, one file per family, turning a storage command's
 //!   arguments into a typed [`tandem_shared::Command`].
 //! - [`args`] is the argument cursor the parsers read through; [`CommandError`] is what
@@ -20,6 +22,7 @@ pub mod describe;
 pub mod error;
 pub mod facts;
 pub mod flags;
+pub mod local;
 pub mod parse;
 pub mod spec;
 pub mod table;
@@ -32,4 +35,4 @@ pub use facts::CommandFacts;
 pub use flags::{AclCategories, ArgFlags, Flags, KeySpecFlags};
 pub use parse::{ParseCtx, StorageParser};
 pub use spec::{Arg, ArgType, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec, Local};
-pub use table::{all, find, is_container, lookup, COMMANDS};
+pub use table::{all, find, is_container, lookup};

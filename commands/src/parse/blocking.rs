@@ -10,6 +10,9 @@ use tandem_shared::Command;
 use super::ParseCtx;
 use crate::args::{parse_f64, Args};
 use crate::error::CommandError;
+use crate::spec::ArgType as T;
+use crate::spec::{arg, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec};
+use crate::{acl, flags, key_flags};
 
 /// Turns a timeout in seconds into an absolute unix-ms deadline (0 = wait forever), the
 /// way Redis 7.0's `getTimeoutFromObjectOrReply` does: the seconds are multiplied by 1000
@@ -154,6 +157,277 @@ pub fn bzmpop(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> 
     let count = crate::args::mpop_count(args)?;
     Ok(blocking(BlockingOp::ZSetMulti { end, count }, keys, wait))
 }
+
+/// The blocking pop commands' rows of the command table ([`crate::table`]), each
+/// beside its parser above; values from redis-server 7.0's `COMMAND INFO`/`COMMAND DOCS`.
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "blmove",
+        arity: 6,
+        flags: flags!(WRITE | DENYOOM | NOSCRIPT | BLOCKING),
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl: acl!(WRITE | LIST | SLOW | BLOCKING),
+        tips: &[],
+        key_specs: &[
+            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
+            since: "6.2.0",
+            group: "list",
+            complexity: "O(1)",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("source", T::Key).key_spec(0),
+                arg("destination", T::Key).key_spec(1),
+                arg("wherefrom", T::OneOf).args(&[
+                        arg("left", T::PureToken).token("LEFT"),
+                        arg("right", T::PureToken).token("RIGHT"),
+                    ]),
+                arg("whereto", T::OneOf).args(&[
+                        arg("left", T::PureToken).token("LEFT"),
+                        arg("right", T::PureToken).token("RIGHT"),
+                    ]),
+                arg("timeout", T::Double),
+            ],
+        },
+        handler: Handler::Storage(blmove),
+    },
+    CommandSpec {
+        name: "blmpop",
+        arity: -5,
+        flags: flags!(WRITE | BLOCKING | MOVABLEKEYS),
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: acl!(WRITE | LIST | SLOW | BLOCKING),
+        tips: &[],
+        key_specs: &[
+            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(2), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Pop elements from a list, or block until one is available",
+            since: "7.0.0",
+            group: "list",
+            complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("timeout", T::Double),
+                arg("numkeys", T::Integer),
+                arg("key", T::Key).key_spec(0).multiple(),
+                arg("where", T::OneOf).args(&[
+                        arg("left", T::PureToken).token("LEFT"),
+                        arg("right", T::PureToken).token("RIGHT"),
+                    ]),
+                arg("count", T::Integer).token("COUNT").optional(),
+            ],
+        },
+        handler: Handler::Storage(blmpop),
+    },
+    CommandSpec {
+        name: "blpop",
+        arity: -3,
+        flags: flags!(WRITE | NOSCRIPT | BLOCKING),
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl: acl!(WRITE | LIST | SLOW | BLOCKING),
+        tips: &[],
+        key_specs: &[
+            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -2, key_step: 1, limit: 0 } },
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Remove and get the first element in a list, or block until one is available",
+            since: "2.0.0",
+            group: "list",
+            complexity: "O(N) where N is the number of provided keys.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[
+                ("6.0.0", "`timeout` is interpreted as a double instead of an integer."),
+            ],
+            arguments: &[
+                arg("key", T::Key).key_spec(0).multiple(),
+                arg("timeout", T::Double),
+            ],
+        },
+        handler: Handler::Storage(blpop),
+    },
+    CommandSpec {
+        name: "brpop",
+        arity: -3,
+        flags: flags!(WRITE | NOSCRIPT | BLOCKING),
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl: acl!(WRITE | LIST | SLOW | BLOCKING),
+        tips: &[],
+        key_specs: &[
+            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -2, key_step: 1, limit: 0 } },
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Remove and get the last element in a list, or block until one is available",
+            since: "2.0.0",
+            group: "list",
+            complexity: "O(N) where N is the number of provided keys.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[
+                ("6.0.0", "`timeout` is interpreted as a double instead of an integer."),
+            ],
+            arguments: &[
+                arg("key", T::Key).key_spec(0).multiple(),
+                arg("timeout", T::Double),
+            ],
+        },
+        handler: Handler::Storage(brpop),
+    },
+    CommandSpec {
+        name: "brpoplpush",
+        arity: 4,
+        flags: flags!(WRITE | DENYOOM | NOSCRIPT | BLOCKING),
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl: acl!(WRITE | LIST | SLOW | BLOCKING),
+        tips: &[],
+        key_specs: &[
+            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
+            since: "2.2.0",
+            group: "list",
+            complexity: "O(1)",
+            doc_flags: &["deprecated"],
+            deprecated_since: "6.2.0",
+            replaced_by: "`BLMOVE` with the `RIGHT` and `LEFT` arguments",
+            history: &[
+                ("6.0.0", "`timeout` is interpreted as a double instead of an integer."),
+            ],
+            arguments: &[
+                arg("source", T::Key).key_spec(0),
+                arg("destination", T::Key).key_spec(1),
+                arg("timeout", T::Double),
+            ],
+        },
+        handler: Handler::Storage(brpoplpush),
+    },
+    CommandSpec {
+        name: "bzmpop",
+        arity: -5,
+        flags: flags!(WRITE | BLOCKING | MOVABLEKEYS),
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: acl!(WRITE | SORTEDSET | SLOW | BLOCKING),
+        tips: &[],
+        key_specs: &[
+            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(2), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Remove and return members with scores in a sorted set or block until one is available",
+            since: "7.0.0",
+            group: "sorted-set",
+            complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("timeout", T::Double),
+                arg("numkeys", T::Integer),
+                arg("key", T::Key).key_spec(0).multiple(),
+                arg("where", T::OneOf).args(&[
+                        arg("min", T::PureToken).token("MIN"),
+                        arg("max", T::PureToken).token("MAX"),
+                    ]),
+                arg("count", T::Integer).token("COUNT").optional(),
+            ],
+        },
+        handler: Handler::Storage(bzmpop),
+    },
+    CommandSpec {
+        name: "bzpopmax",
+        arity: -3,
+        flags: flags!(WRITE | NOSCRIPT | BLOCKING | FAST),
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl: acl!(WRITE | SORTEDSET | FAST | BLOCKING),
+        tips: &[],
+        key_specs: &[
+            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -2, key_step: 1, limit: 0 } },
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
+            since: "5.0.0",
+            group: "sorted-set",
+            complexity: "O(log(N)) with N being the number of elements in the sorted set.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[
+                ("6.0.0", "`timeout` is interpreted as a double instead of an integer."),
+            ],
+            arguments: &[
+                arg("key", T::Key).key_spec(0).multiple(),
+                arg("timeout", T::Double),
+            ],
+        },
+        handler: Handler::Storage(bzpopmax),
+    },
+    CommandSpec {
+        name: "bzpopmin",
+        arity: -3,
+        flags: flags!(WRITE | NOSCRIPT | BLOCKING | FAST),
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl: acl!(WRITE | SORTEDSET | FAST | BLOCKING),
+        tips: &[],
+        key_specs: &[
+            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -2, key_step: 1, limit: 0 } },
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
+            since: "5.0.0",
+            group: "sorted-set",
+            complexity: "O(log(N)) with N being the number of elements in the sorted set.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[
+                ("6.0.0", "`timeout` is interpreted as a double instead of an integer."),
+            ],
+            arguments: &[
+                arg("key", T::Key).key_spec(0).multiple(),
+                arg("timeout", T::Double),
+            ],
+        },
+        handler: Handler::Storage(bzpopmin),
+    },
+];
 
 #[cfg(test)]
 mod tests {

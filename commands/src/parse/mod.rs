@@ -1,5 +1,7 @@
 //! The parsers: one file per command family, each turning a storage command's arguments
-//! (arity already checked against the table) into a typed [`Command`].
+//! (arity already checked against the table) into a typed [`Command`]. Each family file
+//! also declares its commands' table rows (its `COMMANDS`), so a command's declaration sits
+//! beside its parser; [`crate::table`] joins them.
 //!
 //! Parsers hold no state and never look at data: they resolve options, make relative
 //! times absolute from [`ParseCtx::now_ms`] and answer syntax errors with Redis 7's texts.

@@ -6,6 +6,9 @@ use tandem_shared::Command;
 use super::ParseCtx;
 use crate::args::Args;
 use crate::error::CommandError;
+use crate::spec::ArgType as T;
+use crate::spec::{arg, CommandSpec, Doc, Handler};
+use crate::{acl, flags};
 
 /// `PUBLISH channel message`.
 pub fn publish(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
@@ -14,3 +17,35 @@ pub fn publish(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
         message: args.next_vec()?,
     })
 }
+
+/// PUBLISH's row of the command table ([`crate::table`]), beside its parser above;
+/// values from redis-server 7.0's `COMMAND INFO`/`COMMAND DOCS`.
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "publish",
+        arity: 3,
+        flags: flags!(PUBSUB | LOADING | STALE | FAST),
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: acl!(PUBSUB | FAST),
+        tips: &[],
+        key_specs: &[],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Post a message to a channel",
+            since: "2.0.0",
+            group: "pubsub",
+            complexity: "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("channel", T::String),
+                arg("message", T::String),
+            ],
+        },
+        handler: Handler::Storage(publish),
+    },
+];
