@@ -3,13 +3,14 @@
 //! [`Hub`], which the writer reads once per group).
 //!
 //! How events are found: a [`Recorder`] lives in a write group only while the flags ask
-//! for some class (so the plain path pays nothing). It watches the
-//! group's metadata and sub-key writes at the engine seam, noting per user key whether it
-//! was live (or expired) before the command and is live after it. When a command ends,
-//! [`command_events`] maps the command, its reply and those notes to the events Redis 7.0
-//! emits for it, in Redis's order: `expired` for keys the command reclaimed first, then
-//! `new` where Redis's `dbAdd` runs, then the command's own events. The expiry sweeper's
-//! deletions become `expired` events the same way.
+//! for some class (so the plain path pays nothing). It watches the group's metadata and
+//! sub-key writes at the engine seam, noting per user key whether it was live (or expired)
+//! before the command and is live after it. When a command ends
+//! ([`Recorder::end_command`]), its `expired` events come first (keys the command
+//! reclaimed), then, if it succeeded, the events its dispatch arm declares (`crate::dispatch`,
+//! beside the arm that runs it) through an [`Emitter`] that answers from those notes: `new`
+//! where Redis's `dbAdd` runs, then the command's own events, as Redis 7.0 emits them. The
+//! expiry sweeper's deletions become `expired` events the same way.
 //!
 //! Events are published after the write group commits, in command order, through the hub
 //! handle the writer passes in ([`Notifications::publish`]), so a subscriber never hears of
@@ -18,12 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tandem_shared::command::{
-    ArchivedCommand, ArchivedGetExExpiry, ArchivedListEnd, ArchivedSetCondition, ArchivedSetExpiry,
-    ArchivedZEnd, ArchivedZRangeBy, ArchivedZSetOp,
-};
-use tandem_shared::wire::Outcome;
-use tandem_shared::Reply;
+use tandem_shared::{Reply, StorageError};
 
 pub use tandem_shared::notify::Flags;
 
@@ -164,13 +160,14 @@ impl Recorder {
         });
     }
 
-    /// Ends a command: queues its events.
-    pub fn end_command<S: StoreRead + ?Sized>(
+    /// Ends a command that returned `result`, `store` showing the state after it: queues
+    /// the `expired` events of records it reclaimed, then, if it succeeded, what `events`
+    /// declares for its reply.
+    pub fn end_command<S: StoreRead>(
         &mut self,
-        db: u8,
-        cmd: &ArchivedCommand,
-        outcome: &Outcome,
+        result: &Result<Reply, StorageError>,
         store: &S,
+        events: impl FnOnce(&mut Emitter<'_>, &Reply),
     ) {
         self.settle(store);
         let mut out = Emitter {
@@ -178,14 +175,15 @@ impl Recorder {
             now_ms: self.now_ms,
             touches: &self.touches,
             index: &self.index,
+            store,
             newed: HashSet::new(),
             events: &mut self.events,
         };
         for t in out.touches.iter().filter(|t| t.expired_before) {
             out.push(Flags::EXPIRED, "expired", t.db, &t.key);
         }
-        if let Outcome::Ok(reply) = outcome {
-            command_events(&mut out, db, cmd, reply, store);
+        if let Ok(reply) = result {
+            events(&mut out, reply);
         }
     }
 
@@ -228,19 +226,29 @@ fn header_of<S: StoreRead + ?Sized>(store: &S, meta_key: &[u8]) -> Option<Header
     }
 }
 
-/// Builds one command's events.
-struct Emitter<'a> {
+/// Builds one command's events: what its dispatch arm declares, answered from the notes
+/// the recorder took while the command wrote. Each event is queued only if the flags ask
+/// for its class.
+pub struct Emitter<'a> {
     flags: Flags,
     now_ms: u64,
     touches: &'a [Touch],
     index: &'a HashMap<Vec<u8>, usize>,
+    /// The state after the command.
+    store: &'a dyn StoreRead,
     /// Keys already announced as `new` by this command.
     newed: HashSet<(u8, Vec<u8>)>,
     events: &'a mut Vec<Event>,
 }
 
 impl Emitter<'_> {
-    fn push(&mut self, class: u32, name: &'static str, db: u8, key: &[u8]) {
+    /// The time the command ran at.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Queues `name` on `key` if the flags ask for `class`.
+    pub fn push(&mut self, class: u32, name: &'static str, db: u8, key: &[u8]) {
         if self.flags.wants(class) {
             self.events.push(Event {
                 class,
@@ -257,29 +265,45 @@ impl Emitter<'_> {
             .and_then(|&i| self.touches.get(i))
     }
 
+    /// Whether the command wrote the key (or one of its members) at all.
+    pub fn touched(&self, db: u8, key: &[u8]) -> bool {
+        self.touch(db, key).is_some()
+    }
+
     fn created(&self, db: u8, key: &[u8]) -> bool {
         self.touch(db, key)
             .is_some_and(|t| !t.live_before && t.live_after)
     }
 
     /// An existing key the command deleted (an emptied collection, DEL …).
-    fn removed(&self, db: u8, key: &[u8]) -> bool {
+    pub fn removed(&self, db: u8, key: &[u8]) -> bool {
         self.touch(db, key)
             .is_some_and(|t| t.live_before && !t.live_after)
     }
 
     /// Whether the command changed the key's members or created it.
-    fn changed(&self, db: u8, key: &[u8]) -> bool {
+    pub fn changed(&self, db: u8, key: &[u8]) -> bool {
         self.touch(db, key)
             .is_some_and(|t| t.sub_written || (!t.live_before && t.live_after))
     }
 
-    fn live_before(&self, db: u8, key: &[u8]) -> bool {
+    /// Whether a key the command wrote was live before it (false for one it did not write).
+    pub fn live_before(&self, db: u8, key: &[u8]) -> bool {
         self.touch(db, key).is_some_and(|t| t.live_before)
     }
 
+    /// Whether the key was live before the command: from the notes if the command wrote
+    /// it, else from the store (unchanged by the command).
+    pub fn was_live(&self, db: u8, key: &[u8]) -> bool {
+        match self.touch(db, key) {
+            Some(t) => t.live_before,
+            None => header_of(self.store, &keys::meta_key(db, key))
+                .is_some_and(|h| !h.is_expired(self.now_ms)),
+        }
+    }
+
     /// `new`, as Redis's `dbAdd` emits it.
-    fn new_key(&mut self, db: u8, key: &[u8]) {
+    pub fn new_key(&mut self, db: u8, key: &[u8]) {
         if self.newed.insert((db, key.to_vec())) {
             self.push(Flags::NEW, "new", db, key);
         }
@@ -292,13 +316,13 @@ impl Emitter<'_> {
     }
 
     /// `event` on a key the command created or updated, preceded by `new` if created.
-    fn write(&mut self, class: u32, name: &'static str, db: u8, key: &[u8]) {
+    pub fn write(&mut self, class: u32, name: &'static str, db: u8, key: &[u8]) {
         self.new_if_created(db, key);
         self.push(class, name, db, key);
     }
 
     /// `event` on a key the command removed members from, then `del` if that emptied it.
-    fn shrink(&mut self, class: u32, name: &'static str, db: u8, key: &[u8]) {
+    pub fn shrink(&mut self, class: u32, name: &'static str, db: u8, key: &[u8]) {
         self.push(class, name, db, key);
         if self.removed(db, key) {
             self.push(Flags::GENERIC, "del", db, key);
@@ -307,7 +331,7 @@ impl Emitter<'_> {
 
     /// A `*STORE` command: `event` if it stored something, `del` if an empty result
     /// deleted an existing destination.
-    fn store(&mut self, class: u32, name: &'static str, db: u8, key: &[u8], reply: &Reply) {
+    pub fn store(&mut self, class: u32, name: &'static str, db: u8, key: &[u8], reply: &Reply) {
         if int(reply) > 0 {
             self.write(class, name, db, key);
         } else if self.removed(db, key) {
@@ -316,7 +340,8 @@ impl Emitter<'_> {
     }
 }
 
-fn int(reply: &Reply) -> i64 {
+/// An integer reply's value; 0 for any other reply.
+pub fn int(reply: &Reply) -> i64 {
     match reply {
         Reply::Integer(n) => *n,
         _ => 0,
@@ -324,7 +349,7 @@ fn int(reply: &Reply) -> i64 {
 }
 
 /// Whether a pop-like reply carries anything.
-fn popped(reply: &Reply) -> bool {
+pub fn popped(reply: &Reply) -> bool {
     match reply {
         Reply::Nil | Reply::NilArray => false,
         Reply::Array(v) | Reply::Set(v) => !v.is_empty(),
@@ -334,251 +359,13 @@ fn popped(reply: &Reply) -> bool {
 }
 
 /// The key named first in an `LMPOP`/`ZMPOP` reply.
-fn mpop_key(reply: &Reply) -> Option<&[u8]> {
+pub fn mpop_key(reply: &Reply) -> Option<&[u8]> {
     match reply {
         Reply::Array(v) => match v.first() {
             Some(Reply::Bulk(k)) => Some(k),
             _ => None,
         },
         _ => None,
-    }
-}
-
-fn list_end(end: &ArchivedListEnd, left: &'static str, right: &'static str) -> &'static str {
-    match end {
-        ArchivedListEnd::Left => left,
-        ArchivedListEnd::Right => right,
-    }
-}
-
-fn zpop_name(end: &ArchivedZEnd) -> &'static str {
-    match end {
-        ArchivedZEnd::Min => "zpopmin",
-        ArchivedZEnd::Max => "zpopmax",
-    }
-}
-
-/// The events Redis 7.0 emits for `cmd` that replied `reply`, after any `expired`.
-fn command_events<S: StoreRead + ?Sized>(
-    out: &mut Emitter<'_>,
-    db: u8,
-    cmd: &ArchivedCommand,
-    reply: &Reply,
-    store: &S,
-) {
-    use ArchivedCommand as C;
-    const G: u32 = Flags::GENERIC;
-    const STR: u32 = Flags::STRING;
-    const L: u32 = Flags::LIST;
-    const H: u32 = Flags::HASH;
-    const SET: u32 = Flags::SET;
-    const Z: u32 = Flags::ZSET;
-    match cmd {
-        // ---- strings ----
-        C::Set {
-            key,
-            condition,
-            expiry,
-            get,
-            ..
-        } => {
-            let done = if *get {
-                match condition {
-                    ArchivedSetCondition::Always => true,
-                    ArchivedSetCondition::IfAbsent => matches!(reply, Reply::Nil),
-                    ArchivedSetCondition::IfPresent => !matches!(reply, Reply::Nil),
-                }
-            } else {
-                !matches!(reply, Reply::Nil)
-            };
-            if !done {
-                return;
-            }
-            // A SET with a past expiry leaves no key in tandem; Redis stores it and
-            // expires it on next access, so announce all of that now.
-            if !out.live_before(db, key) {
-                out.new_key(db, key);
-            }
-            out.push(STR, "set", db, key);
-            if let ArchivedSetExpiry::At(t) = expiry {
-                out.push(G, "expire", db, key);
-                if t.to_native() <= out.now_ms as i64 {
-                    out.push(Flags::EXPIRED, "expired", db, key);
-                }
-            }
-        }
-        C::SetNx { key, .. } if int(reply) == 1 => {
-            out.write(STR, "set", db, key);
-        }
-        C::MSet { pairs } => {
-            for p in pairs.iter() {
-                out.write(STR, "set", db, &p.0);
-            }
-        }
-        C::MSetNx { pairs } if int(reply) == 1 => {
-            for p in pairs.iter() {
-                out.write(STR, "set", db, &p.0);
-            }
-        }
-        C::GetDel { key } if !matches!(reply, Reply::Nil) => {
-            out.push(G, "del", db, key);
-        }
-        C::GetEx { key, expiry } => {
-            if matches!(reply, Reply::Nil) {
-                return;
-            }
-            match expiry {
-                ArchivedGetExExpiry::Unchanged => {}
-                ArchivedGetExExpiry::Persist => {
-                    if out.touch(db, key).is_some() {
-                        out.push(G, "persist", db, key);
-                    }
-                }
-                ArchivedGetExExpiry::At(t) => {
-                    if t.to_native() <= out.now_ms as i64 {
-                        out.push(G, "del", db, key);
-                    } else {
-                        out.push(G, "expire", db, key);
-                    }
-                }
-            }
-        }
-        C::Append { key, .. } => out.write(STR, "append", db, key),
-        C::SetRange { key, value, .. } if !value.is_empty() => {
-            out.write(STR, "setrange", db, key);
-        }
-        C::IncrBy { key, .. } => out.write(STR, "incrby", db, key),
-        C::IncrByFloat { key, .. } => out.write(STR, "incrbyfloat", db, key),
-        // ---- keys ----
-        C::Del { keys } => {
-            let mut seen = HashSet::new();
-            for k in keys.iter() {
-                if seen.insert(k.as_slice()) && out.removed(db, k) {
-                    out.push(G, "del", db, k);
-                }
-            }
-        }
-        C::Expire { key, at_ms, .. } if int(reply) == 1 => {
-            if at_ms.to_native() <= out.now_ms as i64 {
-                out.push(G, "del", db, key);
-            } else {
-                out.push(G, "expire", db, key);
-            }
-        }
-        C::Persist { key } if int(reply) == 1 => {
-            out.push(G, "persist", db, key);
-        }
-        C::Rename { src, dst } | C::RenameNx { src, dst } => {
-            let done = matches!(reply, Reply::Simple(_)) || int(reply) == 1;
-            if done && src != dst {
-                out.new_key(db, dst);
-                out.push(G, "rename_from", db, src);
-                out.push(G, "rename_to", db, dst);
-            }
-        }
-        C::Copy { dst, target, .. } if int(reply) == 1 => {
-            out.new_key(target.db, dst);
-            out.push(G, "copy_to", target.db, dst);
-        }
-        C::Move { key, db: to } if int(reply) == 1 => {
-            out.new_key(*to, key);
-            out.push(G, "move_from", db, key);
-            out.push(G, "move_to", *to, key);
-        }
-        // ---- hashes ----
-        C::HSet { key, .. } | C::HMSet { key, .. } => out.write(H, "hset", db, key),
-        C::HSetNx { key, .. } if int(reply) == 1 => {
-            out.write(H, "hset", db, key);
-        }
-        C::HDel { key, .. } if int(reply) > 0 => {
-            out.shrink(H, "hdel", db, key);
-        }
-        C::HIncrBy { key, .. } => out.write(H, "hincrby", db, key),
-        C::HIncrByFloat { key, .. } => out.write(H, "hincrbyfloat", db, key),
-        // ---- sets ----
-        C::SAdd { key, .. } if int(reply) > 0 => {
-            out.write(SET, "sadd", db, key);
-        }
-        C::SRem { key, .. } if int(reply) > 0 => {
-            out.shrink(SET, "srem", db, key);
-        }
-        C::SPop { key } | C::SPopCount { key, .. } if popped(reply) => {
-            out.shrink(SET, "spop", db, key);
-        }
-        C::SMove { src, dst, .. } if int(reply) == 1 && src != dst => {
-            out.shrink(SET, "srem", db, src);
-            out.write(SET, "sadd", db, dst);
-        }
-        C::SInterStore { dst, .. } => out.store(SET, "sinterstore", db, dst, reply),
-        C::SUnionStore { dst, .. } => out.store(SET, "sunionstore", db, dst, reply),
-        C::SDiffStore { dst, .. } => out.store(SET, "sdiffstore", db, dst, reply),
-        // ---- sorted sets ----
-        C::ZAdd { key, options, .. } if out.changed(db, key) => {
-            let name = if options.incr { "zincr" } else { "zadd" };
-            out.write(Z, name, db, key);
-        }
-        C::ZIncrBy { key, .. } => out.write(Z, "zincr", db, key),
-        C::ZRem { key, .. } if int(reply) > 0 => {
-            out.shrink(Z, "zrem", db, key);
-        }
-        C::ZRemRange { key, by } if int(reply) > 0 => {
-            let name = match by {
-                ArchivedZRangeBy::Rank { .. } => "zremrangebyrank",
-                ArchivedZRangeBy::Score { .. } => "zremrangebyscore",
-                ArchivedZRangeBy::Lex { .. } => "zremrangebylex",
-            };
-            out.shrink(Z, name, db, key);
-        }
-        C::ZPop { key, end, .. } if popped(reply) => {
-            out.shrink(Z, zpop_name(end), db, key);
-        }
-        C::ZMPop { end, .. } if let Some(key) = mpop_key(reply) => {
-            out.shrink(Z, zpop_name(end), db, key);
-        }
-        C::ZRangeStore { dst, .. } => out.store(Z, "zrangestore", db, dst, reply),
-        C::ZCombineStore { dst, op, .. } => {
-            let name = match op {
-                ArchivedZSetOp::Union => "zunionstore",
-                ArchivedZSetOp::Inter => "zinterstore",
-                ArchivedZSetOp::Diff => "zdiffstore",
-            };
-            out.store(Z, name, db, dst, reply);
-        }
-        // ---- lists ----
-        C::LPush { key, end, .. } if int(reply) > 0 => {
-            out.write(L, list_end(end, "lpush", "rpush"), db, key);
-        }
-        C::LPop { key, end, .. } if popped(reply) => {
-            out.shrink(L, list_end(end, "lpop", "rpop"), db, key);
-        }
-        C::LSet { key, .. } => out.push(L, "lset", db, key),
-        C::LTrim { key, .. } => {
-            // LTRIM of an existing list always announces itself, even when it removes
-            // nothing (and then writes nothing).
-            let existed = match out.touch(db, key) {
-                Some(t) => t.live_before,
-                None => header_of(store, &keys::meta_key(db, key))
-                    .is_some_and(|h| !h.is_expired(out.now_ms)),
-            };
-            if existed {
-                out.shrink(L, "ltrim", db, key);
-            }
-        }
-        C::LRem { key, .. } if int(reply) > 0 => {
-            out.shrink(L, "lrem", db, key);
-        }
-        C::LInsert { key, .. } if int(reply) > 0 => {
-            out.push(L, "linsert", db, key);
-        }
-        C::LMove { src, dst, from, to } if popped(reply) => {
-            out.write(L, list_end(to, "lpush", "rpush"), db, dst);
-            out.shrink(L, list_end(from, "lpop", "rpop"), db, src);
-        }
-        C::LMPop { end, .. } if let Some(key) = mpop_key(reply) => {
-            out.shrink(L, list_end(end, "lpop", "rpop"), db, key);
-        }
-        // FLUSHDB/FLUSHALL emit nothing in Redis 7.0; read-only commands change nothing.
-        _ => {}
     }
 }
 
@@ -599,10 +386,14 @@ mod tests {
         }
     }
 
-    fn run(g: &mut crate::executor::WriteGroup<'_>, cmd: tandem_shared::Command) -> Outcome {
+    fn run(
+        g: &mut crate::engine::group::WriteGroup<'_>,
+        cmd: tandem_shared::Command,
+    ) -> tandem_shared::wire::Outcome {
+        use tandem_shared::command::ArchivedCommand;
         let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&cmd).unwrap();
         let a = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap();
-        crate::executor::execute_write(g, &Hub::default(), 0, a)
+        crate::dispatch::execute_write(g, &Hub::default(), 0, a)
     }
 
     #[test]
@@ -616,7 +407,8 @@ mod tests {
             write_buffer_bytes: 4 << 20,
             ..Default::default()
         };
-        let mut writer = crate::executor::Writer::new(Engine::open(dir.path(), &options).unwrap());
+        let mut writer =
+            crate::engine::group::Writer::new(Engine::open(dir.path(), &options).unwrap());
         writer.set_event_flags(Flags::parse(b"KEAn").unwrap());
         let mut g = writer.begin();
         let k = |s: &str| s.as_bytes().to_vec();

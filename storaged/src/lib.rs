@@ -4,15 +4,16 @@
 //! RocksDB work runs on dedicated threads (one ordered writer with group commit, a pool of
 //! readers), never on the I/O threads.
 
-pub mod batch;
 pub mod checkpoint;
 pub mod config;
 pub mod dedup;
+pub mod dispatch;
 pub mod engine;
 pub mod error;
 pub mod events;
 pub mod executor;
 pub mod expire;
+pub mod info;
 pub mod peer;
 pub mod pubsub;
 pub mod reply;

@@ -10,10 +10,10 @@ use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::batch::Executor;
 use crate::config::Config;
 use crate::engine::{Engine, EngineOptions, FsyncPolicy};
 use crate::error::ServerError;
+use crate::executor::Executor;
 use crate::peer::PeerPolicy;
 use crate::pubsub::Hub;
 

@@ -20,7 +20,7 @@ use tokio::net::UnixStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::batch::Executor;
+use crate::executor::Executor;
 use crate::reply::Outbox;
 use crate::request::RequestView;
 

@@ -12,7 +12,7 @@
 //! [`StoreRead`]/[`StoreWrite`], never RocksDB, and leaves expiry, counters and versions to
 //! the helpers in [`super`].
 
-use tandem_shared::command::{ArchivedCommand, ArchivedListEnd, ListEnd};
+use tandem_shared::command::ListEnd;
 use tandem_shared::{Reply, StorageError};
 
 use super::{lookup_read, lookup_write, remove_record, store_record, At, CmdResult};
@@ -657,96 +657,6 @@ pub fn lpos<S: StoreRead + ?Sized>(
     Ok(match count {
         Some(_) => Reply::Array(found),
         None => found.into_iter().next().unwrap_or(Reply::Nil),
-    })
-}
-
-fn list_end(e: &ArchivedListEnd) -> ListEnd {
-    match e {
-        ArchivedListEnd::Left => ListEnd::Left,
-        ArchivedListEnd::Right => ListEnd::Right,
-    }
-}
-
-/// Dispatches the read-only list commands; `None` for any other command.
-pub fn read<S: StoreRead + ?Sized>(s: &S, at: At, cmd: &ArchivedCommand) -> Option<CmdResult> {
-    use ArchivedCommand as C;
-    Some(match cmd {
-        C::LLen { key } => llen(s, at, key),
-        C::LIndex { key, index } => lindex(s, at, key, index.to_native()),
-        C::LRange { key, start, stop } => lrange(s, at, key, start.to_native(), stop.to_native()),
-        C::LPos {
-            key,
-            element,
-            rank,
-            count,
-            maxlen,
-        } => lpos(
-            s,
-            at,
-            key,
-            element,
-            rank.to_native(),
-            count.as_ref().map(|c| c.to_native()),
-            maxlen.to_native(),
-        ),
-        _ => return None,
-    })
-}
-
-/// Dispatches the list commands that write; `None` for any other command.
-pub fn write<W: StoreWrite + ?Sized>(
-    w: &mut W,
-    at: At,
-    cmd: &ArchivedCommand,
-) -> Option<CmdResult> {
-    use ArchivedCommand as C;
-    Some(match cmd {
-        C::LPush {
-            key,
-            end,
-            elements,
-            only_existing,
-        } => push(
-            w,
-            at,
-            key,
-            list_end(end),
-            elements.iter().map(|e| e.as_slice()),
-            *only_existing,
-        ),
-        C::LPop { key, end, count } => pop(
-            w,
-            at,
-            key,
-            list_end(end),
-            count.as_ref().map(|c| c.to_native()),
-        ),
-        C::LSet {
-            key,
-            index,
-            element,
-        } => lset(w, at, key, index.to_native(), element),
-        C::LTrim { key, start, stop } => ltrim(w, at, key, start.to_native(), stop.to_native()),
-        C::LRem {
-            key,
-            count,
-            element,
-        } => lrem(w, at, key, count.to_native(), element),
-        C::LInsert {
-            key,
-            before,
-            pivot,
-            element,
-        } => linsert(w, at, key, *before, pivot, element),
-        C::LMove { src, dst, from, to } => lmove(w, at, src, dst, list_end(from), list_end(to)),
-        C::LMPop { keys, end, count } => lmpop(
-            w,
-            at,
-            keys.iter().map(|k| k.as_slice()),
-            list_end(end),
-            count.to_native(),
-        ),
-        _ => return None,
     })
 }
 

@@ -31,11 +31,6 @@ pub type CmdResult = Result<Reply, StorageError>;
 /// Largest string value, as Redis's default `proto-max-bulk-len` (512 MiB).
 pub const MAX_STRING_LEN: u64 = 512 * 1024 * 1024;
 
-/// Borrowed key list of an archived multi-key command.
-pub fn key_slices(keys: &[rkyv::vec::ArchivedVec<u8>]) -> Vec<&[u8]> {
-    keys.iter().map(|k| k.as_slice()).collect()
-}
-
 /// Options of HSCAN, SSCAN and ZSCAN.
 #[derive(Debug, Clone, Copy)]
 pub struct MemberScanOptions<'a> {
@@ -47,24 +42,7 @@ pub struct MemberScanOptions<'a> {
     pub invalid: Option<ScanOptionError>,
 }
 
-impl<'a> MemberScanOptions<'a> {
-    /// The options as an archived HSCAN/SSCAN/ZSCAN carries them.
-    pub fn from_archived(
-        pattern: Option<&'a rkyv::vec::ArchivedVec<u8>>,
-        count: u64,
-        invalid: Option<&tandem_shared::command::ArchivedScanOptionError>,
-    ) -> MemberScanOptions<'a> {
-        use tandem_shared::command::ArchivedScanOptionError as A;
-        MemberScanOptions {
-            pattern: pattern.map(|p| p.as_slice()),
-            count,
-            invalid: invalid.map(|e| match e {
-                A::Syntax => ScanOptionError::Syntax,
-                A::NotInteger => ScanOptionError::NotInteger,
-            }),
-        }
-    }
-
+impl MemberScanOptions<'_> {
     /// The deferred option error, if any.
     ///
     /// # Errors

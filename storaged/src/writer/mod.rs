@@ -12,7 +12,7 @@
 //! it modified go to the WATCH table and wake parked pops ([`settle_touched`]). Exactly
 //! once is `crate::dedup`'s: keyed requests are answered from their remembered reply or
 //! have theirs recorded in the same group. Which requests come here is the executor's
-//! (`crate::batch`); this module reads no socket.
+//! (`crate::executor`); this module reads no socket.
 
 pub mod parked;
 pub mod watch;

@@ -37,9 +37,9 @@ use tandem_shared::{Reply, StorageError};
 use tokio::sync::mpsc;
 
 use crate::dedup::{self, Answer, DedupState};
+use crate::dispatch::{execute_write, pop_op};
 use crate::engine::group::{Touched, WriteGroup};
 use crate::engine::{now_ms, StoreWrite};
-use crate::executor::{execute_write, pop_op};
 use crate::pubsub::Hub;
 use crate::reply::ReplyTo;
 use crate::request::RequestView;

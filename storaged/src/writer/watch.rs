@@ -16,7 +16,8 @@
 //! not watched again for [`MAX_AGE_MS`] are dropped even with references left, so a proxy
 //! that died without releasing cannot leak memory forever.
 //!
-//! This module must not execute data commands itself (the executor does) nor touch sockets.
+//! This module must not execute data commands itself (`crate::dispatch` does) nor touch
+//! sockets.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -26,11 +27,11 @@ use tandem_shared::command::{ArchivedCommand, ArchivedWatchToken};
 use tandem_shared::wire::Outcome;
 use tandem_shared::Reply;
 
+use crate::dispatch::execute_write;
 use crate::engine::group::{Touched, WriteGroup};
 use crate::engine::keys;
 use crate::engine::metadata::Header;
 use crate::engine::{Cf, StoreRead};
-use crate::executor::execute_write;
 use crate::pubsub::Hub;
 
 /// Most watched keys held at once. A WATCH past this gets a token that fails its EXEC.
@@ -229,7 +230,7 @@ impl WatchTable {
 }
 
 /// Runs one request's commands in order in `group`, handling the transaction markers here
-/// and everything else through the executor. After an `Exec` whose watches fail, nothing
+/// and everything else through `crate::dispatch`. After an `Exec` whose watches fail, nothing
 /// more runs: the `Exec` gets a null array and each later command a placeholder `Nil`.
 pub fn execute(
     group: &mut WriteGroup<'_>,

@@ -1,0 +1,211 @@
+//! Maps an archived [`Command`](tandem_shared::Command) onto the type functions: one
+//! place per command.
+//!
+//! One file per family (`string.rs`, `keyspace.rs`, `hash.rs`, `set.rs`, `zset.rs`,
+//! `list.rs`, `pop.rs`, `server.rs`). Each holds, per command, the arm that turns the
+//! archived arguments into native ones for its `types/` function, beside it the command's
+//! keyspace events (declared through [`done`], see `crate::events`), and the family's light
+//! reads (`light`, see [`is_light_read`]). `types/` never sees an `Archived*` type.
+//!
+//! Entry points: [`execute_read`] and friends run read-only commands against committed
+//! state (any number of threads at once); [`execute_write`] runs any command inside the
+//! writer's group. This module owns no sockets and no threads, and decides nothing about
+//! where a request runs (`crate::executor` does).
+
+mod hash;
+mod keyspace;
+mod list;
+mod pop;
+mod server;
+mod set;
+mod string;
+mod zset;
+
+#[cfg(test)]
+mod tests;
+
+use rkyv::vec::ArchivedVec;
+use tandem_shared::command::ArchivedCommand;
+use tandem_shared::wire::Outcome;
+use tandem_shared::{Reply, ScanOptionError, StorageError};
+
+use crate::engine::group::WriteGroup;
+use crate::engine::keys::DB_COUNT;
+use crate::engine::{now_ms, Engine, EngineView, KvEngine};
+use crate::events::Emitter;
+use crate::pubsub::Hub;
+use crate::types::{At, CmdResult, MemberScanOptions};
+
+pub use pop::pop_op;
+
+/// Runs a read-only command (`cmd.is_write() == false`) against committed state.
+/// A write command here is answered with an internal error: route it to the writer.
+pub fn execute_read(engine: &Engine, hub: &Hub, db: u8, cmd: &ArchivedCommand) -> Outcome {
+    execute_read_on(engine, hub, db, cmd)
+}
+
+/// [`execute_read`] against any read view, e.g. an [`crate::engine::SnapshotRead`] shared
+/// by every command of one read request.
+pub fn execute_read_on<S: EngineView + ?Sized>(
+    s: &S,
+    hub: &Hub,
+    db: u8,
+    cmd: &ArchivedCommand,
+) -> Outcome {
+    into_outcome(check_db(db).and_then(|at| read_or_refuse(s, hub, at, cmd)))
+}
+
+/// Runs a read against a memory-only view; `None` when it needed the disk (then nothing is
+/// logged and the caller runs it again on the read pool).
+pub fn execute_in_memory(
+    view: &crate::engine::CachedRead<'_>,
+    hub: &Hub,
+    db: u8,
+    cmd: &ArchivedCommand,
+) -> Option<Outcome> {
+    let result = check_db(db).and_then(|at| read_or_refuse(view, hub, at, cmd));
+    if view.missed() {
+        return None;
+    }
+    Some(into_outcome(result))
+}
+
+/// Runs any command in `group`, seeing committed state plus the group's earlier writes,
+/// and records its keyspace events when the group records any; `hub` serves the pub/sub
+/// commands.
+pub fn execute_write(
+    group: &mut WriteGroup<'_>,
+    hub: &Hub,
+    db: u8,
+    cmd: &ArchivedCommand,
+) -> Outcome {
+    let result = check_db(db).and_then(|at| {
+        group.with_notes(|notes, _| notes.begin(at.now_ms));
+        write(group, hub, at, cmd)
+    });
+    into_outcome(result)
+}
+
+/// Most keys or elements a read may name and still run on the socket thread.
+const LIGHT_READ_MAX: usize = 256;
+
+/// True for a read that costs about as much as a few point lookups (GET, HGET, MGET of a
+/// few keys, LRANGE of a short window …): such a read may run on the socket thread from
+/// memory instead of paying a hop to the read pool. Scans, set algebra and whole-collection
+/// reads are never light, whatever their size turns out to be. Each family lists its own.
+pub fn is_light_read(cmd: &ArchivedCommand) -> bool {
+    string::light(cmd)
+        || keyspace::light(cmd)
+        || hash::light(cmd)
+        || set::light(cmd)
+        || zset::light(cmd)
+        || list::light(cmd)
+}
+
+/// Read-only commands of every family; `None` for a command that writes.
+fn read<S: EngineView + ?Sized>(
+    s: &S,
+    hub: &Hub,
+    at: At,
+    cmd: &ArchivedCommand,
+) -> Option<CmdResult> {
+    string::read(s, at, cmd)
+        .or_else(|| keyspace::read(s, at, cmd))
+        .or_else(|| hash::read(s, at, cmd))
+        .or_else(|| set::read(s, at, cmd))
+        .or_else(|| zset::read(s, at, cmd))
+        .or_else(|| list::read(s, at, cmd))
+        .or_else(|| server::read(s, hub, at, cmd))
+}
+
+fn read_or_refuse<S: EngineView + ?Sized>(
+    s: &S,
+    hub: &Hub,
+    at: At,
+    cmd: &ArchivedCommand,
+) -> CmdResult {
+    read(s, hub, at, cmd).unwrap_or_else(|| {
+        Err(StorageError::Internal(
+            "write command sent to the read path".to_owned(),
+        ))
+    })
+}
+
+/// Any command, inside a write group: the writing ones through their family, the others
+/// as reads of the group's state.
+fn write(w: &mut WriteGroup<'_>, hub: &Hub, at: At, cmd: &ArchivedCommand) -> CmdResult {
+    let written = string::write(w, at, cmd)
+        .or_else(|| keyspace::write(w, at, cmd))
+        .or_else(|| hash::write(w, at, cmd))
+        .or_else(|| set::write(w, at, cmd))
+        .or_else(|| zset::write(w, at, cmd))
+        .or_else(|| list::write(w, at, cmd))
+        .or_else(|| pop::write(w, at, cmd));
+    written.unwrap_or_else(|| {
+        read(&*w, hub, at, cmd).unwrap_or_else(|| {
+            Err(StorageError::Internal(
+                "command has no storage implementation".to_owned(),
+            ))
+        })
+    })
+}
+
+/// Ends a write command's arm: queues, when the group records keyspace events, the
+/// `expired` events of records the command reclaimed and, if it succeeded, the events
+/// `events` declares for its reply (Redis 7.0's, in Redis's order).
+fn done<E: KvEngine>(
+    w: &mut WriteGroup<'_, E>,
+    result: CmdResult,
+    events: impl FnOnce(&mut Emitter<'_>, &Reply),
+) -> CmdResult {
+    w.with_notes(|notes, group| notes.end_command(&result, group, events));
+    result
+}
+
+/// The events of a write that announces nothing (beyond the `expired` of what it reclaimed).
+fn no_events(_: &mut Emitter<'_>, _: &Reply) {}
+
+fn check_db(db: u8) -> Result<At, StorageError> {
+    if db < DB_COUNT {
+        Ok(At {
+            db,
+            now_ms: now_ms(),
+        })
+    } else {
+        Err(StorageError::DbOutOfRange)
+    }
+}
+
+fn into_outcome(r: CmdResult) -> Outcome {
+    match r {
+        Ok(reply) => Outcome::Ok(reply),
+        Err(e) => {
+            if let StorageError::Internal(msg) = &e {
+                tracing::error!(error = %msg, "storage failure while executing a command");
+            }
+            Outcome::Err(e)
+        }
+    }
+}
+
+/// Borrowed key list of an archived multi-key command.
+fn key_slices(keys: &[ArchivedVec<u8>]) -> Vec<&[u8]> {
+    keys.iter().map(|k| k.as_slice()).collect()
+}
+
+/// The options of an archived HSCAN, SSCAN or ZSCAN.
+fn member_scan_options<'a>(
+    pattern: Option<&'a ArchivedVec<u8>>,
+    count: u64,
+    invalid: Option<&tandem_shared::command::ArchivedScanOptionError>,
+) -> MemberScanOptions<'a> {
+    use tandem_shared::command::ArchivedScanOptionError as A;
+    MemberScanOptions {
+        pattern: pattern.map(|p| p.as_slice()),
+        count,
+        invalid: invalid.map(|e| match e {
+            A::Syntax => ScanOptionError::Syntax,
+            A::NotInteger => ScanOptionError::NotInteger,
+        }),
+    }
+}

@@ -1,0 +1,69 @@
+//! The text of storaged's INFO sections: `# Stats` (storage-side fields only), `# CPU`,
+//! `# Storage` (RocksDB properties) and `# Keyspace` (non-empty dbs). Reads counters and
+//! the hub's; changes nothing.
+
+use std::fmt::Write as _;
+
+use crate::engine::keys::DB_COUNT;
+use crate::engine::{Counts, Engine};
+use crate::pubsub::Hub;
+
+/// storaged's INFO sections, CRLF-separated as Redis prints them: `# Stats` (storage-side
+/// fields only), `# Storage` (RocksDB properties) and `# Keyspace` (non-empty dbs).
+pub fn info(engine: &Engine, hub: &Hub) -> String {
+    info_with(engine, &engine.counts(), hub)
+}
+
+/// [`info`] with the per-db counts `counts` (a read view's, which may be a snapshot's).
+pub fn info_with(engine: &Engine, counts: &Counts, hub: &Hub) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let stats = engine.stats();
+    let mut out = String::new();
+    out.push_str("# Stats\r\n");
+    let _ = write!(out, "expired_keys:{}\r\n", stats.expired_keys.load(Relaxed));
+    let _ = write!(
+        out,
+        "keyspace_hits:{}\r\n",
+        stats.keyspace_hits.load(Relaxed)
+    );
+    let _ = write!(
+        out,
+        "keyspace_misses:{}\r\n",
+        stats.keyspace_misses.load(Relaxed)
+    );
+    let _ = write!(
+        out,
+        "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsub_messages_routed:{}\r\npubsub_links_cut:{}\r\n",
+        hub.channels(None).len(),
+        hub.numpat(),
+        hub.delivered.load(Relaxed),
+        hub.links_cut.load(Relaxed)
+    );
+    // The proxy prints these in its own CPU section, after its own lines.
+    out.push_str("\r\n# CPU\r\n");
+    out.push_str(&tandem_service::process::cpu_usage().info_lines("storaged_"));
+    out.push_str("\r\n# Storage\r\n");
+    let _ = write!(out, "storage_engine:rocksdb\r\n");
+    let _ = write!(out, "fsync:{}\r\n", engine.fsync_policy());
+    let _ = write!(
+        out,
+        "requests_replayed:{}\r\nrequests_refused_stale:{}\r\nblocked_requests:{}\r\n",
+        stats.requests_replayed.load(Relaxed),
+        stats.requests_refused_stale.load(Relaxed),
+        stats.blocked_requests.load(Relaxed)
+    );
+    for (name, value) in engine.storage_properties() {
+        let _ = write!(out, "{name}:{value}\r\n");
+    }
+    out.push_str("\r\n# Keyspace\r\n");
+    for db in 0..usize::from(DB_COUNT) {
+        if counts.keys[db] > 0 {
+            let _ = write!(
+                out,
+                "db{db}:keys={},expires={},avg_ttl=0\r\n",
+                counts.keys[db], counts.expires[db]
+            );
+        }
+    }
+    out
+}
