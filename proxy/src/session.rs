@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use tandem_commands::CommandSpec;
 use tandem_shared::command::WatchToken;
 use tandem_shared::wire::{Outcome, Response};
-use tandem_shared::Command;
+use tandem_shared::{Command, Reply};
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::ClientState;
@@ -33,6 +33,9 @@ pub enum Flow {
     /// The handler wrote its own replies (commands with several, like SUBSCRIBE).
     Replied,
 }
+
+/// What a proxy-local command returns: its reply and what the connection should do next.
+pub type LocalResult = Result<(Reply, Flow), CommandError>;
 
 /// `CLIENT REPLY ON|OFF|SKIP`: which replies the client does not want. The flags follow
 /// Redis's: `skip` silences the command now running, and `skip_next` (set by SKIP) becomes

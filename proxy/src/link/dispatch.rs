@@ -20,8 +20,10 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
+use super::call::{Call, LinkError};
 use super::in_flight::InFlight;
-use super::{Call, LinkConfig, LinkError, LinkState, LinkStats, PushSink};
+use super::push_sink::PushSink;
+use super::state::{LinkConfig, LinkState, LinkStats};
 
 const BACKOFF_MIN: Duration = Duration::from_millis(5);
 const BACKOFF_MAX: Duration = Duration::from_millis(1000);

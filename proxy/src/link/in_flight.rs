@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::Call;
+use super::call::Call;
 
 /// The in-flight map of one link. Short critical sections only: insert on send, remove on
 /// response, take everything back on link loss.

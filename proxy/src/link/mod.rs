@@ -18,132 +18,35 @@
 //! Pub/sub: the link carries subscription changes to storaged and `Push` frames back, but
 //! knows no subscriber; it talks to the proxy's pub/sub table through [`PushSink`].
 //!
+//! Files, none of which uses this one: `call.rs` (one call on its way, [`LinkError`]),
+//! `in_flight.rs` (calls written and awaiting their response), `dispatch.rs` (the task that
+//! owns the socket), `state.rs` ([`LinkConfig`], [`LinkStats`]), `push_sink.rs`.
+//!
 //! Deadlines: `request_timeout` from the call, plus one second per
 //! `timeout_mib_per_sec` MiB of the request's frame once the dispatcher has encoded it, so
 //! a large write is given the time storage needs to take its bytes (see [`size_allowance`]).
 
+mod call;
 mod dispatch;
 mod in_flight;
+mod push_sink;
+mod state;
 
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_commands::CommandFacts;
-use tandem_shared::wire::{ArchivedPush, Frame, RequestKey, Subscriptions};
+use tandem_shared::wire::{Frame, RequestKey};
 use tandem_shared::Command;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+pub use self::call::LinkError;
+use self::call::{Call, Progress, ABANDONED, QUEUED};
 use self::in_flight::InFlight;
-
-/// Why a storage call produced no response. `Display` texts are the client-facing errors.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum LinkError {
-    /// Never sent: safe for the client to retry.
-    #[error("TRYAGAIN storage unavailable, request not executed ({0})")]
-    Unavailable(String),
-    /// Never sent: the bounded queue is full.
-    #[error("TRYAGAIN storage queue full, request not executed")]
-    QueueFull,
-    /// Sent (or possibly sent) and the link task ended before a response (the proxy is
-    /// stopping): the command may or may not have been applied.
-    #[error("ERR storage link lost, outcome of the command is unknown ({0})")]
-    OutcomeUnknown(String),
-    /// A write was sent and no response came within its deadline (milliseconds, size
-    /// allowance included), the link being up or not: it may or may not have been applied,
-    /// so the text is a plain `ERR` no client library retries.
-    #[error("ERR no reply from storage within the request deadline ({0} ms); the outcome of the command is unknown")]
-    NoReply(u64),
-    /// A read-only request got no answer within its deadline (milliseconds); safe to retry.
-    #[error("TRYAGAIN storage did not answer a read within the request deadline ({0} ms)")]
-    ReadTimeout(u64),
-    /// The response frame was not a valid archive.
-    #[error("ERR storage sent an invalid response: {0}")]
-    BadResponse(String),
-}
-
-/// What the links need of the proxy's pub/sub table (`crate::pubsub::PubSub` implements
-/// it): where `Push` frames go, and, for the one link that registers this proxy's
-/// subscriptions with storaged, the subscription counts to send.
-pub trait PushSink: Send + Sync + 'static {
-    /// Fans out the messages of one `Push` frame from storaged.
-    fn deliver(&self, push: &ArchivedPush);
-
-    /// Every subscription with its count, replacing what storaged had for this proxy (sent
-    /// on every connect: storaged's view died with the previous link). Clears the changes.
-    fn snapshot(&self) -> Subscriptions;
-
-    /// The names whose count changed since the last call, `None` when nothing changed.
-    fn take_dirty(&self) -> Option<Subscriptions>;
-
-    /// Resolves when there are changes for [`PushSink::take_dirty`].
-    fn changed(&self) -> impl std::future::Future<Output = ()> + Send;
-}
-
-/// Link parameters shared by every link of the pool.
-#[derive(Debug, Clone)]
-pub struct LinkConfig {
-    pub socket: std::path::PathBuf,
-    pub queue_capacity: usize,
-    pub request_timeout: Duration,
-    /// A request's deadline grows by one second per this many MiB of its frame; 0: never.
-    pub timeout_mib_per_sec: u64,
-    pub max_frame: u32,
-    pub instance_id: u64,
-}
-
-/// Connection state, for INFO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkState {
-    Connecting,
-    Up,
-    Draining,
-    Down,
-}
-
-impl LinkState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkState::Connecting => "connecting",
-            LinkState::Up => "up",
-            LinkState::Draining => "draining",
-            LinkState::Down => "down",
-        }
-    }
-}
-
-/// Counters and state of one link, read by INFO.
-#[derive(Debug)]
-pub struct LinkStats {
-    pub state: Mutex<(LinkState, String)>,
-    pub reconnects: AtomicU64,
-    pub requests: AtomicU64,
-    pub shed: AtomicU64,
-    pub timed_out: AtomicU64,
-    /// Requests sent again on a new link after the one they were in flight on died.
-    pub resent: AtomicU64,
-    /// Requests that arrived while the link was not up and so waited in the queue.
-    pub queued: AtomicU64,
-    /// Mirror of `state == Up`, read on every call without taking the state lock.
-    pub up: std::sync::atomic::AtomicBool,
-}
-
-/// [`Progress::state`] values: the dispatcher and the caller race for the first transition,
-/// so "never sent" is only ever reported for a request that really was never written.
-const QUEUED: u8 = 0;
-const SENT: u8 = 1;
-const ABANDONED: u8 = 2;
-
-/// What the caller of a [`Call`] can see of it while it waits.
-#[derive(Default)]
-pub(crate) struct Progress {
-    /// `QUEUED`, `SENT` or `ABANDONED`.
-    state: AtomicU8,
-    /// Bytes of the call's frame, set when the dispatcher encodes it (0 before): the
-    /// caller's deadline grows with it.
-    frame_bytes: AtomicU64,
-}
+pub use self::push_sink::PushSink;
+pub use self::state::{LinkConfig, LinkState, LinkStats};
 
 /// The size an `LCS` is charged for its allowance: storaged may queue it behind others in
 /// its read-memory budget and then build a table of up to 512 MiB, work a request of that
@@ -158,35 +61,6 @@ pub(crate) fn size_allowance(bytes: u64, mib_per_sec: u64) -> Duration {
     }
     let nanos = u128::from(bytes) * 1_000_000_000 / (u128::from(mib_per_sec) << 20);
     Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-}
-
-pub(crate) struct Call {
-    db: u8,
-    commands: Vec<Command>,
-    /// Some for requests that may write: storaged runs each key at most once.
-    key: Option<RequestKey>,
-    /// How many times this call was sent before (0 on the first send).
-    attempt: u32,
-    progress: Arc<Progress>,
-    reply: oneshot::Sender<Result<Frame, LinkError>>,
-}
-
-impl Call {
-    /// Claims the call for writing. False if its caller already gave up: then it must not
-    /// be sent (the caller was told it was not executed, or nobody is waiting).
-    fn claim(&self) -> bool {
-        if self.reply.is_closed() {
-            return false;
-        }
-        match self
-            .progress
-            .state
-            .compare_exchange(QUEUED, SENT, Ordering::SeqCst, Ordering::SeqCst)
-        {
-            Ok(_) => true,
-            Err(state) => state == SENT,
-        }
-    }
 }
 
 /// Where request keys come from: unique per proxy process and never reused.
@@ -454,7 +328,9 @@ impl LinkPool {
 
 #[cfg(test)]
 mod tests {
+    use super::call::SENT;
     use super::*;
+    use std::sync::atomic::AtomicU8;
 
     fn call(progress: u8) -> (Call, oneshot::Receiver<Result<Frame, LinkError>>) {
         let (reply, rx) = oneshot::channel();

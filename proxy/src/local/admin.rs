@@ -12,11 +12,10 @@ use tandem_shared::{Command, Reply};
 use tandem_commands::args::{parse_i64, Args};
 
 use super::connection::REDIS_VERSION;
-use super::LocalResult;
 use crate::config::Config;
 use crate::error::CommandError;
 use crate::instance::Settings;
-use crate::session::{Flow, Session};
+use crate::session::{Flow, LocalResult, Session};
 
 /// How a parameter's value is checked by `CONFIG SET`.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,8 @@ use tandem_shared::Reply;
 
 use tandem_commands::args::{parse_i64, Args};
 
-use super::LocalResult;
 use crate::error::CommandError;
-use crate::session::{Flow, Session};
+use crate::session::{Flow, LocalResult, Session};
 use tandem_resp::Protocol;
 
 /// Version reported to clients (`HELLO`, `INFO redis_version`): the Redis API level tandem

@@ -10,6 +10,8 @@
 //! - [`transaction`]: MULTI WATCH UNWATCH and the transaction state they change
 //! - [`exec`]: commands sent while in MULTI, and EXEC, which runs queued local commands
 //!   through [`run_local`] again (so it sits above this dispatcher, not below it)
+//!
+//! The handler modules use each other and `crate::session`, never this dispatcher.
 
 pub mod admin;
 pub mod connection;
@@ -22,10 +24,7 @@ use tandem_commands::{Args, Local};
 use tandem_shared::Reply;
 
 use crate::error::CommandError;
-use crate::session::{Flow, Session};
-
-/// What a local command returns: its reply and what the connection should do next.
-pub type LocalResult = Result<(Reply, Flow), CommandError>;
+use crate::session::{Flow, LocalResult, Session};
 
 /// Runs a proxy-local command.
 ///

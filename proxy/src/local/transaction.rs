@@ -12,9 +12,8 @@ use tandem_shared::command::WatchToken;
 use tandem_shared::wire::Outcome;
 use tandem_shared::{Command, Reply};
 
-use super::LocalResult;
 use crate::error::CommandError;
-use crate::session::{Flow, Session, TxQueue};
+use crate::session::{Flow, LocalResult, Session, TxQueue};
 
 /// MULTI/EXEC/DISCARD/WATCH/UNWATCH outside MULTI (inside, [`super::exec::queue`] handles
 /// them).
