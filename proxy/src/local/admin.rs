@@ -11,7 +11,7 @@ use tandem_shared::{Command, Reply};
 
 use tandem_commands::args::{parse_i64, Args};
 
-use super::connection::REDIS_VERSION;
+use super::client::REDIS_VERSION;
 use crate::config::Config;
 use crate::error::CommandError;
 use crate::instance::Settings;

@@ -4,7 +4,8 @@
 //! replies to the session's output buffer); the connection encodes and writes. Nothing
 //! here touches the socket.
 //!
-//! - [`connection`]: PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT
+//! - [`client`]: PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT, what a client asks
+//!   about its own connection
 //! - [`admin`]: CONFIG INFO MEMORY COMMAND
 //! - [`subscribe`]: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBSUB
 //! - [`transaction`]: MULTI WATCH UNWATCH and the transaction state they change
@@ -14,7 +15,7 @@
 //! The handler modules use each other and `crate::session`, never this dispatcher.
 
 pub mod admin;
-pub mod connection;
+pub mod client;
 pub mod exec;
 pub mod subscribe;
 pub mod transaction;
@@ -32,15 +33,15 @@ use crate::session::{Flow, LocalResult, Session};
 /// The command's Redis error reply.
 pub async fn run_local(local: Local, args: Args, session: &mut Session) -> LocalResult {
     match local {
-        Local::Ping => connection::ping(args, session),
-        Local::Echo => connection::echo(args),
+        Local::Ping => client::ping(args, session),
+        Local::Echo => client::echo(args),
         Local::Quit => Ok((Reply::ok(), Flow::Close)),
-        Local::Hello => connection::hello(args, session),
-        Local::Auth => connection::auth(args, session),
-        Local::Select => connection::select(args, session),
-        Local::Reset => connection::reset(session),
-        Local::Time => connection::time(),
-        Local::Client => connection::client(args, session),
+        Local::Hello => client::hello(args, session),
+        Local::Auth => client::auth(args, session),
+        Local::Select => client::select(args, session),
+        Local::Reset => client::reset(session),
+        Local::Time => client::time(),
+        Local::Client => client::client(args, session),
         Local::Config => admin::config(args, session).await,
         Local::Info => admin::info(args, session).await,
         Local::Memory => admin::memory(args, session).await,

@@ -1,4 +1,5 @@
-//! Proxy-local connection commands: `PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT`.
+//! What a client asks about its own connection (Redis's "connection" commands, and TIME):
+//! `PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT`.
 //! They answer from client state alone, so they keep working while storaged is away.
 //! Nothing here touches the socket.
 
