@@ -3,7 +3,7 @@
 //! read-only requests. Only light reads (`dispatch::is_light_read`) served entirely from
 //! memory run on the socket I/O thread; nothing that may wait for a disk or a write stall
 //! does. What a command does is `crate::dispatch`'s; responses go to the link's outbox
-//! (`crate::reply`).
+//! (`crate::outbox`).
 //!
 //! Exactly once: keyed requests (see [`crate::dedup`]) always go to the writer, which stores
 //! each one's outcomes in the same group as its writes.
@@ -21,8 +21,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::dispatch;
 use crate::engine::{now_ms, Engine, EngineView};
+use crate::outbox::{Outbox, ReplyTo};
 use crate::pubsub::Hub;
-use crate::reply::{Outbox, ReplyTo};
 use crate::request::{encode_response, RequestView};
 use crate::writer::{self, WriteJob, WriterConfig};
 

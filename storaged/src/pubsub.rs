@@ -32,7 +32,7 @@ use tandem_shared::notify::Flags;
 use tandem_shared::wire::{self, ArchivedSubscriptions, Published, Push};
 use tokio_util::sync::CancellationToken;
 
-use crate::reply::Outbox;
+use crate::outbox::Outbox;
 
 /// One registered link.
 struct LinkEntry {

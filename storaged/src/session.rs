@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::executor::Executor;
-use crate::reply::Outbox;
+use crate::outbox::Outbox;
 use crate::request::RequestView;
 
 /// Bytes of published messages that may wait for a link's socket before the link is cut
@@ -126,7 +126,7 @@ pub async fn serve(
     buf.reserve(64 * 1024);
 
     // Every response and push of this link gathers in `out`; this task writes whatever has
-    // gathered with one write (see `crate::reply`).
+    // gathered with one write (see `crate::outbox`).
     let out = Outbox::new();
     let writer = {
         let out = out.clone();

@@ -1,5 +1,6 @@
-//! Where an encoded response goes: the outbound buffer of the link it came on, or (for a
-//! request that may wait, such as a parked blocking pop) a one-off channel.
+//! The per-link outbound buffer ([`Outbox`]), and where an encoded response goes: the
+//! outbox of the link it came on, or (for a request that may wait, such as a parked
+//! blocking pop) a one-off channel ([`ReplyTo`]).
 //!
 //! Every producer — the session itself for in-memory reads, the read pool, the writer
 //! thread, the pub/sub hub — appends whole frames to the link's [`Outbox`], and the link's
