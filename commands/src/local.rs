@@ -3,7 +3,7 @@
 //! the proxy matches on, and this crate holds no code that runs them.
 
 use crate::spec::ArgType as T;
-use crate::spec::{arg, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec, Local};
+use crate::spec::{arg, index, range, CommandSpec, Doc, Handler, KeySpec, Local};
 use crate::{acl, flags, key_flags};
 
 /// Rows of the proxy-local commands; values from redis-server 7.0's `COMMAND INFO`/`DOCS`.
@@ -883,7 +883,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             acl: acl!(READ | SLOW),
             tips: &[],
             key_specs: &[
-                KeySpec { notes: "", flags: key_flags!(RO), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+                KeySpec::new(key_flags!(RO), index(2), range(0, 1, 0)),
             ],
             subcommands: &[],
             doc: Doc {
@@ -1477,7 +1477,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(FAST | TRANSACTION),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO), index(1), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {

@@ -156,6 +156,50 @@ pub struct KeySpec {
     pub find_keys: FindKeys,
 }
 
+impl KeySpec {
+    /// A key spec without notes; the table writes `KeySpec::new(flags, index(1), range(0, 1, 0))`.
+    pub const fn new(
+        flags: KeySpecFlags,
+        begin_search: BeginSearch,
+        find_keys: FindKeys,
+    ) -> KeySpec {
+        KeySpec {
+            notes: "",
+            flags,
+            begin_search,
+            find_keys,
+        }
+    }
+
+    /// The same spec with Redis's explanation.
+    pub const fn notes(self, notes: &'static str) -> KeySpec {
+        KeySpec { notes, ..self }
+    }
+}
+
+/// [`BeginSearch::Index`], short for the table.
+pub const fn index(i: i32) -> BeginSearch {
+    BeginSearch::Index(i)
+}
+
+/// [`FindKeys::Range`], short for the table.
+pub const fn range(last_key: i32, key_step: i32, limit: i32) -> FindKeys {
+    FindKeys::Range {
+        last_key,
+        key_step,
+        limit,
+    }
+}
+
+/// [`FindKeys::KeyNum`], short for the table.
+pub const fn keynum(key_num_idx: i32, first_key: i32, key_step: i32) -> FindKeys {
+    FindKeys::KeyNum {
+        key_num_idx,
+        first_key,
+        key_step,
+    }
+}
+
 /// The documentation fields `COMMAND DOCS` reports.
 #[derive(Debug, Clone, Copy)]
 pub struct Doc {

@@ -11,7 +11,7 @@ use super::ParseCtx;
 use crate::args::{parse_f64, Args};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;
-use crate::spec::{arg, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec};
+use crate::spec::{arg, index, keynum, range, CommandSpec, Doc, Handler, KeySpec};
 use crate::{acl, flags, key_flags};
 
 /// Turns a timeout in seconds into an absolute unix-ms deadline (0 = wait forever), the
@@ -171,8 +171,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW | BLOCKING),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RW | INSERT), index(2), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -210,7 +210,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW | BLOCKING),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(2), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(2), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -245,7 +245,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW | BLOCKING),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -2, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(-2, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -276,7 +276,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW | BLOCKING),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -2, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(-2, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -307,8 +307,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW | BLOCKING),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RW | INSERT), index(2), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -340,7 +340,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | SLOW | BLOCKING),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(2), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(2), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -375,7 +375,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | FAST | BLOCKING),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -2, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(-2, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -406,7 +406,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | FAST | BLOCKING),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -2, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(-2, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {

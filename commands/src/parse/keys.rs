@@ -13,7 +13,7 @@ use super::ParseCtx;
 use crate::args::{parse_i64, Args};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;
-use crate::spec::{arg, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec};
+use crate::spec::{arg, index, range, CommandSpec, Doc, Handler, KeySpec};
 use crate::{acl, flags, key_flags};
 
 /// `SCAN`'s page size when `COUNT` is not given.
@@ -428,8 +428,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(OW | UPDATE), index(2), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -484,7 +484,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | SLOW),
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RM | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RM | DELETE), index(1), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -512,7 +512,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | READ | FAST),
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO), index(1), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -542,7 +542,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -579,7 +579,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -616,7 +616,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | READ | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -734,7 +734,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -763,7 +763,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -791,7 +791,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -828,7 +828,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -865,7 +865,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | READ | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -893,7 +893,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | READ | FAST),
         tips: &["nondeterministic_output"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -947,8 +947,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(OW | UPDATE), index(2), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -977,8 +977,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(OW | INSERT), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(OW | INSERT), index(2), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1040,7 +1040,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | READ | FAST),
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO), index(1), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1068,7 +1068,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | READ | FAST),
         tips: &["nondeterministic_output"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1098,7 +1098,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | READ | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1126,7 +1126,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(KEYSPACE | WRITE | FAST),
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RM | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RM | DELETE), index(1), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {

@@ -13,7 +13,7 @@ use super::ParseCtx;
 use crate::args::{parse_i64, Args};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;
-use crate::spec::{arg, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec};
+use crate::spec::{arg, index, keynum, range, CommandSpec, Doc, Handler, KeySpec};
 use crate::{acl, flags, key_flags};
 
 /// `LPOS`'s text for a zero rank, exactly as Redis words it.
@@ -258,7 +258,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | LIST | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -287,7 +287,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | INSERT), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -321,7 +321,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | LIST | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -349,8 +349,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RW | INSERT), index(2), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -387,7 +387,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -421,7 +421,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -452,7 +452,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | LIST | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -484,7 +484,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | INSERT), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -515,7 +515,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | INSERT), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -546,7 +546,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | LIST | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -576,7 +576,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -606,7 +606,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -636,7 +636,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -666,7 +666,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -697,8 +697,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RW | INSERT), index(2), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -727,7 +727,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | INSERT), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -758,7 +758,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | LIST | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | INSERT), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {

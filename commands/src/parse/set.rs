@@ -13,7 +13,7 @@ use super::ParseCtx;
 use crate::args::{parse_i64, Args};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;
-use crate::spec::{arg, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec};
+use crate::spec::{arg, index, keynum, range, CommandSpec, Doc, Handler, KeySpec};
 use crate::{acl, flags, key_flags};
 
 /// Largest number of members `SRANDMEMBER key -count` may return. Redis has no bound and
@@ -220,7 +220,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | INSERT), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -251,7 +251,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -279,7 +279,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SET | SLOW),
         tips: &["nondeterministic_output_order"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -307,8 +307,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(OW | UPDATE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RO | ACCESS), index(2), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -337,7 +337,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SET | SLOW),
         tips: &["nondeterministic_output_order"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -365,7 +365,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -395,8 +395,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | UPDATE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RO | ACCESS), index(2), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -425,7 +425,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -454,7 +454,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SET | SLOW),
         tips: &["nondeterministic_output_order"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -482,7 +482,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -511,8 +511,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RW | INSERT), index(2), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -542,7 +542,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SET | FAST),
         tips: &["nondeterministic_output"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -573,7 +573,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SET | SLOW),
         tips: &["nondeterministic_output"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -604,7 +604,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -635,7 +635,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SET | SLOW),
         tips: &["nondeterministic_output"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -666,7 +666,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SET | SLOW),
         tips: &["nondeterministic_output_order"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -694,8 +694,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(OW | UPDATE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RO | ACCESS), index(2), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {

@@ -12,7 +12,7 @@ use super::ParseCtx;
 use crate::args::{parse_f64, parse_i64, Args};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;
-use crate::spec::{arg, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec};
+use crate::spec::{arg, index, range, CommandSpec, Doc, Handler, KeySpec};
 use crate::{acl, flags, key_flags};
 
 /// Redis's `MAX_LONG_DOUBLE_CHARS`: longer `HINCRBYFLOAT` increments are refused.
@@ -484,7 +484,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | INSERT), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | INSERT), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -513,7 +513,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -541,7 +541,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -570,7 +570,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -598,7 +598,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -626,7 +626,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "RW and UPDATE because it changes the TTL", flags: key_flags!(RW | ACCESS | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE), index(1), range(0, 1, 0)).notes("RW and UPDATE because it changes the TTL"),
         ],
         subcommands: &[],
         doc: Doc {
@@ -661,7 +661,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | STRING | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -691,7 +691,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -720,7 +720,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -748,7 +748,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -777,7 +777,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -806,7 +806,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | STRING | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -839,7 +839,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | STRING | FAST),
         tips: &["request_policy:multi_shard"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(-1, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -867,7 +867,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | SLOW),
         tips: &["request_policy:multi_shard", "response_policy:all_succeeded"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 2, limit: 0 } },
+            KeySpec::new(key_flags!(OW | UPDATE), index(1), range(-1, 2, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -898,7 +898,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | SLOW),
         tips: &["request_policy:multi_shard", "response_policy:agg_min"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | INSERT), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: -1, key_step: 2, limit: 0 } },
+            KeySpec::new(key_flags!(OW | INSERT), index(1), range(-1, 2, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -929,7 +929,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(OW | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -959,7 +959,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "RW and ACCESS due to the optional `GET` argument", flags: key_flags!(RW | ACCESS | UPDATE | VARIABLE_FLAGS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE | VARIABLE_FLAGS), index(1), range(0, 1, 0)).notes("RW and ACCESS due to the optional `GET` argument"),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1005,7 +1005,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(OW | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1035,7 +1035,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | INSERT), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(OW | INSERT), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1064,7 +1064,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | STRING | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1094,7 +1094,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | STRING | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1122,7 +1122,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | STRING | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {

@@ -19,7 +19,7 @@ use super::ParseCtx;
 use crate::args::{parse_f64, parse_i64, Args};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;
-use crate::spec::{arg, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec};
+use crate::spec::{arg, index, keynum, range, CommandSpec, Doc, Handler, KeySpec};
 use crate::{acl, flags, key_flags};
 
 fn not_float_range() -> CommandError {
@@ -671,7 +671,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -717,7 +717,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -745,7 +745,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -775,7 +775,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -805,8 +805,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(2), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(OW | UPDATE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RO | ACCESS), index(2), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -836,7 +836,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -866,7 +866,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -902,7 +902,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -932,8 +932,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(2), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(OW | UPDATE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RO | ACCESS), index(2), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -969,7 +969,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -999,7 +999,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1033,7 +1033,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1062,7 +1062,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1091,7 +1091,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | ACCESS | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | ACCESS | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1120,7 +1120,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &["nondeterministic_output"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1152,7 +1152,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1194,7 +1194,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1228,7 +1228,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1265,8 +1265,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(2), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(OW | UPDATE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RO | ACCESS), index(2), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1307,7 +1307,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1336,7 +1336,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1367,7 +1367,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1397,7 +1397,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1427,7 +1427,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RW | DELETE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RW | DELETE), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1457,7 +1457,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1488,7 +1488,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1522,7 +1522,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1560,7 +1560,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1589,7 +1589,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &["nondeterministic_output"],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1620,7 +1620,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | FAST),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1649,7 +1649,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(READ | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(1), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
@@ -1685,8 +1685,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: acl!(WRITE | SORTEDSET | SLOW),
         tips: &[],
         key_specs: &[
-            KeySpec { notes: "", flags: key_flags!(OW | UPDATE), begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
-            KeySpec { notes: "", flags: key_flags!(RO | ACCESS), begin_search: BeginSearch::Index(2), find_keys: FindKeys::KeyNum { key_num_idx: 0, first_key: 1, key_step: 1 } },
+            KeySpec::new(key_flags!(OW | UPDATE), index(1), range(0, 1, 0)),
+            KeySpec::new(key_flags!(RO | ACCESS), index(2), keynum(0, 1, 1)),
         ],
         subcommands: &[],
         doc: Doc {
