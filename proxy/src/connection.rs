@@ -103,12 +103,24 @@ pub async fn serve(
     }
 }
 
+/// Refuses a client over `maxclients` as Redis does: the error, then a close that lets the
+/// client read it.
+pub async fn refuse(mut stream: TcpStream, kill: CancellationToken) {
+    if stream
+        .write_all(b"-ERR max number of clients reached\r\n")
+        .await
+        .is_ok()
+    {
+        close_at_boundary(&mut stream, &kill).await;
+    }
+}
+
 /// Closes a client connection whose replies are all written: sends FIN after them, then
 /// reads and drops whatever the client still sends — commands that were never run, which a
 /// client learns from the end of the stream — until it closes its side, [`LINGER`] passes
 /// or `kill` fires. Closing a socket with unread input would make the kernel send a reset,
 /// which the client may see before the replies it has not read yet.
-pub(crate) async fn close_at_boundary(stream: &mut TcpStream, kill: &CancellationToken) {
+async fn close_at_boundary(stream: &mut TcpStream, kill: &CancellationToken) {
     if stream.shutdown().await.is_err() {
         return;
     }

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -171,7 +170,7 @@ fn admit(
     shared: &Arc<Shared>,
     tracker: &TaskTracker,
     clients: &CancellationToken,
-    mut stream: TcpStream,
+    stream: TcpStream,
     addr: std::net::SocketAddr,
 ) {
     shared
@@ -184,15 +183,7 @@ fn admit(
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
         let kill = clients.clone();
-        tracker.spawn(async move {
-            if stream
-                .write_all(b"-ERR max number of clients reached\r\n")
-                .await
-                .is_ok()
-            {
-                crate::connection::close_at_boundary(&mut stream, &kill).await;
-            }
-        });
+        tracker.spawn(crate::connection::refuse(stream, kill));
         return;
     };
     let _ = stream.set_nodelay(true);
