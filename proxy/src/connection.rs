@@ -3,8 +3,12 @@
 //! Pipelining: every complete command in the read buffer is handled before the replies are
 //! flushed with one write. Consecutive storage commands travel to storaged as one request
 //! (one frame, one batch, run in order); a proxy-local command or an error reply first
-//! flushes the pending batch so replies stay in order. This is the only module that touches
-//! the client's socket.
+//! flushes the pending batch so replies stay in order.
+//!
+//! This is the only module that touches a client's socket (the accept loop hands the stream
+//! over; a refusal under `maxclients` is written here too). What a command may read or change
+//! of its client is the [`Session`], which proxy-local commands (`crate::local`) get instead
+//! of the connection; the pending storage batch and a blocking pop about to wait stay here.
 //!
 //! Closing: a connection closes only at a reply boundary, once every command it has read
 //! is answered, and then reads and drops what the client still sends until the client
