@@ -10,7 +10,9 @@
 //! (`parse/string.rs`, `parse/hash.rs` …; the proxy-local commands in `local.rs`); this
 //! module joins them. Every value is redis-server 7.0.15's own (`COMMAND INFO`, `COMMAND
 //! DOCS`), except where a comment says tandem implements a later Redis's form;
-//! `tests/tests/command_info.rs` compares the table with a running redis-server.
+//! `tests/tests/command_info.rs` compares the table with a running redis-server. A new
+//! row is printed by `commands/tools/row-from-redis '<handler>' <name>`, which asks
+//! redis-server instead of anyone's memory.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
