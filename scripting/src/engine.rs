@@ -7,6 +7,7 @@
 //! engine must not be shared between threads (the Lua state is not `Send`); storaged owns one
 //! per script thread.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,8 +32,15 @@ pub const REDIS_VERSION_NUM: u32 = 0x00_07_00_0f;
 /// How many Lua instructions run between two checks of the kill flag (Redis's count hook).
 const HOOK_INSTRUCTIONS: u32 = 100_000;
 
+/// Runs between two incremental collector steps, as Redis's `LUA_GC_CYCLE_PERIOD`.
+const GC_CYCLE_PERIOD: u32 = 50;
+
 /// Executes the commands a script issues.
-pub trait CommandRunner {
+///
+/// A run takes the runner by value and hands it back with the reply (so the runner owns its
+/// context: the script's batch, its handles). Keeping it out of a borrow lets `redis.call` be
+/// a function installed once rather than one created per run, which costs microseconds.
+pub trait CommandRunner: Any {
     /// Runs one command (`args[0]` is its name) on behalf of the script and returns its reply.
     ///
     /// The runner owns Redis's script-specific refusals and their texts: an unknown command
@@ -105,6 +113,9 @@ struct RunState {
     kill: Arc<AtomicBool>,
     /// Set once the hook has seen the kill flag during this run.
     killed: bool,
+    /// Whether the hook is the counting one on the main thread (what a run starts with), so
+    /// runs skip reinstalling it.
+    main_hooked: bool,
 }
 
 /// A function registered while a library loads.
@@ -118,8 +129,6 @@ pub struct ScriptEngine {
     lua: Lua,
     /// The real globals table behind the read-only proxy (KEYS and ARGV are set here).
     globals: Table,
-    /// The real `redis` table; `call`/`pcall`/`acl_check_cmd` are installed per run.
-    redis: Table,
     /// The real `redis` table library bodies see while they load.
     load_redis: Table,
     run_eval: Function,
@@ -139,6 +148,7 @@ pub struct ScriptEngine {
     kill: KillHandle,
     /// The memory cap given to [`ScriptEngine::set_memory_limit`] (0: none).
     memory_limit: usize,
+    runs_since_gc: u32,
 }
 
 impl ScriptEngine {
@@ -153,12 +163,14 @@ impl ScriptEngine {
             LuaOptions::new(),
         )?;
         let kill = KillHandle::default();
+        lua.set_app_data(RunnerSlot(None));
         lua.set_app_data(RunState {
             resp: Resp::Resp2,
             rng: Rand48::default(),
             log: None,
             kill: kill.0.clone(),
             killed: false,
+            main_hooked: false,
         });
         let g = lua.globals();
         libs::register(&lua, &g)?;
@@ -208,7 +220,6 @@ impl ScriptEngine {
             .call((g, load_api, handler, normalize, allow, hooks))?;
         Ok(ScriptEngine {
             globals: internal.raw_get("globals")?,
-            redis: internal.raw_get("redis")?,
             load_redis: internal.raw_get("load_redis")?,
             run_eval: internal.raw_get("run_eval")?,
             run_function: internal.raw_get("run_function")?,
@@ -221,6 +232,7 @@ impl ScriptEngine {
             functions: HashMap::new(),
             kill,
             memory_limit: 0,
+            runs_since_gc: 0,
         })
     }
 
@@ -315,32 +327,39 @@ impl ScriptEngine {
         self.collect_garbage();
     }
 
-    /// `EVAL`: caches `body` and runs it with `KEYS` and `ARGV`.
-    pub fn eval(
+    /// `EVAL`: caches `body` and runs it with `KEYS` and `ARGV`; returns the reply and the
+    /// runner.
+    pub fn eval<R: CommandRunner>(
         &mut self,
         body: &[u8],
         keys: &[Vec<u8>],
         args: &[Vec<u8>],
-        runner: &mut dyn CommandRunner,
-    ) -> Reply {
+        runner: R,
+    ) -> (Reply, R) {
         match self.load_script(body) {
             Ok((sha, _)) => self.eval_sha(&sha, keys, args, runner),
-            Err(e) => Reply::Error(e.reply_text()),
+            Err(e) => (Reply::Error(e.reply_text()), runner),
         }
     }
 
-    /// `EVALSHA`: runs a cached script, or replies `NOSCRIPT`.
-    pub fn eval_sha(
+    /// `EVALSHA`: runs a cached script, or replies `NOSCRIPT`; returns the reply and the
+    /// runner.
+    pub fn eval_sha<R: CommandRunner>(
         &mut self,
         sha: &str,
         keys: &[Vec<u8>],
         args: &[Vec<u8>],
-        runner: &mut dyn CommandRunner,
-    ) -> Reply {
+        runner: R,
+    ) -> (Reply, R) {
         let sha = sha.to_ascii_lowercase();
         let function = match self.script_functions.raw_get::<Value>(sha.as_str()) {
             Ok(Value::Function(f)) => f,
-            _ => return Reply::Error("NOSCRIPT No matching script. Please use EVAL.".to_owned()),
+            _ => {
+                return (
+                    Reply::Error("NOSCRIPT No matching script. Please use EVAL.".to_owned()),
+                    runner,
+                )
+            }
         };
         let setup = (|| -> mlua::Result<()> {
             self.globals
@@ -350,7 +369,7 @@ impl ScriptEngine {
             Ok(())
         })();
         if let Err(e) = setup {
-            return engine_error(&e);
+            return (engine_error(&e), runner);
         }
         let run = self.run_eval.clone();
         self.run(runner, &sha, |_| run.call::<MultiValue>(function))
@@ -388,7 +407,7 @@ impl ScriptEngine {
         if let Some(mut state) = self.lua.app_data_mut::<RunState>() {
             state.killed = false;
         }
-        hook_thread(&self.lua, &self.lua.current_thread());
+        hook_main(&self.lua);
         let outcome = self.lua.scope(|scope| {
             let register = scope.create_function(|lua, args: MultiValue| {
                 register_function(lua, args, &registered)
@@ -493,17 +512,18 @@ impl ScriptEngine {
             .map(|f| f.flags)
     }
 
-    /// `FCALL`: runs a function with its keys and arguments tables.
-    pub fn fcall(
+    /// `FCALL`: runs a function with its keys and arguments tables; returns the reply and
+    /// the runner.
+    pub fn fcall<R: CommandRunner>(
         &mut self,
         name: &str,
         keys: &[Vec<u8>],
         args: &[Vec<u8>],
-        runner: &mut dyn CommandRunner,
-    ) -> Reply {
+        runner: R,
+    ) -> (Reply, R) {
         let callback = match self.function_callbacks.raw_get::<Value>(name) {
             Ok(Value::Function(f)) if self.functions.contains_key(name) => f,
-            _ => return Reply::Error("ERR Function not found".to_owned()),
+            _ => return (Reply::Error("ERR Function not found".to_owned()), runner),
         };
         let tables = (|| -> mlua::Result<(Table, Table)> {
             Ok((
@@ -513,7 +533,7 @@ impl ScriptEngine {
         })();
         let (keys, args) = match tables {
             Ok(t) => t,
-            Err(e) => return engine_error(&e),
+            Err(e) => return (engine_error(&e), runner),
         };
         let run = self.run_function.clone();
         self.run(runner, name, |_| {
@@ -524,38 +544,39 @@ impl ScriptEngine {
     /// Runs `call` (which invokes one of the sandbox's runners) with `redis.call`/`pcall`
     /// bound to `runner`, and converts its outcome into the reply. `name` is what error
     /// replies call the script (its SHA1, or the function name).
-    fn run(
+    fn run<R: CommandRunner>(
         &mut self,
-        runner: &mut dyn CommandRunner,
+        runner: R,
         name: &str,
         call: impl FnOnce(&Lua) -> mlua::Result<MultiValue>,
-    ) -> Reply {
+    ) -> (Reply, R) {
         self.kill.0.store(false, Ordering::Relaxed);
-        if let Some(mut state) = self.lua.app_data_mut::<RunState>() {
-            state.resp = Resp::Resp2;
-            state.killed = false;
-        }
-        hook_thread(&self.lua, &self.lua.current_thread());
-        let runner = RefCell::new(runner);
-        let redis = self.redis.clone();
-        let outcome = self.lua.scope(|scope| {
-            let call_fn = scope.create_function(|lua, args: MultiValue| {
-                redis_call(lua, args, &runner, Mode::Raise)
-            })?;
-            let pcall_fn = scope.create_function(|lua, args: MultiValue| {
-                redis_call(lua, args, &runner, Mode::Return)
-            })?;
-            let acl_fn =
-                scope.create_function(|lua, args: MultiValue| acl_check_cmd(lua, args, &runner))?;
-            redis.raw_set("call", call_fn)?;
-            redis.raw_set("pcall", pcall_fn)?;
-            redis.raw_set("acl_check_cmd", acl_fn)?;
-            let result = call(&self.lua);
-            for field in ["call", "pcall", "acl_check_cmd"] {
-                redis.raw_set(field, Value::Nil)?;
+        let hooked = match self.lua.app_data_mut::<RunState>() {
+            Some(mut state) => {
+                state.resp = Resp::Resp2;
+                state.killed = false;
+                state.main_hooked
             }
-            result
-        });
+            None => false,
+        };
+        if !hooked {
+            hook_main(&self.lua);
+        }
+        if let Some(mut slot) = self.lua.app_data_mut::<RunnerSlot>() {
+            slot.0 = Some(Box::new(runner));
+        }
+        let outcome = call(&self.lua);
+        // Invariant: the slot holds the runner put there above; `redis_call` takes it only for
+        // the duration of one command and always puts it back.
+        let boxed = self
+            .lua
+            .app_data_mut::<RunnerSlot>()
+            .and_then(|mut slot| slot.0.take())
+            .expect("the runner stays in its slot between commands");
+        let runner = match (boxed as Box<dyn Any>).downcast::<R>() {
+            Ok(runner) => *runner,
+            Err(_) => unreachable!("the slot holds the runner of this run, of type R"),
+        };
         let resp = self
             .lua
             .app_data_ref::<RunState>()
@@ -589,9 +610,13 @@ impl ScriptEngine {
             // the next script does not start at the limit.
             self.collect_garbage();
         }
-        // Redis steps the collector every 50 scripts; a small step per run keeps latency flat.
-        let _ = self.lua.gc_step_kbytes(8);
-        reply
+        // Redis steps the collector every 50 scripts (LUA_GC_CYCLE_PERIOD) by 50 KiB.
+        self.runs_since_gc += 1;
+        if self.runs_since_gc >= GC_CYCLE_PERIOD {
+            self.runs_since_gc = 0;
+            let _ = self.lua.gc_step_kbytes(GC_CYCLE_PERIOD as i32);
+        }
+        (reply, runner)
     }
 }
 
@@ -627,6 +652,14 @@ fn hook_thread(lua: &Lua, thread: &mlua::Thread) {
         }
         Err(mlua::Error::external(Raise::Killed))
     });
+}
+
+/// The counting hook on the main thread, as every run starts.
+fn hook_main(lua: &Lua) {
+    hook_thread(lua, &lua.current_thread());
+    if let Some(mut state) = lua.app_data_mut::<RunState>() {
+        state.main_hooked = !state.killed;
+    }
 }
 
 /// The globals Redis 7.0.15 leaves to scripts (`pairs(_G)` on redis-server, minus `KEYS`
@@ -744,12 +777,28 @@ fn command_args(args: &MultiValue) -> Result<Vec<Vec<u8>>, &'static str> {
     Ok(out)
 }
 
-fn redis_call(
-    lua: &Lua,
-    args: MultiValue,
-    runner: &RefCell<&mut dyn CommandRunner>,
-    mode: Mode,
-) -> mlua::Result<Value> {
+/// The runner of the script being run, while it runs (app data of the Lua state).
+struct RunnerSlot(Option<Box<dyn CommandRunner>>);
+
+/// Runs `f` with the runner taken out of its slot, and puts it back.
+fn with_runner<T>(lua: &Lua, f: impl FnOnce(&mut dyn CommandRunner) -> T) -> mlua::Result<T> {
+    let taken = lua
+        .app_data_mut::<RunnerSlot>()
+        .and_then(|mut slot| slot.0.take());
+    let Some(mut runner) = taken else {
+        // Outside a run (a callback kept from an earlier one) or re-entered from a hook.
+        return Err(raise_table(
+            "ERR redis.call/pcall can only be called inside a script invocation",
+        ));
+    };
+    let result = f(runner.as_mut());
+    if let Some(mut slot) = lua.app_data_mut::<RunnerSlot>() {
+        slot.0 = Some(runner);
+    }
+    Ok(result)
+}
+
+fn redis_call(lua: &Lua, args: MultiValue, mode: Mode) -> mlua::Result<Value> {
     let argv = match command_args(&args) {
         Ok(argv) => argv,
         Err(msg) if mode == Mode::Raise => return Err(raise_table(msg)),
@@ -760,34 +809,16 @@ fn redis_call(
         .app_data_ref::<RunState>()
         .map(|s| s.resp)
         .unwrap_or_default();
-    let reply = {
-        let Ok(mut runner) = runner.try_borrow_mut() else {
-            // Only reachable through a hook calling back into redis.call.
-            return Err(raise_table(
-                "ERR luaRedisGenericCommand() recursive call detected.",
-            ));
-        };
-        runner.call(&argv, resp)
-    };
+    let reply = with_runner(lua, |runner| runner.call(&argv, resp))?;
     if let (Reply::Error(text), Mode::Raise) = (&reply, mode) {
         return Err(raise_table(convert::error_field(text)));
     }
     reply_to_lua(lua, &reply, resp)
 }
 
-fn acl_check_cmd(
-    lua: &Lua,
-    args: MultiValue,
-    runner: &RefCell<&mut dyn CommandRunner>,
-) -> mlua::Result<Value> {
+fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
     let argv = command_args(&args).map_err(raise_table)?;
-    let Ok(mut runner) = runner.try_borrow_mut() else {
-        return Err(raise_table(
-            "ERR luaRedisGenericCommand() recursive call detected.",
-        ));
-    };
-    let _ = lua;
-    match runner.acl_check(&argv) {
+    match with_runner(lua, |runner| runner.acl_check(&argv))? {
         Some(allowed) => Ok(Value::Boolean(allowed)),
         None => Err(raise_table(
             "ERR Invalid command passed to redis.acl_check_cmd()",
@@ -824,6 +855,15 @@ fn lua_tonumber(value: &Value) -> Option<f64> {
 
 fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
     install_log_api(lua, redis)?;
+    redis.raw_set(
+        "call",
+        lua.create_function(|lua, args: MultiValue| redis_call(lua, args, Mode::Raise))?,
+    )?;
+    redis.raw_set(
+        "pcall",
+        lua.create_function(|lua, args: MultiValue| redis_call(lua, args, Mode::Return))?,
+    )?;
+    redis.raw_set("acl_check_cmd", lua.create_function(acl_check_cmd)?)?;
     redis.raw_set(
         "sha1hex",
         lua.create_function(|_, args: MultiValue| {

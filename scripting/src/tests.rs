@@ -69,7 +69,7 @@ fn engine() -> ScriptEngine {
 }
 
 fn eval(e: &mut ScriptEngine, body: &str) -> Reply {
-    e.eval(body.as_bytes(), &[], &[], &mut FakeRunner::default())
+    e.eval(body.as_bytes(), &[], &[], FakeRunner::default()).0
 }
 
 fn err(text: &str) -> Reply {
@@ -387,15 +387,16 @@ fn call_and_pcall_errors() {
     let mut runner = FakeRunner::default();
     runner.data.insert(b"s".to_vec(), b"abc".to_vec());
     let body = "return redis.call('incr', 's')";
+    let (reply, runner) = e.eval(body.as_bytes(), &[], &[], runner);
     assert_eq!(
-        e.eval(body.as_bytes(), &[], &[], &mut runner),
+        reply,
         raised(body, "ERR value is not an integer or out of range", 1)
     );
     let body = "return redis.pcall('incr', 's')";
-    assert_eq!(
-        e.eval(body.as_bytes(), &[], &[], &mut runner),
-        err("ERR value is not an integer or out of range")
-    );
+    let (reply, runner) = e.eval(body.as_bytes(), &[], &[], runner);
+    assert_eq!(reply, err("ERR value is not an integer or out of range"));
+    // The runner comes back with the commands the scripts ran.
+    assert_eq!(runner.calls.len(), 2);
 }
 
 #[test]
@@ -577,8 +578,12 @@ fn self_containing_table_stops_at_the_stack_limit() {
 #[test]
 fn reply_to_lua_conversion() {
     let mut e = engine();
-    let mut runner = FakeRunner::default();
-    let mut run = |e: &mut ScriptEngine, body: &str| e.eval(body.as_bytes(), &[], &[], &mut runner);
+    let mut runner = Some(FakeRunner::default());
+    let mut run = |e: &mut ScriptEngine, body: &str| {
+        let (reply, back) = e.eval(body.as_bytes(), &[], &[], runner.take().expect("runner"));
+        runner = Some(back);
+        reply
+    };
     assert_eq!(
         run(&mut e, "return type(redis.call('get', 'nokey'))"),
         bulk("boolean")
@@ -681,11 +686,12 @@ fn compile_errors_and_shebang() {
     assert_eq!(flags, ScriptFlags::NO_WRITES.union(ScriptFlags::ALLOW_OOM));
     assert!(e.script_exists(&sha.to_ascii_uppercase()));
     assert_eq!(e.script_flags(&sha), Some(flags));
-    let mut runner = FakeRunner::default();
-    assert_eq!(e.eval_sha(&sha, &[], &[], &mut runner), Reply::Integer(1));
+    let runner = FakeRunner::default();
+    let (reply, runner) = e.eval_sha(&sha, &[], &[], runner);
+    assert_eq!(reply, Reply::Integer(1));
     e.flush_scripts();
     assert_eq!(
-        e.eval_sha(&sha, &[], &[], &mut runner),
+        e.eval_sha(&sha, &[], &[], runner).0,
         err("NOSCRIPT No matching script. Please use EVAL.")
     );
 }
@@ -695,12 +701,14 @@ fn keys_and_argv() {
     let mut e = engine();
     let keys = vec![b"k1".to_vec(), b"k2".to_vec()];
     let args = vec![b"a1".to_vec()];
-    let r = e.eval(
-        b"return {KEYS[1], KEYS[2], ARGV[1], #KEYS, #ARGV}",
-        &keys,
-        &args,
-        &mut FakeRunner::default(),
-    );
+    let r = e
+        .eval(
+            b"return {KEYS[1], KEYS[2], ARGV[1], #KEYS, #ARGV}",
+            &keys,
+            &args,
+            FakeRunner::default(),
+        )
+        .0;
     assert_eq!(
         r,
         Reply::Array(vec![
@@ -933,11 +941,10 @@ redis.register_function(\"fhelper\", function(k, a) return helper() end)
 redis.register_function(\"ftype\", function(k, a) return type(redis.register_function) end)
 redis.register_function{function_name=\"ro\", callback=function(k, a) return 1 end, flags={\"no-writes\", \"ALLOW-OOM\"}, description=\"d\"}";
     assert_eq!(e.load_library(code.as_bytes(), false).unwrap(), "t1");
-    let mut runner = FakeRunner::default();
-    let mut call = |e: &mut ScriptEngine, name: &str, keys: &[&str], args: &[&str]| {
+    let call = |e: &mut ScriptEngine, name: &str, keys: &[&str], args: &[&str]| {
         let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
         let args: Vec<Vec<u8>> = args.iter().map(|k| k.as_bytes().to_vec()).collect();
-        e.fcall(name, &keys, &args, &mut runner)
+        e.fcall(name, &keys, &args, FakeRunner::default()).0
     };
     let on = |name: &str, line: u32| format!(" script: {name}, on @user_function:{line}.");
     assert_eq!(
