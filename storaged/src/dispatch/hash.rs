@@ -4,7 +4,7 @@
 use tandem_shared::command::ArchivedCommand;
 use tandem_shared::Reply;
 
-use super::{done, member_scan_options, LIGHT_READ_MAX};
+use super::arm::{done, member_scan_options, LIGHT_READ_MAX};
 use crate::engine::group::WriteGroup;
 use crate::engine::{KvEngine, StoreRead};
 use crate::events::{int, Flags};

@@ -9,7 +9,7 @@ use tandem_shared::command::{
 };
 use tandem_shared::{ExpireCondition, Reply, TimeUnit};
 
-use super::{done, no_events, LIGHT_READ_MAX};
+use super::arm::{done, no_events, LIGHT_READ_MAX};
 use crate::engine::group::WriteGroup;
 use crate::engine::metadata::KeyType;
 use crate::engine::{KvEngine, StoreRead};

@@ -3,7 +3,7 @@
 
 use tandem_shared::command::{ArchivedCommand, ArchivedListEnd, ListEnd};
 
-use super::{done, LIGHT_READ_MAX};
+use super::arm::{done, LIGHT_READ_MAX};
 use crate::engine::group::WriteGroup;
 use crate::engine::{KvEngine, StoreRead};
 use crate::events::{int, mpop_key, popped, Flags};

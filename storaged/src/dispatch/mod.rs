@@ -4,7 +4,7 @@
 //! One file per family (`string.rs`, `keyspace.rs`, `hash.rs`, `set.rs`, `zset.rs`,
 //! `list.rs`, `pop.rs`, `server.rs`). Each holds, per command, the arm that turns the
 //! archived arguments into native ones for its `types/` function, beside it the command's
-//! keyspace events (declared through [`done`], see `crate::events`), and the family's light
+//! keyspace events (declared through `arm::done`, see `crate::events`), and the family's light
 //! reads (`light`, see [`is_light_read`]). `types/` never sees an `Archived*` type.
 //!
 //! Entry points: [`execute_read`] and friends run read-only commands against committed
@@ -12,6 +12,7 @@
 //! writer's group. This module owns no sockets and no threads, and decides nothing about
 //! where a request runs (`crate::executor` does).
 
+mod arm;
 mod hash;
 mod keyspace;
 mod list;
@@ -24,17 +25,15 @@ mod zset;
 #[cfg(test)]
 mod tests;
 
-use rkyv::vec::ArchivedVec;
 use tandem_shared::command::ArchivedCommand;
 use tandem_shared::wire::Outcome;
-use tandem_shared::{Reply, ScanOptionError, StorageError};
+use tandem_shared::StorageError;
 
 use crate::engine::group::WriteGroup;
 use crate::engine::keys::DB_COUNT;
-use crate::engine::{now_ms, Engine, EngineView, KvEngine};
-use crate::events::Emitter;
+use crate::engine::{now_ms, Engine, EngineView};
 use crate::pubsub::Hub;
-use crate::types::{At, CmdResult, MemberScanOptions};
+use crate::types::{At, CmdResult};
 
 pub use pop::pop_op;
 
@@ -85,9 +84,6 @@ pub fn execute_write(
     });
     into_outcome(result)
 }
-
-/// Most keys or elements a read may name and still run on the socket thread.
-const LIGHT_READ_MAX: usize = 256;
 
 /// True for a read that costs about as much as a few point lookups (GET, HGET, MGET of a
 /// few keys, LRANGE of a short window …): such a read may run on the socket thread from
@@ -150,21 +146,6 @@ fn write(w: &mut WriteGroup<'_>, hub: &Hub, at: At, cmd: &ArchivedCommand) -> Cm
     })
 }
 
-/// Ends a write command's arm: queues, when the group records keyspace events, the
-/// `expired` events of records the command reclaimed and, if it succeeded, the events
-/// `events` declares for its reply (Redis 7.0's, in Redis's order).
-fn done<E: KvEngine>(
-    w: &mut WriteGroup<'_, E>,
-    result: CmdResult,
-    events: impl FnOnce(&mut Emitter<'_>, &Reply),
-) -> CmdResult {
-    w.with_notes(|notes, group| notes.end_command(&result, group, events));
-    result
-}
-
-/// The events of a write that announces nothing (beyond the `expired` of what it reclaimed).
-fn no_events(_: &mut Emitter<'_>, _: &Reply) {}
-
 fn check_db(db: u8) -> Result<At, StorageError> {
     if db < DB_COUNT {
         Ok(At {
@@ -185,27 +166,5 @@ fn into_outcome(r: CmdResult) -> Outcome {
             }
             Outcome::Err(e)
         }
-    }
-}
-
-/// Borrowed key list of an archived multi-key command.
-fn key_slices(keys: &[ArchivedVec<u8>]) -> Vec<&[u8]> {
-    keys.iter().map(|k| k.as_slice()).collect()
-}
-
-/// The options of an archived HSCAN, SSCAN or ZSCAN.
-fn member_scan_options<'a>(
-    pattern: Option<&'a ArchivedVec<u8>>,
-    count: u64,
-    invalid: Option<&tandem_shared::command::ArchivedScanOptionError>,
-) -> MemberScanOptions<'a> {
-    use tandem_shared::command::ArchivedScanOptionError as A;
-    MemberScanOptions {
-        pattern: pattern.map(|p| p.as_slice()),
-        count,
-        invalid: invalid.map(|e| match e {
-            A::Syntax => ScanOptionError::Syntax,
-            A::NotInteger => ScanOptionError::NotInteger,
-        }),
     }
 }

@@ -5,8 +5,8 @@
 
 use tandem_shared::command::{ArchivedBlockingOp, ArchivedCommand, ArchivedZEnd, ZEnd};
 
+use super::arm::{done, key_slices, no_events};
 use super::list::list_end;
-use super::{done, key_slices, no_events};
 use crate::engine::group::WriteGroup;
 use crate::engine::KvEngine;
 use crate::types::pop::{self, PopOp};

@@ -3,7 +3,7 @@
 
 use tandem_shared::command::ArchivedCommand;
 
-use super::{done, key_slices, member_scan_options};
+use super::arm::{done, key_slices, member_scan_options};
 use crate::engine::group::WriteGroup;
 use crate::engine::{KvEngine, StoreRead};
 use crate::events::{int, popped, Flags};

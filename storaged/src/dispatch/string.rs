@@ -6,7 +6,7 @@ use tandem_shared::command::{
 };
 use tandem_shared::{GetExExpiry, LcsMode, Reply, SetCondition, SetExpiry};
 
-use super::{done, LIGHT_READ_MAX};
+use super::arm::{done, LIGHT_READ_MAX};
 use crate::engine::group::WriteGroup;
 use crate::engine::{KvEngine, StoreRead};
 use crate::events::{int, Flags};

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use tandem_commands::CommandFacts;
 use tandem_shared::{
-    Command, CopyTarget, ExpireCondition, GetExExpiry, LcsMode, ScanType, SetCondition, SetExpiry,
-    TimeUnit,
+    Command, CopyTarget, ExpireCondition, GetExExpiry, LcsMode, Reply, ScanType, SetCondition,
+    SetExpiry, TimeUnit,
 };
 
 use super::*;

@@ -10,7 +10,7 @@ use tandem_shared::command::{
     ZEnd, ZLimit, ZRangeBy, ZSetOp,
 };
 
-use super::{done, key_slices, member_scan_options};
+use super::arm::{done, key_slices, member_scan_options};
 use crate::engine::group::WriteGroup;
 use crate::engine::{KvEngine, StoreRead};
 use crate::events::{int, mpop_key, popped, Flags};
