@@ -17,8 +17,8 @@
 use std::collections::HashSet;
 
 use super::{
-    keys, now_ms, Cf, Counts, Engine, EngineError, KvEngine, Overlay, Pending, Services, StoreRead,
-    StoreWrite,
+    keys, now_ms, Cf, Counts, Engine, EngineError, EngineView, KvEngine, Overlay, Pending,
+    Services, StoreRead, StoreWrite,
 };
 use crate::events::{Flags, Recorder};
 use crate::expire::Sweeper;
@@ -218,6 +218,12 @@ impl<E: KvEngine> WriteGroup<'_, E> {
                 .fetch_add(self.expired, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
+    }
+}
+
+impl EngineView for WriteGroup<'_> {
+    fn engine(&self) -> &Engine {
+        WriteGroup::engine(self)
     }
 }
 

@@ -130,26 +130,18 @@ impl EngineView for CachedRead<'_> {
     }
 }
 
-impl EngineView for group::WriteGroup<'_> {
-    fn engine(&self) -> &Engine {
-        group::WriteGroup::engine(self)
-    }
-}
-
+/// A RocksDB engine on a fresh temp dir with small caches, for tests (the type tests' RocksDB
+/// runs see it through the seam's traits only). The directory must outlive the engine.
 #[cfg(test)]
-impl crate::types::testing::TestDb<Engine> {
-    /// The type-test harness over a fresh RocksDB engine on a temp dir with small caches
-    /// (defined here so that nothing in `types/` names the RocksDB engine).
-    pub fn open_rocks() -> crate::types::testing::TestDb<Engine> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let opts = EngineOptions {
-            block_cache_bytes: 8 << 20,
-            write_buffer_bytes: 4 << 20,
-            ..Default::default()
-        };
-        let engine = Engine::open(dir.path(), &opts).expect("engine opens");
-        crate::types::testing::TestDb::with_dir(engine, dir)
-    }
+pub(crate) fn open_temp() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let opts = EngineOptions {
+        block_cache_bytes: 8 << 20,
+        write_buffer_bytes: 4 << 20,
+        ..Default::default()
+    };
+    let engine = Engine::open(dir.path(), &opts).expect("engine opens");
+    (dir, engine)
 }
 
 #[cfg(test)]

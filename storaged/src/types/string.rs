@@ -1624,6 +1624,67 @@ mod tests {
         assert_eq!(bulk_of(db.read(|s, at| get(s, at, b"o"))), want);
     }
 
+    /// A view that refuses heavy reads as the socket thread's does, and remembers being
+    /// asked (the RocksDB side of that view is tested in `engine/rocks.rs`).
+    struct SocketThreadView<'a, S>(&'a S, std::cell::Cell<bool>);
+
+    impl<S: StoreRead> StoreRead for SocketThreadView<'_, S> {
+        fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, crate::engine::EngineError> {
+            self.0.get(cf, key)
+        }
+
+        fn scan(
+            &self,
+            cf: Cf,
+            start: &[u8],
+            end: &[u8],
+            visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        ) -> Result<(), crate::engine::EngineError> {
+            self.0.scan(cf, start, end, visit)
+        }
+
+        fn last_key(
+            &self,
+            cf: Cf,
+            start: &[u8],
+            end: &[u8],
+        ) -> Result<Option<Vec<u8>>, crate::engine::EngineError> {
+            self.0.last_key(cf, start, end)
+        }
+
+        fn services(&self) -> &crate::engine::Services {
+            self.0.services()
+        }
+
+        fn yield_heavy_read(&self) -> bool {
+            self.1.set(true);
+            true
+        }
+
+        fn counts(&self) -> crate::engine::Counts {
+            self.0.counts()
+        }
+    }
+
+    #[test]
+    fn the_socket_threads_view_leaves_large_values_to_the_read_pool() {
+        let mut db = TestDb::open();
+        db.write(|w, at| set(w, at, b"small", b"v", PLAIN)).unwrap();
+        let big = bytes(INLINE_MAX + 1, 5);
+        db.write(|w, at| set(w, at, b"big", &big, PLAIN)).unwrap();
+        let at = db.at();
+        let view = SocketThreadView(&db.engine, std::cell::Cell::new(false));
+        assert_eq!(get(&view, at, b"small"), Ok(Reply::Bulk(b"v".to_vec())));
+        assert_eq!(
+            strlen(&view, at, b"big"),
+            Ok(Reply::Integer(big.len() as i64))
+        );
+        assert!(!view.1.get(), "small reads and STRLEN read on");
+        let _ = get(&view, at, b"big");
+        assert!(view.1.get(), "a large GET gives up on the socket thread");
+        assert_eq!(db.read(|s, at| get(s, at, b"big")), Ok(Reply::Bulk(big)));
+    }
+
     #[test]
     fn stale_chunks_are_reclaimed_after_overwrite_and_delete() {
         let mut db = TestDb::open();

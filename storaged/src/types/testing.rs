@@ -3,7 +3,7 @@
 //! state). Each module wraps [`TestDb`] in its own `Db` to add its type's helpers.
 //!
 //! The engine is the in-memory one by default ([`TestDb::open`]): no temp dir, no
-//! RocksDB, so model tests run thousands of cases in seconds. `TestDb::open_rocks` gives
+//! RocksDB, so model tests run thousands of cases in seconds. [`TestDb::open_rocks`] gives
 //! the same harness over RocksDB in a temp dir, for the run of each model test that keeps
 //! the real engine honest and for tests of what only RocksDB has (the record cache, the
 //! socket thread's in-memory views).
@@ -45,12 +45,17 @@ impl TestDb<MemoryEngine> {
             _dir: None,
         }
     }
+
+    /// A fresh RocksDB engine on a temp dir with small caches. Its type stays opaque: the
+    /// type tests see it through the seam's traits only.
+    pub fn open_rocks() -> TestDb<impl KvEngine> {
+        let (dir, engine) = crate::engine::open_temp();
+        TestDb::with_dir(engine, dir)
+    }
 }
 
 impl<E: KvEngine> TestDb<E> {
     /// A harness over `engine`, which lives in `dir` (removed after the engine closes).
-    /// The RocksDB one is `TestDb::open_rocks`, defined beside the engine (`crate::engine`)
-    /// so that nothing in `types/` names it.
     pub fn with_dir(engine: E, dir: tempfile::TempDir) -> TestDb<E> {
         TestDb {
             writer: Writer::new(engine.clone()),

@@ -616,7 +616,8 @@ mod tests {
 
     /// `string` a string, `list` a list of `[x]`, `zset` a sorted set of `{m: 1}`.
     fn keys_of_each_type() -> TestDb {
-        let mut db = TestDb::open_rocks();
+        let (dir, engine) = crate::engine::open_temp();
+        let mut db = TestDb::with_dir(engine, dir);
         let zadd = ZAddOptions {
             condition: ZAddCondition::Always,
             compare: ZAddCompare::Any,
