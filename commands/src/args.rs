@@ -1,10 +1,26 @@
-//! A cursor over one command's arguments. Handlers take arguments through it and call
-//! [`Args::finish`], so no handler does index arithmetic and leftover arguments are a
-//! syntax error in one place.
+//! What a parser is given: a cursor over one command's arguments ([`Args`]) and the
+//! [`ParseCtx`] (clock, limits, database), plus the Redis number parsing they share.
+//! Parsers take arguments through the cursor and call [`Args::finish`], so no parser does
+//! index arithmetic and leftover arguments are a syntax error in one place.
 
 use bytes::Bytes;
+use tandem_shared::Command;
 
 use crate::error::CommandError;
+
+/// What parsing needs to know beyond the arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseCtx {
+    /// Current unix time in milliseconds, for turning `EX`/`PX`/`EXPIRE` into absolute times.
+    pub now_ms: i64,
+    /// `proto-max-bulk-len`: the largest string `SETRANGE`/`APPEND` may build.
+    pub proto_max_bulk_len: u64,
+    /// The client's selected database.
+    pub db: u8,
+}
+
+/// Turns validated-arity arguments (after the name) into a typed command.
+pub type StorageParser = fn(&mut Args, &ParseCtx) -> Result<Command, CommandError>;
 
 /// The arguments after the command name.
 #[derive(Debug)]
@@ -234,7 +250,7 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
     // C's strtod (which Redis uses) reads hex floats such as `0x1p3`.
     let unsigned = lower.strip_prefix(['-', '+']).unwrap_or(&lower);
     if let Some(hex) = unsigned.strip_prefix("0x") {
-        let v = crate::parse::string::parse_hex_float(hex.as_bytes())?;
+        let v = parse_hex_float(hex.as_bytes())?;
         return Some(if lower.starts_with('-') { -v } else { v });
     }
     let v = match lower.as_str() {
@@ -251,6 +267,53 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
         }
     };
     Some(v)
+}
+
+/// The part of a C hex float after `0x`: hex digits with an optional point, then an
+/// optional binary exponent `p[+-]digits`.
+pub fn parse_hex_float(b: &[u8]) -> Option<f64> {
+    let (mantissa, exp) = match b.iter().position(|&c| c == b'p' || c == b'P') {
+        Some(i) => (&b[..i], Some(&b[i + 1..])),
+        None => (b, None),
+    };
+    let mut value = 0f64;
+    let mut scale: i64 = 0;
+    let mut seen_point = false;
+    let mut digits = 0usize;
+    for &c in mantissa {
+        if c == b'.' && !seen_point {
+            seen_point = true;
+            continue;
+        }
+        let d = char::from(c).to_digit(16)?;
+        value = value * 16.0 + f64::from(d);
+        digits += 1;
+        if seen_point {
+            scale -= 4;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if let Some(exp) = exp {
+        let (eneg, edigits) = match exp.first() {
+            Some(b'-') => (true, &exp[1..]),
+            Some(b'+') => (false, &exp[1..]),
+            _ => (false, exp),
+        };
+        if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        // Saturate: any exponent this large already over- or underflows an f64.
+        let e = std::str::from_utf8(edigits)
+            .ok()?
+            .parse::<i64>()
+            .unwrap_or(100_000);
+        scale += if eneg { -e } else { e };
+    }
+    let scale = i32::try_from(scale.clamp(-100_000, 100_000)).ok()?;
+    let v = value * 2f64.powi(scale);
+    v.is_finite().then_some(v)
 }
 
 #[cfg(test)]

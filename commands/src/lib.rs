@@ -8,7 +8,7 @@
 //!   arguments into a typed [`tandem_shared::Command`].
 //! - [`args`] is the argument cursor the parsers read through; [`CommandError`] is what
 //!   they answer a client.
-//! - [`flags`] holds the typed bitsets (command flags, ACL categories, key-spec flags);
+//! - [`flags`](mod@flags) holds the typed bitsets (command flags, ACL categories, key-spec flags);
 //!   [`facts`] derives from the table what a typed command may do ([`CommandFacts::is_write`]);
 //!   [`describe`] answers `COMMAND` and its subcommands from the table.
 //!
@@ -30,9 +30,9 @@ pub mod table;
 pub(crate) mod testing;
 
 pub use args::Args;
+pub use args::{ParseCtx, StorageParser};
 pub use error::CommandError;
 pub use facts::CommandFacts;
 pub use flags::{AclCategories, ArgFlags, Flags, KeySpecFlags};
-pub use parse::{ParseCtx, StorageParser};
 pub use spec::{Arg, ArgType, BeginSearch, CommandSpec, Doc, FindKeys, Handler, KeySpec, Local};
 pub use table::{all, find, is_container, lookup};

@@ -5,8 +5,8 @@
 //! INFO`, `COMMAND DOCS`); `tests/tests/command_info.rs` compares them with a running
 //! redis-server.
 
+use crate::args::StorageParser;
 use crate::flags::{AclCategories, ArgFlags, Flags, KeySpecFlags};
-use crate::parse::StorageParser;
 
 /// Commands the proxy answers itself, named as data: the proxy matches on this to run its
 /// own handler (storaged, running a script, refuses them or runs its own).

@@ -5,8 +5,8 @@ use bytes::Bytes;
 use tandem_shared::Command;
 
 use crate::args::Args;
+use crate::args::ParseCtx;
 use crate::error::CommandError;
-use crate::parse::ParseCtx;
 
 /// The clock the parser tests run at (relative expiries are made absolute against it).
 pub const NOW: i64 = 1_700_000_000_000;

@@ -7,7 +7,7 @@
 use tandem_shared::command::{BlockingOp, ListEnd, Wait, ZEnd};
 use tandem_shared::Command;
 
-use super::ParseCtx;
+use crate::args::ParseCtx;
 use crate::args::{parse_f64, Args};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;

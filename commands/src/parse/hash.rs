@@ -10,7 +10,7 @@ use tandem_shared::Command;
 
 use super::keys::{parse_member_scan, MemberScan};
 use super::string::parse_long_double;
-use super::ParseCtx;
+use crate::args::ParseCtx;
 use crate::args::{parse_f64, Args};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;

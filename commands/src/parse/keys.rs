@@ -9,7 +9,7 @@
 
 use tandem_shared::{Command, CopyTarget, ExpireCondition, ScanType, TimeUnit, DATABASES};
 
-use super::ParseCtx;
+use crate::args::ParseCtx;
 use crate::args::{parse_i64, Args};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;

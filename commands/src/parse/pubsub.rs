@@ -3,8 +3,8 @@
 
 use tandem_shared::Command;
 
-use super::ParseCtx;
 use crate::args::Args;
+use crate::args::ParseCtx;
 use crate::error::CommandError;
 use crate::spec::ArgType as T;
 use crate::spec::{arg, CommandSpec, Doc, Handler};

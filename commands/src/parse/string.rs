@@ -8,8 +8,7 @@
 use bytes::Bytes;
 use tandem_shared::{Command, GetExExpiry, LcsMode, SetCondition, SetExpiry};
 
-use super::ParseCtx;
-use crate::args::{parse_f64, parse_i64, Args};
+use crate::args::{parse_f64, parse_hex_float, parse_i64, Args, ParseCtx};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;
 use crate::spec::{arg, index, range, CommandSpec, Doc, Handler, KeySpec};
@@ -422,53 +421,6 @@ pub(super) fn parse_long_double(b: &[u8]) -> Option<f64> {
         v
     };
     Some(v)
-}
-
-/// The part of a C hex float after `0x`: hex digits with an optional point, then an
-/// optional binary exponent `p[+-]digits`.
-pub(crate) fn parse_hex_float(b: &[u8]) -> Option<f64> {
-    let (mantissa, exp) = match b.iter().position(|&c| c == b'p' || c == b'P') {
-        Some(i) => (&b[..i], Some(&b[i + 1..])),
-        None => (b, None),
-    };
-    let mut value = 0f64;
-    let mut scale: i64 = 0;
-    let mut seen_point = false;
-    let mut digits = 0usize;
-    for &c in mantissa {
-        if c == b'.' && !seen_point {
-            seen_point = true;
-            continue;
-        }
-        let d = char::from(c).to_digit(16)?;
-        value = value * 16.0 + f64::from(d);
-        digits += 1;
-        if seen_point {
-            scale -= 4;
-        }
-    }
-    if digits == 0 {
-        return None;
-    }
-    if let Some(exp) = exp {
-        let (eneg, edigits) = match exp.first() {
-            Some(b'-') => (true, &exp[1..]),
-            Some(b'+') => (false, &exp[1..]),
-            _ => (false, exp),
-        };
-        if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        // Saturate: any exponent this large already over- or underflows an f64.
-        let e = std::str::from_utf8(edigits)
-            .ok()?
-            .parse::<i64>()
-            .unwrap_or(100_000);
-        scale += if eneg { -e } else { e };
-    }
-    let scale = i32::try_from(scale.clamp(-100_000, 100_000)).ok()?;
-    let v = value * 2f64.powi(scale);
-    v.is_finite().then_some(v)
 }
 
 /// The string commands' rows of the command table ([`crate::table`]), each
