@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 use tandem_shared::Reply;
@@ -31,6 +32,9 @@ pub const REDIS_VERSION_NUM: u32 = 0x00_07_00_0f;
 
 /// How many Lua instructions run between two checks of the kill flag (Redis's count hook).
 const HOOK_INSTRUCTIONS: u32 = 100_000;
+
+/// How long a library body may run in `FUNCTION LOAD` (Redis's `LOAD_TIMEOUT_MS`).
+const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Runs between two incremental collector steps, as Redis's `LUA_GC_CYCLE_PERIOD`.
 const GC_CYCLE_PERIOD: u32 = 50;
@@ -403,11 +407,7 @@ impl ScriptEngine {
             })?;
 
         let registered = RefCell::new(Vec::<Registered>::new());
-        self.kill.0.store(false, Ordering::Relaxed);
-        if let Some(mut state) = self.lua.app_data_mut::<RunState>() {
-            state.killed = false;
-        }
-        hook_main(&self.lua);
+        hook_load(&self.lua, Instant::now() + LOAD_TIMEOUT);
         let outcome = self.lua.scope(|scope| {
             let register = scope.create_function(|lua, args: MultiValue| {
                 register_function(lua, args, &registered)
@@ -639,8 +639,8 @@ fn hook_thread(lua: &Lua, thread: &mlua::Thread) {
     } else {
         HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS)
     };
-    thread.set_hook(triggers, move |lua, _| {
-        if !flag.load(Ordering::Relaxed) {
+    thread.set_hook(triggers, move |lua, debug| {
+        if !flag.load(Ordering::Relaxed) || in_sandbox_code(&debug) {
             return Ok(VmState::Continue);
         }
         let first = match lua.app_data_mut::<RunState>() {
@@ -652,6 +652,37 @@ fn hook_thread(lua: &Lua, thread: &mlua::Thread) {
         }
         Err(mlua::Error::external(Raise::Killed))
     });
+}
+
+/// The hook of `FUNCTION LOAD`: past `deadline` the body fails with Redis's "FUNCTION LOAD
+/// timeout", raised on every line from then on so `pcall` cannot hold it. The next run puts
+/// the kill hook back.
+fn hook_load(lua: &Lua, deadline: Instant) {
+    if let Some(mut state) = lua.app_data_mut::<RunState>() {
+        state.main_hooked = false;
+    }
+    lua.current_thread().set_hook(
+        HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+        move |lua, _| {
+            if Instant::now() < deadline {
+                return Ok(VmState::Continue);
+            }
+            lua.current_thread()
+                .set_hook(HookTriggers::new().every_line(), |_, debug| {
+                    if in_sandbox_code(&debug) {
+                        return Ok(VmState::Continue);
+                    }
+                    Err(raise_table("ERR FUNCTION LOAD timeout"))
+                });
+            Err(raise_table("ERR FUNCTION LOAD timeout"))
+        },
+    );
+}
+
+/// Whether a hook fired in the sandbox's own Lua (its runners and wrappers), where raising
+/// would escape the runner's `xpcall`; the next user line gets the error instead.
+fn in_sandbox_code(debug: &mlua::Debug) -> bool {
+    debug.source().source.as_deref() == Some(INTERNAL_CHUNK)
 }
 
 /// The counting hook on the main thread, as every run starts.

@@ -70,8 +70,12 @@ local function pcall_result(ok, ...)
   return false, e
 end
 do
-  local pcall = raw_pcall
-  R.pcall = function(...) return pcall_result(pcall(...)) end
+  local pcall, select = raw_pcall, R.select
+  R.pcall = function(...)
+    -- Redis's C pcall, called without arguments, calls its own boolean placeholder.
+    if select("#", ...) == 0 then return false, "attempt to call a boolean value" end
+    return pcall_result(pcall(...))
+  end
 end
 do
   local xpcall = raw_xpcall
@@ -177,9 +181,7 @@ do
 end
 R.__redis__err__handler = handler
 
--- Everything reachable from the globals is read-only, the string metatable included (Redis
--- leaves that one writable; protecting it keeps one script from changing string methods for
--- the next).
+-- Everything reachable from the globals is read-only, the string metatable included.
 real_of[G] = R
 proxy_of[R] = G
 raw_setmetatable(R, { __index = missing_global })

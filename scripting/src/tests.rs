@@ -1590,3 +1590,100 @@ fn kill_reaches_a_loop_inside_a_coroutine() {
         raised(body, "ERR user_script:2: user_script:1: inner", 2)
     );
 }
+
+#[test]
+fn sandbox_details_as_redis() {
+    let mut e = engine();
+    let body = "loadstring(\"x = 1\")()";
+    let expected = format!(
+        "ERR [string \"x = 1\"]:1: Attempt to modify a readonly table script: {}, on x = 1:1.",
+        crate::sha1_hex(body.as_bytes())
+    );
+    assert_eq!(eval(&mut e, body), Reply::Error(expected));
+    assert_eq!(
+        eval(
+            &mut e,
+            "return loadstring(\"return string.len\")()(\"abc\")"
+        ),
+        Reply::Integer(3)
+    );
+    for (body, msg) in [
+        (
+            "setmetatable(string, {})",
+            "ERR Attempt to modify a readonly table",
+        ),
+        (
+            "getmetatable(\"\").__index = nil",
+            "ERR user_script:1: Attempt to modify a readonly table",
+        ),
+        (
+            "table.insert(string, 1)",
+            "ERR Attempt to modify a readonly table",
+        ),
+    ] {
+        assert_eq!(eval(&mut e, body), raised(body, msg, 1), "{body}");
+    }
+    let ok = [
+        (
+            "return getmetatable(\"\").__index == string",
+            Reply::Integer(1),
+        ),
+        (
+            "local co = coroutine.create(function() x = 1 end) return {coroutine.resume(co)}",
+            Reply::Array(vec![
+                Reply::Nil,
+                bulk("user_script:1: Attempt to modify a readonly table"),
+            ]),
+        ),
+        ("return rawequal(_G, _G)", Reply::Integer(1)),
+        ("return #_G", Reply::Integer(0)),
+        ("return next(string) ~= nil", Reply::Integer(1)),
+        ("return {pcall(error)}", Reply::Array(vec![Reply::Nil])),
+        (
+            "return {pcall()}",
+            Reply::Array(vec![Reply::Nil, bulk("attempt to call a boolean value")]),
+        ),
+        (
+            "return select(\"#\", pcall(function() return 1, 2, 3 end))",
+            Reply::Integer(4),
+        ),
+        (
+            "return {xpcall(function() error({err=\"x\"}) end, function(e) return type(e) end)}",
+            Reply::Array(vec![Reply::Nil, bulk("table")]),
+        ),
+        ("return type(gcinfo())", bulk("number")),
+        ("return collectgarbage(\"count\") > 0", Reply::Integer(1)),
+        ("return unpack({1,2,3})", Reply::Integer(1)),
+        (
+            "return string.format(\"%d %s %5.2f\", 3, \"x\", 1.5)",
+            bulk("3 x  1.50"),
+        ),
+        ("return math.huge", Reply::Integer(i64::MIN)),
+        ("return tostring(math.pi)", bulk("3.1415926535898")),
+    ];
+    for (body, expected) in ok {
+        assert_eq!(eval(&mut e, body), expected, "{body}");
+    }
+}
+
+#[test]
+fn function_load_times_out() {
+    let mut e = engine();
+    let err = e
+        .load_library(b"#!lua name=tl\nwhile true do end", false)
+        .unwrap_err();
+    // redis-server 7.0.15.
+    assert_eq!(
+        err.reply_text(),
+        "ERR Error registering functions: ERR FUNCTION LOAD timeout"
+    );
+    assert_eq!(e.libraries().count(), 0);
+    // Scripts still run, with the kill hook back.
+    assert_eq!(
+        eval(
+            &mut e,
+            "local n = 0 for i = 1, 300000 do n = n + 1 end return n"
+        ),
+        Reply::Integer(300000)
+    );
+}

@@ -37,7 +37,7 @@ const READ_ATTEMPTS: usize = 3;
 /// Runs requests on the storage threads.
 pub struct Executor {
     engine: Engine,
-    /// Pub/sub routing and keyspace-event flags, shared with every session.
+    /// Pub/sub routing and keyspace-event flags, shared with every link.
     hub: Arc<Hub>,
     write_tx: mpsc::Sender<WriteJob>,
     writer: Option<JoinHandle<()>>,
@@ -154,7 +154,7 @@ impl Executor {
         let req = match RequestView::of(frame) {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!(error = %e, "request frame failed validation after session check");
+                tracing::error!(error = %e, "request frame failed validation after the link's check");
                 return Route::Answer(encode_response(0, Vec::new(), self.max_frame));
             }
         };
@@ -187,7 +187,7 @@ impl Executor {
     /// Returns the response when it was answered right here (the caller appends it and
     /// flushes once per batch of frames); otherwise the writer or the read pool appends it
     /// and wakes `out` itself. Work that must wait runs as a task of `tasks`, so the
-    /// session can wait for it before closing the link.
+    /// link's task can wait for it before closing the link.
     pub fn submit(
         self: &Arc<Self>,
         frame: Frame,
@@ -204,7 +204,7 @@ impl Executor {
                 match self.write_tx.try_send(job) {
                     Ok(()) => None,
                     Err(mpsc::error::TrySendError::Full(job)) => {
-                        // Backpressure for this request only: the session keeps reading,
+                        // Backpressure for this request only: the link keeps reading,
                         // so reads on the link are not held behind a stalled writer.
                         let executor = self.clone();
                         let out = out.clone();
@@ -247,7 +247,7 @@ impl Executor {
     }
 
     /// Executes one validated request frame and returns its encoded response frame; for
-    /// requests that may wait indefinitely (parked blocking pops), which a session runs as
+    /// requests that may wait indefinitely (parked blocking pops), which a link runs as
     /// their own task so it can abandon them.
     pub async fn execute(&self, frame: Frame) -> BytesMut {
         match self.route(&frame) {
@@ -300,7 +300,7 @@ impl Executor {
     }
 
     /// Resolves once the writer has answered every request queued before this call; a
-    /// closing session waits for it so the responses it owes reach its outbox first.
+    /// closing link waits for it so the responses it owes reach its outbox first.
     pub async fn settled(&self) {
         let (tx, rx) = oneshot::channel();
         if self.write_tx.send(WriteJob::Barrier(tx)).await.is_ok() {

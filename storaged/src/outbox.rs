@@ -2,7 +2,7 @@
 //! outbox of the link it came on, or (for a request that may wait, such as a parked
 //! blocking pop) a one-off channel ([`ReplyTo`]).
 //!
-//! Every producer — the session itself for in-memory reads, the read pool, the writer
+//! Every producer — the link's own task for in-memory reads, the read pool, the writer
 //! thread, the pub/sub hub — appends whole frames to the link's [`Outbox`], and the link's
 //! writer task writes everything gathered with one `write`. Producers wake that task once
 //! per batch ([`Woken`]), so a group commit of many requests costs one wake-up and one
@@ -84,7 +84,7 @@ impl Outbox {
         self.wake.notify_one();
     }
 
-    /// True once the link's session has ended.
+    /// True once the link's task has ended.
     pub fn is_closed(&self) -> bool {
         self.lock().closed
     }

@@ -18,7 +18,7 @@
 //! publishes the group's events here after it commits (`crate::events`).
 //!
 //! One hub per server, a value: `server::run` creates it and hands an `Arc<Hub>` to the
-//! executor (read pool, writer thread) and, through it, to every session. Nothing here is
+//! executor (read pool, writer thread) and, through it, to every link. Nothing here is
 //! process-global, so tests build as many hubs as they like. This module knows nothing of
 //! keyspace events beyond storing their flags.
 

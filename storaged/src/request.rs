@@ -1,9 +1,9 @@
 //! A request as every part of storaged sees it: a validated request frame of either kind
 //! ([`RequestView`]) and its encoded response ([`encode_response`]).
 //!
-//! Shared by the session (which validates each frame), the executor (which routes it) and
-//! the writer (which runs and remembers it); it knows nothing of any of them, only of the
-//! wire types.
+//! Shared by the link (`crate::link`, which validates each frame), the executor (which
+//! routes it) and the writer (which runs and remembers it); it knows nothing of any of
+//! them, only of the wire types.
 
 use bytes::BytesMut;
 use rkyv::vec::ArchivedVec;

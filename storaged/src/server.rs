@@ -72,7 +72,7 @@ pub async fn run(
         .unwrap_or_else(|| config.socket.display().to_string());
     tracing::info!(socket = %socket_name, from_systemd, "tandem-storaged serving");
 
-    // One hub per server, shared by the executor and every session (no global).
+    // One hub per server, shared by the executor and every link (no global).
     let hub = Arc::new(Hub::new(config.notify_keyspace_events));
     let executor = Arc::new(
         Executor::start(
@@ -103,7 +103,7 @@ pub async fn run(
 
     let instance_id: u64 = rand_id();
     let drain = CancellationToken::new();
-    let sessions = TaskTracker::new();
+    let links = TaskTracker::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -112,14 +112,14 @@ pub async fn run(
                 Ok((stream, _)) => {
                     if let Err(why) = admit(&stream, &peers) {
                         tracing::error!(reason = %why, "refusing link");
-                        sessions.spawn(refuse(stream, why, instance_id, config.max_frame));
+                        links.spawn(refuse(stream, why, instance_id, config.max_frame));
                         continue;
                     }
-                    let deadlines = crate::session::Deadlines {
+                    let deadlines = crate::link::Deadlines {
                         handshake: Duration::from_millis(config.handshake_timeout_ms.max(1)),
                         drain: Duration::from_secs(config.drain_timeout),
                     };
-                    sessions.spawn(crate::session::serve(stream, executor.clone(), instance_id, config.max_frame, drain.clone(), deadlines));
+                    links.spawn(crate::link::serve(stream, executor.clone(), instance_id, config.max_frame, drain.clone(), deadlines));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -137,8 +137,8 @@ pub async fn run(
         let _ = std::fs::remove_file(&config.socket);
     }
     drain.cancel();
-    sessions.close();
-    sessions.wait().await;
+    links.close();
+    links.wait().await;
     crate::systemd::status("drained; syncing WAL and closing the database");
     stop.cancel();
     let _ = background.await;

@@ -3,7 +3,7 @@
 //! Requests of a link run concurrently and may be answered out of order (the proxy matches
 //! by id); a proxy sends one client's batches one at a time, so each client's order holds.
 //! Every frame is validated before use. A garbage frame closes this link with a logged
-//! error; storaged itself carries on. On drain the session tells the proxy it is going away,
+//! error; storaged itself carries on. On drain the link tells the proxy it is going away,
 //! keeps answering what arrives until the proxy half-closes (or the drain deadline), then
 //! closes.
 
