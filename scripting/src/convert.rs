@@ -23,10 +23,10 @@ pub enum Resp {
 /// How deep a returned Lua table may nest; deeper values become "reached lua stack limit".
 ///
 /// redis-server 7.0.15 gives up at 7995 levels (a table that contains itself replies 7995
-/// nested arrays, then the error). tandem stops at 3000: every level holds two mlua handles,
-/// each taking a slot of mlua's auxiliary stack (about 8000 slots, exhausting it panics), and
-/// the conversion recurses once per level on the script thread's stack.
-pub const MAX_REPLY_DEPTH: usize = 3000;
+/// nested arrays, then the error). tandem stops at 1000: every level holds up to five mlua
+/// handles (table, map, iterator, key, value), each a slot of mlua's auxiliary stack of about
+/// 8000 whose exhaustion panics, and the conversion recurses once per level.
+pub const MAX_REPLY_DEPTH: usize = 1000;
 
 /// Text of the error that replaces a value nested deeper than [`MAX_REPLY_DEPTH`].
 const STACK_LIMIT: &str = "ERR reached lua stack limit";

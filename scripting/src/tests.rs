@@ -1687,3 +1687,32 @@ fn function_load_times_out() {
         Reply::Integer(300000)
     );
 }
+
+#[test]
+fn deep_values_fail_cleanly() {
+    // Nesting far past every limit ends in an error reply, never in a panic of mlua's handle
+    // stack or a stack overflow.
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(|| {
+            let mut e = engine();
+            let r = eval(&mut e, "local t = {} local c = t for i = 1, 5000 do local n = {} c.map = {k = n} c = n end return t");
+            let mut depth = 0;
+            let mut cur = r;
+            while let Reply::Map(mut pairs) = cur {
+                cur = pairs.remove(0).1;
+                depth += 1;
+            }
+            assert_eq!(cur, err("ERR reached lua stack limit"));
+            assert!(depth <= crate::convert::MAX_REPLY_DEPTH);
+            let body = "cjson.encode_max_depth(100000) local t = {} t[1] = t return cjson.encode(t)";
+            assert_eq!(eval(&mut e, body), raised(body, "ERR user_script:1: Cannot serialise, excessive nesting (1001)", 1));
+            let body = "cjson.decode_max_depth(100000) return #cjson.decode(string.rep('[', 50000) .. string.rep(']', 50000))";
+            assert_eq!(eval(&mut e, body), raised(body, "ERR user_script:1: Found too many nested data structures (1001) at character 1001", 1));
+            let r = eval(&mut e, "local t = {} local c = t for i = 1, 5000 do local n = {} c[1] = n c = n end return cmsgpack.pack(t)");
+            assert!(matches!(r, Reply::Bulk(b) if b.len() == 17));
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
+}

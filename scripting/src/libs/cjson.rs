@@ -279,7 +279,7 @@ fn encode(cfg: &Config, value: &Value, depth: i64, out: &mut Vec<u8>) -> mlua::R
         v if is_null(v) => out.extend_from_slice(b"null"),
         Value::Table(t) => {
             let depth = depth + 1;
-            if depth > cfg.encode_max_depth {
+            if depth > cfg.encode_max_depth.min(super::MAX_NESTING) {
                 return Err(raise_message(format!(
                     "Cannot serialise, excessive nesting ({depth})"
                 )));
@@ -595,7 +595,7 @@ impl Decoder<'_> {
 
     fn descend(&mut self) -> mlua::Result<()> {
         self.depth += 1;
-        if self.depth > self.cfg.decode_max_depth {
+        if self.depth > self.cfg.decode_max_depth.min(super::MAX_NESTING) {
             return Err(raise_message(format!(
                 "Found too many nested data structures ({}) at character {}",
                 self.depth, self.pos

@@ -13,7 +13,7 @@ const MAX_NESTING: usize = 16;
 /// How deep `unpack` follows nested arrays and maps. lua-cmsgpack has no limit (and would
 /// exhaust the C stack first); tandem refuses deeper input so a crafted string cannot
 /// overflow the script thread's stack or mlua's handle stack.
-const MAX_DECODE_DEPTH: usize = 1000;
+const MAX_DECODE_DEPTH: usize = super::MAX_NESTING as usize;
 
 pub(super) fn open(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;

@@ -17,6 +17,12 @@ mod cjson;
 mod cmsgpack;
 mod structlib;
 
+/// The deepest nesting any library walks (cjson encode/decode, cmsgpack decode), whatever
+/// their own settings say: each level holds a few mlua handles, and mlua panics when its
+/// auxiliary stack (about 8000 handles) runs out. Redis's C libraries stop near this depth
+/// anyway, when `lua_checkstack` fails.
+pub(crate) const MAX_NESTING: i64 = 1000;
+
 /// Adds the libraries to `globals`.
 ///
 /// # Errors
