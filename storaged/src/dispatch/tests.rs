@@ -1157,3 +1157,111 @@ fn write_groups_name_the_keys_they_touch_only_when_asked() {
     assert!(!g.tracks_touched() && g.take_touched().is_empty());
     g.commit().unwrap();
 }
+
+fn light(cmd: &Command) -> bool {
+    let bytes = archive(cmd);
+    let a = rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes).unwrap();
+    is_light_read(a)
+}
+
+#[test]
+fn light_reads_are_point_lookups_and_short_windows() {
+    let key = || k("k");
+    let keys = |n: usize| {
+        (0..n)
+            .map(|i| format!("k{i}").into_bytes())
+            .collect::<Vec<_>>()
+    };
+    let unit = TimeUnit::Seconds;
+    let light_ones = [
+        Command::Get { key: key() },
+        Command::StrLen { key: key() },
+        Command::Type { key: key() },
+        Command::Ttl { key: key(), unit },
+        Command::ExpireTime { key: key(), unit },
+        Command::DbSize,
+        Command::SCard { key: key() },
+        Command::SIsMember {
+            key: key(),
+            member: k("m"),
+        },
+        Command::HGet {
+            key: key(),
+            field: k("f"),
+        },
+        Command::HLen { key: key() },
+        Command::HStrLen {
+            key: key(),
+            field: k("f"),
+        },
+        Command::HExists {
+            key: key(),
+            field: k("f"),
+        },
+        Command::ZCard { key: key() },
+        Command::ZScore {
+            key: key(),
+            member: k("m"),
+        },
+        Command::LLen { key: key() },
+        Command::LIndex {
+            key: key(),
+            index: -1,
+        },
+        Command::MGet { keys: keys(256) },
+        Command::Exists { keys: keys(256) },
+        Command::HMGet {
+            key: key(),
+            fields: keys(256),
+        },
+        Command::LRange {
+            key: key(),
+            start: 0,
+            stop: 255,
+        },
+    ];
+    for cmd in &light_ones {
+        assert!(light(cmd), "{cmd:?} should be light");
+    }
+    let heavy_ones = [
+        Command::MGet { keys: keys(257) },
+        Command::Exists { keys: keys(257) },
+        Command::Touch { keys: keys(1) },
+        Command::HMGet {
+            key: key(),
+            fields: keys(257),
+        },
+        Command::LRange {
+            key: key(),
+            start: 0,
+            stop: 256,
+        },
+        Command::LRange {
+            key: key(),
+            start: -10,
+            stop: -1,
+        },
+        Command::LRange {
+            key: key(),
+            start: 5,
+            stop: 3,
+        },
+        Command::GetRange {
+            key: key(),
+            start: 0,
+            end: 1,
+        },
+        Command::Keys { pattern: k("*") },
+        Command::RandomKey,
+        Command::HGetAll { key: key() },
+        Command::SMembers { key: key() },
+        Command::Publish {
+            channel: k("c"),
+            message: k("m"),
+        },
+        set("k", "v"),
+    ];
+    for cmd in &heavy_ones {
+        assert!(!light(cmd), "{cmd:?} should not be light");
+    }
+}
