@@ -20,8 +20,8 @@
 //!
 //! Exactly once: a parked request is answered like any keyed write — its outcome is
 //! recorded in the same group as the pop — so a resend after a crash is answered from
-//! memory. A link that closes gives up its parked requests (the session stops waiting for
-//! them, see `session.rs`); their closed reply channels are dropped here lazily, and the
+//! memory. A link that closes gives up its parked requests (its task stops waiting for
+//! them, see `link.rs`); their closed reply channels are dropped here lazily, and the
 //! proxy resends them on its next link.
 //!
 //! This module does not read the socket or decide when groups commit; it runs commands only
@@ -116,8 +116,8 @@ pub fn claims(req: &RequestView<'_>) -> bool {
         )
 }
 
-/// Whether a request may be parked, so its session must stop waiting for it when the link
-/// closes.
+/// Whether a request may be parked, so its link's task must stop waiting for it when the
+/// link closes.
 pub fn may_park(req: &RequestView<'_>) -> bool {
     req.commands.len() == 1
         && matches!(
