@@ -565,7 +565,16 @@ impl ScriptEngine {
         if let Some(mut slot) = self.lua.app_data_mut::<RunnerSlot>() {
             slot.0 = Some(Box::new(runner));
         }
-        let outcome = call(&self.lua);
+        // Last line of defence: mlua panics when its handle stack (about 8000 slots) runs out,
+        // which a call with thousands of string arguments can do; that must cost the script,
+        // not the thread running scripts.
+        let outcome =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(&self.lua))) {
+                Ok(outcome) => outcome,
+                Err(_) => Err(mlua::Error::runtime(
+                    "the Lua engine ran out of handle slots",
+                )),
+            };
         // Invariant: the slot holds the runner put there above; `redis_call` takes it only for
         // the duration of one command and always puts it back.
         let boxed = self

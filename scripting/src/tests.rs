@@ -1716,3 +1716,40 @@ fn deep_values_fail_cleanly() {
         .join()
         .expect("no panic");
 }
+
+#[test]
+fn many_values_fail_cleanly() {
+    let mut e = engine();
+    let body = "return select('#', cmsgpack.unpack(string.rep(cmsgpack.pack('abc'), 20000)))";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(body, "ERR user_script:1: too many results to unpack", 1)
+    );
+    let body = "return select('#', struct.unpack(string.rep('c1', 20000), string.rep('x', 20000)))";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(body, "ERR user_script:1: too many results to unpack", 1)
+    );
+    assert_eq!(
+        eval(
+            &mut e,
+            "return select('#', cmsgpack.unpack(string.rep(cmsgpack.pack('abc'), 3000)))"
+        ),
+        Reply::Integer(3000)
+    );
+    // Thousands of arguments reach the runner.
+    let body =
+        "local t = {} for i = 1, 7000 do t[i] = 'x' .. i end return redis.pcall('echo', unpack(t))";
+    assert_eq!(
+        eval(&mut e, body),
+        err("ERR Wrong number of args calling Redis command from script")
+    );
+    // Near Lua's own unpack limit mlua runs out of handles: the script fails, the engine lives.
+    let body =
+        "local t = {} for i = 1, 7990 do t[i] = 'x' .. i end return redis.pcall('echo', unpack(t))";
+    assert!(matches!(eval(&mut e, body), Reply::Error(_)));
+    assert_eq!(
+        eval(&mut e, "return redis.call('echo', 'still')"),
+        bulk("still")
+    );
+}

@@ -368,6 +368,9 @@ fn unpack_full(
     };
     let mut values = Vec::new();
     while c.pos < data.len() && values.len() < limit {
+        if values.len() >= super::MAX_RESULTS {
+            return Err(raise_message("too many results to unpack"));
+        }
         match decode(lua, &mut c, 0) {
             Ok(v) => values.push(v),
             Err(DecodeError::Eof) => return Err(raise_message("Missing bytes in input.")),

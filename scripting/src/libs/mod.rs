@@ -23,6 +23,11 @@ mod structlib;
 /// anyway, when `lua_checkstack` fails.
 pub(crate) const MAX_NESTING: i64 = 1000;
 
+/// The most values one call returns (`cmsgpack.unpack`, `struct.unpack`): each returned
+/// string is an mlua handle (see [`MAX_NESTING`]); Lua's own `unpack` stops near 8000 with the
+/// same message.
+pub(crate) const MAX_RESULTS: usize = 4000;
+
 /// Adds the libraries to `globals`.
 ///
 /// # Errors

@@ -255,6 +255,9 @@ fn unpack(lua: &Lua, args: &[Value]) -> mlua::Result<MultiValue> {
     let mut h = Header::default();
     let mut results: Vec<Value> = Vec::new();
     while let Some(opt) = f.next_opt() {
+        if results.len() >= super::MAX_RESULTS {
+            return Err(raise_message("too many results to unpack"));
+        }
         let mut size = f.size(opt)?;
         pos += to_align(pos, &h, opt, size);
         if size > data.len() || pos > data.len() - size {
