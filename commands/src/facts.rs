@@ -17,13 +17,19 @@ use crate::table::find;
 
 /// Kinds storaged runs on its writer though Redis does not flag them `write`: the writer
 /// owns the state they touch (the WATCH table, parked blocking pops, the database a
-/// transaction's later commands run in).
-const WRITER_OWNED: &[CommandKind] = &[
+/// transaction's later commands run in, the Lua engine and its script cache: a script's
+/// writes commit in the writer's group, and the cache is persisted there).
+pub const WRITER_OWNED: &[CommandKind] = &[
     CommandKind::Watch,
     CommandKind::Unwatch,
     CommandKind::Exec,
     CommandKind::SelectDb,
     CommandKind::Unblock,
+    CommandKind::Eval,
+    CommandKind::EvalSha,
+    CommandKind::ScriptLoad,
+    CommandKind::ScriptExists,
+    CommandKind::ScriptFlush,
 ];
 
 /// Facts about a typed command, derived from its table row.
@@ -116,7 +122,18 @@ mod tests {
         ] {
             assert!(kind_is_write(k), "{k:?}");
         }
-        for k in [K::Watch, K::Unwatch, K::Exec, K::SelectDb, K::Unblock] {
+        for k in [
+            K::Watch,
+            K::Unwatch,
+            K::Exec,
+            K::SelectDb,
+            K::Unblock,
+            K::Eval,
+            K::EvalSha,
+            K::ScriptLoad,
+            K::ScriptExists,
+            K::ScriptFlush,
+        ] {
             assert!(kind_is_write(k), "{k:?}");
         }
         for k in [
@@ -153,6 +170,16 @@ mod tests {
             ("bzpopmin", &["a", "0"]),
             ("copy", &["a", "b"]),
             ("dbsize", &[]),
+            ("eval", &["return 1", "0"]),
+            ("eval_ro", &["return 1", "0"]),
+            (
+                "evalsha",
+                &["e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"],
+            ),
+            (
+                "evalsha_ro",
+                &["e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"],
+            ),
             ("decr", &["k"]),
             ("decrby", &["k", "1"]),
             ("del", &["k"]),
@@ -221,6 +248,7 @@ mod tests {
             ("rpushx", &["l", "e"]),
             ("sadd", &["s", "m"]),
             ("scan", &["0"]),
+            ("script", &["flush"]),
             ("scard", &["s"]),
             ("sdiff", &["a", "b"]),
             ("sdiffstore", &["d", "a"]),
@@ -290,9 +318,11 @@ mod tests {
                 .find(|(n, _)| *n == spec.name)
                 .unwrap_or_else(|| panic!("no sample arguments for {}", spec.name));
             let cmd = run(parse, argv).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+            // The writer-owned kinds run on the writer whatever their row's flags.
+            let writer_owned = WRITER_OWNED.contains(&cmd.kind());
             assert_eq!(
                 cmd.is_write(),
-                spec.is_write(),
+                spec.is_write() || writer_owned,
                 "{} parsed as {cmd:?}",
                 spec.name
             );

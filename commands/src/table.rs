@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
-use crate::parse::{blocking, hash, keys, list, pubsub, set, string, zset};
+use crate::parse::{blocking, hash, keys, list, pubsub, scripting, set, string, zset};
 use crate::spec::CommandSpec;
 
 /// Every family's rows. A new family file adds its `COMMANDS` here.
@@ -31,6 +31,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     zset::COMMANDS,
     blocking::COMMANDS,
     pubsub::COMMANDS,
+    scripting::COMMANDS,
     crate::local::COMMANDS,
 ];
 

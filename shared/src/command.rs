@@ -868,6 +868,34 @@ pub enum Command {
     Checkpoint {
         dir: Vec<u8>,
     },
+
+    // ---- scripting (storaged/src/scripts.rs; the writer runs them, atomically) ----
+    /// `EVAL` (`EVAL_RO` when `read_only`): caches `body` and runs it. `numkeys` is checked
+    /// by the parser, so `keys` and `args` are already split.
+    Eval {
+        body: Vec<u8>,
+        keys: Vec<Vec<u8>>,
+        args: Vec<Vec<u8>>,
+        read_only: bool,
+    },
+    /// `EVALSHA` (`EVALSHA_RO` when `read_only`): runs the cached script whose SHA1 is `sha`
+    /// (40 characters, any case; a shorter one was answered `NOSCRIPT` by the parser).
+    EvalSha {
+        sha: Vec<u8>,
+        keys: Vec<Vec<u8>>,
+        args: Vec<Vec<u8>>,
+        read_only: bool,
+    },
+    /// `SCRIPT LOAD`.
+    ScriptLoad {
+        body: Vec<u8>,
+    },
+    /// `SCRIPT EXISTS`.
+    ScriptExists {
+        shas: Vec<Vec<u8>>,
+    },
+    /// `SCRIPT FLUSH [ASYNC|SYNC]` (both empty the cache at once).
+    ScriptFlush,
 }
 
 /// Declares [`CommandKind`] and `kind()` for [`Command`] and [`ArchivedCommand`] from one
@@ -1032,4 +1060,9 @@ command_kinds! {
     SelectDb => "select",
     Info => "info",
     Checkpoint => "checkpoint",
+    Eval => "eval",
+    EvalSha => "evalsha",
+    ScriptLoad => "script|load",
+    ScriptExists => "script|exists",
+    ScriptFlush => "script|flush",
 }

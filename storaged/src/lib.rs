@@ -20,6 +20,7 @@ pub mod peer;
 pub mod pubsub;
 pub mod request;
 pub mod restore;
+pub mod scripts;
 pub mod server;
 pub mod systemd;
 pub mod types;

@@ -12,6 +12,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
+pub mod scripting;
 pub mod set;
 pub mod string;
 pub mod zset;

@@ -117,6 +117,29 @@ impl<E: KvEngine> Writer<E> {
     pub fn engine(&self) -> &E {
         &self.engine
     }
+
+    /// Continues a group lifted out of another writer of the same engine with
+    /// [`WriteGroup::suspend`] (a Lua script's command runner must own what it runs in, so
+    /// it holds a writer of its own and resumes the request's group around each command).
+    pub fn resume(&mut self, s: Suspended) -> WriteGroup<'_, E> {
+        WriteGroup {
+            writer: self,
+            pending: s.pending,
+            counts: s.counts,
+            expired: s.expired,
+            touched: s.touched,
+            notes: s.notes,
+        }
+    }
+}
+
+/// A group's uncommitted state without its writer: see [`Writer::resume`].
+pub struct Suspended {
+    pending: Pending,
+    counts: Counts,
+    expired: u64,
+    touched: Option<Touched>,
+    notes: Option<Recorder>,
 }
 
 /// Commands executed since [`Writer::begin`], not yet committed.
@@ -133,6 +156,38 @@ pub struct WriteGroup<'w, E: KvEngine = Engine> {
 }
 
 impl<E: KvEngine> WriteGroup<'_, E> {
+    /// Lifts the uncommitted state out, leaving this group empty until
+    /// [`WriteGroup::restore`] puts it back; meanwhile it runs in [`Writer::resume`].
+    pub fn suspend(&mut self) -> Suspended {
+        Suspended {
+            pending: std::mem::take(&mut self.pending),
+            counts: self.counts,
+            expired: std::mem::take(&mut self.expired),
+            touched: self.touched.take(),
+            notes: self.notes.take(),
+        }
+    }
+
+    /// Puts back what [`WriteGroup::suspend`] lifted out (and the resumed group added).
+    pub fn restore(&mut self, s: Suspended) {
+        self.pending = s.pending;
+        self.counts = s.counts;
+        self.expired = s.expired;
+        self.touched = s.touched;
+        self.notes = s.notes;
+    }
+
+    /// Ends a group resumed with [`Writer::resume`], handing its state back.
+    pub fn into_suspended(self) -> Suspended {
+        Suspended {
+            pending: self.pending,
+            counts: self.counts,
+            expired: self.expired,
+            touched: self.touched,
+            notes: self.notes,
+        }
+    }
+
     /// The engine the group reads committed state from and commits to.
     pub fn engine(&self) -> &E {
         &self.writer.engine

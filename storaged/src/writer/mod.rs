@@ -31,6 +31,7 @@ use crate::engine::{now_ms, Engine};
 use crate::outbox::{ReplyTo, Woken};
 use crate::pubsub::Hub;
 use crate::request::{encode_response, RequestView};
+use crate::scripts::Scripts;
 use parked::{Blocked, Done, Timer};
 use watch::WatchTable;
 
@@ -93,6 +94,14 @@ fn write_loop(
     mut blocked: Blocked,
 ) {
     let stats_engine = engine.clone();
+    // The Lua state lives on this thread: scripts run inside the group, like any command.
+    let mut scripts = match Scripts::start(engine.clone(), Arc::clone(&hub)) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot create the Lua engine; the writer stops");
+            return;
+        }
+    };
     let mut writer = Writer::new(engine);
     let mut jobs = Vec::with_capacity(config.batch_size);
     let mut done = Vec::with_capacity(config.batch_size);
@@ -136,6 +145,7 @@ fn write_loop(
                                 now,
                                 &mut state,
                                 &mut watches,
+                                &mut scripts,
                                 &mut blocked,
                                 &mut done,
                             ),
@@ -209,6 +219,7 @@ fn run_request(
     now: u64,
     state: &mut DedupState,
     watches: &mut WatchTable,
+    scripts: &mut Scripts,
     blocked: &mut Blocked,
     done: &mut Vec<Done>,
 ) -> Answer {
@@ -219,6 +230,7 @@ fn run_request(
         group,
         hub,
         watches,
+        scripts,
         req.db,
         req.commands,
         &mut |group, watches| {

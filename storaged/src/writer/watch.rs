@@ -33,6 +33,7 @@ use crate::engine::keys;
 use crate::engine::metadata::Header;
 use crate::engine::{Cf, StoreRead};
 use crate::pubsub::Hub;
+use crate::scripts::Scripts;
 
 /// Most watched keys held at once. A WATCH past this gets a token that fails its EXEC.
 pub const MAX_ENTRIES: usize = 1 << 20;
@@ -236,6 +237,7 @@ pub fn execute(
     group: &mut WriteGroup<'_>,
     hub: &Hub,
     table: &mut WatchTable,
+    scripts: &mut Scripts,
     db: u8,
     commands: &ArchivedVec<ArchivedCommand>,
     after_each: &mut dyn FnMut(&mut WriteGroup<'_>, &mut WatchTable),
@@ -273,6 +275,7 @@ pub fn execute(
                     Outcome::Err(tandem_shared::StorageError::DbOutOfRange)
                 }
             }
+            script if crate::scripts::claims(script) => scripts.execute(group, db, script),
             other => execute_write(group, hub, db, other),
         };
         out.push(outcome);
@@ -357,8 +360,10 @@ mod tests {
             let track = self.table.prepare_group(crate::engine::now_ms());
             self.writer.set_track_touched(track);
             let mut g = self.writer.begin();
-            let hub = Hub::default();
-            let out = execute(&mut g, &hub, &mut self.table, db, a, &mut |_, _| {});
+            let hub = std::sync::Arc::new(Hub::default());
+            let engine = g.engine().clone();
+            let mut scripts = Scripts::start(engine, std::sync::Arc::clone(&hub)).unwrap();
+            let out = execute(&mut g, &hub, &mut self.table, &mut scripts, db, a, &mut |_, _| {});
             let t = g.take_touched();
             self.table.note(&t, &g, Cause::Command);
             g.commit().unwrap();

@@ -1,0 +1,336 @@
+//! Lua scripts inside storaged (issue 15): `EVAL`, `EVALSHA` (and their `_RO` forms) and
+//! `SCRIPT LOAD|EXISTS|FLUSH`, run on the writer thread.
+//!
+//! Owns the writer's one [`ScriptEngine`] and the persisted script cache. A script runs
+//! inside the request's write group, so no other command interleaves with it and its writes
+//! commit in the same WriteBatch as the request's exactly-once record (`crate::dedup`); its
+//! commands go through the command registry's parsers and `crate::dispatch`, so they make
+//! keyspace events and touch WATCHed keys like any client's. Which thread runs this is the
+//! writer's business (`crate::writer`); this module reads no socket.
+//!
+//! The script cache outlives storaged and is shared by every proxy: each body a script is
+//! first cached from (`SCRIPT LOAD` or `EVAL`) is stored under its SHA1 in the `reqs`
+//! column family, at [`SCRIPT_PREFIX`] (far above every remembered reply's key, which
+//! starts with its birth time, so the replies' range trims never reach it), in the same
+//! group; [`Scripts::start`] compiles them all again. `SCRIPT FLUSH` deletes the range. If
+//! a group fails to commit, the in-memory cache may hold a script the disk does not (it
+//! then answers `EVALSHA` until the next restart) or have flushed one the disk still holds.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tandem_commands::{lookup, Args, CommandSpec, Handler, Local, ParseCtx};
+use tandem_scripting::{CommandRunner, LogLevel, Resp, ScriptEngine, ScriptError, ScriptFlags};
+use tandem_shared::command::ArchivedCommand;
+use tandem_shared::wire::Outcome;
+use tandem_shared::{Command, Reply};
+
+use crate::dispatch::execute_write;
+use crate::engine::group::{Suspended, WriteGroup, Writer};
+use crate::engine::{now_ms, Cf, Engine, StoreRead, StoreWrite};
+use crate::pubsub::Hub;
+
+/// Key prefix of the persisted script bodies in [`Cf::Reqs`]: `0xff "script:" sha1-hex`.
+pub const SCRIPT_PREFIX: &[u8] = b"\xffscript:";
+
+/// `proto-max-bulk-len` for commands a script issues: storaged does not know the proxies'
+/// setting, so Redis's default bounds what `SETRANGE`/`APPEND` may build.
+const PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
+
+/// Whether `cmd` is one of the scripting commands [`Scripts::execute`] runs.
+pub fn claims(cmd: &ArchivedCommand) -> bool {
+    matches!(
+        cmd,
+        ArchivedCommand::Eval { .. }
+            | ArchivedCommand::EvalSha { .. }
+            | ArchivedCommand::ScriptLoad { .. }
+            | ArchivedCommand::ScriptExists { .. }
+            | ArchivedCommand::ScriptFlush
+    )
+}
+
+/// The writer's Lua engine and script cache.
+pub struct Scripts {
+    lua: ScriptEngine,
+    /// Kept between runs (a run takes it by value and hands it back).
+    runner: Option<Runner>,
+    engine: Engine,
+    hub: Arc<Hub>,
+}
+
+impl Scripts {
+    /// Builds the Lua engine and compiles every persisted script into its cache. Must run on
+    /// the thread that will use it (the Lua state stays on one thread).
+    ///
+    /// # Errors
+    /// If the Lua state cannot be created.
+    pub fn start(engine: Engine, hub: Arc<Hub>) -> Result<Scripts, ScriptError> {
+        let mut lua = ScriptEngine::new()?;
+        lua.set_log_sink(Box::new(|level, line| {
+            let line = String::from_utf8_lossy(line);
+            match level {
+                LogLevel::Warning => tracing::warn!(target: "script", "{line}"),
+                LogLevel::Notice => tracing::info!(target: "script", "{line}"),
+                LogLevel::Verbose | LogLevel::Debug => tracing::debug!(target: "script", "{line}"),
+            }
+        }));
+        let mut bodies = Vec::new();
+        let end = prefix_end();
+        let scanned = engine.scan(Cf::Reqs, SCRIPT_PREFIX, &end, &mut |_, body| {
+            bodies.push(body.to_vec());
+            true
+        });
+        if let Err(e) = scanned {
+            tracing::error!(error = %e, "cannot read the persisted scripts; starting without them");
+        }
+        let mut loaded = 0usize;
+        for body in &bodies {
+            match lua.load_script(body) {
+                Ok(_) => loaded += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e.reply_text(), "a persisted script no longer compiles")
+                }
+            }
+        }
+        if loaded > 0 {
+            tracing::info!(scripts = loaded, "script cache reloaded");
+        }
+        Ok(Scripts {
+            lua,
+            runner: None,
+            engine,
+            hub,
+        })
+    }
+
+    /// Runs a scripting command ([`claims`]) in `group`, with `db` selected.
+    pub fn execute(
+        &mut self,
+        group: &mut WriteGroup<'_>,
+        db: u8,
+        cmd: &ArchivedCommand,
+    ) -> Outcome {
+        let reply = match cmd {
+            ArchivedCommand::Eval {
+                body,
+                keys,
+                args,
+                read_only,
+            } => match self.cache(group, body.as_slice()) {
+                Ok(sha) => self.run(group, db, &sha, keys, args, *read_only),
+                Err(e) => Reply::Error(e.reply_text()),
+            },
+            ArchivedCommand::EvalSha {
+                sha,
+                keys,
+                args,
+                read_only,
+            } => {
+                let sha = String::from_utf8_lossy(sha.as_slice()).to_ascii_lowercase();
+                self.run(group, db, &sha, keys, args, *read_only)
+            }
+            ArchivedCommand::ScriptLoad { body } => match self.cache(group, body.as_slice()) {
+                Ok(sha) => Reply::Bulk(sha.into_bytes()),
+                Err(e) => Reply::Error(e.reply_text()),
+            },
+            ArchivedCommand::ScriptExists { shas } => Reply::Array(
+                shas.iter()
+                    .map(|sha| {
+                        let sha = String::from_utf8_lossy(sha.as_slice());
+                        Reply::Integer(i64::from(self.lua.script_exists(&sha)))
+                    })
+                    .collect(),
+            ),
+            ArchivedCommand::ScriptFlush => {
+                self.lua.flush_scripts();
+                group.delete_range(Cf::Reqs, SCRIPT_PREFIX.to_vec(), prefix_end());
+                Reply::ok()
+            }
+            _ => Reply::Error("ERR not a scripting command".to_owned()),
+        };
+        Outcome::Ok(reply)
+    }
+
+    /// Compiles `body` into the cache, persisting it in `group` if it is new there.
+    fn cache(&mut self, group: &mut WriteGroup<'_>, body: &[u8]) -> Result<String, ScriptError> {
+        let sha = tandem_scripting::sha1_hex(body);
+        if self.lua.script_exists(&sha) {
+            return Ok(sha);
+        }
+        let (sha, _) = self.lua.load_script(body)?;
+        group.put(Cf::Reqs, script_key(&sha), body.to_vec());
+        Ok(sha)
+    }
+
+    /// Runs the cached script `sha` with the group lent to the runner meanwhile.
+    fn run(
+        &mut self,
+        group: &mut WriteGroup<'_>,
+        db: u8,
+        sha: &str,
+        keys: &rkyv::vec::ArchivedVec<rkyv::vec::ArchivedVec<u8>>,
+        args: &rkyv::vec::ArchivedVec<rkyv::vec::ArchivedVec<u8>>,
+        read_only: bool,
+    ) -> Reply {
+        let flags = self
+            .lua
+            .script_flags(sha)
+            .unwrap_or_else(ScriptFlags::empty);
+        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_slice().to_vec()).collect();
+        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_slice().to_vec()).collect();
+        let mut runner = self
+            .runner
+            .take()
+            .unwrap_or_else(|| Runner::new(self.engine.clone(), Arc::clone(&self.hub)));
+        runner.group = Some(group.suspend());
+        runner.db = db;
+        runner.read_only = read_only || flags.contains(ScriptFlags::NO_WRITES);
+        let (reply, mut runner) = self.lua.eval_sha(sha, &keys, &args, runner);
+        if let Some(state) = runner.group.take() {
+            group.restore(state);
+        }
+        self.runner = Some(runner);
+        reply
+    }
+}
+
+/// The persisted key of the script whose SHA1 is `sha`.
+fn script_key(sha: &str) -> Vec<u8> {
+    let mut k = SCRIPT_PREFIX.to_vec();
+    k.extend_from_slice(sha.as_bytes());
+    k
+}
+
+/// The exclusive end of the persisted scripts' range.
+fn prefix_end() -> Vec<u8> {
+    let mut end = SCRIPT_PREFIX.to_vec();
+    if let Some(last) = end.last_mut() {
+        *last += 1;
+    }
+    end
+}
+
+/// Runs the commands a script issues (`redis.call`/`redis.pcall`) in the request's group.
+///
+/// It owns a writer of its own (the runner must be `'static`), and resumes the group lent to
+/// it (`WriteGroup::suspend`) around each command.
+struct Runner {
+    writer: Writer<Engine>,
+    hub: Arc<Hub>,
+    /// The request's group while a script runs.
+    group: Option<Suspended>,
+    /// The database the script's commands run in.
+    db: u8,
+    /// `EVAL_RO`/`EVALSHA_RO`, or a script flagged `no-writes`: writes are refused.
+    read_only: bool,
+}
+
+impl Runner {
+    fn new(engine: Engine, hub: Arc<Hub>) -> Runner {
+        Runner {
+            writer: Writer::new(engine),
+            hub,
+            group: None,
+            db: 0,
+            read_only: false,
+        }
+    }
+
+    /// The table row of a command a script may run, or the error Redis answers.
+    fn admit(&self, args: &[Vec<u8>]) -> Result<&'static CommandSpec, Reply> {
+        let err = |text: &str| Reply::Error(text.to_owned());
+        let Some(spec) = args.first().and_then(|name| lookup(name)) else {
+            return Err(err("ERR Unknown Redis command called from script"));
+        };
+        if !spec.arity_ok(args.len()) {
+            return Err(err(
+                "ERR Wrong number of args calling Redis command from script",
+            ));
+        }
+        if !spec.may_run_in_script() {
+            return Err(err("ERR This Redis command is not allowed from script"));
+        }
+        if self.read_only && spec.is_write() {
+            return Err(err(
+                "ERR Write commands are not allowed from read-only scripts.",
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// A proxy-local command a script issued: the few that need nothing of a client.
+    fn local(local: Local, args: &[Vec<u8>], name: &str) -> Reply {
+        match local {
+            Local::Ping => match args.get(1) {
+                Some(msg) => Reply::Bulk(msg.clone()),
+                None => Reply::Simple("PONG".to_owned()),
+            },
+            Local::Echo => Reply::Bulk(args.get(1).cloned().unwrap_or_default()),
+            Local::Time => {
+                let micros = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros());
+                Reply::Array(vec![
+                    Reply::Bulk((micros / 1_000_000).to_string().into_bytes()),
+                    Reply::Bulk((micros % 1_000_000).to_string().into_bytes()),
+                ])
+            }
+            _ => Reply::Error(format!(
+                "ERR '{name}' is not supported from scripts by tandem yet"
+            )),
+        }
+    }
+
+    /// Parses and runs one storage command in the lent group.
+    fn storage(&mut self, command: &Command) -> Reply {
+        let bytes = match rkyv::to_bytes::<rkyv::rancor::Error>(command) {
+            Ok(b) => b,
+            Err(e) => return Reply::Error(format!("ERR cannot encode the command: {e}")),
+        };
+        let archived = match rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes) {
+            Ok(a) => a,
+            Err(e) => return Reply::Error(format!("ERR cannot encode the command: {e}")),
+        };
+        let Some(state) = self.group.take() else {
+            return Reply::Error("ERR no script is running".to_owned());
+        };
+        let mut group = self.writer.resume(state);
+        let outcome = execute_write(&mut group, &self.hub, self.db, archived);
+        self.group = Some(group.into_suspended());
+        match outcome {
+            Outcome::Ok(reply) => reply,
+            Outcome::Err(e) => Reply::Error(e.to_string()),
+        }
+    }
+}
+
+impl CommandRunner for Runner {
+    fn call(&mut self, args: &[Vec<u8>], _resp: Resp) -> Reply {
+        let spec = match self.admit(args) {
+            Ok(spec) => spec,
+            Err(reply) => return reply,
+        };
+        match spec.handler {
+            Handler::Local(local) => Runner::local(local, args, spec.name),
+            Handler::Storage(parse) => {
+                let words: Vec<Bytes> = args[1..]
+                    .iter()
+                    .map(|a| Bytes::copy_from_slice(a))
+                    .collect();
+                let ctx = ParseCtx {
+                    now_ms: i64::try_from(now_ms()).unwrap_or(i64::MAX),
+                    proto_max_bulk_len: PROTO_MAX_BULK_LEN,
+                    db: self.db,
+                };
+                match parse(&mut Args::new(words), &ctx) {
+                    Ok(command) => self.storage(&command),
+                    Err(e) => Reply::Error(e.to_string()),
+                }
+            }
+        }
+    }
+
+    fn acl_check(&mut self, args: &[Vec<u8>]) -> Option<bool> {
+        args.first().and_then(|name| lookup(name)).map(|_| true)
+    }
+}

@@ -1,0 +1,276 @@
+//! Lua scripts end to end (issue 15): EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT
+//! LOAD|EXISTS|FLUSH against redis-server in RESP2 and RESP3 (replies, error texts, the
+//! commands a script issues), a script inside MULTI, a script's writes invalidating a
+//! WATCH, and the script cache shared by every proxy and surviving storaged restarts.
+
+use nix::sys::signal::Signal;
+use tandem_tests::*;
+
+/// SHA1 of `return 1`.
+const RETURN_ONE: &str = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db";
+
+/// SHA1 of `return 2`.
+const RETURN_TWO: &str = "7f923f79fe76194c868d7e1d0820de36700eb649";
+
+/// The rate-limited counter the benchmark runs: INCR + EXPIRE of one key.
+const INCR_EXPIRE: &str =
+    "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n";
+
+#[test]
+fn differential_eval_replies_and_the_commands_scripts_issue() {
+    let differ = Differ::start();
+    differ.check(&[
+        &["SCRIPT", "FLUSH"],
+        // Reply conversion of the basic Lua types.
+        &["EVAL", "return 1", "0"],
+        &["EVAL", "return 3.99", "0"],
+        &["EVAL", "return 'hello'", "0"],
+        &["EVAL", "return {1, 2, {3, 'x'}, nil, 4}", "0"],
+        &["EVAL", "return false", "0"],
+        &["EVAL", "return true", "0"],
+        &["EVAL", "return nil", "0"],
+        &["EVAL", "return {ok='fine'}", "0"],
+        &["EVAL", "return {err='ERR custom failure'}", "0"],
+        &["EVAL", "return redis.status_reply('DONE')", "0"],
+        &["EVAL", "return redis.error_reply('MY own')", "0"],
+        &["EVAL", "return {KEYS[1], KEYS[2], ARGV[1], #ARGV}", "2", "a", "b", "x", "y"],
+        // Commands through redis.call, their replies converted back.
+        &["EVAL", "return redis.call('SET', KEYS[1], ARGV[1])", "1", "k", "v"],
+        &["EVAL", "return redis.call('GET', KEYS[1])", "1", "k"],
+        &["EVAL", "return redis.call('GET', 'missing')", "0"],
+        &["EVAL", INCR_EXPIRE, "1", "counter", "100"],
+        &["EVAL", INCR_EXPIRE, "1", "counter", "100"],
+        &["GET", "counter"],
+        &["TTL", "counter"],
+        &["EVAL", "redis.call('RPUSH', 'l', 'a', 'b', 'c') return redis.call('LRANGE', 'l', 0, -1)", "0"],
+        &["EVAL", "redis.call('HSET', 'h', 'f', '1', 'g', '2') return redis.call('HGETALL', 'h')", "0"],
+        &["EVAL", "redis.call('ZADD', 'z', 1, 'a', 2, 'b') return redis.call('ZRANGE', 'z', 0, -1, 'WITHSCORES')", "0"],
+        &["EVAL", "return redis.call('SMEMBERS', 'nosuchset')", "0"],
+        &["EVAL", "return redis.call('PING')", "0"],
+        &["EVAL", "return redis.call('ECHO', 'hi')", "0"],
+        &["EVAL", "return #redis.call('TIME')", "0"],
+        // Errors of the commands a script issues: raised by call, returned by pcall.
+        &["EVAL", "return redis.call('INCR', 'l')", "0"],
+        &["EVAL", "return redis.pcall('INCR', 'l')", "0"],
+        &["EVAL", "local r = redis.pcall('INCR', 'l') return r['err']", "0"],
+        &["EVAL", "return redis.call('SET', 'k', 'v', 'XX', 'NX')", "0"],
+        &["EVAL", "return redis.call('nosuchcommand')", "0"],
+        &["EVAL", "return redis.pcall('nosuchcommand')", "0"],
+        &["EVAL", "return redis.call('GET')", "0"],
+        &["EVAL", "return redis.call('MULTI')", "0"],
+        &["EVAL", "return redis.call('BLPOP', 'l', 0)", "0"],
+        &["EVAL", "return redis.call('EVAL', 'return 1', 0)", "0"],
+        &["EVAL", "return redis.call('SUBSCRIBE', 'c')", "0"],
+        // Bad input.
+        &["EVAL", "return +", "0"],
+        &["EVAL", "return 1", "-1"],
+        &["EVAL", "return +", "-1"],
+        &["EVAL", "return 1", "2", "a"],
+        &["EVAL", "return 1", "x"],
+        &["EVAL", "return 1"],
+        &["EVAL", "error('boom')", "0"],
+        &["EVAL", "x = 1", "0"],
+    ]);
+}
+
+#[test]
+fn differential_evalsha_and_the_script_cache() {
+    let differ = Differ::start();
+    let incr_expire = reference_sha(&differ, INCR_EXPIRE);
+    differ.check(&[
+        &["SCRIPT", "FLUSH"],
+        &["EVALSHA", RETURN_ONE, "0"],
+        &["EVALSHA", "abc", "x"],
+        &["EVALSHA", "0000000000000000000000000000000000000000", "x"],
+        &["EVALSHA", "0000000000000000000000000000000000000000", "-1"],
+        &["SCRIPT", "EXISTS", RETURN_ONE, "nope"],
+        &["SCRIPT", "LOAD", "return 1"],
+        &["SCRIPT", "EXISTS", RETURN_ONE, "nope"],
+        &[
+            "SCRIPT",
+            "EXISTS",
+            "E0E1F9FABFC9D4800C877A703B823AC0578FF8DB",
+        ],
+        &["EVALSHA", RETURN_ONE, "0"],
+        &["EVALSHA", "E0E1F9FABFC9D4800C877A703B823AC0578FF8DB", "0"],
+        &["EVALSHA", RETURN_ONE, "-1"],
+        &["EVALSHA", RETURN_ONE, "1"],
+        // EVAL caches what it runs.
+        &["EVAL", "return 2", "0"],
+        &["EVALSHA", RETURN_TWO, "0"],
+        &["SCRIPT", "LOAD", INCR_EXPIRE],
+        &["EVALSHA", &incr_expire, "1", "c", "60"],
+        &["SCRIPT", "LOAD", "return +"],
+        &["SCRIPT", "FLUSH", "ASYNC"],
+        &["SCRIPT", "EXISTS", RETURN_ONE],
+        &["EVALSHA", RETURN_ONE, "0"],
+        &["SCRIPT", "FLUSH", "sync"],
+        &["SCRIPT", "FLUSH", "lazy"],
+        &["SCRIPT", "FLUSH", "ASYNC", "SYNC"],
+        &["SCRIPT", "LOAD"],
+        &["SCRIPT", "LOAD", "a", "b"],
+        &["SCRIPT", "EXISTS"],
+        &["SCRIPT", "Nope"],
+        &["SCRIPT"],
+    ]);
+}
+
+/// The SHA1 redis-server names `body` by.
+fn reference_sha(differ: &Differ, body: &str) -> String {
+    redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(body)
+        .query(&mut differ.reference().client())
+        .expect("SCRIPT LOAD on redis-server")
+}
+
+#[test]
+fn differential_read_only_scripts() {
+    let differ = Differ::start();
+    differ.check(&[
+        &["SCRIPT", "FLUSH"],
+        &["SET", "k", "v"],
+        &["EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "k"],
+        &[
+            "EVAL_RO",
+            "return redis.call('SET', KEYS[1], 'w')",
+            "1",
+            "k",
+        ],
+        &["EVAL_RO", "return redis.pcall('DEL', KEYS[1])", "1", "k"],
+        &["GET", "k"],
+        &["EVAL_RO", "return 1", "-1"],
+        &["EVALSHA_RO", RETURN_ONE, "0"],
+        &["SCRIPT", "LOAD", "return 1"],
+        &["EVALSHA_RO", RETURN_ONE, "0"],
+        // A no-writes shebang makes plain EVAL read-only too.
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('GET', 'k')",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('DEL', 'k')",
+            "0",
+        ],
+        &["EVAL", "#!lua flags=bogus\nreturn 1", "0"],
+        &["GET", "k"],
+    ]);
+}
+
+#[test]
+fn differential_scripts_inside_multi() {
+    let differ = Differ::start();
+    differ.check(&[
+        &["SCRIPT", "FLUSH"],
+        &["MULTI"],
+        &["SET", "a", "1"],
+        &[
+            "EVAL",
+            "return redis.call('INCRBY', KEYS[1], ARGV[1])",
+            "1",
+            "a",
+            "5",
+        ],
+        &["SCRIPT", "LOAD", "return 1"],
+        &["EVALSHA", RETURN_ONE, "0"],
+        &["EVAL", "return redis.call('GET', 'a')", "0"],
+        &["EXEC"],
+        &["MULTI"],
+        &["EVAL", "return 1", "-1"],
+        &["EXEC"],
+        &["GET", "a"],
+    ]);
+}
+
+/// A script's writes are a client's writes: they fail another client's WATCH, and a
+/// script's failure half way leaves what it wrote before (Redis does not roll back).
+#[test]
+fn a_script_write_invalidates_watch_and_commits_what_it_wrote() {
+    let cluster = TestCluster::start();
+    let mut watcher = cluster.client();
+    let mut other = cluster.client();
+    expect(&mut watcher, &["SET", "w", "0"], ok());
+    expect(&mut watcher, &["WATCH", "w"], ok());
+    expect(
+        &mut other,
+        &["EVAL", "return redis.call('INCR', KEYS[1])", "1", "w"],
+        int(1),
+    );
+    expect(&mut watcher, &["MULTI"], ok());
+    expect(&mut watcher, &["SET", "w", "x"], simple("QUEUED"));
+    let exec = run_command(&mut watcher, &["EXEC"]);
+    assert!(
+        matches!(exec, Ok(redis::Value::Nil)),
+        "EXEC after a script wrote the watched key: {exec:?}"
+    );
+    expect(&mut other, &["GET", "w"], bulk("1"));
+
+    let failed = run_command(
+        &mut other,
+        &["EVAL", "redis.call('SET', 'half', '1') redis.call('INCR', 'w2') return redis.call('LPUSH', 'half', 'x')", "0"],
+    );
+    assert!(failed.is_err(), "{failed:?}");
+    expect(&mut other, &["GET", "half"], bulk("1"));
+    expect(&mut other, &["GET", "w2"], bulk("1"));
+}
+
+/// The script cache lives in storaged, persisted: a script loaded through one proxy runs
+/// through another, and after storaged restarts (killed or stopped); SCRIPT FLUSH through
+/// either proxy empties it for all, and stays flushed across a restart.
+#[test]
+fn the_script_cache_is_shared_by_proxies_and_survives_restarts() {
+    let mut cluster = TestCluster::start();
+    let extra = cluster.spawn_extra_proxy();
+    let mut a = cluster.client();
+    let sha: String = redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(INCR_EXPIRE)
+        .query(&mut a)
+        .expect("SCRIPT LOAD");
+    let mut b = extra.client();
+    expect(&mut b, &["EVALSHA", &sha, "1", "n", "60"], int(1));
+    expect(
+        &mut b,
+        &["SCRIPT", "EXISTS", &sha],
+        Ok(redis::Value::Array(vec![redis::Value::Int(1)])),
+    );
+    // EVAL through B caches for A.
+    expect(&mut b, &["EVAL", "return 2", "0"], int(2));
+    expect(&mut a, &["EVALSHA", RETURN_TWO, "0"], int(2));
+
+    for signal in [Signal::SIGKILL, Signal::SIGTERM] {
+        cluster.kill_storaged(signal);
+        cluster.start_storaged();
+        let mut a = wait_for(
+            "the proxy to serve EVALSHA again",
+            std::time::Duration::from_secs(10),
+            || {
+                let mut c = cluster.client();
+                run_command(&mut c, &["EVALSHA", &sha, "1", "n", "60"])
+                    .ok()
+                    .map(|v| (c, v))
+            },
+        );
+        assert!(matches!(a.1, redis::Value::Int(_)), "{:?}", a.1);
+        let n = run_command(&mut a.0, &["GET", "n"]);
+        assert!(matches!(n, Ok(redis::Value::BulkString(_))), "{n:?}");
+    }
+    let mut a = cluster.client();
+    expect(&mut a, &["SCRIPT", "FLUSH"], ok());
+    let mut b = extra.client();
+    expect(
+        &mut b,
+        &["EVALSHA", &sha, "1", "n", "60"],
+        err("NOSCRIPT No matching script. Please use EVAL."),
+    );
+    cluster.kill_storaged(Signal::SIGKILL);
+    cluster.start_storaged();
+    let exists = wait_for(
+        "SCRIPT EXISTS after the restart",
+        std::time::Duration::from_secs(10),
+        || run_command(&mut cluster.client(), &["SCRIPT", "EXISTS", &sha]).ok(),
+    );
+    assert_eq!(exists, redis::Value::Array(vec![redis::Value::Int(0)]));
+}
