@@ -10,7 +10,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -73,16 +73,66 @@ pub enum LogLevel {
 /// Where `redis.log` lines go.
 pub type LogSink = Box<dyn FnMut(LogLevel, &[u8])>;
 
-/// Stops the running script at its next instruction-count check, from any thread
-/// (`SCRIPT KILL`, `FUNCTION KILL`). Deciding whether a kill is allowed (a script that has
-/// written must not be killed) is the caller's business.
-#[derive(Debug, Clone, Default)]
-pub struct KillHandle(Arc<AtomicBool>);
+/// Watches and stops the engine's running script from any thread: how long it has run
+/// (for `BUSY` past `busy-reply-threshold`) and `SCRIPT KILL`/`FUNCTION KILL`, which take
+/// effect at its next instruction-count check. Deciding whether a kill is allowed (a script
+/// that has written must not be killed) is the caller's business.
+#[derive(Debug, Clone)]
+pub struct KillHandle(Arc<KillState>);
+
+#[derive(Debug)]
+struct KillState {
+    kill: AtomicBool,
+    /// Origin of `started`.
+    base: Instant,
+    /// Microseconds from `base` to the start of the running script, plus one; 0 when idle.
+    started: AtomicU64,
+}
+
+impl Default for KillHandle {
+    fn default() -> Self {
+        KillHandle(Arc::new(KillState {
+            kill: AtomicBool::new(false),
+            base: Instant::now(),
+            started: AtomicU64::new(0),
+        }))
+    }
+}
 
 impl KillHandle {
     /// Asks the running script to stop; it fails with Redis's "Script killed by user" error.
-    pub fn kill(&self) {
-        self.0.store(true, Ordering::Relaxed);
+    /// Returns whether a script was running (a kill with none running has no effect: the next
+    /// run starts with the flag cleared).
+    pub fn kill(&self) -> bool {
+        self.0.kill.store(true, Ordering::Relaxed);
+        self.running_for().is_some()
+    }
+
+    /// How long the running script has been running, or `None` when the engine is idle.
+    pub fn running_for(&self) -> Option<Duration> {
+        match self.0.started.load(Ordering::Relaxed) {
+            0 => None,
+            start => Some(
+                self.0
+                    .base
+                    .elapsed()
+                    .saturating_sub(Duration::from_micros(start - 1)),
+            ),
+        }
+    }
+
+    fn start(&self) {
+        self.0.kill.store(false, Ordering::Relaxed);
+        let since = u64::try_from(self.0.base.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
+        self.0.started.store(since + 1, Ordering::Relaxed);
+    }
+
+    fn stop(&self) {
+        self.0.started.store(0, Ordering::Relaxed);
+    }
+
+    fn requested(&self) -> bool {
+        self.0.kill.load(Ordering::Relaxed)
     }
 }
 
@@ -113,8 +163,8 @@ struct RunState {
     resp: Resp,
     rng: Rand48,
     log: Option<LogSink>,
-    /// The kill flag of the engine's [`KillHandle`].
-    kill: Arc<AtomicBool>,
+    /// The engine's [`KillHandle`].
+    kill: KillHandle,
     /// Set once the hook has seen the kill flag during this run.
     killed: bool,
     /// Whether the hook is the counting one on the main thread (what a run starts with), so
@@ -172,7 +222,7 @@ impl ScriptEngine {
             resp: Resp::Resp2,
             rng: Rand48::default(),
             log: None,
-            kill: kill.0.clone(),
+            kill: kill.clone(),
             killed: false,
             main_hooked: false,
         });
@@ -550,7 +600,7 @@ impl ScriptEngine {
         name: &str,
         call: impl FnOnce(&Lua) -> mlua::Result<MultiValue>,
     ) -> (Reply, R) {
-        self.kill.0.store(false, Ordering::Relaxed);
+        self.kill.start();
         let hooked = match self.lua.app_data_mut::<RunState>() {
             Some(mut state) => {
                 state.resp = Resp::Resp2;
@@ -575,6 +625,7 @@ impl ScriptEngine {
                     "the Lua engine ran out of handle slots",
                 )),
             };
+        self.kill.stop();
         // Invariant: the slot holds the runner put there above; `redis_call` takes it only for
         // the duration of one command and always puts it back.
         let boxed = self
@@ -637,10 +688,12 @@ impl ScriptEngine {
 /// hook onto the coroutine they resume and back when it returns; without that, a loop inside
 /// a coroutine could not be killed.
 fn hook_thread(lua: &Lua, thread: &mlua::Thread) {
-    let Some((flag, killed)) = lua
-        .app_data_ref::<RunState>()
-        .map(|s| (s.kill.clone(), s.killed))
-    else {
+    // Whoever installs the hook on a thread other than "main, counting" must make the next
+    // run reinstall that one; hook_main sets the flag back once it has.
+    let Some((handle, killed)) = lua.app_data_mut::<RunState>().map(|mut s| {
+        s.main_hooked = false;
+        (s.kill.clone(), s.killed)
+    }) else {
         return;
     };
     let triggers = if killed {
@@ -649,7 +702,7 @@ fn hook_thread(lua: &Lua, thread: &mlua::Thread) {
         HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS)
     };
     thread.set_hook(triggers, move |lua, debug| {
-        if !flag.load(Ordering::Relaxed) || in_sandbox_code(&debug) {
+        if !handle.requested() || in_sandbox_code(&debug) {
             return Ok(VmState::Continue);
         }
         let first = match lua.app_data_mut::<RunState>() {

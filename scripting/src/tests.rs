@@ -1753,3 +1753,43 @@ fn many_values_fail_cleanly() {
         bulk("still")
     );
 }
+
+#[test]
+fn kill_handle_reports_the_running_script() {
+    let mut e = engine();
+    let handle = e.kill_handle();
+    assert_eq!(handle.running_for(), None);
+    // A kill with nothing running does not reach the next script.
+    assert!(!handle.kill());
+    assert_eq!(eval(&mut e, "return 1"), Reply::Integer(1));
+    let watcher = handle.clone();
+    let killer = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        while watcher
+            .running_for()
+            .is_none_or(|d| d < std::time::Duration::from_millis(30))
+        {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "script never seen running"
+            );
+            std::thread::yield_now();
+        }
+        assert!(watcher.kill());
+    });
+    let body = "while true do end";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(body, "ERR Script killed by user with SCRIPT KILL...", 1)
+    );
+    killer.join().expect("killer");
+    assert_eq!(handle.running_for(), None);
+    // After a kill the counting hook is back (a per-line hook would make this slow, not wrong).
+    assert_eq!(
+        eval(
+            &mut e,
+            "local n = 0 for i = 1, 300000 do n = n + 1 end return n"
+        ),
+        Reply::Integer(300000)
+    );
+}
