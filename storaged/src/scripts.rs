@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tandem_commands::{lookup, Args, CommandSpec, Handler, Local, ParseCtx};
+use tandem_commands::{lookup, Args, CommandError, CommandSpec, Handler, Local, ParseCtx};
 use tandem_scripting::{CommandRunner, LogLevel, Resp, ScriptEngine, ScriptError, ScriptFlags};
 use tandem_shared::command::ArchivedCommand;
 use tandem_shared::wire::Outcome;
@@ -258,9 +258,25 @@ impl Runner {
         Ok(spec)
     }
 
-    /// A proxy-local command a script issued: the few that need nothing of a client.
-    fn local(local: Local, args: &[Vec<u8>], name: &str) -> Reply {
+    /// A proxy-local command a script issued: the few that need nothing of a client, and
+    /// `SELECT`, which changes the database of the script's later commands only.
+    fn local(&mut self, local: Local, args: &[Vec<u8>], name: &str) -> Reply {
         match local {
+            Local::Select => {
+                let index = args
+                    .get(1)
+                    .and_then(|a| tandem_commands::args::parse_i64(a));
+                match index {
+                    None => Reply::Error(CommandError::NotInteger.to_string()),
+                    Some(db) => match u8::try_from(db) {
+                        Ok(db) if db < tandem_shared::DATABASES => {
+                            self.db = db;
+                            Reply::ok()
+                        }
+                        _ => Reply::Error("ERR DB index is out of range".to_owned()),
+                    },
+                }
+            }
             Local::Ping => match args.get(1) {
                 Some(msg) => Reply::Bulk(msg.clone()),
                 None => Reply::Simple("PONG".to_owned()),
@@ -311,7 +327,7 @@ impl CommandRunner for Runner {
             Err(reply) => return reply,
         };
         match spec.handler {
-            Handler::Local(local) => Runner::local(local, args, spec.name),
+            Handler::Local(local) => self.local(local, args, spec.name),
             Handler::Storage(parse) => {
                 let words: Vec<Bytes> = args[1..]
                     .iter()

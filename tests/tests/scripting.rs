@@ -3,7 +3,16 @@
 //! commands a script issues), a script inside MULTI, a script's writes invalidating a
 //! WATCH, and the script cache shared by every proxy and surviving storaged restarts.
 
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use bytes::BytesMut;
 use nix::sys::signal::Signal;
+use tandem_shared::wire::{
+    self, Hello, KeyedRequest, Outcome as WireOutcome, RequestKey, Response,
+};
+use tandem_shared::{Command, Reply};
 use tandem_tests::*;
 
 /// SHA1 of `return 1`.
@@ -49,6 +58,11 @@ fn differential_eval_replies_and_the_commands_scripts_issue() {
         &["EVAL", "return redis.call('PING')", "0"],
         &["EVAL", "return redis.call('ECHO', 'hi')", "0"],
         &["EVAL", "return #redis.call('TIME')", "0"],
+        // SELECT inside a script changes the script's database only.
+        &["EVAL", "redis.call('SELECT', 3) redis.call('SET', 'x', '1') return redis.call('SELECT', 16)", "0"],
+        &["GET", "x"],
+        &["EVAL", "redis.call('SELECT', 3) return redis.call('GET', 'x')", "0"],
+        &["EVAL", "return redis.call('SELECT', 'a')", "0"],
         // Errors of the commands a script issues: raised by call, returned by pcall.
         &["EVAL", "return redis.call('INCR', 'l')", "0"],
         &["EVAL", "return redis.pcall('INCR', 'l')", "0"],
@@ -273,4 +287,151 @@ fn the_script_cache_is_shared_by_proxies_and_survives_restarts() {
         || run_command(&mut cluster.client(), &["SCRIPT", "EXISTS", &sha]).ok(),
     );
     assert_eq!(exists, redis::Value::Array(vec![redis::Value::Int(0)]));
+}
+
+/// The keyspace events a script's writes publish, on tandem and on redis-server.
+#[test]
+fn a_scripts_writes_publish_keyspace_events_as_redis_does() {
+    let differ = Differ::start();
+    let script: &[&[&str]] = &[
+        &["EVAL", "redis.call('SET', 'a', '1') redis.call('INCR', 'a') redis.call('EXPIRE', 'a', 100) redis.call('RPUSH', 'l', 'x') return redis.call('DEL', 'a', 'l')", "0"],
+        &["EVAL", "redis.call('SET', 'b', '1') return redis.call('LPUSH', 'b', 'x')", "0"],
+    ];
+    let ours = events(&differ.tandem().addr(), script);
+    let theirs = events(&differ.reference().addr(), script);
+    assert_eq!(ours, theirs);
+    assert!(ours.len() >= 10, "{ours:?}");
+}
+
+const EVENTS_DONE: &str = "scripting-test-done";
+
+fn events(addr: &str, script: &[&[&str]]) -> Vec<String> {
+    let mut c = RawClient::connect(addr);
+    c.command(&["FLUSHALL"]);
+    assert_eq!(
+        c.command(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]),
+        "+OK\r\n"
+    );
+    let mut sub = RawClient::connect(addr);
+    sub.command(&["PSUBSCRIBE", "__key*__:*"]);
+    sub.command(&["SUBSCRIBE", EVENTS_DONE]);
+    for step in script {
+        c.command(step);
+    }
+    c.command(&["PUBLISH", EVENTS_DONE, "x"]);
+    let mut got = Vec::new();
+    loop {
+        let message = sub.reply();
+        if message.contains(EVENTS_DONE) {
+            break;
+        }
+        got.push(message);
+    }
+    assert_eq!(
+        c.command(&["CONFIG", "SET", "notify-keyspace-events", ""]),
+        "+OK\r\n"
+    );
+    got
+}
+
+/// An EVAL resent with the same request key, as a proxy resends after a lost link, runs
+/// once, also across a SIGKILL of storaged: its writes and its remembered reply commit
+/// together.
+#[test]
+fn a_resent_eval_runs_once_even_after_a_crash() {
+    let mut cluster = TestCluster::start();
+    let eval = || {
+        vec![Command::Eval {
+            body: INCR_EXPIRE.as_bytes().to_vec(),
+            keys: vec![b"once".to_vec()],
+            args: vec![b"100".to_vec()],
+            read_only: false,
+        }]
+    };
+    let key = RequestKey {
+        proxy: 77,
+        seq: 1,
+        born_ms: now_ms(),
+    };
+    let first = Link::open(&cluster).keyed(key, 0, eval());
+    assert_eq!(first, vec![WireOutcome::Ok(Reply::Integer(1))]);
+    assert_eq!(Link::open(&cluster).keyed(key, 1, eval()), first);
+    cluster.kill_storaged(Signal::SIGKILL);
+    cluster.start_storaged();
+    assert_eq!(Link::open(&cluster).keyed(key, 2, eval()), first);
+    expect(&mut cluster.client(), &["GET", "once"], bulk("1"));
+    // A new request key runs it again.
+    let next = RequestKey { seq: 2, ..key };
+    assert_eq!(
+        Link::open(&cluster).keyed(next, 0, eval()),
+        vec![WireOutcome::Ok(Reply::Integer(2))]
+    );
+}
+
+/// A minimal link client speaking the wire protocol directly (as a proxy resending).
+struct Link {
+    stream: UnixStream,
+    buf: BytesMut,
+}
+
+impl Link {
+    fn open(cluster: &TestCluster) -> Link {
+        let mut stream = UnixStream::connect(cluster.socket_path()).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut out = BytesMut::new();
+        let hello = Hello {
+            protocol: wire::PROTOCOL_VERSION,
+            schema: wire::SCHEMA_HASH,
+            instance_id: 1,
+            pid: std::process::id(),
+            name: "scripting test".into(),
+        };
+        wire::encode(&hello, u32::MAX, &mut out).expect("encode");
+        stream.write_all(&out).expect("write");
+        let mut link = Link {
+            stream,
+            buf: BytesMut::new(),
+        };
+        link.frame(); // HelloAck
+        link
+    }
+
+    fn frame(&mut self) -> wire::Frame {
+        loop {
+            if let Some(frame) = wire::decode(&mut self.buf, u32::MAX).expect("frame") {
+                return frame;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).expect("read");
+            assert!(n > 0, "storaged closed the link");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn keyed(&mut self, key: RequestKey, attempt: u32, commands: Vec<Command>) -> Vec<WireOutcome> {
+        let mut out = BytesMut::new();
+        let request = KeyedRequest {
+            id: 5,
+            db: 0,
+            key,
+            attempt,
+            commands,
+        };
+        wire::encode(&request, u32::MAX, &mut out).expect("encode");
+        self.stream.write_all(&out).expect("write");
+        let frame = self.frame();
+        let response = frame.access::<Response>().expect("a Response");
+        rkyv::deserialize::<Response, rkyv::rancor::Error>(response)
+            .expect("deserialize")
+            .outcomes
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
 }
