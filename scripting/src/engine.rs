@@ -383,6 +383,10 @@ impl ScriptEngine {
 
     /// `EVAL`: caches `body` and runs it with `KEYS` and `ARGV`; returns the reply and the
     /// runner.
+    ///
+    /// # Panics
+    /// Only if the runner itself panics inside `call` (the panic continues once the script has
+    /// unwound); nothing a script does panics here.
     pub fn eval<R: CommandRunner>(
         &mut self,
         body: &[u8],
@@ -398,6 +402,9 @@ impl ScriptEngine {
 
     /// `EVALSHA`: runs a cached script, or replies `NOSCRIPT`; returns the reply and the
     /// runner.
+    ///
+    /// # Panics
+    /// As [`ScriptEngine::eval`].
     pub fn eval_sha<R: CommandRunner>(
         &mut self,
         sha: &str,
@@ -459,11 +466,18 @@ impl ScriptEngine {
         let registered = RefCell::new(Vec::<Registered>::new());
         hook_load(&self.lua, Instant::now() + LOAD_TIMEOUT);
         let outcome = self.lua.scope(|scope| {
-            let register = scope.create_function(|lua, args: MultiValue| {
-                register_function(lua, args, &registered)
-            })?;
+            let register = scope
+                .create_function(|_, args: MultiValue| register_function(args, &registered))?;
             self.load_redis.raw_set("register_function", register)?;
-            let result = self.run_load.call::<(bool, Value)>(chunk);
+            // As in `run`: an mlua panic (handle stack exhausted) fails the load, not the thread.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.run_load.call::<(bool, Value)>(chunk)
+            }))
+            .unwrap_or_else(|_| {
+                Err(mlua::Error::runtime(
+                    "the Lua engine ran out of handle slots",
+                ))
+            });
             self.load_redis.raw_set("register_function", Value::Nil)?;
             result
         });
@@ -564,6 +578,9 @@ impl ScriptEngine {
 
     /// `FCALL`: runs a function with its keys and arguments tables; returns the reply and
     /// the runner.
+    ///
+    /// # Panics
+    /// As [`ScriptEngine::eval`].
     pub fn fcall<R: CommandRunner>(
         &mut self,
         name: &str,
@@ -659,10 +676,8 @@ impl ScriptEngine {
                     error_reply(&value, name)
                 }
             }
-            Err(e) if killed => {
-                let _ = e;
-                Reply::Error(raise::KILLED.to_owned())
-            }
+            // The kill escaped the runner's xpcall (raised while unwinding through it).
+            Err(_) if killed => Reply::Error(raise::KILLED.to_owned()),
             Err(e) => engine_error(&e),
         };
         if matches!(reply, Reply::Error(_)) {
@@ -1178,12 +1193,7 @@ fn install_math_random(lua: &Lua, globals: &Table) -> mlua::Result<()> {
 
 /// `redis.register_function`, positional (`name, callback`) or named (`{function_name=…,
 /// callback=…, flags={…}, description=…}`), with Redis's error texts.
-fn register_function(
-    lua: &Lua,
-    args: MultiValue,
-    out: &RefCell<Vec<Registered>>,
-) -> mlua::Result<()> {
-    let _ = lua;
+fn register_function(args: MultiValue, out: &RefCell<Vec<Registered>>) -> mlua::Result<()> {
     let fail = |msg: &str| raise_table(format!("ERR {msg}"));
     let args: Vec<Value> = args.into_iter().collect();
     let (name, callback, flags, description) = match args.as_slice() {

@@ -1793,3 +1793,23 @@ fn kill_handle_reports_the_running_script() {
         Reply::Integer(300000)
     );
 }
+
+#[test]
+fn function_load_survives_handle_exhaustion() {
+    let mut e = engine();
+    let code = "#!lua name=big\nlocal t = {} for i = 1, 7990 do t[i] = 'x' .. i end\nredis.log(redis.LOG_DEBUG, unpack(t))\nredis.register_function('f', function() return 1 end)";
+    // redis-server loads this library; here the load fails cleanly (see the test above).
+    assert!(e.load_library(code.as_bytes(), false).is_err());
+    assert_eq!(
+        e.load_library(
+            b"#!lua name=ok\nredis.register_function('g', function() return 2 end)",
+            false
+        )
+        .unwrap(),
+        "ok"
+    );
+    assert_eq!(
+        e.fcall("g", &[], &[], FakeRunner::default()).0,
+        Reply::Integer(2)
+    );
+}
