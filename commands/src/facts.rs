@@ -30,6 +30,7 @@ pub const WRITER_OWNED: &[CommandKind] = &[
     CommandKind::ScriptLoad,
     CommandKind::ScriptExists,
     CommandKind::ScriptFlush,
+    CommandKind::ScriptHelp,
 ];
 
 /// Facts about a typed command, derived from its table row.
@@ -133,6 +134,7 @@ mod tests {
             K::ScriptLoad,
             K::ScriptExists,
             K::ScriptFlush,
+            K::ScriptHelp,
         ] {
             assert!(kind_is_write(k), "{k:?}");
         }

@@ -896,6 +896,8 @@ pub enum Command {
     },
     /// `SCRIPT FLUSH [ASYNC|SYNC]` (both empty the cache at once).
     ScriptFlush,
+    /// `SCRIPT HELP`.
+    ScriptHelp,
 }
 
 /// Declares [`CommandKind`] and `kind()` for [`Command`] and [`ArchivedCommand`] from one
@@ -1065,4 +1067,5 @@ command_kinds! {
     ScriptLoad => "script|load",
     ScriptExists => "script|exists",
     ScriptFlush => "script|flush",
+    ScriptHelp => "script|help",
 }

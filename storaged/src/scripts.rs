@@ -33,9 +33,36 @@ use crate::pubsub::Hub;
 /// Key prefix of the persisted script bodies in [`Cf::Reqs`]: `0xff "script:" sha1-hex`.
 pub const SCRIPT_PREFIX: &[u8] = b"\xffscript:";
 
+/// Most memory the Lua state may use. Redis sets none; tandem bounds it so a script that
+/// allocates without end gets an error (`not enough memory`) instead of taking storaged's
+/// memory, and the engine stays usable for the next script.
+pub const LUA_MEMORY_LIMIT: usize = 256 * 1024 * 1024;
+
 /// `proto-max-bulk-len` for commands a script issues: storaged does not know the proxies'
 /// setting, so Redis's default bounds what `SETRANGE`/`APPEND` may build.
 const PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
+
+/// `SCRIPT HELP`'s lines, as redis-server 7.0 lists them (KILL and DEBUG included: the
+/// help is Redis's text).
+const SCRIPT_HELP: &[&str] = &[
+    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+    "HELP",
+    "    Prints this help.",
+];
 
 /// Whether `cmd` is one of the scripting commands [`Scripts::execute`] runs.
 pub fn claims(cmd: &ArchivedCommand) -> bool {
@@ -46,6 +73,7 @@ pub fn claims(cmd: &ArchivedCommand) -> bool {
             | ArchivedCommand::ScriptLoad { .. }
             | ArchivedCommand::ScriptExists { .. }
             | ArchivedCommand::ScriptFlush
+            | ArchivedCommand::ScriptHelp
     )
 }
 
@@ -66,6 +94,7 @@ impl Scripts {
     /// If the Lua state cannot be created.
     pub fn start(engine: Engine, hub: Arc<Hub>) -> Result<Scripts, ScriptError> {
         let mut lua = ScriptEngine::new()?;
+        lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         lua.set_log_sink(Box::new(|level, line| {
             let line = String::from_utf8_lossy(line);
             match level {
@@ -146,6 +175,12 @@ impl Scripts {
                 group.delete_range(Cf::Reqs, SCRIPT_PREFIX.to_vec(), prefix_end());
                 Reply::ok()
             }
+            ArchivedCommand::ScriptHelp => Reply::Array(
+                SCRIPT_HELP
+                    .iter()
+                    .map(|line| Reply::Simple((*line).to_owned()))
+                    .collect(),
+            ),
             _ => Reply::Error("ERR not a scripting command".to_owned()),
         };
         Outcome::Ok(reply)

@@ -125,6 +125,8 @@ fn differential_evalsha_and_the_script_cache() {
         &["SCRIPT", "LOAD", "a", "b"],
         &["SCRIPT", "EXISTS"],
         &["SCRIPT", "Nope"],
+        &["SCRIPT", "HELP"],
+        &["SCRIPT", "help", "x"],
         &["SCRIPT"],
     ]);
 }
@@ -434,4 +436,30 @@ fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_millis() as u64
+}
+
+/// The Lua state's memory is bounded: a script that allocates without end fails with an
+/// error, storaged carries on, and so do the next scripts.
+#[test]
+fn a_script_allocating_without_end_gets_an_error_and_storaged_survives() {
+    let cluster = TestCluster::start();
+    let mut c = cluster.client();
+    let grown = run_command(
+        &mut c,
+        &[
+            "EVAL",
+            "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 1000000) .. i end return #t",
+            "0",
+        ],
+    );
+    match grown {
+        Err(text) => assert!(text.contains("memory"), "{text}"),
+        Ok(v) => panic!("a script allocating 100 GB answered {v:?}"),
+    }
+    expect(
+        &mut c,
+        &["EVAL", "return redis.call('SET', 'after', 'ok')", "0"],
+        ok(),
+    );
+    expect(&mut c, &["GET", "after"], bulk("ok"));
 }

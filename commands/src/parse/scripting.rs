@@ -91,7 +91,8 @@ pub fn evalsha_ro(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError
     eval_sha(args, true)
 }
 
-/// `SCRIPT LOAD script`, `SCRIPT EXISTS sha1 [sha1 ...]`, `SCRIPT FLUSH [ASYNC|SYNC]`;
+/// `SCRIPT LOAD script`, `SCRIPT EXISTS sha1 [sha1 ...]`, `SCRIPT FLUSH [ASYNC|SYNC]`,
+/// `SCRIPT HELP`;
 /// a subcommand's arity is checked here, against its own row.
 ///
 /// # Errors
@@ -119,6 +120,7 @@ pub fn script(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
         "script|exists" => Ok(Command::ScriptExists {
             shas: args.rest_vecs(),
         }),
+        "script|help" => Ok(Command::ScriptHelp),
         _ => {
             // FLUSH: at most one of ASYNC|SYNC (its arity is -2).
             let mode_ok = match args.remaining() {
@@ -359,6 +361,30 @@ pub static COMMANDS: &[CommandSpec] = &[
                 },
                 handler: Handler::Storage(script),
             },
+            CommandSpec {
+                name: "script|help",
+                arity: 2,
+                flags: flags!(LOADING | STALE),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(SLOW | SCRIPTING),
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Show helpful text about the different subcommands",
+                    since: "5.0.0",
+                    group: "scripting",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[],
+                },
+                handler: Handler::Storage(script),
+            },
         ],
         doc: Doc {
             summary: "A container for Lua scripts management commands",
@@ -440,6 +466,7 @@ mod tests {
             }
         );
         assert_eq!(run(script, &["flush"]).unwrap(), Command::ScriptFlush);
+        assert_eq!(run(script, &["help"]).unwrap(), Command::ScriptHelp);
         assert_eq!(
             run(script, &["flush", "ASYNC"]).unwrap(),
             Command::ScriptFlush
