@@ -263,6 +263,15 @@ impl ScriptEngine {
             })?,
         )?;
         hooks.raw_set(
+            "binary_chunk_error",
+            lua.create_function(|_, name: mlua::String| {
+                Ok(format!(
+                    "{}:1: unexpected symbol near 'char(27)'",
+                    raise::short_src(&name.to_string_lossy())
+                ))
+            })?,
+        )?;
+        hooks.raw_set(
             "raise_string",
             lua.create_function(|_, msg: mlua::String| -> mlua::Result<()> {
                 Err(raise::raise_message(msg.to_string_lossy()))
@@ -344,6 +353,12 @@ impl ScriptEngine {
             return Ok((sha, *flags));
         }
         let shebang = body::parse_shebang(body)?;
+        if body.get(shebang.len) == Some(&0x1b) {
+            // Redis's Lua parses bytecode as text, and fails on its first byte.
+            return Err(ScriptError::invalid(
+                "Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'",
+            ));
+        }
         let function = self
             .lua
             .load(&body[shebang.len..])

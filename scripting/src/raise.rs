@@ -104,23 +104,38 @@ pub(crate) fn where_prefix(source: &str, line: i32) -> String {
     format!("{}:{line}: ", short_src(source))
 }
 
-/// Lua 5.1's `luaO_chunkid` for the sources scripts have.
-fn short_src(source: &str) -> String {
-    if let Some(rest) = source
-        .strip_prefix('=')
-        .or_else(|| source.strip_prefix('@'))
-    {
-        return rest.to_owned();
-    }
-    let first_line = source.split(['\n', '\r']).next().unwrap_or("");
-    // LUA_IDSIZE is 60: "[string \"" + text + "...\"]" must fit in 59 bytes.
-    let max = 60 - "[string \"...\"]".len() - 1;
-    if first_line.len() < source.len() || first_line.len() > max {
-        let mut cut = first_line.len().min(max);
-        while !first_line.is_char_boundary(cut) {
-            cut -= 1;
+/// Lua 5.1's `luaO_chunkid` (with `LUA_IDSIZE` 60): how a chunk's source is named in
+/// messages.
+pub(crate) fn short_src(source: &str) -> String {
+    const ID_SIZE: usize = 60;
+    fn prefix(s: &str, mut len: usize) -> &str {
+        len = len.min(s.len());
+        while !s.is_char_boundary(len) {
+            len -= 1;
         }
-        format!("[string \"{}...\"]", &first_line[..cut])
+        &s[..len]
+    }
+    // C strings: everything from a NUL on is invisible to it.
+    let source = source.split('\0').next().unwrap_or("");
+    if let Some(rest) = source.strip_prefix('=') {
+        return prefix(rest, ID_SIZE - 1).to_owned();
+    }
+    if let Some(file) = source.strip_prefix('@') {
+        let room = ID_SIZE - " '...' ".len() - 1;
+        if file.len() > room {
+            let mut start = file.len() - room;
+            while !file.is_char_boundary(start) {
+                start += 1;
+            }
+            return format!("...{}", &file[start..]);
+        }
+        return file.to_owned();
+    }
+    let line_len = source.find(['\n', '\r']).unwrap_or(source.len());
+    let room = ID_SIZE - " [string \"...\"] ".len() - 1;
+    let len = line_len.min(room);
+    if len < source.len() {
+        format!("[string \"{}...\"]", prefix(source, len))
     } else {
         format!("[string \"{source}\"]")
     }

@@ -179,6 +179,38 @@ do
     end
   end
 end
+-- No precompiled chunks: Redis's Lua parses every chunk as text (malformed bytecode can
+-- corrupt memory), so a chunk starting with ESC fails as source text does there.
+do
+  local loadstring, load, concat, byte = R.loadstring, R.load, R.table.concat, R.string.byte
+  local binary_chunk_error = hooks.binary_chunk_error
+  R.loadstring = function(s, name)
+    if raw_type(s) == "string" and byte(s, 1) == 27 then
+      return nil, binary_chunk_error(name or s)
+    end
+    return loadstring(s, name)
+  end
+  R.load = function(f, name)
+    if raw_type(f) ~= "function" then
+      -- Let Lua's own argument check speak.
+      return load(f, name)
+    end
+    local parts, n = {}, 0
+    while true do
+      local ok, piece = raw_pcall(f)
+      if not ok then return nil, piece end
+      if piece == nil or piece == "" then break end
+      local t = raw_type(piece)
+      if t ~= "string" and t ~= "number" then return nil, "reader function must return a string" end
+      n = n + 1
+      parts[n] = piece
+    end
+    local s = concat(parts)
+    name = name or "=(load)"
+    if byte(s, 1) == 27 then return nil, binary_chunk_error(name) end
+    return loadstring(s, name)
+  end
+end
 R.__redis__err__handler = handler
 
 -- Everything reachable from the globals is read-only, the string metatable included.

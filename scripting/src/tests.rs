@@ -1813,3 +1813,31 @@ fn function_load_survives_handle_exhaustion() {
         Reply::Integer(2)
     );
 }
+
+#[test]
+fn precompiled_chunks_are_refused() {
+    let mut e = engine();
+    // redis-server 7.0.15 parses every chunk as text.
+    let cases = [
+        ("return select(2, loadstring(string.dump(function() return 1 end)))", Reply::Bulk(b"[string \"\x1bLuaQ\"]:1: unexpected symbol near 'char(27)'".to_vec())),
+        (
+            "local s = string.dump(function() return 1 end) local i = 0 return select(2, load(function() i = i + 1 if i == 1 then return s end return nil end))",
+            bulk("(load):1: unexpected symbol near 'char(27)'"),
+        ),
+        ("return select(2, loadstring(\"\\27abc\"))", Reply::Bulk(b"[string \"\x1babc\"]:1: unexpected symbol near 'char(27)'".to_vec())),
+        ("return select(2, loadstring(\"x x\"))", bulk("[string \"x x\"]:1: '=' expected near 'x'")),
+        ("return select(2, load(function() return nil end))", Reply::Nil),
+        ("local f = load(function() return nil end) return type(f)", bulk("function")),
+        ("return select(2, loadstring(\"\\27abc\", \"nm\"))", bulk("[string \"nm\"]:1: unexpected symbol near 'char(27)'")),
+        ("return {loadstring(string.dump(function() return 1 end))}", Reply::Array(vec![])),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(eval(&mut e, body), expected, "{body}");
+    }
+    assert_eq!(
+        e.eval(b"\x1bLuaQ\0\x01", &[], &[], FakeRunner::default()).0,
+        err("ERR Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'")
+    );
+    let parts = "local p = {'return ', '4', '2'} local i = 0 return load(function() i = i + 1 return p[i] end)()";
+    assert_eq!(eval(&mut e, parts), Reply::Integer(42));
+}
