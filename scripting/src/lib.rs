@@ -48,6 +48,23 @@
 //! # Ok::<(), tandem_scripting::ScriptError>(())
 //! ```
 //!
+//! # Where tandem differs from redis-server 7.0.15 (each on purpose or forced by mlua)
+//!
+//! - Big numbers (`{big_number=…}`) reply as bulk strings: `tandem_shared::Reply` has no
+//!   big-number variant (RESP2 clients see what Redis sends; RESP3 clients get `$`, not `(`).
+//!   A verbatim string's format is always `txt` for the same reason.
+//! - Nesting stops at 1000 levels (replies, cjson, cmsgpack) where Redis reaches ~8000, one
+//!   unpack returns at most 4000 values, and a call with ~8000 string arguments fails: mlua
+//!   panics when its ~8000 handle slots run out, so the limits stay below that (a panic that
+//!   still happens fails the script, not the thread).
+//! - mlua turns numbers within `f64::EPSILON` of an integer into integers on their way to
+//!   Rust, so `-0` and magnitudes below ~2.2e-16 reach `redis.call` and the libraries as 0.
+//! - An error raised from a tail call to one of the sandbox's Lua wrappers (`return
+//!   pairs(nil)`) has no line; Redis's originals are C functions and keep the caller's frame.
+//! - `error({})` (an error table without `err`) crashes redis-server 7.0.15; tandem replies
+//!   an error saying so.
+//! - A script's memory can be capped ([`ScriptEngine::set_memory_limit`]); Redis has no cap.
+//!
 //! `SCRIPT KILL`/`FUNCTION KILL` go through a [`KillHandle`] (cloned out of the engine, usable
 //! from any thread); Redis's refusal to kill a script that has written is the caller's check.
 
