@@ -463,3 +463,40 @@ fn a_script_allocating_without_end_gets_an_error_and_storaged_survives() {
     );
     expect(&mut c, &["GET", "after"], bulk("ok"));
 }
+
+/// A script's push wakes a client blocked on the list, as any LPUSH does (after the
+/// script, which runs whole first).
+#[test]
+fn a_script_push_serves_a_blocked_client() {
+    let cluster = TestCluster::start();
+    let addr = cluster.addr();
+    let waiter = std::thread::spawn(move || {
+        let mut c = connect(&addr, None, Protocol::Resp2);
+        run_command(&mut c, &["BLPOP", "jobs", "10"])
+    });
+    let mut c = cluster.client();
+    wait_for("the BLPOP to block", Duration::from_secs(10), || {
+        info(&mut c, "clients")
+            .contains("blocked_clients:1\r\n")
+            .then_some(())
+    });
+    expect(
+        &mut c,
+        &[
+            "EVAL",
+            "redis.call('RPUSH', KEYS[1], 'a', 'b') return redis.call('LLEN', KEYS[1])",
+            "1",
+            "jobs",
+        ],
+        int(2),
+    );
+    let popped = waiter.join().expect("the waiter");
+    assert_eq!(
+        popped,
+        Ok(redis::Value::Array(vec![
+            redis::Value::BulkString(b"jobs".to_vec()),
+            redis::Value::BulkString(b"a".to_vec()),
+        ]))
+    );
+    expect(&mut c, &["LRANGE", "jobs", "0", "-1"], bulks(&[Some("b")]));
+}
