@@ -7,7 +7,8 @@
 //! overlay a group builds before one commit ([`Pending`]); the non-storage state every view
 //! shares ([`Services`]: SCAN cursor memory, random numbers, the key-version clock, counters
 //! and statistics); the byte layouts of keys and metadata records ([`keys`], [`metadata`])
-//! and what garbage collection may drop ([`gc`]); an engine held in memory ([`memory`]) and
+//! and of the key-counter record committed with the writes ([`counters`]), and what garbage
+//! collection may drop ([`gc`]); an engine held in memory ([`memory`]) and
 //! the conformance checks every engine must pass ([`conformance`]).
 //!
 //! It must not depend on RocksDB, tokio or any I/O (its one dependency in the workspace is
@@ -16,6 +17,7 @@
 //! RocksDB engine (storaged's `engine/rocks.rs`).
 
 pub mod conformance;
+pub mod counters;
 pub mod gc;
 pub mod keys;
 pub mod memory;

@@ -29,6 +29,8 @@ pub struct Services {
     expires: [AtomicU64; DB_COUNT as usize],
     stats: Stats,
     last_version: AtomicU64,
+    /// The version clock as the stored key-counter record has it ([`crate::counters`]).
+    recorded_version: AtomicU64,
     cursors: Mutex<CursorMap>,
     rng: AtomicU64,
 }
@@ -57,7 +59,8 @@ pub struct Stats {
     pub write_requests: AtomicU64,
     pub write_groups: AtomicU64,
     pub wal_writes: AtomicU64,
-    /// The key counters came from the last clean shutdown rather than a scan at open.
+    /// The key counters came from the stored key-counter record ([`crate::counters`])
+    /// rather than a scan at open.
     pub counters_restored: AtomicBool,
 }
 
@@ -88,6 +91,7 @@ impl Services {
             expires: Default::default(),
             stats: Stats::default(),
             last_version: AtomicU64::new(0),
+            recorded_version: AtomicU64::new(0),
             cursors: Mutex::new(CursorMap {
                 next_id: now_micros().max(1),
                 ..Default::default()
@@ -147,6 +151,18 @@ impl Services {
     /// reuse the version of a key whose stale sub-keys are still on disk.
     pub fn restore_version(&self, last: u64) {
         self.last_version.store(last, Ordering::SeqCst);
+    }
+
+    /// The last version the stored key-counter record holds: a group that handed out a
+    /// later one must store the record again.
+    pub fn recorded_version(&self) -> u64 {
+        self.recorded_version.load(Ordering::SeqCst)
+    }
+
+    /// Notes that the stored key-counter record now holds `version` (after the commit that
+    /// wrote it, or at open).
+    pub fn note_recorded_version(&self, version: u64) {
+        self.recorded_version.store(version, Ordering::SeqCst);
     }
 
     /// Remembers where a SCAN stopped and returns the cursor the client gets (never 0).

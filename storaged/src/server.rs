@@ -145,23 +145,12 @@ pub async fn run(
     if let Some(watchdog) = watchdog {
         let _ = watchdog.await;
     }
-    let stopped = match Arc::try_unwrap(executor) {
-        Ok(executor) => {
-            executor.stop();
-            true
-        }
-        Err(_) => {
-            tracing::warn!("executor still referenced at shutdown");
-            false
-        }
-    };
+    match Arc::try_unwrap(executor) {
+        Ok(executor) => executor.stop(),
+        Err(_) => tracing::warn!("executor still referenced at shutdown"),
+    }
+    // Nothing to save for the next start: the key counters are committed with the writes.
     let sync = tokio::task::spawn_blocking(move || {
-        // Only once nothing can write any more: the next start then skips the key scan.
-        if stopped {
-            if let Err(e) = engine.save_counters() {
-                tracing::warn!(error = %e, "cannot save key counters; the next start scans");
-            }
-        }
         let r = engine.sync_wal();
         drop(engine);
         r

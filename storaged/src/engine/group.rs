@@ -17,8 +17,8 @@
 use std::collections::HashSet;
 
 use super::{
-    keys, now_ms, Cf, Counts, Engine, EngineError, EngineView, KvEngine, Overlay, Pending,
-    Services, StoreRead, StoreWrite,
+    counters, keys, now_ms, Cf, Counts, Engine, EngineError, EngineView, KvEngine, Overlay,
+    Pending, Services, StoreRead, StoreWrite,
 };
 use crate::events::{Flags, Recorder};
 use crate::expire::Sweeper;
@@ -258,14 +258,33 @@ impl<E: KvEngine> WriteGroup<'_, E> {
     /// one WAL write synced per the fsync policy), then publishes its counters and
     /// expired-key count. Nothing is published if the commit fails.
     ///
+    /// When the group changed a key counter or handed out a key version, the key-counter
+    /// record ([`counters`]) goes into the same commit: one small put, so the stored
+    /// counters always match the stored keys and an open after a crash reads them instead
+    /// of counting every key. The published counters are those of the last commit, i.e. of
+    /// the stored record, so comparing with them tells whether the record must change.
+    ///
     /// # Errors
     /// [`EngineError`] if the engine refuses the write; then nothing of the group is
     /// applied and the caller must fail every command of the group.
-    pub fn commit(self) -> Result<(), EngineError> {
+    pub fn commit(mut self) -> Result<(), EngineError> {
         let engine = &self.writer.engine;
-        engine.commit(self.pending)?;
         let services = engine.services();
+        let version = services.last_version();
+        let recorded = self.counts != services.counts() || version != services.recorded_version();
+        if recorded {
+            let record = counters::Record {
+                counts: self.counts,
+                last_version: version,
+            };
+            self.pending
+                .put(Cf::Meta, counters::KEY.to_vec(), record.encode());
+        }
+        engine.commit(self.pending)?;
         services.publish_counts(&self.counts);
+        if recorded {
+            services.note_recorded_version(version);
+        }
         if self.expired > 0 {
             services
                 .stats()

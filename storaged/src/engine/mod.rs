@@ -17,8 +17,8 @@ use std::str::FromStr;
 
 pub use rocks::{CachedRead, Engine, SnapshotRead};
 pub use tandem_engine::{
-    keys, metadata, now_ms, Cf, Counts, EngineError, KvEngine, Overlay, Pending, Services, Stats,
-    StoreRead, StoreWrite, SCAN_CURSORS_MAX,
+    counters, keys, metadata, now_ms, Cf, Counts, EngineError, KvEngine, Overlay, Pending,
+    Services, Stats, StoreRead, StoreWrite, SCAN_CURSORS_MAX,
 };
 
 /// When the write-ahead log reaches the disk, like Redis `appendfsync`.

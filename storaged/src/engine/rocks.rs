@@ -2,8 +2,8 @@
 //!
 //! Owns the `DB` handle, column family tuning, the sub-key compaction filter, WAL sync,
 //! and restoring the key counters and the version clock into the engine's [`Services`]
-//! at open (from the last clean shutdown, or by scanning). Nothing outside `engine/`
-//! sees a RocksDB type.
+//! at open (from the key-counter record the write groups commit, or by counting once when
+//! there is none). Nothing outside `engine/` sees a RocksDB type.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -20,8 +20,8 @@ use tandem_engine::gc;
 use super::keys::{self, DB_COUNT};
 use super::metadata::Header;
 use super::{
-    now_ms, Cf, Counts, EngineError, EngineOptions, FsyncPolicy, KvEngine, Pending, Services,
-    Stats, StoreRead,
+    counters, now_ms, Cf, Counts, EngineError, EngineOptions, FsyncPolicy, KvEngine, Pending,
+    Services, Stats, StoreRead,
 };
 
 const CF_META: &str = "meta";
@@ -44,12 +44,26 @@ pub struct Engine {
 /// thread (closing waits for compactions, which would then wait for themselves).
 type FilterSlot = Arc<RwLock<Option<Arc<DB>>>>;
 
-/// Where [`Engine::save_counters`] leaves the counters: the default column family, which
-/// holds nothing else, so no scan of user data ever meets it.
-const SAVED_COUNTERS_KEY: &[u8] = b"tandem-saved-counters";
-const SAVED_COUNTERS_MAGIC: &[u8] = b"tsc1";
+/// Where storaged before the key-counter record ([`counters`]) saved its counters at a clean
+/// shutdown, in the default column family. Its presence at open means such a storaged
+/// wrote to this directory last (it never updates the record), so the record is not
+/// trusted; open deletes it once the record is right again.
+const LEGACY_COUNTERS_KEY: &[u8] = b"tandem-saved-counters";
+const LEGACY_COUNTERS_MAGIC: &[u8] = b"tsc1";
 /// Magic, sequence number, last version, then keys and expiring keys per database.
-const SAVED_COUNTERS_LEN: usize = 4 + 8 + 8 + 16 * DB_COUNT as usize;
+const LEGACY_COUNTERS_LEN: usize = 4 + 8 + 8 + 16 * DB_COUNT as usize;
+
+/// Where the key counters at open came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CountersFrom {
+    /// The key-counter record committed with the last write group.
+    Record,
+    /// The counters an older storaged saved at its clean shutdown, nothing written since.
+    LegacySave,
+    /// One scan of every metadata record (no record: a new directory, or one an older
+    /// storaged wrote last and did not stop cleanly).
+    Scan,
+}
 
 struct Inner {
     db: Arc<DB>,
@@ -70,8 +84,10 @@ impl Drop for Inner {
 }
 
 impl Engine {
-    /// Opens (creating if needed) the database in `dir`, then scans the metadata once to
-    /// rebuild the per-db counters and the version clock.
+    /// Opens (creating if needed) the database in `dir`, then restores the per-db counters
+    /// and the version clock from the key-counter record ([`counters`]), committed with
+    /// every write group that changed them. Without a usable record (a new directory, or
+    /// one an older storaged wrote last) it counts every key once and stores the record.
     ///
     /// # Errors
     /// [`EngineError::Open`] when RocksDB refuses (bad directory, corruption, or a `LOCK`
@@ -133,92 +149,94 @@ impl Engine {
             }),
         };
         let started = Instant::now();
-        let restored = engine.restore_counters();
-        if !restored {
-            engine.rebuild_counters()?;
-        }
+        let from = engine.load_counters()?;
         engine
             .stats()
             .counters_restored
-            .store(restored, Ordering::Relaxed);
+            .store(from != CountersFrom::Scan, Ordering::Relaxed);
         tracing::info!(
-            restored,
             took_ms = started.elapsed().as_millis() as u64,
             "key counters {}",
-            if restored {
-                "restored from the clean shutdown"
-            } else {
-                "rebuilt by scanning every key"
+            match from {
+                CountersFrom::Record => "read from the key-counter record",
+                CountersFrom::LegacySave => "taken from an older storaged's clean shutdown",
+                CountersFrom::Scan => "rebuilt by scanning every key",
             }
         );
         Ok(engine)
     }
 
-    /// Saves the per-db key counters and the last version handed out, for the next
-    /// [`Engine::open`] to use instead of scanning every metadata record (which takes
-    /// seconds per GiB). Call it at a clean shutdown, after the last write.
-    ///
-    /// The record names the sequence number it is written at; `open` uses it only if the
-    /// database's latest sequence number is still exactly that, i.e. nothing at all was
-    /// written after it — not by a crashed run, nor by another version of storaged that
-    /// does not know the record.
-    ///
-    /// # Errors
-    /// [`EngineError::Backend`] if the write fails (the next open then scans).
-    pub fn save_counters(&self) -> Result<(), EngineError> {
-        let counts = self.counts();
-        // A one-put batch takes exactly the next sequence number.
-        let at = self.inner.db.latest_sequence_number() + 1;
-        let mut v = Vec::with_capacity(SAVED_COUNTERS_LEN);
-        v.extend_from_slice(SAVED_COUNTERS_MAGIC);
-        v.extend_from_slice(&at.to_be_bytes());
-        v.extend_from_slice(&self.inner.services.last_version().to_be_bytes());
-        for i in 0..usize::from(DB_COUNT) {
-            v.extend_from_slice(&counts.keys[i].to_be_bytes());
-            v.extend_from_slice(&counts.expires[i].to_be_bytes());
+    /// Publishes the counters and the version clock as stored (see [`Engine::open`]).
+    fn load_counters(&self) -> Result<CountersFrom, EngineError> {
+        let legacy = self.inner.db.get(LEGACY_COUNTERS_KEY).map_err(rocks_err)?;
+        if legacy.is_none() {
+            if let Some(v) = self.get(Cf::Meta, counters::KEY)? {
+                if let Some(r) = counters::Record::decode(&v) {
+                    self.publish_record(&r);
+                    return Ok(CountersFrom::Record);
+                }
+                tracing::warn!("undecodable key-counter record; counting every key");
+            }
         }
+        let (record, from) = match legacy.as_deref().and_then(|v| self.legacy_record(v)) {
+            Some(r) => (r, CountersFrom::LegacySave),
+            None => (self.count_keys()?, CountersFrom::Scan),
+        };
+        self.publish_record(&record);
+        if legacy.is_none() && record == counters::Record::default() {
+            // Nothing stored at all (a new directory): leave it untouched; the first group
+            // that commits anything stores the record (a version no group hands out).
+            self.inner.services.note_recorded_version(u64::MAX);
+            return Ok(from);
+        }
+        // The record, and the legacy save gone, in one synced batch: from now on every
+        // group that changes a counter keeps the record right.
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(Cf::Meta)?, counters::KEY, record.encode());
+        batch.delete(LEGACY_COUNTERS_KEY);
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        self.inner
-            .db
-            .put_opt(SAVED_COUNTERS_KEY, v, &wo)
-            .map_err(rocks_err)
+        self.inner.db.write_opt(batch, &wo).map_err(rocks_err)?;
+        Ok(from)
     }
 
-    /// Uses the counters [`Engine::save_counters`] left, if nothing was written since.
-    fn restore_counters(&self) -> bool {
-        let v = match self.inner.db.get(SAVED_COUNTERS_KEY) {
-            Ok(Some(v)) if v.len() == SAVED_COUNTERS_LEN && v.starts_with(SAVED_COUNTERS_MAGIC) => {
-                v
-            }
-            Ok(_) => return false,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the saved key counters; scanning");
-                return false;
-            }
-        };
+    fn publish_record(&self, r: &counters::Record) {
+        let services = &self.inner.services;
+        services.publish_counts(&r.counts);
+        services.restore_version(r.last_version);
+        services.note_recorded_version(r.last_version);
+    }
+
+    /// The counters an older storaged saved at its clean shutdown, if nothing at all was
+    /// written after them: the save names the sequence number it was written at.
+    fn legacy_record(&self, v: &[u8]) -> Option<counters::Record> {
+        if v.len() != LEGACY_COUNTERS_LEN || !v.starts_with(LEGACY_COUNTERS_MAGIC) {
+            return None;
+        }
         let word = |i: usize| {
-            let at = SAVED_COUNTERS_MAGIC.len() + 8 * i;
+            let at = LEGACY_COUNTERS_MAGIC.len() + 8 * i;
             let mut b = [0u8; 8];
             b.copy_from_slice(&v[at..at + 8]);
             u64::from_be_bytes(b)
         };
         if word(0) != self.inner.db.latest_sequence_number() {
-            return false;
+            return None;
         }
-        let mut counts = Counts::default();
+        let mut r = counters::Record {
+            last_version: word(1),
+            ..counters::Record::default()
+        };
         for i in 0..usize::from(DB_COUNT) {
-            counts.keys[i] = word(2 + 2 * i);
-            counts.expires[i] = word(3 + 2 * i);
+            r.counts.keys[i] = word(2 + 2 * i);
+            r.counts.expires[i] = word(3 + 2 * i);
         }
-        self.inner.services.publish_counts(&counts);
-        self.inner.services.restore_version(word(1));
-        true
+        Some(r)
     }
 
-    fn rebuild_counters(&self) -> Result<(), EngineError> {
-        let mut counts = Counts::default();
-        let mut max_version = 0u64;
+    /// Counts every metadata record and finds the largest key version: one scan of `meta`
+    /// (about a second per GiB of inline string values, which live there).
+    fn count_keys(&self) -> Result<counters::Record, EngineError> {
+        let mut r = counters::Record::default();
         let (start, end) = keys::all_dbs_range();
         self.scan(Cf::Meta, &start, &end, &mut |k, v| {
             let Some((db, _)) = keys::decode_meta_key(k) else {
@@ -226,8 +244,8 @@ impl Engine {
             };
             match Header::decode(v) {
                 Ok(h) => {
-                    counts.record_change(db, None, Some(h.expire_at_ms != 0));
-                    max_version = max_version.max(h.version);
+                    r.counts.record_change(db, None, Some(h.expire_at_ms != 0));
+                    r.last_version = r.last_version.max(h.version);
                 }
                 Err(e) => {
                     tracing::warn!(key = ?k, error = %e, "skipping undecodable metadata record")
@@ -235,9 +253,7 @@ impl Engine {
             }
             true
         })?;
-        self.inner.services.publish_counts(&counts);
-        self.inner.services.restore_version(max_version);
-        Ok(())
+        Ok(r)
     }
 
     /// The fsync policy the database was opened with.
@@ -802,36 +818,115 @@ mod tests {
         assert!(second.is_ok());
     }
 
+    /// A key's metadata record with the given version (a plain string, no expiry).
+    fn meta_record(version: u64) -> Vec<u8> {
+        super::super::metadata::Record::string(b"v".to_vec(), 0, version).encode()
+    }
+
     #[test]
-    fn counters_saved_at_shutdown_are_used_only_if_nothing_was_written_after() {
+    fn counters_are_committed_with_the_writes_and_read_at_open() {
+        use super::super::group::Writer;
+        use super::super::StoreWrite;
         let dir = tempfile::tempdir().unwrap();
         let open = || Engine::open(dir.path(), &options(Duration::ZERO)).unwrap();
-        let restored = |e: &Engine| e.stats().counters_restored.load(Ordering::Relaxed);
-        let write = |e: &Engine, counts: &Counts| {
-            let mut p = Pending::default();
-            p.put(Cf::Reqs, b"r".to_vec(), b"x".to_vec());
-            e.commit(p).unwrap();
-            e.services().publish_counts(counts);
+        let from_record = |e: &Engine| e.stats().counters_restored.load(Ordering::Relaxed);
+        let e = open();
+        assert!(
+            !from_record(&e),
+            "a new directory is counted (nothing to count)"
+        );
+        let mut w = Writer::new(e.clone());
+        let mut g = w.begin();
+        for (db, k) in [(0u8, &b"a"[..]), (0, b"b"), (3, b"c")] {
+            let v = g.services().next_version();
+            g.put(Cf::Meta, keys::meta_key(db, k), meta_record(v));
+            g.counts_mut().record_change(db, None, Some(db == 3));
+        }
+        g.commit().unwrap();
+        let version = e.services().last_version();
+        // A group that changes no counter and hands out no version adds no record write.
+        let mut g = w.begin();
+        g.put(Cf::Reqs, b"r".to_vec(), b"x".to_vec());
+        g.commit().unwrap();
+        assert_eq!(e.services().recorded_version(), version);
+        // Dropping without any shutdown step is what a crash leaves (the WAL is replayed).
+        drop(w);
+        drop(e);
+        let e = open();
+        assert!(from_record(&e), "read from the record, not counted");
+        assert_eq!(
+            (
+                e.counts().keys[0],
+                e.counts().keys[3],
+                e.counts().expires[3]
+            ),
+            (2, 1, 1)
+        );
+        assert_eq!(e.services().last_version(), version);
+        // A record that disagrees with the keys shows it is what open read: fake counters
+        // committed directly (no group) come back as they are.
+        let mut fake = counters::Record::default();
+        fake.counts.keys[5] = 9;
+        let mut p = Pending::default();
+        p.put(Cf::Meta, counters::KEY.to_vec(), fake.encode());
+        e.commit(p).unwrap();
+        drop(e);
+        let e = open();
+        assert_eq!(e.counts(), fake.counts);
+    }
+
+    #[test]
+    fn a_directory_an_older_storaged_wrote_last_is_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || Engine::open(dir.path(), &options(Duration::ZERO)).unwrap();
+        let from_record = |e: &Engine| e.stats().counters_restored.load(Ordering::Relaxed);
+        let legacy = |e: &Engine, keys3: u64, at: u64| {
+            let mut v = LEGACY_COUNTERS_MAGIC.to_vec();
+            v.extend_from_slice(&at.to_be_bytes());
+            v.extend_from_slice(&77u64.to_be_bytes());
+            for i in 0..DB_COUNT {
+                let k = if i == 3 { keys3 } else { 0 };
+                v.extend_from_slice(&k.to_be_bytes());
+                v.extend_from_slice(&0u64.to_be_bytes());
+            }
+            e.inner.db.put(LEGACY_COUNTERS_KEY, v).unwrap();
         };
+        // An older storaged's data: two keys, no record, killed (no save).
         let e = open();
-        assert!(!restored(&e), "a new database has nothing saved");
-        // Counters no scan could produce (no metadata records exist), so a restore shows.
-        let mut fake = Counts::default();
-        fake.keys[3] = 7;
-        fake.expires[3] = 2;
-        write(&e, &fake);
-        e.save_counters().unwrap();
+        let mut p = Pending::default();
+        p.put(Cf::Meta, keys::meta_key(3, b"x"), meta_record(40));
+        p.put(Cf::Meta, keys::meta_key(3, b"y"), meta_record(41));
+        p.delete(Cf::Meta, counters::KEY.to_vec());
+        e.commit(p).unwrap();
         drop(e);
         let e = open();
-        assert!(restored(&e));
-        assert_eq!((e.counts().keys[3], e.counts().expires[3]), (7, 2));
-        // Any write after the save (a crash before the next save, another storaged
-        // version) makes the record stale: the next open scans.
-        write(&e, &fake);
+        assert!(!from_record(&e));
+        assert_eq!(e.counts().keys[3], 2);
+        assert_eq!(e.services().last_version(), 41);
         drop(e);
         let e = open();
-        assert!(!restored(&e));
-        assert_eq!(e.counts().keys[3], 0, "scanned, not restored");
+        assert!(
+            from_record(&e),
+            "counted once, then read from the record it stored"
+        );
+        assert_eq!(e.counts().keys[3], 2);
+        // An older storaged's clean shutdown with nothing written after it: its save is
+        // used (no scan) and replaced by the record.
+        let at = e.inner.db.latest_sequence_number() + 1;
+        legacy(&e, 5, at);
+        drop(e);
+        let e = open();
+        assert!(from_record(&e));
+        assert_eq!(e.counts().keys[3], 5, "the save, not a count");
+        assert_eq!(e.inner.db.get(LEGACY_COUNTERS_KEY).unwrap(), None);
+        // A stale save (written before later writes) is not trusted, nor is the record
+        // beside it: the keys are counted.
+        legacy(&e, 5, 1);
+        drop(e);
+        let e = open();
+        assert!(!from_record(&e));
+        assert_eq!(e.counts().keys[3], 2);
+        assert_eq!(e.inner.db.get(LEGACY_COUNTERS_KEY).unwrap(), None);
     }
 
     #[test]
