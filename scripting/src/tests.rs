@@ -1841,3 +1841,19 @@ fn precompiled_chunks_are_refused() {
     let parts = "local p = {'return ', '4', '2'} local i = 0 return load(function() i = i + 1 return p[i] end)()";
     assert_eq!(eval(&mut e, parts), Reply::Integer(42));
 }
+
+#[test]
+fn error_table_without_err_field() {
+    // redis-server 7.0.15 crashes on this (assertion in luaExtractErrorInformation).
+    let mut e = engine();
+    let body = "error({x=1})";
+    assert_eq!(
+        eval(&mut e, body),
+        raised(
+            body,
+            "ERR the script raised an error table without an 'err' field",
+            1
+        )
+    );
+    assert_eq!(eval(&mut e, "return 1"), Reply::Integer(1));
+}
