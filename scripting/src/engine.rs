@@ -608,6 +608,10 @@ impl ScriptEngine {
             _ => return (Reply::Error("ERR Function not found".to_owned()), runner),
         };
         let tables = (|| -> mlua::Result<(Table, Table)> {
+            // Redis runs functions in a Lua state of their own, where the last EVAL's KEYS and
+            // ARGV do not exist.
+            self.globals.raw_set("KEYS", Value::Nil)?;
+            self.globals.raw_set("ARGV", Value::Nil)?;
             Ok((
                 string_array(&self.lua, keys)?,
                 string_array(&self.lua, args)?,

@@ -977,6 +977,20 @@ redis.register_function{function_name=\"ro\", callback=function(k, a) return 1 e
         err(&format!("X y{}", on("fetab", 7)))
     );
     assert_eq!(call(&mut e, "fhelper", &[], &[]), bulk("OK"));
+    // An EVAL's KEYS do not leak into functions.
+    assert_eq!(
+        e.eval(
+            b"return #KEYS",
+            &[b"k".to_vec()],
+            &[],
+            FakeRunner::default()
+        )
+        .0,
+        Reply::Integer(1)
+    );
+    assert!(
+        matches!(call(&mut e, "fglob", &[], &[]), Reply::Error(m) if m.contains("nonexistent global variable 'KEYS'"))
+    );
     assert_eq!(call(&mut e, "ftype", &[], &[]), bulk("nil"));
     assert_eq!(
         call(&mut e, "fargs", &["k1"], &["a1", "a2"]),
