@@ -31,6 +31,7 @@ pub const WRITER_OWNED: &[CommandKind] = &[
     CommandKind::ScriptExists,
     CommandKind::ScriptFlush,
     CommandKind::ScriptHelp,
+    CommandKind::ScriptKill,
 ];
 
 /// Facts about a typed command, derived from its table row.
@@ -135,6 +136,7 @@ mod tests {
             K::ScriptExists,
             K::ScriptFlush,
             K::ScriptHelp,
+            K::ScriptKill,
         ] {
             assert!(kind_is_write(k), "{k:?}");
         }

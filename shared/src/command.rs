@@ -898,6 +898,8 @@ pub enum Command {
     ScriptFlush,
     /// `SCRIPT HELP`.
     ScriptHelp,
+    /// `SCRIPT KILL`: storaged answers it alone at once, beside a running script.
+    ScriptKill,
 }
 
 /// Declares [`CommandKind`] and `kind()` for [`Command`] and [`ArchivedCommand`] from one
@@ -1068,4 +1070,5 @@ command_kinds! {
     ScriptExists => "script|exists",
     ScriptFlush => "script|flush",
     ScriptHelp => "script|help",
+    ScriptKill => "script|kill",
 }

@@ -24,6 +24,7 @@ use crate::engine::{now_ms, Engine, EngineView};
 use crate::outbox::{Outbox, ReplyTo};
 use crate::pubsub::Hub;
 use crate::request::{encode_response, RequestView};
+use crate::scripts::{self, ScriptControl};
 use crate::writer::{self, WriteJob, WriterConfig};
 
 /// Most commands of a read request answered on the socket thread: a single thread, so
@@ -39,6 +40,8 @@ pub struct Executor {
     engine: Engine,
     /// Pub/sub routing and keyspace-event flags, shared with every link.
     hub: Arc<Hub>,
+    /// `SCRIPT KILL` reaches the writer's running script through this.
+    scripts: Arc<ScriptControl>,
     write_tx: mpsc::Sender<WriteJob>,
     writer: Option<JoinHandle<()>>,
     max_frame: u32,
@@ -77,10 +80,13 @@ impl Executor {
             max_frame,
             window_ms,
         };
-        let (write_tx, writer) = writer::start(engine.clone(), hub.clone(), queue, config)?;
+        let scripts = Arc::new(ScriptControl::default());
+        let (write_tx, writer) =
+            writer::start(engine.clone(), hub.clone(), scripts.clone(), queue, config)?;
         Ok(Executor {
             engine,
             hub,
+            scripts,
             write_tx,
             writer: Some(writer),
             max_frame,
@@ -159,6 +165,9 @@ impl Executor {
             }
         };
         let (id, db, count) = (req.id, req.db, req.commands.len());
+        if let Some(reply) = scripts::kill_request(&self.scripts, &req) {
+            return Route::Answer(encode_response(id, vec![Outcome::Ok(reply)], self.max_frame));
+        }
         let write = req.key.is_some() || req.commands.iter().any(|c| c.is_write());
         if db >= tandem_shared::DATABASES {
             return Route::Answer(encode_response(

@@ -16,11 +16,13 @@
 //! a group fails to commit, the in-memory cache may hold a script the disk does not (it
 //! then answers `EVALSHA` until the next restart) or have flushed one the disk still holds.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use tandem_commands::{lookup, Args, CommandError, CommandSpec, Handler, Local, ParseCtx};
-use tandem_scripting::{CommandRunner, LogLevel, Resp, ScriptEngine, ScriptError, ScriptFlags};
+use tandem_scripting::{
+    CommandRunner, KillHandle, LogLevel, Resp, ScriptEngine, ScriptError, ScriptFlags,
+};
 use tandem_shared::command::ArchivedCommand;
 use tandem_shared::wire::Outcome;
 use tandem_shared::{Command, Reply};
@@ -29,6 +31,7 @@ use crate::dispatch::execute_write;
 use crate::engine::group::{Suspended, WriteGroup, Writer};
 use crate::engine::{now_ms, Cf, Engine, StoreRead, StoreWrite};
 use crate::pubsub::Hub;
+use crate::request::RequestView;
 
 /// Key prefix of the persisted script bodies in [`Cf::Reqs`]: `0xff "script:" sha1-hex`.
 pub const SCRIPT_PREFIX: &[u8] = b"\xffscript:";
@@ -74,7 +77,93 @@ pub fn claims(cmd: &ArchivedCommand) -> bool {
             | ArchivedCommand::ScriptExists { .. }
             | ArchivedCommand::ScriptFlush
             | ArchivedCommand::ScriptHelp
+            | ArchivedCommand::ScriptKill
     )
+}
+
+/// `SCRIPT KILL`'s view of the writer's running script, shared between the writer and the
+/// links (a kill arrives while the writer is busy with the script).
+#[derive(Debug, Default)]
+pub struct ScriptControl {
+    /// The engine's kill switch, set once the writer has built the engine.
+    handle: OnceLock<KillHandle>,
+    state: Mutex<RunState>,
+}
+
+#[derive(Debug, Default)]
+struct RunState {
+    running: bool,
+    /// The running script has run a write command: it can no longer be killed.
+    wrote: bool,
+    /// A kill was accepted: the script runs no further write.
+    killed: bool,
+}
+
+/// Redis's `SCRIPT KILL` reply when no script runs.
+const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
+
+/// Redis's text for a script killed by `SCRIPT KILL`.
+const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+/// Redis's `SCRIPT KILL` reply once the script has written.
+const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against \
+                          the dataset. You can either wait the script termination or kill the \
+                          server in a hard way using the SHUTDOWN NOSAVE command.";
+
+impl ScriptControl {
+    /// `SCRIPT KILL`: stops the running script unless it has written (Redis's `UNKILLABLE`:
+    /// what it wrote must commit whole, or with `SHUTDOWN NOSAVE` not at all).
+    pub fn kill(&self) -> Reply {
+        let mut state = self.lock();
+        if !state.running {
+            return Reply::Error(NOTBUSY.to_owned());
+        }
+        if state.wrote {
+            return Reply::Error(UNKILLABLE.to_owned());
+        }
+        state.killed = true;
+        if let Some(handle) = self.handle.get() {
+            handle.kill();
+        }
+        Reply::ok()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RunState> {
+        // Three flags, each write complete: a panic elsewhere leaves them valid.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn begin(&self) {
+        *self.lock() = RunState {
+            running: true,
+            wrote: false,
+            killed: false,
+        };
+    }
+
+    fn end(&self) {
+        self.lock().running = false;
+    }
+
+    /// Called before a script's write: false once a kill was accepted.
+    fn may_write(&self) -> bool {
+        let mut state = self.lock();
+        if state.killed {
+            return false;
+        }
+        state.wrote = true;
+        true
+    }
+}
+
+/// The reply to a request that is one `SCRIPT KILL`, answered beside the writer (which may
+/// be running the script); `None` for any other request. A `SCRIPT KILL` among other
+/// commands (in `MULTI`) runs on the writer, where no script is running: `NOTBUSY`.
+pub fn kill_request(control: &ScriptControl, req: &RequestView<'_>) -> Option<Reply> {
+    match req.commands.as_slice() {
+        [ArchivedCommand::ScriptKill] => Some(control.kill()),
+        _ => None,
+    }
 }
 
 /// The writer's Lua engine and script cache.
@@ -84,6 +173,7 @@ pub struct Scripts {
     runner: Option<Runner>,
     engine: Engine,
     hub: Arc<Hub>,
+    control: Arc<ScriptControl>,
 }
 
 impl Scripts {
@@ -92,8 +182,13 @@ impl Scripts {
     ///
     /// # Errors
     /// If the Lua state cannot be created.
-    pub fn start(engine: Engine, hub: Arc<Hub>) -> Result<Scripts, ScriptError> {
+    pub fn start(
+        engine: Engine,
+        hub: Arc<Hub>,
+        control: Arc<ScriptControl>,
+    ) -> Result<Scripts, ScriptError> {
         let mut lua = ScriptEngine::new()?;
+        let _ = control.handle.set(lua.kill_handle());
         lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         lua.set_log_sink(Box::new(|level, line| {
             let line = String::from_utf8_lossy(line);
@@ -129,6 +224,7 @@ impl Scripts {
             runner: None,
             engine,
             hub,
+            control,
         })
     }
 
@@ -181,6 +277,8 @@ impl Scripts {
                     .map(|line| Reply::Simple((*line).to_owned()))
                     .collect(),
             ),
+            // No script runs while the writer runs this one (see `kill_request`).
+            ArchivedCommand::ScriptKill => Reply::Error(NOTBUSY.to_owned()),
             _ => Reply::Error("ERR not a scripting command".to_owned()),
         };
         Outcome::Ok(reply)
@@ -213,14 +311,19 @@ impl Scripts {
             .unwrap_or_else(ScriptFlags::empty);
         let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_slice().to_vec()).collect();
         let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_slice().to_vec()).collect();
-        let mut runner = self
-            .runner
-            .take()
-            .unwrap_or_else(|| Runner::new(self.engine.clone(), Arc::clone(&self.hub)));
+        let mut runner = self.runner.take().unwrap_or_else(|| {
+            Runner::new(
+                self.engine.clone(),
+                Arc::clone(&self.hub),
+                Arc::clone(&self.control),
+            )
+        });
         runner.group = Some(group.suspend());
         runner.db = db;
         runner.read_only = read_only || flags.contains(ScriptFlags::NO_WRITES);
+        self.control.begin();
         let (reply, mut runner) = self.lua.eval_sha(sha, &keys, &args, runner);
+        self.control.end();
         if let Some(state) = runner.group.take() {
             group.restore(state);
         }
@@ -252,6 +355,7 @@ fn prefix_end() -> Vec<u8> {
 struct Runner {
     writer: Writer<Engine>,
     hub: Arc<Hub>,
+    control: Arc<ScriptControl>,
     /// The request's group while a script runs.
     group: Option<Suspended>,
     /// The database the script's commands run in.
@@ -261,10 +365,11 @@ struct Runner {
 }
 
 impl Runner {
-    fn new(engine: Engine, hub: Arc<Hub>) -> Runner {
+    fn new(engine: Engine, hub: Arc<Hub>, control: Arc<ScriptControl>) -> Runner {
         Runner {
             writer: Writer::new(engine),
             hub,
+            control,
             group: None,
             db: 0,
             read_only: false,
@@ -289,6 +394,9 @@ impl Runner {
             return Err(err(
                 "ERR Write commands are not allowed from read-only scripts.",
             ));
+        }
+        if spec.is_write() && !self.control.may_write() {
+            return Err(err(KILLED));
         }
         Ok(spec)
     }

@@ -126,6 +126,8 @@ fn differential_evalsha_and_the_script_cache() {
         &["SCRIPT", "EXISTS"],
         &["SCRIPT", "Nope"],
         &["SCRIPT", "HELP"],
+        &["SCRIPT", "KILL"],
+        &["SCRIPT", "KILL", "now"],
         &["SCRIPT", "help", "x"],
         &["SCRIPT"],
     ]);
@@ -499,4 +501,82 @@ fn a_script_push_serves_a_blocked_client() {
         ]))
     );
     expect(&mut c, &["LRANGE", "jobs", "0", "-1"], bulks(&[Some("b")]));
+}
+
+/// What `SCRIPT KILL` does to a script that has not written, seen from both clients: the
+/// killer's replies until it is accepted, the script's client's error, then `NOTBUSY`.
+fn kill_a_running_script(addr: &str) -> (Outcome, Outcome, Outcome) {
+    let looping = {
+        let addr = addr.to_owned();
+        std::thread::spawn(move || {
+            let mut c = connect(&addr, None, Protocol::Resp2);
+            run_command(
+                &mut c,
+                &["EVAL", "local i = 0 while true do i = i + 1 end", "0"],
+            )
+        })
+    };
+    let mut killer = connect(addr, None, Protocol::Resp2);
+    let accepted = wait_for(
+        "SCRIPT KILL to find the script",
+        Duration::from_secs(10),
+        || {
+            let reply = run_command(&mut killer, &["SCRIPT", "KILL"]);
+            (reply != err("NOTBUSY No scripts in execution right now.")).then_some(reply)
+        },
+    );
+    let killed = looping.join().expect("the script's client");
+    let after = run_command(&mut killer, &["SCRIPT", "KILL"]);
+    (accepted, killed, after)
+}
+
+#[test]
+fn script_kill_stops_a_script_that_has_not_written_as_redis_does() {
+    let differ = Differ::start();
+    let ours = kill_a_running_script(&differ.tandem().addr());
+    let theirs = kill_a_running_script(&differ.reference().addr());
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.0, ok());
+}
+
+/// A script that has written cannot be killed (its writes must commit whole): `SCRIPT KILL`
+/// answers `UNKILLABLE` and the script runs to its end. Meanwhile reads are answered (from
+/// the state before the script).
+#[test]
+fn script_kill_refuses_a_script_that_has_written() {
+    let cluster = TestCluster::start();
+    let addr = cluster.addr();
+    let busy = std::thread::spawn(move || {
+        let mut c = connect(&addr, None, Protocol::Resp2);
+        run_command(
+            &mut c,
+            &[
+                "EVAL",
+                "redis.call('SET', KEYS[1], 'written') local s = redis.call('TIME')[1] \
+                 while redis.call('TIME')[1] - s < 2 do end return 'done'",
+                "1",
+                "x",
+            ],
+        )
+    });
+    let mut killer = cluster.client();
+    let refused = wait_for(
+        "SCRIPT KILL to find the script",
+        Duration::from_secs(10),
+        || {
+            let reply = run_command(&mut killer, &["SCRIPT", "KILL"]);
+            (reply != err("NOTBUSY No scripts in execution right now.")).then_some(reply)
+        },
+    );
+    assert_eq!(
+        refused,
+        err(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. \
+             You can either wait the script termination or kill the server in a hard way using \
+             the SHUTDOWN NOSAVE command."
+        )
+    );
+    expect(&mut killer, &["GET", "x"], nil());
+    assert_eq!(busy.join().expect("the script's client"), bulk("done"));
+    expect(&mut killer, &["GET", "x"], bulk("written"));
 }

@@ -92,7 +92,7 @@ pub fn evalsha_ro(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError
 }
 
 /// `SCRIPT LOAD script`, `SCRIPT EXISTS sha1 [sha1 ...]`, `SCRIPT FLUSH [ASYNC|SYNC]`,
-/// `SCRIPT HELP`;
+/// `SCRIPT HELP`, `SCRIPT KILL`;
 /// a subcommand's arity is checked here, against its own row.
 ///
 /// # Errors
@@ -121,6 +121,7 @@ pub fn script(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
             shas: args.rest_vecs(),
         }),
         "script|help" => Ok(Command::ScriptHelp),
+        "script|kill" => Ok(Command::ScriptKill),
         _ => {
             // FLUSH: at most one of ASYNC|SYNC (its arity is -2).
             let mode_ok = match args.remaining() {
@@ -385,6 +386,30 @@ pub static COMMANDS: &[CommandSpec] = &[
                 },
                 handler: Handler::Storage(script),
             },
+            CommandSpec {
+                name: "script|kill",
+                arity: 2,
+                flags: flags!(NOSCRIPT | ALLOW_BUSY),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(SLOW | SCRIPTING),
+                tips: &["request_policy:all_shards", "response_policy:one_succeeded"],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Kill the script currently in execution.",
+                    since: "2.6.0",
+                    group: "scripting",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[],
+                },
+                handler: Handler::Storage(script),
+            },
         ],
         doc: Doc {
             summary: "A container for Lua scripts management commands",
@@ -467,6 +492,7 @@ mod tests {
         );
         assert_eq!(run(script, &["flush"]).unwrap(), Command::ScriptFlush);
         assert_eq!(run(script, &["help"]).unwrap(), Command::ScriptHelp);
+        assert_eq!(run(script, &["KILL"]).unwrap(), Command::ScriptKill);
         assert_eq!(
             run(script, &["flush", "ASYNC"]).unwrap(),
             Command::ScriptFlush

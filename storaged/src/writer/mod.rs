@@ -31,7 +31,7 @@ use crate::engine::{now_ms, Engine};
 use crate::outbox::{ReplyTo, Woken};
 use crate::pubsub::Hub;
 use crate::request::{encode_response, RequestView};
-use crate::scripts::Scripts;
+use crate::scripts::{ScriptControl, Scripts};
 use parked::{Blocked, Done, Timer};
 use watch::WatchTable;
 
@@ -71,6 +71,7 @@ pub struct WriterConfig {
 pub fn start(
     engine: Engine,
     hub: Arc<Hub>,
+    scripts: Arc<ScriptControl>,
     queue: usize,
     config: WriterConfig,
 ) -> std::io::Result<(mpsc::Sender<WriteJob>, JoinHandle<()>)> {
@@ -82,20 +83,21 @@ pub fn start(
     };
     let handle = std::thread::Builder::new()
         .name("storaged-writer".into())
-        .spawn(move || write_loop(engine, hub, rx, config, Blocked::new(timer)))?;
+        .spawn(move || write_loop(engine, hub, scripts, rx, config, Blocked::new(timer)))?;
     Ok((tx, handle))
 }
 
 fn write_loop(
     engine: Engine,
     hub: Arc<Hub>,
+    control: Arc<ScriptControl>,
     mut rx: mpsc::Receiver<WriteJob>,
     config: WriterConfig,
     mut blocked: Blocked,
 ) {
     let stats_engine = engine.clone();
     // The Lua state lives on this thread: scripts run inside the group, like any command.
-    let mut scripts = match Scripts::start(engine.clone(), Arc::clone(&hub)) {
+    let mut scripts = match Scripts::start(engine.clone(), Arc::clone(&hub), control) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot create the Lua engine; the writer stops");

@@ -362,7 +362,9 @@ mod tests {
             let mut g = self.writer.begin();
             let hub = std::sync::Arc::new(Hub::default());
             let engine = g.engine().clone();
-            let mut scripts = Scripts::start(engine, std::sync::Arc::clone(&hub)).unwrap();
+            let control = std::sync::Arc::default();
+            let mut scripts =
+                Scripts::start(engine, std::sync::Arc::clone(&hub), control).unwrap();
             let out = execute(&mut g, &hub, &mut self.table, &mut scripts, db, a, &mut |_, _| {});
             let t = g.take_touched();
             self.table.note(&t, &g, Cause::Command);
