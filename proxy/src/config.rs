@@ -208,13 +208,6 @@ impl Config {
     pub fn drain_timeout(&self) -> Duration {
         Duration::from_secs(self.drain_timeout_secs)
     }
-
-    /// Settings that differ between `self` and `new` and need a restart to take effect, by
-    /// key name (a reload logs them and leaves them alone). For `server::apply_reload`,
-    /// which reports them itself; `tandem_service::config::reload_done` can take over.
-    pub fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
-        Settings::restart_only_changes(self, new)
-    }
 }
 
 #[cfg(test)]

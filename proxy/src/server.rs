@@ -260,11 +260,5 @@ pub fn apply_reload(shared: &Shared, new: &Config) {
         );
         changed += 1;
     }
-    for name in shared.config.restart_only_changes(new) {
-        tracing::warn!(
-            setting = name,
-            "reload: changed in the config but needs a restart; keeping the running value"
-        );
-    }
-    tracing::info!(changed, "reload done");
+    tandem_service::config::reload_done(&shared.config, new, changed);
 }
