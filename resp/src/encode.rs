@@ -56,6 +56,7 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut BytesMut) {
                 encode(second, proto, out);
             }
         }
+        Reply::BigNumber(digits) => encode_big_number(digits, proto, out),
     }
 }
 
@@ -98,6 +99,7 @@ pub fn encode_archived(reply: &ArchivedReply, proto: Protocol, out: &mut BytesMu
                 encode_archived(&pair.1, proto, out);
             }
         }
+        ArchivedReply::BigNumber(digits) => encode_big_number(digits.as_str(), proto, out),
     }
 }
 
@@ -210,6 +212,16 @@ pub fn encode_double(d: f64, proto: Protocol, out: &mut BytesMut) {
             out.put_slice(text.as_bytes());
             out.put_slice(CRLF);
         }
+    }
+}
+
+/// Redis's `addReplyBigNum`: `(digits\r\n` in RESP3, a bulk string in RESP2 (redis-server
+/// 7.0.15 answers `EVAL "return {big_number='123'}" 0` with `(123` and `$3 123`). CR/LF
+/// become spaces as on a status line; Redis's script conversion has already replaced them.
+pub fn encode_big_number(digits: &str, proto: Protocol, out: &mut BytesMut) {
+    match proto {
+        Protocol::Resp2 => encode_bulk(digits.as_bytes(), out),
+        Protocol::Resp3 => put_line(b'(', digits.as_bytes(), out),
     }
 }
 
@@ -374,6 +386,14 @@ mod tests {
         assert_eq!(
             both(&Reply::Verbatim(b"a:1".to_vec())),
             ("$3\r\na:1\r\n".into(), "=7\r\ntxt:a:1\r\n".into())
+        );
+        assert_eq!(
+            both(&Reply::BigNumber("123".into())),
+            ("$3\r\n123\r\n".into(), "(123\r\n".into())
+        );
+        assert_eq!(
+            both(&Reply::BigNumber("12\n3".into())),
+            ("$4\r\n12\n3\r\n".into(), "(12 3\r\n".into())
         );
         assert_eq!(
             both(&Reply::Bool(false)),
@@ -761,13 +781,16 @@ mod tests {
             Just(Reply::NilArray),
             any::<f64>().prop_map(Reply::Double),
             any::<bool>().prop_map(Reply::Bool),
+            proptest::collection::vec(any::<u8>(), 0..8).prop_map(Reply::Verbatim),
+            ".{0,8}".prop_map(Reply::BigNumber),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..6).prop_map(Reply::Array),
                 proptest::collection::vec((inner.clone(), inner.clone()), 0..4)
                     .prop_map(Reply::Map),
-                proptest::collection::vec(inner, 0..6).prop_map(Reply::Set),
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Reply::Set),
+                proptest::collection::vec((inner.clone(), inner), 0..4).prop_map(Reply::Pairs),
             ]
         })
     }

@@ -4,7 +4,8 @@
 //! The direction Reply → Lua depends on the protocol the script selected with
 //! `redis.setresp` (RESP2 by default): under RESP2 a command's reply is first flattened the way
 //! a RESP2 client would see it (maps become flat arrays, doubles bulk strings, nulls `false`),
-//! under RESP3 it keeps its shape (`{map=…}`, `{set=…}`, `{double=…}`, `nil`, booleans). The
+//! under RESP3 it keeps its shape (`{map=…}`, `{set=…}`, `{double=…}`, `{big_number=…}`,
+//! `nil`, booleans). The
 //! direction Lua → Reply depends on it only for booleans.
 
 use mlua::{Lua, Table, Value};
@@ -79,9 +80,8 @@ fn table_to_reply(t: &Table, resp: Resp, depth: usize) -> Reply {
         _ => {}
     }
     if let Ok(Value::String(big)) = t.raw_get::<Value>("big_number") {
-        // tandem_shared::Reply has no big number: a RESP2 client gets this bulk string from
-        // Redis too; a RESP3 client gets `$` instead of `(` (reported as a gap).
-        return Reply::Bulk(one_line(&big.as_bytes()).into_bytes());
+        // Redis does not check the text holds digits; it only maps CR/LF to spaces.
+        return Reply::BigNumber(one_line(&big.as_bytes()));
     }
     if let Ok(Value::Table(v)) = t.raw_get::<Value>("verbatim_string") {
         if let (Ok(Value::String(_format)), Ok(Value::String(text))) =
@@ -202,6 +202,12 @@ pub fn reply_to_lua(lua: &Lua, reply: &Reply, resp: Resp) -> mlua::Result<Value>
         Reply::Bool(b) => match resp {
             Resp::Resp2 => Value::Number(if *b { 1.0 } else { 0.0 }),
             Resp::Resp3 => Value::Boolean(*b),
+        },
+        // `redisProtocolToLuaType_BigNumber`: `{big_number = "digits"}` under RESP3; under
+        // RESP2 the command's reply was a bulk string, so Lua sees a string.
+        Reply::BigNumber(digits) => match resp {
+            Resp::Resp2 => Value::String(lua.create_string(digits)?),
+            Resp::Resp3 => wrap(lua, "big_number", Value::String(lua.create_string(digits)?))?,
         },
         Reply::Verbatim(text) => match resp {
             Resp::Resp2 => Value::String(lua.create_string(text)?),

@@ -50,9 +50,8 @@
 //!
 //! # Where tandem differs from redis-server 7.0.15 (each on purpose or forced by mlua)
 //!
-//! - Big numbers (`{big_number=…}`) reply as bulk strings: `tandem_shared::Reply` has no
-//!   big-number variant (RESP2 clients see what Redis sends; RESP3 clients get `$`, not `(`).
-//!   A verbatim string's format is always `txt` for the same reason.
+//! - A verbatim string's format is always `txt`: `tandem_shared::Reply::Verbatim` carries
+//!   no format.
 //! - Nesting stops at 1000 levels (replies, cjson, cmsgpack) where Redis reaches ~8000, one
 //!   unpack returns at most 4000 values, and a call with ~8000 string arguments fails: mlua
 //!   panics when its ~8000 handle slots run out, so the limits stay below that (a panic that

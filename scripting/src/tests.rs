@@ -534,12 +534,17 @@ fn lua_to_reply_conversion_resp2_and_resp3() {
             Reply::Nil,
             Reply::Double(1.5),
             Reply::Set(vec![bulk("a")]),
-            bulk("123")
+            Reply::BigNumber("123".into())
         ])
     );
     assert_eq!(
         eval(&mut e, "redis.setresp(3) return {true, false, {double=1.5}, {verbatim_string={format=\"txt\", string=\"hi\"}}}"),
         Reply::Array(vec![Reply::Bool(true), Reply::Bool(false), Reply::Double(1.5), Reply::Verbatim(b"hi".to_vec())])
+    );
+    // redis-server 7.0.15: `(12  3` to a RESP3 client (CR/LF become spaces, no digit check).
+    assert_eq!(
+        eval(&mut e, "return {big_number='12\\r\\n3'}"),
+        Reply::BigNumber("12  3".into())
     );
     // setresp lasts for one script only.
     assert_eq!(eval(&mut e, "return false"), Reply::Nil);
@@ -657,6 +662,22 @@ fn reply_shapes_reach_lua_by_protocol() {
     );
     let v = reply_to_lua(&lua, &Reply::Error("NOSPACE".into()), Resp::Resp2).unwrap();
     assert_eq!(lua_to_reply(&v, Resp::Resp2), err("ERR NOSPACE"));
+    // A command's big number: `{big_number=…}` under RESP3, a string under RESP2.
+    let big = Reply::BigNumber("1234567999999999999999999999999999999".into());
+    let v = reply_to_lua(&lua, &big, Resp::Resp3).unwrap();
+    let mlua::Value::Table(t) = &v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(
+        t.raw_get::<String>("big_number").unwrap(),
+        "1234567999999999999999999999999999999"
+    );
+    assert_eq!(lua_to_reply(&v, Resp::Resp3), big);
+    let v = reply_to_lua(&lua, &big, Resp::Resp2).unwrap();
+    assert_eq!(
+        lua_to_reply(&v, Resp::Resp2),
+        bulk("1234567999999999999999999999999999999")
+    );
     let v = reply_to_lua(
         &lua,
         &Reply::Array(vec![Reply::Nil, Reply::Integer(1)]),

@@ -41,6 +41,10 @@ pub enum Reply {
     /// Pairs sent as an array of 2-element arrays in RESP3 and one flat array in RESP2
     /// (`HRANDFIELD … WITHVALUES`, `ZRANGE … WITHSCORES`).
     Pairs(#[rkyv(omit_bounds)] Vec<(Reply, Reply)>),
+    /// A RESP3 big number `(digits\r\n`; a bulk string in RESP2 (Redis's `addReplyBigNum`).
+    /// Only scripts make one (`return {big_number = '…'}`); the text is whatever the script
+    /// gave, CR/LF already turned into spaces, as Redis does not check it holds digits.
+    BigNumber(String),
 }
 
 impl Reply {

@@ -22,7 +22,8 @@ pub use message::{
 /// Wire protocol version. Bump when frame kinds or header semantics change.
 /// v2: `KeyedRequest` (exactly-once writes across reconnects).
 /// v3: `Subscriptions` and `Push` (pub/sub routed through storaged).
-/// v4: scripting commands (`Eval`, `EvalSha`, `ScriptLoad`, `ScriptExists`, `ScriptFlush`).
+/// v4: scripting commands (`Eval`, `EvalSha`, `ScriptLoad`, `ScriptExists`, `ScriptFlush`),
+///     `Reply::BigNumber`.
 pub const PROTOCOL_VERSION: u8 = 4;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).
