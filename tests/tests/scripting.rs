@@ -73,6 +73,11 @@ fn differential_eval_replies_and_the_commands_scripts_issue() {
         &["EVAL", "return redis.call('GET')", "0"],
         &["EVAL", "return redis.call('MULTI')", "0"],
         &["EVAL", "return redis.call('BLPOP', 'l', 0)", "0"],
+        // The blocking commands scripts may call (not `noscript` in Redis 7.0) do not block.
+        &["EVAL", "return redis.call('BLMPOP', 0, 1, 'empty', 'LEFT')", "0"],
+        &["EVAL", "return redis.call('BZMPOP', 0, 1, 'empty', 'MIN')", "0"],
+        &["EVAL", "return redis.call('BLMPOP', 0, 1, 'l', 'RIGHT', 'COUNT', 2)", "0"],
+        &["EVAL", "return redis.call('BZMPOP', 0, 1, 'z', 'MAX')", "0"],
         &["EVAL", "return redis.call('EVAL', 'return 1', 0)", "0"],
         &["EVAL", "return redis.call('SUBSCRIBE', 'c')", "0"],
         // Bad input.
