@@ -13,6 +13,8 @@ use serde::Deserialize;
 use tandem_service::config::Settings;
 use tandem_service::log::LogFormat;
 
+use crate::engine::FsyncPolicy;
+
 tandem_service::options! {
 default_file = "/etc/tandem/storaged.toml";
 
@@ -194,7 +196,7 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub socket: PathBuf,
-    pub fsync: String,
+    pub fsync: FsyncPolicy,
     pub storage_threads: usize,
     pub io_threads: usize,
     pub write_queue: usize,
@@ -230,12 +232,12 @@ impl Settings for Config {
     fn from_options(o: Options) -> Result<Config, String> {
         let log = o.log.unwrap_or_else(|| "info".to_owned());
         tandem_service::log::parse_filter(&log)?;
-        let fsync = o.fsync.unwrap_or_else(|| "everysec".to_owned());
-        if fsync.parse::<crate::engine::FsyncPolicy>().is_err() {
-            return Err(format!(
-                "fsync must be always, everysec or no, not {fsync:?}"
-            ));
-        }
+        let fsync = match o.fsync {
+            None => FsyncPolicy::EverySec,
+            Some(text) => text
+                .parse()
+                .map_err(|_| format!("fsync must be always, everysec or no, not {text:?}"))?,
+        };
         let notify = o.notify_keyspace_events.unwrap_or_default();
         let notify_keyspace_events = tandem_shared::notify::Flags::parse(notify.as_bytes())
             .ok_or_else(|| {
@@ -398,6 +400,20 @@ mod tests {
             fsync: Some("sometimes".into()),
             ..Options::default()
         };
-        assert!(Config::from_options(bad).is_err());
+        assert_eq!(
+            Config::from_options(bad),
+            Err("fsync must be always, everysec or no, not \"sometimes\"".to_owned())
+        );
+    }
+
+    /// The policy is parsed once, here (any case, as before), and the server takes it as is.
+    #[test]
+    fn fsync_is_typed_with_everysec_by_default() {
+        let config = Config::from_options(Options::default()).expect("valid");
+        assert_eq!(config.fsync, FsyncPolicy::EverySec);
+        let flags =
+            Options::try_parse_from(["tandem-storaged", "--fsync", "Always"]).expect("flags");
+        let config = Config::from_options(flags).expect("valid");
+        assert_eq!(config.fsync, FsyncPolicy::Always);
     }
 }

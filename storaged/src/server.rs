@@ -30,12 +30,7 @@ pub async fn run(
     peers: Arc<RwLock<PeerPolicy>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    let fsync: FsyncPolicy = config.fsync.parse().map_err(|_| {
-        ServerError::Config(format!(
-            "--fsync must be always, everysec or no, not {:?}",
-            config.fsync
-        ))
-    })?;
+    let fsync = config.fsync;
     std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::Socket {
         path: config.data_dir.display().to_string(),
         source,
