@@ -29,9 +29,9 @@ fn load(addr: String, id: usize, stop: Arc<AtomicBool>, progress: Arc<AtomicU64>
         let key = format!("w{id}:{i}");
         let mut pipe = redis::pipe();
         pipe.cmd("SET").arg(&key).arg(i);
-        if i % 4 == 0 {
+        if i.is_multiple_of(4) {
             pipe.arg("EX").arg(1000);
-        } else if i % 5 == 0 {
+        } else if i.is_multiple_of(5) {
             pipe.arg("PX").arg(300);
         }
         pipe.cmd("HSET")
@@ -39,10 +39,10 @@ fn load(addr: String, id: usize, stop: Arc<AtomicBool>, progress: Arc<AtomicU64>
             .arg(i)
             .arg(i);
         pipe.cmd("LPUSH").arg(format!("l{id}:{}", i % 30)).arg(i);
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             pipe.cmd("DEL").arg(format!("w{id}:{}", i - 3));
         }
-        if i % 8 == 0 {
+        if i.is_multiple_of(8) {
             pipe.cmd("PERSIST").arg(format!("w{id}:{}", i - 4));
         }
         let _: redis::RedisResult<redis::Value> = pipe.query(&mut conn);
