@@ -55,6 +55,16 @@ fn differential_eval_replies_and_the_commands_scripts_issue() {
         &["EVAL", "redis.call('HSET', 'h', 'f', '1', 'g', '2') return redis.call('HGETALL', 'h')", "0"],
         &["EVAL", "redis.call('ZADD', 'z', 1, 'a', 2, 'b') return redis.call('ZRANGE', 'z', 0, -1, 'WITHSCORES')", "0"],
         &["EVAL", "return redis.call('SMEMBERS', 'nosuchset')", "0"],
+        // RESP3 replies inside the script after redis.setresp(3), and back out.
+        &["EVAL", "redis.setresp(3) return redis.call('HGETALL', 'h')", "0"],
+        &["EVAL", "redis.setresp(3) return redis.call('ZSCORE', 'z', 'b')", "0"],
+        &["EVAL", "redis.setresp(3) return redis.call('GET', 'missing')", "0"],
+        &["EVAL", "redis.setresp(3) local r = redis.call('HGETALL', 'h') return r['map']['g']", "0"],
+        &["EVAL", "return {double=3.5}", "0"],
+        &["EVAL", "return redis.call('ZSCORE', 'z', 'b')", "0"],
+        // The keys of a script, as COMMAND GETKEYS finds them (numkeys).
+        &["COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "x"],
+        &["COMMAND", "GETKEYS", "EVALSHA_RO", RETURN_ONE, "1", "a", "x"],
         &["EVAL", "return redis.call('PING')", "0"],
         &["EVAL", "return redis.call('ECHO', 'hi')", "0"],
         &["EVAL", "return #redis.call('TIME')", "0"],
