@@ -4,16 +4,50 @@
 #     . scripts/lib.sh
 # It makes a fresh work directory `$work` (under `$work_parent` if set before sourcing, else
 # $TMPDIR or /tmp), and at exit stops every server whose pid is in `pids` and removes `$work`.
+# A server started through a command whose processes are not known in advance (a shell
+# wrapper, a launcher that forks) goes in `trees` instead: its whole process tree is stopped.
 
 work=$(mktemp -d "${work_parent:-${TMPDIR:-/tmp}}/tandem-bench.XXXXXX")
 pids=()
+trees=()
 
-# Stops the servers in `pids` (SIGTERM, then waits for each) and empties the list.
+# Prints the pids of every process in the trees rooted at the pids given, roots included
+# (one `ps` snapshot; a process that daemonized by forking twice is no longer in its tree).
+tree_pids() { # root pid...
+    ps -e -o pid=,ppid= | awk -v roots="$*" '
+        BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
+        { parent[$1] = $2 }
+        END {
+            do {
+                grew = 0
+                for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 }
+            } while (grew)
+            for (p in keep) if (p in parent) print p
+        }'
+}
+
+# Whether the process exists and has not exited (an exited one waits as a zombie until its
+# parent, or init for an orphan, reaps it).
+running() { # pid
+    local state
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "${state:0:1}" != Z ]
+}
+
+# Stops the servers in `pids` (SIGTERM, then waits for each) and every process of the trees
+# in `trees` (SIGTERM to all of them at once, SIGKILL to any still there after 10 s), and
+# empties both lists.
 stop_all() {
-    local pid
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    local pid members=()
+    if [ ${#trees[@]} -gt 0 ]; then mapfile -t members < <(tree_pids "${trees[@]}"); fi
+    for pid in "${pids[@]}" "${members[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}" "${trees[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for pid in "${members[@]}"; do
+        for _ in $(seq 100); do running "$pid" || continue 2; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     pids=()
+    trees=()
 }
 trap 'stop_all; rm -rf "$work"' EXIT
 
@@ -43,11 +77,12 @@ free_port() { # [taken port...]
 
 # Waits (up to 30 s) until the server on the port answers a storage-bound command (DBSIZE),
 # so for tandem the proxy's link to storaged is up too. Otherwise prints the tail of every
-# log under $work and exits.
+# log under $work and exits. Each try is cut off after 2 s: a proxy whose link cannot come up
+# answers only at its request deadline, and redis-cli would wait for it.
 wait_ready() { # port
-    local log
-    for _ in $(seq 300); do
-        redis-cli -p "$1" DBSIZE 2>/dev/null | grep -qE '^[0-9]+$' && return
+    local log deadline=$((SECONDS + 30))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        timeout 2 redis-cli -p "$1" DBSIZE 2>/dev/null | grep -qE '^[0-9]+$' && return
         sleep 0.1
     done
     echo "server on port $1 did not start; its logs:" >&2
