@@ -164,6 +164,9 @@ mod tests {
         // One valid argument list per storage command, by name.
         let samples: &[(&str, &[&str])] = &[
             ("append", &["k", "v"]),
+            ("bitcount", &["k"]),
+            ("bitop", &["and", "d", "a"]),
+            ("bitpos", &["k", "1"]),
             ("blmove", &["a", "b", "left", "right", "0"]),
             ("blmpop", &["0", "1", "a", "left"]),
             ("blpop", &["a", "0"]),
@@ -194,6 +197,7 @@ mod tests {
             ("flushall", &[]),
             ("flushdb", &[]),
             ("get", &["k"]),
+            ("getbit", &["k", "0"]),
             ("getdel", &["k"]),
             ("getex", &["k"]),
             ("getrange", &["k", "0", "1"]),
@@ -257,6 +261,7 @@ mod tests {
             ("sdiff", &["a", "b"]),
             ("sdiffstore", &["d", "a"]),
             ("set", &["k", "v"]),
+            ("setbit", &["k", "0", "1"]),
             ("setex", &["k", "10", "v"]),
             ("setnx", &["k", "v"]),
             ("setrange", &["k", "0", "v"]),

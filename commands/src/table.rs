@@ -18,12 +18,13 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
-use crate::parse::{blocking, hash, keys, list, pubsub, scripting, set, string, zset};
+use crate::parse::{bitmap, blocking, hash, keys, list, pubsub, scripting, set, string, zset};
 use crate::spec::CommandSpec;
 
 /// Every family's rows. A new family file adds its `COMMANDS` here.
 const FAMILIES: &[&[CommandSpec]] = &[
     string::COMMANDS,
+    bitmap::COMMANDS,
     keys::COMMANDS,
     hash::COMMANDS,
     list::COMMANDS,

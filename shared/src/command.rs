@@ -107,6 +107,39 @@ pub enum ScanOptionError {
     NotInteger,
 }
 
+/// The range argument of `BITCOUNT`/`BITPOS`, as the proxy parsed it. Redis reads the
+/// range only once the key exists and is a string, so a bad range travels to storaged
+/// (`Invalid`) instead of failing in the proxy.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum BitRange {
+    /// No range: the whole value.
+    Whole,
+    /// `start [end]` in bytes, or in bits if `bits` (`BIT`); `end` is `None` only for
+    /// `BITPOS key bit start`. Negative values count from the end, as in Redis.
+    Span {
+        start: i64,
+        end: Option<i64>,
+        bits: bool,
+    },
+    /// `BITCOUNT` with a negative `start` past a negative `end`: 0 whatever the value
+    /// (Redis answers before it reads the unit).
+    Empty,
+    /// A range Redis rejects once the key turned out to be a string (`Syntax` or
+    /// `NotInteger`, the same two errors as a bad scan option).
+    Invalid(ScanOptionError),
+}
+
+/// The operation of `BITOP`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum BitOpKind {
+    And,
+    Or,
+    Xor,
+    Not,
+}
+
 /// One key a client WATCHes, as storaged handed it out; the proxy sends it back unchanged
 /// with `EXEC` or to release it.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -348,6 +381,34 @@ pub enum Command {
         key: Vec<u8>,
         offset: u64,
         value: Vec<u8>,
+    },
+    /// `SETBIT`; the proxy has checked `offset` against `proto-max-bulk-len`.
+    SetBit {
+        key: Vec<u8>,
+        offset: u64,
+        on: bool,
+    },
+    /// `GETBIT`.
+    GetBit {
+        key: Vec<u8>,
+        offset: u64,
+    },
+    /// `BITCOUNT key [start end [BYTE|BIT]]`.
+    BitCount {
+        key: Vec<u8>,
+        range: BitRange,
+    },
+    /// `BITPOS key bit [start [end [BYTE|BIT]]]`.
+    BitPos {
+        key: Vec<u8>,
+        bit: bool,
+        range: BitRange,
+    },
+    /// `BITOP op destkey key [key ...]` (`NOT`: exactly one source, checked by the proxy).
+    BitOp {
+        op: BitOpKind,
+        dest: Vec<u8>,
+        keys: Vec<Vec<u8>>,
     },
     /// `INCR`, `DECR`, `INCRBY`, `DECRBY`.
     IncrBy {
@@ -962,6 +1023,11 @@ command_kinds! {
     StrLen => "strlen",
     GetRange => "getrange",
     SetRange => "setrange",
+    SetBit => "setbit",
+    GetBit => "getbit",
+    BitCount => "bitcount",
+    BitPos => "bitpos",
+    BitOp => "bitop",
     IncrBy => "incrby",
     IncrByFloat => "incrbyfloat",
     Lcs => "lcs",

@@ -16,8 +16,8 @@ pub mod reply;
 pub mod wire;
 
 pub use command::{
-    Command, CommandKind, CopyTarget, ExpireCondition, GetExExpiry, LcsMode, ScanOptionError,
-    ScanType, SetCondition, SetExpiry, TimeUnit,
+    BitOpKind, BitRange, Command, CommandKind, CopyTarget, ExpireCondition, GetExExpiry, LcsMode,
+    ScanOptionError, ScanType, SetCondition, SetExpiry, TimeUnit,
 };
 pub use error::StorageError;
 pub use reply::Reply;

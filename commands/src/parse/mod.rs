@@ -7,6 +7,7 @@
 //! times absolute from [`crate::args::ParseCtx::now_ms`] and answer syntax errors with
 //! Redis 7's texts. Errors that depend on a key's value or type are storaged's to produce.
 
+pub mod bitmap;
 pub mod blocking;
 pub mod hash;
 pub mod keys;

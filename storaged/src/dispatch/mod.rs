@@ -1,7 +1,7 @@
 //! Maps an archived [`Command`](tandem_shared::Command) onto the type functions: one
 //! place per command.
 //!
-//! One file per family (`string.rs`, `keyspace.rs`, `hash.rs`, `set.rs`, `zset.rs`,
+//! One file per family (`string.rs`, `bitmap.rs`, `keyspace.rs`, `hash.rs`, `set.rs`, `zset.rs`,
 //! `list.rs`, `pop.rs`, `server.rs`). Each holds, per command, the arm that turns the
 //! archived arguments into native ones for its `types/` function, beside it the command's
 //! keyspace events (declared through `arm::done`, see `crate::events`), and the family's light
@@ -13,6 +13,7 @@
 //! where a request runs (`crate::executor` does).
 
 mod arm;
+mod bitmap;
 mod hash;
 mod keyspace;
 mod list;
@@ -91,6 +92,7 @@ pub fn execute_write(
 /// reads are never light, whatever their size turns out to be. Each family lists its own.
 pub fn is_light_read(cmd: &ArchivedCommand) -> bool {
     string::light(cmd)
+        || bitmap::light(cmd)
         || keyspace::light(cmd)
         || hash::light(cmd)
         || set::light(cmd)
@@ -106,6 +108,7 @@ fn read<S: EngineView + ?Sized>(
     cmd: &ArchivedCommand,
 ) -> Option<CmdResult> {
     string::read(s, at, cmd)
+        .or_else(|| bitmap::read(s, at, cmd))
         .or_else(|| keyspace::read(s, at, cmd))
         .or_else(|| hash::read(s, at, cmd))
         .or_else(|| set::read(s, at, cmd))
@@ -131,6 +134,7 @@ fn read_or_refuse<S: EngineView + ?Sized>(
 /// as reads of the group's state.
 fn write(w: &mut WriteGroup<'_>, hub: &Hub, at: At, cmd: &ArchivedCommand) -> CmdResult {
     let written = string::write(w, at, cmd)
+        .or_else(|| bitmap::write(w, at, cmd))
         .or_else(|| keyspace::write(w, at, cmd))
         .or_else(|| hash::write(w, at, cmd))
         .or_else(|| set::write(w, at, cmd))

@@ -1176,6 +1176,10 @@ fn light_reads_are_point_lookups_and_short_windows() {
     let light_ones = [
         Command::Get { key: key() },
         Command::StrLen { key: key() },
+        Command::GetBit {
+            key: key(),
+            offset: 4_294_967_295,
+        },
         Command::Type { key: key() },
         Command::Ttl { key: key(), unit },
         Command::ExpireTime { key: key(), unit },

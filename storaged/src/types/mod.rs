@@ -7,6 +7,7 @@
 //! engine's [`Services`](crate::engine::Services) (cursors, random numbers, counters);
 //! never RocksDB or the engine behind the traits.
 
+pub mod bitmap;
 pub mod hash;
 pub mod keyspace;
 pub mod list;

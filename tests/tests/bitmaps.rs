@@ -1,0 +1,269 @@
+//! Bitmap commands (issue 17) against redis-server, reply for reply in RESP2 and RESP3:
+//! SETBIT/GETBIT with their offset and bit errors, BITCOUNT and BITPOS over byte and bit
+//! ranges (negative, empty, out of range, missing keys, bad ranges that Redis reports
+//! only for an existing string), BITOP over keys of different lengths, and bitmaps read
+//! and written as strings, including chunked values (over 64 KiB) and far offsets.
+
+use tandem_tests::Differ;
+
+#[test]
+fn setbit_getbit() {
+    let d = Differ::start();
+    d.check(&[
+        &["SETBIT", "b", "7", "1"],
+        &["GET", "b"],
+        &["SETBIT", "b", "7", "1"],
+        &["SETBIT", "b", "7", "0"],
+        &["SETBIT", "b", "0", "1"],
+        &["GETBIT", "b", "0"],
+        &["GETBIT", "b", "1"],
+        &["GETBIT", "b", "100000"],
+        &["GETBIT", "missing", "3"],
+        &["SETBIT", "b", "100", "0"],
+        &["STRLEN", "b"],
+        &["GET", "b"],
+        &["EXISTS", "z"],
+        &["SETBIT", "z", "20", "0"],
+        &["GET", "z"],
+        // Bits of an ordinary string, and a string over a bitmap.
+        &["SET", "s", "@"],
+        &["GETBIT", "s", "1"],
+        &["SETBIT", "s", "6", "1"],
+        &["GET", "s"],
+        &["APPEND", "s", "x"],
+        &["SETRANGE", "b", "1", "ab"],
+        &["GETBIT", "b", "9"],
+        &["SET", "n", "123"],
+        &["SETBIT", "n", "7", "0"],
+        &["GET", "n"],
+        // Errors, in Redis's order.
+        &["SETBIT", "b", "-1", "1"],
+        &["SETBIT", "b", "x", "1"],
+        &["SETBIT", "b", "4294967296", "1"],
+        &["SETBIT", "b", "-1", "2"],
+        &["SETBIT", "b", "1", "2"],
+        &["SETBIT", "b", "1", "-1"],
+        &["SETBIT", "b", "1", "x"],
+        &["GETBIT", "b", "4294967296"],
+        &["GETBIT", "b", "-1"],
+        &["SETBIT", "b", "1"],
+        &["GETBIT", "b"],
+        &["LPUSH", "l", "a"],
+        &["SETBIT", "l", "1", "1"],
+        &["SETBIT", "l", "1", "2"],
+        &["GETBIT", "l", "1"],
+        &["GETBIT", "l", "-1"],
+    ]);
+}
+
+#[test]
+fn setbit_far_and_chunked() {
+    let d = Differ::start();
+    d.check(&[
+        // 65 KiB and more: the value is chunked; bits land in one chunk.
+        &["SETBIT", "big", "600000", "1"],
+        &["STRLEN", "big"],
+        &["GETBIT", "big", "600000"],
+        &["GETBIT", "big", "599999"],
+        &["SETBIT", "big", "7", "1"],
+        &["SETBIT", "big", "131071", "1"],
+        &["SETBIT", "big", "131072", "1"],
+        &["BITCOUNT", "big"],
+        &["BITCOUNT", "big", "16383", "16384"],
+        &["BITCOUNT", "big", "131070", "131072", "BIT"],
+        &["BITPOS", "big", "1", "1"],
+        &["BITPOS", "big", "1", "16385"],
+        &["BITPOS", "big", "0", "0", "-1", "BIT"],
+        &["BITPOS", "big", "1", "-100", "-1", "BIT"],
+        &["GETRANGE", "big", "16383", "16384"],
+        &["SETBIT", "big", "600000", "0"],
+        &["BITCOUNT", "big", "70000", "-1"],
+        &["STRLEN", "big"],
+        // A small string that outgrows the inline limit through SETBIT.
+        &["SET", "grow", "abc"],
+        &["SETBIT", "grow", "1000000", "1"],
+        &["STRLEN", "grow"],
+        &["GETRANGE", "grow", "0", "2"],
+        &["BITCOUNT", "grow"],
+        // The largest offset proto-max-bulk-len allows: a 512 MiB value, one chunk written.
+        &["SETBIT", "max", "4294967295", "1"],
+        &["STRLEN", "max"],
+        &["GETBIT", "max", "4294967295"],
+        &["GETBIT", "max", "4294967294"],
+        &["BITCOUNT", "max", "-1", "-1"],
+        &["BITPOS", "max", "1", "-2"],
+        &["BITCOUNT", "max", "-9", "-1", "BIT"],
+        &["DEL", "max"],
+    ]);
+}
+
+#[test]
+fn bitcount_ranges() {
+    let d = Differ::start();
+    d.check(&[
+        &["SET", "k", "foobar"],
+        &["BITCOUNT", "k"],
+        &["BITCOUNT", "k", "0", "0"],
+        &["BITCOUNT", "k", "1", "1"],
+        &["BITCOUNT", "k", "1", "-2"],
+        &["BITCOUNT", "k", "-3", "-1"],
+        &["BITCOUNT", "k", "-100", "100"],
+        &["BITCOUNT", "k", "4", "2"],
+        &["BITCOUNT", "k", "-1", "-3"],
+        &["BITCOUNT", "k", "-1", "-3", "nope"],
+        &["BITCOUNT", "k", "-10", "-20"],
+        &["BITCOUNT", "k", "6", "100"],
+        &["BITCOUNT", "k", "0", "0", "BYTE"],
+        &["BITCOUNT", "k", "5", "30", "BIT"],
+        &["BITCOUNT", "k", "5", "30", "bit"],
+        &["BITCOUNT", "k", "1", "1", "BIT"],
+        &["BITCOUNT", "k", "-5", "-1", "BIT"],
+        &["BITCOUNT", "k", "47", "47", "BIT"],
+        &["BITCOUNT", "k", "48", "100", "BIT"],
+        &["BITCOUNT", "k", "0", "-1", "BIT"],
+        // Bad ranges: an error for a string, 0 for a missing key.
+        &["BITCOUNT", "k", "1"],
+        &["BITCOUNT", "k", "1", "2", "3"],
+        &["BITCOUNT", "k", "1", "2", "BIT", "x"],
+        &["BITCOUNT", "k", "x", "2"],
+        &["BITCOUNT", "k", "1", "x", "BIT"],
+        &["BITCOUNT", "k", "1", "2", "bits"],
+        &["BITCOUNT", "missing"],
+        &["BITCOUNT", "missing", "1"],
+        &["BITCOUNT", "missing", "x", "y", "z"],
+        &["BITCOUNT", "missing", "0", "-1", "BIT"],
+        &["SET", "empty", ""],
+        &["BITCOUNT", "empty"],
+        &["BITCOUNT", "empty", "0", "-1"],
+        &["BITCOUNT", "empty", "0", "-1", "BIT"],
+        &["HSET", "h", "f", "v"],
+        &["BITCOUNT", "h"],
+        &["BITCOUNT", "h", "x"],
+        &["SET", "n", "12345"],
+        &["BITCOUNT", "n", "1", "2"],
+    ]);
+}
+
+#[test]
+fn bitpos_ranges() {
+    let d = Differ::start();
+    d.check(&[
+        &["SET", "k", "\u{0}\u{ff}\u{f0}"],
+        &["BITPOS", "k", "1"],
+        &["BITPOS", "k", "0"],
+        &["BITPOS", "k", "1", "2"],
+        &["BITPOS", "k", "0", "1"],
+        &["BITPOS", "k", "0", "1", "-1"],
+        &["BITPOS", "k", "1", "-1"],
+        &["BITPOS", "k", "1", "7", "15", "BIT"],
+        &["BITPOS", "k", "0", "7", "15", "BIT"],
+        &["BITPOS", "k", "1", "2", "3", "bit"],
+        &["BITPOS", "k", "0", "12", "-1", "BYTE"],
+        &["BITPOS", "k", "1", "3", "1"],
+        &["BITPOS", "k", "1", "100"],
+        &["BITPOS", "k", "0", "100"],
+        &["BITPOS", "k", "0", "-100", "-50"],
+        // All ones: no clear bit inside, the first past the end unless an end is given.
+        &["SET", "ones", "\u{ff}\u{ff}"],
+        &["BITPOS", "ones", "0"],
+        &["BITPOS", "ones", "0", "1"],
+        &["BITPOS", "ones", "0", "0", "-1"],
+        &["BITPOS", "ones", "0", "3", "-1", "BIT"],
+        &["BITPOS", "ones", "0", "3"],
+        &["BITPOS", "ones", "1", "3", "-1", "BIT"],
+        &["SET", "zeros", "\u{0}\u{0}"],
+        &["BITPOS", "zeros", "1"],
+        &["BITPOS", "zeros", "0"],
+        &["BITPOS", "zeros", "1", "0", "-1", "BIT"],
+        &["BITPOS", "missing", "1"],
+        &["BITPOS", "missing", "0"],
+        &["BITPOS", "missing", "0", "x"],
+        &["SET", "empty", ""],
+        &["BITPOS", "empty", "0"],
+        &["BITPOS", "empty", "1"],
+        // Errors, in Redis's order.
+        &["BITPOS", "k", "2"],
+        &["BITPOS", "k", "x"],
+        &["BITPOS", "missing", "2"],
+        &["BITPOS", "k", "1", "x"],
+        &["BITPOS", "k", "1", "0", "x"],
+        &["BITPOS", "k", "1", "0", "x", "nope"],
+        &["BITPOS", "k", "1", "0", "x", "BIT"],
+        &["BITPOS", "k", "1", "0", "1", "BIT", "x"],
+        &["SADD", "s", "a"],
+        &["BITPOS", "s", "1"],
+        &["BITPOS", "s", "2"],
+        &["BITPOS", "s", "1", "x"],
+    ]);
+}
+
+#[test]
+fn bitop() {
+    let d = Differ::start();
+    d.check(&[
+        &["SET", "a", "abcdef"],
+        &["SET", "b", "ab"],
+        &["BITOP", "AND", "d", "a", "b"],
+        &["GET", "d"],
+        &["BITOP", "or", "d", "a", "b"],
+        &["GET", "d"],
+        &["BITOP", "XOR", "d", "a", "b", "missing"],
+        &["GET", "d"],
+        &["BITOP", "AND", "d", "a", "missing"],
+        &["GET", "d"],
+        &["BITOP", "NOT", "d", "b"],
+        &["GET", "d"],
+        &["BITOP", "NOT", "d", "a"],
+        &["STRLEN", "d"],
+        &["BITOP", "AND", "d", "a"],
+        &["GET", "d"],
+        // The destination is replaced, whatever it held, and loses its expiry.
+        &["SET", "d", "x", "EX", "100"],
+        &["BITOP", "OR", "d", "b"],
+        &["TTL", "d"],
+        &["LPUSH", "l", "x"],
+        &["BITOP", "OR", "l", "a"],
+        &["TYPE", "l"],
+        // An empty result deletes the destination.
+        &["BITOP", "OR", "d", "missing", "nothing"],
+        &["EXISTS", "d"],
+        &["SET", "empty", ""],
+        &["BITOP", "XOR", "e", "empty"],
+        &["EXISTS", "e"],
+        &["BITOP", "AND", "a", "a", "a"],
+        &["GET", "a"],
+        // Errors.
+        &["BITOP", "NAND", "d", "a"],
+        &["BITOP", "NOT", "d", "a", "b"],
+        &["BITOP", "NOT", "d"],
+        &["BITOP", "AND", "d"],
+        &["HSET", "h", "f", "v"],
+        &["BITOP", "AND", "d", "a", "h"],
+        &["BITOP", "NOT", "d", "h"],
+        &["EXISTS", "d"],
+    ]);
+}
+
+#[test]
+fn bitop_over_chunked_values() {
+    let d = Differ::start();
+    d.check(&[
+        &["SETBIT", "x", "700000", "1"],
+        &["SETBIT", "x", "3", "1"],
+        &["SETBIT", "y", "700001", "1"],
+        &["SETBIT", "y", "200000", "1"],
+        &["BITOP", "OR", "o", "x", "y"],
+        &["BITCOUNT", "o"],
+        &["BITPOS", "o", "1", "10"],
+        &["BITOP", "AND", "a", "x", "y"],
+        &["BITCOUNT", "a"],
+        &["STRLEN", "a"],
+        &["BITOP", "NOT", "n", "x"],
+        &["BITCOUNT", "n"],
+        &["BITPOS", "n", "0"],
+        &["SET", "short", "zz"],
+        &["BITOP", "XOR", "s", "short", "x"],
+        &["BITCOUNT", "s"],
+        &["GETRANGE", "s", "0", "3"],
+    ]);
+}
