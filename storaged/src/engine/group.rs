@@ -408,6 +408,82 @@ mod tests {
         assert_eq!(stats.expired_keys.load(Ordering::Relaxed), 2);
     }
 
+    /// The key-counter record the engine stores, decoded.
+    fn stored<E: KvEngine>(engine: &E) -> Option<counters::Record> {
+        let v = engine.get(Cf::Meta, counters::KEY).unwrap()?;
+        Some(counters::Record::decode(&v).expect("a record the group wrote decodes"))
+    }
+
+    /// After every commit the stored record holds the published counters and a version
+    /// at least every version handed out; a group that changes neither writes no record.
+    fn the_record_follows_every_commit<E: KvEngine + Clone>(engine: E) {
+        let mut w = Writer::new(engine.clone());
+        let check = |engine: &E| {
+            let r = stored(engine).expect("a record after a counting commit");
+            assert_eq!(r.counts, engine.counts());
+            assert!(r.last_version >= engine.services().last_version());
+        };
+        let mut g = w.begin();
+        for (db, k, ttl) in [(0, &b"a"[..], false), (0, b"b", true), (4, b"c", true)] {
+            g.new_version();
+            g.put(Cf::Meta, keys::meta_key(db, k), b"v".to_vec());
+            g.counts_mut().record_change(db, None, Some(ttl));
+        }
+        g.commit().unwrap();
+        check(&engine);
+        assert_eq!(stored(&engine).unwrap().counts.expires[4], 1);
+
+        // A delete (an expiry reclaim or DEL) and a TTL removed (PERSIST).
+        let mut g = w.begin();
+        g.delete(Cf::Meta, keys::meta_key(0, b"a"));
+        g.counts_mut().record_change(0, Some(false), None);
+        g.counts_mut().record_change(0, Some(true), Some(false));
+        g.commit().unwrap();
+        check(&engine);
+        assert_eq!(stored(&engine).unwrap().counts.keys[0], 1);
+
+        // FLUSHDB of db 4.
+        let mut g = w.begin();
+        let (start, end) = keys::db_range(4);
+        g.delete_range(Cf::Meta, start, end);
+        g.counts_mut().clear(4);
+        g.commit().unwrap();
+        check(&engine);
+        assert_eq!(stored(&engine).unwrap().counts.keys[4], 0);
+
+        // FLUSHALL's range leaves the record (outside every db) and the group rewrites it.
+        let mut g = w.begin();
+        let (start, end) = keys::all_dbs_range();
+        g.delete_range(Cf::Meta, start, end);
+        for db in 0..keys::DB_COUNT {
+            g.counts_mut().clear(db);
+        }
+        g.commit().unwrap();
+        check(&engine);
+        assert_eq!(stored(&engine).unwrap().counts, Counts::default());
+
+        // No counter changed and no version handed out: no record write (the record
+        // taken away here stays away).
+        let mut p = Pending::default();
+        p.delete(Cf::Meta, counters::KEY.to_vec());
+        engine.commit(p).unwrap();
+        let mut g = w.begin();
+        g.put(Cf::Reqs, b"request".to_vec(), Vec::new());
+        g.commit().unwrap();
+        assert_eq!(stored(&engine), None);
+    }
+
+    #[test]
+    fn the_record_follows_every_commit_in_memory() {
+        the_record_follows_every_commit(MemoryEngine::new());
+    }
+
+    #[test]
+    fn the_record_follows_every_commit_in_rocksdb() {
+        let (_dir, engine) = crate::engine::open_temp();
+        the_record_follows_every_commit(engine);
+    }
+
     #[test]
     fn touched_names_keys_of_metadata_and_sub_keys_and_flushed_databases() {
         let engine = MemoryEngine::new();
