@@ -136,6 +136,36 @@ fn string_events_match_redis() {
 }
 
 #[test]
+fn bitmap_events_match_redis() {
+    same_events(
+        "KEAn",
+        &[
+            &[
+                &["SETBIT", "b", "3", "1"],
+                &["SETBIT", "b", "3", "1"],
+                &["SETBIT", "b", "3", "0"],
+                &["SETBIT", "b", "100", "0"],
+                &["SETBIT", "b", "100", "0"],
+                &["SETBIT", "z", "5", "0"],
+                &["GETBIT", "b", "3"],
+                &["BITCOUNT", "b"],
+                &["LPUSH", "l", "x"],
+                &["SETBIT", "l", "1", "1"],
+            ],
+            &[
+                &["SET", "a", "abc"],
+                &["BITOP", "AND", "d", "a", "missing"],
+                &["BITOP", "NOT", "d", "a"],
+                &["BITOP", "OR", "d", "missing"],
+                &["BITOP", "OR", "d", "missing"],
+                &["SET", "e", "x", "EX", "100"],
+                &["BITOP", "XOR", "e", "a", "a"],
+            ],
+        ],
+    );
+}
+
+#[test]
 fn generic_events_match_redis() {
     same_events(
         "KEAn",
