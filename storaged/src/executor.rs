@@ -15,7 +15,7 @@ use bytes::BytesMut;
 use tandem_commands::CommandFacts;
 use tandem_shared::command::ArchivedCommand;
 use tandem_shared::wire::{Frame, Outcome};
-use tandem_shared::StorageError;
+use tandem_shared::{Reply, StorageError};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
@@ -175,6 +175,10 @@ impl Executor {
                 vec![Outcome::Err(StorageError::DbOutOfRange); count],
                 self.max_frame,
             ));
+        }
+        if write && scripts::busy_refusal(&self.scripts, &req) {
+            let busy = Outcome::Ok(Reply::Error(scripts::BUSY.to_owned()));
+            return Route::Answer(encode_response(id, vec![busy; count], self.max_frame));
         }
         if write || self.reads_via_writer {
             return Route::Write(id);

@@ -17,6 +17,7 @@
 //! then answers `EVALSHA` until the next restart) or have flushed one the disk still holds.
 
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tandem_commands::{lookup, Args, CommandError, CommandSpec, Handler, Local, ParseCtx};
@@ -93,11 +94,21 @@ pub struct ScriptControl {
 #[derive(Debug, Default)]
 struct RunState {
     running: bool,
+    /// When the running script started.
+    since: Option<Instant>,
     /// The running script has run a write command: it can no longer be killed.
     wrote: bool,
     /// A kill was accepted: the script runs no further write.
     killed: bool,
 }
+
+/// Redis's `busy-reply-threshold` (`lua-time-limit`) default: a script running longer makes
+/// writes that would queue behind it fail with [`BUSY`] instead.
+pub const BUSY_REPLY_THRESHOLD: Duration = Duration::from_millis(5000);
+
+/// Redis's reply to a command while a script is busy.
+pub const BUSY: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 
 /// Redis's `SCRIPT KILL` reply when no script runs.
 const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
@@ -128,6 +139,15 @@ impl ScriptControl {
         Reply::ok()
     }
 
+    /// Whether a script has been running for longer than [`BUSY_REPLY_THRESHOLD`].
+    pub fn busy(&self) -> bool {
+        let state = self.lock();
+        state.running
+            && state
+                .since
+                .is_some_and(|t| t.elapsed() > BUSY_REPLY_THRESHOLD)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, RunState> {
         // Three flags, each write complete: a panic elsewhere leaves them valid.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -136,6 +156,7 @@ impl ScriptControl {
     fn begin(&self) {
         *self.lock() = RunState {
             running: true,
+            since: Some(Instant::now()),
             wrote: false,
             killed: false,
         };
@@ -164,6 +185,16 @@ pub fn kill_request(control: &ScriptControl, req: &RequestView<'_>) -> Option<Re
         [ArchivedCommand::ScriptKill] => Some(control.kill()),
         _ => None,
     }
+}
+
+/// Whether a write request must be answered [`BUSY`] at once rather than queue behind a
+/// script running past [`BUSY_REPLY_THRESHOLD`] (where it would wait for the script, and
+/// past the proxies' deadline). Reads are not refused: they run beside the writer on
+/// committed state. Transactions are not refused either (EXEC's reply has its own shape):
+/// they queue.
+pub fn busy_refusal(control: &ScriptControl, req: &RequestView<'_>) -> bool {
+    let transaction = matches!(req.commands.first(), Some(ArchivedCommand::Exec { .. }));
+    !transaction && control.busy()
 }
 
 /// The writer's Lua engine and script cache.

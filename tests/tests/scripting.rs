@@ -595,3 +595,50 @@ fn script_kill_refuses_a_script_that_has_written() {
     assert_eq!(busy.join().expect("the script's client"), bulk("done"));
     expect(&mut killer, &["GET", "x"], bulk("written"));
 }
+
+/// Past `busy-reply-threshold` (5 s) a running script makes writes fail at once with
+/// Redis's BUSY error instead of queueing behind it; reads are still answered, from the
+/// state before the script; once the script ends, writes run again. (The writes queued
+/// before the threshold wait for the script, as in Redis.)
+#[test]
+fn writes_get_busy_while_a_long_script_runs_and_reads_do_not() {
+    // The script's own client waits past the default 5 s deadline (Redis has none).
+    let cluster = TestCluster::start_with(ClusterOptions {
+        proxy_args: vec!["--request-timeout-ms".into(), "15000".into()],
+        ..Default::default()
+    });
+    let mut c = cluster.client();
+    expect(&mut c, &["SET", "k", "before"], ok());
+    let addr = cluster.addr();
+    let long = std::thread::spawn(move || {
+        let mut c = connect(&addr, None, Protocol::Resp2);
+        run_command(
+            &mut c,
+            &[
+                "EVAL",
+                "local s = redis.call('TIME')[1] while redis.call('TIME')[1] - s < 8 do end \
+                 return redis.call('SET', KEYS[1], 'after')",
+                "1",
+                "k",
+            ],
+        )
+    });
+    let busy =
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    wait_for(
+        "a write to be refused BUSY",
+        Duration::from_secs(12),
+        || {
+            // A write sent before the threshold queues behind the script: give up on it
+            // (it runs later) and try again on a new connection.
+            let mut w = cluster.client();
+            w.set_read_timeout(Some(Duration::from_millis(300)))
+                .expect("read timeout");
+            (run_command(&mut w, &["SET", "other", "1"]) == err(busy)).then_some(())
+        },
+    );
+    expect(&mut c, &["GET", "k"], bulk("before"));
+    assert_eq!(long.join().expect("the script's client"), ok());
+    expect(&mut c, &["GET", "k"], bulk("after"));
+    expect(&mut c, &["SET", "other", "2"], ok());
+}
