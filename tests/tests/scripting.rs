@@ -642,3 +642,53 @@ fn writes_get_busy_while_a_long_script_runs_and_reads_do_not() {
     expect(&mut c, &["GET", "k"], bulk("after"));
     expect(&mut c, &["SET", "other", "2"], ok());
 }
+
+/// A script storaged is SIGKILLed in the middle of leaves nothing behind (its writes were
+/// in the group, not committed), and the proxy's resend after the restart runs it whole,
+/// once: the client gets the script's reply and the counter moved by one.
+#[test]
+fn a_script_cut_by_sigkill_commits_nothing_and_its_resend_runs_once() {
+    let mut cluster = TestCluster::start_with(ClusterOptions {
+        proxy_args: vec!["--request-timeout-ms".into(), "20000".into()],
+        ..Default::default()
+    });
+    let unkillable = err(
+        "UNKILLABLE Sorry the script already executed write commands against the dataset. You \
+         can either wait the script termination or kill the server in a hard way using the \
+         SHUTDOWN NOSAVE command.",
+    );
+    // SCRIPT KILL is the probe that the script runs and has written (UNKILLABLE); should it
+    // land before the script's first write, it kills the script instead: start over.
+    for _attempt in 0..5 {
+        let addr = cluster.addr();
+        let script = std::thread::spawn(move || {
+            let mut c = connect(&addr, None, Protocol::Resp2);
+            run_command(
+                &mut c,
+                &[
+                    "EVAL",
+                    "local n = redis.call('INCR', KEYS[1]) local s = redis.call('TIME')[1] \
+                     while redis.call('TIME')[1] - s < 2 do end return n",
+                    "1",
+                    "cut",
+                ],
+            )
+        });
+        let mut c = cluster.client();
+        let probe = wait_for("the script to run", Duration::from_secs(10), || {
+            let reply = run_command(&mut c, &["SCRIPT", "KILL"]);
+            (reply != err("NOTBUSY No scripts in execution right now.")).then_some(reply)
+        });
+        if probe != unkillable {
+            assert_eq!(probe, ok());
+            assert!(script.join().expect("the script's client").is_err());
+            continue;
+        }
+        cluster.kill_storaged(Signal::SIGKILL);
+        cluster.start_storaged();
+        assert_eq!(script.join().expect("the script's client"), int(1));
+        expect(&mut cluster.client(), &["GET", "cut"], bulk("1"));
+        return;
+    }
+    panic!("SCRIPT KILL never found the script after its first write");
+}
