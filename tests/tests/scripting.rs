@@ -692,3 +692,26 @@ fn a_script_cut_by_sigkill_commits_nothing_and_its_resend_runs_once() {
     }
     panic!("SCRIPT KILL never found the script after its first write");
 }
+
+/// A 10 MB script body is an ordinary large argument: cached, persisted and run, as by
+/// redis-server (whose only bound is `proto-max-bulk-len`).
+#[test]
+fn a_ten_megabyte_script_runs_as_on_redis() {
+    let differ = Differ::start();
+    let body = format!("return #ARGV[1] -- {}", "x".repeat(10 << 20));
+    for mut conn in [differ.tandem().client(), differ.reference().client()] {
+        let n: i64 = redis::cmd("EVAL")
+            .arg(&body)
+            .arg(0)
+            .arg("abc")
+            .query(&mut conn)
+            .expect("EVAL of a 10 MB body");
+        assert_eq!(n, 3);
+        let sha: String = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(&body)
+            .query(&mut conn)
+            .expect("SCRIPT LOAD of a 10 MB body");
+        expect(&mut conn, &["EVALSHA", &sha, "0", "abcd"], int(4));
+    }
+}
