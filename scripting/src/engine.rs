@@ -9,7 +9,7 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +19,7 @@ use tandem_shared::Reply;
 
 use crate::body::{self, ScriptFlags, INVALID_NAME};
 use crate::convert::{self, lua_to_reply, reply_to_lua, Resp};
+use crate::dump;
 use crate::error::ScriptError;
 use crate::format::format_g;
 use crate::libs;
@@ -142,6 +143,23 @@ pub struct FunctionInfo {
     pub name: String,
     pub description: Option<String>,
     pub flags: ScriptFlags,
+}
+
+/// How `FUNCTION RESTORE` joins a payload's libraries with the loaded ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestorePolicy {
+    /// Delete every loaded library first.
+    Flush,
+    /// Fail if the payload holds a library that is loaded (Redis's default).
+    #[default]
+    Append,
+    /// Replace loaded libraries of the same name.
+    Replace,
+}
+
+/// `Function … already exists`.
+fn function_exists(name: &str) -> ScriptError {
+    ScriptError::invalid(format!("Function {name} already exists"))
 }
 
 /// A loaded library, as `FUNCTION LIST`/`DUMP` need it.
@@ -468,6 +486,40 @@ impl ScriptEngine {
                 meta.name
             )));
         }
+        let registered = self.compile_library(code, &meta)?;
+        for f in &registered {
+            if let Some(owner) = self.functions.get(&f.info.name) {
+                if *owner != meta.name {
+                    return Err(function_exists(&f.info.name));
+                }
+            }
+        }
+        self.remove_library(&meta.name);
+        let mut infos = Vec::new();
+        for f in registered {
+            self.functions
+                .insert(f.info.name.clone(), meta.name.clone());
+            self.function_callbacks
+                .raw_set(f.info.name.as_str(), f.callback)?;
+            infos.push(f.info);
+        }
+        let info = LibraryInfo {
+            name: meta.name.clone(),
+            engine: "LUA".to_owned(),
+            code: code.to_vec(),
+            functions: infos,
+        };
+        self.libraries.insert(meta.name.clone(), Library { info });
+        Ok(meta.name)
+    }
+
+    /// Compiles a library and runs its body with only the load-time API visible; returns
+    /// what it registered. Installs nothing.
+    fn compile_library(
+        &mut self,
+        code: &[u8],
+        meta: &body::LibraryMeta,
+    ) -> Result<Vec<Registered>, ScriptError> {
         let chunk = self
             .lua
             .load(&code[meta.len..])
@@ -514,33 +566,100 @@ impl ScriptEngine {
         if registered.is_empty() {
             return Err(ScriptError::invalid("No functions registered"));
         }
-        for f in &registered {
-            if let Some(owner) = self.functions.get(&f.info.name) {
-                if *owner != meta.name {
+        Ok(registered)
+    }
+
+    /// `FUNCTION DUMP`: every library's code, as redis-server 7.0 serialises them (see
+    /// [`crate::dump`]).
+    pub fn dump_functions(&self) -> Vec<u8> {
+        dump::dump_libraries(self.libraries.values().map(|l| l.info.code.as_slice()))
+    }
+
+    /// `FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]`. As Redis, the payload's libraries
+    /// are first loaded apart (a payload that fails anywhere changes nothing), then joined
+    /// with the loaded ones by `policy`.
+    ///
+    /// # Errors
+    /// [`ScriptError::Invalid`] with redis-server 7.0.15's texts: the payload's
+    /// ([`dump::parse_dump`]), any `FUNCTION LOAD` error of a library in it (`Library 'x'
+    /// already exists` when it names a library twice, `Function f already exists` when two
+    /// of its libraries register `f`), and for `APPEND` `Library x already exists` (no
+    /// quotes, as Redis), for `APPEND`/`REPLACE` `Function f already exists` when `f`
+    /// belongs to a loaded library the restore keeps.
+    pub fn restore_functions(
+        &mut self,
+        payload: &[u8],
+        policy: RestorePolicy,
+    ) -> Result<(), ScriptError> {
+        let codes = dump::read_dump(payload)?;
+        // Callbacks wait in a Lua table, not in mlua handles (see `script_functions`).
+        let staging = self.lua.create_table()?;
+        let mut staged: Vec<LibraryInfo> = Vec::new();
+        let mut staged_functions: HashSet<String> = HashSet::new();
+        for code in codes {
+            let code = code?;
+            let meta = body::parse_library_meta(&code)?;
+            if staged.iter().any(|lib| lib.name == meta.name) {
+                return Err(ScriptError::invalid(format!(
+                    "Library '{}' already exists",
+                    meta.name
+                )));
+            }
+            let registered = self.compile_library(&code, &meta)?;
+            if let Some(f) = registered
+                .iter()
+                .find(|f| staged_functions.contains(&f.info.name))
+            {
+                return Err(function_exists(&f.info.name));
+            }
+            let mut functions = Vec::with_capacity(registered.len());
+            for f in registered {
+                staged_functions.insert(f.info.name.clone());
+                staging.raw_set(f.info.name.as_str(), f.callback)?;
+                functions.push(f.info);
+            }
+            staged.push(LibraryInfo {
+                name: meta.name,
+                engine: "LUA".to_owned(),
+                code,
+                functions,
+            });
+        }
+        match policy {
+            RestorePolicy::Flush => self.flush_functions(),
+            RestorePolicy::Append | RestorePolicy::Replace => {
+                let replaced: Vec<&str> = staged
+                    .iter()
+                    .filter(|lib| self.libraries.contains_key(&lib.name))
+                    .map(|lib| lib.name.as_str())
+                    .collect();
+                if let (RestorePolicy::Append, Some(name)) = (policy, replaced.first()) {
                     return Err(ScriptError::invalid(format!(
-                        "Function {} already exists",
-                        f.info.name
+                        "Library {name} already exists"
                     )));
+                }
+                for f in staged.iter().flat_map(|lib| &lib.functions) {
+                    if let Some(owner) = self.functions.get(&f.name) {
+                        if !replaced.contains(&owner.as_str()) {
+                            return Err(function_exists(&f.name));
+                        }
+                    }
+                }
+                let replaced: Vec<String> = replaced.into_iter().map(str::to_owned).collect();
+                for name in &replaced {
+                    self.remove_library(name);
                 }
             }
         }
-        self.remove_library(&meta.name);
-        let mut infos = Vec::new();
-        for f in registered {
-            self.functions
-                .insert(f.info.name.clone(), meta.name.clone());
-            self.function_callbacks
-                .raw_set(f.info.name.as_str(), f.callback)?;
-            infos.push(f.info);
+        for info in staged {
+            for f in &info.functions {
+                let callback: Value = staging.raw_get(f.name.as_str())?;
+                self.function_callbacks.raw_set(f.name.as_str(), callback)?;
+                self.functions.insert(f.name.clone(), info.name.clone());
+            }
+            self.libraries.insert(info.name.clone(), Library { info });
         }
-        let info = LibraryInfo {
-            name: meta.name.clone(),
-            engine: "LUA".to_owned(),
-            code: code.to_vec(),
-            functions: infos,
-        };
-        self.libraries.insert(meta.name.clone(), Library { info });
-        Ok(meta.name)
+        Ok(())
     }
 
     fn remove_library(&mut self, name: &str) -> bool {

@@ -62,6 +62,10 @@
 //!   pairs(nil)`) has no line; Redis's originals are C functions and keep the caller's frame.
 //! - `error({})` (an error table without `err`) crashes redis-server 7.0.15; tandem replies
 //!   an error saying so.
+//! - `FUNCTION DUMP` lists libraries by name and writes their code uncompressed (Redis: hash
+//!   table order, LZF when it saves 4 bytes); both restore on either server. When a
+//!   `FUNCTION RESTORE` payload conflicts with several loaded libraries, the error names the
+//!   first in the payload (Redis: the first in its hash table).
 //! - A script's memory can be capped ([`ScriptEngine::set_memory_limit`]); Redis has no cap.
 //!
 //! `SCRIPT KILL`/`FUNCTION KILL` go through a [`KillHandle`] (cloned out of the engine, usable
@@ -69,6 +73,7 @@
 
 pub mod body;
 pub mod convert;
+pub mod dump;
 pub mod engine;
 mod error;
 pub mod format;
@@ -79,7 +84,8 @@ pub mod rand48;
 pub use body::{sha1_hex, ScriptFlags};
 pub use convert::Resp;
 pub use engine::{
-    CommandRunner, FunctionInfo, KillHandle, LibraryInfo, LogLevel, LogSink, ScriptEngine,
+    CommandRunner, FunctionInfo, KillHandle, LibraryInfo, LogLevel, LogSink, RestorePolicy,
+    ScriptEngine,
 };
 pub use error::ScriptError;
 
