@@ -2,7 +2,7 @@
 //! the writes they count (see `docs/ENCODING.md`, "Counters", which this file must match).
 //!
 //! Owns the record's key and byte layout. A write group that changes a counter (or hands
-//! out a new key version) puts this record into its own commit, so the record and the keys
+//! out a key version above the stored bound) puts this record into its own commit, so the record and the keys
 //! it counts are applied atomically and an engine reopened after any crash reads the
 //! counters instead of counting every key. It knows nothing of when a group commits or how
 //! an engine stores it: pure functions over bytes.
@@ -13,6 +13,14 @@ use crate::Counts;
 /// The record's key in the `meta` column family. Its first byte is above every db byte
 /// (`DB_COUNT` ≤ 255), so no database's key range, scan or FLUSHALL ever covers it.
 pub const KEY: &[u8] = b"\xfftandem-key-counters";
+
+/// How far above the last version handed out a stored record puts the clock. Versions
+/// are `max(now µs, last + 1)`, so they advance about a million a second even when no
+/// counter changes (every SET takes a new version): storing a bound this far ahead (about
+/// 17 s of the clock) lets a group that only overwrites keys skip the record until the
+/// clock passes the bound. After a restart the clock resumes at the bound, a harmless
+/// jump (versions need only grow).
+pub const VERSION_HEADROOM: u64 = 1 << 24;
 
 const MAGIC: &[u8] = b"tkc1";
 /// One entry: db byte, keys u64 BE, expiring keys u64 BE.

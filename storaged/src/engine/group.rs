@@ -258,8 +258,8 @@ impl<E: KvEngine> WriteGroup<'_, E> {
     /// one WAL write synced per the fsync policy), then publishes its counters and
     /// expired-key count. Nothing is published if the commit fails.
     ///
-    /// When the group changed a key counter or handed out a key version, the key-counter
-    /// record ([`counters`]) goes into the same commit: one small put, so the stored
+    /// When the group changed a key counter or handed out a key version above the stored
+    /// bound, the key-counter record ([`counters`]) goes into the same commit: one small put, so the stored
     /// counters always match the stored keys and an open after a crash reads them instead
     /// of counting every key. The published counters are those of the last commit, i.e. of
     /// the stored record, so comparing with them tells whether the record must change.
@@ -271,11 +271,12 @@ impl<E: KvEngine> WriteGroup<'_, E> {
         let engine = &self.writer.engine;
         let services = engine.services();
         let version = services.last_version();
-        let recorded = self.counts != services.counts() || version != services.recorded_version();
+        let recorded = self.counts != services.counts() || version > services.recorded_version();
+        let bound = version.saturating_add(counters::VERSION_HEADROOM);
         if recorded {
             let record = counters::Record {
                 counts: self.counts,
-                last_version: version,
+                last_version: bound,
             };
             self.pending
                 .put(Cf::Meta, counters::KEY.to_vec(), record.encode());
@@ -283,7 +284,7 @@ impl<E: KvEngine> WriteGroup<'_, E> {
         engine.commit(self.pending)?;
         services.publish_counts(&self.counts);
         if recorded {
-            services.note_recorded_version(version);
+            services.note_recorded_version(bound);
         }
         if self.expired > 0 {
             services

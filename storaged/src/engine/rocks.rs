@@ -185,8 +185,7 @@ impl Engine {
         self.publish_record(&record);
         if legacy.is_none() && record == counters::Record::default() {
             // Nothing stored at all (a new directory): leave it untouched; the first group
-            // that commits anything stores the record (a version no group hands out).
-            self.inner.services.note_recorded_version(u64::MAX);
+            // that creates a key stores the record, and until then a start counts nothing.
             return Ok(from);
         }
         // The record, and the legacy save gone, in one synced batch: from now on every
@@ -843,12 +842,14 @@ mod tests {
             g.counts_mut().record_change(db, None, Some(db == 3));
         }
         g.commit().unwrap();
-        let version = e.services().last_version();
-        // A group that changes no counter and hands out no version adds no record write.
+        let bound = e.services().last_version() + counters::VERSION_HEADROOM;
+        assert_eq!(e.services().recorded_version(), bound);
+        // Versions below the stored bound need no record write.
         let mut g = w.begin();
+        g.new_version();
         g.put(Cf::Reqs, b"r".to_vec(), b"x".to_vec());
         g.commit().unwrap();
-        assert_eq!(e.services().recorded_version(), version);
+        assert_eq!(e.services().recorded_version(), bound);
         // Dropping without any shutdown step is what a crash leaves (the WAL is replayed).
         drop(w);
         drop(e);
@@ -862,7 +863,11 @@ mod tests {
             ),
             (2, 1, 1)
         );
-        assert_eq!(e.services().last_version(), version);
+        assert_eq!(
+            e.services().last_version(),
+            bound,
+            "the clock resumes at the bound"
+        );
         // A record that disagrees with the keys shows it is what open read: fake counters
         // committed directly (no group) come back as they are.
         let mut fake = counters::Record::default();
