@@ -10,6 +10,8 @@
 //! - `sandbox.lua` + [`raise`]: read-only globals and libraries, Redis's error values.
 //! - [`convert`]: Lua ↔ [`tandem_shared::Reply`], RESP2 and RESP3.
 //! - [`body`]: SHA1, `#!lua` shebang flags, `FUNCTION LOAD` metadata.
+//! - [`dump`]: the `FUNCTION DUMP`/`RESTORE` payload (RDB records, CRC64, LZF).
+//! - [`listing`]: the `FUNCTION LIST` and `FUNCTION STATS` replies.
 //! - `libs`: Redis's bundled C libraries, rewritten in Rust (see its docs for why).
 //!
 //! # How storaged runs a script
@@ -62,8 +64,9 @@
 //!   pairs(nil)`) has no line; Redis's originals are C functions and keep the caller's frame.
 //! - `error({})` (an error table without `err`) crashes redis-server 7.0.15; tandem replies
 //!   an error saying so.
-//! - `FUNCTION DUMP` lists libraries by name and writes their code uncompressed (Redis: hash
-//!   table order, LZF when it saves 4 bytes); both restore on either server. When a
+//! - `FUNCTION DUMP` and `FUNCTION LIST` take libraries by name and a library's functions
+//!   in registration order (Redis: its hash tables' order); DUMP writes code uncompressed
+//!   (Redis: LZF when it saves 4 bytes), and either server restores the other's. When a
 //!   `FUNCTION RESTORE` payload conflicts with several loaded libraries, the error names the
 //!   first in the payload (Redis: the first in its hash table).
 //! - A script's memory can be capped ([`ScriptEngine::set_memory_limit`]); Redis has no cap.
@@ -78,6 +81,7 @@ pub mod engine;
 mod error;
 pub mod format;
 mod libs;
+pub mod listing;
 mod raise;
 pub mod rand48;
 
