@@ -32,6 +32,11 @@ pub const WRITER_OWNED: &[CommandKind] = &[
     CommandKind::ScriptFlush,
     CommandKind::ScriptHelp,
     CommandKind::ScriptKill,
+    CommandKind::FCall,
+    CommandKind::FunctionLoad,
+    CommandKind::FunctionDelete,
+    CommandKind::FunctionFlush,
+    CommandKind::FunctionList,
 ];
 
 /// Facts about a typed command, derived from its table row.
@@ -165,6 +170,8 @@ mod tests {
         let samples: &[(&str, &[&str])] = &[
             ("append", &["k", "v"]),
             ("bitcount", &["k"]),
+            ("bitfield", &["k", "SET", "u8", "0", "1"]),
+            ("bitfield_ro", &["k", "GET", "u8", "0"]),
             ("bitop", &["and", "d", "a"]),
             ("bitpos", &["k", "1"]),
             ("blmove", &["a", "b", "left", "right", "0"]),
@@ -179,6 +186,9 @@ mod tests {
             ("dbsize", &[]),
             ("eval", &["return 1", "0"]),
             ("eval_ro", &["return 1", "0"]),
+            ("fcall", &["f", "0"]),
+            ("fcall_ro", &["f", "0"]),
+            ("function", &["flush"]),
             (
                 "evalsha",
                 &["e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"],

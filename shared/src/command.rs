@@ -140,6 +140,46 @@ pub enum BitOpKind {
     Not,
 }
 
+/// A `BITFIELD` integer type: `i<bits>` (1..=64) or `u<bits>` (1..=63).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct BitFieldType {
+    pub signed: bool,
+    pub bits: u8,
+}
+
+/// What `BITFIELD`'s `OVERFLOW` chose for the `SET`/`INCRBY` after it.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum BitOverflow {
+    Wrap,
+    Sat,
+    /// Nothing written, a nil reply.
+    Fail,
+}
+
+/// One operation of `BITFIELD`; offsets are in bits (`#n` already multiplied out).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum BitFieldOp {
+    Get {
+        ty: BitFieldType,
+        offset: u64,
+    },
+    Set {
+        ty: BitFieldType,
+        offset: u64,
+        value: i64,
+        overflow: BitOverflow,
+    },
+    IncrBy {
+        ty: BitFieldType,
+        offset: u64,
+        delta: i64,
+        overflow: BitOverflow,
+    },
+}
+
 /// One key a client WATCHes, as storaged handed it out; the proxy sends it back unchanged
 /// with `EXEC` or to release it.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -409,6 +449,16 @@ pub enum Command {
         op: BitOpKind,
         dest: Vec<u8>,
         keys: Vec<Vec<u8>>,
+    },
+    /// `BITFIELD key [GET|SET|INCRBY|OVERFLOW ...]`, operations in order.
+    BitField {
+        key: Vec<u8>,
+        ops: Vec<BitFieldOp>,
+    },
+    /// `BITFIELD_RO key [GET type offset ...]` (only `BitFieldOp::Get`, checked by the proxy).
+    BitFieldRo {
+        key: Vec<u8>,
+        ops: Vec<BitFieldOp>,
     },
     /// `INCR`, `DECR`, `INCRBY`, `DECRBY`.
     IncrBy {
@@ -961,6 +1011,31 @@ pub enum Command {
     ScriptHelp,
     /// `SCRIPT KILL`: storaged answers it alone at once, beside a running script.
     ScriptKill,
+    /// `FCALL` (`FCALL_RO` when `read_only`). `numkeys` is `None` when it is not an
+    /// integer: Redis looks the function up first, so storaged checks it (`args` holds every
+    /// argument after it).
+    FCall {
+        function: Vec<u8>,
+        numkeys: Option<i64>,
+        args: Vec<Vec<u8>>,
+        read_only: bool,
+    },
+    /// `FUNCTION LOAD [REPLACE] code`.
+    FunctionLoad {
+        code: Vec<u8>,
+        replace: bool,
+    },
+    /// `FUNCTION DELETE library`.
+    FunctionDelete {
+        library: Vec<u8>,
+    },
+    /// `FUNCTION FLUSH [ASYNC|SYNC]`.
+    FunctionFlush,
+    /// `FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]`.
+    FunctionList {
+        pattern: Option<Vec<u8>>,
+        with_code: bool,
+    },
 }
 
 /// Declares [`CommandKind`] and `kind()` for [`Command`] and [`ArchivedCommand`] from one
@@ -1028,6 +1103,8 @@ command_kinds! {
     BitCount => "bitcount",
     BitPos => "bitpos",
     BitOp => "bitop",
+    BitField => "bitfield",
+    BitFieldRo => "bitfield_ro",
     IncrBy => "incrby",
     IncrByFloat => "incrbyfloat",
     Lcs => "lcs",
@@ -1137,4 +1214,9 @@ command_kinds! {
     ScriptFlush => "script|flush",
     ScriptHelp => "script|help",
     ScriptKill => "script|kill",
+    FCall => "fcall",
+    FunctionLoad => "function|load",
+    FunctionDelete => "function|delete",
+    FunctionFlush => "function|flush",
+    FunctionList => "function|list",
 }

@@ -16,8 +16,9 @@ pub mod reply;
 pub mod wire;
 
 pub use command::{
-    BitOpKind, BitRange, Command, CommandKind, CopyTarget, ExpireCondition, GetExExpiry, LcsMode,
-    ScanOptionError, ScanType, SetCondition, SetExpiry, TimeUnit,
+    BitFieldOp, BitFieldType, BitOpKind, BitOverflow, BitRange, Command, CommandKind, CopyTarget,
+    ExpireCondition, GetExExpiry, LcsMode, ScanOptionError, ScanType, SetCondition, SetExpiry,
+    TimeUnit,
 };
 pub use error::StorageError;
 pub use reply::Reply;

@@ -267,3 +267,230 @@ fn bitop_over_chunked_values() {
         &["GETRANGE", "s", "0", "3"],
     ]);
 }
+
+#[test]
+fn bitfield_get_set_incrby() {
+    let d = Differ::start();
+    d.check(&[
+        &["BITFIELD", "f", "GET", "u8", "0"],
+        &["EXISTS", "f"],
+        &["BITFIELD", "f", "SET", "u8", "0", "255", "GET", "u8", "0"],
+        &["GET", "f"],
+        &[
+            "BITFIELD", "f", "SET", "i5", "3", "-7", "GET", "i5", "3", "GET", "u5", "3",
+        ],
+        &[
+            "BITFIELD", "f", "INCRBY", "u2", "100", "1", "GET", "u2", "100",
+        ],
+        &["STRLEN", "f"],
+        &[
+            "BITFIELD", "f", "SET", "u8", "#3", "65", "GET", "u8", "#3", "GET", "u8", "24",
+        ],
+        &["GET", "f"],
+        &[
+            "BITFIELD", "f", "GET", "i64", "0", "GET", "u63", "1", "GET", "i1", "0",
+        ],
+        &[
+            "BITFIELD", "f", "SET", "i64", "7", "-1", "GET", "i64", "7", "GET", "u63", "8",
+        ],
+        &[
+            "BITFIELD", "f", "INCRBY", "i64", "7", "1", "INCRBY", "i64", "7", "-2",
+        ],
+        &["BITFIELD", "f"],
+        &["BITFIELD_RO", "f", "GET", "u16", "0", "GET", "i7", "9"],
+        &["BITFIELD_RO", "missing", "GET", "u16", "0"],
+        &["BITFIELD_RO", "f"],
+        &["BITFIELD", "n", "SET", "u8", "0", "0"],
+        &["GET", "n"],
+        // Strings are bitfields too.
+        &["SET", "s", "hello"],
+        &["BITFIELD", "s", "GET", "u8", "8", "INCRBY", "u8", "8", "1"],
+        &["GET", "s"],
+        // A field past 64 KiB: the value is chunked, one field spans two chunks.
+        &[
+            "BITFIELD", "big", "SET", "u16", "131064", "65535", "GET", "u32", "131056",
+        ],
+        &["STRLEN", "big"],
+        &[
+            "BITFIELD",
+            "big",
+            "SET",
+            "u32",
+            "#100000",
+            "123456789",
+            "GET",
+            "u32",
+            "#100000",
+        ],
+        &["BITCOUNT", "big"],
+        &[
+            "BITFIELD_RO",
+            "big",
+            "GET",
+            "u8",
+            "16382",
+            "GET",
+            "i16",
+            "#8191",
+        ],
+    ]);
+}
+
+#[test]
+fn bitfield_overflow_modes() {
+    let d = Differ::start();
+    d.check(&[
+        &[
+            "BITFIELD", "o", "SET", "u8", "0", "250", "INCRBY", "u8", "0", "10",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "SAT", "INCRBY", "u8", "0", "300", "INCRBY", "u8", "0",
+            "-300",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "256", "INCRBY", "u8", "0",
+            "1", "GET", "u8", "0",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "fail", "INCRBY", "u8", "0", "-2", "OVERFLOW", "WRAP",
+            "INCRBY", "u8", "0", "-2",
+        ],
+        &[
+            "BITFIELD", "o", "SET", "i8", "8", "127", "INCRBY", "i8", "8", "1",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "SAT", "INCRBY", "i8", "8", "-1000", "INCRBY", "i8", "8",
+            "1000",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "FAIL", "INCRBY", "i8", "8", "1", "INCRBY", "i8", "8",
+            "-1",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "SAT", "SET", "i8", "16", "200", "SET", "i8", "16",
+            "-200", "GET", "i8", "16",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "WRAP", "SET", "i8", "16", "200", "GET", "i8", "16",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "SAT", "SET", "u8", "24", "-1", "GET", "u8", "24",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "WRAP", "SET", "u8", "24", "-1", "GET", "u8", "24",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "FAIL", "SET", "u8", "24", "256", "SET", "u4", "24", "15",
+        ],
+        &[
+            "BITFIELD",
+            "o",
+            "SET",
+            "i64",
+            "32",
+            "9223372036854775807",
+            "INCRBY",
+            "i64",
+            "32",
+            "1",
+        ],
+        &[
+            "BITFIELD",
+            "o",
+            "OVERFLOW",
+            "SAT",
+            "INCRBY",
+            "i64",
+            "32",
+            "-9223372036854775808",
+            "INCRBY",
+            "i64",
+            "32",
+            "-9223372036854775808",
+        ],
+        &[
+            "BITFIELD",
+            "o",
+            "OVERFLOW",
+            "SAT",
+            "SET",
+            "i64",
+            "32",
+            "9223372036854775807",
+            "INCRBY",
+            "i64",
+            "32",
+            "9223372036854775807",
+        ],
+        &[
+            "BITFIELD",
+            "o",
+            "OVERFLOW",
+            "SAT",
+            "SET",
+            "u63",
+            "96",
+            "-1",
+            "INCRBY",
+            "u63",
+            "96",
+            "-9223372036854775808",
+        ],
+        &[
+            "BITFIELD",
+            "o",
+            "OVERFLOW",
+            "SAT",
+            "SET",
+            "i8",
+            "160",
+            "-9223372036854775808",
+        ],
+        &[
+            "BITFIELD", "o", "OVERFLOW", "WRAP", "SET", "i3", "170", "4", "INCRBY", "i3", "170",
+            "-9",
+        ],
+        &["BITFIELD", "o", "OVERFLOW", "FAIL", "SET", "i3", "180", "4"],
+        &["GET", "o"],
+        // A FAIL that writes nothing on a new key still creates it (zero-filled).
+        &["BITFIELD", "p", "OVERFLOW", "FAIL", "SET", "u2", "20", "9"],
+        &["GET", "p"],
+    ]);
+}
+
+#[test]
+fn bitfield_errors() {
+    let d = Differ::start();
+    d.check(&[
+        &["SET", "k", "x"],
+        &["BITFIELD", "k", "GET", "u64", "0"],
+        &["BITFIELD", "k", "GET", "i65", "0"],
+        &["BITFIELD", "k", "GET", "i0", "0"],
+        &["BITFIELD", "k", "GET", "x8", "0"],
+        &["BITFIELD", "k", "GET", "u8", "-1"],
+        &["BITFIELD", "k", "GET", "u8", "#-1"],
+        &["BITFIELD", "k", "GET", "u8", "#"],
+        &["BITFIELD", "k", "GET", "u8", "4294967296"],
+        &["BITFIELD", "k", "GET", "u8", "#536870912"],
+        &["BITFIELD", "k", "GET", "u8"],
+        &["BITFIELD", "k", "SET", "u8", "0"],
+        &["BITFIELD", "k", "SET", "u8", "0", "x"],
+        &["BITFIELD", "k", "INCRBY", "u8", "0", "1.5"],
+        &["BITFIELD", "k", "FOO", "u8", "0"],
+        &["BITFIELD", "k", "OVERFLOW"],
+        &["BITFIELD", "k", "OVERFLOW", "NOPE"],
+        &["BITFIELD", "k", "SET", "u64", "x", "x"],
+        &["BITFIELD", "k", "SET", "u8", "x", "x"],
+        &["BITFIELD_RO", "k", "SET", "u8", "0", "1"],
+        &["BITFIELD_RO", "k", "INCRBY", "u8", "0", "1"],
+        &["BITFIELD_RO", "k", "SET", "u8", "0", "1", "GET", "x", "0"],
+        &["BITFIELD_RO", "k", "OVERFLOW", "SAT", "GET", "u8", "0"],
+        &["GET", "k"],
+        &["SADD", "s", "a"],
+        &["BITFIELD", "s", "GET", "u8", "0"],
+        &["BITFIELD", "s", "SET", "u8", "0", "1"],
+        &["BITFIELD_RO", "s", "GET", "u8", "0"],
+        &["BITFIELD", "s", "GET", "u64", "0"],
+        &["BITFIELD", "s"],
+    ]);
+}

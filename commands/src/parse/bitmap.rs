@@ -1,11 +1,11 @@
-//! Bitmaps: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP. Bitmaps are strings; what a bit
+//! Bitmaps: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO. Bitmaps are strings; what a bit
 //! command does to a value is storaged's (`types/bitmap.rs`).
 //!
 //! The errors Redis gives before it looks at the key are answered here, in Redis's order
 //! (offset, then bit value). `BITCOUNT` and `BITPOS` read their range only once the key
 //! exists and is a string, so a bad range travels as [`BitRange::Invalid`].
 
-use tandem_shared::command::{BitOpKind, BitRange};
+use tandem_shared::command::{BitFieldOp, BitFieldType, BitOpKind, BitOverflow, BitRange};
 use tandem_shared::{Command, ScanOptionError};
 
 use crate::args::{parse_i64, Args, ParseCtx};
@@ -19,10 +19,127 @@ const BAD_OFFSET: &str = "bit offset is not an integer or out of range";
 /// A bit offset as Redis's `getBitOffsetFromArgument` reads it: an integer whose byte
 /// (`offset / 8`) lies below `proto-max-bulk-len`.
 fn bit_offset(arg: &[u8], ctx: &ParseCtx) -> Result<u64, CommandError> {
-    parse_i64(arg)
+    checked_offset(parse_i64(arg), ctx)
+}
+
+fn checked_offset(offset: Option<i64>, ctx: &ParseCtx) -> Result<u64, CommandError> {
+    offset
         .and_then(|o| u64::try_from(o).ok())
         .filter(|o| (o >> 3) < ctx.proto_max_bulk_len)
         .ok_or_else(|| CommandError::err(BAD_OFFSET))
+}
+
+/// A `BITFIELD` offset: a bit offset, or `#n` for `n` fields of `bits` (Redis multiplies
+/// in 64 bits and then applies the same limits).
+fn field_offset(arg: &[u8], bits: u8, ctx: &ParseCtx) -> Result<u64, CommandError> {
+    match arg {
+        [b'#', n @ ..] if !n.is_empty() => {
+            checked_offset(parse_i64(n).map(|n| n.wrapping_mul(i64::from(bits))), ctx)
+        }
+        _ => bit_offset(arg, ctx),
+    }
+}
+
+/// A `BITFIELD` type: `i1`..`i64` or `u1`..`u63`, either case.
+fn field_type(arg: &[u8]) -> Result<BitFieldType, CommandError> {
+    let signed = match arg.first() {
+        Some(b'i' | b'I') => true,
+        Some(b'u' | b'U') => false,
+        _ => return Err(bad_type()),
+    };
+    let max = if signed { 64 } else { 63 };
+    match parse_i64(&arg[1..]) {
+        Some(bits @ 1..) if bits <= max => Ok(BitFieldType {
+            signed,
+            bits: bits as u8,
+        }),
+        _ => Err(bad_type()),
+    }
+}
+
+fn bad_type() -> CommandError {
+    CommandError::err(
+        "Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.",
+    )
+}
+
+/// The operations of `BITFIELD`/`BITFIELD_RO`, checked in Redis's order (each word, its
+/// type, its offset, its value), with the `OVERFLOW` in force resolved into each write.
+fn field_ops(args: &mut Args, ctx: &ParseCtx) -> Result<Vec<BitFieldOp>, CommandError> {
+    let words = args.rest();
+    let mut ops = Vec::new();
+    let mut overflow = BitOverflow::Wrap;
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        let remaining = words.len() - i - 1;
+        let is = |name: &str| word.eq_ignore_ascii_case(name.as_bytes());
+        if is("overflow") && remaining >= 1 {
+            let mode = &words[i + 1];
+            overflow = if mode.eq_ignore_ascii_case(b"wrap") {
+                BitOverflow::Wrap
+            } else if mode.eq_ignore_ascii_case(b"sat") {
+                BitOverflow::Sat
+            } else if mode.eq_ignore_ascii_case(b"fail") {
+                BitOverflow::Fail
+            } else {
+                return Err(CommandError::err("Invalid OVERFLOW type specified"));
+            };
+            i += 2;
+            continue;
+        }
+        let get = is("get") && remaining >= 2;
+        let set = is("set") && remaining >= 3;
+        let incr = is("incrby") && remaining >= 3;
+        if !(get || set || incr) {
+            return Err(CommandError::Syntax);
+        }
+        let ty = field_type(&words[i + 1])?;
+        let offset = field_offset(&words[i + 2], ty.bits, ctx)?;
+        if get {
+            ops.push(BitFieldOp::Get { ty, offset });
+            i += 3;
+            continue;
+        }
+        let n = parse_i64(&words[i + 3]).ok_or(CommandError::NotInteger)?;
+        ops.push(if set {
+            BitFieldOp::Set {
+                ty,
+                offset,
+                value: n,
+                overflow,
+            }
+        } else {
+            BitFieldOp::IncrBy {
+                ty,
+                offset,
+                delta: n,
+                overflow,
+            }
+        });
+        i += 4;
+    }
+    Ok(ops)
+}
+
+/// `BITFIELD key [GET type offset | SET type offset value | INCRBY type offset increment
+/// | OVERFLOW WRAP|SAT|FAIL] ...`
+pub fn bitfield(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let ops = field_ops(args, ctx)?;
+    Ok(Command::BitField { key, ops })
+}
+
+/// `BITFIELD_RO key [GET type offset] ...`
+pub fn bitfield_ro(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let ops = field_ops(args, ctx)?;
+    if ops.iter().any(|op| !matches!(op, BitFieldOp::Get { .. })) {
+        return Err(CommandError::err(
+            "BITFIELD_RO only supports the GET subcommand",
+        ));
+    }
+    Ok(Command::BitFieldRo { key, ops })
 }
 
 /// `SETBIT key offset 0|1`
@@ -330,6 +447,91 @@ pub static COMMANDS: &[CommandSpec] = &[
         },
         handler: Handler::Storage(bitop),
     },
+    CommandSpec {
+        name: "bitfield",
+        arity: -2,
+        flags: flags!(WRITE | DENYOOM),
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl: acl!(WRITE | BITMAP | SLOW),
+        tips: &[],
+        key_specs: &[
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE | VARIABLE_FLAGS), index(1), range(0, 1, 0)).notes("This command allows both access and modification of the key"),
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Perform arbitrary bitfield integer operations on strings",
+            since: "3.2.0",
+            group: "bitmap",
+            complexity: "O(1) for each subcommand specified",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("key", T::Key).key_spec(0),
+                arg("operation", T::OneOf).optional().multiple().args(&[
+                        arg("encoding_offset", T::Block).token("GET").args(&[
+                                arg("encoding", T::String),
+                                arg("offset", T::Integer),
+                            ]),
+                        arg("write", T::Block).args(&[
+                                arg("wrap_sat_fail", T::OneOf).token("OVERFLOW").optional().args(&[
+                                        arg("wrap", T::PureToken).token("WRAP"),
+                                        arg("sat", T::PureToken).token("SAT"),
+                                        arg("fail", T::PureToken).token("FAIL"),
+                                    ]),
+                                arg("write_operation", T::OneOf).args(&[
+                                        arg("encoding_offset_value", T::Block).token("SET").args(&[
+                                                arg("encoding", T::String),
+                                                arg("offset", T::Integer),
+                                                arg("value", T::Integer),
+                                            ]),
+                                        arg("encoding_offset_increment", T::Block).token("INCRBY").args(&[
+                                                arg("encoding", T::String),
+                                                arg("offset", T::Integer),
+                                                arg("increment", T::Integer),
+                                            ]),
+                                    ]),
+                            ]),
+                    ]),
+            ],
+        },
+        handler: Handler::Storage(bitfield),
+    },
+    CommandSpec {
+        name: "bitfield_ro",
+        arity: -2,
+        flags: flags!(READONLY | FAST),
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl: acl!(READ | BITMAP | FAST),
+        tips: &[],
+        key_specs: &[
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
+            since: "6.0.0",
+            group: "bitmap",
+            complexity: "O(1) for each subcommand specified",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("key", T::Key).key_spec(0),
+                arg("encoding_offset", T::Block).token("GET").optional().multiple().multiple_token().args(&[
+                        arg("encoding", T::String),
+                        arg("offset", T::Integer),
+                    ]),
+            ],
+        },
+        handler: Handler::Storage(bitfield_ro),
+    },
 ];
 
 #[cfg(test)]
@@ -344,7 +546,16 @@ mod tests {
 
     #[test]
     fn every_bitmap_command_is_in_the_table() {
-        for name in ["setbit", "getbit", "bitcount", "bitpos", "bitop"] {
+        let names = [
+            "setbit",
+            "getbit",
+            "bitcount",
+            "bitpos",
+            "bitop",
+            "bitfield",
+            "bitfield_ro",
+        ];
+        for name in names {
             let spec = crate::lookup(name.as_bytes()).expect(name);
             assert_eq!(spec.doc.group, "bitmap", "{name}");
             assert!(spec.acl.contains(AclCategories::BITMAP), "{name}");
@@ -492,5 +703,94 @@ mod tests {
             "ERR BITOP NOT must be called with a single source key."
         );
         assert!(run(bitop, &["not", "d", "a"]).is_ok());
+    }
+
+    #[test]
+    fn bitfield_operations_overflow_and_offsets() {
+        let (u8t, i5) = (
+            BitFieldType {
+                signed: false,
+                bits: 8,
+            },
+            BitFieldType {
+                signed: true,
+                bits: 5,
+            },
+        );
+        assert_eq!(
+            run(
+                bitfield,
+                &[
+                    "k", "GET", "u8", "#2", "overflow", "SAT", "set", "I5", "3", "-7", "OVERFLOW",
+                    "fail", "INCRBY", "u8", "0", "9"
+                ]
+            ),
+            Ok(Command::BitField {
+                key: v("k"),
+                ops: vec![
+                    BitFieldOp::Get {
+                        ty: u8t,
+                        offset: 16
+                    },
+                    BitFieldOp::Set {
+                        ty: i5,
+                        offset: 3,
+                        value: -7,
+                        overflow: BitOverflow::Sat
+                    },
+                    BitFieldOp::IncrBy {
+                        ty: u8t,
+                        offset: 0,
+                        delta: 9,
+                        overflow: BitOverflow::Fail
+                    },
+                ]
+            })
+        );
+        assert_eq!(
+            run(bitfield, &["k"]),
+            Ok(Command::BitField {
+                key: v("k"),
+                ops: vec![]
+            })
+        );
+        let bad_type = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+        for t in ["u64", "i65", "i0", "x8", "u", "", "u-1", "i+8"] {
+            assert_eq!(err(bitfield, &["k", "GET", t, "0"]), bad_type, "{t}");
+        }
+        assert!(run(bitfield, &["k", "GET", "i64", "0", "GET", "u63", "0"]).is_ok());
+        let bad_offset = "ERR bit offset is not an integer or out of range";
+        for o in ["#", "#-1", "-1", "x", "4294967296", "#536870912"] {
+            assert_eq!(err(bitfield, &["k", "GET", "u8", o]), bad_offset, "{o}");
+        }
+        assert_eq!(err(bitfield, &["k", "GET", "u8"]), "ERR syntax error");
+        assert_eq!(err(bitfield, &["k", "SET", "u8", "0"]), "ERR syntax error");
+        assert_eq!(err(bitfield, &["k", "FOO", "u8", "0"]), "ERR syntax error");
+        assert_eq!(err(bitfield, &["k", "OVERFLOW"]), "ERR syntax error");
+        assert_eq!(
+            err(bitfield, &["k", "OVERFLOW", "nope"]),
+            "ERR Invalid OVERFLOW type specified"
+        );
+        assert_eq!(
+            err(bitfield, &["k", "SET", "u8", "0", "x"]),
+            "ERR value is not an integer or out of range"
+        );
+        // The type is checked before the offset, the offset before the value.
+        assert_eq!(err(bitfield, &["k", "SET", "u64", "x", "x"]), bad_type);
+        assert_eq!(err(bitfield, &["k", "SET", "u8", "x", "x"]), bad_offset);
+    }
+
+    #[test]
+    fn bitfield_ro_takes_only_get() {
+        assert!(run(bitfield_ro, &["k", "GET", "u8", "0", "OVERFLOW", "SAT"]).is_ok());
+        assert_eq!(
+            err(bitfield_ro, &["k", "SET", "u8", "0", "1"]),
+            "ERR BITFIELD_RO only supports the GET subcommand"
+        );
+        // Every operation is parsed first, as in Redis.
+        assert_eq!(
+            err(bitfield_ro, &["k", "SET", "u8", "0", "1", "GET", "x", "0"]),
+            "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
+        );
     }
 }

@@ -23,7 +23,8 @@ pub use message::{
 /// v2: `KeyedRequest` (exactly-once writes across reconnects).
 /// v3: `Subscriptions` and `Push` (pub/sub routed through storaged).
 /// v4: scripting commands (`Eval`, `EvalSha`, `ScriptLoad`, `ScriptExists`, `ScriptFlush`),
-///     `Reply::BigNumber`, bitmap commands (`SetBit`, `GetBit`, `BitCount`, `BitPos`, `BitOp`).
+///     `Reply::BigNumber`, bitmap commands (`SetBit`, `GetBit`, `BitCount`, `BitPos`, `BitOp`,
+///     `BitField`, `BitFieldRo`).
 pub const PROTOCOL_VERSION: u8 = 4;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).

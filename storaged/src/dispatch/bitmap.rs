@@ -1,8 +1,14 @@
-//! Bitmaps: GETBIT, BITCOUNT, BITPOS; SETBIT, BITOP.
+//! Bitmaps: GETBIT, BITCOUNT, BITPOS, BITFIELD_RO; SETBIT, BITOP, BITFIELD.
 
+use rkyv::vec::ArchivedVec;
 use tandem_shared::command::ArchivedScanOptionError;
-use tandem_shared::command::{ArchivedBitOpKind, ArchivedBitRange, ArchivedCommand};
-use tandem_shared::{BitOpKind, BitRange, ScanOptionError};
+use tandem_shared::command::{
+    ArchivedBitFieldOp, ArchivedBitFieldType, ArchivedBitOpKind, ArchivedBitOverflow,
+    ArchivedBitRange, ArchivedCommand,
+};
+use tandem_shared::{
+    BitFieldOp, BitFieldType, BitOpKind, BitOverflow, BitRange, Reply, ScanOptionError,
+};
 
 use super::arm::{done, key_slices};
 use crate::engine::group::WriteGroup;
@@ -29,6 +35,7 @@ pub(super) fn read<S: StoreRead + ?Sized>(
         C::GetBit { key, offset } => bitmap::getbit(s, at, key, offset.to_native()),
         C::BitCount { key, range } => bitmap::bitcount(s, at, key, bit_range(range)),
         C::BitPos { key, bit, range } => bitmap::bitpos(s, at, key, *bit, bit_range(range)),
+        C::BitFieldRo { key, ops } => bitmap::bitfield_ro(s, at, key, &field_ops(ops)),
         _ => return None,
     })
 }
@@ -54,6 +61,28 @@ pub(super) fn write<E: KvEngine>(
         C::BitOp { op, dest, keys } => {
             let r = bitmap::bitop(w, at, bit_op(op), dest, key_slices(keys).into_iter());
             done(w, r, |e, reply| e.store(STR, "set", db, dest, reply))
+        }
+        C::BitField { key, ops } => {
+            let r = bitmap::bitfield(w, at, key, &field_ops(ops));
+            done(w, r, |e, reply| {
+                if !e.touched(db, key) {
+                    return;
+                }
+                // Redis signals `setbit` once a SET/INCRBY ran (not failed under OVERFLOW
+                // FAIL) on a created or extended string or changed its field; a string
+                // created for writes that all failed only gets `new`.
+                let ran = match reply {
+                    Reply::Array(replies) => ops.iter().zip(replies).any(|(op, r)| {
+                        !matches!(op, ArchivedBitFieldOp::Get { .. }) && *r != Reply::Nil
+                    }),
+                    _ => false,
+                };
+                if ran {
+                    e.write(STR, "setbit", db, key);
+                } else if !e.was_live(db, key) {
+                    e.new_key(db, key);
+                }
+            })
         }
         _ => return None,
     })
@@ -82,4 +111,46 @@ fn bit_op(op: &ArchivedBitOpKind) -> BitOpKind {
         ArchivedBitOpKind::Xor => BitOpKind::Xor,
         ArchivedBitOpKind::Not => BitOpKind::Not,
     }
+}
+
+fn field_ops(ops: &ArchivedVec<ArchivedBitFieldOp>) -> Vec<BitFieldOp> {
+    let ty = |t: &ArchivedBitFieldType| BitFieldType {
+        signed: t.signed,
+        bits: t.bits,
+    };
+    let mode = |o: &ArchivedBitOverflow| match o {
+        ArchivedBitOverflow::Wrap => BitOverflow::Wrap,
+        ArchivedBitOverflow::Sat => BitOverflow::Sat,
+        ArchivedBitOverflow::Fail => BitOverflow::Fail,
+    };
+    ops.iter()
+        .map(|op| match op {
+            ArchivedBitFieldOp::Get { ty: t, offset } => BitFieldOp::Get {
+                ty: ty(t),
+                offset: offset.to_native(),
+            },
+            ArchivedBitFieldOp::Set {
+                ty: t,
+                offset,
+                value,
+                overflow,
+            } => BitFieldOp::Set {
+                ty: ty(t),
+                offset: offset.to_native(),
+                value: value.to_native(),
+                overflow: mode(overflow),
+            },
+            ArchivedBitFieldOp::IncrBy {
+                ty: t,
+                offset,
+                delta,
+                overflow,
+            } => BitFieldOp::IncrBy {
+                ty: ty(t),
+                offset: offset.to_native(),
+                delta: delta.to_native(),
+                overflow: mode(overflow),
+            },
+        })
+        .collect()
 }

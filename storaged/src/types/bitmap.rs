@@ -1,16 +1,19 @@
-//! Bitmap commands (`SETBIT`, `GETBIT`, `BITCOUNT`, `BITPOS`, `BITOP`) with Redis 7.0
-//! semantics. A bitmap is a string: bit 0 is the most significant bit of byte 0.
+//! Bitmap commands (`SETBIT`, `GETBIT`, `BITCOUNT`, `BITPOS`, `BITOP`, `BITFIELD`,
+//! `BITFIELD_RO`) with Redis 7.0 semantics. A bitmap is a string: bit 0 is the most significant bit of byte 0.
 //!
 //! Bytes are read and written through [`super::string_value`], so a bit command costs
 //! the bytes it covers, not the whole value: `SETBIT` rewrites one chunk of a chunked
-//! value, `GETBIT` reads one byte, and `BITCOUNT`/`BITPOS` walk their range a window at a
+//! value, `GETBIT` reads one byte, a `BITFIELD` operation the (at most 9) bytes of its field, and `BITCOUNT`/`BITPOS` walk their range a window at a
 //! time. `BITOP` reads its sources whole and writes a new value, as Redis does. Argument
 //! errors Redis gives before looking at the key are the parser's; what is here needs the
 //! key (its type, its length).
 
 use std::ops::ControlFlow;
 
-use tandem_shared::{BitOpKind, BitRange, Reply, ScanOptionError, StorageError};
+use tandem_shared::{
+    BitFieldOp, BitFieldType, BitOpKind, BitOverflow, BitRange, Reply, ScanOptionError,
+    StorageError,
+};
 
 use super::string_value as value;
 use super::{lookup_read, lookup_write, remove_record, At, CmdResult};
@@ -262,6 +265,249 @@ pub fn bitop<'k, W: StoreWrite + ?Sized>(
     Ok(Reply::Integer(len as i64))
 }
 
+/// The bytes `[from, to)` holding the field of `ty` at bit `offset`.
+fn field_bytes(ty: BitFieldType, offset: u64) -> (u64, u64) {
+    (offset / 8, (offset + u64::from(ty.bits) - 1) / 8 + 1)
+}
+
+/// The field's bits as an unsigned number, most significant first; `window` starts at
+/// the field's first byte and `shift` is the field's first bit within it.
+fn get_bits(window: &[u8], shift: u64, bits: u8) -> u64 {
+    (0..u64::from(bits)).fold(0, |v, i| {
+        let p = shift + i;
+        (v << 1) | u64::from((window[(p / 8) as usize] >> (7 - p % 8)) & 1)
+    })
+}
+
+/// Writes the low `bits` bits of `v` as the field (see [`get_bits`]).
+fn set_bits(window: &mut [u8], shift: u64, bits: u8, v: u64) {
+    for i in 0..u64::from(bits) {
+        let p = shift + i;
+        let mask = 0x80u8 >> (p % 8);
+        let byte = &mut window[(p / 8) as usize];
+        if (v >> (u64::from(bits) - 1 - i)) & 1 == 1 {
+            *byte |= mask;
+        } else {
+            *byte &= !mask;
+        }
+    }
+}
+
+/// A field's bits read as `ty` (sign-extended for `i<bits>`), as an `i64` reply.
+fn typed(raw: u64, ty: BitFieldType) -> i64 {
+    if ty.signed && ty.bits < 64 && raw & (1 << (ty.bits - 1)) != 0 {
+        (raw | (u64::MAX << ty.bits)) as i64
+    } else {
+        raw as i64
+    }
+}
+
+/// The bytes of the field of `ty` at `offset` of the string `r` (a missing key or bytes
+/// past its end read as zeros).
+fn field_window<S: StoreRead + ?Sized>(
+    s: &S,
+    db: u8,
+    key: &[u8],
+    r: Option<&Record>,
+    ty: BitFieldType,
+    offset: u64,
+) -> Result<Vec<u8>, StorageError> {
+    let (from, to) = field_bytes(ty, offset);
+    let mut window = match r {
+        Some(r) => value::read(s, db, key, r, from, to)?,
+        None => Vec::new(),
+    };
+    window.resize((to - from) as usize, 0);
+    Ok(window)
+}
+
+/// Redis's `checkUnsignedBitfieldOverflow`: `None` if `value + incr` fits `bits`, else
+/// the wrapped or saturated value (unused for `FAIL`). Wrapping arithmetic as Redis's C.
+fn unsigned_overflow(value: u64, incr: i64, bits: u8, mode: BitOverflow) -> Option<u64> {
+    // Unsigned fields have at most 63 bits.
+    let max = (1u64 << bits) - 1;
+    let max_incr = max.wrapping_sub(value) as i64;
+    let min_incr = value.wrapping_neg() as i64;
+    let wrapped = || value.wrapping_add(incr as u64) & max;
+    if value > max || (incr > 0 && incr > max_incr) {
+        Some(if mode == BitOverflow::Sat {
+            max
+        } else {
+            wrapped()
+        })
+    } else if incr < 0 && incr < min_incr {
+        Some(if mode == BitOverflow::Sat {
+            0
+        } else {
+            wrapped()
+        })
+    } else {
+        None
+    }
+}
+
+/// Redis's `checkSignedBitfieldOverflow`, as [`unsigned_overflow`].
+fn signed_overflow(value: i64, incr: i64, bits: u8, mode: BitOverflow) -> Option<i64> {
+    let max = if bits == 64 {
+        i64::MAX
+    } else {
+        (1i64 << (bits - 1)) - 1
+    };
+    let min = -max - 1;
+    let max_incr = (max as u64).wrapping_sub(value as u64) as i64;
+    let min_incr = (min as u64).wrapping_sub(value as u64) as i64;
+    let wrapped = || {
+        let c = (value as u64).wrapping_add(incr as u64);
+        if bits == 64 {
+            c as i64
+        } else if c & (1 << (bits - 1)) != 0 {
+            (c | (u64::MAX << bits)) as i64
+        } else {
+            (c & !(u64::MAX << bits)) as i64
+        }
+    };
+    let wide = bits != 64;
+    if value > max || (wide && incr > max_incr) || (value >= 0 && incr > 0 && incr > max_incr) {
+        Some(if mode == BitOverflow::Sat {
+            max
+        } else {
+            wrapped()
+        })
+    } else if value < min || (wide && incr < min_incr) || (value < 0 && incr < 0 && incr < min_incr)
+    {
+        Some(if mode == BitOverflow::Sat {
+            min
+        } else {
+            wrapped()
+        })
+    } else {
+        None
+    }
+}
+
+/// One `SET` or `INCRBY` on a field holding `raw`: the reply and the bits to store, or
+/// `None` when the overflow mode is `FAIL` and it overflowed.
+fn apply(raw: u64, ty: BitFieldType, op: &BitFieldOp) -> Option<(i64, u64)> {
+    let (n, is_incr, mode) = match *op {
+        BitFieldOp::Set {
+            value, overflow, ..
+        } => (value, false, overflow),
+        BitFieldOp::IncrBy {
+            delta, overflow, ..
+        } => (delta, true, overflow),
+        BitFieldOp::Get { .. } => return None,
+    };
+    if ty.signed {
+        let old = typed(raw, ty);
+        let (value, incr) = if is_incr { (old, n) } else { (n, 0) };
+        let over = signed_overflow(value, incr, ty.bits, mode);
+        if over.is_some() && mode == BitOverflow::Fail {
+            return None;
+        }
+        let new = over.unwrap_or_else(|| value.wrapping_add(incr));
+        Some((if is_incr { new } else { old }, new as u64))
+    } else {
+        let (value, incr) = if is_incr { (raw, n) } else { (n as u64, 0) };
+        let over = unsigned_overflow(value, incr, ty.bits, mode);
+        if over.is_some() && mode == BitOverflow::Fail {
+            return None;
+        }
+        let new = over.unwrap_or_else(|| value.wrapping_add(incr as u64));
+        Some((if is_incr { new as i64 } else { raw as i64 }, new))
+    }
+}
+
+fn field_of(op: &BitFieldOp) -> (BitFieldType, u64) {
+    match *op {
+        BitFieldOp::Get { ty, offset }
+        | BitFieldOp::Set { ty, offset, .. }
+        | BitFieldOp::IncrBy { ty, offset, .. } => (ty, offset),
+    }
+}
+
+/// The replies of `GET`s on the string `r` (`None`: a missing key, all zeros).
+fn gets<S: StoreRead + ?Sized>(
+    s: &S,
+    db: u8,
+    key: &[u8],
+    r: Option<&Record>,
+    ops: &[BitFieldOp],
+) -> CmdResult {
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        let (ty, offset) = field_of(op);
+        let window = field_window(s, db, key, r, ty, offset)?;
+        out.push(Reply::Integer(typed(
+            get_bits(&window, offset % 8, ty.bits),
+            ty,
+        )));
+    }
+    Ok(Reply::Array(out))
+}
+
+/// `BITFIELD_RO` (only `GET`s, checked by the parser).
+pub fn bitfield_ro<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    key: &[u8],
+    ops: &[BitFieldOp],
+) -> CmdResult {
+    let r = string_record(lookup_read(s, at, key)?)?;
+    gets(s, at.db, key, r.as_ref(), ops)
+}
+
+/// `BITFIELD`: one reply per `GET`/`SET`/`INCRBY`, in order (nil for an overflow under
+/// `FAIL`). With only `GET`s it reads and creates nothing; otherwise, as Redis, it first
+/// creates or zero-extends the string to cover the farthest field written, then runs each
+/// operation on the bytes of its field.
+pub fn bitfield<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    key: &[u8],
+    ops: &[BitFieldOp],
+) -> CmdResult {
+    let highest = ops
+        .iter()
+        .filter(|op| !matches!(op, BitFieldOp::Get { .. }))
+        .map(|op| {
+            let (ty, offset) = field_of(op);
+            offset + u64::from(ty.bits) - 1
+        })
+        .max();
+    let old = string_record(lookup_write(w, at, key)?)?;
+    let Some(highest) = highest else {
+        w.services().stats().note_lookup(old.is_some());
+        return gets(w, at.db, key, old.as_ref(), ops);
+    };
+    let need = highest / 8 + 1;
+    if old.as_ref().is_none_or(|r| value::len(r) < need) {
+        value::write_at(w, at.db, key, old, need, &[])?;
+    }
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        let r = string_record(lookup_write(w, at, key)?)?;
+        let (ty, offset) = field_of(op);
+        let mut window = field_window(w, at.db, key, r.as_ref(), ty, offset)?;
+        let shift = offset % 8;
+        let raw = get_bits(&window, shift, ty.bits);
+        if let BitFieldOp::Get { .. } = op {
+            out.push(Reply::Integer(typed(raw, ty)));
+            continue;
+        }
+        match apply(raw, ty, op) {
+            None => out.push(Reply::Nil),
+            Some((reply, new)) => {
+                out.push(Reply::Integer(reply));
+                set_bits(&mut window, shift, ty.bits, new);
+                if get_bits(&window, shift, ty.bits) != raw {
+                    value::write_at(w, at.db, key, r, offset / 8, &window)?;
+                }
+            }
+        }
+    }
+    Ok(Reply::Array(out))
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -323,6 +569,77 @@ mod tests {
         };
         let pos = db.read(|s, at| bitpos(s, at, b"b", true, from_one));
         assert_eq!(int_of(pos), far as i64);
+    }
+
+    #[test]
+    fn bitfield_on_a_512_mib_bitmap_writes_only_its_field() {
+        let mut db = TestDb::open();
+        db.write(|w, at| setbit(w, at, b"b", u64::from(u32::MAX), true))
+            .unwrap();
+        let (u16t, i64t) = (
+            BitFieldType {
+                signed: false,
+                bits: 16,
+            },
+            BitFieldType {
+                signed: true,
+                bits: 64,
+            },
+        );
+        // A field across the boundary of chunks 5 and 6, and one at the very end.
+        let edge = u64::from(CHUNK_SIZE) * 6 * 8 - 8;
+        let ops = [
+            BitFieldOp::Set {
+                ty: u16t,
+                offset: edge,
+                value: 0xffff,
+                overflow: BitOverflow::Wrap,
+            },
+            BitFieldOp::IncrBy {
+                ty: i64t,
+                offset: u64::from(u32::MAX) - 63,
+                delta: -2,
+                overflow: BitOverflow::Sat,
+            },
+            BitFieldOp::Get {
+                ty: u16t,
+                offset: edge - 4,
+            },
+        ];
+        let r = db.write(|w, at| bitfield(w, at, b"b", &ops));
+        assert_eq!(
+            r,
+            Ok(Reply::Array(vec![
+                Reply::Integer(0),
+                Reply::Integer(-1),
+                Reply::Integer(0x0fff),
+            ]))
+        );
+        let last = (u64::from(u32::MAX) / 8 / u64::from(CHUNK_SIZE)) as u32;
+        assert_eq!(chunks(&db, b"b"), vec![5, 6, last]);
+        let len = db
+            .read(|s, at| lookup_read(s, at, b"b"))
+            .unwrap()
+            .map(|r| value::len(&r));
+        assert_eq!(len, Some(512 * 1024 * 1024));
+    }
+
+    #[test]
+    fn overflow_checks_follow_redis() {
+        use BitOverflow::*;
+        assert_eq!(unsigned_overflow(250, 10, 8, Wrap), Some(4));
+        assert_eq!(unsigned_overflow(250, 10, 8, Sat), Some(255));
+        assert_eq!(unsigned_overflow(5, -6, 8, Sat), Some(0));
+        assert_eq!(unsigned_overflow(5, -5, 8, Sat), None);
+        // A negative SET value is a huge unsigned one: it saturates high.
+        assert_eq!(unsigned_overflow(-1i64 as u64, 0, 8, Sat), Some(255));
+        assert_eq!(signed_overflow(127, 1, 8, Wrap), Some(-128));
+        assert_eq!(signed_overflow(-128, -1, 8, Sat), Some(-128));
+        assert_eq!(signed_overflow(i64::MAX, 1, 64, Wrap), Some(i64::MIN));
+        assert_eq!(signed_overflow(i64::MIN, -1, 64, Sat), Some(i64::MIN));
+        assert_eq!(signed_overflow(-5, 3, 4, Sat), None);
+        // As Redis's wrapping C: a SET of i64::MIN into i8 overflows high.
+        assert_eq!(signed_overflow(i64::MIN, 0, 8, Sat), Some(127));
     }
 
     #[test]
