@@ -2,7 +2,8 @@
 //! SETBIT/GETBIT with their offset and bit errors, BITCOUNT and BITPOS over byte and bit
 //! ranges (negative, empty, out of range, missing keys, bad ranges that Redis reports
 //! only for an existing string), BITOP over keys of different lengths, and bitmaps read
-//! and written as strings, including chunked values (over 64 KiB) and far offsets.
+//! and written as strings, including chunked values (over 64 KiB) and far offsets; and the
+//! cost of single-bit updates on a 512 MiB bitmap (flat per call, bounded RSS).
 
 use tandem_tests::Differ;
 
@@ -493,4 +494,53 @@ fn bitfield_errors() {
         &["BITFIELD", "s", "GET", "u64", "0"],
         &["BITFIELD", "s"],
     ]);
+}
+
+/// A 512 MiB bitmap costs what each command touches: after `SETBIT key 4294967295 1` on a
+/// new key, batches of random single-bit updates keep their time per call (no batch more
+/// than a few times slower than the first, as a rewrite of the value would make them), and
+/// storaged's RSS stays far below the value's size.
+#[test]
+fn a_512_mib_bitmap_costs_what_each_command_touches() {
+    let cluster = tandem_tests::TestCluster::start();
+    if !cluster.is_tandem() {
+        return;
+    }
+    let c = &mut cluster.client();
+    let pid = cluster.storaged_pid().expect("storaged runs");
+    let base = tandem_tests::rss_kib(pid);
+    let one = |c: &mut redis::Connection, args: &[&str]| tandem_tests::run_command(c, args);
+    assert_eq!(
+        one(c, &["SETBIT", "b", "4294967295", "1"]),
+        tandem_tests::int(0)
+    );
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut per_call_us = Vec::new();
+    for _ in 0..5 {
+        let mut pipe = redis::pipe();
+        for _ in 0..1000 {
+            // xorshift64: offsets spread over the whole 512 MiB.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            pipe.cmd("SETBIT")
+                .arg("b")
+                .arg(x % (1 << 32))
+                .arg(1)
+                .ignore();
+        }
+        let start = std::time::Instant::now();
+        pipe.query::<()>(c).expect("a batch of SETBITs");
+        per_call_us.push(start.elapsed().as_micros() as u64 / 1000);
+    }
+    eprintln!("SETBIT on a 512 MiB bitmap, µs per call per batch of 1000: {per_call_us:?}");
+    let first = per_call_us[0].max(50);
+    assert!(
+        per_call_us.iter().all(|&t| t <= first * 4),
+        "time per SETBIT grew: {per_call_us:?} µs"
+    );
+    let grown_mib = tandem_tests::rss_kib(pid).saturating_sub(base) / 1024;
+    assert!(grown_mib < 200, "storaged's RSS grew by {grown_mib} MiB");
+    assert_eq!(one(c, &["STRLEN", "b"]), tandem_tests::int(512 << 20));
+    assert_eq!(one(c, &["BITCOUNT", "b", "-1", "-1"]), tandem_tests::int(1));
 }
