@@ -1,5 +1,5 @@
 # Shared by the benchmark scripts (ab-bench, bench, fanout-bench, memory-bench, scale-bench,
-# spop-bench, stall-bench, wakeup-bench); not run on its own. Source it from the repository root:
+# restart-bench, spop-bench, stall-bench, wakeup-bench); not run on its own. Source it from the repository root:
 #     cd "$(dirname "$0")/.."
 #     . scripts/lib.sh
 # It makes a fresh work directory `$work` (under `$work_parent` if set before sourcing, else
