@@ -1,7 +1,8 @@
 //! Bitmap commands (issue 17) against redis-server, reply for reply in RESP2 and RESP3:
 //! SETBIT/GETBIT with their offset and bit errors, BITCOUNT and BITPOS over byte and bit
 //! ranges (negative, empty, out of range, missing keys, bad ranges that Redis reports
-//! only for an existing string), BITOP over keys of different lengths, and bitmaps read
+//! only for an existing string), BITOP over keys of different lengths, BITFIELD and
+//! BITFIELD_RO (types, `#` offsets, overflow modes, error order), and bitmaps read
 //! and written as strings, including chunked values (over 64 KiB) and far offsets; and the
 //! cost of single-bit updates on a 512 MiB bitmap (flat per call, bounded RSS).
 
