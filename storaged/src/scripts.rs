@@ -37,6 +37,10 @@ use crate::request::RequestView;
 /// Key prefix of the persisted script bodies in [`Cf::Reqs`]: `0xff "script:" sha1-hex`.
 pub const SCRIPT_PREFIX: &[u8] = b"\xffscript:";
 
+/// Key prefix of the persisted function libraries in [`Cf::Reqs`]: `0xff "function:"
+/// library-name`, the value the code `FUNCTION LOAD` was given.
+pub const FUNCTION_PREFIX: &[u8] = b"\xfffunction:";
+
 /// Most memory the Lua state may use. Redis sets none; tandem bounds it so a script that
 /// allocates without end gets an error (`not enough memory`) instead of taking storaged's
 /// memory, and the engine stays usable for the next script.
@@ -79,6 +83,11 @@ pub fn claims(cmd: &ArchivedCommand) -> bool {
             | ArchivedCommand::ScriptFlush
             | ArchivedCommand::ScriptHelp
             | ArchivedCommand::ScriptKill
+            | ArchivedCommand::FCall { .. }
+            | ArchivedCommand::FunctionLoad { .. }
+            | ArchivedCommand::FunctionDelete { .. }
+            | ArchivedCommand::FunctionFlush
+            | ArchivedCommand::FunctionList { .. }
     )
 }
 
@@ -229,8 +238,22 @@ impl Scripts {
                 LogLevel::Verbose | LogLevel::Debug => tracing::debug!(target: "script", "{line}"),
             }
         }));
+        let mut libraries = Vec::new();
+        let end = prefix_end(FUNCTION_PREFIX);
+        let scanned = engine.scan(Cf::Reqs, FUNCTION_PREFIX, &end, &mut |_, code| {
+            libraries.push(code.to_vec());
+            true
+        });
+        if let Err(e) = scanned {
+            tracing::error!(error = %e, "cannot read the persisted functions; starting without them");
+        }
+        for code in &libraries {
+            if let Err(e) = lua.load_library(code, true) {
+                tracing::warn!(error = %e.reply_text(), "a persisted function library no longer loads");
+            }
+        }
         let mut bodies = Vec::new();
-        let end = prefix_end();
+        let end = prefix_end(SCRIPT_PREFIX);
         let scanned = engine.scan(Cf::Reqs, SCRIPT_PREFIX, &end, &mut |_, body| {
             bodies.push(body.to_vec());
             true
@@ -299,7 +322,7 @@ impl Scripts {
             ),
             ArchivedCommand::ScriptFlush => {
                 self.lua.flush_scripts();
-                group.delete_range(Cf::Reqs, SCRIPT_PREFIX.to_vec(), prefix_end());
+                group.delete_range(Cf::Reqs, SCRIPT_PREFIX.to_vec(), prefix_end(SCRIPT_PREFIX));
                 Reply::ok()
             }
             ArchivedCommand::ScriptHelp => Reply::Array(
@@ -308,11 +331,135 @@ impl Scripts {
                     .map(|line| Reply::Simple((*line).to_owned()))
                     .collect(),
             ),
+            ArchivedCommand::FCall {
+                function,
+                numkeys,
+                args,
+                read_only,
+            } => {
+                let numkeys = numkeys.as_ref().map(|n| n.to_native());
+                let function = String::from_utf8_lossy(function.as_slice()).into_owned();
+                self.fcall(group, db, &function, numkeys, args, *read_only)
+            }
+            ArchivedCommand::FunctionLoad { code, replace } => {
+                match self.lua.load_library(code.as_slice(), *replace) {
+                    Ok(name) => {
+                        group.put(Cf::Reqs, function_key(&name), code.as_slice().to_vec());
+                        Reply::Bulk(name.into_bytes())
+                    }
+                    Err(e) => Reply::Error(e.reply_text()),
+                }
+            }
+            ArchivedCommand::FunctionDelete { library } => {
+                let name = String::from_utf8_lossy(library.as_slice()).into_owned();
+                match self.lua.delete_library(&name) {
+                    Ok(()) => {
+                        group.delete(Cf::Reqs, function_key(&name));
+                        Reply::ok()
+                    }
+                    Err(e) => Reply::Error(e.reply_text()),
+                }
+            }
+            ArchivedCommand::FunctionFlush => {
+                self.lua.flush_functions();
+                let end = prefix_end(FUNCTION_PREFIX);
+                group.delete_range(Cf::Reqs, FUNCTION_PREFIX.to_vec(), end);
+                Reply::ok()
+            }
+            ArchivedCommand::FunctionList { pattern, with_code } => {
+                let pattern = pattern.as_ref().map(|p| p.as_slice());
+                self.function_list(pattern, *with_code)
+            }
             // No script runs while the writer runs this one (see `kill_request`).
             ArchivedCommand::ScriptKill => Reply::Error(NOTBUSY.to_owned()),
             _ => Reply::Error("ERR not a scripting command".to_owned()),
         };
         Outcome::Ok(reply)
+    }
+
+    /// `FCALL`/`FCALL_RO`: the function first, then `numkeys`, as Redis checks them.
+    fn fcall(
+        &mut self,
+        group: &mut WriteGroup<'_>,
+        db: u8,
+        function: &str,
+        numkeys: Option<i64>,
+        args: &rkyv::vec::ArchivedVec<rkyv::vec::ArchivedVec<u8>>,
+        read_only: bool,
+    ) -> Reply {
+        let err = |text: &str| Reply::Error(text.to_owned());
+        let Some(flags) = self.lua.function_flags(function) else {
+            return err("ERR Function not found");
+        };
+        let Some(numkeys) = numkeys else {
+            return err("ERR Bad number of keys provided");
+        };
+        if numkeys > args.len() as i64 {
+            return err("ERR Number of keys can't be greater than number of args");
+        }
+        if numkeys < 0 {
+            return err("ERR Number of keys can't be negative");
+        }
+        let no_writes = flags.contains(ScriptFlags::NO_WRITES);
+        if read_only && !no_writes {
+            return err("ERR Can not execute a script with write flag using *_ro command.");
+        }
+        let all: Vec<Vec<u8>> = args.iter().map(|a| a.as_slice().to_vec()).collect();
+        let (keys, argv) = all.split_at(numkeys as usize);
+        let runner = self.take_runner(group, db, read_only || no_writes);
+        self.control.begin();
+        let (reply, runner) = self.lua.fcall(function, keys, argv, runner);
+        self.control.end();
+        self.give_back(group, runner);
+        reply
+    }
+
+    /// `FUNCTION LIST`'s reply: one map per library, as Redis 7.0 shapes it.
+    fn function_list(&self, pattern: Option<&[u8]>, with_code: bool) -> Reply {
+        let text = |s: &str| Reply::Bulk(s.as_bytes().to_vec());
+        let libraries = self
+            .lua
+            .libraries()
+            .filter(|lib| {
+                pattern
+                    .is_none_or(|p| tandem_shared::glob::glob_match(p, lib.name.as_bytes(), true))
+            })
+            .map(|lib| {
+                let functions = lib
+                    .functions
+                    .iter()
+                    .map(|f| {
+                        Reply::Map(vec![
+                            (text("name"), text(&f.name)),
+                            (
+                                text("description"),
+                                f.description.as_deref().map_or(Reply::Nil, text),
+                            ),
+                            (
+                                text("flags"),
+                                Reply::Set(
+                                    f.flags
+                                        .names()
+                                        .into_iter()
+                                        .map(|n| Reply::Simple(n.to_owned()))
+                                        .collect(),
+                                ),
+                            ),
+                        ])
+                    })
+                    .collect();
+                let mut fields = vec![
+                    (text("library_name"), text(&lib.name)),
+                    (text("engine"), text(&lib.engine)),
+                    (text("functions"), Reply::Array(functions)),
+                ];
+                if with_code {
+                    fields.push((text("library_code"), Reply::Bulk(lib.code.clone())));
+                }
+                Reply::Map(fields)
+            })
+            .collect();
+        Reply::Array(libraries)
     }
 
     /// Compiles `body` into the cache, persisting it in `group` if it is new there.
@@ -342,6 +489,20 @@ impl Scripts {
             .unwrap_or_else(ScriptFlags::empty);
         let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_slice().to_vec()).collect();
         let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_slice().to_vec()).collect();
+        let runner = self.take_runner(
+            group,
+            db,
+            read_only || flags.contains(ScriptFlags::NO_WRITES),
+        );
+        self.control.begin();
+        let (reply, runner) = self.lua.eval_sha(sha, &keys, &args, runner);
+        self.control.end();
+        self.give_back(group, runner);
+        reply
+    }
+
+    /// The runner, lent `group` for a run in `db`.
+    fn take_runner(&mut self, group: &mut WriteGroup<'_>, db: u8, read_only: bool) -> Runner {
         let mut runner = self.runner.take().unwrap_or_else(|| {
             Runner::new(
                 self.engine.clone(),
@@ -351,15 +512,16 @@ impl Scripts {
         });
         runner.group = Some(group.suspend());
         runner.db = db;
-        runner.read_only = read_only || flags.contains(ScriptFlags::NO_WRITES);
-        self.control.begin();
-        let (reply, mut runner) = self.lua.eval_sha(sha, &keys, &args, runner);
-        self.control.end();
+        runner.read_only = read_only;
+        runner
+    }
+
+    /// Takes the runner back after a run, and the group's state with it.
+    fn give_back(&mut self, group: &mut WriteGroup<'_>, mut runner: Runner) {
         if let Some(state) = runner.group.take() {
             group.restore(state);
         }
         self.runner = Some(runner);
-        reply
     }
 }
 
@@ -370,9 +532,16 @@ fn script_key(sha: &str) -> Vec<u8> {
     k
 }
 
-/// The exclusive end of the persisted scripts' range.
-fn prefix_end() -> Vec<u8> {
-    let mut end = SCRIPT_PREFIX.to_vec();
+/// The persisted key of the function library `name`.
+fn function_key(name: &str) -> Vec<u8> {
+    let mut k = FUNCTION_PREFIX.to_vec();
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// The exclusive end of the range of keys starting with `prefix` (which ends below 0xff).
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
     if let Some(last) = end.last_mut() {
         *last += 1;
     }

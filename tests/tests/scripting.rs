@@ -715,3 +715,88 @@ fn a_ten_megabyte_script_runs_as_on_redis() {
         expect(&mut conn, &["EVALSHA", &sha, "0", "abcd"], int(4));
     }
 }
+
+/// A library of two functions, one flagged `no-writes`, as `FUNCTION LOAD` takes it.
+const LIBRARY: &str = "#!lua name=mylib
+redis.register_function('setkey', function(keys, args) return redis.call('SET', keys[1], args[1]) end)
+redis.register_function{function_name='getkey', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}, description='reads a key'}";
+
+#[test]
+fn differential_functions_and_fcall() {
+    let differ = Differ::start();
+    differ.check(&[
+        &["FUNCTION", "FLUSH"],
+        &["FCALL", "setkey", "1", "k", "v"],
+        &["FUNCTION", "LOAD", LIBRARY],
+        &["FUNCTION", "LOAD", LIBRARY],
+        &["FUNCTION", "LOAD", "REPLACE", LIBRARY],
+        &["FUNCTION", "LOAD", "#!lua name=bad\nreturn +"],
+        &["FUNCTION", "LOAD", "#!lua name=none\nreturn 1"],
+        &["FUNCTION", "LOAD", "no shebang"],
+        &["FUNCTION", "LOAD", "FORCE", LIBRARY],
+        &["FCALL", "setkey", "1", "k", "v"],
+        &["FCALL", "getkey", "1", "k"],
+        &["FCALL_RO", "getkey", "1", "k"],
+        &["FCALL_RO", "setkey", "1", "k", "w"],
+        &["FCALL", "nosuch", "x"],
+        &["FCALL", "setkey", "x"],
+        &["FCALL", "setkey", "-1"],
+        &["FCALL", "setkey", "3", "a"],
+        // One function per library in what LIST shows: Redis lists a library's
+        // functions in its dictionary's order.
+        &["FUNCTION", "LOAD", "#!lua name=ro\nredis.register_function{function_name='ro1', callback=function() return 1 end, flags={'no-writes', 'allow-stale'}, description='one'}"],
+        &["FUNCTION", "DELETE", "mylib"],
+        &["FUNCTION", "LIST"],
+        &["FUNCTION", "LIST", "WITHCODE"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "r*"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "other"],
+        &["FUNCTION", "LOAD", LIBRARY],
+        &["FUNCTION", "LIST", "LIBRARYNAME"],
+        &["FUNCTION", "LIST", "WITHCODE", "WITHCODE"],
+        &["FUNCTION", "LIST", "bogus"],
+        &["FUNCTION", "DELETE", "nosuch"],
+        &["FUNCTION", "DELETE", "mylib"],
+        &["FCALL", "getkey", "1", "k"],
+        &["FUNCTION", "FLUSH", "x"],
+        &["FUNCTION", "FLUSH", "ASYNC"],
+        &["FUNCTION", "Nope"],
+        &["FUNCTION", "LOAD"],
+    ]);
+}
+
+/// Functions are persisted (as Redis persists them) and shared by every proxy: a library
+/// loaded through one proxy runs through another and after storaged restarts; FUNCTION
+/// FLUSH through either empties it for all, for good.
+#[test]
+fn functions_are_shared_by_proxies_and_survive_restarts() {
+    let mut cluster = TestCluster::start();
+    let extra = cluster.spawn_extra_proxy();
+    expect(
+        &mut cluster.client(),
+        &["FUNCTION", "LOAD", LIBRARY],
+        bulk("mylib"),
+    );
+    expect(
+        &mut extra.client(),
+        &["FCALL", "setkey", "1", "k", "v"],
+        ok(),
+    );
+    cluster.kill_storaged(Signal::SIGKILL);
+    cluster.start_storaged();
+    let got = wait_for("FCALL after the restart", Duration::from_secs(10), || {
+        run_command(&mut cluster.client(), &["FCALL", "getkey", "1", "k"]).ok()
+    });
+    assert_eq!(got, redis::Value::BulkString(b"v".to_vec()));
+    expect(&mut extra.client(), &["FUNCTION", "FLUSH"], ok());
+    cluster.kill_storaged(Signal::SIGTERM);
+    cluster.start_storaged();
+    let gone = wait_for(
+        "FCALL after the second restart",
+        Duration::from_secs(10),
+        || {
+            let reply = run_command(&mut cluster.client(), &["FCALL", "getkey", "1", "k"]);
+            (reply != err("ERR no reply from storage within the request deadline (5000 ms); the outcome of the command is unknown")).then_some(reply)
+        },
+    );
+    assert_eq!(gone, err("ERR Function not found"));
+}

@@ -140,10 +140,307 @@ pub fn script(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
     }
 }
 
+/// `FCALL function numkeys [key ...] [arg ...]` (and `FCALL_RO`): Redis looks the function
+/// up before it reads `numkeys`, so only its integer form is taken here.
+fn fcall_generic(args: &mut Args, read_only: bool) -> Result<Command, CommandError> {
+    let function = args.next_vec()?;
+    let numkeys = crate::args::parse_i64(&args.next_bytes()?);
+    Ok(Command::FCall {
+        function,
+        numkeys,
+        args: args.rest_vecs(),
+        read_only,
+    })
+}
+
+/// `FCALL function numkeys [key ...] [arg ...]`.
+pub fn fcall(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
+    fcall_generic(args, false)
+}
+
+/// `FCALL_RO function numkeys [key ...] [arg ...]`.
+pub fn fcall_ro(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
+    fcall_generic(args, true)
+}
+
+/// `FUNCTION LOAD [REPLACE] code`, `FUNCTION DELETE library`, `FUNCTION FLUSH
+/// [ASYNC|SYNC]`, `FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]`.
+///
+/// # Errors
+/// Redis's texts for an unknown subcommand, a subcommand's wrong arity, and bad options.
+pub fn function(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
+    let sub = args.next_bytes()?;
+    let container = COMMANDS
+        .iter()
+        .find(|s| s.name == "function")
+        .ok_or(CommandError::Syntax)?;
+    let Some(spec) = container.subcommand(&sub) else {
+        return Err(CommandError::err(format!(
+            "unknown subcommand '{}'. Try FUNCTION HELP.",
+            String::from_utf8_lossy(&sub)
+        )));
+    };
+    if !spec.arity_ok(args.remaining() + 2) {
+        return Err(CommandError::WrongArity(spec.name.to_owned()));
+    }
+    match spec.name {
+        "function|load" => {
+            let replace = args.remaining() > 1 && args.eat("replace");
+            if args.remaining() != 1 {
+                let word = args.next_bytes()?;
+                return Err(CommandError::err(format!(
+                    "Unknown option given: {}",
+                    String::from_utf8_lossy(&word)
+                )));
+            }
+            Ok(Command::FunctionLoad {
+                code: args.next_vec()?,
+                replace,
+            })
+        }
+        "function|delete" => Ok(Command::FunctionDelete {
+            library: args.next_vec()?,
+        }),
+        "function|list" => {
+            let (mut pattern, mut with_code) = (None, false);
+            while let Some(word) = args.peek().cloned() {
+                args.next_bytes()?;
+                if word.eq_ignore_ascii_case(b"withcode") && !with_code {
+                    with_code = true;
+                } else if word.eq_ignore_ascii_case(b"libraryname") && pattern.is_none() {
+                    match args.next_vec() {
+                        Ok(p) => pattern = Some(p),
+                        Err(_) => {
+                            return Err(CommandError::err("library name argument was not given"))
+                        }
+                    }
+                } else {
+                    return Err(CommandError::err(format!(
+                        "Unknown argument {}",
+                        String::from_utf8_lossy(&word)
+                    )));
+                }
+            }
+            Ok(Command::FunctionList { pattern, with_code })
+        }
+        _ => {
+            // FLUSH: at most one of ASYNC|SYNC (its arity is -2).
+            let mode_ok = match args.remaining() {
+                0 => true,
+                1 => args.eat("async") || args.eat("sync"),
+                _ => false,
+            };
+            if mode_ok {
+                Ok(Command::FunctionFlush)
+            } else {
+                Err(CommandError::err(
+                    "FUNCTION FLUSH only supports SYNC|ASYNC option",
+                ))
+            }
+        }
+    }
+}
+
 /// The scripting rows of the command table ([`crate::table`]), beside their parsers above;
 /// values from redis-server 7.0.15's `COMMAND INFO`/`COMMAND DOCS`
 /// (`commands/tools/row-from-redis`). `SCRIPT` lists the subcommands tandem implements.
 pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "fcall",
+        arity: -3,
+        flags: flags!(NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS),
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: acl!(SLOW | SCRIPTING),
+        tips: &[],
+        key_specs: &[
+            KeySpec::new(key_flags!(RW | ACCESS | UPDATE), index(2), keynum(0, 1, 1)).notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"),
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Invoke a function",
+            since: "7.0.0",
+            group: "scripting",
+            complexity: "Depends on the function that is executed.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("function", T::String),
+                arg("numkeys", T::Integer),
+                arg("key", T::Key).key_spec(0).optional().multiple(),
+                arg("arg", T::String).optional().multiple(),
+            ],
+        },
+        handler: Handler::Storage(fcall),
+    },
+    CommandSpec {
+        name: "fcall_ro",
+        arity: -3,
+        flags: flags!(READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS),
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: acl!(SLOW | SCRIPTING),
+        tips: &[],
+        key_specs: &[
+            KeySpec::new(key_flags!(RO | ACCESS), index(2), keynum(0, 1, 1)).notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"),
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Invoke a read-only function",
+            since: "7.0.0",
+            group: "scripting",
+            complexity: "Depends on the function that is executed.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("function", T::String),
+                arg("numkeys", T::Integer),
+                arg("key", T::Key).key_spec(0).optional().multiple(),
+                arg("arg", T::String).optional().multiple(),
+            ],
+        },
+        handler: Handler::Storage(fcall_ro),
+    },
+    CommandSpec {
+        name: "function",
+        arity: -2,
+        flags: flags!(),
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: acl!(SLOW),
+        tips: &[],
+        key_specs: &[],
+        subcommands: &[
+            CommandSpec {
+                name: "function|delete",
+                arity: 3,
+                flags: flags!(WRITE | NOSCRIPT),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(WRITE | SLOW | SCRIPTING),
+                tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Delete a function by name",
+                    since: "7.0.0",
+                    group: "scripting",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[
+                        arg("library-name", T::String),
+                    ],
+                },
+                handler: Handler::Storage(function),
+            },
+            CommandSpec {
+                name: "function|flush",
+                arity: -2,
+                flags: flags!(WRITE | NOSCRIPT),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(WRITE | SLOW | SCRIPTING),
+                tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Deleting all functions",
+                    since: "7.0.0",
+                    group: "scripting",
+                    complexity: "O(N) where N is the number of functions deleted",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[
+                        arg("async", T::OneOf).optional().args(&[
+                                arg("async", T::PureToken).token("ASYNC"),
+                                arg("sync", T::PureToken).token("SYNC"),
+                            ]),
+                    ],
+                },
+                handler: Handler::Storage(function),
+            },
+            CommandSpec {
+                name: "function|list",
+                arity: -2,
+                flags: flags!(NOSCRIPT),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(SLOW | SCRIPTING),
+                tips: &["nondeterministic_output_order"],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "List information about all the functions",
+                    since: "7.0.0",
+                    group: "scripting",
+                    complexity: "O(N) where N is the number of functions",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[
+                        arg("library-name-pattern", T::String).token("LIBRARYNAME").optional(),
+                        arg("withcode", T::PureToken).token("WITHCODE").optional(),
+                    ],
+                },
+                handler: Handler::Storage(function),
+            },
+            CommandSpec {
+                name: "function|load",
+                arity: -3,
+                flags: flags!(WRITE | DENYOOM | NOSCRIPT),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(WRITE | SLOW | SCRIPTING),
+                tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Create a function with the given arguments (name, code, description)",
+                    since: "7.0.0",
+                    group: "scripting",
+                    complexity: "O(1) (considering compilation time is redundant)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[
+                        arg("replace", T::PureToken).token("REPLACE").optional(),
+                        arg("function-code", T::String),
+                    ],
+                },
+                handler: Handler::Storage(function),
+            },
+        ],
+        doc: Doc {
+            summary: "A container for function commands",
+            since: "7.0.0",
+            group: "scripting",
+            complexity: "Depends on subcommand.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[],
+        },
+        handler: Handler::Storage(function),
+    },
     CommandSpec {
         name: "eval",
         arity: -3,
