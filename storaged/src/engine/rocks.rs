@@ -881,6 +881,32 @@ mod tests {
     }
 
     #[test]
+    fn a_checkpoint_carries_the_counters_of_its_own_moment() {
+        use super::super::group::Writer;
+        use super::super::StoreWrite;
+        let dir = tempfile::tempdir().unwrap();
+        let e = Engine::open(&dir.path().join("live"), &options(Duration::ZERO)).unwrap();
+        let mut w = Writer::new(e.clone());
+        let add = |w: &mut Writer, key: &[u8]| {
+            let mut g = w.begin();
+            let v = g.services().next_version();
+            g.put(Cf::Meta, keys::meta_key(1, key), meta_record(v));
+            g.counts_mut().record_change(1, None, Some(false));
+            g.commit().unwrap();
+        };
+        add(&mut w, b"a");
+        add(&mut w, b"b");
+        let copy = dir.path().join("checkpoint");
+        e.checkpoint(&copy).unwrap();
+        add(&mut w, b"c");
+        assert_eq!(e.counts().keys[1], 3);
+        // What `tandem-storaged restore` puts in place opens with the checkpoint's counters.
+        let restored = Engine::open(&copy, &options(Duration::ZERO)).unwrap();
+        assert!(restored.stats().counters_restored.load(Ordering::Relaxed));
+        assert_eq!(restored.counts().keys[1], 2);
+    }
+
+    #[test]
     fn a_directory_an_older_storaged_wrote_last_is_counted_once() {
         let dir = tempfile::tempdir().unwrap();
         let open = || Engine::open(dir.path(), &options(Duration::ZERO)).unwrap();
