@@ -545,3 +545,49 @@ fn a_512_mib_bitmap_costs_what_each_command_touches() {
     assert_eq!(one(c, &["STRLEN", "b"]), tandem_tests::int(512 << 20));
     assert_eq!(one(c, &["BITCOUNT", "b", "-1", "-1"]), tandem_tests::int(1));
 }
+
+#[test]
+fn bitmaps_in_scripts_and_transactions() {
+    let d = Differ::start();
+    d.check(&[
+        &[
+            "EVAL",
+            "return redis.call('SETBIT', KEYS[1], 7, 1)",
+            "1",
+            "b",
+        ],
+        &[
+            "EVAL",
+            "return redis.call('BITFIELD', KEYS[1], 'INCRBY', 'u8', 0, 255)",
+            "1",
+            "b",
+        ],
+        &[
+            "EVAL_RO",
+            "return redis.call('BITFIELD_RO', KEYS[1], 'GET', 'i8', 0)",
+            "1",
+            "b",
+        ],
+        &[
+            "EVAL_RO",
+            "return redis.call('BITCOUNT', KEYS[1])",
+            "1",
+            "b",
+        ],
+        &[
+            "EVAL",
+            "return redis.pcall('SETBIT', KEYS[1], -1, 1)",
+            "1",
+            "b",
+        ],
+        &["MULTI"],
+        &["SETBIT", "m", "3", "1"],
+        &["BITOP", "NOT", "n", "m"],
+        &["BITPOS", "n", "0"],
+        &[
+            "BITFIELD", "m", "OVERFLOW", "FAIL", "INCRBY", "u4", "0", "100",
+        ],
+        &["GETBIT", "m", "3"],
+        &["EXEC"],
+    ]);
+}

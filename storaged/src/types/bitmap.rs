@@ -730,4 +730,13 @@ mod tests {
             values_behave_like_a_bit_vector(TestDb::open(), sets, queries)?;
         }
     }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn bits_behave_like_a_bit_vector_on_rocksdb(sets in sets(), queries in queries()) {
+            values_behave_like_a_bit_vector(TestDb::open_rocks(), sets, queries)?;
+        }
+    }
 }
