@@ -37,6 +37,8 @@ pub const WRITER_OWNED: &[CommandKind] = &[
     CommandKind::FunctionDelete,
     CommandKind::FunctionFlush,
     CommandKind::FunctionList,
+    CommandKind::FunctionDump,
+    CommandKind::FunctionRestore,
 ];
 
 /// Facts about a typed command, derived from its table row.

@@ -180,6 +180,18 @@ pub enum BitFieldOp {
     },
 }
 
+/// How `FUNCTION RESTORE` joins the payload's libraries with the loaded ones.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum FunctionRestorePolicy {
+    /// `FLUSH`: delete every loaded library first.
+    Flush,
+    /// `APPEND` (the default): fail on a library already loaded.
+    Append,
+    /// `REPLACE`: replace loaded libraries of the same name.
+    Replace,
+}
+
 /// One key a client WATCHes, as storaged handed it out; the proxy sends it back unchanged
 /// with `EXEC` or to release it.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -1036,6 +1048,13 @@ pub enum Command {
         pattern: Option<Vec<u8>>,
         with_code: bool,
     },
+    /// `FUNCTION DUMP`.
+    FunctionDump,
+    /// `FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]`.
+    FunctionRestore {
+        payload: Vec<u8>,
+        policy: FunctionRestorePolicy,
+    },
 }
 
 /// Declares [`CommandKind`] and `kind()` for [`Command`] and [`ArchivedCommand`] from one
@@ -1219,4 +1238,6 @@ command_kinds! {
     FunctionDelete => "function|delete",
     FunctionFlush => "function|flush",
     FunctionList => "function|list",
+    FunctionDump => "function|dump",
+    FunctionRestore => "function|restore",
 }

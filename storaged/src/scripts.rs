@@ -22,9 +22,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tandem_commands::{lookup, Args, CommandError, CommandSpec, Handler, Local, ParseCtx};
 use tandem_scripting::{
-    CommandRunner, KillHandle, LogLevel, Resp, ScriptEngine, ScriptError, ScriptFlags,
+    CommandRunner, KillHandle, LogLevel, Resp, RestorePolicy, ScriptEngine, ScriptError,
+    ScriptFlags,
 };
-use tandem_shared::command::ArchivedCommand;
+use tandem_shared::command::{ArchivedCommand, ArchivedFunctionRestorePolicy};
 use tandem_shared::wire::Outcome;
 use tandem_shared::{Command, Reply};
 
@@ -88,6 +89,8 @@ pub fn claims(cmd: &ArchivedCommand) -> bool {
             | ArchivedCommand::FunctionDelete { .. }
             | ArchivedCommand::FunctionFlush
             | ArchivedCommand::FunctionList { .. }
+            | ArchivedCommand::FunctionDump
+            | ArchivedCommand::FunctionRestore { .. }
     )
 }
 
@@ -370,6 +373,21 @@ impl Scripts {
                 let pattern = pattern.as_ref().map(|p| p.as_slice());
                 self.function_list(pattern, *with_code)
             }
+            ArchivedCommand::FunctionDump => Reply::Bulk(self.lua.dump_functions()),
+            ArchivedCommand::FunctionRestore { payload, policy } => {
+                let policy = match policy {
+                    ArchivedFunctionRestorePolicy::Flush => RestorePolicy::Flush,
+                    ArchivedFunctionRestorePolicy::Append => RestorePolicy::Append,
+                    ArchivedFunctionRestorePolicy::Replace => RestorePolicy::Replace,
+                };
+                match self.lua.restore_functions(payload.as_slice(), policy) {
+                    Ok(()) => {
+                        self.persist_libraries(group);
+                        Reply::ok()
+                    }
+                    Err(e) => Reply::Error(e.reply_text()),
+                }
+            }
             // No script runs while the writer runs this one (see `kill_request`).
             ArchivedCommand::ScriptKill => Reply::Error(NOTBUSY.to_owned()),
             _ => Reply::Error("ERR not a scripting command".to_owned()),
@@ -412,6 +430,15 @@ impl Scripts {
         self.control.end();
         self.give_back(group, runner);
         reply
+    }
+
+    /// Rewrites the persisted libraries to the loaded ones (after a `FUNCTION RESTORE`).
+    fn persist_libraries(&self, group: &mut WriteGroup<'_>) {
+        let end = prefix_end(FUNCTION_PREFIX);
+        group.delete_range(Cf::Reqs, FUNCTION_PREFIX.to_vec(), end);
+        for lib in self.lua.libraries() {
+            group.put(Cf::Reqs, function_key(&lib.name), lib.code.clone());
+        }
     }
 
     /// `FUNCTION LIST`'s reply: one map per library, as Redis 7.0 shapes it.

@@ -759,6 +759,10 @@ fn differential_functions_and_fcall() {
         &["FCALL", "getkey", "1", "k"],
         &["FUNCTION", "FLUSH", "x"],
         &["FUNCTION", "FLUSH", "ASYNC"],
+        &["FUNCTION", "RESTORE", "abc"],
+        &["FUNCTION", "RESTORE", "abc", "bogus"],
+        &["FUNCTION", "RESTORE", "abc", "FLUSH", "extra"],
+        &["FUNCTION", "DUMP", "x"],
         &["FUNCTION", "Nope"],
         &["FUNCTION", "LOAD"],
     ]);
@@ -799,4 +803,55 @@ fn functions_are_shared_by_proxies_and_survive_restarts() {
         },
     );
     assert_eq!(gone, err("ERR Function not found"));
+}
+
+/// FUNCTION DUMP and RESTORE: a payload redis-server dumped restores into tandem (and
+/// tandem's own round-trips), by policy.
+#[test]
+fn function_restore_takes_redis_payloads_and_round_trips() {
+    let differ = Differ::start();
+    let mut theirs = differ.reference().client();
+    let _: () = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query(&mut theirs)
+        .expect("flush");
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(LIBRARY)
+        .query(&mut theirs)
+        .expect("load on redis-server");
+    let payload: Vec<u8> = redis::cmd("FUNCTION")
+        .arg("DUMP")
+        .query(&mut theirs)
+        .expect("dump");
+    let mut ours = differ.tandem().client();
+    expect(&mut ours, &["FUNCTION", "FLUSH"], ok());
+    let restore = |conn: &mut redis::Connection, policy: Option<&str>| {
+        let mut cmd = redis::cmd("FUNCTION");
+        cmd.arg("RESTORE").arg(&payload);
+        if let Some(p) = policy {
+            cmd.arg(p);
+        }
+        cmd.query::<redis::Value>(conn).map_err(|e| error_text(&e))
+    };
+    assert_eq!(restore(&mut ours, None), Ok(redis::Value::Okay));
+    expect(&mut ours, &["FCALL", "setkey", "1", "k", "v"], ok());
+    // APPEND (the default) refuses a library already loaded, as redis-server does.
+    let again = restore(&mut ours, None);
+    assert_eq!(again, restore(&mut theirs, None));
+    assert!(again.is_err(), "{again:?}");
+    assert_eq!(restore(&mut ours, Some("REPLACE")), Ok(redis::Value::Okay));
+    // Tandem's own dump round-trips through FLUSH.
+    let mine: Vec<u8> = redis::cmd("FUNCTION")
+        .arg("DUMP")
+        .query(&mut ours)
+        .expect("dump");
+    expect(&mut ours, &["FUNCTION", "FLUSH"], ok());
+    let back = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(&mine)
+        .arg("FLUSH")
+        .query::<redis::Value>(&mut ours);
+    assert!(matches!(back, Ok(redis::Value::Okay)), "{back:?}");
+    expect(&mut ours, &["FCALL", "getkey", "1", "k"], bulk("v"));
 }

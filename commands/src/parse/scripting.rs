@@ -7,6 +7,7 @@
 //! that is not 40 characters long is `NOSCRIPT` at once (`evalShaCommand`); both orders are
 //! kept here.
 
+use tandem_shared::command::FunctionRestorePolicy;
 use tandem_shared::Command;
 
 use crate::args::Args;
@@ -201,6 +202,24 @@ pub fn function(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> 
         "function|delete" => Ok(Command::FunctionDelete {
             library: args.next_vec()?,
         }),
+        "function|dump" => Ok(Command::FunctionDump),
+        "function|restore" => {
+            let payload = args.next_vec()?;
+            let policy = match args.remaining() {
+                0 => FunctionRestorePolicy::Append,
+                1 if args.eat("flush") => FunctionRestorePolicy::Flush,
+                1 if args.eat("append") => FunctionRestorePolicy::Append,
+                1 if args.eat("replace") => FunctionRestorePolicy::Replace,
+                1 => return Err(CommandError::err(
+                    "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+                )),
+                _ => return Err(CommandError::err(format!(
+                    "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+                    String::from_utf8_lossy(&sub)
+                ))),
+            };
+            Ok(Command::FunctionRestore { payload, policy })
+        }
         "function|list" => {
             let (mut pattern, mut with_code) = (None, false);
             while let Some(word) = args.peek().cloned() {
@@ -396,6 +415,61 @@ pub static COMMANDS: &[CommandSpec] = &[
                     arguments: &[
                         arg("library-name-pattern", T::String).token("LIBRARYNAME").optional(),
                         arg("withcode", T::PureToken).token("WITHCODE").optional(),
+                    ],
+                },
+                handler: Handler::Storage(function),
+            },
+            CommandSpec {
+                name: "function|dump",
+                arity: 2,
+                flags: flags!(NOSCRIPT),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(SLOW | SCRIPTING),
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Dump all functions into a serialized binary payload",
+                    since: "7.0.0",
+                    group: "scripting",
+                    complexity: "O(N) where N is the number of functions",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[],
+                },
+                handler: Handler::Storage(function),
+            },
+            CommandSpec {
+                name: "function|restore",
+                arity: -3,
+                flags: flags!(WRITE | DENYOOM | NOSCRIPT),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(WRITE | SLOW | SCRIPTING),
+                tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Restore all the functions on the given payload",
+                    since: "7.0.0",
+                    group: "scripting",
+                    complexity: "O(N) where N is the number of functions on the payload",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[
+                        arg("serialized-value", T::String),
+                        arg("policy", T::OneOf).optional().args(&[
+                                arg("flush", T::PureToken).token("FLUSH"),
+                                arg("append", T::PureToken).token("APPEND"),
+                                arg("replace", T::PureToken).token("REPLACE"),
+                            ]),
                     ],
                 },
                 handler: Handler::Storage(function),
