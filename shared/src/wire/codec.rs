@@ -16,6 +16,7 @@ use rkyv::ser::allocator::ArenaHandle;
 use rkyv::util::AlignedVec;
 use rkyv::Archive;
 
+use super::kind::FrameKind;
 use super::message::Message;
 use super::{PROTOCOL_VERSION, SCHEMA_HASH};
 
@@ -34,38 +35,6 @@ pub const READ_CHUNK: usize = 64 * 1024;
 /// 100 bytes; a refusal's HelloAck carries a sentence).
 pub const MAX_HANDSHAKE_FRAME: u32 = 64 * 1024;
 const MAGIC: [u8; 2] = *b"TD";
-
-/// What a frame carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum FrameKind {
-    Hello = 1,
-    HelloAck = 2,
-    Request = 3,
-    Response = 4,
-    Notice = 5,
-    KeyedRequest = 6,
-    /// proxy → storaged: this link's pub/sub subscriptions (see `Subscriptions`).
-    Subscriptions = 7,
-    /// storaged → proxy, unasked: published messages (see `Push`).
-    Push = 8,
-}
-
-impl FrameKind {
-    fn from_u8(v: u8) -> Option<FrameKind> {
-        Some(match v {
-            1 => FrameKind::Hello,
-            2 => FrameKind::HelloAck,
-            3 => FrameKind::Request,
-            4 => FrameKind::Response,
-            5 => FrameKind::Notice,
-            6 => FrameKind::KeyedRequest,
-            7 => FrameKind::Subscriptions,
-            8 => FrameKind::Push,
-            _ => return None,
-        })
-    }
-}
 
 /// Why a frame was refused. Any of these ends the link: the stream can no longer be trusted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use rkyv::{Archive, Deserialize, Serialize};
 
-use super::codec::FrameKind;
+use super::kind::FrameKind;
 use crate::{Command, Reply, StorageError};
 
 /// A type that travels as the payload of one frame kind.

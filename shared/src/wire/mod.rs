@@ -6,12 +6,13 @@
 //! binary's link layer. See `docs/PROTOCOL.md`.
 
 pub mod codec;
+pub mod kind;
 pub mod message;
 
 pub use codec::{
-    decode, encode, Frame, FrameError, FrameHeader, FrameKind, HEADER_LEN, MAX_HANDSHAKE_FRAME,
-    READ_CHUNK,
+    decode, encode, Frame, FrameError, FrameHeader, HEADER_LEN, MAX_HANDSHAKE_FRAME, READ_CHUNK,
 };
+pub use kind::FrameKind;
 pub use message::{
     ArchivedKeyedRequest, ArchivedOutcome, ArchivedPublished, ArchivedPush, ArchivedRequest,
     ArchivedRequestKey, ArchivedResponse, ArchivedSubscription, ArchivedSubscriptions, Hello,
