@@ -166,7 +166,11 @@ impl Executor {
         };
         let (id, db, count) = (req.id, req.db, req.commands.len());
         if let Some(reply) = scripts::kill_request(&self.scripts, &req) {
-            return Route::Answer(encode_response(id, vec![Outcome::Ok(reply)], self.max_frame));
+            return Route::Answer(encode_response(
+                id,
+                vec![Outcome::Ok(reply)],
+                self.max_frame,
+            ));
         }
         let write = req.key.is_some() || req.commands.iter().any(|c| c.is_write());
         if db >= tandem_shared::DATABASES {

@@ -167,8 +167,12 @@ fn bitmap_events_match_redis() {
                 &["BITFIELD", "f", "SET", "u8", "0", "1"],
                 &["BITFIELD", "f", "INCRBY", "u8", "0", "0", "GET", "u8", "0"],
                 &["BITFIELD", "f", "SET", "u8", "16", "0"],
-                &["BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300"],
-                &["BITFIELD", "f", "OVERFLOW", "SAT", "INCRBY", "u8", "0", "300"],
+                &[
+                    "BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300",
+                ],
+                &[
+                    "BITFIELD", "f", "OVERFLOW", "SAT", "INCRBY", "u8", "0", "300",
+                ],
                 &["BITFIELD_RO", "f", "GET", "u8", "0"],
                 &["BITFIELD", "g", "OVERFLOW", "FAIL", "SET", "u2", "0", "9"],
                 &["BITFIELD", "h", "SET", "u2", "0", "0"],

@@ -213,10 +213,12 @@ pub fn function(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> 
                 1 => return Err(CommandError::err(
                     "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
                 )),
-                _ => return Err(CommandError::err(format!(
+                _ => {
+                    return Err(CommandError::err(format!(
                     "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
                     String::from_utf8_lossy(&sub)
-                ))),
+                )))
+                }
             };
             Ok(Command::FunctionRestore { payload, policy })
         }

@@ -363,9 +363,16 @@ mod tests {
             let hub = std::sync::Arc::new(Hub::default());
             let engine = g.engine().clone();
             let control = std::sync::Arc::default();
-            let mut scripts =
-                Scripts::start(engine, std::sync::Arc::clone(&hub), control).unwrap();
-            let out = execute(&mut g, &hub, &mut self.table, &mut scripts, db, a, &mut |_, _| {});
+            let mut scripts = Scripts::start(engine, std::sync::Arc::clone(&hub), control).unwrap();
+            let out = execute(
+                &mut g,
+                &hub,
+                &mut self.table,
+                &mut scripts,
+                db,
+                a,
+                &mut |_, _| {},
+            );
             let t = g.take_touched();
             self.table.note(&t, &g, Cause::Command);
             g.commit().unwrap();
