@@ -18,14 +18,14 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
-use crate::parse::{bitmap, blocking, hash, keys, list, pubsub, scripting, set, string, zset};
+use crate::parse::{bitmap, blocking, hash, keyspace, list, pubsub, scripting, set, string, zset};
 use crate::spec::CommandSpec;
 
 /// Every family's rows. A new family file adds its `COMMANDS` here.
 const FAMILIES: &[&[CommandSpec]] = &[
     string::COMMANDS,
     bitmap::COMMANDS,
-    keys::COMMANDS,
+    keyspace::COMMANDS,
     hash::COMMANDS,
     list::COMMANDS,
     set::COMMANDS,

@@ -8,7 +8,7 @@
 
 use tandem_shared::Command;
 
-use super::keys::{parse_member_scan, MemberScan};
+use super::keyspace::{parse_member_scan, MemberScan};
 use super::string::parse_long_double;
 use crate::args::ParseCtx;
 use crate::args::{parse_f64, Args};
@@ -867,7 +867,7 @@ mod tests {
                 key: v("h"),
                 cursor: 7,
                 pattern: None,
-                count: crate::parse::keys::DEFAULT_SCAN_COUNT,
+                count: crate::parse::keyspace::DEFAULT_SCAN_COUNT,
                 invalid: None
             })
         );

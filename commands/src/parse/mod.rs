@@ -10,7 +10,7 @@
 pub mod bitmap;
 pub mod blocking;
 pub mod hash;
-pub mod keys;
+pub mod keyspace;
 pub mod list;
 pub mod pubsub;
 pub mod scripting;

@@ -8,7 +8,7 @@
 
 use tandem_shared::Command;
 
-use super::keys::{parse_member_scan, MemberScan};
+use super::keyspace::{parse_member_scan, MemberScan};
 use crate::args::ParseCtx;
 use crate::args::{parse_i64, Args};
 use crate::error::CommandError;
@@ -926,7 +926,7 @@ mod tests {
                 key: v("s"),
                 cursor: 0,
                 pattern: None,
-                count: crate::parse::keys::DEFAULT_SCAN_COUNT,
+                count: crate::parse::keyspace::DEFAULT_SCAN_COUNT,
                 invalid: None
             })
         );

@@ -13,7 +13,7 @@ use tandem_shared::command::{
 };
 use tandem_shared::Command;
 
-use super::keys::{parse_member_scan, MemberScan};
+use super::keyspace::{parse_member_scan, MemberScan};
 use super::set::RANDOM_REPEATS_MAX;
 use crate::args::ParseCtx;
 use crate::args::{parse_f64, parse_i64, Args};
@@ -1964,7 +1964,7 @@ mod tests {
                 key: b"z".to_vec(),
                 cursor: 0,
                 pattern: None,
-                count: crate::parse::keys::DEFAULT_SCAN_COUNT,
+                count: crate::parse::keyspace::DEFAULT_SCAN_COUNT,
                 invalid: Some(ScanOptionError::Syntax)
             }
         );
