@@ -27,16 +27,7 @@ pub fn command(args: &mut Args) -> Result<Reply, CommandError> {
     };
     args.next_bytes()?;
     let container = lookup(b"command").ok_or_else(|| CommandError::err("no COMMAND row"))?;
-    let Some(sub) = container.subcommand(&sub_raw) else {
-        return Err(CommandError::err(format!(
-            "unknown subcommand '{}'. Try COMMAND HELP.",
-            String::from_utf8_lossy(&sub_raw)
-        )));
-    };
-    // The container and the subcommand name count towards the arity.
-    if !sub.arity_ok(args.remaining() + 2) {
-        return Err(CommandError::WrongArity(sub.name.to_owned()));
-    }
+    let sub = container.checked_subcommand(&sub_raw, args.remaining())?;
     let names = args.rest();
     Ok(match sub.name {
         "command|count" => Reply::Integer(all().len() as i64),

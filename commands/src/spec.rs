@@ -6,6 +6,7 @@
 //! redis-server.
 
 use crate::args::StorageParser;
+use crate::error::CommandError;
 use crate::flags::{AclCategories, ArgFlags, Flags, KeySpecFlags};
 
 /// Commands the proxy answers itself, named as data: the proxy matches on this to run its
@@ -111,6 +112,30 @@ impl CommandSpec {
                 .split_once('|')
                 .is_some_and(|(_, n)| n.as_bytes().eq_ignore_ascii_case(sub))
         })
+    }
+
+    /// The subcommand `sub` of this container, its arity checked against the `remaining`
+    /// arguments after it (the container and subcommand names count too), for containers
+    /// whose parser checks subcommands itself (COMMAND, SCRIPT, FUNCTION).
+    ///
+    /// # Errors
+    /// Redis's `unknown subcommand '…'. Try <NAME> HELP.` and the subcommand's arity error.
+    pub fn checked_subcommand(
+        &self,
+        sub: &[u8],
+        remaining: usize,
+    ) -> Result<&'static CommandSpec, CommandError> {
+        let Some(spec) = self.subcommand(sub) else {
+            return Err(CommandError::err(format!(
+                "unknown subcommand '{}'. Try {} HELP.",
+                String::from_utf8_lossy(sub),
+                self.name.to_ascii_uppercase()
+            )));
+        };
+        if !spec.arity_ok(remaining + 2) {
+            return Err(CommandError::WrongArity(spec.name.to_owned()));
+        }
+        Ok(spec)
     }
 }
 

@@ -105,15 +105,7 @@ pub fn script(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> {
         .iter()
         .find(|s| s.name == "script")
         .ok_or(CommandError::Syntax)?;
-    let Some(spec) = container.subcommand(&sub) else {
-        return Err(CommandError::err(format!(
-            "unknown subcommand '{}'. Try SCRIPT HELP.",
-            String::from_utf8_lossy(&sub)
-        )));
-    };
-    if !spec.arity_ok(args.remaining() + 2) {
-        return Err(CommandError::WrongArity(spec.name.to_owned()));
-    }
+    let spec = container.checked_subcommand(&sub, args.remaining())?;
     match spec.name {
         "script|load" => Ok(Command::ScriptLoad {
             body: args.next_vec()?,
@@ -175,15 +167,7 @@ pub fn function(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> 
         .iter()
         .find(|s| s.name == "function")
         .ok_or(CommandError::Syntax)?;
-    let Some(spec) = container.subcommand(&sub) else {
-        return Err(CommandError::err(format!(
-            "unknown subcommand '{}'. Try FUNCTION HELP.",
-            String::from_utf8_lossy(&sub)
-        )));
-    };
-    if !spec.arity_ok(args.remaining() + 2) {
-        return Err(CommandError::WrongArity(spec.name.to_owned()));
-    }
+    let spec = container.checked_subcommand(&sub, args.remaining())?;
     match spec.name {
         "function|load" => {
             let replace = args.remaining() > 1 && args.eat("replace");
