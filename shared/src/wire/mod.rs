@@ -26,7 +26,9 @@ pub use message::{
 /// v4: scripting commands (`Eval`, `EvalSha`, `ScriptLoad`, `ScriptExists`, `ScriptFlush`),
 ///     `Reply::BigNumber`, bitmap commands (`SetBit`, `GetBit`, `BitCount`, `BitPos`, `BitOp`,
 ///     `BitField`, `BitFieldRo`).
-pub const PROTOCOL_VERSION: u8 = 4;
+/// v5: the commands of the seventh session (streams, HyperLogLog, geo, DUMP/RESTORE, ...);
+///     each family lists its variants in `docs/PROTOCOL.md` when it lands.
+pub const PROTOCOL_VERSION: u8 = 5;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).
 /// Configurable on both sides; a larger length prefix is refused before any allocation.
