@@ -57,6 +57,7 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut BytesMut) {
             }
         }
         Reply::BigNumber(digits) => encode_big_number(digits, proto, out),
+        Reply::HumanDouble(text) => encode_human_double(text, proto, out),
     }
 }
 
@@ -100,6 +101,7 @@ pub fn encode_archived(reply: &ArchivedReply, proto: Protocol, out: &mut BytesMu
             }
         }
         ArchivedReply::BigNumber(digits) => encode_big_number(digits.as_str(), proto, out),
+        ArchivedReply::HumanDouble(text) => encode_human_double(text.as_str(), proto, out),
     }
 }
 
@@ -222,6 +224,15 @@ pub fn encode_big_number(digits: &str, proto: Protocol, out: &mut BytesMut) {
     match proto {
         Protocol::Resp2 => encode_bulk(digits.as_bytes(), out),
         Protocol::Resp3 => put_line(b'(', digits.as_bytes(), out),
+    }
+}
+
+/// Redis's `addReplyHumanLongDouble` (`GEOPOS`): the given text as `,text\r\n` in RESP3,
+/// a bulk string in RESP2.
+pub fn encode_human_double(text: &str, proto: Protocol, out: &mut BytesMut) {
+    match proto {
+        Protocol::Resp2 => encode_bulk(text.as_bytes(), out),
+        Protocol::Resp3 => put_line(b',', text.as_bytes(), out),
     }
 }
 
@@ -394,6 +405,13 @@ mod tests {
         assert_eq!(
             both(&Reply::BigNumber("12\n3".into())),
             ("$4\r\n12\n3\r\n".into(), "(12 3\r\n".into())
+        );
+        assert_eq!(
+            both(&Reply::HumanDouble("13.36138933897018433".into())),
+            (
+                "$20\r\n13.36138933897018433\r\n".into(),
+                ",13.36138933897018433\r\n".into()
+            )
         );
         assert_eq!(
             both(&Reply::Bool(false)),
@@ -783,6 +801,7 @@ mod tests {
             any::<bool>().prop_map(Reply::Bool),
             proptest::collection::vec(any::<u8>(), 0..8).prop_map(Reply::Verbatim),
             ".{0,8}".prop_map(Reply::BigNumber),
+            "[0-9.-]{0,8}".prop_map(Reply::HumanDouble),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
             prop_oneof![

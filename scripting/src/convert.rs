@@ -199,6 +199,11 @@ pub fn reply_to_lua(lua: &Lua, reply: &Reply, resp: Resp) -> mlua::Result<Value>
             Resp::Resp2 => Value::String(lua.create_string(double_text(*d))?),
             Resp::Resp3 => wrap(lua, "double", Value::Number(*d))?,
         },
+        // `,text` under RESP3 reaches Lua through `strtod`; under RESP2 it was a bulk string.
+        Reply::HumanDouble(text) => match resp {
+            Resp::Resp2 => Value::String(lua.create_string(text)?),
+            Resp::Resp3 => wrap(lua, "double", Value::Number(text.parse().unwrap_or(0.0)))?,
+        },
         Reply::Bool(b) => match resp {
             Resp::Resp2 => Value::Number(if *b { 1.0 } else { 0.0 }),
             Resp::Resp3 => Value::Boolean(*b),

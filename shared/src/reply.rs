@@ -45,6 +45,10 @@ pub enum Reply {
     /// Only scripts make one (`return {big_number = '…'}`); the text is whatever the script
     /// gave, CR/LF already turned into spaces, as Redis does not check it holds digits.
     BigNumber(String),
+    /// A double as Redis's `addReplyHumanLongDouble` sends it (`GEOPOS`, `WITHCOORD`): the
+    /// text already formatted (`%.17Lf`, trailing zeros cut), `,text` in RESP3 and a bulk
+    /// string in RESP2. `Double`'s `%.17g` would print other digits.
+    HumanDouble(String),
 }
 
 impl Reply {
