@@ -18,7 +18,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
-use crate::parse::{bitmap, blocking, hash, keyspace, list, pubsub, scripting, set, string, zset};
+use crate::parse::{
+    bitmap, blocking, hash, keyspace, list, pubsub, scripting, set, stream, string, zset,
+};
 use crate::spec::CommandSpec;
 
 /// Every family's rows. A new family file adds its `COMMANDS` here.
@@ -30,9 +32,12 @@ const FAMILIES: &[&[CommandSpec]] = &[
     list::COMMANDS,
     set::COMMANDS,
     zset::COMMANDS,
+    stream::COMMANDS,
     blocking::COMMANDS,
     pubsub::COMMANDS,
     scripting::COMMANDS,
+    crate::parse::hyperloglog::COMMANDS,
+    crate::parse::geo::COMMANDS,
     crate::local::COMMANDS,
 ];
 

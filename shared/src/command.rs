@@ -94,6 +94,7 @@ pub enum ScanType {
     Set,
     ZSet,
     Other,
+    Stream,
 }
 
 /// A bad option of `HSCAN`/`SSCAN`/`ZSCAN`, reported by storaged after the key's existence
@@ -334,6 +335,61 @@ pub enum ListEnd {
     Right,
 }
 
+/// A stream entry id, `ms-seq` (issue 16).
+#[derive(
+    Archive, Serialize, Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[rkyv(derive(Debug))]
+pub struct StreamId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+/// The id argument of `XADD`; the automatic forms are resolved by storaged, against the
+/// stream's last id and its clock.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum XAddId {
+    /// `*`.
+    Auto,
+    /// `<ms>-*`.
+    AutoSeq(u64),
+    /// `<ms>-<seq>` (or `<ms>`, sequence 0).
+    Explicit(StreamId),
+}
+
+/// The trimming strategy of `XADD`/`XTRIM`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum StreamTrimKind {
+    MaxLen(u64),
+    MinId(StreamId),
+}
+
+/// `MAXLEN|MINID [=|~] threshold [LIMIT count]`, resolved as Redis does: `limit` 0 means
+/// none (always for `=`; `~` without `LIMIT` gets Redis's default of 10000).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct StreamTrim {
+    pub kind: StreamTrimKind,
+    pub approx: bool,
+    pub limit: u64,
+}
+
+/// One id argument of `XREAD`. Errors Redis reports only after checking the type of the
+/// keys before it travel as variants, so storaged answers them in Redis's order.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum XReadId {
+    Id(StreamId),
+    /// `$`: the stream's last id when the command runs.
+    Last,
+    /// `>` given to `XREAD` (an error there).
+    NewOnly,
+    /// Not a valid id.
+    Invalid,
+}
+
 /// What a [`Command::BlockingPop`] pops, which also fixes its reply shape.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
@@ -373,6 +429,83 @@ pub struct Wait {
     /// along, as Redis 7.0 does: from a key of the type it pops, passing over keys of
     /// another type where a first request is `WRONGTYPE`.
     pub renewed: bool,
+}
+
+/// The subcommand of `PFDEBUG`. Redis looks the key up before it reads the subcommand, so
+/// an unknown one travels as [`PfDebugOp::Unknown`] (its name as the client wrote it) and
+/// storaged answers it after the key checks.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum PfDebugOp {
+    GetReg,
+    Decode,
+    Encoding,
+    ToDense,
+    Unknown(Vec<u8>),
+}
+
+/// One step of a geo search's argument parse, in the client's order. Redis looks the key
+/// up (and answers `WRONGTYPE`) before it reads any search argument, and a `FROMMEMBER`
+/// lookup fails only when the key exists, so the proxy resolves every argument it can and
+/// leaves each error at its place: storaged runs the steps in order once it has the key.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub enum GeoStep {
+    /// `FROMLONLAT lon lat` or `GEORADIUS`'s centre, already range-checked.
+    Center { lon: f64, lat: f64 },
+    /// `FROMMEMBER member` or `GEORADIUSBYMEMBER`'s member: the centre is its position
+    /// (`ERR could not decode requested zset member` when absent; skipped for a missing key).
+    Member(Vec<u8>),
+    /// `BYRADIUS radius unit`: `radius` in the unit, `unit_m` meters per unit.
+    Radius { radius: f64, unit_m: f64 },
+    /// `BYBOX width height unit`.
+    Box {
+        width: f64,
+        height: f64,
+        unit_m: f64,
+    },
+    /// The error Redis raises at this point (its full text, `ERR …`); the search stops here.
+    Error(String),
+}
+
+/// Order of a geo search's results by distance.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum GeoOrder {
+    /// The order the cells were scanned in (`ASC` is forced by `COUNT` without `ANY`).
+    Unsorted,
+    Asc,
+    Desc,
+}
+
+/// Where a geo search stores its result (`GEOSEARCHSTORE`, `GEORADIUS … STORE|STOREDIST`).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct GeoStore {
+    pub dst: Vec<u8>,
+    /// `STOREDIST`: scores are distances in the query's unit, not geohashes.
+    pub dist: bool,
+    /// `GEOSEARCHSTORE` (event `geosearchstore`) rather than `GEORADIUS` (`georadiusstore`).
+    pub search: bool,
+}
+
+/// A parsed `GEOSEARCH`/`GEOSEARCHSTORE`/`GEORADIUS*` (see [`GeoStep`] for the errors).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct GeoQuery {
+    pub steps: Vec<GeoStep>,
+    /// How many leading steps run only when the key exists: `GEORADIUSBYMEMBER`'s member and
+    /// radius, which Redis does not read at all for a missing key (0 for the others).
+    pub keyed_steps: u8,
+    pub order: GeoOrder,
+    /// `COUNT n` (0: none).
+    pub count: u64,
+    /// `ANY`: stop scanning once `count` matches are found.
+    pub any: bool,
+    pub with_coord: bool,
+    pub with_dist: bool,
+    pub with_hash: bool,
+    pub store: Option<GeoStore>,
 }
 
 /// A typed storage command. Keys are raw bytes; the database comes from the enclosing
@@ -1055,6 +1188,121 @@ pub enum Command {
         payload: Vec<u8>,
         policy: FunctionRestorePolicy,
     },
+
+    // ---- streams (storaged/src/types/stream; issue 16) ----
+    /// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] id field value
+    /// [field value ...]`; `id` 0-0 was refused by the parser.
+    XAdd {
+        key: Vec<u8>,
+        id: XAddId,
+        no_mkstream: bool,
+        trim: Option<StreamTrim>,
+        fields: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    /// `XRANGE`/`XREVRANGE` (`rev`): entries with `start <= id <= end` (exclusive bounds
+    /// already stepped by the parser), at most `count` of them (`None` for no `COUNT`;
+    /// `Some(0)` replies a null array, as Redis does for `COUNT` 0 or negative).
+    XRange {
+        key: Vec<u8>,
+        start: StreamId,
+        end: StreamId,
+        count: Option<u64>,
+        rev: bool,
+    },
+    XLen {
+        key: Vec<u8>,
+    },
+    /// `XDEL key id [id ...]`.
+    XDel {
+        key: Vec<u8>,
+        ids: Vec<StreamId>,
+    },
+    /// `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count]`.
+    XTrim {
+        key: Vec<u8>,
+        trim: StreamTrim,
+    },
+    /// `XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id]`; the parser checked that
+    /// `max_deleted` is not above `last`.
+    XSetId {
+        key: Vec<u8>,
+        last: StreamId,
+        entries_added: Option<u64>,
+        max_deleted: Option<StreamId>,
+    },
+    /// `FUNCTION STATS`: storaged answers it alone beside a running script.
+    FunctionStats,
+    /// `FUNCTION KILL`: storaged answers it alone at once, beside a running function.
+    FunctionKill,
+    /// `FUNCTION HELP`.
+    FunctionHelp,
+    /// `CONFIG GET|SET busy-reply-threshold` (alias `lua-time-limit`), which storaged holds
+    /// so every proxy shares it: sets it to `set_ms` when given; replies the value in force
+    /// (milliseconds, an integer).
+    BusyReplyThreshold {
+        set_ms: Option<u64>,
+    },
+
+    // ---- geo (storaged/src/types/geo; geo sets are sorted sets with geohash scores) ----
+    /// `GEOADD key [NX|XX] [CH] lon lat member …`, coordinates range-checked by the proxy.
+    GeoAdd {
+        key: Vec<u8>,
+        condition: ZAddCondition,
+        changed: bool,
+        points: Vec<(f64, f64, Vec<u8>)>,
+    },
+    /// `GEODIST key member1 member2 [unit]`; `unit_m` is meters per unit.
+    GeoDist {
+        key: Vec<u8>,
+        a: Vec<u8>,
+        b: Vec<u8>,
+        unit_m: f64,
+    },
+    /// `GEOHASH key member …`.
+    GeoHash {
+        key: Vec<u8>,
+        members: Vec<Vec<u8>>,
+    },
+    /// `GEOPOS key member …`.
+    GeoPos {
+        key: Vec<u8>,
+        members: Vec<Vec<u8>>,
+    },
+    /// The read-only searches: `GEOSEARCH`, `GEORADIUS_RO`, `GEORADIUSBYMEMBER_RO`.
+    GeoSearch {
+        key: Vec<u8>,
+        query: GeoQuery,
+    },
+    /// The searches Redis flags `write`: `GEOSEARCHSTORE`, `GEORADIUS` and
+    /// `GEORADIUSBYMEMBER` (which store only with `STORE`/`STOREDIST`).
+    GeoSearchStore {
+        key: Vec<u8>,
+        query: GeoQuery,
+    },
+
+    // ---- hyperloglog (storaged/src/types/hyperloglog; values are Redis's HYLL strings) ----
+    /// `PFADD key [element ...]`.
+    PfAdd {
+        key: Vec<u8>,
+        elements: Vec<Vec<u8>>,
+    },
+    /// `PFCOUNT key [key ...]`: one key may write its cached cardinality back, so storaged
+    /// runs it on the writer (`WRITER_OWNED` in `tandem-commands`).
+    PfCount {
+        keys: Vec<Vec<u8>>,
+    },
+    /// `PFMERGE destkey [sourcekey ...]`.
+    PfMerge {
+        dest: Vec<u8>,
+        sources: Vec<Vec<u8>>,
+    },
+    /// `PFDEBUG subcommand key`.
+    PfDebug {
+        op: PfDebugOp,
+        key: Vec<u8>,
+    },
+    /// `PFSELFTEST`: checks storaged's HyperLogLog code, replies OK or a `TESTFAILED` error.
+    PfSelfTest,
 }
 
 /// Declares [`CommandKind`] and `kind()` for [`Command`] and [`ArchivedCommand`] from one
@@ -1240,4 +1488,25 @@ command_kinds! {
     FunctionList => "function|list",
     FunctionDump => "function|dump",
     FunctionRestore => "function|restore",
+    XAdd => "xadd",
+    XRange => "xrange",
+    XLen => "xlen",
+    XDel => "xdel",
+    XTrim => "xtrim",
+    XSetId => "xsetid",
+    FunctionStats => "function|stats",
+    FunctionKill => "function|kill",
+    FunctionHelp => "function|help",
+    BusyReplyThreshold => "config|set",
+    GeoAdd => "geoadd",
+    GeoDist => "geodist",
+    GeoHash => "geohash",
+    GeoPos => "geopos",
+    GeoSearch => "geosearch",
+    GeoSearchStore => "geosearchstore",
+    PfAdd => "pfadd",
+    PfCount => "pfcount",
+    PfMerge => "pfmerge",
+    PfDebug => "pfdebug",
+    PfSelfTest => "pfselftest",
 }

@@ -9,11 +9,14 @@
 
 pub mod bitmap;
 pub mod blocking;
+pub mod geo;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keyspace;
 pub mod list;
 pub mod pubsub;
 pub mod scripting;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;

@@ -28,6 +28,9 @@ pub use message::{
 ///     `BitField`, `BitFieldRo`).
 /// v5: the commands of the seventh session (streams, HyperLogLog, geo, DUMP/RESTORE, ...);
 ///     each family lists its variants in `docs/PROTOCOL.md` when it lands.
+///     Scripting: `FunctionStats`, `FunctionKill`, `FunctionHelp`, `BusyReplyThreshold`.
+///     Geo: `GeoAdd`, `GeoDist`, `GeoHash`, `GeoPos`, `GeoSearch`, `GeoSearchStore`;
+///     `Reply::HumanDouble`.
 pub const PROTOCOL_VERSION: u8 = 5;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).

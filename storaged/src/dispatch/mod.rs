@@ -14,12 +14,15 @@
 
 mod arm;
 mod bitmap;
+mod geo;
 mod hash;
+mod hyperloglog;
 mod keyspace;
 mod list;
 mod pop;
 mod server;
 mod set;
+mod stream;
 mod string;
 mod zset;
 
@@ -97,7 +100,9 @@ pub fn is_light_read(cmd: &ArchivedCommand) -> bool {
         || hash::light(cmd)
         || set::light(cmd)
         || zset::light(cmd)
+        || geo::light(cmd)
         || list::light(cmd)
+        || stream::light(cmd)
 }
 
 /// Read-only commands of every family; `None` for a command that writes.
@@ -109,11 +114,14 @@ fn read<S: EngineView + ?Sized>(
 ) -> Option<CmdResult> {
     string::read(s, at, cmd)
         .or_else(|| bitmap::read(s, at, cmd))
+        .or_else(|| hyperloglog::read(s, at, cmd))
         .or_else(|| keyspace::read(s, at, cmd))
         .or_else(|| hash::read(s, at, cmd))
         .or_else(|| set::read(s, at, cmd))
         .or_else(|| zset::read(s, at, cmd))
+        .or_else(|| geo::read(s, at, cmd))
         .or_else(|| list::read(s, at, cmd))
+        .or_else(|| stream::read(s, at, cmd))
         .or_else(|| server::read(s, hub, at, cmd))
 }
 
@@ -135,11 +143,14 @@ fn read_or_refuse<S: EngineView + ?Sized>(
 fn write(w: &mut WriteGroup<'_>, hub: &Hub, at: At, cmd: &ArchivedCommand) -> CmdResult {
     let written = string::write(w, at, cmd)
         .or_else(|| bitmap::write(w, at, cmd))
+        .or_else(|| hyperloglog::write(w, at, cmd))
         .or_else(|| keyspace::write(w, at, cmd))
         .or_else(|| hash::write(w, at, cmd))
         .or_else(|| set::write(w, at, cmd))
         .or_else(|| zset::write(w, at, cmd))
+        .or_else(|| geo::write(w, at, cmd))
         .or_else(|| list::write(w, at, cmd))
+        .or_else(|| stream::write(w, at, cmd))
         .or_else(|| pop::write(w, at, cmd));
     written.unwrap_or_else(|| {
         read(&*w, hub, at, cmd).unwrap_or_else(|| {

@@ -8,12 +8,15 @@
 //! never RocksDB or the engine behind the traits.
 
 pub mod bitmap;
+pub mod geo;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keyspace;
 pub mod list;
 pub mod memory;
 pub mod pop;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod string_value;
 #[cfg(test)]

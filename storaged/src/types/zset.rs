@@ -1209,6 +1209,66 @@ pub fn zintercard<S: StoreRead + ?Sized>(s: &S, at: At, keys: &[&[u8]], limit: u
     Ok(Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX)))
 }
 
+// ---- for geo sets (`types/geo`), which are zsets with geohash scores ----
+
+/// A live zset opened by another family (geo): member lookups and score-range scans over
+/// the score index, without exposing the layout.
+pub struct ZSetRef<'k>(ZSet<'k>);
+
+/// Opens `key` for reading: `None` if missing, `WrongType` if it holds another type.
+pub fn open_read<'k, S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    key: &'k [u8],
+) -> Result<Option<ZSetRef<'k>>, StorageError> {
+    Ok(read_zset(s, at, key)?.map(ZSetRef))
+}
+
+/// Opens `key` inside a write (an expired record is reclaimed first, as for ZRANGESTORE's
+/// source).
+pub fn open_write<'k, W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    key: &'k [u8],
+) -> Result<Option<ZSetRef<'k>>, StorageError> {
+    Ok(write_zset(w, at, key)?.map(ZSetRef))
+}
+
+impl ZSetRef<'_> {
+    /// `member`'s score, if it is a member.
+    pub fn score<S: StoreRead + ?Sized>(
+        &self,
+        s: &S,
+        member: &[u8],
+    ) -> Result<Option<f64>, StorageError> {
+        self.0.score_of(s, member)
+    }
+
+    /// Visits `(member, score)` for `min <= score < max` in zset order (score, then member)
+    /// with one seek into the score index, until `visit` returns false.
+    pub fn scan_scores<S: StoreRead + ?Sized>(
+        &self,
+        s: &S,
+        min: f64,
+        max: f64,
+        visit: &mut dyn FnMut(&[u8], f64) -> bool,
+    ) -> Result<(), StorageError> {
+        self.0
+            .walk_scores(s, Some(min), &mut |m, sc| sc < max && visit(m, sc))
+    }
+}
+
+/// Replaces `dst` with a zset of `entries` (members distinct), or deletes it when there are
+/// none, and replies the count: what every `*STORE` command does with its result.
+pub fn store_entries<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    dst: &[u8],
+    entries: &[(Vec<u8>, f64)],
+) -> CmdResult {
+    store_result(w, at, dst, entries)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
