@@ -31,6 +31,7 @@ pub use message::{
 ///     Scripting: `FunctionStats`, `FunctionKill`, `FunctionHelp`, `BusyReplyThreshold`.
 ///     Geo: `GeoAdd`, `GeoDist`, `GeoHash`, `GeoPos`, `GeoSearch`, `GeoSearchStore`;
 ///     `Reply::HumanDouble`.
+///     HyperLogLog: `PfAdd`, `PfCount`, `PfMerge`, `PfDebug` (`PfDebugOp`), `PfSelfTest`.
 pub const PROTOCOL_VERSION: u8 = 5;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).
