@@ -14,14 +14,12 @@ use bytes::BytesMut;
 use tandem_shared::wire::{
     self, Frame, FrameKind, Hello, HelloAck, Notice, NoticeKind, Subscriptions,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::unix::OwnedReadHalf;
 use tokio::net::UnixStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::executor::Executor;
-use crate::outbox::Outbox;
+use crate::outbox::{self, Outbox, ReadSide};
 use crate::request::RequestView;
 
 /// Bytes of published messages that may wait for a link's socket before the link is cut
@@ -54,13 +52,29 @@ pub async fn serve(
         .peer_cred()
         .map(|c| format!("pid={:?} uid={}", c.pid(), c.uid()))
         .unwrap_or_default();
-    let (mut read_half, mut write_half) = stream.into_split();
+    // Plain non-blocking socket from here: registered for readability only, and written
+    // by whoever answers (see `crate::outbox`).
+    let sock = match stream.into_std() {
+        Ok(sock) => Arc::new(sock),
+        Err(e) => {
+            tracing::error!(%peer, error = %e, "cannot take over the link socket");
+            return;
+        }
+    };
+    let read_half = match outbox::read_side(sock.clone()) {
+        Ok(fd) => fd,
+        Err(e) => {
+            tracing::error!(%peer, error = %e, "cannot register the link socket");
+            return;
+        }
+    };
+    let mut scratch = vec![0u8; outbox::READ_SCRATCH];
     let mut buf = BytesMut::with_capacity(1024);
 
     let handshake = tokio::select! {
         read = tokio::time::timeout(
             deadlines.handshake,
-            read_frame(&mut read_half, &mut buf, wire::MAX_HANDSHAKE_FRAME),
+            read_frame(&read_half, &mut scratch, &mut buf, wire::MAX_HANDSHAKE_FRAME),
         ) => read,
         _ = drain.cancelled() => return,
     };
@@ -78,9 +92,7 @@ pub async fn serve(
         }
         Ok(Err(e)) => {
             tracing::error!(%peer, error = %e, "refusing link: bad handshake");
-            let _ = write_half
-                .write_all(&refusal(instance_id, max_frame, &e))
-                .await;
+            let _ = outbox::write_all(&sock, &refusal(instance_id, max_frame, &e)).await;
             return;
         }
     };
@@ -113,7 +125,8 @@ pub async fn serve(
         message: message.clone(),
     };
     let mut out = BytesMut::new();
-    if wire::encode(&ack, max_frame, &mut out).is_err() || write_half.write_all(&out).await.is_err()
+    if wire::encode(&ack, max_frame, &mut out).is_err()
+        || outbox::write_all(&sock, &out).await.is_err()
     {
         return;
     }
@@ -125,22 +138,23 @@ pub async fn serve(
     // A known proxy from here on: room for a pipeline's worth of frames per read.
     buf.reserve(64 * 1024);
 
-    // Every response and push of this link gathers in `out`; this task writes whatever has
-    // gathered with one write (see `crate::outbox`).
-    let out = Outbox::new();
+    // Every response and push of this link gathers in `out`; its producer writes it, or
+    // this task writes whatever has gathered with one write (see `crate::outbox`).
+    let out = Outbox::with_socket(sock.clone());
     let writer = {
         let out = out.clone();
+        let sock = sock.clone();
         tokio::spawn(async move {
             let mut pending = BytesMut::with_capacity(64 * 1024);
             while out.take(&mut pending).await {
-                if write_half.write_all(&pending).await.is_err() {
+                if outbox::write_all(&sock, &pending).await.is_err() {
                     out.close();
                     return;
                 }
                 pending.clear();
                 wire::shrink_after_burst(&mut pending, 64 * 1024);
             }
-            let _ = write_half.shutdown().await;
+            let _ = sock.shutdown(std::net::Shutdown::Write);
         })
     };
 
@@ -154,15 +168,16 @@ pub async fn serve(
     let closing = CancellationToken::new();
     let mut draining = false;
     let mut deadline = std::pin::pin!(tokio::time::sleep(Duration::MAX / 4));
-    // Responses appended here since the last flush; flushed before waiting for more input,
-    // so a batch of frames read together is answered with one write.
+    // Responses appended here since the last write; written (on this thread) before
+    // waiting for more input, so a batch of frames read together is answered with one
+    // write.
     let mut unflushed = false;
     loop {
         let frame = match wire::decode(&mut buf, max_frame) {
             Ok(Some(frame)) => frame,
             Ok(None) => {
                 if std::mem::take(&mut unflushed) {
-                    out.flush();
+                    out.write_now();
                 }
                 wire::shrink_after_burst(&mut buf, 64 * 1024);
                 let read = tokio::select! {
@@ -185,7 +200,7 @@ pub async fn serve(
                         tracing::warn!(%peer, "proxy stopped reading published messages; closing link");
                         break;
                     }
-                    r = read_half.read_buf(&mut buf) => r,
+                    r = outbox::read_some(&read_half, &mut scratch, &mut buf) => r,
                 };
                 match read {
                     Ok(0) if buf.is_empty() => break,
@@ -262,7 +277,8 @@ pub async fn serve(
 
 /// Reads one whole frame; `Ok(None)` on a clean end of stream.
 async fn read_frame(
-    read_half: &mut OwnedReadHalf,
+    read_half: &ReadSide,
+    scratch: &mut [u8],
     buf: &mut BytesMut,
     max_frame: u32,
 ) -> Result<Option<Frame>, String> {
@@ -272,7 +288,7 @@ async fn read_frame(
             Ok(None) => {}
             Err(e) => return Err(e.to_string()),
         }
-        match read_half.read_buf(buf).await {
+        match outbox::read_some(read_half, scratch, buf).await {
             Ok(0) if buf.is_empty() => return Ok(None),
             Ok(0) => return Err("link closed mid-frame".into()),
             Ok(_) => {}

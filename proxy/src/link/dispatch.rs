@@ -8,6 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::os::unix::net::UnixStream as StdUnixStream;
+
 use bytes::BytesMut;
 use rand::Rng;
 use tandem_shared::wire::{
@@ -15,7 +17,6 @@ use tandem_shared::wire::{
     Response,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
@@ -23,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::call::{Call, LinkError};
 use super::in_flight::InFlight;
 use super::push_sink::PushSink;
+use super::socket::{self, ReadSide};
 use super::state::{LinkConfig, LinkState, LinkStats};
 
 const BACKOFF_MIN: Duration = Duration::from_millis(5);
@@ -233,7 +235,17 @@ async fn serve<S: PushSink>(
     next_id: &mut u64,
     shutdown: &CancellationToken,
 ) -> End {
-    let (read_half, write_half) = stream.into_split();
+    // Plain non-blocking socket from here, registered for readability only (see
+    // `socket.rs`).
+    let sock = match stream.into_std() {
+        Ok(sock) => Arc::new(sock),
+        Err(e) => return End::Failed(format!("link socket: {e}")),
+    };
+    let read_half = match socket::read_side(sock.clone()) {
+        Ok(fd) => fd,
+        Err(e) => return End::Failed(format!("link socket: {e}")),
+    };
+    let write_half = sock;
     let going_away = Notify::new();
     let reader = read_responses(
         read_half,
@@ -270,7 +282,7 @@ async fn serve<S: PushSink>(
 }
 
 async fn read_responses<S: PushSink>(
-    mut read_half: OwnedReadHalf,
+    read_half: ReadSide,
     mut buf: BytesMut,
     max_frame: u32,
     in_flight: &InFlight,
@@ -279,6 +291,7 @@ async fn read_responses<S: PushSink>(
     going_away: &Notify,
 ) -> End {
     buf.reserve(64 * 1024);
+    let mut scratch = vec![0u8; socket::READ_SCRATCH];
     loop {
         loop {
             let frame = match wire::decode(&mut buf, max_frame) {
@@ -295,7 +308,7 @@ async fn read_responses<S: PushSink>(
             }
         }
         wire::shrink_after_burst(&mut buf, 64 * 1024);
-        match read_half.read_buf(&mut buf).await {
+        match socket::read_some(&read_half, &mut scratch, &mut buf).await {
             Ok(0) => return End::Failed("storaged closed the link".into()),
             Ok(_) => {}
             Err(e) => return End::Failed(format!("read from storaged: {e}")),
@@ -338,7 +351,7 @@ fn route<S: PushSink>(
 }
 
 async fn write_requests<S: PushSink>(
-    mut write_half: OwnedWriteHalf,
+    write_half: Arc<StdUnixStream>,
     max_frame: u32,
     outbox: &mut Outbox,
     in_flight: &InFlight,
@@ -352,7 +365,7 @@ async fn write_requests<S: PushSink>(
         // Whatever storaged knew of this proxy died with the previous link.
         if let Err(e) = wire::encode(&pubsub.hub.snapshot(), max_frame, &mut out) {
             tracing::error!(error = %e, "subscription table does not fit in a frame");
-        } else if let Err(e) = write_half.write_all(&out).await {
+        } else if let Err(e) = socket::write_all(&write_half, &out).await {
             return End::Failed(format!("write to storaged: {e}"));
         }
     }
@@ -363,7 +376,7 @@ async fn write_requests<S: PushSink>(
                 biased;
                 _ = going_away.notified() => {
                     // Half-close: storaged answers everything it has read, then closes.
-                    let _ = write_half.shutdown().await;
+                    let _ = write_half.shutdown(std::net::Shutdown::Write);
                     return End::Drained;
                 }
                 _ = pubsub.hub.changed(), if pubsub.registers => {}
@@ -378,8 +391,11 @@ async fn write_requests<S: PushSink>(
             calls.extend(outbox.resend.drain(..n));
         }
         out.clear();
+        // Nothing in flight: no other client is about to queue a call (a lone client's
+        // request), so waiting for one would only delay this one.
+        let alone = in_flight.is_empty();
         encode_batch(&mut calls, pubsub, next_id, max_frame, in_flight, &mut out);
-        if from_queue {
+        if from_queue && !alone {
             // Let the client tasks that are already runnable queue their calls first, so
             // one write carries them all: each write to the link costs the proxy a syscall
             // and wakes storaged's socket thread. What was taken is in `in_flight` by now,
@@ -396,7 +412,7 @@ async fn write_requests<S: PushSink>(
         if out.is_empty() {
             continue;
         }
-        if let Err(e) = write_half.write_all(&out).await {
+        if let Err(e) = socket::write_all(&write_half, &out).await {
             return End::Failed(format!("write to storaged: {e}"));
         }
         out.clear();

@@ -20,7 +20,8 @@
 //!
 //! Files, none of which uses this one: `call.rs` (one call on its way, [`LinkError`]),
 //! `in_flight.rs` (calls written and awaiting their response), `dispatch.rs` (the task that
-//! owns the socket), `state.rs` ([`LinkConfig`], [`LinkStats`]), `push_sink.rs`.
+//! owns the socket), `socket.rs` (the socket's non-blocking reads and writes), `state.rs`
+//! ([`LinkConfig`], [`LinkStats`]), `push_sink.rs`.
 //!
 //! Deadlines: `request_timeout` from the call, plus one second per
 //! `timeout_mib_per_sec` MiB of the request's frame once the dispatcher has encoded it, so
@@ -30,6 +31,7 @@ mod call;
 mod dispatch;
 mod in_flight;
 mod push_sink;
+mod socket;
 mod state;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
