@@ -74,6 +74,12 @@ pub enum LogLevel {
 /// Where `redis.log` lines go.
 pub type LogSink = Box<dyn FnMut(LogLevel, &[u8])>;
 
+/// Called by the kill hook while a script runs (every [`HOOK_INSTRUCTIONS`] Lua
+/// instructions, a millisecond or so): the caller's chance to do what a busy Redis does
+/// between two hook calls, such as answering waiting clients `-BUSY`. It must not touch
+/// the engine.
+pub type BusyTick = Box<dyn FnMut()>;
+
 /// Watches and stops the engine's running script from any thread: how long it has run
 /// (for `BUSY` past `busy-reply-threshold`) and `SCRIPT KILL`/`FUNCTION KILL`, which take
 /// effect at its next instruction-count check. Deciding whether a kill is allowed (a script
@@ -188,6 +194,8 @@ struct RunState {
     /// Whether the hook is the counting one on the main thread (what a run starts with), so
     /// runs skip reinstalling it.
     main_hooked: bool,
+    /// See [`ScriptEngine::set_busy_tick`].
+    tick: Option<BusyTick>,
 }
 
 /// A function registered while a library loads.
@@ -243,6 +251,7 @@ impl ScriptEngine {
             kill: kill.clone(),
             killed: false,
             main_hooked: false,
+            tick: None,
         });
         let g = lua.globals();
         libs::register(&lua, &g)?;
@@ -326,6 +335,13 @@ impl ScriptEngine {
     pub fn set_log_sink(&mut self, sink: LogSink) {
         if let Some(mut state) = self.lua.app_data_mut::<RunState>() {
             state.log = Some(sink);
+        }
+    }
+
+    /// What the kill hook calls while a script runs ([`BusyTick`]).
+    pub fn set_busy_tick(&mut self, tick: BusyTick) {
+        if let Some(mut state) = self.lua.app_data_mut::<RunState>() {
+            state.tick = Some(tick);
         }
     }
 
@@ -855,6 +871,11 @@ fn hook_thread(lua: &Lua, thread: &mlua::Thread) {
         HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS)
     };
     thread.set_hook(triggers, move |lua, debug| {
+        if let Some(mut state) = lua.app_data_mut::<RunState>() {
+            if let Some(tick) = state.tick.as_mut() {
+                tick();
+            }
+        }
         if !handle.requested() || in_sandbox_code(&debug) {
             return Ok(VmState::Continue);
         }

@@ -88,7 +88,7 @@ pub mod rand48;
 pub use body::{sha1_hex, ScriptFlags};
 pub use convert::Resp;
 pub use engine::{
-    CommandRunner, FunctionInfo, KillHandle, LibraryInfo, LogLevel, LogSink, RestorePolicy,
+    BusyTick, CommandRunner, FunctionInfo, KillHandle, LibraryInfo, LogLevel, LogSink, RestorePolicy,
     ScriptEngine,
 };
 pub use error::ScriptError;

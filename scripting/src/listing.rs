@@ -120,9 +120,20 @@ pub struct RunningScript {
 /// The `FUNCTION STATS` reply: `running_script` (null, or a map of `name`, `command`,
 /// `duration_ms`) and `engines` (`LUA` → `libraries_count`, `functions_count`).
 pub fn function_stats(engine: &ScriptEngine, running: Option<&RunningScript>) -> Reply {
-    let (libraries, functions) = engine.libraries().fold((0i64, 0i64), |(libs, fns), lib| {
+    let (libraries, functions) = library_counts(engine);
+    stats_reply(libraries, functions, running)
+}
+
+/// How many libraries and functions `engine` holds, the two counts `FUNCTION STATS` gives.
+pub fn library_counts(engine: &ScriptEngine) -> (i64, i64) {
+    engine.libraries().fold((0i64, 0i64), |(libs, fns), lib| {
         (libs + 1, fns + lib.functions.len() as i64)
-    });
+    })
+}
+
+/// [`function_stats`] from counts taken earlier ([`library_counts`]), for a caller that
+/// answers `FUNCTION STATS` on another thread than the engine's while a function runs.
+pub fn stats_reply(libraries: i64, functions: i64, running: Option<&RunningScript>) -> Reply {
     let running = match running {
         None => Reply::Nil,
         Some(script) => Reply::Map(vec![

@@ -155,6 +155,20 @@ pub struct Options {
     #[arg(long, env = "TANDEM_NOTIFY_KEYSPACE_EVENTS")]
     pub notify_keyspace_events: Option<String>,
 
+    /// Milliseconds a Lua script or function may run before writes sent meanwhile are
+    /// answered Redis's `-BUSY` instead of waiting for it (Redis `busy-reply-threshold`,
+    /// alias `lua-time-limit`); `CONFIG SET busy-reply-threshold` through any proxy changes
+    /// it until the next restart [default: 5000].
+    #[arg(long, env = "TANDEM_BUSY_REPLY_THRESHOLD", alias = "lua-time-limit")]
+    #[serde(alias = "lua-time-limit")]
+    pub busy_reply_threshold: Option<u64>,
+
+    /// The proxies' `request-timeout-ms`: a write waiting behind a running script is
+    /// answered `-BUSY` before this long has passed since its proxy queued it, so no proxy
+    /// times it out with its outcome unknown; keep equal to the proxies' [default: 5000].
+    #[arg(long, env = "TANDEM_PROXY_REQUEST_TIMEOUT_MS")]
+    pub proxy_request_timeout_ms: Option<u64>,
+
     /// Log filter (tracing `EnvFilter` syntax). Reloadable [default: info].
     #[arg(long, env = "TANDEM_STORAGED_LOG", global = true)]
     pub log: Option<String>,
@@ -218,6 +232,8 @@ pub struct Config {
     pub allow_gid: Vec<u32>,
     pub allow_self: bool,
     pub notify_keyspace_events: tandem_shared::notify::Flags,
+    pub busy_reply_threshold: u64,
+    pub proxy_request_timeout_ms: u64,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -275,6 +291,10 @@ impl Settings for Config {
             allow_gid: o.allow_gid.unwrap_or_default(),
             allow_self: o.allow_self.unwrap_or(true),
             notify_keyspace_events,
+            busy_reply_threshold: o
+                .busy_reply_threshold
+                .unwrap_or(crate::scripts::BUSY_REPLY_THRESHOLD_MS),
+            proxy_request_timeout_ms: o.proxy_request_timeout_ms.unwrap_or(5000),
             log,
             log_format: o.log_format.unwrap_or_default(),
         })
@@ -292,6 +312,8 @@ impl Settings for Config {
         "socket" => socket,
         "fsync" => fsync,
         "notify-keyspace-events" => notify_keyspace_events,
+        "busy-reply-threshold" => busy_reply_threshold,
+        "proxy-request-timeout-ms" => proxy_request_timeout_ms,
         "storage-threads" => storage_threads,
         "io-threads" => io_threads,
         "write-queue" => write_queue,

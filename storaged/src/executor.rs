@@ -15,7 +15,7 @@ use bytes::BytesMut;
 use tandem_commands::CommandFacts;
 use tandem_shared::command::ArchivedCommand;
 use tandem_shared::wire::{Frame, Outcome};
-use tandem_shared::{Reply, StorageError};
+use tandem_shared::StorageError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
@@ -118,6 +118,19 @@ impl Executor {
         self
     }
 
+    /// Sets `busy-reply-threshold` and the proxies' request deadline (`crate::scripts`:
+    /// past either, writes waiting for a running script are answered BUSY).
+    #[must_use]
+    pub fn with_script_limits(
+        self,
+        busy_reply_threshold_ms: u64,
+        proxy_timeout_ms: u64,
+    ) -> Executor {
+        self.scripts.set_threshold_ms(busy_reply_threshold_ms);
+        self.scripts.set_proxy_timeout_ms(proxy_timeout_ms);
+        self
+    }
+
     /// Runs a read request holding an expensive read: sizes it from metadata on the read
     /// pool, waits here for that many MiB of the budget, then runs it on the pool.
     async fn read_expensive(self: Arc<Self>, frame: Frame, id: u64) -> BytesMut {
@@ -180,8 +193,11 @@ impl Executor {
                 self.max_frame,
             ));
         }
-        if write && scripts::busy_refusal(&self.scripts, &req) {
-            let busy = Outcome::Ok(Reply::Error(scripts::BUSY.to_owned()));
+        if let Some(busy) = write
+            .then(|| scripts::busy_refusal(&self.scripts, &req))
+            .flatten()
+        {
+            let busy = Outcome::Ok(busy);
             return Route::Answer(encode_response(id, vec![busy; count], self.max_frame));
         }
         if write || self.reads_via_writer {
@@ -256,7 +272,9 @@ impl Executor {
                 let out = out.clone();
                 tasks.spawn_blocking(move || {
                     out.append_owned(read_on(&engine, &hub, &frame, id, max_frame));
-                    out.flush();
+                    // Written from this pool thread: waking the I/O thread to write it
+                    // would cost one more thread wake-up on the reply's path.
+                    out.write_now();
                 });
                 None
             }

@@ -16,11 +16,13 @@
 //! a group fails to commit, the in-memory cache may hold a script the disk does not (it
 //! then answers `EVALSHA` until the next restart) or have flushed one the disk still holds.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tandem_commands::{lookup, Args, CommandError, CommandSpec, Handler, Local, ParseCtx};
+use tandem_scripting::listing::{self, ListOptions, RunningScript};
 use tandem_scripting::{
     CommandRunner, KillHandle, LogLevel, Resp, RestorePolicy, ScriptEngine, ScriptError,
     ScriptFlags,
@@ -91,16 +93,84 @@ pub fn claims(cmd: &ArchivedCommand) -> bool {
             | ArchivedCommand::FunctionList { .. }
             | ArchivedCommand::FunctionDump
             | ArchivedCommand::FunctionRestore { .. }
+            | ArchivedCommand::FunctionStats
+            | ArchivedCommand::FunctionKill
+            | ArchivedCommand::FunctionHelp
+            | ArchivedCommand::BusyReplyThreshold { .. }
     )
 }
 
-/// `SCRIPT KILL`'s view of the writer's running script, shared between the writer and the
-/// links (a kill arrives while the writer is busy with the script).
-#[derive(Debug, Default)]
+/// `FUNCTION HELP`'s lines, as redis-server 7.0 lists them.
+const FUNCTION_HELP: &[&str] = &[
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+    "    control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+    "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+    "      in case of functions name collision with another library).",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// `SCRIPT KILL`/`FUNCTION KILL`/`FUNCTION STATS`' view of the writer's running script,
+/// shared between the writer and the links (they arrive while the writer is busy with the
+/// script), and the `busy-reply-threshold` in force.
+#[derive(Debug)]
 pub struct ScriptControl {
     /// The engine's kill switch, set once the writer has built the engine.
     handle: OnceLock<KillHandle>,
     state: Mutex<RunState>,
+    /// `busy-reply-threshold` in milliseconds.
+    threshold_ms: AtomicU64,
+    /// The proxies' request deadline in milliseconds (`--proxy-request-timeout-ms`).
+    proxy_timeout_ms: AtomicU64,
+    /// Libraries and functions loaded, for `FUNCTION STATS` answered beside the writer;
+    /// the writer updates them after each change.
+    counts: Mutex<(i64, i64)>,
+}
+
+impl Default for ScriptControl {
+    fn default() -> Self {
+        ScriptControl {
+            handle: OnceLock::new(),
+            state: Mutex::new(RunState::default()),
+            threshold_ms: AtomicU64::new(BUSY_REPLY_THRESHOLD_MS),
+            proxy_timeout_ms: AtomicU64::new(5000),
+            counts: Mutex::new((0, 0)),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -112,15 +182,28 @@ struct RunState {
     wrote: bool,
     /// A kill was accepted: the script runs no further write.
     killed: bool,
+    /// The running function (`FCALL`); `None` for an `EVAL` script.
+    function: Option<RunningFunction>,
 }
 
-/// Redis's `busy-reply-threshold` (`lua-time-limit`) default: a script running longer makes
-/// writes that would queue behind it fail with [`BUSY`] instead.
-pub const BUSY_REPLY_THRESHOLD: Duration = Duration::from_millis(5000);
+/// What `FUNCTION STATS` says of a running function.
+#[derive(Debug, Clone)]
+struct RunningFunction {
+    name: String,
+    command: Vec<Vec<u8>>,
+}
 
-/// Redis's reply to a command while a script is busy.
+/// Redis's `busy-reply-threshold` (`lua-time-limit`) default, in milliseconds: a script
+/// running longer makes writes that would queue behind it fail with [`BUSY`] instead.
+pub const BUSY_REPLY_THRESHOLD_MS: u64 = 5000;
+
+/// Redis's reply to a command while an `EVAL` script is busy (`shared.slowevalerr`).
 pub const BUSY: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+
+/// Redis's reply to a command while a function is busy (`shared.slowscripterr`).
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 
 /// Redis's `SCRIPT KILL` reply when no script runs.
 const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
@@ -134,15 +217,22 @@ const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write com
                           server in a hard way using the SHUTDOWN NOSAVE command.";
 
 impl ScriptControl {
-    /// `SCRIPT KILL`: stops the running script unless it has written (Redis's `UNKILLABLE`:
-    /// what it wrote must commit whole, or with `SHUTDOWN NOSAVE` not at all).
-    pub fn kill(&self) -> Reply {
+    /// `SCRIPT KILL` (`eval`) or `FUNCTION KILL`: stops the running script unless it has
+    /// written (Redis's `UNKILLABLE`: what it wrote must commit whole, or with `SHUTDOWN
+    /// NOSAVE` not at all). Each kills only its own kind, as Redis's `scriptKill`: the other
+    /// kind is answered with the BUSY text that names the right command.
+    pub fn kill(&self, eval: bool) -> Reply {
         let mut state = self.lock();
         if !state.running {
             return Reply::Error(NOTBUSY.to_owned());
         }
         if state.wrote {
             return Reply::Error(UNKILLABLE.to_owned());
+        }
+        match (eval, state.function.is_some()) {
+            (true, true) => return Reply::Error(BUSY_FUNCTION.to_owned()),
+            (false, false) => return Reply::Error(BUSY.to_owned()),
+            _ => {}
         }
         state.killed = true;
         if let Some(handle) = self.handle.get() {
@@ -151,13 +241,65 @@ impl ScriptControl {
         Reply::ok()
     }
 
-    /// Whether a script has been running for longer than [`BUSY_REPLY_THRESHOLD`].
-    pub fn busy(&self) -> bool {
+    /// `FUNCTION STATS` answered beside the writer: the running function, or Redis's BUSY
+    /// error while an `EVAL` script runs (`functionStatsCommand`).
+    pub fn function_stats(&self) -> Reply {
+        let running = {
+            let state = self.lock();
+            if !state.running {
+                None
+            } else {
+                match &state.function {
+                    None => return Reply::Error(BUSY.to_owned()),
+                    Some(f) => Some(RunningScript {
+                        name: f.name.clone(),
+                        command: f.command.clone(),
+                        duration_ms: state.since.map_or(0, |t| {
+                            i64::try_from(t.elapsed().as_millis()).unwrap_or(i64::MAX)
+                        }),
+                    }),
+                }
+            }
+        };
+        let (libraries, functions) = *self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        listing::stats_reply(libraries, functions, running.as_ref())
+    }
+
+    /// The `busy-reply-threshold` in force, in milliseconds.
+    pub fn threshold_ms(&self) -> u64 {
+        self.threshold_ms.load(Ordering::Relaxed)
+    }
+
+    /// Sets `busy-reply-threshold` (storaged's config at start, `CONFIG SET` later).
+    pub fn set_threshold_ms(&self, ms: u64) {
+        self.threshold_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Sets the proxies' request deadline storaged answers waiting writes within.
+    pub fn set_proxy_timeout_ms(&self, ms: u64) {
+        self.proxy_timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Redis's error for a command refused while a script runs past the threshold: the text
+    /// names `SCRIPT KILL` or `FUNCTION KILL` after what runs; `None` when nothing does.
+    pub fn busy(&self) -> Option<Reply> {
+        let threshold = Duration::from_millis(self.threshold_ms());
         let state = self.lock();
-        state.running
-            && state
-                .since
-                .is_some_and(|t| t.elapsed() > BUSY_REPLY_THRESHOLD)
+        let past = state.running && state.since.is_some_and(|t| t.elapsed() > threshold);
+        past.then(|| {
+            Reply::Error(
+                if state.function.is_some() {
+                    BUSY_FUNCTION
+                } else {
+                    BUSY
+                }
+                .to_owned(),
+            )
+        })
+    }
+
+    fn set_counts(&self, engine: &ScriptEngine) {
+        *self.counts.lock().unwrap_or_else(|e| e.into_inner()) = listing::library_counts(engine);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, RunState> {
@@ -165,12 +307,13 @@ impl ScriptControl {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn begin(&self) {
+    fn begin(&self, function: Option<RunningFunction>) {
         *self.lock() = RunState {
             running: true,
             since: Some(Instant::now()),
             wrote: false,
             killed: false,
+            function,
         };
     }
 
@@ -189,24 +332,101 @@ impl ScriptControl {
     }
 }
 
-/// The reply to a request that is one `SCRIPT KILL`, answered beside the writer (which may
-/// be running the script); `None` for any other request. A `SCRIPT KILL` among other
-/// commands (in `MULTI`) runs on the writer, where no script is running: `NOTBUSY`.
+/// The reply to a request that is one `SCRIPT KILL`, `FUNCTION KILL`, `FUNCTION STATS` or
+/// `busy-reply-threshold` get/set, answered beside the writer (which may be running the
+/// script: Redis flags these `allow-busy`); `None` for any other request. One of them among
+/// other commands (in `MULTI`) runs on the writer, where no script is running.
 pub fn kill_request(control: &ScriptControl, req: &RequestView<'_>) -> Option<Reply> {
     match req.commands.as_slice() {
-        [ArchivedCommand::ScriptKill] => Some(control.kill()),
+        [ArchivedCommand::ScriptKill] => Some(control.kill(true)),
+        [ArchivedCommand::FunctionKill] => Some(control.kill(false)),
+        [ArchivedCommand::FunctionStats] => Some(control.function_stats()),
+        [ArchivedCommand::BusyReplyThreshold { set_ms }] => Some(threshold(control, set_ms)),
         _ => None,
     }
 }
 
-/// Whether a write request must be answered [`BUSY`] at once rather than queue behind a
-/// script running past [`BUSY_REPLY_THRESHOLD`] (where it would wait for the script, and
-/// past the proxies' deadline). Reads are not refused: they run beside the writer on
+/// `BusyReplyThreshold`: sets the threshold when asked, replies the value in force.
+fn threshold(
+    control: &ScriptControl,
+    set_ms: &rkyv::option::ArchivedOption<rkyv::rend::u64_le>,
+) -> Reply {
+    if let Some(ms) = set_ms.as_ref() {
+        control.set_threshold_ms(ms.to_native());
+    }
+    Reply::Integer(i64::try_from(control.threshold_ms()).unwrap_or(i64::MAX))
+}
+
+/// The BUSY error a write request gets at once rather than queue behind a script running
+/// past `busy-reply-threshold` (where it would wait for the script, and past the proxies'
+/// deadline); `None` to let it queue. Reads are not refused: they run beside the writer on
 /// committed state. Transactions are not refused either (EXEC's reply has its own shape):
 /// they queue.
-pub fn busy_refusal(control: &ScriptControl, req: &RequestView<'_>) -> bool {
+pub fn busy_refusal(control: &ScriptControl, req: &RequestView<'_>) -> Option<Reply> {
+    if !refusable(req) {
+        return None;
+    }
+    control.busy()
+}
+
+/// Whether a write request may be answered BUSY instead of run: not a transaction (see
+/// [`busy_refusal`]), and not a resend (`attempt` > 0), which may have run before the link
+/// was lost: its remembered reply, not BUSY, is the truth.
+fn refusable(req: &RequestView<'_>) -> bool {
     let transaction = matches!(req.commands.first(), Some(ArchivedCommand::Exec { .. }));
-    !transaction && control.busy()
+    !transaction && req.attempt == 0
+}
+
+/// How often the writer looks at its queue while a script runs, and how long a script
+/// runs before it first does (no write can be refused sooner but by its age).
+const WAITING_CHECK_EVERY: Duration = Duration::from_millis(10);
+
+impl ScriptControl {
+    /// Whether the running script's busy tick should look at the writes waiting for it now
+    /// (rate-limited to [`WAITING_CHECK_EVERY`]); updates the time of the last look.
+    pub fn time_to_check_waiting(&self, last: &mut Option<Instant>) -> bool {
+        let state = self.lock();
+        let Some(since) = state.since.filter(|_| state.running) else {
+            return false;
+        };
+        if since.elapsed() < WAITING_CHECK_EVERY
+            || last.is_some_and(|t| t.elapsed() < WAITING_CHECK_EVERY)
+        {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    /// The BUSY error for a write that waits in the writer's queue while a script runs,
+    /// once the script has run past `busy-reply-threshold` (Redis answers every waiting
+    /// client then) or the write has waited so long that its proxy's deadline is near
+    /// (4/5 of `proxy-request-timeout-ms` since the proxy queued it): the proxy relays BUSY
+    /// rather than time out with the write's outcome unknown. `None`: let it wait.
+    pub fn waiting_refusal(&self, req: &RequestView<'_>) -> Option<Reply> {
+        if !refusable(req) {
+            return None;
+        }
+        if let Some(busy) = self.busy() {
+            return Some(busy);
+        }
+        let guard = self.proxy_timeout_ms.load(Ordering::Relaxed) * 4 / 5;
+        let age = req.key.map(|k| now_ms().saturating_sub(k.born_ms))?;
+        if age < guard {
+            return None;
+        }
+        let state = self.lock();
+        state.running.then(|| {
+            Reply::Error(
+                if state.function.is_some() {
+                    BUSY_FUNCTION
+                } else {
+                    BUSY
+                }
+                .to_owned(),
+            )
+        })
+    }
 }
 
 /// The writer's Lua engine and script cache.
@@ -276,6 +496,7 @@ impl Scripts {
         if loaded > 0 {
             tracing::info!(scripts = loaded, "script cache reloaded");
         }
+        control.set_counts(&lua);
         Ok(Scripts {
             lua,
             runner: None,
@@ -283,6 +504,12 @@ impl Scripts {
             hub,
             control,
         })
+    }
+
+    /// What the engine calls while a script runs (the writer answers waiting writes BUSY
+    /// from it: `crate::writer`).
+    pub fn set_busy_tick(&mut self, tick: tandem_scripting::BusyTick) {
+        self.lua.set_busy_tick(tick);
     }
 
     /// Runs a scripting command ([`claims`]) in `group`, with `db` selected.
@@ -370,9 +597,23 @@ impl Scripts {
                 Reply::ok()
             }
             ArchivedCommand::FunctionList { pattern, with_code } => {
-                let pattern = pattern.as_ref().map(|p| p.as_slice());
-                self.function_list(pattern, *with_code)
+                let options = ListOptions {
+                    pattern: pattern.as_ref().map(|p| p.as_slice().to_vec()),
+                    with_code: *with_code,
+                };
+                listing::function_list(&self.lua, &options)
             }
+            // Alone these are answered beside the writer (`kill_request`); here they came
+            // among other commands (MULTI), so no script is running.
+            ArchivedCommand::FunctionStats => listing::function_stats(&self.lua, None),
+            ArchivedCommand::FunctionKill => Reply::Error(NOTBUSY.to_owned()),
+            ArchivedCommand::FunctionHelp => Reply::Array(
+                FUNCTION_HELP
+                    .iter()
+                    .map(|line| Reply::Simple((*line).to_owned()))
+                    .collect(),
+            ),
+            ArchivedCommand::BusyReplyThreshold { set_ms } => threshold(&self.control, set_ms),
             ArchivedCommand::FunctionDump => Reply::Bulk(self.lua.dump_functions()),
             ArchivedCommand::FunctionRestore { payload, policy } => {
                 let policy = match policy {
@@ -392,6 +633,15 @@ impl Scripts {
             ArchivedCommand::ScriptKill => Reply::Error(NOTBUSY.to_owned()),
             _ => Reply::Error("ERR not a scripting command".to_owned()),
         };
+        if matches!(
+            cmd,
+            ArchivedCommand::FunctionLoad { .. }
+                | ArchivedCommand::FunctionDelete { .. }
+                | ArchivedCommand::FunctionFlush
+                | ArchivedCommand::FunctionRestore { .. }
+        ) {
+            self.control.set_counts(&self.lua);
+        }
         Outcome::Ok(reply)
     }
 
@@ -425,7 +675,21 @@ impl Scripts {
         let all: Vec<Vec<u8>> = args.iter().map(|a| a.as_slice().to_vec()).collect();
         let (keys, argv) = all.split_at(numkeys as usize);
         let runner = self.take_runner(group, db, read_only || no_writes);
-        self.control.begin();
+        let mut command = vec![
+            if read_only {
+                &b"fcall_ro"[..]
+            } else {
+                b"fcall"
+            }
+            .to_vec(),
+            function.as_bytes().to_vec(),
+            numkeys.to_string().into_bytes(),
+        ];
+        command.extend(all.iter().cloned());
+        self.control.begin(Some(RunningFunction {
+            name: function.to_owned(),
+            command,
+        }));
         let (reply, runner) = self.lua.fcall(function, keys, argv, runner);
         self.control.end();
         self.give_back(group, runner);
@@ -439,54 +703,6 @@ impl Scripts {
         for lib in self.lua.libraries() {
             group.put(Cf::Reqs, function_key(&lib.name), lib.code.clone());
         }
-    }
-
-    /// `FUNCTION LIST`'s reply: one map per library, as Redis 7.0 shapes it.
-    fn function_list(&self, pattern: Option<&[u8]>, with_code: bool) -> Reply {
-        let text = |s: &str| Reply::Bulk(s.as_bytes().to_vec());
-        let libraries = self
-            .lua
-            .libraries()
-            .filter(|lib| {
-                pattern
-                    .is_none_or(|p| tandem_shared::glob::glob_match(p, lib.name.as_bytes(), true))
-            })
-            .map(|lib| {
-                let functions = lib
-                    .functions
-                    .iter()
-                    .map(|f| {
-                        Reply::Map(vec![
-                            (text("name"), text(&f.name)),
-                            (
-                                text("description"),
-                                f.description.as_deref().map_or(Reply::Nil, text),
-                            ),
-                            (
-                                text("flags"),
-                                Reply::Set(
-                                    f.flags
-                                        .names()
-                                        .into_iter()
-                                        .map(|n| Reply::Simple(n.to_owned()))
-                                        .collect(),
-                                ),
-                            ),
-                        ])
-                    })
-                    .collect();
-                let mut fields = vec![
-                    (text("library_name"), text(&lib.name)),
-                    (text("engine"), text(&lib.engine)),
-                    (text("functions"), Reply::Array(functions)),
-                ];
-                if with_code {
-                    fields.push((text("library_code"), Reply::Bulk(lib.code.clone())));
-                }
-                Reply::Map(fields)
-            })
-            .collect();
-        Reply::Array(libraries)
     }
 
     /// Compiles `body` into the cache, persisting it in `group` if it is new there.
@@ -521,7 +737,7 @@ impl Scripts {
             db,
             read_only || flags.contains(ScriptFlags::NO_WRITES),
         );
-        self.control.begin();
+        self.control.begin(None);
         let (reply, runner) = self.lua.eval_sha(sha, &keys, &args, runner);
         self.control.end();
         self.give_back(group, runner);
@@ -606,9 +822,16 @@ impl Runner {
     /// The table row of a command a script may run, or the error Redis answers.
     fn admit(&self, args: &[Vec<u8>]) -> Result<&'static CommandSpec, Reply> {
         let err = |text: &str| Reply::Error(text.to_owned());
-        let Some(spec) = args.first().and_then(|name| lookup(name)) else {
+        let Some(mut spec) = args.first().and_then(|name| lookup(name)) else {
             return Err(err("ERR Unknown Redis command called from script"));
         };
+        // A container's subcommand decides, as Redis looks `CLIENT ID` up as `client|id`.
+        if spec.is_container() && args.len() >= 2 {
+            match spec.subcommand(&args[1]) {
+                Some(sub) => spec = sub,
+                None => return Err(err("ERR Unknown Redis command called from script")),
+            }
+        }
         if !spec.arity_ok(args.len()) {
             return Err(err(
                 "ERR Wrong number of args calling Redis command from script",
@@ -661,8 +884,123 @@ impl Runner {
                     Reply::Bulk((micros % 1_000_000).to_string().into_bytes()),
                 ])
             }
+            // The command table is here too: the proxy's answer, word for word.
+            Local::Command => {
+                let words = args[1..]
+                    .iter()
+                    .map(|a| Bytes::copy_from_slice(a))
+                    .collect();
+                tandem_commands::describe::command(&mut Args::new(words))
+                    .unwrap_or_else(|e| Reply::Error(e.to_string()))
+            }
+            Local::Info => self.info(&args[1..]),
+            Local::Memory => self.memory(args),
+            Local::PubSub => self.pubsub(args),
             _ => Reply::Error(format!(
                 "ERR '{name}' is not supported from scripts by tandem yet"
+            )),
+        }
+    }
+
+    /// `INFO [section ...]` from a script: storaged's sections (keyspace, storage, stats
+    /// storaged keeps), filtered as Redis filters; the proxies' own sections (server,
+    /// clients) are the proxies' and are not seen from storaged.
+    fn info(&mut self, wanted: &[Vec<u8>]) -> Reply {
+        let text = match self.storage(&Command::Info) {
+            Reply::Bulk(text) => String::from_utf8_lossy(&text).into_owned(),
+            other => return other,
+        };
+        let wanted: Vec<String> = wanted
+            .iter()
+            .map(|w| String::from_utf8_lossy(w).to_ascii_lowercase())
+            .collect();
+        let all = wanted.is_empty()
+            || wanted
+                .iter()
+                .any(|w| w == "all" || w == "everything" || w == "default");
+        let mut out = String::new();
+        let mut keep = false;
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix("# ") {
+                keep = all || wanted.contains(&name.trim().to_ascii_lowercase());
+                if keep && !out.is_empty() {
+                    out.push_str("\r\n");
+                }
+            }
+            if keep && !line.is_empty() {
+                out.push_str(line.trim_end_matches('\r'));
+                out.push_str("\r\n");
+            }
+        }
+        Reply::Verbatim(out.into_bytes())
+    }
+
+    /// `MEMORY USAGE key [SAMPLES n]` and `MEMORY PURGE` from a script (the other
+    /// subcommands describe the proxy's process and are answered there only).
+    fn memory(&mut self, args: &[Vec<u8>]) -> Reply {
+        let sub = args
+            .get(1)
+            .map(|s| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        match sub.as_slice() {
+            b"purge" => Reply::ok(),
+            b"usage" => {
+                let Some(key) = args.get(2) else {
+                    return Reply::Error(
+                        "ERR Wrong number of args calling Redis command from script".to_owned(),
+                    );
+                };
+                let samples = match &args[3..] {
+                    [] => Some(5),
+                    [word, n] if word.eq_ignore_ascii_case(b"samples") => {
+                        match tandem_commands::args::parse_i64(n) {
+                            Some(n) => u64::try_from(n).ok(),
+                            None => return Reply::Error(CommandError::NotInteger.to_string()),
+                        }
+                    }
+                    _ => None,
+                };
+                match samples {
+                    Some(samples) => self.storage(&Command::MemoryUsage {
+                        key: key.clone(),
+                        samples,
+                    }),
+                    None => Reply::Error(CommandError::Syntax.to_string()),
+                }
+            }
+            _ => Reply::Error(format!(
+                "ERR 'MEMORY {}' is not supported from scripts by tandem",
+                String::from_utf8_lossy(&sub).to_ascii_uppercase()
+            )),
+        }
+    }
+
+    /// `PUBSUB CHANNELS|NUMSUB|NUMPAT|SHARDCHANNELS|SHARDNUMSUB` from a script, from the
+    /// pub/sub table storaged keeps for every proxy.
+    fn pubsub(&mut self, args: &[Vec<u8>]) -> Reply {
+        let sub = args
+            .get(1)
+            .map(|s| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        let rest = &args[2..];
+        match sub.as_slice() {
+            b"channels" => self.storage(&Command::PubSubChannels {
+                pattern: rest.first().cloned(),
+            }),
+            b"numsub" => self.storage(&Command::PubSubNumSub {
+                channels: rest.to_vec(),
+            }),
+            b"numpat" => self.storage(&Command::PubSubNumPat),
+            // No shard channels exist in tandem (no cluster mode).
+            b"shardchannels" => Reply::Array(Vec::new()),
+            b"shardnumsub" => Reply::Array(
+                rest.iter()
+                    .flat_map(|c| [Reply::Bulk(c.clone()), Reply::Integer(0)])
+                    .collect(),
+            ),
+            _ => Reply::Error(format!(
+                "ERR 'PUBSUB {}' is not supported from scripts by tandem",
+                String::from_utf8_lossy(&sub).to_ascii_uppercase()
             )),
         }
     }

@@ -81,6 +81,7 @@ pub async fn run(
         .map(|e| {
             e.with_reads_via_writer(config.reads_via_writer)
                 .with_expensive_read_budget(config.expensive_read_memory_mb)
+                .with_script_limits(config.busy_reply_threshold, config.proxy_request_timeout_ms)
         })
         .map_err(|source| ServerError::Socket {
             path: "writer thread".into(),

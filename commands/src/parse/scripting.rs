@@ -157,7 +157,8 @@ pub fn fcall_ro(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> 
 }
 
 /// `FUNCTION LOAD [REPLACE] code`, `FUNCTION DELETE library`, `FUNCTION FLUSH
-/// [ASYNC|SYNC]`, `FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]`.
+/// [ASYNC|SYNC]`, `FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]`, `FUNCTION DUMP`,
+/// `FUNCTION RESTORE`, `FUNCTION STATS`, `FUNCTION KILL`, `FUNCTION HELP`.
 ///
 /// # Errors
 /// Redis's texts for an unknown subcommand, a subcommand's wrong arity, and bad options.
@@ -187,6 +188,9 @@ pub fn function(args: &mut Args, _: &ParseCtx) -> Result<Command, CommandError> 
             library: args.next_vec()?,
         }),
         "function|dump" => Ok(Command::FunctionDump),
+        "function|stats" => Ok(Command::FunctionStats),
+        "function|kill" => Ok(Command::FunctionKill),
+        "function|help" => Ok(Command::FunctionHelp),
         "function|restore" => {
             let payload = args.next_vec()?;
             let policy = match args.remaining() {
@@ -457,6 +461,78 @@ pub static COMMANDS: &[CommandSpec] = &[
                                 arg("replace", T::PureToken).token("REPLACE"),
                             ]),
                     ],
+                },
+                handler: Handler::Storage(function),
+            },
+            CommandSpec {
+                name: "function|stats",
+                arity: 2,
+                flags: flags!(NOSCRIPT | ALLOW_BUSY),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(SLOW | SCRIPTING),
+                tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Return information about the function currently running (name, description, duration)",
+                    since: "7.0.0",
+                    group: "scripting",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[],
+                },
+                handler: Handler::Storage(function),
+            },
+            CommandSpec {
+                name: "function|kill",
+                arity: 2,
+                flags: flags!(NOSCRIPT | ALLOW_BUSY),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(SLOW | SCRIPTING),
+                tips: &["request_policy:all_shards", "response_policy:one_succeeded"],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Kill the function currently in execution.",
+                    since: "7.0.0",
+                    group: "scripting",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[],
+                },
+                handler: Handler::Storage(function),
+            },
+            CommandSpec {
+                name: "function|help",
+                arity: 2,
+                flags: flags!(LOADING | STALE),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(SLOW | SCRIPTING),
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Show helpful text about the different subcommands",
+                    since: "7.0.0",
+                    group: "scripting",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[],
                 },
                 handler: Handler::Storage(function),
             },

@@ -29,7 +29,14 @@ enum Kind {
     Immutable,
     /// Kept by storaged so every proxy shares it (`notify-keyspace-events`).
     Storaged,
+    /// `busy-reply-threshold` and its alias `lua-time-limit`: kept by storaged, which runs
+    /// the scripts, so every proxy shares it; milliseconds from 0 to `i64::MAX`.
+    BusyThreshold,
 }
+
+/// The name of the script time limit, and its older alias (both listed by `CONFIG GET`).
+const BUSY_REPLY_THRESHOLD: &str = "busy-reply-threshold";
+const LUA_TIME_LIMIT: &str = "lua-time-limit";
 
 /// The one parameter storaged holds.
 const NOTIFY_KEYSPACE_EVENTS: &str = "notify-keyspace-events";
@@ -102,8 +109,8 @@ fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
         ("list-compress-depth", s("0"), Int),
         ("stream-node-max-bytes", s("4096"), Memory),
         ("stream-node-max-entries", s("100"), Int),
-        ("lua-time-limit", s("5000"), Int),
-        ("busy-reply-threshold", s("5000"), Int),
+        (LUA_TIME_LIMIT, s("5000"), BusyThreshold),
+        (BUSY_REPLY_THRESHOLD, s("5000"), BusyThreshold),
         ("slowlog-log-slower-than", s("10000"), Int),
         ("slowlog-max-len", s("128"), Int),
         ("latency-monitor-threshold", s("0"), Int),
@@ -202,6 +209,16 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
                     }
                 }
             }
+            if found.contains_key(BUSY_REPLY_THRESHOLD) || found.contains_key(LUA_TIME_LIMIT) {
+                let command = Command::BusyReplyThreshold { set_ms: None };
+                if let Reply::Integer(ms) = storaged_param(session, command).await? {
+                    for name in [BUSY_REPLY_THRESHOLD, LUA_TIME_LIMIT] {
+                        if let Some(value) = found.get_mut(name) {
+                            *value = ms.to_string();
+                        }
+                    }
+                }
+            }
             if let Some(value) = found.get_mut(NOTIFY_KEYSPACE_EVENTS) {
                 if let Reply::Bulk(flags) =
                     storaged_param(session, Command::GetNotifyKeyspaceEvents).await?
@@ -247,6 +264,15 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
                         }
                         value
                     }
+                    Some(Kind::BusyThreshold) => match parse_i64(value.as_bytes()) {
+                        Some(v) if v >= 0 => v.to_string(),
+                        Some(_) => {
+                            return Err(failed(
+                                "argument must be between 0 and 9223372036854775807 inclusive",
+                            ))
+                        }
+                        None => return Err(failed("argument couldn't be parsed into an integer")),
+                    },
                     Some(Kind::Int) => match parse_i64(value.as_bytes()) {
                         Some(v) => v.to_string(),
                         None => return Err(failed("argument couldn't be parsed into an integer")),
@@ -282,6 +308,14 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
                 let flags = flags.clone();
                 storaged_param(session, Command::SetNotifyKeyspaceEvents { flags }).await?;
             }
+            if let Some((_, ms)) = updates
+                .iter()
+                .rev()
+                .find(|(n, _)| n == BUSY_REPLY_THRESHOLD || n == LUA_TIME_LIMIT)
+            {
+                let set_ms = ms.parse().ok();
+                storaged_param(session, Command::BusyReplyThreshold { set_ms }).await?;
+            }
             let mut settings = match session.shared.settings.write() {
                 Ok(s) => s,
                 Err(poisoned) => poisoned.into_inner(),
@@ -300,6 +334,12 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
                     _ => {}
                 }
                 tracing::info!(param = %name, "CONFIG SET");
+                if name == BUSY_REPLY_THRESHOLD || name == LUA_TIME_LIMIT {
+                    // One setting under two names.
+                    for alias in [BUSY_REPLY_THRESHOLD, LUA_TIME_LIMIT] {
+                        settings.params.insert(alias.to_owned(), value.clone());
+                    }
+                }
                 settings.params.insert(name, value);
             }
             Ok((Reply::ok(), Flow::Continue))

@@ -17,6 +17,9 @@
 pub mod parked;
 pub mod watch;
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -37,6 +40,10 @@ use watch::WatchTable;
 
 /// Keys reclaimed per expiry sweep step.
 const RECLAIM_BUDGET: usize = 256;
+
+/// Most replies in a group that the writer writes to their links itself (see the end of
+/// [`write_loop`]); past this it wakes the links' I/O tasks to write them.
+const DIRECT_REPLY_MAX: usize = 2;
 
 /// Work for the writer thread.
 pub enum WriteJob {
@@ -87,23 +94,90 @@ pub fn start(
     Ok((tx, handle))
 }
 
+/// The writer's queue, shared with the running script's [`busy_tick`], which takes what
+/// waits in it, answers the writes it may refuse `-BUSY` and sets the rest aside, in order,
+/// for the loop to take before anything newer.
+struct Inbox {
+    rx: mpsc::Receiver<WriteJob>,
+    aside: VecDeque<WriteJob>,
+}
+
+impl Inbox {
+    fn next_blocking(&mut self) -> Option<WriteJob> {
+        self.aside.pop_front().or_else(|| self.rx.blocking_recv())
+    }
+
+    fn try_next(&mut self) -> Option<WriteJob> {
+        self.aside.pop_front().or_else(|| self.rx.try_recv().ok())
+    }
+}
+
+/// What the Lua engine calls while a script runs on this thread: every
+/// few milliseconds, the writes waiting behind the script that `crate::scripts` says to
+/// refuse (the script ran past `busy-reply-threshold`, or their proxy's deadline is near)
+/// are answered `-BUSY` at once, as Redis answers clients while a script is busy; so no
+/// script holds a proxy's write past its deadline.
+fn busy_tick(
+    inbox: Rc<RefCell<Inbox>>,
+    control: Arc<ScriptControl>,
+    max_frame: u32,
+) -> tandem_scripting::BusyTick {
+    let mut last = None;
+    Box::new(move || {
+        if !control.time_to_check_waiting(&mut last) {
+            return;
+        }
+        let Ok(mut inbox) = inbox.try_borrow_mut() else {
+            return;
+        };
+        while let Ok(job) = inbox.rx.try_recv() {
+            inbox.aside.push_back(job);
+        }
+        let mut woken = Woken::default();
+        let waiting = std::mem::take(&mut inbox.aside);
+        for job in waiting {
+            let WriteJob::Request { frame, reply } = job else {
+                inbox.aside.push_back(job);
+                continue;
+            };
+            let refusal = RequestView::of(&frame).ok().and_then(|req| {
+                let busy = control.waiting_refusal(&req)?;
+                Some((req.id, req.commands.len(), busy))
+            });
+            match refusal {
+                Some((id, count, busy)) => {
+                    let outcomes = vec![Outcome::Ok(busy); count];
+                    reply.deliver(encode_response(id, outcomes, max_frame), &mut woken);
+                }
+                None => inbox.aside.push_back(WriteJob::Request { frame, reply }),
+            }
+        }
+        woken.flush();
+    })
+}
+
 fn write_loop(
     engine: Engine,
     hub: Arc<Hub>,
     control: Arc<ScriptControl>,
-    mut rx: mpsc::Receiver<WriteJob>,
+    rx: mpsc::Receiver<WriteJob>,
     config: WriterConfig,
     mut blocked: Blocked,
 ) {
     let stats_engine = engine.clone();
     // The Lua state lives on this thread: scripts run inside the group, like any command.
-    let mut scripts = match Scripts::start(engine.clone(), Arc::clone(&hub), control) {
+    let mut scripts = match Scripts::start(engine.clone(), Arc::clone(&hub), control.clone()) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot create the Lua engine; the writer stops");
             return;
         }
     };
+    let inbox = Rc::new(RefCell::new(Inbox {
+        rx,
+        aside: VecDeque::new(),
+    }));
+    scripts.set_busy_tick(busy_tick(Rc::clone(&inbox), control, config.max_frame));
     let mut writer = Writer::new(engine);
     let mut jobs = Vec::with_capacity(config.batch_size);
     let mut done = Vec::with_capacity(config.batch_size);
@@ -111,12 +185,17 @@ fn write_loop(
     let mut watches = WatchTable::new();
     let mut woken = Woken::default();
     let mut barriers = Vec::new();
-    while let Some(first) = rx.blocking_recv() {
+    // The inbox is borrowed only for each take: a running script's tick borrows it too.
+    loop {
+        let Some(first) = inbox.borrow_mut().next_blocking() else {
+            break;
+        };
         jobs.push(first);
         while jobs.len() < config.batch_size {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+            let next = inbox.borrow_mut().try_next();
+            match next {
+                Some(job) => jobs.push(job),
+                None => break,
             }
         }
         // Record modified keys only while something needs them (WATCH, blocked clients).
@@ -190,6 +269,7 @@ fn write_loop(
         if let Err(e) = &committed {
             tracing::error!(error = %e, "group commit failed; failing its requests");
         }
+        let done_count = done.len();
         for (id, answer, reply) in done.drain(..) {
             let frame = match (&committed, answer) {
                 (Ok(()), Answer::Outcomes(outcomes)) => {
@@ -203,7 +283,14 @@ fn write_loop(
             };
             reply.deliver(frame, &mut woken);
         }
-        woken.flush();
+        // A small group (a lone client's request) is written from here: waking the link's
+        // I/O thread to write it would put one more thread wake-up on its path. A large
+        // one leaves the syscalls to the I/O threads: this thread bounds write throughput.
+        if done_count <= DIRECT_REPLY_MAX {
+            woken.write_now();
+        } else {
+            woken.flush();
+        }
         for barrier in barriers.drain(..) {
             let _ = barrier.send(());
         }
