@@ -2,7 +2,8 @@
 //! `docs/ENCODING.md`, which this file must match).
 //!
 //! Owns the frozen type tags and the fixed 26-byte header; strings carry their value
-//! inline after it. It does not decide expiry or visibility: callers compare
+//! inline after it, lists and zsets a small payload, streams their 80-byte state
+//! (`types/stream`). It does not decide expiry or visibility: callers compare
 //! `expire_at_ms` with their clock.
 
 /// Length of the fixed header before any inline payload.
@@ -32,6 +33,8 @@ pub enum KeyType {
     List = 2,
     Set = 3,
     ZSet = 4,
+    /// Tag 6 (5 is the chunked string's on-disk tag): a stream (issue 16).
+    Stream = 6,
 }
 
 impl KeyType {
@@ -43,6 +46,7 @@ impl KeyType {
             2 => KeyType::List,
             3 => KeyType::Set,
             4 => KeyType::ZSet,
+            6 => KeyType::Stream,
             _ => return None,
         })
     }
@@ -55,6 +59,7 @@ impl KeyType {
             KeyType::List => "list",
             KeyType::Set => "set",
             KeyType::ZSet => "zset",
+            KeyType::Stream => "stream",
         }
     }
 }
@@ -263,7 +268,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn records_round_trip(tag in 0u8..5, flags: u8, exp: u64, version: u64, size: u64,
+        fn records_round_trip(tag in prop_oneof![0u8..5, Just(6u8)], flags: u8, exp: u64, version: u64, size: u64,
                               payload in proptest::collection::vec(any::<u8>(), 0..64)) {
             let r = Record { kind: KeyType::from_tag(tag).unwrap(), flags, expire_at_ms: exp,
                              version, size, payload };

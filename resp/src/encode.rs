@@ -58,6 +58,14 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut BytesMut) {
         }
         Reply::BigNumber(digits) => encode_big_number(digits, proto, out),
         Reply::HumanDouble(text) => encode_human_double(text, proto, out),
+        Reply::PairMap(pairs) => {
+            encode_pair_map_len(pairs.len(), proto, out);
+            for (key, value) in pairs {
+                encode_pair_map_header(proto, out);
+                encode(key, proto, out);
+                encode(value, proto, out);
+            }
+        }
     }
 }
 
@@ -102,6 +110,29 @@ pub fn encode_archived(reply: &ArchivedReply, proto: Protocol, out: &mut BytesMu
         }
         ArchivedReply::BigNumber(digits) => encode_big_number(digits.as_str(), proto, out),
         ArchivedReply::HumanDouble(text) => encode_human_double(text.as_str(), proto, out),
+        ArchivedReply::PairMap(pairs) => {
+            encode_pair_map_len(pairs.len(), proto, out);
+            for pair in pairs.iter() {
+                encode_pair_map_header(proto, out);
+                encode_archived(&pair.0, proto, out);
+                encode_archived(&pair.1, proto, out);
+            }
+        }
+    }
+}
+
+/// Header of a [`Reply::PairMap`]: a map of `n` in RESP3, an array of `n` pairs in RESP2.
+fn encode_pair_map_len(n: usize, proto: Protocol, out: &mut BytesMut) {
+    match proto {
+        Protocol::Resp2 => encode_array_len(n, out),
+        Protocol::Resp3 => encode_map_len(n, proto, out),
+    }
+}
+
+/// Each pair of a [`Reply::PairMap`] is its own 2-element array in RESP2 only.
+fn encode_pair_map_header(proto: Protocol, out: &mut BytesMut) {
+    if proto == Protocol::Resp2 {
+        encode_array_len(2, out);
     }
 }
 
@@ -453,6 +484,14 @@ mod tests {
             (
                 "*2\r\n$1\r\na\r\n$3\r\n1.5\r\n".into(),
                 "*1\r\n*2\r\n$1\r\na\r\n,1.5\r\n".into()
+            )
+        );
+        let pair_map = Reply::PairMap(vec![(bulk("s"), Reply::Array(vec![]))]);
+        assert_eq!(
+            both(&pair_map),
+            (
+                "*1\r\n*2\r\n$1\r\ns\r\n*0\r\n".into(),
+                "%1\r\n$1\r\ns\r\n*0\r\n".into()
             )
         );
         let set = Reply::Set(vec![bulk("x")]);
@@ -809,7 +848,9 @@ mod tests {
                 proptest::collection::vec((inner.clone(), inner.clone()), 0..4)
                     .prop_map(Reply::Map),
                 proptest::collection::vec(inner.clone(), 0..6).prop_map(Reply::Set),
-                proptest::collection::vec((inner.clone(), inner), 0..4).prop_map(Reply::Pairs),
+                proptest::collection::vec((inner.clone(), inner.clone()), 0..4)
+                    .prop_map(Reply::Pairs),
+                proptest::collection::vec((inner.clone(), inner), 0..4).prop_map(Reply::PairMap),
             ]
         })
     }

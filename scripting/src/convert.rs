@@ -182,6 +182,25 @@ pub fn reply_to_lua(lua: &Lua, reply: &Reply, resp: Resp) -> mlua::Result<Value>
                 wrap(lua, "map", Value::Table(map))?
             }
         },
+        Reply::PairMap(pairs) => match resp {
+            Resp::Resp2 => {
+                let t = lua.create_table_with_capacity(pairs.len(), 0)?;
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    let pair = lua.create_table_with_capacity(2, 0)?;
+                    pair.raw_set(1, reply_to_lua(lua, k, resp)?)?;
+                    pair.raw_set(2, reply_to_lua(lua, v, resp)?)?;
+                    t.raw_set(i + 1, pair)?;
+                }
+                Value::Table(t)
+            }
+            Resp::Resp3 => {
+                let map = lua.create_table()?;
+                for (k, v) in pairs {
+                    map.raw_set(reply_to_lua(lua, k, resp)?, reply_to_lua(lua, v, resp)?)?;
+                }
+                wrap(lua, "map", Value::Table(map))?
+            }
+        },
         Reply::Pairs(pairs) => match resp {
             Resp::Resp2 => array(lua, pairs.iter().flat_map(|(k, v)| [k, v]), resp)?,
             Resp::Resp3 => {

@@ -1212,10 +1212,11 @@ pub enum Command {
     XLen {
         key: Vec<u8>,
     },
-    /// `XDEL key id [id ...]`.
+    /// `XDEL key id [id ...]`; `ids` is `None` when one is malformed, which Redis reports
+    /// only for an existing stream.
     XDel {
         key: Vec<u8>,
-        ids: Vec<StreamId>,
+        ids: Option<Vec<StreamId>>,
     },
     /// `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count]`.
     XTrim {

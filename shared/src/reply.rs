@@ -49,6 +49,9 @@ pub enum Reply {
     /// text already formatted (`%.17Lf`, trailing zeros cut), `,text` in RESP3 and a bulk
     /// string in RESP2. `Double`'s `%.17g` would print other digits.
     HumanDouble(String),
+    /// Key/value pairs sent as a map in RESP3 and as an array of 2-element `[key, value]`
+    /// arrays in RESP2 (`XREAD`'s streams, as Redis's `setDeferredMapLen`/`ArrayLen` pair).
+    PairMap(#[rkyv(omit_bounds)] Vec<(Reply, Reply)>),
 }
 
 impl Reply {

@@ -44,7 +44,7 @@ pub fn emit(hub: &Hub, flags: Flags, class: u32, event: &str, db: u8, key: &[u8]
     }
 }
 
-/// The classes tandem emits (no evictions, streams, modules or key misses).
+/// The classes tandem emits (no evictions, modules or key misses).
 const EMITTED: u32 = Flags::GENERIC
     | Flags::STRING
     | Flags::LIST
@@ -52,6 +52,7 @@ const EMITTED: u32 = Flags::GENERIC
     | Flags::HASH
     | Flags::ZSET
     | Flags::EXPIRED
+    | Flags::STREAM
     | Flags::NEW;
 
 /// One event waiting for its group to commit.

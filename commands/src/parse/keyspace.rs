@@ -399,15 +399,16 @@ pub(super) fn parse_cursor(raw: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
-/// Redis compares the name with the type's name case-insensitively; tandem has no streams
-/// or modules, so any other name matches nothing.
+/// Redis compares the name with the type's name case-insensitively; tandem has no
+/// modules, so any other name matches nothing.
 fn scan_type(name: &[u8]) -> ScanType {
-    const NAMES: [(&[u8], ScanType); 5] = [
+    const NAMES: [(&[u8], ScanType); 6] = [
         (b"string", ScanType::String),
         (b"hash", ScanType::Hash),
         (b"list", ScanType::List),
         (b"set", ScanType::Set),
         (b"zset", ScanType::ZSet),
+        (b"stream", ScanType::Stream),
     ];
     NAMES
         .into_iter()
@@ -1529,7 +1530,7 @@ mod tests {
         );
         assert_eq!(
             run(scan, &["0", "TYPE", "stream"]),
-            sc(0, None, 10, ScanType::Other)
+            sc(0, None, 10, ScanType::Stream)
         );
         assert_eq!(
             run(scan, &["0", "TYPE", "foo"]),

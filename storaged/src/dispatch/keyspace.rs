@@ -177,6 +177,7 @@ fn scan_filter(t: &ArchivedScanType) -> ScanFilter {
         ArchivedScanType::Set => ScanFilter::Only(KeyType::Set),
         ArchivedScanType::ZSet => ScanFilter::Only(KeyType::ZSet),
         ArchivedScanType::Other => ScanFilter::Nothing,
+        ArchivedScanType::Stream => ScanFilter::Only(KeyType::Stream),
     }
 }
 

@@ -1,0 +1,473 @@
+//! The stream functions against a model (a `BTreeMap` of ids plus the stream's recorded
+//! state, with Redis's node rule for `~` trims), on the in-memory engine and on RocksDB;
+//! and the layout pinned byte for byte.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use tandem_engine::{KvEngine, MemoryEngine};
+
+use super::*;
+use crate::types::testing::{test_db_wrapper, TestDb, MODEL_CASES};
+
+struct Db<E: KvEngine = MemoryEngine>(TestDb<E>);
+test_db_wrapper!(Db);
+
+fn id(ms: u64, seq: u64) -> StreamId {
+    StreamId { ms, seq }
+}
+
+fn bulk(s: &str) -> Reply {
+    Reply::Bulk(s.as_bytes().to_vec())
+}
+
+impl<E: KvEngine> Db<E> {
+    fn add(&mut self, key: &[u8], new: XAddId, trim: Option<StreamTrim>, v: &[u8]) -> Reply {
+        self.write(|w, at| xadd(w, at, key, new, false, trim, &[(&b"f"[..], v)]))
+            .map(|a| a.reply)
+            .expect("xadd")
+    }
+
+    fn all(&self, key: &[u8]) -> Reply {
+        self.read(|s, at| xrange(s, at, key, ZERO, MAX, None, false))
+            .expect("xrange")
+    }
+
+    /// Entry records physically present under the stream's version.
+    fn entry_records(&self, key: &[u8]) -> usize {
+        let Some(rec) = self
+            .read(|s, at| crate::types::lookup(s, at, key))
+            .expect("lookup")
+        else {
+            return 0;
+        };
+        let prefix = keys::sub_prefix(0, key, rec.version);
+        let end = keys::prefix_end(&prefix).expect("end");
+        let mut n = 0;
+        self.engine
+            .scan(Cf::Sub, &prefix, &end, &mut |_, _| {
+                n += 1;
+                true
+            })
+            .expect("scan");
+        n
+    }
+}
+
+#[test]
+fn layout_is_pinned() {
+    let mut db = Db(TestDb::open());
+    db.add(b"s", XAddId::Explicit(id(1, 2)), None, b"v");
+    let rec = db
+        .read(|s, at| crate::types::lookup(s, at, b"s"))
+        .expect("lookup")
+        .expect("stream");
+    assert_eq!(rec.kind, KeyType::Stream);
+    assert_eq!(rec.encode()[0], 6);
+    assert_eq!(rec.size, 1);
+    let mut want = Vec::new();
+    for v in [1u64, 2, 1, 2, 0, 0, 1, 0, 1, 1] {
+        want.extend_from_slice(&v.to_be_bytes());
+    }
+    assert_eq!(rec.payload, want);
+    let k = keys::sub_key(0, b"s", rec.version, &entry_suffix(id(1, 2)));
+    let mut suffix = vec![0x01];
+    suffix.extend_from_slice(&1u64.to_be_bytes());
+    suffix.extend_from_slice(&2u64.to_be_bytes());
+    assert_eq!(k, keys::sub_key(0, b"s", rec.version, &suffix));
+    let v = db.engine.get(Cf::Sub, &k).expect("get").expect("entry");
+    assert_eq!(
+        v,
+        [
+            &1u64.to_be_bytes()[..],
+            &1u32.to_be_bytes(),
+            &1u32.to_be_bytes(),
+            b"f",
+            &1u32.to_be_bytes(),
+            b"v"
+        ]
+        .concat()
+    );
+}
+
+#[test]
+fn auto_ids_follow_the_clock_and_never_go_back() {
+    let mut db = Db(TestDb::open());
+    // A last id far in the future: `*` continues from it, not from the clock.
+    let future = u64::MAX / 2;
+    db.add(b"s", XAddId::Explicit(id(future, 5)), None, b"a");
+    assert_eq!(
+        db.add(b"s", XAddId::Auto, None, b"b"),
+        bulk(&format!("{future}-6"))
+    );
+    assert_eq!(
+        db.add(b"s", XAddId::AutoSeq(future), None, b"c"),
+        bulk(&format!("{future}-7"))
+    );
+    assert_eq!(
+        db.add(b"s", XAddId::AutoSeq(future + 1), None, b"d"),
+        bulk(&format!("{}-0", future + 1))
+    );
+    // A fresh stream takes the clock.
+    let before = crate::engine::now_ms();
+    let Reply::Bulk(got) = db.add(b"t", XAddId::Auto, None, b"a") else {
+        panic!("no id");
+    };
+    let text = String::from_utf8(got).expect("utf8");
+    let ms: u64 = text
+        .split('-')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .expect("ms");
+    assert!(ms >= before && text.ends_with("-0"), "{text}");
+    // The largest id: exhausted.
+    db.add(b"m", XAddId::Explicit(MAX), None, b"a");
+    assert_eq!(
+        db.add(b"m", XAddId::Auto, None, b"b"),
+        Reply::Error(
+            "ERR The stream has exhausted the last possible ID, unable to add more items".into()
+        )
+    );
+}
+
+#[test]
+fn a_long_trim_is_one_range_deletion_and_reads_skip_the_deleted_head() {
+    let mut db = Db(TestDb::open_rocks());
+    for i in 1..=1000u64 {
+        db.add(b"s", XAddId::Explicit(id(i, 0)), None, b"v");
+    }
+    let trim = StreamTrim {
+        kind: StreamTrimKind::MaxLen(10),
+        approx: false,
+        limit: 0,
+    };
+    let r = db.write(|w, at| xtrim(w, at, b"s", trim));
+    assert_eq!(r, Ok(Reply::Integer(990)));
+    assert_eq!(db.entry_records(b"s"), 10);
+    let first = db.read(|s, at| xrange(s, at, b"s", ZERO, MAX, Some(1), false));
+    assert_eq!(
+        first,
+        Ok(Reply::Array(vec![Reply::Array(vec![
+            bulk("991-0"),
+            Reply::Array(vec![bulk("f"), bulk("v")])
+        ])]))
+    );
+    // `~` keeps whole nodes: 1000 entries made nodes of 100; 10 are left in the last.
+    let approx = StreamTrim {
+        kind: StreamTrimKind::MaxLen(5),
+        approx: true,
+        limit: 10_000,
+    };
+    assert_eq!(
+        db.write(|w, at| xtrim(w, at, b"s", approx)),
+        Ok(Reply::Integer(0))
+    );
+}
+
+/// One model step.
+#[derive(Debug, Clone)]
+enum Op {
+    Add(Option<(u64, Option<u64>)>, Option<StreamTrim>),
+    Del(Vec<(u64, u64)>),
+    Trim(StreamTrim),
+    Range(u64, u64, Option<u64>, bool),
+    SetId(u64, u64),
+    Read(u64, u64, u64),
+    Delete,
+}
+
+fn trim_strategy() -> impl Strategy<Value = StreamTrim> {
+    (
+        prop_oneof![
+            (0u64..30).prop_map(StreamTrimKind::MaxLen),
+            (0u64..40, 0u64..3).prop_map(|(ms, seq)| StreamTrimKind::MinId(id(ms, seq))),
+        ],
+        any::<bool>(),
+        prop_oneof![Just(0u64), 1u64..250],
+    )
+        .prop_map(|(kind, approx, limit)| StreamTrim {
+            kind,
+            approx,
+            limit: if approx { limit } else { 0 },
+        })
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (
+            proptest::option::of((0u64..40, proptest::option::of(0u64..3))),
+            proptest::option::weighted(0.2, trim_strategy())
+        )
+            .prop_map(|(i, t)| Op::Add(i, t)),
+        2 => proptest::collection::vec((0u64..40, 0u64..3), 1..4).prop_map(Op::Del),
+        1 => trim_strategy().prop_map(Op::Trim),
+        2 => (0u64..40, 0u64..40, proptest::option::of(0u64..5), any::<bool>())
+            .prop_map(|(a, b, c, r)| Op::Range(a, b, c, r)),
+        1 => (0u64..50, 0u64..3).prop_map(|(a, b)| Op::SetId(a, b)),
+        1 => (0u64..40, 0u64..3, 0u64..4).prop_map(|(a, b, c)| Op::Read(a, b, c)),
+        1 => Just(Op::Delete),
+    ]
+}
+
+/// The model: entries with their node, and the recorded state.
+#[derive(Default)]
+struct Model {
+    exists: bool,
+    entries: BTreeMap<StreamId, (u64, Vec<u8>)>,
+    last: StreamId,
+    max_deleted: StreamId,
+    added: u64,
+    node: u64,
+    fill: u64,
+}
+
+impl Model {
+    fn reply(&self, range: impl Iterator<Item = StreamId>) -> Vec<Reply> {
+        range
+            .map(|i| {
+                let v = &self.entries[&i].1;
+                Reply::Array(vec![
+                    id_reply(i),
+                    Reply::Array(vec![bulk("f"), Reply::Bulk(v.clone())]),
+                ])
+            })
+            .collect()
+    }
+
+    /// Redis's `streamTrim` over the model's nodes.
+    fn trim(&mut self, t: StreamTrim) -> u64 {
+        let mut removed = 0;
+        loop {
+            let Some((&first, &(node, _))) = self.entries.iter().next() else {
+                break;
+            };
+            let len = self.entries.len() as u64;
+            if let StreamTrimKind::MaxLen(max) = t.kind {
+                if len <= max {
+                    break;
+                }
+            }
+            if !t.approx {
+                let remove = match t.kind {
+                    StreamTrimKind::MaxLen(_) => true,
+                    StreamTrimKind::MinId(min) => first < min,
+                };
+                if !remove {
+                    break;
+                }
+                self.entries.remove(&first);
+                removed += 1;
+                continue;
+            }
+            let ids: Vec<StreamId> = self
+                .entries
+                .iter()
+                .take_while(|(_, (n, _))| *n == node)
+                .map(|(&i, _)| i)
+                .collect();
+            let n = ids.len() as u64;
+            if t.limit > 0 && removed + n > t.limit {
+                break;
+            }
+            let remove = match t.kind {
+                StreamTrimKind::MaxLen(max) => len - n >= max,
+                StreamTrimKind::MinId(min) => ids.last().is_some_and(|&l| l < min),
+            };
+            if !remove {
+                break;
+            }
+            for i in ids {
+                self.entries.remove(&i);
+            }
+            removed += n;
+        }
+        removed
+    }
+}
+
+fn streams_behave_like_the_model<E: KvEngine>(
+    mut db: Db<E>,
+    ops: Vec<Op>,
+) -> Result<(), TestCaseError> {
+    let mut m = Model::default();
+    let key = b"s";
+    for (step, op) in ops.into_iter().enumerate() {
+        let value = format!("v{step}").into_bytes();
+        match op {
+            Op::Add(given, t) => {
+                let new = match given {
+                    None => XAddId::Auto,
+                    Some((ms, None)) => XAddId::AutoSeq(ms),
+                    Some((ms, Some(seq))) => XAddId::Explicit(id(ms, seq)),
+                };
+                let got = db.add(key, new, t, &value);
+                let want_id = match new {
+                    XAddId::Auto => {
+                        let Reply::Bulk(text) = &got else {
+                            return Err(TestCaseError::fail(format!("{got:?}")));
+                        };
+                        let text = String::from_utf8_lossy(text).to_string();
+                        let (a, b) = text.split_once('-').unwrap_or_default();
+                        Some(id(a.parse().unwrap_or(0), b.parse().unwrap_or(0)))
+                    }
+                    XAddId::AutoSeq(ms) if ms == m.last.ms => Some(id(ms, m.last.seq + 1)),
+                    XAddId::AutoSeq(ms) => Some(id(ms, 0)),
+                    XAddId::Explicit(i) => Some(i),
+                }
+                .filter(|&i| i > m.last);
+                match want_id {
+                    Some(i) => {
+                        prop_assert_eq!(&got, &id_reply(i));
+                        if m.entries.is_empty() || m.fill >= NODE_MAX_ENTRIES {
+                            m.node += 1;
+                            m.fill = 0;
+                        }
+                        m.fill += 1;
+                        m.entries.insert(i, (m.node, value.clone()));
+                        m.last = i;
+                        m.added += 1;
+                        m.exists = true;
+                        if let Some(t) = t {
+                            m.trim(t);
+                        }
+                    }
+                    None => prop_assert_eq!(
+                        got,
+                        Reply::Error("ERR The ID specified in XADD is equal or smaller than the target stream top item".into())
+                    ),
+                }
+            }
+            Op::Del(ids) => {
+                let ids: Vec<StreamId> = ids.into_iter().map(|(a, b)| id(a, b)).collect();
+                let got = db.write(|w, at| xdel(w, at, key, Some(&ids)));
+                let mut n = 0;
+                for i in &ids {
+                    if m.entries.remove(i).is_some() {
+                        n += 1;
+                        m.max_deleted = m.max_deleted.max(*i);
+                    }
+                }
+                prop_assert_eq!(got, Ok(Reply::Integer(n)));
+            }
+            Op::Trim(t) => {
+                let got = db.write(|w, at| xtrim(w, at, key, t));
+                let n = if m.exists { m.trim(t) } else { 0 };
+                prop_assert_eq!(got, Ok(Reply::Integer(n as i64)));
+            }
+            Op::Range(a, b, count, rev) => {
+                let (start, end) = (id(a, 0), id(b, u64::MAX));
+                let got = db.read(|s, at| xrange(s, at, key, start, end, count, rev));
+                let want = if !m.exists {
+                    Reply::Array(vec![])
+                } else if count == Some(0) {
+                    Reply::NilArray
+                } else {
+                    let n = count.unwrap_or(u64::MAX) as usize;
+                    let ids: Vec<StreamId> = if start > end {
+                        vec![]
+                    } else if rev {
+                        m.entries
+                            .range(start..=end)
+                            .rev()
+                            .map(|(&i, _)| i)
+                            .take(n)
+                            .collect()
+                    } else {
+                        m.entries
+                            .range(start..=end)
+                            .map(|(&i, _)| i)
+                            .take(n)
+                            .collect()
+                    };
+                    Reply::Array(m.reply(ids.into_iter()))
+                };
+                prop_assert_eq!(got, Ok(want));
+            }
+            Op::SetId(a, b) => {
+                let last = id(a, b);
+                let got = db.write(|w, at| xsetid(w, at, key, last, None, None));
+                let top = m.entries.keys().next_back().copied();
+                let want = if !m.exists {
+                    Err(StorageError::NoSuchKey)
+                } else if top.is_some_and(|t| last < t) {
+                    Ok(Reply::Error(
+                        "ERR The ID specified in XSETID is smaller than the target stream top item"
+                            .into(),
+                    ))
+                } else {
+                    m.last = last;
+                    Ok(Reply::ok())
+                };
+                prop_assert_eq!(got, want);
+            }
+            Op::Read(a, b, count) => {
+                let after = id(a, b);
+                let got = db.read(|s, at| xread(s, at, count, &[&key[..]], &[XReadId::Id(after)]));
+                let n = if count == 0 {
+                    usize::MAX
+                } else {
+                    count as usize
+                };
+                let ids: Vec<StreamId> = m
+                    .entries
+                    .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+                    .map(|(&i, _)| i)
+                    .take(n)
+                    .collect();
+                let want = if ids.is_empty() {
+                    Reply::NilArray
+                } else {
+                    Reply::PairMap(vec![(bulk("s"), Reply::Array(m.reply(ids.into_iter())))])
+                };
+                prop_assert_eq!(got, Ok(want));
+            }
+            Op::Delete => {
+                db.write(|w, at| crate::types::delete_key(w, at, key))
+                    .expect("del");
+                m = Model::default();
+            }
+        }
+        prop_assert_eq!(
+            db.read(|s, at| xlen(s, at, key)),
+            Ok(Reply::Integer(m.entries.len() as i64))
+        );
+        prop_assert_eq!(db.entry_records(key), m.entries.len());
+        if m.exists {
+            prop_assert_eq!(
+                db.all(key),
+                Reply::Array(m.reply(m.entries.keys().copied()))
+            );
+            let rec = db
+                .read(|s, at| crate::types::lookup(s, at, key))
+                .expect("lookup")
+                .expect("stream");
+            let st = State::decode(&rec.payload).expect("state");
+            prop_assert_eq!(st.last_id, m.last);
+            prop_assert_eq!(st.max_deleted, m.max_deleted);
+            prop_assert_eq!(
+                st.first_id,
+                m.entries.keys().next().copied().unwrap_or(ZERO)
+            );
+            prop_assert_eq!(st.entries_added, m.added);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(MODEL_CASES))]
+
+    #[test]
+    fn streams_behave_like_a_btreemap_in_memory(ops in proptest::collection::vec(op(), 1..60)) {
+        streams_behave_like_the_model(Db(TestDb::open()), ops)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn streams_behave_like_a_btreemap_on_rocksdb(ops in proptest::collection::vec(op(), 1..60)) {
+        streams_behave_like_the_model(Db(TestDb::open_rocks()), ops)?;
+    }
+}
