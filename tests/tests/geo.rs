@@ -536,3 +536,75 @@ fn keyspace_events_as_redis() {
     assert!(!theirs.is_empty());
     assert_eq!(ours, theirs, "events differ (tandem left, redis-server right)");
 }
+
+/// Many members at a few places: equal distances everywhere. Without COUNT Redis's sort is
+/// stable (scan order); with COUNT below the matches it is its own partial quicksort, whose
+/// order among equals must be reproduced too.
+#[test]
+fn equal_distances_order_as_redis() {
+    let d = Differ::start();
+    let spots = [(2.0, 2.0), (2.01, 2.0), (2.0, 2.01), (1.99, 1.99), (2.02, 2.02)];
+    let mut add: Vec<String> = vec!["GEOADD".into(), "t".into()];
+    for i in 0..90 {
+        let (lon, lat) = spots[(i * 7) % spots.len()];
+        add.extend([lon.to_string(), lat.to_string(), format!("m{i:02}")]);
+    }
+    let mut script: Vec<Vec<String>> = vec![add];
+    for count in ["1", "3", "6", "7", "8", "13", "40", "41", "89", "90", "200"] {
+        for order in ["ASC", "DESC"] {
+            script.push(
+                [
+                    "GEOSEARCH", "t", "FROMLONLAT", "2", "2", "BYRADIUS", "10", "km", order,
+                    "COUNT", count, "WITHDIST",
+                ]
+                .map(String::from)
+                .to_vec(),
+            );
+        }
+        script.push(
+            ["GEORADIUS", "t", "2.005", "2.005", "10", "km", "COUNT", count]
+                .map(String::from)
+                .to_vec(),
+        );
+    }
+    script.push(
+        ["GEOSEARCH", "t", "FROMLONLAT", "2", "2", "BYRADIUS", "10", "km", "DESC"]
+            .map(String::from)
+            .to_vec(),
+    );
+    // Sets of every size around the algorithm's thresholds (7 and 40), ties mixed with
+    // distinct distances in a scrambled scan order.
+    let mut rng = Lcg(7);
+    for size in [7usize, 8, 12, 20, 33, 40, 41, 64] {
+        let key = format!("s{size}");
+        let mut add: Vec<String> = vec!["GEOADD".into(), key.clone()];
+        for i in 0..size {
+            let spot = (rng.next() * 6.0) as usize;
+            let (lon, lat) = if spot < 3 {
+                spots[spot]
+            } else {
+                (rng.range(1.95, 2.05), rng.range(1.95, 2.05))
+            };
+            add.extend([format!("{lon:.5}"), format!("{lat:.5}"), format!("e{i:02}")]);
+        }
+        script.push(add);
+        for count in 1..size {
+            let order = if count % 2 == 0 { "ASC" } else { "DESC" };
+            let count = count.to_string();
+            script.push(
+                [
+                    "GEOSEARCH", &key, "FROMLONLAT", "2", "2", "BYRADIUS", "20", "km", order,
+                    "COUNT", &count,
+                ]
+                .map(String::from)
+                .to_vec(),
+            );
+        }
+    }
+    let refs: Vec<Vec<&str>> = script
+        .iter()
+        .map(|c| c.iter().map(String::as_str).collect())
+        .collect();
+    let steps: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+    same(&d, &steps);
+}
