@@ -229,8 +229,21 @@ pub fn estimate(h: &[u32; 64]) -> u64 {
         z *= 0.5;
     }
     z += m * sigma(f64::from(h[0]) / m);
-    // llroundl: half away from zero, as f64::round.
-    (ALPHA_INF * m * m / z).round() as u64
+    llround(ALPHA_INF * m * m / z) as u64
+}
+
+/// C's `llroundl` on x86-64: half away from zero, and `i64::MIN` (the "integer indefinite"
+/// value) for NaN or a result outside `i64`. Only a forged value gets there (all registers
+/// above `Q + 1` make the sum 0 and the estimate infinite): Redis then caches and replies
+/// -9223372036854775808, its top bit marking the cache invalid.
+fn llround(x: f64) -> i64 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    let r = x.round();
+    if r.is_nan() || !(-LIMIT..LIMIT).contains(&r) {
+        i64::MIN
+    } else {
+        r as i64
+    }
 }
 
 /// A key's string value as the HyperLogLog commands see it: its record (payload taken
@@ -599,6 +612,13 @@ mod tests {
         let mut h = [0u32; 64];
         h[0] = REGISTERS as u32;
         assert_eq!(estimate(&h), 0);
+        // Registers a hash cannot give (a forged value): llroundl's out-of-range answer.
+        let mut forged = [0u32; 64];
+        forged[63] = REGISTERS as u32;
+        assert_eq!(estimate(&forged), 1 << 63);
+        assert_eq!(llround(2.5), 3);
+        assert_eq!(llround(-2.5), -3);
+        assert_eq!(llround(f64::NAN), i64::MIN);
         let mut v = new_value();
         for i in 0..100_000u32 {
             add(&mut v, &i.to_le_bytes()).expect("valid");
