@@ -102,7 +102,7 @@ pub fn geoadd(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError>
     }
     let rest = args.rest();
     // No triple at all is ZADD's own syntax error, which GEOADD hands its arguments to.
-    if rest.is_empty() || rest.len() % 3 != 0 || (nx && xx) {
+    if rest.is_empty() || !rest.len().is_multiple_of(3) || (nx && xx) {
         return Err(CommandError::Syntax);
     }
     let mut points = Vec::with_capacity(rest.len() / 3);
@@ -906,3 +906,191 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: Handler::Storage(georadiusbymember_ro),
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{err, run};
+
+    fn v(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    fn query_of(c: Result<Command, CommandError>) -> GeoQuery {
+        match c {
+            Ok(Command::GeoSearch { query, .. } | Command::GeoSearchStore { query, .. }) => query,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_geo_command_is_in_the_table() {
+        for (name, write) in [
+            ("geoadd", true),
+            ("geodist", false),
+            ("geohash", false),
+            ("geopos", false),
+            ("geosearch", false),
+            ("geosearchstore", true),
+            ("georadius", true),
+            ("georadius_ro", false),
+            ("georadiusbymember", true),
+            ("georadiusbymember_ro", false),
+        ] {
+            let spec = crate::lookup(name.as_bytes()).expect(name);
+            assert_eq!(spec.doc.group, "geo", "{name}");
+            assert_eq!(spec.is_write(), write, "{name}");
+        }
+    }
+
+    #[test]
+    fn geoadd_options_and_coordinates() {
+        assert_eq!(
+            run(geoadd, &["k", "ch", "XX", "1", "2", "m"]),
+            Ok(Command::GeoAdd {
+                key: v("k"),
+                condition: ZAddCondition::Xx,
+                changed: true,
+                points: vec![(1.0, 2.0, v("m"))],
+            })
+        );
+        let syntax = "ERR syntax error";
+        assert_eq!(err(geoadd, &["k", "NX", "XX", "1", "2", "m"]), syntax);
+        assert_eq!(err(geoadd, &["k", "1", "2", "m", "3"]), syntax);
+        assert_eq!(err(geoadd, &["k", "CH", "CH"]), syntax);
+        assert_eq!(
+            err(geoadd, &["k", "x", "2", "m"]),
+            "ERR value is not a valid float"
+        );
+        assert_eq!(
+            err(geoadd, &["k", "1", "2", "a", "181", "-86", "b"]),
+            "ERR invalid longitude,latitude pair 181.000000,-86.000000"
+        );
+        assert!(run(geoadd, &["k", "-180", "85.05112878", "m"]).is_ok());
+    }
+
+    #[test]
+    fn geodist_checks_its_unit_first() {
+        assert_eq!(
+            run(geodist, &["k", "a", "b", "KM"]),
+            Ok(Command::GeoDist {
+                key: v("k"),
+                a: v("a"),
+                b: v("b"),
+                unit_m: 1000.0
+            })
+        );
+        assert_eq!(
+            err(geodist, &["k", "a", "b", "yd"]),
+            "ERR unsupported unit provided. please use M, KM, FT, MI"
+        );
+        assert_eq!(err(geodist, &["k", "a", "b", "m", "x"]), "ERR syntax error");
+    }
+
+    #[test]
+    fn search_errors_stay_in_place() {
+        let q = query_of(run(
+            geosearch,
+            &[
+                "k",
+                "FROMMEMBER",
+                "m",
+                "BYBOX",
+                "1",
+                "2",
+                "ft",
+                "COUNT",
+                "3",
+            ],
+        ));
+        assert_eq!(
+            q.steps,
+            vec![
+                GeoStep::Member(v("m")),
+                GeoStep::Box {
+                    width: 1.0,
+                    height: 2.0,
+                    unit_m: 0.3048
+                }
+            ]
+        );
+        assert_eq!((q.count, q.order), (3, GeoOrder::Asc));
+        let q = query_of(run(
+            geosearch,
+            &[
+                "k",
+                "FROMMEMBER",
+                "m",
+                "BYRADIUS",
+                "1",
+                "m",
+                "COUNT",
+                "3",
+                "ANY",
+            ],
+        ));
+        assert_eq!((q.any, q.order), (true, GeoOrder::Unsorted));
+        // The first error ends the parse; what follows is never read.
+        let q = query_of(run(
+            geosearch,
+            &["k", "FROMMEMBER", "m", "BYRADIUS", "x", "m", "bogus"],
+        ));
+        assert_eq!(
+            q.steps,
+            vec![
+                GeoStep::Member(v("m")),
+                GeoStep::Error("ERR need numeric radius".into())
+            ]
+        );
+        let q = query_of(run(geosearch, &["k", "BYRADIUS", "1", "m", "ASC"]));
+        assert_eq!(
+            q.steps.last(),
+            Some(&GeoStep::Error(
+                "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH".into()
+            ))
+        );
+        let q = query_of(run(
+            geosearchstore,
+            &[
+                "d",
+                "k",
+                "FROMLONLAT",
+                "1",
+                "2",
+                "BYRADIUS",
+                "1",
+                "m",
+                "STOREDIST",
+            ],
+        ));
+        assert_eq!(
+            q.store,
+            Some(GeoStore {
+                dst: v("d"),
+                dist: true,
+                search: true
+            })
+        );
+        // GEORADIUSBYMEMBER's member and radius are skipped for a missing key.
+        let q = query_of(run(georadiusbymember, &["k", "m", "x", "km", "COUNT", "0"]));
+        assert_eq!(q.keyed_steps, 2);
+        assert_eq!(q.steps[2], GeoStep::Error("ERR COUNT must be > 0".into()));
+        let q = query_of(run(
+            georadius,
+            &["k", "1", "2", "3", "km", "STORE", "a", "STOREDIST", "b"],
+        ));
+        assert_eq!(
+            q.store,
+            Some(GeoStore {
+                dst: v("b"),
+                dist: true,
+                search: false
+            })
+        );
+        let q = query_of(run(georadius_ro, &["k", "1", "2", "3", "km", "STORE", "a"]));
+        assert_eq!(
+            q.steps.last(),
+            Some(&GeoStep::Error("ERR syntax error".into()))
+        );
+    }
+}

@@ -193,7 +193,7 @@ pub fn c_u64(d: f64) -> u64 {
 /// does not fit.
 pub fn c_i64(d: f64) -> i64 {
     const TWO63: f64 = 9_223_372_036_854_775_808.0;
-    if d.is_nan() || d >= TWO63 || d < -TWO63 {
+    if !(-TWO63..TWO63).contains(&d) {
         i64::MIN
     } else {
         d as i64
@@ -333,10 +333,10 @@ pub fn estimate_steps(range_meters: f64, lat: f64) -> u8 {
         step += 1;
     }
     step -= 2;
-    // Cells narrow towards the poles.
-    if lat > 66.0 || lat < -66.0 {
+    // Cells narrow towards the poles (a centre's latitude is never NaN).
+    if !(-66.0..=66.0).contains(&lat) {
         step -= 1;
-        if lat > 80.0 || lat < -80.0 {
+        if !(-80.0..=80.0).contains(&lat) {
             step -= 1;
         }
     }
