@@ -185,7 +185,9 @@ impl Executor {
                 self.max_frame,
             ));
         }
-        let write = req.key.is_some() || req.commands.iter().any(|c| c.is_write());
+        let read_only_scripts = !self.reads_via_writer && scripts::off_writer(&self.scripts, &req);
+        let write =
+            !read_only_scripts && (req.key.is_some() || req.commands.iter().any(|c| c.is_write()));
         if db >= tandem_shared::DATABASES {
             return Route::Answer(encode_response(
                 id,
@@ -202,6 +204,9 @@ impl Executor {
         }
         if write || self.reads_via_writer {
             return Route::Write(id);
+        }
+        if read_only_scripts {
+            return Route::Script(id);
         }
         match self.read_in_memory(frame, id, db) {
             Some(answer) => Route::Answer(answer),
@@ -266,6 +271,36 @@ impl Executor {
                 });
                 None
             }
+            Route::Script(id) => {
+                let executor = self.clone();
+                let out = out.clone();
+                tasks.spawn_blocking(move || {
+                    let outcomes = RequestView::of(&frame).ok().and_then(|req| {
+                        scripts::run_off_writer(
+                            &executor.engine,
+                            &executor.hub,
+                            &executor.scripts,
+                            &req,
+                        )
+                    });
+                    if let Some(outcomes) = outcomes {
+                        out.append_owned(encode_response(id, outcomes, executor.max_frame));
+                        out.write_now();
+                        return;
+                    }
+                    // Commits kept overlapping it, or its script is not on disk yet: the
+                    // writer runs it, in order with the writes.
+                    let job = WriteJob::Request {
+                        frame,
+                        reply: ReplyTo::Link(out.clone()),
+                    };
+                    if executor.write_tx.blocking_send(job).is_err() {
+                        out.append(&encode_response(id, Vec::new(), executor.max_frame));
+                        out.flush();
+                    }
+                });
+                None
+            }
             Route::Read { id, .. } => {
                 let (engine, hub) = (self.engine.clone(), self.hub.clone());
                 let max_frame = self.max_frame;
@@ -287,7 +322,7 @@ impl Executor {
     pub async fn execute(&self, frame: Frame) -> BytesMut {
         match self.route(&frame) {
             Route::Answer(answer) => answer,
-            Route::Write(id) => {
+            Route::Write(id) | Route::Script(id) => {
                 let (reply, rx) = oneshot::channel();
                 let job = WriteJob::Request {
                     frame,
@@ -367,6 +402,9 @@ enum Route {
     /// Reads that may touch the disk: the read pool; `expensive` ones (LCS) first wait for
     /// their share of the read-memory budget.
     Read { id: u64, expensive: bool },
+    /// Scripts that cannot write (`crate::scripts::off_writer`): the read pool, each on
+    /// committed state, not queued behind the writer.
+    Script(u64),
 }
 
 /// MiB the expensive reads of a request need at once: the largest one's, as a request's

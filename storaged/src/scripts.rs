@@ -1,12 +1,16 @@
-//! Lua scripts inside storaged (issue 15): `EVAL`, `EVALSHA` (and their `_RO` forms) and
-//! `SCRIPT LOAD|EXISTS|FLUSH`, run on the writer thread.
+//! Lua scripts inside storaged (issue 15): `EVAL`, `EVALSHA`, `FCALL` (and their `_RO`
+//! forms), `SCRIPT` and `FUNCTION`, run on the writer thread; read-only ones on the read
+//! pool ([`off_writer`], [`run_off_writer`]).
 //!
-//! Owns the writer's one [`ScriptEngine`] and the persisted script cache. A script runs
-//! inside the request's write group, so no other command interleaves with it and its writes
-//! commit in the same WriteBatch as the request's exactly-once record (`crate::dedup`); its
-//! commands go through the command registry's parsers and `crate::dispatch`, so they make
-//! keyspace events and touch WATCHed keys like any client's. Which thread runs this is the
-//! writer's business (`crate::writer`); this module reads no socket.
+//! Owns the writer's [`ScriptEngine`], the read threads' engines and the persisted script
+//! cache. A script on the writer runs inside the request's write group, so no other command
+//! interleaves with it and its writes commit in the same WriteBatch as the request's
+//! exactly-once record (`crate::dedup`); its commands go through the command registry's
+//! parsers and `crate::dispatch`, so they make keyspace events and touch WATCHed keys like
+//! any client's. [`ScriptControl`] is what the links see of a running script: the KILL
+//! commands, `FUNCTION STATS`, `busy-reply-threshold` and the BUSY refusals of writes that
+//! would wait for it. Which thread runs what is the executor's and the writer's business
+//! (`crate::executor`, `crate::writer`); this module reads no socket.
 //!
 //! The script cache outlives storaged and is shared by every proxy: each body a script is
 //! first cached from (`SCRIPT LOAD` or `EVAL`) is stored under its SHA1 in the `reqs`
@@ -16,8 +20,10 @@
 //! a group fails to commit, the in-memory cache may hold a script the disk does not (it
 //! then answers `EVALSHA` until the next restart) or have flushed one the disk still holds.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -159,6 +165,33 @@ pub struct ScriptControl {
     /// Libraries and functions loaded, for `FUNCTION STATS` answered beside the writer;
     /// the writer updates them after each change.
     counts: Mutex<(i64, i64)>,
+    /// What may run off the writer ([`off_writer`]); the writer keeps it current.
+    catalog: RwLock<Catalog>,
+    /// Read-only scripts running on read-pool threads, for the KILL commands and
+    /// `FUNCTION STATS`.
+    readers: Mutex<Vec<ReaderRun>>,
+    /// Numbers the read-pool runs, to find theirs in `readers`.
+    reader_ids: AtomicU64,
+}
+
+/// The scripts and functions the read pool may run: persisted scripts by SHA1 (with
+/// whether they are flagged `no-writes`), loaded functions by name (the same), and a
+/// generation that moves when scripts are flushed or functions change, so each read
+/// thread's Lua engine knows to start over.
+#[derive(Debug, Default)]
+struct Catalog {
+    scripts: HashMap<String, bool>,
+    functions: HashMap<String, bool>,
+    generation: u64,
+}
+
+/// One read-only script running on a read-pool thread.
+#[derive(Debug)]
+struct ReaderRun {
+    id: u64,
+    kill: KillHandle,
+    since: Instant,
+    function: Option<RunningFunction>,
 }
 
 impl Default for ScriptControl {
@@ -169,6 +202,9 @@ impl Default for ScriptControl {
             threshold_ms: AtomicU64::new(BUSY_REPLY_THRESHOLD_MS),
             proxy_timeout_ms: AtomicU64::new(5000),
             counts: Mutex::new((0, 0)),
+            catalog: RwLock::new(Catalog::default()),
+            readers: Mutex::new(Vec::new()),
+            reader_ids: AtomicU64::new(0),
         }
     }
 }
@@ -224,7 +260,8 @@ impl ScriptControl {
     pub fn kill(&self, eval: bool) -> Reply {
         let mut state = self.lock();
         if !state.running {
-            return Reply::Error(NOTBUSY.to_owned());
+            drop(state);
+            return self.kill_readers(eval);
         }
         if state.wrote {
             return Reply::Error(UNKILLABLE.to_owned());
@@ -241,13 +278,40 @@ impl ScriptControl {
         Reply::ok()
     }
 
+    /// KILL with no script on the writer: stops the read-only scripts of that kind running
+    /// on the read pool (they never write, so they can always be killed).
+    fn kill_readers(&self, eval: bool) -> Reply {
+        let readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        let (mine, other): (Vec<_>, Vec<_>) =
+            readers.iter().partition(|r| r.function.is_none() == eval);
+        if !mine.is_empty() {
+            mine.iter().for_each(|r| {
+                r.kill.kill();
+            });
+            return Reply::ok();
+        }
+        match other.first() {
+            None => Reply::Error(NOTBUSY.to_owned()),
+            Some(r) if r.function.is_some() => Reply::Error(BUSY_FUNCTION.to_owned()),
+            Some(_) => Reply::Error(BUSY.to_owned()),
+        }
+    }
+
     /// `FUNCTION STATS` answered beside the writer: the running function, or Redis's BUSY
     /// error while an `EVAL` script runs (`functionStatsCommand`).
     pub fn function_stats(&self) -> Reply {
         let running = {
             let state = self.lock();
             if !state.running {
-                None
+                let readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+                readers.iter().find_map(|r| {
+                    r.function.as_ref().map(|f| RunningScript {
+                        name: f.name.clone(),
+                        command: f.command.clone(),
+                        duration_ms: i64::try_from(r.since.elapsed().as_millis())
+                            .unwrap_or(i64::MAX),
+                    })
+                })
             } else {
                 match &state.function {
                     None => return Reply::Error(BUSY.to_owned()),
@@ -298,8 +362,37 @@ impl ScriptControl {
         })
     }
 
-    fn set_counts(&self, engine: &ScriptEngine) {
+    /// After functions changed in the writer's engine: the counts, the catalog's
+    /// functions, and a new generation for the read threads.
+    fn functions_changed(&self, engine: &ScriptEngine) {
         *self.counts.lock().unwrap_or_else(|e| e.into_inner()) = listing::library_counts(engine);
+        let mut catalog = self.catalog_mut();
+        catalog.functions = engine
+            .libraries()
+            .flat_map(|lib| lib.functions.iter())
+            .map(|f| (f.name.clone(), f.flags.contains(ScriptFlags::NO_WRITES)))
+            .collect();
+        catalog.generation += 1;
+    }
+
+    fn script_cached(&self, sha: &str, flags: ScriptFlags) {
+        self.catalog_mut()
+            .scripts
+            .insert(sha.to_owned(), flags.contains(ScriptFlags::NO_WRITES));
+    }
+
+    fn scripts_flushed(&self) {
+        let mut catalog = self.catalog_mut();
+        catalog.scripts.clear();
+        catalog.generation += 1;
+    }
+
+    fn catalog_mut(&self) -> std::sync::RwLockWriteGuard<'_, Catalog> {
+        self.catalog.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.catalog.read().unwrap_or_else(|e| e.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, RunState> {
@@ -487,7 +580,10 @@ impl Scripts {
         let mut loaded = 0usize;
         for body in &bodies {
             match lua.load_script(body) {
-                Ok(_) => loaded += 1,
+                Ok((sha, flags)) => {
+                    control.script_cached(&sha, flags);
+                    loaded += 1;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e.reply_text(), "a persisted script no longer compiles")
                 }
@@ -496,7 +592,7 @@ impl Scripts {
         if loaded > 0 {
             tracing::info!(scripts = loaded, "script cache reloaded");
         }
-        control.set_counts(&lua);
+        control.functions_changed(&lua);
         Ok(Scripts {
             lua,
             runner: None,
@@ -552,6 +648,7 @@ impl Scripts {
             ),
             ArchivedCommand::ScriptFlush => {
                 self.lua.flush_scripts();
+                self.control.scripts_flushed();
                 group.delete_range(Cf::Reqs, SCRIPT_PREFIX.to_vec(), prefix_end(SCRIPT_PREFIX));
                 Reply::ok()
             }
@@ -640,7 +737,7 @@ impl Scripts {
                 | ArchivedCommand::FunctionFlush
                 | ArchivedCommand::FunctionRestore { .. }
         ) {
-            self.control.set_counts(&self.lua);
+            self.control.functions_changed(&self.lua);
         }
         Outcome::Ok(reply)
     }
@@ -711,8 +808,9 @@ impl Scripts {
         if self.lua.script_exists(&sha) {
             return Ok(sha);
         }
-        let (sha, _) = self.lua.load_script(body)?;
+        let (sha, flags) = self.lua.load_script(body)?;
         group.put(Cf::Reqs, script_key(&sha), body.to_vec());
+        self.control.script_cached(&sha, flags);
         Ok(sha)
     }
 
@@ -753,7 +851,9 @@ impl Scripts {
                 Arc::clone(&self.control),
             )
         });
-        runner.group = Some(group.suspend());
+        if let Backend::Writer { group: lent, .. } = &mut runner.backend {
+            *lent = Some(group.suspend());
+        }
         runner.db = db;
         runner.read_only = read_only;
         runner
@@ -761,11 +861,248 @@ impl Scripts {
 
     /// Takes the runner back after a run, and the group's state with it.
     fn give_back(&mut self, group: &mut WriteGroup<'_>, mut runner: Runner) {
-        if let Some(state) = runner.group.take() {
-            group.restore(state);
+        if let Backend::Writer { group: lent, .. } = &mut runner.backend {
+            if let Some(state) = lent.take() {
+                group.restore(state);
+            }
         }
         self.runner = Some(runner);
     }
+}
+
+/// Whether a request may run on the read pool instead of the writer: every command is a
+/// script that cannot write (`EVAL_RO`, `EVALSHA_RO`, `FCALL_RO`, or a script or function
+/// flagged `no-writes`) and is already persisted (a new body must be cached and persisted
+/// by the writer first; `FCALL_RO` of a function without the flag gets its error there).
+pub fn off_writer(control: &ScriptControl, req: &RequestView<'_>) -> bool {
+    let script = |cmd: &ArchivedCommand| {
+        matches!(
+            cmd,
+            ArchivedCommand::Eval { .. }
+                | ArchivedCommand::EvalSha { .. }
+                | ArchivedCommand::FCall { .. }
+        )
+    };
+    // Every request passes here: no lock unless it starts with a script.
+    if !req.commands.first().is_some_and(script) {
+        return false;
+    }
+    let catalog = control.catalog();
+    req.commands.iter().all(|cmd| match cmd {
+        ArchivedCommand::Eval {
+            body, read_only, ..
+        } => catalog
+            .scripts
+            .get(&tandem_scripting::sha1_hex(body.as_slice()))
+            .is_some_and(|no_writes| *read_only || *no_writes),
+        ArchivedCommand::EvalSha { sha, read_only, .. } => {
+            let sha = String::from_utf8_lossy(sha.as_slice()).to_ascii_lowercase();
+            catalog
+                .scripts
+                .get(&sha)
+                .is_some_and(|no_writes| *read_only || *no_writes)
+        }
+        ArchivedCommand::FCall { function, .. } => {
+            let name = String::from_utf8_lossy(function.as_slice());
+            catalog.functions.get(name.as_ref()) == Some(&true)
+        }
+        _ => false,
+    })
+}
+
+/// Runs of a read-only request before it gives up on the read pool: each run that saw a
+/// commit happen is thrown away (see [`Backend::Reader`]).
+const READER_ATTEMPTS: usize = 3;
+
+/// A read-pool thread's Lua engine, rebuilt when the catalog's generation moves.
+struct ReaderEngine {
+    lua: ScriptEngine,
+    generation: u64,
+}
+
+thread_local! {
+    static READER: RefCell<Option<ReaderEngine>> = const { RefCell::new(None) };
+}
+
+/// Runs a request [`off_writer`] let through on this read-pool thread, each script against
+/// committed state as it was when the run started: the outcomes, or `None` when the
+/// writer must run it after all (commits kept overlapping the runs, or a script the
+/// catalog named is not on disk yet: its group has not committed).
+pub fn run_off_writer(
+    engine: &Engine,
+    hub: &Arc<Hub>,
+    control: &Arc<ScriptControl>,
+    req: &RequestView<'_>,
+) -> Option<Vec<Outcome>> {
+    READER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let generation = control.catalog().generation;
+        if slot.as_ref().is_none_or(|r| r.generation != generation) {
+            *slot = Some(ReaderEngine {
+                lua: reader_engine(engine).ok()?,
+                generation,
+            });
+        }
+        let reader = slot.as_mut()?;
+        for _ in 0..READER_ATTEMPTS {
+            let epoch = engine.records().epoch();
+            if epoch % 2 == 1 {
+                std::thread::yield_now();
+                continue;
+            }
+            let mut runner = Runner {
+                backend: Backend::Reader {
+                    engine: engine.clone(),
+                    epoch,
+                    spoiled: false,
+                },
+                hub: Arc::clone(hub),
+                control: Arc::clone(control),
+                db: req.db,
+                read_only: true,
+            };
+            let mut outcomes = Vec::with_capacity(req.commands.len());
+            for cmd in req.commands.iter() {
+                let (reply, back) = reader_run(&mut reader.lua, engine, control, cmd, runner)?;
+                runner = back;
+                outcomes.push(Outcome::Ok(reply));
+            }
+            let spoiled = matches!(runner.backend, Backend::Reader { spoiled: true, .. });
+            if !spoiled && engine.records().epoch() == epoch {
+                return Some(outcomes);
+            }
+        }
+        None
+    })
+}
+
+/// A Lua engine for a read-pool thread: Redis's environment, the memory cap, and every
+/// persisted function library (scripts are compiled on first use).
+fn reader_engine(engine: &Engine) -> Result<ScriptEngine, ScriptError> {
+    let mut lua = ScriptEngine::new()?;
+    lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
+    lua.set_log_sink(Box::new(|level, line| {
+        let line = String::from_utf8_lossy(line);
+        match level {
+            LogLevel::Warning => tracing::warn!(target: "script", "{line}"),
+            LogLevel::Notice => tracing::info!(target: "script", "{line}"),
+            LogLevel::Verbose | LogLevel::Debug => tracing::debug!(target: "script", "{line}"),
+        }
+    }));
+    let mut libraries = Vec::new();
+    let end = prefix_end(FUNCTION_PREFIX);
+    let _ = engine.scan(Cf::Reqs, FUNCTION_PREFIX, &end, &mut |_, code| {
+        libraries.push(code.to_vec());
+        true
+    });
+    for code in &libraries {
+        let _ = lua.load_library(code, true);
+    }
+    Ok(lua)
+}
+
+/// The persisted body of script `sha`, if its group has committed.
+fn persisted_body(engine: &Engine, sha: &str) -> Option<Vec<u8>> {
+    let key = script_key(sha);
+    let mut end = key.clone();
+    end.push(0);
+    let mut body = None;
+    let _ = engine.scan(Cf::Reqs, &key, &end, &mut |_, value| {
+        body = Some(value.to_vec());
+        false
+    });
+    body
+}
+
+/// One script command of a read-pool run, registered for the KILL commands while it runs;
+/// `None` when the writer must run it.
+fn reader_run(
+    lua: &mut ScriptEngine,
+    engine: &Engine,
+    control: &ScriptControl,
+    cmd: &ArchivedCommand,
+    runner: Runner,
+) -> Option<(Reply, Runner)> {
+    let owned = |v: &rkyv::vec::ArchivedVec<rkyv::vec::ArchivedVec<u8>>| -> Vec<Vec<u8>> {
+        v.iter().map(|a| a.as_slice().to_vec()).collect()
+    };
+    let id = control.reader_ids.fetch_add(1, Ordering::Relaxed);
+    let kill = lua.kill_handle();
+    let register = |function: Option<RunningFunction>| {
+        control
+            .readers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ReaderRun {
+                id,
+                kill: kill.clone(),
+                since: Instant::now(),
+                function,
+            });
+    };
+    let result = match cmd {
+        ArchivedCommand::Eval {
+            body, keys, args, ..
+        } => {
+            let sha = match lua.load_script(body.as_slice()) {
+                Ok((sha, _)) => sha,
+                Err(e) => return Some((Reply::Error(e.reply_text()), runner)),
+            };
+            register(None);
+            lua.eval_sha(&sha, &owned(keys), &owned(args), runner)
+        }
+        ArchivedCommand::EvalSha {
+            sha, keys, args, ..
+        } => {
+            let sha = String::from_utf8_lossy(sha.as_slice()).to_ascii_lowercase();
+            if !lua.script_exists(&sha) {
+                let body = persisted_body(engine, &sha)?;
+                if let Err(e) = lua.load_script(&body) {
+                    return Some((Reply::Error(e.reply_text()), runner));
+                }
+            }
+            register(None);
+            lua.eval_sha(&sha, &owned(keys), &owned(args), runner)
+        }
+        ArchivedCommand::FCall {
+            function,
+            numkeys,
+            args,
+            read_only,
+        } => {
+            let function = String::from_utf8_lossy(function.as_slice()).into_owned();
+            // The function is in the catalog; its numkeys errors are the writer's texts.
+            let all = owned(args);
+            let numkeys = numkeys.as_ref().map(|n| n.to_native());
+            let n = numkeys
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n <= all.len())?;
+            let mut command = vec![
+                if *read_only {
+                    &b"fcall_ro"[..]
+                } else {
+                    b"fcall"
+                }
+                .to_vec(),
+                function.as_bytes().to_vec(),
+                n.to_string().into_bytes(),
+            ];
+            command.extend(all.iter().cloned());
+            register(Some(RunningFunction {
+                name: function.clone(),
+                command,
+            }));
+            let (keys, argv) = all.split_at(n);
+            lua.fcall(&function, keys, argv, runner)
+        }
+        _ => return None,
+    };
+    control
+        .readers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|r| r.id != id);
+    Some(result)
 }
 
 /// The persisted key of the script whose SHA1 is `sha`.
@@ -796,24 +1133,46 @@ fn prefix_end(prefix: &[u8]) -> Vec<u8> {
 /// It owns a writer of its own (the runner must be `'static`), and resumes the group lent to
 /// it (`WriteGroup::suspend`) around each command.
 struct Runner {
-    writer: Writer<Engine>,
+    backend: Backend,
     hub: Arc<Hub>,
     control: Arc<ScriptControl>,
-    /// The request's group while a script runs.
-    group: Option<Suspended>,
     /// The database the script's commands run in.
     db: u8,
     /// `EVAL_RO`/`EVALSHA_RO`, or a script flagged `no-writes`: writes are refused.
     read_only: bool,
 }
 
+/// Where a script's commands run.
+// One runner per engine, kept between runs: its size does not matter, a box per run would.
+#[allow(clippy::large_enum_variant)]
+enum Backend {
+    /// On the writer, in the request's group.
+    Writer {
+        writer: Writer<Engine>,
+        /// The request's group while a script runs.
+        group: Option<Suspended>,
+    },
+    /// On a read-pool thread, against committed state ([`run_off_writer`]): every read
+    /// must see the state of the run's start, so a commit seen since then (the record
+    /// cache's epoch moved) spoils the run, which is then run again.
+    Reader {
+        engine: Engine,
+        /// The record cache's epoch when the run started (even: no commit in progress).
+        epoch: u64,
+        /// A commit happened during the run: its reads may mix two states.
+        spoiled: bool,
+    },
+}
+
 impl Runner {
     fn new(engine: Engine, hub: Arc<Hub>, control: Arc<ScriptControl>) -> Runner {
         Runner {
-            writer: Writer::new(engine),
+            backend: Backend::Writer {
+                writer: Writer::new(engine),
+                group: None,
+            },
             hub,
             control,
-            group: None,
             db: 0,
             read_only: false,
         }
@@ -845,7 +1204,10 @@ impl Runner {
                 "ERR Write commands are not allowed from read-only scripts.",
             ));
         }
-        if spec.is_write() && !self.control.may_write() {
+        if spec.is_write()
+            && matches!(self.backend, Backend::Writer { .. })
+            && !self.control.may_write()
+        {
             return Err(err(KILLED));
         }
         Ok(spec)
@@ -1015,12 +1377,29 @@ impl Runner {
             Ok(a) => a,
             Err(e) => return Reply::Error(format!("ERR cannot encode the command: {e}")),
         };
-        let Some(state) = self.group.take() else {
-            return Reply::Error("ERR no script is running".to_owned());
+        let outcome = match &mut self.backend {
+            Backend::Writer { writer, group } => {
+                let Some(state) = group.take() else {
+                    return Reply::Error("ERR no script is running".to_owned());
+                };
+                let mut resumed = writer.resume(state);
+                let outcome = execute_write(&mut resumed, &self.hub, self.db, archived);
+                *group = Some(resumed.into_suspended());
+                outcome
+            }
+            Backend::Reader {
+                engine,
+                epoch,
+                spoiled,
+            } => {
+                let view = engine.cached_read(false);
+                let outcome = crate::dispatch::execute_read_on(&view, &self.hub, self.db, archived);
+                if !view.consistent() || engine.records().epoch() != *epoch {
+                    *spoiled = true;
+                }
+                outcome
+            }
         };
-        let mut group = self.writer.resume(state);
-        let outcome = execute_write(&mut group, &self.hub, self.db, archived);
-        self.group = Some(group.into_suspended());
         match outcome {
             Outcome::Ok(reply) => reply,
             Outcome::Err(e) => Reply::Error(e.to_string()),
