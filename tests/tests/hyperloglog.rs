@@ -474,6 +474,22 @@ fn hyperloglogs_in_transactions_and_scripts() {
             "fresh",
         ],
         &["GET", "fresh"],
+        // WATCH: a PFADD that changes nothing leaves the key unmodified; a PFCOUNT that
+        // writes its cache back modifies it.
+        &["PFADD", "w", "a"],
+        &["PFCOUNT", "w"],
+        &["WATCH", "w"],
+        &["PFADD", "w", "a"],
+        &["PFCOUNT", "w"],
+        &["MULTI"],
+        &["PING"],
+        &["EXEC"],
+        &["PFADD", "w", "b"],
+        &["WATCH", "w"],
+        &["PFCOUNT", "w"],
+        &["MULTI"],
+        &["PING"],
+        &["EXEC"],
     ]);
 }
 
