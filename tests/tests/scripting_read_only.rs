@@ -136,3 +136,27 @@ fn script_kill_stops_a_read_only_script_on_the_read_pool() {
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[0].0, ok());
 }
+
+/// Redis refuses `may-replicate` commands (PUBLISH, PFCOUNT) to read-only scripts, though
+/// they write no key, with its write error; plain scripts may call them.
+#[test]
+fn read_only_scripts_may_not_publish_or_pfcount_as_on_redis() {
+    let differ = Differ::start();
+    differ.check(&[
+        &["PFADD", "h", "a", "b"],
+        &["EVAL_RO", "return redis.pcall('PUBLISH', 'c', 'm')", "0"],
+        &[
+            "EVAL_RO",
+            "return redis.pcall('PFCOUNT', KEYS[1])",
+            "1",
+            "h",
+        ],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.pcall('PUBLISH', 'c', 'm')",
+            "0",
+        ],
+        &["EVAL", "return redis.call('PFCOUNT', KEYS[1])", "1", "h"],
+        &["EVAL", "return redis.call('PUBLISH', 'c', 'm')", "0"],
+    ]);
+}
