@@ -252,6 +252,17 @@ pub fn decode(buf: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, Frame
     let header = parse_header(&h, max_frame)?;
     let total = HEADER_LEN + header.len as usize;
     if buf.len() < total {
+        if header.len as usize >= IN_PLACE_ABOVE
+            && !(buf.as_ptr() as usize + HEADER_LEN).is_multiple_of(16)
+        {
+            // A large payload is taken in place only if it starts 16-aligned, and a
+            // buffer keeps its data's offset as it grows: move what has arrived (a read's
+            // worth) once, now, to a fresh allocation, instead of copying the whole
+            // payload when it is complete (a 512 MiB SET was copied here).
+            let mut fresh = BytesMut::with_capacity(buf.len() + READ_CHUNK);
+            fresh.extend_from_slice(buf);
+            *buf = fresh;
+        }
         // Room for the next read only: the announced length is a claim, not bytes.
         buf.reserve((total - buf.len()).min(READ_CHUNK));
         return Ok(None);
@@ -266,6 +277,15 @@ pub fn decode(buf: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, Frame
         buf.advance(len);
         Payload::Copied(payload)
     };
+    if len >= super::SHRINK_ABOVE {
+        // The buffer's allocation grew for this frame. Left under `buf`, whose `capacity()`
+        // counts only the room past the frame, it stayed for the life of the link, where
+        // `shrink_after_burst` never saw it, and under an in-place payload even after the
+        // frame was dropped (a 512 MiB SET's frame outlived its commit in storaged, and
+        // each proxy link kept the size of the largest reply it had read). What follows
+        // the frame moves to a buffer of its own.
+        *buf = BytesMut::from(&buf[..]);
+    }
     Ok(Some(Frame {
         kind: header.kind,
         payload,
@@ -294,6 +314,48 @@ mod tests {
                 Command::Get { key: b"k".to_vec() },
             ],
         }
+    }
+
+    #[test]
+    fn a_large_frame_arriving_behind_an_odd_offset_is_taken_in_place_and_owns_its_buffer() {
+        let big = Request {
+            id: 1,
+            db: 0,
+            commands: vec![Command::Set {
+                key: b"k".to_vec(),
+                value: vec![b'v'; 2 * crate::wire::SHRINK_ABOVE],
+                condition: SetCondition::Always,
+                expiry: SetExpiry::Clear,
+                get: false,
+            }],
+        };
+        let mut frame = BytesMut::new();
+        encode(&big, u32::MAX, &mut frame).unwrap();
+        // A small frame first, so the large one starts at an unaligned offset, then the
+        // large one in reads of 1000 bytes as a socket would hand them over.
+        let mut small = BytesMut::new();
+        encode(&sample_request(), u32::MAX, &mut small).unwrap();
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(b"x");
+        buf.advance(1);
+        buf.extend_from_slice(&small);
+        assert!(decode(&mut buf, u32::MAX).unwrap().is_some());
+        let mut got = None;
+        for (i, piece) in frame.chunks(1000).enumerate() {
+            buf.extend_from_slice(piece);
+            if i == 0 {
+                assert!(!(buf.as_ptr() as usize + HEADER_LEN).is_multiple_of(16));
+            }
+            if let Some(f) = decode(&mut buf, u32::MAX).unwrap() {
+                got = Some(f);
+            }
+        }
+        let got = got.expect("the frame decoded");
+        assert!(matches!(got.payload, Payload::InPlace(_)), "copied");
+        assert_eq!(got.payload().len() + HEADER_LEN, frame.len());
+        // Nothing of the frame's allocation stays with the buffer.
+        assert!(buf.is_empty());
+        assert_eq!(buf.capacity(), 0);
     }
 
     #[test]
