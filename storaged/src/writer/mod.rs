@@ -41,8 +41,10 @@ use watch::WatchTable;
 /// Keys reclaimed per expiry sweep step.
 const RECLAIM_BUDGET: usize = 256;
 
-/// Most replies in a group that the writer writes to their links itself (see the end of
-/// [`write_loop`]); past this it wakes the links' I/O tasks to write them.
+/// Most commands in a group whose replies the writer writes to their links itself (see the
+/// end of [`write_loop`]); past this it wakes the links' I/O tasks to write them. Counted
+/// in commands, not requests: one pipelined request of 16 SETs is a busy link, not a lone
+/// client.
 const DIRECT_REPLY_MAX: usize = 2;
 
 /// Work for the writer thread.
@@ -269,7 +271,7 @@ fn write_loop(
         if let Err(e) = &committed {
             tracing::error!(error = %e, "group commit failed; failing its requests");
         }
-        let done_count = done.len();
+        let done_count: usize = done.iter().map(|(_, answer, _)| answer.count()).sum();
         for (id, answer, reply) in done.drain(..) {
             let frame = match (&committed, answer) {
                 (Ok(()), Answer::Outcomes(outcomes)) => {
