@@ -442,9 +442,10 @@ fn hyperloglogs_in_transactions_and_scripts() {
             "1",
             "e",
         ],
-        // A script's PFCOUNT writes the cache back too. (EVAL_RO refuses PFCOUNT in Redis:
-        // scripts count its hidden may_replicate flag as a write; not modelled yet.)
+        // A script's PFCOUNT writes the cache back too; EVAL_RO refuses it (scripts count
+        // its may_replicate flag as a write).
         &["PFADD", "e", "z"],
+        &["EVAL_RO", "return redis.call('PFCOUNT', KEYS[1])", "1", "e"],
         &["EVAL", "return redis.call('PFCOUNT', KEYS[1])", "1", "e"],
         &["GET", "e"],
         &[
