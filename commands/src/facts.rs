@@ -321,6 +321,7 @@ mod tests {
             ("xadd", &["s", "MAXLEN", "~", "5", "*", "f", "v"]),
             ("xdel", &["s", "1-1"]),
             ("xlen", &["s"]),
+            ("xread", &["COUNT", "1", "STREAMS", "s", "t", "0", "$"]),
             ("xrange", &["s", "-", "+", "COUNT", "2"]),
             ("xrevrange", &["s", "+", "-"]),
             ("xsetid", &["s", "5-5"]),

@@ -408,6 +408,10 @@ pub enum BlockingOp {
     ZSet { end: ZEnd },
     /// `BZMPOP`: `[key, [[member, score]...]]`.
     ZSetMulti { end: ZEnd, count: u64 },
+    /// `XREAD … BLOCK ms STREAMS key... id...`: reads, pops nothing; `ids` one per key,
+    /// `count` 0 for no limit. Served with `[[key, entries]]` of the key that got entries
+    /// above its id (`$` resolved to the stream's last id when the wait began).
+    StreamRead { count: u64, ids: Vec<XReadId> },
 }
 
 /// How a blocking pop waits. Times are unix milliseconds on the proxy's clock, fixed when
@@ -1231,6 +1235,13 @@ pub enum Command {
         entries_added: Option<u64>,
         max_deleted: Option<StreamId>,
     },
+    /// `XREAD [COUNT n] STREAMS key... id...` without `BLOCK` (with it, a
+    /// [`Command::BlockingPop`] of [`BlockingOp::StreamRead`]): `count` 0 means no limit.
+    XRead {
+        count: u64,
+        keys: Vec<Vec<u8>>,
+        ids: Vec<XReadId>,
+    },
     /// `FUNCTION STATS`: storaged answers it alone beside a running script.
     FunctionStats,
     /// `FUNCTION KILL`: storaged answers it alone at once, beside a running function.
@@ -1495,6 +1506,7 @@ command_kinds! {
     XDel => "xdel",
     XTrim => "xtrim",
     XSetId => "xsetid",
+    XRead => "xread",
     FunctionStats => "function|stats",
     FunctionKill => "function|kill",
     FunctionHelp => "function|help",

@@ -1,11 +1,20 @@
 //! Streams (issue 16) against redis-server, reply for reply in RESP2 and RESP3: XADD with
 //! every id form and trimming option and its errors, XRANGE/XREVRANGE with exclusive
 //! bounds and COUNT, XLEN, XDEL, XTRIM (exact and `~` over whole nodes, LIMIT), XSETID,
+//! XREAD (COUNT, `$`, several streams) and XREAD BLOCK (woken across proxies by push, in
+//! MULTI, CLIENT UNBLOCK, storaged restarts, `$` kept across the proxy's renewals),
 //! streams under TYPE, DEL, RENAME, COPY, MOVE, EXPIRE and SCAN TYPE, and inside MULTI
 //! and scripts; `*` ids (which depend on the clock, so checked on tandem alone) never going
 //! back, also across a storaged restart.
 
-use tandem_tests::{run_command, Differ, RawClient, TestCluster};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tandem_tests::{
+    connect, expect, int, run_command, wait_for, Differ, Outcome, Protocol, RawClient, Signal,
+    TestCluster, Value,
+};
 
 #[test]
 fn xadd_ids_and_errors() {
@@ -366,7 +375,6 @@ fn streams_as_keys() {
 /// an `XADD` is what the key then holds.
 #[test]
 fn auto_ids_are_monotonic_across_restarts() {
-    use nix::sys::signal::Signal;
     let mut cluster = TestCluster::start();
     let mut c = cluster.client();
     let id_of = |c: &mut redis::Connection, args: &[&str]| -> (u64, u64) {
@@ -470,4 +478,342 @@ fn keyspace_events_match_redis() {
             "events differ (tandem left) for flags {flags:?}"
         );
     }
+}
+
+#[test]
+fn xread_matches_redis() {
+    let d = Differ::start();
+    d.check(&[
+        &["XADD", "a", "1-1", "f", "1"],
+        &["XADD", "a", "2-1", "f", "2"],
+        &["XADD", "a", "3-1", "f", "3"],
+        &["XADD", "b", "5-0", "g", "5"],
+        &["XREAD", "STREAMS", "a", "0"],
+        &["XREAD", "STREAMS", "a", "b", "1-1", "0-0"],
+        &["XREAD", "COUNT", "1", "STREAMS", "a", "b", "0", "0"],
+        &["XREAD", "COUNT", "0", "STREAMS", "a", "0"],
+        &["XREAD", "COUNT", "-1", "STREAMS", "a", "2"],
+        &["XREAD", "STREAMS", "a", "b", "$", "$"],
+        &["XREAD", "STREAMS", "a", "missing", "3-1", "0"],
+        &["XREAD", "STREAMS", "missing", "a", "$", "2-1"],
+        &["XREAD", "streams", "a", "a", "0", "2"],
+        &[
+            "XREAD",
+            "STREAMS",
+            "a",
+            "18446744073709551615-18446744073709551615",
+        ],
+        &["XDEL", "a", "3-1"],
+        &["XREAD", "STREAMS", "a", "2-1"],
+        &["XREAD", "STREAMS", "a", ">"],
+        &["XREAD", "STREAMS", "a", "x"],
+        &["XREAD", "STREAMS", "a", "-"],
+        &["XREAD", "STREAMS", "a", "b", "0", "x"],
+        &["SET", "str", "v"],
+        &["XREAD", "STREAMS", "str", "0"],
+        &["XREAD", "STREAMS", "a", "str", "x", "0"],
+        &["XREAD", "STREAMS", "str", "a", "0", "x"],
+        &["XREAD", "STREAMS", "a", "str", "0", "0"],
+        &["XREAD", "STREAMS", "a"],
+        &["XREAD", "STREAMS", "a", "b", "0"],
+        &["XREAD", "COUNT", "x", "STREAMS", "a", "0"],
+        &["XREAD", "COUNT", "1"],
+        &["XREAD", "GROUP", "g", "c", "STREAMS", "a", "0"],
+        &["XREAD", "NOACK", "STREAMS", "a", "0"],
+        &["XREAD", "BOGUS", "STREAMS", "a", "0"],
+        // BLOCK answered at once: entries there, errors, and short timeouts.
+        &["XREAD", "BLOCK", "0", "STREAMS", "a", "0"],
+        &["XREAD", "BLOCK", "10", "STREAMS", "a", "b", "$", "4"],
+        &["XREAD", "BLOCK", "10", "STREAMS", "missing", "$"],
+        &["XREAD", "BLOCK", "10", "STREAMS", "a", "$"],
+        &["XREAD", "BLOCK", "x", "STREAMS", "a", "0"],
+        &["XREAD", "BLOCK", "1.5", "STREAMS", "a", "0"],
+        &["XREAD", "BLOCK", "-1", "STREAMS", "a", "0"],
+        &["XREAD", "BLOCK", "0", "STREAMS", "str", "0"],
+        &["XREAD", "BLOCK", "0", "STREAMS", "a", ">"],
+        // Inside MULTI a BLOCK never waits.
+        &["MULTI"],
+        &["XREAD", "BLOCK", "0", "STREAMS", "a", "$"],
+        &["XREAD", "BLOCK", "0", "STREAMS", "a", "0"],
+        &["EXEC"],
+        &[
+            "EVAL",
+            "return redis.call('XREAD', 'STREAMS', KEYS[1], '0')",
+            "1",
+            "a",
+        ],
+    ]);
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Runs `args` on a fresh connection to `addr` in a thread; the reply comes on the channel.
+fn spawn_command(addr: String, protocol: Protocol, args: &[&str]) -> mpsc::Receiver<Outcome> {
+    let (tx, rx) = mpsc::channel();
+    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    thread::spawn(move || {
+        let mut c = connect(&addr, None, protocol);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let _ = tx.send(run_command(&mut c, &args));
+    });
+    rx
+}
+
+/// A numeric INFO field as the proxy at `addr` reports it (-1 if missing).
+fn info_field(addr: &str, section: &str, field: &str) -> i64 {
+    let mut c = connect(addr, None, Protocol::Resp2);
+    let Ok(Value::BulkString(info)) = run_command(&mut c, &["INFO", section]) else {
+        return -1;
+    };
+    let prefix = format!("{field}:");
+    String::from_utf8_lossy(&info)
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()).map(str::to_owned))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1)
+}
+
+/// Waits until the proxy at `addr` has `n` blocked clients and storaged `parked` parked
+/// requests (from every proxy).
+fn wait_parked(addr: &str, n: i64, parked: i64) {
+    wait_for(
+        &format!("{n} blocked clients on {addr}, {parked} parked"),
+        WAIT,
+        || {
+            (info_field(addr, "clients", "blocked_clients") == n
+                && info_field(addr, "storage", "blocked_requests") == parked)
+                .then_some(())
+        },
+    );
+}
+
+/// `[[key, [[id, [field, value]]...]]]` as RESP2 gives it, or the RESP3 map.
+fn served(protocol: Protocol, key: &str, entries: &[(&str, &str, &str)]) -> Outcome {
+    let entries = Value::Array(
+        entries
+            .iter()
+            .map(|(id, f, v)| {
+                Value::Array(vec![
+                    Value::BulkString(id.as_bytes().to_vec()),
+                    Value::Array(vec![
+                        Value::BulkString(f.as_bytes().to_vec()),
+                        Value::BulkString(v.as_bytes().to_vec()),
+                    ]),
+                ])
+            })
+            .collect(),
+    );
+    let key = Value::BulkString(key.as_bytes().to_vec());
+    Ok(match protocol {
+        Protocol::Resp2 => Value::Array(vec![Value::Array(vec![key, entries])]),
+        Protocol::Resp3 => Value::Map(vec![(key, entries)]),
+    })
+}
+
+#[test]
+fn an_xadd_through_one_proxy_wakes_readers_blocked_on_another() {
+    let cluster = TestCluster::start();
+    let other = cluster.spawn_extra_proxy();
+    let mut c = cluster.client();
+    for (i, protocol) in [Protocol::Resp2, Protocol::Resp3].into_iter().enumerate() {
+        let key = format!("s{i}");
+        let started = Instant::now();
+        let rx = spawn_command(
+            other.addr(),
+            protocol,
+            &["XREAD", "BLOCK", "0", "STREAMS", "other", &key, "$", "$"],
+        );
+        wait_parked(&other.addr(), 1, 1);
+        let added = run_command(&mut c, &["XADD", &key, "7-1", "f", "v"]);
+        assert!(added.is_ok(), "{added:?}");
+        assert_eq!(
+            rx.recv_timeout(WAIT).expect("woken"),
+            served(protocol, &key, &[("7-1", "f", "v")])
+        );
+        // Woken by the push, not by polling: well before any poll or segment would end.
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
+
+#[test]
+fn every_reader_above_its_id_is_served_and_the_others_stay_blocked() {
+    let cluster = TestCluster::start();
+    let addr = cluster.addr();
+    let mut c = cluster.client();
+    expect(
+        &mut c,
+        &["XADD", "s", "5-0", "f", "old"],
+        Ok(Value::BulkString(b"5-0".to_vec())),
+    );
+    let low = spawn_command(
+        addr.clone(),
+        Protocol::Resp2,
+        &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"],
+    );
+    wait_parked(&addr, 1, 1);
+    let high = spawn_command(
+        addr.clone(),
+        Protocol::Resp2,
+        &["XREAD", "BLOCK", "0", "STREAMS", "s", "100-0"],
+    );
+    wait_parked(&addr, 2, 2);
+    let also_low = spawn_command(
+        addr.clone(),
+        Protocol::Resp3,
+        &["XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", "5"],
+    );
+    wait_parked(&addr, 3, 3);
+    // An entry below one reader's id serves the other two; the high one waits on.
+    expect(
+        &mut c,
+        &["XADD", "s", "6-0", "f", "new"],
+        Ok(Value::BulkString(b"6-0".to_vec())),
+    );
+    assert_eq!(
+        low.recv_timeout(WAIT).expect("low"),
+        served(Protocol::Resp2, "s", &[("6-0", "f", "new")])
+    );
+    assert_eq!(
+        also_low.recv_timeout(WAIT).expect("also low"),
+        served(Protocol::Resp3, "s", &[("6-0", "f", "new")])
+    );
+    wait_parked(&addr, 1, 1);
+    assert!(high.try_recv().is_err());
+    // XDEL or XTRIM wake nobody; a wrong type does not end the wait (Redis 7.0).
+    expect(&mut c, &["XTRIM", "s", "MAXLEN", "0"], int(2));
+    expect(&mut c, &["DEL", "s"], int(1));
+    expect(&mut c, &["SET", "s", "x"], Ok(Value::Okay));
+    expect(&mut c, &["DEL", "s"], int(1));
+    wait_parked(&addr, 1, 1);
+    expect(
+        &mut c,
+        &["XADD", "s", "100-1", "f", "top"],
+        Ok(Value::BulkString(b"100-1".to_vec())),
+    );
+    assert_eq!(
+        high.recv_timeout(WAIT).expect("high"),
+        served(Protocol::Resp2, "s", &[("100-1", "f", "top")])
+    );
+    // A timeout replies a null array.
+    let timed = spawn_command(
+        addr.clone(),
+        Protocol::Resp2,
+        &["XREAD", "BLOCK", "50", "STREAMS", "s", "$"],
+    );
+    assert_eq!(timed.recv_timeout(WAIT).expect("timeout"), Ok(Value::Nil));
+    let timed = spawn_command(
+        addr,
+        Protocol::Resp3,
+        &["XREAD", "BLOCK", "50", "STREAMS", "s", "$"],
+    );
+    assert_eq!(timed.recv_timeout(WAIT).expect("timeout"), Ok(Value::Nil));
+}
+
+#[test]
+fn client_unblock_releases_a_blocked_xread() {
+    let cluster = TestCluster::start();
+    let addr = cluster.addr();
+    let mut admin = cluster.client();
+    for mode in ["TIMEOUT", "ERROR"] {
+        let (tx, rx) = mpsc::channel();
+        let a = addr.clone();
+        thread::spawn(move || {
+            let mut c = connect(&a, None, Protocol::Resp2);
+            let Ok(Value::Int(id)) = run_command(&mut c, &["CLIENT", "ID"]) else {
+                return;
+            };
+            let _ = tx.send(Ok(Value::Int(id)));
+            let _ = tx.send(run_command(
+                &mut c,
+                &["XREAD", "BLOCK", "0", "STREAMS", "u", "$"],
+            ));
+        });
+        let Ok(Ok(Value::Int(id))) = rx.recv_timeout(WAIT) else {
+            panic!("no client id");
+        };
+        wait_parked(&addr, 1, 1);
+        let id = id.to_string();
+        expect(&mut admin, &["CLIENT", "UNBLOCK", &id, mode], int(1));
+        let got = rx.recv_timeout(WAIT).expect("released");
+        if mode == "ERROR" {
+            assert_eq!(
+                got,
+                Err("UNBLOCKED client unblocked via CLIENT UNBLOCK".to_owned())
+            );
+        } else {
+            assert_eq!(got, Ok(Value::Nil));
+        }
+        wait_parked(&addr, 0, 0);
+    }
+}
+
+#[test]
+fn blocked_readers_survive_storaged_restarts() {
+    for signal in [Signal::SIGKILL, Signal::SIGTERM] {
+        let mut cluster = TestCluster::start();
+        let addr = cluster.addr();
+        let mut c = cluster.client();
+        expect(
+            &mut c,
+            &["XADD", "r", "1-1", "f", "v"],
+            Ok(Value::BulkString(b"1-1".to_vec())),
+        );
+        let readers: Vec<_> = (0..3)
+            .map(|i| {
+                let rx = spawn_command(
+                    addr.clone(),
+                    Protocol::Resp2,
+                    &["XREAD", "BLOCK", "0", "STREAMS", "r", "1-1"],
+                );
+                wait_parked(&addr, i + 1, i + 1);
+                rx
+            })
+            .collect();
+        cluster.kill_storaged(signal);
+        cluster.start_storaged();
+        wait_parked(&addr, 3, 3);
+        let mut c = cluster.client();
+        expect(
+            &mut c,
+            &["XADD", "r", "2-1", "f", "w"],
+            Ok(Value::BulkString(b"2-1".to_vec())),
+        );
+        for rx in readers {
+            assert_eq!(
+                rx.recv_timeout(WAIT).expect("served after the restart"),
+                served(Protocol::Resp2, "r", &[("2-1", "f", "w")])
+            );
+        }
+    }
+}
+
+/// A BLOCK longer than the proxy's 10 s segment is renewed; `$` keeps meaning the last id
+/// when the client began to wait, so an entry added after the first segment still wakes it.
+#[test]
+fn dollar_is_kept_across_the_renewal_of_a_long_block() {
+    let cluster = TestCluster::start();
+    let addr = cluster.addr();
+    let mut c = cluster.client();
+    expect(
+        &mut c,
+        &["XADD", "long", "1-1", "f", "v"],
+        Ok(Value::BulkString(b"1-1".to_vec())),
+    );
+    let rx = spawn_command(
+        addr.clone(),
+        Protocol::Resp2,
+        &["XREAD", "BLOCK", "30000", "STREAMS", "long", "$"],
+    );
+    wait_parked(&addr, 1, 1);
+    thread::sleep(Duration::from_millis(10_500));
+    wait_parked(&addr, 1, 1);
+    expect(
+        &mut c,
+        &["XADD", "long", "2-1", "f", "w"],
+        Ok(Value::BulkString(b"2-1".to_vec())),
+    );
+    assert_eq!(
+        rx.recv_timeout(WAIT).expect("served in the second segment"),
+        served(Protocol::Resp2, "long", &[("2-1", "f", "w")])
+    );
 }

@@ -1,5 +1,5 @@
 //! Parsers for the stream commands (`XADD`, `XRANGE`, `XREVRANGE`, `XLEN`, `XDEL`, `XTRIM`,
-//! `XSETID`), issue 16.
+//! `XSETID`, `XREAD`), issue 16.
 //!
 //! Each parser ports its Redis 7.0 argument walk (`t_stream.c`), so the errors come in
 //! Redis's order with Redis's texts: malformed ids (`streamParseIDOrReply`, with its
@@ -9,13 +9,15 @@
 //! them in from the stream's last id and its clock, so a resent `XADD` means the same thing.
 
 use bytes::Bytes;
-use tandem_shared::command::{StreamId, StreamTrim, StreamTrimKind, XAddId};
+use tandem_shared::command::{
+    BlockingOp, StreamId, StreamTrim, StreamTrimKind, Wait, XAddId, XReadId,
+};
 use tandem_shared::Command;
 
 use crate::args::{parse_i64, Args, ParseCtx};
 use crate::error::CommandError;
 use crate::spec::ArgType as T;
-use crate::spec::{arg, index, range, CommandSpec, Doc, Handler, KeySpec};
+use crate::spec::{arg, index, range, BeginSearch, CommandSpec, Doc, Handler, KeySpec};
 use crate::{acl, flags, key_flags};
 
 /// The largest id, `18446744073709551615-18446744073709551615` (`+`).
@@ -271,7 +273,7 @@ pub fn xadd(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     let argv = args.rest();
     let parsed = add_trim_args(&argv, true)?;
     let fields = argv.get(parsed.next..).unwrap_or(&[]);
-    if fields.len() < 2 || fields.len() % 2 == 1 {
+    if fields.len() < 2 || !fields.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity("xadd".to_owned()));
     }
     // Without an id the walk ran out of arguments, and no fields were left either.
@@ -420,6 +422,94 @@ pub fn xsetid(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError>
         entries_added,
         max_deleted,
     })
+}
+
+/// `XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]`, Redis's
+/// option walk (`xreadCommand`). Without `BLOCK` it is [`Command::XRead`]; with it a
+/// [`Command::BlockingPop`] whose deadline is absolute (`BLOCK 0` waits forever), which
+/// the connection parks in storaged, and which inside `MULTI` runs as the plain read. The
+/// ids' errors travel in the command: Redis reports them after the types of the keys
+/// before them.
+pub fn xread(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let argv = args.rest();
+    let mut block: Option<u64> = None;
+    let mut count: u64 = 0;
+    let mut streams_at = None;
+    let mut i = 0;
+    while i < argv.len() {
+        let more = argv.len() - 1 - i;
+        let opt = &argv[i];
+        if opt.eq_ignore_ascii_case(b"block") && more > 0 {
+            i += 1;
+            block = Some(block_deadline(&argv[i], ctx.now_ms)?);
+        } else if opt.eq_ignore_ascii_case(b"count") && more > 0 {
+            i += 1;
+            let n = parse_i64(&argv[i]).ok_or(CommandError::NotInteger)?;
+            count = u64::try_from(n).unwrap_or(0);
+        } else if opt.eq_ignore_ascii_case(b"streams") && more > 0 {
+            if !more.is_multiple_of(2) {
+                return Err(CommandError::err(
+                    "Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+                ));
+            }
+            streams_at = Some(i + 1);
+            break;
+        } else if opt.eq_ignore_ascii_case(b"group") && more >= 2 {
+            return Err(CommandError::err(
+                "The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+            ));
+        } else if opt.eq_ignore_ascii_case(b"noack") {
+            return Err(CommandError::err(
+                "The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+            ));
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 1;
+    }
+    let Some(at) = streams_at else {
+        return Err(CommandError::Syntax);
+    };
+    let rest = &argv[at..];
+    let (keys, ids) = rest.split_at(rest.len() / 2);
+    let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
+    let ids: Vec<XReadId> = ids
+        .iter()
+        .map(|a| match c_str(a) {
+            b"$" => XReadId::Last,
+            b">" => XReadId::NewOnly,
+            _ => strict_id(a).map_or(XReadId::Invalid, XReadId::Id),
+        })
+        .collect();
+    Ok(match block {
+        None => Command::XRead { count, keys, ids },
+        Some(deadline_ms) => Command::BlockingPop {
+            op: BlockingOp::StreamRead { count, ids },
+            keys,
+            wait: Wait {
+                deadline_ms,
+                since_ms: u64::try_from(ctx.now_ms).unwrap_or(0),
+                proxy: 0,
+                client: 0,
+                renewed: false,
+            },
+        },
+    })
+}
+
+/// `BLOCK`'s milliseconds as an absolute unix-ms deadline (0: forever), as Redis 7.0's
+/// `getTimeoutFromObjectOrReply` in milliseconds; a deadline past `i64::MAX` wraps in
+/// Redis and never fires, so it is forever here too.
+fn block_deadline(arg: &[u8], now_ms: i64) -> Result<u64, CommandError> {
+    let ms = parse_i64(arg)
+        .ok_or_else(|| CommandError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CommandError::err("timeout is negative"));
+    }
+    if ms == 0 || ms > i64::MAX - now_ms {
+        return Ok(0);
+    }
+    Ok(u64::try_from(now_ms + ms).unwrap_or(0))
 }
 
 /// The stream commands' rows of the command table ([`crate::table`]), each beside its
@@ -683,6 +773,40 @@ pub static COMMANDS: &[CommandSpec] = &[
         },
         handler: Handler::Storage(xsetid),
     },
+    // From redis-server 7.0.15.
+    CommandSpec {
+        name: "xread",
+        arity: -4,
+        flags: flags!(READONLY | BLOCKING | MOVABLEKEYS),
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: acl!(READ | STREAM | SLOW | BLOCKING),
+        tips: &[],
+        key_specs: &[
+            KeySpec::new(key_flags!(RO | ACCESS), BeginSearch::Keyword { keyword: "STREAMS", start_from: 1 }, range(-1, 1, 2)),
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.",
+            since: "5.0.0",
+            group: "stream",
+            complexity: "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("count", T::Integer).token("COUNT").optional(),
+                arg("milliseconds", T::Integer).token("BLOCK").optional(),
+                arg("streams", T::Block).token("STREAMS").args(&[
+                        arg("key", T::Key).key_spec(0).multiple(),
+                        arg("id", T::String).multiple(),
+                    ]),
+            ],
+        },
+        handler: Handler::Storage(xread),
+    },
 ];
 
 #[cfg(test)]
@@ -882,5 +1006,77 @@ mod tests {
                 ids: Some(vec![id(1, 0), id(2, 3)]),
             })
         );
+    }
+
+    #[test]
+    fn xread_options_ids_and_block() {
+        use crate::testing::NOW;
+        assert_eq!(
+            run(xread, &["COUNT", "-2", "STREAMS", "a", "b", "1-1", "$"]),
+            Ok(Command::XRead {
+                count: 0,
+                keys: vec![b"a".to_vec(), b"b".to_vec()],
+                ids: vec![XReadId::Id(id(1, 1)), XReadId::Last],
+            })
+        );
+        assert_eq!(
+            run(xread, &["STREAMS", "a", "b", ">", "x"]),
+            Ok(Command::XRead {
+                count: 0,
+                keys: vec![b"a".to_vec(), b"b".to_vec()],
+                ids: vec![XReadId::NewOnly, XReadId::Invalid],
+            })
+        );
+        let Ok(Command::BlockingPop { op, keys, wait }) =
+            run(xread, &["BLOCK", "1500", "COUNT", "3", "STREAMS", "s", "$"])
+        else {
+            panic!("BLOCK parses to a blocking pop");
+        };
+        assert_eq!(
+            op,
+            BlockingOp::StreamRead {
+                count: 3,
+                ids: vec![XReadId::Last]
+            }
+        );
+        assert_eq!(keys, vec![b"s".to_vec()]);
+        assert_eq!(wait.deadline_ms, NOW as u64 + 1500);
+        let Ok(Command::BlockingPop { wait, .. }) =
+            run(xread, &["BLOCK", "0", "STREAMS", "s", "0"])
+        else {
+            panic!("BLOCK 0");
+        };
+        assert_eq!(wait.deadline_ms, 0);
+        let e = |argv: &[&str]| err(xread, argv);
+        assert_eq!(
+            e(&["BLOCK", "x", "STREAMS", "s", "0"]),
+            "ERR timeout is not an integer or out of range"
+        );
+        assert_eq!(
+            e(&["BLOCK", "1.5", "STREAMS", "s", "0"]),
+            "ERR timeout is not an integer or out of range"
+        );
+        assert_eq!(
+            e(&["BLOCK", "-1", "STREAMS", "s", "0"]),
+            "ERR timeout is negative"
+        );
+        assert_eq!(
+            e(&["COUNT", "x", "STREAMS", "s", "0"]),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(
+            e(&["STREAMS", "s", "t", "0"]),
+            "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."
+        );
+        assert_eq!(
+            e(&["GROUP", "g", "c", "STREAMS", "s", "0"]),
+            "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
+        );
+        assert_eq!(
+            e(&["NOACK", "STREAMS", "s", "0"]),
+            "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+        );
+        assert_eq!(e(&["BOGUS", "STREAMS", "s", "0"]), "ERR syntax error");
+        assert_eq!(e(&["COUNT", "1", "s", "0"]), "ERR syntax error");
     }
 }

@@ -32,8 +32,8 @@ pub use message::{
 ///     Geo: `GeoAdd`, `GeoDist`, `GeoHash`, `GeoPos`, `GeoSearch`, `GeoSearchStore`;
 ///     `Reply::HumanDouble`.
 ///     HyperLogLog: `PfAdd`, `PfCount`, `PfMerge`, `PfDebug` (`PfDebugOp`), `PfSelfTest`.
-///     Streams: `XAdd`, `XRange`, `XLen`, `XDel`, `XTrim`, `XSetId`; `ScanType::Stream`;
-///     `Reply::PairMap`.
+///     Streams: `XAdd`, `XRange`, `XLen`, `XDel`, `XTrim`, `XSetId`, `XRead`,
+///     `BlockingOp::StreamRead`; `ScanType::Stream`; `Reply::PairMap`.
 pub const PROTOCOL_VERSION: u8 = 5;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).

@@ -39,7 +39,7 @@ use crate::engine::{now_ms, Engine, EngineView};
 use crate::pubsub::Hub;
 use crate::types::{At, CmdResult};
 
-pub use pop::pop_op;
+pub use pop::{pop_op, stream_read_ids};
 
 /// Runs a read-only command (`cmd.is_write() == false`) against committed state.
 /// A write command here is answered with an internal error: route it to the writer.

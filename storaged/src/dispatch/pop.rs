@@ -3,14 +3,17 @@
 //! all empty is the writer's (`writer::parked`), which serves it through the same
 //! [`pop_op`] and `types::pop`.
 
-use tandem_shared::command::{ArchivedBlockingOp, ArchivedCommand, ArchivedZEnd, ZEnd};
+use tandem_shared::command::{
+    ArchivedBlockingOp, ArchivedCommand, ArchivedZEnd, StreamId, XReadId, ZEnd,
+};
 
 use super::arm::{done, key_slices, no_events};
 use super::list::list_end;
+use super::stream::read_id;
 use crate::engine::group::WriteGroup;
 use crate::engine::KvEngine;
 use crate::types::pop::{self, PopOp};
-use crate::types::{At, CmdResult};
+use crate::types::{stream, At, CmdResult};
 
 /// The blocking pop, without waiting; `None` for any other command. It announces no
 /// keyspace events of its own.
@@ -22,6 +25,12 @@ pub(super) fn write<E: KvEngine>(
     let ArchivedCommand::BlockingPop { op, keys, .. } = cmd else {
         return None;
     };
+    if let ArchivedBlockingOp::StreamRead { count, ids } = op {
+        // `XREAD … BLOCK` run now: the plain XREAD over every key.
+        let ids = stream_read_ids(ids);
+        let r = stream::xread(&*w, at, count.to_native(), &key_slices(keys), &ids);
+        return Some(done(w, r, no_events));
+    }
     let r = pop::pop(w, at, pop_op(op), &key_slices(keys));
     Some(done(w, r, no_events))
 }
@@ -48,5 +57,19 @@ pub fn pop_op(op: &ArchivedBlockingOp) -> PopOp<'_> {
             end: z_end(end),
             count: count.to_native(),
         },
+        // Per-key ids are resolved by the writer (`writer/parked.rs`); from the command
+        // alone it serves nothing.
+        ArchivedBlockingOp::StreamRead { count, .. } => PopOp::StreamRead {
+            count: count.to_native(),
+            after: StreamId {
+                ms: u64::MAX,
+                seq: u64::MAX,
+            },
+        },
     }
+}
+
+/// The native ids of an archived blocking `XREAD`.
+pub fn stream_read_ids(ids: &[tandem_shared::command::ArchivedXReadId]) -> Vec<XReadId> {
+    ids.iter().map(read_id).collect()
 }

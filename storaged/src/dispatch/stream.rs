@@ -1,14 +1,15 @@
-//! Streams: XLEN, XRANGE, XREVRANGE; XADD, XDEL, XTRIM, XSETID,
+//! Streams: XLEN, XRANGE, XREVRANGE, XREAD (its BLOCK form is a blocking pop: `pop.rs`);
+//! XADD, XDEL, XTRIM, XSETID,
 //! each write with Redis 7.0's keyspace events (`xadd` then `xtrim`, `xdel`, `xtrim`,
 //! `xsetid`, class `t`).
 
 use tandem_shared::command::{
     ArchivedCommand, ArchivedStreamId, ArchivedStreamTrim, ArchivedStreamTrimKind, ArchivedXAddId,
-    StreamId, StreamTrim, StreamTrimKind, XAddId,
+    ArchivedXReadId, StreamId, StreamTrim, StreamTrimKind, XAddId, XReadId,
 };
 use tandem_shared::Reply;
 
-use super::arm::done;
+use super::arm::{done, key_slices};
 use crate::engine::group::WriteGroup;
 use crate::engine::{KvEngine, StoreRead};
 use crate::events::{int, Flags};
@@ -46,6 +47,10 @@ pub(super) fn read<S: StoreRead + ?Sized>(
             count.as_ref().map(|c| c.to_native()),
             *rev,
         ),
+        C::XRead { count, keys, ids } => {
+            let ids: Vec<XReadId> = ids.iter().map(read_id).collect();
+            stream::xread(s, at, count.to_native(), &key_slices(keys), &ids)
+        }
         _ => return None,
     })
 }
@@ -145,6 +150,16 @@ fn add_id(a: &ArchivedXAddId) -> XAddId {
         ArchivedXAddId::Auto => XAddId::Auto,
         ArchivedXAddId::AutoSeq(ms) => XAddId::AutoSeq(ms.to_native()),
         ArchivedXAddId::Explicit(i) => XAddId::Explicit(id(i)),
+    }
+}
+
+/// The native form of an archived `XREAD` id.
+pub(super) fn read_id(a: &ArchivedXReadId) -> XReadId {
+    match a {
+        ArchivedXReadId::Id(i) => XReadId::Id(id(i)),
+        ArchivedXReadId::Last => XReadId::Last,
+        ArchivedXReadId::NewOnly => XReadId::NewOnly,
+        ArchivedXReadId::Invalid => XReadId::Invalid,
     }
 }
 

@@ -1,15 +1,15 @@
 //! The blocking pops (`BLPOP`, `BLMPOP`, `BLMOVE`, `BZPOPMIN`, `BZMPOP` and their
-//! siblings) run without waiting: what one pop does to the keys it names, and the reply
+//! siblings, and `XREAD … BLOCK`, which reads instead of popping) run without waiting: what one pop does to the keys it names, and the reply
 //! shape each blocking command gives.
 //!
 //! Owns the semantics only. Waiting — parking a request whose keys are all empty, serving
 //! it when a key becomes ready, answering it at its deadline — is the writer's
 //! (`writer/parked.rs`), which calls [`pop`] for every attempt. Native arguments only.
 
-use tandem_shared::command::{BlockingOp, ListEnd, ZEnd};
+use tandem_shared::command::{BlockingOp, ListEnd, StreamId, ZEnd};
 use tandem_shared::Reply;
 
-use super::{list, zset, At, CmdResult};
+use super::{list, stream, zset, At, CmdResult};
 use crate::engine::metadata::KeyType;
 use crate::engine::StoreWrite;
 
@@ -30,6 +30,9 @@ pub enum PopOp<'a> {
     ZSet { end: ZEnd },
     /// `BZMPOP`: `[key, [[member, score]...]]`.
     ZSetMulti { end: ZEnd, count: u64 },
+    /// A blocked `XREAD` served from a key: `[[key, entries]]` above `after`, that key's
+    /// id (`$` already resolved by the writer, which builds this variant per key).
+    StreamRead { count: u64, after: StreamId },
 }
 
 impl<'a> From<&'a BlockingOp> for PopOp<'a> {
@@ -40,6 +43,15 @@ impl<'a> From<&'a BlockingOp> for PopOp<'a> {
             BlockingOp::Move { ref dst, from, to } => PopOp::Move { dst, from, to },
             BlockingOp::ZSet { end } => PopOp::ZSet { end },
             BlockingOp::ZSetMulti { end, count } => PopOp::ZSetMulti { end, count },
+            // The per-key ids are the writer's to resolve; from the command alone this
+            // serves nothing (only its reply shape and type are used).
+            BlockingOp::StreamRead { count, .. } => PopOp::StreamRead {
+                count,
+                after: StreamId {
+                    ms: u64::MAX,
+                    seq: u64::MAX,
+                },
+            },
         }
     }
 }
@@ -50,6 +62,7 @@ impl PopOp<'_> {
         match self {
             PopOp::List { .. } | PopOp::ListMulti { .. } | PopOp::Move { .. } => KeyType::List,
             PopOp::ZSet { .. } | PopOp::ZSetMulti { .. } => KeyType::ZSet,
+            PopOp::StreamRead { .. } => KeyType::Stream,
         }
     }
 
@@ -102,5 +115,14 @@ pub fn pop<W: StoreWrite + ?Sized>(w: &mut W, at: At, op: PopOp<'_>, keys: &[&[u
             }
         }
         PopOp::ZSetMulti { end, count } => zset::zmpop(w, at, keys, end, count),
+        PopOp::StreamRead { count, after } => {
+            for &key in keys {
+                let reply = stream::read_blocked(&*w, at, key, after, count)?;
+                if reply != Reply::NilArray {
+                    return Ok(reply);
+                }
+            }
+            Ok(Reply::NilArray)
+        }
     }
 }

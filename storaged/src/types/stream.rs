@@ -854,24 +854,98 @@ pub fn xread<S: StoreRead + ?Sized>(
         };
         streams.push((key, st, after));
     }
-    let limit = if count == 0 { u64::MAX } else { count };
     let mut out = Vec::new();
     for (key, st, after) in streams {
-        let Some(st) = st else { continue };
-        let Some(top) = st.last_entry_id(s)? else {
-            continue;
-        };
-        if top <= after {
-            continue;
+        if let Some(entries) = st
+            .map(|st| st.after(s, after, count))
+            .transpose()?
+            .flatten()
+        {
+            out.push((Reply::bulk(key), Reply::Array(entries)));
         }
-        let start = next(after).unwrap_or(after);
-        let entries = st.range(s, start, MAX, limit)?;
-        out.push((Reply::bulk(key), Reply::Array(entries)));
     }
     if out.is_empty() {
         return Ok(Reply::NilArray);
     }
     Ok(Reply::PairMap(out))
+}
+
+impl Stream<'_> {
+    /// The entries above `after` (at most `count`, 0 for all), `None` when there are none:
+    /// Redis serves a reader only when the last live entry is above its id.
+    fn after<S: StoreRead + ?Sized>(
+        &self,
+        s: &S,
+        after: StreamId,
+        count: u64,
+    ) -> Result<Option<Vec<Reply>>, StorageError> {
+        let Some(top) = self.last_entry_id(s)? else {
+            return Ok(None);
+        };
+        if top <= after {
+            return Ok(None);
+        }
+        let start = next(after).unwrap_or(after);
+        let limit = if count == 0 { u64::MAX } else { count };
+        self.range(s, start, MAX, limit).map(Some)
+    }
+}
+
+/// A blocked `XREAD` served from one key: `[[key, entries]]` (a map in RESP3) when the
+/// key is a stream with entries above `after`, else a null array (the reader stays
+/// blocked; a key of another type does not end its wait, as in Redis 7.0).
+///
+/// # Errors
+/// Storage failures.
+pub fn read_blocked<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    key: &[u8],
+    after: StreamId,
+    count: u64,
+) -> CmdResult {
+    let st = match Stream::read(s, at, key) {
+        Ok(st) => st,
+        Err(StorageError::WrongType) => None,
+        Err(e) => return Err(e),
+    };
+    match st
+        .map(|st| st.after(s, after, count))
+        .transpose()?
+        .flatten()
+    {
+        Some(entries) => Ok(Reply::PairMap(vec![(
+            Reply::bulk(key),
+            Reply::Array(entries),
+        )])),
+        None => Ok(Reply::NilArray),
+    }
+}
+
+/// The ids a blocking `XREAD` waits above, one per key: `$` is the stream's last id now
+/// (0-0 for a missing key or one of another type). The malformed forms never wait (the
+/// first run answered their error); they map to the largest id.
+///
+/// # Errors
+/// Storage failures.
+pub fn resolve_ids<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    keys: &[&[u8]],
+    ids: &[XReadId],
+) -> Result<Vec<StreamId>, StorageError> {
+    keys.iter()
+        .zip(ids)
+        .map(|(&key, &id)| match id {
+            XReadId::Id(id) => Ok(id),
+            XReadId::Last => match Stream::read(s, at, key) {
+                Ok(st) => Ok(st.map_or(ZERO, |st| st.state.last_id)),
+                Err(StorageError::WrongType) => Ok(ZERO),
+                Err(e) => Err(e),
+            },
+            XReadId::NewOnly | XReadId::Invalid => Ok(MAX),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,6 +10,12 @@
 //! by arrival, so the first client to block is the first served across every proxy, and a
 //! request resent after a storaged restart (or renewed by its proxy) keeps its place.
 //!
+//! A blocked `XREAD` (a [`BlockingOp::StreamRead`](tandem_shared::command::BlockingOp))
+//! parks the same way; it reads instead of popping, above ids resolved when its wait began
+//! (`$` is the stream's last id then, kept across the proxy's renewals of a long wait;
+//! a resend to a restarted storaged resolves it again), and a reader with nothing above its
+//! id leaves the key's other readers to be served.
+//!
 //! Serving is Redis 7.0's: a waiter pops from the ready key alone; one that pops another
 //! type than the key holds is skipped and stays parked, and the key's later waiters are
 //! still served; a served `BLMOVE` whose destination holds another type is answered
@@ -31,13 +37,13 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use tandem_shared::command::ArchivedCommand;
+use tandem_shared::command::{ArchivedBlockingOp, ArchivedCommand, StreamId};
 use tandem_shared::wire::{Frame, Outcome};
 use tandem_shared::{Reply, StorageError};
 use tokio::sync::mpsc;
 
 use crate::dedup::{self, Answer, DedupState};
-use crate::dispatch::{execute_write, pop_op};
+use crate::dispatch::{execute_write, pop_op, stream_read_ids};
 use crate::engine::group::{Touched, WriteGroup};
 use crate::engine::{now_ms, StoreWrite};
 use crate::outbox::ReplyTo;
@@ -71,6 +77,9 @@ fn serve_from<W: StoreWrite + ?Sized>(w: &mut W, at: At, op: PopOp<'_>, key: &[u
         Err(e) => return Serving::Answered(Outcome::Err(e)),
     }
     match pop(w, at, op, &[key]) {
+        // A blocked XREAD takes nothing: one reader with nothing above its id leaves the
+        // key's later readers (other ids) to be served.
+        Ok(Reply::NilArray) if matches!(op, PopOp::StreamRead { .. }) => Serving::OtherType,
         Ok(Reply::Nil | Reply::NilArray) => Serving::Empty,
         Ok(reply) => Serving::Answered(Outcome::Ok(reply)),
         Err(e) => Serving::Answered(Outcome::Err(e)),
@@ -99,6 +108,32 @@ fn serve_continued<W: StoreWrite + ?Sized>(
         }
     }
     Outcome::Ok(op.timeout_reply())
+}
+
+/// [`serve_continued`] for a blocked `XREAD`: served from the first key with entries above
+/// its id (`after`, resolved when the wait began), else the timeout reply.
+fn serve_stream_continued<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    db: u8,
+    count: u64,
+    keys: &[&[u8]],
+    after: &[StreamId],
+) -> Outcome {
+    let at = match types::check_db(db) {
+        Ok(db) => At {
+            db,
+            now_ms: now_ms(),
+        },
+        Err(e) => return Outcome::Err(e),
+    };
+    for (key, &after) in keys.iter().zip(after) {
+        if let Serving::Answered(outcome) =
+            serve_from(w, at, PopOp::StreamRead { count, after }, key)
+        {
+            return outcome;
+        }
+    }
+    Outcome::Ok(Reply::NilArray)
 }
 
 fn is_empty_pop(outcome: &Outcome) -> bool {
@@ -130,7 +165,42 @@ pub fn may_park(req: &RequestView<'_>) -> bool {
 pub struct Parked {
     frame: Frame,
     reply: ReplyTo,
+    /// A blocked `XREAD`'s ids, one per key, `$` resolved when the wait began (empty for
+    /// the pops).
+    after: Vec<StreamId>,
 }
+
+impl Parked {
+    /// The pop to serve this request from `key` with: for a blocked `XREAD`, the read
+    /// above that key's id.
+    fn op_for<'a>(&self, op: PopOp<'a>, keys: &[&[u8]], key: &[u8]) -> PopOp<'a> {
+        match op {
+            PopOp::StreamRead { count, .. } => {
+                let after = keys
+                    .iter()
+                    .position(|k| *k == key)
+                    .and_then(|i| self.after.get(i).copied());
+                match after {
+                    Some(after) => PopOp::StreamRead { count, after },
+                    None => op,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// A blocked `XREAD`'s resolved ids, kept from a segment that timed out for the request
+/// that renews it (see `proxy/src/blocked.rs`), so `$` keeps meaning the last id when the
+/// client began to wait, not when the renewal arrived.
+struct StreamRenewal {
+    since_ms: u64,
+    kept_at_ms: u64,
+    after: Vec<StreamId>,
+}
+
+/// How long a timed-out `XREAD` segment's ids wait for their renewal.
+const RENEWAL_KEEP_MS: u64 = 60_000;
 
 /// What the table keeps to order and find a parked entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -363,6 +433,8 @@ pub struct Blocked {
     /// The deadline last handed to the timer, so the plain path takes no lock.
     armed: Option<u64>,
     last_prune_ms: u64,
+    /// Per waiter, the ids of its blocked `XREAD` whose segment timed out.
+    renewals: HashMap<(u64, u64), StreamRenewal>,
 }
 
 /// How often parked requests whose link closed are dropped.
@@ -375,6 +447,7 @@ impl Blocked {
             timer,
             armed: None,
             last_prune_ms: 0,
+            renewals: HashMap::new(),
         }
     }
 
@@ -446,21 +519,64 @@ impl Blocked {
             done.push((id, answer, reply));
             return;
         }
-        let outcome = match req.commands.first() {
-            Some(ArchivedCommand::BlockingPop { op, keys, wait })
-                if self.continues(wait.renewed, &ticket) =>
-            {
-                let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
-                serve_continued(group, req.db, pop_op(op), &keys)
+        let continues = match req.commands.first() {
+            Some(ArchivedCommand::BlockingPop { wait, .. }) => {
+                self.continues(wait.renewed, &ticket)
             }
-            Some(cmd) => execute_write(group, hub, req.db, cmd),
-            None => return,
+            _ => false,
+        };
+        // A blocked XREAD's ids: `$` resolved once, when the wait began.
+        let after = match req.commands.first() {
+            Some(ArchivedCommand::BlockingPop {
+                op: ArchivedBlockingOp::StreamRead { ids, .. },
+                keys,
+                ..
+            }) => {
+                let renewal = self
+                    .renewals
+                    .remove(&ticket.waiter)
+                    .filter(|r| continues && r.since_ms == ticket.since_ms);
+                match renewal {
+                    Some(r) => Ok(r.after),
+                    None => types::check_db(req.db).and_then(|db| {
+                        let at = At {
+                            db,
+                            now_ms: now_ms(),
+                        };
+                        let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+                        types::stream::resolve_ids(&*group, at, &keys, &stream_read_ids(ids))
+                    }),
+                }
+            }
+            _ => Ok(Vec::new()),
+        };
+        let outcome = match (req.commands.first(), &after) {
+            (_, Err(e)) => Outcome::Err(e.clone()),
+            (Some(ArchivedCommand::BlockingPop { op, keys, .. }), Ok(after)) if continues => {
+                let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+                match op {
+                    ArchivedBlockingOp::StreamRead { count, .. } => {
+                        serve_stream_continued(group, req.db, count.to_native(), &keys, after)
+                    }
+                    _ => serve_continued(group, req.db, pop_op(op), &keys),
+                }
+            }
+            (Some(cmd), _) => execute_write(group, hub, req.db, cmd),
+            (None, _) => return,
         };
         let waits = ticket.deadline_ms == 0 || now < ticket.deadline_ms;
         if is_empty_pop(&outcome) && waits {
             // Keys written later in this group must wake it, so tracking starts now.
             group.track_touched_from_now();
-            self.table.park(ticket, Parked { frame, reply });
+            let after = after.unwrap_or_default();
+            self.table.park(
+                ticket,
+                Parked {
+                    frame,
+                    reply,
+                    after,
+                },
+            );
             return;
         }
         let answer = dedup::remember(group, &req, vec![outcome], state);
@@ -510,7 +626,8 @@ impl Blocked {
                     self.table.remove(n);
                     continue;
                 };
-                let Some(ArchivedCommand::BlockingPop { op, .. }) = req.commands.first() else {
+                let Some(ArchivedCommand::BlockingPop { op, keys, .. }) = req.commands.first()
+                else {
                     self.table.remove(n);
                     continue;
                 };
@@ -518,7 +635,9 @@ impl Blocked {
                     db,
                     now_ms: now_ms(),
                 };
-                let outcome = match serve_from(group, at, pop_op(op), &key) {
+                let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+                let op = parked.op_for(pop_op(op), &keys, &key);
+                let outcome = match serve_from(group, at, op, &key) {
                     Serving::Answered(outcome) => outcome,
                     Serving::OtherType => continue,
                     Serving::Empty => break,
@@ -547,8 +666,21 @@ impl Blocked {
         if now >= self.last_prune_ms + PRUNE_EVERY_MS {
             self.last_prune_ms = now;
             self.table.take_where(|p| p.reply.is_closed());
+            self.renewals
+                .retain(|_, r| now < r.kept_at_ms.saturating_add(RENEWAL_KEEP_MS));
         }
-        for (_, parked) in self.table.take_expired(now) {
+        for (ticket, mut parked) in self.table.take_expired(now) {
+            if !parked.after.is_empty() {
+                // The proxy may renew this wait (a long BLOCK is cut into segments).
+                self.renewals.insert(
+                    ticket.waiter,
+                    StreamRenewal {
+                        since_ms: ticket.since_ms,
+                        kept_at_ms: now,
+                        after: std::mem::take(&mut parked.after),
+                    },
+                );
+            }
             self.release(parked, Release::Timeout, group, state, done);
         }
     }
@@ -737,6 +869,64 @@ mod tests {
                     Reply::Double(1.0)
                 ])]),
             ]))
+        );
+    }
+
+    #[test]
+    fn a_blocked_xread_is_served_above_its_id_and_otherwise_passed_over() {
+        use tandem_shared::command::{StreamId, XAddId};
+        let mut db = keys_of_each_type();
+        db.write(|w, at| {
+            crate::types::stream::xadd(
+                w,
+                at,
+                b"stream",
+                XAddId::Explicit(StreamId { ms: 5, seq: 0 }),
+                false,
+                None,
+                &[(&b"f"[..], &b"v"[..])],
+            )
+            .map(|_| ())
+        })
+        .expect("xadd");
+        let read = |after: u64| PopOp::StreamRead {
+            count: 0,
+            after: StreamId { ms: after, seq: 0 },
+        };
+        let serve = |db: &mut TestDb, op: PopOp<'static>, key: &str| {
+            db.write(|w, at| serve_from(w, at, op, key.as_bytes()))
+        };
+        // Nothing above 5-0: this reader waits on, and the key's other readers still get
+        // their turn (not `Empty`, which would end the pass).
+        assert!(matches!(
+            serve(&mut db, read(5), "stream"),
+            Serving::OtherType
+        ));
+        assert!(matches!(
+            serve(&mut db, read(1), "list"),
+            Serving::OtherType
+        ));
+        assert!(matches!(serve(&mut db, read(1), "missing"), Serving::Empty));
+        let Serving::Answered(Outcome::Ok(Reply::PairMap(streams))) =
+            serve(&mut db, read(4), "stream")
+        else {
+            panic!("served");
+        };
+        assert_eq!(streams.len(), 1);
+        // Reading takes nothing: the next reader gets the same entry.
+        assert!(matches!(
+            serve(&mut db, read(0), "stream"),
+            Serving::Answered(Outcome::Ok(Reply::PairMap(_)))
+        ));
+        assert_eq!(
+            db.write(|w, _| serve_stream_continued(
+                w,
+                0,
+                0,
+                &[&b"list"[..], &b"stream"[..]],
+                &[StreamId::default(), StreamId { ms: 9, seq: 0 }]
+            )),
+            Outcome::Ok(Reply::NilArray)
         );
     }
 

@@ -237,10 +237,7 @@ impl Model {
     /// Redis's `streamTrim` over the model's nodes.
     fn trim(&mut self, t: StreamTrim) -> u64 {
         let mut removed = 0;
-        loop {
-            let Some((&first, &(node, _))) = self.entries.iter().next() else {
-                break;
-            };
+        while let Some((&first, &(node, _))) = self.entries.iter().next() {
             let len = self.entries.len() as u64;
             if let StreamTrimKind::MaxLen(max) = t.kind {
                 if len <= max {
