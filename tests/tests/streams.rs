@@ -5,7 +5,8 @@
 //! MULTI, CLIENT UNBLOCK, storaged restarts, `$` kept across the proxy's renewals),
 //! streams under TYPE, DEL, RENAME, COPY, MOVE, EXPIRE and SCAN TYPE, and inside MULTI
 //! and scripts; `*` ids (which depend on the clock, so checked on tandem alone) never going
-//! back, also across a storaged restart.
+//! back, also across a storaged restart; an `XADD *` resent after a crash adds once and
+//! answers the same id.
 
 use std::sync::mpsc;
 use std::thread;
@@ -815,5 +816,123 @@ fn dollar_is_kept_across_the_renewal_of_a_long_block() {
     assert_eq!(
         rx.recv_timeout(WAIT).expect("served in the second segment"),
         served(Protocol::Resp2, "long", &[("2-1", "f", "w")])
+    );
+}
+
+/// A minimal link client speaking the wire protocol, as a proxy resending a request does.
+struct WireLink {
+    stream: std::os::unix::net::UnixStream,
+    buf: bytes::BytesMut,
+}
+
+impl WireLink {
+    fn open(cluster: &TestCluster) -> WireLink {
+        use std::io::Write;
+        use tandem_shared::wire::{self, Hello};
+        let mut stream =
+            std::os::unix::net::UnixStream::connect(cluster.socket_path()).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut out = bytes::BytesMut::new();
+        let hello = Hello {
+            protocol: wire::PROTOCOL_VERSION,
+            schema: wire::SCHEMA_HASH,
+            instance_id: 1,
+            pid: std::process::id(),
+            name: "streams test".into(),
+        };
+        wire::encode(&hello, u32::MAX, &mut out).expect("encode");
+        stream.write_all(&out).expect("write");
+        let mut link = WireLink {
+            stream,
+            buf: bytes::BytesMut::new(),
+        };
+        link.frame();
+        link
+    }
+
+    fn frame(&mut self) -> tandem_shared::wire::Frame {
+        use std::io::Read;
+        loop {
+            if let Some(frame) =
+                tandem_shared::wire::decode(&mut self.buf, u32::MAX).expect("frame")
+            {
+                return frame;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).expect("read");
+            assert!(n > 0, "storaged closed the link");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn keyed(
+        &mut self,
+        key: tandem_shared::wire::RequestKey,
+        attempt: u32,
+        commands: Vec<tandem_shared::Command>,
+    ) -> Vec<tandem_shared::wire::Outcome> {
+        use std::io::Write;
+        use tandem_shared::wire::{self, KeyedRequest, Response};
+        let mut out = bytes::BytesMut::new();
+        let request = KeyedRequest {
+            id: 5,
+            db: 0,
+            key,
+            attempt,
+            commands,
+        };
+        wire::encode(&request, u32::MAX, &mut out).expect("encode");
+        self.stream.write_all(&out).expect("write");
+        let frame = self.frame();
+        let response = frame.access::<Response>().expect("a Response");
+        rkyv::deserialize::<Response, rkyv::rancor::Error>(response)
+            .expect("deserialize")
+            .outcomes
+    }
+}
+
+/// An `XADD *` resent after a crash of storaged (as a proxy resends a request whose
+/// reply it never got) adds one entry and answers the same id.
+#[test]
+fn a_resent_xadd_adds_once_and_returns_the_same_id_after_a_crash() {
+    use tandem_shared::command::XAddId;
+    use tandem_shared::wire::{Outcome as WireOutcome, RequestKey};
+    use tandem_shared::{Command, Reply};
+    let mut cluster = TestCluster::start();
+    let xadd = || {
+        vec![Command::XAdd {
+            key: b"once".to_vec(),
+            id: XAddId::Auto,
+            no_mkstream: false,
+            trim: None,
+            fields: vec![(b"f".to_vec(), b"v".to_vec())],
+        }]
+    };
+    let key = RequestKey {
+        proxy: 77,
+        seq: 1,
+        born_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as u64,
+    };
+    let first = WireLink::open(&cluster).keyed(key, 0, xadd());
+    let [WireOutcome::Ok(Reply::Bulk(id))] = first.as_slice() else {
+        panic!("{first:?}");
+    };
+    assert!(String::from_utf8_lossy(id).ends_with("-0"), "{first:?}");
+    cluster.kill_storaged(Signal::SIGKILL);
+    cluster.start_storaged();
+    assert_eq!(WireLink::open(&cluster).keyed(key, 1, xadd()), first);
+    let mut c = cluster.client();
+    expect(&mut c, &["XLEN", "once"], int(1));
+    let Ok(Value::Array(entries)) = run_command(&mut c, &["XRANGE", "once", "-", "+"]) else {
+        panic!("XRANGE");
+    };
+    assert!(
+        matches!(entries.as_slice(), [Value::Array(e)] if e.first() == Some(&Value::BulkString(id.clone()))),
+        "{entries:?}"
     );
 }
