@@ -1431,6 +1431,15 @@ impl CommandRunner for Runner {
                     db: self.db,
                 };
                 match parse(&mut Args::new(words), &ctx) {
+                    // BLPOP & co. run as their non-blocking forms (Redis's `blocking` in a
+                    // script); a blocking XREAD is refused, as Redis refuses it.
+                    Ok(Command::BlockingPop {
+                        op: tandem_shared::command::BlockingOp::StreamRead { .. },
+                        ..
+                    }) => Reply::Error(
+                        "ERR XREAD command is not allowed with BLOCK option from scripts"
+                            .to_owned(),
+                    ),
                     Ok(command) => self.storage(&command),
                     Err(e) => Reply::Error(e.to_string()),
                 }

@@ -384,6 +384,10 @@ fn differential_proxy_local_commands_called_from_scripts() {
         "'MEMORY', 'PURGE'",
         "'MEMORY', 'USAGE', 'nokey'",
         "'MEMORY', 'USAGE'",
+        // Blocking commands run non-blocking; a blocking XREAD is refused.
+        "'BLPOP', 'nolist', '0'",
+        "'XREAD', 'BLOCK', '0', 'STREAMS', 's', '0'",
+        "'XREAD', 'COUNT', '1', 'STREAMS', 's', '0'",
     ]
     .iter()
     .map(|args| pcall(args))
