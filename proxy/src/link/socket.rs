@@ -87,7 +87,7 @@ pub async fn write_all(sock: &Arc<UnixStream>, mut bytes: &[u8]) -> std::io::Res
                 };
                 let mut ready = fd.writable().await?;
                 // Cleared only if the socket is still full, so an edge is never lost.
-                if let Ok(result) = ready.try_io(|s| (&*s.get_ref()).write(bytes)) {
+                if let Ok(result) = ready.try_io(|s| s.get_ref().write(bytes)) {
                     match result {
                         Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
                         Ok(n) => bytes = &bytes[n..],
