@@ -183,7 +183,11 @@ fn run<S: StoreRead + ?Sized>(
     };
     let count = usize::try_from(q.count).unwrap_or(usize::MAX);
     let limit = if q.any { count } else { 0 };
-    let mut found = collect(s, z, &search, limit)?;
+    let mut found = if limit == 0 {
+        collect_merged(s, z, &search)?
+    } else {
+        collect(s, z, &search, limit)?
+    };
     let returned = if count == 0 || found.len() < count {
         found.len()
     } else {
@@ -212,20 +216,11 @@ fn collect<S: StoreRead + ?Sized>(
     let cells = hash::cover(search);
     let mut found: Vec<Point> = Vec::new();
     let full = |found: &Vec<Point>| limit != 0 && found.len() >= limit;
-    let mut last = 0;
-    for (i, &cell) in cells.iter().enumerate() {
-        if cell.is_zero() {
-            continue;
-        }
-        // Very large areas make neighbours repeat; Redis skips a cell equal to the last one
-        // it scanned (only that one, and never compares with the centre).
-        if last != 0 && cell == cells[last] {
-            continue;
-        }
+    for i in scan_order(&cells) {
         if full(&found) {
             break;
         }
-        let (min, max) = hash::score_range(cell);
+        let (min, max) = hash::score_range(cells[i]);
         z.scan_scores(s, min as f64, max as f64, &mut |member, score| {
             let (lon, lat) = hash::position(score);
             if let Some(dist) = hash::distance_if_inside(search, lon, lat) {
@@ -239,7 +234,73 @@ fn collect<S: StoreRead + ?Sized>(
             }
             !full(&found)
         })?;
+    }
+    Ok(found)
+}
+
+/// The cells Redis scans, in its order: zero cells left out, and a cell equal to the last
+/// one scanned skipped (only that one, and never compared with the centre), so very large
+/// areas, whose neighbours repeat, may scan a cell twice as Redis does.
+fn scan_order(cells: &hash::Cover) -> Vec<usize> {
+    let mut order = Vec::with_capacity(cells.len());
+    let mut last = 0;
+    for (i, &cell) in cells.iter().enumerate() {
+        if cell.is_zero() || (last != 0 && cell == cells[last]) {
+            continue;
+        }
+        order.push(i);
         last = i;
+    }
+    order
+}
+
+/// [`collect`] without a limit, in fewer index seeks: cells are ranges of one step, so in
+/// score order they are disjoint, and neighbours are often consecutive (a 2x2 block of
+/// cells is one range); adjacent ranges are read in one scan, the matches sorted into
+/// their cells, and the cells then concatenated in Redis's scan order.
+fn collect_merged<S: StoreRead + ?Sized>(
+    s: &S,
+    z: &ZSetRef<'_>,
+    search: &Search,
+) -> Result<Vec<Point>, StorageError> {
+    let cells = hash::cover(search);
+    let order = scan_order(&cells);
+    let mut ranges: Vec<(u64, u64)> = order.iter().map(|&i| hash::score_range(cells[i])).collect();
+    ranges.sort_unstable();
+    ranges.dedup();
+    let mut buckets: Vec<Vec<Point>> = vec![Vec::new(); ranges.len()];
+    let mut start = 0;
+    while start < ranges.len() {
+        let mut end = start + 1;
+        while end < ranges.len() && ranges[end].0 == ranges[end - 1].1 {
+            end += 1;
+        }
+        let (lo, hi) = (ranges[start].0, ranges[end - 1].1);
+        let mut bucket = start;
+        z.scan_scores(s, lo as f64, hi as f64, &mut |member, score| {
+            while bucket + 1 < end && score >= ranges[bucket].1 as f64 {
+                bucket += 1;
+            }
+            let (lon, lat) = hash::position(score);
+            if let Some(dist) = hash::distance_if_inside(search, lon, lat) {
+                buckets[bucket].push(Point {
+                    member: member.to_vec(),
+                    score,
+                    lon,
+                    lat,
+                    dist,
+                });
+            }
+            true
+        })?;
+        start = end;
+    }
+    let mut found = Vec::new();
+    for &i in &order {
+        let range = hash::score_range(cells[i]);
+        if let Ok(b) = ranges.binary_search(&range) {
+            found.extend(buckets[b].iter().cloned());
+        }
     }
     Ok(found)
 }
