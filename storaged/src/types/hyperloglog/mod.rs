@@ -25,8 +25,9 @@ use tandem_shared::{Reply, StorageError};
 
 use super::string_value::{self as value, INLINE_MAX};
 use super::{lookup_write, store_record, At, CmdResult};
-use crate::engine::metadata::{KeyType, Record};
-use crate::engine::StoreWrite;
+use crate::engine::keys;
+use crate::engine::metadata::{Header, KeyType, Record, FLAG_CHUNKED, HEADER_LEN};
+use crate::engine::{Cf, EngineError, StoreWrite};
 
 /// Bits of the hash that index a register.
 const P: u32 = 14;
@@ -246,25 +247,78 @@ fn llround(x: f64) -> i64 {
     }
 }
 
-/// A key's string value as the HyperLogLog commands see it: its record (payload taken
-/// out) and its bytes. `Err(WrongType)` for another type.
+/// A key's live string as stored: its raw metadata record and decoded header, the value
+/// borrowed from the record (or read out of its chunks). Commands that only read copy
+/// nothing more; those that write take [`Stored::into_parts`].
+struct Stored {
+    raw: Vec<u8>,
+    header: Header,
+    /// The value of a chunked string (only a forged HyperLogLog is that long).
+    chunks: Option<Vec<u8>>,
+}
+
+impl Stored {
+    fn value(&self) -> &[u8] {
+        self.chunks
+            .as_deref()
+            .unwrap_or_else(|| self.raw.get(HEADER_LEN..).unwrap_or_default())
+    }
+
+    /// The record (payload left out) and the value, owned, for a command that changes it.
+    fn into_parts(self) -> (Record, Vec<u8>) {
+        let h = self.header;
+        let value = match self.chunks {
+            Some(v) => v,
+            None => self.raw.get(HEADER_LEN..).unwrap_or_default().to_vec(),
+        };
+        let record = Record {
+            kind: h.kind,
+            flags: h.flags,
+            expire_at_ms: h.expire_at_ms,
+            version: h.version,
+            size: h.size,
+            payload: Vec::new(),
+        };
+        (record, value)
+    }
+}
+
+/// A key's live string (see [`Stored`]); `Err(WrongType)` for another type. An expired
+/// record is reclaimed, as every write's lookup does.
 fn load<W: StoreWrite + ?Sized>(
     w: &mut W,
     at: At,
     key: &[u8],
-) -> Result<Option<(Record, Vec<u8>)>, StorageError> {
-    let Some(mut r) = lookup_write(w, at, key)? else {
+) -> Result<Option<Stored>, StorageError> {
+    let mk = keys::meta_key(at.db, key);
+    let Some(raw) = w.get(Cf::Meta, &mk)? else {
         return Ok(None);
     };
-    if r.kind != KeyType::String {
+    let header = Header::decode(&raw).map_err(|e| {
+        StorageError::from(EngineError::Corrupt {
+            key: mk,
+            reason: e.to_string(),
+        })
+    })?;
+    if header.is_expired(at.now_ms) {
+        // lookup_write deletes it in the group and counts it.
+        lookup_write(w, at, key)?;
+        return Ok(None);
+    }
+    if header.kind != KeyType::String {
         return Err(StorageError::WrongType);
     }
-    let bytes = if r.is_chunked() {
-        value::read(w, at.db, key, &r, 0, value::len(&r))?
+    let chunks = if header.flags & FLAG_CHUNKED != 0 {
+        let r = Record::decode(&raw).map_err(|e| StorageError::Internal(e.to_string()))?;
+        Some(value::read(w, at.db, key, &r, 0, value::len(&r))?)
     } else {
-        std::mem::take(&mut r.payload)
+        None
     };
-    Ok(Some((r, bytes)))
+    Ok(Some(Stored {
+        raw,
+        header,
+        chunks,
+    }))
 }
 
 /// [`load`] for a lookup Redis makes with `lookupKeyRead`: counts a keyspace hit or miss.
@@ -272,7 +326,7 @@ fn load_read<W: StoreWrite + ?Sized>(
     w: &mut W,
     at: At,
     key: &[u8],
-) -> Result<Option<(Record, Vec<u8>)>, StorageError> {
+) -> Result<Option<Stored>, StorageError> {
     let loaded = load(w, at, key)?;
     w.services().stats().note_lookup(loaded.is_some());
     Ok(loaded)
@@ -304,6 +358,13 @@ fn corrupt() -> Reply {
     Reply::Error(CORRUPT_HLL.to_owned())
 }
 
+/// True when adding the elements of `patterns` to the dense registers would raise one.
+fn dense_rises(registers: &[u8], patterns: &[(usize, u8)]) -> bool {
+    patterns
+        .iter()
+        .any(|&(index, count)| count > dense::get(registers, index))
+}
+
 /// `PFADD`: 1 if the key was created or a register rose, else 0. A new key is an empty
 /// sparse HyperLogLog (created even without elements); the value is written only when it
 /// changed, with its cached cardinality marked invalid. A sparse value found corrupt
@@ -314,18 +375,25 @@ pub fn pfadd<'e, W: StoreWrite + ?Sized>(
     key: &[u8],
     elements: impl Iterator<Item = &'e [u8]>,
 ) -> CmdResult {
+    let patterns: Vec<(usize, u8)> = elements.map(murmur::pattern).collect();
     let (old, mut v, mut updated) = match load(w, at, key)? {
         None => (None, new_value(), true),
-        Some((r, v)) => {
-            if encoding(&v).is_none() {
-                return Ok(not_hll());
+        Some(stored) => {
+            match encoding(stored.value()) {
+                None => return Ok(not_hll()),
+                // The common case on a large set: every register already high enough.
+                Some(Encoding::Dense) if !dense_rises(&stored.value()[HDR_SIZE..], &patterns) => {
+                    return Ok(Reply::Integer(0));
+                }
+                Some(_) => {}
             }
+            let (r, v) = stored.into_parts();
             (Some(r), v, false)
         }
     };
     let mut changed = updated;
-    for element in elements {
-        match add(&mut v, element) {
+    for &(index, count) in &patterns {
+        match set_register(&mut v, index, count) {
             Ok(true) => {
                 updated = true;
                 changed = true;
@@ -351,33 +419,35 @@ pub fn pfadd<'e, W: StoreWrite + ?Sized>(
 /// temporary, none of them modified (missing keys count as empty).
 pub fn pfcount<W: StoreWrite + ?Sized>(w: &mut W, at: At, keys: &[&[u8]]) -> CmdResult {
     if let [key] = keys {
-        let Some((r, mut v)) = load_read(w, at, key)? else {
+        let Some(stored) = load_read(w, at, key)? else {
             return Ok(Reply::Integer(0));
         };
-        if encoding(&v).is_none() {
+        if encoding(stored.value()).is_none() {
             return Ok(not_hll());
         }
-        if let Some(card) = cached(&v) {
+        if let Some(card) = cached(stored.value()) {
             // Below 2^63: the top bit is clear.
             return Ok(Reply::Integer(card as i64));
         }
-        let Ok(h) = histogram(&v) else {
+        let Ok(h) = histogram(stored.value()) else {
             return Ok(corrupt());
         };
         let card = estimate(&h);
+        let (r, mut v) = stored.into_parts();
         set_cached(&mut v, card);
         store(w, at.db, key, Some(r), v);
         return Ok(Reply::Integer(card as i64));
     }
     let mut max = vec![0u8; REGISTERS];
     for key in keys {
-        let Some((_, v)) = load_read(w, at, key)? else {
+        let Some(stored) = load_read(w, at, key)? else {
             continue;
         };
-        if encoding(&v).is_none() {
+        let v = stored.value();
+        if encoding(v).is_none() {
             return Ok(not_hll());
         }
-        if merge_into(&v, &mut max).is_err() {
+        if merge_into(v, &mut max).is_err() {
             return Ok(corrupt());
         }
     }
@@ -397,20 +467,24 @@ pub fn pfmerge<'k, W: StoreWrite + ?Sized>(
     let mut use_dense = false;
     // Redis merges the destination's own registers first (it is the first key).
     for key in std::iter::once(dest).chain(sources) {
-        let Some((_, v)) = load_read(w, at, key)? else {
+        let Some(stored) = load_read(w, at, key)? else {
             continue;
         };
-        match encoding(&v) {
+        let v = stored.value();
+        match encoding(v) {
             None => return Ok(not_hll()),
             Some(Encoding::Dense) => use_dense = true,
             Some(Encoding::Sparse) => {}
         }
-        if merge_into(&v, &mut max).is_err() {
+        if merge_into(v, &mut max).is_err() {
             return Ok(corrupt());
         }
     }
     let (old, mut v) = match load(w, at, dest)? {
-        Some((r, v)) => (Some(r), v),
+        Some(stored) => {
+            let (r, v) = stored.into_parts();
+            (Some(r), v)
+        }
         None => (None, new_value()),
     };
     if use_dense && make_dense(&mut v).is_err() {
@@ -430,28 +504,38 @@ pub fn pfmerge<'k, W: StoreWrite + ?Sized>(
 /// `PFDEBUG GETREG|DECODE|ENCODING|TODENSE key`. GETREG and TODENSE turn a sparse value
 /// dense and store it, as Redis does.
 pub fn pfdebug<W: StoreWrite + ?Sized>(w: &mut W, at: At, op: &PfDebugOp, key: &[u8]) -> CmdResult {
-    let Some((r, mut v)) = load(w, at, key)? else {
+    let Some(stored) = load(w, at, key)? else {
         return Ok(Reply::Error(
             "ERR The specified key does not exist".to_owned(),
         ));
     };
-    let Some(enc) = encoding(&v) else {
+    let Some(enc) = encoding(stored.value()) else {
         return Ok(not_hll());
     };
     Ok(match op {
-        PfDebugOp::GetReg => match make_dense(&mut v) {
-            Err(Corrupt) => corrupt(),
-            Ok(converted) => {
-                let reply = registers_reply(&v[HDR_SIZE..]);
-                if converted {
-                    store(w, at.db, key, Some(r), v);
-                }
-                reply
+        PfDebugOp::GetReg | PfDebugOp::ToDense if enc == Encoding::Dense => {
+            if *op == PfDebugOp::GetReg {
+                registers_reply(&stored.value()[HDR_SIZE..])
+            } else {
+                Reply::Integer(0)
             }
-        },
+        }
+        PfDebugOp::GetReg | PfDebugOp::ToDense => {
+            let (r, mut v) = stored.into_parts();
+            if make_dense(&mut v).is_err() {
+                return Ok(corrupt());
+            }
+            let reply = if *op == PfDebugOp::GetReg {
+                registers_reply(&v[HDR_SIZE..])
+            } else {
+                Reply::Integer(1)
+            };
+            store(w, at.db, key, Some(r), v);
+            reply
+        }
         PfDebugOp::Decode => match enc {
             Encoding::Dense => Reply::Error("ERR HLL encoding is not sparse".to_owned()),
-            Encoding::Sparse => Reply::Bulk(sparse::decode(&v).into_bytes()),
+            Encoding::Sparse => Reply::Bulk(sparse::decode(stored.value()).into_bytes()),
         },
         PfDebugOp::Encoding => Reply::Simple(
             match enc {
@@ -460,14 +544,6 @@ pub fn pfdebug<W: StoreWrite + ?Sized>(w: &mut W, at: At, op: &PfDebugOp, key: &
             }
             .to_owned(),
         ),
-        PfDebugOp::ToDense => match make_dense(&mut v) {
-            Err(Corrupt) => corrupt(),
-            Ok(false) => Reply::Integer(0),
-            Ok(true) => {
-                store(w, at.db, key, Some(r), v);
-                Reply::Integer(1)
-            }
-        },
         PfDebugOp::Unknown(name) => {
             // Redis's error formatting turns CR and LF into spaces.
             let name: Vec<u8> = name
