@@ -167,6 +167,8 @@ impl Outbox {
             }
             taken.clear();
             if s.buf.is_empty() || s.closed || round >= DIRECT_ROUNDS {
+                // A large reply must not stay pinned as the spare for the link's life.
+                tandem_shared::wire::shrink_after_burst(&mut taken, 0);
                 s.spare = taken;
                 s.writing = if s.buf.is_empty() {
                     Writing::Idle
@@ -180,6 +182,7 @@ impl Outbox {
                 }
                 return;
             }
+            tandem_shared::wire::shrink_after_burst(&mut taken, 0);
             taken = std::mem::replace(&mut s.buf, taken);
         }
     }
@@ -492,6 +495,36 @@ mod tests {
             read_some(&fd, &mut scratch, &mut buf).await.expect("eof"),
             0
         );
+    }
+
+    #[test]
+    fn a_large_reply_written_directly_leaves_no_large_buffer_behind() {
+        let (sock, mut peer) = socket_pair();
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            peer.read_to_end(&mut all).expect("read");
+            all.len()
+        });
+        let out = Outbox::with_socket(sock.clone());
+        let size = 4 * tandem_shared::wire::SHRINK_ABOVE;
+        // One direct write of a large reply that the socket takes whole (the reader drains
+        // it meanwhile; a short write leaves the rest to the task: dropped, and retried).
+        loop {
+            out.append_owned(BytesMut::from(&vec![1u8; size][..]));
+            out.write_now();
+            let mut s = out.lock();
+            if s.buf.is_empty() {
+                break;
+            }
+            s.buf = BytesMut::new();
+            s.writing = Writing::Idle;
+        }
+        let s = out.lock();
+        assert!(s.buf.capacity() <= tandem_shared::wire::SHRINK_ABOVE);
+        assert!(s.spare.capacity() <= tandem_shared::wire::SHRINK_ABOVE);
+        drop(s);
+        sock.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        assert!(reader.join().expect("reader") >= size);
     }
 
     #[test]
