@@ -70,6 +70,12 @@
 //!   `FUNCTION RESTORE` payload conflicts with several loaded libraries, the error names the
 //!   first in the payload (Redis: the first in its hash table).
 //! - A script's memory can be capped ([`ScriptEngine::set_memory_limit`]); Redis has no cap.
+//! - `FUNCTION STATS` shows a running function's command as `fcall`/`fcall_ro` in lower case
+//!   (storaged gets the parsed command, not the client's words; Redis: as the client sent it).
+//! - From a script (storaged's runner), `INFO` gives storaged's sections only (the proxies'
+//!   `server`/`clients` are theirs), and `MEMORY DOCTOR|MALLOC-STATS|HELP`, `PUBSUB HELP`,
+//!   `CLIENT HELP` and `CONFIG HELP`, which Redis allows, answer that tandem does not support
+//!   them from scripts.
 //!
 //! `SCRIPT KILL`/`FUNCTION KILL` go through a [`KillHandle`] (cloned out of the engine, usable
 //! from any thread); Redis's refusal to kill a script that has written is the caller's check.
@@ -88,8 +94,8 @@ pub mod rand48;
 pub use body::{sha1_hex, ScriptFlags};
 pub use convert::Resp;
 pub use engine::{
-    BusyTick, CommandRunner, FunctionInfo, KillHandle, LibraryInfo, LogLevel, LogSink, RestorePolicy,
-    ScriptEngine,
+    BusyTick, CommandRunner, FunctionInfo, KillHandle, LibraryInfo, LogLevel, LogSink,
+    RestorePolicy, ScriptEngine,
 };
 pub use error::ScriptError;
 

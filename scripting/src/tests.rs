@@ -2020,3 +2020,25 @@ fn function_dump_and_restore_policies_as_redis() {
         invalid("Missing library metadata")
     );
 }
+
+/// The busy tick runs while a script loops (what storaged answers waiting writes from),
+/// and not at all for a script that ends at once.
+#[test]
+fn the_busy_tick_runs_while_a_script_runs() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let mut e = engine();
+    let ticks = Rc::new(Cell::new(0u32));
+    let counter = Rc::clone(&ticks);
+    e.set_busy_tick(Box::new(move || counter.set(counter.get() + 1)));
+    assert_eq!(eval(&mut e, "return 1"), Reply::Integer(1));
+    assert_eq!(ticks.get(), 0);
+    assert_eq!(
+        eval(
+            &mut e,
+            "local n = 0 for i = 1, 2000000 do n = n + i end return 1"
+        ),
+        Reply::Integer(1)
+    );
+    assert!(ticks.get() >= 5, "ticked {} times", ticks.get());
+}
