@@ -349,11 +349,24 @@ impl Engine {
                 "rocksdb.estimate-num-keys",
                 "rocksdb.total-sst-files-size",
                 "rocksdb.cur-size-all-mem-tables",
+                // With the flushed memtables a reader's view still pins.
+                "rocksdb.size-all-mem-tables",
             ] {
                 if let Ok(Some(v)) = self.inner.db.property_int_value_cf(handle, prop) {
                     let name = prop.trim_start_matches("rocksdb.").replace('-', "_");
                     out.push((format!("{label}_{name}"), v.to_string()));
                 }
+            }
+        }
+        // The shared block cache (`--block-cache-mb`), all column families together: with
+        // the memtables above, the memory storaged keeps by design after a burst.
+        for prop in [
+            "rocksdb.block-cache-usage",
+            "rocksdb.block-cache-pinned-usage",
+        ] {
+            if let Ok(Some(v)) = self.inner.db.property_int_value(prop) {
+                let name = prop.trim_start_matches("rocksdb.").replace('-', "_");
+                out.push((name, v.to_string()));
             }
         }
         if let Ok(Some(v)) = self.inner.db.property_int_value("rocksdb.is-write-stopped") {
