@@ -445,13 +445,25 @@ pub fn score_range(hash: HashBits) -> (u64, u64) {
 /// The distance from the centre to the point at `(lon, lat)` if the point lies in the
 /// search area (`geohashGetDistanceIfInRadiusWGS84` / `geohashGetDistanceIfInRectangle`).
 pub fn distance_if_inside(s: &Search, lon: f64, lat: f64) -> Option<f64> {
+    // Most candidates of the nine cells lie outside the area's latitude band. The great-circle
+    // distance is at least the meridian arc R·|Δφ| (haversine is monotonic in each term), so
+    // a point whose arc alone exceeds the limit by far more than any rounding is outside
+    // for Redis too, and skips the trigonometry.
+    let arc = (deg_rad(lat) - deg_rad(s.lat)).abs() * EARTH_RADIUS_M;
+    let beyond = |limit_m: f64| arc > limit_m * (1.0 + 1e-9) + 1e-6;
     match s.shape {
         Shape::Radius(r) => {
+            if beyond(r * s.unit_m) {
+                return None;
+            }
             let d = distance(s.lon, s.lat, lon, lat);
             (d <= r * s.unit_m).then_some(d)
         }
         Shape::Box { width, height } => {
             let (width_m, height_m) = (width * s.unit_m, height * s.unit_m);
+            if beyond(height_m / 2.0) {
+                return None;
+            }
             let lon_distance = distance(lon, lat, s.lon, lat);
             let lat_distance = distance(lon, lat, lon, s.lat);
             if lon_distance > width_m / 2.0 || lat_distance > height_m / 2.0 {

@@ -315,3 +315,27 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The latitude shortcut never drops a point the full test keeps (nor keeps one it drops).
+    #[test]
+    fn latitude_shortcut_agrees_with_the_full_test(
+        c in point(), p in point(), r in prop_oneof![0.0f64..1.0, 0.0f64..100_000.0, 0.0f64..3e7],
+        w in 0.0f64..4e6, h in 0.0f64..4e6,
+    ) {
+        let circle = Search { lon: c.0, lat: c.1, shape: Shape::Radius(r), unit_m: 1.0 };
+        let full = hash::distance(c.0, c.1, p.0, p.1);
+        prop_assert_eq!(hash::distance_if_inside(&circle, p.0, p.1), (full <= r).then_some(full));
+        let rect = Search { lon: c.0, lat: c.1, shape: Shape::Box { width: w, height: h }, unit_m: 1.0 };
+        let inside = hash::distance(p.0, p.1, c.0, p.1) <= w / 2.0
+            && hash::distance(p.0, p.1, p.0, c.1) <= h / 2.0;
+        prop_assert_eq!(hash::distance_if_inside(&rect, p.0, p.1), inside.then_some(full));
+        // On the boundary itself: radius exactly the distance, box exactly the offsets.
+        let edge = Search { shape: Shape::Radius(full), ..circle };
+        prop_assert_eq!(hash::distance_if_inside(&edge, p.0, p.1), Some(full));
+        let lon_d = hash::distance(p.0, p.1, c.0, p.1);
+        let lat_d = hash::distance(p.0, p.1, p.0, c.1);
+        let tight = Search { shape: Shape::Box { width: lon_d * 2.0, height: lat_d * 2.0 }, ..rect };
+        prop_assert_eq!(hash::distance_if_inside(&tight, p.0, p.1), Some(full));
+    }
+}
