@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts (ab-bench, bench, fanout-bench, memory-bench, scale-bench,
+# Shared by the benchmark scripts (ab-bench, bench, bench-rtt, fanout-bench, memory-bench, scale-bench,
 # restart-bench, spop-bench, stall-bench, wakeup-bench); not run on its own. Source it from the repository root:
 #     cd "$(dirname "$0")/.."
 #     . scripts/lib.sh
