@@ -36,6 +36,10 @@ pub enum Local {
     Discard,
     Watch,
     Unwatch,
+    /// `ROLE`, `WAIT`, `LASTSAVE` (server commands answered by the proxy).
+    Role,
+    Wait,
+    LastSave,
 }
 
 /// How a command runs.

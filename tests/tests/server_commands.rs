@@ -1,6 +1,6 @@
 //! Server and client commands that client libraries send during set-up or that tools read:
-//! `CLIENT REPLY`, `MEMORY`, INFO's CPU section and section selection, and what the
-//! processes show the machine (`/proc/PID/cmdline`, data-directory permissions).
+//! `CLIENT REPLY`, `CLIENT NO-EVICT`, `MEMORY`, `ROLE`, `WAIT`, `LASTSAVE`, INFO's CPU section
+//! and section selection, and what the processes show the machine (`/proc/PID/cmdline`, data-directory permissions).
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -304,4 +304,63 @@ fn storaged_keeps_its_data_directory_private_whatever_the_umask() {
     .expect("signal storaged");
     let status = child.wait().expect("wait for storaged");
     assert!(status.success(), "{status}");
+}
+
+#[test]
+fn client_no_evict_matches_redis() {
+    Differ::start().check(&[
+        &["CLIENT", "NO-EVICT", "ON"],
+        &["CLIENT", "NO-EVICT", "off"],
+        &["CLIENT", "no-evict", "On"],
+        &["CLIENT", "NO-EVICT", "maybe"],
+        &["CLIENT", "NO-EVICT"],
+        &["CLIENT", "NO-EVICT", "ON", "OFF"],
+    ]);
+}
+
+#[test]
+fn role_and_wait_answer_as_a_master_without_replicas() {
+    Differ::start().check(&[
+        &["ROLE"],
+        &["ROLE", "x"],
+        &["SET", "k", "v"],
+        &["WAIT", "0", "0"],
+        &["WAIT", "-1", "0"],
+        // Redis waits out the 10 ms for acks no replica sends; the answer is the same 0.
+        &["WAIT", "1", "10"],
+        &["WAIT", "0", "9223372036854775807"],
+        &["WAIT", "a", "0"],
+        &["WAIT", "99999999999999999999", "0"],
+        &["WAIT", "0", "a"],
+        &["WAIT", "0", "1.5"],
+        &["WAIT", "0", "-1"],
+        // The count is checked before the timeout.
+        &["WAIT", "a", "-1"],
+        &["WAIT", "0"],
+        &["WAIT", "0", "0", "0"],
+        &["MULTI"],
+        &["WAIT", "1", "0"],
+        &["ROLE"],
+        &["EXEC"],
+    ]);
+}
+
+#[test]
+fn lastsave_is_the_start_up_time_until_a_save() {
+    let differ = Differ::start();
+    differ.check(&[&["LASTSAVE", "x"]]);
+    let mut c = differ.tandem().client();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64;
+    let Ok(Value::Int(at)) = run_command(&mut c, &["LASTSAVE"]) else {
+        panic!("LASTSAVE is not an integer");
+    };
+    // The cluster started within this test; the answer does not move between calls.
+    assert!(at <= now && at > now - 120, "LASTSAVE {at}, now {now}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(run_command(&mut c, &["LASTSAVE"]), int(at));
+    let mut other = differ.tandem().client();
+    assert_eq!(run_command(&mut other, &["LASTSAVE"]), int(at));
 }

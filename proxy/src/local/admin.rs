@@ -1,4 +1,5 @@
-//! Proxy-local administration commands: `INFO`, `CONFIG`, `MEMORY`, `COMMAND`. INFO merges the proxy's own
+//! Proxy-local administration commands: `INFO`, `CONFIG`, `MEMORY`, `COMMAND`, and the server
+//! commands a master without replicas answers alone (`ROLE`, `WAIT`, `LASTSAVE`). INFO merges the proxy's own
 //! sections with those storaged reports (keyspace, storage, storage-side stats); CONFIG keeps
 //! tandem's live settings and remembers Redis's encoding knobs; COMMAND reads the table.
 
@@ -602,4 +603,49 @@ pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
         });
     }
     Ok((Reply::Verbatim(out.into_bytes()), Flow::Continue))
+}
+
+/// `ROLE`: tandem is a master without replicas, so Redis's master reply with replication
+/// offset 0 and an empty replica list.
+pub fn role() -> LocalResult {
+    Ok((
+        Reply::Array(vec![
+            Reply::Bulk(b"master".to_vec()),
+            Reply::Integer(0),
+            Reply::Array(Vec::new()),
+        ]),
+        Flow::Continue,
+    ))
+}
+
+/// `WAIT numreplicas timeout`: the arguments are checked as Redis checks them (the count
+/// first, then the millisecond timeout), and the answer is the number of replicas that
+/// acknowledged, always 0. Redis, asked for more replicas than acknowledged, blocks until
+/// the timeout (for ever with timeout 0) and then answers the same 0; with no replicas to
+/// wait for, tandem answers at once.
+pub fn wait(mut args: Args) -> LocalResult {
+    args.next_i64()?;
+    let timeout = args.next_bytes()?;
+    match parse_i64(&timeout) {
+        None => Err(CommandError::err(
+            "timeout is not an integer or out of range",
+        )),
+        Some(t) if t < 0 => Err(CommandError::err("timeout is negative")),
+        Some(_) => Ok((Reply::Integer(0), Flow::Continue)),
+    }
+}
+
+/// `LASTSAVE`: tandem has no SAVE yet, and Redis answers its start-up time until its first
+/// save, so this is the proxy's start-up time in UNIX seconds (fixed on the first call, so
+/// the wall clock read once per proxy and then never moving).
+pub fn lastsave(session: &Session) -> LocalResult {
+    static STARTED_AT: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let at = *STARTED_AT.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let since_start = session.shared.started.elapsed();
+        i64::try_from(now.saturating_sub(since_start).as_secs()).unwrap_or(i64::MAX)
+    });
+    Ok((Reply::Integer(at), Flow::Continue))
 }

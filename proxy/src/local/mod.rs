@@ -6,7 +6,7 @@
 //!
 //! - [`client`]: PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT, what a client asks
 //!   about its own connection
-//! - [`admin`]: CONFIG INFO MEMORY COMMAND
+//! - [`admin`]: CONFIG INFO MEMORY COMMAND ROLE WAIT LASTSAVE
 //! - [`subscribe`]: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBSUB
 //! - [`transaction`]: MULTI WATCH UNWATCH and the transaction state they change
 //! - [`exec`]: commands sent while in MULTI, and EXEC, which runs queued local commands
@@ -58,6 +58,9 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
             Ok((Reply::Nil, Flow::Replied))
         }
         Local::PubSub => Ok((subscribe::pubsub(args, session).await?, Flow::Continue)),
+        Local::Role => admin::role(),
+        Local::Wait => admin::wait(args),
+        Local::LastSave => admin::lastsave(session),
     }
 }
 
