@@ -320,6 +320,7 @@ mod tests {
             ("unlink", &["k"]),
             ("xadd", &["s", "MAXLEN", "~", "5", "*", "f", "v"]),
             ("xdel", &["s", "1-1"]),
+            ("xgroup", &["HELP"]),
             ("xlen", &["s"]),
             ("xread", &["COUNT", "1", "STREAMS", "s", "t", "0", "$"]),
             ("xrange", &["s", "-", "+", "COUNT", "2"]),

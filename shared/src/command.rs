@@ -376,6 +376,34 @@ pub struct StreamTrim {
     pub limit: u64,
 }
 
+/// The id argument of `XGROUP CREATE|SETID`, which Redis parses after the key and group
+/// lookups (so a malformed one travels as `Invalid`).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum XGroupId {
+    Id(StreamId),
+    /// `$`: the stream's last id.
+    Last,
+    Invalid,
+}
+
+/// An `XGROUP` subcommand (besides `HELP`).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum XGroupOp {
+    /// `CREATE key group id|$ [MKSTREAM] [ENTRIESREAD n]`; `entries_read` -1 when not given.
+    Create {
+        id: XGroupId,
+        mkstream: bool,
+        entries_read: i64,
+    },
+    /// `SETID key group id|$ [ENTRIESREAD n]`.
+    SetId { id: XGroupId, entries_read: i64 },
+    Destroy,
+    CreateConsumer { consumer: Vec<u8> },
+    DelConsumer { consumer: Vec<u8> },
+}
+
 /// One id argument of `XREAD`. Errors Redis reports only after checking the type of the
 /// keys before it travel as variants, so storaged answers them in Redis's order.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -1235,6 +1263,18 @@ pub enum Command {
         entries_added: Option<u64>,
         max_deleted: Option<StreamId>,
     },
+    /// `XGROUP CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER key group ...`. `sub` is the
+    /// subcommand as typed and `late_syntax` a syntax error Redis reports only after the key
+    /// and group lookups (too many arguments for CREATE/SETID), both for its error text.
+    XGroup {
+        key: Vec<u8>,
+        group: Vec<u8>,
+        op: XGroupOp,
+        sub: Vec<u8>,
+        late_syntax: bool,
+    },
+    /// `XGROUP HELP`.
+    XGroupHelp,
     /// `XREAD [COUNT n] STREAMS key... id...` without `BLOCK` (with it, a
     /// [`Command::BlockingPop`] of [`BlockingOp::StreamRead`]): `count` 0 means no limit.
     XRead {
@@ -1507,6 +1547,8 @@ command_kinds! {
     XTrim => "xtrim",
     XSetId => "xsetid",
     XRead => "xread",
+    XGroup => "xgroup|create",
+    XGroupHelp => "xgroup|help",
     FunctionStats => "function|stats",
     FunctionKill => "function|kill",
     FunctionHelp => "function|help",

@@ -936,3 +936,121 @@ fn a_resent_xadd_adds_once_and_returns_the_same_id_after_a_crash() {
         "{entries:?}"
     );
 }
+
+#[test]
+fn xgroup_matches_redis() {
+    let d = Differ::start();
+    d.check(&[
+        &["XADD", "g1", "1-1", "a", "b"],
+        &["XGROUP", "CREATE", "nokey", "grp", "$"],
+        &["XGROUP", "CREATE", "nokey", "grp", "x"],
+        &["XGROUP", "CREATE", "g1", "grp", "x"],
+        &["XGROUP", "CREATE", "g1", "grp", "$"],
+        &["XGROUP", "CREATE", "g1", "grp", "0"],
+        &["XGROUP", "CREATE", "g1", "grp", "x"],
+        &["XGROUP", "CREATE", "g1", "grp2", "0", "MKSTREAM"],
+        &["XGROUP", "CREATE", "g1", "grp3", "0", "ENTRIESREAD", "-2"],
+        &["XGROUP", "CREATE", "g1", "grp3", "0", "ENTRIESREAD", "x"],
+        &["XGROUP", "CREATE", "g1", "grp3", "0", "ENTRIESREAD", "5"],
+        &["XGROUP", "CREATE", "g1", "grp4", "-"],
+        &["XGROUP", "Create", "g1", "grp3", "0", "bogus"],
+        &["XGROUP", "CREATE", "nokey", "grp3", "0", "bogus"],
+        &[
+            "XGROUP", "CREATE", "g1", "g5", "0", "MKSTREAM", "MKSTREAM", "MKSTREAM", "MKSTREAM",
+        ],
+        &[
+            "XGROUP", "CREATE", "nokey", "g5", "0", "MKSTREAM", "MKSTREAM", "MKSTREAM", "MKSTREAM",
+        ],
+        &["EXISTS", "nokey"],
+        &["XGROUP", "CREATE", "mk", "g", "x", "MKSTREAM"],
+        &["EXISTS", "mk"],
+        &["XGROUP", "CREATE", "mk", "g", "$", "MKSTREAM"],
+        &["XLEN", "mk"],
+        &["TYPE", "mk"],
+        &["XGROUP", "CREATE", "mk", "g", "$", "MKSTREAM"],
+        &["XGROUP", "SETID", "nokey", "grp", "0"],
+        &["XGROUP", "SETID", "g1", "nogrp", "0"],
+        &["XGROUP", "SETID", "g1", "grp", "-"],
+        &["XGROUP", "SETID", "g1", "grp", "+"],
+        &["XGROUP", "SETID", "g1", "grp", "$"],
+        &["XGROUP", "SETID", "g1", "grp", "x"],
+        &["XGROUP", "SETID", "g1", "grp", "0", "MKSTREAM"],
+        &["XGROUP", "SETID", "g1", "grp", "0", "ENTRIESREAD", "3"],
+        &[
+            "XGROUP",
+            "SETID",
+            "g1",
+            "grp",
+            "0",
+            "ENTRIESREAD",
+            "3",
+            "ENTRIESREAD",
+            "4",
+        ],
+        &["XGROUP", "SETID", "g1", "grp", "0", "ENTRIESREAD"],
+        &["XGROUP", "CREATECONSUMER", "g1", "grp", "c1"],
+        &["XGROUP", "CREATECONSUMER", "g1", "grp", "c1"],
+        &["XGROUP", "CREATECONSUMER", "g1", "grp", "c2"],
+        &["XGROUP", "CREATECONSUMER", "g1", "nogrp", "c1"],
+        &["XGROUP", "CREATECONSUMER", "nokey", "grp", "c1"],
+        &["XGROUP", "CREATECONSUMER", "g1", "grp"],
+        &["XGROUP", "DELCONSUMER", "g1", "grp", "c1"],
+        &["XGROUP", "DELCONSUMER", "g1", "grp", "c1"],
+        &["XGROUP", "DELCONSUMER", "g1", "nogrp", "c1"],
+        &["XGROUP", "DESTROY", "g1", "grp"],
+        &["XGROUP", "DESTROY", "g1", "grp"],
+        &["XGROUP", "CREATECONSUMER", "g1", "grp", "c2"],
+        &["XGROUP", "CREATE", "g1", "grp", "0"],
+        &["XGROUP", "CREATECONSUMER", "g1", "grp", "c2"],
+        &["XGROUP", "DESTROY", "nokey", "grp"],
+        &["XGROUP", "DESTROY", "g1", "grp", "extra"],
+        &["SET", "str", "x"],
+        &["XGROUP", "DESTROY", "str", "g"],
+        &["XGROUP", "CREATE", "str", "g", "0"],
+        &["XGROUP", "CREATE", "str", "g", "0", "bogus"],
+        &["XGROUP", "bogus"],
+        &["XGROUP", "CREATE", "g1"],
+        &["XGROUP", "HELP"],
+        &["XGROUP", "HELP", "x"],
+        &["XGROUP"],
+        // Groups live with the stream: gone with DEL, copied by RENAME/COPY.
+        &["RENAME", "g1", "g2"],
+        &["XGROUP", "CREATE", "g2", "grp", "0"],
+        &["COPY", "g2", "g3"],
+        &["XGROUP", "CREATE", "g3", "grp2", "0"],
+        &["XGROUP", "CREATECONSUMER", "g3", "grp", "c2"],
+        &["DEL", "g2"],
+        &["XADD", "g2", "1-1", "a", "b"],
+        &["XGROUP", "CREATE", "g2", "grp", "0"],
+        &["MULTI"],
+        &["XGROUP", "CREATE", "m", "g", "$", "MKSTREAM"],
+        &["XGROUP", "CREATE", "m", "g", "$", "MKSTREAM"],
+        &["EXEC"],
+    ]);
+}
+
+#[test]
+fn xgroup_events_match_redis() {
+    let d = Differ::start();
+    let script: &[&[&str]] = &[
+        &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
+        &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
+        &["XGROUP", "CREATE", "s", "h", "0"],
+        &["XGROUP", "SETID", "s", "g", "0"],
+        &["XGROUP", "CREATECONSUMER", "s", "g", "c"],
+        &["XGROUP", "CREATECONSUMER", "s", "g", "c"],
+        &["XGROUP", "DELCONSUMER", "s", "g", "c"],
+        &["XGROUP", "DELCONSUMER", "s", "g", "c"],
+        &["XGROUP", "DESTROY", "s", "g"],
+        &["XGROUP", "DESTROY", "s", "g"],
+        &["XGROUP", "CREATE", "missing", "g", "$"],
+    ];
+    for flags in ["KEA", "KEAn", "Et"] {
+        let ours = events(&d.tandem().addr(), flags, script);
+        let theirs = events(&d.reference().addr(), flags, script);
+        assert_eq!(
+            ours, theirs,
+            "events differ (tandem left) for flags {flags:?}"
+        );
+    }
+}

@@ -1,5 +1,5 @@
 //! Parsers for the stream commands (`XADD`, `XRANGE`, `XREVRANGE`, `XLEN`, `XDEL`, `XTRIM`,
-//! `XSETID`, `XREAD`), issue 16.
+//! `XSETID`, `XREAD`, `XGROUP`), issue 16.
 //!
 //! Each parser ports its Redis 7.0 argument walk (`t_stream.c`), so the errors come in
 //! Redis's order with Redis's texts: malformed ids (`streamParseIDOrReply`, with its
@@ -10,7 +10,7 @@
 
 use bytes::Bytes;
 use tandem_shared::command::{
-    BlockingOp, StreamId, StreamTrim, StreamTrimKind, Wait, XAddId, XReadId,
+    BlockingOp, StreamId, StreamTrim, StreamTrimKind, Wait, XAddId, XGroupId, XGroupOp, XReadId,
 };
 use tandem_shared::Command;
 
@@ -512,6 +512,111 @@ fn block_deadline(arg: &[u8], now_ms: i64) -> Result<u64, CommandError> {
     Ok(u64::try_from(now_ms + ms).unwrap_or(0))
 }
 
+/// `XGROUP CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER|HELP`: Redis's walk of
+/// `xgroupCommand`. The options of CREATE and SETID are checked here, before the key is
+/// looked up; the id, the key's and group's existence and a CREATE/SETID with too many
+/// arguments after that, in storaged.
+///
+/// # Errors
+/// Redis's texts for an unknown subcommand, a subcommand's arity, a bad option or
+/// `ENTRIESREAD` value.
+pub fn xgroup(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let sub = args.next_bytes()?;
+    let container = COMMANDS
+        .iter()
+        .find(|s| s.name == "xgroup")
+        .ok_or(CommandError::Syntax)?;
+    let spec = container.checked_subcommand(&sub, args.remaining())?;
+    if spec.name == "xgroup|help" {
+        return Ok(Command::XGroupHelp);
+    }
+    let argv = args.rest();
+    let syntax = || {
+        CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
+            String::from_utf8_lossy(&sub)
+        ))
+    };
+    let (Some(key), Some(group)) = (argv.first(), argv.get(1)) else {
+        return Err(CommandError::Syntax);
+    };
+    let create = spec.name == "xgroup|create";
+    let mut mkstream = false;
+    let mut entries_read: i64 = -1;
+    if create || spec.name == "xgroup|setid" {
+        let mut i = 3;
+        while i < argv.len() {
+            if create && argv[i].eq_ignore_ascii_case(b"mkstream") {
+                mkstream = true;
+                i += 1;
+            } else if argv[i].eq_ignore_ascii_case(b"entriesread") && i + 1 < argv.len() {
+                entries_read = parse_i64(&argv[i + 1]).ok_or(CommandError::NotInteger)?;
+                if entries_read < -1 {
+                    return Err(CommandError::err(
+                        "value for ENTRIESREAD must be positive or -1",
+                    ));
+                }
+                i += 2;
+            } else {
+                return Err(syntax());
+            }
+        }
+    }
+    let group_id = |strict: bool| -> XGroupId {
+        let Some(arg) = argv.get(2) else {
+            return XGroupId::Invalid;
+        };
+        if c_str(arg) == b"$" {
+            return XGroupId::Last;
+        }
+        match parse_id(arg, 0, strict, false) {
+            Some(ParsedId::Id(id)) => XGroupId::Id(id),
+            _ => XGroupId::Invalid,
+        }
+    };
+    let consumer = || argv.get(2).map(|c| c.to_vec()).unwrap_or_default();
+    // Redis runs CREATE with 5 to 8 arguments and SETID with 5 or 7, counting the command
+    // and subcommand names; others fall to its syntax error after the lookups.
+    let total = argv.len() + 2;
+    let (op, late_syntax) = match spec.name {
+        "xgroup|create" => (
+            XGroupOp::Create {
+                id: group_id(true),
+                mkstream,
+                entries_read,
+            },
+            total > 8,
+        ),
+        "xgroup|setid" => (
+            XGroupOp::SetId {
+                id: group_id(false),
+                entries_read,
+            },
+            total != 5 && total != 7,
+        ),
+        "xgroup|destroy" => (XGroupOp::Destroy, false),
+        "xgroup|createconsumer" => (
+            XGroupOp::CreateConsumer {
+                consumer: consumer(),
+            },
+            false,
+        ),
+        _ => (
+            XGroupOp::DelConsumer {
+                consumer: consumer(),
+            },
+            false,
+        ),
+    };
+    Ok(Command::XGroup {
+        key: key.to_vec(),
+        group: group.to_vec(),
+        op,
+        sub: sub.to_vec(),
+        late_syntax,
+    })
+}
+
 /// The stream commands' rows of the command table ([`crate::table`]), each beside its
 /// parser above; values from redis-server 7.0's `COMMAND INFO`/`COMMAND DOCS`
 /// (`commands/tools/row-from-redis`).
@@ -807,6 +912,218 @@ pub static COMMANDS: &[CommandSpec] = &[
         },
         handler: Handler::Storage(xread),
     },
+    // From redis-server 7.0.15.
+    CommandSpec {
+        name: "xgroup",
+        arity: -2,
+        flags: flags!(),
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: acl!(SLOW),
+        tips: &[],
+        key_specs: &[],
+        subcommands: &[
+            CommandSpec {
+                name: "xgroup|create",
+                arity: -5,
+                flags: flags!(WRITE | DENYOOM),
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl: acl!(WRITE | STREAM | SLOW),
+                tips: &[],
+                key_specs: &[
+                    KeySpec::new(key_flags!(RW | INSERT), index(2), range(0, 1, 0)),
+                ],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Create a consumer group.",
+                    since: "5.0.0",
+                    group: "stream",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[
+                        ("7.0.0", "Added the `entries_read` named argument."),
+                    ],
+                    arguments: &[
+                        arg("key", T::Key).key_spec(0),
+                        arg("groupname", T::String),
+                        arg("id", T::OneOf).args(&[
+                                arg("id", T::String),
+                                arg("new_id", T::PureToken).token("$"),
+                            ]),
+                        arg("mkstream", T::PureToken).token("MKSTREAM").optional(),
+                        arg("entries_read", T::Integer).token("ENTRIESREAD").optional(),
+                    ],
+                },
+                handler: Handler::Storage(xgroup),
+            },
+            CommandSpec {
+                name: "xgroup|createconsumer",
+                arity: 5,
+                flags: flags!(WRITE | DENYOOM),
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl: acl!(WRITE | STREAM | SLOW),
+                tips: &[],
+                key_specs: &[
+                    KeySpec::new(key_flags!(RW | INSERT), index(2), range(0, 1, 0)),
+                ],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Create a consumer in a consumer group.",
+                    since: "6.2.0",
+                    group: "stream",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[
+                        arg("key", T::Key).key_spec(0),
+                        arg("groupname", T::String),
+                        arg("consumername", T::String),
+                    ],
+                },
+                handler: Handler::Storage(xgroup),
+            },
+            CommandSpec {
+                name: "xgroup|delconsumer",
+                arity: 5,
+                flags: flags!(WRITE),
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl: acl!(WRITE | STREAM | SLOW),
+                tips: &[],
+                key_specs: &[
+                    KeySpec::new(key_flags!(RW | DELETE), index(2), range(0, 1, 0)),
+                ],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Delete a consumer from a consumer group.",
+                    since: "5.0.0",
+                    group: "stream",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[
+                        arg("key", T::Key).key_spec(0),
+                        arg("groupname", T::String),
+                        arg("consumername", T::String),
+                    ],
+                },
+                handler: Handler::Storage(xgroup),
+            },
+            CommandSpec {
+                name: "xgroup|destroy",
+                arity: 4,
+                flags: flags!(WRITE),
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl: acl!(WRITE | STREAM | SLOW),
+                tips: &[],
+                key_specs: &[
+                    KeySpec::new(key_flags!(RW | DELETE), index(2), range(0, 1, 0)),
+                ],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Destroy a consumer group.",
+                    since: "5.0.0",
+                    group: "stream",
+                    complexity: "O(N) where N is the number of entries in the group's pending entries list (PEL).",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[
+                        arg("key", T::Key).key_spec(0),
+                        arg("groupname", T::String),
+                    ],
+                },
+                handler: Handler::Storage(xgroup),
+            },
+            CommandSpec {
+                name: "xgroup|setid",
+                arity: -5,
+                flags: flags!(WRITE),
+                first_key: 2,
+                last_key: 2,
+                step: 1,
+                acl: acl!(WRITE | STREAM | SLOW),
+                tips: &[],
+                key_specs: &[
+                    KeySpec::new(key_flags!(RW | UPDATE), index(2), range(0, 1, 0)),
+                ],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Set a consumer group to an arbitrary last delivered ID value.",
+                    since: "5.0.0",
+                    group: "stream",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[
+                        ("7.0.0", "Added the optional `entries_read` argument."),
+                    ],
+                    arguments: &[
+                        arg("key", T::Key).key_spec(0),
+                        arg("groupname", T::String),
+                        arg("id", T::OneOf).args(&[
+                                arg("id", T::String),
+                                arg("new_id", T::PureToken).token("$"),
+                            ]),
+                        arg("entries_read", T::Integer).token("ENTRIESREAD").optional(),
+                    ],
+                },
+                handler: Handler::Storage(xgroup),
+            },
+            CommandSpec {
+                name: "xgroup|help",
+                arity: 2,
+                flags: flags!(LOADING | STALE),
+                first_key: 0,
+                last_key: 0,
+                step: 0,
+                acl: acl!(STREAM | SLOW),
+                tips: &[],
+                key_specs: &[],
+                subcommands: &[],
+                doc: Doc {
+                    summary: "Show helpful text about the different subcommands",
+                    since: "5.0.0",
+                    group: "stream",
+                    complexity: "O(1)",
+                    doc_flags: &[],
+                    deprecated_since: "",
+                    replaced_by: "",
+                    history: &[],
+                    arguments: &[],
+                },
+                handler: Handler::Storage(xgroup),
+            },
+        ],
+        doc: Doc {
+            summary: "A container for consumer groups commands",
+            since: "5.0.0",
+            group: "stream",
+            complexity: "Depends on subcommand.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[],
+        },
+        handler: Handler::Storage(xgroup),
+    },
 ];
 
 #[cfg(test)]
@@ -1078,5 +1395,85 @@ mod tests {
         );
         assert_eq!(e(&["BOGUS", "STREAMS", "s", "0"]), "ERR syntax error");
         assert_eq!(e(&["COUNT", "1", "s", "0"]), "ERR syntax error");
+    }
+
+    #[test]
+    fn xgroup_options_before_the_lookup_and_the_rest_after() {
+        assert_eq!(
+            run(
+                xgroup,
+                &["create", "s", "g", "$", "MKSTREAM", "ENTRIESREAD", "-1"]
+            ),
+            Ok(Command::XGroup {
+                key: b"s".to_vec(),
+                group: b"g".to_vec(),
+                op: XGroupOp::Create {
+                    id: XGroupId::Last,
+                    mkstream: true,
+                    entries_read: -1,
+                },
+                sub: b"create".to_vec(),
+                late_syntax: false,
+            })
+        );
+        // CREATE's id is strict, SETID's is not; both travel unchecked.
+        let Ok(Command::XGroup { op, .. }) = run(xgroup, &["CREATE", "s", "g", "-"]) else {
+            panic!("parses");
+        };
+        assert_eq!(
+            op,
+            XGroupOp::Create {
+                id: XGroupId::Invalid,
+                mkstream: false,
+                entries_read: -1
+            }
+        );
+        let Ok(Command::XGroup {
+            op, late_syntax, ..
+        }) = run(
+            xgroup,
+            &[
+                "SETID",
+                "s",
+                "g",
+                "-",
+                "ENTRIESREAD",
+                "1",
+                "ENTRIESREAD",
+                "2",
+            ],
+        )
+        else {
+            panic!("parses");
+        };
+        assert_eq!(
+            op,
+            XGroupOp::SetId {
+                id: XGroupId::Id(MIN_ID),
+                entries_read: 2
+            }
+        );
+        assert!(late_syntax);
+        assert_eq!(
+            err(xgroup, &["Create", "s", "g", "0", "bogus"]),
+            "ERR unknown subcommand or wrong number of arguments for 'Create'. Try XGROUP HELP."
+        );
+        assert_eq!(
+            err(xgroup, &["SETID", "s", "g", "0", "MKSTREAM"]),
+            "ERR unknown subcommand or wrong number of arguments for 'SETID'. Try XGROUP HELP."
+        );
+        assert_eq!(
+            err(xgroup, &["CREATE", "s", "g", "0", "ENTRIESREAD", "-2"]),
+            "ERR value for ENTRIESREAD must be positive or -1"
+        );
+        assert_eq!(
+            err(xgroup, &["bogus"]),
+            "ERR unknown subcommand 'bogus'. Try XGROUP HELP."
+        );
+        assert_eq!(
+            err(xgroup, &["destroy", "s", "g", "x"]),
+            "ERR wrong number of arguments for 'xgroup|destroy' command"
+        );
+        assert_eq!(run(xgroup, &["help"]), Ok(Command::XGroupHelp));
     }
 }

@@ -33,7 +33,8 @@ pub use message::{
 ///     `Reply::HumanDouble`.
 ///     HyperLogLog: `PfAdd`, `PfCount`, `PfMerge`, `PfDebug` (`PfDebugOp`), `PfSelfTest`.
 ///     Streams: `XAdd`, `XRange`, `XLen`, `XDel`, `XTrim`, `XSetId`, `XRead`,
-///     `BlockingOp::StreamRead`; `ScanType::Stream`; `Reply::PairMap`.
+///     `BlockingOp::StreamRead`, `XGroup` (`XGroupOp`, `XGroupId`), `XGroupHelp`;
+///     `ScanType::Stream`; `Reply::PairMap`.
 pub const PROTOCOL_VERSION: u8 = 5;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).

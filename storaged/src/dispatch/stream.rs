@@ -1,11 +1,12 @@
 //! Streams: XLEN, XRANGE, XREVRANGE, XREAD (its BLOCK form is a blocking pop: `pop.rs`);
-//! XADD, XDEL, XTRIM, XSETID,
+//! XADD, XDEL, XTRIM, XSETID, XGROUP (and its HELP),
 //! each write with Redis 7.0's keyspace events (`xadd` then `xtrim`, `xdel`, `xtrim`,
-//! `xsetid`, class `t`).
+//! `xsetid`, `xgroup-*`, class `t`).
 
 use tandem_shared::command::{
     ArchivedCommand, ArchivedStreamId, ArchivedStreamTrim, ArchivedStreamTrimKind, ArchivedXAddId,
-    ArchivedXReadId, StreamId, StreamTrim, StreamTrimKind, XAddId, XReadId,
+    ArchivedXGroupId, ArchivedXGroupOp, ArchivedXReadId, StreamId, StreamTrim, StreamTrimKind,
+    XAddId, XGroupId, XGroupOp, XReadId,
 };
 use tandem_shared::Reply;
 
@@ -47,6 +48,7 @@ pub(super) fn read<S: StoreRead + ?Sized>(
             count.as_ref().map(|c| c.to_native()),
             *rev,
         ),
+        C::XGroupHelp => Ok(stream::xgroup_help()),
         C::XRead { count, keys, ids } => {
             let ids: Vec<XReadId> = ids.iter().map(read_id).collect();
             stream::xread(s, at, count.to_native(), &key_slices(keys), &ids)
@@ -114,6 +116,36 @@ pub(super) fn write<E: KvEngine>(
                 }
             })
         }
+        C::XGroup {
+            key,
+            group,
+            op,
+            sub,
+            late_syntax,
+        } => {
+            let op = group_op(op);
+            let r = stream::xgroup(w, at, key, group, &op, sub, *late_syntax, at.now_ms);
+            let (created, event) = match &op {
+                XGroupOp::Create { .. } => (false, "xgroup-create"),
+                XGroupOp::SetId { .. } => (false, "xgroup-setid"),
+                XGroupOp::Destroy => (true, "xgroup-destroy"),
+                XGroupOp::CreateConsumer { .. } => (true, "xgroup-createconsumer"),
+                XGroupOp::DelConsumer { .. } => (false, "xgroup-delconsumer"),
+            };
+            done(w, r, |e, reply| {
+                let ok = match reply {
+                    Reply::Simple(_) => true,
+                    // DESTROY and CREATECONSUMER announce only what they did, DELCONSUMER
+                    // only a consumer that was there (whatever its pending count).
+                    Reply::Integer(n) if created => *n == 1,
+                    Reply::Integer(_) => e.touched(db, key),
+                    _ => false,
+                };
+                if ok {
+                    e.write(T, event, db, key);
+                }
+            })
+        }
         C::XSetId {
             key,
             last,
@@ -150,6 +182,39 @@ fn add_id(a: &ArchivedXAddId) -> XAddId {
         ArchivedXAddId::Auto => XAddId::Auto,
         ArchivedXAddId::AutoSeq(ms) => XAddId::AutoSeq(ms.to_native()),
         ArchivedXAddId::Explicit(i) => XAddId::Explicit(id(i)),
+    }
+}
+
+fn group_op(a: &ArchivedXGroupOp) -> XGroupOp {
+    let gid = |g: &ArchivedXGroupId| match g {
+        ArchivedXGroupId::Id(i) => XGroupId::Id(id(i)),
+        ArchivedXGroupId::Last => XGroupId::Last,
+        ArchivedXGroupId::Invalid => XGroupId::Invalid,
+    };
+    match a {
+        ArchivedXGroupOp::Create {
+            id: g,
+            mkstream,
+            entries_read,
+        } => XGroupOp::Create {
+            id: gid(g),
+            mkstream: *mkstream,
+            entries_read: entries_read.to_native(),
+        },
+        ArchivedXGroupOp::SetId {
+            id: g,
+            entries_read,
+        } => XGroupOp::SetId {
+            id: gid(g),
+            entries_read: entries_read.to_native(),
+        },
+        ArchivedXGroupOp::Destroy => XGroupOp::Destroy,
+        ArchivedXGroupOp::CreateConsumer { consumer } => XGroupOp::CreateConsumer {
+            consumer: consumer.to_vec(),
+        },
+        ArchivedXGroupOp::DelConsumer { consumer } => XGroupOp::DelConsumer {
+            consumer: consumer.to_vec(),
+        },
     }
 }
 

@@ -1,12 +1,14 @@
 //! Stream commands (`XADD`, `XRANGE`, `XREVRANGE`, `XLEN`, `XDEL`, `XTRIM`, `XSETID`,
-//! `XREAD` without `BLOCK`) with Redis 7.0 semantics (issue 16).
+//! `XREAD` and what a blocked one reads, `XGROUP`) with Redis 7.0 semantics (issue 16).
 //!
 //! A stream is a metadata record (type `stream`, `size` = number of entries, so `XLEN` is
 //! one point read) whose 80-byte payload holds the stream's state ([`State`]: last id,
 //! first id, max deleted id, entries added, group count, and the tail "node" the next entry
 //! joins), plus one `sub` record per entry: sub-key `0x01 | ms: u64 BE | seq: u64 BE`, so
 //! the entries of a key lie in id order and `XRANGE` is one range scan; value the entry's
-//! node number and its field/value pairs (layout in `docs/ENCODING.md`, Stream).
+//! node number and its field/value pairs; consumer groups, their consumers and (later)
+//! pending entries are sub-keys of their own tags beside them (layout in
+//! `docs/ENCODING.md`, Stream).
 //!
 //! Nodes mirror Redis's listpack nodes of `stream-node-max-entries` (100) entries, which
 //! decide what `MAXLEN ~`/`MINID ~` trim: whole nodes only. Redis also closes a node at
@@ -25,7 +27,9 @@
 //! the key lookup are `Reply::Error` replies in Redis's text, written after nothing is
 //! changed. This module sees only [`StoreRead`]/[`StoreWrite`].
 
-use tandem_shared::command::{StreamId, StreamTrim, StreamTrimKind, XAddId, XReadId};
+use tandem_shared::command::{
+    StreamId, StreamTrim, StreamTrimKind, XAddId, XGroupId, XGroupOp, XReadId,
+};
 use tandem_shared::{Reply, StorageError};
 
 use super::{lookup_read, lookup_write, store_record, At, CmdResult};
@@ -41,8 +45,19 @@ pub const NODE_MAX_ENTRIES: u64 = 100;
 /// every read of the stream).
 pub const POINT_DELETES_MAX: u64 = 32;
 
-/// Tag byte of an entry sub-key; other tags are reserved for consumer-group state.
+/// Tag byte of an entry sub-key; the next ones hold consumer-group state.
 const ENTRY_TAG: u8 = 0x01;
+
+/// A consumer group: `0x02 | name`, value `last id ms | seq | entries_read: i64 BE`.
+const GROUP_TAG: u8 = 0x02;
+
+/// A pending entry of a group: `0x03 | name_len: u32 BE | group | ms | seq`, value
+/// `consumer_len: u32 BE | consumer | delivery_ms: u64 BE | deliveries: u64 BE`.
+const PEL_TAG: u8 = 0x03;
+
+/// A consumer of a group: `0x04 | name_len: u32 BE | group | consumer`, value
+/// `seen_ms: u64 BE`.
+const CONSUMER_TAG: u8 = 0x04;
 
 /// Length of the metadata payload.
 const STATE_LEN: usize = 80;
@@ -946,6 +961,205 @@ pub fn resolve_ids<S: StoreRead + ?Sized>(
             XReadId::NewOnly | XReadId::Invalid => Ok(MAX),
         })
         .collect()
+}
+
+/// `0x03 | len | group` or `0x04 | len | group`: the prefix of a group's pending entries or
+/// consumers.
+fn group_scoped(tag: u8, group: &[u8]) -> Vec<u8> {
+    let mut s = Vec::with_capacity(5 + group.len());
+    s.push(tag);
+    s.extend_from_slice(&(group.len() as u32).to_be_bytes());
+    s.extend_from_slice(group);
+    s
+}
+
+impl Stream<'_> {
+    fn sub(&self, suffix: &[u8]) -> Vec<u8> {
+        keys::sub_key(self.db, self.key, self.rec.version, suffix)
+    }
+
+    fn group_key(&self, group: &[u8]) -> Vec<u8> {
+        let mut suffix = vec![GROUP_TAG];
+        suffix.extend_from_slice(group);
+        self.sub(&suffix)
+    }
+
+    fn consumer_key(&self, group: &[u8], consumer: &[u8]) -> Vec<u8> {
+        let mut suffix = group_scoped(CONSUMER_TAG, group);
+        suffix.extend_from_slice(consumer);
+        self.sub(&suffix)
+    }
+}
+
+/// A group record's value.
+fn encode_group(last: StreamId, entries_read: i64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(24);
+    v.extend_from_slice(&last.ms.to_be_bytes());
+    v.extend_from_slice(&last.seq.to_be_bytes());
+    v.extend_from_slice(&entries_read.to_be_bytes());
+    v
+}
+
+const KEY_MUST_EXIST: &str = "The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+
+/// `XGROUP` (every subcommand but HELP), checks in Redis's order: the key's type, its
+/// existence (unless `CREATE … MKSTREAM`), the group's (for SETID, CREATECONSUMER,
+/// DELCONSUMER), then the subcommand's own. Replies OK, `BUSYGROUP`, 1/0 (DESTROY,
+/// CREATECONSUMER) or the consumer's pending count (DELCONSUMER).
+///
+/// # Errors
+/// `WRONGTYPE`; storage failures.
+#[allow(clippy::too_many_arguments)]
+pub fn xgroup<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    key: &[u8],
+    group: &[u8],
+    op: &XGroupOp,
+    sub: &[u8],
+    late_syntax: bool,
+    now_ms: u64,
+) -> CmdResult {
+    let mkstream = matches!(op, XGroupOp::Create { mkstream: true, .. });
+    // With MKSTREAM a missing key is a new empty stream, stored only if the group is made.
+    let Some(mut s) = Stream::open(w, at, key, mkstream)? else {
+        return err(KEY_MUST_EXIST);
+    };
+    let is_new = s.old.is_none();
+    let group_key = s.group_key(group);
+    let exists = !is_new && w.get(Cf::Sub, &group_key)?.is_some();
+    if !exists && !matches!(op, XGroupOp::Create { .. } | XGroupOp::Destroy) {
+        return Ok(Reply::Error(format!(
+            "NOGROUP No such consumer group '{}' for key name '{}'",
+            String::from_utf8_lossy(group),
+            String::from_utf8_lossy(key)
+        )));
+    }
+    if late_syntax {
+        return err(&format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
+            String::from_utf8_lossy(sub)
+        ));
+    }
+    let resolve = |id: &XGroupId, s: &Stream<'_>| match *id {
+        XGroupId::Id(id) => Some(id),
+        XGroupId::Last => Some(s.state.last_id),
+        XGroupId::Invalid => None,
+    };
+    const INVALID: &str = "Invalid stream ID specified as stream command argument";
+    match op {
+        XGroupOp::Create {
+            id, entries_read, ..
+        } => {
+            let Some(id) = resolve(id, &s) else {
+                return err(INVALID);
+            };
+            if exists {
+                return Ok(Reply::Error(
+                    "BUSYGROUP Consumer Group name already exists".to_owned(),
+                ));
+            }
+            w.put(Cf::Sub, group_key, encode_group(id, *entries_read));
+            s.state.groups += 1;
+            s.store(w);
+            Ok(Reply::ok())
+        }
+        XGroupOp::SetId { id, entries_read } => {
+            let Some(id) = resolve(id, &s) else {
+                return err(INVALID);
+            };
+            w.put(Cf::Sub, group_key, encode_group(id, *entries_read));
+            Ok(Reply::ok())
+        }
+        XGroupOp::Destroy => {
+            if !exists {
+                return Ok(Reply::Integer(0));
+            }
+            w.delete(Cf::Sub, group_key);
+            for tag in [PEL_TAG, CONSUMER_TAG] {
+                let start = s.sub(&group_scoped(tag, group));
+                let end = keys::prefix_end(&start).unwrap_or_else(|| vec![keys::DB_COUNT]);
+                w.delete_range(Cf::Sub, start, end);
+            }
+            s.state.groups = s.state.groups.saturating_sub(1);
+            s.store(w);
+            Ok(Reply::Integer(1))
+        }
+        XGroupOp::CreateConsumer { consumer } => {
+            let k = s.consumer_key(group, consumer);
+            if w.get(Cf::Sub, &k)?.is_some() {
+                return Ok(Reply::Integer(0));
+            }
+            w.put(Cf::Sub, k, now_ms.to_be_bytes().to_vec());
+            Ok(Reply::Integer(1))
+        }
+        XGroupOp::DelConsumer { consumer } => {
+            let k = s.consumer_key(group, consumer);
+            if w.get(Cf::Sub, &k)?.is_none() {
+                return Ok(Reply::Integer(0));
+            }
+            // Its pending entries go with it.
+            let start = s.sub(&group_scoped(PEL_TAG, group));
+            let end = keys::prefix_end(&start).unwrap_or_else(|| vec![keys::DB_COUNT]);
+            let mut owned = Vec::new();
+            s_scan_pel(&*w, &start, &end, consumer, &mut owned)?;
+            let pending = owned.len() as i64;
+            for k in owned {
+                w.delete(Cf::Sub, k);
+            }
+            w.delete(Cf::Sub, k);
+            Ok(Reply::Integer(pending))
+        }
+    }
+}
+
+/// The keys of a group's pending entries owned by `consumer`.
+fn s_scan_pel<S: StoreRead + ?Sized>(
+    s: &S,
+    start: &[u8],
+    end: &[u8],
+    consumer: &[u8],
+    out: &mut Vec<Vec<u8>>,
+) -> Result<(), StorageError> {
+    s.scan(Cf::Sub, start, end, &mut |k, v| {
+        let owner = read_u32(v)
+            .and_then(|n| v.get(4..4 + n as usize))
+            .unwrap_or_default();
+        if owner == consumer {
+            out.push(k.to_vec());
+        }
+        true
+    })?;
+    Ok(())
+}
+
+/// `XGROUP HELP`, Redis 7.0's text.
+pub fn xgroup_help() -> Reply {
+    const LINES: &[&str] = &[
+        "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CREATE <key> <groupname> <id|$> [option]",
+        "    Create a new consumer group. Options are:",
+        "    * MKSTREAM",
+        "      Create the empty stream if it does not exist.",
+        "    * ENTRIESREAD entries_read",
+        "      Set the group's entries_read counter (internal use).",
+        "CREATECONSUMER <key> <groupname> <consumer>",
+        "    Create a new consumer in the specified group.",
+        "DELCONSUMER <key> <groupname> <consumer>",
+        "    Remove the specified consumer.",
+        "DESTROY <key> <groupname>",
+        "    Remove the specified group.",
+        "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+        "    Set the current group ID and entries_read counter.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    Reply::Array(
+        LINES
+            .iter()
+            .map(|l| Reply::Simple((*l).to_owned()))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

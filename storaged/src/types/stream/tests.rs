@@ -33,7 +33,8 @@ impl<E: KvEngine> Db<E> {
             .expect("xrange")
     }
 
-    /// Entry records physically present under the stream's version.
+    /// Sub-key records (entries, and group state) physically present under the stream's
+    /// version.
     fn entry_records(&self, key: &[u8]) -> usize {
         let Some(rec) = self
             .read(|s, at| crate::types::lookup(s, at, key))
@@ -467,4 +468,55 @@ proptest! {
     fn streams_behave_like_a_btreemap_on_rocksdb(ops in proptest::collection::vec(op(), 1..60)) {
         streams_behave_like_the_model(Db(TestDb::open_rocks()), ops)?;
     }
+}
+
+#[test]
+fn groups_are_sub_keys_counted_in_the_state_and_destroyed_whole() {
+    let mut db = Db(TestDb::open_rocks());
+    let run = |db: &mut Db<_>, group: &str, op: XGroupOp| {
+        db.write(|w, at| xgroup(w, at, b"s", group.as_bytes(), &op, b"x", false, 7))
+    };
+    let create = XGroupOp::Create {
+        id: XGroupId::Last,
+        mkstream: true,
+        entries_read: -1,
+    };
+    assert_eq!(run(&mut db, "g", create.clone()), Ok(Reply::ok()));
+    assert_eq!(run(&mut db, "g2", create.clone()), Ok(Reply::ok()));
+    for c in ["a", "b"] {
+        let op = XGroupOp::CreateConsumer {
+            consumer: c.as_bytes().to_vec(),
+        };
+        assert_eq!(run(&mut db, "g", op.clone()), Ok(Reply::Integer(1)));
+        // A group whose name extends `g` keeps its own consumers apart.
+        assert_eq!(run(&mut db, "g2", op), Ok(Reply::Integer(1)));
+    }
+    let state = |db: &Db<_>| {
+        let rec = db
+            .read(|s, at| crate::types::lookup(s, at, b"s"))
+            .expect("lookup")
+            .expect("stream");
+        State::decode(&rec.payload).expect("state")
+    };
+    assert_eq!(state(&db).groups, 2);
+    assert_eq!(db.entry_records(b"s"), 2 + 4);
+    assert_eq!(run(&mut db, "g", XGroupOp::Destroy), Ok(Reply::Integer(1)));
+    assert_eq!(state(&db).groups, 1);
+    assert_eq!(
+        db.entry_records(b"s"),
+        1 + 2,
+        "g's consumers went with it, g2's stayed"
+    );
+    assert_eq!(run(&mut db, "g", XGroupOp::Destroy), Ok(Reply::Integer(0)));
+    assert_eq!(
+        run(
+            &mut db,
+            "g2",
+            XGroupOp::DelConsumer {
+                consumer: b"a".to_vec()
+            }
+        ),
+        Ok(Reply::Integer(0))
+    );
+    assert_eq!(db.entry_records(b"s"), 1 + 1);
 }
