@@ -160,3 +160,25 @@ fn read_only_scripts_may_not_publish_or_pfcount_as_on_redis() {
         &["EVAL", "return redis.call('PUBLISH', 'c', 'm')", "0"],
     ]);
 }
+
+/// A read-only script that allocates without end on the read pool gets the memory error
+/// too (each read thread's Lua engine has the writer's cap), and storaged goes on serving
+/// read-only scripts and writes.
+#[test]
+fn a_read_only_script_allocating_without_end_gets_an_error_on_the_read_pool() {
+    let cluster = TestCluster::start();
+    let mut c = cluster.client();
+    let body =
+        "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 1000000) .. i end return #t";
+    let sha: String = redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(body)
+        .query(&mut c)
+        .expect("SCRIPT LOAD");
+    match run_command(&mut c, &["EVALSHA_RO", &sha, "0"]) {
+        Err(text) => assert!(text.contains("memory"), "{text}"),
+        Ok(v) => panic!("a script allocating 100 GB answered {v:?}"),
+    }
+    expect(&mut c, &["SET", "after", "ok"], ok());
+    expect(&mut c, &["EVAL_RO", GET_SCRIPT, "1", "after"], bulk("ok"));
+}
