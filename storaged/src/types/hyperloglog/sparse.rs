@@ -178,8 +178,10 @@ pub fn merge_into(v: &[u8], max: &mut [u8]) -> Result<(), Corrupt> {
     })
 }
 
-/// Adds each register's value to `histogram` (Redis's `hllSparseRegHisto`, which counts
-/// every opcode, then reports a sequence that does not cover exactly the registers).
+/// Adds each register's value to `histogram` (Redis's `hllSparseRegHisto`; Redis counts
+/// every opcode before it reports a sequence that covers too many registers, and its
+/// caller then drops the histogram, so stopping at the first excess register is the same).
+/// `histogram` holds partial counts after an error.
 ///
 /// # Errors
 /// [`Corrupt`] when the opcodes cover more or fewer registers than there are.
@@ -187,7 +189,10 @@ pub fn histogram(v: &[u8], histogram: &mut [u32; 64]) -> Result<(), Corrupt> {
     let mut idx = 0usize;
     for op in ops(v) {
         idx += op.span;
-        // span < 2^14 and at most one per byte of a value below 4 GiB: no overflow.
+        if idx > REGISTERS {
+            // Corrupt whatever follows; stopping here keeps the counts below 2^14 each.
+            return Err(Corrupt);
+        }
         histogram[usize::from(op.value)] += op.span as u32;
     }
     if idx == REGISTERS {
