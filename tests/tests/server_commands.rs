@@ -364,3 +364,76 @@ fn lastsave_is_the_start_up_time_until_a_save() {
     let mut other = differ.tandem().client();
     assert_eq!(run_command(&mut other, &["LASTSAVE"]), int(at));
 }
+
+#[test]
+fn client_subcommand_arity_and_unknown_subcommands_match_redis() {
+    Differ::start().check(&[
+        &["CLIENT", "ID", "x"],
+        &["CLIENT", "GETNAME", "x"],
+        &["CLIENT", "SETNAME"],
+        &["CLIENT", "SETNAME", "a", "b"],
+        &["CLIENT", "INFO", "x"],
+        &["CLIENT", "KILL"],
+        &["CLIENT", "UNBLOCK"],
+        &["CLIENT", "UNBLOCK", "1", "TIMEOUT", "x"],
+        &["CLIENT", "UNBLOCK", "1", "NEVER"],
+        &["CLIENT", "REPLY"],
+        &["CLIENT", "REPLY", "ON", "x"],
+        &["CLIENT", "HELP", "x"],
+        &["CLIENT", "LIST", "x"],
+        &["CLIENT", "NOSUCH"],
+        &["CLIENT", "NOSUCH", "a", "b"],
+        &["CLIENT"],
+    ]);
+}
+
+/// `CLIENT NO-TOUCH` and `CLIENT SETINFO` are Redis 7.2's (7.0 answers "unknown subcommand"):
+/// client libraries send SETINFO at connect, so tandem answers them as 7.2 does.
+#[test]
+fn client_setinfo_and_no_touch_answer_as_redis_7_2() {
+    let cluster = TestCluster::start();
+    let mut c = cluster.client();
+    expect(&mut c, &["CLIENT", "SETINFO", "LIB-NAME", "redis-rs"], ok());
+    expect(&mut c, &["CLIENT", "setinfo", "lib-ver", "0.1"], ok());
+    let Ok(Value::BulkString(info)) = run_command(&mut c, &["CLIENT", "INFO"]) else {
+        panic!("CLIENT INFO is not a string");
+    };
+    let info = String::from_utf8_lossy(&info).into_owned();
+    assert!(
+        info.contains(" lib-name=redis-rs lib-ver=0.1"),
+        "CLIENT INFO: {info}"
+    );
+    expect(
+        &mut c,
+        &["CLIENT", "SETINFO", "Lib-Name", "two words"],
+        err("ERR Lib-Name cannot contain spaces, newlines or special characters."),
+    );
+    expect(
+        &mut c,
+        &["CLIENT", "SETINFO", "nosuch", "two words"],
+        err("ERR Unrecognized option 'nosuch'"),
+    );
+    expect(
+        &mut c,
+        &["CLIENT", "SETINFO", "LIB-NAME"],
+        err("ERR wrong number of arguments for 'client|setinfo' command"),
+    );
+    expect(&mut c, &["CLIENT", "NO-TOUCH", "ON"], ok());
+    expect(&mut c, &["CLIENT", "NO-TOUCH", "off"], ok());
+    expect(
+        &mut c,
+        &["CLIENT", "NO-TOUCH", "maybe"],
+        err("ERR syntax error"),
+    );
+    expect(
+        &mut c,
+        &["CLIENT", "NO-TOUCH"],
+        err("ERR wrong number of arguments for 'client|no-touch' command"),
+    );
+    // 7.0 does not list them.
+    expect(
+        &mut c,
+        &["COMMAND", "INFO", "client|setinfo"],
+        Ok(Value::Array(vec![Value::Nil])),
+    );
+}

@@ -193,23 +193,32 @@ fn subcommand_arity(sub: &str) -> CommandError {
 
 /// `CLIENT <subcommand>`.
 pub fn client(mut args: Args, session: &mut Session) -> LocalResult {
-    let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
+    let sub_bytes = args.next_bytes()?;
+    let sub_raw = String::from_utf8_lossy(&sub_bytes).into_owned();
     let sub = sub_raw.to_ascii_lowercase();
     let n = args.remaining();
+    // NO-TOUCH and SETINFO are Redis 7.2's: 7.0 has no row for them (so COMMAND does not
+    // list them), but client libraries send SETINFO at connect, so they are answered as
+    // 7.2 answers them, arity checked here. Every other subcommand is checked by its row.
+    if !matches!(sub.as_str(), "no-touch" | "setinfo") {
+        tandem_commands::lookup(b"client")
+            .ok_or_else(|| CommandError::err("no CLIENT row"))?
+            .checked_subcommand(&sub_bytes, n)?;
+    }
     match sub.as_str() {
-        "id" if n == 0 => reply(Reply::Integer(session.state.id as i64)),
-        "getname" if n == 0 => reply(if session.state.name.is_empty() {
+        "id" => reply(Reply::Integer(session.state.id as i64)),
+        "getname" => reply(if session.state.name.is_empty() {
             Reply::Nil
         } else {
             Reply::Bulk(session.state.name.clone())
         }),
-        "setname" if n == 1 => {
+        "setname" => {
             let name = args.next_bytes()?;
             validate_name(&name)?;
             session.state.name = name.to_vec();
             reply(Reply::ok())
         }
-        "info" if n == 0 => reply(Reply::Verbatim(
+        "info" => reply(Reply::Verbatim(
             format!("{}\n", session.state.info_line()).into_bytes(),
         )),
         "list" => {
@@ -252,7 +261,6 @@ pub fn client(mut args: Args, session: &mut Session) -> LocalResult {
             reply(Reply::Verbatim(text.into_bytes()))
         }
         "kill" => client_kill(args, session),
-        "unblock" if n == 0 => Err(subcommand_arity(&sub)),
         "unblock" if n <= 2 => {
             let id = args.next_i64()?;
             let error = if args.remaining() == 0 || args.eat("TIMEOUT") {
@@ -271,21 +279,27 @@ pub fn client(mut args: Args, session: &mut Session) -> LocalResult {
             "unknown subcommand or wrong number of arguments for '{sub_raw}'. Try CLIENT HELP."
         ))),
         "setinfo" if n == 2 => {
-            let attr = String::from_utf8_lossy(&args.next_bytes()?).to_ascii_lowercase();
+            // Redis 7.2's order: the attribute first, then the value; both errors name the
+            // attribute as the client spelled it.
+            let attr = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
             let value = args.next_bytes()?;
+            let lib_name = attr.eq_ignore_ascii_case("lib-name");
+            if !lib_name && !attr.eq_ignore_ascii_case("lib-ver") {
+                return Err(CommandError::err(format!("Unrecognized option '{attr}'")));
+            }
             if value.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
                 return Err(CommandError::err(format!(
                     "{attr} cannot contain spaces, newlines or special characters."
                 )));
             }
-            match attr.as_str() {
-                "lib-name" => session.state.lib_name = value.to_vec(),
-                "lib-ver" => session.state.lib_ver = value.to_vec(),
-                _ => return Err(CommandError::err(format!("Unrecognized option '{attr}'"))),
+            if lib_name {
+                session.state.lib_name = value.to_vec();
+            } else {
+                session.state.lib_ver = value.to_vec();
             }
             reply(Reply::ok())
         }
-        "reply" if n == 1 => {
+        "reply" => {
             if args.eat("ON") {
                 // Redis clears SKIP too, so the OK of `CLIENT REPLY ON` is always sent.
                 session.reply = crate::session::ReplyMode::default();
@@ -323,9 +337,7 @@ pub fn client(mut args: Args, session: &mut Session) -> LocalResult {
             .map(|s| Reply::Simple((*s).to_owned()))
             .collect(),
         )),
-        "id" | "getname" | "setname" | "info" | "setinfo" | "no-evict" | "no-touch" | "reply" => {
-            Err(subcommand_arity(&sub))
-        }
+        "setinfo" | "no-touch" => Err(subcommand_arity(&sub)),
         _ => Err(CommandError::err(format!(
             "unknown subcommand '{sub_raw}'. Try CLIENT HELP."
         ))),
