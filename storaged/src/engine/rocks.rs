@@ -358,15 +358,18 @@ impl Engine {
                 }
             }
         }
-        // The shared block cache (`--block-cache-mb`), all column families together: with
-        // the memtables above, the memory storaged keeps by design after a burst.
-        for prop in [
-            "rocksdb.block-cache-usage",
-            "rocksdb.block-cache-pinned-usage",
-        ] {
-            if let Ok(Some(v)) = self.inner.db.property_int_value(prop) {
-                let name = prop.trim_start_matches("rocksdb.").replace('-', "_");
-                out.push((name, v.to_string()));
+        // The block cache (`--block-cache-mb`) that `meta`, `sub` and `reqs` share: with the
+        // memtables above, what storaged keeps by design after a burst. Asked through a
+        // column family of ours: the DB-wide property reads the default family's own cache.
+        if let Ok(handle) = self.cf(Cf::Meta) {
+            for prop in [
+                "rocksdb.block-cache-usage",
+                "rocksdb.block-cache-pinned-usage",
+            ] {
+                if let Ok(Some(v)) = self.inner.db.property_int_value_cf(handle, prop) {
+                    let name = prop.trim_start_matches("rocksdb.").replace('-', "_");
+                    out.push((name, v.to_string()));
+                }
             }
         }
         if let Ok(Some(v)) = self.inner.db.property_int_value("rocksdb.is-write-stopped") {
