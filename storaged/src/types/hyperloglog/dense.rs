@@ -86,14 +86,14 @@ mod tests {
         let mut model = vec![0u8; REGISTERS];
         let mut x: u64 = 0x1234_5678;
         for round in 0..4 {
-            for i in 0..REGISTERS {
+            for (i, m) in model.iter_mut().enumerate() {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
                 let v = (x & 63) as u8;
                 if round % 2 == 0 || i % 3 == 0 {
                     put(&mut regs, i, v);
-                    model[i] = v;
+                    *m = v;
                 }
             }
             for (i, &want) in model.iter().enumerate() {
