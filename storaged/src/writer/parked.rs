@@ -659,13 +659,15 @@ impl Blocked {
         state: &mut DedupState,
         done: &mut Vec<Done>,
     ) {
-        if self.table.is_empty() {
+        if self.table.is_empty() && self.renewals.is_empty() {
             return;
         }
         let now = now_ms();
         if now >= self.last_prune_ms + PRUNE_EVERY_MS {
             self.last_prune_ms = now;
             self.table.take_where(|p| p.reply.is_closed());
+            // Kept ids nobody renewed (a final segment's timeout keeps them too) go after a
+            // while, parked requests or not.
             self.renewals
                 .retain(|_, r| now < r.kept_at_ms.saturating_add(RENEWAL_KEEP_MS));
         }
