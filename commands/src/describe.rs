@@ -105,6 +105,7 @@ fn key_spec(spec: &KeySpec) -> Reply {
                 (bulk("startfrom"), Reply::Integer(start_from.into())),
             ],
         ),
+        BeginSearch::Unknown => ("unknown", Vec::new()),
     };
     fields.push((bulk("begin_search"), typed(kind, params)));
     let (kind, params) = match spec.find_keys {
@@ -132,6 +133,7 @@ fn key_spec(spec: &KeySpec) -> Reply {
                 (bulk("keystep"), Reply::Integer(key_step.into())),
             ],
         ),
+        FindKeys::Unknown => ("unknown", Vec::new()),
     };
     fields.push((bulk("find_keys"), typed(kind, params)));
     Reply::Map(fields)
@@ -285,6 +287,25 @@ fn getkeys(argv: &[Bytes], with_flags: bool) -> Result<Reply, CommandError> {
     ))
 }
 
+/// Where `SORT`'s `STORE` key is, as Redis's `sortGetKeys` finds it: options from argument
+/// 2, `LIMIT` skipping two and `GET`/`BY` one argument, the last `STORE` winning.
+fn sort_store_position(argv: &[Bytes]) -> Option<usize> {
+    let mut found = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let word = &argv[i][..];
+        if word.eq_ignore_ascii_case(b"limit") {
+            i += 2;
+        } else if word.eq_ignore_ascii_case(b"get") || word.eq_ignore_ascii_case(b"by") {
+            i += 1;
+        } else if word.eq_ignore_ascii_case(b"store") && i + 1 < argv.len() {
+            found = Some(i + 1);
+        }
+        i += 1;
+    }
+    found
+}
+
 /// The positions (in `argv`, the name at 0) and flags of a command's keys, found through
 /// its key specs as Redis's `getKeysUsingKeySpecs` does; `None` when the arguments do not
 /// fit a spec (a syntax error the command itself would report).
@@ -300,6 +321,16 @@ pub fn keys_of(spec: &CommandSpec, argv: &[Bytes]) -> Option<Vec<(usize, KeySpec
             keys.push((1, set_key_flags(argv)));
             continue;
         }
+        if ks.begin_search == BeginSearch::Unknown || ks.find_keys == FindKeys::Unknown {
+            // Redis asks the command (`sortGetKeys`): of the unknown specs only SORT's
+            // `STORE` one (flagged OW) names a key it can find, BY/GET keys derive from data.
+            if spec.name == "sort" && ks.flags.contains(KeySpecFlags::OW) {
+                if let Some(i) = sort_store_position(argv) {
+                    keys.push((i, ks.flags));
+                }
+            }
+            continue;
+        }
         let first = match ks.begin_search {
             BeginSearch::Index(i) => i64::from(i),
             BeginSearch::Keyword {
@@ -309,6 +340,7 @@ pub fn keys_of(spec: &CommandSpec, argv: &[Bytes]) -> Option<Vec<(usize, KeySpec
                 Some(i) => i + 1,
                 None => continue,
             },
+            BeginSearch::Unknown => continue,
         };
         let (first, last, step) = match ks.find_keys {
             FindKeys::Range {
@@ -335,6 +367,7 @@ pub fn keys_of(spec: &CommandSpec, argv: &[Bytes]) -> Option<Vec<(usize, KeySpec
                 let first = first + i64::from(first_key);
                 (first, first + n - 1, i64::from(key_step))
             }
+            FindKeys::Unknown => continue,
         };
         if last >= argc || last < first || first >= argc || step <= 0 {
             return None;

@@ -36,10 +36,9 @@ pub enum Local {
     Discard,
     Watch,
     Unwatch,
-    /// `ROLE`, `WAIT`, `LASTSAVE` (server commands answered by the proxy).
+    /// `ROLE`, `WAIT` (server commands answered by the proxy).
     Role,
     Wait,
-    LastSave,
 }
 
 /// How a command runs.
@@ -154,6 +153,9 @@ pub enum BeginSearch {
         keyword: &'static str,
         start_from: i32,
     },
+    /// Redis cannot say where (`SORT`'s `STORE` and `BY`/`GET` keys): the command's own
+    /// key finder decides (`describe::keys_of`).
+    Unknown,
 }
 
 /// How a key spec finds its keys once it has begun.
@@ -173,6 +175,8 @@ pub enum FindKeys {
         first_key: i32,
         key_step: i32,
     },
+    /// Redis cannot say which (paired with [`BeginSearch::Unknown`]).
+    Unknown,
 }
 
 /// One of Redis 7's key specs.

@@ -1,0 +1,268 @@
+//! SORT and SORT_RO (issue 18) against redis-server 7.0, reply for reply in RESP2 and
+//! RESP3: numeric and ALPHA sorts of lists, sets and sorted sets, ties, weights with
+//! spaces, `inf`, `nan` and overflow, LIMIT (negative, past the end, huge), BY on keys and
+//! hash fields (missing ones, `nosort`), GET (`#`, fields, missing, several), STORE (into
+//! every type, empty results), option errors, wrong types, MULTI/EXEC and EVAL.
+
+use tandem_tests::*;
+
+/// Lists, sets and sorted sets with the same numbers, plus weights and hashes.
+const DATA: &[&[&str]] = &[
+    &[
+        "RPUSH", "l", "3", "1", "10", "2", "-5", "1.5", "0x10", "1e2",
+    ],
+    &["SADD", "s", "3", "1", "10", "2", "-5", "1.5"],
+    &[
+        "ZADD", "z", "5", "a", "1", "b", "3", "c", "3", "d", "0", "e",
+    ],
+    &[
+        "RPUSH", "names", "bob", "alice", "Carol", "dave", "alice2", "",
+    ],
+    &["MSET", "w_a", "3", "w_b", "1", "w_c", "2", "w_d", "2"],
+    &["HSET", "h_a", "f", "30", "name", "A"],
+    &["HSET", "h_b", "f", "10", "name", "B"],
+    &["HSET", "h_c", "f", "20"],
+    &["SET", "str", "x"],
+    &["HSET", "hash", "a", "1"],
+];
+
+fn with_data<'a>(script: &[&'a [&'a str]]) -> Vec<&'a [&'a str]> {
+    DATA.iter().copied().chain(script.iter().copied()).collect()
+}
+
+#[test]
+fn numeric_and_alpha_sorts() {
+    let d = Differ::start();
+    d.check(&with_data(&[
+        &["SORT", "l"],
+        &["SORT", "l", "DESC"],
+        &["SORT", "s"],
+        &["SORT", "s", "desc"],
+        &["SORT", "z"],
+        &["SORT", "z", "ALPHA"],
+        &["SORT", "z", "ALPHA", "DESC"],
+        &["SORT", "names"],
+        &["SORT", "names", "ALPHA"],
+        &["SORT", "names", "ALPHA", "DESC"],
+        &["SORT_RO", "names", "alpha"],
+        &["SORT_RO", "l", "desc", "asc"],
+        &["SORT", "missing"],
+        &["SORT_RO", "missing", "ALPHA", "LIMIT", "0", "1"],
+        &["SORT", "str"],
+        &["SORT", "hash"],
+        &["SORT_RO", "str", "nosuchoption"],
+    ]));
+}
+
+#[test]
+fn weights_ties_and_bad_numbers() {
+    let d = Differ::start();
+    d.check(&[
+        &["RPUSH", "t", "b", "a", "c"],
+        &["SORT", "t", "BY", "nokey_*"],
+        &["SORT", "t", "BY", "nokey_*", "DESC"],
+        &["SORT", "t", "BY", "nokey_*", "ALPHA"],
+        &[
+            "RPUSH", "eq", "2", "02", "2.0", " 2", "+2", "1", "inf", "-inf", "",
+        ],
+        &["SORT", "eq"],
+        &["SORT", "eq", "DESC"],
+        &["SORT", "eq", "ALPHA"],
+        &["RPUSH", "bad1", "1", "2 "],
+        &["SORT", "bad1"],
+        &["RPUSH", "bad2", "1", "nan"],
+        &["SORT", "bad2"],
+        &["RPUSH", "bad3", "1", "1e400"],
+        &["SORT", "bad3"],
+        &["RPUSH", "bad4", "1", "abc"],
+        &["SORT", "bad4"],
+        &["SORT", "bad4", "ALPHA"],
+        &["SORT", "bad4", "STORE", "dst"],
+        &["EXISTS", "dst"],
+        &["SORT", "bad4", "BY", "nosort"],
+        &["MSET", "w_1", "x", "w_abc", "2"],
+        &["SORT", "bad4", "BY", "w_*"],
+        &["SORT", "bad4", "BY", "w_*", "ALPHA"],
+    ]);
+}
+
+#[test]
+fn limits() {
+    let d = Differ::start();
+    let mut script: Vec<&[&str]> = vec![
+        &["RPUSH", "l", "5", "4", "3", "2", "1"],
+        &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+    ];
+    let limits: &[&[&str]] = &[
+        &["SORT", "l", "LIMIT", "0", "2"],
+        &["SORT", "l", "LIMIT", "1", "2", "DESC"],
+        &["SORT", "l", "LIMIT", "-1", "2"],
+        &["SORT", "l", "LIMIT", "2", "-1"],
+        &["SORT", "l", "LIMIT", "4", "10"],
+        &["SORT", "l", "LIMIT", "5", "1"],
+        &["SORT", "l", "LIMIT", "100", "1"],
+        &["SORT", "l", "LIMIT", "0", "0"],
+        &["SORT", "l", "LIMIT", "1", "9223372036854775807"],
+        &["SORT", "l", "LIMIT", "-9223372036854775808", "3"],
+        &["SORT", "l", "LIMIT", "x", "1"],
+        &["SORT", "l", "LIMIT", "1", "1.5"],
+        &["SORT", "l", "LIMIT", "1"],
+        &["SORT", "l", "LIMIT", "0", "2", "LIMIT", "1", "1"],
+        &["SORT", "l", "BY", "nosort", "LIMIT", "1", "2"],
+        &["SORT", "l", "BY", "nosort", "LIMIT", "1", "2", "DESC"],
+        &["SORT", "l", "BY", "nosort", "LIMIT", "7", "2", "DESC"],
+        &["SORT", "z", "BY", "nosort"],
+        &["SORT", "z", "BY", "nosort", "DESC"],
+        &["SORT", "z", "BY", "nosort", "LIMIT", "1", "5"],
+        &["SORT", "z", "BY", "nosort", "LIMIT", "1", "1", "DESC"],
+        &["SORT", "z", "BY", "nosort", "LIMIT", "3", "1", "DESC"],
+        &["SORT", "z", "BY", "nosort", "GET", "#", "GET", "nope"],
+    ];
+    script.extend_from_slice(limits);
+    d.check(&script);
+}
+
+#[test]
+fn by_and_get_patterns() {
+    let d = Differ::start();
+    d.check(&with_data(&[
+        &["RPUSH", "k", "a", "b", "c", "d", "e"],
+        &["SORT", "k", "BY", "w_*"],
+        &["SORT", "k", "BY", "w_*", "DESC"],
+        &["SORT", "k", "BY", "w_*", "ALPHA"],
+        &["SORT", "k", "BY", "w_*", "GET", "#", "GET", "w_*"],
+        &["SORT", "k", "BY", "h_*->f"],
+        &[
+            "SORT",
+            "k",
+            "BY",
+            "h_*->f",
+            "GET",
+            "h_*->name",
+            "GET",
+            "#",
+            "GET",
+            "h_*->f",
+        ],
+        &[
+            "SORT",
+            "k",
+            "BY",
+            "h_*->f",
+            "ALPHA",
+            "DESC",
+            "GET",
+            "h_*->nope",
+        ],
+        &["SORT", "k", "BY", "h_*->", "ALPHA"],
+        &["SORT", "k", "ALPHA", "GET", "w_*->f"],
+        &["SORT", "k", "ALPHA", "GET", "h_*"],
+        &["SORT", "k", "ALPHA", "GET", "fixed"],
+        &["SORT", "k", "ALPHA", "GET", "*"],
+        &["SORT", "k", "BY", "nosort", "GET", "#"],
+        &["SORT", "k", "BY", "nosort", "DESC", "LIMIT", "0", "2"],
+        &["SORT", "k", "BY", "w_*", "BY", "nosort"],
+        &["SORT", "k", "BY", "w_*", "LIMIT", "1", "2"],
+        &["SORT", "k", "GET"],
+        &["SORT", "k", "BY"],
+        &["SORT_RO", "k", "BY", "h_*->f", "GET", "#"],
+    ]));
+}
+
+#[test]
+fn store() {
+    let d = Differ::start();
+    d.check(&with_data(&[
+        &["SORT", "l", "STORE", "dst"],
+        &["TYPE", "dst"],
+        &["LRANGE", "dst", "0", "-1"],
+        &[
+            "SORT", "names", "ALPHA", "DESC", "LIMIT", "1", "3", "STORE", "str",
+        ],
+        &["TYPE", "str"],
+        &["LRANGE", "str", "0", "-1"],
+        &["SORT", "s", "BY", "nosort", "STORE", "hash"],
+        &["LRANGE", "hash", "0", "-1"],
+        &["RPUSH", "k", "a", "b", "c", "d"],
+        &[
+            "SORT",
+            "k",
+            "BY",
+            "w_*",
+            "GET",
+            "h_*->name",
+            "GET",
+            "#",
+            "STORE",
+            "g",
+        ],
+        &["LRANGE", "g", "0", "-1"],
+        &["SORT", "missing", "STORE", "dst"],
+        &["EXISTS", "dst"],
+        &["SORT", "missing", "STORE", "dst"],
+        &["SORT", "l", "LIMIT", "0", "0", "STORE", "g"],
+        &["EXISTS", "g"],
+        &["SORT", "l", "STORE", "l"],
+        &["LRANGE", "l", "0", "-1"],
+        &["SORT", "z", "STORE", "d1", "STORE", "d2"],
+        &["EXISTS", "d1", "d2"],
+        &["SORT_RO", "l", "STORE", "dst"],
+        &["SORT", "l", "STORE"],
+        &["SET", "x", "1"],
+        &["EXPIRE", "x", "100"],
+        &["SORT", "l", "STORE", "x"],
+        &["TTL", "x"],
+    ]));
+}
+
+#[test]
+fn in_multi_and_scripts() {
+    let d = Differ::start();
+    d.check(&with_data(&[
+        &["MULTI"],
+        &["SORT", "l", "STORE", "dst"],
+        &["SORT", "dst", "DESC", "LIMIT", "0", "3"],
+        &["SORT_RO", "names", "ALPHA"],
+        &["SORT", "str"],
+        &["EXEC"],
+        &[
+            "EVAL",
+            "return redis.call('SORT', KEYS[1], 'DESC')",
+            "1",
+            "l",
+        ],
+        &[
+            "EVAL",
+            "return redis.call('SORT', KEYS[1], 'BY', 'w_*', 'GET', '#', 'GET', 'h_*->f')",
+            "1",
+            "names",
+        ],
+        &[
+            "EVAL",
+            "return redis.call('SORT', KEYS[1], 'STORE', KEYS[2])",
+            "2",
+            "l",
+            "d2",
+        ],
+        &["LRANGE", "d2", "0", "-1"],
+        &[
+            "EVAL_RO",
+            "return redis.call('SORT_RO', KEYS[1], 'ALPHA')",
+            "1",
+            "names",
+        ],
+        &[
+            "EVAL_RO",
+            "return redis.call('SORT', KEYS[1], 'STORE', 'x')",
+            "1",
+            "l",
+        ],
+        &["EVAL", "return redis.pcall('SORT', KEYS[1])", "1", "str"],
+        &[
+            "COMMAND", "GETKEYS", "SORT", "k", "LIMIT", "0", "1", "GET", "store", "BY", "store",
+            "STORE", "d1", "STORE", "d2",
+        ],
+        &["COMMAND", "GETKEYS", "SORT_RO", "k", "BY", "x"],
+        &["COMMAND", "GETKEYS", "SORT", "k"],
+    ]));
+}
