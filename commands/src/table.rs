@@ -38,6 +38,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     scripting::COMMANDS,
     crate::parse::hyperloglog::COMMANDS,
     crate::parse::geo::COMMANDS,
+    crate::parse::sort::COMMANDS,
+    crate::parse::server::COMMANDS,
     crate::local::COMMANDS,
 ];
 

@@ -463,6 +463,20 @@ pub struct Wait {
     pub renewed: bool,
 }
 
+/// The options of `SORT`/`SORT_RO` but `STORE`, as the parser read them (the last `BY`,
+/// `LIMIT`, `ASC|DESC` win, as in Redis). `by` is kept even without a `*` (it then means
+/// "do not sort"); storaged reads the pattern keys, since the keys derive from the data.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[rkyv(derive(Debug))]
+pub struct SortOptions {
+    pub by: Option<Vec<u8>>,
+    /// `LIMIT offset count`, as given (negative and huge values are storaged's to clamp).
+    pub limit: Option<(i64, i64)>,
+    pub get: Vec<Vec<u8>>,
+    pub desc: bool,
+    pub alpha: bool,
+}
+
 /// The subcommand of `PFDEBUG`. Redis looks the key up before it reads the subcommand, so
 /// an unknown one travels as [`PfDebugOp::Unknown`] (its name as the client wrote it) and
 /// storaged answers it after the key checks.
@@ -1156,6 +1170,18 @@ pub enum Command {
     Checkpoint {
         dir: Vec<u8>,
     },
+    /// `SAVE`: a checkpoint into storaged's save directory (`save-dir`), replacing the
+    /// previous save once complete; replies OK when it is written.
+    Save,
+    /// `BGSAVE [SCHEDULE]`: the same checkpoint on a thread of its own; replies at once.
+    /// `schedule` changes nothing (Redis schedules only behind an AOF rewrite, which
+    /// tandem has not); the parser keeps it for the record.
+    BgSave {
+        schedule: bool,
+    },
+    /// `LASTSAVE`: storaged's time of its last successful save, in UNIX seconds (its
+    /// start-up time before any), the same through every proxy.
+    LastSave,
 
     // ---- scripting (storaged/src/scripts.rs; the writer runs them, atomically) ----
     /// `EVAL` (`EVAL_RO` when `read_only`): caches `body` and runs it. `numkeys` is checked
@@ -1355,6 +1381,17 @@ pub enum Command {
     },
     /// `PFSELFTEST`: checks storaged's HyperLogLog code, replies OK or a `TESTFAILED` error.
     PfSelfTest,
+    /// `SORT key … STORE dest`: the sorted (or fetched) elements stored as a list at `dest`.
+    Sort {
+        key: Vec<u8>,
+        opts: SortOptions,
+        dest: Vec<u8>,
+    },
+    /// `SORT_RO`, and `SORT` without `STORE`: a read.
+    SortRo {
+        key: Vec<u8>,
+        opts: SortOptions,
+    },
 }
 
 /// Declares [`CommandKind`] and `kind()` for [`Command`] and [`ArchivedCommand`] from one
@@ -1526,6 +1563,9 @@ command_kinds! {
     SelectDb => "select",
     Info => "info",
     Checkpoint => "checkpoint",
+    Save => "save",
+    BgSave => "bgsave",
+    LastSave => "lastsave",
     Eval => "eval",
     EvalSha => "evalsha",
     ScriptLoad => "script|load",
@@ -1564,4 +1604,6 @@ command_kinds! {
     PfMerge => "pfmerge",
     PfDebug => "pfdebug",
     PfSelfTest => "pfselftest",
+    Sort => "sort",
+    SortRo => "sort_ro",
 }

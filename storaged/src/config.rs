@@ -169,6 +169,12 @@ pub struct Options {
     #[arg(long, env = "TANDEM_PROXY_REQUEST_TIMEOUT_MS")]
     pub proxy_request_timeout_ms: Option<u64>,
 
+    /// Directory `SAVE` and `BGSAVE` write their checkpoint to (replaced whole by each
+    /// save; restore from it with `tandem-storaged restore --from`)
+    /// [default: the data directory's sibling `<data-dir>-save`].
+    #[arg(long, env = "TANDEM_SAVE_DIR")]
+    pub save_dir: Option<PathBuf>,
+
     /// Log filter (tracing `EnvFilter` syntax). Reloadable [default: info].
     #[arg(long, env = "TANDEM_STORAGED_LOG", global = true)]
     pub log: Option<String>,
@@ -234,6 +240,7 @@ pub struct Config {
     pub notify_keyspace_events: tandem_shared::notify::Flags,
     pub busy_reply_threshold: u64,
     pub proxy_request_timeout_ms: u64,
+    pub save_dir: PathBuf,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -259,9 +266,14 @@ impl Settings for Config {
             .ok_or_else(|| {
                 format!("notify-keyspace-events: invalid event class in {notify:?}; use 'Ag$lshzxeKEtmdn'")
             })?;
+        let data_dir = o.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+        let save_dir = o
+            .save_dir
+            .unwrap_or_else(|| crate::checkpoint::default_save_dir(&data_dir));
         Ok(Config {
             config_file: o.config,
-            data_dir: o.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
+            data_dir,
+            save_dir,
             socket: o
                 .socket
                 .unwrap_or_else(|| PathBuf::from("./data/storaged.sock")),
@@ -314,6 +326,7 @@ impl Settings for Config {
         "notify-keyspace-events" => notify_keyspace_events,
         "busy-reply-threshold" => busy_reply_threshold,
         "proxy-request-timeout-ms" => proxy_request_timeout_ms,
+        "save-dir" => save_dir,
         "storage-threads" => storage_threads,
         "io-threads" => io_threads,
         "write-queue" => write_queue,

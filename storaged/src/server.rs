@@ -51,6 +51,8 @@ pub async fn run(
         .await
         .map_err(|e| ServerError::Config(format!("engine open task failed: {e}")))??;
     tracing::info!(dir = %config.data_dir.display(), ?fsync, "database open");
+    // SAVE/BGSAVE's directory; LASTSAVE counts from here until the first save.
+    crate::checkpoint::configure(config.save_dir.clone());
 
     let from_systemd = inherited.is_some();
     let listener = match inherited {

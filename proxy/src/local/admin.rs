@@ -634,18 +634,3 @@ pub fn wait(mut args: Args) -> LocalResult {
         Some(_) => Ok((Reply::Integer(0), Flow::Continue)),
     }
 }
-
-/// `LASTSAVE`: tandem has no SAVE yet, and Redis answers its start-up time until its first
-/// save, so this is the proxy's start-up time in UNIX seconds (fixed on the first call, so
-/// the wall clock read once per proxy and then never moving).
-pub fn lastsave(session: &Session) -> LocalResult {
-    static STARTED_AT: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    let at = *STARTED_AT.get_or_init(|| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let since_start = session.shared.started.elapsed();
-        i64::try_from(now.saturating_sub(since_start).as_secs()).unwrap_or(i64::MAX)
-    });
-    Ok((Reply::Integer(at), Flow::Continue))
-}

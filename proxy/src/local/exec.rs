@@ -49,6 +49,11 @@ pub async fn queue(session: &mut Session, name: &[u8], args: Vec<Bytes>) -> Opti
         }
         return Some(Flow::Continue);
     }
+    // Redis rejects a `no_multi` command (SAVE) here and aborts the transaction.
+    if spec.flags.contains(tandem_commands::Flags::NO_MULTI) {
+        fail(session, "ERR Command not allowed inside a transaction");
+        return Some(Flow::Continue);
+    }
     match spec.name {
         "quit" | "reset" => return None,
         "multi" => encode::encode_error("ERR MULTI calls can not be nested", session.out_mut()),

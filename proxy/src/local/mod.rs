@@ -60,7 +60,6 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
         Local::PubSub => Ok((subscribe::pubsub(args, session).await?, Flow::Continue)),
         Local::Role => admin::role(),
         Local::Wait => admin::wait(args),
-        Local::LastSave => admin::lastsave(session),
     }
 }
 

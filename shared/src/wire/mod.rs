@@ -32,6 +32,8 @@ pub use message::{
 ///     Geo: `GeoAdd`, `GeoDist`, `GeoHash`, `GeoPos`, `GeoSearch`, `GeoSearchStore`;
 ///     `Reply::HumanDouble`.
 ///     HyperLogLog: `PfAdd`, `PfCount`, `PfMerge`, `PfDebug` (`PfDebugOp`), `PfSelfTest`.
+///     Sort: `Sort`, `SortRo` (`SortOptions`).
+///     Server: `Save`, `BgSave`, `LastSave`.
 ///     Streams: `XAdd`, `XRange`, `XLen`, `XDel`, `XTrim`, `XSetId`, `XRead`,
 ///     `BlockingOp::StreamRead`, `XGroup` (`XGroupOp`, `XGroupId`), `XGroupHelp`;
 ///     `ScanType::Stream`; `Reply::PairMap`.

@@ -22,6 +22,7 @@ mod list;
 mod pop;
 mod server;
 mod set;
+mod sort;
 mod stream;
 mod string;
 mod zset;
@@ -122,6 +123,7 @@ fn read<S: EngineView + ?Sized>(
         .or_else(|| geo::read(s, at, cmd))
         .or_else(|| list::read(s, at, cmd))
         .or_else(|| stream::read(s, at, cmd))
+        .or_else(|| sort::read(s, at, cmd))
         .or_else(|| server::read(s, hub, at, cmd))
 }
 
@@ -151,6 +153,7 @@ fn write(w: &mut WriteGroup<'_>, hub: &Hub, at: At, cmd: &ArchivedCommand) -> Cm
         .or_else(|| geo::write(w, at, cmd))
         .or_else(|| list::write(w, at, cmd))
         .or_else(|| stream::write(w, at, cmd))
+        .or_else(|| sort::write(w, at, cmd))
         .or_else(|| pop::write(w, at, cmd));
     written.unwrap_or_else(|| {
         read(&*w, hub, at, cmd).unwrap_or_else(|| {

@@ -1,7 +1,8 @@
 //! Commands about the server rather than keys: PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT
 //! (through the [`Hub`] handle), the keyspace-event flags (CONFIG SET/GET
-//! notify-keyspace-events), INFO's storage sections and CHECKPOINT (which reach the
-//! RocksDB engine behind the view). All read-only, on the read path.
+//! notify-keyspace-events), INFO's storage sections, CHECKPOINT and SAVE/BGSAVE/LASTSAVE
+//! (which reach the RocksDB engine behind the view; the save state is
+//! `crate::checkpoint::Saves`). All read-only, on the read path.
 
 use tandem_shared::command::ArchivedCommand;
 use tandem_shared::{Reply, StorageError};
@@ -55,6 +56,32 @@ pub(super) fn read<S: EngineView + ?Sized>(
                 .map(|()| Reply::Bulk(dir.to_vec()))
                 .map_err(|e| StorageError::Internal(e.to_string()))
         }
+        C::Save | C::BgSave { .. } | C::LastSave => Ok(save(s, cmd)),
         _ => return None,
     })
+}
+
+/// SAVE, BGSAVE and LASTSAVE over the process's [`crate::checkpoint::Saves`], with Redis's
+/// replies (a failed SAVE is Redis's bare `ERR`; the reason is in storaged's log).
+fn save<S: EngineView + ?Sized>(s: &S, cmd: &ArchivedCommand) -> Reply {
+    use crate::checkpoint::SaveError;
+    use ArchivedCommand as C;
+    let Some(saves) = crate::checkpoint::saves() else {
+        return Reply::Error("ERR this storaged has no save directory".to_owned());
+    };
+    let refused = |e: SaveError| match e {
+        SaveError::InProgress => Reply::Error("ERR Background save already in progress".to_owned()),
+    };
+    match cmd {
+        C::Save => match saves.save(s.engine()) {
+            Ok(Ok(())) => Reply::ok(),
+            Ok(Err(_)) => Reply::Error("ERR".to_owned()),
+            Err(e) => refused(e),
+        },
+        C::BgSave { .. } => match saves.background(s.engine()) {
+            Ok(()) => Reply::Simple("Background saving started".to_owned()),
+            Err(e) => refused(e),
+        },
+        _ => Reply::Integer(saves.last_save()),
+    }
 }

@@ -16,6 +16,7 @@ pub mod list;
 pub mod memory;
 pub mod pop;
 pub mod set;
+pub mod sort;
 pub mod stream;
 pub mod string;
 pub mod string_value;
