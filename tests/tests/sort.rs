@@ -266,3 +266,61 @@ fn in_multi_and_scripts() {
         &["COMMAND", "GETKEYS", "SORT", "k"],
     ]));
 }
+
+/// Every keyspace message a `__key*__:*` subscriber gets while `script` runs with all
+/// events on (the same helper as `keyspace_events.rs`, kept local to this file).
+fn events(addr: &str, script: &[&[&str]]) -> Vec<String> {
+    const DONE: &str = "sort-events-done";
+    let mut c = RawClient::connect(addr);
+    c.command(&["FLUSHALL"]);
+    assert_eq!(
+        c.command(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]),
+        "+OK\r\n"
+    );
+    let mut sub = RawClient::connect(addr);
+    sub.command(&["PSUBSCRIBE", "__key*__:*"]);
+    sub.command(&["SUBSCRIBE", DONE]);
+    for step in script {
+        c.command(step);
+    }
+    c.command(&["PUBLISH", DONE, "x"]);
+    let mut got = Vec::new();
+    loop {
+        let message = sub.reply();
+        if message.contains(DONE) {
+            break;
+        }
+        got.push(message);
+    }
+    assert_eq!(
+        c.command(&["CONFIG", "SET", "notify-keyspace-events", ""]),
+        "+OK\r\n"
+    );
+    got
+}
+
+#[test]
+fn store_events_match_redis() {
+    let d = Differ::start();
+    let script: &[&[&str]] = &[
+        &["RPUSH", "l", "2", "1"],
+        &["SORT", "l", "STORE", "dst"],
+        &["SORT", "l", "STORE", "dst"],
+        &["SORT", "missing", "STORE", "dst"],
+        &["SORT", "missing", "STORE", "dst"],
+        &["SET", "s", "x"],
+        &["SORT", "l", "LIMIT", "0", "1", "STORE", "s"],
+        &["SORT", "l", "DESC"],
+        &["SORT_RO", "l"],
+        &["RPUSH", "bad", "x"],
+        &["SORT", "bad", "STORE", "dst"],
+        &["SORT", "s", "STORE", "dst"],
+    ];
+    let ours = events(&d.tandem().addr(), script);
+    let theirs = events(&d.reference().addr(), script);
+    assert!(!theirs.is_empty());
+    assert_eq!(
+        ours, theirs,
+        "events differ (tandem left, redis-server right)"
+    );
+}
