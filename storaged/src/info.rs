@@ -39,6 +39,17 @@ pub fn info_with(engine: &Engine, counts: &Counts, hub: &Hub) -> String {
         hub.delivered.load(Relaxed),
         hub.links_cut.load(Relaxed)
     );
+    // SAVE/BGSAVE's state, for the proxy's Persistence section (absent in unit tests,
+    // which never configure a save directory).
+    if let Some(saves) = crate::checkpoint::saves() {
+        let _ = write!(
+            out,
+            "\r\n# Persistence\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\n",
+            u8::from(saves.in_progress()),
+            saves.last_save(),
+            if saves.last_ok() { "ok" } else { "err" }
+        );
+    }
     // The proxy prints these in its own CPU section, after its own lines.
     out.push_str("\r\n# CPU\r\n");
     out.push_str(&tandem_service::process::cpu_usage().info_lines("storaged_"));

@@ -149,6 +149,18 @@ fn lastsave_moves_after_each_save_and_is_the_same_through_two_proxies() {
         "LASTSAVE {saved} after SAVE, {started} before"
     );
     assert_eq!(lastsave(&mut b), saved);
+    // INFO persistence carries storaged's save state where Redis prints it.
+    let persistence = info(&mut b, "persistence");
+    for field in [
+        format!("rdb_last_save_time:{saved}"),
+        "rdb_bgsave_in_progress:0".to_owned(),
+        "rdb_last_bgsave_status:ok".to_owned(),
+    ] {
+        assert!(
+            persistence.lines().any(|l| l.trim_end() == field),
+            "{field} not in {persistence}"
+        );
+    }
 
     // BGSAVE through the other proxy: LASTSAVE moves once it is written.
     std::thread::sleep(Duration::from_millis(1100));

@@ -483,18 +483,27 @@ pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
             .iter()
             .any(|w| matches!(w.as_str(), "all" | "everything" | "default"));
     let want = |s: &str| all || wanted.iter().any(|w| w == s);
-    let storage =
-        if want("keyspace") || want("stats") || want("storage") || want("memory") || want("cpu") {
-            match session.call_storage(0, vec![Command::Info]).await {
-                Ok(outcomes) => match outcomes.into_iter().next() {
-                    Some(Outcome::Ok(Reply::Bulk(b))) => sections_of(&String::from_utf8_lossy(&b)),
-                    _ => BTreeMap::new(),
-                },
-                Err(_) => BTreeMap::new(),
-            }
-        } else {
-            BTreeMap::new()
-        };
+    let storage = if [
+        "keyspace",
+        "stats",
+        "storage",
+        "memory",
+        "cpu",
+        "persistence",
+    ]
+    .into_iter()
+    .any(&want)
+    {
+        match session.call_storage(0, vec![Command::Info]).await {
+            Ok(outcomes) => match outcomes.into_iter().next() {
+                Some(Outcome::Ok(Reply::Bulk(b))) => sections_of(&String::from_utf8_lossy(&b)),
+                _ => BTreeMap::new(),
+            },
+            Err(_) => BTreeMap::new(),
+        }
+    } else {
+        BTreeMap::new()
+    };
     let shared = &session.shared;
     let mut out = String::new();
     let mut section = |name: &str, body: &mut dyn FnMut(&mut String)| {
@@ -536,10 +545,12 @@ pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
         }
     });
     section("Persistence", &mut |o| {
-        let _ = write!(
-            o,
-            "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n"
-        );
+        // storaged's save state (SAVE/BGSAVE) goes where Redis prints its rdb_ fields.
+        let _ = write!(o, "loading:0\r\nrdb_changes_since_last_save:0\r\n");
+        for line in storage.get("persistence").into_iter().flatten() {
+            let _ = write!(o, "{line}\r\n");
+        }
+        let _ = write!(o, "aof_enabled:0\r\n");
     });
     section("Stats", &mut |o| {
         let s = &shared.stats;
