@@ -258,6 +258,27 @@ fn in_multi_and_scripts() {
             "l",
         ],
         &["EVAL", "return redis.pcall('SORT', KEYS[1])", "1", "str"],
+        &["SADD", "sn", "b", "10", "a", "2", "c"],
+        &[
+            "EVAL",
+            "return redis.call('SORT', KEYS[1], 'BY', 'nosort')",
+            "1",
+            "sn",
+        ],
+        &[
+            "EVAL",
+            "return redis.call('SORT', KEYS[1], 'BY', 'nosort', 'DESC', 'LIMIT', 1, 2)",
+            "1",
+            "sn",
+        ],
+        &[
+            "EVAL_RO",
+            "return redis.call('SORT_RO', KEYS[1], 'BY', 'nokey', 'GET', '#')",
+            "1",
+            "sn",
+        ],
+        &["SORT", "sn", "BY", "nosort", "DESC", "STORE", "snd"],
+        &["LRANGE", "snd", "0", "-1"],
         &[
             "COMMAND", "GETKEYS", "SORT", "k", "LIMIT", "0", "1", "GET", "store", "BY", "store",
             "STORE", "d1", "STORE", "d2",
@@ -323,4 +344,54 @@ fn store_events_match_redis() {
         ours, theirs,
         "events differ (tandem left, redis-server right)"
     );
+}
+
+/// Elements, weights and patterns with NUL bytes and hex floats: Redis's C string functions
+/// stop at the NUL (`strtod`, `strcoll`, the `*` and `->` search), `memcmp` does not.
+#[test]
+fn binary_elements_and_patterns() {
+    let d = Differ::start();
+    let script: Vec<Vec<&[u8]>> = vec![
+        vec![
+            b"RPUSH", b"b", b"a\0z", b"a\0b", b"a", b"7\0x", b"0x10", b"0x1p-2",
+        ],
+        vec![b"SORT", b"b", b"ALPHA"],
+        vec![b"SORT", b"b", b"ALPHA", b"STORE", b"bd"],
+        vec![b"LRANGE", b"bd", b"0", b"-1"],
+        vec![b"RPUSH", b"n", b"7\0x", b"0x10", b"0x1p-2", b"3"],
+        vec![b"SORT", b"n"],
+        vec![b"RPUSH", b"k", b"x", b"y"],
+        vec![b"SET", b"w_x\0q", b"1"],
+        vec![b"SET", b"w_y\0q", b"0"],
+        vec![b"HSET", b"h_x", b"f\0g", b"5", b"f", b"9"],
+        vec![b"SORT", b"k", b"BY", b"w_*\0q"],
+        vec![
+            b"SORT",
+            b"k",
+            b"BY",
+            b"nosort\0*",
+            b"GET",
+            b"w_*\0q",
+            b"GET",
+            b"h_*->f\0g",
+            b"GET",
+            b"#\0",
+        ],
+    ];
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let mut ours = d.tandem().client_with(protocol);
+        let mut theirs = d.reference().client_with(protocol);
+        for conn in [&mut ours, &mut theirs] {
+            run_command(conn, &["FLUSHALL"]).expect("FLUSHALL");
+        }
+        for (step, args) in script.iter().enumerate() {
+            let got = run_command_bytes(&mut ours, args);
+            let want = run_command_bytes(&mut theirs, args);
+            assert_eq!(
+                render_outcome(&got),
+                render_outcome(&want),
+                "({protocol:?}) step {step} (tandem left, redis-server right)"
+            );
+        }
+    }
 }

@@ -103,9 +103,11 @@ fn run<S: StoreRead + ?Sized>(
     let mut alpha = opts.alpha;
     // A BY pattern without `*` means "do not sort".
     let mut dontsort = by.is_some_and(|p| !c_str(p).contains(&b'*'));
-    // A set has no order of its own: stored results are sorted (Redis also does so in
-    // scripts), so they are the same on every replica.
-    if dontsort && kind == Some(KeyType::Set) && store {
+    // A set has no order of its own: Redis sorts it (ALPHA, by the elements) when it
+    // stores the result or runs in a script, so replicas agree. tandem always does, since
+    // storaged cannot tell a script's SORT from a client's and any order is right for a
+    // client's.
+    if dontsort && kind == Some(KeyType::Set) {
         dontsort = false;
         alpha = true;
         by = None;
