@@ -312,6 +312,15 @@ fn replace_with_checkpoint(
         std::fs::rename(dir, &old).map_err(|e| io("move aside", dir, e))?;
     }
     std::fs::rename(&tmp, dir).map_err(|e| io("move into place", &tmp, e))?;
+    // The renames are durable once the parent directory is synced (a power cut could
+    // otherwise bring back the old names).
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("sync", parent, e))?;
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(|e| io("remove", &old, e))?;
     }
