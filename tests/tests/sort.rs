@@ -395,3 +395,58 @@ fn binary_elements_and_patterns() {
         }
     }
 }
+
+/// `keyspace_hits` and `keyspace_misses` from `INFO stats`.
+fn hits_and_misses(conn: &mut redis::Connection) -> (i64, i64) {
+    let text = info(conn, "stats");
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or_else(|| panic!("{name} missing from INFO stats"))
+    };
+    (field("keyspace_hits:"), field("keyspace_misses:"))
+}
+
+/// The sorted key and every BY/GET key count one keyspace hit or miss each, as Redis's
+/// `lookupKeyRead` does (a key of another type is a hit).
+#[test]
+fn keyspace_hits_and_misses_as_redis() {
+    let d = Differ::start();
+    let setup: &[&[&str]] = &[
+        &["RPUSH", "k", "a", "b", "c"],
+        &["SET", "w_a", "2"],
+        &["HSET", "w_b", "f", "1"],
+        &["HSET", "h_a", "f", "1"],
+        &["SET", "str", "x"],
+    ];
+    let probes: &[&[&str]] = &[
+        &[
+            "SORT", "k", "BY", "w_*", "GET", "#", "GET", "h_*->f", "GET", "w_*",
+        ],
+        &["SORT", "missing"],
+        &["SORT", "str"],
+        &["SORT_RO", "k", "ALPHA", "GET", "nopattern"],
+        &["SORT", "k", "BY", "nosort", "GET", "h_*->f", "STORE", "d"],
+    ];
+    let mut ours = d.tandem().client();
+    let mut theirs = d.reference().client();
+    for conn in [&mut ours, &mut theirs] {
+        run_command(conn, &["FLUSHALL"]).expect("FLUSHALL");
+        for step in setup {
+            run_command(conn, step).expect("setup");
+        }
+    }
+    for probe in probes {
+        let before = (hits_and_misses(&mut ours), hits_and_misses(&mut theirs));
+        let got = run_command(&mut ours, probe);
+        let want = run_command(&mut theirs, probe);
+        assert_eq!(render_outcome(&got), render_outcome(&want), "{probe:?}");
+        let (o, t) = (hits_and_misses(&mut ours), hits_and_misses(&mut theirs));
+        assert_eq!(
+            (o.0 - before.0 .0, o.1 - before.0 .1),
+            (t.0 - before.1 .0, t.1 - before.1 .1),
+            "hits/misses of {probe:?} (tandem left, redis-server right)"
+        );
+    }
+}

@@ -10,7 +10,7 @@
 use tandem_shared::command::{ListEnd, SortOptions, ZRangeBy};
 use tandem_shared::{Reply, StorageError};
 
-use super::{delete_key, hash, list, lookup_read, set, string, zset, At, CmdResult};
+use super::{delete_key, hash, list, lookup, set, string, zset, At, CmdResult};
 use crate::engine::metadata::KeyType;
 use crate::engine::{StoreRead, StoreWrite};
 
@@ -92,11 +92,19 @@ fn run<S: StoreRead + ?Sized>(
     opts: &SortOptions,
     store: bool,
 ) -> Result<Sorted, StorageError> {
-    let kind = match lookup_read(s, at, key)? {
-        None => None,
+    // One keyspace hit or miss per key looked up, as Redis's `lookupKeyRead`: the family
+    // read below counts the hit of a key of the right type.
+    let kind = match lookup(s, at, key)? {
+        None => {
+            note(s, false);
+            None
+        }
         Some(r) => match r.kind {
             KeyType::List | KeyType::Set | KeyType::ZSet => Some(r.kind),
-            _ => return Err(StorageError::WrongType),
+            _ => {
+                note(s, true);
+                return Err(StorageError::WrongType);
+            }
         },
     };
     let mut by = opts.by.as_deref();
@@ -222,6 +230,11 @@ enum Weight {
     Text(Option<Vec<u8>>),
 }
 
+/// Counts a keyspace hit or miss for a key the family functions do not read.
+fn note<S: StoreRead + ?Sized>(s: &S, hit: bool) {
+    s.services().stats().note_lookup(hit);
+}
+
 /// Redis compares binary-safe (`memcmp`) when storing and with `strcoll` (the C locale's
 /// `strcmp`, which stops at a NUL) when answering.
 fn collate(a: &[u8], b: &[u8], store: bool) -> std::cmp::Ordering {
@@ -263,13 +276,17 @@ fn lookup_pattern<S: StoreRead + ?Sized>(
     key.extend_from_slice(&pattern[..star]);
     key.extend_from_slice(element);
     key.extend_from_slice(&pattern[star + 1..key_end]);
-    let Some(r) = lookup_read(s, at, &key)? else {
+    let Some(r) = lookup(s, at, &key)? else {
+        note(s, false);
         return Ok(None);
     };
     let reply = match (field, r.kind) {
         (Some(f), KeyType::Hash) => hash::hget(s, at, &key, f)?,
         (None, KeyType::String) => string::get(s, at, &key)?,
-        _ => return Ok(None),
+        _ => {
+            note(s, true);
+            return Ok(None);
+        }
     };
     Ok(match reply {
         Reply::Bulk(b) => Some(b),
