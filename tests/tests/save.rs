@@ -117,6 +117,9 @@ fn save_and_bgsave_reply_as_redis() {
         &["LASTSAVE"],
         &["DISCARD"],
         &["SAVE"],
+        &["EVAL", "return redis.call('save')", "0"],
+        &["EVAL", "return redis.pcall('bgsave')", "0"],
+        &["EVAL", "return redis.call('lastsave') > 0", "0"],
     ]);
     // BGSAVE's status line, on each side once (a second one may meet the first running).
     let mut theirs = differ.reference().client();
