@@ -258,6 +258,12 @@ fn in_multi_and_scripts() {
             "l",
         ],
         &["EVAL", "return redis.pcall('SORT', KEYS[1])", "1", "str"],
+        &["MULTI"],
+        &["SORT", "l", "nope"],
+        &["SORT", "l", "LIMIT", "x", "1"],
+        &["SORT_RO", "l", "STORE", "d"],
+        &["SORT", "l", "LIMIT", "0", "2"],
+        &["EXEC"],
         &["SADD", "sn", "b", "10", "a", "2", "c"],
         &[
             "EVAL",
