@@ -226,7 +226,10 @@ mod tests {
             ("sort", &["k", "BY", "w_*", "GET", "#", "STORE", "d"]),
             ("sort_ro", &["k", "LIMIT", "0", "1", "ALPHA"]),
             ("geosearch", &["k", "FROMMEMBER", "a", "BYRADIUS", "1", "m"]),
-            ("geosearchstore", &["d", "k", "FROMLONLAT", "1", "2", "BYBOX", "1", "2", "m"]),
+            (
+                "geosearchstore",
+                &["d", "k", "FROMLONLAT", "1", "2", "BYBOX", "1", "2", "m"],
+            ),
             ("save", &[]),
             ("bgsave", &["SCHEDULE"]),
             ("lastsave", &[]),

@@ -398,10 +398,17 @@ pub enum XGroupOp {
         entries_read: i64,
     },
     /// `SETID key group id|$ [ENTRIESREAD n]`.
-    SetId { id: XGroupId, entries_read: i64 },
+    SetId {
+        id: XGroupId,
+        entries_read: i64,
+    },
     Destroy,
-    CreateConsumer { consumer: Vec<u8> },
-    DelConsumer { consumer: Vec<u8> },
+    CreateConsumer {
+        consumer: Vec<u8>,
+    },
+    DelConsumer {
+        consumer: Vec<u8>,
+    },
 }
 
 /// One id argument of `XREAD`. Errors Redis reports only after checking the type of the

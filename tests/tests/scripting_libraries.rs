@@ -295,7 +295,14 @@ fn bull_like_job_queue_moves_jobs_atomically_as_on_redis() {
         // Fields in name order: tandem's HGETALL lists a hash's fields so ordered,
         // redis-server a small hash's in insertion order, and this one reaches the client
         // inside the script's reply, where no comparison can tell it is a hash.
-        &["HSET", "bull:q:1", "data", "{\"to\":\"a@b\"}", "name", "email"],
+        &[
+            "HSET",
+            "bull:q:1",
+            "data",
+            "{\"to\":\"a@b\"}",
+            "name",
+            "email",
+        ],
         &["HSET", "bull:q:2", "data", "{\"w\":64}", "name", "resize"],
         &["LPUSH", "bull:q:wait", "1", "2"],
         &["ZADD", "bull:q:priority", "1", "1", "2", "2"],
