@@ -55,7 +55,10 @@ pub trait CommandRunner: Any {
     /// commands are not allowed from read-only scripts.`); blocking commands run non-blocking.
     /// `resp` is the protocol the script selected, for the few commands whose reply depends on
     /// it beyond shape.
-    fn call(&mut self, args: &[Vec<u8>], resp: Resp) -> Reply;
+    ///
+    /// `args` are handed over: the runner may keep them (as the parsed command's words)
+    /// rather than copy them again.
+    fn call(&mut self, args: Vec<Vec<u8>>, resp: Resp) -> Reply;
 
     /// Whether `args` name an existing command the caller may run (`redis.acl_check_cmd`):
     /// `None` if there is no such command.
@@ -196,6 +199,8 @@ struct RunState {
     main_hooked: bool,
     /// See [`ScriptEngine::set_busy_tick`].
     tick: Option<BusyTick>,
+    /// The memory limit ([`ScriptEngine::set_memory_limit`]), for `redis.call`'s [`unlimited`].
+    memory_limit: usize,
 }
 
 /// A function registered while a library loads.
@@ -252,6 +257,7 @@ impl ScriptEngine {
             killed: false,
             main_hooked: false,
             tick: None,
+            memory_limit: 0,
         });
         let g = lua.globals();
         libs::register(&lua, &g)?;
@@ -353,6 +359,9 @@ impl ScriptEngine {
     pub fn set_memory_limit(&mut self, bytes: usize) -> Result<(), ScriptError> {
         self.lua.set_memory_limit(bytes)?;
         self.memory_limit = bytes;
+        if let Some(mut state) = self.lua.app_data_mut::<RunState>() {
+            state.memory_limit = bytes;
+        }
         Ok(())
     }
 
@@ -454,33 +463,44 @@ impl ScriptEngine {
     ///
     /// # Panics
     /// As [`ScriptEngine::eval`].
-    pub fn eval_sha<R: CommandRunner>(
+    ///
+    /// `keys` and `args` are anything that reads as bytes (the wire's archived vectors too),
+    /// so a caller need not copy them before they are copied into Lua.
+    pub fn eval_sha<R: CommandRunner, K: AsRef<[u8]>, A: AsRef<[u8]>>(
         &mut self,
         sha: &str,
-        keys: &[Vec<u8>],
-        args: &[Vec<u8>],
+        keys: &[K],
+        args: &[A],
         runner: R,
     ) -> (Reply, R) {
-        let sha = sha.to_ascii_lowercase();
-        let function = match self.script_functions.raw_get::<Value>(sha.as_str()) {
-            Ok(Value::Function(f)) => f,
-            _ => {
+        // The cache is keyed by the lowercase SHA1; callers mostly pass it lowercase already.
+        let sha: std::borrow::Cow<'_, str> = if sha.bytes().any(|b| b.is_ascii_uppercase()) {
+            sha.to_ascii_lowercase().into()
+        } else {
+            sha.into()
+        };
+        // The lookup and KEYS/ARGV allocate only what the request brought, so they run
+        // without the memory limit (see `unlimited`); the script itself runs under it.
+        let setup = unlimited(&self.lua, self.memory_limit, || -> mlua::Result<_> {
+            let Value::Function(function) = self.script_functions.raw_get::<Value>(&*sha)? else {
+                return Ok(None);
+            };
+            self.globals
+                .raw_set("KEYS", string_array(&self.lua, keys)?)?;
+            self.globals
+                .raw_set("ARGV", string_array(&self.lua, args)?)?;
+            Ok(Some(function))
+        });
+        let function = match setup {
+            Ok(Some(function)) => function,
+            Ok(None) => {
                 return (
                     Reply::Error("NOSCRIPT No matching script. Please use EVAL.".to_owned()),
                     runner,
                 )
             }
+            Err(e) => return (engine_error(&e), runner),
         };
-        let setup = (|| -> mlua::Result<()> {
-            self.globals
-                .raw_set("KEYS", string_array(&self.lua, keys)?)?;
-            self.globals
-                .raw_set("ARGV", string_array(&self.lua, args)?)?;
-            Ok(())
-        })();
-        if let Err(e) = setup {
-            return (engine_error(&e), runner);
-        }
         let run = self.run_eval.clone();
         self.run(runner, &sha, |_| run.call::<MultiValue>(function))
     }
@@ -1019,10 +1039,26 @@ fn engine_error(e: &mlua::Error) -> Reply {
     Reply::Error(convert::error_line(msg.as_bytes()))
 }
 
-fn string_array(lua: &Lua, items: &[Vec<u8>]) -> mlua::Result<Table> {
+/// Runs `f` with the Lua state's memory limit (`limit`, 0: none) lifted. While a limit is
+/// set, mlua wraps every string, table and table store it makes in a protected call (a C
+/// closure allocated, then `lua_pcall`), which made up most of the Rust-side cost of an
+/// `EVALSHA` and of a `redis.call`. Only for allocations bounded by the request or by a
+/// command's small reply, never around script code: the limit is back when `f` returns, and
+/// the script's next allocation past it fails as before.
+fn unlimited<T>(lua: &Lua, limit: usize, f: impl FnOnce() -> T) -> T {
+    if limit == 0 {
+        return f();
+    }
+    let _ = lua.set_memory_limit(0);
+    let out = f();
+    let _ = lua.set_memory_limit(limit);
+    out
+}
+
+fn string_array<K: AsRef<[u8]>>(lua: &Lua, items: &[K]) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(items.len(), 0)?;
     for (i, item) in items.iter().enumerate() {
-        t.raw_set(i + 1, lua.create_string(item)?)?;
+        t.raw_set(i + 1, lua.create_string(item.as_ref())?)?;
     }
     Ok(t)
 }
@@ -1072,16 +1108,36 @@ fn redis_call(lua: &Lua, args: MultiValue, mode: Mode) -> mlua::Result<Value> {
         Err(msg) => return Ok(Value::Table(convert::error_table(lua, msg)?)),
     };
     drop(args);
-    let resp = lua
+    let (resp, limit) = lua
         .app_data_ref::<RunState>()
-        .map(|s| s.resp)
+        .map(|s| (s.resp, s.memory_limit))
         .unwrap_or_default();
-    let reply = with_runner(lua, |runner| runner.call(&argv, resp))?;
+    let reply = with_runner(lua, |runner| runner.call(argv, resp))?;
     if let (Reply::Error(text), Mode::Raise) = (&reply, mode) {
         return Err(raise_table(convert::error_field(text)));
     }
-    reply_to_lua(lua, &reply, resp)
+    if small_reply(&reply) {
+        unlimited(lua, limit, || reply_to_lua(lua, &reply, resp))
+    } else {
+        reply_to_lua(lua, &reply, resp)
+    }
 }
+
+/// Replies converted to Lua without the memory limit ([`unlimited`]): one value of at most
+/// [`SMALL_REPLY`] bytes, which can overshoot the limit by no more than that.
+fn small_reply(reply: &Reply) -> bool {
+    match reply {
+        Reply::Integer(_) | Reply::Nil | Reply::NilArray | Reply::Bool(_) | Reply::Double(_) => {
+            true
+        }
+        Reply::Simple(s) | Reply::Error(s) => s.len() <= SMALL_REPLY,
+        Reply::Bulk(b) => b.len() <= SMALL_REPLY,
+        _ => false,
+    }
+}
+
+/// See [`small_reply`].
+const SMALL_REPLY: usize = 4096;
 
 fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
     let argv = command_args(&args).map_err(raise_table)?;

@@ -24,7 +24,7 @@
 //! /// in the script's batch; this one only answers PING.
 //! struct Runner;
 //! impl CommandRunner for Runner {
-//!     fn call(&mut self, args: &[Vec<u8>], _resp: Resp) -> Reply {
+//!     fn call(&mut self, args: Vec<Vec<u8>>, _resp: Resp) -> Reply {
 //!         match args[0].to_ascii_lowercase().as_slice() {
 //!             b"ping" => Reply::Simple("PONG".into()),
 //!             _ => Reply::Error("ERR Unknown Redis command called from script".into()),
@@ -40,7 +40,8 @@
 //! let (sha, flags) = engine.load_script(b"#!lua flags=no-writes\nreturn redis.call('ping')")?;
 //! assert!(flags.contains(ScriptFlags::NO_WRITES)); // EVAL_RO and read-only routing
 //! // EVALSHA: the runner is handed back with the reply (it holds the script's writes).
-//! let (reply, _runner) = engine.eval_sha(&sha, &[], &[], Runner);
+//! let none: &[&[u8]] = &[];
+//! let (reply, _runner) = engine.eval_sha(&sha, none, none, Runner);
 //! assert_eq!(reply, Reply::Simple("PONG".into()));
 //!
 //! // FUNCTION LOAD, then FCALL.

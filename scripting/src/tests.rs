@@ -14,9 +14,12 @@ struct FakeRunner {
     calls: Vec<Vec<Vec<u8>>>,
 }
 
+/// No keys or arguments, of a type `eval_sha` can infer.
+const NO_ARGS: &[&[u8]] = &[];
+
 impl CommandRunner for FakeRunner {
-    fn call(&mut self, args: &[Vec<u8>], _resp: Resp) -> Reply {
-        self.calls.push(args.to_vec());
+    fn call(&mut self, args: Vec<Vec<u8>>, _resp: Resp) -> Reply {
+        self.calls.push(args.clone());
         let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
         let arity_ok = match name.as_str() {
             "ping" => true,
@@ -708,11 +711,11 @@ fn compile_errors_and_shebang() {
     assert!(e.script_exists(&sha.to_ascii_uppercase()));
     assert_eq!(e.script_flags(&sha), Some(flags));
     let runner = FakeRunner::default();
-    let (reply, runner) = e.eval_sha(&sha, &[], &[], runner);
+    let (reply, runner) = e.eval_sha(&sha, NO_ARGS, NO_ARGS, runner);
     assert_eq!(reply, Reply::Integer(1));
     e.flush_scripts();
     assert_eq!(
-        e.eval_sha(&sha, &[], &[], runner).0,
+        e.eval_sha(&sha, NO_ARGS, NO_ARGS, runner).0,
         err("NOSCRIPT No matching script. Please use EVAL.")
     );
 }

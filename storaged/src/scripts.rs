@@ -828,15 +828,16 @@ impl Scripts {
             .lua
             .script_flags(sha)
             .unwrap_or_else(ScriptFlags::empty);
-        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_slice().to_vec()).collect();
-        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_slice().to_vec()).collect();
         let runner = self.take_runner(
             group,
             db,
             read_only || flags.contains(ScriptFlags::NO_WRITES),
         );
         self.control.begin(None);
-        let (reply, runner) = self.lua.eval_sha(sha, &keys, &args, runner);
+        // Straight from the request's frame into Lua: no copy of the words in between.
+        let (reply, runner) = self
+            .lua
+            .eval_sha(sha, keys.as_slice(), args.as_slice(), runner);
         self.control.end();
         self.give_back(group, runner);
         reply
@@ -960,6 +961,7 @@ pub fn run_off_writer(
                 control: Arc::clone(control),
                 db: req.db,
                 read_only: true,
+                wire: rkyv::util::AlignedVec::new(),
             };
             let mut outcomes = Vec::with_capacity(req.commands.len());
             for cmd in req.commands.iter() {
@@ -1049,7 +1051,7 @@ fn reader_run(
                 Err(e) => return Some((Reply::Error(e.reply_text()), runner)),
             };
             register(None);
-            lua.eval_sha(&sha, &owned(keys), &owned(args), runner)
+            lua.eval_sha(&sha, keys.as_slice(), args.as_slice(), runner)
         }
         ArchivedCommand::EvalSha {
             sha, keys, args, ..
@@ -1062,7 +1064,7 @@ fn reader_run(
                 }
             }
             register(None);
-            lua.eval_sha(&sha, &owned(keys), &owned(args), runner)
+            lua.eval_sha(&sha, keys.as_slice(), args.as_slice(), runner)
         }
         ArchivedCommand::FCall {
             function,
@@ -1140,6 +1142,9 @@ struct Runner {
     db: u8,
     /// `EVAL_RO`/`EVALSHA_RO`, or a script flagged `no-writes`: writes are refused.
     read_only: bool,
+    /// The buffer each command is archived into, kept between commands (one allocation
+    /// per runner rather than per `redis.call`).
+    wire: rkyv::util::AlignedVec,
 }
 
 /// Commands redis-server 7.0 flags `may-replicate` that a script may call: a read-only
@@ -1180,6 +1185,7 @@ impl Runner {
             control,
             db: 0,
             read_only: false,
+            wire: rkyv::util::AlignedVec::new(),
         }
     }
 
@@ -1374,11 +1380,20 @@ impl Runner {
 
     /// Parses and runs one storage command in the lent group.
     fn storage(&mut self, command: &Command) -> Reply {
-        let bytes = match rkyv::to_bytes::<rkyv::rancor::Error>(command) {
+        let mut wire = std::mem::take(&mut self.wire);
+        wire.clear();
+        let bytes = match rkyv::api::high::to_bytes_in::<_, rkyv::rancor::Error>(command, wire) {
             Ok(b) => b,
             Err(e) => return Reply::Error(format!("ERR cannot encode the command: {e}")),
         };
-        let archived = match rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(&bytes) {
+        let reply = self.run_archived(&bytes);
+        self.wire = bytes;
+        reply
+    }
+
+    /// Runs the archived command in `bytes` ([`Runner::storage`]'s second half).
+    fn run_archived(&mut self, bytes: &[u8]) -> Reply {
+        let archived = match rkyv::access::<ArchivedCommand, rkyv::rancor::Error>(bytes) {
             Ok(a) => a,
             Err(e) => return Reply::Error(format!("ERR cannot encode the command: {e}")),
         };
@@ -1413,18 +1428,16 @@ impl Runner {
 }
 
 impl CommandRunner for Runner {
-    fn call(&mut self, args: &[Vec<u8>], _resp: Resp) -> Reply {
-        let spec = match self.admit(args) {
+    fn call(&mut self, args: Vec<Vec<u8>>, _resp: Resp) -> Reply {
+        let spec = match self.admit(&args) {
             Ok(spec) => spec,
             Err(reply) => return reply,
         };
         match spec.handler {
-            Handler::Local(local) => self.local(local, args, spec.name),
+            Handler::Local(local) => self.local(local, &args, spec.name),
             Handler::Storage(parse) => {
-                let words: Vec<Bytes> = args[1..]
-                    .iter()
-                    .map(|a| Bytes::copy_from_slice(a))
-                    .collect();
+                // The words are ours: `Bytes::from` takes each without a copy.
+                let words: Vec<Bytes> = args.into_iter().skip(1).map(Bytes::from).collect();
                 let ctx = ParseCtx {
                     now_ms: i64::try_from(now_ms()).unwrap_or(i64::MAX),
                     proto_max_bulk_len: PROTO_MAX_BULK_LEN,
