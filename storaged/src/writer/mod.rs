@@ -44,8 +44,10 @@ const RECLAIM_BUDGET: usize = 256;
 /// Most commands in a group whose replies the writer writes to their links itself (see the
 /// end of [`write_loop`]); past this it wakes the links' I/O tasks to write them. Counted
 /// in commands, not requests: one pipelined request of 16 SETs is a busy link, not a lone
-/// client.
-const DIRECT_REPLY_MAX: usize = 2;
+/// client. 0 (only a group that answers nothing skips the hand-off): with 2, SET P16 lost
+/// 8-20 % in A/B runs (the writer's own syscalls delay the next group) and `-c 1` writes
+/// gained nothing measurable (docs/BENCHMARKS.md, "Seventh session, end").
+const DIRECT_REPLY_MAX: usize = 0;
 
 /// Work for the writer thread.
 pub enum WriteJob {
