@@ -41,14 +41,6 @@ use watch::WatchTable;
 /// Keys reclaimed per expiry sweep step.
 const RECLAIM_BUDGET: usize = 256;
 
-/// Most commands in a group whose replies the writer writes to their links itself (see the
-/// end of [`write_loop`]); past this it wakes the links' I/O tasks to write them. Counted
-/// in commands, not requests: one pipelined request of 16 SETs is a busy link, not a lone
-/// client. 0 (only a group that answers nothing skips the hand-off): with 2, SET P16 lost
-/// 8-20 % in A/B runs (the writer's own syscalls delay the next group) and `-c 1` writes
-/// gained nothing measurable (docs/BENCHMARKS.md, "Seventh session, end").
-const DIRECT_REPLY_MAX: usize = 0;
-
 /// Work for the writer thread.
 pub enum WriteJob {
     Request {
@@ -273,7 +265,6 @@ fn write_loop(
         if let Err(e) = &committed {
             tracing::error!(error = %e, "group commit failed; failing its requests");
         }
-        let done_count: usize = done.iter().map(|(_, answer, _)| answer.count()).sum();
         for (id, answer, reply) in done.drain(..) {
             let frame = match (&committed, answer) {
                 (Ok(()), Answer::Outcomes(outcomes)) => {
@@ -287,14 +278,11 @@ fn write_loop(
             };
             reply.deliver(frame, &mut woken);
         }
-        // A small group (a lone client's request) is written from here: waking the link's
-        // I/O thread to write it would put one more thread wake-up on its path. A large
-        // one leaves the syscalls to the I/O threads: this thread bounds write throughput.
-        if done_count <= DIRECT_REPLY_MAX {
-            woken.write_now();
-        } else {
-            woken.flush();
-        }
+        // Every reply goes to the links' I/O threads: this thread bounds write throughput.
+        // Writing a small group's replies from here (a lone client's, to spare it one
+        // wake-up) delayed the next group and cost SET P16 5-20 %, with no measurable gain
+        // for one client (docs/BENCHMARKS.md, "Seventh session, end").
+        woken.flush();
         for barrier in barriers.drain(..) {
             let _ = barrier.send(());
         }
