@@ -386,14 +386,6 @@ impl Woken {
             out.flush();
         }
     }
-
-    /// Writes every outbox appended to since the last flush on this thread
-    /// ([`Outbox::write_now`]).
-    pub fn write_now(&mut self) {
-        for out in self.0.drain(..) {
-            out.write_now();
-        }
-    }
 }
 
 #[cfg(test)]
