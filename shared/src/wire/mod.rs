@@ -37,7 +37,8 @@ pub use message::{
 ///     Streams: `XAdd`, `XRange`, `XLen`, `XDel`, `XTrim`, `XSetId`, `XRead`,
 ///     `BlockingOp::StreamRead`, `XGroup` (`XGroupOp`, `XGroupId`), `XGroupHelp`;
 ///     `ScanType::Stream`; `Reply::PairMap`.
-pub const PROTOCOL_VERSION: u8 = 5;
+/// v6: the commands of the eighth session; each family adds one line here.
+pub const PROTOCOL_VERSION: u8 = 6;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).
 /// Configurable on both sides; a larger length prefix is refused before any allocation.
