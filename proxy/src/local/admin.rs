@@ -1,4 +1,4 @@
-//! Proxy-local administration commands: `INFO`, `CONFIG`, `MEMORY`, `COMMAND`, and the server
+//! Proxy-local administration commands: `INFO`, `CONFIG`, `COMMAND`, and the server
 //! commands a master without replicas answers alone (`ROLE`, `WAIT`, `LASTSAVE`). INFO merges the proxy's own
 //! sections with those storaged reports (keyspace, storage, storage-side stats); CONFIG keeps
 //! tandem's live settings and remembers Redis's encoding knobs; COMMAND reads the table.
@@ -383,63 +383,6 @@ pub fn command(mut args: Args, _session: &mut Session) -> LocalResult {
         tandem_commands::describe::command(&mut args)?,
         Flow::Continue,
     ))
-}
-
-/// `MEMORY USAGE|DOCTOR|MALLOC-STATS|PURGE|HELP`. USAGE asks storaged (the value lives
-/// there); the others describe the proxy, which holds no data.
-pub async fn memory(mut args: Args, session: &mut Session) -> LocalResult {
-    let sub_raw = String::from_utf8_lossy(&args.next_bytes()?).into_owned();
-    let sub = sub_raw.to_ascii_lowercase();
-    let n = args.remaining();
-    let arity = || CommandError::WrongArity(format!("memory|{sub}"));
-    let reply = match sub.as_str() {
-        "usage" if n == 0 => return Err(arity()),
-        "usage" => {
-            let key = args.next_vec()?;
-            // Redis's default sample count; 0 asks for every element.
-            let mut samples = 5u64;
-            while args.remaining() > 0 {
-                if args.remaining() >= 2 && args.eat("SAMPLES") {
-                    let n = args.next_i64()?;
-                    samples = u64::try_from(n).map_err(|_| CommandError::Syntax)?;
-                } else {
-                    return Err(CommandError::Syntax);
-                }
-            }
-            storaged_param(session, Command::MemoryUsage { key, samples }).await?
-        }
-        "doctor" | "malloc-stats" | "purge" | "help" if n > 0 => return Err(arity()),
-        "doctor" => Reply::Verbatim(
-            b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.".to_vec(),
-        ),
-        "malloc-stats" => Reply::Verbatim(b"Stats not supported for the current allocator".to_vec()),
-        "purge" => Reply::ok(),
-        "help" => Reply::Array(
-            [
-                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "DOCTOR",
-                "    Return memory problems reports.",
-                "MALLOC-STATS",
-                "    Return internal statistics report from the memory allocator.",
-                "PURGE",
-                "    Attempt to purge dirty pages for reclamation by the allocator.",
-                "USAGE <key> [SAMPLES <count>]",
-                "    Return memory in bytes used by <key> and its value. Nested values are",
-                "    sampled up to <count> times (default: 5, 0 means sample all).",
-                "HELP",
-                "    Prints this help.",
-            ]
-            .iter()
-            .map(|s| Reply::Simple((*s).to_owned()))
-            .collect(),
-        ),
-        _ => {
-            return Err(CommandError::err(format!(
-                "unknown subcommand '{sub_raw}'. Try MEMORY HELP."
-            )))
-        }
-    };
-    Ok((reply, Flow::Continue))
 }
 
 /// Splits storaged's INFO text into sections by their `# Name` headers (lower-cased).

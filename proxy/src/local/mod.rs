@@ -6,7 +6,8 @@
 //!
 //! - [`client`]: PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT, what a client asks
 //!   about its own connection
-//! - [`admin`]: CONFIG INFO MEMORY COMMAND ROLE WAIT LASTSAVE
+//! - [`admin`]: CONFIG INFO COMMAND ROLE WAIT LASTSAVE
+//! - [`memory`]: MEMORY
 //! - [`subscribe`]: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBSUB
 //! - [`transaction`]: MULTI WATCH UNWATCH and the transaction state they change
 //! - [`exec`]: commands sent while in MULTI, and EXEC, which runs queued local commands
@@ -17,6 +18,7 @@
 pub mod admin;
 pub mod client;
 pub mod exec;
+pub mod memory;
 pub mod subscribe;
 pub mod transaction;
 
@@ -44,7 +46,7 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
         Local::Client => client::client(args, session),
         Local::Config => admin::config(args, session).await,
         Local::Info => admin::info(args, session).await,
-        Local::Memory => admin::memory(args, session).await,
+        Local::Memory => memory::memory(args, session).await,
         Local::Command => admin::command(args, session),
         Local::Multi | Local::Exec | Local::Discard | Local::Watch | Local::Unwatch => {
             transaction::run_local(local, args, session).await
