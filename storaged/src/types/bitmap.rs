@@ -3,7 +3,8 @@
 //!
 //! Bytes are read and written through [`super::string_value`], so a bit command costs
 //! the bytes it covers, not the whole value: `SETBIT` rewrites one chunk of a chunked
-//! value, `GETBIT` reads one byte, a `BITFIELD` operation the (at most 9) bytes of its field, and `BITCOUNT`/`BITPOS` walk their range a window at a
+//! value (a value the bit commands make chunked gets small chunks,
+//! [`super::string_value::BITMAP_CHUNK_SIZE`]), `GETBIT` reads one byte, a `BITFIELD` operation the (at most 9) bytes of its field, and `BITCOUNT`/`BITPOS` walk their range a window at a
 //! time. `BITOP` reads its sources whole and writes a new value, as Redis does. Argument
 //! errors Redis gives before looking at the key are the parser's; what is here needs the
 //! key (its type, its length).
@@ -80,7 +81,7 @@ pub fn setbit<W: StoreWrite + ?Sized>(
     let was = byte & mask != 0;
     if old.is_none() || index >= len || was != on {
         let new = if on { byte | mask } else { byte & !mask };
-        value::write_at(w, at.db, key, old, index, &[new])?;
+        value::write_at_chunked(w, at.db, key, old, index, &[new], value::BITMAP_CHUNK_SIZE)?;
     }
     Ok(Reply::Integer(i64::from(was)))
 }
@@ -481,7 +482,7 @@ pub fn bitfield<W: StoreWrite + ?Sized>(
     };
     let need = highest / 8 + 1;
     if old.as_ref().is_none_or(|r| value::len(r) < need) {
-        value::write_at(w, at.db, key, old, need, &[])?;
+        value::write_at_chunked(w, at.db, key, old, need, &[], value::BITMAP_CHUNK_SIZE)?;
     }
     let mut out = Vec::with_capacity(ops.len());
     for op in ops {
@@ -500,7 +501,15 @@ pub fn bitfield<W: StoreWrite + ?Sized>(
                 out.push(Reply::Integer(reply));
                 set_bits(&mut window, shift, ty.bits, new);
                 if get_bits(&window, shift, ty.bits) != raw {
-                    value::write_at(w, at.db, key, r, offset / 8, &window)?;
+                    value::write_at_chunked(
+                        w,
+                        at.db,
+                        key,
+                        r,
+                        offset / 8,
+                        &window,
+                        value::BITMAP_CHUNK_SIZE,
+                    )?;
                 }
             }
         }
@@ -515,7 +524,7 @@ mod tests {
 
     use super::*;
     use crate::engine::{keys, Cf};
-    use crate::types::string_value::CHUNK_SIZE;
+    use crate::types::string_value::BITMAP_CHUNK_SIZE as CHUNK_SIZE;
     use crate::types::testing::{TestDb, MODEL_CASES};
 
     fn int_of(r: CmdResult) -> i64 {
