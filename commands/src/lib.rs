@@ -17,6 +17,7 @@
 //! handler code of either process (proxy-local commands are a [`Local`] value the proxy
 //! matches on).
 
+pub mod acl;
 pub mod args;
 pub mod describe;
 pub mod error;
