@@ -46,6 +46,10 @@ pub const WRITER_OWNED: &[CommandKind] = &[
     // PFCOUNT of one key writes the cardinality it computed back into the value's cache
     // (Redis flags it `readonly` all the same).
     CommandKind::PfCount,
+    // DEBUG SLEEP/RELOAD/SET-ACTIVE-EXPIRE hold the writer as Redis's thread (H7).
+    CommandKind::DebugReload,
+    CommandKind::DebugSetActiveExpire,
+    CommandKind::DebugSleep,
 ];
 
 /// Facts about a typed command, derived from its table row.
@@ -335,6 +339,12 @@ mod tests {
             ("xrevrange", &["s", "+", "-"]),
             ("xsetid", &["s", "5-5"]),
             ("xtrim", &["s", "MINID", "5"]),
+            ("xreadgroup", &["GROUP", "g", "c", "NOACK", "STREAMS", "s", ">"]),
+            ("xack", &["s", "g", "1-1", "2"]),
+            ("xpending", &["s", "g", "IDLE", "5", "-", "+", "10", "c"]),
+            ("xinfo", &["STREAM", "s", "FULL"]),
+            ("xclaim", &["s", "g", "c", "10", "1-1", "JUSTID"]),
+            ("xautoclaim", &["s", "g", "c", "10", "0-0", "COUNT", "5"]),
             ("zadd", &["z", "1", "m"]),
             ("zcard", &["z"]),
             ("zcount", &["z", "0", "1"]),
@@ -367,6 +377,8 @@ mod tests {
             ("zscore", &["z", "m"]),
             ("zunion", &["1", "z"]),
             ("zunionstore", &["d", "1", "z"]),
+            ("dump", &["k"]),
+            ("restore", &["k", "0", "payload", "REPLACE", "FREQ", "3"]),
         ];
         let mut covered = 0;
         for spec in crate::table::all() {

@@ -40,7 +40,11 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::parse::geo::COMMANDS,
     crate::parse::sort::COMMANDS,
     crate::parse::server::COMMANDS,
+    crate::parse::stream_info::COMMANDS,
+    crate::parse::object::COMMANDS,
+    crate::parse::serialize::COMMANDS,
     crate::local::COMMANDS,
+    crate::acl::row::COMMANDS,
 ];
 
 /// Longest command name [`lookup`] can match; longer names are unknown without comparing.

@@ -425,6 +425,20 @@ pub enum XReadId {
     Invalid,
 }
 
+/// The delivery time `XCLAIM` gives what it claims (the last of its `IDLE`/`TIME`
+/// options); storaged resolves it against its clock, and a value before 0 or after now is
+/// now, as in Redis.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum XClaimTime {
+    /// Neither option: now.
+    Now,
+    /// `IDLE ms`: now minus `ms`.
+    Idle(i64),
+    /// `TIME ms`: that unix time in milliseconds.
+    Time(i64),
+}
+
 /// What a [`Command::BlockingPop`] pops, which also fixes its reply shape.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
@@ -447,6 +461,33 @@ pub enum BlockingOp {
     /// `count` 0 for no limit. Served with `[[key, entries]]` of the key that got entries
     /// above its id (`$` resolved to the stream's last id when the wait began).
     StreamRead { count: u64, ids: Vec<XReadId> },
+    /// `XREADGROUP … BLOCK ms STREAMS key... id...`: run at once as the plain
+    /// [`Command::XReadGroup`]; parked only when every id is `>` and nothing was new, then
+    /// served `[[key, entries]]` above the group's last id when it moves past it (up to
+    /// `count`, 1000 when 0, as Redis serves a blocked reader), with pending entries unless
+    /// `noack`.
+    StreamReadGroup {
+        group: Vec<u8>,
+        consumer: Vec<u8>,
+        count: u64,
+        noack: bool,
+        ids: Vec<XReadId>,
+    },
+}
+
+/// The extended form of `XPENDING`: `[IDLE min_idle] start end count [consumer]`, bounds
+/// already stepped past exclusive `(` ones.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct XPendingRange {
+    /// Entries idle for less are left out; 0 means no filter (Redis's test is `if
+    /// (minidle)`, so a negative value keeps everything).
+    pub min_idle: i64,
+    pub start: StreamId,
+    pub end: StreamId,
+    /// At most this many (negative counts are 0).
+    pub count: u64,
+    pub consumer: Option<Vec<u8>>,
 }
 
 /// How a blocking pop waits. Times are unix milliseconds on the proxy's clock, fixed when
@@ -1315,6 +1356,82 @@ pub enum Command {
         keys: Vec<Vec<u8>>,
         ids: Vec<XReadId>,
     },
+    // ---- stream consumer groups (types/stream/consume.rs; issue 16) ----
+    /// `XREADGROUP GROUP group consumer [COUNT n] [NOACK] STREAMS key... id...` without
+    /// `BLOCK` (with it, a [`Command::BlockingPop`] of [`BlockingOp::StreamReadGroup`]):
+    /// `count` 0 means no limit; `>` is [`XReadId::NewOnly`], and `$` or a malformed id
+    /// travel as variants, which Redis reports only after the keys before them.
+    XReadGroup {
+        group: Vec<u8>,
+        consumer: Vec<u8>,
+        count: u64,
+        noack: bool,
+        keys: Vec<Vec<u8>>,
+        ids: Vec<XReadId>,
+    },
+    /// `XACK key group id...`; `ids` is `None` when one is malformed, which Redis reports
+    /// only for an existing group.
+    XAck {
+        key: Vec<u8>,
+        group: Vec<u8>,
+        ids: Option<Vec<StreamId>>,
+    },
+    /// `XPENDING key group [[IDLE min-idle] start end count [consumer]]`; `range` `None` is
+    /// the summary form.
+    XPending {
+        key: Vec<u8>,
+        group: Vec<u8>,
+        range: Option<XPendingRange>,
+    },
+    // ---- stream introspection and claiming (types/stream/{info,claim}.rs; issue 16) ----
+    /// `XINFO STREAM key [FULL [COUNT n]]`: `count` 0 shows everything (FULL only).
+    /// `error` is the full text of an option error, which Redis reports only after the key
+    /// lookup.
+    XInfoStream {
+        key: Vec<u8>,
+        full: bool,
+        count: u64,
+        error: Option<String>,
+    },
+    /// `XINFO GROUPS key`.
+    XInfoGroups {
+        key: Vec<u8>,
+    },
+    /// `XINFO CONSUMERS key group`.
+    XInfoConsumers {
+        key: Vec<u8>,
+        group: Vec<u8>,
+    },
+    /// `XINFO HELP`.
+    XInfoHelp,
+    /// `XCLAIM key group consumer min-idle-time id... [IDLE ms] [TIME ms] [RETRYCOUNT n]
+    /// [FORCE] [JUSTID] [LASTID id]`. `min_idle` is clamped at 0 and `retry_count` is
+    /// `None` when absent or negative, as Redis treats them; `error` is the full text of
+    /// the first argument error, which Redis reports only after the key and group lookups.
+    XClaim {
+        key: Vec<u8>,
+        group: Vec<u8>,
+        consumer: Vec<u8>,
+        min_idle: u64,
+        ids: Vec<StreamId>,
+        delivery: XClaimTime,
+        retry_count: Option<u64>,
+        force: bool,
+        justid: bool,
+        last_id: StreamId,
+        error: Option<String>,
+    },
+    /// `XAUTOCLAIM key group consumer min-idle-time start [COUNT n] [JUSTID]`; `start` is
+    /// already stepped past an exclusive `(` bound and `min_idle` clamped at 0.
+    XAutoClaim {
+        key: Vec<u8>,
+        group: Vec<u8>,
+        consumer: Vec<u8>,
+        min_idle: u64,
+        start: StreamId,
+        count: u64,
+        justid: bool,
+    },
     /// `FUNCTION STATS`: storaged answers it alone beside a running script.
     FunctionStats,
     /// `FUNCTION KILL`: storaged answers it alone at once, beside a running function.
@@ -1399,6 +1516,78 @@ pub enum Command {
         key: Vec<u8>,
         opts: SortOptions,
     },
+    /// Observability (`storaged/src/stats.rs`): a proxy's statistics since its last report,
+    /// then `op` over the pair's sums (SLOWLOG, LATENCY, INFO commandstats …).
+    Stats {
+        push: crate::stats::StatsPush,
+        op: crate::stats::StatsOp,
+    },
+    // ---- OBJECT / DEBUG (H7; storaged/src/types/object.rs) ----
+    /// `OBJECT ENCODING|REFCOUNT|FREQ|IDLETIME key`: the proxy adds the settings Redis's
+    /// answer depends on (encoding thresholds, eviction policy), which storaged does not keep.
+    Object {
+        field: ObjectField,
+        key: Vec<u8>,
+        limits: ObjectLimits,
+    },
+    /// `DEBUG RELOAD`: storaged flushes its memtables and reopens its engine, data intact.
+    DebugReload,
+    /// `DEBUG SET-ACTIVE-EXPIRE 0|1`: turns storaged's background expiry cycle off or on.
+    DebugSetActiveExpire {
+        enabled: bool,
+    },
+    /// `DEBUG SLEEP seconds`: storaged's writer sleeps, holding every write as Redis's
+    /// single thread does.
+    DebugSleep {
+        micros: u64,
+    },
+    // ---- DUMP / RESTORE (H3; storaged/src/types/serialize.rs, storaged/src/rdb/) ----
+    /// `DUMP key`: the value as Redis 7.0's DUMP payload, or nil.
+    Dump {
+        key: Vec<u8>,
+    },
+    /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]`. `ttl` is `None`
+    /// when it is not an integer: Redis checks it only after the BUSYKEY check, so storaged
+    /// reports it. The parser validates IDLETIME/FREQ and drops them (tandem keeps no
+    /// LRU/LFU data).
+    Restore {
+        key: Vec<u8>,
+        ttl: Option<i64>,
+        payload: Vec<u8>,
+        replace: bool,
+        absttl: bool,
+    },
+}
+
+/// What `OBJECT` asks about a key.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum ObjectField {
+    Encoding,
+    RefCount,
+    Freq,
+    IdleTime,
+    /// `DEBUG OBJECT key`: Redis's one-line description of the value.
+    Debug,
+}
+
+/// The proxy's settings `OBJECT` answers by: Redis names an encoding by the value's size
+/// against these thresholds, and shares small integers unless an LRU/LFU policy with a
+/// memory limit is set.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct ObjectLimits {
+    pub hash_max_listpack_entries: u64,
+    pub hash_max_listpack_value: u64,
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
+    pub set_max_intset_entries: u64,
+    /// `list-max-listpack-size` (DEBUG OBJECT's quicklist figures).
+    pub list_max_listpack_size: i64,
+    /// `maxmemory-policy` is an LFU one (`OBJECT FREQ` allowed, `IDLETIME` refused).
+    pub lfu: bool,
+    /// Integers 0..9999 are Redis's shared objects (`maxmemory` 0 or no LRU/LFU policy).
+    pub shared_integers: bool,
 }
 
 /// Declares [`CommandKind`] and `kind()` for [`Command`] and [`ArchivedCommand`] from one
@@ -1594,8 +1783,17 @@ command_kinds! {
     XTrim => "xtrim",
     XSetId => "xsetid",
     XRead => "xread",
+    XReadGroup => "xreadgroup",
+    XAck => "xack",
+    XPending => "xpending",
     XGroup => "xgroup|create",
     XGroupHelp => "xgroup|help",
+    XInfoStream => "xinfo|stream",
+    XInfoGroups => "xinfo|groups",
+    XInfoConsumers => "xinfo|consumers",
+    XInfoHelp => "xinfo|help",
+    XClaim => "xclaim",
+    XAutoClaim => "xautoclaim",
     FunctionStats => "function|stats",
     FunctionKill => "function|kill",
     FunctionHelp => "function|help",
@@ -1613,4 +1811,11 @@ command_kinds! {
     PfSelfTest => "pfselftest",
     Sort => "sort",
     SortRo => "sort_ro",
+    Stats => "slowlog",
+    Object => "object|encoding",
+    DebugReload => "debug",
+    DebugSetActiveExpire => "debug",
+    DebugSleep => "debug",
+    Dump => "dump",
+    Restore => "restore",
 }

@@ -38,6 +38,12 @@ pub use message::{
 ///     `BlockingOp::StreamRead`, `XGroup` (`XGroupOp`, `XGroupId`), `XGroupHelp`;
 ///     `ScanType::Stream`; `Reply::PairMap`.
 /// v6: the commands of the eighth session; each family adds one line here.
+///     Stream groups (H1): `XReadGroup`, `XAck`, `XPending` (`XPendingRange`), `BlockingOp::StreamReadGroup`.
+///     Streams (H2): `XInfoStream`, `XInfoGroups`, `XInfoConsumers`, `XInfoHelp`, `XClaim` (`XClaimTime`), `XAutoClaim`.
+///     Observability (H6): `Stats` (`stats::StatsPush`, `stats::StatsOp`).
+///     Serialization (H3): `Dump`, `Restore`.
+///     OBJECT/DEBUG (H7): `Object` (`ObjectField`, `ObjectLimits`), `DebugReload`, `DebugSetActiveExpire`, `DebugSleep`.
+///     Client tracking (H8): frame kinds `Tracking` (9) and `Invalidate` (10).
 pub const PROTOCOL_VERSION: u8 = 6;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).
@@ -51,6 +57,7 @@ pub const SCHEMA_HASH: u32 = {
     let a = fnv1a(include_bytes!("../command.rs"), 0x811c_9dc5);
     let b = fnv1a(include_bytes!("../reply.rs"), a);
     let c = fnv1a(include_bytes!("../error.rs"), b);
+    let c = fnv1a(include_bytes!("../stats.rs"), c);
     fnv1a(include_bytes!("message.rs"), c)
 };
 

@@ -19,11 +19,14 @@ mod hash;
 mod hyperloglog;
 mod keyspace;
 mod list;
+mod object;
 mod pop;
+mod serialize;
 mod server;
 mod set;
 mod sort;
 mod stream;
+mod stream_info;
 mod string;
 mod zset;
 
@@ -40,6 +43,7 @@ use crate::engine::{now_ms, Engine, EngineView};
 use crate::pubsub::Hub;
 use crate::types::{At, CmdResult};
 
+pub use object::active_expire;
 pub use pop::{pop_op, stream_read_ids};
 
 /// Runs a read-only command (`cmd.is_write() == false`) against committed state.
@@ -123,8 +127,11 @@ fn read<S: EngineView + ?Sized>(
         .or_else(|| geo::read(s, at, cmd))
         .or_else(|| list::read(s, at, cmd))
         .or_else(|| stream::read(s, at, cmd))
+        .or_else(|| stream_info::read(s, at, cmd))
         .or_else(|| sort::read(s, at, cmd))
         .or_else(|| server::read(s, hub, at, cmd))
+        .or_else(|| object::read(s, at, cmd))
+        .or_else(|| serialize::read(s, at, cmd))
 }
 
 fn read_or_refuse<S: EngineView + ?Sized>(
@@ -153,8 +160,11 @@ fn write(w: &mut WriteGroup<'_>, hub: &Hub, at: At, cmd: &ArchivedCommand) -> Cm
         .or_else(|| geo::write(w, at, cmd))
         .or_else(|| list::write(w, at, cmd))
         .or_else(|| stream::write(w, at, cmd))
+        .or_else(|| stream_info::write(w, at, cmd))
         .or_else(|| sort::write(w, at, cmd))
-        .or_else(|| pop::write(w, at, cmd));
+        .or_else(|| pop::write(w, at, cmd))
+        .or_else(|| object::write(w, cmd))
+        .or_else(|| serialize::write(w, at, cmd));
     written.unwrap_or_else(|| {
         read(&*w, hub, at, cmd).unwrap_or_else(|| {
             Err(StorageError::Internal(

@@ -1,0 +1,54 @@
+//! DUMP (a read) and RESTORE (a write, announcing `restore`, or `del` when `REPLACE` with
+//! a past TTL removed the old key, as Redis 7.0 does).
+
+use tandem_shared::command::ArchivedCommand;
+
+use super::arm::done;
+use crate::engine::group::WriteGroup;
+use crate::engine::{KvEngine, StoreRead};
+use crate::events::Flags;
+use crate::types::serialize::{self, RestoreOptions, Restored};
+use crate::types::{At, CmdResult};
+
+/// `Dump`; `None` for any other command.
+pub(super) fn read<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    cmd: &ArchivedCommand,
+) -> Option<CmdResult> {
+    Some(match cmd {
+        ArchivedCommand::Dump { key } => serialize::dump(s, at, key),
+        _ => return None,
+    })
+}
+
+/// `Restore`; `None` for any other command.
+pub(super) fn write<E: KvEngine>(
+    w: &mut WriteGroup<'_, E>,
+    at: At,
+    cmd: &ArchivedCommand,
+) -> Option<CmdResult> {
+    let db = at.db;
+    Some(match cmd {
+        ArchivedCommand::Restore {
+            key,
+            ttl,
+            payload,
+            replace,
+            absttl,
+        } => {
+            let opts = RestoreOptions {
+                ttl: ttl.as_ref().map(|t| t.to_native()),
+                replace: *replace,
+                absttl: *absttl,
+            };
+            let (r, effect) = serialize::restore(w, at, key, payload, opts);
+            done(w, r, |e, _| match effect {
+                Restored::Created => e.write(Flags::GENERIC, "restore", db, key),
+                Restored::Deleted => e.write(Flags::GENERIC, "del", db, key),
+                Restored::Nothing => {}
+            })
+        }
+        _ => return None,
+    })
+}
