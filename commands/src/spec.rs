@@ -39,6 +39,15 @@ pub enum Local {
     /// `ROLE`, `WAIT` (server commands answered by the proxy).
     Role,
     Wait,
+    /// `OBJECT`, `DEBUG`, `LOLWUT` (`proxy/src/local/object.rs`).
+    Object,
+    Debug,
+    Lolwut,
+    /// `SLOWLOG`, `LATENCY` (observability, `proxy/src/local/slowlog.rs`).
+    Slowlog,
+    Latency,
+    /// `ACL` (`proxy/src/local/acl.rs`).
+    Acl,
 }
 
 /// How a command runs.

@@ -110,6 +110,45 @@ pub struct Options {
     /// `json` [default: text].
     #[arg(long, env = "TANDEM_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+
+    /// Whether `DEBUG` runs (Redis `enable-debug-command`): `no`, `yes`, or `local` (only
+    /// from loopback and Unix connections). Restart only [default: no].
+    #[arg(long, env = "TANDEM_ENABLE_DEBUG_COMMAND")]
+    pub enable_debug_command: Option<String>,
+
+    /// TCP port to serve RESP over TLS on, on the address of `--listen`, beside the plain
+    /// port (Redis `tls-port`); 0: no TLS port [default: 0].
+    #[arg(long, env = "TANDEM_TLS_PORT")]
+    pub tls_port: Option<u16>,
+
+    /// PEM certificate chain of the TLS port (Redis `tls-cert-file`). Reloadable
+    /// [default: ""].
+    #[arg(long, env = "TANDEM_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// PEM private key of that certificate (Redis `tls-key-file`). Reloadable [default: ""].
+    #[arg(long, env = "TANDEM_TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+
+    /// PEM CA certificates client certificates must chain to (Redis `tls-ca-cert-file`).
+    /// Reloadable [default: ""].
+    #[arg(long, env = "TANDEM_TLS_CA_CERT_FILE")]
+    pub tls_ca_cert_file: Option<PathBuf>,
+
+    /// Whether TLS clients must present a certificate from `tls-ca-cert-file`: yes, no or
+    /// optional (Redis `tls-auth-clients`). Reloadable [default: yes].
+    #[arg(long, env = "TANDEM_TLS_AUTH_CLIENTS")]
+    pub tls_auth_clients: Option<String>,
+
+    /// TLS versions the TLS port accepts, e.g. "TLSv1.2 TLSv1.3" (Redis `tls-protocols`);
+    /// empty: both. Reloadable [default: ""].
+    #[arg(long, env = "TANDEM_TLS_PROTOCOLS")]
+    pub tls_protocols: Option<String>,
+
+    /// TLS 1.3 cipher suites, OpenSSL names separated by `:` (Redis `tls-ciphersuites`);
+    /// empty: all rustls has. Reloadable [default: ""].
+    #[arg(long, env = "TANDEM_TLS_CIPHERSUITES")]
+    pub tls_ciphersuites: Option<String>,
 }
 }
 
@@ -135,6 +174,17 @@ pub struct Config {
     pub drain_timeout_secs: u64,
     pub log: String,
     pub log_format: LogFormat,
+    /// `enable-debug-command`: `no`, `yes` or `local`.
+    pub enable_debug_command: String,
+    /// 0: no TLS port.
+    pub tls_port: u16,
+    /// Empty paths: not set.
+    pub tls_cert_file: PathBuf,
+    pub tls_key_file: PathBuf,
+    pub tls_ca_cert_file: PathBuf,
+    pub tls_auth_clients: crate::tls::AuthClients,
+    pub tls_protocols: String,
+    pub tls_ciphersuites: String,
 }
 
 impl Settings for Config {
@@ -171,6 +221,23 @@ impl Settings for Config {
             drain_timeout_secs: o.drain_timeout.unwrap_or(10),
             log,
             log_format: o.log_format.unwrap_or_default(),
+            enable_debug_command: match o.enable_debug_command.as_deref() {
+                None => "no".to_owned(),
+                Some(w) => match w.to_ascii_lowercase().as_str() {
+                    v @ ("no" | "yes" | "local") => v.to_owned(),
+                    _ => return Err(format!("enable-debug-command must be no, yes or local, not {w:?}")),
+                },
+            },
+            tls_port: o.tls_port.unwrap_or(0),
+            tls_cert_file: o.tls_cert_file.unwrap_or_default(),
+            tls_key_file: o.tls_key_file.unwrap_or_default(),
+            tls_ca_cert_file: o.tls_ca_cert_file.unwrap_or_default(),
+            tls_auth_clients: match o.tls_auth_clients.as_deref() {
+                Some(word) => crate::tls::AuthClients::parse(word)?,
+                None => crate::tls::AuthClients::Yes,
+            },
+            tls_protocols: o.tls_protocols.unwrap_or_default(),
+            tls_ciphersuites: o.tls_ciphersuites.unwrap_or_default(),
         })
     }
 
@@ -179,8 +246,19 @@ impl Settings for Config {
     }
 
     /// Applied by `server::apply_reload` (the log filter by `tandem_service::config`).
-    const RELOADABLE: &'static [&'static str] =
-        &["requirepass", "maxclients", "proto-max-bulk-len", "log"];
+    /// The `tls-*` files and settings are read again and swapped in for new handshakes.
+    const RELOADABLE: &'static [&'static str] = &[
+        "requirepass",
+        "maxclients",
+        "proto-max-bulk-len",
+        "log",
+        "tls-cert-file",
+        "tls-key-file",
+        "tls-ca-cert-file",
+        "tls-auth-clients",
+        "tls-protocols",
+        "tls-ciphersuites",
+    ];
 
     tandem_service::restart_only! {
         "listen" => listen,
@@ -195,6 +273,8 @@ impl Settings for Config {
         "max-frame" => max_frame,
         "drain-timeout" => drain_timeout_secs,
         "log-format" => log_format,
+        "enable-debug-command" => enable_debug_command,
+        "tls-port" => tls_port,
     }
 }
 
@@ -202,6 +282,18 @@ impl Config {
     /// The request deadline as a duration.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The TLS port's settings (see `crate::tls`).
+    pub fn tls_settings(&self) -> crate::tls::TlsSettings {
+        crate::tls::TlsSettings {
+            cert_file: self.tls_cert_file.clone(),
+            key_file: self.tls_key_file.clone(),
+            ca_cert_file: self.tls_ca_cert_file.clone(),
+            auth_clients: self.tls_auth_clients,
+            protocols: self.tls_protocols.clone(),
+            ciphersuites: self.tls_ciphersuites.clone(),
+        }
     }
 
     /// How long a stopping proxy lets its clients collect their replies.

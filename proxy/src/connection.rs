@@ -27,6 +27,8 @@ use tandem_shared::wire::{ArchivedOutcome, Response};
 use tandem_shared::Command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::tls::ClientStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::ClientState;
@@ -58,11 +60,13 @@ struct Connection {
     /// A blocking pop waiting to run (`crate::blocked`); never set inside MULTI, where
     /// commands queue before reaching the parser.
     blocked: Option<Command>,
+    /// The arguments and statistics slots of the commands in flight (`crate::stats`).
+    stats: crate::stats::ArgLog,
 }
 
 /// Serves one client until it quits, errs, is killed or the proxy shuts down.
 pub async fn serve(
-    mut stream: TcpStream,
+    mut stream: ClientStream,
     addr: SocketAddr,
     shared: Arc<Shared>,
     kill: CancellationToken,
@@ -78,7 +82,11 @@ pub async fn serve(
         name: Vec::new(),
         lib_name: Vec::new(),
         lib_ver: Vec::new(),
-        authenticated: shared.settings().requirepass.is_empty(),
+        authenticated: {
+            shared.acl.sync_requirepass(&shared.settings().requirepass);
+            !shared.acl.default_needs_auth()
+        },
+        user: b"default".to_vec(),
         created: Instant::now(),
         last_command: Vec::new(),
         sub: 0,
@@ -93,7 +101,9 @@ pub async fn serve(
         // Unallocated while the client is idle (see `read_lazily`).
         batch: Vec::new(),
         blocked: None,
+        stats: crate::stats::ArgLog::default(),
     };
+    crate::stats::start(&shared);
     let mut rbuf = BytesMut::new();
     let ended = conn.run(&mut stream, &mut rbuf, &kill).await;
     subscribe::unsubscribe_all(&mut conn.session);
@@ -109,7 +119,7 @@ pub async fn serve(
 
 /// Refuses a client over `maxclients` as Redis does: the error, then a close that lets the
 /// client read it.
-pub async fn refuse(mut stream: TcpStream, kill: CancellationToken) {
+pub async fn refuse(mut stream: ClientStream, kill: CancellationToken) {
     if stream
         .write_all(b"-ERR max number of clients reached\r\n")
         .await
@@ -124,7 +134,7 @@ pub async fn refuse(mut stream: TcpStream, kill: CancellationToken) {
 /// client learns from the end of the stream — until it closes its side, [`LINGER`] passes
 /// or `kill` fires. Closing a socket with unread input would make the kernel send a reset,
 /// which the client may see before the replies it has not read yet.
-async fn close_at_boundary(stream: &mut TcpStream, kill: &CancellationToken) {
+async fn close_at_boundary(stream: &mut ClientStream, kill: &CancellationToken) {
     if stream.shutdown().await.is_err() {
         return;
     }
@@ -147,7 +157,7 @@ async fn close_at_boundary(stream: &mut TcpStream, kill: &CancellationToken) {
 impl Connection {
     async fn run(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut ClientStream,
         rbuf: &mut BytesMut,
         kill: &CancellationToken,
     ) -> std::io::Result<()> {
@@ -283,6 +293,17 @@ impl Connection {
             return Flow::Continue;
         };
         let args: Vec<Bytes> = argv.collect();
+        if let Some(text) = local::acl::enforce(&mut self.session, &name, &args) {
+            // Refused before it runs: in MULTI the transaction is aborted (EXECABORT).
+            let shown = tandem_commands::lookup(&name).map_or("", |s| s.name);
+            if shown == "exec" {
+                transaction::reset(&mut self.session);
+            } else if let Some(q) = self.session.tx.queue.as_mut() {
+                q.dirty = true;
+            }
+            self.error(&transaction::rejected(shown, text)).await;
+            return Flow::Continue;
+        }
         if self.session.tx.in_multi() {
             // Inside MULTI, commands queue (`crate::local::exec`); QUIT and RESET fall through.
             if let Some(flow) = Box::pin(exec::queue(&mut self.session, &name, args.clone())).await
@@ -294,7 +315,9 @@ impl Connection {
             self.error(&local::unknown_command(&name, &args)).await;
             return Flow::Continue;
         };
+        let stat = crate::stats::id_of(spec, args.first().map(|a| &a[..]));
         if !spec.arity_ok(args.len() + 1) {
+            crate::stats::rejected(stat);
             let text = CommandError::WrongArity(spec.name.to_owned()).to_string();
             self.error(&transaction::rejected(spec.name, text)).await;
             return Flow::Continue;
@@ -302,6 +325,7 @@ impl Connection {
         if !self.session.state.authenticated
             && !matches!(spec.name, "auth" | "hello" | "quit" | "reset")
         {
+            crate::stats::rejected(stat);
             let text = "NOAUTH Authentication required.".to_owned();
             self.error(&transaction::rejected(spec.name, text)).await;
             return Flow::Continue;
@@ -326,11 +350,13 @@ impl Connection {
                 None => spec.name.to_owned(),
             };
             if !shown.is_empty() {
+                crate::stats::rejected(stat);
                 let text = subscribe::subscribed_mode_error(&shown);
                 self.error(&transaction::rejected(spec.name, text)).await;
                 return Flow::Continue;
             }
         }
+        self.stats.push(stat, &name, &args);
         let mut args = Args::new(args);
         match spec.handler {
             Handler::Storage(parse) => {
@@ -355,7 +381,11 @@ impl Connection {
                             self.flush_batch().await;
                         }
                     }
-                    Err(e) => self.error(&e.to_string()).await,
+                    Err(e) => {
+                        self.stats.pop();
+                        self.error(&e.to_string()).await;
+                        crate::stats::failed_call(stat);
+                    }
                 }
                 Flow::Continue
             }
@@ -372,11 +402,22 @@ impl Connection {
                 }
                 // Boxed, like the other rare or large waits here: every connection's task
                 // holds its future's largest state inline, idle or not (5.5 KiB before).
-                let (reply, flow) =
-                    match Box::pin(local::run_local(local, args, &mut self.session)).await {
-                        Ok(r) => r,
-                        Err(e) => (tandem_shared::Reply::Error(e.to_string()), Flow::Continue),
-                    };
+                let started = Instant::now();
+                let ran = Box::pin(local::run_local(local, args, &mut self.session)).await;
+                let ns = started.elapsed().as_nanos() as u64;
+                if let Err(CommandError::WrongArity(_)) = ran {
+                    self.stats.pop();
+                    crate::stats::rejected(stat);
+                }
+                let (reply, flow) = match ran {
+                    Ok(r) => r,
+                    Err(e) => (tandem_shared::Reply::Error(e.to_string()), Flow::Continue),
+                };
+                let failed = matches!(reply, tandem_shared::Reply::Error(_));
+                if let tandem_shared::Reply::Error(text) = &reply {
+                    crate::stats::error_reply(text);
+                }
+                self.stats.finish(1, Some(ns), &self.session.state, |_| failed);
                 self.session.clock.forget();
                 if flow != Flow::Replied {
                     tandem_resp::encode::encode(
@@ -430,7 +471,7 @@ impl Connection {
     /// the connection closes (nothing was popped for it).
     async fn block(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut ClientStream,
         rbuf: &mut BytesMut,
         kill: &CancellationToken,
         command: Command,
@@ -478,7 +519,7 @@ impl Connection {
             .clients
             .set_blocked(self.session.state.id, None);
         match waited {
-            crate::blocked::Waited::Answered(result) => self.encode_result(result, 1),
+            crate::blocked::Waited::Answered(result) => self.encode_result(result, 1, None),
             crate::blocked::Waited::Unblocked => tandem_resp::encode::encode_error(
                 &tandem_shared::StorageError::Unblocked.to_string(),
                 &mut self.session.out,
@@ -491,6 +532,7 @@ impl Connection {
     /// Writes an error reply after everything queued before it.
     async fn error(&mut self, text: &str) {
         self.flush_batch().await;
+        crate::stats::error_reply(text);
         tandem_resp::encode::encode_error(text, &mut self.session.out);
     }
 
@@ -501,33 +543,48 @@ impl Connection {
         }
         let commands = std::mem::take(&mut self.batch);
         let count = commands.len();
+        let started = Instant::now();
         let result = Box::pin(self.session.link.call(self.session.state.db, commands)).await;
+        let ns = started.elapsed().as_nanos() as u64;
         self.session.clock.forget();
-        self.encode_result(result, count);
+        self.encode_result(result, count, Some(ns));
     }
 
-    /// Encodes the `count` replies of a storage call.
+    /// Encodes the `count` replies of a storage call that took `ns` (none for a blocking
+    /// pop's wait), and counts them (`crate::stats`).
     fn encode_result(
         &mut self,
         result: Result<tandem_shared::wire::Frame, LinkError>,
         count: usize,
+        ns: Option<u64>,
     ) {
+        // Which replies were errors, for the statistics; allocated only when one is.
+        let mut failed: Vec<usize> = Vec::new();
         match result {
             Ok(frame) => match frame.access::<Response>() {
                 Ok(response) => {
-                    for outcome in response.outcomes.iter() {
+                    for (i, outcome) in response.outcomes.iter().enumerate() {
                         match outcome {
-                            ArchivedOutcome::Ok(reply) => tandem_resp::encode::encode_archived(
-                                reply,
-                                self.session.state.protocol,
-                                &mut self.session.out,
-                            ),
-                            ArchivedOutcome::Err(e) => tandem_resp::encode::encode_error(
-                                &e.message(),
-                                &mut self.session.out,
-                            ),
+                            ArchivedOutcome::Ok(reply) => {
+                                if let tandem_shared::reply::ArchivedReply::Error(text) = reply {
+                                    failed.push(i);
+                                    crate::stats::error_reply(text);
+                                }
+                                tandem_resp::encode::encode_archived(
+                                    reply,
+                                    self.session.state.protocol,
+                                    &mut self.session.out,
+                                );
+                            }
+                            ArchivedOutcome::Err(e) => {
+                                let text = e.message();
+                                failed.push(i);
+                                crate::stats::error_reply(&text);
+                                tandem_resp::encode::encode_error(&text, &mut self.session.out);
+                            }
                         }
                     }
+                    failed.extend(response.outcomes.len()..count);
                     for _ in response.outcomes.len()..count {
                         tandem_resp::encode::encode_error(
                             "ERR storage returned too few replies",
@@ -537,6 +594,7 @@ impl Connection {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "invalid response frame from storaged");
+                    failed.extend(0..count);
                     for _ in 0..count {
                         tandem_resp::encode::encode_error(
                             "ERR storage sent an invalid response",
@@ -547,11 +605,15 @@ impl Connection {
             },
             Err(e) => {
                 let text = e.to_string();
+                failed.extend(0..count);
                 for _ in 0..count {
+                    crate::stats::error_reply(&text);
                     tandem_resp::encode::encode_error(&text, &mut self.session.out);
                 }
             }
         }
+        self.stats
+            .finish(count, ns, &self.session.state, |i| failed.contains(&i));
     }
 }
 
@@ -560,8 +622,13 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// Reads into `rbuf`, allocating its room only once the socket has bytes waiting, so an
 /// idle connection holds no read buffer. Cancel-safe: nothing is read until `readable`
-/// has resolved, and the reads do not wait.
-async fn read_lazily(stream: &TcpStream, rbuf: &mut BytesMut) -> std::io::Result<usize> {
+/// has resolved, and the reads do not wait. (A TLS connection reads through rustls, which
+/// holds its own buffers: see `crate::tls::read_tls`.)
+async fn read_lazily(stream: &mut ClientStream, rbuf: &mut BytesMut) -> std::io::Result<usize> {
+    let stream = match stream {
+        ClientStream::Plain(s) => &*s,
+        ClientStream::Tls(s) => return crate::tls::read_tls(s, rbuf).await,
+    };
     loop {
         stream.readable().await?;
         let read = if rbuf.capacity() == 0 {

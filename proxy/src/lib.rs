@@ -6,15 +6,17 @@
 //! It never touches RocksDB.
 //!
 //! Modules, each using only those listed before it (no `use` cycles):
-//! `clock`, `error`, `config`, `systemd`, `link` (storage links; pub/sub reaches it as a
-//! `PushSink`), `pubsub` (this proxy's subscription table), `clients` (connected clients
-//! for CLIENT LIST/KILL/UNBLOCK), `instance` (state all connections share), `session` (one
-//! client's state that handlers work on), `blocked` (a client waiting in a blocking pop),
-//! `local` (proxy-local commands over a session), `connection` (the only owner of a client's
-//! TCP stream), `server` (accept loop, drain, reload).
+//! `clock`, `error`, `tls` (TLS settings and streams), `config`, `systemd`, `link` (storage
+//! links; pub/sub reaches it as a `PushSink`), `pubsub` (this proxy's subscription table),
+//! `clients` (connected clients for CLIENT LIST/KILL/UNBLOCK), `instance` (state all
+//! connections share), `session` (one client's state that handlers work on), `blocked` (a
+//! client waiting in a blocking pop), `local` (proxy-local commands over a session),
+//! `connection` (the only owner of a client's stream, TCP or TLS), `server` (accept loop,
+//! drain, reload).
 
 pub mod clock;
 pub mod error;
+pub mod tls;
 
 pub mod config;
 pub mod systemd;
@@ -23,8 +25,10 @@ pub mod link;
 pub mod pubsub;
 
 pub mod clients;
+pub mod acl;
 pub mod instance;
 pub mod session;
+pub mod stats;
 
 pub mod blocked;
 pub mod local;

@@ -40,6 +40,10 @@ fn run() -> anyhow::Result<()> {
             None => tandem_proxy::server::bind(config.listen, config.tcp_backlog)?,
         };
         let addr = listener.local_addr()?;
+        let tls = tandem_proxy::server::bind_tls(&config).map_err(anyhow::Error::msg)?;
+        if let Some(tls) = &tls {
+            tracing::info!(addr = %tls.listener.local_addr()?, auth_clients = config.tls_auth_clients.as_str(), "TLS port listening");
+        }
         let reloads = spawn_reloader(flags, log)?;
         let signalled = shutdown_signal()?;
         tracing::info!(%addr, from_systemd, storage = %config.storage_socket.display(), "tandem-proxy listening");
@@ -63,7 +67,7 @@ fn run() -> anyhow::Result<()> {
             // The drain may take up to drain-timeout; ask for that much beyond TimeoutStopSec.
             tandem_proxy::systemd::extend_timeout(drain_timeout + std::time::Duration::from_secs(30));
         };
-        tandem_proxy::server::run(config, listener, shutdown, reloads).await;
+        tandem_proxy::server::run(config, listener, tls, shutdown, reloads).await;
         anyhow::Ok(())
     })?;
     tracing::info!("tandem-proxy stopped");

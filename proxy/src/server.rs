@@ -2,6 +2,10 @@
 //! connections under `maxclients`, applies reloaded config, and owns startup and shutdown
 //! order. Knows nothing of RESP or command semantics.
 //!
+//! Two ports may serve side by side: the plain one, and the TLS one (`tls-port`), whose
+//! connections complete their handshake on their own task before they are served like any
+//! other (`crate::tls`). A SIGHUP re-reads the TLS certificates for new handshakes.
+//!
 //! Shutdown drains (see [`run`]): the listener closes first, then every connection finishes
 //! what it holds and closes at a reply boundary, and only then do the storage links close,
 //! so no client is left with a reply it will never get.
@@ -18,6 +22,36 @@ use crate::clients::ClientList;
 use crate::config::Config;
 use crate::instance::{Shared, Stats};
 use crate::link::{LinkConfig, LinkPool};
+use crate::tls::{Acceptor, ClientStream};
+
+/// How long a client on the TLS port may take to complete its handshake (it holds a place
+/// under `maxclients` meanwhile).
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The TLS port: its listening socket and the acceptor a reload updates.
+pub struct TlsListener {
+    pub listener: TcpListener,
+    pub acceptor: Arc<Acceptor>,
+}
+
+/// Binds the TLS port when `tls-port` is set, on the address of `listen`, and loads its
+/// certificate: a bad file stops the start rather than leaving the port unusable.
+///
+/// # Errors
+/// The certificate, key or CA problem, or the bind failure.
+pub fn bind_tls(config: &Config) -> Result<Option<TlsListener>, String> {
+    if config.tls_port == 0 {
+        return Ok(None);
+    }
+    let acceptor = Acceptor::new(&config.tls_settings())?;
+    let addr = std::net::SocketAddr::new(config.listen.ip(), config.tls_port);
+    let listener =
+        bind(addr, config.tcp_backlog).map_err(|e| format!("tls-port: bind {addr}: {e}"))?;
+    Ok(Some(TlsListener {
+        listener,
+        acceptor: Arc::new(acceptor),
+    }))
+}
 
 /// One connection's place under `maxclients`, held by its task.
 struct Admission(Arc<Shared>);
@@ -72,6 +106,7 @@ pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpList
 pub async fn run(
     config: Config,
     listener: TcpListener,
+    tls: Option<TlsListener>,
     shutdown: impl std::future::Future<Output = ()>,
     mut reloads: tokio::sync::mpsc::Receiver<Config>,
 ) {
@@ -103,6 +138,7 @@ pub async fn run(
         proto_max_bulk_len: AtomicU64::new(config.proto_max_bulk_len),
         maxclients: AtomicUsize::new(config.maxclients),
         clients: ClientList::default(),
+        acl: crate::acl::Acl::new(&config.requirepass),
         links,
         pubsub,
         stats: Stats::default(),
@@ -114,15 +150,26 @@ pub async fn run(
         config,
     });
     let tracker = TaskTracker::new();
+    let (tls_listener, acceptor) = match tls {
+        Some(t) => (Some(t.listener), Some(t.acceptor)),
+        None => (None, None),
+    };
     tokio::pin!(shutdown);
     loop {
-        let accepted = tokio::select! {
+        let (accepted, secure) = tokio::select! {
             _ = &mut shutdown => break,
             Some(new) = reloads.recv() => {
+                if let Some(acceptor) = &acceptor {
+                    match acceptor.reload(&new.tls_settings()) {
+                        Ok(()) => tracing::info!("reload: TLS certificates re-read; new handshakes use them"),
+                        Err(e) => tracing::error!(error = %e, "reload: TLS settings kept"),
+                    }
+                }
                 apply_reload(&shared, &new);
                 continue;
             }
-            a = listener.accept() => a,
+            a = listener.accept() => (a, false),
+            a = accept_on(tls_listener.as_ref()) => (a, true),
         };
         let (stream, addr) = match accepted {
             Ok(a) => a,
@@ -133,13 +180,26 @@ pub async fn run(
                 continue;
             }
         };
-        admit(&shared, &tracker, &clients, stream, addr);
+        let tls = secure.then(|| acceptor.as_ref().map(|a| a.get())).flatten();
+        admit(&shared, &tracker, &clients, stream, addr, tls);
     }
     // Stop accepting: take what the kernel already queued (it would reset those connections
     // when the socket closes), then close the socket.
     let queued = take_queued(listener);
     for (stream, addr) in queued {
-        admit(&shared, &tracker, &clients, stream, addr);
+        admit(&shared, &tracker, &clients, stream, addr, None);
+    }
+    if let (Some(listener), Some(acceptor)) = (tls_listener, &acceptor) {
+        for (stream, addr) in take_queued(listener) {
+            admit(
+                &shared,
+                &tracker,
+                &clients,
+                stream,
+                addr,
+                Some(acceptor.get()),
+            );
+        }
     }
     let open = shared.clients.len();
     tracing::info!(
@@ -164,14 +224,58 @@ pub async fn run(
     links_token.cancel();
 }
 
-/// Hands an accepted connection to its task, or refuses it as Redis does when `maxclients`
-/// are connected: the error, then a close that lets the client read it.
+/// Accepts on the TLS port; never resolves without one.
+async fn accept_on(
+    listener: Option<&TcpListener>,
+) -> std::io::Result<(TcpStream, std::net::SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The stream a connection is served on: the TCP stream itself, or the TLS session once
+/// its handshake completes (`None` if it fails or times out, logged).
+async fn handshake(
+    stream: TcpStream,
+    addr: std::net::SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> Option<ClientStream> {
+    match tls {
+        None => Some(ClientStream::Plain(stream)),
+        // Boxed: the handshake's state would otherwise sit in every connection's task.
+        Some(acceptor) => Box::pin(tls_handshake(stream, addr, acceptor)).await,
+    }
+}
+
+async fn tls_handshake(
+    stream: TcpStream,
+    addr: std::net::SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+) -> Option<ClientStream> {
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(ClientStream::Tls(Box::new(tls))),
+        Ok(Err(e)) => {
+            tracing::info!(client = %addr, error = %e, "TLS handshake failed; connection closed");
+            None
+        }
+        Err(_) => {
+            tracing::info!(client = %addr, "TLS handshake timed out; connection closed");
+            None
+        }
+    }
+}
+
+/// Hands an accepted connection to its task (which first completes the TLS handshake when
+/// `tls` is given), or refuses it as Redis does when `maxclients` are connected: the error,
+/// then a close that lets the client read it.
 fn admit(
     shared: &Arc<Shared>,
     tracker: &TaskTracker,
     clients: &CancellationToken,
     stream: TcpStream,
     addr: std::net::SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
     shared
         .stats
@@ -183,12 +287,19 @@ fn admit(
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
         let kill = clients.clone();
-        tracker.spawn(crate::connection::refuse(stream, kill));
+        tracker.spawn(async move {
+            if let Some(stream) = handshake(stream, addr, tls).await {
+                crate::connection::refuse(stream, kill).await;
+            }
+        });
         return;
     };
     let _ = stream.set_nodelay(true);
     let kill = clients.child_token();
     tracker.spawn(async move {
+        let Some(stream) = handshake(stream, addr, tls).await else {
+            return;
+        };
         let shared = admission.0.clone();
         crate::connection::serve(stream, addr, shared, kill).await;
         drop(admission);

@@ -13,6 +13,7 @@ pub mod error;
 pub mod glob;
 pub mod notify;
 pub mod reply;
+pub mod stats;
 pub mod wire;
 
 pub use command::{

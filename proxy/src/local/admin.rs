@@ -1,18 +1,19 @@
-//! Proxy-local administration commands: `INFO`, `CONFIG`, `COMMAND`, and the server
-//! commands a master without replicas answers alone (`ROLE`, `WAIT`, `LASTSAVE`). INFO merges the proxy's own
-//! sections with those storaged reports (keyspace, storage, storage-side stats); CONFIG keeps
-//! tandem's live settings and remembers Redis's encoding knobs; COMMAND reads the table.
+//! Proxy-local administration commands: `CONFIG`, `COMMAND`, and the server commands a
+//! master without replicas answers alone (`ROLE`, `WAIT`). CONFIG keeps tandem's live
+//! settings, remembers Redis's encoding knobs, passes the settings the pair shares to
+//! storaged (keyspace events, the script time limit, the slow log and latency monitor), and
+//! writes the proxy's TOML file back (`CONFIG REWRITE`); COMMAND reads the table. INFO is
+//! `super::info`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use tandem_shared::wire::Outcome;
 use tandem_shared::{Command, Reply};
 
 use tandem_commands::args::{parse_i64, Args};
+use tandem_shared::stats::StatsOp;
 
-use super::client::REDIS_VERSION;
 use crate::config::Config;
 use crate::error::CommandError;
 use crate::instance::Settings;
@@ -33,7 +34,15 @@ enum Kind {
     /// `busy-reply-threshold` and its alias `lua-time-limit`: kept by storaged, which runs
     /// the scripts, so every proxy shares it; milliseconds from 0 to `i64::MAX`.
     BusyThreshold,
+    /// `slowlog-log-slower-than`, `slowlog-max-len`, `latency-monitor-threshold`: kept by
+    /// storaged for the pair (`storaged/src/stats.rs`); an integer from this minimum to
+    /// `i64::MAX`.
+    Pair(i64),
 }
+
+const SLOWLOG_SLOWER_THAN: &str = "slowlog-log-slower-than";
+const SLOWLOG_MAX_LEN: &str = "slowlog-max-len";
+const LATENCY_THRESHOLD: &str = "latency-monitor-threshold";
 
 /// The name of the script time limit, and its older alias (both listed by `CONFIG GET`).
 const BUSY_REPLY_THRESHOLD: &str = "busy-reply-threshold";
@@ -57,6 +66,7 @@ const MAXMEMORY_POLICIES: &[&str] = &[
 fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
     use Kind::*;
     let s = |v: &str| v.to_owned();
+    let path = |p: &std::path::Path| p.display().to_string();
     vec![
         ("requirepass", config.requirepass.clone(), Text),
         (
@@ -112,9 +122,9 @@ fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
         ("stream-node-max-entries", s("100"), Int),
         (LUA_TIME_LIMIT, s("5000"), BusyThreshold),
         (BUSY_REPLY_THRESHOLD, s("5000"), BusyThreshold),
-        ("slowlog-log-slower-than", s("10000"), Int),
-        ("slowlog-max-len", s("128"), Int),
-        ("latency-monitor-threshold", s("0"), Int),
+        (SLOWLOG_SLOWER_THAN, s("10000"), Pair(-1)),
+        (SLOWLOG_MAX_LEN, s("128"), Pair(0)),
+        (LATENCY_THRESHOLD, s("0"), Pair(0)),
         ("lazyfree-lazy-eviction", s("no"), Bool),
         ("lazyfree-lazy-expire", s("no"), Bool),
         ("lazyfree-lazy-server-del", s("no"), Bool),
@@ -140,6 +150,18 @@ fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
             config.queue_capacity.to_string(),
             Immutable,
         ),
+        // TLS (issue 19): changed in the config file and applied by SIGHUP, not CONFIG SET.
+        ("tls-port", config.tls_port.to_string(), Immutable),
+        ("tls-cert-file", path(&config.tls_cert_file), Immutable),
+        ("tls-key-file", path(&config.tls_key_file), Immutable),
+        ("tls-ca-cert-file", path(&config.tls_ca_cert_file), Immutable),
+        (
+            "tls-auth-clients",
+            s(config.tls_auth_clients.as_str()),
+            Immutable,
+        ),
+        ("tls-protocols", config.tls_protocols.clone(), Immutable),
+        ("tls-ciphersuites", config.tls_ciphersuites.clone(), Immutable),
     ]
 }
 
@@ -220,6 +242,26 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
                     }
                 }
             }
+            if [SLOWLOG_SLOWER_THAN, SLOWLOG_MAX_LEN, LATENCY_THRESHOLD]
+                .iter()
+                .any(|n| found.contains_key(*n))
+            {
+                let op = StatsOp::Settings {
+                    slower_than: None,
+                    max_len: None,
+                    latency_threshold: None,
+                };
+                let reply = super::slowlog::ask(session, op).await?;
+                crate::stats::apply_settings(&reply);
+                if let Reply::Array(values) = reply {
+                    let names = [SLOWLOG_SLOWER_THAN, SLOWLOG_MAX_LEN, LATENCY_THRESHOLD];
+                    for (name, value) in names.iter().zip(values) {
+                        if let (Some(shown), Reply::Integer(v)) = (found.get_mut(*name), value) {
+                            *shown = v.to_string();
+                        }
+                    }
+                }
+            }
             if let Some(value) = found.get_mut(NOTIFY_KEYSPACE_EVENTS) {
                 if let Reply::Bulk(flags) =
                     storaged_param(session, Command::GetNotifyKeyspaceEvents).await?
@@ -274,6 +316,15 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
                         }
                         None => return Err(failed("argument couldn't be parsed into an integer")),
                     },
+                    Some(Kind::Pair(min)) => match parse_i64(value.as_bytes()) {
+                        Some(v) if v >= min => v.to_string(),
+                        Some(_) => {
+                            return Err(failed(&format!(
+                                "argument must be between {min} and 9223372036854775807 inclusive"
+                            )))
+                        }
+                        None => return Err(failed("argument couldn't be parsed into an integer")),
+                    },
                     Some(Kind::Int) => match parse_i64(value.as_bytes()) {
                         Some(v) => v.to_string(),
                         None => return Err(failed("argument couldn't be parsed into an integer")),
@@ -317,6 +368,29 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
                 let set_ms = ms.parse().ok();
                 storaged_param(session, Command::BusyReplyThreshold { set_ms }).await?;
             }
+            let pair = |name: &str| {
+                updates
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == name)
+                    .and_then(|(_, v)| v.parse::<i64>().ok())
+            };
+            let op = StatsOp::Settings {
+                slower_than: pair(SLOWLOG_SLOWER_THAN),
+                max_len: pair(SLOWLOG_MAX_LEN),
+                latency_threshold: pair(LATENCY_THRESHOLD),
+            };
+            if !matches!(
+                op,
+                StatsOp::Settings {
+                    slower_than: None,
+                    max_len: None,
+                    latency_threshold: None
+                }
+            ) {
+                let reply = super::slowlog::ask(session, op).await?;
+                crate::stats::apply_settings(&reply);
+            }
             let mut settings = match session.shared.settings.write() {
                 Ok(s) => s,
                 Err(poisoned) => poisoned.into_inner(),
@@ -346,15 +420,26 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
             Ok((Reply::ok(), Flow::Continue))
         }
         "resetstat" => {
+            if args.remaining() > 0 {
+                return Err(CommandError::WrongArity("config|resetstat".into()));
+            }
             let stats = &session.shared.stats;
             stats.commands_processed.store(0, Ordering::Relaxed);
             stats.connections_received.store(0, Ordering::Relaxed);
             stats.rejected_connections.store(0, Ordering::Relaxed);
+            // This proxy's unreported counts, then the pair's sums (command and error
+            // statistics and storaged's keyspace figures; not the slow log, as Redis).
+            crate::stats::discard();
+            super::slowlog::ask(session, StatsOp::ResetStat).await?;
             Ok((Reply::ok(), Flow::Continue))
         }
-        "rewrite" => Err(CommandError::err(
-            "The server is running without a config file",
-        )),
+        "rewrite" => {
+            if args.remaining() > 0 {
+                return Err(CommandError::WrongArity("config|rewrite".into()));
+            }
+            rewrite(session)?;
+            Ok((Reply::ok(), Flow::Continue))
+        }
         "help" => Ok((
             Reply::Array(
                 [
@@ -376,6 +461,163 @@ pub async fn config(mut args: Args, session: &mut Session) -> LocalResult {
     }
 }
 
+/// The proxy's TOML keys `CONFIG SET` can change, with their running values.
+fn rewritable(session: &Session) -> Vec<(&'static str, toml_value::Value)> {
+    let settings = session.shared.settings();
+    vec![
+        (
+            "requirepass",
+            toml_value::Value::Text(settings.requirepass.clone()),
+        ),
+        (
+            "maxclients",
+            toml_value::Value::Int(session.shared.maxclients.load(Ordering::Relaxed) as u64),
+        ),
+        (
+            "proto-max-bulk-len",
+            toml_value::Value::Int(session.shared.proto_max_bulk_len.load(Ordering::Relaxed)),
+        ),
+    ]
+}
+
+/// `CONFIG REWRITE`: writes the running values of the keys `CONFIG SET` changes in the
+/// proxy (`requirepass`, `maxclients`, `proto-max-bulk-len`) into the TOML file the proxy
+/// was started with. A key already in the file has its value replaced in place (its
+/// comment and every other line kept); a key absent from the file is appended only when
+/// its value differs from the file's effective one (the flag, variable or default), as
+/// Redis leaves defaults out. Written to a temporary file beside it and renamed, so a crash
+/// leaves the old file or the new one. The settings storaged keeps for the pair are not
+/// the proxy's keys and are not written.
+fn rewrite(session: &Session) -> Result<(), CommandError> {
+    let Some(path) = session.shared.config.config_file.clone() else {
+        return Err(CommandError::err(
+            "The server is running without a config file",
+        ));
+    };
+    let failed = |e: std::io::Error| {
+        tracing::warn!(file = %path.display(), error = %e, "CONFIG REWRITE failed");
+        CommandError::err(format!("Rewriting config file: {e}"))
+    };
+    let old = std::fs::read_to_string(&path).map_err(failed)?;
+    let config = &session.shared.config;
+    let started_with = [
+        toml_value::Value::Text(config.requirepass.clone()),
+        toml_value::Value::Int(config.maxclients as u64),
+        toml_value::Value::Int(config.proto_max_bulk_len),
+    ];
+    let mut lines: Vec<String> = old.lines().map(str::to_owned).collect();
+    let mut appended = Vec::new();
+    for ((key, value), initial) in rewritable(session).into_iter().zip(started_with) {
+        match lines.iter().position(|l| toml_value::is_key_line(l, key)) {
+            Some(i) => lines[i] = toml_value::replace_value(&lines[i], &value),
+            None if value != initial => appended.push(format!("{key} = {}", value.render())),
+            None => {}
+        }
+    }
+    if !appended.is_empty() {
+        lines.push("# Generated by CONFIG REWRITE".to_owned());
+        lines.extend(appended);
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    let tmp = path.with_extension("toml.rewrite");
+    std::fs::write(&tmp, text).map_err(failed)?;
+    if let Ok(meta) = std::fs::metadata(&path) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, &path).map_err(failed)?;
+    tracing::info!(file = %path.display(), "CONFIG REWRITE");
+    Ok(())
+}
+
+/// The little TOML `CONFIG REWRITE` writes: top-level `key = value` lines of integers and
+/// strings (the proxy's file has no tables).
+mod toml_value {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Value {
+        Int(u64),
+        Text(String),
+    }
+
+    impl Value {
+        /// The TOML form: a bare integer, or a basic string with `"`, `\\` and control
+        /// characters escaped.
+        pub fn render(&self) -> String {
+            match self {
+                Value::Int(n) => n.to_string(),
+                Value::Text(t) => {
+                    let mut out = String::from("\"");
+                    for c in t.chars() {
+                        match c {
+                            '"' => out.push_str("\\\""),
+                            '\\' => out.push_str("\\\\"),
+                            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+                            c => out.push(c),
+                        }
+                    }
+                    out.push('"');
+                    out
+                }
+            }
+        }
+    }
+
+    /// True when `line` sets `key` (`key = …`, spaces allowed, not a comment).
+    pub fn is_key_line(line: &str, key: &str) -> bool {
+        line.trim_start()
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    }
+
+    /// `line` with its value replaced by `value`, its indentation and a trailing comment
+    /// kept (a `#` after the value, outside a string).
+    pub fn replace_value(line: &str, value: &Value) -> String {
+        let Some(eq) = line.find('=') else {
+            return line.to_owned();
+        };
+        let (head, rest) = line.split_at(eq + 1);
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut comment = None;
+        for (i, c) in rest.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if in_string => escaped = true,
+                '"' | '\'' => in_string = !in_string,
+                '#' if !in_string => {
+                    comment = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        match comment {
+            Some(i) => format!("{} {} {}", head.trim_end(), value.render(), rest[i..].trim_end()),
+            None => format!("{} {}", head.trim_end(), value.render()),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn values_are_replaced_and_comments_kept() {
+            assert!(is_key_line("  maxclients= 5", "maxclients"));
+            assert!(!is_key_line("# maxclients = 5", "maxclients"));
+            assert!(!is_key_line("maxclients-x = 5", "maxclients"));
+            assert_eq!(
+                replace_value("maxclients = 10 # the limit", &Value::Int(20)),
+                "maxclients = 20 # the limit"
+            );
+            assert_eq!(
+                replace_value("requirepass = \"a#b\"", &Value::Text("q\"z".into())),
+                "requirepass = \"q\\\"z\""
+            );
+        }
+    }
+}
+
 /// `COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS|GETKEYSANDFLAGS|HELP]`, answered from the command
 /// table by `tandem_commands::describe`.
 pub fn command(mut args: Args, _session: &mut Session) -> LocalResult {
@@ -383,180 +625,6 @@ pub fn command(mut args: Args, _session: &mut Session) -> LocalResult {
         tandem_commands::describe::command(&mut args)?,
         Flow::Continue,
     ))
-}
-
-/// Splits storaged's INFO text into sections by their `# Name` headers (lower-cased).
-fn sections_of(text: &str) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut current = String::from("storage");
-    for line in text.lines() {
-        let line = line.trim_end_matches('\r');
-        if let Some(name) = line.strip_prefix("# ") {
-            current = name.trim().to_ascii_lowercase();
-            out.entry(current.clone()).or_default();
-        } else if !line.is_empty() {
-            out.entry(current.clone())
-                .or_default()
-                .push(line.to_owned());
-        }
-    }
-    out
-}
-
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<u64>().ok())
-        })
-        .map_or(0, |pages| pages * 4096)
-}
-
-/// `INFO [section ...]`.
-pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
-    let wanted: Vec<String> = args
-        .rest()
-        .iter()
-        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
-        .collect();
-    let all = wanted.is_empty()
-        || wanted
-            .iter()
-            .any(|w| matches!(w.as_str(), "all" | "everything" | "default"));
-    let want = |s: &str| all || wanted.iter().any(|w| w == s);
-    let storage = if [
-        "keyspace",
-        "stats",
-        "storage",
-        "memory",
-        "cpu",
-        "persistence",
-    ]
-    .into_iter()
-    .any(&want)
-    {
-        match session.call_storage(0, vec![Command::Info]).await {
-            Ok(outcomes) => match outcomes.into_iter().next() {
-                Some(Outcome::Ok(Reply::Bulk(b))) => sections_of(&String::from_utf8_lossy(&b)),
-                _ => BTreeMap::new(),
-            },
-            Err(_) => BTreeMap::new(),
-        }
-    } else {
-        BTreeMap::new()
-    };
-    let shared = &session.shared;
-    let mut out = String::new();
-    let mut section = |name: &str, body: &mut dyn FnMut(&mut String)| {
-        if want(&name.to_ascii_lowercase()) {
-            if !out.is_empty() {
-                out.push_str("\r\n");
-            }
-            let _ = write!(out, "# {name}\r\n");
-            body(&mut out);
-        }
-    };
-    let uptime = shared.started.elapsed().as_secs();
-    section("Server", &mut |o| {
-        let _ = write!(
-            o,
-            "redis_version:{REDIS_VERSION}\r\ntandem_version:{}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nexecutable:tandem-proxy\r\n",
-            env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS,
-            std::process::id(),
-            shared.run_id,
-            shared.port,
-            uptime / 86400,
-        );
-    });
-    section("Clients", &mut |o| {
-        let _ = write!(
-            o,
-            "connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
-            shared.clients.len(),
-            shared.maxclients.load(Ordering::Relaxed),
-            shared.clients.blocked()
-        );
-    });
-    section("Memory", &mut |o| {
-        let rss = rss_bytes();
-        let _ = write!(o, "used_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n", rss as f64 / 1048576.0);
-        for line in storage.get("memory").into_iter().flatten() {
-            let _ = write!(o, "{line}\r\n");
-        }
-    });
-    section("Persistence", &mut |o| {
-        // storaged's save state (SAVE/BGSAVE) goes where Redis prints its rdb_ fields.
-        let _ = write!(o, "loading:0\r\nrdb_changes_since_last_save:0\r\n");
-        for line in storage.get("persistence").into_iter().flatten() {
-            let _ = write!(o, "{line}\r\n");
-        }
-        let _ = write!(o, "aof_enabled:0\r\n");
-    });
-    section("Stats", &mut |o| {
-        let s = &shared.stats;
-        let _ = write!(
-            o,
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:{}\r\n",
-            s.connections_received.load(Ordering::Relaxed),
-            s.commands_processed.load(Ordering::Relaxed),
-            s.rejected_connections.load(Ordering::Relaxed),
-        );
-        for line in storage.get("stats").into_iter().flatten() {
-            let _ = write!(o, "{line}\r\n");
-        }
-    });
-    section("Replication", &mut |o| {
-        let _ = write!(o, "role:master\r\nconnected_slaves:0\r\n");
-    });
-    section("CPU", &mut |o| {
-        o.push_str(&tandem_service::process::cpu_usage().info_lines(""));
-        for line in storage.get("cpu").into_iter().flatten() {
-            let _ = write!(o, "{line}\r\n");
-        }
-    });
-    section("Link", &mut |o| {
-        for (i, link) in shared.links.links().iter().enumerate() {
-            let st = link.stats();
-            let (state, last_error) = st
-                .state
-                .lock()
-                .map(|s| (s.0.as_str(), s.1.clone()))
-                .unwrap_or(("down", String::new()));
-            let _ = write!(
-                o,
-                "link{i}:state={state},reconnects={},queue_depth={},in_flight={},requests={},queued={},shed={},timed_out={},resent={},last_error={}\r\n",
-                st.reconnects.load(Ordering::Relaxed),
-                link.queue_depth(),
-                link.in_flight(),
-                st.requests.load(Ordering::Relaxed),
-                st.queued.load(Ordering::Relaxed),
-                st.shed.load(Ordering::Relaxed),
-                st.timed_out.load(Ordering::Relaxed),
-                st.resent.load(Ordering::Relaxed),
-                last_error.replace([',', '\r', '\n'], " "),
-            );
-        }
-    });
-    for (name, lines) in &storage {
-        if matches!(name.as_str(), "stats" | "memory" | "cpu") {
-            continue;
-        }
-        let title = {
-            let mut c = name.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        };
-        section(&title, &mut |o| {
-            for line in lines {
-                let _ = write!(o, "{line}\r\n");
-            }
-        });
-    }
-    Ok((Reply::Verbatim(out.into_bytes()), Flow::Continue))
 }
 
 /// `ROLE`: tandem is a master without replicas, so Redis's master reply with replication

@@ -6,8 +6,11 @@
 //!
 //! - [`client`]: PING ECHO QUIT HELLO AUTH SELECT RESET TIME CLIENT, what a client asks
 //!   about its own connection
-//! - [`admin`]: CONFIG INFO COMMAND ROLE WAIT LASTSAVE
-//! - [`memory`]: MEMORY
+//! - [`admin`]: CONFIG COMMAND ROLE WAIT LASTSAVE
+//! - [`info`]: INFO, Redis's sections and tandem's
+//! - [`memory`]: MEMORY USAGE STATS DOCTOR MALLOC-STATS PURGE HELP
+//! - [`object`]: OBJECT DEBUG LOLWUT
+//! - [`slowlog`]: SLOWLOG LATENCY, answered from storaged's sums of every proxy's counts
 //! - [`subscribe`]: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBSUB
 //! - [`transaction`]: MULTI WATCH UNWATCH and the transaction state they change
 //! - [`exec`]: commands sent while in MULTI, and EXEC, which runs queued local commands
@@ -15,10 +18,14 @@
 //!
 //! The handler modules use each other and `crate::session`, never this dispatcher.
 
+pub mod acl;
 pub mod admin;
 pub mod client;
 pub mod exec;
+pub mod info;
 pub mod memory;
+pub mod object;
+pub mod slowlog;
 pub mod subscribe;
 pub mod transaction;
 
@@ -45,7 +52,7 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
         Local::Time => client::time(),
         Local::Client => client::client(args, session),
         Local::Config => admin::config(args, session).await,
-        Local::Info => admin::info(args, session).await,
+        Local::Info => info::info(args, session).await,
         Local::Memory => memory::memory(args, session).await,
         Local::Command => admin::command(args, session),
         Local::Multi | Local::Exec | Local::Discard | Local::Watch | Local::Unwatch => {
@@ -62,6 +69,12 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
         Local::PubSub => Ok((subscribe::pubsub(args, session).await?, Flow::Continue)),
         Local::Role => admin::role(),
         Local::Wait => admin::wait(args),
+        Local::Object => object::object(args, session).await,
+        Local::Debug => object::debug(args, session).await,
+        Local::Lolwut => object::lolwut(args),
+        Local::Slowlog => slowlog::slowlog(args, session).await,
+        Local::Latency => slowlog::latency(args, session).await,
+        Local::Acl => acl::acl(args, session),
     }
 }
 

@@ -57,6 +57,7 @@ pub(super) fn read<S: EngineView + ?Sized>(
                 .map_err(|e| StorageError::Internal(e.to_string()))
         }
         C::Save | C::BgSave { .. } | C::LastSave => Ok(save(s, cmd)),
+        C::Stats { push, op } => Ok(crate::stats::run(s.engine().stats(), push, op)),
         _ => return None,
     })
 }
