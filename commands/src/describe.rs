@@ -154,8 +154,11 @@ pub fn docs(spec: &CommandSpec) -> Reply {
         (bulk("summary"), bulk(doc.summary)),
         (bulk("since"), bulk(doc.since)),
         (bulk("group"), bulk(doc.group)),
-        (bulk("complexity"), bulk(doc.complexity)),
     ];
+    // Empty for the few commands Redis documents without one (LOLWUT).
+    if !doc.complexity.is_empty() {
+        fields.push((bulk("complexity"), bulk(doc.complexity)));
+    }
     if !doc.doc_flags.is_empty() {
         fields.push((bulk("doc_flags"), simple_set(doc.doc_flags.iter().copied())));
     }

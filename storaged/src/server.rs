@@ -283,7 +283,8 @@ fn spawn_background(
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = reclaim.tick() => executor.reclaim_expired(),
+                // `DEBUG SET-ACTIVE-EXPIRE 0` stops the cycle (expired keys stay invisible).
+                _ = reclaim.tick() => if crate::dispatch::active_expire() { executor.reclaim_expired() },
                 _ = trim.tick() => executor.trim_remembered(),
                 _ = sync.tick() => {
                     if fsync == FsyncPolicy::EverySec {

@@ -12,6 +12,8 @@
 //! - [`object`]: OBJECT DEBUG LOLWUT
 //! - [`slowlog`]: SLOWLOG LATENCY, answered from storaged's sums of every proxy's counts
 //! - [`subscribe`]: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBSUB
+//! - [`tracking`]: CLIENT TRACKING CACHING GETREDIR TRACKINGINFO, and client-side caching
+//!   around every command of a tracking client
 //! - [`transaction`]: MULTI WATCH UNWATCH and the transaction state they change
 //! - [`exec`]: commands sent while in MULTI, and EXEC, which runs queued local commands
 //!   through [`run_local`] again (so it sits above this dispatcher, not below it)
@@ -27,6 +29,7 @@ pub mod memory;
 pub mod object;
 pub mod slowlog;
 pub mod subscribe;
+pub mod tracking;
 pub mod transaction;
 
 use bytes::Bytes;
