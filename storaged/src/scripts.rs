@@ -1436,6 +1436,8 @@ impl CommandRunner for Runner {
         match spec.handler {
             Handler::Local(local) => self.local(local, &args, spec.name),
             Handler::Storage(parse) => {
+                // Redis names the command as the script typed it in its BLOCK refusal.
+                let typed = String::from_utf8_lossy(args.first().map_or(&[][..], |a| a)).into_owned();
                 // The words are ours: `Bytes::from` takes each without a copy.
                 let words: Vec<Bytes> = args.into_iter().skip(1).map(Bytes::from).collect();
                 let ctx = ParseCtx {
@@ -1445,14 +1447,15 @@ impl CommandRunner for Runner {
                 };
                 match parse(&mut Args::new(words), &ctx) {
                     // BLPOP & co. run as their non-blocking forms (Redis's `blocking` in a
-                    // script); a blocking XREAD is refused, as Redis refuses it.
+                    // script); a blocking XREAD or XREADGROUP is refused, as Redis refuses it.
                     Ok(Command::BlockingPop {
-                        op: tandem_shared::command::BlockingOp::StreamRead { .. },
+                        op:
+                            tandem_shared::command::BlockingOp::StreamRead { .. }
+                            | tandem_shared::command::BlockingOp::StreamReadGroup { .. },
                         ..
-                    }) => Reply::Error(
-                        "ERR XREAD command is not allowed with BLOCK option from scripts"
-                            .to_owned(),
-                    ),
+                    }) => Reply::Error(format!(
+                        "ERR {typed} command is not allowed with BLOCK option from scripts"
+                    )),
                     Ok(command) => self.storage(&command),
                     Err(e) => Reply::Error(e.to_string()),
                 }

@@ -1,5 +1,5 @@
 //! Parsers for the stream commands (`XADD`, `XRANGE`, `XREVRANGE`, `XLEN`, `XDEL`, `XTRIM`,
-//! `XSETID`, `XREAD`, `XGROUP`), issue 16.
+//! `XSETID`, `XREAD`, `XGROUP`, `XREADGROUP`, `XACK`, `XPENDING`), issue 16.
 //!
 //! Each parser ports its Redis 7.0 argument walk (`t_stream.c`), so the errors come in
 //! Redis's order with Redis's texts: malformed ids (`streamParseIDOrReply`, with its
@@ -10,7 +10,8 @@
 
 use bytes::Bytes;
 use tandem_shared::command::{
-    BlockingOp, StreamId, StreamTrim, StreamTrimKind, Wait, XAddId, XGroupId, XGroupOp, XReadId,
+    BlockingOp, StreamId, StreamTrim, StreamTrimKind, Wait, XAddId, XGroupId, XGroupOp,
+    XPendingRange, XReadId,
 };
 use tandem_shared::Command;
 
@@ -494,6 +495,153 @@ pub fn xread(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
                 renewed: false,
             },
         },
+    })
+}
+
+/// `XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...`,
+/// Redis's option walk (`xreadCommand`, shared with XREAD: its unbalanced-list text names
+/// XREAD in 7.0 too). Without `BLOCK` it is [`Command::XReadGroup`]; with it a
+/// [`Command::BlockingPop`] of [`BlockingOp::StreamReadGroup`]. The ids, the keys' types and
+/// the group's existence are checked by storaged, in Redis's order.
+pub fn xreadgroup(args: &mut Args, ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let argv = args.rest();
+    let mut block: Option<u64> = None;
+    let mut count: u64 = 0;
+    let mut noack = false;
+    let mut names: Option<(Vec<u8>, Vec<u8>)> = None;
+    let mut streams_at = None;
+    let mut i = 0;
+    while i < argv.len() {
+        let more = argv.len() - 1 - i;
+        let opt = &argv[i];
+        if opt.eq_ignore_ascii_case(b"block") && more > 0 {
+            i += 1;
+            block = Some(block_deadline(&argv[i], ctx.now_ms)?);
+        } else if opt.eq_ignore_ascii_case(b"count") && more > 0 {
+            i += 1;
+            let n = parse_i64(&argv[i]).ok_or(CommandError::NotInteger)?;
+            count = u64::try_from(n).unwrap_or(0);
+        } else if opt.eq_ignore_ascii_case(b"streams") && more > 0 {
+            if !more.is_multiple_of(2) {
+                return Err(CommandError::err(
+                    "Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+                ));
+            }
+            streams_at = Some(i + 1);
+            break;
+        } else if opt.eq_ignore_ascii_case(b"group") && more >= 2 {
+            names = Some((argv[i + 1].to_vec(), argv[i + 2].to_vec()));
+            i += 2;
+        } else if opt.eq_ignore_ascii_case(b"noack") {
+            noack = true;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 1;
+    }
+    let Some(at) = streams_at else {
+        return Err(CommandError::Syntax);
+    };
+    let Some((group, consumer)) = names else {
+        return Err(CommandError::err("Missing GROUP option for XREADGROUP"));
+    };
+    let rest = &argv[at..];
+    let (keys, ids) = rest.split_at(rest.len() / 2);
+    let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
+    // Redis compares `$` and `>` with `strcmp`, so a NUL byte ends them as in C.
+    let ids: Vec<XReadId> = ids
+        .iter()
+        .map(|a| match c_str(a) {
+            b"$" => XReadId::Last,
+            b">" => XReadId::NewOnly,
+            _ => strict_id(a).map_or(XReadId::Invalid, XReadId::Id),
+        })
+        .collect();
+    Ok(match block {
+        None => Command::XReadGroup {
+            group,
+            consumer,
+            count,
+            noack,
+            keys,
+            ids,
+        },
+        Some(deadline_ms) => Command::BlockingPop {
+            op: BlockingOp::StreamReadGroup {
+                group,
+                consumer,
+                count,
+                noack,
+                ids,
+            },
+            keys,
+            wait: Wait {
+                deadline_ms,
+                since_ms: u64::try_from(ctx.now_ms).unwrap_or(0),
+                proxy: 0,
+                client: 0,
+                renewed: false,
+            },
+        },
+    })
+}
+
+/// `XACK key group id [id ...]`: Redis parses the ids only after finding the group, so a
+/// malformed one travels as `None`.
+pub fn xack(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let group = args.next_vec()?;
+    let ids = args
+        .rest()
+        .iter()
+        .map(|a| strict_id(a).ok())
+        .collect::<Option<Vec<_>>>();
+    Ok(Command::XAck { key, group, ids })
+}
+
+/// `XPENDING key group [[IDLE min-idle-time] start end count [consumer]]`, Redis's walk
+/// (`xpendingCommand`): 3 or 6 to 9 arguments; `IDLE`'s value, then (with `IDLE`) at least
+/// start, end and count, then count, start and end are checked before the key is looked
+/// up. Arguments after the consumer are ignored, as Redis ignores them.
+pub fn xpending(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    let key = args.next_vec()?;
+    let group = args.next_vec()?;
+    let argv = args.rest();
+    // `argv` is Redis's argv from index 3.
+    let argc = argv.len() + 3;
+    if argc == 3 {
+        return Ok(Command::XPending {
+            key,
+            group,
+            range: None,
+        });
+    }
+    if !(6..=9).contains(&argc) {
+        return Err(CommandError::Syntax);
+    }
+    let mut first = 0;
+    let mut min_idle = 0;
+    if argv[0].eq_ignore_ascii_case(b"idle") {
+        min_idle = parse_i64(&argv[1]).ok_or(CommandError::NotInteger)?;
+        if argc < 8 {
+            return Err(CommandError::Syntax);
+        }
+        first = 2;
+    }
+    let count = parse_i64(&argv[first + 2]).ok_or(CommandError::NotInteger)?;
+    let start = interval_end(&argv[first], true)?.unwrap_or(MIN_ID);
+    let end = interval_end(&argv[first + 1], false)?.unwrap_or(MAX_ID);
+    let consumer = argv.get(first + 3).map(|c| c.to_vec());
+    Ok(Command::XPending {
+        key,
+        group,
+        range: Some(XPendingRange {
+            min_idle,
+            start,
+            end,
+            count: u64::try_from(count).unwrap_or(0),
+            consumer,
+        }),
     })
 }
 
@@ -1123,6 +1271,115 @@ pub static COMMANDS: &[CommandSpec] = &[
             arguments: &[],
         },
         handler: Handler::Storage(xgroup),
+    },
+    // From redis-server 7.0.15.
+    CommandSpec {
+        name: "xreadgroup",
+        arity: -7,
+        flags: flags!(WRITE | BLOCKING | MOVABLEKEYS),
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: acl!(WRITE | STREAM | SLOW | BLOCKING),
+        tips: &[],
+        key_specs: &[
+            KeySpec::new(key_flags!(RO | ACCESS), BeginSearch::Keyword { keyword: "STREAMS", start_from: 4 }, range(-1, 1, 2)),
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.",
+            since: "5.0.0",
+            group: "stream",
+            complexity: "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("group_consumer", T::Block).token("GROUP").args(&[
+                        arg("group", T::String),
+                        arg("consumer", T::String),
+                    ]),
+                arg("count", T::Integer).token("COUNT").optional(),
+                arg("milliseconds", T::Integer).token("BLOCK").optional(),
+                arg("noack", T::PureToken).token("NOACK").optional(),
+                arg("streams", T::Block).token("STREAMS").args(&[
+                        arg("key", T::Key).key_spec(0).multiple(),
+                        arg("id", T::String).multiple(),
+                    ]),
+            ],
+        },
+        handler: Handler::Storage(xreadgroup),
+    },
+    // From redis-server 7.0.15.
+    CommandSpec {
+        name: "xack",
+        arity: -4,
+        flags: flags!(WRITE | FAST),
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl: acl!(WRITE | STREAM | FAST),
+        tips: &[],
+        key_specs: &[
+            KeySpec::new(key_flags!(RW | UPDATE), index(1), range(0, 1, 0)),
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.",
+            since: "5.0.0",
+            group: "stream",
+            complexity: "O(1) for each message ID processed.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[
+                arg("key", T::Key).key_spec(0),
+                arg("group", T::String),
+                arg("id", T::String).multiple(),
+            ],
+        },
+        handler: Handler::Storage(xack),
+    },
+    // From redis-server 7.0.15.
+    CommandSpec {
+        name: "xpending",
+        arity: -3,
+        flags: flags!(READONLY),
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl: acl!(READ | STREAM | SLOW),
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec::new(key_flags!(RO | ACCESS), index(1), range(0, 1, 0)),
+        ],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.",
+            since: "5.0.0",
+            group: "stream",
+            complexity: "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[
+                ("6.2.0", "Added the `IDLE` option and exclusive range intervals."),
+            ],
+            arguments: &[
+                arg("key", T::Key).key_spec(0),
+                arg("group", T::String),
+                arg("filters", T::Block).optional().args(&[
+                        arg("min-idle-time", T::Integer).token("IDLE").since("6.2.0").optional(),
+                        arg("start", T::String),
+                        arg("end", T::String),
+                        arg("count", T::Integer),
+                        arg("consumer", T::String).optional(),
+                    ]),
+            ],
+        },
+        handler: Handler::Storage(xpending),
     },
 ];
 

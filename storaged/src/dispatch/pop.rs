@@ -31,6 +31,26 @@ pub(super) fn write<E: KvEngine>(
         let r = stream::xread(&*w, at, count.to_native(), &key_slices(keys), &ids);
         return Some(done(w, r, no_events));
     }
+    if let ArchivedBlockingOp::StreamReadGroup {
+        group,
+        consumer,
+        count,
+        noack,
+        ids,
+    } = op
+    {
+        // `XREADGROUP … BLOCK` run now: the plain XREADGROUP, with its events.
+        return Some(super::stream::xreadgroup_now(
+            w,
+            at,
+            group,
+            consumer,
+            count.to_native(),
+            *noack,
+            keys,
+            ids,
+        ));
+    }
     let r = pop::pop(w, at, pop_op(op), &key_slices(keys));
     Some(done(w, r, no_events))
 }
@@ -65,6 +85,18 @@ pub fn pop_op(op: &ArchivedBlockingOp) -> PopOp<'_> {
                 ms: u64::MAX,
                 seq: u64::MAX,
             },
+        },
+        ArchivedBlockingOp::StreamReadGroup {
+            group,
+            consumer,
+            count,
+            noack,
+            ..
+        } => PopOp::StreamReadGroup {
+            group: group.as_slice(),
+            consumer: consumer.as_slice(),
+            count: count.to_native(),
+            noack: *noack,
         },
     }
 }

@@ -1,16 +1,18 @@
-//! Streams: XLEN, XRANGE, XREVRANGE, XREAD (its BLOCK form is a blocking pop: `pop.rs`);
-//! XADD, XDEL, XTRIM, XSETID, XGROUP (and its HELP),
+//! Streams: XLEN, XRANGE, XREVRANGE, XREAD (its BLOCK form is a blocking pop: `pop.rs`),
+//! XPENDING; XADD, XDEL, XTRIM, XSETID, XGROUP (and its HELP), XREADGROUP (its BLOCK form
+//! too is a blocking pop, run at once here) and XACK,
 //! each write with Redis 7.0's keyspace events (`xadd` then `xtrim`, `xdel`, `xtrim`,
 //! `xsetid`, `xgroup-*`, class `t`).
 
+use rkyv::vec::ArchivedVec;
 use tandem_shared::command::{
     ArchivedCommand, ArchivedStreamId, ArchivedStreamTrim, ArchivedStreamTrimKind, ArchivedXAddId,
-    ArchivedXGroupId, ArchivedXGroupOp, ArchivedXReadId, StreamId, StreamTrim, StreamTrimKind,
-    XAddId, XGroupId, XGroupOp, XReadId,
+    ArchivedXGroupId, ArchivedXGroupOp, ArchivedXPendingRange, ArchivedXReadId, StreamId,
+    StreamTrim, StreamTrimKind, XAddId, XGroupId, XGroupOp, XPendingRange, XReadId,
 };
 use tandem_shared::Reply;
 
-use super::arm::{done, key_slices};
+use super::arm::{done, key_slices, no_events};
 use crate::engine::group::WriteGroup;
 use crate::engine::{KvEngine, StoreRead};
 use crate::events::{int, Flags};
@@ -49,6 +51,10 @@ pub(super) fn read<S: StoreRead + ?Sized>(
             *rev,
         ),
         C::XGroupHelp => Ok(stream::xgroup_help()),
+        C::XPending { key, group, range } => {
+            let range = range.as_ref().map(pending_range);
+            stream::xpending(s, at, key, group, range.as_ref())
+        }
         C::XRead { count, keys, ids } => {
             let ids: Vec<XReadId> = ids.iter().map(read_id).collect();
             stream::xread(s, at, count.to_native(), &key_slices(keys), &ids)
@@ -166,8 +172,61 @@ pub(super) fn write<E: KvEngine>(
                 }
             })
         }
+        C::XReadGroup {
+            group,
+            consumer,
+            count,
+            noack,
+            keys,
+            ids,
+        } => xreadgroup_now(w, at, group, consumer, count.to_native(), *noack, keys, ids),
+        C::XAck { key, group, ids } => {
+            let ids: Option<Vec<StreamId>> = ids.as_ref().map(|ids| ids.iter().map(id).collect());
+            let r = stream::xack(w, at, key, group, ids.as_deref());
+            done(w, r, no_events)
+        }
         _ => return None,
     })
+}
+
+/// `XREADGROUP` run at once (also a blocking one, before it parks), with Redis's events:
+/// `xgroup-createconsumer` on each stream that made the consumer.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn xreadgroup_now<E: KvEngine>(
+    w: &mut WriteGroup<'_, E>,
+    at: At,
+    group: &[u8],
+    consumer: &[u8],
+    count: u64,
+    noack: bool,
+    keys: &[ArchivedVec<u8>],
+    ids: &[ArchivedXReadId],
+) -> CmdResult {
+    let db = at.db;
+    let keys = key_slices(keys);
+    let ids: Vec<XReadId> = ids.iter().map(read_id).collect();
+    let read = stream::xreadgroup(w, at, group, consumer, count, noack, &keys, &ids);
+    let (r, created) = match read {
+        Ok(read) => (Ok(read.reply), read.created),
+        Err(e) => (Err(e), Vec::new()),
+    };
+    done(w, r, |e, _| {
+        for i in created {
+            if let Some(key) = keys.get(i) {
+                e.push(T, "xgroup-createconsumer", db, key);
+            }
+        }
+    })
+}
+
+fn pending_range(a: &ArchivedXPendingRange) -> XPendingRange {
+    XPendingRange {
+        min_idle: a.min_idle.to_native(),
+        start: id(&a.start),
+        end: id(&a.end),
+        count: a.count.to_native(),
+        consumer: a.consumer.as_ref().map(|c| c.to_vec()),
+    }
 }
 
 fn id(a: &ArchivedStreamId) -> StreamId {

@@ -33,6 +33,14 @@ pub enum PopOp<'a> {
     /// A blocked `XREAD` served from a key: `[[key, entries]]` above `after`, that key's
     /// id (`$` already resolved by the writer, which builds this variant per key).
     StreamRead { count: u64, after: StreamId },
+    /// A blocked `XREADGROUP` (every id `>`) served from a key: `[[key, entries]]` above
+    /// the group's last id, or Redis's error once the key or group is gone.
+    StreamReadGroup {
+        group: &'a [u8],
+        consumer: &'a [u8],
+        count: u64,
+        noack: bool,
+    },
 }
 
 impl<'a> From<&'a BlockingOp> for PopOp<'a> {
@@ -52,6 +60,18 @@ impl<'a> From<&'a BlockingOp> for PopOp<'a> {
                     seq: u64::MAX,
                 },
             },
+            BlockingOp::StreamReadGroup {
+                ref group,
+                ref consumer,
+                count,
+                noack,
+                ..
+            } => PopOp::StreamReadGroup {
+                group,
+                consumer,
+                count,
+                noack,
+            },
         }
     }
 }
@@ -62,7 +82,7 @@ impl PopOp<'_> {
         match self {
             PopOp::List { .. } | PopOp::ListMulti { .. } | PopOp::Move { .. } => KeyType::List,
             PopOp::ZSet { .. } | PopOp::ZSetMulti { .. } => KeyType::ZSet,
-            PopOp::StreamRead { .. } => KeyType::Stream,
+            PopOp::StreamRead { .. } | PopOp::StreamReadGroup { .. } => KeyType::Stream,
         }
     }
 
@@ -120,6 +140,20 @@ pub fn pop<W: StoreWrite + ?Sized>(w: &mut W, at: At, op: PopOp<'_>, keys: &[&[u
                 let reply = stream::read_blocked(&*w, at, key, after, count)?;
                 if reply != Reply::NilArray {
                     return Ok(reply);
+                }
+            }
+            Ok(Reply::NilArray)
+        }
+        PopOp::StreamReadGroup {
+            group,
+            consumer,
+            count,
+            noack,
+        } => {
+            for &key in keys {
+                let read = stream::read_group_blocked(w, at, key, group, consumer, count, noack)?;
+                if read.reply != Reply::NilArray {
+                    return Ok(read.reply);
                 }
             }
             Ok(Reply::NilArray)

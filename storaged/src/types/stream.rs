@@ -1,5 +1,7 @@
 //! Stream commands (`XADD`, `XRANGE`, `XREVRANGE`, `XLEN`, `XDEL`, `XTRIM`, `XSETID`,
-//! `XREAD` and what a blocked one reads, `XGROUP`) with Redis 7.0 semantics (issue 16).
+//! `XREAD` and what a blocked one reads, `XGROUP`) with Redis 7.0 semantics (issue 16);
+//! consumer groups' records are `pel.rs`'s, `XREADGROUP`, `XACK` and `XPENDING`
+//! `consume.rs`'s.
 //!
 //! A stream is a metadata record (type `stream`, `size` = number of entries, so `XLEN` is
 //! one point read) whose 80-byte payload holds the stream's state ([`State`]: last id,
@@ -1114,9 +1116,17 @@ pub fn xgroup_help() -> Reply {
     )
 }
 
-// Some helpers wait for their commands (XREADGROUP here, XINFO/XCLAIM beside).
+mod consume;
+// Some helpers wait for their commands (XINFO/XCLAIM beside).
 #[allow(dead_code)]
 mod pel;
+
+pub use consume::{read_group_blocked, xack, xpending, xreadgroup, GroupRead};
+
+mod claim;
+mod info;
+pub use claim::{xautoclaim, xclaim, ClaimArgs, Claimed};
+pub use info::{xinfo_consumers, xinfo_groups, xinfo_help, xinfo_stream};
 
 #[cfg(test)]
 mod tests;

@@ -70,7 +70,19 @@ enum Serving {
 /// Serves a blocked pop from `key` alone, as Redis 7.0 serves a blocked client when the key
 /// becomes ready.
 fn serve_from<W: StoreWrite + ?Sized>(w: &mut W, at: At, op: PopOp<'_>, key: &[u8]) -> Serving {
+    if let PopOp::StreamReadGroup { .. } = op {
+        // A group reader is answered an error when its key is gone or is no stream any
+        // more (Redis 7.0.15), so it checks the key itself.
+        return match pop(w, at, op, &[key]) {
+            Ok(Reply::NilArray) => Serving::OtherType,
+            Ok(reply) => Serving::Answered(Outcome::Ok(reply)),
+            Err(e) => Serving::Answered(Outcome::Err(e)),
+        };
+    }
     match types::lookup(w, at, key) {
+        // A missing key serves no reader, but ends no pass: a later group reader of the
+        // key is answered its error.
+        Ok(None) if matches!(op, PopOp::StreamRead { .. }) => return Serving::OtherType,
         Ok(None) => return Serving::Empty,
         Ok(Some(record)) if record.kind != op.pops_from() => return Serving::OtherType,
         Ok(Some(_)) => {}
@@ -908,7 +920,12 @@ mod tests {
             serve(&mut db, read(1), "list"),
             Serving::OtherType
         ));
-        assert!(matches!(serve(&mut db, read(1), "missing"), Serving::Empty));
+        // A missing key serves no XREAD but ends no pass either: a group reader of the key
+        // after this one is answered its error.
+        assert!(matches!(
+            serve(&mut db, read(1), "missing"),
+            Serving::OtherType
+        ));
         let Serving::Answered(Outcome::Ok(Reply::PairMap(streams))) =
             serve(&mut db, read(4), "stream")
         else {
