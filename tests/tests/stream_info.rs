@@ -12,7 +12,9 @@ use std::fmt::Write as _;
 use std::thread;
 use std::time::Duration;
 
-use tandem_tests::{render_outcome, run_command, Differ, Outcome, Protocol, Value};
+use tandem_tests::{
+    render_outcome, run_command, Differ, Outcome, Protocol, RawClient, Signal, TestCluster, Value,
+};
 
 /// How far apart two times (or idle times) of the same step may be.
 const TOLERANCE_MS: i64 = 1_000;
@@ -445,4 +447,208 @@ fn xautoclaim_cursor_count_and_deleted_ids() {
     script.extend(rest.iter().map(|a| a.to_vec()));
     let steps: Vec<&[&str]> = script.iter().map(Vec::as_slice).collect();
     check(&d, &steps);
+}
+
+/// Every keyspace message a subscriber to `__key*__:*` gets while `script` runs with
+/// `notify-keyspace-events KEA`.
+fn events(addr: &str, script: &[&[&str]]) -> Vec<String> {
+    const DONE: &str = "stream-info-done";
+    let mut c = RawClient::connect(addr);
+    c.command(&["CONFIG", "SET", "notify-keyspace-events", ""]);
+    c.command(&["FLUSHALL"]);
+    assert_eq!(
+        c.command(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]),
+        "+OK\r\n"
+    );
+    let mut sub = RawClient::connect(addr);
+    sub.command(&["PSUBSCRIBE", "__key*__:*"]);
+    sub.command(&["SUBSCRIBE", DONE]);
+    for step in script {
+        c.command(step);
+    }
+    c.command(&["PUBLISH", DONE, "x"]);
+    let mut got = Vec::new();
+    loop {
+        let message = sub.reply();
+        if message.contains(DONE) {
+            c.command(&["CONFIG", "SET", "notify-keyspace-events", ""]);
+            return got;
+        }
+        got.push(message);
+    }
+}
+
+#[test]
+fn claims_announce_only_the_consumer_they_create() {
+    let d = Differ::start();
+    let script: &[&[&str]] = &[
+        &["XADD", "s", "1-0", "f", "v"],
+        &["XADD", "s", "2-0", "f", "v"],
+        &["XGROUP", "CREATE", "s", "g", "0"],
+        &["XCLAIM", "s", "g", "alice", "0", "1-0"],
+        &["XCLAIM", "s", "g", "alice", "0", "1-0", "2-0", "FORCE"],
+        &["XCLAIM", "s", "g", "alice", "0", "1-0", "LASTID", "5-0"],
+        &["XCLAIM", "s", "g", "bob", "0", "1-0", "x"],
+        &["XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "1"],
+        &["XAUTOCLAIM", "s", "g", "bob", "0", "0"],
+        &["XDEL", "s", "2-0"],
+        &["XAUTOCLAIM", "s", "g", "carol", "0", "0"],
+        &["XAUTOCLAIM", "s", "g", "dave", "0", "0", "JUSTID"],
+    ];
+    let ours = events(&d.tandem().addr(), script);
+    let theirs = events(&d.reference().addr(), script);
+    assert!(theirs.iter().any(|m| m.contains("xgroup-createconsumer")));
+    assert_eq!(ours, theirs, "events differ (tandem left, redis right)");
+}
+
+/// A minimal link client speaking the wire protocol, as a proxy resending a request does.
+struct WireLink {
+    stream: std::os::unix::net::UnixStream,
+    buf: bytes::BytesMut,
+}
+
+impl WireLink {
+    fn open(cluster: &TestCluster) -> WireLink {
+        use std::io::Write;
+        use tandem_shared::wire::{self, Hello};
+        let mut stream =
+            std::os::unix::net::UnixStream::connect(cluster.socket_path()).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut out = bytes::BytesMut::new();
+        let hello = Hello {
+            protocol: wire::PROTOCOL_VERSION,
+            schema: wire::SCHEMA_HASH,
+            instance_id: 1,
+            pid: std::process::id(),
+            name: "stream_info test".into(),
+        };
+        wire::encode(&hello, u32::MAX, &mut out).expect("encode");
+        stream.write_all(&out).expect("write");
+        let mut link = WireLink {
+            stream,
+            buf: bytes::BytesMut::new(),
+        };
+        link.frame();
+        link
+    }
+
+    fn frame(&mut self) -> tandem_shared::wire::Frame {
+        use std::io::Read;
+        loop {
+            if let Some(frame) =
+                tandem_shared::wire::decode(&mut self.buf, u32::MAX).expect("frame")
+            {
+                return frame;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).expect("read");
+            assert!(n > 0, "storaged closed the link");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn keyed(
+        &mut self,
+        key: tandem_shared::wire::RequestKey,
+        attempt: u32,
+        commands: Vec<tandem_shared::Command>,
+    ) -> Vec<tandem_shared::wire::Outcome> {
+        use std::io::Write;
+        use tandem_shared::wire::{self, KeyedRequest, Response};
+        let mut out = bytes::BytesMut::new();
+        let request = KeyedRequest {
+            id: 5,
+            db: 0,
+            key,
+            attempt,
+            commands,
+        };
+        wire::encode(&request, u32::MAX, &mut out).expect("encode");
+        self.stream.write_all(&out).expect("write");
+        let frame = self.frame();
+        let response = frame.access::<Response>().expect("a Response");
+        rkyv::deserialize::<Response, rkyv::rancor::Error>(response)
+            .expect("deserialize")
+            .outcomes
+    }
+}
+
+/// An `XAUTOCLAIM` resent after a crash of storaged (as a proxy resends a request whose
+/// reply it never got) claims once: the same reply, one more delivery, not two.
+#[test]
+fn a_resent_xautoclaim_claims_once_after_a_crash() {
+    use tandem_shared::command::StreamId;
+    use tandem_shared::wire::RequestKey;
+    use tandem_shared::Command;
+    let mut cluster = TestCluster::start();
+    let mut c = cluster.client();
+    for step in [
+        &["XADD", "s", "1-0", "f", "v"][..],
+        &["XGROUP", "CREATE", "s", "g", "0"],
+        &[
+            "XCLAIM",
+            "s",
+            "g",
+            "alice",
+            "0",
+            "1-0",
+            "FORCE",
+            "RETRYCOUNT",
+            "1",
+        ],
+    ] {
+        run_command(&mut c, step).expect("setup");
+    }
+    let claim = || {
+        vec![Command::XAutoClaim {
+            key: b"s".to_vec(),
+            group: b"g".to_vec(),
+            consumer: b"bob".to_vec(),
+            min_idle: 0,
+            start: StreamId::default(),
+            count: 10,
+            justid: false,
+        }]
+    };
+    let key = RequestKey {
+        proxy: 78,
+        seq: 1,
+        born_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as u64,
+    };
+    let first = WireLink::open(&cluster).keyed(key, 0, claim());
+    cluster.kill_storaged(Signal::SIGKILL);
+    cluster.start_storaged();
+    assert_eq!(WireLink::open(&cluster).keyed(key, 1, claim()), first);
+    let mut c = cluster.client();
+    let full = run_command(&mut c, &["XINFO", "STREAM", "s", "FULL"]).expect("XINFO STREAM FULL");
+    let groups = field(&full, "groups");
+    let Value::Array(groups) = groups else {
+        panic!("groups: {groups:?}");
+    };
+    let Value::Array(pending) = field(&groups[0], "pending") else {
+        panic!("pending");
+    };
+    // [[id, consumer, delivery time, deliveries]]: one delivery more than the forced one.
+    let Value::Array(p) = &pending[0] else {
+        panic!("{pending:?}");
+    };
+    assert_eq!(p[1], Value::BulkString(b"bob".to_vec()));
+    assert_eq!(p[3], Value::Int(2));
+}
+
+/// The value of field `name` in a RESP2 map (a flat array).
+fn field<'v>(map: &'v Value, name: &str) -> &'v Value {
+    let Value::Array(items) = map else {
+        panic!("not a map: {map:?}");
+    };
+    let at = items
+        .iter()
+        .position(|v| *v == Value::BulkString(name.as_bytes().to_vec()))
+        .unwrap_or_else(|| panic!("no {name} in {map:?}"));
+    &items[at + 1]
 }
