@@ -43,6 +43,9 @@ pub enum Local {
     Object,
     Debug,
     Lolwut,
+    /// `SSUBSCRIBE`, `SUNSUBSCRIBE` (`proxy/src/local/subscribe.rs`).
+    SSubscribe,
+    SUnsubscribe,
     /// `SLOWLOG`, `LATENCY` (observability, `proxy/src/local/slowlog.rs`).
     Slowlog,
     Latency,

@@ -42,6 +42,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::parse::server::COMMANDS,
     crate::parse::stream_info::COMMANDS,
     crate::parse::object::COMMANDS,
+    crate::parse::sharded::COMMANDS,
     crate::parse::serialize::COMMANDS,
     crate::local::COMMANDS,
     crate::acl::row::COMMANDS,

@@ -23,6 +23,8 @@ pub struct ClientState {
     pub lib_name: Vec<u8>,
     pub lib_ver: Vec<u8>,
     pub authenticated: bool,
+    /// The ACL user the client runs as.
+    pub user: Vec<u8>,
     pub created: Instant,
     pub last_command: Vec<u8>,
     /// Channels and patterns subscribed (CLIENT LIST `sub=`, `psub=`, flag `P`).
@@ -57,7 +59,7 @@ impl ClientState {
     pub fn info_line(&self) -> String {
         let now = Instant::now();
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -69,6 +71,7 @@ impl ClientState {
             self.psub,
             self.multi,
             String::from_utf8_lossy(&self.last_command),
+            String::from_utf8_lossy(&self.user),
             match self.protocol {
                 Protocol::Resp2 => 2,
                 Protocol::Resp3 => 3,

@@ -95,7 +95,7 @@ pub async fn serve(
         blocked: false,
     };
     shared.clients.insert(state.clone(), kill.clone());
-    let link = shared.links.assign();
+    let link = shared.links.assign().for_client(id);
     let mut conn = Connection {
         session: Session::new(state, shared.clone(), link, kill.clone()),
         // Unallocated while the client is idle (see `read_lazily`).
@@ -108,6 +108,7 @@ pub async fn serve(
     let ended = conn.run(&mut stream, &mut rbuf, &kill).await;
     subscribe::unsubscribe_all(&mut conn.session);
     transaction::release_watches(&mut conn.session);
+    local::tracking::client_gone(&mut conn.session);
     shared.clients.remove(id);
     drop(conn);
     drop(rbuf);
@@ -185,6 +186,15 @@ impl Connection {
                     }
                 }
                 r = read_lazily(stream, rbuf) => r?,
+                _ = crate::tracking::pushed(&mut self.session.tracking) => {
+                    self.write_messages(None);
+                    tokio::select! {
+                        _ = kill.cancelled() => return Ok(()),
+                        r = stream.write_all(&self.session.out) => r?,
+                    }
+                    self.session.out.clear();
+                    continue;
+                }
                 Some(first) = next_message(&mut self.session.subs) => {
                     self.write_messages(Some(first));
                     // A subscriber that does not read blocks this write; the output-buffer
@@ -357,6 +367,9 @@ impl Connection {
             }
         }
         self.stats.push(stat, &name, &args);
+        if self.session.tracking.is_some() {
+            local::tracking::note_command(&mut self.session, spec, &name, &args);
+        }
         let mut args = Args::new(args);
         match spec.handler {
             Handler::Storage(parse) => {
@@ -449,6 +462,8 @@ impl Connection {
     /// Appends queued pub/sub messages (after `first`, if given) to the output, stopping at
     /// the flush threshold so one busy channel cannot grow the buffer without bound.
     fn write_messages(&mut self, first: Option<Delivery>) {
+        // Client-side caching's invalidations, after the replies (`crate::tracking`).
+        local::tracking::write_pushes(&mut self.session);
         let Some(subs) = self.session.subs.as_mut() else {
             return;
         };

@@ -39,9 +39,13 @@ pub struct Shared {
     pub proto_max_bulk_len: AtomicU64,
     pub maxclients: AtomicUsize,
     pub clients: ClientList,
+    /// The ACL users and log (`crate::acl`).
+    pub acl: crate::acl::Acl,
     pub links: LinkPool,
     /// Local pub/sub subscriptions; registered with storaged on the pool's first link.
     pub pubsub: Arc<crate::pubsub::PubSub>,
+    /// Client-side caching (`CLIENT TRACKING`): modes, keys read, invalidation fan-out.
+    pub tracking: Arc<crate::tracking::Tracking>,
     pub stats: Stats,
     pub started: Instant,
     pub run_id: String,

@@ -7,7 +7,8 @@
 //!
 //! Modules, each using only those listed before it (no `use` cycles):
 //! `clock`, `error`, `tls` (TLS settings and streams), `config`, `systemd`, `link` (storage
-//! links; pub/sub reaches it as a `PushSink`), `pubsub` (this proxy's subscription table),
+//! links; pub/sub reaches it as a `PushSink`, client tracking as a `TrackSink`), `pubsub`
+//! (this proxy's subscription table), `tracking` (client-side caching's registry),
 //! `clients` (connected clients for CLIENT LIST/KILL/UNBLOCK), `instance` (state all
 //! connections share), `session` (one client's state that handlers work on), `blocked` (a
 //! client waiting in a blocking pop), `local` (proxy-local commands over a session),
@@ -23,6 +24,7 @@ pub mod systemd;
 
 pub mod link;
 pub mod pubsub;
+pub mod tracking;
 
 pub mod clients;
 pub mod acl;

@@ -107,6 +107,7 @@ pub async fn run(
     config: Config,
     listener: TcpListener,
     tls: Option<TlsListener>,
+    link_tls: Option<Arc<crate::tls::LinkTls>>,
     shutdown: impl std::future::Future<Output = ()>,
     mut reloads: tokio::sync::mpsc::Receiver<Config>,
 ) {
@@ -118,6 +119,7 @@ pub async fn run(
     let links_token = CancellationToken::new();
     let instance_id: u64 = rand::random();
     let pubsub = Arc::new(crate::pubsub::PubSub::default());
+    let tracking = Arc::new(crate::tracking::Tracking::new(config.links));
     let links = LinkPool::start(
         config.links,
         LinkConfig {
@@ -127,8 +129,10 @@ pub async fn run(
             timeout_mib_per_sec: config.request_timeout_mib_per_sec,
             max_frame: config.max_frame,
             instance_id,
+            tls: link_tls,
         },
         pubsub.clone(),
+        tracking.clone(),
         links_token.clone(),
     );
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -141,6 +145,7 @@ pub async fn run(
         acl: crate::acl::Acl::new(&config.requirepass),
         links,
         pubsub,
+        tracking,
         stats: Stats::default(),
         started: Instant::now(),
         run_id: format!("{instance_id:016x}{:024x}", rand::random::<u128>() >> 32),

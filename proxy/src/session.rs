@@ -101,6 +101,9 @@ pub struct Session {
     pub kill: CancellationToken,
     /// Pub/sub subscriptions and the queue of messages for this client.
     pub subs: Option<ClientSubs>,
+    /// Client-side caching: tracking mode and the queue of invalidations for this client
+    /// (`crate::tracking`); `None` for a client that can receive none.
+    pub tracking: Option<Box<crate::tracking::ClientTracking>>,
     /// MULTI queue and WATCHed keys.
     pub tx: Transaction,
     /// `CLIENT REPLY` state.
@@ -112,6 +115,8 @@ pub struct Session {
     /// The clock read once for the commands parsed from one read; forgotten after every
     /// read and every storage wait.
     pub(crate) clock: BatchClock,
+    /// The ACL user commands run as (`crate::acl`).
+    pub user: crate::acl::ClientUser,
 }
 
 impl Session {
@@ -123,17 +128,20 @@ impl Session {
         link: Link,
         kill: CancellationToken,
     ) -> Session {
+        let user = crate::acl::ClientUser::default_of(&shared.acl);
         Session {
             state,
             shared,
             link,
             kill,
             subs: None,
+            tracking: None,
             tx: Transaction::default(),
             reply: ReplyMode::default(),
             reply_mark: 0,
             out: BytesMut::new(),
             clock: BatchClock::default(),
+            user,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod check;
 pub mod describe;
 pub mod log;
 mod redis_commands;
+pub mod row;
 pub mod sha256;
 pub mod table;
 pub mod user;

@@ -90,6 +90,11 @@ fn has_spaces(s: &[u8]) -> bool {
 }
 
 impl Selector {
+    /// True after `+@all`/`allcommands` with nothing removed since.
+    pub fn allows_every_command(&self) -> bool {
+        self.allcommands
+    }
+
     pub(crate) fn bit(&self, id: CommandId) -> bool {
         self.bits.get(id)
     }

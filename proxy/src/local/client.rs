@@ -65,7 +65,11 @@ pub fn reset(session: &mut Session) -> LocalResult {
     session.state.db = 0;
     session.state.protocol = Protocol::Resp2;
     session.state.name.clear();
-    session.state.authenticated = session.shared.settings().requirepass.is_empty();
+    // Back to the default user, authenticated if it needs no password (Redis's
+    // `clearClientConnectionState`).
+    session.user = crate::acl::ClientUser::default_of(&session.shared.acl);
+    session.state.user = b"default".to_vec();
+    session.state.authenticated = !session.shared.acl.default_needs_auth();
     reply(Reply::Simple("RESET".into()))
 }
 
@@ -80,36 +84,56 @@ pub fn time() -> LocalResult {
     ]))
 }
 
-fn check_password(session: &Session, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CommandError> {
-    let required = session.shared.settings().requirepass;
-    let user_ok = user.is_none_or(|u| u == b"default");
-    if required.is_empty() {
-        if user.is_some() && user_ok {
-            // `AUTH default <anything>` succeeds when no password is set (nopass user).
-            return Ok(());
+/// Redis's `ACLAuthenticateUser`: on success the client runs as `user` from now on; a
+/// failure is logged (`ACL LOG` reason `auth`, object the command's name).
+fn check_password(
+    session: &mut Session,
+    command: &str,
+    user: &[u8],
+    pass: &[u8],
+) -> Result<(), CommandError> {
+    let shared = session.shared.clone();
+    shared.acl.sync_requirepass(&shared.settings().requirepass);
+    match shared.acl.user(user) {
+        Some(u) if u.password_ok(pass) => {
+            session.user.set(&shared.acl, u);
+            session.state.user = user.to_vec();
+            Ok(())
         }
-        if user.is_none() {
-            return Err(CommandError::err(
-                "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
-            ));
+        _ => {
+            let typed = if session.user.auth_command.eq_ignore_ascii_case(command.as_bytes()) {
+                session.user.auth_command.clone()
+            } else {
+                command.as_bytes().to_vec()
+            };
+            super::acl::log_denial(session, "auth", typed, user.to_vec());
+            Err(CommandError::Other(
+                "WRONGPASS invalid username-password pair or user is disabled.".into(),
+            ))
         }
-    } else if user_ok && pass == required.as_bytes() {
-        return Ok(());
     }
-    Err(CommandError::Other(
-        "WRONGPASS invalid username-password pair or user is disabled.".into(),
-    ))
 }
 
 /// `AUTH [username] password`.
 pub fn auth(mut args: Args, session: &mut Session) -> LocalResult {
     let first = args.next_bytes()?;
     let (user, pass) = match args.remaining() {
-        0 => (None, first),
-        1 => (Some(first), args.next_bytes()?),
+        0 => {
+            session
+                .shared
+                .acl
+                .sync_requirepass(&session.shared.settings().requirepass);
+            if session.shared.acl.user(b"default").is_some_and(|u| u.nopass()) {
+                return Err(CommandError::err(
+                    "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+                ));
+            }
+            (Bytes::from_static(b"default"), first)
+        }
+        1 => (first, args.next_bytes()?),
         _ => return Err(CommandError::Syntax),
     };
-    check_password(session, user.as_deref(), &pass)?;
+    check_password(session, "auth", &user, &pass)?;
     session.state.authenticated = true;
     reply(Reply::ok())
 }
@@ -140,7 +164,7 @@ pub fn hello(mut args: Args, session: &mut Session) -> LocalResult {
         if args.eat("AUTH") && args.remaining() >= 2 {
             let user = args.next_bytes()?;
             let pass = args.next_bytes()?;
-            check_password(session, Some(&user), &pass)?;
+            check_password(session, "hello", &user, &pass)?;
             authed = true;
         } else if args.eat("SETNAME") && args.remaining() >= 1 {
             let n = args.next_bytes()?;
@@ -261,6 +285,10 @@ pub fn client(mut args: Args, session: &mut Session) -> LocalResult {
             reply(Reply::Verbatim(text.into_bytes()))
         }
         "kill" => client_kill(args, session),
+        "tracking" => super::tracking::tracking(args, session),
+        "caching" => super::tracking::caching(args, session),
+        "getredir" => super::tracking::getredir(session),
+        "trackinginfo" => super::tracking::trackinginfo(session),
         "unblock" if n <= 2 => {
             let id = args.next_i64()?;
             let error = if args.remaining() == 0 || args.eat("TIMEOUT") {

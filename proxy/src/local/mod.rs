@@ -11,7 +11,8 @@
 //! - [`memory`]: MEMORY USAGE STATS DOCTOR MALLOC-STATS PURGE HELP
 //! - [`object`]: OBJECT DEBUG LOLWUT
 //! - [`slowlog`]: SLOWLOG LATENCY, answered from storaged's sums of every proxy's counts
-//! - [`subscribe`]: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBSUB
+//! - [`subscribe`]: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE SSUBSCRIBE SUNSUBSCRIBE
+//!   PUBSUB
 //! - [`tracking`]: CLIENT TRACKING CACHING GETREDIR TRACKINGINFO, and client-side caching
 //!   around every command of a tracking client
 //! - [`transaction`]: MULTI WATCH UNWATCH and the transaction state they change
@@ -37,6 +38,7 @@ use tandem_commands::{Args, Local};
 use tandem_shared::Reply;
 
 use crate::error::CommandError;
+use crate::pubsub::Kind;
 use crate::session::{Flow, LocalResult, Session};
 
 /// Runs a proxy-local command.
@@ -61,12 +63,22 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
         Local::Multi | Local::Exec | Local::Discard | Local::Watch | Local::Unwatch => {
             transaction::run_local(local, args, session).await
         }
-        Local::Subscribe | Local::PSubscribe => {
-            subscribe::subscribe(args, session, local == Local::PSubscribe).await?;
+        Local::Subscribe | Local::PSubscribe | Local::SSubscribe => {
+            let kind = match local {
+                Local::Subscribe => Kind::Channel,
+                Local::PSubscribe => Kind::Pattern,
+                _ => Kind::Shard,
+            };
+            subscribe::subscribe(args, session, kind).await?;
             Ok((Reply::Nil, Flow::Replied))
         }
-        Local::Unsubscribe | Local::PUnsubscribe => {
-            subscribe::unsubscribe(args, session, local == Local::PUnsubscribe).await;
+        Local::Unsubscribe | Local::PUnsubscribe | Local::SUnsubscribe => {
+            let kind = match local {
+                Local::Unsubscribe => Kind::Channel,
+                Local::PUnsubscribe => Kind::Pattern,
+                _ => Kind::Shard,
+            };
+            subscribe::unsubscribe(args, session, kind).await;
             Ok((Reply::Nil, Flow::Replied))
         }
         Local::PubSub => Ok((subscribe::pubsub(args, session).await?, Flow::Continue)),

@@ -1,0 +1,233 @@
+//! This proxy's copy of the ACL user table and the `ACL LOG`, and what a connection holds
+//! of its user. The users are Redis 7.0's (`tandem_commands::acl`); the table is replaced
+//! whole on every change (copy on write) and a generation number tells connections to pick
+//! up their user again, so the per-command check reads one atomic while nothing changes.
+//!
+//! `requirepass` is the default user's password, as in Redis: a changed setting (CONFIG
+//! SET, reload) is applied to the default user the next time a client connects or
+//! authenticates ([`Acl::sync_requirepass`]).
+//!
+//! No I/O here; killing the clients of a deleted user goes through [`ClientList`].
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use tandem_commands::acl::{self, AclLog, Denied, LogEntry, User};
+use tandem_commands::CommandSpec;
+
+use crate::clients::ClientList;
+
+/// Users by name, in name order (`ACL LIST`, `ACL USERS`).
+pub type Users = BTreeMap<Vec<u8>, Arc<User>>;
+
+/// The user table and the security log.
+pub struct Acl {
+    users: RwLock<Arc<Users>>,
+    generation: AtomicU64,
+    log: Mutex<AclLog>,
+    /// The `requirepass` last applied to the default user.
+    requirepass: Mutex<String>,
+}
+
+fn default_user(requirepass: &str) -> User {
+    let mut u = User::default_user();
+    set_password(&mut u, requirepass);
+    u
+}
+
+/// Redis's `ACLUpdateDefaultUserPassword`.
+fn set_password(u: &mut User, requirepass: &str) {
+    let _ = u.apply(b"resetpass");
+    if requirepass.is_empty() {
+        let _ = u.apply(b"nopass");
+    } else {
+        let mut op = b">".to_vec();
+        op.extend_from_slice(requirepass.as_bytes());
+        let _ = u.apply(&op);
+    }
+}
+
+impl Acl {
+    /// A table holding only the default user, with `requirepass` as its password.
+    pub fn new(requirepass: &str) -> Acl {
+        let mut users = Users::new();
+        users.insert(b"default".to_vec(), Arc::new(default_user(requirepass)));
+        Acl {
+            users: RwLock::new(Arc::new(users)),
+            generation: AtomicU64::new(1),
+            log: Mutex::new(AclLog::default()),
+            requirepass: Mutex::new(requirepass.to_owned()),
+        }
+    }
+
+    /// Changes on every table change.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The whole table as of now.
+    pub fn users(&self) -> Arc<Users> {
+        match self.users.read() {
+            Ok(u) => u.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn user(&self, name: &[u8]) -> Option<Arc<User>> {
+        self.users().get(name).cloned()
+    }
+
+    /// Changes the table: `f` edits a copy, which replaces the table unless `f` fails.
+    ///
+    /// # Errors
+    /// `f`'s.
+    pub fn update<R, E>(&self, f: impl FnOnce(&mut Users) -> Result<R, E>) -> Result<R, E> {
+        let mut guard = match self.users.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let mut copy = (**guard).clone();
+        let r = f(&mut copy)?;
+        *guard = Arc::new(copy);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(r)
+    }
+
+    /// Replaces the whole table (a table pushed by storaged).
+    pub fn replace(&self, users: Users) {
+        let _ = self.update(|u| {
+            *u = users;
+            Ok::<(), ()>(())
+        });
+    }
+
+    /// Applies a changed `requirepass` to the default user (see the module docs).
+    pub fn sync_requirepass(&self, requirepass: &str) {
+        let mut applied = match self.requirepass.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if *applied == requirepass {
+            return;
+        }
+        requirepass.clone_into(&mut applied);
+        let _ = self.update(|users| {
+            let mut u = users
+                .get(&b"default"[..])
+                .map_or_else(User::default_user, |u| (**u).clone());
+            set_password(&mut u, requirepass);
+            users.insert(b"default".to_vec(), Arc::new(u));
+            Ok::<(), ()>(())
+        });
+    }
+
+    /// Redis's `authRequired` for a new client: the default user has a password or is off.
+    pub fn default_needs_auth(&self) -> bool {
+        self.user(b"default")
+            .is_none_or(|u| !u.nopass() || !u.enabled())
+    }
+
+    pub fn log_add(&self, entry: LogEntry) {
+        if let Ok(mut log) = self.log.lock() {
+            log.add(entry);
+        }
+    }
+
+    pub fn with_log<R>(&self, f: impl FnOnce(&mut AclLog) -> R) -> R {
+        match self.log.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    /// Kills every client authenticated as one of `names` (Redis's
+    /// `ACLFreeUserAndKillClients`).
+    pub fn kill_clients_of(clients: &ClientList, names: &[Vec<u8>]) -> usize {
+        clients.kill_where(|c| names.contains(&c.user))
+    }
+}
+
+/// The user a connection runs as, refreshed when the table changes.
+#[derive(Clone)]
+pub struct ClientUser {
+    pub name: Vec<u8>,
+    /// `AUTH` or `HELLO` as the client spelled it, for the `ACL LOG` entry of a failure.
+    pub auth_command: Vec<u8>,
+    pub user: Arc<User>,
+    generation: u64,
+}
+
+impl ClientUser {
+    /// The default user as the table holds it now.
+    pub fn default_of(acl: &Acl) -> ClientUser {
+        let generation = acl.generation();
+        ClientUser {
+            name: b"default".to_vec(),
+            auth_command: Vec::new(),
+            user: acl
+                .user(b"default")
+                .unwrap_or_else(|| Arc::new(User::default_user())),
+            generation,
+        }
+    }
+
+    /// Runs as `user` from now on.
+    pub fn set(&mut self, acl: &Acl, user: Arc<User>) {
+        self.generation = acl.generation();
+        self.name.clone_from(&user.name);
+        self.user = user;
+    }
+
+    /// Picks up the user again if the table changed; false if the user was deleted.
+    pub fn refresh(&mut self, acl: &Acl) -> bool {
+        let g = acl.generation();
+        if g == self.generation {
+            return true;
+        }
+        self.generation = g;
+        match acl.user(&self.name) {
+            Some(u) => {
+                self.user = u;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The command id and argument vector a check needs, for `spec` run as `name args…`.
+pub fn check_command(
+    user: &User,
+    spec: &'static CommandSpec,
+    name: &Bytes,
+    args: &[Bytes],
+) -> Result<(), (Denied, String, Vec<Bytes>)> {
+    let Some(id) = acl::table::id_of(spec.name.as_bytes(), args.first().map(|a| &a[..])) else {
+        // A command redis-server does not have: only a user allowed every command runs it.
+        if user.root().allows_every_command() {
+            return Ok(());
+        }
+        return Err((Denied::Command, spec.name.to_owned(), Vec::new()));
+    };
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(name.clone());
+    argv.extend_from_slice(args);
+    let key_spec = if spec.is_container() {
+        args.first()
+            .and_then(|s| spec.subcommand(s))
+            .unwrap_or(spec)
+    } else {
+        spec
+    };
+    match acl::check(user, id, &argv, || {
+        tandem_commands::describe::keys_of(key_spec, &argv).unwrap_or_default()
+    }) {
+        Ok(()) => Ok(()),
+        Err(d) => {
+            let full = acl::table::entry(id).command.name.to_owned();
+            Err((d, full, argv))
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! `ACL <subcommand>` as Redis 7.0 answers it, over this proxy's user table
+//! (`crate::acl`). Changes to users go through [`crate::acl::Acl::update`]; deleting a user
+//! kills its clients. `ACL LOAD`/`SAVE` answer as a Redis without an `aclfile` does.
+
+use std::sync::Arc;
+
+use rand::Rng;
+use tandem_commands::acl::{self, describe, User};
+use tandem_commands::args::{parse_i64, Args};
+use tandem_shared::Reply;
+
+use crate::acl::Acl;
+use crate::error::CommandError;
+use crate::session::{Flow, LocalResult, Session};
+
+const HELP: &[&str] = &[
+    "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CAT [<category>]",
+    "    List all commands that belong to <category>, or all command categories",
+    "    when no category is specified.",
+    "DELUSER <username> [<username> ...]",
+    "    Delete a list of users.",
+    "DRYRUN <username> <command> [<arg> ...]",
+    "    Returns whether the user can execute the given command without executing the command.",
+    "GETUSER <username>",
+    "    Get the user's details.",
+    "GENPASS [<bits>]",
+    "    Generate a secure 256-bit user password. The optional `bits` argument can",
+    "    be used to specify a different size.",
+    "LIST",
+    "    Show users details in config file format.",
+    "LOAD",
+    "    Reload users from the ACL file.",
+    "LOG [<count> | RESET]",
+    "    Show the ACL log entries.",
+    "SAVE",
+    "    Save the current config to the ACL file.",
+    "SETUSER <username> <attribute> [<attribute> ...]",
+    "    Create or modify a user with the specified attributes.",
+    "USERS",
+    "    List all the registered usernames.",
+    "WHOAMI",
+    "    Return the current connection username.",
+    "HELP",
+    "    Prints this help.",
+];
+
+const NO_ACL_FILE: &str = "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
+
+fn ok(r: Reply) -> LocalResult {
+    Ok((r, Flow::Continue))
+}
+
+fn bulk(s: impl Into<Vec<u8>>) -> Reply {
+    Reply::Bulk(s.into())
+}
+
+/// `ACL SETUSER name rule…` on `acl`: the user (created if new) with every rule applied, or
+/// Redis's error and no change.
+///
+/// # Errors
+/// Redis's text, `ERR`-prefixed.
+pub fn setuser(acl: &Acl, name: &[u8], rules: &[&[u8]]) -> Result<(), CommandError> {
+    if !acl::user::valid_username(name) {
+        return Err(CommandError::err(
+            "Usernames can't contain spaces or null characters",
+        ));
+    }
+    acl.update(|users| {
+        let base = users
+            .get(name)
+            .map_or_else(|| User::new(name), |u| (**u).clone());
+        let user = base.with_rules(rules).map_err(CommandError::err)?;
+        users.insert(name.to_vec(), Arc::new(user));
+        Ok(())
+    })
+}
+
+/// `ACL <subcommand>`.
+pub fn acl(mut args: Args, session: &mut Session) -> LocalResult {
+    let sub_bytes = args.next_bytes()?;
+    let sub = String::from_utf8_lossy(&sub_bytes).to_ascii_lowercase();
+    tandem_commands::lookup(b"acl")
+        .ok_or_else(|| CommandError::err("no ACL row"))?
+        .checked_subcommand(&sub_bytes, args.remaining())?;
+    // Redis's own argument-count checks, past the rows' arities.
+    let argc = args.remaining() + 2;
+    let fits = match sub.as_str() {
+        "getuser" => argc == 3,
+        "list" | "users" | "whoami" | "help" => argc == 2,
+        "cat" | "genpass" | "log" => argc == 2 || argc == 3,
+        _ => true,
+    };
+    if !fits {
+        let shown: String = String::from_utf8_lossy(&sub_bytes)
+            .chars()
+            .take(128)
+            .collect();
+        return Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{shown}'. Try ACL HELP."
+        )));
+    }
+    let shared = session.shared.clone();
+    let table = &shared.acl;
+    match sub.as_str() {
+        "setuser" => {
+            let name = args.next_bytes()?;
+            let rules = args.rest();
+            let rules: Vec<&[u8]> = rules.iter().map(|r| &r[..]).collect();
+            setuser(table, &name, &rules)?;
+            ok(Reply::ok())
+        }
+        "deluser" => {
+            let names = args.rest_vecs();
+            if names.iter().any(|n| n == b"default") {
+                return Err(CommandError::err("The 'default' user cannot be removed"));
+            }
+            let deleted = table.update(|users| {
+                let gone: Vec<Vec<u8>> = names
+                    .iter()
+                    .filter(|n| users.remove(&n[..]).is_some())
+                    .cloned()
+                    .collect();
+                Ok::<_, CommandError>(gone)
+            })?;
+            Acl::kill_clients_of(&shared.clients, &deleted);
+            ok(Reply::Integer(deleted.len() as i64))
+        }
+        "getuser" => {
+            let name = args.next_bytes()?;
+            ok(table
+                .user(&name)
+                .map_or(Reply::Nil, |u| describe::getuser_reply(&u)))
+        }
+        "list" => ok(Reply::Array(
+            table
+                .users()
+                .values()
+                .map(|u| bulk(describe::list_line(u)))
+                .collect(),
+        )),
+        "users" => ok(Reply::Array(
+            table.users().keys().map(|n| bulk(n.clone())).collect(),
+        )),
+        "whoami" => ok(bulk(session.user.name.clone())),
+        "load" | "save" => Err(CommandError::err(NO_ACL_FILE)),
+        "cat" => match args.remaining() {
+            0 => ok(Reply::Array(
+                describe::categories().map(|(_, n)| bulk(n)).collect(),
+            )),
+            _ => {
+                let name = args.next_bytes()?;
+                let cat = std::str::from_utf8(&name)
+                    .ok()
+                    .and_then(acl::user::category)
+                    .ok_or_else(|| {
+                        let shown: String =
+                            String::from_utf8_lossy(&name).chars().take(128).collect();
+                        CommandError::err(format!("Unknown category '{shown}'"))
+                    })?;
+                ok(Reply::Array(
+                    acl::table::entries()
+                        .iter()
+                        .filter(|e| e.command.acl.contains(cat))
+                        .map(|e| bulk(e.command.name))
+                        .collect(),
+                ))
+            }
+        },
+        "genpass" => {
+            let bits = match args.remaining() {
+                0 => 256,
+                _ => args.next_i64()?,
+            };
+            if bits <= 0 || bits > 4096 {
+                return Err(CommandError::err("ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096"));
+            }
+            let chars = ((bits + 3) / 4) as usize;
+            let mut rng = rand::thread_rng();
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let pass: Vec<u8> = (0..chars).map(|_| HEX[rng.gen_range(0..16)]).collect();
+            ok(Reply::Bulk(pass))
+        }
+        "log" => {
+            let mut count = 10usize;
+            if args.remaining() > 0 {
+                let arg = args.next_bytes()?;
+                if arg.eq_ignore_ascii_case(b"reset") {
+                    table.with_log(|l| l.reset());
+                    return ok(Reply::ok());
+                }
+                let n = parse_i64(&arg).ok_or(CommandError::NotInteger)?;
+                count = usize::try_from(n.max(0)).unwrap_or(0);
+            }
+            let now = u64::try_from(crate::clock::now_ms()).unwrap_or(0);
+            ok(table.with_log(|l| l.reply(count, now)))
+        }
+        "dryrun" => {
+            let name = args.next_bytes()?;
+            let Some(user) = table.user(&name) else {
+                return Err(CommandError::err(format!(
+                    "User '{}' not found",
+                    String::from_utf8_lossy(&name)
+                )));
+            };
+            let cmd = args.next_bytes()?;
+            let rest = args.rest();
+            let not_found = || {
+                CommandError::err(format!(
+                    "Command '{}' not found",
+                    String::from_utf8_lossy(&cmd)
+                ))
+            };
+            let spec = tandem_commands::lookup(&cmd).ok_or_else(not_found)?;
+            let spec = match rest.first() {
+                Some(s) if spec.is_container() => spec.subcommand(s).ok_or_else(not_found)?,
+                _ => spec,
+            };
+            if !spec.arity_ok(rest.len() + 1) {
+                return Err(CommandError::WrongArity(spec.name.to_owned()));
+            }
+            let container = tandem_commands::lookup(&cmd).unwrap_or(spec);
+            match crate::acl::check_command(&user, container, &cmd, &rest) {
+                Ok(()) => ok(Reply::ok()),
+                Err((denied, full, argv)) => ok(bulk(denied.dryrun_text(&full, &argv))),
+            }
+        }
+        "help" => ok(Reply::Array(
+            HELP.iter()
+                .map(|s| Reply::Simple((*s).to_owned()))
+                .collect(),
+        )),
+        _ => Err(CommandError::err(format!(
+            "unknown subcommand '{}'. Try ACL HELP.",
+            String::from_utf8_lossy(&sub_bytes)
+        ))),
+    }
+}
+
+/// The ACL check of a command about to run (Redis's `ACLCheckAllPerm` in
+/// `processCommand`): `None` to go on, or the `NOPERM` error, after logging the denial.
+/// Commands that do not exist or have the wrong arity pass here: their own error comes
+/// first, as in Redis.
+pub fn enforce(
+    session: &mut Session,
+    name: &bytes::Bytes,
+    args: &[bytes::Bytes],
+) -> Option<String> {
+    if name.eq_ignore_ascii_case(b"auth") || name.eq_ignore_ascii_case(b"hello") {
+        session.user.auth_command = name.to_vec();
+    }
+    if !session.user.refresh(&session.shared.acl) {
+        // The user was deleted; its connection is being closed.
+        return Some(
+            tandem_commands::acl::Denied::Command
+                .error(&String::from_utf8_lossy(name).to_ascii_lowercase()),
+        );
+    }
+    if session.user.user.unrestricted() || !session.state.authenticated {
+        // An unauthenticated client gets NOAUTH next, as Redis checks that first.
+        return None;
+    }
+    let spec = tandem_commands::lookup(name)?;
+    if !spec.arity_ok(args.len() + 1)
+        || (session.tx.in_multi() && spec.flags.contains(tandem_commands::Flags::NO_MULTI))
+    {
+        return None;
+    }
+    let user = session.user.user.clone();
+    let (denied, full, argv) = crate::acl::check_command(&user, spec, name, args).err()?;
+    let object = match denied {
+        acl::Denied::Command => full.as_bytes().to_vec(),
+        acl::Denied::Key(i) | acl::Denied::Channel(i) => {
+            argv.get(i).map(|a| a.to_vec()).unwrap_or_default()
+        }
+    };
+    log_denial(session, denied.reason(), object, session.user.name.clone());
+    Some(denied.error(&full))
+}
+
+/// Adds an `ACL LOG` entry for this client.
+pub fn log_denial(session: &mut Session, reason: &'static str, object: Vec<u8>, username: Vec<u8>) {
+    let entry = acl::LogEntry {
+        count: 1,
+        reason,
+        context: if session.tx.in_multi() {
+            "multi"
+        } else {
+            "toplevel"
+        },
+        object,
+        username,
+        ctime_ms: u64::try_from(crate::clock::now_ms()).unwrap_or(0),
+        client_info: session.state.info_line(),
+    };
+    session.shared.acl.log_add(entry);
+}
