@@ -652,3 +652,71 @@ fn field<'v>(map: &'v Value, name: &str) -> &'v Value {
         .unwrap_or_else(|| panic!("no {name} in {map:?}"));
     &items[at + 1]
 }
+
+#[test]
+fn work_queue_read_claimed_acked_and_shown() {
+    let d = Differ::start();
+    check(
+        &d,
+        &[
+            &["XADD", "s", "1-0", "a", "1"],
+            &["XADD", "s", "2-0", "b", "2"],
+            &["XADD", "s", "3-0", "c", "3"],
+            &["XADD", "s", "4-0", "d", "4"],
+            &["XADD", "s", "5-0", "e", "5"],
+            &["XADD", "s", "6-0", "f", "6"],
+            &["XGROUP", "CREATE", "s", "g", "0"],
+            &["XGROUP", "CREATE", "s", "other", "$"],
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "alice",
+                "COUNT",
+                "3",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+            &["XINFO", "GROUPS", "s"],
+            &["XREADGROUP", "GROUP", "g", "bob", "STREAMS", "s", ">"],
+            &["XINFO", "GROUPS", "s"],
+            &["XINFO", "CONSUMERS", "s", "g"],
+            &["XINFO", "STREAM", "s", "FULL", "COUNT", "2"],
+            &["XCLAIM", "s", "g", "carol", "1000", "1-0", "2-0"],
+            &["SLEEP", "1200"],
+            &["XCLAIM", "s", "g", "carol", "1000", "1-0", "2-0"],
+            &["XPENDING", "s", "g"],
+            &["XAUTOCLAIM", "s", "g", "dave", "1000", "0", "COUNT", "2"],
+            &[
+                "XAUTOCLAIM",
+                "s",
+                "g",
+                "dave",
+                "1000",
+                "0",
+                "COUNT",
+                "2",
+                "JUSTID",
+            ],
+            &["XPENDING", "s", "g"],
+            &["XACK", "s", "g", "3-0", "6-0"],
+            &["XINFO", "STREAM", "s", "FULL"],
+            &["XINFO", "CONSUMERS", "s", "g"],
+            &["XADD", "s", "7-0", "g", "7"],
+            &["XINFO", "GROUPS", "s"],
+            &["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"],
+            &["XDEL", "s", "4-0"],
+            &["XINFO", "GROUPS", "s"],
+            &["XAUTOCLAIM", "s", "g", "erin", "0", "0"],
+            &["XREADGROUP", "GROUP", "g", "erin", "STREAMS", "s", ">"],
+            &["XINFO", "GROUPS", "s"],
+            &["XINFO", "STREAM", "s", "FULL"],
+            &["XINFO", "CONSUMERS", "s", "g"],
+            &["XPENDING", "s", "g"],
+            &["XGROUP", "DELCONSUMER", "s", "g", "erin"],
+            &["XINFO", "STREAM", "s"],
+            &["XINFO", "STREAM", "s", "FULL"],
+        ],
+    );
+}
