@@ -1117,8 +1117,6 @@ pub fn xgroup_help() -> Reply {
 }
 
 mod consume;
-// Some helpers wait for their commands (XINFO/XCLAIM beside).
-#[allow(dead_code)]
 mod pel;
 
 pub use consume::{read_group_blocked, xack, xpending, xreadgroup, GroupRead};

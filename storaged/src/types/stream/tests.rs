@@ -1,10 +1,13 @@
 //! The stream functions against a model (a `BTreeMap` of ids plus the stream's recorded
 //! state, with Redis's node rule for `~` trims), on the in-memory engine and on RocksDB;
-//! and the layout pinned byte for byte.
+//! consumer groups against a second model (entries plus, per group, its last id, its PEL of
+//! owner and deliveries, and its consumers: XGROUP, XREADGROUP new and history, XACK,
+//! XPENDING, every record accounted for); and the layout pinned byte for byte.
 
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use tandem_shared::command::XPendingRange;
 use tandem_engine::{KvEngine, MemoryEngine};
 
 use super::*;
@@ -519,4 +522,410 @@ fn groups_are_sub_keys_counted_in_the_state_and_destroyed_whole() {
         Ok(Reply::Integer(0))
     );
     assert_eq!(db.entry_records(b"s"), 1 + 1);
+}
+
+/// One step of the consumer-group model: groups `g` and `gg` (a name extending the other,
+/// whose records must stay apart), consumers `a` and `b`.
+#[derive(Debug, Clone)]
+enum GroupOp {
+    Add(u64),
+    Del(Vec<u64>),
+    Create(bool, Option<u64>),
+    SetId(bool, u64),
+    Destroy(bool),
+    ReadNew(bool, bool, u64, bool),
+    ReadHistory(bool, bool, u64, u64),
+    Ack(bool, Vec<u64>),
+    Pending(bool, u64, u64, u64, Option<bool>),
+    Summary(bool),
+    DelConsumer(bool, bool),
+}
+
+fn group_op() -> impl Strategy<Value = GroupOp> {
+    let ms = || 0u64..30;
+    prop_oneof![
+        5 => ms().prop_map(GroupOp::Add),
+        1 => proptest::collection::vec(ms(), 1..3).prop_map(GroupOp::Del),
+        2 => (any::<bool>(), proptest::option::of(ms())).prop_map(|(g, i)| GroupOp::Create(g, i)),
+        1 => (any::<bool>(), ms()).prop_map(|(g, i)| GroupOp::SetId(g, i)),
+        1 => any::<bool>().prop_map(GroupOp::Destroy),
+        5 => (any::<bool>(), any::<bool>(), 0u64..4, proptest::bool::weighted(0.2))
+            .prop_map(|(g, c, n, noack)| GroupOp::ReadNew(g, c, n, noack)),
+        2 => (any::<bool>(), any::<bool>(), ms(), 0u64..4)
+            .prop_map(|(g, c, after, n)| GroupOp::ReadHistory(g, c, after, n)),
+        3 => (any::<bool>(), proptest::collection::vec(ms(), 1..4))
+            .prop_map(|(g, ids)| GroupOp::Ack(g, ids)),
+        2 => (any::<bool>(), ms(), ms(), 0u64..5, proptest::option::of(any::<bool>()))
+            .prop_map(|(g, a, b, n, c)| GroupOp::Pending(g, a, b, n, c)),
+        1 => any::<bool>().prop_map(GroupOp::Summary),
+        1 => (any::<bool>(), any::<bool>()).prop_map(|(g, c)| GroupOp::DelConsumer(g, c)),
+    ]
+}
+
+/// A group of the model: its last id, its PEL (owner, deliveries) and its consumers.
+#[derive(Default, Clone)]
+struct GroupModel {
+    last: StreamId,
+    pel: BTreeMap<StreamId, (&'static str, u64)>,
+    consumers: std::collections::BTreeSet<&'static str>,
+}
+
+fn streams_groups_behave_like_the_model<E: KvEngine>(
+    mut db: Db<E>,
+    ops: Vec<GroupOp>,
+) -> Result<(), TestCaseError> {
+    let key = b"s";
+    let mut exists = false;
+    let mut entries: BTreeMap<StreamId, Vec<u8>> = BTreeMap::new();
+    let mut last = ZERO;
+    let mut groups: BTreeMap<&'static str, GroupModel> = BTreeMap::new();
+    let name = |g: bool| if g { "g" } else { "gg" };
+    let consumer = |c: bool| if c { "a" } else { "b" };
+    let entry = |entries: &BTreeMap<StreamId, Vec<u8>>, i: StreamId| {
+        Reply::Array(vec![
+            id_reply(i),
+            Reply::Array(vec![bulk("f"), Reply::Bulk(entries[&i].clone())]),
+        ])
+    };
+    let nogroup = |g: &str| {
+        Reply::Error(format!(
+            "NOGROUP No such key 's' or consumer group '{g}' in XREADGROUP with GROUP option"
+        ))
+    };
+    for (step, op) in ops.into_iter().enumerate() {
+        match op {
+            GroupOp::Add(ms) => {
+                let value = format!("v{step}").into_bytes();
+                let i = id(ms, 1);
+                let got = db.add(key, XAddId::Explicit(i), None, &value);
+                if i > last {
+                    prop_assert_eq!(got, id_reply(i));
+                    entries.insert(i, value);
+                    last = i;
+                    exists = true;
+                } else {
+                    prop_assert!(matches!(got, Reply::Error(_)));
+                }
+            }
+            GroupOp::Del(ms) => {
+                let ids: Vec<StreamId> = ms.into_iter().map(|m| id(m, 1)).collect();
+                let got = db.write(|w, at| xdel(w, at, key, Some(&ids)));
+                let n = ids.iter().filter(|i| entries.remove(i).is_some()).count();
+                prop_assert_eq!(got, Ok(Reply::Integer(n as i64)));
+            }
+            GroupOp::Create(g, from) => {
+                let op = XGroupOp::Create {
+                    id: from.map_or(XGroupId::Last, |m| XGroupId::Id(id(m, 1))),
+                    mkstream: true,
+                    entries_read: -1,
+                };
+                let got = db.write(|w, at| {
+                    xgroup(
+                        w,
+                        at,
+                        key,
+                        name(g).as_bytes(),
+                        &op,
+                        b"create",
+                        false,
+                        at.now_ms,
+                    )
+                });
+                if groups.contains_key(name(g)) {
+                    prop_assert!(matches!(got, Ok(Reply::Error(_))));
+                } else {
+                    prop_assert_eq!(got, Ok(Reply::ok()));
+                    exists = true;
+                    let start = from.map_or(last, |m| id(m, 1));
+                    groups.insert(
+                        name(g),
+                        GroupModel {
+                            last: start,
+                            ..Default::default()
+                        },
+                    );
+                }
+            }
+            GroupOp::SetId(g, m) => {
+                let op = XGroupOp::SetId {
+                    id: XGroupId::Id(id(m, 1)),
+                    entries_read: -1,
+                };
+                let got = db.write(|w, at| {
+                    xgroup(
+                        w,
+                        at,
+                        key,
+                        name(g).as_bytes(),
+                        &op,
+                        b"setid",
+                        false,
+                        at.now_ms,
+                    )
+                });
+                match groups.get_mut(name(g)) {
+                    Some(gm) => {
+                        prop_assert_eq!(got, Ok(Reply::ok()));
+                        gm.last = id(m, 1);
+                    }
+                    None => prop_assert!(matches!(got, Ok(Reply::Error(_)))),
+                }
+            }
+            GroupOp::Destroy(g) => {
+                let got = db.write(|w, at| {
+                    xgroup(
+                        w,
+                        at,
+                        key,
+                        name(g).as_bytes(),
+                        &XGroupOp::Destroy,
+                        b"destroy",
+                        false,
+                        at.now_ms,
+                    )
+                });
+                if !exists {
+                    prop_assert!(matches!(got, Ok(Reply::Error(_))));
+                } else {
+                    let n = i64::from(groups.remove(name(g)).is_some());
+                    prop_assert_eq!(got, Ok(Reply::Integer(n)));
+                }
+            }
+            GroupOp::ReadNew(g, c, count, noack) => {
+                let got = db.write(|w, at| {
+                    xreadgroup(
+                        w,
+                        at,
+                        name(g).as_bytes(),
+                        consumer(c).as_bytes(),
+                        count,
+                        noack,
+                        &[&key[..]],
+                        &[XReadId::NewOnly],
+                    )
+                    .map(|r| r.reply)
+                });
+                let want = match groups.get_mut(name(g)) {
+                    None => nogroup(name(g)),
+                    Some(gm) => {
+                        let after = gm.last;
+                        let fresh = entries.keys().next_back().is_some_and(|&top| top > after);
+                        if !fresh {
+                            Reply::NilArray
+                        } else {
+                            gm.consumers.insert(consumer(c));
+                            let n = if count == 0 {
+                                usize::MAX
+                            } else {
+                                count as usize
+                            };
+                            let ids: Vec<StreamId> = entries
+                                .range((
+                                    std::ops::Bound::Excluded(after),
+                                    std::ops::Bound::Unbounded,
+                                ))
+                                .map(|(&i, _)| i)
+                                .take(n)
+                                .collect();
+                            for &i in &ids {
+                                gm.last = gm.last.max(i);
+                                if !noack {
+                                    gm.pel.insert(i, (consumer(c), 1));
+                                }
+                            }
+                            let items = ids.iter().map(|&i| entry(&entries, i)).collect();
+                            Reply::PairMap(vec![(bulk("s"), Reply::Array(items))])
+                        }
+                    }
+                };
+                prop_assert_eq!(got, Ok(want));
+            }
+            GroupOp::ReadHistory(g, c, after, count) => {
+                let after = id(after, 1);
+                let got = db.write(|w, at| {
+                    xreadgroup(
+                        w,
+                        at,
+                        name(g).as_bytes(),
+                        consumer(c).as_bytes(),
+                        count,
+                        false,
+                        &[&key[..]],
+                        &[XReadId::Id(after)],
+                    )
+                    .map(|r| r.reply)
+                });
+                let want = match groups.get_mut(name(g)) {
+                    None => nogroup(name(g)),
+                    Some(gm) => {
+                        gm.consumers.insert(consumer(c));
+                        let n = if count == 0 {
+                            usize::MAX
+                        } else {
+                            count as usize
+                        };
+                        let mut items = Vec::new();
+                        for (&i, (owner, deliveries)) in gm
+                            .pel
+                            .range_mut((
+                                std::ops::Bound::Excluded(after),
+                                std::ops::Bound::Unbounded,
+                            ))
+                            .filter(|(_, (o, _))| *o == consumer(c))
+                            .take(n)
+                        {
+                            let _ = owner;
+                            if entries.contains_key(&i) {
+                                *deliveries += 1;
+                                items.push(entry(&entries, i));
+                            } else {
+                                items.push(Reply::Array(vec![id_reply(i), Reply::NilArray]));
+                            }
+                        }
+                        Reply::PairMap(vec![(bulk("s"), Reply::Array(items))])
+                    }
+                };
+                prop_assert_eq!(got, Ok(want));
+            }
+            GroupOp::Ack(g, ms) => {
+                let ids: Vec<StreamId> = ms.into_iter().map(|m| id(m, 1)).collect();
+                let got = db.write(|w, at| xack(w, at, key, name(g).as_bytes(), Some(&ids)));
+                let n = match groups.get_mut(name(g)) {
+                    Some(gm) => ids.iter().filter(|i| gm.pel.remove(i).is_some()).count(),
+                    None => 0,
+                };
+                prop_assert_eq!(got, Ok(Reply::Integer(n as i64)));
+            }
+            GroupOp::Pending(g, a, b, count, c) => {
+                let range = XPendingRange {
+                    min_idle: 0,
+                    start: id(a, 0),
+                    end: id(b, u64::MAX),
+                    count,
+                    consumer: c.map(|c| consumer(c).as_bytes().to_vec()),
+                };
+                let got = db.read(|s, at| xpending(s, at, key, name(g).as_bytes(), Some(&range)));
+                let Some(gm) = groups.get(name(g)) else {
+                    prop_assert!(matches!(got, Ok(Reply::Error(_))));
+                    continue;
+                };
+                let want: Vec<(StreamId, &str, u64)> = if c
+                    .is_some_and(|c| !gm.consumers.contains(consumer(c)))
+                    || range.start > range.end
+                {
+                    Vec::new()
+                } else {
+                    gm.pel
+                        .range(range.start..=range.end)
+                        .filter(|(_, (o, _))| c.is_none_or(|c| *o == consumer(c)))
+                        .map(|(&i, &(o, d))| (i, o, d))
+                        .take(count as usize)
+                        .collect()
+                };
+                let Ok(Reply::Array(items)) = got else {
+                    return Err(TestCaseError::fail(format!("{got:?}")));
+                };
+                prop_assert_eq!(items.len(), want.len());
+                for (item, (i, o, d)) in items.iter().zip(want) {
+                    let Reply::Array(f) = item else {
+                        return Err(TestCaseError::fail(format!("{item:?}")));
+                    };
+                    prop_assert_eq!(&f[0], &id_reply(i));
+                    prop_assert_eq!(&f[1], &bulk(o));
+                    prop_assert!(
+                        matches!(f[2], Reply::Integer(idle) if (0..60_000).contains(&idle))
+                    );
+                    prop_assert_eq!(&f[3], &Reply::Integer(d as i64));
+                }
+            }
+            GroupOp::Summary(g) => {
+                let got = db.read(|s, at| xpending(s, at, key, name(g).as_bytes(), None));
+                let want = match groups.get(name(g)) {
+                    None => {
+                        prop_assert!(matches!(got, Ok(Reply::Error(_))));
+                        continue;
+                    }
+                    Some(gm) if gm.pel.is_empty() => Reply::Array(vec![
+                        Reply::Integer(0),
+                        Reply::Nil,
+                        Reply::Nil,
+                        Reply::NilArray,
+                    ]),
+                    Some(gm) => {
+                        let mut per: BTreeMap<&str, u64> = BTreeMap::new();
+                        for (o, _) in gm.pel.values() {
+                            *per.entry(o).or_default() += 1;
+                        }
+                        Reply::Array(vec![
+                            Reply::Integer(gm.pel.len() as i64),
+                            id_reply(*gm.pel.keys().next().unwrap_or(&ZERO)),
+                            id_reply(*gm.pel.keys().next_back().unwrap_or(&ZERO)),
+                            Reply::Array(
+                                per.into_iter()
+                                    .map(|(o, n)| Reply::Array(vec![bulk(o), bulk(&n.to_string())]))
+                                    .collect(),
+                            ),
+                        ])
+                    }
+                };
+                prop_assert_eq!(got, Ok(want));
+            }
+            GroupOp::DelConsumer(g, c) => {
+                let op = XGroupOp::DelConsumer {
+                    consumer: consumer(c).as_bytes().to_vec(),
+                };
+                let got = db.write(|w, at| {
+                    xgroup(
+                        w,
+                        at,
+                        key,
+                        name(g).as_bytes(),
+                        &op,
+                        b"delconsumer",
+                        false,
+                        at.now_ms,
+                    )
+                });
+                match groups.get_mut(name(g)) {
+                    Some(gm) => {
+                        let n = if gm.consumers.remove(consumer(c)) {
+                            let before = gm.pel.len();
+                            gm.pel.retain(|_, (o, _)| *o != consumer(c));
+                            (before - gm.pel.len()) as i64
+                        } else {
+                            0
+                        };
+                        prop_assert_eq!(got, Ok(Reply::Integer(n)));
+                    }
+                    None => prop_assert!(matches!(got, Ok(Reply::Error(_)))),
+                }
+            }
+        }
+        // Every record is accounted for: entries, groups, pending entries and consumers.
+        let records: usize = entries.len()
+            + groups
+                .values()
+                .map(|g| 1 + g.pel.len() + g.consumers.len())
+                .sum::<usize>();
+        prop_assert_eq!(db.entry_records(key), records);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(MODEL_CASES))]
+
+    #[test]
+    fn stream_groups_behave_like_the_model_in_memory(ops in proptest::collection::vec(group_op(), 1..60)) {
+        streams_groups_behave_like_the_model(Db(TestDb::open()), ops)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn stream_groups_behave_like_the_model_on_rocksdb(ops in proptest::collection::vec(group_op(), 1..60)) {
+        streams_groups_behave_like_the_model(Db(TestDb::open_rocks()), ops)?;
+    }
 }
