@@ -24,6 +24,18 @@ pub fn stale_sub_key(sub: &SubKey<'_>, meta: Option<&[u8]>, now_ms: u64) -> bool
     }
 }
 
+/// [`stale_sub_key`], unless the sub-key's version is at or above `unsettled_from` (see
+/// `Services::hold_unsettled`): what garbage collection may drop right now.
+pub fn collectable(
+    sub: &SubKey<'_>,
+    meta: Option<&[u8]>,
+    now_ms: u64,
+    unsettled_from: &std::sync::atomic::AtomicU64,
+) -> bool {
+    sub.version < unsettled_from.load(std::sync::atomic::Ordering::Acquire)
+        && stale_sub_key(sub, meta, now_ms)
+}
+
 /// The metadata key a raw sub-key belongs to, or `None` when `raw` is not a sub-key (then
 /// garbage collection keeps it).
 pub fn owner_meta_key(raw: &[u8]) -> Option<(SubKey<'_>, Vec<u8>)> {
@@ -52,5 +64,30 @@ mod tests {
         assert!(stale_sub_key(&sub, Some(&expiring), 100));
         assert!(!stale_sub_key(&sub, Some(&[1, 2]), 0), "undecodable: keep");
         assert!(owner_meta_key(&[0, 0, 0]).is_none());
+    }
+
+    #[test]
+    fn held_versions_are_not_collectable_until_settled() {
+        let services = crate::Services::new();
+        let floor = services.unsettled_floor();
+        let (old, new) = (
+            keys::sub_key(0, b"k", 7, b"c"),
+            keys::sub_key(0, b"k", 9, b"c"),
+        );
+        let (old, _) = owner_meta_key(&old).unwrap();
+        let (new, _) = owner_meta_key(&new).unwrap();
+        assert!(collectable(&new, None, 0, &floor));
+        services.hold_unsettled(9);
+        services.hold_unsettled(12);
+        assert!(
+            !collectable(&new, None, 0, &floor),
+            "held: its metadata is on its way"
+        );
+        assert!(
+            collectable(&old, None, 0, &floor),
+            "older versions stay collectable"
+        );
+        services.settle();
+        assert!(collectable(&new, None, 0, &floor));
     }
 }

@@ -108,6 +108,22 @@ pub trait StoreRead {
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError>;
 
+    /// [`StoreRead::scan`] of much data read once (a large value's chunks): an engine may
+    /// keep what it reads out of its block cache, so that one large read does not evict
+    /// every other client's hot blocks (nor count as the reader's memory).
+    ///
+    /// # Errors
+    /// As [`StoreRead::scan`].
+    fn scan_bulk(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        self.scan(cf, start, end, visit)
+    }
+
     /// The largest key in `[start, end)`, if any (used to pick random positions).
     ///
     /// # Errors
@@ -136,6 +152,18 @@ pub trait StoreWrite: StoreRead {
     fn delete(&mut self, cf: Cf, key: Vec<u8>);
     /// Deletes every key in `[start, end)`.
     fn delete_range(&mut self, cf: Cf, start: Vec<u8>, end: Vec<u8>);
+    /// Puts a sub-key no reader can reach until a later write of the same group names its
+    /// version (a new key's metadata record). A group may commit such records ahead of
+    /// itself, in pieces, so a large value's bytes are not all held in the group on top of
+    /// the request that carries them; garbage collection keeps them meanwhile
+    /// (`Services::hold_unsettled`). Every call must be followed by
+    /// [`StoreWrite::flush_unreachable`] before anything reads them.
+    fn put_unreachable(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
+        self.put(cf, key, value);
+    }
+    /// Commits what [`StoreWrite::put_unreachable`] still holds (a failure fails the
+    /// group's commit).
+    fn flush_unreachable(&mut self) {}
     /// A version for a newly created key: strictly greater than any handed out before.
     fn new_version(&mut self) -> u64;
     /// The group's view of the per-db counters, changed by the caller on every metadata

@@ -210,12 +210,13 @@ impl KvEngine for MemoryEngine {
 
     fn compact(&self) -> Result<(), EngineError> {
         let now = now_ms();
+        let floor = self.inner.services.unsettled_floor();
         let mut guard = self.write();
         let tables = Arc::make_mut(&mut guard);
         let [meta, sub, _] = &mut tables.0;
         sub.retain(|raw, _| match gc::owner_meta_key(raw) {
             Some((key, meta_key)) => {
-                !gc::stale_sub_key(&key, meta.get(&meta_key).map(Vec::as_slice), now)
+                !gc::collectable(&key, meta.get(&meta_key).map(Vec::as_slice), now, &floor)
             }
             None => true,
         });

@@ -1,7 +1,8 @@
 //! The state every view of an engine shares that is not stored data.
 //!
 //! Owns SCAN cursor memory, the random number generator, the key-version clock, the
-//! published per-db key counters and keyspace statistics. An engine creates one
+//! published per-db key counters, keyspace statistics and the unsettled-version floor
+//! garbage collection must respect ([`Services::hold_unsettled`]). An engine creates one
 //! [`Services`] when it opens (restoring the clock and counters from what it stores) and
 //! hands it to every view through [`crate::StoreRead::services`]; `types/` reach these
 //! through that handle only, never through the engine that stores the data.
@@ -11,7 +12,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::keys::DB_COUNT;
 use crate::{now_micros, Counts};
@@ -33,6 +34,9 @@ pub struct Services {
     recorded_version: AtomicU64,
     cursors: Mutex<CursorMap>,
     rng: AtomicU64,
+    /// Sub-keys of this version and above are kept by garbage collection whatever their
+    /// metadata says (`u64::MAX`: none held). Shared with the engine's compaction filter.
+    unsettled_from: Arc<AtomicU64>,
 }
 
 #[derive(Debug, Default)]
@@ -97,7 +101,28 @@ impl Services {
                 ..Default::default()
             }),
             rng: AtomicU64::new(now_micros() | 1),
+            unsettled_from: Arc::new(AtomicU64::new(u64::MAX)),
         }
+    }
+
+    /// Keeps the sub-keys of `version` (and newer) from garbage collection until
+    /// [`Services::settle`]: a write group commits a large value's sub-keys ahead of the
+    /// metadata record that names their version (`StoreWrite::put_unreachable`), and until
+    /// that record is committed the rule of [`crate::gc`] would call them garbage.
+    pub fn hold_unsettled(&self, version: u64) {
+        self.unsettled_from.fetch_min(version, Ordering::AcqRel);
+    }
+
+    /// Ends every [`Services::hold_unsettled`]: the group that held them has committed (or
+    /// failed, leaving what it wrote ahead unreachable, for garbage collection to take).
+    pub fn settle(&self) {
+        self.unsettled_from.store(u64::MAX, Ordering::Release);
+    }
+
+    /// The floor [`Services::hold_unsettled`] moves, for a compaction filter that runs
+    /// on another thread and outlives no engine (read it with [`crate::gc::collectable`]).
+    pub fn unsettled_floor(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.unsettled_from)
     }
 
     /// Keyspace statistics.

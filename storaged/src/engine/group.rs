@@ -32,7 +32,17 @@ pub struct Writer<E: KvEngine = Engine> {
     track_touched: bool,
     /// The `notify-keyspace-events` flags groups begun from now on record events for.
     event_flags: Flags,
+    /// Records put with `put_unreachable`, not yet committed ahead of their group.
+    ahead: Pending,
+    ahead_bytes: usize,
+    /// The first failure of a commit ahead: the group's own commit reports it.
+    ahead_failed: Option<EngineError>,
 }
+
+/// Bytes of unreachable records ([`StoreWrite::put_unreachable`]) a group holds before it
+/// commits them ahead of itself: a 512 MiB `SET` then holds 8 MiB of its chunks at a time
+/// instead of all of them, on top of the request frame that carries the value.
+const AHEAD_BATCH_BYTES: usize = 8 << 20;
 
 /// The user keys a write group modified, as seen at the engine seam: every put or delete of
 /// a key's metadata or of one of its sub-keys names the key, and a range deletion of whole
@@ -85,6 +95,9 @@ impl<E: KvEngine> Writer<E> {
             sweeper: Sweeper::new(),
             track_touched: false,
             event_flags: Flags::default(),
+            ahead: Pending::default(),
+            ahead_bytes: 0,
+            ahead_failed: None,
         }
     }
 
@@ -268,6 +281,21 @@ impl<E: KvEngine> WriteGroup<'_, E> {
     /// [`EngineError`] if the engine refuses the write; then nothing of the group is
     /// applied and the caller must fail every command of the group.
     pub fn commit(mut self) -> Result<(), EngineError> {
+        self.flush_unreachable();
+        if let Some(e) = self.writer.ahead_failed.take() {
+            // What went ahead stays unreachable: no metadata names its version.
+            self.writer.engine.services().settle();
+            return Err(e);
+        }
+        let committed = self.commit_group();
+        // Settled only now that the metadata naming what went ahead is committed (or
+        // failed, leaving it garbage).
+        self.writer.engine.services().settle();
+        committed
+    }
+
+    /// [`WriteGroup::commit`] of the group's own writes.
+    fn commit_group(&mut self) -> Result<(), EngineError> {
         let engine = &self.writer.engine;
         let services = engine.services();
         let version = services.last_version();
@@ -281,7 +309,7 @@ impl<E: KvEngine> WriteGroup<'_, E> {
             self.pending
                 .put(Cf::Meta, counters::KEY.to_vec(), record.encode());
         }
-        engine.commit(self.pending)?;
+        engine.commit(std::mem::take(&mut self.pending))?;
         services.publish_counts(&self.counts);
         if recorded {
             services.note_recorded_version(bound);
@@ -362,6 +390,53 @@ impl<E: KvEngine> StoreWrite for WriteGroup<'_, E> {
         self.pending.delete_range(cf, start, end);
     }
 
+    fn put_unreachable(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
+        let Some(version) = keys::decode_sub_key(&key).map(|s| s.version) else {
+            return self.put(cf, key, value);
+        };
+        self.writer.engine.services().hold_unsettled(version);
+        if let Some(t) = &mut self.touched {
+            t.note_key(cf, &key);
+        }
+        self.observe(cf, &key);
+        self.writer.ahead_bytes += key.len() + value.len();
+        self.writer.ahead.put(cf, key, value);
+        if self.writer.ahead_bytes >= AHEAD_BATCH_BYTES {
+            self.flush_unreachable();
+        }
+    }
+
+    fn flush_unreachable(&mut self) {
+        let w = &mut *self.writer;
+        if w.ahead_bytes == 0 {
+            return;
+        }
+        let mut ahead = std::mem::take(&mut w.ahead);
+        w.ahead_bytes = 0;
+        if w.ahead_failed.is_some() {
+            return;
+        }
+        // The stored version bound must cover what goes ahead, as it covers every
+        // committed version: after a crash before the group commits, a version handed out
+        // again to the same key would make these records its own. The counts stored with
+        // it are the published (committed) ones.
+        let services = w.engine.services();
+        let version = services.last_version();
+        let bound = version.saturating_add(counters::VERSION_HEADROOM);
+        let record = (version > services.recorded_version()).then(|| counters::Record {
+            counts: services.counts(),
+            last_version: bound,
+        });
+        if let Some(record) = &record {
+            ahead.put(Cf::Meta, counters::KEY.to_vec(), record.encode());
+        }
+        match w.engine.commit(ahead) {
+            Ok(()) if record.is_some() => w.engine.services().note_recorded_version(bound),
+            Ok(()) => {}
+            Err(e) => w.ahead_failed = Some(e),
+        }
+    }
+
     fn new_version(&mut self) -> u64 {
         self.writer.engine.services().next_version()
     }
@@ -407,6 +482,55 @@ mod tests {
         assert_eq!(engine.counts().keys[0], 1);
         let stats = engine.services().stats();
         assert_eq!(stats.expired_keys.load(Ordering::Relaxed), 2);
+    }
+
+    /// Unreachable records go ahead of their group once they reach the batch size, are
+    /// kept by garbage collection until the group commits the metadata naming their
+    /// version, and the stored version bound covers them before they are written.
+    #[test]
+    fn unreachable_records_go_ahead_and_are_kept_until_the_group_commits() {
+        let engine = MemoryEngine::new();
+        let mut writer = Writer::new(engine.clone());
+        let mut g = writer.begin();
+        let version = g.new_version();
+        let chunk = vec![7u8; 1 << 20];
+        let keys: Vec<Vec<u8>> = (0..10u32)
+            .map(|i| keys::sub_key(0, b"big", version, &i.to_be_bytes()))
+            .collect();
+        for k in &keys {
+            g.put_unreachable(Cf::Sub, k.clone(), chunk.clone());
+        }
+        // Eight 1 MiB chunks filled a batch: committed already, the rest still held.
+        assert_eq!(engine.get(Cf::Sub, &keys[0]).unwrap(), Some(chunk.clone()));
+        assert_eq!(engine.get(Cf::Sub, &keys[9]).unwrap(), None);
+        g.flush_unreachable();
+        assert_eq!(engine.get(Cf::Sub, &keys[9]).unwrap(), Some(chunk.clone()));
+        let bound = stored(&engine).expect("a version bound went ahead with them");
+        assert!(bound.last_version >= version);
+        engine.compact().unwrap();
+        assert!(
+            engine.get(Cf::Sub, &keys[0]).unwrap().is_some(),
+            "held: no metadata names them yet"
+        );
+        let meta = crate::engine::metadata::Record::chunked_string(10 << 20, 1 << 20, 0, version);
+        g.put(Cf::Meta, keys::meta_key(0, b"big"), meta.encode());
+        g.counts_mut().record_change(0, None, Some(false));
+        g.commit().unwrap();
+        engine.compact().unwrap();
+        assert!(
+            engine.get(Cf::Sub, &keys[0]).unwrap().is_some(),
+            "named now"
+        );
+
+        // A group that writes ahead and never names them leaves garbage, collected once
+        // it has committed.
+        let mut g = writer.begin();
+        let orphan = keys::sub_key(0, b"lost", g.new_version(), &0u32.to_be_bytes());
+        g.put_unreachable(Cf::Sub, orphan.clone(), chunk);
+        g.flush_unreachable();
+        g.commit().unwrap();
+        engine.compact().unwrap();
+        assert_eq!(engine.get(Cf::Sub, &orphan).unwrap(), None);
     }
 
     /// The key-counter record the engine stores, decoded.

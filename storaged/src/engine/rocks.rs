@@ -6,7 +6,7 @@
 //! there is none). Nothing outside `engine/` sees a RocksDB type.
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,8 @@ impl Engine {
     pub fn open(dir: &Path, opts: &EngineOptions) -> Result<Engine, EngineError> {
         let cache = Cache::new_lru_cache(opts.block_cache_bytes);
         let filter_slot: FilterSlot = Arc::new(RwLock::new(None));
+        let services = Services::new();
+        let unsettled = services.unsettled_floor();
 
         let mut db_opts = Options::default();
         db_opts.create_if_missing(true);
@@ -117,7 +119,8 @@ impl Engine {
                 CF_REQS,
             ]
             .map(|name| {
-                ColumnFamilyDescriptor::new(name, options_for(name, &cache, opts, &filter_slot))
+                let o = options_for(name, &cache, opts, &filter_slot, &unsettled);
+                ColumnFamilyDescriptor::new(name, o)
             });
             match DB::open_cf_descriptors(&db_opts, dir, cfs) {
                 Ok(db) => break db,
@@ -145,7 +148,7 @@ impl Engine {
                 filter_slot,
                 fsync: opts.fsync,
                 records: super::cache::RecordCache::new(opts.record_cache_bytes),
-                services: Services::new(),
+                services,
             }),
         };
         let started = Instant::now();
@@ -278,6 +281,30 @@ impl Engine {
     /// `pending` once copied into the batch unless the record cache will take it after the
     /// commit, so a large write (a 512 MiB string's chunks) is not held twice: it was,
     /// with the batch's doubling growth on top (measured: +2.5 GiB for a 512 MiB SET).
+    /// A scan of the latest committed state; `fill_cache: false` leaves RocksDB's block
+    /// cache as it was ([`StoreRead::scan_bulk`]).
+    fn scan_with(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        fill_cache: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end.to_vec());
+        ro.fill_cache(fill_cache);
+        let mut it = self.inner.db.raw_iterator_cf_opt(self.cf(cf)?, ro);
+        it.seek(start);
+        while let Some((k, v)) = it.item() {
+            if !visit(k, v) {
+                return Ok(());
+            }
+            it.next();
+        }
+        it.status().map_err(rocks_err)
+    }
+
     fn write_batch_of(&self, pending: &mut Pending) -> Result<(), EngineError> {
         let mut batch = WriteBatch::with_capacity_bytes(pending.approx_bytes());
         for cf in Cf::ALL {
@@ -436,17 +463,17 @@ impl StoreRead for Engine {
         end: &[u8],
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError> {
-        let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(end.to_vec());
-        let mut it = self.inner.db.raw_iterator_cf_opt(self.cf(cf)?, ro);
-        it.seek(start);
-        while let Some((k, v)) = it.item() {
-            if !visit(k, v) {
-                return Ok(());
-            }
-            it.next();
-        }
-        it.status().map_err(rocks_err)
+        self.scan_with(cf, start, end, true, visit)
+    }
+
+    fn scan_bulk(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        self.scan_with(cf, start, end, false, visit)
     }
 
     fn last_key(&self, cf: Cf, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
@@ -556,6 +583,30 @@ impl SnapshotRead<'_> {
         self.missed.get()
     }
 
+    /// A scan of committed state at this snapshot; `fill_cache: false` leaves RocksDB's
+    /// block cache as it was ([`StoreRead::scan_bulk`]).
+    fn scan_with(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        fill_cache: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        let mut ro = self.read_options();
+        ro.set_iterate_upper_bound(end.to_vec());
+        ro.fill_cache(fill_cache);
+        let mut it = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf)?, ro);
+        it.seek(start);
+        while let Some((k, v)) = it.item() {
+            if !visit(k, v) {
+                return Ok(());
+            }
+            it.next();
+        }
+        it.status().map_err(|e| self.check(e))
+    }
+
     fn read_options(&self) -> ReadOptions {
         let mut ro = ReadOptions::default();
         if self.cache_only {
@@ -586,17 +637,17 @@ impl StoreRead for SnapshotRead<'_> {
         end: &[u8],
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError> {
-        let mut ro = self.read_options();
-        ro.set_iterate_upper_bound(end.to_vec());
-        let mut it = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf)?, ro);
-        it.seek(start);
-        while let Some((k, v)) = it.item() {
-            if !visit(k, v) {
-                return Ok(());
-            }
-            it.next();
-        }
-        it.status().map_err(|e| self.check(e))
+        self.scan_with(cf, start, end, true, visit)
+    }
+
+    fn scan_bulk(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        self.scan_with(cf, start, end, false, visit)
     }
 
     fn last_key(&self, cf: Cf, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
@@ -697,6 +748,16 @@ impl StoreRead for CachedRead<'_> {
         self.snapshot().scan(cf, start, end, visit)
     }
 
+    fn scan_bulk(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        self.snapshot().scan_bulk(cf, start, end, visit)
+    }
+
     fn last_key(&self, cf: Cf, start: &[u8], end: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
         self.snapshot().last_key(cf, start, end)
     }
@@ -714,7 +775,13 @@ impl StoreRead for CachedRead<'_> {
     }
 }
 
-fn options_for(name: &str, cache: &Cache, opts: &EngineOptions, slot: &FilterSlot) -> Options {
+fn options_for(
+    name: &str,
+    cache: &Cache,
+    opts: &EngineOptions,
+    slot: &FilterSlot,
+    unsettled: &Arc<AtomicU64>,
+) -> Options {
     match name {
         CF_META => cf_options(cache, opts),
         // Written on every write request, read only for resends: skip the memtable bloom.
@@ -726,10 +793,10 @@ fn options_for(name: &str, cache: &Cache, opts: &EngineOptions, slot: &FilterSlo
         }
         CF_SUB => {
             let mut o = cf_options(cache, opts);
-            let slot = Arc::clone(slot);
+            let (slot, unsettled) = (Arc::clone(slot), Arc::clone(unsettled));
             o.set_compaction_filter(
                 "tandem-stale-subkeys",
-                move |_level, key: &[u8], _value: &[u8]| filter_sub_key(&slot, key),
+                move |_level, key: &[u8], _value: &[u8]| filter_sub_key(&slot, &unsettled, key),
             );
             o
         }
@@ -760,8 +827,9 @@ fn cf_options(cache: &Cache, opts: &EngineOptions) -> Options {
 }
 
 /// Drops what [`gc::stale_sub_key`] calls garbage: a sub-key whose key's metadata is gone,
-/// carries another version (the key was deleted and recreated), or has expired.
-fn filter_sub_key(slot: &FilterSlot, raw: &[u8]) -> CompactionDecision {
+/// carries another version (the key was deleted and recreated), or has expired; except
+/// versions a write group holds unsettled ([`gc::collectable`]).
+fn filter_sub_key(slot: &FilterSlot, unsettled: &AtomicU64, raw: &[u8]) -> CompactionDecision {
     let Some((sub, meta_key)) = gc::owner_meta_key(raw) else {
         return CompactionDecision::Keep;
     };
@@ -777,7 +845,7 @@ fn filter_sub_key(slot: &FilterSlot, raw: &[u8]) -> CompactionDecision {
     match db.get_cf(meta_cf, meta_key) {
         // On a read error keep the data: a later compaction can decide again.
         Err(_) => CompactionDecision::Keep,
-        Ok(meta) if gc::stale_sub_key(&sub, meta.as_deref(), now_ms()) => {
+        Ok(meta) if gc::collectable(&sub, meta.as_deref(), now_ms(), unsettled) => {
             CompactionDecision::Remove
         }
         Ok(_) => CompactionDecision::Keep,

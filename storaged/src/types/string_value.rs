@@ -27,6 +27,14 @@ pub const INLINE_MAX: usize = 64 * 1024;
 /// large enough that a whole 512 MiB value is 32 768 records.
 pub const CHUNK_SIZE: u32 = 16 * 1024;
 
+/// Values from this size on are stored with their chunks committed ahead of the write
+/// group ([`StoreWrite::put_unreachable`]): below it the group holding a copy costs
+/// little, and one WAL write per group is cheaper than two.
+const AHEAD_MIN: usize = 4 << 20;
+
+/// Reads of more than this many bytes of a value bypass the block cache.
+const BULK_READ: u64 = 1 << 20;
+
 /// Bytes per chunk of a value that a bit command (`SETBIT`, `BITFIELD`) makes chunked.
 /// Bitmaps take scattered one-byte writes: each rewrites its whole chunk, so a 16 KiB
 /// chunk made 100,000 random `SETBIT`s on a 512 MiB bitmap write 1.6 GB into RocksDB and
@@ -102,7 +110,13 @@ pub fn read<S: StoreRead + ?Sized>(
     let prefix_len = keys::sub_prefix(db, key, r.version).len();
     let from = chunk_key(db, key, r.version, index_of(key, start / c)?);
     let to = chunk_key(db, key, r.version, index_of(key, (end - 1) / c + 1)?);
-    s.scan(Cf::Sub, &from, &to, &mut |k, v| {
+    // A large read is read once: keep it out of the block cache (StoreRead::scan_bulk).
+    let scan = if end - start > BULK_READ {
+        S::scan_bulk
+    } else {
+        S::scan
+    };
+    scan(s, Cf::Sub, &from, &to, &mut |k, v| {
         let Some(index) = k
             .get(prefix_len..)
             .and_then(|b| <[u8; 4]>::try_from(b).ok())
@@ -152,10 +166,22 @@ pub fn store_new<W: StoreWrite + ?Sized>(
     let new = if value.len() <= INLINE_MAX {
         Record::string(value.to_vec(), expire_at_ms, version)
     } else {
+        // A fresh version no metadata names yet: a large value's chunks may go ahead of
+        // the group (StoreWrite::put_unreachable), so the group does not hold a second
+        // copy of the whole value beside the request.
+        let ahead = value.len() >= AHEAD_MIN;
         for (i, piece) in value.chunks(CHUNK_SIZE as usize).enumerate() {
             // At most 512 MiB / CHUNK_SIZE chunks: the index fits.
             let index = u32::try_from(i).unwrap_or(u32::MAX);
-            w.put(Cf::Sub, chunk_key(db, key, version, index), piece.to_vec());
+            let k = chunk_key(db, key, version, index);
+            if ahead {
+                w.put_unreachable(Cf::Sub, k, piece.to_vec());
+            } else {
+                w.put(Cf::Sub, k, piece.to_vec());
+            }
+        }
+        if ahead {
+            w.flush_unreachable();
         }
         Record::chunked_string(value.len() as u64, CHUNK_SIZE, expire_at_ms, version)
     };
