@@ -149,6 +149,29 @@ pub struct Options {
           value_parser = BoolishValueParser::new())]
     pub allow_self: Option<bool>,
 
+    /// TCP address (HOST:PORT) to serve proxies on other hosts, with mutual TLS, beside
+    /// the Unix socket; needs the three `proxy-tls-*-file` settings [default: none].
+    #[arg(long, env = "TANDEM_LISTEN_PROXIES")]
+    pub listen_proxies: Option<String>,
+
+    /// PEM certificate chain storaged presents to proxies on the TCP port [default: ""].
+    #[arg(long, env = "TANDEM_PROXY_TLS_CERT_FILE")]
+    pub proxy_tls_cert_file: Option<PathBuf>,
+
+    /// PEM private key of that certificate [default: ""].
+    #[arg(long, env = "TANDEM_PROXY_TLS_KEY_FILE")]
+    pub proxy_tls_key_file: Option<PathBuf>,
+
+    /// PEM CA certificates every proxy's certificate must chain to [default: ""].
+    #[arg(long, env = "TANDEM_PROXY_TLS_CA_CERT_FILE")]
+    pub proxy_tls_ca_cert_file: Option<PathBuf>,
+
+    /// Certificate names (subject CN or DNS subject alternative name) let in on the TCP
+    /// port, comma-separated; empty: every certificate from the CA. Reloadable
+    /// [default: empty].
+    #[arg(long, env = "TANDEM_PROXY_TLS_ALLOW_NAMES", value_delimiter = ',')]
+    pub proxy_tls_allow_names: Option<Vec<String>>,
+
     /// Keyspace notifications published at startup, in Redis's `notify-keyspace-events`
     /// letters (`KEA`, `Ex` …); `CONFIG SET notify-keyspace-events` through any proxy
     /// changes them until the next restart [default: empty, none].
@@ -207,6 +230,14 @@ pub enum Subcommands {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Loads a Redis RDB file (Redis 6.x and 7.0: versions up to 10) into the data
+    /// directory (`--data-dir`, required here), which no storaged may hold. All or nothing:
+    /// a truncated or corrupt file is reported with its offset and the directory is left as
+    /// it was. Keys of the file replace keys of the same name; expired keys are skipped.
+    ImportRdb {
+        /// The RDB file (`dump.rdb`).
+        file: PathBuf,
+    },
 }
 
 /// The settings in force: flags, variables, file and defaults merged.
@@ -237,6 +268,12 @@ pub struct Config {
     pub allow_uid: Vec<u32>,
     pub allow_gid: Vec<u32>,
     pub allow_self: bool,
+    /// Empty: no TCP port for proxies.
+    pub listen_proxies: String,
+    pub proxy_tls_cert_file: PathBuf,
+    pub proxy_tls_key_file: PathBuf,
+    pub proxy_tls_ca_cert_file: PathBuf,
+    pub proxy_tls_allow_names: Vec<String>,
     pub notify_keyspace_events: tandem_shared::notify::Flags,
     pub busy_reply_threshold: u64,
     pub proxy_request_timeout_ms: u64,
@@ -302,6 +339,11 @@ impl Settings for Config {
             allow_uid: o.allow_uid.unwrap_or_default(),
             allow_gid: o.allow_gid.unwrap_or_default(),
             allow_self: o.allow_self.unwrap_or(true),
+            listen_proxies: o.listen_proxies.unwrap_or_default(),
+            proxy_tls_cert_file: o.proxy_tls_cert_file.unwrap_or_default(),
+            proxy_tls_key_file: o.proxy_tls_key_file.unwrap_or_default(),
+            proxy_tls_ca_cert_file: o.proxy_tls_ca_cert_file.unwrap_or_default(),
+            proxy_tls_allow_names: o.proxy_tls_allow_names.unwrap_or_default(),
             notify_keyspace_events,
             busy_reply_threshold: o
                 .busy_reply_threshold
@@ -317,7 +359,13 @@ impl Settings for Config {
     }
 
     /// Applied by `main`'s reloader (the log filter by `tandem_service::config`).
-    const RELOADABLE: &'static [&'static str] = &["allow-uid", "allow-gid", "allow-self", "log"];
+    const RELOADABLE: &'static [&'static str] = &[
+        "allow-uid",
+        "allow-gid",
+        "allow-self",
+        "proxy-tls-allow-names",
+        "log",
+    ];
 
     tandem_service::restart_only! {
         "data-dir" => data_dir,
@@ -345,6 +393,10 @@ impl Settings for Config {
         "handshake-timeout-ms" => handshake_timeout_ms,
         "expensive-read-memory-mb" => expensive_read_memory_mb,
         "log-format" => log_format,
+        "listen-proxies" => listen_proxies,
+        "proxy-tls-cert-file" => proxy_tls_cert_file,
+        "proxy-tls-key-file" => proxy_tls_key_file,
+        "proxy-tls-ca-cert-file" => proxy_tls_ca_cert_file,
     }
 }
 
@@ -356,6 +408,7 @@ impl Config {
             gids: self.allow_gid.clone(),
             allow_self: self.allow_self,
             own_uid: nix::unistd::getuid().as_raw(),
+            names: self.proxy_tls_allow_names.clone(),
         }
     }
 }

@@ -40,6 +40,18 @@ fn run() -> anyhow::Result<()> {
             println!("{done}");
             return Ok(());
         }
+        Some(Subcommands::ImportRdb { file }) => {
+            // Like restore: the directory to load into must be named.
+            if flags.data_dir.is_none() {
+                anyhow::bail!(
+                    "import-rdb needs --data-dir DIR (or TANDEM_DATA_DIR): the data directory to load into"
+                );
+            }
+            let done =
+                tandem_storaged::rdb::import::import(file, &config).map_err(anyhow::Error::msg)?;
+            println!("{done}");
+            return Ok(());
+        }
         None => {}
     }
     let log =

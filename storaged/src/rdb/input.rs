@@ -28,6 +28,9 @@ pub trait Input {
     /// As [`Input::fill`].
     fn bytes(&mut self, n: u64) -> Result<Vec<u8>, RdbError>;
 
+    /// Redis's CRC64 of every byte consumed so far (what an RDB file's trailer holds).
+    fn checksum(&self) -> u64;
+
     /// The next byte.
     ///
     /// # Errors
@@ -54,6 +57,10 @@ impl<'a> SliceInput<'a> {
 impl Input for SliceInput<'_> {
     fn offset(&self) -> u64 {
         self.pos as u64
+    }
+
+    fn checksum(&self) -> u64 {
+        super::crc64(&self.bytes[..self.pos])
     }
 
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), RdbError> {
@@ -83,17 +90,26 @@ impl Input for SliceInput<'_> {
 pub struct ReadInput<R> {
     inner: R,
     pos: u64,
+    crc: u64,
 }
 
 impl<R: Read> ReadInput<R> {
     pub fn new(inner: R) -> ReadInput<R> {
-        ReadInput { inner, pos: 0 }
+        ReadInput {
+            inner,
+            pos: 0,
+            crc: 0,
+        }
     }
 }
 
 impl<R: Read> Input for ReadInput<R> {
     fn offset(&self) -> u64 {
         self.pos
+    }
+
+    fn checksum(&self) -> u64 {
+        self.crc
     }
 
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), RdbError> {
@@ -112,6 +128,7 @@ impl<R: Read> Input for ReadInput<R> {
             }
         }
         self.pos += buf.len() as u64;
+        self.crc = super::crc64_update(self.crc, buf);
         Ok(())
     }
 

@@ -10,12 +10,15 @@
 //! under `*-max-listpack-entries`/`-value`, intset for small integer sets, plain encodings
 //! otherwise), so `OBJECT ENCODING` on redis-server after a `RESTORE` matches.
 //!
-//! Pure code over bytes: no storage, no commands (`types/serialize.rs` maps values onto
-//! tandem's keys). Written by hand rather than with a crate because it *is* the
+//! Pure code over bytes (`object.rs` one value, `file.rs` a whole RDB file), no storage and
+//! no commands: `types/serialize.rs` maps values onto tandem's keys, and `import.rs` alone
+//! drives an engine, for `tandem-storaged import-rdb`. Written by hand rather than with a crate because it *is* the
 //! compatibility contract: every byte must match what redis-server reads and writes, and
 //! it must never trust a length a payload claims (no allocation before the bytes are
 //! there, every blob checked as Redis's `*ValidateIntegrity` do).
 
+pub mod file;
+pub mod import;
 pub mod input;
 pub mod listpack;
 pub mod lzf;
@@ -56,10 +59,40 @@ impl RdbError {
     }
 }
 
-/// Redis's `crc64(0, bytes, len)` (Jones polynomial, reflected, no final xor), shared with
-/// `FUNCTION DUMP`.
+/// Redis's `crc64_jones` table (reflected polynomial 0x95ac9329ac4bc9b5), built at compile
+/// time.
+const CRC64_TABLE: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u64;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
+
+/// Redis's `crc64(crc, bytes, len)`: continues `crc` over `bytes`, so a file's checksum is
+/// computed as it streams by (`FUNCTION DUMP`'s whole-payload form is
+/// `tandem_scripting::dump::crc64`, the same function from 0).
+pub fn crc64_update(crc: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(crc, |crc, &b| {
+        CRC64_TABLE[((crc ^ u64::from(b)) & 0xff) as usize] ^ (crc >> 8)
+    })
+}
+
+/// Redis's `crc64(0, bytes, len)` (Jones polynomial, reflected, no final xor).
 pub fn crc64(bytes: &[u8]) -> u64 {
-    tandem_scripting::dump::crc64(bytes)
+    crc64_update(0, bytes)
 }
 
 /// The `DUMP` payload of `value`.
@@ -113,7 +146,11 @@ pub fn restore(payload: &[u8]) -> Result<Value, PayloadError> {
     }
     let mut input = SliceInput::new(payload);
     let kind = input.byte().map_err(PayloadError::Data)?;
-    object::read(&mut input, kind).map_err(PayloadError::Data)
+    let value = object::read(&mut input, kind).map_err(PayloadError::Data)?;
+    if value.is_empty() {
+        return Err(PayloadError::Data(RdbError::new(1, "empty collection")));
+    }
+    Ok(value)
 }
 
 #[cfg(test)]

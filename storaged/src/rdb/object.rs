@@ -223,9 +223,9 @@ fn corrupt(at: u64, what: &str) -> RdbError {
 ///
 /// # Errors
 /// [`RdbError`] naming the offset of the record part that failed: truncation, a blob that
-/// fails its integrity check, a repeated member or field, a NaN score, an empty collection
-/// (Redis refuses to load empty keys), a module value (tandem has no modules), an unknown
-/// type.
+/// fails its integrity check, a repeated member or field, a NaN score, a module value
+/// (tandem has no modules), an unknown type. An empty collection is returned as such:
+/// `RESTORE` refuses it, loading a file skips it, as Redis does.
 pub fn read<I: Input>(i: &mut I, kind: u8) -> Result<Value, RdbError> {
     let at = i.offset();
     let value = match kind {
@@ -348,12 +348,6 @@ pub fn read<I: Input>(i: &mut I, kind: u8) -> Result<Value, RdbError> {
             ))
         }
     };
-    if value.is_empty() {
-        return Err(RdbError::new(
-            at,
-            "empty collection (Redis skips empty keys)",
-        ));
-    }
     Ok(value)
 }
 

@@ -13,6 +13,12 @@ fn b(s: &str) -> Vec<u8> {
 fn crc64_is_redis_jones() {
     // Redis's `crc64` test vector.
     assert_eq!(crc64(b"123456789"), 0xe9c6_d914_c4b8_d9ca);
+    let data: Vec<u8> = (0..5000u32).map(|i| (i * 31 % 251) as u8).collect();
+    assert_eq!(crc64(&data), tandem_scripting::dump::crc64(&data));
+    assert_eq!(
+        crc64_update(crc64(&data[..1234]), &data[1234..]),
+        crc64(&data)
+    );
 }
 
 #[test]
