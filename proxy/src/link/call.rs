@@ -62,6 +62,8 @@ pub(super) struct Call {
     pub(super) attempt: u32,
     pub(super) progress: Arc<Progress>,
     pub(super) reply: oneshot::Sender<Result<Frame, LinkError>>,
+    /// The proxy client that made the call (0: none), for client-side caching's NOLOOP.
+    pub(super) client: u64,
 }
 
 impl Call {

@@ -27,6 +27,12 @@ impl InFlight {
         self.map.lock().ok()?.remove(&id)
     }
 
+    /// The client that sent the call with link id `id`, if it is still in flight.
+    pub fn client_of(&self, id: u64) -> Option<u64> {
+        let map = self.map.lock().ok()?;
+        map.get(&id).map(|c| c.client).filter(|c| *c != 0)
+    }
+
     pub fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)
     }

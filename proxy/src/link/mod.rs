@@ -47,7 +47,7 @@ use tokio_util::sync::CancellationToken;
 pub use self::call::LinkError;
 use self::call::{Call, Progress, ABANDONED, QUEUED};
 use self::in_flight::InFlight;
-pub use self::push_sink::PushSink;
+pub use self::push_sink::{PushSink, TrackSink};
 pub use self::state::{LinkConfig, LinkState, LinkStats};
 
 /// The size an `LCS` is charged for its allowance: storaged may queue it behind others in
@@ -93,9 +93,25 @@ pub struct Link {
     keys: Arc<KeySource>,
     timeout: Duration,
     mib_per_sec: u64,
+    /// This link's place in the pool.
+    index: usize,
+    /// The client whose handle this is (0: a shared one), named in its calls.
+    client: u64,
 }
 
 impl Link {
+    /// The handle client `id` uses: its calls name it (client-side caching's NOLOOP needs to
+    /// know whose write an invalidation comes from).
+    pub fn for_client(mut self, id: u64) -> Link {
+        self.client = id;
+        self
+    }
+
+    /// This link's place in the pool.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
     /// Sends one batch of commands for `db` and waits for its response frame (a `Response`
     /// the caller accesses with checked rkyv).
     ///
@@ -157,6 +173,7 @@ impl Link {
             attempt: 0,
             progress: progress.clone(),
             reply,
+            client: self.client,
         }) {
             self.stats.shed.fetch_add(1, Ordering::Relaxed);
             return Err(match e {
@@ -267,6 +284,7 @@ impl LinkPool {
         count: usize,
         config: LinkConfig,
         pubsub: Arc<S>,
+        tracking: Arc<dyn TrackSink>,
         shutdown: CancellationToken,
     ) -> LinkPool {
         let keys = Arc::new(KeySource {
@@ -296,6 +314,8 @@ impl LinkPool {
                     dispatch::PubSubRole {
                         hub: pubsub.clone(),
                         registers: index == 0,
+                        tracking: tracking.clone(),
+                        index,
                     },
                     shutdown.clone(),
                 ));
@@ -306,6 +326,8 @@ impl LinkPool {
                     keys: keys.clone(),
                     timeout: config.request_timeout,
                     mib_per_sec: config.timeout_mib_per_sec,
+                    index,
+                    client: 0,
                 }
             })
             .collect();
@@ -346,6 +368,7 @@ mod tests {
                 frame_bytes: AtomicU64::new(0),
             }),
             reply,
+            client: 0,
         };
         (call, rx)
     }

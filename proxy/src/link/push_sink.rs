@@ -1,5 +1,6 @@
 //! [`PushSink`]: how the links reach the proxy's pub/sub table without knowing it.
 
+use tandem_shared::wire::message::{ArchivedInvalidate, Tracking};
 use tandem_shared::wire::{ArchivedPush, Subscriptions};
 
 /// What the links need of the proxy's pub/sub table (`crate::pubsub::PubSub` implements
@@ -18,4 +19,25 @@ pub trait PushSink: Send + Sync + 'static {
 
     /// Resolves when there are changes for [`PushSink::take_dirty`].
     fn changed(&self) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// What the links need of the proxy's client-side caching registry (`crate::tracking`
+/// implements it): the registrations to write ahead of requests, where `Invalidate` frames
+/// go, and the news that a link was lost (its registrations with it).
+pub trait TrackSink: Send + Sync + 'static {
+    /// The registrations of link `link` not sent yet, or all of them (replacing storaged's)
+    /// when `all` (a new link). `None` when there is nothing to send.
+    fn registrations(&self, link: usize, all: bool) -> Option<Tracking>;
+
+    /// Fans out an `Invalidate` frame that arrived on link `link`; `client_of` names the
+    /// client of a request id in flight on that link.
+    fn invalidate(
+        &self,
+        link: usize,
+        frame: &ArchivedInvalidate,
+        client_of: &dyn Fn(u64) -> Option<u64>,
+    );
+
+    /// Link `link` ended: what storaged knew of it is gone, and so may be invalidations.
+    fn lost(&self, link: usize);
 }

@@ -16,6 +16,10 @@ pub enum FrameKind {
     Subscriptions = 7,
     /// storaged → proxy, unasked: published messages (see `Push`).
     Push = 8,
+    /// proxy → storaged: client-side caching registrations (see `Tracking`).
+    Tracking = 9,
+    /// storaged → proxy, unasked: tracked keys that changed (see `Invalidate`).
+    Invalidate = 10,
 }
 
 impl FrameKind {
@@ -29,6 +33,8 @@ impl FrameKind {
             6 => FrameKind::KeyedRequest,
             7 => FrameKind::Subscriptions,
             8 => FrameKind::Push,
+            9 => FrameKind::Tracking,
+            10 => FrameKind::Invalidate,
             _ => return None,
         })
     }

@@ -35,6 +35,7 @@ use crate::outbox::{ReplyTo, Woken};
 use crate::pubsub::Hub;
 use crate::request::{encode_response, RequestView};
 use crate::scripts::{ScriptControl, Scripts};
+use crate::tracking;
 use parked::{Blocked, Done, Timer};
 use watch::WatchTable;
 
@@ -181,6 +182,8 @@ fn write_loop(
     let mut watches = WatchTable::new();
     let mut woken = Woken::default();
     let mut barriers = Vec::new();
+    // Modified keys for client-side caching, while some link tracks (`crate::tracking`).
+    let mut inval = tracking::Pending::default();
     // The inbox is borrowed only for each take: a running script's tick borrows it too.
     loop {
         let Some(first) = inbox.borrow_mut().next_blocking() else {
@@ -195,7 +198,10 @@ fn write_loop(
             }
         }
         // Record modified keys only while something needs them (WATCH, blocked clients).
-        writer.set_track_touched(watches.prepare_group(now_ms()) || !blocked.is_empty());
+        let tracking_on = inval.begin(&hub.tracking);
+        writer.set_track_touched(
+            watches.prepare_group(now_ms()) || !blocked.is_empty() || tracking_on,
+        );
         writer.set_event_flags(hub.event_flags());
         let mut group = writer.begin();
         let now = now_ms();
@@ -213,9 +219,9 @@ fn write_loop(
                 }
                 WriteJob::Request { frame, reply } => {
                     let (id, answer) = match RequestView::of(&frame) {
-                        Ok(req) => (
-                            req.id,
-                            run_request(
+                        Ok(req) => {
+                            inval.set_origin(tracking::Origin::of(&reply, req.id));
+                            let answer = run_request(
                                 &mut group,
                                 &hub,
                                 &req,
@@ -225,8 +231,11 @@ fn write_loop(
                                 &mut scripts,
                                 &mut blocked,
                                 &mut done,
-                            ),
-                        ),
+                                &mut inval,
+                            );
+                            inval.set_origin(tracking::Origin::default());
+                            (req.id, answer)
+                        }
                         Err(_) => (0, Answer::Outcomes(Vec::new())),
                     };
                     done.push((id, answer, reply));
@@ -248,6 +257,7 @@ fn write_loop(
                 &mut blocked,
                 &mut state,
                 &mut done,
+                &mut inval,
             );
         }
         blocked.expire(&mut group, &mut state, &mut done);
@@ -256,6 +266,10 @@ fn write_loop(
         let committed = group.commit();
         if committed.is_ok() {
             notifications.publish(&hub);
+            // Invalidations go out after the commit and before the group's replies.
+            hub.tracking.deliver(&mut inval);
+        } else {
+            inval.discard();
         }
         let stats = stats_engine.stats();
         stats.write_groups.fetch_add(1, Ordering::Relaxed);
@@ -303,6 +317,7 @@ fn run_request(
     scripts: &mut Scripts,
     blocked: &mut Blocked,
     done: &mut Vec<Done>,
+    inval: &mut tracking::Pending,
 ) -> Answer {
     if let Some(answer) = dedup::recall(group, req, now, state) {
         return answer;
@@ -315,7 +330,15 @@ fn run_request(
         req.db,
         req.commands,
         &mut |group, watches| {
-            settle_touched(group, watches, watch::Cause::Command, blocked, state, done)
+            settle_touched(
+                group,
+                watches,
+                watch::Cause::Command,
+                blocked,
+                state,
+                done,
+                inval,
+            )
         },
     );
     dedup::remember(group, req, outcomes, state)
@@ -325,7 +348,8 @@ fn run_request(
 /// table, and serves waiters of keys that became ready. Served waiters write too (a served
 /// BLMOVE may wake the waiters of its destination), so their keys come round again.
 /// Called after each command of a request (after the whole of an EXEC), as Redis serves
-/// blocked clients, and after each job.
+/// blocked clients, and after each job. The keys then go to client-side caching's notes
+/// (`crate::tracking`), which send them once the group has committed.
 fn settle_touched(
     group: &mut WriteGroup<'_>,
     watches: &mut WatchTable,
@@ -333,6 +357,7 @@ fn settle_touched(
     blocked: &mut Blocked,
     state: &mut DedupState,
     done: &mut Vec<Done>,
+    inval: &mut tracking::Pending,
 ) {
     if !group.tracks_touched() {
         return;
@@ -340,7 +365,9 @@ fn settle_touched(
     let mut touched = group.take_touched();
     loop {
         watches.note(&touched, &*group, cause);
-        if !blocked.note(&touched) {
+        let ready = blocked.note(&touched);
+        inval.note(touched);
+        if !ready {
             break;
         }
         blocked.serve_ready(group, state, done);

@@ -1,0 +1,438 @@
+//! Client-side caching (`CLIENT TRACKING`): which proxy links want to hear about which
+//! keys, and the invalidations the writer sends them after each commit.
+//!
+//! The proxy knows which keys its tracking clients read and which BCAST prefixes they
+//! follow; it registers them per link with `Tracking` frames, which the link's task applies
+//! ([`Table::update`]) before it reads the next frame, so a read sent after its
+//! registration is always covered. Clients are the proxy's business: this table knows
+//! links only, and the proxy fans each invalidation out to its clients.
+//!
+//! The writer notes the keys each group modified ([`Pending::note`], fed from
+//! `writer::settle_touched`) and, once the group has committed and before any of its
+//! replies is sent, looks them up here ([`Table::deliver`]): one `Invalidate` frame per
+//! link that tracks any of them, appended to the link's outbox ahead of the replies. The
+//! lookup comes after the commit on purpose: a registration that reached the table after
+//! the lookup belongs to a read that ran after the commit, so it saw the new value. A key
+//! is reported to a link once and then forgotten (Redis's rule: a client must read the key
+//! again to hear of its next change); prefixes stay. A flush (FLUSHALL, FLUSHDB) reaches
+//! every link with a tracking client and forgets every key.
+//!
+//! Cost: nothing unless a link has registered something ([`Table::is_active`], one atomic
+//! load per write group); then one hash lookup per modified key after the commit, plus a
+//! prefix comparison per BCAST prefix. A link's registrations die with it: the proxy tells
+//! its clients to flush when a link is lost and registers again on the next one.
+//!
+//! Issue 20's proxy read cache can use the same path: its registrations are key
+//! registrations like a client's, and the invalidation is queued before the write's reply.
+//!
+//! Nothing here touches RocksDB or decodes a request.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::BytesMut;
+use tandem_shared::wire::message::{ArchivedTracking, Invalidate, Invalidation};
+use tandem_shared::wire::{self};
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::group::Touched;
+use crate::outbox::{Outbox, ReplyTo};
+
+/// Bytes of invalidations that may wait for a link's socket before the link is cut (the
+/// proxy stopped reading); as for published messages.
+const BACKLOG: usize = 64 * 1024 * 1024;
+
+/// A link's identity here: the address of its outbox, which the writer also holds in each
+/// request's reply path.
+fn link_of(out: &Arc<Outbox>) -> usize {
+    Arc::as_ptr(out) as usize
+}
+
+struct LinkEntry {
+    out: Arc<Outbox>,
+    max_frame: u32,
+    kill: CancellationToken,
+    /// Has a tracking client: gets the flush of FLUSHALL/FLUSHDB.
+    active: bool,
+    /// Keys registered by this link (the index of `Inner::keys`), to forget them on
+    /// `replace` and when the link goes.
+    keys: usize,
+    prefixes: BTreeMap<Vec<u8>, u32>,
+}
+
+#[derive(Default)]
+struct Inner {
+    links: HashMap<usize, LinkEntry>,
+    /// Key → links that registered it.
+    keys: HashMap<Vec<u8>, Vec<usize>>,
+}
+
+impl Inner {
+    fn refresh(&self, flag: &AtomicBool) {
+        let on = self
+            .links
+            .values()
+            .any(|l| l.active || l.keys > 0 || !l.prefixes.is_empty());
+        flag.store(on, Ordering::SeqCst);
+    }
+
+    fn forget_keys_of(&mut self, link: usize) {
+        self.keys.retain(|_, links| {
+            links.retain(|l| *l != link);
+            !links.is_empty()
+        });
+    }
+}
+
+/// The tracking registrations of every link. One per server, kept in the pub/sub hub.
+#[derive(Default)]
+pub struct Table {
+    active: AtomicBool,
+    inner: Mutex<Inner>,
+}
+
+impl Table {
+    /// Whether any link registered anything: the writer records modified keys only then.
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::SeqCst)
+    }
+
+    /// Applies a `Tracking` frame from the link writing to `out`. `kill` is cancelled if
+    /// the link stops reading its invalidations.
+    pub fn update(
+        &self,
+        out: &Arc<Outbox>,
+        max_frame: u32,
+        kill: &CancellationToken,
+        frame: &ArchivedTracking,
+    ) {
+        let Ok(mut t) = self.inner.lock() else {
+            return;
+        };
+        let t = &mut *t;
+        let link = link_of(out);
+        if frame.replace {
+            if t.links.remove(&link).is_some() {
+                t.forget_keys_of(link);
+            }
+        }
+        let entry = t.links.entry(link).or_insert_with(|| LinkEntry {
+            out: out.clone(),
+            max_frame,
+            kill: kill.clone(),
+            active: false,
+            keys: 0,
+            prefixes: BTreeMap::new(),
+        });
+        entry.active = frame.active;
+        for key in frame.keys.iter() {
+            let links = t.keys.entry(key.to_vec()).or_default();
+            if !links.contains(&link) {
+                links.push(link);
+                entry.keys += 1;
+            }
+        }
+        for p in frame.prefixes.iter() {
+            let clients = p.clients.to_native();
+            if clients == 0 {
+                entry.prefixes.remove(p.prefix.as_slice());
+            } else {
+                entry.prefixes.insert(p.prefix.to_vec(), clients);
+            }
+        }
+        t.refresh(&self.active);
+    }
+
+    /// Forgets the link writing to `out` (it closed).
+    pub fn detach(&self, out: &Arc<Outbox>) {
+        let Ok(mut t) = self.inner.lock() else {
+            return;
+        };
+        let link = link_of(out);
+        if t.links.remove(&link).is_some() {
+            t.forget_keys_of(link);
+            t.refresh(&self.active);
+        }
+    }
+
+    /// Sends the invalidations of a group that committed, before its replies.
+    pub fn deliver(&self, pending: &mut Pending) {
+        if pending.events.is_empty() {
+            return;
+        }
+        let events = std::mem::take(&mut pending.events);
+        let Ok(mut t) = self.inner.lock() else {
+            return;
+        };
+        let t = &mut *t;
+        let mut per_link: HashMap<usize, Vec<Invalidation>> = HashMap::new();
+        for event in events {
+            match event {
+                Event::Key(key, origin) => {
+                    let mut to: Vec<usize> = match t.keys.remove(&key) {
+                        Some(links) => {
+                            for l in &links {
+                                if let Some(e) = t.links.get_mut(l) {
+                                    e.keys = e.keys.saturating_sub(1);
+                                }
+                            }
+                            links
+                        }
+                        None => Vec::new(),
+                    };
+                    for (l, e) in &t.links {
+                        if !to.contains(l) && e.prefixes.keys().any(|p| key.starts_with(p)) {
+                            to.push(*l);
+                        }
+                    }
+                    for l in to {
+                        let origin = if origin.link == l { origin.id } else { 0 };
+                        per_link.entry(l).or_default().push(Invalidation::Key {
+                            key: key.clone(),
+                            origin,
+                        });
+                    }
+                }
+                Event::Flush => {
+                    t.keys.clear();
+                    for (l, e) in t.links.iter_mut() {
+                        e.keys = 0;
+                        if e.active {
+                            per_link.entry(*l).or_default().push(Invalidation::Flush);
+                        }
+                    }
+                }
+            }
+        }
+        t.refresh(&self.active);
+        for (link, events) in per_link {
+            let Some(entry) = t.links.get(&link) else {
+                continue;
+            };
+            let mut frame = BytesMut::new();
+            if let Err(e) = wire::encode(&Invalidate { events }, entry.max_frame, &mut frame) {
+                tracing::warn!(error = %e, "invalidations do not fit in a frame; cutting the link so its clients flush");
+                entry.kill.cancel();
+                continue;
+            }
+            if entry.out.append_bounded(&frame, BACKLOG) {
+                entry.out.flush();
+            } else if !entry.kill.is_cancelled() {
+                tracing::warn!("proxy link is not reading its invalidations; closing it");
+                entry.kill.cancel();
+            }
+        }
+    }
+}
+
+/// Where a modification came from: the link and link-local id of the request that made it
+/// (0 for expiry and anything not from a request on a link), so a NOLOOP client is not told
+/// of its own writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Origin {
+    link: usize,
+    id: u64,
+}
+
+impl Origin {
+    /// The request `id` answered through `reply`.
+    pub fn of(reply: &ReplyTo, id: u64) -> Origin {
+        match reply {
+            ReplyTo::Link(out) => Origin {
+                link: link_of(out),
+                id,
+            },
+            ReplyTo::Once(_) => Origin::default(),
+        }
+    }
+}
+
+enum Event {
+    Key(Vec<u8>, Origin),
+    Flush,
+}
+
+/// The writer's notes for the group it is running: what was modified, in order, while
+/// some link tracks anything.
+#[derive(Default)]
+pub struct Pending {
+    on: bool,
+    origin: Origin,
+    events: Vec<Event>,
+}
+
+impl Pending {
+    /// Called as a group begins: whether this group must record modified keys.
+    pub fn begin(&mut self, table: &Table) -> bool {
+        self.events.clear();
+        self.origin = Origin::default();
+        self.on = table.is_active();
+        self.on
+    }
+
+    /// Names the request whose commands run next (`Origin::default()` after it).
+    pub fn set_origin(&mut self, origin: Origin) {
+        self.origin = origin;
+    }
+
+    /// Takes what one step of the group modified. Keys of one step in byte order (the
+    /// group records them as a set); flushes after the keys of the same step.
+    pub fn note(&mut self, touched: Touched) {
+        if !self.on || touched.is_empty() {
+            return;
+        }
+        let mut keys: Vec<Vec<u8>> = touched.keys.into_iter().map(|(_, k)| k).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let origin = self.origin;
+        self.events
+            .extend(keys.into_iter().map(|k| Event::Key(k, origin)));
+        if !touched.flushed.is_empty() {
+            self.events.push(Event::Flush);
+        }
+    }
+
+    /// Drops the notes of a group that failed to commit.
+    pub fn discard(&mut self) {
+        self.events.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_shared::wire::message::{TrackedPrefix, Tracking};
+    use tandem_shared::wire::{Frame, FrameKind};
+
+    fn update(table: &Table, out: &Arc<Outbox>, t: &Tracking) {
+        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(t).unwrap();
+        let a = rkyv::access::<ArchivedTracking, rkyv::rancor::Error>(&bytes).unwrap();
+        table.update(out, 1 << 20, &CancellationToken::new(), a);
+    }
+
+    fn received(out: &Outbox) -> Vec<Invalidation> {
+        let mut bytes = out.take_now();
+        let mut got = Vec::new();
+        while let Some(frame) = wire::decode(&mut bytes, 1 << 20).unwrap() {
+            let frame: Frame = frame;
+            assert_eq!(frame.kind, FrameKind::Invalidate);
+            let inv = frame.access::<Invalidate>().unwrap();
+            got.extend(
+                rkyv::deserialize::<Vec<Invalidation>, rkyv::rancor::Error>(&inv.events)
+                    .unwrap(),
+            );
+        }
+        got
+    }
+
+    fn touched(keys: &[&str], flushed: bool) -> Touched {
+        Touched {
+            keys: keys.iter().map(|k| (0, k.as_bytes().to_vec())).collect(),
+            flushed: if flushed { vec![0] } else { Vec::new() },
+        }
+    }
+
+    fn key(k: &str, origin: u64) -> Invalidation {
+        Invalidation::Key {
+            key: k.as_bytes().to_vec(),
+            origin,
+        }
+    }
+
+    #[test]
+    fn a_key_is_reported_once_to_the_links_that_read_it() {
+        let table = Table::default();
+        let (a, b) = (Outbox::new(), Outbox::new());
+        assert!(!table.is_active());
+        let reg = |keys: &[&str]| Tracking {
+            replace: false,
+            active: true,
+            keys: keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
+            prefixes: Vec::new(),
+        };
+        update(&table, &a, &reg(&["k", "x"]));
+        update(&table, &b, &reg(&["k"]));
+        assert!(table.is_active());
+        let mut p = Pending::default();
+        assert!(p.begin(&table));
+        p.set_origin(Origin {
+            link: link_of(&b),
+            id: 7,
+        });
+        p.note(touched(&["k", "other"], false));
+        table.deliver(&mut p);
+        assert_eq!(received(&a), vec![key("k", 0)]);
+        assert_eq!(received(&b), vec![key("k", 7)], "origin only on its own link");
+        // Forgotten until read again.
+        p.begin(&table);
+        p.note(touched(&["k"], false));
+        table.deliver(&mut p);
+        assert!(received(&a).is_empty() && received(&b).is_empty());
+        // A flush reaches every active link and forgets every key.
+        p.begin(&table);
+        p.note(touched(&[], true));
+        table.deliver(&mut p);
+        assert_eq!(received(&a), vec![Invalidation::Flush]);
+        assert_eq!(received(&b), vec![Invalidation::Flush]);
+        p.begin(&table);
+        p.note(touched(&["x"], false));
+        table.deliver(&mut p);
+        assert!(received(&a).is_empty());
+        table.detach(&a);
+        table.detach(&b);
+        assert!(!table.is_active());
+    }
+
+    #[test]
+    fn prefixes_stay_and_replace_forgets_the_old_registrations() {
+        let table = Table::default();
+        let a = Outbox::new();
+        update(
+            &table,
+            &a,
+            &Tracking {
+                replace: false,
+                active: true,
+                keys: vec![b"old".to_vec()],
+                prefixes: vec![TrackedPrefix {
+                    prefix: b"user:".to_vec(),
+                    clients: 1,
+                }],
+            },
+        );
+        let mut p = Pending::default();
+        for _ in 0..2 {
+            p.begin(&table);
+            p.note(touched(&["user:1", "post:1"], false));
+            table.deliver(&mut p);
+            assert_eq!(received(&a), vec![key("user:1", 0)]);
+        }
+        update(
+            &table,
+            &a,
+            &Tracking {
+                replace: true,
+                active: true,
+                keys: Vec::new(),
+                prefixes: Vec::new(),
+            },
+        );
+        p.begin(&table);
+        p.note(touched(&["user:1", "old"], false));
+        table.deliver(&mut p);
+        assert!(received(&a).is_empty());
+        // Nothing registered and not active: the writer stops recording.
+        update(
+            &table,
+            &a,
+            &Tracking {
+                replace: true,
+                active: false,
+                keys: Vec::new(),
+                prefixes: Vec::new(),
+            },
+        );
+        assert!(!p.begin(&table));
+    }
+}
