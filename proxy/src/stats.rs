@@ -213,6 +213,20 @@ pub fn error_reply(text: &str) {
     });
 }
 
+/// The positions (in `args`) of the passwords Redis shows as `(redacted)` in the slow log:
+/// AUTH's arguments, HELLO's `AUTH username password`.
+fn redacted(name: &[u8], args: &[bytes::Bytes]) -> Vec<usize> {
+    if name.eq_ignore_ascii_case(b"auth") {
+        return (0..args.len()).collect();
+    }
+    if name.eq_ignore_ascii_case(b"hello") {
+        if let Some(at) = args.iter().position(|a| a.eq_ignore_ascii_case(b"auth")) {
+            return vec![at + 1, at + 2];
+        }
+    }
+    Vec::new()
+}
+
 /// Copies of the arguments of the commands a connection has in flight, cut as the slow log
 /// cuts them, in one buffer reused across requests: a slow command's entry is made from
 /// them after its reply, when its request buffer is gone.
@@ -234,12 +248,16 @@ impl ArgLog {
         let argc = args.len() + 1;
         let kept = argc.min(MAX_ARGC);
         let mut put = |b: &[u8]| {
-            self.bytes.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            self.bytes
+                .extend_from_slice(&(b.len() as u32).to_le_bytes());
             self.bytes.extend_from_slice(b);
         };
         put(name);
+        let secret = redacted(name, args);
         for (i, a) in args.iter().enumerate().take(kept - 1) {
-            if kept < argc && i + 2 == kept {
+            if secret.contains(&i) {
+                put(b"(redacted)");
+            } else if kept < argc && i + 2 == kept {
                 put(format!("... ({} more arguments)", argc - kept + 1).as_bytes());
             } else if a.len() > MAX_STRING {
                 let mut cut = a[..MAX_STRING].to_vec();
@@ -450,7 +468,11 @@ pub fn take() -> StatsPush {
                 let d = v.wrapping_sub(last.histogram[i]);
                 if d > 0 {
                     last.histogram[i] = v;
-                    match delta.histogram.iter_mut().find(|(slot, _)| usize::from(*slot) == i) {
+                    match delta
+                        .histogram
+                        .iter_mut()
+                        .find(|(slot, _)| usize::from(*slot) == i)
+                    {
                         Some((_, n)) => *n += u64::from(d),
                         None => delta.histogram.push((i as u16, u64::from(d))),
                     }
@@ -489,8 +511,25 @@ pub fn apply_settings(reply: &Reply) {
 }
 
 /// The `Command::Stats` that reports everything counted so far and then runs `op`.
-pub fn command(op: StatsOp) -> Command {
+fn command(op: StatsOp) -> Command {
     Command::Stats { push: take(), op }
+}
+
+/// Held from taking a report until storaged has answered it, so this proxy's reports
+/// reach storaged in the order they were taken even over different links (a slow-log
+/// entry taken before a `SLOWLOG RESET` must not land after it).
+fn order() -> &'static tokio::sync::Mutex<()> {
+    static ORDER: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+    ORDER.get_or_init(|| tokio::sync::Mutex::new(()))
+}
+
+/// Sends what this proxy counted so far, then `op`, on `link`; storaged's reply.
+pub async fn call(
+    link: &crate::link::Link,
+    op: StatsOp,
+) -> Result<tandem_shared::wire::Frame, crate::link::LinkError> {
+    let _ordered = order().lock().await;
+    link.call(0, vec![command(op)]).await
 }
 
 /// Starts the reporting task once per process: a report every second, or at once after a
@@ -512,7 +551,9 @@ pub fn start(shared: &Arc<Shared>) {
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 () = reporter.wake.notified() => {}
             }
-            let Some(shared) = shared.upgrade() else { return };
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
             let processed = shared.stats.commands_processed.load(Relaxed);
             let elapsed = sampled.0.elapsed().as_secs_f64();
             if elapsed >= 0.5 {
@@ -521,7 +562,7 @@ pub fn start(shared: &Arc<Shared>) {
                 sampled = (std::time::Instant::now(), processed);
             }
             drop(shared);
-            let Ok(frame) = link.call(0, vec![command(StatsOp::Push)]).await else {
+            let Ok(frame) = call(&link, StatsOp::Push).await else {
                 continue;
             };
             if let Ok(response) = frame.access::<Response>() {

@@ -83,7 +83,11 @@ fn state() -> std::sync::MutexGuard<'static, State> {
 /// Runs one `Command::Stats`: adds `push`, then answers `op`. `CONFIG RESETSTAT` also
 /// zeroes the engine's keyspace figures in `keyspace` (hits, misses, expired keys), as
 /// Redis's does.
-pub fn run(keyspace: &tandem_engine::Stats, push: &ArchivedStatsPush, op: &ArchivedStatsOp) -> Reply {
+pub fn run(
+    keyspace: &tandem_engine::Stats,
+    push: &ArchivedStatsPush,
+    op: &ArchivedStatsOp,
+) -> Reply {
     use std::sync::atomic::Ordering::Relaxed;
     if matches!(op, ArchivedStatsOp::ResetStat) {
         keyspace.expired_keys.store(0, Relaxed);
@@ -134,7 +138,8 @@ impl State {
                 name: e.name.to_vec(),
             });
             self.next_slow_id += 1;
-            self.slow.truncate(usize::try_from(self.max_len).unwrap_or(0));
+            self.slow
+                .truncate(usize::try_from(self.max_len).unwrap_or(0));
         }
         for s in push.latency.iter() {
             let event = self.events.entry(s.event.as_str().to_owned()).or_default();
@@ -245,8 +250,7 @@ impl State {
                     .collect();
                 let mut out = Vec::new();
                 for (name, sums) in &self.commands {
-                    if sums.histogram.is_empty() || !(wanted.is_empty() || wanted.contains(name))
-                    {
+                    if sums.histogram.is_empty() || !(wanted.is_empty() || wanted.contains(name)) {
                         continue;
                     }
                     let total: u64 = sums.histogram.iter().sum();
@@ -394,8 +398,8 @@ mod tests {
     fn run_native(push: &StatsPush, op: &StatsOp) -> Reply {
         let push_bytes = rkyv::to_bytes::<rkyv::rancor::Error>(push).expect("push");
         let op_bytes = rkyv::to_bytes::<rkyv::rancor::Error>(op).expect("op");
-        let push = rkyv::access::<ArchivedStatsPush, rkyv::rancor::Error>(&push_bytes)
-            .expect("access");
+        let push =
+            rkyv::access::<ArchivedStatsPush, rkyv::rancor::Error>(&push_bytes).expect("access");
         let op = rkyv::access::<ArchivedStatsOp, rkyv::rancor::Error>(&op_bytes).expect("access");
         run(&tandem_engine::Stats::default(), push, op)
     }
@@ -421,8 +425,16 @@ mod tests {
                 name: Vec::new(),
             }],
             latency: vec![
-                LatencySample { event: "command".into(), time: 5, ms: 3 },
-                LatencySample { event: "command".into(), time: 5, ms: 9 },
+                LatencySample {
+                    event: "command".into(),
+                    time: 5,
+                    ms: 3,
+                },
+                LatencySample {
+                    event: "command".into(),
+                    time: 5,
+                    ms: 9,
+                },
             ],
         };
         run_native(&report, &StatsOp::Push);

@@ -193,8 +193,7 @@ pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
         .into_iter()
         .any(want)
     {
-        if let Some(Reply::Bulk(b)) = ask(session, crate::stats::command(StatsOp::Sections)).await
-        {
+        if let Ok(Reply::Bulk(b)) = super::slowlog::ask(session, StatsOp::Sections).await {
             storage.extend(sections_of(&String::from_utf8_lossy(&b)));
         }
     }
@@ -321,7 +320,11 @@ pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
                         + field(theirs, &format!("storaged_{name}")).unwrap_or(0.0);
                     let _ = write!(o, "{name}:{sum:.6}\r\n");
                 }
-                for line in own.iter().map(String::as_str).chain(theirs.iter().map(String::as_str)) {
+                for line in own
+                    .iter()
+                    .map(String::as_str)
+                    .chain(theirs.iter().map(String::as_str))
+                {
                     let _ = write!(o, "{line}\r\n");
                 }
                 "CPU"
@@ -416,10 +419,7 @@ mod tests {
         assert_eq!(names(&["all"]), names(&["everything"]));
         assert!(names(&["all"]).contains(&"latencystats"));
         assert_eq!(names(&["cpu", "server"]), vec!["server", "cpu"]);
-        assert_eq!(
-            names(&["default", "commandstats"]).len(),
-            default.len() + 1
-        );
+        assert_eq!(names(&["default", "commandstats"]).len(), default.len() + 1);
         assert!(names(&["nosuch"]).is_empty());
     }
 

@@ -4,7 +4,7 @@
 
 use tandem_commands::args::{parse_i64, Args};
 use tandem_shared::stats::StatsOp;
-use tandem_shared::wire::Outcome;
+use tandem_shared::wire::{Outcome, Response};
 use tandem_shared::Reply;
 
 use crate::error::CommandError;
@@ -12,8 +12,13 @@ use crate::session::{Flow, LocalResult, Session};
 
 /// Sends `op` with this proxy's report and returns storaged's reply.
 pub async fn ask(session: &mut Session, op: StatsOp) -> Result<Reply, CommandError> {
-    let command = crate::stats::command(op);
-    match session.call_storage(0, vec![command]).await?.pop() {
+    let frame = crate::stats::call(&session.link, op)
+        .await
+        .map_err(|e| CommandError::Other(e.to_string()))?;
+    let response = frame.access::<Response>().map_err(CommandError::err)?;
+    let mut outcomes = rkyv::deserialize::<Vec<Outcome>, rkyv::rancor::Error>(&response.outcomes)
+        .map_err(CommandError::err)?;
+    match outcomes.pop() {
         Some(Outcome::Ok(reply)) => Ok(reply),
         Some(Outcome::Err(e)) => Err(CommandError::Other(e.to_string())),
         None => Err(CommandError::err("storage returned no reply")),
