@@ -91,26 +91,38 @@ pub(crate) fn estimate_entries_read(s: &Stream<'_>, id: StreamId) -> i64 {
 }
 
 impl Stream<'_> {
-    /// Serves `reader` the entries above `after` (new ones, `>`), at most `count` (0: all):
-    /// moves the group's last id over each and makes it pending (unless `NOACK`).
-    fn serve_new<W: StoreWrite + ?Sized>(
+    /// The entries above `after`, at most `count` (0: all).
+    fn new_entries<S: StoreRead + ?Sized>(
+        &self,
+        s: &S,
+        after: StreamId,
+        count: u64,
+    ) -> Result<Vec<(StreamId, Vec<u8>)>, StorageError> {
+        let mut entries = Vec::new();
+        let Some(start) = next(after) else {
+            return Ok(entries);
+        };
+        if self.len() == 0 {
+            return Ok(entries);
+        }
+        let limit = if count == 0 { u64::MAX } else { count };
+        self.scan(s, start, MAX, &mut |id, v| {
+            entries.push((id, v.to_vec()));
+            (entries.len() as u64) < limit
+        })?;
+        Ok(entries)
+    }
+
+    /// Delivers new entries (`>`) to `reader`: moves the group's last id over each and
+    /// makes it pending (unless `NOACK`).
+    fn deliver<W: StoreWrite + ?Sized>(
         &self,
         w: &mut W,
         at: At,
         reader: &Reader<'_>,
         mut group: Group,
-        after: StreamId,
-        count: u64,
+        entries: Vec<(StreamId, Vec<u8>)>,
     ) -> Result<Vec<Reply>, StorageError> {
-        let Some(start) = next(after) else {
-            return Ok(Vec::new());
-        };
-        let limit = if count == 0 { u64::MAX } else { count };
-        let mut entries: Vec<(StreamId, Vec<u8>)> = Vec::new();
-        self.scan(&*w, start, MAX, &mut |id, v| {
-            entries.push((id, v.to_vec()));
-            (entries.len() as u64) < limit
-        })?;
         let mut out = Vec::with_capacity(entries.len());
         for (id, value) in &entries {
             let id = *id;
@@ -260,14 +272,16 @@ pub fn xreadgroup<W: StoreWrite + ?Sized>(
                 s.serve_history(w, at, &reader, *after, count)?
             }
             None => {
-                let fresh = s.len() > 0 && s.last_entry_id(&*w)?.is_some_and(|top| top > g.last_id);
-                if !fresh {
+                // Served when an entry lies above the group's last id (Redis: the last
+                // live entry does), so the scan that finds them decides.
+                let fresh = s.new_entries(&*w, g.last_id, count)?;
+                if fresh.is_empty() {
                     continue;
                 }
                 if s.touch_consumer(w, at, &reader)? {
                     created.push(i);
                 }
-                s.serve_new(w, at, &reader, g, g.last_id, count)?
+                s.deliver(w, at, &reader, g, fresh)?
             }
         };
         out.push((Reply::bulk(s.key), Reply::Array(entries)));
@@ -324,7 +338,8 @@ pub fn read_group_blocked<W: StoreWrite + ?Sized>(
     } else {
         count
     };
-    let entries = s.serve_new(w, at, &reader, g, g.last_id, count)?;
+    let fresh = s.new_entries(&*w, g.last_id, count)?;
+    let entries = s.deliver(w, at, &reader, g, fresh)?;
     Ok(GroupRead {
         reply: Reply::PairMap(vec![(Reply::bulk(key), Reply::Array(entries))]),
         created: if created { vec![0] } else { Vec::new() },
