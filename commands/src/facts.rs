@@ -293,6 +293,7 @@ mod tests {
             ("psetex", &["k", "10", "v"]),
             ("pttl", &["k"]),
             ("publish", &["c", "m"]),
+            ("spublish", &["c", "m"]),
             ("randomkey", &[]),
             ("rename", &["a", "b"]),
             ("renamenx", &["a", "b"]),

@@ -51,6 +51,8 @@ pub enum Local {
     Latency,
     /// `ACL` (`proxy/src/local/acl.rs`).
     Acl,
+    /// `MIGRATE` (`proxy/src/local/migrate.rs`).
+    Migrate,
 }
 
 /// How a command runs.

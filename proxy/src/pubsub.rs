@@ -1,5 +1,5 @@
-//! This proxy's pub/sub table: which local clients subscribe to which channels and
-//! patterns, the per-name counts registered with storaged, and the fan-out of published
+//! This proxy's pub/sub table: which local clients subscribe to which channels, patterns
+//! and shard channels (`SSUBSCRIBE`, a namespace of their own), the per-name counts registered with storaged, and the fan-out of published
 //! messages to clients.
 //!
 //! storaged routes messages between proxies (see `storaged/src/pubsub.rs`); this module
@@ -31,6 +31,16 @@ pub const HARD_LIMIT: usize = 32 * 1024 * 1024;
 pub const SOFT_LIMIT: usize = 8 * 1024 * 1024;
 pub const SOFT_SECONDS: Duration = Duration::from_secs(60);
 
+/// What a client subscribes to: a channel (`SUBSCRIBE`), a pattern (`PSUBSCRIBE`) or a
+/// shard channel (`SSUBSCRIBE`). Each is its own namespace: a message reaches only the
+/// subscribers of the kind its command publishes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
 /// One message for one client.
 #[derive(Debug, Clone)]
 pub struct Delivery {
@@ -38,6 +48,8 @@ pub struct Delivery {
     pub pattern: Option<Bytes>,
     pub channel: Bytes,
     pub message: Bytes,
+    /// Published by `SPUBLISH` (`smessage`).
+    pub shard: bool,
 }
 
 impl Delivery {
@@ -50,7 +62,7 @@ impl Delivery {
         match &self.pattern {
             None => {
                 encode::encode_push_len(3, proto, out);
-                encode::encode_bulk(b"message", out);
+                encode::encode_bulk(if self.shard { b"smessage" } else { b"message" }, out);
             }
             Some(p) => {
                 encode::encode_push_len(4, proto, out);
@@ -145,6 +157,7 @@ impl Inbox {
 pub struct ClientSubs {
     pub channels: BTreeSet<Bytes>,
     pub patterns: BTreeSet<Bytes>,
+    pub shard: BTreeSet<Bytes>,
     pub inbox: Inbox,
     subscriber: Subscriber,
 }
@@ -157,6 +170,7 @@ impl ClientSubs {
         ClientSubs {
             channels: BTreeSet::new(),
             patterns: BTreeSet::new(),
+            shard: BTreeSet::new(),
             inbox: Inbox {
                 rx,
                 queued: queued.clone(),
@@ -171,9 +185,28 @@ impl ClientSubs {
         }
     }
 
-    /// Channels plus patterns: the count Redis puts in (un)subscribe replies.
+    /// Every subscription, of all three kinds: a RESP2 client with any is in subscribed
+    /// mode (Redis's `clientTotalPubSubSubscriptionCount`).
     pub fn count(&self) -> usize {
-        self.channels.len() + self.patterns.len()
+        self.channels.len() + self.patterns.len() + self.shard.len()
+    }
+
+    /// The count Redis puts in a reply of `kind`: channels plus patterns for (P)SUBSCRIBE
+    /// and (P)UNSUBSCRIBE, shard channels alone for SSUBSCRIBE and SUNSUBSCRIBE.
+    pub fn count_for(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Shard => self.shard.len(),
+            Kind::Channel | Kind::Pattern => self.channels.len() + self.patterns.len(),
+        }
+    }
+
+    /// The client's names of `kind`.
+    pub fn names_mut(&mut self, kind: Kind) -> &mut BTreeSet<Bytes> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
     }
 }
 
@@ -181,8 +214,37 @@ impl ClientSubs {
 struct Table {
     channels: HashMap<Bytes, HashMap<u64, Subscriber>>,
     patterns: HashMap<Bytes, HashMap<u64, Subscriber>>,
-    /// Names whose count changed since the dispatcher last looked: (pattern?, name).
-    dirty: BTreeSet<(bool, Bytes)>,
+    shard: HashMap<Bytes, HashMap<u64, Subscriber>>,
+    /// Names whose count changed since the dispatcher last looked.
+    dirty: BTreeSet<(Kind, Bytes)>,
+}
+
+impl Table {
+    fn index(&self, kind: Kind) -> &HashMap<Bytes, HashMap<u64, Subscriber>> {
+        match kind {
+            Kind::Channel => &self.channels,
+            Kind::Pattern => &self.patterns,
+            Kind::Shard => &self.shard,
+        }
+    }
+
+    fn index_mut(&mut self, kind: Kind) -> &mut HashMap<Bytes, HashMap<u64, Subscriber>> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
+    }
+}
+
+/// The wire entry of one name's count.
+fn subscription(kind: Kind, name: &Bytes, clients: u32) -> Subscription {
+    Subscription {
+        pattern: kind == Kind::Pattern,
+        name: name.to_vec(),
+        clients,
+        shard: kind == Kind::Shard,
+    }
 }
 
 /// Counters for INFO.
@@ -208,23 +270,19 @@ impl PubSub {
     pub fn subscribe(
         &self,
         client: u64,
-        pattern: bool,
+        kind: Kind,
         name: &Bytes,
         subs: &ClientSubs,
     ) -> (bool, bool) {
         let Ok(mut t) = self.table.lock() else {
             return (false, false);
         };
-        let index = if pattern {
-            &mut t.patterns
-        } else {
-            &mut t.channels
-        };
+        let index = t.index_mut(kind);
         let entry = index.entry(name.clone()).or_default();
         let first_here = entry.is_empty();
         let added = entry.insert(client, subs.subscriber.clone()).is_none();
         if added {
-            t.dirty.insert((pattern, name.clone()));
+            t.dirty.insert((kind, name.clone()));
             drop(t);
             self.changed.notify_one();
         }
@@ -233,15 +291,11 @@ impl PubSub {
 
     /// Removes `client` from `name`; true when it was this proxy's last subscriber of it
     /// (storaged must learn of that before PUBLISH counts change for the client).
-    pub fn unsubscribe(&self, client: u64, pattern: bool, name: &Bytes) -> bool {
+    pub fn unsubscribe(&self, client: u64, kind: Kind, name: &Bytes) -> bool {
         let Ok(mut t) = self.table.lock() else {
             return false;
         };
-        let index = if pattern {
-            &mut t.patterns
-        } else {
-            &mut t.channels
-        };
+        let index = t.index_mut(kind);
         let Some(entry) = index.get_mut(name) else {
             return false;
         };
@@ -252,7 +306,7 @@ impl PubSub {
         if last {
             index.remove(name);
         }
-        t.dirty.insert((pattern, name.clone()));
+        t.dirty.insert((kind, name.clone()));
         drop(t);
         self.changed.notify_one();
         last
@@ -261,10 +315,13 @@ impl PubSub {
     /// Removes every subscription of a client that is going away.
     pub fn remove_client(&self, client: u64, subs: &ClientSubs) {
         for c in &subs.channels {
-            self.unsubscribe(client, false, c);
+            self.unsubscribe(client, Kind::Channel, c);
         }
         for p in &subs.patterns {
-            self.unsubscribe(client, true, p);
+            self.unsubscribe(client, Kind::Pattern, p);
+        }
+        for c in &subs.shard {
+            self.unsubscribe(client, Kind::Shard, c);
         }
     }
 
@@ -291,13 +348,9 @@ impl PushSink for PubSub {
         let dirty = std::mem::take(&mut t.dirty);
         let entries = dirty
             .into_iter()
-            .map(|(pattern, name)| {
-                let index = if pattern { &t.patterns } else { &t.channels };
-                Subscription {
-                    pattern,
-                    clients: index.get(&name).map_or(0, |m| m.len() as u32),
-                    name: name.to_vec(),
-                }
+            .map(|(kind, name)| {
+                let clients = t.index(kind).get(&name).map_or(0, |m| m.len() as u32);
+                subscription(kind, &name, clients)
             })
             .collect();
         Some(Subscriptions {
@@ -316,13 +369,9 @@ impl PushSink for PubSub {
         };
         t.dirty.clear();
         let mut entries = Vec::new();
-        for (pattern, index) in [(false, &t.channels), (true, &t.patterns)] {
-            for (name, clients) in index {
-                entries.push(Subscription {
-                    pattern,
-                    name: name.to_vec(),
-                    clients: clients.len() as u32,
-                });
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            for (name, clients) in t.index(kind) {
+                entries.push(subscription(kind, name, clients.len() as u32));
             }
         }
         Subscriptions {
@@ -345,6 +394,7 @@ impl PushSink for PubSub {
                     Some(Bytes::copy_from_slice(p)),
                     t.patterns.get(p.as_slice()),
                 ),
+                None if m.shard => (None, t.shard.get(&channel)),
                 None => (None, t.channels.get(&channel)),
             };
             for sub in clients.into_iter().flat_map(|m| m.values()) {
@@ -354,6 +404,7 @@ impl PushSink for PubSub {
                         pattern: pattern.clone(),
                         channel: channel.clone(),
                         message: message.clone(),
+                        shard: m.shard,
                     },
                     &self.stats,
                 );
@@ -377,19 +428,20 @@ mod tests {
         let a = ClientSubs::new(CancellationToken::new());
         let mut b = ClientSubs::new(CancellationToken::new());
         let news = Bytes::from_static(b"news");
-        assert_eq!(hub.subscribe(1, false, &news, &a), (true, true));
-        assert_eq!(hub.subscribe(2, false, &news, &b), (true, false));
-        assert_eq!(hub.subscribe(2, false, &news, &b), (false, false));
+        assert_eq!(hub.subscribe(1, Kind::Channel, &news, &a), (true, true));
+        assert_eq!(hub.subscribe(2, Kind::Channel, &news, &b), (true, false));
+        assert_eq!(hub.subscribe(2, Kind::Channel, &news, &b), (false, false));
         let d = hub.take_dirty().unwrap();
         assert_eq!(d.entries.len(), 1);
         assert_eq!(d.entries[0].clients, 2);
         assert!(hub.take_dirty().is_none());
-        hub.unsubscribe(1, false, &news);
+        hub.unsubscribe(1, Kind::Channel, &news);
         assert_eq!(hub.take_dirty().unwrap().entries[0].clients, 1);
         let bytes = push(vec![Published {
             channel: b"news".to_vec(),
             pattern: None,
             message: b"hi".to_vec(),
+            shard: false,
         }]);
         hub.deliver(rkyv::access::<ArchivedPush, rkyv::rancor::Error>(&bytes).unwrap());
         let got = b.inbox.try_recv().unwrap();
@@ -406,12 +458,13 @@ mod tests {
         let kill = CancellationToken::new();
         let c = ClientSubs::new(kill.clone());
         let ch = Bytes::from_static(b"c");
-        hub.subscribe(1, false, &ch, &c);
+        hub.subscribe(1, Kind::Channel, &ch, &c);
         let big = vec![b'x'; 1024 * 1024];
         let bytes = push(vec![Published {
             channel: b"c".to_vec(),
             pattern: None,
             message: big,
+            shard: false,
         }]);
         let archived = rkyv::access::<ArchivedPush, rkyv::rancor::Error>(&bytes).unwrap();
         for _ in 0..31 {
@@ -425,11 +478,42 @@ mod tests {
     }
 
     #[test]
+    fn shard_channels_are_a_namespace_of_their_own() {
+        let hub = PubSub::default();
+        let mut plain = ClientSubs::new(CancellationToken::new());
+        let mut shard = ClientSubs::new(CancellationToken::new());
+        let name = Bytes::from_static(b"c");
+        assert_eq!(hub.subscribe(1, Kind::Channel, &name, &plain), (true, true));
+        assert_eq!(hub.subscribe(2, Kind::Shard, &name, &shard), (true, true));
+        shard.shard.insert(name.clone());
+        assert_eq!((shard.count(), shard.count_for(Kind::Channel)), (1, 0));
+        let dirty = hub.take_dirty().unwrap();
+        assert_eq!(dirty.entries.len(), 2);
+        assert!(dirty.entries.iter().any(|e| e.shard && !e.pattern));
+        let bytes = push(vec![Published {
+            channel: b"c".to_vec(),
+            pattern: None,
+            message: b"s".to_vec(),
+            shard: true,
+        }]);
+        hub.deliver(rkyv::access::<ArchivedPush, rkyv::rancor::Error>(&bytes).unwrap());
+        let got = shard.inbox.try_recv().unwrap();
+        assert!(got.shard);
+        assert!(plain.inbox.try_recv().is_none());
+        let mut out = BytesMut::new();
+        got.encode(Protocol::Resp2, &mut out);
+        assert_eq!(&out[..], b"*3\r\n$8\r\nsmessage\r\n$1\r\nc\r\n$1\r\ns\r\n");
+        assert!(hub.unsubscribe(2, Kind::Shard, &name));
+        assert!(!hub.unsubscribe(2, Kind::Shard, &name));
+    }
+
+    #[test]
     fn messages_encode_as_redis_does() {
         let d = Delivery {
             pattern: Some(Bytes::from_static(b"n*")),
             channel: Bytes::from_static(b"news"),
             message: Bytes::from_static(b"hi"),
+            shard: false,
         };
         let mut out = BytesMut::new();
         d.encode(Protocol::Resp2, &mut out);

@@ -802,6 +802,20 @@ pub enum Command {
     PubSubNumSub {
         channels: Vec<Vec<u8>>,
     },
+    /// `SPUBLISH shardchannel message` (H7): to shard-channel subscribers only; replies
+    /// their count.
+    SPublish {
+        channel: Vec<u8>,
+        message: Vec<u8>,
+    },
+    /// `PUBSUB SHARDCHANNELS [pattern]`: shard channels with subscribers, across proxies.
+    PubSubShardChannels {
+        pattern: Option<Vec<u8>>,
+    },
+    /// `PUBSUB SHARDNUMSUB [shardchannel ...]`: flat array of shard channel, count.
+    PubSubShardNumSub {
+        channels: Vec<Vec<u8>>,
+    },
     /// `PUBSUB NUMPAT`: distinct patterns across all proxies.
     PubSubNumPat,
     /// `CONFIG SET notify-keyspace-events`: the already validated flags, in Redis's
@@ -1557,6 +1571,23 @@ pub enum Command {
         replace: bool,
         absttl: bool,
     },
+
+    // ---- ACL users (storaged/src/acl.rs holds the deployment's one table) ----
+    /// `ACL SETUSER name rule…`, applied by storaged to its table (Redis's errors come
+    /// back as an error reply). Replies `[version, table]` (the table as ACL file lines).
+    AclSetUser {
+        name: Vec<u8>,
+        rules: Vec<Vec<u8>>,
+    },
+    /// `ACL DELUSER name…`: replies `[deleted, version, table]`.
+    AclDelUser {
+        names: Vec<Vec<u8>>,
+    },
+    /// A proxy asking for the table: nil when its version is still `known`, else
+    /// `[version, table]`.
+    AclUsers {
+        known: u64,
+    },
 }
 
 /// What `OBJECT` asks about a key.
@@ -1816,6 +1847,12 @@ command_kinds! {
     DebugReload => "debug",
     DebugSetActiveExpire => "debug",
     DebugSleep => "debug",
+    SPublish => "spublish",
+    PubSubShardChannels => "pubsub|shardchannels",
+    PubSubShardNumSub => "pubsub|shardnumsub",
     Dump => "dump",
     Restore => "restore",
+    AclSetUser => "acl|setuser",
+    AclDelUser => "acl|deluser",
+    AclUsers => "acl|list",
 }

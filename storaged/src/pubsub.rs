@@ -43,6 +43,8 @@ struct LinkEntry {
     max_frame: u32,
     channels: HashMap<Vec<u8>, u32>,
     patterns: HashMap<Vec<u8>, u32>,
+    /// Shard channels (`SSUBSCRIBE`): a namespace of their own, reached only by SPUBLISH.
+    shard: HashMap<Vec<u8>, u32>,
 }
 
 #[derive(Default)]
@@ -52,6 +54,8 @@ struct Table {
     channels: HashMap<Vec<u8>, HashSet<u64>>,
     /// pattern → links with at least one subscriber.
     patterns: HashMap<Vec<u8>, HashSet<u64>>,
+    /// shard channel → links with at least one subscriber.
+    shard: HashMap<Vec<u8>, HashSet<u64>>,
 }
 
 /// Routing table and keyspace-notification settings.
@@ -63,6 +67,8 @@ pub struct Hub {
     /// Messages handed to links, and links cut because their queue was full.
     pub delivered: AtomicU64,
     pub links_cut: AtomicU64,
+    /// Client-side caching registrations of every link (`crate::tracking`).
+    pub tracking: crate::tracking::Table,
 }
 
 impl Hub {
@@ -94,6 +100,7 @@ impl Hub {
                     max_frame,
                     channels: HashMap::new(),
                     patterns: HashMap::new(),
+                    shard: HashMap::new(),
                 },
             );
         }
@@ -109,6 +116,9 @@ impl Hub {
                 }
                 for name in entry.patterns.keys() {
                     unindex(&mut t.patterns, name, link);
+                }
+                for name in entry.shard.keys() {
+                    unindex(&mut t.shard, name, link);
                 }
             }
         }
@@ -130,11 +140,16 @@ impl Hub {
             for name in entry.patterns.drain().map(|(k, _)| k) {
                 unindex(&mut t.patterns, &name, link);
             }
+            for name in entry.shard.drain().map(|(k, _)| k) {
+                unindex(&mut t.shard, &name, link);
+            }
         }
         for sub in update.entries.iter() {
             let name = sub.name.as_slice();
             let clients = sub.clients.to_native();
-            let (own, index) = if sub.pattern {
+            let (own, index) = if sub.shard {
+                (&mut entry.shard, &mut t.shard)
+            } else if sub.pattern {
                 (&mut entry.patterns, &mut t.patterns)
             } else {
                 (&mut entry.channels, &mut t.channels)
@@ -169,6 +184,7 @@ impl Hub {
                         channel: channel.to_vec(),
                         pattern: None,
                         message: message.to_vec(),
+                        shard: false,
                     });
                 }
             }
@@ -184,10 +200,70 @@ impl Hub {
                         channel: channel.to_vec(),
                         pattern: Some(pattern.clone()),
                         message: message.to_vec(),
+                        shard: false,
                     });
                 }
             }
         }
+        self.send(&t, per_link);
+        receivers
+    }
+
+    /// `SPUBLISH`: sends `message` to the subscribers of shard channel `channel` on every
+    /// link (patterns never match a shard channel); returns how many clients receive it.
+    pub fn spublish(&self, channel: &[u8], message: &[u8]) -> i64 {
+        let Ok(t) = self.table.lock() else {
+            return 0;
+        };
+        let mut per_link: HashMap<u64, Vec<Published>> = HashMap::new();
+        let mut receivers: i64 = 0;
+        for link in t.shard.get(channel).into_iter().flatten() {
+            if let Some(entry) = t.links.get(link) {
+                receivers += i64::from(entry.shard.get(channel).copied().unwrap_or(0));
+                per_link.entry(*link).or_default().push(Published {
+                    channel: channel.to_vec(),
+                    pattern: None,
+                    message: message.to_vec(),
+                    shard: true,
+                });
+            }
+        }
+        self.send(&t, per_link);
+        receivers
+    }
+
+    /// Shard channels with at least one subscriber on any link, optionally filtered by a
+    /// glob pattern, in byte order (`PUBSUB SHARDCHANNELS`).
+    pub fn shard_channels(&self, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
+        let Ok(t) = self.table.lock() else {
+            return Vec::new();
+        };
+        t.shard
+            .keys()
+            .filter(|c| pattern.is_none_or(|p| glob_match(p, c, false)))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// Subscriber count of one shard channel across links (`PUBSUB SHARDNUMSUB`).
+    pub fn shard_numsub(&self, channel: &[u8]) -> i64 {
+        let Ok(t) = self.table.lock() else {
+            return 0;
+        };
+        t.shard.get(channel).map_or(0, |links| {
+            links
+                .iter()
+                .filter_map(|l| t.links.get(l))
+                .map(|e| i64::from(e.shard.get(channel).copied().unwrap_or(0)))
+                .sum()
+        })
+    }
+
+    /// Queues each link's messages as one `Push` frame, under the table lock (one global
+    /// order); a link over its backlog is cut.
+    fn send(&self, t: &Table, per_link: HashMap<u64, Vec<Published>>) {
         for (link, messages) in per_link {
             let Some(entry) = t.links.get(&link) else {
                 continue;
@@ -207,7 +283,6 @@ impl Hub {
                 entry.kill.cancel();
             }
         }
-        receivers
     }
 
     /// Channels with at least one subscriber on any link, optionally filtered by a glob
@@ -291,6 +366,7 @@ mod tests {
                     pattern: *pattern,
                     name: name.as_bytes().to_vec(),
                     clients: *clients,
+                    shard: false,
                 })
                 .collect(),
         };
@@ -340,6 +416,46 @@ mod tests {
         hub.detach(b);
         assert_eq!(hub.publish(b"other", b"x"), 0);
         assert!(!hub.has_subscribers());
+    }
+
+    #[test]
+    fn shard_channels_are_routed_apart_from_channels_and_patterns() {
+        let hub = Hub::default();
+        let (out1, out2) = (Outbox::new(), Outbox::new());
+        let a = hub.attach(out1.clone(), 1 << 20, CancellationToken::new(), 1 << 20);
+        let b = hub.attach(out2.clone(), 1 << 20, CancellationToken::new(), 1 << 20);
+        apply(&hub, a, false, &[(false, "c", 1), (true, "*", 1)]);
+        let shard = |clients| Subscriptions {
+            replace: false,
+            entries: vec![Subscription {
+                pattern: false,
+                name: b"c".to_vec(),
+                clients,
+                shard: true,
+            }],
+        };
+        for (link, n) in [(a, 2), (b, 3)] {
+            let bytes = archived(&shard(n));
+            let update = rkyv::access::<ArchivedSubscriptions, rkyv::rancor::Error>(&bytes);
+            hub.update(link, update.unwrap());
+        }
+        // PUBLISH sees the channel and the pattern, not the shard subscribers.
+        assert_eq!(hub.publish(b"c", b"p"), 2);
+        assert!(pushes(&out1).iter().all(|m| !m.shard));
+        assert!(pushes(&out2).is_empty());
+        assert_eq!(hub.spublish(b"c", b"s"), 5);
+        let got = pushes(&out2);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].shard && got[0].pattern.is_none());
+        assert_eq!(hub.shard_numsub(b"c"), 5);
+        assert_eq!(hub.numsub(b"c"), 1);
+        assert_eq!(hub.shard_channels(Some(b"c*")), vec![b"c".to_vec()]);
+        assert_eq!(hub.shard_channels(Some(b"x")), Vec::<Vec<u8>>::new());
+        hub.detach(b);
+        assert_eq!(hub.spublish(b"c", b"s"), 2);
+        apply(&hub, a, true, &[]);
+        assert_eq!(hub.spublish(b"c", b"s"), 0);
+        assert!(hub.shard_channels(None).is_empty());
     }
 
     #[test]

@@ -145,11 +145,12 @@ fn debug_object_describes_the_value_in_redis_words() {
     expect(&mut conn, &["SET", "s", "hello"], ok());
     expect(&mut conn, &["RPUSH", "l", "a", "b", "c"], int(3));
     expect(&mut conn, &["HSET", "h", "f", "v"], int(1));
-    let line = |conn: &mut redis::Connection, key: &str| {
-        match run_command(conn, &["DEBUG", "OBJECT", key]) {
-            Ok(redis::Value::SimpleString(s)) => s,
-            other => panic!("DEBUG OBJECT {key}: {other:?}"),
-        }
+    let line = |conn: &mut redis::Connection, key: &str| match run_command(
+        conn,
+        &["DEBUG", "OBJECT", key],
+    ) {
+        Ok(redis::Value::SimpleString(s)) => s,
+        other => panic!("DEBUG OBJECT {key}: {other:?}"),
     };
     let n = line(&mut conn, "n");
     assert!(n.starts_with("Value at:0x"), "{n}");
@@ -189,7 +190,10 @@ fn sleep_holds_writes_from_other_clients() {
     let waited = start.elapsed();
     let slept = t.join().expect("sleeper");
     assert!(slept >= Duration::from_millis(450), "{slept:?}");
-    assert!(waited >= Duration::from_millis(250), "INCR ran during the sleep: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(250),
+        "INCR ran during the sleep: {waited:?}"
+    );
 }
 
 #[test]
@@ -202,7 +206,11 @@ fn reload_keeps_data_and_connections() {
     expect(&mut conn, &["ZADD", "z", "1", "m"], int(1));
     expect(&mut conn, &["DEBUG", "RELOAD"], ok());
     expect(&mut conn, &["GET", "s"], bulk("v"));
-    expect(&mut watcher, &["LRANGE", "l", "0", "-1"], bulks(&[Some("a"), Some("b")]));
+    expect(
+        &mut watcher,
+        &["LRANGE", "l", "0", "-1"],
+        bulks(&[Some("a"), Some("b")]),
+    );
     expect(&mut watcher, &["ZSCORE", "z", "m"], bulk("1"));
     expect(&mut conn, &["DBSIZE"], int(3));
 }

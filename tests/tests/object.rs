@@ -123,9 +123,13 @@ fn hashes_are_listpack_or_hashtable() {
         &["HSET", "f65", &v65, "v"],
         &["OBJECT", "ENCODING", "f65"],
     ]));
-    script.push(numbered("HSET", "h512", 512, |i| vec![format!("f{i}"), "v".into()]));
+    script.push(numbered("HSET", "h512", 512, |i| {
+        vec![format!("f{i}"), "v".into()]
+    }));
     script.push(owned(&[&["OBJECT", "ENCODING", "h512"]]).remove(0));
-    script.push(numbered("HSET", "h513", 513, |i| vec![format!("f{i}"), "v".into()]));
+    script.push(numbered("HSET", "h513", 513, |i| {
+        vec![format!("f{i}"), "v".into()]
+    }));
     script.push(owned(&[&["OBJECT", "ENCODING", "h513"]]).remove(0));
     // A lowered threshold names the same value differently, on both sides.
     script.extend(owned(&[
@@ -153,9 +157,13 @@ fn sorted_sets_are_listpack_or_skiplist() {
         &["GEOADD", "geo", "13.361389", "38.115556", "Palermo"],
         &["OBJECT", "ENCODING", "geo"],
     ]));
-    script.push(numbered("ZADD", "z128", 128, |i| vec![i.to_string(), format!("m{i}")]));
+    script.push(numbered("ZADD", "z128", 128, |i| {
+        vec![i.to_string(), format!("m{i}")]
+    }));
     script.push(owned(&[&["OBJECT", "ENCODING", "z128"]]).remove(0));
-    script.push(numbered("ZADD", "z129", 129, |i| vec![i.to_string(), format!("m{i}")]));
+    script.push(numbered("ZADD", "z129", 129, |i| {
+        vec![i.to_string(), format!("m{i}")]
+    }));
     script.push(owned(&[&["OBJECT", "ENCODING", "z129"]]).remove(0));
     check_owned(&d, &script);
 }
@@ -175,7 +183,9 @@ fn lists_streams_and_hyperloglogs() {
         &["SETBIT", "bits", "1000", "1"],
         &["OBJECT", "ENCODING", "bits"],
     ]);
-    script.push(numbered("RPUSH", "long", 1000, |i| vec![format!("element-{i}")]));
+    script.push(numbered("RPUSH", "long", 1000, |i| {
+        vec![format!("element-{i}")]
+    }));
     script.push(owned(&[&["OBJECT", "ENCODING", "long"]]).remove(0));
     check_owned(&d, &script);
 }

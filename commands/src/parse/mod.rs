@@ -15,6 +15,7 @@ pub mod hyperloglog;
 pub mod keyspace;
 pub mod list;
 pub mod object;
+pub mod sharded;
 pub mod pubsub;
 pub mod scripting;
 pub mod serialize;

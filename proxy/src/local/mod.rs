@@ -9,6 +9,7 @@
 //! - [`admin`]: CONFIG COMMAND ROLE WAIT LASTSAVE
 //! - [`info`]: INFO, Redis's sections and tandem's
 //! - [`memory`]: MEMORY USAGE STATS DOCTOR MALLOC-STATS PURGE HELP
+//! - [`migrate`]: MIGRATE, a DUMP here and a RESTORE on another server
 //! - [`object`]: OBJECT DEBUG LOLWUT
 //! - [`slowlog`]: SLOWLOG LATENCY, answered from storaged's sums of every proxy's counts
 //! - [`subscribe`]: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE SSUBSCRIBE SUNSUBSCRIBE
@@ -27,6 +28,7 @@ pub mod client;
 pub mod exec;
 pub mod info;
 pub mod memory;
+pub mod migrate;
 pub mod object;
 pub mod slowlog;
 pub mod subscribe;
@@ -55,7 +57,11 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
         Local::Select => client::select(args, session),
         Local::Reset => client::reset(session),
         Local::Time => client::time(),
-        Local::Client => client::client(args, session),
+        Local::Client => {
+            let ran = client::client(args, session);
+            tracking::barrier(session).await;
+            ran
+        }
         Local::Config => admin::config(args, session).await,
         Local::Info => info::info(args, session).await,
         Local::Memory => memory::memory(args, session).await,
@@ -89,7 +95,8 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
         Local::Lolwut => object::lolwut(args),
         Local::Slowlog => slowlog::slowlog(args, session).await,
         Local::Latency => slowlog::latency(args, session).await,
-        Local::Acl => acl::acl(args, session),
+        Local::Acl => acl::acl(args, session).await,
+        Local::Migrate => migrate::migrate(args, session).await,
     }
 }
 

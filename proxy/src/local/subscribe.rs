@@ -1,7 +1,10 @@
-//! SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE (run in the proxy, which owns its
-//! clients' subscriptions), PUBSUB (answered by storaged, which sees every proxy's
-//! subscriptions) and RESP2's subscribed mode. Replies and errors follow Redis 7.0 byte for
-//! byte. PUBLISH is a storage command, parsed in `tandem-commands`.
+//! SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, SSUBSCRIBE, SUNSUBSCRIBE (run in the
+//! proxy, which owns its clients' subscriptions), PUBSUB (answered by storaged, which sees
+//! every proxy's subscriptions) and RESP2's subscribed mode. Replies and errors follow Redis
+//! 7.0 byte for byte, including its counts: a (p)(un)subscribe reply counts channels plus
+//! patterns, an s(un)subscribe reply shard channels only, and a RESP2 client stays in
+//! subscribed mode while it has any of the three. PUBLISH and SPUBLISH are storage
+//! commands, parsed in `tandem-commands`.
 //!
 //! This module decides replies only; the connection writes them and the pub/sub table in
 //! [`crate::pubsub`] does the routing.
@@ -12,7 +15,7 @@ use tandem_shared::{Command, Reply};
 use tandem_commands::args::Args;
 
 use crate::error::CommandError;
-use crate::pubsub::ClientSubs;
+use crate::pubsub::{ClientSubs, Kind};
 use crate::session::Session;
 use tandem_resp::{encode, Protocol};
 
@@ -52,13 +55,26 @@ fn confirm(kind: &[u8], name: Option<&[u8]>, count: usize, proto: Protocol, sess
     encode::encode_integer(count as i64, out);
 }
 
-/// `SUBSCRIBE` / `PSUBSCRIBE`: writes one confirmation per name. Before confirming a name
-/// no client of this proxy had, it waits for storaged to have the registration (one round
-/// trip on the registering link), so a message published after the reply reaches it.
+/// The confirmation word of a subscribe (`true`) or unsubscribe reply of `kind`.
+fn reply_kind(kind: Kind, subscribe: bool) -> &'static [u8] {
+    match (kind, subscribe) {
+        (Kind::Channel, true) => b"subscribe",
+        (Kind::Pattern, true) => b"psubscribe",
+        (Kind::Shard, true) => b"ssubscribe",
+        (Kind::Channel, false) => b"unsubscribe",
+        (Kind::Pattern, false) => b"punsubscribe",
+        (Kind::Shard, false) => b"sunsubscribe",
+    }
+}
+
+/// `SUBSCRIBE` / `PSUBSCRIBE` / `SSUBSCRIBE`: writes one confirmation per name. Before
+/// confirming a name no client of this proxy had, it waits for storaged to have the
+/// registration (one round trip on the registering link), so a message published after the
+/// reply reaches it.
 pub async fn subscribe(
     mut args: Args,
     session: &mut Session,
-    pattern: bool,
+    kind: Kind,
 ) -> Result<(), CommandError> {
     let names = args.rest();
     let kill = session.kill.clone();
@@ -68,41 +84,32 @@ pub async fn subscribe(
     let mut new_here = false;
     let mut counts = Vec::with_capacity(names.len());
     for name in &names {
-        let (_, first) = hub.subscribe(id, pattern, name, subs);
+        let (_, first) = hub.subscribe(id, kind, name, subs);
         new_here |= first;
-        if pattern {
-            subs.patterns.insert(name.clone());
-        } else {
-            subs.channels.insert(name.clone());
-        }
-        counts.push(subs.count());
+        subs.names_mut(kind).insert(name.clone());
+        counts.push(subs.count_for(kind));
     }
     session.note_subscriptions();
     if new_here {
         session.registration_barrier().await;
     }
     let proto = session.state.protocol;
-    let kind: &[u8] = if pattern { b"psubscribe" } else { b"subscribe" };
     for (name, count) in names.iter().zip(counts) {
-        confirm(kind, Some(name), count, proto, session);
+        confirm(reply_kind(kind, true), Some(name), count, proto, session);
     }
     Ok(())
 }
 
-/// `UNSUBSCRIBE` / `PUNSUBSCRIBE`: the named ones, or all of that kind when none is named.
+/// `UNSUBSCRIBE` / `PUNSUBSCRIBE` / `SUNSUBSCRIBE`: the named ones, or all of that kind
+/// when none is named.
 ///
 /// Like SUBSCRIBE, it confirms only once storaged has the change when this proxy had no
 /// other subscriber of a name, so a PUBLISH after the reply no longer counts the client.
-pub async fn unsubscribe(mut args: Args, session: &mut Session, pattern: bool) {
+pub async fn unsubscribe(mut args: Args, session: &mut Session, kind: Kind) {
     let named = args.rest();
     let id = session.state.id;
     let hub = session.shared.pubsub.clone();
     let proto = session.state.protocol;
-    let kind: &[u8] = if pattern {
-        b"punsubscribe"
-    } else {
-        b"unsubscribe"
-    };
     let mut replies: Vec<(Option<Bytes>, usize)> = Vec::new();
     let mut gone_here = false;
     match session.subs.as_mut() {
@@ -110,28 +117,18 @@ pub async fn unsubscribe(mut args: Args, session: &mut Session, pattern: bool) {
         None => replies.extend(named.into_iter().map(|n| (Some(n), 0))),
         Some(subs) => {
             let names: Vec<Bytes> = if named.is_empty() {
-                let all = if pattern {
-                    &subs.patterns
-                } else {
-                    &subs.channels
-                };
-                all.iter().cloned().collect()
+                subs.names_mut(kind).iter().cloned().collect()
             } else {
                 named
             };
             if names.is_empty() {
-                replies.push((None, subs.count()));
+                replies.push((None, subs.count_for(kind)));
             }
             for name in names {
-                let set = if pattern {
-                    &mut subs.patterns
-                } else {
-                    &mut subs.channels
-                };
-                if set.remove(&name) {
-                    gone_here |= hub.unsubscribe(id, pattern, &name);
+                if subs.names_mut(kind).remove(&name) {
+                    gone_here |= hub.unsubscribe(id, kind, &name);
                 }
-                replies.push((Some(name), subs.count()));
+                replies.push((Some(name), subs.count_for(kind)));
             }
         }
     }
@@ -140,7 +137,13 @@ pub async fn unsubscribe(mut args: Args, session: &mut Session, pattern: bool) {
         session.registration_barrier().await;
     }
     for (name, count) in replies {
-        confirm(kind, name.as_deref(), count, proto, session);
+        confirm(
+            reply_kind(kind, false),
+            name.as_deref(),
+            count,
+            proto,
+            session,
+        );
     }
 }
 
@@ -168,25 +171,19 @@ pub async fn pubsub(mut args: Args, session: &mut Session) -> Result<Reply, Comm
             if args.remaining() > 1 {
                 return Err(wrong());
             }
+            let pattern = args.rest().into_iter().next().map(|p| p.to_vec());
             if lower == "shardchannels" {
-                // No shard channels exist in tandem (no cluster mode).
-                return Ok(Reply::Array(Vec::new()));
-            }
-            Command::PubSubChannels {
-                pattern: args.rest().into_iter().next().map(|p| p.to_vec()),
+                Command::PubSubShardChannels { pattern }
+            } else {
+                Command::PubSubChannels { pattern }
             }
         }
         "numsub" => Command::PubSubNumSub {
             channels: args.rest_vecs(),
         },
-        "shardnumsub" => {
-            let mut out = Vec::new();
-            for c in args.rest() {
-                out.push(Reply::Bulk(c.to_vec()));
-                out.push(Reply::Integer(0));
-            }
-            return Ok(Reply::Array(out));
-        }
+        "shardnumsub" => Command::PubSubShardNumSub {
+            channels: args.rest_vecs(),
+        },
         "numpat" => {
             if args.remaining() != 0 {
                 return Err(CommandError::WrongArity("pubsub|numpat".into()));

@@ -121,6 +121,9 @@ pub struct Subscription {
     pub name: Vec<u8>,
     /// 0 removes the entry.
     pub clients: u32,
+    /// A shard channel (`SSUBSCRIBE`, v6): its own namespace, reached only by `SPUBLISH`;
+    /// `pattern` is then false.
+    pub shard: bool,
 }
 
 /// proxy → storaged: changes to the pub/sub table of the link this frame arrives on.
@@ -144,6 +147,8 @@ pub struct Published {
     /// the channel itself.
     pub pattern: Option<Vec<u8>>,
     pub message: Vec<u8>,
+    /// Sent by `SPUBLISH` to shard-channel subscribers (`smessage`, v6).
+    pub shard: bool,
 }
 
 /// storaged → proxy, unasked: messages for the link's subscriptions, in publish order.
@@ -176,4 +181,58 @@ impl Message for Response {
 }
 impl Message for Notice {
     const KIND: FrameKind = FrameKind::Notice;
+}
+
+/// One BCAST prefix of a link with how many of its clients track it; 0 removes it.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct TrackedPrefix {
+    pub prefix: Vec<u8>,
+    pub clients: u32,
+}
+
+/// proxy → storaged: client-side caching (`CLIENT TRACKING`) registrations of the link this
+/// frame arrives on, applied before the frames after it, so a read sent after it is
+/// tracked. storaged sends [`Invalidate`] frames back on the same link. No response.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct Tracking {
+    /// True: replaces everything the link registered before (first after every reconnect).
+    pub replace: bool,
+    /// Whether any client of the link tracks: such a link gets the flush of FLUSHALL and
+    /// FLUSHDB even when it tracks no key.
+    pub active: bool,
+    /// Keys read by tracking clients (default mode): each is reported once, the next time
+    /// it changes, and then forgotten until registered again.
+    pub keys: Vec<Vec<u8>>,
+    /// BCAST prefixes, absolute counts.
+    pub prefixes: Vec<TrackedPrefix>,
+}
+
+/// One event of an [`Invalidate`] frame.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum Invalidation {
+    /// A tracked key (or one under a tracked prefix) was modified. `origin` is the link id
+    /// of the request that modified it when that request came on this same link (for
+    /// NOLOOP), 0 otherwise.
+    Key { key: Vec<u8>, origin: u64 },
+    /// A database was flushed: every tracking client flushes its whole cache, and every key
+    /// registration of the link is forgotten.
+    Flush,
+}
+
+/// storaged → proxy, unasked: invalidations for the link's tracking registrations, in
+/// commit order, written before the replies of the writes that caused them.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct Invalidate {
+    pub events: Vec<Invalidation>,
+}
+
+impl Message for Tracking {
+    const KIND: FrameKind = FrameKind::Tracking;
+}
+impl Message for Invalidate {
+    const KIND: FrameKind = FrameKind::Invalidate;
 }

@@ -43,7 +43,9 @@ pub use message::{
 ///     Observability (H6): `Stats` (`stats::StatsPush`, `stats::StatsOp`).
 ///     Serialization (H3): `Dump`, `Restore`.
 ///     OBJECT/DEBUG (H7): `Object` (`ObjectField`, `ObjectLimits`), `DebugReload`, `DebugSetActiveExpire`, `DebugSleep`.
+///     Sharded pub/sub (H7): `SPublish`, `PubSubShardChannels`, `PubSubShardNumSub`; `shard` in `Subscription` and `Published`.
 ///     Client tracking (H8): frame kinds `Tracking` (9) and `Invalidate` (10).
+///     ACL (H4): `AclSetUser`, `AclDelUser`, `AclUsers`.
 pub const PROTOCOL_VERSION: u8 = 6;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).

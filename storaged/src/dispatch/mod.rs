@@ -20,6 +20,7 @@ mod hyperloglog;
 mod keyspace;
 mod list;
 mod object;
+mod sharded;
 mod pop;
 mod serialize;
 mod server;
@@ -131,7 +132,9 @@ fn read<S: EngineView + ?Sized>(
         .or_else(|| sort::read(s, at, cmd))
         .or_else(|| server::read(s, hub, at, cmd))
         .or_else(|| object::read(s, at, cmd))
+        .or_else(|| sharded::read(hub, cmd))
         .or_else(|| serialize::read(s, at, cmd))
+        .or_else(|| crate::acl::read(cmd))
 }
 
 fn read_or_refuse<S: EngineView + ?Sized>(
