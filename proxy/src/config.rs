@@ -45,9 +45,28 @@ pub struct Options {
     #[arg(long, env = "TANDEM_TCP_BACKLOG")]
     pub tcp_backlog: Option<u32>,
 
-    /// Unix socket of tandem-storaged [default: ./data/storaged.sock].
+    /// Unix socket of tandem-storaged, or `tcp://HOST:PORT` of its `listen-proxies` on
+    /// another host (mutual TLS, with the `storage-tls-*` files)
+    /// [default: ./data/storaged.sock].
     #[arg(long, env = "TANDEM_STORAGE_SOCKET")]
     pub storage_socket: Option<PathBuf>,
+
+    /// PEM certificate chain this proxy presents to storaged over TCP [default: ""].
+    #[arg(long, env = "TANDEM_STORAGE_TLS_CERT_FILE")]
+    pub storage_tls_cert_file: Option<PathBuf>,
+
+    /// PEM private key of that certificate [default: ""].
+    #[arg(long, env = "TANDEM_STORAGE_TLS_KEY_FILE")]
+    pub storage_tls_key_file: Option<PathBuf>,
+
+    /// PEM CA certificates storaged's certificate must chain to [default: ""].
+    #[arg(long, env = "TANDEM_STORAGE_TLS_CA_CERT_FILE")]
+    pub storage_tls_ca_cert_file: Option<PathBuf>,
+
+    /// Name storaged's certificate must carry; empty: the host of `storage-socket`
+    /// [default: ""].
+    #[arg(long, env = "TANDEM_STORAGE_TLS_SERVER_NAME")]
+    pub storage_tls_server_name: Option<String>,
 
     /// Password clients must give with AUTH or HELLO ... AUTH; empty: none. Reloadable
     /// [default: ""].
@@ -160,6 +179,11 @@ pub struct Config {
     pub listen: SocketAddr,
     pub tcp_backlog: u32,
     pub storage_socket: PathBuf,
+    /// Used when `storage_socket` is `tcp://…`; empty paths: not set.
+    pub storage_tls_cert_file: PathBuf,
+    pub storage_tls_key_file: PathBuf,
+    pub storage_tls_ca_cert_file: PathBuf,
+    pub storage_tls_server_name: String,
     pub requirepass: String,
     pub network_threads: usize,
     pub links: usize,
@@ -206,6 +230,10 @@ impl Settings for Config {
             storage_socket: o
                 .storage_socket
                 .unwrap_or_else(|| PathBuf::from("./data/storaged.sock")),
+            storage_tls_cert_file: o.storage_tls_cert_file.unwrap_or_default(),
+            storage_tls_key_file: o.storage_tls_key_file.unwrap_or_default(),
+            storage_tls_ca_cert_file: o.storage_tls_ca_cert_file.unwrap_or_default(),
+            storage_tls_server_name: o.storage_tls_server_name.unwrap_or_default(),
             requirepass: o.requirepass.unwrap_or_default(),
             network_threads: o.network_threads.unwrap_or(0),
             links: o.links.unwrap_or(4),
@@ -225,7 +253,11 @@ impl Settings for Config {
                 None => "no".to_owned(),
                 Some(w) => match w.to_ascii_lowercase().as_str() {
                     v @ ("no" | "yes" | "local") => v.to_owned(),
-                    _ => return Err(format!("enable-debug-command must be no, yes or local, not {w:?}")),
+                    _ => {
+                        return Err(format!(
+                            "enable-debug-command must be no, yes or local, not {w:?}"
+                        ))
+                    }
                 },
             },
             tls_port: o.tls_port.unwrap_or(0),
@@ -275,6 +307,10 @@ impl Settings for Config {
         "log-format" => log_format,
         "enable-debug-command" => enable_debug_command,
         "tls-port" => tls_port,
+        "storage-tls-cert-file" => storage_tls_cert_file,
+        "storage-tls-key-file" => storage_tls_key_file,
+        "storage-tls-ca-cert-file" => storage_tls_ca_cert_file,
+        "storage-tls-server-name" => storage_tls_server_name,
     }
 }
 
@@ -293,6 +329,17 @@ impl Config {
             auth_clients: self.tls_auth_clients,
             protocols: self.tls_protocols.clone(),
             ciphersuites: self.tls_ciphersuites.clone(),
+        }
+    }
+
+    /// The settings of a link to storaged over TCP (see `crate::tls::link_client`).
+    pub fn link_tls_settings(&self) -> crate::tls::LinkTlsSettings {
+        crate::tls::LinkTlsSettings {
+            storage: self.storage_socket.clone(),
+            cert_file: self.storage_tls_cert_file.clone(),
+            key_file: self.storage_tls_key_file.clone(),
+            ca_cert_file: self.storage_tls_ca_cert_file.clone(),
+            server_name: self.storage_tls_server_name.clone(),
         }
     }
 

@@ -41,6 +41,8 @@ fn run() -> anyhow::Result<()> {
         };
         let addr = listener.local_addr()?;
         let tls = tandem_proxy::server::bind_tls(&config).map_err(anyhow::Error::msg)?;
+        let link_tls = tandem_proxy::tls::link_client(&config.link_tls_settings())
+            .map_err(anyhow::Error::msg)?;
         if let Some(tls) = &tls {
             tracing::info!(addr = %tls.listener.local_addr()?, auth_clients = config.tls_auth_clients.as_str(), "TLS port listening");
         }
@@ -67,7 +69,7 @@ fn run() -> anyhow::Result<()> {
             // The drain may take up to drain-timeout; ask for that much beyond TimeoutStopSec.
             tandem_proxy::systemd::extend_timeout(drain_timeout + std::time::Duration::from_secs(30));
         };
-        tandem_proxy::server::run(config, listener, tls, shutdown, reloads).await;
+        tandem_proxy::server::run(config, listener, tls, link_tls, shutdown, reloads).await;
         anyhow::Ok(())
     })?;
     tracing::info!("tandem-proxy stopped");

@@ -154,6 +154,8 @@ pub async fn run(
         admitted: AtomicUsize::new(0),
         config,
     });
+    // This proxy's copy of the deployment's ACL users, kept in step with storaged's.
+    tokio::spawn(crate::local::acl::sync(shared.clone()));
     let tracker = TaskTracker::new();
     let (tls_listener, acceptor) = match tls {
         Some(t) => (Some(t.listener), Some(t.acceptor)),

@@ -262,6 +262,78 @@ impl Acceptor {
     }
 }
 
+/// How a link reaches storaged on another host: TLS over TCP, this proxy presenting its
+/// own certificate (storaged requires one), storaged's verified against a CA.
+pub struct LinkTls {
+    /// `HOST:PORT` of storaged's `listen-proxies`.
+    pub addr: String,
+    pub connector: tokio_rustls::TlsConnector,
+    /// The name storaged's certificate must carry.
+    pub server_name: pki_types::ServerName<'static>,
+}
+
+impl std::fmt::Debug for LinkTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkTls")
+            .field("addr", &self.addr)
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The settings of a link over TCP (`storage-socket = "tcp://HOST:PORT"` and the
+/// `storage-tls-*` files); `crate::config` fills them.
+#[derive(Debug, Clone, Default)]
+pub struct LinkTlsSettings {
+    pub storage: std::path::PathBuf,
+    pub cert_file: std::path::PathBuf,
+    pub key_file: std::path::PathBuf,
+    pub ca_cert_file: std::path::PathBuf,
+    /// Empty: the host of the address.
+    pub server_name: String,
+}
+
+/// The TLS client of a link to storaged over TCP, or `None` when `storage` is a Unix
+/// socket path.
+///
+/// # Errors
+/// A `tcp://` address without its three files, an unreadable or mismatched file, or a
+/// server name that is neither a DNS name nor an IP address.
+pub fn link_client(s: &LinkTlsSettings) -> Result<Option<Arc<LinkTls>>, String> {
+    let Some(addr) = s.storage.to_str().and_then(|p| p.strip_prefix("tcp://")) else {
+        return Ok(None);
+    };
+    let files = [&s.cert_file, &s.key_file, &s.ca_cert_file];
+    if files.iter().any(|f| f.as_os_str().is_empty()) {
+        return Err(format!(
+            "storage-socket tcp://{addr} needs storage-tls-cert-file, storage-tls-key-file and storage-tls-ca-cert-file (links over TCP use mutual TLS)"
+        ));
+    }
+    let Some((host, _port)) = addr.rsplit_once(':') else {
+        return Err(format!(
+            "storage-socket tcp://{addr}: expected tcp://HOST:PORT"
+        ));
+    };
+    let name = if s.server_name.is_empty() {
+        host.trim_start_matches('[').trim_end_matches(']')
+    } else {
+        &s.server_name
+    };
+    let server_name = pki_types::ServerName::try_from(name.to_owned())
+        .map_err(|e| format!("storage-tls-server-name {name:?}: {e}"))?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(ring()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(load_roots(&s.ca_cert_file)?)
+        .with_client_auth_cert(load_certs(&s.cert_file)?, load_key(&s.key_file)?)
+        .map_err(|e| format!("storage-tls-cert-file / storage-tls-key-file: {e}"))?;
+    Ok(Some(Arc::new(LinkTls {
+        addr: addr.to_owned(),
+        connector: Arc::new(config).into(),
+        server_name,
+    })))
+}
+
 /// A client connection: plain TCP, or TLS over TCP.
 pub enum ClientStream {
     Plain(TcpStream),

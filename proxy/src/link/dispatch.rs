@@ -8,8 +8,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::os::unix::net::UnixStream as StdUnixStream;
-
 use bytes::BytesMut;
 use rand::Rng;
 use tandem_shared::wire::{
@@ -23,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::call::{Call, LinkError};
 use super::in_flight::InFlight;
-use super::push_sink::PushSink;
-use super::socket::{self, ReadSide};
+use super::push_sink::{PushSink, TrackSink};
+use super::socket::{self, LinkStream, ReadSide, WriteSide};
 use super::state::{LinkConfig, LinkState, LinkStats};
 
 const BACKOFF_MIN: Duration = Duration::from_millis(5);
@@ -51,9 +49,15 @@ enum End {
 
 /// What a link does for pub/sub: every link hands `Push` frames to the hub; the one that
 /// `registers` also sends the proxy's subscription table (whole on connect, then changes).
+/// For client-side caching every link registers its own clients' keys with `tracking`
+/// (whole on connect, then additions, always ahead of the requests after them) and hands
+/// it the `Invalidate` frames it receives.
 pub(super) struct PubSubRole<S> {
     pub hub: Arc<S>,
     pub registers: bool,
+    pub tracking: Arc<dyn TrackSink>,
+    /// This link's place in the pool.
+    pub index: usize,
 }
 
 pub(super) async fn run<S: PushSink>(
@@ -122,6 +126,9 @@ pub(super) async fn run<S: PushSink>(
             &shutdown,
         )
         .await;
+        // Whatever storaged knew of this link's tracking, and any invalidation on its way,
+        // is gone: its tracking clients flush (the table goes again to the next link).
+        pubsub.tracking.lost(index);
         let orphans = in_flight.take_all();
         let end = match end {
             End::Shutdown => {
@@ -176,10 +183,49 @@ fn set_state(stats: &LinkStats, state: LinkState, error: Option<String>) {
 /// Connects and completes the Hello handshake. Returns the stream and whatever storaged sent
 /// after its HelloAck in the same read (a going-away Notice can follow at once): the reader
 /// starts from those bytes.
-async fn connect(config: &LinkConfig) -> Result<(UnixStream, BytesMut), String> {
-    let mut stream = UnixStream::connect(&config.socket)
-        .await
-        .map_err(|e| format!("connect {}: {e}", config.socket.display()))?;
+async fn connect(config: &LinkConfig) -> Result<(LinkStream, BytesMut), String> {
+    let Some(tls) = &config.tls else {
+        let mut stream = UnixStream::connect(&config.socket)
+            .await
+            .map_err(|e| format!("connect {}: {e}", config.socket.display()))?;
+        let early = hello(&mut stream, config).await?;
+        return Ok((LinkStream::Unix(stream), early));
+    };
+    // A host that does not answer would hold a TCP connect for minutes.
+    let connected = tokio::time::timeout(TCP_CONNECT_TIMEOUT, async {
+        let tcp = tokio::net::TcpStream::connect(&tls.addr)
+            .await
+            .map_err(|e| format!("connect tcp://{}: {e}", tls.addr))?;
+        let _ = tcp.set_nodelay(true);
+        tls.connector
+            .connect(tls.server_name.clone(), tcp)
+            .await
+            .map_err(|e| format!("TLS handshake with storaged at {}: {e}", tls.addr))
+    })
+    .await
+    .map_err(|_| format!("connect tcp://{}: timed out", tls.addr))?;
+    let mut stream = connected?;
+    let early = hello(&mut stream, config).await.map_err(|e| {
+        // Over TLS 1.3 storaged's verdict on this proxy's certificate arrives as an alert
+        // on the first read.
+        if e.contains("alert") {
+            format!("{e} (storaged refused this proxy's certificate: it must chain to storaged's proxy-tls-ca-cert-file)")
+        } else {
+            e
+        }
+    })?;
+    Ok((LinkStream::Tls(Box::new(stream)), early))
+}
+
+/// How long connecting to storaged over TCP, TLS handshake included, may take.
+const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sends Hello and reads storaged's HelloAck on a new link; returns what storaged sent
+/// after it.
+async fn hello<S>(stream: &mut S, config: &LinkConfig) -> Result<BytesMut, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let hello = Hello {
         protocol: wire::PROTOCOL_VERSION,
         schema: wire::SCHEMA_HASH,
@@ -191,6 +237,10 @@ async fn connect(config: &LinkConfig) -> Result<(UnixStream, BytesMut), String> 
     wire::encode(&hello, config.max_frame, &mut out).map_err(|e| e.to_string())?;
     stream
         .write_all(&out)
+        .await
+        .map_err(|e| format!("handshake write: {e}"))?;
+    stream
+        .flush()
         .await
         .map_err(|e| format!("handshake write: {e}"))?;
     let mut buf = BytesMut::with_capacity(4096);
@@ -220,12 +270,12 @@ async fn connect(config: &LinkConfig) -> Result<(UnixStream, BytesMut), String> 
         tracing::error!(%message, "storaged refused this proxy");
         return Err(format!("storaged refused the link: {message}"));
     }
-    Ok((stream, buf))
+    Ok(buf)
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn serve<S: PushSink>(
-    stream: UnixStream,
+    stream: LinkStream,
     early: BytesMut,
     config: &LinkConfig,
     outbox: &mut Outbox,
@@ -235,17 +285,12 @@ async fn serve<S: PushSink>(
     next_id: &mut u64,
     shutdown: &CancellationToken,
 ) -> End {
-    // Plain non-blocking socket from here, registered for readability only (see
-    // `socket.rs`).
-    let sock = match stream.into_std() {
-        Ok(sock) => Arc::new(sock),
+    // A Unix socket is a plain non-blocking socket from here, registered for readability
+    // only (see `socket.rs`).
+    let (read_half, write_half) = match socket::split(stream) {
+        Ok(ends) => ends,
         Err(e) => return End::Failed(format!("link socket: {e}")),
     };
-    let read_half = match socket::read_side(sock.clone()) {
-        Ok(fd) => fd,
-        Err(e) => return End::Failed(format!("link socket: {e}")),
-    };
-    let write_half = sock;
     let going_away = Notify::new();
     let reader = read_responses(
         read_half,
@@ -253,7 +298,7 @@ async fn serve<S: PushSink>(
         config.max_frame,
         in_flight,
         stats,
-        pubsub.hub.as_ref(),
+        pubsub,
         &going_away,
     );
     let writer = write_requests(
@@ -282,12 +327,12 @@ async fn serve<S: PushSink>(
 }
 
 async fn read_responses<S: PushSink>(
-    read_half: ReadSide,
+    mut read_half: ReadSide,
     mut buf: BytesMut,
     max_frame: u32,
     in_flight: &InFlight,
     stats: &LinkStats,
-    hub: &S,
+    role: &PubSubRole<S>,
     going_away: &Notify,
 ) -> End {
     buf.reserve(64 * 1024);
@@ -302,13 +347,13 @@ async fn read_responses<S: PushSink>(
                     return End::Failed(format!("bad frame from storaged: {e}"));
                 }
             };
-            if let Err(e) = route(frame, in_flight, stats, hub, going_away) {
+            if let Err(e) = route(frame, in_flight, stats, role, going_away) {
                 tracing::error!(error = %e, "invalid frame from storaged; closing link");
                 return End::Failed(e);
             }
         }
         wire::shrink_after_burst(&mut buf, 64 * 1024);
-        match socket::read_some(&read_half, &mut scratch, &mut buf).await {
+        match socket::read_some(&mut read_half, &mut scratch, &mut buf).await {
             Ok(0) => return End::Failed("storaged closed the link".into()),
             Ok(_) => {}
             Err(e) => return End::Failed(format!("read from storaged: {e}")),
@@ -320,12 +365,21 @@ fn route<S: PushSink>(
     frame: Frame,
     in_flight: &InFlight,
     stats: &LinkStats,
-    hub: &S,
+    role: &PubSubRole<S>,
     going_away: &Notify,
 ) -> Result<(), String> {
     match frame.kind {
         FrameKind::Push => {
-            hub.deliver(frame.access::<Push>().map_err(|e| e.to_string())?);
+            role.hub
+                .deliver(frame.access::<Push>().map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        FrameKind::Invalidate => {
+            let frame = frame
+                .access::<tandem_shared::wire::message::Invalidate>()
+                .map_err(|e| e.to_string())?;
+            role.tracking
+                .invalidate(role.index, frame, &|id| in_flight.client_of(id));
             Ok(())
         }
         FrameKind::Response => {
@@ -351,7 +405,7 @@ fn route<S: PushSink>(
 }
 
 async fn write_requests<S: PushSink>(
-    write_half: Arc<StdUnixStream>,
+    mut write_half: WriteSide,
     max_frame: u32,
     outbox: &mut Outbox,
     in_flight: &InFlight,
@@ -365,7 +419,17 @@ async fn write_requests<S: PushSink>(
         // Whatever storaged knew of this proxy died with the previous link.
         if let Err(e) = wire::encode(&pubsub.hub.snapshot(), max_frame, &mut out) {
             tracing::error!(error = %e, "subscription table does not fit in a frame");
-        } else if let Err(e) = socket::write_all(&write_half, &out).await {
+        } else if let Err(e) = socket::write_all(&mut write_half, &out).await {
+            return End::Failed(format!("write to storaged: {e}"));
+        }
+    }
+    out.clear();
+    if let Some(all) = pubsub.tracking.registrations(pubsub.index, true) {
+        // What storaged knew of this link's tracking died with the previous link; sent
+        // before the calls resent below, whose keys it holds.
+        if let Err(e) = wire::encode(&all, max_frame, &mut out) {
+            tracing::error!(error = %e, "tracking table does not fit in a frame");
+        } else if let Err(e) = socket::write_all(&mut write_half, &out).await {
             return End::Failed(format!("write to storaged: {e}"));
         }
     }
@@ -376,7 +440,7 @@ async fn write_requests<S: PushSink>(
                 biased;
                 _ = going_away.notified() => {
                     // Half-close: storaged answers everything it has read, then closes.
-                    let _ = write_half.shutdown(std::net::Shutdown::Write);
+                    write_half.shutdown().await;
                     return End::Drained;
                 }
                 _ = pubsub.hub.changed(), if pubsub.registers => {}
@@ -412,7 +476,7 @@ async fn write_requests<S: PushSink>(
         if out.is_empty() {
             continue;
         }
-        if let Err(e) = socket::write_all(&write_half, &out).await {
+        if let Err(e) = socket::write_all(&mut write_half, &out).await {
             return End::Failed(format!("write to storaged: {e}"));
         }
         out.clear();
@@ -436,6 +500,12 @@ fn encode_batch<S: PushSink>(
             if let Err(e) = wire::encode(&update, max_frame, out) {
                 tracing::error!(error = %e, "subscription update does not fit in a frame");
             }
+        }
+    }
+    // Keys read by tracking clients go ahead of their reads (see `crate::tracking`).
+    if let Some(update) = pubsub.tracking.registrations(pubsub.index, false) {
+        if let Err(e) = wire::encode(&update, max_frame, out) {
+            tracing::error!(error = %e, "tracking registrations do not fit in a frame");
         }
     }
     for mut call in calls.drain(..) {

@@ -5,6 +5,10 @@
 //! request storaged reads frees send-buffer space here, an `EPOLLOUT` edge that woke a
 //! worker thread per request for nothing (on a VM a thread wake-up costs more than the
 //! work of a small request). storaged's end does the same (`storaged/src/outbox.rs`).
+//!
+//! A link to storaged on another host (`storage-socket = "tcp://HOST:PORT"`) is TLS over
+//! TCP instead: one rustls session split in a read half and a write half, driven by the
+//! link's reader and writer (which run in one task), each write flushed.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -12,20 +16,70 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::io::unix::AsyncFd;
-use tokio::io::Interest;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest, ReadHalf, WriteHalf};
 
 /// Most bytes [`read_some`] takes per read (the scratch buffer's size).
 pub const READ_SCRATCH: usize = 64 * 1024;
 
-/// The link socket registered for readability only.
-pub type ReadSide = AsyncFd<Arc<UnixStream>>;
+/// A TLS link's stream, client side.
+pub type TlsLink = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// A connected link, before it is split.
+pub enum LinkStream {
+    Unix(tokio::net::UnixStream),
+    Tls(Box<TlsLink>),
+}
+
+/// The read end: the Unix socket registered for readability only, or the TLS read half.
+pub enum ReadSide {
+    Unix(AsyncFd<Arc<UnixStream>>),
+    Tls(ReadHalf<TlsLink>),
+}
+
+/// The write end: the non-blocking Unix socket, or the TLS write half.
+pub enum WriteSide {
+    Unix(Arc<UnixStream>),
+    Tls(WriteHalf<TlsLink>),
+}
+
+/// Splits a connected link into its read and write ends.
+///
+/// # Errors
+/// If the Unix socket cannot be taken over or registered.
+pub fn split(stream: LinkStream) -> std::io::Result<(ReadSide, WriteSide)> {
+    match stream {
+        LinkStream::Unix(stream) => {
+            // Plain non-blocking socket from here, registered for readability only.
+            let sock = Arc::new(stream.into_std()?);
+            Ok((read_side(sock.clone())?, WriteSide::Unix(sock)))
+        }
+        LinkStream::Tls(tls) => {
+            let (read, write) = tokio::io::split(*tls);
+            Ok((ReadSide::Tls(read), WriteSide::Tls(write)))
+        }
+    }
+}
 
 /// Registers `sock` (non-blocking) for readability.
 ///
 /// # Errors
 /// If tokio cannot register it.
 pub fn read_side(sock: Arc<UnixStream>) -> std::io::Result<ReadSide> {
-    register(sock, Interest::READABLE)
+    register(sock, Interest::READABLE).map(ReadSide::Unix)
+}
+
+impl WriteSide {
+    /// Half-closes the link: storaged answers what it has read, then closes.
+    pub async fn shutdown(&mut self) {
+        match self {
+            WriteSide::Unix(sock) => {
+                let _ = sock.shutdown(std::net::Shutdown::Write);
+            }
+            WriteSide::Tls(w) => {
+                let _ = w.shutdown().await;
+            }
+        }
+    }
 }
 
 /// Registers a socket with tokio for `interest` only.
@@ -45,10 +99,18 @@ fn register<T: std::os::fd::AsRawFd>(sock: T, interest: Interest) -> std::io::Re
 /// # Errors
 /// The socket's error.
 pub async fn read_some(
-    fd: &ReadSide,
+    side: &mut ReadSide,
     scratch: &mut [u8],
     buf: &mut BytesMut,
 ) -> std::io::Result<usize> {
+    let fd = match side {
+        ReadSide::Unix(fd) => &*fd,
+        ReadSide::Tls(r) => {
+            let n = r.read(scratch).await?;
+            buf.extend_from_slice(&scratch[..n]);
+            return Ok(n);
+        }
+    };
     loop {
         let mut ready = fd.readable().await?;
         match ready.try_io(|s| (&**s.get_ref()).read(scratch)) {
@@ -68,12 +130,27 @@ pub async fn read_some(
     }
 }
 
+/// Writes all of `bytes` to the link (over TLS, flushed: rustls may hold what the socket did
+/// not take).
+///
+/// # Errors
+/// The socket's or the TLS session's error.
+pub async fn write_all(side: &mut WriteSide, bytes: &[u8]) -> std::io::Result<()> {
+    match side {
+        WriteSide::Unix(sock) => write_all_unix(sock, bytes).await,
+        WriteSide::Tls(w) => {
+            w.write_all(bytes).await?;
+            w.flush().await
+        }
+    }
+}
+
 /// Writes all of `bytes` to the non-blocking `sock`, waiting for room when it is full: the
 /// socket is registered for writability (a second descriptor of it) only while waiting.
 ///
 /// # Errors
 /// The socket's error; `WriteZero` if it takes nothing.
-pub async fn write_all(sock: &Arc<UnixStream>, mut bytes: &[u8]) -> std::io::Result<()> {
+async fn write_all_unix(sock: &Arc<UnixStream>, mut bytes: &[u8]) -> std::io::Result<()> {
     let mut room: Option<AsyncFd<UnixStream>> = None;
     while !bytes.is_empty() {
         match (&**sock).write(bytes) {
@@ -119,7 +196,9 @@ mod tests {
             b.read_to_end(&mut all).expect("read");
             all
         });
-        write_all(&a, &big).await.expect("write");
+        write_all(&mut WriteSide::Unix(a.clone()), &big)
+            .await
+            .expect("write");
         a.shutdown(std::net::Shutdown::Write).expect("shutdown");
         assert!(reader.join().expect("reader") == big);
     }
@@ -128,18 +207,22 @@ mod tests {
     async fn reads_append_what_arrived_until_the_end() {
         let (a, mut b) = UnixStream::pair().expect("socketpair");
         a.set_nonblocking(true).expect("non-blocking");
-        let fd = read_side(Arc::new(a)).expect("register");
+        let mut fd = read_side(Arc::new(a)).expect("register");
         let mut scratch = vec![0u8; 8];
         let mut buf = BytesMut::from(&b"x"[..]);
         b.write_all(b"hello world").expect("write");
         let mut n = 0;
         while n < 11 {
-            n += read_some(&fd, &mut scratch, &mut buf).await.expect("read");
+            n += read_some(&mut fd, &mut scratch, &mut buf)
+                .await
+                .expect("read");
         }
         assert_eq!(&buf[..], b"xhello world");
         drop(b);
         assert_eq!(
-            read_some(&fd, &mut scratch, &mut buf).await.expect("eof"),
+            read_some(&mut fd, &mut scratch, &mut buf)
+                .await
+                .expect("eof"),
             0
         );
     }

@@ -2,7 +2,7 @@
 //! [`LinkStats`]).
 
 use std::sync::atomic::AtomicU64;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Link parameters shared by every link of the pool.
@@ -15,6 +15,9 @@ pub struct LinkConfig {
     pub timeout_mib_per_sec: u64,
     pub max_frame: u32,
     pub instance_id: u64,
+    /// Set when storaged is on another host (`storage-socket = "tcp://…"`): the link is TLS
+    /// over TCP, and `socket` is unused.
+    pub tls: Option<Arc<crate::tls::LinkTls>>,
 }
 
 /// Connection state, for INFO.
