@@ -180,7 +180,7 @@ impl Stream<'_> {
                 Some(value) => {
                     out.push(entry_reply(p.id, &value)?);
                     p.delivery_ms = at.now_ms;
-                    p.deliveries += 1;
+                    p.deliveries = p.deliveries.wrapping_add(1);
                     self.put_pending(w, reader.group, &p);
                 }
                 None => out.push(Reply::Array(vec![id_reply(p.id), Reply::NilArray])),
