@@ -4,6 +4,7 @@
 //! RocksDB work runs on dedicated threads (one ordered writer with group commit, a pool of
 //! readers), never on the I/O threads.
 
+pub mod acl;
 pub mod checkpoint;
 pub mod config;
 pub mod dedup;
@@ -26,5 +27,6 @@ pub mod stats;
 pub mod server;
 pub mod systemd;
 pub mod tracking;
+pub mod transport;
 pub mod types;
 pub mod writer;

@@ -14,13 +14,13 @@ use bytes::BytesMut;
 use tandem_shared::wire::{
     self, Frame, FrameKind, Hello, HelloAck, Notice, NoticeKind, Subscriptions,
 };
-use tokio::net::UnixStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::executor::Executor;
-use crate::outbox::{self, Outbox, ReadSide};
+use crate::outbox;
 use crate::request::RequestView;
+use crate::transport::{Reader, Transport};
 
 /// Bytes of published messages that may wait for a link's socket before the link is cut
 /// (a proxy that stopped reading); responses are bounded by the proxy's in-flight limit.
@@ -40,7 +40,7 @@ pub struct Deadlines {
 /// with [`wire::MAX_HANDSHAKE_FRAME`] instead of `max_frame`, into a small buffer, and closed
 /// if no Hello arrives within `deadlines.handshake` (or the drain starts first).
 pub async fn serve(
-    stream: UnixStream,
+    transport: Transport,
     executor: Arc<Executor>,
     instance_id: u64,
     max_frame: u32,
@@ -48,23 +48,13 @@ pub async fn serve(
     deadlines: Deadlines,
 ) {
     let drain_timeout = deadlines.drain;
-    let peer = stream
-        .peer_cred()
-        .map(|c| format!("pid={:?} uid={}", c.pid(), c.uid()))
-        .unwrap_or_default();
-    // Plain non-blocking socket from here: registered for readability only, and written
-    // by whoever answers (see `crate::outbox`).
-    let sock = match stream.into_std() {
-        Ok(sock) => Arc::new(sock),
+    // Unix: a plain non-blocking socket from here, registered for readability only and
+    // written by whoever answers; TLS: one session, written by the link's writer task (see
+    // `crate::transport`).
+    let (mut read_half, mut write_half, peer) = match crate::transport::split(transport) {
+        Ok(ends) => ends,
         Err(e) => {
-            tracing::error!(%peer, error = %e, "cannot take over the link socket");
-            return;
-        }
-    };
-    let read_half = match outbox::read_side(sock.clone()) {
-        Ok(fd) => fd,
-        Err(e) => {
-            tracing::error!(%peer, error = %e, "cannot register the link socket");
+            tracing::error!(error = %e, "cannot take over the link socket");
             return;
         }
     };
@@ -74,7 +64,7 @@ pub async fn serve(
     let handshake = tokio::select! {
         read = tokio::time::timeout(
             deadlines.handshake,
-            read_frame(&read_half, &mut scratch, &mut buf, wire::MAX_HANDSHAKE_FRAME),
+            read_frame(&mut read_half, &mut scratch, &mut buf, wire::MAX_HANDSHAKE_FRAME),
         ) => read,
         _ = drain.cancelled() => return,
     };
@@ -92,7 +82,9 @@ pub async fn serve(
         }
         Ok(Err(e)) => {
             tracing::error!(%peer, error = %e, "refusing link: bad handshake");
-            let _ = outbox::write_all(&sock, &refusal(instance_id, max_frame, &e)).await;
+            let _ = write_half
+                .write_all(&refusal(instance_id, max_frame, &e))
+                .await;
             return;
         }
     };
@@ -125,8 +117,7 @@ pub async fn serve(
         message: message.clone(),
     };
     let mut out = BytesMut::new();
-    if wire::encode(&ack, max_frame, &mut out).is_err()
-        || outbox::write_all(&sock, &out).await.is_err()
+    if wire::encode(&ack, max_frame, &mut out).is_err() || write_half.write_all(&out).await.is_err()
     {
         return;
     }
@@ -140,21 +131,21 @@ pub async fn serve(
 
     // Every response and push of this link gathers in `out`; its producer writes it, or
     // this task writes whatever has gathered with one write (see `crate::outbox`).
-    let out = Outbox::with_socket(sock.clone());
+    let out = write_half.outbox();
     let writer = {
         let out = out.clone();
-        let sock = sock.clone();
+        let mut sock = write_half;
         tokio::spawn(async move {
             let mut pending = BytesMut::with_capacity(64 * 1024);
             while out.take(&mut pending).await {
-                if outbox::write_all(&sock, &pending).await.is_err() {
+                if sock.write_all(&pending).await.is_err() {
                     out.close();
                     return;
                 }
                 pending.clear();
                 wire::shrink_after_burst(&mut pending, 64 * 1024);
             }
-            let _ = sock.shutdown(std::net::Shutdown::Write);
+            sock.shutdown().await;
         })
     };
 
@@ -200,7 +191,7 @@ pub async fn serve(
                         tracing::warn!(%peer, "proxy stopped reading published messages; closing link");
                         break;
                     }
-                    r = outbox::read_some(&read_half, &mut scratch, &mut buf) => r,
+                    r = read_half.read_some(&mut scratch, &mut buf) => r,
                 };
                 match read {
                     Ok(0) if buf.is_empty() => break,
@@ -225,6 +216,20 @@ pub async fn serve(
                 Ok(update) => executor.hub().update(hub_link, update),
                 Err(e) => {
                     tracing::error!(%peer, error = %e, "invalid subscriptions archive; closing link");
+                    break;
+                }
+            }
+            continue;
+        }
+        if frame.kind == FrameKind::Tracking {
+            // Applied before the next frame is read: a read sent after it is tracked.
+            match frame.access::<tandem_shared::wire::message::Tracking>() {
+                Ok(t) => executor
+                    .hub()
+                    .tracking
+                    .update(&out, max_frame, &overflow, t),
+                Err(e) => {
+                    tracing::error!(%peer, error = %e, "invalid tracking archive; closing link");
                     break;
                 }
             }
@@ -264,6 +269,7 @@ pub async fn serve(
         }
     }
     executor.hub().detach(hub_link);
+    executor.hub().tracking.detach(&out);
     // Answer everything already accepted before closing, except parked blocking pops. The
     // writer thread may still hold requests of this link: wait for the queue to pass them.
     closing.cancel();
@@ -277,7 +283,7 @@ pub async fn serve(
 
 /// Reads one whole frame; `Ok(None)` on a clean end of stream.
 async fn read_frame(
-    read_half: &ReadSide,
+    read_half: &mut Reader,
     scratch: &mut [u8],
     buf: &mut BytesMut,
     max_frame: u32,
@@ -288,7 +294,7 @@ async fn read_frame(
             Ok(None) => {}
             Err(e) => return Err(e.to_string()),
         }
-        match outbox::read_some(read_half, scratch, buf).await {
+        match read_half.read_some(scratch, buf).await {
             Ok(0) if buf.is_empty() => return Ok(None),
             Ok(0) => return Err("link closed mid-frame".into()),
             Ok(_) => {}

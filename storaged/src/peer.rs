@@ -1,6 +1,7 @@
-//! Who may open a link: the peer's uid and primary gid (SO_PEERCRED, read when the
-//! connection is accepted) against the configured allow lists. Pure policy; the server
-//! reads the credentials and refuses the link.
+//! Who may open a link: on the Unix socket the peer's uid and primary gid (SO_PEERCRED,
+//! read when the connection is accepted), on the TCP port the names of the certificate the
+//! proxy presented (verified against the CA by TLS first), against the configured allow
+//! lists. Pure policy; the server reads the credentials and refuses the link.
 
 /// The allow lists in force (replaced as a whole on reload).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,9 @@ pub struct PeerPolicy {
     pub allow_self: bool,
     /// storaged's own uid.
     pub own_uid: u32,
+    /// Certificate names (subject CN or DNS subject alternative name) allowed on the TCP
+    /// port; empty: every certificate from the configured CA.
+    pub names: Vec<String>,
 }
 
 impl PeerPolicy {
@@ -35,6 +39,20 @@ impl PeerPolicy {
             self.uids, self.gids
         ))
     }
+
+    /// Whether a proxy whose certificate carries `names` may open a link over TCP.
+    ///
+    /// # Errors
+    /// The reason it may not.
+    pub fn check_names<'a>(&self, mut names: impl Iterator<Item = &'a str>) -> Result<(), String> {
+        if self.names.is_empty() || names.any(|n| self.names.iter().any(|a| a == n)) {
+            return Ok(());
+        }
+        Err(format!(
+            "no name of the certificate is in proxy-tls-allow-names {:?}",
+            self.names
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -47,7 +65,21 @@ mod tests {
             gids: gids.to_vec(),
             allow_self,
             own_uid: 500,
+            names: vec!["proxy-a".into(), "proxy-b.example".into()],
         }
+    }
+
+    #[test]
+    fn certificate_names_against_the_allow_list() {
+        let p = policy(&[], &[], false);
+        assert!(p.check_names(["x", "proxy-b.example"].into_iter()).is_ok());
+        let why = p.check_names(["proxy-c"].into_iter()).expect_err("refused");
+        assert!(why.contains("proxy-tls-allow-names"), "{why}");
+        let open = PeerPolicy {
+            names: Vec::new(),
+            ..p
+        };
+        assert!(open.check_names(std::iter::empty()).is_ok());
     }
 
     #[test]

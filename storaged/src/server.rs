@@ -1,6 +1,10 @@
 //! storaged's lifecycle: open the engine, bind the Unix socket, accept proxy links, and on
 //! the shutdown signal drain in order — tell proxies, answer what is in flight, stop the
 //! writer, sync the WAL, close RocksDB.
+//!
+//! With `listen-proxies`, proxies on other hosts connect over TCP too: each completes a
+//! mutual TLS handshake (its certificate must chain to `proxy-tls-ca-cert-file`) and passes
+//! the name allow list before its link is served exactly like a Unix one.
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, RwLock};
@@ -16,6 +20,7 @@ use crate::error::ServerError;
 use crate::executor::Executor;
 use crate::peer::PeerPolicy;
 use crate::pubsub::Hub;
+use crate::transport::{Identity, Transport};
 
 /// Opens the database and serves until `shutdown` resolves, then drains and closes. Serves on
 /// `inherited` when systemd passed a socket (and then never unlinks it: systemd owns the path,
@@ -53,6 +58,8 @@ pub async fn run(
     tracing::info!(dir = %config.data_dir.display(), ?fsync, "database open");
     // SAVE/BGSAVE's directory; LASTSAVE counts from here until the first save.
     crate::checkpoint::configure(config.save_dir.clone());
+    // The deployment's ACL users (`crate::acl`), from <data-dir>/users.acl.
+    crate::acl::configure(&config.data_dir).map_err(ServerError::Config)?;
 
     let from_systemd = inherited.is_some();
     let listener = match inherited {
@@ -67,6 +74,11 @@ pub async fn run(
         .ok()
         .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
         .unwrap_or_else(|| config.socket.display().to_string());
+    let proxy_port = bind_proxies(&config).await?;
+    if let Some((tcp, _)) = &proxy_port {
+        let addr = tcp.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!(%addr, "serving proxies on TCP with mutual TLS");
+    }
     tracing::info!(socket = %socket_name, from_systemd, "tandem-storaged serving");
 
     // One hub per server, shared by the executor and every link (no global).
@@ -117,10 +129,34 @@ pub async fn run(
                         handshake: Duration::from_millis(config.handshake_timeout_ms.max(1)),
                         drain: Duration::from_secs(config.drain_timeout),
                     };
-                    links.spawn(crate::link::serve(stream, executor.clone(), instance_id, config.max_frame, drain.clone(), deadlines));
+                    links.spawn(crate::link::serve(Transport::Unix(stream), executor.clone(), instance_id, config.max_frame, drain.clone(), deadlines));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            accepted = accept_tcp(proxy_port.as_ref()) => match accepted {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    let Some((_, acceptor)) = &proxy_port else { continue };
+                    let deadlines = crate::link::Deadlines {
+                        handshake: Duration::from_millis(config.handshake_timeout_ms.max(1)),
+                        drain: Duration::from_secs(config.drain_timeout),
+                    };
+                    let link = TcpLink {
+                        acceptor: acceptor.clone(),
+                        peers: peers.clone(),
+                        executor: executor.clone(),
+                        instance_id,
+                        max_frame: config.max_frame,
+                        drain: drain.clone(),
+                        deadlines,
+                    };
+                    links.spawn(link.serve(stream, addr));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept on listen-proxies failed");
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             },
@@ -131,6 +167,7 @@ pub async fn run(
     // The drain may take up to drain_timeout; ask for that much beyond TimeoutStopSec.
     crate::systemd::extend_timeout(Duration::from_secs(config.drain_timeout + 30));
     drop(listener);
+    drop(proxy_port);
     if !from_systemd {
         let _ = std::fs::remove_file(&config.socket);
     }
@@ -177,9 +214,125 @@ fn admit(stream: &tokio::net::UnixStream, peers: &RwLock<PeerPolicy>) -> Result<
         })
 }
 
+/// Binds `listen-proxies` with its TLS config, when set.
+///
+/// # Errors
+/// A missing or bad certificate, key or CA file, or a failed bind.
+async fn bind_proxies(
+    config: &Config,
+) -> Result<Option<(tokio::net::TcpListener, tokio_rustls::TlsAcceptor)>, ServerError> {
+    if config.listen_proxies.is_empty() {
+        return Ok(None);
+    }
+    let files = [
+        &config.proxy_tls_cert_file,
+        &config.proxy_tls_key_file,
+        &config.proxy_tls_ca_cert_file,
+    ];
+    if files.iter().any(|f| f.as_os_str().is_empty()) {
+        return Err(ServerError::Config(
+            "listen-proxies needs proxy-tls-cert-file, proxy-tls-key-file and proxy-tls-ca-cert-file (proxies on TCP use mutual TLS)".into(),
+        ));
+    }
+    let tls = crate::transport::server_config(files[0], files[1], files[2])
+        .map_err(|e| ServerError::Config(format!("listen-proxies: {e}")))?;
+    // tokio's bind sets SO_REUSEADDR: a restart binds again at once.
+    let listener = tokio::net::TcpListener::bind(&config.listen_proxies)
+        .await
+        .map_err(|source| ServerError::Socket {
+            path: config.listen_proxies.clone(),
+            source,
+        })?;
+    Ok(Some((listener, tls.into())))
+}
+
+/// Accepts on `listen-proxies`; never resolves without it.
+async fn accept_tcp(
+    port: Option<&(tokio::net::TcpListener, tokio_rustls::TlsAcceptor)>,
+) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    match port {
+        Some((listener, _)) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What a link accepted on `listen-proxies` needs until it is served.
+struct TcpLink {
+    acceptor: tokio_rustls::TlsAcceptor,
+    peers: Arc<RwLock<PeerPolicy>>,
+    executor: Arc<Executor>,
+    instance_id: u64,
+    max_frame: u32,
+    drain: CancellationToken,
+    deadlines: crate::link::Deadlines,
+}
+
+impl TcpLink {
+    /// Completes the TLS handshake (the proxy's certificate verified against the CA), checks
+    /// its names against the allow list, and serves the link; a refusal is logged with the
+    /// reason, and a proxy that got through TLS is told it with a refused `HelloAck`.
+    async fn serve(self, stream: tokio::net::TcpStream, addr: std::net::SocketAddr) {
+        let handshake = tokio::select! {
+            r = tokio::time::timeout(self.deadlines.handshake, self.acceptor.accept(stream)) => r,
+            _ = self.drain.cancelled() => return,
+        };
+        let tls = match handshake {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::error!(
+                    peer = %addr,
+                    error = %e,
+                    "refusing proxy link: TLS handshake failed (a certificate not from proxy-tls-ca-cert-file, or none)"
+                );
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(peer = %addr, "no TLS handshake within the handshake timeout; closing link");
+                return;
+            }
+        };
+        let identity = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|certs| certs.first())
+            .map(|cert| Identity::of(cert))
+            .unwrap_or_default();
+        let peer = format!("{identity} addr={addr}");
+        let allowed = {
+            let policy = match self.peers.read() {
+                Ok(p) => p,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            policy.check_names(identity.names())
+        };
+        if let Err(why) = allowed {
+            tracing::error!(%peer, reason = %why, "refusing link");
+            refuse(tls, why, self.instance_id, self.max_frame).await;
+            return;
+        }
+        let transport = Transport::Tls {
+            stream: Box::new(tls),
+            peer,
+        };
+        crate::link::serve(
+            transport,
+            self.executor,
+            self.instance_id,
+            self.max_frame,
+            self.drain,
+            self.deadlines,
+        )
+        .await;
+    }
+}
+
 /// Answers a refused peer's handshake with `HelloAck { accepted: false }` and the reason, so
 /// the proxy logs why, then closes. Never waits long on a peer that does not read.
-async fn refuse(mut stream: tokio::net::UnixStream, why: String, instance_id: u64, max_frame: u32) {
+async fn refuse<S>(mut stream: S, why: String, instance_id: u64, max_frame: u32)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let ack = tandem_shared::wire::HelloAck {
         protocol: tandem_shared::wire::PROTOCOL_VERSION,
