@@ -323,6 +323,20 @@ fn xclaim_force_justid_retrycount_idle_time_lastid() {
             &["XINFO", "STREAM", "s", "FULL"],
             &["XINFO", "CONSUMERS", "s", "g"],
             &["XINFO", "GROUPS", "s"],
+            // Redis's unsigned delivery count, sent as a signed integer, wraps past i64::MAX.
+            &[
+                "XCLAIM",
+                "s",
+                "g",
+                "erin",
+                "0",
+                "1-0",
+                "RETRYCOUNT",
+                "9223372036854775807",
+            ],
+            &["XCLAIM", "s", "g", "erin", "0", "1-0"],
+            &["XINFO", "STREAM", "s", "FULL"],
+            &["XPENDING", "s", "g", "-", "+", "10", "nobody"],
         ],
     );
 }

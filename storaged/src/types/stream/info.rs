@@ -207,7 +207,8 @@ fn full_group<S: StoreRead + ?Sized>(
     st.scan_pending(s, name, ZERO, MAX, None, &mut |p: Pending| {
         pel_count += 1;
         let delivered = Reply::Integer(p.delivery_ms as i64);
-        let deliveries = int(p.deliveries);
+        // Redis sends its unsigned count as a signed integer: past i64::MAX it wraps.
+        let deliveries = Reply::Integer(p.deliveries as i64);
         let c = per_consumer.entry(p.consumer.clone()).or_default();
         c.count += 1;
         if (c.shown.len() as u64) < limit {
