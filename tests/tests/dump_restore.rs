@@ -400,8 +400,8 @@ fn options_and_errors_as_redis() {
     let mut redis = d.reference().client();
     let mut tandem = d.tandem().client();
     for c in [&mut redis, &mut tandem] {
-        run(c, &cmd(&[b"SET", b"src", b"hello"]));
-        run(c, &cmd(&[b"RPUSH", b"other", b"x"]));
+        assert_eq!(run(c, &cmd(&[b"SET", b"src", b"hello"])), ok());
+        assert_eq!(run(c, &cmd(&[b"RPUSH", b"other", b"x"])), Ok(Value::Int(1)));
     }
     let payload = bytes_of(&run(&mut redis, &cmd(&[b"DUMP", b"src"])).expect("DUMP"));
     let p = payload.as_slice();

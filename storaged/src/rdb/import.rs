@@ -14,7 +14,7 @@
 
 use std::fs::{self, File};
 use std::io::{BufReader, IsTerminal, Read, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -106,7 +106,7 @@ fn stage(
     file: &Path,
     data: &Path,
     existing: bool,
-    staging: &PathBuf,
+    staging: &Path,
     options: &EngineOptions,
 ) -> Result<Report, String> {
     let source = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;

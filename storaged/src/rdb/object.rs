@@ -51,6 +51,9 @@ const LIST_NODE_ENTRY_OVERHEAD: usize = 8;
 /// Collections are never pre-sized beyond this, whatever length a record claims.
 const PRESIZE_MAX: u64 = 4096;
 
+/// A hash's fields and values.
+pub type FieldPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// One value, whatever its encoding was.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -60,7 +63,7 @@ pub enum Value {
     /// Distinct members.
     Set(Vec<Vec<u8>>),
     /// Distinct fields.
-    Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    Hash(FieldPairs),
     /// Distinct members, scores never NaN.
     ZSet(Vec<(Vec<u8>, f64)>),
 }
@@ -397,8 +400,8 @@ fn zset(at: u64, items: Vec<(Vec<u8>, f64)>) -> Result<Value, RdbError> {
 }
 
 /// Field/value pairs of a flat ziplist or listpack.
-fn pairs(at: u64, items: Vec<Element>) -> Result<Vec<(Vec<u8>, Vec<u8>)>, RdbError> {
-    if items.len() % 2 != 0 {
+fn pairs(at: u64, items: Vec<Element>) -> Result<FieldPairs, RdbError> {
+    if !items.len().is_multiple_of(2) {
         return Err(corrupt(at, "odd number of entries in a hash"));
     }
     let mut out = Vec::with_capacity(items.len() / 2);
@@ -411,7 +414,7 @@ fn pairs(at: u64, items: Vec<Element>) -> Result<Vec<(Vec<u8>, Vec<u8>)>, RdbErr
 
 /// Member/score pairs of a flat ziplist or listpack (scores as integers or `%.17g` text).
 fn scored_pairs(at: u64, items: Vec<Element>) -> Result<Vec<(Vec<u8>, f64)>, RdbError> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(corrupt(at, "odd number of entries in a zset"));
     }
     let mut out = Vec::with_capacity(items.len() / 2);

@@ -4,6 +4,7 @@
 //! tandem writes as Redis 7.0 does.
 
 use super::listpack::Element;
+use super::object::FieldPairs;
 
 /// The elements of ziplist `blob`.
 ///
@@ -107,7 +108,7 @@ pub fn parse(blob: &[u8]) -> Result<Vec<Element>, &'static str> {
 ///
 /// # Errors
 /// A short description of the first inconsistency.
-pub fn parse_zipmap(blob: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, &'static str> {
+pub fn parse_zipmap(blob: &[u8]) -> Result<FieldPairs, &'static str> {
     const SHORT: &str = "zipmap entry runs past the end";
     let mut p = 1;
     let mut out = Vec::new();
@@ -129,10 +130,7 @@ pub fn parse_zipmap(blob: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, &'static str
     if blob.is_empty() {
         return Err("zipmap is empty");
     }
-    loop {
-        let Some(klen) = len(&mut p)? else {
-            break;
-        };
+    while let Some(klen) = len(&mut p)? {
         let key = blob
             .get(p..p.checked_add(klen).ok_or(SHORT)?)
             .ok_or(SHORT)?;
@@ -246,7 +244,7 @@ mod tests {
         push(b"\xfd", &mut body); // immediate 12
         push(b"\xfe\xfe", &mut body); // int8 -2
         let mut long = vec![0x40, 70];
-        long.extend(std::iter::repeat(b'x').take(70));
+        long.extend(std::iter::repeat_n(b'x', 70));
         push(&long, &mut body);
         push(b"\xd0\x40\x9c\x00\x00", &mut body); // int32 40000
         push(b"\xe0\x00\x00\x00\x00\x00\x01\x00\x00", &mut body); // int64 1 << 40
@@ -286,7 +284,7 @@ mod tests {
         zm.push(0xfe);
         zm.extend_from_slice(&300u32.to_le_bytes());
         zm.push(2);
-        zm.extend(std::iter::repeat(b'z').take(300));
+        zm.extend(std::iter::repeat_n(b'z', 300));
         zm.extend_from_slice(&[0, 0, 0xff]);
         assert_eq!(
             parse_zipmap(&zm).unwrap(),
