@@ -45,8 +45,20 @@ pub fn bind_tls(config: &Config) -> Result<Option<TlsListener>, String> {
     }
     let acceptor = Acceptor::new(&config.tls_settings())?;
     let addr = std::net::SocketAddr::new(config.listen.ip(), config.tls_port);
-    let listener =
-        bind(addr, config.tcp_backlog).map_err(|e| format!("tls-port: bind {addr}: {e}"))?;
+    // SO_REUSEPORT, as the socket unit gives the plain port: proxy instances with the same
+    // tls-port share it, the kernel spreading new connections over them.
+    let listener = (|| {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.set_reuseport(true)?;
+        socket.bind(addr)?;
+        socket.listen(config.tcp_backlog)
+    })()
+    .map_err(|e| format!("tls-port: bind {addr}: {e}"))?;
     Ok(Some(TlsListener {
         listener,
         acceptor: Arc::new(acceptor),
