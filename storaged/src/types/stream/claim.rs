@@ -6,6 +6,11 @@
 //! the request's write group, and a resent request is answered from its remembered reply.
 //!
 //! Records are read and written through `pel.rs`; nothing here knows their bytes.
+//!
+//! One deliberate difference: Redis 7.0 allocates `COUNT` deleted-id slots up front and
+//! answers "Insufficient memory, failed allocating transient memory, COUNT too high." when
+//! that allocation fails (a COUNT near the parser's maximum, depending on the machine);
+//! tandem allocates as it goes and serves any COUNT the parser accepts.
 
 use tandem_shared::command::{StreamId, XClaimTime};
 use tandem_shared::{Reply, StorageError};

@@ -326,3 +326,109 @@ pub fn xinfo_help() -> Reply {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use tandem_shared::command::{XAddId, XGroupId, XGroupOp};
+
+    use super::super::{xadd, xdel, xgroup};
+    use super::*;
+    use crate::types::testing::TestDb;
+
+    fn id(ms: u64, seq: u64) -> StreamId {
+        StreamId { ms, seq }
+    }
+
+    fn at() -> At {
+        At {
+            db: 0,
+            now_ms: 1_700_000_000_000,
+        }
+    }
+
+    fn add(db: &mut TestDb, n: std::ops::RangeInclusive<u64>) {
+        db.write(|w, _| {
+            for i in n {
+                xadd(
+                    w,
+                    at(),
+                    b"s",
+                    XAddId::Explicit(id(i, 0)),
+                    false,
+                    None,
+                    &[(b"f", b"v")],
+                )
+                .expect("xadd");
+            }
+        });
+    }
+
+    fn radix(db: &TestDb) -> (u64, u64) {
+        db.read(|s, _| {
+            let st = Stream::read(s, at(), b"s").expect("read").expect("exists");
+            st.radix_tree(s).expect("radix")
+        })
+    }
+
+    #[test]
+    fn radix_tree_fields_follow_the_nodes() {
+        let mut db = TestDb::open();
+        db.write(|w, _| {
+            let create = XGroupOp::Create {
+                id: XGroupId::Last,
+                mkstream: true,
+                entries_read: -1,
+            };
+            xgroup(w, at(), b"s", b"g", &create, b"create", false, 0).expect("mkstream")
+        });
+        assert_eq!(radix(&db), (0, 1), "empty: Redis's lone root");
+        add(&mut db, 1..=100);
+        assert_eq!(radix(&db), (1, 2));
+        add(&mut db, 101..=250);
+        assert_eq!(radix(&db), (3, 8), "redis-server: 3 keys, 8 nodes");
+        // A middle node emptied by XDEL still counts (Redis would drop it: 2 keys, 6
+        // nodes); deleting the head node drops the nodes before the first live entry.
+        let middle: Vec<StreamId> = (101..=200).map(|i| id(i, 0)).collect();
+        db.write(|w, _| xdel(w, at(), b"s", Some(&middle)).expect("xdel"));
+        assert_eq!(radix(&db), (3, 8));
+        let first: Vec<StreamId> = (1..=100).map(|i| id(i, 0)).collect();
+        db.write(|w, _| xdel(w, at(), b"s", Some(&first)).expect("xdel"));
+        assert_eq!(radix(&db), (1, 2));
+    }
+
+    #[test]
+    fn entries_read_is_estimated_only_without_fragmentation_ahead() {
+        let mut db = TestDb::open();
+        add(&mut db, 1..=4);
+        let est = |db: &TestDb, i: u64| {
+            db.read(|s, _| {
+                let st = Stream::read(s, at(), b"s").expect("read").expect("exists");
+                (
+                    estimate_entries_read(&st, id(i, 0)),
+                    range_has_tombstones(&st, id(i, 0), MAX),
+                )
+            })
+        };
+        assert_eq!(est(&db, 0), (Some(0), false), "before the first entry");
+        assert_eq!(est(&db, 1), (Some(1), false), "the first entry");
+        assert_eq!(est(&db, 2), (None, false), "an arbitrary id");
+        assert_eq!(est(&db, 4), (Some(4), false), "the last id");
+        assert_eq!(est(&db, 9), (None, false), "a future id");
+        db.write(|w, _| xdel(w, at(), b"s", Some(&[id(1, 0)])).expect("xdel"));
+        assert_eq!(
+            est(&db, 0),
+            (Some(1), false),
+            "the deleted head is behind first_id"
+        );
+        db.write(|w, _| xdel(w, at(), b"s", Some(&[id(3, 0)])).expect("xdel"));
+        assert_eq!(est(&db, 2), (None, true));
+        assert_eq!(est(&db, 3), (None, true));
+        assert_eq!(est(&db, 4), (Some(4), false));
+        db.write(|w, _| xdel(w, at(), b"s", Some(&[id(2, 0), id(4, 0)])).expect("xdel"));
+        assert_eq!(
+            est(&db, 2),
+            (Some(4), false),
+            "empty: anything up to the last id"
+        );
+    }
+}
