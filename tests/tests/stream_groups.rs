@@ -4,8 +4,9 @@
 //! extended form with IDLE, exclusive bounds and a consumer; idle times compared within a
 //! tolerance); XREADGROUP BLOCK (woken across proxies in blocking order, a destroyed group
 //! or deleted key answered Redis's errors, CLIENT UNBLOCK, no blocking inside MULTI or
-//! scripts); the `xgroup-createconsumer` event; an XREADGROUP resent after a storaged crash
-//! delivers once.
+//! scripts, blocked readers kept in order across storaged restarts); the
+//! `xgroup-createconsumer` event; an XREADGROUP resent after a storaged crash delivers once;
+//! a two-consumer work queue on two proxies across a storaged SIGKILL.
 
 use std::fmt::Write as _;
 use std::sync::mpsc;
@@ -1269,4 +1270,80 @@ fn a_work_queue_survives_a_storaged_sigkill() {
         worked[1].errors,
         producer_errors
     );
+}
+
+/// Group readers blocked when storaged is killed or restarted stay blocked (their proxies
+/// resend them) and are served once after it: each entry goes to one of them.
+#[test]
+fn blocked_group_readers_survive_storaged_restarts() {
+    for signal in [Signal::SIGKILL, Signal::SIGTERM] {
+        let mut cluster = TestCluster::start();
+        let addr = cluster.addr();
+        let mut c = cluster.client();
+        expect(
+            &mut c,
+            &["XGROUP", "CREATE", "r", "g", "$", "MKSTREAM"],
+            Ok(Value::Okay),
+        );
+        let readers: Vec<_> = ["a", "b"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let rx = spawn_command(
+                    addr.clone(),
+                    Protocol::Resp2,
+                    &[
+                        "XREADGROUP",
+                        "GROUP",
+                        "g",
+                        name,
+                        "BLOCK",
+                        "0",
+                        "STREAMS",
+                        "r",
+                        ">",
+                    ],
+                );
+                wait_parked(&addr, i as i64 + 1);
+                rx
+            })
+            .collect();
+        cluster.kill_storaged(signal);
+        cluster.start_storaged();
+        wait_parked(&addr, 2);
+        let mut c = cluster.client();
+        expect(&mut c, &["XADD", "r", "1-1", "f", "x"], bulk_id("1-1"));
+        expect(&mut c, &["XADD", "r", "2-1", "f", "y"], bulk_id("2-1"));
+        let got: Vec<Outcome> = readers
+            .into_iter()
+            .map(|rx| rx.recv_timeout(WAIT).expect("served after the restart"))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                served(Protocol::Resp2, "r", &[("1-1", "f", "x")]),
+                served(Protocol::Resp2, "r", &[("2-1", "f", "y")]),
+            ],
+            "{signal:?}"
+        );
+        expect(
+            &mut c,
+            &["XPENDING", "r", "g"],
+            Ok(Value::Array(vec![
+                Value::Int(2),
+                Value::BulkString(b"1-1".to_vec()),
+                Value::BulkString(b"2-1".to_vec()),
+                Value::Array(vec![
+                    Value::Array(vec![
+                        Value::BulkString(b"a".to_vec()),
+                        Value::BulkString(b"1".to_vec()),
+                    ]),
+                    Value::Array(vec![
+                        Value::BulkString(b"b".to_vec()),
+                        Value::BulkString(b"1".to_vec()),
+                    ]),
+                ]),
+            ])),
+        );
+    }
 }
