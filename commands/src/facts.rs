@@ -237,6 +237,7 @@ mod tests {
             ("save", &[]),
             ("bgsave", &["SCHEDULE"]),
             ("lastsave", &[]),
+            ("bgrewriteaof", &[]),
             ("get", &["k"]),
             ("getbit", &["k", "0"]),
             ("getdel", &["k"]),

@@ -1244,6 +1244,9 @@ pub enum Command {
     /// `LASTSAVE`: storaged's time of its last successful save, in UNIX seconds (its
     /// start-up time before any), the same through every proxy.
     LastSave,
+    /// `BGREWRITEAOF`: tandem's log is RocksDB's WAL; a rewrite flushes every memtable on a
+    /// thread of its own, after which the WAL files they needed are dropped.
+    BgRewriteAof,
 
     // ---- scripting (storaged/src/scripts.rs; the writer runs them, atomically) ----
     /// `EVAL` (`EVAL_RO` when `read_only`): caches `body` and runs it. `numkeys` is checked
@@ -1793,6 +1796,7 @@ command_kinds! {
     Save => "save",
     BgSave => "bgsave",
     LastSave => "lastsave",
+    BgRewriteAof => "bgrewriteaof",
     Eval => "eval",
     EvalSha => "evalsha",
     ScriptLoad => "script|load",

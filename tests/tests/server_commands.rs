@@ -1,5 +1,5 @@
 //! Server and client commands that client libraries send during set-up or that tools read:
-//! `CLIENT REPLY`, `CLIENT NO-EVICT`, `MEMORY`, `ROLE`, `WAIT`, `LASTSAVE`, INFO's CPU section
+//! `CLIENT REPLY`, `CLIENT NO-EVICT`, `MEMORY`, `ROLE`, `WAIT`, `LASTSAVE`, `BGREWRITEAOF`, INFO's CPU section
 //! and section selection, and what the processes show the machine (`/proc/PID/cmdline`, data-directory permissions).
 
 use std::os::unix::fs::PermissionsExt;
@@ -363,6 +363,42 @@ fn lastsave_is_the_start_up_time_until_a_save() {
     assert_eq!(run_command(&mut c, &["LASTSAVE"]), int(at));
     let mut other = differ.tandem().client();
     assert_eq!(run_command(&mut other, &["LASTSAVE"]), int(at));
+}
+
+/// `BGREWRITEAOF` answers as Redis and flushes storaged's memtables on a thread of its
+/// own: the data stays, and a second one while the first runs is refused as Redis does.
+#[test]
+fn bgrewriteaof_flushes_the_memtables_and_keeps_the_data() {
+    let differ = Differ::start();
+    differ.check(&[&["BGREWRITEAOF", "x"], &["SET", "k", "v"]]);
+    let mut c = differ.tandem().client();
+    let started = "Background append only file rewriting started";
+    let first = run_command(&mut c, &["BGREWRITEAOF"]);
+    assert_eq!(first, simple(started));
+    // Once the flush is done (quick on a tiny database) a new one starts again.
+    wait_for(
+        "a second BGREWRITEAOF to start",
+        std::time::Duration::from_secs(10),
+        || match run_command(&mut c, &["BGREWRITEAOF"]) {
+            Ok(Value::SimpleString(s)) if s == started => Some(()),
+            Err(e) if e.contains("already in progress") => None,
+            other => panic!("BGREWRITEAOF: {other:?}"),
+        },
+    );
+    assert_eq!(run_command(&mut c, &["GET", "k"]), bulk("v"));
+    let logs = differ.tandem().logs();
+    wait_for(
+        "the flush to be logged",
+        std::time::Duration::from_secs(10),
+        || {
+            differ
+                .tandem()
+                .logs()
+                .contains("log rewritten")
+                .then_some(())
+        },
+    );
+    assert!(!logs.contains("flush failed"), "{logs}");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Server commands that storaged answers: SAVE, BGSAVE and LASTSAVE. A save is a RocksDB
+//! Server commands that storaged answers: SAVE, BGSAVE, LASTSAVE and BGREWRITEAOF. A save is a RocksDB
 //! checkpoint in storaged's save directory (`storaged/src/checkpoint.rs`), and its time is
 //! storaged's, so every proxy answers LASTSAVE alike. The proxy-local server commands (INFO,
 //! ROLE, WAIT …) live in `local.rs`.
@@ -31,6 +31,12 @@ pub fn bgsave(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError>
 pub fn lastsave(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
     args.expect_end()?;
     Ok(Command::LastSave)
+}
+
+/// `BGREWRITEAOF`
+pub fn bgrewriteaof(args: &mut Args, _ctx: &ParseCtx) -> Result<Command, CommandError> {
+    args.expect_end()?;
+    Ok(Command::BgRewriteAof)
 }
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -111,5 +117,30 @@ pub const COMMANDS: &[CommandSpec] = &[
             arguments: &[],
         },
         handler: Handler::Storage(lastsave),
+    },
+    // From redis-server 7.0.15.
+    CommandSpec {
+        name: "bgrewriteaof",
+        arity: 1,
+        flags: flags!(ADMIN | NOSCRIPT | NO_ASYNC_LOADING),
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl: acl!(ADMIN | SLOW | DANGEROUS),
+        tips: &[],
+        key_specs: &[],
+        subcommands: &[],
+        doc: Doc {
+            summary: "Asynchronously rewrite the append-only file",
+            since: "1.0.0",
+            group: "server",
+            complexity: "O(1)",
+            doc_flags: &[],
+            deprecated_since: "",
+            replaced_by: "",
+            history: &[],
+            arguments: &[],
+        },
+        handler: Handler::Storage(bgrewriteaof),
     },
 ];

@@ -38,6 +38,7 @@ pub use message::{
 ///     `BlockingOp::StreamRead`, `XGroup` (`XGroupOp`, `XGroupId`), `XGroupHelp`;
 ///     `ScanType::Stream`; `Reply::PairMap`.
 /// v6: the commands of the eighth session; each family adds one line here.
+///     Server: `BgRewriteAof`.
 ///     Stream groups (H1): `XReadGroup`, `XAck`, `XPending` (`XPendingRange`), `BlockingOp::StreamReadGroup`.
 ///     Streams (H2): `XInfoStream`, `XInfoGroups`, `XInfoConsumers`, `XInfoHelp`, `XClaim` (`XClaimTime`), `XAutoClaim`.
 ///     Observability (H6): `Stats` (`stats::StatsPush`, `stats::StatsOp`).

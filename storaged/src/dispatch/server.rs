@@ -57,9 +57,44 @@ pub(super) fn read<S: EngineView + ?Sized>(
                 .map_err(|e| StorageError::Internal(e.to_string()))
         }
         C::Save | C::BgSave { .. } | C::LastSave => Ok(save(s, cmd)),
+        C::BgRewriteAof => Ok(rewrite_log(s)),
         C::Stats { push, op } => Ok(crate::stats::run(s.engine().stats(), push, op)),
         _ => return None,
     })
+}
+
+/// `BGREWRITEAOF`: flushes the memtables on a thread of its own (tandem's log is the WAL,
+/// and a flush is what lets RocksDB drop its files), one at a time, with Redis's replies.
+fn rewrite_log<S: EngineView + ?Sized>(s: &S) -> Reply {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static RUNNING: AtomicBool = AtomicBool::new(false);
+    if RUNNING.swap(true, Ordering::AcqRel) {
+        return Reply::Error(
+            "ERR Background append only file rewriting already in progress".to_owned(),
+        );
+    }
+    let engine = s.engine().clone();
+    let started = std::thread::Builder::new()
+        .name("bgrewriteaof".into())
+        .spawn(move || {
+            let began = std::time::Instant::now();
+            match engine.flush_memtables() {
+                Ok(()) => tracing::info!(
+                    ms = began.elapsed().as_millis() as u64,
+                    "log rewritten (memtables flushed)"
+                ),
+                Err(e) => tracing::error!(error = %e, "BGREWRITEAOF: flush failed"),
+            }
+            RUNNING.store(false, Ordering::Release);
+        });
+    match started {
+        Ok(_) => Reply::Simple("Background append only file rewriting started".to_owned()),
+        Err(e) => {
+            RUNNING.store(false, Ordering::Release);
+            tracing::error!(error = %e, "cannot start the BGREWRITEAOF thread");
+            Reply::Error("ERR Can't rewrite append only file in background: fork failed".to_owned())
+        }
+    }
 }
 
 /// SAVE, BGSAVE and LASTSAVE over the process's [`crate::checkpoint::Saves`], with Redis's

@@ -329,6 +329,18 @@ impl Engine {
         self.inner.db.write_opt(batch, &wo).map_err(rocks_err)
     }
 
+    /// Flushes every column family's memtables into SST files and waits for it; the WAL
+    /// files only they needed are then dropped (`BGREWRITEAOF`'s rewrite of the log).
+    ///
+    /// # Errors
+    /// [`EngineError::Backend`] when RocksDB cannot flush.
+    pub fn flush_memtables(&self) -> Result<(), EngineError> {
+        for cf in Cf::ALL {
+            self.inner.db.flush_cf(self.cf(cf)?).map_err(rocks_err)?;
+        }
+        self.inner.db.flush_wal(true).map_err(rocks_err)
+    }
+
     /// Writes a checkpoint of the whole database into `dir` (which must not exist): SST files
     /// hard-linked when on the same filesystem, copied otherwise, plus a consistent MANIFEST
     /// and WAL tail. Runs while serving; `Engine::open` on `dir` opens the copy.
