@@ -177,6 +177,7 @@ impl Connection {
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                             self.write_messages(None);
                             if !self.session.out.is_empty() {
+                                crate::stats::net_written(self.session.out.len());
                                 stream.write_all(&self.session.out).await?;
                                 self.session.out.clear();
                             }
@@ -197,6 +198,7 @@ impl Connection {
                 }
                 Some(first) = next_message(&mut self.session.subs) => {
                     self.write_messages(Some(first));
+                    crate::stats::net_written(self.session.out.len());
                     // A subscriber that does not read blocks this write; the output-buffer
                     // limit then cancels `kill`, which must win over the stuck write.
                     tokio::select! {
@@ -210,6 +212,7 @@ impl Connection {
             if n == 0 {
                 return Ok(());
             }
+            crate::stats::net_read(n);
             self.session.clock.forget();
             let limits = tandem_resp::decode::Limits {
                 max_bulk_len: self
@@ -253,6 +256,7 @@ impl Connection {
                         }
                         if self.session.out.len() >= OUTPUT_FLUSH_AT {
                             self.flush_batch().await;
+                            crate::stats::net_written(self.session.out.len());
                             stream.write_all(&self.session.out).await?;
                             self.session.out.clear();
                         }
@@ -277,6 +281,7 @@ impl Connection {
             self.flush_batch().await;
             self.write_messages(None);
             if !self.session.out.is_empty() {
+                crate::stats::net_written(self.session.out.len());
                 stream.write_all(&self.session.out).await?;
                 self.session.out.clear();
             }
@@ -492,6 +497,7 @@ impl Connection {
         command: Command,
     ) -> std::io::Result<bool> {
         if !self.session.out.is_empty() {
+            crate::stats::net_written(self.session.out.len());
             stream.write_all(&self.session.out).await?;
             self.session.out.clear();
         }

@@ -34,8 +34,11 @@ fn errors_and_help_match_redis() {
     ]);
 }
 
-/// The entries of `SLOWLOG GET -1` without id, time and duration: (arguments, name).
-fn entries(conn: &mut redis::Connection) -> Vec<(Vec<Vec<u8>>, Vec<u8>, Vec<u8>)> {
+/// A slow-log entry without id, time and duration: arguments, client name, client address.
+type Entry = (Vec<Vec<u8>>, Vec<u8>, Vec<u8>);
+
+/// The entries of `SLOWLOG GET -1`.
+fn entries(conn: &mut redis::Connection) -> Vec<Entry> {
     let Ok(Value::Array(list)) = run_command(conn, &["SLOWLOG", "GET", "-1"]) else {
         panic!("SLOWLOG GET");
     };
@@ -89,7 +92,7 @@ fn entries_are_made_as_redis_makes_them() {
         run_command(conn, &["CONFIG", "SET", "slowlog-log-slower-than", "10000"]).expect("SET");
         got.push(e);
     }
-    let strip = |e: &Vec<(Vec<Vec<u8>>, Vec<u8>, Vec<u8>)>| {
+    let strip = |e: &Vec<Entry>| {
         e.iter()
             .map(|(args, name, _)| (args.clone(), name.clone()))
             .collect::<Vec<_>>()
