@@ -1,6 +1,6 @@
 //! `MEMORY`: USAGE asks storaged (the value lives there); STATS, DOCTOR, MALLOC-STATS,
 //! PURGE and HELP describe the pair of processes as Redis 7.0 shapes its replies
-//! (`docs/PROTOCOL.md`, "MEMORY"). Writes nothing.
+//! (`docs/PROTOCOL.md`, "OBJECT, MEMORY, DEBUG, LOLWUT"). Writes nothing.
 //!
 //! What MEMORY STATS counts: the memory tandem holds is this proxy's resident set (all of it
 //! overhead: a proxy keeps no data) plus storaged's in-memory share of the data set, its

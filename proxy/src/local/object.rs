@@ -1,5 +1,5 @@
 //! `OBJECT`, `DEBUG` and `LOLWUT`, answered as Redis 7.0 answers them
-//! (`docs/PROTOCOL.md`, "OBJECT, DEBUG, LOLWUT").
+//! (`docs/PROTOCOL.md`, "OBJECT, MEMORY, DEBUG, LOLWUT").
 //!
 //! OBJECT and DEBUG OBJECT need the value (it lives in storaged) and the settings Redis's
 //! answer depends on (they live here: the encoding thresholds `CONFIG SET` remembers and the

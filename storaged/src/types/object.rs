@@ -1,5 +1,5 @@
 //! `OBJECT ENCODING|REFCOUNT|FREQ|IDLETIME` and `DEBUG OBJECT`: what Redis 7.0 would say
-//! about the same value (`docs/PROTOCOL.md`, "OBJECT and DEBUG").
+//! about the same value (`docs/PROTOCOL.md`, "OBJECT, MEMORY, DEBUG, LOLWUT").
 //!
 //! tandem stores every type the same way (records in RocksDB), so an encoding is *named*,
 //! not read: the value's current size and element lengths against the thresholds the proxy
