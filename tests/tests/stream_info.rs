@@ -6,7 +6,9 @@
 //! few milliseconds between their runs of a step, so [`check`] compares them within
 //! [`TOLERANCE_MS`]: an integer that is a unix time in ms, or the value of an `idle`
 //! field. A `SLEEP ms` step sleeps once for both sides, so idle thresholds are crossed on
-//! both. Pending entries are made with `XCLAIM … FORCE`, and, once it exists, XREADGROUP.
+//! both. Pending entries are made with `XCLAIM … FORCE` and with XREADGROUP. Also: the
+//! commands inside MULTI and scripts, their keyspace events, and an XAUTOCLAIM resent after
+//! a storaged crash claiming once.
 
 use std::fmt::Write as _;
 use std::thread;
@@ -731,6 +733,58 @@ fn work_queue_read_claimed_acked_and_shown() {
             &["XGROUP", "DELCONSUMER", "s", "g", "erin"],
             &["XINFO", "STREAM", "s"],
             &["XINFO", "STREAM", "s", "FULL"],
+        ],
+    );
+}
+
+#[test]
+fn in_multi_and_scripts() {
+    let d = Differ::start();
+    check(
+        &d,
+        &[
+            &["XADD", "s", "1-0", "f", "v"],
+            &["XADD", "s", "2-0", "f", "v"],
+            &["XGROUP", "CREATE", "s", "g", "0"],
+            &["MULTI"],
+            &[
+                "XCLAIM", "s", "g", "alice", "0", "1-0", "2-0", "FORCE", "JUSTID",
+            ],
+            &["XCLAIM", "s", "g", "alice", "x", "1-0"],
+            &["XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "1"],
+            &["XINFO", "CONSUMERS", "s", "g"],
+            &["XINFO", "STREAM", "s", "FULL", "COUNT", "x"],
+            &["XINFO", "GROUPS", "s"],
+            &["EXEC"],
+            &["MULTI"],
+            &["XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "0"],
+            &["EXEC"],
+            &[
+                "EVAL",
+                "return redis.call('XINFO', 'STREAM', KEYS[1])",
+                "1",
+                "s",
+            ],
+            &[
+                "EVAL",
+                "return redis.call('XAUTOCLAIM', KEYS[1], 'g', 'carol', '0', '0', 'JUSTID')",
+                "1",
+                "s",
+            ],
+            &[
+                "EVAL",
+                "return redis.call('XCLAIM', KEYS[1], 'g', 'dave', '0', '1-0')",
+                "1",
+                "s",
+            ],
+            &[
+                "EVAL",
+                "return redis.pcall('XINFO', 'CONSUMERS', KEYS[1], 'nog')",
+                "1",
+                "s",
+            ],
+            &["EVAL", "return redis.call('XINFO', 'HELP')", "0"],
+            &["XINFO", "GROUPS", "s"],
         ],
     );
 }
