@@ -1,11 +1,16 @@
 //! This proxy's copy of the ACL user table and the `ACL LOG`, and what a connection holds
-//! of its user. The users are Redis 7.0's (`tandem_commands::acl`); the table is replaced
-//! whole on every change (copy on write) and a generation number tells connections to pick
-//! up their user again, so the per-command check reads one atomic while nothing changes.
+//! of its user. The users are Redis 7.0's (`tandem_commands::acl`). storaged holds the
+//! deployment's one table (`storaged/src/acl.rs`); this copy is what storaged last sent
+//! ([`Acl::install`], on every change through this proxy and from a poll of storaged, see
+//! `crate::local::acl::sync`), kept and enforced while storaged is away. The copy is
+//! replaced whole on every change (copy on write) and a generation number tells
+//! connections to pick up their user again, so the per-command check reads one atomic
+//! while nothing changes.
 //!
-//! `requirepass` is the default user's password, as in Redis: a changed setting (CONFIG
-//! SET, reload) is applied to the default user the next time a client connects or
-//! authenticates ([`Acl::sync_requirepass`]).
+//! `requirepass` is the default user's password, as in Redis: when set, this proxy's copy
+//! adds it to the default user's passwords of the shared table (so each proxy's configured
+//! password keeps working whatever the table says); a changed setting (CONFIG SET, reload) is
+//! applied the next time a client connects or authenticates ([`Acl::sync_requirepass`]).
 //!
 //! No I/O here; killing the clients of a deleted user goes through [`ClientList`].
 
@@ -29,6 +34,8 @@ pub struct Acl {
     log: Mutex<AclLog>,
     /// The `requirepass` last applied to the default user.
     requirepass: Mutex<String>,
+    /// The version of storaged's table this copy holds (0: none yet).
+    known: AtomicU64,
 }
 
 fn default_user(requirepass: &str) -> User {
@@ -59,7 +66,47 @@ impl Acl {
             generation: AtomicU64::new(1),
             log: Mutex::new(AclLog::default()),
             requirepass: Mutex::new(requirepass.to_owned()),
+            known: AtomicU64::new(0),
         }
+    }
+
+    /// The version of storaged's table this copy holds.
+    pub fn known(&self) -> u64 {
+        self.known.load(Ordering::Acquire)
+    }
+
+    /// Installs storaged's table (ACL file text) at `version`, `requirepass` laid over the
+    /// default user; returns the users that are gone, whose clients must be closed.
+    ///
+    /// # Errors
+    /// Text this proxy cannot parse (the copy is kept).
+    pub fn install(&self, version: u64, text: &str) -> Result<Vec<Vec<u8>>, String> {
+        let parsed = acl::file::parse(text)?;
+        let requirepass = match self.requirepass.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let removed = self.update(|users| {
+            let removed: Vec<Vec<u8>> = users
+                .keys()
+                .filter(|n| !parsed.contains_key(*n))
+                .cloned()
+                .collect();
+            *users = parsed
+                .into_iter()
+                .map(|(name, mut u)| {
+                    if name == b"default" && !requirepass.is_empty() {
+                        let mut op = b">".to_vec();
+                        op.extend_from_slice(requirepass.as_bytes());
+                        let _ = u.apply(&op);
+                    }
+                    (name, Arc::new(u))
+                })
+                .collect();
+            Ok::<_, String>(removed)
+        })?;
+        self.known.store(version, Ordering::Release);
+        Ok(removed)
     }
 
     /// Changes on every table change.
@@ -93,14 +140,6 @@ impl Acl {
         *guard = Arc::new(copy);
         self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(r)
-    }
-
-    /// Replaces the whole table (a table pushed by storaged).
-    pub fn replace(&self, users: Users) {
-        let _ = self.update(|u| {
-            *u = users;
-            Ok::<(), ()>(())
-        });
     }
 
     /// Applies a changed `requirepass` to the default user (see the module docs).

@@ -71,7 +71,11 @@ fn sorted_array(v: &Outcome) -> Outcome {
 
 /// Runs `args` on both and asserts the (normalized) replies are equal.
 #[track_caller]
-fn same(ours: &mut redis::Connection, theirs: &mut redis::Connection, args: &[&str]) -> Outcome {
+fn same(
+    ours: &mut redis::Connection,
+    theirs: &mut redis::Connection,
+    args: &[&str],
+) -> Option<Value> {
     let got = run_command(ours, args).map(|v| normalize(&v));
     let want = run_command(theirs, args).map(|v| normalize(&v));
     assert!(
@@ -81,7 +85,7 @@ fn same(ours: &mut redis::Connection, theirs: &mut redis::Connection, args: &[&s
         render_outcome(&got),
         render_outcome(&want)
     );
-    got
+    got.ok()
 }
 
 const RULE_SETS: &[&[&str]] = &[
@@ -224,7 +228,7 @@ fn acl_cat_matches_redis() {
     let cluster = TestCluster::start();
     let mut ours = cluster.client();
     let mut theirs = reference.client();
-    let Ok(Value::Array(cats)) = same(&mut ours, &mut theirs, &["ACL", "CAT"]) else {
+    let Some(Value::Array(cats)) = same(&mut ours, &mut theirs, &["ACL", "CAT"]) else {
         panic!("ACL CAT is not an array");
     };
     assert_eq!(cats.len(), 21);
@@ -640,4 +644,132 @@ fn deleting_a_user_disconnects_its_clients() {
     );
     let list = run_command(&mut admin, &["CLIENT", "LIST"]);
     assert!(!render_outcome(&list).contains("user=temp"));
+}
+
+const KEY_DENIED: &str =
+    "NOPERM this user has no permissions to access one of the keys used as arguments";
+
+/// Retries `args` until it answers `want` (another proxy learns of a change within its
+/// sync interval).
+#[track_caller]
+fn eventually(conn: &mut redis::Connection, args: &[&str], want: Outcome) {
+    let mut last = None;
+    let found = wait_for_within(std::time::Duration::from_secs(5), || {
+        let got = run_command(conn, args);
+        let done = got == want;
+        last = Some(got);
+        done
+    });
+    assert!(
+        found,
+        "{}: wanted {}, last got {}",
+        args.join(" "),
+        render_outcome(&want),
+        last.as_ref().map_or_else(String::new, render_outcome)
+    );
+}
+
+fn wait_for_within(timeout: std::time::Duration, mut probe: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if probe() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn one_user_table_for_every_proxy() {
+    let cluster = TestCluster::start();
+    let other = cluster.spawn_extra_proxy();
+    let mut a = cluster.client();
+    let mut b_admin = other.client();
+    expect(
+        &mut a,
+        &[
+            "ACL", "SETUSER", "app", "on", ">pw", "~app:*", "+get", "+set",
+        ],
+        ok(),
+    );
+    // Proxy B enforces the user created through proxy A.
+    let mut b = other.client();
+    eventually(&mut b, &["AUTH", "app", "pw"], ok());
+    expect(&mut b, &["SET", "app:1", "x"], ok());
+    expect(&mut b, &["SET", "other", "x"], err(KEY_DENIED));
+    expect(
+        &mut b,
+        &["DEL", "app:1"],
+        err("NOPERM this user has no permissions to run the 'del' command"),
+    );
+    // Both proxies show the same table.
+    eventually(
+        &mut b_admin,
+        &["ACL", "LIST"],
+        run_command(&mut a, &["ACL", "LIST"]),
+    );
+    // A change through B applies through A, to connections already authenticated.
+    let mut a_app = cluster.client();
+    expect(&mut a_app, &["AUTH", "app", "pw"], ok());
+    expect(&mut b_admin, &["ACL", "SETUSER", "app", "+del"], ok());
+    eventually(&mut a_app, &["DEL", "app:1"], int(1));
+    // Deleting the user through A closes its clients on both proxies.
+    expect(&mut a, &["ACL", "DELUSER", "app"], int(1));
+    for conn in [&mut a_app, &mut b] {
+        assert!(
+            wait_for_within(std::time::Duration::from_secs(5), || run_command(
+                conn,
+                &["PING"]
+            )
+            .is_err()),
+            "a client of the deleted user stayed connected"
+        );
+    }
+    eventually(&mut b_admin, &["ACL", "USERS"], bulks(&[Some("default")]));
+}
+
+#[test]
+fn the_table_outlives_storaged_restarts_and_proxies_keep_it_meanwhile() {
+    let mut cluster = TestCluster::start();
+    let mut admin = cluster.client();
+    expect(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "keep",
+            "on",
+            ">pw",
+            "~*",
+            "+@all",
+            "-flushall",
+        ],
+        ok(),
+    );
+    let status = cluster.kill_storaged(Signal::SIGKILL);
+    assert!(!status.success());
+    // storaged is away: the proxy still knows and enforces the user.
+    let mut c = cluster.client();
+    expect(&mut c, &["AUTH", "keep", "pw"], ok());
+    expect(
+        &mut c,
+        &["FLUSHALL"],
+        err("NOPERM this user has no permissions to run the 'flushall' command"),
+    );
+    // Changes need storaged, which holds the table.
+    assert!(run_command(&mut admin, &["ACL", "SETUSER", "new"]).is_err());
+    cluster.start_storaged();
+    // The table was persisted: a proxy that never saw it gets it from storaged.
+    let other = cluster.spawn_extra_proxy();
+    let mut d = other.client();
+    eventually(&mut d, &["AUTH", "keep", "pw"], ok());
+    expect(
+        &mut d,
+        &["FLUSHALL"],
+        err("NOPERM this user has no permissions to run the 'flushall' command"),
+    );
+    assert!(cluster.data_dir().join("users.acl").exists());
 }

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod describe;
+pub mod file;
 pub mod log;
 mod redis_commands;
 pub mod row;

@@ -3,14 +3,18 @@
 //! kills its clients. `ACL LOAD`/`SAVE` answer as a Redis without an `aclfile` does.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rand::Rng;
-use tandem_commands::acl::{self, describe, User};
+use tandem_commands::acl::{self, describe};
 use tandem_commands::args::{parse_i64, Args};
+use tandem_shared::wire::{Outcome, Response};
+use tandem_shared::Command;
 use tandem_shared::Reply;
 
 use crate::acl::Acl;
 use crate::error::CommandError;
+use crate::instance::Shared;
 use crate::session::{Flow, LocalResult, Session};
 
 const HELP: &[&str] = &[
@@ -55,29 +59,87 @@ fn bulk(s: impl Into<Vec<u8>>) -> Reply {
     Reply::Bulk(s.into())
 }
 
-/// `ACL SETUSER name rule…` on `acl`: the user (created if new) with every rule applied, or
-/// Redis's error and no change.
-///
-/// # Errors
-/// Redis's text, `ERR`-prefixed.
-pub fn setuser(acl: &Acl, name: &[u8], rules: &[&[u8]]) -> Result<(), CommandError> {
-    if !acl::user::valid_username(name) {
-        return Err(CommandError::err(
-            "Usernames can't contain spaces or null characters",
-        ));
+/// How often a proxy asks storaged whether the user table changed (a change made through
+/// another proxy reaches this one within this time; one made here, at once).
+const SYNC_EVERY: Duration = Duration::from_millis(100);
+
+/// The version and ACL file text of a table reply (`[version, text]`, after `skip` leading
+/// items).
+fn table_of(items: &[Reply], skip: usize) -> Option<(u64, String)> {
+    match items.get(skip..)? {
+        [Reply::Integer(v), Reply::Bulk(text)] => Some((
+            u64::try_from(*v).ok()?,
+            String::from_utf8_lossy(text).into_owned(),
+        )),
+        _ => None,
     }
-    acl.update(|users| {
-        let base = users
-            .get(name)
-            .map_or_else(|| User::new(name), |u| (**u).clone());
-        let user = base.with_rules(rules).map_err(CommandError::err)?;
-        users.insert(name.to_vec(), Arc::new(user));
-        Ok(())
-    })
+}
+
+/// Installs a table storaged sent and closes the clients of users that are gone.
+fn install(shared: &Shared, version: u64, text: &str) {
+    match shared.acl.install(version, text) {
+        Ok(removed) if !removed.is_empty() => {
+            Acl::kill_clients_of(&shared.clients, &removed);
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "ACL table from storaged refused; keeping the last one")
+        }
+    }
+}
+
+/// Runs an ACL change on storaged, which holds the deployment's table, and installs the
+/// table it answers with; returns the reply's leading items (DELUSER's count).
+async fn change(
+    session: &mut Session,
+    command: Command,
+    skip: usize,
+) -> Result<Vec<Reply>, CommandError> {
+    let outcomes = session.call_storage(0, vec![command]).await?;
+    match outcomes.into_iter().next() {
+        Some(Outcome::Ok(Reply::Array(items))) => {
+            let (version, text) = table_of(&items, skip)
+                .ok_or_else(|| CommandError::err("storage sent an invalid ACL table"))?;
+            install(&session.shared, version, &text);
+            Ok(items)
+        }
+        Some(Outcome::Ok(Reply::Error(e))) => Err(CommandError::Other(e)),
+        Some(Outcome::Err(e)) => Err(CommandError::Other(e.to_string())),
+        _ => Err(CommandError::err("storage sent an invalid ACL reply")),
+    }
+}
+
+/// Keeps this proxy's copy of the user table in step with storaged's until the proxy
+/// drains: asks at start and every [`SYNC_EVERY`]; while storaged is away the last copy
+/// stays in force.
+pub async fn sync(shared: Arc<Shared>) {
+    loop {
+        if let Some(link) = shared.links.links().first().cloned() {
+            let ask = Command::AclUsers {
+                known: shared.acl.known(),
+            };
+            if let Ok(frame) = link.call(0, vec![ask]).await {
+                let outcomes = frame.access::<Response>().ok().and_then(|r| {
+                    rkyv::deserialize::<Vec<Outcome>, rkyv::rancor::Error>(&r.outcomes).ok()
+                });
+                if let Some(Outcome::Ok(Reply::Array(items))) =
+                    outcomes.and_then(|o| o.into_iter().next())
+                {
+                    if let Some((version, text)) = table_of(&items, 0) {
+                        install(&shared, version, &text);
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            _ = shared.drain.cancelled() => return,
+            _ = tokio::time::sleep(SYNC_EVERY) => {}
+        }
+    }
 }
 
 /// `ACL <subcommand>`.
-pub fn acl(mut args: Args, session: &mut Session) -> LocalResult {
+pub async fn acl(mut args: Args, session: &mut Session) -> LocalResult {
     let sub_bytes = args.next_bytes()?;
     let sub = String::from_utf8_lossy(&sub_bytes).to_ascii_lowercase();
     tandem_commands::lookup(b"acl")
@@ -104,10 +166,14 @@ pub fn acl(mut args: Args, session: &mut Session) -> LocalResult {
     let table = &shared.acl;
     match sub.as_str() {
         "setuser" => {
-            let name = args.next_bytes()?;
-            let rules = args.rest();
-            let rules: Vec<&[u8]> = rules.iter().map(|r| &r[..]).collect();
-            setuser(table, &name, &rules)?;
+            let name = args.next_vec()?;
+            if !acl::user::valid_username(&name) {
+                return Err(CommandError::err(
+                    "Usernames can't contain spaces or null characters",
+                ));
+            }
+            let rules = args.rest_vecs();
+            change(session, Command::AclSetUser { name, rules }, 0).await?;
             ok(Reply::ok())
         }
         "deluser" => {
@@ -115,16 +181,8 @@ pub fn acl(mut args: Args, session: &mut Session) -> LocalResult {
             if names.iter().any(|n| n == b"default") {
                 return Err(CommandError::err("The 'default' user cannot be removed"));
             }
-            let deleted = table.update(|users| {
-                let gone: Vec<Vec<u8>> = names
-                    .iter()
-                    .filter(|n| users.remove(&n[..]).is_some())
-                    .cloned()
-                    .collect();
-                Ok::<_, CommandError>(gone)
-            })?;
-            Acl::kill_clients_of(&shared.clients, &deleted);
-            ok(Reply::Integer(deleted.len() as i64))
+            let items = change(session, Command::AclDelUser { names }, 1).await?;
+            ok(items.into_iter().next().unwrap_or(Reply::Integer(0)))
         }
         "getuser" => {
             let name = args.next_bytes()?;
