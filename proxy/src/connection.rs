@@ -213,6 +213,8 @@ impl Connection {
                 return Ok(());
             }
             crate::stats::net_read(n);
+            // Invalidations that arrived before these commands go before their replies.
+            local::tracking::write_pushes(&mut self.session);
             self.session.clock.forget();
             let limits = tandem_resp::decode::Limits {
                 max_bulk_len: self
@@ -541,11 +543,16 @@ impl Connection {
             .set_blocked(self.session.state.id, None);
         match waited {
             crate::blocked::Waited::Answered(result) => self.encode_result(result, 1, None),
-            crate::blocked::Waited::Unblocked => tandem_resp::encode::encode_error(
-                &tandem_shared::StorageError::Unblocked.to_string(),
-                &mut self.session.out,
-            ),
-            crate::blocked::Waited::Gone | crate::blocked::Waited::Drained => return Ok(false),
+            crate::blocked::Waited::Unblocked => {
+                let text = tandem_shared::StorageError::Unblocked.to_string();
+                crate::stats::error_reply(&text);
+                self.stats.finish(1, None, &self.session.state, |_| true);
+                tandem_resp::encode::encode_error(&text, &mut self.session.out);
+            }
+            crate::blocked::Waited::Gone | crate::blocked::Waited::Drained => {
+                self.stats.pop();
+                return Ok(false);
+            }
         }
         Ok(true)
     }

@@ -199,6 +199,8 @@ fn command_and_error_statistics_count_as_redis_counts() {
         &["PING"],
         &["PING"],
         &["INCRBYFLOAT", "s", "abc"],
+        &["BLPOP", "nolist", "0.01"],
+        &["BLPOP", "s", "0.01"],
     ];
     let mut texts = Vec::new();
     for conn in [
