@@ -1347,3 +1347,59 @@ fn blocked_group_readers_survive_storaged_restarts() {
         );
     }
 }
+
+/// A blocked reader served later announces the consumer its read created, as Redis does.
+#[test]
+fn a_served_blocked_reader_announces_its_new_consumer() {
+    const DONE: &str = "stream-groups-served-done";
+    let d = Differ::start();
+    let mut seen = Vec::new();
+    for addr in [d.tandem().addr(), d.reference().addr()] {
+        let mut c = RawClient::connect(&addr);
+        c.command(&["FLUSHALL"]);
+        c.command(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        assert_eq!(
+            c.command(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]),
+            "+OK\r\n"
+        );
+        let mut sub = RawClient::connect(&addr);
+        sub.command(&["PSUBSCRIBE", "__keyevent@*__:*"]);
+        sub.command(&["SUBSCRIBE", DONE]);
+        let reader = spawn_command(
+            addr.clone(),
+            Protocol::Resp2,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "z",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+        );
+        wait_for("a blocked client", WAIT, || {
+            (info_field(&addr, "clients", "blocked_clients") == 1).then_some(())
+        });
+        c.command(&["XADD", "s", "1-1", "f", "v"]);
+        assert_eq!(
+            reader.recv_timeout(WAIT).expect("served"),
+            served(Protocol::Resp2, "s", &[("1-1", "f", "v")])
+        );
+        c.command(&["PUBLISH", DONE, "x"]);
+        c.command(&["CONFIG", "SET", "notify-keyspace-events", ""]);
+        let mut got = Vec::new();
+        loop {
+            let message = sub.reply();
+            if message.contains(DONE) {
+                break;
+            }
+            got.push(message);
+        }
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1], "tandem, then redis-server");
+    assert!(seen[0].iter().any(|m| m.contains("xgroup-createconsumer")));
+}

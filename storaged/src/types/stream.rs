@@ -1119,7 +1119,7 @@ pub fn xgroup_help() -> Reply {
 mod consume;
 mod pel;
 
-pub use consume::{read_group_blocked, xack, xpending, xreadgroup, GroupRead};
+pub use consume::{consumer_exists, read_group_blocked, xack, xpending, xreadgroup, GroupRead};
 
 mod claim;
 mod info;

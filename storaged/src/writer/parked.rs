@@ -649,11 +649,35 @@ impl Blocked {
                 };
                 let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
                 let op = parked.op_for(pop_op(op), &keys, &key);
+                // A group reader served here may create its consumer, which Redis
+                // announces (`xgroup-createconsumer`).
+                let new_consumer = match op {
+                    PopOp::StreamReadGroup {
+                        group: g, consumer, ..
+                    } => {
+                        types::stream::consumer_exists(&*group, at, &key, g, consumer)
+                            == Ok(false)
+                    }
+                    _ => false,
+                };
                 let outcome = match serve_from(group, at, op, &key) {
                     Serving::Answered(outcome) => outcome,
                     Serving::OtherType => continue,
                     Serving::Empty => break,
                 };
+                if new_consumer && matches!(outcome, Outcome::Ok(Reply::PairMap(_))) {
+                    let result = Ok(Reply::NilArray);
+                    group.with_notes(|notes, g| {
+                        notes.end_command(&result, g, |e, _| {
+                            e.push(
+                                crate::events::Flags::STREAM,
+                                "xgroup-createconsumer",
+                                db,
+                                &key,
+                            );
+                        });
+                    });
+                }
                 let id = req.id;
                 let answer = dedup::remember(group, &req, vec![outcome], state);
                 if let Some((_, parked)) = self.table.remove(n) {

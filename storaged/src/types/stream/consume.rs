@@ -346,6 +346,28 @@ pub fn read_group_blocked<W: StoreWrite + ?Sized>(
     })
 }
 
+/// Whether `key` is a stream whose group `group` has the consumer `consumer` (false for a
+/// missing key, group or consumer, or a key of another type).
+///
+/// # Errors
+/// Storage failures.
+pub fn consumer_exists<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    key: &[u8],
+    group: &[u8],
+    consumer: &[u8],
+) -> Result<bool, StorageError> {
+    // A plain lookup: the writer's check, not a client's read (no keyspace hit counted).
+    match crate::types::lookup(s, at, key)? {
+        Some(rec) if rec.kind == crate::engine::metadata::KeyType::Stream => {
+            let st = Stream::from_record(at.db, key, rec)?;
+            Ok(st.consumer(s, group, consumer)?.is_some())
+        }
+        _ => Ok(false),
+    }
+}
+
 /// `XACK`: how many of the ids were pending in the group (each counted once); 0 for a
 /// missing key or group, whatever the ids; `ids` `None` (one was malformed) is Redis's
 /// invalid-id error, and nothing is acknowledged.
