@@ -197,11 +197,7 @@ fn stats_reply(f: &Figures) -> Reply {
         field("keys.count", int(keys)),
         field(
             "keys.bytes-per-key",
-            int(if keys == 0 {
-                0
-            } else {
-                (total - startup) / keys
-            }),
+            int((total - startup).checked_div(keys).unwrap_or(0)),
         ),
         field("dataset.bytes", int(dataset)),
         field(

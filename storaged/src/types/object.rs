@@ -426,7 +426,7 @@ mod tests {
             .expect("sadd");
         assert_eq!(encoding(&db, "ints"), "intset");
         assert_eq!(encoding(&db, "words"), "hashtable");
-        let long = vec![b'v'; 65];
+        let long = [b'v'; 65];
         db.write(|w, at| hash::hset(w, at, b"h", [(&b"f"[..], &b"v"[..])].into_iter()))
             .expect("hset");
         db.write(|w, at| hash::hset(w, at, b"hl", [(&b"f"[..], &long[..])].into_iter()))
