@@ -81,11 +81,14 @@ pub fn entry(id: CommandId) -> &'static Entry {
 /// A command by name, ASCII case ignored, as Redis's `lookupCommandBySds` finds it for ACL
 /// rules: `name`, or `container|sub` only for a container's subcommand.
 pub fn find(name: &[u8]) -> Option<CommandId> {
-    if name.len() > 64 {
-        return None;
+    // Runs for every command of a restricted user: lower-cases on the stack.
+    let mut buf = [0u8; 64];
+    let lower = buf.get_mut(..name.len())?;
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
     }
-    let lower = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
-    table().by_name.get(lower.as_str()).copied()
+    let lower = std::str::from_utf8(lower).ok()?;
+    table().by_name.get(lower).copied()
 }
 
 /// The id a client's command runs under: the subcommand's when the command is a container
@@ -100,11 +103,15 @@ pub fn id_of(name: &[u8], first_arg: Option<&[u8]>) -> Option<CommandId> {
     let Some(sub) = first_arg else {
         return Some(id);
     };
-    let mut full = Vec::with_capacity(name.len() + 1 + sub.len());
-    full.extend_from_slice(name);
-    full.push(b'|');
-    full.extend_from_slice(sub);
-    Some(find(&full).unwrap_or(id))
+    let mut buf = [0u8; 64];
+    let len = name.len() + 1 + sub.len();
+    let Some(full) = buf.get_mut(..len) else {
+        return Some(id);
+    };
+    full[..name.len()].copy_from_slice(name);
+    full[name.len()] = b'|';
+    full[name.len() + 1..].copy_from_slice(sub);
+    Some(find(full).unwrap_or(id))
 }
 
 #[cfg(test)]
