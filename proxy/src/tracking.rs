@@ -170,6 +170,8 @@ struct Client {
     mode: Mode,
     resp3: bool,
     broken: bool,
+    /// Read something since its last flush: a lost link must tell it to flush.
+    cached: bool,
 }
 
 #[derive(Default)]
@@ -199,6 +201,7 @@ impl LinkTable {
                 return None;
             }
             return Some(TrackingFrame {
+                proxy: 0,
                 replace: true,
                 active,
                 keys: self.keys.keys().cloned().collect(),
@@ -225,6 +228,7 @@ impl LinkTable {
             })
             .collect();
         Some(TrackingFrame {
+            proxy: 0,
             replace: false,
             active,
             keys: std::mem::take(&mut self.unsent),
@@ -328,6 +332,9 @@ impl Tracking {
             return;
         }
         let mut inner = self.lock();
+        if let Some(c) = inner.clients.get_mut(&id) {
+            c.cached = true;
+        }
         let Some(table) = inner.links.get_mut(link) else {
             return;
         };
@@ -346,6 +353,13 @@ impl Tracking {
         }
         if added {
             self.mark(link);
+        }
+    }
+
+    /// Notes that BCAST client `id` read something (it may cache it from now on).
+    pub fn read_by(&self, id: u64) {
+        if let Some(c) = self.lock().clients.get_mut(&id) {
+            c.cached = true;
         }
     }
 
@@ -390,13 +404,19 @@ impl Tracking {
         // Redis drops the message too.
     }
 
-    fn flush_link(inner: &mut Inner, link: usize) {
-        let ids: Vec<(u64, bool)> = inner
+    /// Tells the tracking clients to flush: all of them, or (`only_cached`) those that read
+    /// something since their last flush.
+    fn flush_clients(inner: &mut Inner, only_cached: bool) {
+        let mut ids: Vec<(u64, bool)> = inner
             .clients
-            .iter()
-            .filter(|(_, c)| c.link == link && c.mode.on)
-            .map(|(id, c)| (*id, c.resp3))
+            .iter_mut()
+            .filter(|(_, c)| c.mode.on && (c.cached || !only_cached))
+            .map(|(id, c)| {
+                c.cached = false;
+                (*id, c.resp3)
+            })
             .collect();
+        ids.sort_unstable();
         for (id, resp3) in ids {
             Self::route(inner, id, |redirected| Push::Flush {
                 redirected,
@@ -419,7 +439,7 @@ impl TrackSink for Tracking {
 
     fn invalidate(
         &self,
-        link: usize,
+        _link: usize,
         frame: &ArchivedInvalidate,
         client_of: &dyn Fn(u64) -> Option<u64>,
     ) {
@@ -435,16 +455,20 @@ impl TrackSink for Tracking {
                         id => client_of(id),
                     };
                     let key = key.as_slice();
-                    let Some(table) = inner.links.get_mut(link) else {
-                        return;
-                    };
-                    let readers = table.keys.remove(key).unwrap_or_default();
+                    // storaged forgot the key for every link of this proxy.
+                    let mut readers: HashSet<u64> = HashSet::new();
                     let mut followers: Vec<(u64, Vec<u8>)> = Vec::new();
-                    for (p, ids) in &table.prefixes {
-                        if key.starts_with(p) {
-                            followers.extend(ids.iter().map(|id| (*id, p.clone())));
+                    for table in inner.links.iter_mut() {
+                        if let Some(ids) = table.keys.remove(key) {
+                            readers.extend(ids);
+                        }
+                        for (p, ids) in &table.prefixes {
+                            if key.starts_with(p) {
+                                followers.extend(ids.iter().map(|id| (*id, p.clone())));
+                            }
                         }
                     }
+                    followers.sort_unstable();
                     let mut readers: Vec<u64> = readers.into_iter().collect();
                     readers.sort_unstable();
                     for id in readers {
@@ -476,11 +500,10 @@ impl TrackSink for Tracking {
                     }
                 }
                 ArchivedInvalidation::Flush => {
-                    if let Some(table) = inner.links.get_mut(link) {
+                    for table in inner.links.iter_mut() {
                         table.keys.clear();
-                        table.unsent.clear();
                     }
-                    Self::flush_link(inner, link);
+                    Self::flush_clients(inner, false);
                 }
             }
         }
@@ -490,8 +513,9 @@ impl TrackSink for Tracking {
     }
 
     fn lost(&self, link: usize) {
+        // Invalidations for any client may have travelled on this link.
         let mut inner = self.lock();
-        Self::flush_link(&mut inner, link);
+        Self::flush_clients(&mut inner, true);
         drop(inner);
         // Everything is registered again (whole) on the next link.
         self.mark(link);
@@ -523,6 +547,7 @@ impl Tracking {
                 mode: Mode::default(),
                 resp3,
                 broken: false,
+                cached: false,
             },
         );
         ClientTracking {

@@ -50,6 +50,8 @@ fn link_of(out: &Arc<Outbox>) -> usize {
 }
 
 struct LinkEntry {
+    /// The proxy the link belongs to (its instance id).
+    proxy: u64,
     out: Arc<Outbox>,
     max_frame: u32,
     kill: CancellationToken,
@@ -118,6 +120,7 @@ impl Table {
             }
         }
         let entry = t.links.entry(link).or_insert_with(|| LinkEntry {
+            proxy: frame.proxy.to_native(),
             out: out.clone(),
             max_frame,
             kill: kill.clone(),
@@ -168,41 +171,76 @@ impl Table {
         let t = &mut *t;
         let mut per_link: HashMap<usize, Vec<Invalidation>> = HashMap::new();
         for event in events {
-            match event {
-                Event::Key(key, origin) => {
-                    let mut to: Vec<usize> = match t.keys.remove(&key) {
-                        Some(links) => {
-                            for l in &links {
-                                if let Some(e) = t.links.get_mut(l) {
-                                    e.keys = e.keys.saturating_sub(1);
-                                }
-                            }
-                            links
-                        }
-                        None => Vec::new(),
-                    };
-                    for (l, e) in &t.links {
-                        if !to.contains(l) && e.prefixes.keys().any(|p| key.starts_with(p)) {
-                            to.push(*l);
+            // Each proxy concerned hears of the event once, on the writing request's link
+            // if that is one of its own (so it comes before the write's reply), else on the
+            // first of its links concerned.
+            let mut to: Vec<(u64, usize)> = Vec::new();
+            let add = |to: &mut Vec<(u64, usize)>, proxy: u64, link: usize| {
+                if !to.iter().any(|(p, _)| *p == proxy) {
+                    to.push((proxy, link));
+                }
+            };
+            let origin = match &event {
+                Event::Key(_, origin) => *origin,
+                Event::Flush => Origin::default(),
+            };
+            let via_origin = |proxy: u64, link: usize, links: &HashMap<usize, LinkEntry>| {
+                match links.get(&origin.link) {
+                    Some(o) if o.proxy == proxy => origin.link,
+                    _ => link,
+                }
+            };
+            let item = match event {
+                Event::Key(key, _) => {
+                    let mut readers = t.keys.remove(&key).unwrap_or_default();
+                    readers.sort_unstable();
+                    for l in &readers {
+                        if let Some(e) = t.links.get_mut(l) {
+                            e.keys = e.keys.saturating_sub(1);
+                            add(&mut to, e.proxy, *l);
                         }
                     }
-                    for l in to {
-                        let origin = if origin.link == l { origin.id } else { 0 };
-                        per_link.entry(l).or_default().push(Invalidation::Key {
-                            key: key.clone(),
-                            origin,
-                        });
+                    let mut followers: Vec<(u64, usize)> = t
+                        .links
+                        .iter()
+                        .filter(|(_, e)| e.prefixes.keys().any(|p| key.starts_with(p)))
+                        .map(|(l, e)| (e.proxy, *l))
+                        .collect();
+                    followers.sort_unstable();
+                    for (proxy, l) in followers {
+                        add(&mut to, proxy, l);
                     }
+                    Some(key)
                 }
                 Event::Flush => {
                     t.keys.clear();
-                    for (l, e) in t.links.iter_mut() {
-                        e.keys = 0;
-                        if e.active {
-                            per_link.entry(*l).or_default().push(Invalidation::Flush);
-                        }
+                    let mut active: Vec<(u64, usize)> = t
+                        .links
+                        .iter_mut()
+                        .map(|(l, e)| {
+                            e.keys = 0;
+                            (e.proxy, *l, e.active)
+                        })
+                        .filter(|(_, _, active)| *active)
+                        .map(|(p, l, _)| (p, l))
+                        .collect();
+                    active.sort_unstable();
+                    for (proxy, l) in active {
+                        add(&mut to, proxy, l);
                     }
+                    None
                 }
+            };
+            for (proxy, link) in to {
+                let link = via_origin(proxy, link, &t.links);
+                let event = match &item {
+                    Some(key) => Invalidation::Key {
+                        key: key.clone(),
+                        origin: if link == origin.link { origin.id } else { 0 },
+                    },
+                    None => Invalidation::Flush,
+                };
+                per_link.entry(link).or_default().push(event);
             }
         }
         t.refresh(&self.active);
@@ -345,14 +383,15 @@ mod tests {
         let table = Table::default();
         let (a, b) = (Outbox::new(), Outbox::new());
         assert!(!table.is_active());
-        let reg = |keys: &[&str]| Tracking {
+        let reg = |proxy: u64, keys: &[&str]| Tracking {
+            proxy,
             replace: false,
             active: true,
             keys: keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
             prefixes: Vec::new(),
         };
-        update(&table, &a, &reg(&["k", "x"]));
-        update(&table, &b, &reg(&["k"]));
+        update(&table, &a, &reg(1, &["k", "x"]));
+        update(&table, &b, &reg(2, &["k"]));
         assert!(table.is_active());
         let mut p = Pending::default();
         assert!(p.begin(&table));
@@ -385,6 +424,43 @@ mod tests {
     }
 
     #[test]
+    fn a_proxy_hears_once_on_the_writing_link_when_it_wrote() {
+        let table = Table::default();
+        let (a0, a1, b0) = (Outbox::new(), Outbox::new(), Outbox::new());
+        let reg = |proxy: u64, keys: &[&str]| Tracking {
+            proxy,
+            replace: false,
+            active: true,
+            keys: keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
+            prefixes: Vec::new(),
+        };
+        update(&table, &a0, &reg(1, &["k"]));
+        update(&table, &a1, &reg(1, &["k"]));
+        update(&table, &b0, &reg(2, &["k"]));
+        let mut p = Pending::default();
+        p.begin(&table);
+        p.set_origin(Origin {
+            link: link_of(&a1),
+            id: 9,
+        });
+        p.note(touched(&["k"], false));
+        table.deliver(&mut p);
+        assert!(received(&a0).is_empty(), "proxy 1 hears once");
+        assert_eq!(received(&a1), vec![key("k", 9)]);
+        assert_eq!(received(&b0), vec![key("k", 0)]);
+        // A flush: once per proxy.
+        p.begin(&table);
+        p.note(touched(&[], true));
+        table.deliver(&mut p);
+        assert_eq!(
+            received(&a0).len() + received(&a1).len(),
+            1,
+            "one flush for proxy 1"
+        );
+        assert_eq!(received(&b0), vec![Invalidation::Flush]);
+    }
+
+    #[test]
     fn prefixes_stay_and_replace_forgets_the_old_registrations() {
         let table = Table::default();
         let a = Outbox::new();
@@ -392,6 +468,7 @@ mod tests {
             &table,
             &a,
             &Tracking {
+                proxy: 1,
                 replace: false,
                 active: true,
                 keys: vec![b"old".to_vec()],
@@ -412,6 +489,7 @@ mod tests {
             &table,
             &a,
             &Tracking {
+                proxy: 1,
                 replace: true,
                 active: true,
                 keys: Vec::new(),
@@ -427,6 +505,7 @@ mod tests {
             &table,
             &a,
             &Tracking {
+                proxy: 1,
                 replace: true,
                 active: false,
                 keys: Vec::new(),

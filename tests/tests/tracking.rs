@@ -334,17 +334,20 @@ fn a_storaged_restart_tells_tracking_clients_to_flush() {
             "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$-1\r\n"
         );
         cluster.start_storaged();
-        // Tracking works again: the key read before is registered again on the new link.
         let mut w = cluster.client();
         wait_for("storaged back", Duration::from_secs(10), || {
-            run_command(&mut w, &["SET", "k", "after"]).ok()
+            run_command(&mut w, &["SET", "probe", "back"]).ok()
         });
+        // Tracking works again once the clients read again (each through its own link).
+        let value = if signal == Signal::SIGKILL { "_\r\n" } else { "$5\r\nafter\r\n" };
+        assert_eq!(a.command(&["GET", "k"]), value);
+        let value = if signal == Signal::SIGKILL { "$-1\r\n" } else { value };
+        assert_eq!(r2.command(&["GET", "k"]), value);
+        expect(&mut w, &["SET", "k", "after"], ok());
         assert_eq!(a.reply(), invalidate("k"));
         assert_eq!(
             target.reply(),
             "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$1\r\nk\r\n"
         );
-        assert_eq!(a.command(&["GET", "k"]), "$5\r\nafter\r\n");
-        assert_eq!(r2.command(&["GET", "k"]), "$5\r\nafter\r\n");
     }
 }

@@ -58,6 +58,8 @@ pub(super) struct PubSubRole<S> {
     pub tracking: Arc<dyn TrackSink>,
     /// This link's place in the pool.
     pub index: usize,
+    /// This proxy's instance id, named in its tracking registrations.
+    pub proxy: u64,
 }
 
 pub(super) async fn run<S: PushSink>(
@@ -424,7 +426,8 @@ async fn write_requests<S: PushSink>(
         }
     }
     out.clear();
-    if let Some(all) = pubsub.tracking.registrations(pubsub.index, true) {
+    if let Some(mut all) = pubsub.tracking.registrations(pubsub.index, true) {
+        all.proxy = pubsub.proxy;
         // What storaged knew of this link's tracking died with the previous link; sent
         // before the calls resent below, whose keys it holds.
         if let Err(e) = wire::encode(&all, max_frame, &mut out) {
@@ -503,7 +506,8 @@ fn encode_batch<S: PushSink>(
         }
     }
     // Keys read by tracking clients go ahead of their reads (see `crate::tracking`).
-    if let Some(update) = pubsub.tracking.registrations(pubsub.index, false) {
+    if let Some(mut update) = pubsub.tracking.registrations(pubsub.index, false) {
+        update.proxy = pubsub.proxy;
         if let Err(e) = wire::encode(&update, max_frame, out) {
             tracing::error!(error = %e, "tracking registrations do not fit in a frame");
         }

@@ -316,6 +316,7 @@ impl LinkPool {
                         registers: index == 0,
                         tracking: tracking.clone(),
                         index,
+                        proxy: config.instance_id,
                     },
                     shutdown.clone(),
                 ));

@@ -29,8 +29,9 @@ pub trait TrackSink: Send + Sync + 'static {
     /// when `all` (a new link). `None` when there is nothing to send.
     fn registrations(&self, link: usize, all: bool) -> Option<Tracking>;
 
-    /// Fans out an `Invalidate` frame that arrived on link `link`; `client_of` names the
-    /// client of a request id in flight on that link.
+    /// Fans out an `Invalidate` frame that arrived on link `link` (it concerns the keys every
+    /// link of this proxy registered); `client_of` names the client of a request id in
+    /// flight on that link.
     fn invalidate(
         &self,
         link: usize,
@@ -38,6 +39,7 @@ pub trait TrackSink: Send + Sync + 'static {
         client_of: &dyn Fn(u64) -> Option<u64>,
     );
 
-    /// Link `link` ended: what storaged knew of it is gone, and so may be invalidations.
+    /// Link `link` ended: what storaged knew of it is gone, and so may be invalidations for
+    /// clients on any link.
     fn lost(&self, link: usize);
 }

@@ -306,9 +306,10 @@ pub fn note_command(
         std::mem::take(&mut t.caching)
     };
     let mode = &t.mode;
-    if !mode.on || mode.bcast || (mode.optin && !caching) || (mode.optout && caching) {
+    if !mode.on || (mode.optin && !caching) || (mode.optout && caching) {
         return;
     }
+    let bcast = mode.bcast;
     let spec = match args.first() {
         Some(sub) if spec.is_container() => match spec.subcommand(sub) {
             Some(s) => s,
@@ -316,10 +317,16 @@ pub fn note_command(
         },
         _ => spec,
     };
+    if !spec.flags.contains(Flags::READONLY) {
+        return;
+    }
+    if bcast {
+        // Nothing to register, but a lost link must now tell it to flush.
+        session.shared.tracking.read_by(session.state.id);
+        return;
+    }
     // Read-only scripts are not tracked themselves (Redis tracks the commands they run).
-    if !spec.flags.contains(Flags::READONLY)
-        || matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro")
-    {
+    if matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
         return;
     }
     let mut argv = Vec::with_capacity(args.len() + 1);

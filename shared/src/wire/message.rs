@@ -197,6 +197,10 @@ pub struct TrackedPrefix {
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[rkyv(derive(Debug))]
 pub struct Tracking {
+    /// The proxy's instance id (as in its `Hello`): storaged sends a proxy's invalidations
+    /// on the link of the write that caused them when that link is the same proxy's, so
+    /// they reach the proxy before the write's reply.
+    pub proxy: u64,
     /// True: replaces everything the link registered before (first after every reconnect).
     pub replace: bool,
     /// Whether any client of the link tracks: such a link gets the flush of FLUSHALL and
@@ -213,17 +217,19 @@ pub struct Tracking {
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
 pub enum Invalidation {
-    /// A tracked key (or one under a tracked prefix) was modified. `origin` is the link id
-    /// of the request that modified it when that request came on this same link (for
-    /// NOLOOP), 0 otherwise.
+    /// A tracked key (or one under a tracked prefix) was modified; every registration of it
+    /// by the proxy's links is forgotten. `origin` is the link id of the request that
+    /// modified it when that request came on the link this frame arrives on (for NOLOOP),
+    /// 0 otherwise.
     Key { key: Vec<u8>, origin: u64 },
-    /// A database was flushed: every tracking client flushes its whole cache, and every key
-    /// registration of the link is forgotten.
+    /// A database was flushed: every tracking client of the proxy flushes its whole cache,
+    /// and every key registration of the proxy is forgotten.
     Flush,
 }
 
-/// storaged → proxy, unasked: invalidations for the link's tracking registrations, in
-/// commit order, written before the replies of the writes that caused them.
+/// storaged → proxy, unasked: invalidations for the tracking registrations of the proxy
+/// (any of its links), in commit order, written before the replies of the writes that
+/// caused them; on the writing request's link when the proxy made the write.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[rkyv(derive(Debug))]
 pub struct Invalidate {
