@@ -52,6 +52,12 @@ fn run() -> anyhow::Result<()> {
             println!("{done}");
             return Ok(());
         }
+        Some(Subcommands::ExportRdb { file }) => {
+            let done =
+                tandem_storaged::rdb::export::export(file, &config).map_err(anyhow::Error::msg)?;
+            println!("{done}");
+            return Ok(());
+        }
         None => {}
     }
     let log =

@@ -11,12 +11,16 @@
 //! otherwise), so `OBJECT ENCODING` on redis-server after a `RESTORE` matches.
 //!
 //! Pure code over bytes (`object.rs` one value, `file.rs` a whole RDB file), no storage and
-//! no commands: `types/serialize.rs` maps values onto tandem's keys, and `import.rs` alone
-//! drives an engine, for `tandem-storaged import-rdb`. Written by hand rather than with a crate because it *is* the
+//! no commands: `types/serialize.rs` maps values onto tandem's keys, and `import.rs` and
+//! `export.rs` alone drive an engine (their own), for `tandem-storaged import-rdb` and
+//! `export-rdb`.
+//!
+//! Written by hand rather than with a crate because it *is* the
 //! compatibility contract: every byte must match what redis-server reads and writes, and
 //! it must never trust a length a payload claims (no allocation before the bytes are
 //! there, every blob checked as Redis's `*ValidateIntegrity` do).
 
+pub mod export;
 pub mod file;
 pub mod import;
 pub mod input;
