@@ -360,6 +360,10 @@ pub fn client(mut args: Args, session: &mut Session) -> LocalResult {
                 "KILL <ip:port> | <option> <value> [...]",
                 "SETINFO <LIB-NAME|LIB-VER> <value>",
                 "REPLY (ON|OFF|SKIP)",
+                "CACHING (YES|NO)",
+                "GETREDIR",
+                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]",
+                "TRACKINGINFO",
             ]
             .iter()
             .map(|s| Reply::Simple((*s).to_owned()))
