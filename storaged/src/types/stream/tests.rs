@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tandem_shared::command::XPendingRange;
 use tandem_engine::{KvEngine, MemoryEngine};
+use tandem_shared::command::XPendingRange;
 
 use super::*;
 use crate::types::testing::{test_db_wrapper, TestDb, MODEL_CASES};
