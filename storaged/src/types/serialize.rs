@@ -245,3 +245,96 @@ fn restore_inner<W: StoreWrite + ?Sized>(
     write_value(w, at, key, &value, expire_at as u64)?;
     Ok((Reply::ok(), Restored::Created))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::testing::TestDb;
+
+    fn opts(ttl: i64) -> RestoreOptions {
+        RestoreOptions {
+            ttl: Some(ttl),
+            replace: false,
+            absttl: false,
+        }
+    }
+
+    fn dumped(db: &TestDb, key: &[u8]) -> Option<Vec<u8>> {
+        match db.read(|s, at| dump(s, at, key)) {
+            Ok(Reply::Bulk(b)) => Some(b),
+            Ok(Reply::Nil) => None,
+            other => panic!("DUMP: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_type_round_trips_through_its_payload() {
+        let mut db = TestDb::open();
+        let values = [
+            Value::String(b"12345".to_vec()),
+            Value::String(vec![7u8; 100_000]),
+            Value::List(vec![b"a".to_vec(), b"".to_vec(), b"-3".to_vec()]),
+            Value::Set(vec![b"1".to_vec(), b"x".to_vec()]),
+            Value::Hash(vec![(b"f".to_vec(), b"v".to_vec())]),
+            Value::ZSet(vec![(b"m".to_vec(), -1.5), (b"n".to_vec(), f64::INFINITY)]),
+        ];
+        for (i, v) in values.iter().enumerate() {
+            let key = format!("k{i}").into_bytes();
+            let payload = rdb::dump(v);
+            let (r, done) = db.write(|w, at| restore(w, at, &key, &payload, opts(0)));
+            assert_eq!(r, Ok(Reply::ok()));
+            assert_eq!(done, Restored::Created);
+            let back = dumped(&db, &key).expect("restored key");
+            assert_eq!(norm(rdb::restore(&back).expect("loads")), norm(v.clone()));
+        }
+        assert_eq!(dumped(&db, b"missing"), None);
+    }
+
+    /// Sets come back in byte order.
+    fn norm(v: Value) -> Value {
+        match v {
+            Value::Set(mut m) => {
+                m.sort();
+                Value::Set(m)
+            }
+            other => other,
+        }
+    }
+
+    #[test]
+    fn busy_key_ttl_and_replace_as_redis() {
+        let mut db = TestDb::open();
+        let payload = rdb::dump(&Value::String(b"v".to_vec()));
+        let (r, _) = db.write(|w, at| restore(w, at, b"k", &payload, opts(0)));
+        assert_eq!(r, Ok(Reply::ok()));
+        let (r, done) = db.write(|w, at| restore(w, at, b"k", &payload, opts(0)));
+        assert_eq!(r, Ok(Reply::Error(BUSY_KEY.to_owned())));
+        assert_eq!(done, Restored::Nothing);
+        // The busy key is checked before the TTL, as in Redis.
+        let bad_ttl = RestoreOptions {
+            ttl: None,
+            ..opts(0)
+        };
+        let (r, _) = db.write(|w, at| restore(w, at, b"k", &payload, bad_ttl));
+        assert_eq!(r, Ok(Reply::Error(BUSY_KEY.to_owned())));
+        let (r, _) = db.write(|w, at| restore(w, at, b"new", &payload, bad_ttl));
+        assert_eq!(r, Err(StorageError::NotInteger));
+        let (r, _) = db.write(|w, at| restore(w, at, b"new", &payload, opts(-1)));
+        assert_eq!(r, Ok(Reply::Error(NEGATIVE_TTL.to_owned())));
+        // REPLACE with an absolute TTL in the past deletes the old key and creates nothing.
+        let past = RestoreOptions {
+            ttl: Some(1),
+            replace: true,
+            absttl: true,
+        };
+        let (r, done) = db.write(|w, at| restore(w, at, b"k", &payload, past));
+        assert_eq!(r, Ok(Reply::ok()));
+        assert_eq!(done, Restored::Deleted);
+        assert_eq!(dumped(&db, b"k"), None);
+        // A relative TTL is kept.
+        let (r, _) = db.write(|w, at| restore(w, at, b"t", &payload, opts(100_000)));
+        assert_eq!(r, Ok(Reply::ok()));
+        let ttl = db.read(|s, at| keyspace::ttl(s, at, b"t", tandem_shared::TimeUnit::Seconds));
+        assert_eq!(ttl, Ok(Reply::Integer(100)));
+    }
+}
