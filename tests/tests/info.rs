@@ -367,3 +367,32 @@ fn config_rewrite_writes_the_proxy_toml_file() {
         bulks(&[Some("maxclients"), Some("250")]),
     );
 }
+
+/// With storaged away INFO still answers with the proxy's own sections, after one request
+/// deadline (not one per storaged part), and SLOWLOG says storage is unavailable.
+#[test]
+fn info_answers_without_storaged() {
+    let mut cluster = TestCluster::start_with(ClusterOptions {
+        proxy_args: vec!["--request-timeout-ms".into(), "600".into()],
+        ..ClusterOptions::default()
+    });
+    let mut c = cluster.client();
+    cluster.kill_storaged(Signal::SIGKILL);
+    let started = std::time::Instant::now();
+    let text = info_args(&mut c, &[]);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_millis(1100), "{waited:?}");
+    let h = headers(&text);
+    for section in ["Server", "Clients", "CPU", "Link"] {
+        assert!(h.iter().any(|s| s == section), "{text}");
+    }
+    assert!(!h.iter().any(|s| s == "Storage"), "{text}");
+    match run_command(&mut c, &["SLOWLOG", "LEN"]) {
+        Err(text) => assert!(text.starts_with("TRYAGAIN"), "{text}"),
+        other => panic!("SLOWLOG LEN without storaged: {}", render_outcome(&other)),
+    }
+    cluster.start_storaged();
+    wait_for("storaged back", Duration::from_secs(10), || {
+        matches!(run_command(&mut c, &["SLOWLOG", "LEN"]), Ok(Value::Int(_))).then_some(())
+    });
+}

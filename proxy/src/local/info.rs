@@ -173,6 +173,8 @@ pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
     let (wanted, others) = chosen(&asked);
     let want = |s: &str| wanted.contains(&s);
     let mut storage = BTreeMap::new();
+    // Once storaged has failed to answer, INFO does not wait a second deadline for it.
+    let mut reachable = true;
     if [
         "keyspace",
         "stats",
@@ -185,13 +187,15 @@ pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
     .any(want)
         || others
     {
-        if let Some(Reply::Bulk(b)) = ask(session, Command::Info).await {
-            storage = sections_of(&String::from_utf8_lossy(&b));
+        match ask(session, Command::Info).await {
+            Some(Reply::Bulk(b)) => storage = sections_of(&String::from_utf8_lossy(&b)),
+            _ => reachable = false,
         }
     }
-    if ["commandstats", "errorstats", "latencystats", "stats"]
-        .into_iter()
-        .any(want)
+    if reachable
+        && ["commandstats", "errorstats", "latencystats", "stats"]
+            .into_iter()
+            .any(want)
     {
         if let Ok(Reply::Bulk(b)) = super::slowlog::ask(session, StatsOp::Sections).await {
             storage.extend(sections_of(&String::from_utf8_lossy(&b)));
@@ -331,6 +335,8 @@ pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
                 "CPU"
             }
             "modules" => "Modules",
+            // storaged's own section only when storaged answered.
+            "storage" if !storage.contains_key("storage") => continue,
             "commandstats" | "errorstats" | "latencystats" | "keyspace" | "storage" => {
                 for line in storaged(name) {
                     let _ = write!(o, "{line}\r\n");
