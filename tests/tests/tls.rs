@@ -416,3 +416,29 @@ fn write_atomically(path: &Path, contents: &str) {
     std::fs::write(&tmp, contents).expect("write");
     std::fs::rename(&tmp, path).expect("rename");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_proxy_closes_idle_tls_clients_cleanly() {
+    let ca = Ca::new("tandem test CA");
+    let server = ca.leaf("tandem-proxy", SERVER_NAMES);
+    let mut t = start(&ca, &server, "no");
+    let mut c = Resp::new(
+        tls_connect(t.tls_port, client_config(&ca, None))
+            .await
+            .expect("TLS connect"),
+    );
+    assert_eq!(c.call(&["SET", "k", "v"]).await.expect("SET"), "+OK");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(t.cluster.proxy_pid() as i32),
+        Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    // An idle client is closed at once, with a TLS close_notify: a clean end of stream.
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), c.io.read_to_end(&mut rest))
+        .await
+        .expect("closed within the drain");
+    assert_eq!(read.expect("a clean TLS end of stream"), 0);
+    let status = t.cluster.kill_proxy(Signal::SIGTERM);
+    assert!(status.success(), "{status}");
+}
