@@ -437,7 +437,8 @@ impl Connection {
                 if let tandem_shared::Reply::Error(text) = &reply {
                     crate::stats::error_reply(text);
                 }
-                self.stats.finish(1, Some(ns), &self.session.state, |_| failed);
+                self.stats
+                    .finish(1, Some(ns), &self.session.state, |_| failed);
                 self.session.clock.forget();
                 if flow != Flow::Replied {
                     tandem_resp::encode::encode(

@@ -154,14 +154,22 @@ fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
         ("tls-port", config.tls_port.to_string(), Immutable),
         ("tls-cert-file", path(&config.tls_cert_file), Immutable),
         ("tls-key-file", path(&config.tls_key_file), Immutable),
-        ("tls-ca-cert-file", path(&config.tls_ca_cert_file), Immutable),
+        (
+            "tls-ca-cert-file",
+            path(&config.tls_ca_cert_file),
+            Immutable,
+        ),
         (
             "tls-auth-clients",
             s(config.tls_auth_clients.as_str()),
             Immutable,
         ),
         ("tls-protocols", config.tls_protocols.clone(), Immutable),
-        ("tls-ciphersuites", config.tls_ciphersuites.clone(), Immutable),
+        (
+            "tls-ciphersuites",
+            config.tls_ciphersuites.clone(),
+            Immutable,
+        ),
     ]
 }
 
@@ -592,7 +600,12 @@ mod toml_value {
             }
         }
         match comment {
-            Some(i) => format!("{} {} {}", head.trim_end(), value.render(), rest[i..].trim_end()),
+            Some(i) => format!(
+                "{} {} {}",
+                head.trim_end(),
+                value.render(),
+                rest[i..].trim_end()
+            ),
             None => format!("{} {}", head.trim_end(), value.render()),
         }
     }
