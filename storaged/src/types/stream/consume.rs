@@ -232,11 +232,15 @@ pub fn xreadgroup<W: StoreWrite + ?Sized>(
     ids: &[XReadId],
 ) -> Result<GroupRead, StorageError> {
     // `None`: `>`.
-    let mut streams: Vec<(Stream<'_>, Option<StreamId>)> = Vec::with_capacity(keys.len());
+    let mut streams: Vec<(Stream<'_>, Group, Option<StreamId>)> = Vec::with_capacity(keys.len());
     for (&key, &id) in keys.iter().zip(ids) {
-        let s = match Stream::open(w, at, key, false)? {
-            Some(s) if s.group(&*w, group)?.is_some() => s,
-            _ => return Ok(GroupRead::reply(no_group(key, group))),
+        let stream = Stream::open(w, at, key, false)?;
+        let found = match &stream {
+            Some(s) => s.group(&*w, group)?,
+            None => None,
+        };
+        let (Some(s), Some(g)) = (stream, found) else {
+            return Ok(GroupRead::reply(no_group(key, group)));
         };
         let after = match id {
             // `>` is Redis's largest id, so the largest id given explicitly means `>` too.
@@ -250,7 +254,7 @@ pub fn xreadgroup<W: StoreWrite + ?Sized>(
                     .map(GroupRead::reply);
             }
         };
-        streams.push((s, after));
+        streams.push((s, g, after));
     }
     let reader = Reader {
         group,
@@ -259,10 +263,15 @@ pub fn xreadgroup<W: StoreWrite + ?Sized>(
     };
     let mut out = Vec::new();
     let mut created = Vec::new();
-    for (i, (s, after)) in streams.iter().enumerate() {
-        // An earlier stream of the same key may have moved the group: read it now.
-        let Some(g) = s.group(&*w, group)? else {
-            continue;
+    for (i, (s, g, after)) in streams.iter().enumerate() {
+        // An earlier stream of the same key may have moved the group: read it again then.
+        let g = if keys[..i].contains(&s.key) {
+            match s.group(&*w, group)? {
+                Some(g) => g,
+                None => continue,
+            }
+        } else {
+            *g
         };
         let entries = match after {
             Some(after) => {
