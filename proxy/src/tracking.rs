@@ -8,9 +8,11 @@
 //! queued); a key new to the link is also queued for registration, which the link's
 //! dispatcher writes as a `Tracking` frame ahead of the requests it takes next
 //! ([`crate::link::TrackSink`]), so storaged knows the key before the read runs. storaged
-//! answers with `Invalidate` frames on the same link, written before the replies of the
-//! writes that caused them; each key event reaches the clients that read it (once: the key
-//! is then forgotten, as Redis forgets it) and the BCAST clients whose prefix matches.
+//! answers with `Invalidate` frames, once per proxy, on the link of the write when this
+//! proxy made it (so before that write's reply) and written before the replies of the
+//! writes that caused them; each key event reaches the clients on any link that read it
+//! (once: the key is then forgotten, as Redis forgets it) and the BCAST clients whose prefix
+//! matches.
 //!
 //! Pushes go to the client's own queue ([`ClientTracking`], on its session) or, with
 //! `REDIRECT`, to the target's; the target's connection encodes them when it writes, after
@@ -19,9 +21,10 @@
 //! invalidation). A client gets a queue when it tracks, speaks RESP3 or subscribes — the
 //! only clients Redis sends invalidations to — so other connections pay nothing.
 //!
-//! A lost link loses storaged's registrations and any invalidation in flight: the
-//! link's tracking clients are sent a flush (Redis's null invalidation) at once, and the
-//! whole table is registered again on the next link before any request.
+//! A lost link loses storaged's registrations and any invalidation in flight (for clients
+//! on any link): every tracking client that read something since its last flush is sent a
+//! flush (Redis's null invalidation) at once, and the link's whole table is registered
+//! again on the next link before any request.
 //!
 //! Cost when nobody tracks: the connection looks at its session's `tracking` field once per
 //! command; the dispatcher loads one atomic per batch. This module never touches a socket.
@@ -246,6 +249,9 @@ struct Inner {
     targets: HashMap<u64, bool>,
 }
 
+/// A BCAST client and one of its prefixes: one push per slot and `Invalidate` frame.
+type BcastSlot = (u64, Vec<u8>);
+
 /// The proxy's tracking registry, shared by its connections and links.
 pub struct Tracking {
     inner: Mutex<Inner>,
@@ -446,7 +452,7 @@ impl TrackSink for Tracking {
         let mut inner = self.lock();
         let inner = &mut *inner;
         // BCAST: one push per client and prefix, with every key of the frame under it.
-        let mut bcast: Vec<((u64, Vec<u8>), Vec<Bytes>)> = Vec::new();
+        let mut bcast: Vec<(BcastSlot, Vec<Bytes>)> = Vec::new();
         for event in frame.events.iter() {
             match event {
                 ArchivedInvalidation::Key { key, origin } => {

@@ -9,8 +9,10 @@
 //!
 //! The writer notes the keys each group modified ([`Pending::note`], fed from
 //! `writer::settle_touched`) and, once the group has committed and before any of its
-//! replies is sent, looks them up here ([`Table::deliver`]): one `Invalidate` frame per
-//! link that tracks any of them, appended to the link's outbox ahead of the replies. The
+//! replies is sent, looks them up here ([`Table::deliver`]): each proxy concerned hears of
+//! each event once, in an `Invalidate` frame on the writing request's link when that link is
+//! its own (the proxy then reads it before the write's reply), else on one of its links that
+//! registered, appended to the link's outbox ahead of the replies. The
 //! lookup comes after the commit on purpose: a registration that reached the table after
 //! the lookup belongs to a read that ran after the commit, so it saw the new value. A key
 //! is reported to a link once and then forgotten (Redis's rule: a client must read the key
@@ -114,10 +116,8 @@ impl Table {
         };
         let t = &mut *t;
         let link = link_of(out);
-        if frame.replace {
-            if t.links.remove(&link).is_some() {
-                t.forget_keys_of(link);
-            }
+        if frame.replace && t.links.remove(&link).is_some() {
+            t.forget_keys_of(link);
         }
         let entry = t.links.entry(link).or_insert_with(|| LinkEntry {
             proxy: frame.proxy.to_native(),
