@@ -225,12 +225,13 @@ impl ClientUser {
         if g == self.generation {
             return true;
         }
-        self.generation = g;
         match acl.user(&self.name) {
             Some(u) => {
+                self.generation = g;
                 self.user = u;
                 true
             }
+            // Stays false (every command refused) until the connection is closed.
             None => false,
         }
     }
