@@ -1,5 +1,5 @@
-//! DUMP (a read) and RESTORE (a write, announcing `restore`, or `del` when `REPLACE` with
-//! a past TTL removed the old key, as Redis 7.0 does).
+//! DUMP (a read) and RESTORE (a write, announcing `new` and `restore`, or `del` when
+//! `REPLACE` with a past TTL removed the old key, as Redis 7.0 does).
 
 use tandem_shared::command::ArchivedCommand;
 
@@ -44,8 +44,12 @@ pub(super) fn write<E: KvEngine>(
             };
             let (r, effect) = serialize::restore(w, at, key, payload, opts);
             done(w, r, |e, _| match effect {
-                Restored::Created => e.write(Flags::GENERIC, "restore", db, key),
-                Restored::Deleted => e.write(Flags::GENERIC, "del", db, key),
+                // Redis's `dbAdd` announces `new` even when REPLACE deleted the key first.
+                Restored::Created => {
+                    e.new_key(db, key);
+                    e.push(Flags::GENERIC, "restore", db, key);
+                }
+                Restored::Deleted => e.push(Flags::GENERIC, "del", db, key),
                 Restored::Nothing => {}
             })
         }
