@@ -50,6 +50,13 @@ pub const WRITER_OWNED: &[CommandKind] = &[
     CommandKind::DebugReload,
     CommandKind::DebugSetActiveExpire,
     CommandKind::DebugSleep,
+    // Side effects outside the data (a checkpoint, a save thread, a flush): the read path
+    // reruns a request whose view a concurrent commit made inconsistent, which would run
+    // them twice (the second checkpoint then fails on the directory the first made).
+    CommandKind::Checkpoint,
+    CommandKind::Save,
+    CommandKind::BgSave,
+    CommandKind::BgRewriteAof,
 ];
 
 /// Facts about a typed command, derived from its table row.
@@ -155,6 +162,10 @@ mod tests {
             K::ScriptFlush,
             K::ScriptHelp,
             K::ScriptKill,
+            K::Checkpoint,
+            K::Save,
+            K::BgSave,
+            K::BgRewriteAof,
         ] {
             assert!(kind_is_write(k), "{k:?}");
         }
@@ -166,7 +177,6 @@ mod tests {
             K::Publish,
             K::SetNotifyKeyspaceEvents,
             K::Info,
-            K::Checkpoint,
         ] {
             assert!(!kind_is_write(k), "{k:?}");
         }
