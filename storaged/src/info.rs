@@ -33,9 +33,10 @@ pub fn info_with(engine: &Engine, counts: &Counts, hub: &Hub) -> String {
     );
     let _ = write!(
         out,
-        "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsub_messages_routed:{}\r\npubsub_links_cut:{}\r\n",
+        "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\npubsub_messages_routed:{}\r\npubsub_links_cut:{}\r\n",
         hub.channels(None).len(),
         hub.numpat(),
+        hub.shard_channels(None).len(),
         hub.delivered.load(Relaxed),
         hub.links_cut.load(Relaxed)
     );

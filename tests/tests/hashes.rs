@@ -831,3 +831,33 @@ fn differential_reply_shapes() {
         &["HSCAN", "h", "0"],
     ]);
 }
+
+/// A hash of up to 512 fields (redis-server 7.0.15's `hash-max-listpack-entries`) comes back
+/// whole from one `HSCAN` with cursor 0, whatever the COUNT, as Redis's listpack does; one of
+/// 513 pages (cursor not 0).
+#[test]
+fn hscan_returns_a_hash_of_512_fields_whole() {
+    let cluster = tandem_tests::TestCluster::start();
+    let c = &mut cluster.client();
+    for n in [200usize, 512, 513] {
+        let key = format!("h{n}");
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(&key);
+        for i in 0..n {
+            cmd.arg(format!("f{i}")).arg("v");
+        }
+        cmd.query::<i64>(c).expect("HSET");
+        let (cursor, items): (String, Vec<String>) = redis::cmd("HSCAN")
+            .arg(&key)
+            .arg(0)
+            .arg("COUNT")
+            .arg(10)
+            .query(c)
+            .expect("HSCAN");
+        if n <= 512 {
+            assert_eq!((cursor.as_str(), items.len()), ("0", 2 * n), "{n} fields");
+        } else {
+            assert!(cursor != "0" && items.len() < 2 * n, "{n} fields: one page");
+        }
+    }
+}

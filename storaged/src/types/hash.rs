@@ -22,8 +22,9 @@ use crate::types::MemberScanOptions;
 
 /// Hashes with at most this many fields are returned whole by one `HSCAN` call with cursor
 /// `0`, whatever the cursor and `COUNT`, as Redis does for hashes in its compact listpack
-/// encoding (`hash-max-listpack-entries` defaults to 128).
-pub const HSCAN_WHOLE_MAX: u64 = 128;
+/// encoding (`hash-max-listpack-entries`: 512 in redis-server 7.0.15, whatever its docs
+/// and shipped redis.conf say; 128 made HSCAN of 129-512 fields page where Redis does not).
+pub const HSCAN_WHOLE_MAX: u64 = 512;
 
 /// Most picks one `HRANDFIELD` with a negative count may return. Redis has no limit, but a
 /// reply of billions of elements cannot fit a frame; refusing early keeps storaged from
