@@ -351,7 +351,10 @@ mod tests {
             ("xrevrange", &["s", "+", "-"]),
             ("xsetid", &["s", "5-5"]),
             ("xtrim", &["s", "MINID", "5"]),
-            ("xreadgroup", &["GROUP", "g", "c", "NOACK", "STREAMS", "s", ">"]),
+            (
+                "xreadgroup",
+                &["GROUP", "g", "c", "NOACK", "STREAMS", "s", ">"],
+            ),
             ("xack", &["s", "g", "1-1", "2"]),
             ("xpending", &["s", "g", "IDLE", "5", "-", "+", "10", "c"]),
             ("xinfo", &["STREAM", "s", "FULL"]),

@@ -26,8 +26,8 @@ pub mod link;
 pub mod pubsub;
 pub mod tracking;
 
-pub mod clients;
 pub mod acl;
+pub mod clients;
 pub mod instance;
 pub mod session;
 pub mod stats;

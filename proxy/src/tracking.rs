@@ -113,11 +113,9 @@ impl Push {
                     encode::encode_bulk(k, out);
                 }
             }
-            Push::Flush { resp3_null, .. } => out.extend_from_slice(if *resp3_null {
-                b"_\r\n"
-            } else {
-                b"$-1\r\n"
-            }),
+            Push::Flush { resp3_null, .. } => {
+                out.extend_from_slice(if *resp3_null { b"_\r\n" } else { b"$-1\r\n" })
+            }
             Push::RedirBroken(_) => {}
         }
     }
@@ -218,8 +216,7 @@ impl LinkTable {
                     .collect(),
             });
         }
-        if self.unsent.is_empty() && self.dirty_prefixes.is_empty() && self.active_sent == active
-        {
+        if self.unsent.is_empty() && self.dirty_prefixes.is_empty() && self.active_sent == active {
             return None;
         }
         self.active_sent = active;

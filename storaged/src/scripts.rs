@@ -1437,7 +1437,8 @@ impl CommandRunner for Runner {
             Handler::Local(local) => self.local(local, &args, spec.name),
             Handler::Storage(parse) => {
                 // Redis names the command as the script typed it in its BLOCK refusal.
-                let typed = String::from_utf8_lossy(args.first().map_or(&[][..], |a| a)).into_owned();
+                let typed =
+                    String::from_utf8_lossy(args.first().map_or(&[][..], |a| a)).into_owned();
                 // The words are ours: `Bytes::from` takes each without a copy.
                 let words: Vec<Bytes> = args.into_iter().skip(1).map(Bytes::from).collect();
                 let ctx = ParseCtx {

@@ -184,12 +184,13 @@ impl Table {
                 Event::Key(_, origin) => *origin,
                 Event::Flush => Origin::default(),
             };
-            let via_origin = |proxy: u64, link: usize, links: &HashMap<usize, LinkEntry>| {
-                match links.get(&origin.link) {
+            let via_origin =
+                |proxy: u64, link: usize, links: &HashMap<usize, LinkEntry>| match links
+                    .get(&origin.link)
+                {
                     Some(o) if o.proxy == proxy => origin.link,
                     _ => link,
-                }
-            };
+                };
             let item = match event {
                 Event::Key(key, _) => {
                     let mut readers = t.keys.remove(&key).unwrap_or_default();
@@ -357,8 +358,7 @@ mod tests {
             assert_eq!(frame.kind, FrameKind::Invalidate);
             let inv = frame.access::<Invalidate>().unwrap();
             got.extend(
-                rkyv::deserialize::<Vec<Invalidation>, rkyv::rancor::Error>(&inv.events)
-                    .unwrap(),
+                rkyv::deserialize::<Vec<Invalidation>, rkyv::rancor::Error>(&inv.events).unwrap(),
             );
         }
         got
@@ -402,7 +402,11 @@ mod tests {
         p.note(touched(&["k", "other"], false));
         table.deliver(&mut p);
         assert_eq!(received(&a), vec![key("k", 0)]);
-        assert_eq!(received(&b), vec![key("k", 7)], "origin only on its own link");
+        assert_eq!(
+            received(&b),
+            vec![key("k", 7)],
+            "origin only on its own link"
+        );
         // Forgotten until read again.
         p.begin(&table);
         p.note(touched(&["k"], false));

@@ -281,7 +281,11 @@ fn redis_dumps_restore_on_tandem() {
     load(&mut redis);
     transfer(&mut redis, &mut tandem, b"");
     let want = keys(&mut redis);
-    assert_eq!(want.len(), data_set().len() - 1, "every key loaded (one PEXPIRE)");
+    assert_eq!(
+        want.len(),
+        data_set().len() - 1,
+        "every key loaded (one PEXPIRE)"
+    );
     assert_eq!(keys(&mut tandem), want);
     for key in &want {
         assert_eq!(

@@ -29,9 +29,11 @@ fn items(v: Outcome) -> Vec<Vec<u8>> {
     }
 }
 
-/// Every key of the selected database: `(key, type, value, TTL in minutes)`, sets and
-/// hashes sorted.
-fn snapshot(conn: &mut redis::Connection) -> Vec<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>, i64)> {
+/// One key as [`snapshot`] sees it: `(key, type, value, TTL in minutes)`.
+type KeyView = (Vec<u8>, Vec<u8>, Vec<Vec<u8>>, i64);
+
+/// Every key of the selected database, sets and hashes sorted.
+fn snapshot(conn: &mut redis::Connection) -> Vec<KeyView> {
     let mut keys = items(run(conn, &[b"KEYS", b"*"]));
     keys.sort();
     keys.into_iter()

@@ -47,12 +47,12 @@ fn transcript(addr: &str, clients: usize, script: &[Step]) -> Vec<String> {
             // Client ids differ between servers: name integer lines holding one.
             reply = reply
                 .split("\r\n")
-                .map(|line| {
-                    match ids.iter().position(|id| line.strip_prefix(':') == Some(id)) {
+                .map(
+                    |line| match ids.iter().position(|id| line.strip_prefix(':') == Some(id)) {
                         Some(n) => format!(":{{id{n}}}"),
                         None => line.to_owned(),
-                    }
-                })
+                    },
+                )
                 .collect::<Vec<_>>()
                 .join("\r\n");
             out.push(format!("c{who} {shown}: {reply:?}"));
@@ -96,9 +96,27 @@ fn commands_and_errors_match_redis() {
                 (0, &["CLIENT", "TRACKING", "on", "REDIRECT", "x"], 1),
                 (0, &["CLIENT", "TRACKING", "on", "REDIRECT", "987654"], 1),
                 (0, &["CLIENT", "TRACKING", "on", "REDIRECT", "0"], 1),
-                (0, &["CLIENT", "TRACKING", "on", "REDIRECT", "{id1}", "REDIRECT", "{id1}"], 1),
-                (0, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "ab", "PREFIX", "a"], 1),
-                (0, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a", "PREFIX", "ab"], 1),
+                (
+                    0,
+                    &[
+                        "CLIENT", "TRACKING", "on", "REDIRECT", "{id1}", "REDIRECT", "{id1}",
+                    ],
+                    1,
+                ),
+                (
+                    0,
+                    &[
+                        "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "ab", "PREFIX", "a",
+                    ],
+                    1,
+                ),
+                (
+                    0,
+                    &[
+                        "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a", "PREFIX", "ab",
+                    ],
+                    1,
+                ),
                 (0, &["CLIENT", "CACHING", "yes"], 1),
                 (0, &["CLIENT", "TRACKING", "on", "OPTIN"], 1),
                 (0, &["CLIENT", "TRACKINGINFO"], 1),
@@ -111,13 +129,25 @@ fn commands_and_errors_match_redis() {
                 (0, &["CLIENT", "TRACKING", "on", "BCAST"], 1),
                 (0, &["CLIENT", "TRACKING", "off", "bogus"], 1),
                 (0, &["CLIENT", "TRACKING", "off"], 1),
-                (0, &["CLIENT", "TRACKING", "on", "OPTOUT", "NOLOOP", "REDIRECT", "{id1}"], 1),
+                (
+                    0,
+                    &[
+                        "CLIENT", "TRACKING", "on", "OPTOUT", "NOLOOP", "REDIRECT", "{id1}",
+                    ],
+                    1,
+                ),
                 (0, &["CLIENT", "GETREDIR"], 1),
                 (0, &["CLIENT", "CACHING", "no"], 1),
                 (0, &["CLIENT", "TRACKINGINFO"], 1),
                 (0, &["CLIENT", "TRACKING", "off"], 1),
                 (0, &["CLIENT", "GETREDIR"], 1),
-                (0, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "b", "PREFIX", "a:"], 1),
+                (
+                    0,
+                    &[
+                        "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "b", "PREFIX", "a:",
+                    ],
+                    1,
+                ),
                 (0, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a"], 1),
                 (0, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "c"], 1),
                 (0, &["CLIENT", "TRACKINGINFO"], 1),
@@ -201,7 +231,13 @@ fn bcast_prefixes_match_redis() {
         2,
         &[
             (0, &["HELLO", "3"], 1),
-            (0, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "user:", "PREFIX", "post:"], 1),
+            (
+                0,
+                &[
+                    "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "user:", "PREFIX", "post:",
+                ],
+                1,
+            ),
             (1, &["SET", "user:1", "a"], 1),
             (0, &["PING"], 2),
             (1, &["SET", "other", "a"], 1),
@@ -339,9 +375,17 @@ fn a_storaged_restart_tells_tracking_clients_to_flush() {
             run_command(&mut w, &["SET", "probe", "back"]).ok()
         });
         // Tracking works again once the clients read again (each through its own link).
-        let value = if signal == Signal::SIGKILL { "_\r\n" } else { "$5\r\nafter\r\n" };
+        let value = if signal == Signal::SIGKILL {
+            "_\r\n"
+        } else {
+            "$5\r\nafter\r\n"
+        };
         assert_eq!(a.command(&["GET", "k"]), value);
-        let value = if signal == Signal::SIGKILL { "$-1\r\n" } else { value };
+        let value = if signal == Signal::SIGKILL {
+            "$-1\r\n"
+        } else {
+            value
+        };
         assert_eq!(r2.command(&["GET", "k"]), value);
         expect(&mut w, &["SET", "k", "after"], ok());
         assert_eq!(a.reply(), invalidate("k"));

@@ -101,7 +101,11 @@ fn check_password(
             Ok(())
         }
         _ => {
-            let typed = if session.user.auth_command.eq_ignore_ascii_case(command.as_bytes()) {
+            let typed = if session
+                .user
+                .auth_command
+                .eq_ignore_ascii_case(command.as_bytes())
+            {
                 session.user.auth_command.clone()
             } else {
                 command.as_bytes().to_vec()
@@ -123,7 +127,12 @@ pub fn auth(mut args: Args, session: &mut Session) -> LocalResult {
                 .shared
                 .acl
                 .sync_requirepass(&session.shared.settings().requirepass);
-            if session.shared.acl.user(b"default").is_some_and(|u| u.nopass()) {
+            if session
+                .shared
+                .acl
+                .user(b"default")
+                .is_some_and(|u| u.nopass())
+            {
                 return Err(CommandError::err(
                     "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
                 ));

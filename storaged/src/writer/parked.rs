@@ -655,8 +655,7 @@ impl Blocked {
                     PopOp::StreamReadGroup {
                         group: g, consumer, ..
                     } => {
-                        types::stream::consumer_exists(&*group, at, &key, g, consumer)
-                            == Ok(false)
+                        types::stream::consumer_exists(&*group, at, &key, g, consumer) == Ok(false)
                     }
                     _ => false,
                 };
