@@ -38,7 +38,6 @@ use tandem_shared::wire::message::{ArchivedTracking, Invalidate, Invalidation};
 use tandem_shared::wire::{self};
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::group::Touched;
 use crate::outbox::{Outbox, ReplyTo};
 
 /// Bytes of invalidations that may wait for a link's socket before the link is cut (the
@@ -315,19 +314,23 @@ impl Pending {
         self.origin = origin;
     }
 
-    /// Takes what one step of the group modified. Keys of one step in byte order (the
-    /// group records them as a set); flushes after the keys of the same step.
-    pub fn note(&mut self, touched: Touched) {
-        if !self.on || touched.is_empty() {
+    /// Takes what one step of the group modified: its user keys and whether it flushed a
+    /// database. Keys of one step in byte order (the group records them as a set);
+    /// flushes after the keys of the same step.
+    pub fn note(&mut self, keys: impl IntoIterator<Item = Vec<u8>>, flushed: bool) {
+        if !self.on {
             return;
         }
-        let mut keys: Vec<Vec<u8>> = touched.keys.into_iter().map(|(_, k)| k).collect();
+        let mut keys: Vec<Vec<u8>> = keys.into_iter().collect();
+        if keys.is_empty() && !flushed {
+            return;
+        }
         keys.sort_unstable();
         keys.dedup();
         let origin = self.origin;
         self.events
             .extend(keys.into_iter().map(|k| Event::Key(k, origin)));
-        if !touched.flushed.is_empty() {
+        if flushed {
             self.events.push(Event::Flush);
         }
     }
@@ -364,11 +367,8 @@ mod tests {
         got
     }
 
-    fn touched(keys: &[&str], flushed: bool) -> Touched {
-        Touched {
-            keys: keys.iter().map(|k| (0, k.as_bytes().to_vec())).collect(),
-            flushed: if flushed { vec![0] } else { Vec::new() },
-        }
+    fn keys_of(keys: &[&str]) -> Vec<Vec<u8>> {
+        keys.iter().map(|k| k.as_bytes().to_vec()).collect()
     }
 
     fn key(k: &str, origin: u64) -> Invalidation {
@@ -399,7 +399,7 @@ mod tests {
             link: link_of(&b),
             id: 7,
         });
-        p.note(touched(&["k", "other"], false));
+        p.note(keys_of(&["k", "other"]), false);
         table.deliver(&mut p);
         assert_eq!(received(&a), vec![key("k", 0)]);
         assert_eq!(
@@ -409,17 +409,17 @@ mod tests {
         );
         // Forgotten until read again.
         p.begin(&table);
-        p.note(touched(&["k"], false));
+        p.note(keys_of(&["k"]), false);
         table.deliver(&mut p);
         assert!(received(&a).is_empty() && received(&b).is_empty());
         // A flush reaches every active link and forgets every key.
         p.begin(&table);
-        p.note(touched(&[], true));
+        p.note(keys_of(&[]), true);
         table.deliver(&mut p);
         assert_eq!(received(&a), vec![Invalidation::Flush]);
         assert_eq!(received(&b), vec![Invalidation::Flush]);
         p.begin(&table);
-        p.note(touched(&["x"], false));
+        p.note(keys_of(&["x"]), false);
         table.deliver(&mut p);
         assert!(received(&a).is_empty());
         table.detach(&a);
@@ -447,14 +447,14 @@ mod tests {
             link: link_of(&a1),
             id: 9,
         });
-        p.note(touched(&["k"], false));
+        p.note(keys_of(&["k"]), false);
         table.deliver(&mut p);
         assert!(received(&a0).is_empty(), "proxy 1 hears once");
         assert_eq!(received(&a1), vec![key("k", 9)]);
         assert_eq!(received(&b0), vec![key("k", 0)]);
         // A flush: once per proxy.
         p.begin(&table);
-        p.note(touched(&[], true));
+        p.note(keys_of(&[]), true);
         table.deliver(&mut p);
         assert_eq!(
             received(&a0).len() + received(&a1).len(),
@@ -485,7 +485,7 @@ mod tests {
         let mut p = Pending::default();
         for _ in 0..2 {
             p.begin(&table);
-            p.note(touched(&["user:1", "post:1"], false));
+            p.note(keys_of(&["user:1", "post:1"]), false);
             table.deliver(&mut p);
             assert_eq!(received(&a), vec![key("user:1", 0)]);
         }
@@ -501,7 +501,7 @@ mod tests {
             },
         );
         p.begin(&table);
-        p.note(touched(&["user:1", "old"], false));
+        p.note(keys_of(&["user:1", "old"]), false);
         table.deliver(&mut p);
         assert!(received(&a).is_empty());
         // Nothing registered and not active: the writer stops recording.

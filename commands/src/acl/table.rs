@@ -5,18 +5,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::flags::AclCategories;
-
-/// One command of redis-server's table, as ACL rules see it.
-#[derive(Debug)]
-pub struct RedisCommand {
-    /// Lower case; `container|sub` for a subcommand.
-    pub name: &'static str,
-    pub acl: AclCategories,
-    /// Redis's `no_auth` flag: always allowed (AUTH, HELLO …).
-    pub no_auth: bool,
-    pub subcommands: &'static [RedisCommand],
-}
+pub use super::redis_commands::RedisCommand;
 
 /// A command's id: its bit in a permission bitmap.
 pub type CommandId = u16;

@@ -9,6 +9,9 @@
 
 use crate::types::string::parse_i64;
 
+/// A hash's fields and values (as listpacks, ziplists and zipmaps hold them).
+pub type FieldPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Bytes of the header (total bytes, count).
 const HEADER: usize = 6;
 /// The terminator.

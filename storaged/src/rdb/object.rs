@@ -51,8 +51,7 @@ const LIST_NODE_ENTRY_OVERHEAD: usize = 8;
 /// Collections are never pre-sized beyond this, whatever length a record claims.
 const PRESIZE_MAX: u64 = 4096;
 
-/// A hash's fields and values.
-pub type FieldPairs = Vec<(Vec<u8>, Vec<u8>)>;
+pub use super::listpack::FieldPairs;
 
 /// One value, whatever its encoding was.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,8 +3,7 @@
 //! (`intset.c`, small integer sets, still written by 7.0). Read only, except intsets, which
 //! tandem writes as Redis 7.0 does.
 
-use super::listpack::Element;
-use super::object::FieldPairs;
+use super::listpack::{Element, FieldPairs};
 
 /// The elements of ziplist `blob`.
 ///

@@ -366,7 +366,8 @@ fn settle_touched(
     loop {
         watches.note(&touched, &*group, cause);
         let ready = blocked.note(&touched);
-        inval.note(touched);
+        let flushed = !touched.flushed.is_empty();
+        inval.note(touched.keys.into_iter().map(|(_, k)| k), flushed);
         if !ready {
             break;
         }
