@@ -15,8 +15,9 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use tandem_commands::args::Args;
+use bytes::{Bytes, BytesMut};
+use tandem_commands::args::{parse_i64, Args};
+use tandem_resp::encode::encode_command;
 use tandem_shared::command::TimeUnit;
 use tandem_shared::wire::Outcome;
 use tandem_shared::{Command, Reply};
@@ -86,12 +87,7 @@ fn parse(mut args: Args) -> Result<Request, CommandError> {
         }
         j += 1;
     }
-    let int = |b: &Bytes| -> Result<i64, CommandError> {
-        std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok())
-            .ok_or(CommandError::NotInteger)
-    };
+    let int = |b: &Bytes| parse_i64(b).ok_or(CommandError::NotInteger);
     let ms = int(&all[4])?;
     let db = int(&all[3])?;
     let ms = if ms <= 0 { 1000 } else { ms };
@@ -151,19 +147,6 @@ async fn dump(session: &mut Session, keys: &[Bytes]) -> Result<Vec<Dumped>, Comm
     Ok(out)
 }
 
-fn bulk(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend_from_slice(format!("${}\r\n", b.len()).as_bytes());
-    out.extend_from_slice(b);
-    out.extend_from_slice(b"\r\n");
-}
-
-fn command(out: &mut Vec<u8>, words: &[&[u8]]) {
-    out.extend_from_slice(format!("*{}\r\n", words.len()).as_bytes());
-    for w in words {
-        bulk(out, w);
-    }
-}
-
 /// Why talking to the target failed, in Redis's words.
 enum Failure {
     Writing,
@@ -220,22 +203,22 @@ pub async fn migrate(args: Args, session: &mut Session) -> LocalResult {
         _ => return Err(CommandError::Other(CONNECT_ERROR.into())),
     };
     let _ = stream.set_nodelay(true);
-    let mut out = Vec::new();
+    let mut out = BytesMut::new();
     if let Some((user, password)) = &req.auth {
         match user {
-            Some(user) => command(&mut out, &[b"AUTH", user, password]),
-            None => command(&mut out, &[b"AUTH", password]),
+            Some(user) => encode_command(&[&b"AUTH"[..], &user[..], &password[..]], &mut out),
+            None => encode_command(&[&b"AUTH"[..], &password[..]], &mut out),
         }
     }
     let db = req.db.to_string();
-    command(&mut out, &[b"SELECT", db.as_bytes()]);
+    encode_command(&[&b"SELECT"[..], db.as_bytes()], &mut out);
     for d in &dumped {
         let ttl = d.ttl_ms.to_string();
         let mut words: Vec<&[u8]> = vec![b"RESTORE", &d.key, ttl.as_bytes(), &d.payload];
         if req.replace {
             words.push(b"REPLACE");
         }
-        command(&mut out, &words);
+        encode_command(&words, &mut out);
     }
     let mut reader = BufReader::new(stream);
     if !matches!(
