@@ -55,7 +55,16 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
         Local::Hello => client::hello(args, session),
         Local::Auth => client::auth(args, session),
         Local::Select => client::select(args, session),
-        Local::Reset => client::reset(session),
+        Local::Reset => {
+            // Like UNSUBSCRIBE, answer only once storaged's table no longer counts this
+            // client's subscriptions, so a PUBSUB NUMSUB after the reply does not see them.
+            let subscribed = session.subs.is_some();
+            let reset = client::reset(session);
+            if subscribed {
+                session.registration_barrier().await;
+            }
+            reset
+        }
         Local::Time => client::time(),
         Local::Client => {
             let ran = client::client(args, session);
