@@ -47,7 +47,8 @@ pub use message::{
 ///     Sharded pub/sub (H7): `SPublish`, `PubSubShardChannels`, `PubSubShardNumSub`; `shard` in `Subscription` and `Published`.
 ///     Client tracking (H8): frame kinds `Tracking` (9) and `Invalidate` (10).
 ///     ACL (H4): `AclSetUser`, `AclDelUser`, `AclUsers`.
-pub const PROTOCOL_VERSION: u8 = 6;
+/// v7: the commands of the ninth session; each family adds one line here.
+pub const PROTOCOL_VERSION: u8 = 7;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).
 /// Configurable on both sides; a larger length prefix is refused before any allocation.
