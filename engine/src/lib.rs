@@ -18,6 +18,7 @@
 
 pub mod conformance;
 pub mod counters;
+pub mod databases;
 pub mod gc;
 pub mod keys;
 pub mod memory;

@@ -14,6 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::databases::Databases;
 use crate::keys::DB_COUNT;
 use crate::{now_micros, Counts};
 
@@ -37,6 +38,8 @@ pub struct Services {
     /// Sub-keys of this version and above are kept by garbage collection whatever their
     /// metadata says (`u64::MAX`: none held). Shared with the engine's compaction filter.
     unsettled_from: Arc<AtomicU64>,
+    /// The logical → physical database map (SWAPDB).
+    databases: Databases,
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +105,7 @@ impl Services {
             }),
             rng: AtomicU64::new(now_micros() | 1),
             unsettled_from: Arc::new(AtomicU64::new(u64::MAX)),
+            databases: Databases::new(),
         }
     }
 
@@ -123,6 +127,11 @@ impl Services {
     /// on another thread and outlives no engine (read it with [`crate::gc::collectable`]).
     pub fn unsettled_floor(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.unsettled_from)
+    }
+
+    /// The logical → physical database map ([`crate::databases`]).
+    pub fn databases(&self) -> &Databases {
+        &self.databases
     }
 
     /// Keyspace statistics.
