@@ -11,6 +11,7 @@
 pub mod command;
 pub mod error;
 pub mod glob;
+pub mod monitor;
 pub mod notify;
 pub mod reply;
 pub mod stats;

@@ -20,6 +20,10 @@ pub enum FrameKind {
     Tracking = 9,
     /// storaged → proxy, unasked: tracked keys that changed (see `Invalidate`).
     Invalidate = 10,
+    /// proxy → storaged: MONITOR registrations and lines (see `Monitor`, v7).
+    Monitor = 11,
+    /// storaged → proxy, unasked: whether anyone monitors, and lines (see `MonitorFeed`, v7).
+    MonitorFeed = 12,
 }
 
 impl FrameKind {
@@ -35,6 +39,8 @@ impl FrameKind {
             8 => FrameKind::Push,
             9 => FrameKind::Tracking,
             10 => FrameKind::Invalidate,
+            11 => FrameKind::Monitor,
+            12 => FrameKind::MonitorFeed,
             _ => return None,
         })
     }

@@ -101,6 +101,18 @@ pub struct Response {
 pub enum NoticeKind {
     /// storaged is draining: it answers what is in flight, then closes. Send nothing new.
     GoingAway,
+    /// The deployment's ACL user table (v7), sent on every change and when the link comes
+    /// up: `message` is the table's version on the first line, then the table as ACL file
+    /// lines. A first line `<version> reload` (after `ACL LOAD`) also closes the clients
+    /// of every user but `default`, as Redis's `ACL LOAD` does.
+    AclTable,
+    /// The deployment's `CLIENT PAUSE` (v7), sent on every change and when the link comes
+    /// up: `mode` 0 none, 1 write, 2 all, until `end_ms` (Unix ms). `generation` grows with
+    /// every change, across storaged restarts too (it starts at storaged's boot time in µs),
+    /// so a proxy applies only the newest of the copies its several links carry.
+    Pause { mode: u8, end_ms: i64, generation: u64 },
+    /// `SHUTDOWN` (v7): storaged is stopping for good and drains; the proxy stops too.
+    Shutdown,
 }
 
 /// A frame storaged pushes unasked.
@@ -241,4 +253,40 @@ impl Message for Tracking {
 }
 impl Message for Invalidate {
     const KIND: FrameKind = FrameKind::Invalidate;
+}
+
+/// proxy → storaged (v7): `MONITOR`. The pool's first link carries the proxy's count of
+/// monitoring clients (after every connect and on every change); every link carries the
+/// lines of the commands its clients ran while anyone monitors, ahead of the requests
+/// queued after them (so an `EVAL`'s line reaches the monitors before its script's). No
+/// response.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct Monitor {
+    /// The proxy's MONITOR clients (absolute, replacing what the link registered before),
+    /// or `None` when this frame only carries lines.
+    pub clients: Option<u32>,
+    /// One line per command, as Redis 7.0 writes it to monitors without the leading `+`
+    /// and the CRLF: `1700000000.123456 [0 127.0.0.1:54321] "SET" "k" "v"`.
+    pub lines: Vec<Vec<u8>>,
+}
+
+/// storaged → proxy, unasked (v7): whether anyone monitors anywhere, and the lines for
+/// the proxy's monitoring clients (only to links that registered some).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(derive(Debug))]
+pub struct MonitorFeed {
+    /// `epoch * 2 + 1` while any proxy has a MONITOR client, `epoch * 2` otherwise. The
+    /// epoch grows with every change (from storaged's start time in ns, so a restarted
+    /// storaged's are larger): a proxy keeps the largest state any of its links brought.
+    pub state: u64,
+    /// Lines as in [`Monitor`], in the order storaged received them.
+    pub lines: Vec<Vec<u8>>,
+}
+
+impl Message for Monitor {
+    const KIND: FrameKind = FrameKind::Monitor;
+}
+impl Message for MonitorFeed {
+    const KIND: FrameKind = FrameKind::MonitorFeed;
 }

@@ -48,6 +48,10 @@ pub use message::{
 ///     Client tracking (H8): frame kinds `Tracking` (9) and `Invalidate` (10).
 ///     ACL (H4): `AclSetUser`, `AclDelUser`, `AclUsers`.
 /// v7: the commands of the ninth session; each family adds one line here.
+///     MONITOR (H3): frame kinds `Monitor` (11) and `MonitorFeed` (12).
+///     ACL (H5): `caller` (`ScriptCaller`) in `Eval`/`EvalSha`/`FCall`, `AclLog`, `AclLoad`, `AclSave`, `NoticeKind::AclTable`.
+///     Pause/shutdown (H2): `ClientPause`, `ClientUnpause`, `Shutdown`, `NoticeKind::Pause`, `NoticeKind::Shutdown`.
+///     Databases (H4): `SwapDb`.
 pub const PROTOCOL_VERSION: u8 = 7;
 
 /// Default upper bound on one frame's payload (64 MiB + slack for a maximal pipeline).
