@@ -6,8 +6,7 @@
 //! links), this process opens that copy with an engine of its own, reads every live key
 //! through the types' readers (`types::serialize::read_value`) and writes it with
 //! [`super::file::Writer`] into `FILE.tmp`, renamed to `FILE` once complete and synced; the
-//! checkpoint is deleted at the end. Expired keys are left out; streams are left out and
-//! counted (the RDB codec does not carry them yet).
+//! checkpoint is deleted at the end. Expired keys are left out.
 
 use std::fs::{self, File};
 use std::io::BufWriter;
@@ -17,8 +16,7 @@ use std::time::{Duration, Instant};
 use super::file::Writer;
 use crate::config::Config;
 use crate::engine::keys::DB_COUNT;
-use crate::engine::metadata::KeyType;
-use crate::engine::{now_ms, Engine, EngineOptions, FsyncPolicy};
+use crate::engine::{now_ms, Engine, EngineOptions, FsyncPolicy, StoreRead};
 use crate::types::{scan_records, serialize, At};
 
 /// Writes the RDB file. Returns a line for the operator.
@@ -54,7 +52,7 @@ pub fn export(file: &Path, config: &Config) -> Result<String, String> {
     let tmp = file.with_extension("rdb.tmp");
     let result = write_file(&checkpoint, &tmp, config);
     let _ = fs::remove_dir_all(&checkpoint);
-    let (keys, streams) = match result {
+    let keys = match result {
         Ok(counts) => counts,
         Err(e) => {
             let _ = fs::remove_file(&tmp);
@@ -66,21 +64,15 @@ pub fn export(file: &Path, config: &Config) -> Result<String, String> {
         format!("moving {} to {}: {e}", tmp.display(), file.display())
     })?;
     let size = fs::metadata(file).map_or(0, |m| m.len());
-    let skipped = if streams > 0 {
-        format!("; left out {streams} streams (not carried by the RDB codec yet)")
-    } else {
-        String::new()
-    };
     Ok(format!(
-        "exported {keys} keys to {} ({size} bytes) in {:.1} s{skipped}",
+        "exported {keys} keys to {} ({size} bytes) in {:.1} s",
         file.display(),
         started.elapsed().as_secs_f64()
     ))
 }
 
-/// Writes every live key of the checkpoint in `dir` to `out`; returns the keys written and
-/// the streams left out.
-fn write_file(dir: &Path, out: &Path, config: &Config) -> Result<(u64, u64), String> {
+/// Writes every live key of the checkpoint in `dir` to `out`; returns the keys written.
+fn write_file(dir: &Path, out: &Path, config: &Config) -> Result<u64, String> {
     let options = EngineOptions {
         fsync: FsyncPolicy::No,
         block_cache_bytes: config.block_cache_mb * 1024 * 1024,
@@ -103,34 +95,31 @@ fn write_file(dir: &Path, out: &Path, config: &Config) -> Result<(u64, u64), Str
         ],
     )
     .map_err(|e| format!("{}: {e}", out.display()))?;
-    let (mut keys, mut streams) = (0u64, 0u64);
+    let mut keys = 0u64;
+    // The file names logical databases (SELECTDB); records live under physical ones.
+    let map = engine.services().databases().published();
     for db in 0..DB_COUNT {
-        let i = usize::from(db);
+        let physical = map.physical(db);
+        let i = usize::from(physical);
         if counts.keys[i] == 0 {
             continue;
         }
         w.select_db(db, counts.keys[i], counts.expires[i])
             .map_err(|e| format!("{}: {e}", out.display()))?;
         let at = At {
-            db,
+            db: physical,
             now_ms: now_ms(),
         };
         let mut failed: Option<String> = None;
-        scan_records(&engine, db, b"", &mut |key, header, _| {
+        scan_records(&engine, physical, b"", &mut |key, header, _| {
             if header.expire_at_ms != 0 && header.expire_at_ms <= at.now_ms {
-                return true;
-            }
-            if header.kind == KeyType::Stream {
-                streams += 1;
                 return true;
             }
             let written = serialize::read_value(&engine, at, key, header.kind)
                 .map_err(|e| format!("reading key {:?}: {e}", String::from_utf8_lossy(key)))
-                .and_then(|value| match value {
-                    Some(v) => w
-                        .key(key, &v, header.expire_at_ms)
-                        .map_err(|e| format!("{}: {e}", out.display())),
-                    None => Ok(()),
+                .and_then(|v| {
+                    w.key(key, &v, header.expire_at_ms)
+                        .map_err(|e| format!("{}: {e}", out.display()))
                 });
             match written {
                 Ok(()) => {
@@ -154,5 +143,5 @@ fn write_file(dir: &Path, out: &Path, config: &Config) -> Result<(u64, u64), Str
         .map_err(|e| format!("{}: {e}", out.display()))?;
     file.sync_all()
         .map_err(|e| format!("{}: {e}", out.display()))?;
-    Ok((keys, streams))
+    Ok(keys)
 }

@@ -24,7 +24,7 @@ use super::input::ReadInput;
 use super::Value;
 use crate::config::Config;
 use crate::engine::group::Writer;
-use crate::engine::{now_ms, Engine, EngineOptions, FsyncPolicy};
+use crate::engine::{now_ms, Engine, EngineOptions, FsyncPolicy, StoreRead};
 use crate::types::{delete_key, serialize, At};
 
 /// A write group is committed once its values reach about this many bytes.
@@ -209,6 +209,26 @@ fn approximate_size(e: &Entry) -> usize {
             Value::List(v) | Value::Set(v) => v.iter().map(|x| x.len() + 16).sum(),
             Value::Hash(v) => v.iter().map(|(f, x)| f.len() + x.len() + 16).sum(),
             Value::ZSet(v) => v.iter().map(|(m, _)| 2 * m.len() + 40).sum(),
+            Value::Stream(s) => {
+                let entries: usize = s
+                    .nodes
+                    .iter()
+                    .flat_map(|n| &n.entries)
+                    .map(|e| {
+                        20 + e
+                            .fields
+                            .iter()
+                            .map(|(f, v)| f.len() + v.len() + 8)
+                            .sum::<usize>()
+                    })
+                    .sum();
+                let groups: usize = s
+                    .groups
+                    .iter()
+                    .map(|g| 64 * (g.pending.len() + g.consumers.len() + 1))
+                    .sum();
+                entries + groups
+            }
         }
 }
 
@@ -220,8 +240,9 @@ fn commit(writer: &mut Writer<Engine>, batch: &mut Vec<Entry>) -> Result<(), Str
     let now = now_ms();
     let mut group = writer.begin();
     for e in batch.drain(..) {
+        // The file names logical databases; a directory SWAPDB touched stores them elsewhere.
         let at = At {
-            db: e.db,
+            db: group.services().databases().pending().physical(e.db),
             now_ms: now,
         };
         delete_key(&mut group, at, &e.key).map_err(|x| x.to_string())?;

@@ -163,6 +163,13 @@ impl Writer {
         self.end_entry(at);
     }
 
+    /// Appends every element of `other` after this one's (entries carry their own
+    /// backlen, so the bytes concatenate).
+    pub fn append(&mut self, other: Writer) {
+        self.buf.extend_from_slice(&other.buf[HEADER..]);
+        self.count += other.count;
+    }
+
     fn end_entry(&mut self, at: usize) {
         let l = self.buf.len() - at;
         put_backlen(l, &mut self.buf);

@@ -6,9 +6,11 @@
 //! type and encoding Redis 6.x and 7.0 write (strings raw, integer-encoded or LZF; lists as
 //! quicklist 2 of listpacks, quicklist of ziplists, ziplist or plain; sets as intset or
 //! plain; hashes as listpack, ziplist, zipmap or plain; zsets as listpack, ziplist, binary
-//! or text scores); writes what redis-server 7.0 would choose for the same value (listpack
-//! under `*-max-listpack-entries`/`-value`, intset for small integer sets, plain encodings
-//! otherwise), so `OBJECT ENCODING` on redis-server after a `RESTORE` matches.
+//! or text scores; streams as the listpack nodes, counters and consumer groups of
+//! Redis 5 to 7.0, `stream.rs`); writes what redis-server 7.0 would choose for the same
+//! value (listpack under `*-max-listpack-entries`/`-value`, intset for small integer
+//! sets, plain encodings otherwise, streams as type 19), so `OBJECT ENCODING` on
+//! redis-server after a `RESTORE` matches.
 //!
 //! Pure code over bytes (`object.rs` one value, `file.rs` a whole RDB file), no storage and
 //! no commands: `types/serialize.rs` maps values onto tandem's keys, and `import.rs` and
@@ -27,6 +29,7 @@ pub mod input;
 pub mod listpack;
 pub mod lzf;
 pub mod object;
+pub mod stream;
 pub mod ziplist;
 
 use input::{Input, SliceInput};

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use super::input::Input;
 use super::listpack::{self, Element};
+use super::stream::{self, StreamValue};
 use super::{lzf, ziplist, RdbError};
 use crate::types::string::parse_i64;
 use crate::types::zset::format_score;
@@ -65,6 +66,8 @@ pub enum Value {
     Hash(FieldPairs),
     /// Distinct members, scores never NaN.
     ZSet(Vec<(Vec<u8>, f64)>),
+    /// A stream with its consumer groups (`stream.rs`).
+    Stream(Box<StreamValue>),
 }
 
 /// `rdbLoadLen`: a length, or the encoding tag of an encoded string (`11xxxxxx`).
@@ -341,7 +344,7 @@ pub fn read<I: Input>(i: &mut I, kind: u8) -> Result<Value, RdbError> {
             Value::List(items)
         }
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
-            return Err(RdbError::new(at, "stream values are not supported yet"))
+            Value::Stream(Box::new(stream::read(i, kind)?))
         }
         other => {
             return Err(RdbError::new(
@@ -354,10 +357,11 @@ pub fn read<I: Input>(i: &mut I, kind: u8) -> Result<Value, RdbError> {
 }
 
 impl Value {
-    /// A collection without elements (a string is never empty in this sense).
+    /// A collection without elements (a string is never empty in this sense, nor a
+    /// stream: Redis keeps and loads empty streams).
     pub fn is_empty(&self) -> bool {
         match self {
-            Value::String(_) => false,
+            Value::String(_) | Value::Stream(_) => false,
             Value::List(v) | Value::Set(v) => v.is_empty(),
             Value::Hash(v) => v.is_empty(),
             Value::ZSet(v) => v.is_empty(),
@@ -520,6 +524,7 @@ pub fn write(value: &Value, out: &mut Vec<u8>) -> u8 {
                 TYPE_ZSET_2
             }
         }
+        Value::Stream(s) => stream::write(s, out),
     }
 }
 

@@ -1,8 +1,9 @@
 //! `DUMP` and `RESTORE`: a key's value to and from Redis 7.0's DUMP payload.
 //!
 //! The payload's bytes are `crate::rdb`'s; this file maps an [`rdb::Value`] onto tandem's
-//! keys through the types' own commands (`hset`, `push`, `sadd`, `store_entries`, `set`)
-//! and reads one back through their readers, so the storage layout stays theirs alone. It
+//! keys through the types' own commands (`hset`, `push`, `sadd`, `store_entries`, `set`,
+//! and for streams `stream::serial`) and reads one back through their readers, so the
+//! storage layout stays theirs alone. It
 //! also gives `import-rdb`/`export-rdb` their per-key read and write.
 
 use tandem_shared::command::{ListEnd, SetExpiry};
@@ -11,7 +12,8 @@ use tandem_shared::{ExpireCondition, Reply, StorageError};
 use super::hash::HashPart;
 use super::string::SetOptions;
 use super::{
-    delete_key, hash, keyspace, list, lookup, lookup_write, set, string, zset, At, CmdResult,
+    delete_key, hash, keyspace, list, lookup, lookup_write, set, stream, string, zset, At,
+    CmdResult,
 };
 use crate::engine::metadata::KeyType;
 use crate::engine::{StoreRead, StoreWrite};
@@ -51,12 +53,8 @@ pub fn dump<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8]) -> CmdResult {
         return Ok(Reply::Nil);
     };
     // The type's reader looks the key up again and counts the hit.
-    match read_value(s, at, key, r.kind)? {
-        Some(value) => Ok(Reply::Bulk(rdb::dump(&value))),
-        None => Ok(Reply::Error(
-            "ERR DUMP of a stream is not supported by tandem yet".to_owned(),
-        )),
-    }
+    let value = read_value(s, at, key, r.kind)?;
+    Ok(Reply::Bulk(rdb::dump(&value)))
 }
 
 fn bulks(reply: Reply) -> Result<Vec<Vec<u8>>, StorageError> {
@@ -78,8 +76,7 @@ fn unexpected(reply: &Reply) -> StorageError {
     ))
 }
 
-/// The live value of `key` (of type `kind`, looked up by the caller) as an [`rdb::Value`];
-/// `None` for a type the RDB codec does not carry yet (streams).
+/// The live value of `key` (of type `kind`, looked up by the caller) as an [`rdb::Value`].
 ///
 /// # Errors
 /// Storage failures.
@@ -88,8 +85,8 @@ pub fn read_value<S: StoreRead + ?Sized>(
     at: At,
     key: &[u8],
     kind: KeyType,
-) -> Result<Option<Value>, StorageError> {
-    Ok(Some(match kind {
+) -> Result<Value, StorageError> {
+    Ok(match kind {
         KeyType::String => match string::get(s, at, key)? {
             Reply::Bulk(b) => Value::String(b),
             other => return Err(unexpected(&other)),
@@ -123,8 +120,15 @@ pub fn read_value<S: StoreRead + ?Sized>(
                 other => return Err(unexpected(&other)),
             }
         }
-        KeyType::Stream => return Ok(None),
-    }))
+        KeyType::Stream => match stream::serial::read_value(s, at, key)? {
+            Some(v) => Value::Stream(Box::new(v)),
+            None => {
+                return Err(StorageError::Internal(
+                    "a stream looked up for DUMP is gone".to_owned(),
+                ))
+            }
+        },
+    })
 }
 
 /// Writes `value` as the new key `key` (which must not exist in the group: deleted or
@@ -173,6 +177,7 @@ pub fn write_value<W: StoreWrite + ?Sized>(
         Value::ZSet(members) => {
             zset::store_entries(w, at, key, members)?;
         }
+        Value::Stream(v) => stream::serial::write_value(w, at, key, v)?,
     }
     if expire_at_ms != 0 {
         keyspace::expire(

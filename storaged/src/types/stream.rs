@@ -1126,5 +1126,9 @@ mod info;
 pub use claim::{xautoclaim, xclaim, ClaimArgs, Claimed};
 pub use info::{xinfo_consumers, xinfo_groups, xinfo_help, xinfo_stream};
 
+/// A stream to and from the RDB codec's value (`DUMP`, `RESTORE`, `import-rdb`,
+/// `export-rdb`).
+pub mod serial;
+
 #[cfg(test)]
 mod tests;
