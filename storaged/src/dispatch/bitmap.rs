@@ -19,9 +19,14 @@ use crate::types::{At, CmdResult};
 
 const STR: u32 = Flags::STRING;
 
-/// The light reads (see [`super::is_light_read`]): GETBIT reads one byte.
+/// The light reads (see [`super::is_light_read`]): GETBIT reads one byte; BITCOUNT counts
+/// at most an inline value's bytes there (a longer range makes the in-memory view give
+/// up, `StoreRead::yield_heavy_read`, and the read pool counts it).
 pub(super) fn light(cmd: &ArchivedCommand) -> bool {
-    matches!(cmd, ArchivedCommand::GetBit { .. })
+    matches!(
+        cmd,
+        ArchivedCommand::GetBit { .. } | ArchivedCommand::BitCount { .. }
+    )
 }
 
 /// The read-only bitmap commands; `None` for any other command.

@@ -1,5 +1,6 @@
-//! HyperLogLog: PFSELFTEST; PFADD, PFCOUNT, PFMERGE, PFDEBUG (PFCOUNT runs on the writer:
-//! one key may get its cached cardinality written back).
+//! HyperLogLog: PFSELFTEST; PFADD, PFCOUNT, PFMERGE, PFDEBUG. PFCOUNT runs on the read
+//! path ([`read_or_defer`]) unless its one key's cached cardinality is stale: then the
+//! writer runs it and writes the cache back ([`write`]), as Redis does.
 
 use tandem_shared::command::{ArchivedCommand, ArchivedPfDebugOp, PfDebugOp};
 use tandem_shared::Reply;
@@ -23,6 +24,29 @@ pub(super) fn read<S: StoreRead + ?Sized>(
         ArchivedCommand::PfSelfTest => hyperloglog::pfselftest(s.services().random_u64()),
         _ => return None,
     })
+}
+
+/// PFCOUNT on the read path: `Some(Some(result))` answered on committed state,
+/// `Some(None)` when the writer must run it after all (a stale cache to write back);
+/// `None` for any other command.
+pub(super) fn read_or_defer<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    cmd: &ArchivedCommand,
+) -> Option<Option<CmdResult>> {
+    match cmd {
+        // Ok(None) (stale) becomes None; a reply or an error, Some.
+        ArchivedCommand::PfCount { keys } => {
+            Some(hyperloglog::pfcount_read(s, at, &key_slices(keys)).transpose())
+        }
+        _ => None,
+    }
+}
+
+/// True for the HyperLogLog reads as cheap as a point lookup: PFCOUNT of one key (one
+/// record of at most 12 KiB; the estimate itself is computed on the writer).
+pub(super) fn light(cmd: &ArchivedCommand) -> bool {
+    matches!(cmd, ArchivedCommand::PfCount { keys } if keys.len() == 1)
 }
 
 /// The HyperLogLog commands that run on the writer, each with its keyspace events; `None`

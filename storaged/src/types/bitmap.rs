@@ -158,12 +158,47 @@ pub fn bitcount<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8], range: BitRang
     let Some(bits) = bits else {
         return Ok(Reply::Integer(0));
     };
+    let (first, last) = bits;
+    let (first_byte, last_byte) = (first / 8, last / 8);
     let mut count = 0u64;
-    walk(s, at.db, key, &r, bits, |_, b, mask| {
-        count += u64::from((b & mask).count_ones());
-        ControlFlow::<()>::Continue(())
-    })?;
+    let mut from = first_byte;
+    while from <= last_byte {
+        let to = (from + WINDOW).min(last_byte + 1);
+        let mut bytes = value::read(s, at.db, key, &r, from, to)?;
+        // Only the range's first and last bytes are partly in it: mask them, then count
+        // the window eight bytes at a time.
+        if from == first_byte {
+            if let Some(b) = bytes.first_mut() {
+                *b &= 0xff >> (first % 8);
+            }
+        }
+        if to == last_byte + 1 {
+            if let Some(b) = bytes.last_mut() {
+                *b &= 0xff << (7 - last % 8);
+            }
+        }
+        count += count_ones(&bytes);
+        from = to;
+    }
     Ok(Reply::Integer(count as i64))
+}
+
+/// Set bits in `bytes`.
+fn count_ones(bytes: &[u8]) -> u64 {
+    let words = bytes.chunks_exact(8);
+    let tail: u64 = words
+        .remainder()
+        .iter()
+        .map(|b| u64::from(b.count_ones()))
+        .sum();
+    words
+        .map(|w| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(w);
+            u64::from(u64::from_ne_bytes(word).count_ones())
+        })
+        .sum::<u64>()
+        + tail
 }
 
 /// `BITPOS`: the first bit equal to `bit` in the range. A missing key is all zeros (0 for

@@ -27,7 +27,7 @@ use super::string_value::{self as value, INLINE_MAX};
 use super::{lookup_write, store_record, At, CmdResult};
 use crate::engine::keys;
 use crate::engine::metadata::{Header, KeyType, Record, FLAG_CHUNKED, HEADER_LEN};
-use crate::engine::{Cf, EngineError, StoreWrite};
+use crate::engine::{Cf, EngineError, StoreRead, StoreWrite};
 
 /// Bits of the hash that index a register.
 const P: u32 = 14;
@@ -283,16 +283,20 @@ impl Stored {
     }
 }
 
-/// A key's live string (see [`Stored`]); `Err(WrongType)` for another type. An expired
-/// record is reclaimed, as every write's lookup does.
-fn load<W: StoreWrite + ?Sized>(
-    w: &mut W,
-    at: At,
-    key: &[u8],
-) -> Result<Option<Stored>, StorageError> {
+/// What a lookup of a key found.
+enum Found {
+    Missing,
+    /// A record past its expiry: absent to every command.
+    Expired,
+    Live(Stored),
+}
+
+/// A key's string as stored (see [`Stored`]); `Err(WrongType)` for another type. Only
+/// reads: an expired record is reported, not reclaimed.
+fn find<S: StoreRead + ?Sized>(s: &S, at: At, key: &[u8]) -> Result<Found, StorageError> {
     let mk = keys::meta_key(at.db, key);
-    let Some(raw) = w.get(Cf::Meta, &mk)? else {
-        return Ok(None);
+    let Some(raw) = s.get(Cf::Meta, &mk)? else {
+        return Ok(Found::Missing);
     };
     let header = Header::decode(&raw).map_err(|e| {
         StorageError::from(EngineError::Corrupt {
@@ -301,24 +305,40 @@ fn load<W: StoreWrite + ?Sized>(
         })
     })?;
     if header.is_expired(at.now_ms) {
-        // lookup_write deletes it in the group and counts it.
-        lookup_write(w, at, key)?;
-        return Ok(None);
+        return Ok(Found::Expired);
     }
     if header.kind != KeyType::String {
         return Err(StorageError::WrongType);
     }
     let chunks = if header.flags & FLAG_CHUNKED != 0 {
         let r = Record::decode(&raw).map_err(|e| StorageError::Internal(e.to_string()))?;
-        Some(value::read(w, at.db, key, &r, 0, value::len(&r))?)
+        Some(value::read(s, at.db, key, &r, 0, value::len(&r))?)
     } else {
         None
     };
-    Ok(Some(Stored {
+    Ok(Found::Live(Stored {
         raw,
         header,
         chunks,
     }))
+}
+
+/// A key's live string (see [`Stored`]); `Err(WrongType)` for another type. An expired
+/// record is reclaimed, as every write's lookup does.
+fn load<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    at: At,
+    key: &[u8],
+) -> Result<Option<Stored>, StorageError> {
+    match find(w, at, key)? {
+        Found::Missing => Ok(None),
+        Found::Expired => {
+            // lookup_write deletes it in the group and counts it.
+            lookup_write(w, at, key)?;
+            Ok(None)
+        }
+        Found::Live(stored) => Ok(Some(stored)),
+    }
 }
 
 /// [`load`] for a lookup Redis makes with `lookupKeyRead`: counts a keyspace hit or miss.
@@ -414,9 +434,9 @@ pub fn pfadd<'e, W: StoreWrite + ?Sized>(
     Ok(Reply::Integer(i64::from(updated)))
 }
 
-/// `PFCOUNT`. One key: the cached cardinality, or a fresh estimate written back into the
-/// cache (0 for a missing key). Several keys: the estimate of their union, computed in a
-/// temporary, none of them modified (missing keys count as empty).
+/// `PFCOUNT` on the writer. One key: the cached cardinality, or a fresh estimate written
+/// back into the cache (0 for a missing key). Several keys: the estimate of their union,
+/// computed in a temporary, none of them modified (missing keys count as empty).
 pub fn pfcount<W: StoreWrite + ?Sized>(w: &mut W, at: At, keys: &[&[u8]]) -> CmdResult {
     if let [key] = keys {
         let Some(stored) = load_read(w, at, key)? else {
@@ -438,9 +458,60 @@ pub fn pfcount<W: StoreWrite + ?Sized>(w: &mut W, at: At, keys: &[&[u8]]) -> Cmd
         store(w, at.db, key, Some(r), v);
         return Ok(Reply::Integer(card as i64));
     }
+    count_union(keys, |key| load_read(w, at, key))
+}
+
+/// `PFCOUNT` off the writer, on committed state: the reply, or `Ok(None)` when the one key
+/// it names holds a HyperLogLog whose cached cardinality is stale, which only the writer
+/// may compute and write back ([`pfcount`]), as Redis writes it back. Several keys are
+/// never written, so they are always answered here. A keyspace hit or miss is counted
+/// only with a reply, so a request handed to the writer counts once.
+///
+/// # Errors
+/// `WrongType` for a key of another type; engine failures.
+pub fn pfcount_read<S: StoreRead + ?Sized>(
+    s: &S,
+    at: At,
+    keys: &[&[u8]],
+) -> Result<Option<Reply>, StorageError> {
+    let stats = s.services().stats();
+    if let [key] = keys {
+        let Found::Live(stored) = find(s, at, key)? else {
+            stats.note_lookup(false);
+            return Ok(Some(Reply::Integer(0)));
+        };
+        let reply = if encoding(stored.value()).is_none() {
+            not_hll()
+        } else {
+            match cached(stored.value()) {
+                // Below 2^63: the top bit is clear.
+                Some(card) => Reply::Integer(card as i64),
+                None => return Ok(None),
+            }
+        };
+        stats.note_lookup(true);
+        return Ok(Some(reply));
+    }
+    count_union(keys, |key| {
+        let found = match find(s, at, key)? {
+            Found::Live(stored) => Some(stored),
+            Found::Missing | Found::Expired => None,
+        };
+        stats.note_lookup(found.is_some());
+        Ok(found)
+    })
+    .map(Some)
+}
+
+/// `PFCOUNT` of several keys: the estimate of their union, merged in a temporary;
+/// `lookup` finds each key (missing ones count as empty).
+fn count_union(
+    keys: &[&[u8]],
+    mut lookup: impl FnMut(&[u8]) -> Result<Option<Stored>, StorageError>,
+) -> CmdResult {
     let mut max = vec![0u8; REGISTERS];
     for key in keys {
-        let Some(stored) = load_read(w, at, key)? else {
+        let Some(stored) = lookup(key)? else {
             continue;
         };
         let v = stored.value();
@@ -757,6 +828,28 @@ mod tests {
             3
         );
         assert_eq!(get(&db, b"h"), v);
+    }
+
+    #[test]
+    fn the_read_path_answers_a_valid_cache_and_leaves_a_stale_one_to_the_writer() {
+        let mut db = TestDb::open();
+        let read = |db: &TestDb, keys: &[&[u8]]| db.read(|s, at| pfcount_read(s, at, keys));
+        assert_eq!(read(&db, &[b"h"]), Ok(Some(Reply::Integer(0))));
+        let els: [&[u8]; 3] = [b"a", b"b", b"c"];
+        db.write(|w, at| pfadd(w, at, b"h", els.into_iter()))
+            .expect("pfadd");
+        let stale = get(&db, b"h");
+        // Stale: only the writer may compute it and write it back; nothing changed.
+        assert_eq!(read(&db, &[b"h"]), Ok(None));
+        assert_eq!(get(&db, b"h"), stale);
+        // A union never writes, stale or not.
+        assert_eq!(read(&db, &[b"h", b"missing"]), Ok(Some(Reply::Integer(3))));
+        assert_eq!(int(db.write(|w, at| pfcount(w, at, &[b"h"]))), 3);
+        assert_eq!(read(&db, &[b"h"]), Ok(Some(Reply::Integer(3))));
+        db.write(|w, at| super::super::string::setnx(w, at, b"s", b"not an hll"))
+            .expect("set");
+        assert_eq!(read(&db, &[b"s"]), Ok(Some(not_hll())));
+        assert_eq!(read(&db, &[b"h", b"s"]), Ok(Some(not_hll())));
     }
 
     #[test]
