@@ -73,6 +73,12 @@ pub struct Options {
     #[arg(long, env = "TANDEM_REQUIREPASS")]
     pub requirepass: Option<String>,
 
+    /// Redis `protected-mode`: `yes` refuses clients not connecting from 127.0.0.1 or ::1
+    /// with Redis's DENIED error while the default user has no password; `no` serves them.
+    /// Reloadable, and `CONFIG SET protected-mode` [default: yes].
+    #[arg(long, env = "TANDEM_PROTECTED_MODE")]
+    pub protected_mode: Option<String>,
+
     /// Worker threads for client I/O; 0: one per core [default: 0].
     #[arg(long, env = "TANDEM_NETWORK_THREADS")]
     pub network_threads: Option<usize>,
@@ -185,6 +191,8 @@ pub struct Config {
     pub storage_tls_ca_cert_file: PathBuf,
     pub storage_tls_server_name: String,
     pub requirepass: String,
+    /// `protected-mode` (see `crate::protected`).
+    pub protected_mode: bool,
     pub network_threads: usize,
     pub links: usize,
     pub queue_capacity: usize,
@@ -235,6 +243,14 @@ impl Settings for Config {
             storage_tls_ca_cert_file: o.storage_tls_ca_cert_file.unwrap_or_default(),
             storage_tls_server_name: o.storage_tls_server_name.unwrap_or_default(),
             requirepass: o.requirepass.unwrap_or_default(),
+            protected_mode: match o.protected_mode.as_deref() {
+                None => true,
+                Some(w) => match w.to_ascii_lowercase().as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Err(format!("protected-mode must be yes or no, not {w:?}")),
+                },
+            },
             network_threads: o.network_threads.unwrap_or(0),
             links: o.links.unwrap_or(4),
             queue_capacity: o.queue_capacity.unwrap_or(4096),
@@ -281,6 +297,7 @@ impl Settings for Config {
     /// The `tls-*` files and settings are read again and swapped in for new handshakes.
     const RELOADABLE: &'static [&'static str] = &[
         "requirepass",
+        "protected-mode",
         "maxclients",
         "proto-max-bulk-len",
         "log",

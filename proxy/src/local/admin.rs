@@ -129,7 +129,11 @@ fn defaults(config: &Config) -> Vec<(&'static str, String, Kind)> {
         ("lazyfree-lazy-user-del", s("no"), Bool),
         ("lazyfree-lazy-user-flush", s("no"), Bool),
         ("activerehashing", s("yes"), Bool),
-        ("protected-mode", s("no"), Bool),
+        (
+            "protected-mode",
+            s(if config.protected_mode { "yes" } else { "no" }),
+            Bool,
+        ),
         ("io-threads", s("1"), Immutable),
         ("replica-read-only", s("yes"), Bool),
         (
@@ -483,17 +487,27 @@ fn rewritable(session: &Session) -> Vec<(&'static str, toml_value::Value)> {
             "proto-max-bulk-len",
             toml_value::Value::Int(session.shared.proto_max_bulk_len.load(Ordering::Relaxed)),
         ),
+        (
+            "protected-mode",
+            toml_value::Value::Text(
+                settings
+                    .params
+                    .get("protected-mode")
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        ),
     ]
 }
 
-/// `CONFIG REWRITE`: writes the running values of the keys `CONFIG SET` changes in the
-/// proxy (`requirepass`, `maxclients`, `proto-max-bulk-len`) into the TOML file the proxy
-/// was started with. A key already in the file has its value replaced in place (its
-/// comment and every other line kept); a key absent from the file is appended only when
-/// its value differs from the file's effective one (the flag, variable or default), as
-/// Redis leaves defaults out. Written to a temporary file beside it and renamed, so a crash
-/// leaves the old file or the new one. The settings storaged keeps for the pair are not
-/// the proxy's keys and are not written.
+/// `CONFIG REWRITE`: writes the running values of the keys `CONFIG SET` changes in the proxy
+/// (`requirepass`, `maxclients`, `proto-max-bulk-len`, `protected-mode`) into the TOML file the
+/// proxy was started with. A key already in the file has its value replaced in place (its
+/// comment and every other line kept); a key absent from the file is appended only when its
+/// value differs from the file's effective one (the flag, variable or default), as Redis leaves
+/// defaults out. Written to a temporary file beside it and renamed, so a crash leaves the old
+/// file or the new one. The settings storaged keeps for the pair are not the proxy's keys and
+/// are not written.
 fn rewrite(session: &Session) -> Result<(), CommandError> {
     let Some(path) = session.shared.config.config_file.clone() else {
         return Err(CommandError::err(
@@ -510,6 +524,7 @@ fn rewrite(session: &Session) -> Result<(), CommandError> {
         toml_value::Value::Text(config.requirepass.clone()),
         toml_value::Value::Int(config.maxclients as u64),
         toml_value::Value::Int(config.proto_max_bulk_len),
+        toml_value::Value::Text(if config.protected_mode { "yes" } else { "no" }.to_owned()),
     ];
     let mut lines: Vec<String> = old.lines().map(str::to_owned).collect();
     let mut appended = Vec::new();
