@@ -1405,3 +1405,159 @@ fn a_served_blocked_reader_announces_its_new_consumer() {
     assert_eq!(seen[0], seen[1], "tandem, then redis-server");
     assert!(seen[0].iter().any(|m| m.contains("xgroup-createconsumer")));
 }
+
+/// Whether `EXEC` of a transaction that WATCHed `watched` runs after another client ran
+/// `op` between WATCH and MULTI.
+fn exec_survives(
+    watcher: &mut redis::Connection,
+    other: &mut redis::Connection,
+    watched: &str,
+    op: &[&str],
+) -> bool {
+    for setup in [
+        &["FLUSHALL"][..],
+        &["XADD", "s", "1-1", "f", "v"],
+        &["XADD", "s", "2-1", "f", "v"],
+        &["XGROUP", "CREATE", "s", "g", "0"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c1",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    ] {
+        let r = run_command(watcher, setup);
+        assert!(r.is_ok(), "{setup:?}: {r:?}");
+    }
+    expect(watcher, &["WATCH", watched], Ok(Value::Okay));
+    let r = run_command(other, op);
+    assert!(r.is_ok(), "{op:?}: {r:?}");
+    expect(watcher, &["MULTI"], Ok(Value::Okay));
+    let _ = run_command(watcher, &["PING"]);
+    match run_command(watcher, &["EXEC"]) {
+        Ok(Value::Nil) => false,
+        Ok(Value::Array(_)) => true,
+        other => panic!("EXEC after {op:?}: {other:?}"),
+    }
+}
+
+/// Redis's consumer-group commands change a stream without `signalModifiedKey`: a WATCH of
+/// the stream survives XREADGROUP, XACK, XCLAIM, XAUTOCLAIM and every XGROUP subcommand but
+/// a CREATE that makes the stream, and XSETID; XADD and XDEL end it.
+#[test]
+fn consumer_group_commands_leave_a_watch_of_the_stream_as_redis_does() {
+    let d = Differ::start();
+    let ops: &[(&str, &[&str])] = &[
+        (
+            "s",
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c1",
+                "COUNT",
+                "1",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+        ),
+        (
+            "s",
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c2",
+                "NOACK",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+        ),
+        (
+            "s",
+            &["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", "0"],
+        ),
+        ("s", &["XACK", "s", "g", "1-1"]),
+        ("s", &["XCLAIM", "s", "g", "c2", "0", "1-1"]),
+        ("s", &["XAUTOCLAIM", "s", "g", "c3", "0", "0"]),
+        ("s", &["XGROUP", "CREATECONSUMER", "s", "g", "c9"]),
+        ("s", &["XGROUP", "DELCONSUMER", "s", "g", "c1"]),
+        ("s", &["XGROUP", "CREATE", "s", "g2", "0"]),
+        ("s", &["XGROUP", "CREATE", "s", "g3", "0", "MKSTREAM"]),
+        ("s2", &["XGROUP", "CREATE", "s2", "g", "0", "MKSTREAM"]),
+        ("s", &["XGROUP", "SETID", "s", "g", "0"]),
+        ("s", &["XGROUP", "DESTROY", "s", "g"]),
+        ("s", &["XSETID", "s", "5-0"]),
+        ("s", &["XADD", "s", "*", "f", "v"]),
+        ("s", &["XDEL", "s", "1-1"]),
+        ("s", &["XTRIM", "s", "MAXLEN", "10"]),
+    ];
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let (mut ours, mut ours2) = (
+            d.tandem().client_with(protocol),
+            d.tandem().client_with(protocol),
+        );
+        let (mut theirs, mut theirs2) = (
+            d.reference().client_with(protocol),
+            d.reference().client_with(protocol),
+        );
+        for (watched, op) in ops {
+            let want = exec_survives(&mut theirs, &mut theirs2, watched, op);
+            let got = exec_survives(&mut ours, &mut ours2, watched, op);
+            assert_eq!(
+                got, want,
+                "EXEC after {op:?} ({protocol:?}): tandem ran = {got}, redis-server ran = {want}"
+            );
+        }
+    }
+}
+
+/// XGROUP SETID does not wake a blocked XREADGROUP (Redis signals no key for it): the
+/// reader waits for the next XADD and then reads from the group's new position.
+#[test]
+fn setid_leaves_a_blocked_group_reader_waiting_until_the_next_entry() {
+    let cluster = TestCluster::start();
+    let addr = cluster.addr();
+    let mut c = cluster.client();
+    for step in [
+        &["XADD", "k", "1-1", "f", "a"][..],
+        &["XGROUP", "CREATE", "k", "g", "$"],
+    ] {
+        assert!(run_command(&mut c, step).is_ok(), "{step:?}");
+    }
+    let rx = spawn_command(
+        addr.clone(),
+        Protocol::Resp2,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "k",
+            ">",
+        ],
+    );
+    wait_parked(&addr, 1);
+    expect(&mut c, &["XGROUP", "SETID", "k", "g", "0"], Ok(Value::Okay));
+    assert!(
+        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "SETID woke the blocked reader"
+    );
+    wait_parked(&addr, 1);
+    expect(&mut c, &["XADD", "k", "2-1", "f", "b"], bulk_id("2-1"));
+    let reply = rx.recv_timeout(WAIT).expect("served by XADD");
+    assert_eq!(
+        delivered_ids(&reply.expect("entries")),
+        vec!["1-1".to_owned(), "2-1".to_owned()]
+    );
+}

@@ -17,7 +17,7 @@ use crate::engine::group::WriteGroup;
 use crate::engine::{KvEngine, StoreRead};
 use crate::events::{int, Flags};
 use crate::types::stream;
-use crate::types::{At, CmdResult};
+use crate::types::{lookup_write, At, CmdResult};
 
 const T: u32 = Flags::STREAM;
 
@@ -130,7 +130,17 @@ pub(super) fn write<E: KvEngine>(
             late_syntax,
         } => {
             let op = group_op(op);
-            let r = stream::xgroup(w, at, key, group, &op, sub, *late_syntax, at.now_ms);
+            // Only a CREATE that makes the stream modifies the key as Redis counts it
+            // (`signalModifiedKey`); the rest change the groups quietly.
+            let makes_stream = matches!(op, XGroupOp::Create { mkstream: true, .. })
+                && !matches!(lookup_write(w, at, key), Ok(Some(_)));
+            let run = |w: &mut WriteGroup<'_, E>| {
+                stream::xgroup(w, at, key, group, &op, sub, *late_syntax, at.now_ms)
+            };
+            let r = if makes_stream { run(w) } else { w.quietly(run) };
+            if matches!(op, XGroupOp::Destroy) && matches!(r, Ok(Reply::Integer(1))) {
+                w.mark_ready(db, key); // blocked XREADGROUPs of the group answer NOGROUP
+            }
             let (created, event) = match &op {
                 XGroupOp::Create { .. } => (false, "xgroup-create"),
                 XGroupOp::SetId { .. } => (false, "xgroup-setid"),
@@ -158,14 +168,17 @@ pub(super) fn write<E: KvEngine>(
             entries_added,
             max_deleted,
         } => {
-            let r = stream::xsetid(
-                w,
-                at,
-                key,
-                id(last),
-                entries_added.as_ref().map(|n| n.to_native()),
-                max_deleted.as_ref().map(id),
-            );
+            // Redis 7.0 signals no key for XSETID: a WATCH of the stream survives it.
+            let r = w.quietly(|w| {
+                stream::xsetid(
+                    w,
+                    at,
+                    key,
+                    id(last),
+                    entries_added.as_ref().map(|n| n.to_native()),
+                    max_deleted.as_ref().map(id),
+                )
+            });
             done(w, r, |e, reply| {
                 if matches!(reply, Reply::Simple(_)) {
                     e.push(T, "xsetid", db, key);
@@ -182,7 +195,7 @@ pub(super) fn write<E: KvEngine>(
         } => xreadgroup_now(w, at, group, consumer, count.to_native(), *noack, keys, ids),
         C::XAck { key, group, ids } => {
             let ids: Option<Vec<StreamId>> = ids.as_ref().map(|ids| ids.iter().map(id).collect());
-            let r = stream::xack(w, at, key, group, ids.as_deref());
+            let r = w.quietly(|w| stream::xack(w, at, key, group, ids.as_deref()));
             done(w, r, no_events)
         }
         _ => return None,
@@ -205,7 +218,8 @@ pub(super) fn xreadgroup_now<E: KvEngine>(
     let db = at.db;
     let keys = key_slices(keys);
     let ids: Vec<XReadId> = ids.iter().map(read_id).collect();
-    let read = stream::xreadgroup(w, at, group, consumer, count, noack, &keys, &ids);
+    // Consumer-group state changes quietly (see `WriteGroup::quietly`).
+    let read = w.quietly(|w| stream::xreadgroup(w, at, group, consumer, count, noack, &keys, &ids));
     let (r, created) = match read {
         Ok(read) => (Ok(read.reply), read.created),
         Err(e) => (Err(e), Vec::new()),

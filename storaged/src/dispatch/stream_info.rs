@@ -81,7 +81,9 @@ pub(super) fn write<E: KvEngine>(
                 last_id: id(last_id),
                 error: error.as_ref().map(|e| e.as_str()),
             };
-            (key, stream::xclaim(w, at, key, group, consumer, &args))
+            // Consumer-group state changes quietly (see `WriteGroup::quietly`).
+            let claimed = w.quietly(|w| stream::xclaim(w, at, key, group, consumer, &args));
+            (key, claimed)
         }
         C::XAutoClaim {
             key,
@@ -93,17 +95,19 @@ pub(super) fn write<E: KvEngine>(
             justid,
         } => (
             key,
-            stream::xautoclaim(
-                w,
-                at,
-                key,
-                group,
-                consumer,
-                min_idle.to_native(),
-                id(start),
-                count.to_native(),
-                *justid,
-            ),
+            w.quietly(|w| {
+                stream::xautoclaim(
+                    w,
+                    at,
+                    key,
+                    group,
+                    consumer,
+                    min_idle.to_native(),
+                    id(start),
+                    count.to_native(),
+                    *justid,
+                )
+            }),
         ),
         _ => return None,
     };

@@ -51,13 +51,16 @@ const AHEAD_BATCH_BYTES: usize = 8 << 20;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Touched {
     pub keys: HashSet<(u8, Vec<u8>)>,
+    /// Keys to re-check for the clients blocked on them although they were not modified as
+    /// WATCH and client tracking see it ([`WriteGroup::mark_ready`]).
+    pub ready: HashSet<(u8, Vec<u8>)>,
     /// Databases wiped as a whole.
     pub flushed: Vec<u8>,
 }
 
 impl Touched {
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty() && self.flushed.is_empty()
+        self.keys.is_empty() && self.ready.is_empty() && self.flushed.is_empty()
     }
 
     fn note_key(&mut self, cf: Cf, raw: &[u8]) {
@@ -123,6 +126,7 @@ impl<E: KvEngine> Writer<E> {
             counts,
             expired: 0,
             touched,
+            quiet: false,
             notes,
         }
     }
@@ -141,6 +145,7 @@ impl<E: KvEngine> Writer<E> {
             counts: s.counts,
             expired: s.expired,
             touched: s.touched,
+            quiet: false,
             notes: s.notes,
         }
     }
@@ -164,6 +169,8 @@ pub struct WriteGroup<'w, E: KvEngine = Engine> {
     expired: u64,
     /// Keys modified since the last [`WriteGroup::take_touched`], when tracking is on.
     touched: Option<Touched>,
+    /// Inside [`WriteGroup::quietly`]: writes do not count as modifying their key.
+    quiet: bool,
     /// Keyspace events of this group; `None` unless `notify-keyspace-events` asks for some.
     notes: Option<Recorder>,
 }
@@ -212,6 +219,27 @@ impl<E: KvEngine> WriteGroup<'_, E> {
         match &mut self.touched {
             Some(t) => std::mem::take(t),
             None => Touched::default(),
+        }
+    }
+
+    /// Runs `f` with its writes kept out of [`Touched`]: Redis's consumer-group commands
+    /// (XREADGROUP, XACK, XCLAIM, XGROUP other than a CREATE that makes the stream, ...)
+    /// change a stream without `signalModifiedKey`, so a WATCH of the stream survives them,
+    /// client tracking keeps its cache, and blocked readers are not woken unless the
+    /// command says so with [`WriteGroup::mark_ready`]. Deleting a key's metadata still
+    /// counts: that is an expired key removed on the way, which Redis signals.
+    pub fn quietly<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let was = std::mem::replace(&mut self.quiet, true);
+        let r = f(self);
+        self.quiet = was;
+        r
+    }
+
+    /// Has the clients blocked on `key` re-check it without counting it modified (Redis's
+    /// `signalKeyAsReady` alone: XGROUP DESTROY answers waiting XREADGROUPs NOGROUP).
+    pub fn mark_ready(&mut self, db: u8, key: &[u8]) {
+        if let Some(t) = &mut self.touched {
+            t.ready.insert((db, key.to_vec()));
         }
     }
 
@@ -368,7 +396,7 @@ impl<E: KvEngine> StoreRead for WriteGroup<'_, E> {
 
 impl<E: KvEngine> StoreWrite for WriteGroup<'_, E> {
     fn put(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
-        if let Some(t) = &mut self.touched {
+        if let Some(t) = self.touched.as_mut().filter(|_| !self.quiet) {
             t.note_key(cf, &key);
         }
         self.observe(cf, &key);
@@ -376,7 +404,8 @@ impl<E: KvEngine> StoreWrite for WriteGroup<'_, E> {
     }
 
     fn delete(&mut self, cf: Cf, key: Vec<u8>) {
-        if let Some(t) = &mut self.touched {
+        let counts = !self.quiet || cf == Cf::Meta;
+        if let Some(t) = self.touched.as_mut().filter(|_| counts) {
             t.note_key(cf, &key);
         }
         self.observe(cf, &key);
@@ -395,7 +424,7 @@ impl<E: KvEngine> StoreWrite for WriteGroup<'_, E> {
             return self.put(cf, key, value);
         };
         self.writer.engine.services().hold_unsettled(version);
-        if let Some(t) = &mut self.touched {
+        if let Some(t) = self.touched.as_mut().filter(|_| !self.quiet) {
             t.note_key(cf, &key);
         }
         self.observe(cf, &key);
@@ -629,5 +658,30 @@ mod tests {
         assert_eq!(named, vec![(1, b"a".to_vec()), (2, b"b".to_vec())]);
         assert_eq!(touched.flushed, vec![3]);
         assert!(g.take_touched().is_empty(), "taken means reset");
+    }
+
+    #[test]
+    fn quiet_writes_touch_nothing_but_a_deleted_record_and_what_is_marked_ready() {
+        let mut writer = Writer::new(MemoryEngine::new());
+        writer.set_track_touched(true);
+        let mut g = writer.begin();
+        g.quietly(|g| {
+            g.put(Cf::Meta, keys::meta_key(0, b"s"), Vec::new());
+            g.put(Cf::Sub, keys::sub_key(0, b"s", 7, b"pel"), Vec::new());
+            g.delete(Cf::Sub, keys::sub_key(0, b"s", 7, b"old"));
+            g.mark_ready(0, b"s");
+        });
+        let touched = g.take_touched();
+        assert!(touched.keys.is_empty(), "{touched:?}");
+        assert_eq!(
+            touched.ready.into_iter().collect::<Vec<_>>(),
+            vec![(0, b"s".to_vec())]
+        );
+        // An expired key removed on the way is a modification, quiet or not.
+        g.quietly(|g| g.delete(Cf::Meta, keys::meta_key(0, b"gone")));
+        g.put(Cf::Sub, keys::sub_key(0, b"loud", 7, b"f"), Vec::new());
+        let mut named: Vec<_> = g.take_touched().keys.into_iter().collect();
+        named.sort();
+        assert_eq!(named, vec![(0, b"gone".to_vec()), (0, b"loud".to_vec())]);
     }
 }

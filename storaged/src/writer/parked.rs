@@ -311,7 +311,7 @@ impl<T> Table<T> {
 
     /// Marks the touched keys that have waiters as ready. True if any is ready now.
     pub fn note(&mut self, touched: &Touched) -> bool {
-        for k in &touched.keys {
+        for k in touched.keys.iter().chain(&touched.ready) {
             if self.by_key.contains_key(k) && self.ready_set.insert(k.clone()) {
                 self.ready.push_back(k.clone());
             }
@@ -659,7 +659,14 @@ impl Blocked {
                     }
                     _ => false,
                 };
-                let outcome = match serve_from(group, at, op, &key) {
+                // A group read changes its group quietly, as when run at once.
+                let served = match op {
+                    PopOp::StreamReadGroup { .. } => {
+                        group.quietly(|g| serve_from(g, at, op, &key))
+                    }
+                    _ => serve_from(group, at, op, &key),
+                };
+                let outcome = match served {
                     Serving::Answered(outcome) => outcome,
                     Serving::OtherType => continue,
                     Serving::Empty => break,
@@ -985,7 +992,7 @@ mod tests {
     fn touched(keys: &[&str]) -> Touched {
         Touched {
             keys: keys.iter().map(|k| (0, k.as_bytes().to_vec())).collect(),
-            flushed: Vec::new(),
+            ..Touched::default()
         }
     }
 
