@@ -50,9 +50,11 @@ pub async fn client(mut args: Args, session: &mut Session) -> LocalResult {
         Command::ClientUnpause
     } else {
         if n > 2 {
-            return Err(CommandError::err(
-                "unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.",
-            ));
+            // Redis names the subcommand as the client spelled it here.
+            return Err(CommandError::err(format!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+                String::from_utf8_lossy(&sub)
+            )));
         }
         let timeout = args.next_bytes()?;
         let all = if args.remaining() == 0 || args.eat("ALL") {
