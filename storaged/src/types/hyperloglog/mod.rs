@@ -264,6 +264,23 @@ impl Stored {
             .unwrap_or_else(|| self.raw.get(HEADER_LEN..).unwrap_or_default())
     }
 
+    /// The value of an inline string, to edit in place and store with
+    /// [`Stored::store_in_place`]; `None` for a chunked one.
+    fn inline_mut(&mut self) -> Option<&mut [u8]> {
+        if self.chunks.is_some() {
+            return None;
+        }
+        self.raw.get_mut(HEADER_LEN..)
+    }
+
+    /// Writes back a record whose inline value [`Stored::inline_mut`] edited without
+    /// changing its length: the stored bytes are the new record (type, flags, expiry,
+    /// version and size unchanged), so nothing is copied or re-encoded, and the key counts
+    /// stay as they are. What a dense PFADD and PFCOUNT's cache write-back do to 12 KiB.
+    fn store_in_place<W: StoreWrite + ?Sized>(self, w: &mut W, db: u8, key: &[u8]) {
+        w.put(Cf::Meta, keys::meta_key(db, key), self.raw);
+    }
+
     /// The record (payload left out) and the value, owned, for a command that changes it.
     fn into_parts(self) -> (Record, Vec<u8>) {
         let h = self.header;
@@ -398,14 +415,28 @@ pub fn pfadd<'e, W: StoreWrite + ?Sized>(
     let patterns: Vec<(usize, u8)> = elements.map(murmur::pattern).collect();
     let (old, mut v, mut updated) = match load(w, at, key)? {
         None => (None, new_value(), true),
-        Some(stored) => {
+        Some(mut stored) => {
             match encoding(stored.value()) {
                 None => return Ok(not_hll()),
-                // The common case on a large set: every register already high enough.
-                Some(Encoding::Dense) if !dense_rises(&stored.value()[HDR_SIZE..], &patterns) => {
-                    return Ok(Reply::Integer(0));
+                Some(Encoding::Dense) => {
+                    // Registers rise in place, in the record as read: its length, and so
+                    // its header, stay (and on a large set usually none rises at all).
+                    if let Some(v) = stored.inline_mut() {
+                        let mut updated = false;
+                        for &(index, count) in &patterns {
+                            updated |= dense::raise(&mut v[HDR_SIZE..], index, count);
+                        }
+                        if updated {
+                            invalidate(v);
+                            stored.store_in_place(w, at.db, key);
+                        }
+                        return Ok(Reply::Integer(i64::from(updated)));
+                    }
+                    if !dense_rises(&stored.value()[HDR_SIZE..], &patterns) {
+                        return Ok(Reply::Integer(0));
+                    }
                 }
-                Some(_) => {}
+                Some(Encoding::Sparse) => {}
             }
             let (r, v) = stored.into_parts();
             (Some(r), v, false)
@@ -453,9 +484,15 @@ pub fn pfcount<W: StoreWrite + ?Sized>(w: &mut W, at: At, keys: &[&[u8]]) -> Cmd
             return Ok(corrupt());
         };
         let card = estimate(&h);
-        let (r, mut v) = stored.into_parts();
-        set_cached(&mut v, card);
-        store(w, at.db, key, Some(r), v);
+        let mut stored = stored;
+        if let Some(v) = stored.inline_mut() {
+            set_cached(v, card);
+            stored.store_in_place(w, at.db, key);
+        } else {
+            let (r, mut v) = stored.into_parts();
+            set_cached(&mut v, card);
+            store(w, at.db, key, Some(r), v);
+        }
         return Ok(Reply::Integer(card as i64));
     }
     count_union(keys, |key| load_read(w, at, key))
