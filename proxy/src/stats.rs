@@ -195,6 +195,24 @@ pub fn failed_call(id: Option<StatId>) {
     }
 }
 
+/// One call counted on its own, outside a connection's pipeline bookkeeping: what EXEC
+/// ran and MULTI/WATCH/DISCARD/EXEC sent inside MULTI (`crate::local::exec`). `spec` and
+/// the first of `args` pick the slot (a container's subcommand); `name` as the client
+/// spelled it goes into a slow-log entry if the call was slow.
+pub fn count_one(
+    spec: &'static CommandSpec,
+    name: &[u8],
+    args: &[bytes::Bytes],
+    ns: Option<u64>,
+    failed: bool,
+    client: &crate::clients::ClientState,
+) {
+    let id = id_of(spec, args.first().map(|a| &a[..]));
+    let mut log = ArgLog::default();
+    log.push(id, name, args);
+    log.finish(1, ns, client, |_| failed);
+}
+
 /// `n` bytes read from a client's socket.
 pub fn net_read(n: usize) {
     SLOT.with(|slot| {
