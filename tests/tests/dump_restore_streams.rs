@@ -15,6 +15,9 @@
 //! on tandem's side: tandem estimates it (docs/ENCODING.md, Stream, "XINFO"); everything
 //! else, `radix-tree-keys` included, must be equal.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use tandem_tests::*;
 
 /// How far apart idle times, and times the two servers took themselves after the
@@ -531,4 +534,314 @@ fn tandem_stream_dumps_restore_on_redis() {
         let mut again = d.tandem().client();
         assert_views(&mut tandem, &copy, &mut again, key, "tandem → tandem", &[]);
     }
+}
+
+/// redis-server's `SAVE`d RDB file.
+fn save(conn: &mut redis::Connection) -> PathBuf {
+    assert_eq!(run_command(conn, &["SAVE"]), ok());
+    let setting = |conn: &mut redis::Connection, name: &str| match run_command(
+        conn,
+        &["CONFIG", "GET", name],
+    ) {
+        Ok(Value::Array(a)) if a.len() == 2 => match &a[1] {
+            Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("CONFIG GET {name}: {other:?}"),
+        },
+        other => panic!("CONFIG GET {name}: {}", render_outcome(&other)),
+    };
+    let dir = setting(conn, "dir");
+    Path::new(&dir).join(setting(conn, "dbfilename"))
+}
+
+#[test]
+fn redis_rdb_with_streams_imports() {
+    let reference = RedisServer::start();
+    let mut redis = reference.client();
+    build(&mut redis);
+    let rdb = save(&mut redis);
+    let mut cluster = TestCluster::start();
+    if !cluster.is_tandem() {
+        return;
+    }
+    cluster.kill_storaged(Signal::SIGTERM);
+    let out = Command::new(binary("tandem-storaged"))
+        .arg("import-rdb")
+        .arg(&rdb)
+        .arg("--data-dir")
+        .arg(cluster.data_dir())
+        .output()
+        .expect("run tandem-storaged import-rdb");
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("imported {} keys", keys().len())),
+        "{said}"
+    );
+    cluster.start_storaged();
+    let mut tandem = cluster.client();
+    for key in keys() {
+        assert_views(&mut tandem, key, &mut redis, key, "import-rdb", &[]);
+        continue_both(&mut tandem, key, &mut redis, key);
+        assert_views(
+            &mut tandem,
+            key,
+            &mut redis,
+            key,
+            "import-rdb, then XADD",
+            &[],
+        );
+    }
+}
+
+/// A redis-server started on an RDB file, killed when dropped.
+struct LoadedRedis(std::process::Child, u16);
+
+impl Drop for LoadedRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn redis_on_file(dir: &Path, name: &str) -> LoadedRedis {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--dbfilename", name, "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn redis-server");
+    let server = LoadedRedis(child, port);
+    let addr = format!("127.0.0.1:{port}");
+    wait_for("redis-server to load the RDB", START_TIMEOUT, || {
+        let mut c = try_connect(&addr, None, Protocol::Resp2).ok()?;
+        (run_command(&mut c, &["PING"]).ok()? == Value::SimpleString("PONG".into())).then_some(())
+    });
+    server
+}
+
+#[test]
+fn exported_streams_load_in_redis() {
+    let cluster = TestCluster::start();
+    if !cluster.is_tandem() {
+        return;
+    }
+    let mut tandem = cluster.client();
+    build(&mut tandem);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("export.rdb");
+    let out = Command::new(binary("tandem-storaged"))
+        .arg("export-rdb")
+        .arg(&file)
+        .arg("--socket")
+        .arg(cluster.socket_path())
+        .arg("--data-dir")
+        .arg(cluster.data_dir())
+        .output()
+        .expect("run tandem-storaged export-rdb");
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("exported {} keys", keys().len())),
+        "{said}"
+    );
+    let loaded = redis_on_file(dir.path(), "export.rdb");
+    let mut redis = connect(&format!("127.0.0.1:{}", loaded.1), None, Protocol::Resp2);
+    for key in keys() {
+        assert_views(&mut tandem, key, &mut redis, key, "export-rdb", &[]);
+    }
+}
+
+#[test]
+fn migrate_moves_streams_to_redis() {
+    let d = Differ::start();
+    let mut tandem = d.tandem().client();
+    build(&mut tandem);
+    let target = RedisServer::start();
+    let port = target.port().to_string();
+    let mut args = vec![
+        "MIGRATE",
+        "127.0.0.1",
+        &port,
+        "",
+        "0",
+        "5000",
+        "COPY",
+        "KEYS",
+    ];
+    let all = keys();
+    args.extend(all.iter().copied());
+    assert_eq!(run_command(&mut tandem, &args), ok());
+    let mut redis = target.client();
+    for key in keys() {
+        assert_views(&mut tandem, key, &mut redis, key, "MIGRATE", &[]);
+    }
+    // Without COPY the source goes; REPLACE overwrites the target's copy.
+    assert_eq!(
+        run_command(
+            &mut tandem,
+            &[
+                "MIGRATE",
+                "127.0.0.1",
+                &port,
+                "st:groups",
+                "0",
+                "5000",
+                "REPLACE"
+            ]
+        ),
+        ok()
+    );
+    assert_eq!(run_command(&mut tandem, &["EXISTS", "st:groups"]), int(0));
+    assert_eq!(run_command(&mut redis, &["XLEN", "st:groups"]), int(20));
+}
+
+/// A payload's body (type byte and value) sealed with an RDB 10 trailer and its CRC64.
+fn seal(body: &[u8]) -> Vec<u8> {
+    let mut p = body.to_vec();
+    p.extend_from_slice(&10u16.to_le_bytes());
+    let mut crc = 0u64;
+    for &b in &p {
+        crc ^= u64::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    p.extend_from_slice(&crc.to_le_bytes());
+    p
+}
+
+/// `(length of the length prefix, string length)` of the RDB string at `at` (plain form).
+fn string_at(p: &[u8], at: usize) -> (usize, usize) {
+    match p[at] >> 6 {
+        0 => (1, usize::from(p[at] & 0x3f)),
+        1 => (2, usize::from(p[at] & 0x3f) << 8 | usize::from(p[at + 1])),
+        2 => (
+            5,
+            u32::from_be_bytes([p[at + 1], p[at + 2], p[at + 3], p[at + 4]]) as usize,
+        ),
+        _ => panic!("an encoded string at {at}"),
+    }
+}
+
+#[test]
+fn corrupt_stream_payloads_are_bad_data_and_never_crash() {
+    let d = Differ::start();
+    let mut redis = d.reference().client();
+    let mut tandem = d.tandem().client();
+    // Plain strings in the payload, so the test can edit them.
+    assert_eq!(
+        run_command(&mut redis, &["CONFIG", "SET", "rdbcompression", "no"]),
+        ok()
+    );
+    build(&mut redis);
+    let good = dump(&mut redis, "st:groups");
+    let body = &good[..good.len() - 10];
+    // Type, node count, node key (16), the listpack.
+    assert_eq!(&body[..3], b"\x13\x01\x10");
+    let (prefix, lp_len) = string_at(body, 19);
+    let after_lp = 19 + prefix + lp_len;
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    // A node key of 15 bytes.
+    let mut short_key = vec![0x13, 0x01, 0x0f];
+    short_key.extend_from_slice(&body[3..18]);
+    short_key.extend_from_slice(&body[19..]);
+    cases.push(("short node key", seal(&short_key)));
+    // An empty listpack as the node.
+    let mut empty = body[..19].to_vec();
+    empty.extend_from_slice(b"\x07\x07\x00\x00\x00\x00\x00\xff");
+    empty.extend_from_slice(&body[after_lp..]);
+    cases.push(("empty listpack", seal(&empty)));
+    // The same node twice.
+    let mut twice = vec![0x13, 0x02];
+    twice.extend_from_slice(&body[2..after_lp]);
+    twice.extend_from_slice(&body[2..]);
+    cases.push(("node key re-added", seal(&twice)));
+    for (what, payload) in &cases {
+        for (conn, who) in [(&mut redis, "redis-server"), (&mut tandem, "tandem")] {
+            assert_eq!(
+                run_command_bytes(conn, &[b"RESTORE", b"bad", b"0", payload]),
+                err("ERR Bad data format"),
+                "{what} on {who}"
+            );
+        }
+    }
+    // Any byte of the value changed (the payload resealed): tandem loads a stream it can
+    // serve or answers Bad data format, and keeps serving.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut loaded, mut refused) = (0, 0);
+    for round in 0..400 {
+        let mut b = body.to_vec();
+        for _ in 0..1 + round % 3 {
+            if b.len() < 2 {
+                break;
+            }
+            let at = 1 + (next() as usize) % (b.len() - 1);
+            match next() % 4 {
+                0 => b.truncate(at),
+                1 => b.insert(at, next() as u8),
+                _ => b[at] = next() as u8,
+            }
+        }
+        let payload = seal(&b);
+        match run_command_bytes(
+            &mut tandem,
+            &[b"RESTORE", b"fuzz", b"0", &payload, b"REPLACE"],
+        ) {
+            Ok(Value::Okay) => {
+                loaded += 1;
+                for probe in [
+                    &["XINFO", "STREAM", "fuzz", "FULL"][..],
+                    &["XRANGE", "fuzz", "-", "+"],
+                    &["XINFO", "GROUPS", "fuzz"],
+                ] {
+                    let r = run_command(&mut tandem, probe);
+                    assert!(
+                        r.is_ok(),
+                        "round {round}, {probe:?}: {}",
+                        render_outcome(&r)
+                    );
+                }
+                let again = dump(&mut tandem, "fuzz");
+                assert_eq!(
+                    run_command_bytes(
+                        &mut tandem,
+                        &[b"RESTORE", b"fuzz2", b"0", &again, b"REPLACE"]
+                    ),
+                    ok(),
+                    "round {round}: tandem's own payload of what it loaded"
+                );
+            }
+            other => {
+                refused += 1;
+                assert_eq!(other, err("ERR Bad data format"), "round {round}");
+            }
+        }
+    }
+    assert!(
+        refused > 0 && loaded + refused == 400,
+        "{loaded} loaded, {refused} refused"
+    );
+    assert_eq!(run_command(&mut tandem, &["PING"]), simple("PONG"));
 }
