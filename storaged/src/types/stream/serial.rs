@@ -17,6 +17,7 @@ use tandem_shared::StorageError;
 use super::pel::{Group, Pending};
 use super::{encode_entry, entry_node, read_u32, State, Stream, MAX, ZERO};
 use crate::engine::{Cf, StoreRead, StoreWrite};
+use crate::rdb::listpack::FieldPairs;
 use crate::rdb::stream::{self as codec, StreamValue};
 use crate::types::At;
 
@@ -25,7 +26,7 @@ fn corrupt() -> StorageError {
 }
 
 /// An entry value's field/value pairs.
-fn entry_pairs(value: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+fn entry_pairs(value: &[u8]) -> Result<FieldPairs, StorageError> {
     let pairs = read_u32(value.get(8..).ok_or_else(corrupt)?).ok_or_else(corrupt)?;
     let mut out = Vec::with_capacity((pairs as usize).min(value.len() / 8));
     let mut rest = value.get(12..).ok_or_else(corrupt)?;
