@@ -263,13 +263,16 @@ impl Acceptor {
 }
 
 /// How a link reaches storaged on another host: TLS over TCP, this proxy presenting its
-/// own certificate (storaged requires one), storaged's verified against a CA.
+/// own certificate (storaged requires one), storaged's verified against a CA. The
+/// certificate, key and CA are read again by [`LinkTls::reload`] (SIGHUP): connections made
+/// from then on use them, links already up keep their session.
 pub struct LinkTls {
     /// `HOST:PORT` of storaged's `listen-proxies`.
     pub addr: String,
     pub connector: tokio_rustls::TlsConnector,
     /// The name storaged's certificate must carry.
     pub server_name: pki_types::ServerName<'static>,
+    material: Arc<LinkMaterial>,
 }
 
 impl std::fmt::Debug for LinkTls {
@@ -278,6 +281,22 @@ impl std::fmt::Debug for LinkTls {
             .field("addr", &self.addr)
             .field("server_name", &self.server_name)
             .finish_non_exhaustive()
+    }
+}
+
+impl LinkTls {
+    /// Re-reads `storage-tls-cert-file`, `-key-file` and `-ca-cert-file` from `s`; on an
+    /// error the files in force stay. The address and server name need a restart.
+    ///
+    /// # Errors
+    /// An unreadable or mismatched file.
+    pub fn reload(&self, s: &LinkTlsSettings) -> Result<(), String> {
+        let files = load_link_files(s)?;
+        match self.material.current.write() {
+            Ok(mut m) => *m = Arc::new(files),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(files),
+        }
+        Ok(())
     }
 }
 
@@ -293,8 +312,117 @@ pub struct LinkTlsSettings {
     pub server_name: String,
 }
 
+/// This proxy's certificate and storaged's CA as last read.
+#[derive(Debug)]
+struct LinkFiles {
+    key: Arc<rustls::sign::CertifiedKey>,
+    verifier: Arc<rustls::client::WebPkiServerVerifier>,
+}
+
+/// What every link handshake reads its [`LinkFiles`] from, and a reload replaces.
+#[derive(Debug)]
+struct LinkMaterial {
+    current: RwLock<Arc<LinkFiles>>,
+}
+
+impl LinkMaterial {
+    fn get(&self) -> Arc<LinkFiles> {
+        match self.current.read() {
+            Ok(m) => m.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+impl rustls::client::ResolvesClientCert for LinkMaterial {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.get().key.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// webpki's verification against the CA in force (a custom verifier only in that it can be
+/// swapped: rustls calls it "dangerous" because it could skip checks, which this one never
+/// does).
+impl rustls::client::danger::ServerCertVerifier for LinkMaterial {
+    fn verify_server_cert(
+        &self,
+        end_entity: &pki_types::CertificateDer<'_>,
+        intermediates: &[pki_types::CertificateDer<'_>],
+        server_name: &pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.get().verifier.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.get()
+            .verifier
+            .verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.get()
+            .verifier
+            .verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.get().verifier.supported_verify_schemes()
+    }
+}
+
+/// Reads this proxy's certificate and key and storaged's CA.
+///
+/// # Errors
+/// An unreadable file, or a key that does not match its certificate.
+fn load_link_files(s: &LinkTlsSettings) -> Result<LinkFiles, String> {
+    let provider = ring();
+    let key = rustls::sign::CertifiedKey::from_der(
+        load_certs(&s.cert_file)?,
+        load_key(&s.key_file)?,
+        &provider,
+    )
+    .map_err(|e| format!("storage-tls-cert-file / storage-tls-key-file: {e}"))?;
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(load_roots(&s.ca_cert_file)?),
+        Arc::new(provider),
+    )
+    .build()
+    .map_err(|e| format!("storage-tls-ca-cert-file: {e}"))?;
+    Ok(LinkFiles {
+        key: Arc::new(key),
+        verifier,
+    })
+}
+
 /// The TLS client of a link to storaged over TCP, or `None` when `storage` is a Unix
-/// socket path.
+/// socket path. Sessions are not resumed: every link verifies storaged's certificate against
+/// the CA in force and presents this proxy's current certificate.
 ///
 /// # Errors
 /// A `tcp://` address without its three files, an unreadable or mismatched file, or a
@@ -321,16 +449,21 @@ pub fn link_client(s: &LinkTlsSettings) -> Result<Option<Arc<LinkTls>>, String> 
     };
     let server_name = pki_types::ServerName::try_from(name.to_owned())
         .map_err(|e| format!("storage-tls-server-name {name:?}: {e}"))?;
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(ring()))
+    let material = Arc::new(LinkMaterial {
+        current: RwLock::new(Arc::new(load_link_files(s)?)),
+    });
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(ring()))
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_root_certificates(load_roots(&s.ca_cert_file)?)
-        .with_client_auth_cert(load_certs(&s.cert_file)?, load_key(&s.key_file)?)
-        .map_err(|e| format!("storage-tls-cert-file / storage-tls-key-file: {e}"))?;
+        .dangerous()
+        .with_custom_certificate_verifier(material.clone())
+        .with_client_cert_resolver(material.clone());
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(Some(Arc::new(LinkTls {
         addr: addr.to_owned(),
         connector: Arc::new(config).into(),
         server_name,
+        material,
     })))
 }
 

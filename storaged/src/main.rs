@@ -92,9 +92,9 @@ fn run() -> anyhow::Result<()> {
 }
 
 /// On each SIGHUP: re-reads the config file (flags and variables still win) and applies what
-/// can change live — the log filter and the peer allow lists (for links opened from then
-/// on) — logging each change. Other changed settings are logged as needing a restart. A file
-/// that does not parse changes nothing.
+/// can change live — the log filter, the peer allow lists and the listen-proxies TLS files
+/// (for links opened from then on) — logging each change. Other changed settings are logged
+/// as needing a restart. A file that does not parse changes nothing.
 fn spawn_reloader(
     running: Config,
     flags: Options,
@@ -126,6 +126,23 @@ fn spawn_reloader(
                 changed += 1;
             }
             drop(current);
+            // The listen-proxies port's files, re-read every time: rotation replaces the
+            // files under the same names.
+            let files = [
+                &new.proxy_tls_cert_file,
+                &new.proxy_tls_key_file,
+                &new.proxy_tls_ca_cert_file,
+            ];
+            match tandem_storaged::transport::reload(files[0], files[1], files[2]) {
+                Some(Ok(())) => {
+                    tracing::info!(
+                        "reload: proxy-tls certificate, key and CA re-read; new links use them (links already up stay)"
+                    );
+                    changed += 1;
+                }
+                Some(Err(e)) => tracing::error!(error = %e, "reload: proxy-tls files kept"),
+                None => {}
+            }
             tandem_service::config::reload_done(&running, &new, changed);
         }
     });

@@ -132,22 +132,122 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The TLS config of the proxy port: storaged's certificate and key, and a verifier that
-/// requires a client certificate chaining to `ca_file`.
+/// The proxy port's certificate and CA as last loaded: what every handshake reads, and what
+/// a reload (SIGHUP) replaces. Links already up keep the session they negotiated.
+#[derive(Debug)]
+struct Material {
+    key: Arc<rustls::sign::CertifiedKey>,
+    verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+}
+
+/// The swappable half of the proxy port's TLS config: it resolves storaged's certificate and
+/// verifies proxies' certificates with the [`Material`] in force at each handshake.
+#[derive(Debug)]
+struct Swappable {
+    current: std::sync::RwLock<Arc<Material>>,
+}
+
+impl Swappable {
+    fn get(&self) -> Arc<Material> {
+        match self.current.read() {
+            Ok(m) => m.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set(&self, material: Material) {
+        let material = Arc::new(material);
+        match self.current.write() {
+            Ok(mut m) => *m = material,
+            Err(poisoned) => *poisoned.into_inner() = material,
+        }
+    }
+}
+
+impl rustls::server::ResolvesServerCert for Swappable {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.get().key.clone())
+    }
+}
+
+impl rustls::server::danger::ClientCertVerifier for Swappable {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        true
+    }
+
+    /// No hints: they would have to outlive a reload. A proxy sends the one certificate it
+    /// has whatever the hints say.
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &pki_types::CertificateDer<'_>,
+        intermediates: &[pki_types::CertificateDer<'_>],
+        now: pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        self.get()
+            .verifier
+            .verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.get()
+            .verifier
+            .verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.get()
+            .verifier
+            .verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.get().verifier.supported_verify_schemes()
+    }
+}
+
+/// The proxy port's swappable material, once `listen-proxies` is bound (one per process):
+/// what [`reload`] replaces.
+static PROXY_PORT: std::sync::Mutex<Option<Arc<Swappable>>> = std::sync::Mutex::new(None);
+
+/// Reads storaged's certificate and key and the CA proxies' certificates must chain to.
 ///
 /// # Errors
-/// A missing or unreadable file, or a key that does not match its certificate.
-pub fn server_config(
-    cert_file: &Path,
-    key_file: &Path,
-    ca_file: &Path,
-) -> Result<Arc<rustls::ServerConfig>, String> {
+/// A missing or unreadable file, no CA certificate, or a key that does not match its
+/// certificate.
+fn load(cert_file: &Path, key_file: &Path, ca_file: &Path) -> Result<Material, String> {
     use pki_types::pem::PemObject;
     let file_err = |path: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let certs = pki_types::CertificateDer::pem_file_iter(cert_file)
         .map_err(|e| file_err(cert_file, &e))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| file_err(cert_file, &e))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{}: no certificate in the file",
+            cert_file.display()
+        ));
+    }
     let key =
         pki_types::PrivateKeyDer::from_pem_file(key_file).map_err(|e| file_err(key_file, &e))?;
     let mut roots = rustls::RootCertStore::empty();
@@ -164,19 +264,59 @@ pub fn server_config(
         ));
     }
     let provider = provider();
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-        Arc::new(roots),
-        provider.clone(),
-    )
-    .build()
-    .map_err(|e| file_err(ca_file, &e))?;
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let key = rustls::sign::CertifiedKey::from_der(certs, key, &provider)
+        .map_err(|e| format!("proxy-tls-cert-file / proxy-tls-key-file: {e}"))?;
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| file_err(ca_file, &e))?;
+    Ok(Material {
+        key: Arc::new(key),
+        verifier,
+    })
+}
+
+/// The TLS config of the proxy port: storaged's certificate and key, and a verifier that
+/// requires a client certificate chaining to `ca_file`; [`reload`] swaps both for later
+/// handshakes. Sessions are not resumed, so every new link is verified against the CA and
+/// the files in force.
+///
+/// # Errors
+/// A missing or unreadable file, or a key that does not match its certificate.
+pub fn server_config(
+    cert_file: &Path,
+    key_file: &Path,
+    ca_file: &Path,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    let swappable = Arc::new(Swappable {
+        current: std::sync::RwLock::new(Arc::new(load(cert_file, key_file, ca_file)?)),
+    });
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("proxy-tls-cert-file / proxy-tls-key-file: {e}"))?;
+        .with_client_cert_verifier(swappable.clone())
+        .with_cert_resolver(swappable.clone());
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
+    match PROXY_PORT.lock() {
+        Ok(mut port) => *port = Some(swappable),
+        Err(poisoned) => *poisoned.into_inner() = Some(swappable),
+    }
     Ok(Arc::new(config))
+}
+
+/// Re-reads the proxy port's certificate, key and CA files (SIGHUP): links opened from then
+/// on are served with them, links already up stay. `None` when storaged does not listen for
+/// proxies on TCP; on an error the material in force stays.
+///
+/// # Errors
+/// As [`server_config`].
+pub fn reload(cert_file: &Path, key_file: &Path, ca_file: &Path) -> Option<Result<(), String>> {
+    let port = match PROXY_PORT.lock() {
+        Ok(port) => port.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }?;
+    Some(load(cert_file, key_file, ca_file).map(|material| port.set(material)))
 }
 
 /// The names a certificate carries: its subject common name and its DNS subject

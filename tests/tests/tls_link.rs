@@ -3,7 +3,8 @@
 //! pub/sub across them), a proxy whose certificate comes from another CA, or carries a name
 //! not in `proxy-tls-allow-names`, is refused with a clear log line on both sides, and
 //! storaged killed (SIGKILL) or drained (SIGTERM) under a write load over the TCP links
-//! loses and doubles nothing.
+//! loses and doubles nothing. SIGHUP re-reads the link's certificate files on either side
+//! without dropping the links already up.
 
 #[path = "tls_certs/mod.rs"]
 mod certs;
@@ -387,4 +388,140 @@ fn storaged_killed_or_drained_under_load_over_tcp_loses_and_doubles_nothing() {
     if let Ok(Value::BulkString(info)) = run_command(c, &["INFO", "link"]) {
         eprintln!("{}", String::from_utf8_lossy(&info));
     }
+}
+
+fn sighup(pid: u32) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGHUP).expect("SIGHUP");
+}
+
+/// How often a log says a storage link went down.
+fn links_down(log: &str) -> usize {
+    log.matches("storage link down").count()
+}
+
+/// Waits until storage commands go through `proxy` (refusals before that are expected).
+fn wait_linked(proxy: &Proxy) -> redis::Connection {
+    let mut conn = connect(&proxy.addr(), None, Protocol::Resp2);
+    wait_for(
+        "storage commands through the TCP link",
+        START_TIMEOUT,
+        || redis::cmd("DBSIZE").query::<i64>(&mut conn).ok(),
+    );
+    conn
+}
+
+/// The certificate storaged presents to a new link now (a handshake as a proxy of `ca`).
+fn presented_certificate(d: &Deployment) -> Vec<u8> {
+    let config = certs::client_config(&d.ca, Some(&d.ca.leaf("probe", &["probe"])));
+    let port = d.tcp_port;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let name =
+            tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .expect("handshake with storaged");
+        tls.get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .expect("storaged's certificate")
+            .to_vec()
+    })
+}
+
+#[test]
+fn storaged_rereads_its_link_certificates_on_sighup_and_keeps_open_links() {
+    let d = Deployment::start(&[]);
+    let a = d.proxy("proxy-a", None);
+    let mut conn_a = a.ready_client();
+    expect(&mut conn_a, &["SET", "k", "v"], ok());
+    let down_before = links_down(&a.log());
+
+    // A proxy whose certificate comes from a second CA: refused while storaged trusts only
+    // the first.
+    let second = Ca::new("second link CA");
+    let b = d.proxy("proxy-b", Some(&second));
+    wait_for("proxy-b refused", START_TIMEOUT, || {
+        d.storaged_log()
+            .contains("refusing proxy link: TLS handshake failed")
+            .then_some(())
+    });
+
+    // Rotation: a new certificate for storaged, and a CA file trusting both CAs.
+    let dir = d.dir.path();
+    let rotated = d.ca.leaf("tandem-storaged-2", &["localhost", "127.0.0.1"]);
+    rotated.write(dir, "storaged");
+    std::fs::write(
+        dir.join("ca.pem"),
+        format!("{}{}", d.ca.pem(), second.pem()),
+    )
+    .expect("write the CA bundle");
+    sighup(d.storaged.as_ref().expect("storaged").id());
+    wait_for("the reload", START_TIMEOUT, || {
+        d.storaged_log()
+            .contains("reload: proxy-tls certificate, key and CA re-read")
+            .then_some(())
+    });
+    // proxy-b's retries get through now, and new links see the new certificate.
+    let mut conn_b = wait_linked(&b);
+    expect(&mut conn_b, &["GET", "k"], bulk("v"));
+    assert!(d.storaged_log().contains("CN=proxy-b"));
+    let (rotated_der, _) = rotated.rustls_pair();
+    assert_eq!(presented_certificate(&d), rotated_der[0].to_vec());
+    // proxy-a's links were never dropped.
+    expect(&mut conn_a, &["GET", "k"], bulk("v"));
+    assert_eq!(links_down(&a.log()), down_before, "{}", a.log());
+
+    // A file that does not load leaves the material in force.
+    std::fs::write(dir.join("storaged.crt"), "not a certificate").expect("write");
+    sighup(d.storaged.as_ref().expect("storaged").id());
+    wait_for("the failed reload", START_TIMEOUT, || {
+        d.storaged_log()
+            .contains("reload: proxy-tls files kept")
+            .then_some(())
+    });
+    assert_eq!(presented_certificate(&d), rotated_der[0].to_vec());
+    let c = d.proxy("proxy-c", None);
+    expect(&mut c.ready_client(), &["GET", "k"], bulk("v"));
+}
+
+#[test]
+fn a_proxy_rereads_its_link_certificate_on_sighup() {
+    let mut d = Deployment::start(&[]);
+    let a = d.proxy("proxy-a", None);
+    let mut conn = a.ready_client();
+    expect(&mut conn, &["SET", "k", "v"], ok());
+    let down_before = links_down(&a.log());
+
+    // A new certificate (another name) for the proxy, read on SIGHUP.
+    d.ca.leaf("proxy-a-2", &["proxy-a-2"])
+        .write(d.dir.path(), "proxy-a");
+    sighup(a.child.id());
+    wait_for("the reload", START_TIMEOUT, || {
+        a.log()
+            .contains("reload: storage-tls certificate, key and CA re-read")
+            .then_some(())
+    });
+    // The links already up stay.
+    expect(&mut conn, &["GET", "k"], bulk("v"));
+    assert_eq!(links_down(&a.log()), down_before, "{}", a.log());
+    assert!(!d.storaged_log().contains("CN=proxy-a-2"));
+
+    // Links made from now on present the new certificate.
+    let status = d.kill_storaged(Signal::SIGTERM);
+    assert!(status.success(), "{status}");
+    d.start_storaged();
+    wait_for("a link with the new certificate", START_TIMEOUT, || {
+        d.storaged_log().contains("CN=proxy-a-2").then_some(())
+    });
+    let mut conn = wait_linked(&a);
+    expect(&mut conn, &["GET", "k"], bulk("v"));
 }
