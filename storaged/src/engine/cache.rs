@@ -44,8 +44,12 @@ const ENTRY_OVERHEAD: usize = 80;
 
 /// Largest value the cache keeps. The cache pays off where the lookup costs more than the
 /// copy; and the chunks of a large string (16 KiB each, `types/string_value.rs`) must not
-/// flush it: one 512 MiB `SET` would otherwise replace every entry with its chunks.
-const MAX_VALUE: usize = 8 * 1024;
+/// flush it: one 512 MiB `SET` would otherwise replace every entry with its chunks. Just
+/// under a full chunk, so a dense HyperLogLog (12 304 bytes, read by every PFADD and
+/// PFCOUNT) and an inline bitmap of up to 128 Ki bits are cached, while of a large string's
+/// 16 KiB chunks only its last, partial one can be. With the default budget one shard's
+/// generation holds about 500 entries of this size.
+const MAX_VALUE: usize = 16 * 1024 - 1;
 
 /// One map per cached column family (`Meta`, `Sub`), so lookups borrow the key. Hashed with
 /// foldhash, seeded at random per map: SipHash was 4 % of the writer thread at P16 SET
