@@ -51,15 +51,16 @@ pub struct Options {
     #[arg(long, env = "TANDEM_STORAGE_SOCKET")]
     pub storage_socket: Option<PathBuf>,
 
-    /// PEM certificate chain this proxy presents to storaged over TCP [default: ""].
+    /// PEM certificate chain this proxy presents to storaged over TCP. Reloadable (new
+    /// links) [default: ""].
     #[arg(long, env = "TANDEM_STORAGE_TLS_CERT_FILE")]
     pub storage_tls_cert_file: Option<PathBuf>,
 
-    /// PEM private key of that certificate [default: ""].
+    /// PEM private key of that certificate. Reloadable [default: ""].
     #[arg(long, env = "TANDEM_STORAGE_TLS_KEY_FILE")]
     pub storage_tls_key_file: Option<PathBuf>,
 
-    /// PEM CA certificates storaged's certificate must chain to [default: ""].
+    /// PEM CA certificates storaged's certificate must chain to. Reloadable [default: ""].
     #[arg(long, env = "TANDEM_STORAGE_TLS_CA_CERT_FILE")]
     pub storage_tls_ca_cert_file: Option<PathBuf>,
 
@@ -307,6 +308,9 @@ impl Settings for Config {
         "tls-auth-clients",
         "tls-protocols",
         "tls-ciphersuites",
+        "storage-tls-cert-file",
+        "storage-tls-key-file",
+        "storage-tls-ca-cert-file",
     ];
 
     tandem_service::restart_only! {
@@ -324,9 +328,6 @@ impl Settings for Config {
         "log-format" => log_format,
         "enable-debug-command" => enable_debug_command,
         "tls-port" => tls_port,
-        "storage-tls-cert-file" => storage_tls_cert_file,
-        "storage-tls-key-file" => storage_tls_key_file,
-        "storage-tls-ca-cert-file" => storage_tls_ca_cert_file,
         "storage-tls-server-name" => storage_tls_server_name,
     }
 }
