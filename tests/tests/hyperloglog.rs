@@ -4,7 +4,8 @@
 //! elements and of the union of 10 HyperLogLogs, PFMERGE (into itself, new, sparse and
 //! dense destinations, no source), the cache PFCOUNT writes back, PFDEBUG and PFSELFTEST,
 //! values copied between the servers with GET/SET, corrupted and non-HLL values (never a
-//! crash), wrong types, MULTI/EXEC, EVAL/EVAL_RO and keyspace events; RESP2 and RESP3.
+//! crash), wrong types, MULTI/EXEC, EVAL/EVAL_RO and keyspace events; RESP2 and RESP3;
+//! PFCOUNT on storaged's read path (pipelined with writes, from another client).
 
 use redis::Value;
 use tandem_tests::*;
@@ -134,6 +135,67 @@ fn a_count_over_32_turns_a_small_sparse_value_dense() {
         &["GET", "fresh"],
         &["PFCOUNT", "fresh", "h"],
     ]);
+}
+
+/// PFCOUNT runs on storaged's read path and hands only a stale cache to the writer: in a
+/// pipeline mixing it with writes and GETs (one request to storaged), and across clients,
+/// every reply and every value GET returns is redis-server's.
+#[test]
+fn pfcount_off_the_writer_answers_and_writes_back_as_redis() {
+    let d = Differ::start();
+    let pipeline = |conn: &mut redis::Connection| -> Vec<Value> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("PFADD").arg("h").arg("a").arg("b").arg("c");
+        pipe.cmd("PFCOUNT").arg("h"); // stale: computed and written back
+        pipe.cmd("GET").arg("h");
+        pipe.cmd("PFCOUNT").arg("h"); // valid cache
+        pipe.cmd("PFCOUNT").arg("h").arg("missing");
+        pipe.cmd("PFCOUNT").arg("missing");
+        pipe.cmd("PFADD").arg("h").arg("d");
+        pipe.cmd("GET").arg("h");
+        pipe.cmd("PFCOUNT").arg("h");
+        pipe.cmd("PFCOUNT").arg("h");
+        pipe.cmd("GET").arg("h");
+        pipe.query(conn).expect("pipeline")
+    };
+    let mut ours = d.tandem().client();
+    let mut theirs = d.reference().client();
+    for conn in [&mut ours, &mut theirs] {
+        run_command(conn, &["FLUSHALL"]).expect("FLUSHALL");
+    }
+    assert_eq!(pipeline(&mut ours), pipeline(&mut theirs));
+    // One client adds, another counts (its own requests: reads only), a third reads the
+    // bytes: each count is redis-server's for the elements added so far.
+    let mut counter = d.tandem().client();
+    let mut reference = d.reference().client();
+    for conn in [&mut ours, &mut reference] {
+        run_command(conn, &["FLUSHALL"]).expect("FLUSHALL");
+    }
+    for i in 0..200 {
+        let element = format!("e{i}");
+        let args = ["PFADD", "g", element.as_str()];
+        assert_eq!(
+            run_command(&mut ours, &args),
+            run_command(&mut reference, &args)
+        );
+        if i % 7 == 0 {
+            let count = ["PFCOUNT", "g"];
+            assert_eq!(
+                run_command(&mut counter, &count),
+                run_command(&mut reference, &count),
+                "after {i}"
+            );
+            assert_eq!(
+                run_command(&mut counter, &count),
+                run_command(&mut reference, &count)
+            );
+            let get = ["GET", "g"];
+            assert_eq!(
+                run_command(&mut ours, &get),
+                run_command(&mut reference, &get)
+            );
+        }
+    }
 }
 
 #[test]
