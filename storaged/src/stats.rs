@@ -99,6 +99,110 @@ pub fn run(
     st.answer(op)
 }
 
+/// One command a script ran (`redis.call`/`redis.pcall`), as the script runner notes it.
+pub struct ScriptCall {
+    /// The row's name (the subcommand's for a container: `object|encoding`).
+    pub name: &'static str,
+    /// Its arguments cut by [`slow_args`], when the slow log was on and the command is
+    /// not `skip_slowlog`.
+    pub args: Option<Vec<Vec<u8>>>,
+    pub ns: u64,
+    /// Its error reply, if it failed.
+    pub error: Option<String>,
+    /// The script's own reply is this error (raised by `redis.call`): the proxy counts it
+    /// in errorstats as the script's reply, so it is not counted here.
+    pub error_counted_by_caller: bool,
+}
+
+/// Counts a script run's commands as Redis's `call()` counts them: a call (failed if it
+/// got an error, the error in errorstats), the latency histogram, and a slow-log entry
+/// when slow, shown as Redis shows a script's commands (client `?:0`, no name). One lock
+/// per run.
+pub fn script_calls(calls: Vec<ScriptCall>) {
+    if calls.is_empty() {
+        return;
+    }
+    let mut st = state();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    for call in calls {
+        let sums = st.commands.entry(call.name.to_owned()).or_default();
+        sums.calls += 1;
+        sums.usec += call.ns / 1000;
+        if call.error.is_some() {
+            sums.failed += 1;
+        }
+        if sums.histogram.is_empty() {
+            sums.histogram = vec![0; COUNTS_LEN];
+        }
+        if let Some(h) = sums
+            .histogram
+            .get_mut(tandem_shared::stats::index_of(call.ns))
+        {
+            *h += 1;
+        }
+        if let (Some(text), false) = (&call.error, call.error_counted_by_caller) {
+            let code = text.split(' ').next().unwrap_or(text);
+            if let Some(count) = st.errors.get_mut(code) {
+                *count += 1;
+            } else if st.errors.len() < MAX_ERROR_CODES {
+                st.errors.insert(code.to_owned(), 1);
+            }
+        }
+        let micros = call.ns / 1000;
+        if let Some(args) = call.args {
+            if st.slower_than >= 0 && micros >= st.slower_than as u64 {
+                let id = st.next_slow_id;
+                st.next_slow_id += 1;
+                st.slow.push_front(Slow {
+                    id,
+                    time: now,
+                    micros,
+                    args,
+                    addr: b"?:0".to_vec(),
+                    name: Vec::new(),
+                });
+                let max = usize::try_from(st.max_len).unwrap_or(0);
+                st.slow.truncate(max);
+            }
+        }
+    }
+}
+
+/// A command's arguments cut as Redis's slow log cuts them (`SLOWLOG_ENTRY_MAX_ARGC` 32,
+/// `SLOWLOG_ENTRY_MAX_STRING` 128), as the proxies cut theirs.
+pub fn slow_args(args: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    const MAX_ARGC: usize = 32;
+    const MAX_STRING: usize = 128;
+    let kept = args.len().min(MAX_ARGC);
+    args.iter()
+        .take(kept)
+        .enumerate()
+        .map(|(i, a)| {
+            if kept < args.len() && i + 1 == kept {
+                format!("... ({} more arguments)", args.len() - kept + 1).into_bytes()
+            } else if a.len() > MAX_STRING {
+                let mut cut = a[..MAX_STRING].to_vec();
+                cut.extend_from_slice(
+                    format!("... ({} more bytes)", a.len() - MAX_STRING).as_bytes(),
+                );
+                cut
+            } else {
+                a.clone()
+            }
+        })
+        .collect()
+}
+
+/// `slowlog-log-slower-than` as last set, read without the table's lock.
+static SLOWER_THAN: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(10_000);
+
+/// Whether the slow log takes entries (`slowlog-log-slower-than` not negative).
+pub fn slowlog_on() -> bool {
+    SLOWER_THAN.load(std::sync::atomic::Ordering::Relaxed) >= 0
+}
+
 fn bulk(s: impl Into<Vec<u8>>) -> Reply {
     Reply::Bulk(s.into())
 }
@@ -283,6 +387,7 @@ impl State {
             } => {
                 if let Some(v) = slower_than.as_ref() {
                     self.slower_than = v.to_native();
+                    SLOWER_THAN.store(self.slower_than, std::sync::atomic::Ordering::Relaxed);
                 }
                 if let Some(v) = max_len.as_ref() {
                     self.max_len = v.to_native();
