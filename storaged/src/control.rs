@@ -254,20 +254,60 @@ fn save_before_shutdown<S: EngineView + ?Sized>(s: &S) -> bool {
 mod tests {
     use super::*;
 
+    fn fresh() -> Control {
+        Control {
+            state: Mutex::new(State::default()),
+            stop: CancellationToken::new(),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
     #[test]
     fn a_later_pause_only_strengthens_an_active_one() {
+        let c = fresh();
         let now = now_ms() as i64;
-        let mut s = State::default();
-        s.mode = MODE_ALL;
-        s.end_ms = now + 10_000;
-        assert!(s.active(now));
-        // What `pause` does to an active state: max of both.
-        let (mode, end) = (MODE_WRITE, now + 10);
-        s.mode = s.mode.max(mode);
-        s.end_ms = s.end_ms.max(end);
-        assert_eq!((s.mode, s.end_ms), (MODE_ALL, now + 10_000));
-        s.end_ms = now - 1;
-        assert!(!s.active(now), "a passed end unpauses");
+        c.pause(now + 10_000, false);
+        c.pause(now + 10, true);
+        let (mode, end) = {
+            let s = c.lock();
+            (s.mode, s.end_ms)
+        };
+        assert_eq!(
+            (mode, end),
+            (MODE_ALL, now + 10_000),
+            "the stronger mode and the later end"
+        );
+        assert!(c.paused());
+        c.unpause();
+        assert!(!c.paused());
+        // An expired pause is replaced, not strengthened.
+        c.pause(now - 5, true);
+        assert!(!c.paused(), "an end in the past pauses nothing");
+        c.pause(now + 10_000, false);
+        assert_eq!(c.lock().mode, MODE_WRITE);
+    }
+
+    #[test]
+    fn shutdown_tells_every_link_once_and_stops() {
+        let c = fresh();
+        let out = Outbox::new();
+        c.lock()
+            .links
+            .insert(0, (out.clone(), wire::DEFAULT_MAX_FRAME));
+        c.shut_down();
+        c.shut_down();
+        assert!(c.stop.is_cancelled());
+        let mut buf = out.take_now();
+        let mut kinds = 0;
+        while let Ok(Some(frame)) = wire::decode(&mut buf, wire::DEFAULT_MAX_FRAME) {
+            let notice = frame.access::<Notice>().expect("valid notice");
+            assert!(matches!(
+                notice.kind,
+                tandem_shared::wire::message::ArchivedNoticeKind::Shutdown
+            ));
+            kinds += 1;
+        }
+        assert_eq!(kinds, 1);
     }
 
     #[test]
