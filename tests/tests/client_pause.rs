@@ -108,6 +108,7 @@ fn replies_and_errors_match_redis() {
         &["EVAL", "#!lua flags=no-writes\nreturn 2", "0"],
         &["CLIENT", "UNBLOCK", "999999"],
         &["CLIENT", "UNPAUSE"],
+        &["CLIENT", "HELP"],
     ]);
 }
 
