@@ -43,9 +43,6 @@ pub const WRITER_OWNED: &[CommandKind] = &[
     CommandKind::FunctionKill,
     CommandKind::FunctionHelp,
     CommandKind::BusyReplyThreshold,
-    // PFCOUNT of one key writes the cardinality it computed back into the value's cache
-    // (Redis flags it `readonly` all the same).
-    CommandKind::PfCount,
     // DEBUG SLEEP/RELOAD/SET-ACTIVE-EXPIRE hold the writer as Redis's thread (H7).
     CommandKind::DebugReload,
     CommandKind::DebugSetActiveExpire,
@@ -57,6 +54,8 @@ pub const WRITER_OWNED: &[CommandKind] = &[
     CommandKind::Save,
     CommandKind::BgSave,
     CommandKind::BgRewriteAof,
+    // SHUTDOWN runs after every write queued before it, and its SAVE is SAVE's (H2).
+    CommandKind::Shutdown,
 ];
 
 /// Facts about a typed command, derived from its table row.
@@ -394,6 +393,7 @@ mod tests {
             ("zunionstore", &["d", "1", "z"]),
             ("dump", &["k"]),
             ("restore", &["k", "0", "payload", "REPLACE", "FREQ", "3"]),
+            ("swapdb", &["0", "1"]),
         ];
         let mut covered = 0;
         for spec in crate::table::all() {

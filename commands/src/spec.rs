@@ -53,6 +53,10 @@ pub enum Local {
     Acl,
     /// `MIGRATE` (`proxy/src/local/migrate.rs`).
     Migrate,
+    /// `MONITOR` (`proxy/src/local/monitor.rs`).
+    Monitor,
+    /// `SHUTDOWN` (`proxy/src/local/pause.rs`).
+    Shutdown,
 }
 
 /// How a command runs.

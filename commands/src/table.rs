@@ -46,6 +46,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::parse::serialize::COMMANDS,
     crate::local::COMMANDS,
     crate::acl::row::COMMANDS,
+    crate::parse::databases::COMMANDS,
 ];
 
 /// Longest command name [`lookup`] can match; longer names are unknown without comparing.

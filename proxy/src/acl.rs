@@ -1,11 +1,11 @@
 //! This proxy's copy of the ACL user table and the `ACL LOG`, and what a connection holds
 //! of its user. The users are Redis 7.0's (`tandem_commands::acl`). storaged holds the
-//! deployment's one table (`storaged/src/acl.rs`); this copy is what storaged last sent
-//! ([`Acl::install`], on every change through this proxy and from a poll of storaged, see
-//! `crate::local::acl::sync`), kept and enforced while storaged is away. The copy is
-//! replaced whole on every change (copy on write) and a generation number tells
-//! connections to pick up their user again, so the per-command check reads one atomic
-//! while nothing changes.
+//! deployment's one table (`storaged/src/acl.rs`) and pushes it on every change and when a
+//! link comes up (`NoticeKind::AclTable`, handed here by the link reader: [`pushed`]); this
+//! copy is the newest table storaged sent ([`Acl::install`]), kept and enforced while
+//! storaged is away. The copy is replaced whole on every change (copy on write) and a
+//! generation number tells connections to pick up their user again, so the per-command
+//! check reads one atomic while nothing changes.
 //!
 //! `requirepass` is the default user's password, as in Redis: when set, this proxy's copy
 //! adds it to the default user's passwords of the shared table (so each proxy's configured
@@ -16,11 +16,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use bytes::Bytes;
-use tandem_commands::acl::{self, AclLog, Denied, LogEntry, User};
-use tandem_commands::CommandSpec;
+use tandem_commands::acl::{self, AclLog, LogEntry, User};
 
 use crate::clients::ClientList;
 
@@ -76,17 +74,26 @@ impl Acl {
     }
 
     /// Installs storaged's table (ACL file text) at `version`, `requirepass` laid over the
-    /// default user; returns the users that are gone, whose clients must be closed.
+    /// default user, unless this copy is as new already (each link carries every push, and
+    /// a change's reply races its push); returns the users that are gone, whose clients must
+    /// be closed, or `None` when nothing was installed.
     ///
     /// # Errors
     /// Text this proxy cannot parse (the copy is kept).
-    pub fn install(&self, version: u64, text: &str) -> Result<Vec<Vec<u8>>, String> {
+    pub fn install(&self, version: u64, text: &str) -> Result<Option<Vec<Vec<u8>>>, String> {
+        if version <= self.known() {
+            return Ok(None);
+        }
         let parsed = acl::file::parse(text)?;
         let requirepass = match self.requirepass.lock() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         };
         let removed = self.update(|users| {
+            // Checked again under the table's lock: two links may install at once.
+            if version <= self.known.load(Ordering::Acquire) {
+                return Err(None);
+            }
             let removed: Vec<Vec<u8>> = users
                 .keys()
                 .filter(|n| !parsed.contains_key(*n))
@@ -103,10 +110,14 @@ impl Acl {
                     (name, Arc::new(u))
                 })
                 .collect();
-            Ok::<_, String>(removed)
-        })?;
-        self.known.store(version, Ordering::Release);
-        Ok(removed)
+            self.known.store(version, Ordering::Release);
+            Ok(removed)
+        });
+        match removed {
+            Ok(r) => Ok(Some(r)),
+            Err(None) => Ok(None),
+            Err(Some(e)) => Err(e),
+        }
     }
 
     /// Changes on every table change.
@@ -237,37 +248,70 @@ impl ClientUser {
     }
 }
 
-/// The command id and argument vector a check needs, for `spec` run as `name args…`.
-pub fn check_command(
-    user: &User,
-    spec: &'static CommandSpec,
-    name: &Bytes,
-    args: &[Bytes],
-) -> Result<(), (Denied, String, Vec<Bytes>)> {
-    let Some(id) = acl::table::id_of(spec.name.as_bytes(), args.first().map(|a| &a[..])) else {
-        // A command redis-server does not have: only a user allowed every command runs it.
-        if user.root().allows_every_command() {
-            return Ok(());
-        }
-        return Err((Denied::Command, spec.name.to_owned(), Vec::new()));
+/// The ACL check of a client's command (`tandem_commands::acl::check_command`).
+pub use tandem_commands::acl::check_command;
+
+/// Where pushed tables go: set once by [`listen`] (one proxy per process).
+static SINK: OnceLock<PushSink> = OnceLock::new();
+
+/// What receives pushed tables.
+pub type PushSink = Box<dyn Fn(&str) + Send + Sync>;
+
+/// Hands the table text of a `NoticeKind::AclTable` push to the proxy (called by the link
+/// reader, for every link's copy).
+pub fn pushed(message: &str) {
+    if let Some(sink) = SINK.get() {
+        return sink(message);
+    }
+    let mut early = EARLY.lock().unwrap_or_else(|p| p.into_inner());
+    match SINK.get() {
+        Some(sink) => sink(message),
+        // A link came up before the proxy listens: kept for [`listen`].
+        None => *early = Some(message.to_owned()),
+    }
+}
+
+/// The last table pushed before [`listen`].
+static EARLY: Mutex<Option<String>> = Mutex::new(None);
+
+/// Makes `sink` receive the tables storaged pushes (and the one pushed before, if any).
+pub fn listen(sink: PushSink) {
+    let mut early = EARLY.lock().unwrap_or_else(|p| p.into_inner());
+    if SINK.set(sink).is_err() {
+        tracing::warn!("a second proxy in this process: its ACL pushes go to the first");
+        return;
+    }
+    if let (Some(message), Some(sink)) = (early.take(), SINK.get()) {
+        sink(&message);
+    }
+}
+
+/// A pushed table: its version, whether it came from `ACL LOAD`, and its ACL file text.
+pub fn parse_push(message: &str) -> Option<(u64, bool, &str)> {
+    let (head, text) = message.split_once('\n')?;
+    let (version, reload) = match head.split_once(' ') {
+        Some((v, "reload")) => (v, true),
+        Some(_) => return None,
+        None => (head, false),
     };
-    let mut argv = Vec::with_capacity(args.len() + 1);
-    argv.push(name.clone());
-    argv.extend_from_slice(args);
-    let key_spec = if spec.is_container() {
-        args.first()
-            .and_then(|s| spec.subcommand(s))
-            .unwrap_or(spec)
-    } else {
-        spec
-    };
-    match acl::check(user, id, &argv, || {
-        tandem_commands::describe::keys_of(key_spec, &argv).unwrap_or_default()
-    }) {
-        Ok(()) => Ok(()),
-        Err(d) => {
-            let full = acl::table::entry(id).command.name.to_owned();
-            Err((d, full, argv))
+    Some((version.parse().ok()?, reload, text))
+}
+
+/// The script commands of a restricted user carry the caller (Redis checks a script's
+/// `redis.call`s against the user running it; storaged does it: `storaged/src/acl.rs`).
+/// An unrestricted user's commands are left alone: nothing to check, nothing to send.
+pub fn tag_script(
+    command: &mut tandem_shared::Command,
+    user: &ClientUser,
+    info: impl FnOnce() -> String,
+) {
+    use tandem_shared::Command as C;
+    if let C::Eval { caller, .. } | C::EvalSha { caller, .. } | C::FCall { caller, .. } = command {
+        if !user.user.unrestricted() {
+            *caller = Some(Box::new(tandem_shared::command::ScriptCaller {
+                user: user.name.clone(),
+                client_info: info(),
+            }));
         }
     }
 }

@@ -27,20 +27,28 @@ pub struct ClientState {
     pub user: Vec<u8>,
     pub created: Instant,
     pub last_command: Vec<u8>,
-    /// Channels and patterns subscribed (CLIENT LIST `sub=`, `psub=`, flag `P`).
+    /// Channels, patterns and shard channels subscribed (CLIENT LIST `sub=`, `psub=`,
+    /// `ssub=`, flag `P` for any of them).
     pub sub: usize,
     pub psub: usize,
+    pub ssub: usize,
     /// Commands queued since MULTI, -1 outside a transaction (CLIENT LIST `multi=`, flag `x`).
     pub multi: i64,
-    /// Waiting in a blocking pop (flag `b`); filled in by [`ClientList::snapshot`].
+    /// Waiting in a blocking pop (flag `b`; filled in by [`ClientList::snapshot`]), or held
+    /// by `CLIENT PAUSE` (set by the connection while it holds a command).
     pub blocked: bool,
+    /// Monitoring (`MONITOR`, flag `O`).
+    pub monitor: bool,
 }
 
 impl ClientState {
     /// CLIENT LIST `flags=`: Redis's letters in Redis's order, `N` for none.
     fn flags(&self) -> String {
         let mut f = String::new();
-        if self.sub + self.psub > 0 {
+        if self.monitor {
+            f.push('O');
+        }
+        if self.sub + self.psub + self.ssub > 0 {
             f.push('P');
         }
         if self.multi >= 0 {
@@ -59,7 +67,7 @@ impl ClientState {
     pub fn info_line(&self) -> String {
         let now = Instant::now();
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -69,6 +77,7 @@ impl ClientState {
             self.db,
             self.sub,
             self.psub,
+            self.ssub,
             self.multi,
             String::from_utf8_lossy(&self.last_command),
             String::from_utf8_lossy(&self.user),
@@ -180,11 +189,16 @@ impl ClientList {
         }
     }
 
-    /// `blocked_clients` of INFO: clients waiting in a blocking pop.
+    /// `blocked_clients` of INFO: clients waiting in a blocking pop, or held by `CLIENT
+    /// PAUSE` (their own `state.blocked`, which `CLIENT UNBLOCK` does not reach, as in Redis).
     pub fn blocked(&self) -> usize {
         self.clients
             .lock()
-            .map(|m| m.values().filter(|e| e.blocked.is_some()).count())
+            .map(|m| {
+                m.values()
+                    .filter(|e| e.blocked.is_some() || e.state.blocked)
+                    .count()
+            })
             .unwrap_or(0)
     }
 
@@ -209,7 +223,7 @@ impl ClientList {
             .map(|m| {
                 m.values()
                     .map(|e| ClientState {
-                        blocked: e.blocked.is_some(),
+                        blocked: e.blocked.is_some() || e.state.blocked,
                         ..e.state.clone()
                     })
                     .collect()

@@ -91,8 +91,10 @@ pub async fn serve(
         last_command: Vec::new(),
         sub: 0,
         psub: 0,
+        ssub: 0,
         multi: -1,
         blocked: false,
+        monitor: false,
     };
     shared.clients.insert(state.clone(), kill.clone());
     let link = shared.links.assign().for_client(id);
@@ -196,6 +198,18 @@ impl Connection {
                     self.session.out.clear();
                     continue;
                 }
+                Some(line) = local::monitor::next_line(&mut self.session.monitor) => {
+                    local::monitor::write_lines(&mut self.session, Some(line), OUTPUT_FLUSH_AT);
+                    crate::stats::net_written(self.session.out.len());
+                    // Like a subscriber's: the output-buffer limit's `kill` wins over a
+                    // write the client does not read.
+                    tokio::select! {
+                        _ = kill.cancelled() => return Ok(()),
+                        r = stream.write_all(&self.session.out) => r?,
+                    }
+                    self.session.out.clear();
+                    continue;
+                }
                 Some(first) = next_message(&mut self.session.subs) => {
                     self.write_messages(Some(first));
                     crate::stats::net_written(self.session.out.len());
@@ -229,6 +243,12 @@ impl Connection {
             loop {
                 match decoder.decode(rbuf, &limits) {
                     Ok(Some(argv)) => {
+                        // CLIENT PAUSE (`crate::local::pause`): one load while none is known.
+                        if local::pause::holds(&self.session, &argv)
+                            && !Box::pin(self.hold(stream, rbuf, kill, &argv)).await?
+                        {
+                            return Ok(());
+                        }
                         let quiet = self.session.reply.quiet();
                         if quiet {
                             // Only this command's replies may be cut, so send what came
@@ -323,8 +343,11 @@ impl Connection {
         }
         if self.session.tx.in_multi() {
             // Inside MULTI, commands queue (`crate::local::exec`); QUIT and RESET fall through.
+            let shown = local::monitor::before_queued(&self.session, &name, &args);
+            let start = self.session.out.len();
             if let Some(flow) = Box::pin(exec::queue(&mut self.session, &name, args.clone())).await
             {
+                local::monitor::after(&mut self.session, shown, start);
                 return flow;
             }
         }
@@ -373,6 +396,15 @@ impl Connection {
                 return Flow::Continue;
             }
         }
+        // MONITOR: a monitoring client's refusals, and what monitors are shown.
+        let mut shown = match local::monitor::before(&mut self.session, spec, &name, &args) {
+            Ok(shown) => shown,
+            Err(text) => {
+                crate::stats::rejected(stat);
+                self.error(&transaction::rejected(spec.name, text)).await;
+                return Flow::Continue;
+            }
+        };
         self.stats.push(stat, &name, &args);
         if self.session.tracking.is_some() {
             local::tracking::note_command(&mut self.session, spec, &name, &args);
@@ -395,7 +427,8 @@ impl Connection {
                         self.flush_batch().await;
                         self.blocked = Some(command);
                     }
-                    Ok(command) => {
+                    Ok(mut command) => {
+                        local::acl::tag_script(&self.session, &mut command);
                         self.batch.push(command);
                         if self.batch.len() >= self.session.shared.config.pipeline_batch {
                             self.flush_batch().await;
@@ -428,6 +461,7 @@ impl Connection {
                 if let Err(CommandError::WrongArity(_)) = ran {
                     self.stats.pop();
                     crate::stats::rejected(stat);
+                    shown = None;
                 }
                 let (reply, flow) = match ran {
                     Ok(r) => r,
@@ -447,6 +481,7 @@ impl Connection {
                         &mut self.session.out,
                     );
                 }
+                local::monitor::after(&mut self.session, shown, 0);
                 if matches!(
                     local,
                     Local::Subscribe | Local::Unsubscribe | Local::PSubscribe | Local::PUnsubscribe
@@ -556,6 +591,53 @@ impl Connection {
             }
         }
         Ok(true)
+    }
+
+    /// Holds a command while `CLIENT PAUSE` holds it (`crate::local::pause::holds`): the
+    /// replies before it go out first, then the connection waits, shown as blocked (flag
+    /// `b`, `blocked_clients`) with the held command, and reads the socket only to notice
+    /// the client closing, as Redis keeps a postponed client's further input unread. False
+    /// if the client went away, was killed, or the proxy started draining meanwhile: the
+    /// command never runs and the connection closes.
+    async fn hold(
+        &mut self,
+        stream: &mut ClientStream,
+        rbuf: &mut BytesMut,
+        kill: &CancellationToken,
+        argv: &[Bytes],
+    ) -> std::io::Result<bool> {
+        self.flush_batch().await;
+        if !self.session.out.is_empty() {
+            crate::stats::net_written(self.session.out.len());
+            stream.write_all(&self.session.out).await?;
+            self.session.out.clear();
+        }
+        let shown = std::mem::take(&mut self.session.state.last_command);
+        if let Some(spec) = argv.first().and_then(|n| tandem_commands::lookup(n)) {
+            self.session.state.last_command = spec.name.as_bytes().to_vec();
+        }
+        self.session.state.blocked = true;
+        self.session.shared.clients.update(&self.session.state);
+        let drain = self.session.shared.drain.clone();
+        let released = loop {
+            if !local::pause::holds(&self.session, argv) {
+                break true;
+            }
+            tokio::select! {
+                _ = kill.cancelled() => break false,
+                _ = drain.cancelled() => break false,
+                _ = crate::pause::control().changed() => {}
+                read = stream.read_buf(rbuf), if rbuf.len() < MAX_BUFFERED_WHILE_BLOCKED => {
+                    if matches!(read, Ok(0) | Err(_)) {
+                        break false;
+                    }
+                }
+            }
+        };
+        self.session.state.blocked = false;
+        self.session.state.last_command = shown;
+        self.session.shared.clients.update(&self.session.state);
+        Ok(released)
     }
 
     /// Writes an error reply after everything queued before it.

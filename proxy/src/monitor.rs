@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 /// Bytes of lines one link may hold for storaged (while it is away); past it new lines
-/// are dropped and counted (`dropped`), as a monitor that cannot be reached misses them.
+/// are dropped (and logged), as a monitor that cannot be reached misses them.
 pub const OUTGOING_LIMIT: usize = 16 * 1024 * 1024;
 
 /// A monitoring client is bounded like a subscriber (Redis's `client-output-buffer-limit
@@ -77,11 +77,13 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// Waits for the next line (`+…\r\n`, ready to write).
-    pub async fn recv(&mut self) -> Option<Bytes> {
-        let line = self.rx.recv().await?;
-        self.queued.fetch_sub(line.len(), Ordering::Relaxed);
-        Some(line)
+    /// Polls for the next line (`+…\r\n`, ready to write).
+    pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Bytes>> {
+        let line = std::task::ready!(self.rx.poll_recv(cx));
+        if let Some(l) = &line {
+            self.queued.fetch_sub(l.len(), Ordering::Relaxed);
+        }
+        std::task::Poll::Ready(line)
     }
 
     /// The next line if one is queued.
@@ -110,9 +112,8 @@ struct Hub {
     /// The count of monitoring clients changed since the first link last sent it.
     dirty: AtomicBool,
     links: RwLock<Vec<Arc<Outgoing>>>,
-    /// Lines dropped because a link's queue was full, and clients cut for not reading.
-    dropped: AtomicU64,
-    cut: AtomicU64,
+    /// Whether a full link queue dropped lines since the link last took its queue.
+    dropping: AtomicBool,
 }
 
 fn hub() -> &'static Hub {
@@ -124,15 +125,6 @@ fn hub() -> &'static Hub {
 /// costs when nobody does.
 pub fn active() -> bool {
     hub().state.load(Ordering::Relaxed) & 1 == 1
-}
-
-/// Lines dropped for a full link queue, and monitoring clients cut for not reading.
-pub fn counters() -> (u64, u64) {
-    let h = hub();
-    (
-        h.dropped.load(Ordering::Relaxed),
-        h.cut.load(Ordering::Relaxed),
-    )
 }
 
 /// The queue of lines for link `index`.
@@ -154,7 +146,12 @@ pub fn send(index: usize, line: Vec<u8>) {
     {
         let mut q = out.queue.lock().unwrap_or_else(|p| p.into_inner());
         if q.bytes + line.len() > OUTGOING_LIMIT {
-            hub().dropped.fetch_add(1, Ordering::Relaxed);
+            if !hub().dropping.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    link = index,
+                    "monitor lines waiting for storaged past the bound; dropping new ones"
+                );
+            }
             return;
         }
         q.bytes += line.len();
@@ -182,6 +179,7 @@ pub fn take_frame(index: usize, registers: bool, all: bool) -> Option<Monitor> {
     {
         let mut q = out.queue.lock().unwrap_or_else(|p| p.into_inner());
         q.bytes = 0;
+        h.dropping.store(false, Ordering::Relaxed);
         std::mem::take(&mut q.lines)
     } else {
         Vec::new()
@@ -208,12 +206,12 @@ pub fn deliver(feed: &ArchivedMonitorFeed) {
         b.extend_from_slice(b"\r\n");
         let b = b.freeze();
         for w in watchers.iter() {
-            offer(h, w, &b);
+            offer(w, &b);
         }
     }
 }
 
-fn offer(h: &Hub, w: &Watcher, line: &Bytes) {
+fn offer(w: &Watcher, line: &Bytes) {
     if w.kill.is_cancelled() {
         return;
     }
@@ -234,7 +232,6 @@ fn offer(h: &Hub, w: &Watcher, line: &Bytes) {
             queued,
             "monitor client over the output buffer limit; disconnecting it"
         );
-        h.cut.fetch_add(1, Ordering::Relaxed);
         w.kill.cancel();
         return;
     }
@@ -267,15 +264,6 @@ pub fn register(kill: CancellationToken) -> Inbox {
         });
     registration_changed();
     Inbox { id, rx, queued }
-}
-
-/// Number of monitoring clients of this proxy.
-pub fn watchers() -> usize {
-    hub()
-        .watchers
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .len()
 }
 
 fn registration_changed() {

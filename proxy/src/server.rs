@@ -132,6 +132,8 @@ pub async fn run(
     let instance_id: u64 = rand::random();
     let pubsub = Arc::new(crate::pubsub::PubSub::default());
     let tracking = Arc::new(crate::tracking::Tracking::new(config.links));
+    // What a reload re-reads the link's certificate files into.
+    let link_reload = link_tls.clone();
     let links = LinkPool::start(
         config.links,
         LinkConfig {
@@ -166,8 +168,8 @@ pub async fn run(
         admitted: AtomicUsize::new(0),
         config,
     });
-    // This proxy's copy of the deployment's ACL users, kept in step with storaged's.
-    tokio::spawn(crate::local::acl::sync(shared.clone()));
+    // This proxy's copy of the deployment's ACL users: every table storaged pushes.
+    crate::local::acl::listen(&shared);
     let tracker = TaskTracker::new();
     let (tls_listener, acceptor) = match tls {
         Some(t) => (Some(t.listener), Some(t.acceptor)),
@@ -177,11 +179,22 @@ pub async fn run(
     loop {
         let (accepted, secure) = tokio::select! {
             _ = &mut shutdown => break,
+            // SHUTDOWN through any proxy (`crate::pause`): drain as on SIGTERM, exit 0.
+            _ = crate::pause::control().stopped() => {
+                crate::systemd::stopping("SHUTDOWN: answering what clients sent, then closing them");
+                break;
+            }
             Some(new) = reloads.recv() => {
                 if let Some(acceptor) = &acceptor {
                     match acceptor.reload(&new.tls_settings()) {
                         Ok(()) => tracing::info!("reload: TLS certificates re-read; new handshakes use them"),
                         Err(e) => tracing::error!(error = %e, "reload: TLS settings kept"),
+                    }
+                }
+                if let Some(link) = &link_reload {
+                    match link.reload(&new.link_tls_settings()) {
+                        Ok(()) => tracing::info!("reload: storage-tls certificate, key and CA re-read; new links use them (links already up stay)"),
+                        Err(e) => tracing::error!(error = %e, "reload: storage-tls files kept"),
                     }
                 }
                 apply_reload(&shared, &new);
@@ -315,6 +328,25 @@ fn admit(
     };
     let _ = stream.set_nodelay(true);
     let kill = clients.child_token();
+    if crate::protected::refuses(shared, addr.ip()) {
+        // As Redis: a rejected connection, not a received one.
+        shared
+            .stats
+            .connections_received
+            .fetch_sub(1, Ordering::Relaxed);
+        shared
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(client = %addr, "protected mode: connection refused");
+        tracker.spawn(async move {
+            if let Some(stream) = handshake(stream, addr, tls).await {
+                crate::protected::deny(stream, kill).await;
+            }
+            drop(admission);
+        });
+        return;
+    }
     tracker.spawn(async move {
         let Some(stream) = handshake(stream, addr, tls).await else {
             return;
@@ -346,10 +378,10 @@ fn take_queued(listener: TcpListener) -> Vec<(TcpStream, std::net::SocketAddr)> 
     queued
 }
 
-/// Applies what can change live from a re-read config — `requirepass`, `maxclients`,
-/// `proto-max-bulk-len`, the same path `CONFIG SET` takes — and logs each change (never a
-/// password). Settings that need a restart are logged and left alone. Connections already
-/// authenticated stay so, as after `CONFIG SET requirepass` in Redis.
+/// Applies what can change live from a re-read config — `requirepass`, `protected-mode`,
+/// `maxclients`, `proto-max-bulk-len`, the same path `CONFIG SET` takes — and logs each
+/// change (never a password). Settings that need a restart are logged and left alone.
+/// Connections already authenticated stay so, as after `CONFIG SET requirepass` in Redis.
 pub fn apply_reload(shared: &Shared, new: &Config) {
     let mut settings = match shared.settings.write() {
         Ok(s) => s,
@@ -365,6 +397,19 @@ pub fn apply_reload(shared: &Shared, new: &Config) {
             required = !new.requirepass.is_empty(),
             "reload: requirepass changed"
         );
+        changed += 1;
+    }
+    let protected = if new.protected_mode { "yes" } else { "no" };
+    if settings
+        .params
+        .get(crate::protected::PARAM)
+        .map(String::as_str)
+        != Some(protected)
+    {
+        settings
+            .params
+            .insert(crate::protected::PARAM.into(), protected.into());
+        tracing::info!(protected_mode = protected, "reload: protected-mode changed");
         changed += 1;
     }
     let old = shared.maxclients.swap(new.maxclients, Ordering::Relaxed);

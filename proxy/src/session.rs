@@ -77,6 +77,8 @@ pub(crate) struct TxQueue {
 /// One queued command: checked for existence and arity only, parsed at EXEC time.
 pub(crate) struct Queued {
     pub(crate) spec: &'static CommandSpec,
+    /// The name as the client spelled it (the slow log shows it so).
+    pub(crate) name: Bytes,
     pub(crate) args: Vec<Bytes>,
 }
 
@@ -117,6 +119,9 @@ pub struct Session {
     pub(crate) clock: BatchClock,
     /// The ACL user commands run as (`crate::acl`).
     pub user: crate::acl::ClientUser,
+    /// MONITOR: a monitoring client's queue of lines (`crate::local::monitor`); `None`
+    /// for other clients.
+    pub monitor: Option<Box<crate::local::monitor::State>>,
 }
 
 impl Session {
@@ -142,6 +147,7 @@ impl Session {
             out: BytesMut::new(),
             clock: BatchClock::default(),
             user,
+            monitor: None,
         }
     }
 
@@ -152,12 +158,12 @@ impl Session {
 
     /// Publishes the client's subscription counts to the client list (CLIENT LIST).
     pub fn note_subscriptions(&mut self) {
-        let (sub, psub) = self
-            .subs
-            .as_ref()
-            .map_or((0, 0), |s| (s.channels.len(), s.patterns.len()));
+        let (sub, psub, ssub) = self.subs.as_ref().map_or((0, 0, 0), |s| {
+            (s.channels.len(), s.patterns.len(), s.shard.len())
+        });
         self.state.sub = sub;
         self.state.psub = psub;
+        self.state.ssub = ssub;
     }
 
     /// Waits until storaged has applied this proxy's pending subscription changes: a

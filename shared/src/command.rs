@@ -1256,6 +1256,9 @@ pub enum Command {
         keys: Vec<Vec<u8>>,
         args: Vec<Vec<u8>>,
         read_only: bool,
+        /// The calling client when its ACL user is restricted (v7, set by the proxy):
+        /// storaged checks the script's `redis.call`s against it. `None`: no check.
+        caller: Option<Box<ScriptCaller>>,
     },
     /// `EVALSHA` (`EVALSHA_RO` when `read_only`): runs the cached script whose SHA1 is `sha`
     /// (40 characters, any case; a shorter one was answered `NOSCRIPT` by the parser).
@@ -1264,6 +1267,8 @@ pub enum Command {
         keys: Vec<Vec<u8>>,
         args: Vec<Vec<u8>>,
         read_only: bool,
+        /// As `Eval`'s.
+        caller: Option<Box<ScriptCaller>>,
     },
     /// `SCRIPT LOAD`.
     ScriptLoad {
@@ -1287,6 +1292,8 @@ pub enum Command {
         numkeys: Option<i64>,
         args: Vec<Vec<u8>>,
         read_only: bool,
+        /// As `Eval`'s.
+        caller: Option<Box<ScriptCaller>>,
     },
     /// `FUNCTION LOAD [REPLACE] code`.
     FunctionLoad {
@@ -1591,6 +1598,51 @@ pub enum Command {
     AclUsers {
         known: u64,
     },
+    /// `ACL LOG [count|RESET]`'s entries storaged made (denials inside scripts, context
+    /// `lua`): replies an array of `[count, reason, context, object, username, ctime_us,
+    /// client_info]` arrays, newest first (OK after `reset`, which empties the log).
+    AclLog {
+        reset: bool,
+    },
+    /// `ACL LOAD`: replaces the table with the `aclfile`'s (all or nothing); replies
+    /// `[version, table]` or Redis's error.
+    AclLoad,
+    /// `ACL SAVE`: writes the table to the `aclfile`; replies OK or Redis's error.
+    AclSave,
+    /// `SWAPDB index1 index2` (both below [`crate::DATABASES`], checked by the parser): swaps
+    /// the two logical databases' contents in O(1) (storaged's database map).
+    SwapDb {
+        a: u8,
+        b: u8,
+    },
+    /// `CLIENT PAUSE timeout [WRITE|ALL]` (v7): pauses the clients of every proxy until
+    /// `end_ms` (Unix ms: the proxy's now plus the timeout, wrapping as Redis 7.0's does);
+    /// `all` holds every command, else only those that may write. storaged keeps the
+    /// deployment's pause and pushes it to every link (`NoticeKind::Pause`) before it
+    /// replies OK.
+    ClientPause {
+        end_ms: i64,
+        all: bool,
+    },
+    /// `CLIENT UNPAUSE` (v7): ends the pause on every proxy; replies OK.
+    ClientUnpause,
+    /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE]` (v7): `save` takes a checkpoint first (a
+    /// failure refuses the shutdown unless `force`), then storaged tells every proxy to stop
+    /// (`NoticeKind::Shutdown`) and drains; replies OK, which the proxy does not forward.
+    Shutdown {
+        save: bool,
+        force: bool,
+    },
+}
+
+/// Who runs a script, for the ACL checks of its `redis.call`s (v7).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct ScriptCaller {
+    /// The client's ACL user name (storaged looks it up in its table).
+    pub user: Vec<u8>,
+    /// The client's `CLIENT INFO` line, for the `ACL LOG` entry of a denial.
+    pub client_info: String,
 }
 
 /// What `OBJECT` asks about a key.
@@ -1859,4 +1911,11 @@ command_kinds! {
     AclSetUser => "acl|setuser",
     AclDelUser => "acl|deluser",
     AclUsers => "acl|list",
+    AclLog => "acl|log",
+    AclLoad => "acl|load",
+    AclSave => "acl|save",
+    SwapDb => "swapdb",
+    ClientPause => "client|pause",
+    ClientUnpause => "client|unpause",
+    Shutdown => "shutdown",
 }

@@ -154,15 +154,17 @@ pub struct Options {
     #[arg(long, env = "TANDEM_LISTEN_PROXIES")]
     pub listen_proxies: Option<String>,
 
-    /// PEM certificate chain storaged presents to proxies on the TCP port [default: ""].
+    /// PEM certificate chain storaged presents to proxies on the TCP port. Reloadable (new
+    /// links) [default: ""].
     #[arg(long, env = "TANDEM_PROXY_TLS_CERT_FILE")]
     pub proxy_tls_cert_file: Option<PathBuf>,
 
-    /// PEM private key of that certificate [default: ""].
+    /// PEM private key of that certificate. Reloadable [default: ""].
     #[arg(long, env = "TANDEM_PROXY_TLS_KEY_FILE")]
     pub proxy_tls_key_file: Option<PathBuf>,
 
-    /// PEM CA certificates every proxy's certificate must chain to [default: ""].
+    /// PEM CA certificates every proxy's certificate must chain to. Reloadable
+    /// [default: ""].
     #[arg(long, env = "TANDEM_PROXY_TLS_CA_CERT_FILE")]
     pub proxy_tls_ca_cert_file: Option<PathBuf>,
 
@@ -197,6 +199,12 @@ pub struct Options {
     /// [default: the data directory's sibling `<data-dir>-save`].
     #[arg(long, env = "TANDEM_SAVE_DIR")]
     pub save_dir: Option<PathBuf>,
+
+    /// Redis's `aclfile`: the ACL users file (one `user <name> <rules>` line per user) read
+    /// at start instead of `<data-dir>/users.acl`, reread by `ACL LOAD` and written by
+    /// `ACL SAVE` [default: none].
+    #[arg(long, env = "TANDEM_ACLFILE")]
+    pub aclfile: Option<PathBuf>,
 
     /// Log filter (tracing `EnvFilter` syntax). Reloadable [default: info].
     #[arg(long, env = "TANDEM_STORAGED_LOG", global = true)]
@@ -285,6 +293,8 @@ pub struct Config {
     pub busy_reply_threshold: u64,
     pub proxy_request_timeout_ms: u64,
     pub save_dir: PathBuf,
+    /// Empty: no `aclfile`.
+    pub aclfile: PathBuf,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -356,6 +366,7 @@ impl Settings for Config {
                 .busy_reply_threshold
                 .unwrap_or(crate::scripts::BUSY_REPLY_THRESHOLD_MS),
             proxy_request_timeout_ms: o.proxy_request_timeout_ms.unwrap_or(5000),
+            aclfile: o.aclfile.unwrap_or_default(),
             log,
             log_format: o.log_format.unwrap_or_default(),
         })
@@ -371,6 +382,9 @@ impl Settings for Config {
         "allow-gid",
         "allow-self",
         "proxy-tls-allow-names",
+        "proxy-tls-cert-file",
+        "proxy-tls-key-file",
+        "proxy-tls-ca-cert-file",
         "log",
     ];
 
@@ -382,6 +396,7 @@ impl Settings for Config {
         "busy-reply-threshold" => busy_reply_threshold,
         "proxy-request-timeout-ms" => proxy_request_timeout_ms,
         "save-dir" => save_dir,
+        "aclfile" => aclfile,
         "storage-threads" => storage_threads,
         "io-threads" => io_threads,
         "write-queue" => write_queue,
@@ -401,9 +416,6 @@ impl Settings for Config {
         "expensive-read-memory-mb" => expensive_read_memory_mb,
         "log-format" => log_format,
         "listen-proxies" => listen_proxies,
-        "proxy-tls-cert-file" => proxy_tls_cert_file,
-        "proxy-tls-key-file" => proxy_tls_key_file,
-        "proxy-tls-ca-cert-file" => proxy_tls_ca_cert_file,
     }
 }
 

@@ -19,6 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use tandem_engine::databases::DbMap;
 use tandem_shared::{Reply, StorageError};
 
 pub use tandem_shared::notify::Flags;
@@ -73,9 +74,12 @@ pub struct Notifications {
 
 impl Notifications {
     /// Publishes every event through `hub`. Call only after the group's commit succeeded.
-    pub fn publish(self, hub: &Hub) {
+    /// Events are recorded under physical databases (the key layouts' ids); `map` (the
+    /// committed database map, see `tandem_engine::databases`) names the channels with the
+    /// logical database clients know, `__keyspace@<logical>__`.
+    pub fn publish(self, hub: &Hub, map: DbMap) {
         for e in &self.events {
-            emit(hub, self.flags, e.class, e.name, e.db, &e.key);
+            emit(hub, self.flags, e.class, e.name, map.logical(e.db), &e.key);
         }
     }
 
@@ -205,6 +209,19 @@ impl Recorder {
     }
 
     /// The events queued so far, to publish once the group commits.
+    /// SWAPDB of the physical databases `a` and `b` in the middle of the group: the events
+    /// recorded so far move to the other id, so that the map the group commits names them
+    /// with the logical database they happened in.
+    pub fn swap_dbs(&mut self, a: u8, b: u8) {
+        for e in &mut self.events {
+            if e.db == a {
+                e.db = b;
+            } else if e.db == b {
+                e.db = a;
+            }
+        }
+    }
+
     pub fn take(&mut self) -> Notifications {
         Notifications {
             flags: self.flags,

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
 use crate::dispatch;
-use crate::engine::{now_ms, Engine, EngineView};
+use crate::engine::{now_ms, Engine, EngineView, StoreRead};
 use crate::outbox::{Outbox, ReplyTo};
 use crate::pubsub::Hub;
 use crate::request::{encode_response, RequestView};
@@ -145,7 +145,7 @@ impl Executor {
         else {
             return fail();
         };
-        let _held = match &self.expensive {
+        let held = match &self.expensive {
             Some(budget) if need_mib > 0 => {
                 let take = need_mib.min(budget.total_mib);
                 match budget.permits.clone().acquire_many_owned(take).await {
@@ -156,9 +156,18 @@ impl Executor {
             _ => None,
         };
         let (engine, hub) = (self.engine.clone(), self.hub.clone());
-        tokio::task::spawn_blocking(move || read_on(&engine, &hub, &frame, id, max_frame))
-            .await
-            .unwrap_or_else(|_| fail())
+        let read = tokio::task::spawn_blocking(move || {
+            let answer = read_on(&engine, &hub, &frame, id, max_frame);
+            (frame, answer)
+        })
+        .await;
+        drop(held);
+        match read {
+            Ok((_, Some(answer))) => answer,
+            // A PFCOUNT to write back in the same request: the writer runs it all.
+            Ok((frame, None)) => self.defer_and_wait(frame, id).await,
+            Err(_) => fail(),
+        }
     }
 
     /// Asks the writer to forget remembered replies older than the window; skipped if the
@@ -209,8 +218,12 @@ impl Executor {
             return Route::Script(id);
         }
         match self.read_in_memory(frame, id, db) {
-            Some(answer) => Route::Answer(answer),
-            None => Route::Read {
+            InMemoryRead::Answer(answer) => Route::Answer(answer),
+            InMemoryRead::Writer => match self.busy_answer(frame, id) {
+                Some(busy) => Route::Answer(busy),
+                None => Route::Write(id),
+            },
+            InMemoryRead::Pool => Route::Read {
                 id,
                 expensive: self.expensive.is_some()
                     && req
@@ -305,8 +318,26 @@ impl Executor {
                 let (engine, hub) = (self.engine.clone(), self.hub.clone());
                 let max_frame = self.max_frame;
                 let out = out.clone();
+                let executor = self.clone();
                 tasks.spawn_blocking(move || {
-                    out.append_owned(read_on(&engine, &hub, &frame, id, max_frame));
+                    let Some(answer) = read_on(&engine, &hub, &frame, id, max_frame) else {
+                        // A PFCOUNT to write back: the writer runs the request.
+                        if let Some(busy) = executor.busy_answer(&frame, id) {
+                            out.append_owned(busy);
+                            out.write_now();
+                            return;
+                        }
+                        let job = WriteJob::Request {
+                            frame,
+                            reply: ReplyTo::Link(out.clone()),
+                        };
+                        if executor.write_tx.blocking_send(job).is_err() {
+                            out.append(&encode_response(id, Vec::new(), max_frame));
+                            out.flush();
+                        }
+                        return;
+                    };
+                    out.append_owned(answer);
                     // Written from this pool thread: waking the I/O thread to write it
                     // would cost one more thread wake-up on the reply's path.
                     out.write_now();
@@ -322,51 +353,91 @@ impl Executor {
     pub async fn execute(&self, frame: Frame) -> BytesMut {
         match self.route(&frame) {
             Route::Answer(answer) => answer,
-            Route::Write(id) | Route::Script(id) => {
-                let (reply, rx) = oneshot::channel();
-                let job = WriteJob::Request {
-                    frame,
-                    reply: ReplyTo::Once(reply),
-                };
-                if self.write_tx.send(job).await.is_err() {
-                    return encode_response(id, Vec::new(), self.max_frame);
-                }
-                rx.await
-                    .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
-            }
+            Route::Write(id) | Route::Script(id) => self.write_and_wait(frame, id).await,
             Route::Read { id, .. } => {
                 let (engine, hub) = (self.engine.clone(), self.hub.clone());
                 let max_frame = self.max_frame;
-                tokio::task::spawn_blocking(move || read_on(&engine, &hub, &frame, id, max_frame))
-                    .await
-                    .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
+                let read = tokio::task::spawn_blocking(move || {
+                    let answer = read_on(&engine, &hub, &frame, id, max_frame);
+                    (frame, answer)
+                })
+                .await;
+                match read {
+                    Ok((_, Some(answer))) => answer,
+                    Ok((frame, None)) => self.defer_and_wait(frame, id).await,
+                    Err(_) => encode_response(id, Vec::new(), self.max_frame),
+                }
             }
         }
+    }
+
+    /// BUSY for every command of a read request handed to the writer after all
+    /// (`dispatch::try_read_on`) while a script holds the writer past its threshold, as a
+    /// write gets (`scripts::busy_refusal`); `None` to queue it.
+    fn busy_answer(&self, frame: &Frame, id: u64) -> Option<BytesMut> {
+        let req = RequestView::of(frame).ok()?;
+        let busy = Outcome::Ok(scripts::busy_refusal(&self.scripts, &req)?);
+        Some(encode_response(
+            id,
+            vec![busy; req.commands.len()],
+            self.max_frame,
+        ))
+    }
+
+    /// [`Executor::write_and_wait`] for a read request handed to the writer after all,
+    /// BUSY while a script holds the writer ([`Executor::busy_answer`]).
+    async fn defer_and_wait(&self, frame: Frame, id: u64) -> BytesMut {
+        match self.busy_answer(&frame, id) {
+            Some(busy) => busy,
+            None => self.write_and_wait(frame, id).await,
+        }
+    }
+
+    /// Queues a request for the writer and waits for its response.
+    async fn write_and_wait(&self, frame: Frame, id: u64) -> BytesMut {
+        let (reply, rx) = oneshot::channel();
+        let job = WriteJob::Request {
+            frame,
+            reply: ReplyTo::Once(reply),
+        };
+        if self.write_tx.send(job).await.is_err() {
+            return encode_response(id, Vec::new(), self.max_frame);
+        }
+        rx.await
+            .unwrap_or_else(|_| encode_response(id, Vec::new(), self.max_frame))
     }
 
     /// Answers a request of light reads right here, on the socket thread, if everything it
     /// reads is in memory (memtables, block cache); `None` sends it to the read pool. Saves
     /// the thread hop that dominated the cost of a GET, without ever waiting for a disk on
-    /// the thread that serves every link.
-    fn read_in_memory(&self, frame: &Frame, id: u64, db: u8) -> Option<BytesMut> {
-        let req = RequestView::of(frame).ok()?;
+    /// the thread that serves every link. A read that needs the writer after all
+    /// (`dispatch::try_read_on`) sends its whole request there.
+    fn read_in_memory(&self, frame: &Frame, id: u64, db: u8) -> InMemoryRead {
+        let Ok(req) = RequestView::of(frame) else {
+            return InMemoryRead::Pool;
+        };
         if req.commands.len() > INLINE_READS_MAX
             || !req.commands.iter().all(dispatch::is_light_read)
         {
-            return None;
+            return InMemoryRead::Pool;
         }
         for _ in 0..READ_ATTEMPTS {
             let view = self.engine.cached_read(true);
             let mut outcomes = Vec::with_capacity(req.commands.len());
             for c in req.commands.iter() {
-                outcomes.push(dispatch::execute_in_memory(&view, &self.hub, db, c)?);
+                match dispatch::execute_in_memory(&view, &self.hub, db, c) {
+                    dispatch::InMemory::Done(outcome) => outcomes.push(outcome),
+                    dispatch::InMemory::Disk => return InMemoryRead::Pool,
+                    // Right whatever commit it overlapped: the writer sees them all.
+                    dispatch::InMemory::Writer => return InMemoryRead::Writer,
+                }
             }
             if view.consistent() {
-                return Some(encode_response(id, outcomes, self.max_frame));
+                return InMemoryRead::Answer(encode_response(id, outcomes, self.max_frame));
             }
         }
         // Commits kept overlapping: the read pool's plain snapshot needs no luck.
-        None
+        InMemoryRead::Pool
     }
 
     /// Resolves once the writer has answered every request queued before this call; a
@@ -407,6 +478,15 @@ enum Route {
     Script(u64),
 }
 
+/// What [`Executor::read_in_memory`] made of a read request.
+enum InMemoryRead {
+    Answer(BytesMut),
+    /// Not all in memory (or not light, or commits kept overlapping): the read pool.
+    Pool,
+    /// A command needs the writer after all (`dispatch::try_read_on`).
+    Writer,
+}
+
 /// MiB the expensive reads of a request need at once: the largest one's, as a request's
 /// commands run one after another. 0 when there is none or none will allocate.
 fn expensive_read_mib(engine: &Engine, frame: &Frame) -> u32 {
@@ -414,7 +494,7 @@ fn expensive_read_mib(engine: &Engine, frame: &Frame) -> u32 {
         return 0;
     };
     let at = crate::types::At {
-        db: req.db,
+        db: engine.services().databases().published().physical(req.db),
         now_ms: now_ms(),
     };
     let view = engine.cached_read(false);
@@ -436,23 +516,36 @@ fn expensive_read_mib(engine: &Engine, frame: &Frame) -> u32 {
 }
 
 /// Runs a read-only request on one committed state: through the record cache while no
-/// commit overlaps it (a few attempts), else on one plain snapshot.
-fn read_on(engine: &Engine, hub: &Hub, frame: &Frame, id: u64, max_frame: u32) -> BytesMut {
+/// commit overlaps it (a few attempts), else on one plain snapshot. `None` when one of
+/// its commands needs the writer after all (`dispatch::try_read_on`): the caller sends
+/// the whole request there.
+fn read_on(engine: &Engine, hub: &Hub, frame: &Frame, id: u64, max_frame: u32) -> Option<BytesMut> {
     let Ok(req) = RequestView::of(frame) else {
-        return encode_response(id, Vec::new(), max_frame);
+        return Some(encode_response(id, Vec::new(), max_frame));
     };
-    let run = |view: &dyn EngineView| -> Vec<Outcome> {
+    let run = |view: &dyn EngineView| -> Option<Vec<Outcome>> {
         req.commands
             .iter()
-            .map(|c| dispatch::execute_read_on(view, hub, req.db, c))
+            .map(|c| dispatch::try_read_on(view, hub, req.db, c))
             .collect()
     };
     for _ in 0..READ_ATTEMPTS {
         let view = engine.cached_read(false);
-        let outcomes = run(&view);
+        let outcomes = run(&view)?;
         if view.consistent() {
-            return encode_response(id, outcomes, max_frame);
+            return Some(encode_response(id, outcomes, max_frame));
         }
     }
-    encode_response(id, run(&engine.snapshot_read()), max_frame)
+    // One plain snapshot. Each command maps its database when it runs, so a SWAPDB
+    // published meanwhile would pair the new map with the older snapshot: then run again.
+    let databases = engine.services().databases();
+    let mut outcomes = Vec::new();
+    for _ in 0..READ_ATTEMPTS {
+        let swaps = databases.generation();
+        outcomes = run(&engine.snapshot_read())?;
+        if databases.generation() == swaps {
+            break;
+        }
+    }
+    Some(encode_response(id, outcomes, max_frame))
 }

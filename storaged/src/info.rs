@@ -1,11 +1,12 @@
 //! The text of storaged's INFO sections: `# Stats` (storage-side fields only), `# CPU`,
-//! `# Storage` (RocksDB properties) and `# Keyspace` (non-empty dbs). Reads counters and
+//! `# Storage` (RocksDB properties), `# Proxies` (the links up) and `# Keyspace` (non-empty
+//! dbs). Reads counters and
 //! the hub's; changes nothing.
 
 use std::fmt::Write as _;
 
 use crate::engine::keys::DB_COUNT;
-use crate::engine::{Counts, Engine};
+use crate::engine::{Counts, Engine, StoreRead};
 use crate::pubsub::Hub;
 
 /// storaged's INFO sections, CRLF-separated as Redis prints them: `# Stats` (storage-side
@@ -67,13 +68,19 @@ pub fn info_with(engine: &Engine, counts: &Counts, hub: &Hub) -> String {
     for (name, value) in engine.storage_properties() {
         let _ = write!(out, "{name}:{value}\r\n");
     }
+    // The links up now and who is on their other end (`crate::peer`).
+    out.push_str("\r\n");
+    out.push_str(&crate::peer::linked().info_section());
     out.push_str("\r\n# Keyspace\r\n");
-    for db in 0..usize::from(DB_COUNT) {
-        if counts.keys[db] > 0 {
+    // Counters are kept per physical database; clients know the logical ones (SWAPDB).
+    let map = engine.services().databases().published();
+    for db in 0..DB_COUNT {
+        let p = usize::from(map.physical(db));
+        if counts.keys[p] > 0 {
             let _ = write!(
                 out,
                 "db{db}:keys={},expires={},avg_ttl=0\r\n",
-                counts.keys[db], counts.expires[db]
+                counts.keys[p], counts.expires[p]
             );
         }
     }

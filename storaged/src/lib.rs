@@ -6,7 +6,9 @@
 
 pub mod acl;
 pub mod checkpoint;
+pub mod control;
 pub mod config;
+pub mod databases;
 pub mod dedup;
 pub mod dispatch;
 pub mod engine;
@@ -16,6 +18,7 @@ pub mod executor;
 pub mod expire;
 pub mod info;
 pub mod link;
+pub mod monitor;
 pub mod outbox;
 pub mod peer;
 pub mod pubsub;

@@ -126,6 +126,8 @@ pub async fn serve(
         return;
     }
     tracing::info!(%peer, %name, "proxy link up");
+    // Listed in INFO's `# Proxies` section while the link is up (`crate::peer`).
+    let _listed = crate::peer::linked().register(&peer, &name);
     // A known proxy from here on: room for a pipeline's worth of frames per read.
     buf.reserve(64 * 1024);
 
@@ -154,6 +156,14 @@ pub async fn serve(
     let hub_link = executor
         .hub()
         .attach(out.clone(), PUSH_BACKLOG, overflow.clone(), max_frame);
+    let monitor_link =
+        executor
+            .hub()
+            .monitor
+            .attach(out.clone(), PUSH_BACKLOG, overflow.clone(), max_frame);
+    // CLIENT PAUSE now and on every change, and SHUTDOWN (`crate::control`): for proxies,
+    // which say so with AclFollow; a raw link (tools, tests) gets no notices.
+    let mut control_link: Option<crate::control::Attached> = None;
 
     let tasks = TaskTracker::new();
     let closing = CancellationToken::new();
@@ -221,6 +231,14 @@ pub async fn serve(
             }
             continue;
         }
+        if frame.kind == FrameKind::AclFollow {
+            // A proxy: the ACL table now and on every change (`crate::acl`).
+            crate::acl::attach(&out, max_frame);
+            if control_link.is_none() {
+                control_link = Some(crate::control::control().attach(out.clone(), max_frame));
+            }
+            continue;
+        }
         if frame.kind == FrameKind::Tracking {
             // Applied before the next frame is read: a read sent after it is tracked.
             match frame.access::<tandem_shared::wire::message::Tracking>() {
@@ -230,6 +248,18 @@ pub async fn serve(
                     .update(&out, max_frame, &overflow, t),
                 Err(e) => {
                     tracing::error!(%peer, error = %e, "invalid tracking archive; closing link");
+                    break;
+                }
+            }
+            continue;
+        }
+        if frame.kind == FrameKind::Monitor {
+            // Lines go out before the requests read after them (an EVAL's before its
+            // script's); see `crate::monitor`.
+            match frame.access::<tandem_shared::wire::message::Monitor>() {
+                Ok(m) => executor.hub().monitor.update(monitor_link, m),
+                Err(e) => {
+                    tracing::error!(%peer, error = %e, "invalid monitor archive; closing link");
                     break;
                 }
             }
@@ -270,6 +300,8 @@ pub async fn serve(
     }
     executor.hub().detach(hub_link);
     executor.hub().tracking.detach(&out);
+    executor.hub().monitor.detach(monitor_link);
+    drop(control_link);
     // Answer everything already accepted before closing, except parked blocking pops. The
     // writer thread may still hold requests of this link: wait for the queue to pass them.
     closing.cancel();

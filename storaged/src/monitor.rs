@@ -213,7 +213,7 @@ mod tests {
     fn frames(out: &Outbox) -> Vec<MonitorFeed> {
         let mut buf = BytesMut::new();
         let mut got = Vec::new();
-        futures_take(out, &mut buf);
+        take_now(out, &mut buf);
         while let Ok(Some(frame)) = wire::decode(&mut buf, wire::DEFAULT_MAX_FRAME) {
             let feed = frame.access::<MonitorFeed>().unwrap();
             got.push(rkyv::deserialize::<MonitorFeed, rkyv::rancor::Error>(feed).unwrap());
@@ -221,12 +221,14 @@ mod tests {
         got
     }
 
-    fn futures_take(out: &Outbox, buf: &mut BytesMut) {
+    /// Takes what `out` holds without waiting (a zero timeout polls the take once).
+    fn take_now(out: &Outbox, buf: &mut BytesMut) {
         let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .unwrap();
         rt.block_on(async {
-            let _ = tokio::time::timeout(std::time::Duration::from_millis(10), out.take(buf)).await;
+            let _ = tokio::time::timeout(std::time::Duration::ZERO, out.take(buf)).await;
         });
     }
 

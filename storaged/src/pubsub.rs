@@ -69,6 +69,8 @@ pub struct Hub {
     pub links_cut: AtomicU64,
     /// Client-side caching registrations of every link (`crate::tracking`).
     pub tracking: crate::tracking::Table,
+    /// MONITOR registrations of every link and the delivery of lines (`crate::monitor`).
+    pub monitor: crate::monitor::Table,
 }
 
 impl Hub {

@@ -33,7 +33,9 @@ use tandem_scripting::{
     CommandRunner, KillHandle, LogLevel, Resp, RestorePolicy, ScriptEngine, ScriptError,
     ScriptFlags,
 };
-use tandem_shared::command::{ArchivedCommand, ArchivedFunctionRestorePolicy};
+use tandem_shared::command::{
+    ArchivedCommand, ArchivedFunctionRestorePolicy, ObjectField, ObjectLimits,
+};
 use tandem_shared::wire::Outcome;
 use tandem_shared::{Command, Reply};
 
@@ -615,12 +617,20 @@ impl Scripts {
         db: u8,
         cmd: &ArchivedCommand,
     ) -> Outcome {
+        // The ACL user the script's commands are checked against (`crate::acl`).
+        let (engine, hub, control) = (&self.engine, &self.hub, &self.control);
+        self.runner
+            .get_or_insert_with(|| {
+                Runner::new(engine.clone(), Arc::clone(hub), Arc::clone(control))
+            })
+            .caller = crate::acl::Caller::of(cmd);
         let reply = match cmd {
             ArchivedCommand::Eval {
                 body,
                 keys,
                 args,
                 read_only,
+                ..
             } => match self.cache(group, body.as_slice()) {
                 Ok(sha) => self.run(group, db, &sha, keys, args, *read_only),
                 Err(e) => Reply::Error(e.reply_text()),
@@ -630,6 +640,7 @@ impl Scripts {
                 keys,
                 args,
                 read_only,
+                ..
             } => {
                 let sha = String::from_utf8_lossy(sha.as_slice()).to_ascii_lowercase();
                 self.run(group, db, &sha, keys, args, *read_only)
@@ -663,6 +674,7 @@ impl Scripts {
                 numkeys,
                 args,
                 read_only,
+                ..
             } => {
                 let numkeys = numkeys.as_ref().map(|n| n.to_native());
                 let function = String::from_utf8_lossy(function.as_slice()).into_owned();
@@ -787,8 +799,9 @@ impl Scripts {
             name: function.to_owned(),
             command,
         }));
-        let (reply, runner) = self.lua.fcall(function, keys, argv, runner);
+        let (reply, mut runner) = self.lua.fcall(function, keys, argv, runner);
         self.control.end();
+        runner.count_calls(&reply);
         self.give_back(group, runner);
         reply
     }
@@ -839,6 +852,8 @@ impl Scripts {
             .lua
             .eval_sha(sha, keys.as_slice(), args.as_slice(), runner);
         self.control.end();
+        let mut runner = runner;
+        runner.count_calls(&reply);
         self.give_back(group, runner);
         reply
     }
@@ -862,6 +877,9 @@ impl Scripts {
 
     /// Takes the runner back after a run, and the group's state with it.
     fn give_back(&mut self, group: &mut WriteGroup<'_>, mut runner: Runner) {
+        self.hub
+            .monitor
+            .script_lines(std::mem::take(&mut runner.monitor_lines));
         if let Backend::Writer { group: lent, .. } = &mut runner.backend {
             if let Some(state) = lent.take() {
                 group.restore(state);
@@ -962,15 +980,24 @@ pub fn run_off_writer(
                 db: req.db,
                 read_only: true,
                 wire: rkyv::util::AlignedVec::new(),
+                caller: None,
+                monitor_lines: Vec::new(),
+                calls: Vec::new(),
             };
             let mut outcomes = Vec::with_capacity(req.commands.len());
+            // Per script: its commands' statistics, counted only if the run is kept.
+            let mut counted = Vec::with_capacity(req.commands.len());
             for cmd in req.commands.iter() {
-                let (reply, back) = reader_run(&mut reader.lua, engine, control, cmd, runner)?;
+                let (reply, mut back) = reader_run(&mut reader.lua, engine, control, cmd, runner)?;
+                back.settle_calls(&reply);
+                counted.append(&mut back.calls);
                 runner = back;
                 outcomes.push(Outcome::Ok(reply));
             }
             let spoiled = matches!(runner.backend, Backend::Reader { spoiled: true, .. });
             if !spoiled && engine.records().epoch() == epoch {
+                hub.monitor.script_lines(runner.monitor_lines);
+                crate::stats::script_calls(counted);
                 return Some(outcomes);
             }
         }
@@ -1023,8 +1050,9 @@ fn reader_run(
     engine: &Engine,
     control: &ScriptControl,
     cmd: &ArchivedCommand,
-    runner: Runner,
+    mut runner: Runner,
 ) -> Option<(Reply, Runner)> {
+    runner.caller = crate::acl::Caller::of(cmd);
     let owned = |v: &rkyv::vec::ArchivedVec<rkyv::vec::ArchivedVec<u8>>| -> Vec<Vec<u8>> {
         v.iter().map(|a| a.as_slice().to_vec()).collect()
     };
@@ -1071,6 +1099,7 @@ fn reader_run(
             numkeys,
             args,
             read_only,
+            ..
         } => {
             let function = String::from_utf8_lossy(function.as_slice()).into_owned();
             // The function is in the catalog; its numkeys errors are the writer's texts.
@@ -1145,12 +1174,56 @@ struct Runner {
     /// The buffer each command is archived into, kept between commands (one allocation
     /// per runner rather than per `redis.call`).
     wire: rkyv::util::AlignedVec,
+    /// MONITOR lines of this run's commands, delivered when the run is kept (a read-pool
+    /// run that a commit spoiled is run again and must not show its commands twice).
+    monitor_lines: Vec<Vec<u8>>,
+    /// The restricted ACL user the run's commands are checked against (`crate::acl`);
+    /// `None`: any command.
+    caller: Option<crate::acl::Caller>,
+    /// This run's commands for INFO commandstats/errorstats and the slow log, counted when
+    /// the run ends (and kept, on the read pool), as Redis's `call()` counts a script's
+    /// commands.
+    calls: Vec<crate::stats::ScriptCall>,
 }
 
 /// Commands redis-server 7.0 flags `may-replicate` that a script may call: a read-only
 /// script may not (`scriptVerifyWriteCommandAllow`), though they are no writes. The command
 /// table leaves that flag out (it is not in `COMMAND INFO`), so they are named here.
 const MAY_REPLICATE: &[&str] = &["publish", "spublish", "pfcount"];
+
+/// What `OBJECT` answers by in a script: Redis 7.0's defaults (`hash-max-listpack-entries`
+/// 512 and so on, no LFU policy, shared small integers). A proxy answers a client's OBJECT
+/// by its live CONFIG values instead (`proxy/src/local/object.rs`).
+const SCRIPT_OBJECT_LIMITS: ObjectLimits = ObjectLimits {
+    hash_max_listpack_entries: 512,
+    hash_max_listpack_value: 64,
+    zset_max_listpack_entries: 128,
+    zset_max_listpack_value: 64,
+    set_max_intset_entries: 512,
+    list_max_listpack_size: -2,
+    lfu: false,
+    shared_integers: true,
+};
+
+/// Redis 7.0's `OBJECT HELP`, word for word (the proxy answers a client's with the same
+/// lines, `proxy/src/local/object.rs`).
+const OBJECT_HELP: &[&str] = &[
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+];
 
 /// Where a script's commands run.
 // One runner per engine, kept between runs: its size does not matter, a box per run would.
@@ -1186,7 +1259,33 @@ impl Runner {
             db: 0,
             read_only: false,
             wire: rkyv::util::AlignedVec::new(),
+            caller: None,
+            monitor_lines: Vec::new(),
+            calls: Vec::new(),
         }
+    }
+
+    /// Settles the run's statistics by its `reply`: when the script failed with the error
+    /// of its last failed command (`redis.call` raised it), that error is counted once, as
+    /// the script's reply by the proxy, not a second time here (Redis counts it once too).
+    fn settle_calls(&mut self, reply: &Reply) {
+        if let Reply::Error(text) = reply {
+            if let Some(last) = self.calls.iter_mut().rev().find(|c| c.error.is_some()) {
+                if last
+                    .error
+                    .as_ref()
+                    .is_some_and(|e| text.starts_with(e.as_str()))
+                {
+                    last.error_counted_by_caller = true;
+                }
+            }
+        }
+    }
+
+    /// Settles and counts the run's commands (a run on the writer, always kept).
+    fn count_calls(&mut self, reply: &Reply) {
+        self.settle_calls(reply);
+        crate::stats::script_calls(std::mem::take(&mut self.calls));
     }
 
     /// The table row of a command a script may run, or the error Redis answers.
@@ -1209,6 +1308,9 @@ impl Runner {
         }
         if !spec.may_run_in_script() {
             return Err(err("ERR This Redis command is not allowed from script"));
+        }
+        if let Some(caller) = &self.caller {
+            crate::acl::script_check(caller, args)?;
         }
         if self.read_only && (spec.is_write() || MAY_REPLICATE.contains(&spec.name)) {
             return Err(err(
@@ -1269,6 +1371,7 @@ impl Runner {
             Local::Info => self.info(&args[1..]),
             Local::Memory => self.memory(args),
             Local::PubSub => self.pubsub(args),
+            Local::Object => self.object(args, name),
             _ => Reply::Error(format!(
                 "ERR '{name}' is not supported from scripts by tandem yet"
             )),
@@ -1364,18 +1467,49 @@ impl Runner {
                 channels: rest.to_vec(),
             }),
             b"numpat" => self.storage(&Command::PubSubNumPat),
-            // No shard channels exist in tandem (no cluster mode).
-            b"shardchannels" => Reply::Array(Vec::new()),
-            b"shardnumsub" => Reply::Array(
-                rest.iter()
-                    .flat_map(|c| [Reply::Bulk(c.clone()), Reply::Integer(0)])
-                    .collect(),
-            ),
+            b"shardchannels" => self.storage(&Command::PubSubShardChannels {
+                pattern: rest.first().cloned(),
+            }),
+            b"shardnumsub" => self.storage(&Command::PubSubShardNumSub {
+                channels: rest.to_vec(),
+            }),
             _ => Reply::Error(format!(
                 "ERR 'PUBSUB {}' is not supported from scripts by tandem",
                 String::from_utf8_lossy(&sub).to_ascii_uppercase()
             )),
         }
+    }
+
+    /// `OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key` and `OBJECT HELP` from a script
+    /// (`name` is the subcommand's row, `object|encoding`). The encoding thresholds and
+    /// eviction policy OBJECT answers by are the proxies' settings, which storaged does not
+    /// see: a script gets Redis 7.0's defaults ([`SCRIPT_OBJECT_LIMITS`]).
+    fn object(&mut self, args: &[Vec<u8>], name: &str) -> Reply {
+        let field = match name {
+            "object|help" => {
+                return Reply::Array(
+                    OBJECT_HELP
+                        .iter()
+                        .map(|l| Reply::Simple((*l).to_owned()))
+                        .collect(),
+                )
+            }
+            "object|encoding" => ObjectField::Encoding,
+            "object|freq" => ObjectField::Freq,
+            "object|idletime" => ObjectField::IdleTime,
+            "object|refcount" => ObjectField::RefCount,
+            _ => return Reply::Error("ERR Unknown Redis command called from script".to_owned()),
+        };
+        let Some(key) = args.get(2) else {
+            return Reply::Error(
+                "ERR Wrong number of args calling Redis command from script".to_owned(),
+            );
+        };
+        self.storage(&Command::Object {
+            field,
+            key: key.clone(),
+            limits: SCRIPT_OBJECT_LIMITS,
+        })
     }
 
     /// Parses and runs one storage command in the lent group.
@@ -1433,7 +1567,16 @@ impl CommandRunner for Runner {
             Ok(spec) => spec,
             Err(reply) => return reply,
         };
-        match spec.handler {
+        // Only while someone monitors is the command's argv kept for its line.
+        let shown = crate::monitor::shows(&self.hub.monitor, spec).then(|| args.clone());
+        // Counted in INFO commandstats/errorstats and the slow log as Redis counts a
+        // script's commands (`Runner::calls`); the arguments are kept (cut) for a slow-log
+        // entry only while the slow log can take one.
+        let started = std::time::Instant::now();
+        let logged = (crate::stats::slowlog_on()
+            && !spec.flags.contains(tandem_commands::Flags::SKIP_SLOWLOG))
+        .then(|| crate::stats::slow_args(&args));
+        let reply = match spec.handler {
             Handler::Local(local) => self.local(local, &args, spec.name),
             Handler::Storage(parse) => {
                 // Redis names the command as the script typed it in its BLOCK refusal.
@@ -1461,10 +1604,26 @@ impl CommandRunner for Runner {
                     Err(e) => Reply::Error(e.to_string()),
                 }
             }
+        };
+        self.calls.push(crate::stats::ScriptCall {
+            name: spec.name,
+            args: logged,
+            ns: started.elapsed().as_nanos() as u64,
+            error: match &reply {
+                Reply::Error(text) => Some(text.clone()),
+                _ => None,
+            },
+            error_counted_by_caller: false,
+        });
+        if let Some(argv) = shown {
+            // After the command, as Redis feeds monitors: a SELECT shows its new database.
+            self.monitor_lines
+                .push(crate::monitor::script_line(self.db, &argv));
         }
+        reply
     }
 
     fn acl_check(&mut self, args: &[Vec<u8>]) -> Option<bool> {
-        args.first().and_then(|name| lookup(name)).map(|_| true)
+        crate::acl::script_allows(self.caller.as_ref(), args)
     }
 }

@@ -58,8 +58,8 @@ pub async fn run(
     tracing::info!(dir = %config.data_dir.display(), ?fsync, "database open");
     // SAVE/BGSAVE's directory; LASTSAVE counts from here until the first save.
     crate::checkpoint::configure(config.save_dir.clone());
-    // The deployment's ACL users (`crate::acl`), from <data-dir>/users.acl.
-    crate::acl::configure(&config.data_dir).map_err(ServerError::Config)?;
+    // The deployment's ACL users (`crate::acl`), from the aclfile or <data-dir>/users.acl.
+    crate::acl::configure(&config.data_dir, &config.aclfile).map_err(ServerError::Config)?;
 
     let from_systemd = inherited.is_some();
     let listener = match inherited {
@@ -118,6 +118,8 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
+            // SHUTDOWN through a proxy (`crate::control`): the same drain as SIGTERM.
+            _ = crate::control::control().stopped() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     if let Err(why) = admit(&stream, &peers) {
@@ -437,7 +439,8 @@ fn spawn_background(
             tokio::select! {
                 _ = stop.cancelled() => return,
                 // `DEBUG SET-ACTIVE-EXPIRE 0` stops the cycle (expired keys stay invisible).
-                _ = reclaim.tick() => if crate::dispatch::active_expire() { executor.reclaim_expired() },
+                // So does CLIENT PAUSE while it lasts, as in Redis (`crate::control`).
+                _ = reclaim.tick() => if crate::dispatch::active_expire() && !crate::control::control().paused() { executor.reclaim_expired() },
                 _ = trim.tick() => executor.trim_remembered(),
                 _ = sync.tick() => {
                     if fsync == FsyncPolicy::EverySec {

@@ -24,8 +24,9 @@ use crate::outbox::{self, Outbox};
 /// A TLS link's stream, server side.
 pub type TlsLink = tokio_rustls::server::TlsStream<TcpStream>;
 
-/// An accepted link before its handshake: the stream and who is on the other end (for the
-/// logs), already admitted by `crate::server`.
+/// An accepted link before its handshake, already admitted by `crate::server` (`peer`: who
+/// is on the other end, as the accept loop logged it; [`split`] reads the identity again
+/// from the session).
 pub enum Transport {
     Unix(tokio::net::UnixStream),
     Tls { stream: Box<TlsLink>, peer: String },
@@ -43,25 +44,105 @@ pub enum Writer {
     Tls(WriteHalf<TlsLink>),
 }
 
-/// Splits a link into its two ends and a description of its peer for the logs: the pid
-/// and uid of a Unix peer, the certificate identity and address of a TLS one.
+/// Who is on the other end of a link: SO_PEERCRED of a Unix peer, the verified certificate
+/// names and address of a TLS one. Shown in the logs (`Display`) and in INFO's `# Proxies`
+/// section ([`PeerIdentity::info_fields`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerIdentity {
+    Unix {
+        pid: Option<i32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    },
+    Tls {
+        identity: Identity,
+        addr: Option<std::net::SocketAddr>,
+    },
+}
+
+impl PeerIdentity {
+    /// The fields of the peer's INFO line: `transport=unix,pid=…,uid=…,gid=…` or
+    /// `transport=tls,cn=…,dns=a|b,addr=…` (`|` between DNS names: `,` separates fields).
+    pub fn info_fields(&self) -> String {
+        let clean = |s: &str| s.replace([',', '\r', '\n', ' ', '|'], "_");
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        match self {
+            PeerIdentity::Unix { pid, uid, gid } => format!(
+                "transport=unix,pid={},uid={},gid={}",
+                opt(pid.map(|p| p.to_string())),
+                opt(uid.map(|u| u.to_string())),
+                opt(gid.map(|g| g.to_string())),
+            ),
+            PeerIdentity::Tls { identity, addr } => format!(
+                "transport=tls,cn={},dns={},addr={}",
+                identity
+                    .common_name
+                    .as_deref()
+                    .map(clean)
+                    .unwrap_or_default(),
+                identity
+                    .dns_names
+                    .iter()
+                    .map(|n| clean(n))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+                opt(addr.map(|a| a.to_string())),
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for PeerIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerIdentity::Unix { pid, uid, gid } => {
+                match pid {
+                    Some(pid) => write!(f, "pid={pid}")?,
+                    None => write!(f, "pid=?")?,
+                }
+                match (uid, gid) {
+                    (Some(uid), Some(gid)) => write!(f, " uid={uid} gid={gid}"),
+                    _ => write!(f, " uid=? gid=?"),
+                }
+            }
+            PeerIdentity::Tls { identity, addr } => match addr {
+                Some(addr) => write!(f, "{identity} addr={addr}"),
+                None => write!(f, "{identity}"),
+            },
+        }
+    }
+}
+
+/// Splits a link into its two ends and who is on the other end: the pid, uid and gid of a
+/// Unix peer, the certificate identity and address of a TLS one.
 ///
 /// # Errors
 /// If the Unix socket cannot be taken over or registered.
-pub fn split(transport: Transport) -> io::Result<(Reader, Writer, String)> {
+pub fn split(transport: Transport) -> io::Result<(Reader, Writer, PeerIdentity)> {
     match transport {
         Transport::Unix(stream) => {
-            let peer = stream
-                .peer_cred()
-                .map(|c| format!("pid={:?} uid={}", c.pid(), c.uid()))
-                .unwrap_or_default();
+            let cred = stream.peer_cred().ok();
+            let peer = PeerIdentity::Unix {
+                pid: cred.and_then(|c| c.pid()),
+                uid: cred.map(|c| c.uid()),
+                gid: cred.map(|c| c.gid()),
+            };
             // Plain non-blocking socket from here: registered for readability only, and
             // written by whoever answers (see `crate::outbox`).
             let sock = Arc::new(stream.into_std()?);
             let read = outbox::read_side(sock.clone())?;
             Ok((Reader::Unix(read), Writer::Unix(sock), peer))
         }
-        Transport::Tls { stream, peer } => {
+        Transport::Tls { stream, .. } => {
+            let (tcp, session) = stream.get_ref();
+            let peer = PeerIdentity::Tls {
+                identity: session
+                    .peer_certificates()
+                    .and_then(|certs| certs.first())
+                    .map(|cert| Identity::of(cert))
+                    .unwrap_or_default(),
+                addr: tcp.peer_addr().ok(),
+            };
             let (read, write) = tokio::io::split(*stream);
             Ok((Reader::Tls(read), Writer::Tls(write), peer))
         }

@@ -7,6 +7,8 @@
 //! crash), wrong types, MULTI/EXEC, EVAL/EVAL_RO and keyspace events; RESP2 and RESP3;
 //! PFCOUNT on storaged's read path (pipelined with writes, from another client).
 
+use std::time::Duration;
+
 use redis::Value;
 use tandem_tests::*;
 
@@ -196,6 +198,49 @@ fn pfcount_off_the_writer_answers_and_writes_back_as_redis() {
             );
         }
     }
+}
+
+/// While a script holds storaged's writer past `busy-reply-threshold`, a PFCOUNT whose
+/// cache is valid still answers from the read path, and one that must write its cache back
+/// gets BUSY at once, as a write does (it never waits past the proxy's deadline); after
+/// SCRIPT KILL it counts and writes back.
+#[test]
+fn a_stale_pfcount_beside_a_busy_script_gets_busy() {
+    const BUSY: &str =
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    let cluster = TestCluster::start();
+    if !cluster.is_tandem() {
+        return;
+    }
+    let mut c = cluster.client();
+    expect(&mut c, &["PFADD", "fresh", "a", "b"], int(1));
+    expect(&mut c, &["PFCOUNT", "fresh"], int(2));
+    expect(&mut c, &["PFADD", "stale", "a", "b", "c"], int(1));
+    expect(
+        &mut c,
+        &["CONFIG", "SET", "busy-reply-threshold", "100"],
+        ok(),
+    );
+    let addr = cluster.addr();
+    let spinning = std::thread::spawn(move || {
+        let mut s = connect(&addr, None, Protocol::Resp2);
+        run_command(&mut s, &["EVAL", "while true do end", "0"])
+    });
+    wait_for("the script to run", Duration::from_secs(10), || {
+        (run_command(&mut c, &["SET", "probe", "1"]) == err(BUSY)).then_some(())
+    });
+    expect(&mut c, &["PFCOUNT", "fresh"], int(2));
+    expect(&mut c, &["PFCOUNT", "stale"], err(BUSY));
+    expect(&mut c, &["SCRIPT", "KILL"], ok());
+    let killed = spinning.join().expect("the spinning client");
+    assert!(killed.is_err(), "{killed:?}");
+    expect(&mut c, &["PFCOUNT", "stale"], int(3));
+    expect(&mut c, &["PFCOUNT", "stale"], int(3));
+    expect(
+        &mut c,
+        &["CONFIG", "SET", "busy-reply-threshold", "5000"],
+        ok(),
+    );
 }
 
 #[test]

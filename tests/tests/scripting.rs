@@ -365,6 +365,7 @@ fn a_resent_eval_runs_once_even_after_a_crash() {
             keys: vec![b"once".to_vec()],
             args: vec![b"100".to_vec()],
             read_only: false,
+            caller: None,
         }]
     };
     let key = RequestKey {

@@ -525,3 +525,45 @@ fn a_proxy_rereads_its_link_certificate_on_sighup() {
     let mut conn = wait_linked(&a);
     expect(&mut conn, &["GET", "k"], bulk("v"));
 }
+
+#[test]
+fn info_proxies_lists_each_link_with_its_peer_identity() {
+    // Over TCP: the certificate's names and the address.
+    let d = Deployment::start(&[]);
+    let a = d.proxy("proxy-a", None);
+    let mut conn = a.ready_client();
+    let text = info(&mut conn, "proxies");
+    assert!(text.starts_with("# Proxies\r\n"), "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("proxy")).collect();
+    // proxy_links plus one line per link (four per proxy by default).
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(text.contains("proxy_links:4"), "{text}");
+    for line in &lines[1..] {
+        assert!(
+            line.contains(",transport=tls,cn=proxy-a,dns=proxy-a,addr=127.0.0.1:"),
+            "{line}"
+        );
+    }
+    // A second proxy's links are listed too, and go when it does.
+    let b = d.proxy("proxy-b", None);
+    b.ready_client();
+    assert!(info(&mut conn, "proxies").contains("proxy_links:8"));
+    drop(b);
+    wait_for("proxy-b's links to go", START_TIMEOUT, || {
+        let text = info(&mut conn, "proxies");
+        (text.contains("proxy_links:4") && !text.contains("cn=proxy-b")).then_some(())
+    });
+    assert!(
+        info(&mut conn, "default").contains("# Proxies\r\n"),
+        "in the default INFO"
+    );
+
+    // Over the Unix socket: the proxy's pid, uid and gid.
+    let cluster = TestCluster::start();
+    let text = info(&mut cluster.client(), "proxies");
+    let pid = cluster.proxy_pid();
+    assert!(
+        text.contains(&format!(",transport=unix,pid={pid},uid=")),
+        "{text}"
+    );
+}

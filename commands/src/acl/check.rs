@@ -191,3 +191,82 @@ pub fn check(
     }
     Err(relevant)
 }
+
+/// A refusal with what its error and `ACL LOG` entry need: the denial, the command's full
+/// name (`config|get`), and the argument vector the positions index.
+pub type Refusal = (Denied, String, Vec<Bytes>);
+
+/// Whether `user` may run `spec` (a command table row, a container's own row for a
+/// subcommand) as `name args…`: the command id and key positions come from the table, as
+/// the proxy checks a client's command and storaged a script's `redis.call`.
+///
+/// # Errors
+/// The most relevant denial ([`check`]).
+pub fn check_command(
+    user: &User,
+    spec: &'static crate::CommandSpec,
+    name: &Bytes,
+    args: &[Bytes],
+) -> Result<(), Refusal> {
+    let Some(id) = super::table::id_of(spec.name.as_bytes(), args.first().map(|a| &a[..])) else {
+        // A command redis-server does not have: only a user allowed every command runs it.
+        if user.root().allows_every_command() {
+            return Ok(());
+        }
+        return Err((Denied::Command, spec.name.to_owned(), Vec::new()));
+    };
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(name.clone());
+    argv.extend_from_slice(args);
+    let key_spec = if spec.is_container() {
+        args.first()
+            .and_then(|s| spec.subcommand(s))
+            .unwrap_or(spec)
+    } else {
+        spec
+    };
+    match check(user, id, &argv, || {
+        crate::describe::keys_of(key_spec, &argv).unwrap_or_default()
+    }) {
+        Ok(()) => Ok(()),
+        Err(d) => {
+            let full = entry(id).command.name.to_owned();
+            Err((d, full, argv))
+        }
+    }
+}
+
+impl Denied {
+    /// The `ACL LOG` object of this denial ([`Refusal`]'s name and arguments).
+    pub fn object(self, full_name: &str, argv: &[Bytes]) -> Vec<u8> {
+        match self {
+            Denied::Command => full_name.as_bytes().to_vec(),
+            Denied::Key(i) | Denied::Channel(i) => {
+                argv.get(i).map(|a| a.to_vec()).unwrap_or_default()
+            }
+        }
+    }
+
+    /// The error of a `redis.call` the script's user may not run (Redis 7.0's
+    /// `scriptVerifyACL`).
+    pub fn script_error(self) -> &'static str {
+        match self {
+            Denied::Command => {
+                "ERR The user executing the script can't run this command or subcommand"
+            }
+            Denied::Key(_) => "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments",
+            Denied::Channel(_) => "ERR The user executing the script can't publish to the channel mentioned in the command",
+        }
+    }
+
+    /// The error in EXEC's reply of a queued command the user may no longer run (Redis
+    /// 7.0's `execCommand` checks every command again when EXEC runs it).
+    pub fn exec_error(self) -> String {
+        let reason = match self {
+            Denied::Command => "no permission to execute the command or subcommand",
+            Denied::Key(_) => "no permission to touch the specified keys",
+            Denied::Channel(_) => "no permission to access one of the channels used as arguments",
+        };
+        format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}")
+    }
+}

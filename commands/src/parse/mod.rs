@@ -9,6 +9,7 @@
 
 pub mod bitmap;
 pub mod blocking;
+pub mod databases;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;

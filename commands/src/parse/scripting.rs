@@ -55,6 +55,7 @@ fn eval_body(args: &mut Args, read_only: bool) -> Result<Command, CommandError> 
         keys,
         args,
         read_only,
+        caller: None,
     })
 }
 
@@ -69,6 +70,7 @@ fn eval_sha(args: &mut Args, read_only: bool) -> Result<Command, CommandError> {
         keys,
         args,
         read_only,
+        caller: None,
     })
 }
 
@@ -143,6 +145,7 @@ fn fcall_generic(args: &mut Args, read_only: bool) -> Result<Command, CommandErr
         numkeys,
         args: args.rest_vecs(),
         read_only,
+        caller: None,
     })
 }
 
@@ -873,6 +876,7 @@ mod tests {
                 keys: vec![b"a".to_vec(), b"b".to_vec()],
                 args: vec![b"x".to_vec()],
                 read_only: false,
+                caller: None,
             }
         );
         let sha = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db";
@@ -883,6 +887,7 @@ mod tests {
                 keys: vec![],
                 args: vec![b"x".to_vec()],
                 read_only: true,
+                caller: None,
             }
         );
     }

@@ -376,6 +376,14 @@ fn route<S: PushSink>(
                 .deliver(frame.access::<Push>().map_err(|e| e.to_string())?);
             Ok(())
         }
+        FrameKind::MonitorFeed => {
+            crate::monitor::deliver(
+                frame
+                    .access::<tandem_shared::wire::message::MonitorFeed>()
+                    .map_err(|e| e.to_string())?,
+            );
+            Ok(())
+        }
         FrameKind::Invalidate => {
             let frame = frame
                 .access::<tandem_shared::wire::message::Invalidate>()
@@ -397,9 +405,18 @@ fn route<S: PushSink>(
         }
         FrameKind::Notice => {
             let notice = frame.access::<Notice>().map_err(|e| e.to_string())?;
-            tracing::info!(message = notice.message.as_str(), "storaged is going away");
-            set_state(stats, LinkState::Draining, None);
-            going_away.notify_one();
+            use tandem_shared::wire::message::ArchivedNoticeKind as K;
+            match &notice.kind {
+                K::GoingAway => {
+                    tracing::info!(message = notice.message.as_str(), "storaged is going away");
+                    set_state(stats, LinkState::Draining, None);
+                    going_away.notify_one();
+                }
+                // CLIENT PAUSE and SHUTDOWN (`crate::pause`).
+                K::Pause { .. } | K::Shutdown => crate::pause::notice(&notice.kind),
+                // storaged's ACL table, pushed on every change and at link-up.
+                K::AclTable => crate::acl::pushed(notice.message.as_str()),
+            }
             Ok(())
         }
         other => Err(format!("unexpected {other:?} frame from storaged")),
@@ -417,6 +434,17 @@ async fn write_requests<S: PushSink>(
 ) -> End {
     let mut out = BytesMut::with_capacity(64 * 1024);
     let mut calls = Vec::with_capacity(WRITE_BATCH);
+    // The ACL table comes back at once and after every change (`crate::acl`): first, so a
+    // reconnected proxy enforces the current table before its requests are answered.
+    let follow = tandem_shared::wire::message::AclFollow {
+        proxy: pubsub.proxy,
+    };
+    if let Err(e) = wire::encode(&follow, max_frame, &mut out) {
+        tracing::error!(error = %e, "cannot encode the ACL follow frame");
+    } else if let Err(e) = socket::write_all(&mut write_half, &out).await {
+        return End::Failed(format!("write to storaged: {e}"));
+    }
+    out.clear();
     if pubsub.registers {
         // Whatever storaged knew of this proxy died with the previous link.
         if let Err(e) = wire::encode(&pubsub.hub.snapshot(), max_frame, &mut out) {
@@ -426,6 +454,17 @@ async fn write_requests<S: PushSink>(
         }
     }
     out.clear();
+    // MONITOR: storaged forgot the previous link's monitor count (the first link sends it
+    // again), and lines may have waited while the link was down.
+    if let Some(m) = crate::monitor::take_frame(pubsub.index, pubsub.registers, true) {
+        if let Err(e) = wire::encode(&m, max_frame, &mut out) {
+            tracing::error!(error = %e, "monitor lines do not fit in a frame");
+        } else if let Err(e) = socket::write_all(&mut write_half, &out).await {
+            return End::Failed(format!("write to storaged: {e}"));
+        }
+    }
+    out.clear();
+    let monitor_out = crate::monitor::outgoing(pubsub.index);
     if let Some(mut all) = pubsub.tracking.registrations(pubsub.index, true) {
         all.proxy = pubsub.proxy;
         // What storaged knew of this link's tracking died with the previous link; sent
@@ -447,6 +486,7 @@ async fn write_requests<S: PushSink>(
                     return End::Drained;
                 }
                 _ = pubsub.hub.changed(), if pubsub.registers => {}
+                _ = monitor_out.ready() => {}
                 n = outbox.rx.recv_many(&mut calls, WRITE_BATCH) => {
                     if n == 0 {
                         return End::Shutdown;
@@ -503,6 +543,12 @@ fn encode_batch<S: PushSink>(
             if let Err(e) = wire::encode(&update, max_frame, out) {
                 tracing::error!(error = %e, "subscription update does not fit in a frame");
             }
+        }
+    }
+    // MONITOR lines of commands already run go ahead of the requests after them.
+    if let Some(m) = crate::monitor::take_frame(pubsub.index, pubsub.registers, false) {
+        if let Err(e) = wire::encode(&m, max_frame, out) {
+            tracing::error!(error = %e, "monitor lines do not fit in a frame");
         }
     }
     // Keys read by tracking clients go ahead of their reads (see `crate::tracking`).

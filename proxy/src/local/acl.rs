@@ -1,14 +1,16 @@
 //! `ACL <subcommand>` as Redis 7.0 answers it, over this proxy's user table
-//! (`crate::acl`). Changes to users go through [`crate::acl::Acl::update`]; deleting a user
-//! kills its clients. `ACL LOAD`/`SAVE` answer as a Redis without an `aclfile` does.
+//! (`crate::acl`). Changes to users (SETUSER, DELUSER, LOAD) run on storaged, which holds
+//! the deployment's table and pushes it to every proxy ([`listen`]); deleting a user
+//! kills its clients. `ACL LOAD`/`SAVE` use storaged's `aclfile`. `ACL LOG` merges this
+//! proxy's entries with storaged's (denials inside scripts). Also the ACL check of a
+//! command about to run ([`enforce`]) and again at EXEC ([`recheck_queued`]).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rand::Rng;
 use tandem_commands::acl::{self, describe};
 use tandem_commands::args::{parse_i64, Args};
-use tandem_shared::wire::{Outcome, Response};
+use tandem_shared::wire::Outcome;
 use tandem_shared::Command;
 use tandem_shared::Reply;
 
@@ -49,8 +51,6 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-const NO_ACL_FILE: &str = "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
-
 fn ok(r: Reply) -> LocalResult {
     Ok((r, Flow::Continue))
 }
@@ -58,10 +58,6 @@ fn ok(r: Reply) -> LocalResult {
 fn bulk(s: impl Into<Vec<u8>>) -> Reply {
     Reply::Bulk(s.into())
 }
-
-/// How often a proxy asks storaged whether the user table changed (a change made through
-/// another proxy reaches this one within this time; one made here, at once).
-const SYNC_EVERY: Duration = Duration::from_millis(100);
 
 /// The version and ACL file text of a table reply (`[version, text]`, after `skip` leading
 /// items).
@@ -75,13 +71,18 @@ fn table_of(items: &[Reply], skip: usize) -> Option<(u64, String)> {
     }
 }
 
-/// Installs a table storaged sent and closes the clients of users that are gone.
-fn install(shared: &Shared, version: u64, text: &str) {
+/// Installs a table storaged sent and closes the clients of users that are gone (of
+/// every user but `default` after `ACL LOAD`, as Redis's `ACL LOAD` frees every user).
+fn install(shared: &Shared, version: u64, text: &str, reload: bool) {
     match shared.acl.install(version, text) {
-        Ok(removed) if !removed.is_empty() => {
-            Acl::kill_clients_of(&shared.clients, &removed);
+        Ok(Some(removed)) => {
+            if reload {
+                shared.clients.kill_where(|c| c.user != b"default");
+            } else if !removed.is_empty() {
+                Acl::kill_clients_of(&shared.clients, &removed);
+            }
         }
-        Ok(_) => {}
+        Ok(None) => {}
         Err(e) => {
             tracing::error!(error = %e, "ACL table from storaged refused; keeping the last one")
         }
@@ -95,12 +96,14 @@ async fn change(
     command: Command,
     skip: usize,
 ) -> Result<Vec<Reply>, CommandError> {
+    let command_kind = command.kind();
     let outcomes = session.call_storage(0, vec![command]).await?;
     match outcomes.into_iter().next() {
         Some(Outcome::Ok(Reply::Array(items))) => {
             let (version, text) = table_of(&items, skip)
                 .ok_or_else(|| CommandError::err("storage sent an invalid ACL table"))?;
-            install(&session.shared, version, &text);
+            let reload = matches!(command_kind, tandem_shared::CommandKind::AclLoad);
+            install(&session.shared, version, &text, reload);
             Ok(items)
         }
         Some(Outcome::Ok(Reply::Error(e))) => Err(CommandError::Other(e)),
@@ -109,33 +112,20 @@ async fn change(
     }
 }
 
-/// Keeps this proxy's copy of the user table in step with storaged's until the proxy
-/// drains: asks at start and every [`SYNC_EVERY`]; while storaged is away the last copy
-/// stays in force.
-pub async fn sync(shared: Arc<Shared>) {
-    loop {
-        if let Some(link) = shared.links.links().first().cloned() {
-            let ask = Command::AclUsers {
-                known: shared.acl.known(),
-            };
-            if let Ok(frame) = link.call(0, vec![ask]).await {
-                let outcomes = frame.access::<Response>().ok().and_then(|r| {
-                    rkyv::deserialize::<Vec<Outcome>, rkyv::rancor::Error>(&r.outcomes).ok()
-                });
-                if let Some(Outcome::Ok(Reply::Array(items))) =
-                    outcomes.and_then(|o| o.into_iter().next())
-                {
-                    if let Some((version, text)) = table_of(&items, 0) {
-                        install(&shared, version, &text);
-                    }
-                }
-            }
+/// Installs every table storaged pushes (on each change, and whenever a link comes up, so a
+/// proxy connecting or reconnecting has the current table at once); while storaged is away
+/// the last copy stays in force.
+pub fn listen(shared: &Arc<Shared>) {
+    let weak = Arc::downgrade(shared);
+    crate::acl::listen(Box::new(move |message| {
+        let Some(shared) = weak.upgrade() else {
+            return;
+        };
+        match crate::acl::parse_push(message) {
+            Some((version, reload, text)) => install(&shared, version, text, reload),
+            None => tracing::error!("invalid ACL table push from storaged"),
         }
-        tokio::select! {
-            _ = shared.drain.cancelled() => return,
-            _ = tokio::time::sleep(SYNC_EVERY) => {}
-        }
-    }
+    }));
 }
 
 /// `ACL <subcommand>`.
@@ -201,7 +191,24 @@ pub async fn acl(mut args: Args, session: &mut Session) -> LocalResult {
             table.users().keys().map(|n| bulk(n.clone())).collect(),
         )),
         "whoami" => ok(bulk(session.user.name.clone())),
-        "load" | "save" => Err(CommandError::err(NO_ACL_FILE)),
+        "load" => {
+            change(session, Command::AclLoad, 0).await?;
+            // Redis frees every user but `default` and closes their clients, this one too
+            // once it has its reply.
+            if session.user.name != b"default" {
+                return Ok((Reply::ok(), Flow::Close));
+            }
+            ok(Reply::ok())
+        }
+        "save" => {
+            let outcomes = session.call_storage(0, vec![Command::AclSave]).await?;
+            match outcomes.into_iter().next() {
+                Some(Outcome::Ok(Reply::Error(e))) => Err(CommandError::Other(e)),
+                Some(Outcome::Ok(r)) => ok(r),
+                Some(Outcome::Err(e)) => Err(CommandError::Other(e.to_string())),
+                None => Err(CommandError::err("storage sent an invalid ACL reply")),
+            }
+        }
         "cat" => match args.remaining() {
             0 => ok(Reply::Array(
                 describe::categories().map(|(_, n)| bulk(n)).collect(),
@@ -245,13 +252,24 @@ pub async fn acl(mut args: Args, session: &mut Session) -> LocalResult {
                 let arg = args.next_bytes()?;
                 if arg.eq_ignore_ascii_case(b"reset") {
                     table.with_log(|l| l.reset());
+                    // storaged's entries too; while it is away there are none to show.
+                    let _ = session
+                        .call_storage(0, vec![Command::AclLog { reset: true }])
+                        .await;
                     return ok(Reply::ok());
                 }
                 let n = parse_i64(&arg).ok_or(CommandError::NotInteger)?;
                 count = usize::try_from(n.max(0)).unwrap_or(0);
             }
+            let mut entries = script_entries(session).await;
             let now = u64::try_from(crate::clock::now_ms()).unwrap_or(0);
-            ok(table.with_log(|l| l.reply(count, now)))
+            if entries.is_empty() {
+                return ok(table.with_log(|l| l.reply(count, now)));
+            }
+            table.with_log(|l| entries.extend(l.entries().take(count).cloned()));
+            // Newest first, as one log: a grouped entry's time is its latest denial's.
+            entries.sort_by_key(|e| std::cmp::Reverse(e.ctime_us));
+            ok(acl::reply_of(entries.iter(), count, now))
         }
         "dryrun" => {
             let name = args.next_bytes()?;
@@ -326,12 +344,7 @@ pub fn enforce(
     }
     let user = session.user.user.clone();
     let (denied, full, argv) = crate::acl::check_command(&user, spec, name, args).err()?;
-    let object = match denied {
-        acl::Denied::Command => full.as_bytes().to_vec(),
-        acl::Denied::Key(i) | acl::Denied::Channel(i) => {
-            argv.get(i).map(|a| a.to_vec()).unwrap_or_default()
-        }
-    };
+    let object = denied.object(&full, &argv);
     log_denial(session, denied.reason(), object, session.user.name.clone());
     Some(denied.error(&full))
 }
@@ -348,8 +361,74 @@ pub fn log_denial(session: &mut Session, reason: &'static str, object: Vec<u8>, 
         },
         object,
         username,
-        ctime_ms: u64::try_from(crate::clock::now_ms()).unwrap_or(0),
+        ctime_us: acl::log::now_us(),
         client_info: session.state.info_line(),
     };
     session.shared.acl.log_add(entry);
+}
+
+/// storaged's `ACL LOG` entries (denials inside scripts); none while storaged is away.
+async fn script_entries(session: &mut Session) -> Vec<acl::LogEntry> {
+    let Ok(outcomes) = session
+        .call_storage(0, vec![Command::AclLog { reset: false }])
+        .await
+    else {
+        return Vec::new();
+    };
+    let Some(Outcome::Ok(Reply::Array(items))) = outcomes.into_iter().next() else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .filter_map(|item| match item {
+            Reply::Array(f) => match f.as_slice() {
+                [Reply::Integer(count), Reply::Bulk(reason), Reply::Bulk(context), Reply::Bulk(object), Reply::Bulk(username), Reply::Integer(ctime), Reply::Bulk(info)] => {
+                    Some(acl::LogEntry {
+                        count: u64::try_from(*count).ok()?,
+                        reason: acl::log::known_word(reason)?,
+                        context: acl::log::known_word(context)?,
+                        object: object.clone(),
+                        username: username.clone(),
+                        ctime_us: u64::try_from(*ctime).ok()?,
+                        client_info: String::from_utf8_lossy(info).into_owned(),
+                    })
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// Redis 7.0's check of a queued command when EXEC runs it (the user may have changed since
+/// it was queued): `None` to run it, or its `NOPERM` error for EXEC's reply, after logging
+/// the denial (context `multi`).
+pub fn recheck_queued(
+    session: &mut Session,
+    spec: &'static tandem_commands::CommandSpec,
+    args: &[bytes::Bytes],
+) -> Option<String> {
+    if session.user.user.unrestricted() {
+        return None;
+    }
+    let name = bytes::Bytes::from_static(spec.name.as_bytes());
+    let user = session.user.user.clone();
+    let (denied, full, argv) = crate::acl::check_command(&user, spec, &name, args).err()?;
+    let object = denied.object(&full, &argv);
+    let entry = acl::LogEntry {
+        count: 1,
+        reason: denied.reason(),
+        context: "multi",
+        object,
+        username: session.user.name.clone(),
+        ctime_us: acl::log::now_us(),
+        client_info: session.state.info_line(),
+    };
+    session.shared.acl.log_add(entry);
+    Some(denied.exec_error())
+}
+
+/// Gives a script command of a restricted user its caller (`crate::acl::tag_script`).
+pub fn tag_script(session: &Session, command: &mut Command) {
+    crate::acl::tag_script(command, &session.user, || session.state.info_line());
 }

@@ -15,11 +15,12 @@
 //! the socket: it appends replies to the session's output buffer.
 
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use bytes::Bytes;
 use rkyv::vec::ArchivedVec;
 use tandem_commands::args::{parse_i64, Args};
-use tandem_commands::{Handler, Local, ParseCtx};
+use tandem_commands::{CommandSpec, Handler, Local, ParseCtx};
 use tandem_resp::encode;
 use tandem_shared::wire::{ArchivedOutcome, Response};
 use tandem_shared::Command;
@@ -39,11 +40,17 @@ pub async fn queue(session: &mut Session, name: &[u8], args: Vec<Bytes>) -> Opti
         fail(session, &text);
         return Some(Flow::Continue);
     };
+    // The connection hands everything sent in MULTI to this module, so the statistics of
+    // what is refused or run here are counted here, as Redis counts them: refusals as
+    // rejected calls, MULTI/WATCH/DISCARD/EXEC and (at EXEC) every queued command as
+    // calls; a queued command's "QUEUED" is no call.
+    let stat = crate::stats::id_of(spec, args.first().map(|a| &a[..]));
     if !spec.arity_ok(args.len() + 1) {
+        crate::stats::rejected(stat);
         let text = CommandError::WrongArity(spec.name.to_owned()).to_string();
         if spec.name == "exec" {
             discard(session);
-            encode::encode_error(&rejected(spec.name, text), session.out_mut());
+            error(session, &rejected(spec.name, text));
         } else {
             fail(session, &text);
         }
@@ -51,18 +58,38 @@ pub async fn queue(session: &mut Session, name: &[u8], args: Vec<Bytes>) -> Opti
     }
     // Redis rejects a `no_multi` command (SAVE) here and aborts the transaction.
     if spec.flags.contains(tandem_commands::Flags::NO_MULTI) {
+        crate::stats::rejected(stat);
         fail(session, "ERR Command not allowed inside a transaction");
         return Some(Flow::Continue);
     }
+    // A protected command (DEBUG while `enable-debug-command` forbids it) is refused when
+    // sent, as Redis's processCommand refuses it, and aborts the transaction.
+    if spec.name == "debug" && !super::object::debug_allowed(session) {
+        crate::stats::rejected(stat);
+        fail(session, super::object::DEBUG_NOT_ALLOWED);
+        return Some(Flow::Continue);
+    }
+    let started = Instant::now();
     match spec.name {
         "quit" | "reset" => return None,
-        "multi" => encode::encode_error("ERR MULTI calls can not be nested", session.out_mut()),
-        "watch" => encode::encode_error("ERR WATCH inside MULTI is not allowed", session.out_mut()),
+        "multi" | "watch" => {
+            let text = if spec.name == "multi" {
+                "ERR MULTI calls can not be nested"
+            } else {
+                "ERR WATCH inside MULTI is not allowed"
+            };
+            error(session, text);
+            count(session, spec, name, &args, started, true);
+        }
         "discard" => {
             discard(session);
             encode::encode_simple("OK", session.out_mut());
+            count(session, spec, name, &args, started, false);
         }
-        "exec" => exec(session).await,
+        "exec" => {
+            let failed = exec(session).await;
+            count(session, spec, name, &args, started, failed);
+        }
         _ => {
             let size: usize = args.iter().map(|a| a.len() + 16).sum();
             let limit = session.shared.config.max_frame as usize;
@@ -75,7 +102,11 @@ pub async fn queue(session: &mut Session, name: &[u8], args: Vec<Bytes>) -> Opti
                 return Some(Flow::Continue);
             }
             q.bytes += size;
-            q.items.push(Queued { spec, args });
+            q.items.push(Queued {
+                spec,
+                name: Bytes::copy_from_slice(name),
+                args,
+            });
             session.state.multi = q.items.len() as i64;
             session.state.last_command = spec.name.as_bytes().to_vec();
             session.shared.clients.update(&session.state);
@@ -90,30 +121,86 @@ fn fail(session: &mut Session, text: &str) {
     if let Some(q) = session.tx.queue.as_mut() {
         q.dirty = true;
     }
+    error(session, text);
+}
+
+/// Answers an error reply, counted in errorstats.
+fn error(session: &mut Session, text: &str) {
+    crate::stats::error_reply(text);
     encode::encode_error(text, session.out_mut());
 }
 
-/// Where one queued command's reply comes from.
-enum Slot {
-    /// This index of storaged's outcomes.
-    Storage(usize),
-    /// A parse error found at EXEC time (Redis reports these in position too).
-    Error(String),
-    /// A proxy-local command, run after storaged answered.
-    Local(Local, Vec<Bytes>),
+/// Counts one call of `spec` (named `name` by the client, with `args`) that began at
+/// `started`.
+fn count(
+    session: &Session,
+    spec: &'static CommandSpec,
+    name: &[u8],
+    args: &[Bytes],
+    started: Instant,
+    failed: bool,
+) {
+    let ns = started.elapsed().as_nanos() as u64;
+    crate::stats::count_one(spec, name, args, Some(ns), failed, &session.state);
 }
 
-/// EXEC inside MULTI.
-async fn exec(session: &mut Session) {
+/// Where one queued command's reply comes from, and the command for its statistics.
+enum Slot {
+    /// This index of storaged's outcomes.
+    Storage(usize, Queued),
+    /// A failed call: a parse error found at EXEC time (Redis reports these in position
+    /// too), or a command Redis refuses inside EXEC (SSUBSCRIBE, MONITOR).
+    Error(String, Queued),
+    /// Refused before it ran (the user's permissions changed since it was queued): an
+    /// error reply but no call.
+    Refused(String),
+    /// A proxy-local command, run after storaged answered.
+    Local(Local, Queued),
+}
+
+/// Client-side caching: the keys the queued read-only commands read are remembered for a
+/// tracking client, as Redis's `call()` remembers them for each command EXEC runs. A
+/// `CLIENT CACHING` given before MULTI lasts through MULTI (Redis keeps the flag while the
+/// client is in a transaction), so it applies to every command of the transaction, and
+/// ends with EXEC.
+fn track_reads(session: &mut Session, items: &[Queued]) {
+    let Some(caching) = session.tracking.as_ref().map(|t| t.caching) else {
+        return;
+    };
+    for item in items {
+        if let Some(t) = session.tracking.as_deref_mut() {
+            t.caching = caching;
+        }
+        super::tracking::note_command(session, item.spec, &item.name, &item.args);
+    }
+    if let Some(t) = session.tracking.as_deref_mut() {
+        t.caching = false;
+    }
+}
+
+/// Redis's text for a command that needs a client free to receive several replies, which
+/// a command run by EXEC is not (`CLIENT_DENY_BLOCKING`); `None` for every other command.
+/// SUBSCRIBE and PSUBSCRIBE are allowed in EXEC by Redis 7.0, SSUBSCRIBE is not.
+fn denied_in_exec(spec: &CommandSpec) -> Option<&'static str> {
+    match spec.name {
+        "ssubscribe" => Some("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"),
+        "monitor" => Some("ERR MONITOR isn't allowed for DENY BLOCKING client"),
+        _ => None,
+    }
+}
+
+/// EXEC inside MULTI; true if EXEC itself failed (EXECABORT, storage unreachable).
+async fn exec(session: &mut Session) -> bool {
     let queue = session.tx.queue.take().unwrap_or_default();
     let watches = std::mem::take(&mut session.tx.watches);
     session.state.last_command = b"exec".to_vec();
     if queue.dirty {
         session.tx.watches = watches;
         discard(session);
-        encode::encode_error(EXECABORT, session.out_mut());
-        return;
+        error(session, EXECABORT);
+        return true;
     }
+    track_reads(session, &queue.items);
     let now = now_ms();
     let proto_max_bulk_len = session.shared.proto_max_bulk_len.load(Ordering::Relaxed);
     let mut db = session.state.db;
@@ -122,6 +209,15 @@ async fn exec(session: &mut Session) {
     commands.push(Command::Exec { watches });
     let mut slots = Vec::with_capacity(queue.items.len());
     for item in queue.items {
+        // The user may have changed since the command was queued: Redis checks again.
+        if let Some(text) = super::acl::recheck_queued(session, item.spec, &item.args) {
+            slots.push(Slot::Refused(text));
+            continue;
+        }
+        if let Some(text) = denied_in_exec(item.spec) {
+            slots.push(Slot::Error(text.to_owned(), item));
+            continue;
+        }
         // Every `Handler` kind must say how it runs inside EXEC. Blocking pops run as their
         // non-blocking form, as in Redis: their parser's command goes in like any other.
         match item.spec.handler {
@@ -131,12 +227,13 @@ async fn exec(session: &mut Session) {
                     proto_max_bulk_len,
                     db,
                 };
-                match parse(&mut Args::new(item.args), &ctx) {
-                    Ok(command) => {
-                        slots.push(Slot::Storage(commands.len()));
+                match parse(&mut Args::new(item.args.clone()), &ctx) {
+                    Ok(mut command) => {
+                        super::acl::tag_script(session, &mut command);
+                        slots.push(Slot::Storage(commands.len(), item));
                         commands.push(command);
                     }
-                    Err(e) => slots.push(Slot::Error(e.to_string())),
+                    Err(e) => slots.push(Slot::Error(e.to_string(), item)),
                 }
             }
             Handler::Local(Local::Select) => {
@@ -146,26 +243,28 @@ async fn exec(session: &mut Session) {
                     db = next;
                     commands.push(Command::SelectDb { db: next });
                 }
-                slots.push(Slot::Local(Local::Select, item.args));
+                slots.push(Slot::Local(Local::Select, item));
             }
-            Handler::Local(local) => slots.push(Slot::Local(local, item.args)),
+            Handler::Local(local) => slots.push(Slot::Local(local, item)),
         }
     }
     // Only proxy-local commands and no watches: nothing to ask storaged (so such a
     // transaction answers even while storaged is away, like its commands alone would).
-    if !watched && !slots.iter().any(|s| matches!(s, Slot::Storage(_))) {
-        answer(session, slots, None).await;
+    if !watched && !slots.iter().any(|s| matches!(s, Slot::Storage(..))) {
+        answer(session, slots, None, 0).await;
         session.state.multi = -1;
         session.shared.clients.update(&session.state);
-        return;
+        return false;
     }
+    let started = Instant::now();
     let result = session.link.call(session.state.db, commands).await;
+    let round_trip = started.elapsed().as_nanos() as u64;
     let frame = match result {
         Ok(frame) => frame,
         Err(e) => {
             discard(session);
-            encode::encode_error(&e.to_string(), session.out_mut());
-            return;
+            error(session, &e.to_string());
+            return true;
         }
     };
     let response = match frame.access::<Response>() {
@@ -173,55 +272,97 @@ async fn exec(session: &mut Session) {
         Err(e) => {
             tracing::error!(error = %e, "invalid EXEC response from storaged");
             discard(session);
-            encode::encode_error("ERR storage sent an invalid response", session.out_mut());
-            return;
+            error(session, "ERR storage sent an invalid response");
+            return true;
         }
     };
     let proto = session.state.protocol;
-    match response.outcomes.first() {
+    let failed = match response.outcomes.first() {
         Some(ArchivedOutcome::Ok(tandem_shared::reply::ArchivedReply::NilArray)) => {
             encode::encode_null_array(proto, session.out_mut());
+            false
         }
-        Some(ArchivedOutcome::Ok(_)) => answer(session, slots, Some(&response.outcomes)).await,
-        Some(ArchivedOutcome::Err(e)) => encode::encode_error(&e.message(), session.out_mut()),
-        None => encode::encode_error("ERR storage returned too few replies", session.out_mut()),
-    }
+        Some(ArchivedOutcome::Ok(_)) => {
+            answer(session, slots, Some(&response.outcomes), round_trip).await;
+            false
+        }
+        Some(ArchivedOutcome::Err(e)) => {
+            error(session, &e.message());
+            true
+        }
+        None => {
+            error(session, "ERR storage returned too few replies");
+            true
+        }
+    };
     session.state.multi = -1;
     session.shared.clients.update(&session.state);
+    failed
 }
 
 /// Encodes EXEC's reply array: each slot from storaged's outcomes, its parse error, or its
 /// proxy-local command run now (in order, so a queued SELECT or HELLO affects what follows).
+/// Each command is counted as a call under its own name, as Redis's EXEC counts what it
+/// runs; the storage commands share the request's `round_trip` (ns) equally.
 async fn answer(
     session: &mut Session,
     slots: Vec<Slot>,
     outcomes: Option<&ArchivedVec<ArchivedOutcome>>,
+    round_trip: u64,
 ) {
+    let stored = slots
+        .iter()
+        .filter(|s| matches!(s, Slot::Storage(..)))
+        .count()
+        .max(1) as u64;
+    let share = round_trip / stored;
     encode::encode_array_len(slots.len(), session.out_mut());
     for slot in slots {
         match slot {
-            Slot::Storage(i) => match outcomes.and_then(|o| o.get(i)) {
-                Some(ArchivedOutcome::Ok(reply)) => {
-                    let proto = session.state.protocol;
-                    encode::encode_archived(reply, proto, session.out_mut());
-                }
-                Some(ArchivedOutcome::Err(e)) => {
-                    encode::encode_error(&e.message(), session.out_mut())
-                }
-                None => {
-                    encode::encode_error("ERR storage returned too few replies", session.out_mut())
-                }
-            },
-            Slot::Error(text) => encode::encode_error(&text, session.out_mut()),
-            Slot::Local(local, args) => {
-                match super::run_local(local, Args::new(args), session).await {
-                    Ok((_, Flow::Replied)) => {}
+            Slot::Storage(i, call) => {
+                let failed = match outcomes.and_then(|o| o.get(i)) {
+                    Some(ArchivedOutcome::Ok(reply)) => {
+                        let proto = session.state.protocol;
+                        encode::encode_archived(reply, proto, session.out_mut());
+                        false
+                    }
+                    Some(ArchivedOutcome::Err(e)) => {
+                        error(session, &e.message());
+                        true
+                    }
+                    None => {
+                        error(session, "ERR storage returned too few replies");
+                        true
+                    }
+                };
+                let Queued { spec, name, args } = call;
+                crate::stats::count_one(spec, &name, &args, Some(share), failed, &session.state);
+            }
+            Slot::Error(text, call) => {
+                error(session, &text);
+                let Queued { spec, name, args } = call;
+                crate::stats::count_one(spec, &name, &args, Some(0), true, &session.state);
+            }
+            Slot::Refused(text) => error(session, &text),
+            Slot::Local(local, call) => {
+                let started = Instant::now();
+                let ran = super::run_local(local, Args::new(call.args.clone()), session).await;
+                let failed = match ran {
+                    Ok((_, Flow::Replied)) => false,
                     Ok((reply, _)) => {
+                        if let tandem_shared::Reply::Error(text) = &reply {
+                            crate::stats::error_reply(text);
+                        }
                         let proto = session.state.protocol;
                         encode::encode(&reply, proto, session.out_mut());
+                        matches!(reply, tandem_shared::Reply::Error(_))
                     }
-                    Err(e) => encode::encode_error(&e.to_string(), session.out_mut()),
-                }
+                    Err(e) => {
+                        error(session, &e.to_string());
+                        true
+                    }
+                };
+                count(session, call.spec, &call.name, &call.args, started, failed);
             }
         }
     }

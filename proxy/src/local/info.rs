@@ -1,12 +1,13 @@
 //! `INFO [section ...]`: Redis 7.0's sections, in Redis's order, with the fields clients and
-//! exporters read, then tandem's own (`# Link` of this proxy, `# Storage` of storaged).
+//! exporters read, then tandem's own (`# Link` of this proxy, `# Storage` of storaged,
+//! `# Proxies`: storaged's links and who is on their other end).
 //!
 //! Section choice as Redis 7.0.15: no argument or `default` gives server, clients, memory,
 //! persistence, stats, replication, cpu, modules, errorstats, cluster and keyspace (not
 //! commandstats or latencystats); `all` and `everything` add those two (tandem has no
 //! modules, so they are the same); names may be combined (`INFO server cpu`) and each section
 //! appears once, in Redis's order whatever the argument order. An unknown name adds nothing.
-//! tandem's link and storage sections belong to default, all and everything.
+//! tandem's link, storage and proxies sections belong to default, all and everything.
 //!
 //! Where figures come from: storaged sends its sections as text (`storaged/src/info.rs`)
 //! and the pair's command statistics (`storaged/src/stats.rs`, every proxy's reports
@@ -42,6 +43,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("keyspace", true),
     ("link", true),
     ("storage", true),
+    ("proxies", true),
 ];
 
 /// The sections `args` ask for, as Redis's `genInfoSectionDict` chooses them, plus whether
@@ -182,6 +184,7 @@ pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
         "memory",
         "cpu",
         "persistence",
+        "proxies",
     ]
     .into_iter()
     .any(want)
@@ -352,6 +355,14 @@ pub async fn info(mut args: Args, session: &mut Session) -> LocalResult {
             "cluster" => {
                 o.push_str("cluster_enabled:0\r\n");
                 "Cluster"
+            }
+            // storaged's links and who is on their other end, when storaged answered.
+            "proxies" if !storage.contains_key("proxies") => continue,
+            "proxies" => {
+                for line in storaged(name) {
+                    let _ = write!(o, "{line}\r\n");
+                }
+                "Proxies"
             }
             "link" => {
                 for (i, link) in shared.links.links().iter().enumerate() {

@@ -10,7 +10,10 @@
 //! - [`info`]: INFO, Redis's sections and tandem's
 //! - [`memory`]: MEMORY USAGE STATS DOCTOR MALLOC-STATS PURGE HELP
 //! - [`migrate`]: MIGRATE, a DUMP here and a RESTORE on another server
-//! - [`object`]: OBJECT DEBUG LOLWUT
+//! - [`monitor`]: MONITOR, and the lines monitors are shown around every command
+//! - [`object`]: OBJECT DEBUG
+//! - [`lolwut`]: LOLWUT, Redis's computer art of versions 5 and 6
+//! - [`pause`]: CLIENT PAUSE UNPAUSE, SHUTDOWN, and which commands a pause holds
 //! - [`slowlog`]: SLOWLOG LATENCY, answered from storaged's sums of every proxy's counts
 //! - [`subscribe`]: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE SSUBSCRIBE SUNSUBSCRIBE
 //!   PUBSUB
@@ -27,9 +30,12 @@ pub mod admin;
 pub mod client;
 pub mod exec;
 pub mod info;
+pub mod lolwut;
 pub mod memory;
 pub mod migrate;
+pub mod monitor;
 pub mod object;
+pub mod pause;
 pub mod slowlog;
 pub mod subscribe;
 pub mod tracking;
@@ -59,6 +65,7 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
             // Like UNSUBSCRIBE, answer only once storaged's table no longer counts this
             // client's subscriptions, so a PUBSUB NUMSUB after the reply does not see them.
             let subscribed = session.subs.is_some();
+            monitor::reset(session);
             let reset = client::reset(session);
             if subscribed {
                 session.registration_barrier().await;
@@ -66,6 +73,7 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
             reset
         }
         Local::Time => client::time(),
+        Local::Client if pause::is_pause_subcommand(&args) => pause::client(args, session).await,
         Local::Client => {
             let ran = client::client(args, session);
             tracking::barrier(session).await;
@@ -101,11 +109,13 @@ pub async fn run_local(local: Local, args: Args, session: &mut Session) -> Local
         Local::Wait => admin::wait(args),
         Local::Object => object::object(args, session).await,
         Local::Debug => object::debug(args, session).await,
-        Local::Lolwut => object::lolwut(args),
+        Local::Lolwut => lolwut::lolwut(args),
         Local::Slowlog => slowlog::slowlog(args, session).await,
         Local::Latency => slowlog::latency(args, session).await,
         Local::Acl => acl::acl(args, session).await,
         Local::Migrate => migrate::migrate(args, session).await,
+        Local::Monitor => monitor::monitor(session).await,
+        Local::Shutdown => pause::shutdown(args, session).await,
     }
 }
 

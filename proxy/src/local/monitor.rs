@@ -30,7 +30,8 @@ use crate::session::{Flow, LocalResult, Session};
 /// may not run them.
 const MAY_REPLICATE: &[&str] = &["eval", "evalsha", "fcall", "publish", "spublish"];
 
-/// A command's line kept until it has run.
+/// A command's line kept until it has run; boxed where it is kept, as every connection's
+/// future holds the place for it across the command's awaits.
 pub enum Pending {
     /// A proxy-local command: its argv, shown with the database it leaves.
     Line(Vec<Bytes>),
@@ -41,22 +42,15 @@ pub enum Pending {
         exec: Vec<Bytes>,
         db: u8,
     },
-    /// A command MULTI may queue, with its name as typed and the queue's length before.
-    Queue { name: Bytes, at: usize },
 }
 
-/// A client's MONITOR state, allocated once it monitors or queues a transaction while
-/// someone monitors.
-#[derive(Default)]
+/// A monitoring client's state: the queue of its lines.
 pub struct State {
-    /// Its lines, when this client monitors.
-    inbox: Option<crate::monitor::Inbox>,
-    /// The names (as typed) of the commands queued since MULTI, for EXEC's lines.
-    queued: Vec<Bytes>,
+    inbox: crate::monitor::Inbox,
 }
 
 fn is_monitor(session: &Session) -> bool {
-    session.monitor.as_ref().is_some_and(|m| m.inbox.is_some())
+    session.monitor.is_some()
 }
 
 /// `MONITOR`: this client gets every command's line from now on, after a round trip that
@@ -66,15 +60,10 @@ pub async fn monitor(session: &mut Session) -> LocalResult {
         // Redis ignores MONITOR from a monitor (or replica): no reply at all.
         return Ok((Reply::Nil, Flow::Replied));
     }
-    if session.tx.in_multi() {
-        // Run by EXEC: a transaction's client expects one reply per command.
-        return Ok((
-            Reply::Error("ERR MONITOR isn't allowed for DENY BLOCKING client".into()),
-            Flow::Continue,
-        ));
-    }
-    session.monitor.get_or_insert_with(Box::default).inbox =
-        Some(crate::monitor::register(session.kill.clone()));
+    // (Inside EXEC, `crate::local::exec` refuses it as Redis does.)
+    session.monitor = Some(Box::new(State {
+        inbox: crate::monitor::register(session.kill.clone()),
+    }));
     session.state.monitor = true;
     session.registration_barrier().await;
     Ok((Reply::ok(), Flow::Continue))
@@ -86,18 +75,21 @@ pub fn reset(session: &mut Session) {
     session.state.monitor = false;
 }
 
-/// Waits for the next line for a monitoring client; never resolves for others.
-pub async fn next_line(monitor: &mut Option<Box<State>>) -> Option<Bytes> {
-    match monitor.as_mut().and_then(|m| m.inbox.as_mut()) {
-        Some(inbox) => inbox.recv().await,
-        None => std::future::pending().await,
-    }
+/// Waits for the next line for a monitoring client; never resolves for others. A
+/// `poll_fn` of one reference: every connection's future holds it, monitoring or not.
+pub fn next_line(
+    monitor: &mut Option<Box<State>>,
+) -> impl std::future::Future<Output = Option<Bytes>> + '_ {
+    std::future::poll_fn(move |cx| match monitor.as_mut() {
+        Some(m) => m.inbox.poll_recv(cx),
+        None => std::task::Poll::Pending,
+    })
 }
 
 /// Appends `first` and the lines already queued for a monitoring client to its output,
 /// up to `limit` bytes.
 pub fn write_lines(session: &mut Session, first: Option<Bytes>, limit: usize) {
-    let Some(inbox) = session.monitor.as_mut().and_then(|m| m.inbox.as_mut()) else {
+    let Some(inbox) = session.monitor.as_mut().map(|m| &mut m.inbox) else {
         return;
     };
     if let Some(l) = first {
@@ -122,7 +114,7 @@ pub fn before(
     spec: &'static CommandSpec,
     name: &Bytes,
     args: &[Bytes],
-) -> Result<Option<Pending>, String> {
+) -> Result<Option<Box<Pending>>, String> {
     if is_monitor(session)
         && (spec.flags.contains(Flags::WRITE)
             || spec.flags.contains(Flags::READONLY)
@@ -148,14 +140,14 @@ pub fn before(
             feed(session, &argv(name, args));
             Ok(None)
         }
-        Handler::Local(_) => Ok(Some(Pending::Line(argv(name, args)))),
+        Handler::Local(_) => Ok(Some(Box::new(Pending::Line(argv(name, args))))),
     }
 }
 
 /// Called for a command of a client in MULTI, before the transaction code handles it:
 /// MULTI, WATCH and DISCARD there are shown when they run, EXEC with what it runs; the
 /// commands it queues are not shown yet.
-pub fn before_queued(session: &Session, name: &Bytes, args: &[Bytes]) -> Option<Pending> {
+pub fn before_queued(session: &Session, name: &Bytes, args: &[Bytes]) -> Option<Box<Pending>> {
     if !crate::monitor::active() {
         return None;
     }
@@ -164,63 +156,32 @@ pub fn before_queued(session: &Session, name: &Bytes, args: &[Bytes]) -> Option<
         return None;
     }
     match spec.name {
-        "multi" | "watch" | "discard" => Some(Pending::Line(argv(name, args))),
+        "multi" | "watch" | "discard" => Some(Box::new(Pending::Line(argv(name, args)))),
         "exec" => {
             let queue = session.tx.queue.as_ref()?;
-            // The names as typed, if every queued command's was noted.
-            let typed = session
-                .monitor
-                .as_ref()
-                .map(|m| &m.queued)
-                .filter(|t| t.len() == queue.items.len());
             let queued = queue
                 .items
                 .iter()
-                .enumerate()
-                .map(|(i, q)| {
-                    shown_row(q.spec, &q.args)?;
-                    let name = typed
-                        .and_then(|t| t.get(i).cloned())
-                        .unwrap_or_else(|| Bytes::from_static(q.spec.name.as_bytes()));
-                    Some(argv(&name, &q.args))
-                })
+                .map(|q| shown_row(q.spec, &q.args).map(|_| argv(&q.name, &q.args)))
                 .collect();
-            Some(Pending::Exec {
+            Some(Box::new(Pending::Exec {
                 queued,
                 exec: argv(name, args),
                 db: session.state.db,
-            })
+            }))
         }
-        "quit" | "reset" => None,
-        _ => Some(Pending::Queue {
-            name: name.clone(),
-            at: session.tx.queue.as_ref().map_or(0, |q| q.items.len()),
-        }),
+        _ => None,
     }
 }
 
 /// Called after a proxy-local command ran (or a MULTI-time one was handled; `start` is
 /// where its replies begin in the output): feeds what [`before`] or [`before_queued`]
 /// kept.
-pub fn after(session: &mut Session, pending: Option<Pending>, start: usize) {
-    match pending {
+pub fn after(session: &mut Session, pending: Option<Box<Pending>>, start: usize) {
+    match pending.map(|p| *p) {
         None => {}
-        Some(Pending::Line(argv)) => {
-            if argv[0].eq_ignore_ascii_case(b"discard") {
-                forget_queue(session);
-            }
-            feed(session, &argv);
-        }
-        Some(Pending::Queue { name, at }) => {
-            let queued = session.tx.queue.as_ref().map_or(0, |q| q.items.len());
-            if queued > at {
-                let state = session.monitor.get_or_insert_with(Box::default);
-                state.queued.truncate(at);
-                state.queued.push(name);
-            }
-        }
+        Some(Pending::Line(argv)) => feed(session, &argv),
         Some(Pending::Exec { queued, exec, db }) => {
-            forget_queue(session);
             if ran(session.out.get(start..).unwrap_or_default()) {
                 let mut db = db;
                 for argv in queued.into_iter().flatten() {
@@ -233,17 +194,6 @@ pub fn after(session: &mut Session, pending: Option<Pending>, start: usize) {
                 }
             }
             feed(session, &exec);
-        }
-    }
-}
-
-/// Drops the typed names of a transaction that ended; the state goes with them unless
-/// the client monitors.
-fn forget_queue(session: &mut Session) {
-    if let Some(m) = session.monitor.as_mut() {
-        m.queued.clear();
-        if m.inbox.is_none() {
-            session.monitor = None;
         }
     }
 }

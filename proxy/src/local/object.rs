@@ -1,4 +1,4 @@
-//! `OBJECT`, `DEBUG` and `LOLWUT`, answered as Redis 7.0 answers them
+//! `OBJECT` and `DEBUG`, answered as Redis 7.0 answers them (LOLWUT: `super::lolwut`)
 //! (`docs/PROTOCOL.md`, "OBJECT, MEMORY, DEBUG, LOLWUT").
 //!
 //! OBJECT and DEBUG OBJECT need the value (it lives in storaged) and the settings Redis's
@@ -14,11 +14,10 @@ use tandem_shared::{Command, Reply};
 
 use tandem_commands::args::Args;
 
-use super::client::REDIS_VERSION;
 use crate::error::CommandError;
 use crate::session::{Flow, LocalResult, Session};
 
-const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+pub(crate) const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
 /// Runs one storage command and returns its reply.
 async fn storage(session: &mut Session, command: Command) -> Result<Reply, CommandError> {
@@ -179,7 +178,7 @@ const DEBUG_NOT_RUN: &[&str] = &[
 ];
 
 /// Whether `enable-debug-command` lets this client run DEBUG.
-fn debug_allowed(session: &Session) -> bool {
+pub(crate) fn debug_allowed(session: &Session) -> bool {
     match session.shared.config.enable_debug_command.as_str() {
         "yes" => true,
         "local" => session.state.addr.ip().is_loopback(),
@@ -299,17 +298,6 @@ fn help(lines: &[&str]) -> Reply {
             .map(|l| Reply::Simple((*l).to_owned()))
             .collect(),
     )
-}
-
-/// `LOLWUT [VERSION v]`: Redis 7.0 answers every version but 5 and 6 with its version line
-/// alone (the art of 5 and 6 is drawn from `rand()`, so no two replies match anyway); tandem
-/// prints that line, with the Redis version it reports in INFO, for every version.
-pub fn lolwut(mut args: Args) -> LocalResult {
-    if args.remaining() >= 2 && args.eat("VERSION") {
-        args.next_i64()?;
-    }
-    let line = format!("Redis ver. {REDIS_VERSION}\n");
-    Ok((Reply::Verbatim(line.into_bytes()), Flow::Continue))
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub enum FrameKind {
     Monitor = 11,
     /// storaged → proxy, unasked: whether anyone monitors, and lines (see `MonitorFeed`, v7).
     MonitorFeed = 12,
+    /// proxy → storaged: push the ACL table on this link (see `AclFollow`, v7).
+    AclFollow = 13,
 }
 
 impl FrameKind {
@@ -41,6 +43,7 @@ impl FrameKind {
             10 => FrameKind::Invalidate,
             11 => FrameKind::Monitor,
             12 => FrameKind::MonitorFeed,
+            13 => FrameKind::AclFollow,
             _ => return None,
         })
     }

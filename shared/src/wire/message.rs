@@ -290,3 +290,18 @@ impl Message for Monitor {
 impl Message for MonitorFeed {
     const KIND: FrameKind = FrameKind::MonitorFeed;
 }
+
+/// proxy → storaged, first on every (re)connect of a link: send the ACL user table on this
+/// link now and after every change (`NoticeKind::AclTable`), so the proxy enforces the
+/// current table from its first request and a change through another proxy at once. Links
+/// that never send it (tools, tests) get no such notices. No response.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct AclFollow {
+    /// The proxy's instance id (as in its `Hello`), for storaged's logs.
+    pub proxy: u64,
+}
+
+impl Message for AclFollow {
+    const KIND: FrameKind = FrameKind::AclFollow;
+}

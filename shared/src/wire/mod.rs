@@ -49,7 +49,7 @@ pub use message::{
 ///     ACL (H4): `AclSetUser`, `AclDelUser`, `AclUsers`.
 /// v7: the commands of the ninth session; each family adds one line here.
 ///     MONITOR (H3): frame kinds `Monitor` (11) and `MonitorFeed` (12).
-///     ACL (H5): `caller` (`ScriptCaller`) in `Eval`/`EvalSha`/`FCall`, `AclLog`, `AclLoad`, `AclSave`, `NoticeKind::AclTable`.
+///     ACL (H5): `caller` (`ScriptCaller`) in `Eval`/`EvalSha`/`FCall`, `AclLog`, `AclLoad`, `AclSave`, `NoticeKind::AclTable`, frame kind `AclFollow` (13).
 ///     Pause/shutdown (H2): `ClientPause`, `ClientUnpause`, `Shutdown`, `NoticeKind::Pause`, `NoticeKind::Shutdown`.
 ///     Databases (H4): `SwapDb`.
 pub const PROTOCOL_VERSION: u8 = 7;

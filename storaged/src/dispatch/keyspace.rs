@@ -126,21 +126,24 @@ pub(super) fn write<E: KvEngine>(
             })
         }
         C::Copy { src, dst, target } => {
-            let r = keyspace::copy(w, at, src, dst, target.db, target.replace);
+            // The target names a logical database too (SWAPDB's map, as `at.db` was).
+            let to = w.services().databases().pending().physical(target.db);
+            let r = keyspace::copy(w, at, src, dst, to, target.replace);
             done(w, r, |e, reply| {
                 if int(reply) == 1 {
-                    e.new_key(target.db, dst);
-                    e.push(G, "copy_to", target.db, dst);
+                    e.new_key(to, dst);
+                    e.push(G, "copy_to", to, dst);
                 }
             })
         }
         C::Move { key, db: to } => {
-            let r = keyspace::move_key(w, at, key, *to);
+            let to = w.services().databases().pending().physical(*to);
+            let r = keyspace::move_key(w, at, key, to);
             done(w, r, |e, reply| {
                 if int(reply) == 1 {
-                    e.new_key(*to, key);
+                    e.new_key(to, key);
                     e.push(G, "move_from", db, key);
-                    e.push(G, "move_to", *to, key);
+                    e.push(G, "move_to", to, key);
                 }
             })
         }

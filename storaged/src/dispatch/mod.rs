@@ -40,7 +40,7 @@ use tandem_shared::StorageError;
 
 use crate::engine::group::WriteGroup;
 use crate::engine::keys::DB_COUNT;
-use crate::engine::{now_ms, Engine, EngineView};
+use crate::engine::{now_ms, Engine, EngineView, StoreRead};
 use crate::pubsub::Hub;
 use crate::types::{At, CmdResult};
 
@@ -61,22 +61,57 @@ pub fn execute_read_on<S: EngineView + ?Sized>(
     db: u8,
     cmd: &ArchivedCommand,
 ) -> Outcome {
-    into_outcome(check_db(db).and_then(|at| read_or_refuse(s, hub, at, cmd)))
+    try_read_on(s, hub, db, cmd).unwrap_or_else(|| {
+        Outcome::Err(StorageError::Internal(
+            "command must run on the writer".to_owned(),
+        ))
+    })
 }
 
-/// Runs a read against a memory-only view; `None` when it needed the disk (then nothing is
-/// logged and the caller runs it again on the read pool).
+/// [`execute_read_on`] for a caller that can hand the command to the writer: `None` when
+/// what the read found needs the writer after all (`PFCOUNT` of a HyperLogLog whose cached
+/// cardinality is stale: Redis writes the fresh estimate back). Nothing was logged then,
+/// and the writer runs the command (with the rest of its request) in order with the
+/// writes.
+pub fn try_read_on<S: EngineView + ?Sized>(
+    s: &S,
+    hub: &Hub,
+    db: u8,
+    cmd: &ArchivedCommand,
+) -> Option<Outcome> {
+    match check_db(s.services().databases().published().physical(db)) {
+        Ok(at) => read_or_defer(s, hub, at, cmd).map(into_outcome),
+        Err(e) => Some(into_outcome(Err(e))),
+    }
+}
+
+/// What a read against a memory-only view came to ([`execute_in_memory`]).
+pub enum InMemory {
+    Done(Outcome),
+    /// It needed the disk: nothing was logged; run it again on the read pool.
+    Disk,
+    /// It needs the writer ([`try_read_on`]'s `None`).
+    Writer,
+}
+
+/// Runs a read against a memory-only view (see [`InMemory`]).
 pub fn execute_in_memory(
     view: &crate::engine::CachedRead<'_>,
     hub: &Hub,
     db: u8,
     cmd: &ArchivedCommand,
-) -> Option<Outcome> {
-    let result = check_db(db).and_then(|at| read_or_refuse(view, hub, at, cmd));
+) -> InMemory {
+    let result = match check_db(view.services().databases().published().physical(db)) {
+        Ok(at) => read_or_defer(view, hub, at, cmd),
+        Err(e) => Some(Err(e)),
+    };
     if view.missed() {
-        return None;
+        return InMemory::Disk;
     }
-    Some(into_outcome(result))
+    match result {
+        Some(r) => InMemory::Done(into_outcome(r)),
+        None => InMemory::Writer,
+    }
 }
 
 /// Runs any command in `group`, seeing committed state plus the group's earlier writes,
@@ -88,7 +123,8 @@ pub fn execute_write(
     db: u8,
     cmd: &ArchivedCommand,
 ) -> Outcome {
-    let result = check_db(db).and_then(|at| {
+    // The writer's map: its group's own SWAPDB counts at once.
+    let result = check_db(group.services().databases().pending().physical(db)).and_then(|at| {
         group.with_notes(|notes, _| notes.begin(at.now_ms));
         write(group, hub, at, cmd)
     });
@@ -109,6 +145,7 @@ pub fn is_light_read(cmd: &ArchivedCommand) -> bool {
         || geo::light(cmd)
         || list::light(cmd)
         || stream::light(cmd)
+        || hyperloglog::light(cmd)
 }
 
 /// Read-only commands of every family; `None` for a command that writes.
@@ -135,6 +172,18 @@ fn read<S: EngineView + ?Sized>(
         .or_else(|| sharded::read(hub, cmd))
         .or_else(|| serialize::read(s, at, cmd))
         .or_else(|| crate::acl::read(cmd))
+        .or_else(|| crate::control::read(s, cmd))
+}
+
+/// [`read_or_refuse`], except `None` for a command that must run on the writer after all
+/// (see [`try_read_on`]).
+fn read_or_defer<S: EngineView + ?Sized>(
+    s: &S,
+    hub: &Hub,
+    at: At,
+    cmd: &ArchivedCommand,
+) -> Option<CmdResult> {
+    hyperloglog::read_or_defer(s, at, cmd).unwrap_or_else(|| Some(read_or_refuse(s, hub, at, cmd)))
 }
 
 fn read_or_refuse<S: EngineView + ?Sized>(
@@ -167,7 +216,8 @@ fn write(w: &mut WriteGroup<'_>, hub: &Hub, at: At, cmd: &ArchivedCommand) -> Cm
         .or_else(|| sort::write(w, at, cmd))
         .or_else(|| pop::write(w, at, cmd))
         .or_else(|| object::write(w, cmd))
-        .or_else(|| serialize::write(w, at, cmd));
+        .or_else(|| serialize::write(w, at, cmd))
+        .or_else(|| crate::databases::write(w, cmd));
     written.unwrap_or_else(|| {
         read(&*w, hub, at, cmd).unwrap_or_else(|| {
             Err(StorageError::Internal(
@@ -177,6 +227,9 @@ fn write(w: &mut WriteGroup<'_>, hub: &Hub, at: At, cmd: &ArchivedCommand) -> Cm
     })
 }
 
+/// The physical database `db` names (the caller maps a request's logical database through
+/// [`tandem_engine::databases`]: readers the committed map, the writer its group's) with the
+/// time the command runs at.
 fn check_db(db: u8) -> Result<At, StorageError> {
     if db < DB_COUNT {
         Ok(At {

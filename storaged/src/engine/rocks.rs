@@ -152,6 +152,16 @@ impl Engine {
             }),
         };
         let started = Instant::now();
+        // The database map (SWAPDB): a directory that never swapped has none (identity).
+        if let Some(raw) = engine.get(Cf::Meta, tandem_engine::databases::MAP_KEY)? {
+            let map = tandem_engine::databases::DbMap::decode(&raw).ok_or_else(|| {
+                EngineError::Corrupt {
+                    key: tandem_engine::databases::MAP_KEY.to_vec(),
+                    reason: "undecodable database map (SWAPDB)".to_owned(),
+                }
+            })?;
+            engine.inner.services.databases().restore(map);
+        }
         let from = engine.load_counters()?;
         engine
             .stats()

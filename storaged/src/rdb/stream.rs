@@ -898,6 +898,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
         #[test]
         fn round_trip(v in stream_strategy()) {
             let p = dump(&Value::Stream(Box::new(v.clone())));

@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::dedup::{self, Answer, DedupState};
 use crate::engine::group::{WriteGroup, Writer};
-use crate::engine::{now_ms, Engine};
+use crate::engine::{now_ms, Engine, StoreRead};
 use crate::outbox::{ReplyTo, Woken};
 use crate::pubsub::Hub;
 use crate::request::{encode_response, RequestView};
@@ -264,8 +264,12 @@ fn write_loop(
         // Keyspace events go out only for a group that committed, before its replies.
         let notifications = group.take_notifications();
         let committed = group.commit();
+        // A committed SWAPDB's map becomes the readers' before anything of the group is
+        // announced; a failed group's swaps are forgotten.
+        let databases = stats_engine.services().databases();
+        databases.settle(committed.is_ok());
         if committed.is_ok() {
-            notifications.publish(&hub);
+            notifications.publish(&hub, databases.published());
             // Invalidations go out after the commit and before the group's replies.
             hub.tracking.deliver(&mut inval);
         } else {
@@ -359,10 +363,21 @@ fn settle_touched(
     done: &mut Vec<Done>,
     inval: &mut tracking::Pending,
 ) {
+    // Named by logical database, as the tables clients wait on are (`crate::databases`).
+    let (mut touched, swapped) = crate::databases::take_touched(group);
     if !group.tracks_touched() {
         return;
     }
-    let mut touched = group.take_touched();
+    for &(a, b) in &swapped {
+        // Redis's dbSwapDatabases: watched keys that exist in either database change, and
+        // clients blocked on keys of either database are checked against the new data.
+        watches.swap_dbs(&*group, a, b);
+        for db in [a, b] {
+            for key in blocked.waiting_keys(db) {
+                touched.ready.insert((db, key));
+            }
+        }
+    }
     loop {
         watches.note(&touched, &*group, cause);
         let ready = blocked.note(&touched);
@@ -372,6 +387,6 @@ fn settle_touched(
             break;
         }
         blocked.serve_ready(group, state, done);
-        touched = group.take_touched();
+        touched = crate::databases::take_touched(group).0;
     }
 }

@@ -45,7 +45,7 @@ use tokio::sync::mpsc;
 use crate::dedup::{self, Answer, DedupState};
 use crate::dispatch::{execute_write, pop_op, stream_read_ids};
 use crate::engine::group::{Touched, WriteGroup};
-use crate::engine::{now_ms, StoreWrite};
+use crate::engine::{now_ms, StoreRead, StoreWrite};
 use crate::outbox::ReplyTo;
 use crate::pubsub::Hub;
 use crate::request::RequestView;
@@ -107,7 +107,8 @@ fn serve_continued<W: StoreWrite + ?Sized>(
     op: PopOp<'_>,
     keys: &[&[u8]],
 ) -> Outcome {
-    let at = match types::check_db(db) {
+    // The request names a logical database; records live under the physical one.
+    let at = match types::check_db(w.services().databases().pending().physical(db)) {
         Ok(db) => At {
             db,
             now_ms: now_ms(),
@@ -131,7 +132,7 @@ fn serve_stream_continued<W: StoreWrite + ?Sized>(
     keys: &[&[u8]],
     after: &[StreamId],
 ) -> Outcome {
-    let at = match types::check_db(db) {
+    let at = match types::check_db(w.services().databases().pending().physical(db)) {
         Ok(db) => At {
             db,
             now_ms: now_ms(),
@@ -324,6 +325,15 @@ impl<T> Table<T> {
         let k = self.ready.pop_front()?;
         self.ready_set.remove(&k);
         Some(k)
+    }
+
+    /// The keys of `db` that have waiters (SWAPDB checks them all against the new data).
+    pub fn keys_of_db(&self, db: u8) -> Vec<Vec<u8>> {
+        self.by_key
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .map(|(_, k)| k.clone())
+            .collect()
     }
 
     /// The waiters of a key, first to serve first.
@@ -550,14 +560,17 @@ impl Blocked {
                     .filter(|r| continues && r.since_ms == ticket.since_ms);
                 match renewal {
                     Some(r) => Ok(r.after),
-                    None => types::check_db(req.db).and_then(|db| {
-                        let at = At {
-                            db,
-                            now_ms: now_ms(),
-                        };
-                        let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
-                        types::stream::resolve_ids(&*group, at, &keys, &stream_read_ids(ids))
-                    }),
+                    None => {
+                        let db = group.services().databases().pending().physical(req.db);
+                        types::check_db(db).and_then(|db| {
+                            let at = At {
+                                db,
+                                now_ms: now_ms(),
+                            };
+                            let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+                            types::stream::resolve_ids(&*group, at, &keys, &stream_read_ids(ids))
+                        })
+                    }
                 }
             }
             _ => Ok(Vec::new()),
@@ -608,6 +621,11 @@ impl Blocked {
                 .is_some_and(|(parked, _)| parked.since_ms == ticket.since_ms)
     }
 
+    /// The keys of the logical database `db` that clients are blocked on.
+    pub fn waiting_keys(&self, db: u8) -> Vec<Vec<u8>> {
+        self.table.keys_of_db(db)
+    }
+
     /// Marks touched keys ready; true if some parked request may now be served.
     pub fn note(&mut self, touched: &Touched) -> bool {
         !self.table.is_empty() && self.table.note(touched)
@@ -643,8 +661,10 @@ impl Blocked {
                     self.table.remove(n);
                     continue;
                 };
+                // The table is kept by logical database (as Redis's `blocking_keys`, which
+                // SWAPDB does not move); the records live under the physical one.
                 let at = At {
-                    db,
+                    db: group.services().databases().pending().physical(db),
                     now_ms: now_ms(),
                 };
                 let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
@@ -661,9 +681,7 @@ impl Blocked {
                 };
                 // A group read changes its group quietly, as when run at once.
                 let served = match op {
-                    PopOp::StreamReadGroup { .. } => {
-                        group.quietly(|g| serve_from(g, at, op, &key))
-                    }
+                    PopOp::StreamReadGroup { .. } => group.quietly(|g| serve_from(g, at, op, &key)),
                     _ => serve_from(group, at, op, &key),
                 };
                 let outcome = match served {
@@ -678,7 +696,7 @@ impl Blocked {
                             e.push(
                                 crate::events::Flags::STREAM,
                                 "xgroup-createconsumer",
-                                db,
+                                at.db,
                                 &key,
                             );
                         });

@@ -154,6 +154,28 @@ impl WatchTable {
         }
     }
 
+    /// After `SWAPDB a b` (logical databases, the writer's map already swapped): as Redis's
+    /// `touchAllWatchedKeysInDb` for both, each watched key of either database that exists
+    /// (live or expired) in either is modified.
+    pub fn swap_dbs<S: StoreRead + ?Sized>(&mut self, store: &S, a: u8, b: u8) {
+        if self.entries.is_empty() || a == b {
+            return;
+        }
+        let now_ms = crate::engine::now_ms();
+        for ((db, key), e) in self.entries.iter_mut() {
+            if *db != a && *db != b {
+                continue;
+            }
+            let other = if *db == a { b } else { a };
+            let here = key_state(store, *db, key, now_ms).0;
+            if here || key_state(store, other, key, now_ms).0 {
+                self.counter += 1;
+                e.version = self.counter;
+            }
+            e.present = here;
+        }
+    }
+
     /// `WATCH keys` in `db`: one token per key, as the reply `[boot, [[entry, version,
     /// expire_at_ms], ...]]`.
     fn watch<S: StoreRead + ?Sized>(
@@ -295,8 +317,12 @@ fn random_boot_id() -> u64 {
     h.finish() | 1
 }
 
-/// Whether `key` has a metadata record, and its expiry if it is live with a TTL (else 0).
+/// Whether `key` of the logical database `db` has a metadata record, and its expiry if it
+/// is live with a TTL (else 0). The table is kept by logical database, as Redis keeps
+/// `watched_keys` (SWAPDB does not move it); the record lives under the writer's physical
+/// id (`crate::databases`).
 fn key_state<S: StoreRead + ?Sized>(store: &S, db: u8, key: &[u8], now_ms: u64) -> (bool, u64) {
+    let db = store.services().databases().pending().physical(db);
     match store.get(Cf::Meta, &keys::meta_key(db, key)) {
         Ok(Some(raw)) => match Header::decode(&raw) {
             Ok(h) if !h.is_expired(now_ms) => (true, h.expire_at_ms),
