@@ -629,3 +629,53 @@ fn export_rdb_writes_the_logical_databases() {
     assert_eq!(run_command(&mut redis, &["GET", "a"]), bulk("was-0"));
     assert_eq!(run_command(&mut redis, &["DBSIZE"]), int(1));
 }
+
+#[test]
+fn import_rdb_into_a_swapped_directory_fills_the_logical_databases() {
+    let mut cluster = TestCluster::start();
+    if !cluster.is_tandem() {
+        return;
+    }
+    // A file from redis-server: "a" in database 0, "b" in database 2.
+    let reference = RedisServer::start();
+    let mut redis = reference.client();
+    assert_eq!(run_command(&mut redis, &["SET", "a", "file-0"]), ok());
+    assert_eq!(run_command(&mut redis, &["SELECT", "2"]), ok());
+    assert_eq!(run_command(&mut redis, &["SET", "b", "file-2"]), ok());
+    assert_eq!(run_command(&mut redis, &["SAVE"]), ok());
+    let mut path = |field: &str| match run_command(&mut redis, &["CONFIG", "GET", field]) {
+        Ok(Value::Array(v)) => match &v[1] {
+            Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    let rdb = std::path::Path::new(&path("dir")).join(path("dbfilename"));
+    // tandem's databases 0 and 2 swapped, with a key of its own in logical 2.
+    let mut c = cluster.client();
+    assert_eq!(run_command(&mut c, &["SET", "mine", "tandem-0"]), ok());
+    assert_eq!(run_command(&mut c, &["SWAPDB", "0", "2"]), ok());
+    drop(c);
+    cluster.kill_storaged(Signal::SIGTERM);
+    let out = std::process::Command::new(binary("tandem-storaged"))
+        .arg("import-rdb")
+        .arg(&rdb)
+        .arg("--data-dir")
+        .arg(cluster.data_dir())
+        .output()
+        .expect("run tandem-storaged import-rdb");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cluster.start_storaged();
+    let mut c = cluster.client();
+    assert_eq!(run_command(&mut c, &["GET", "a"]), bulk("file-0"));
+    assert_eq!(run_command(&mut c, &["DBSIZE"]), int(1));
+    assert_eq!(run_command(&mut c, &["SELECT", "2"]), ok());
+    assert_eq!(run_command(&mut c, &["GET", "b"]), bulk("file-2"));
+    assert_eq!(run_command(&mut c, &["GET", "mine"]), bulk("tandem-0"));
+    assert_eq!(run_command(&mut c, &["DBSIZE"]), int(2));
+}
