@@ -1,7 +1,8 @@
 //! TLS on the proxy's client port (issue 19): `redis-cli --tls`, a rustls client with
 //! certificate verification on (commands, pipelining, pub/sub), refusals of untrusted
 //! certificates on either side, `tls-auth-clients`, CONFIG GET of the `tls-*` settings, and a
-//! certificate swapped by SIGHUP while an old connection keeps working.
+//! certificate swapped by SIGHUP while an old connection keeps working, and protected mode's
+//! DENIED text after the handshake.
 
 #[path = "tls_certs/mod.rs"]
 mod certs;
@@ -441,4 +442,56 @@ async fn a_draining_proxy_closes_idle_tls_clients_cleanly() {
     assert_eq!(read.expect("a clean TLS end of stream"), 0);
     let status = t.cluster.kill_proxy(Signal::SIGTERM);
     assert!(status.success(), "{status}");
+}
+
+/// Protected mode over TLS: a client from outside loopback (127.0.0.2 here) completes the
+/// handshake, then reads Redis's DENIED text and the end of the stream, as from redis-server's
+/// tls-port; a password on the default user lets it in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protected_mode_answers_denied_after_the_handshake() {
+    let ca = Ca::new("tandem test CA");
+    let server = ca.leaf("tandem-proxy", SERVER_NAMES);
+    let t = start(&ca, &server, "no");
+    let from_outside = || async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind("127.0.0.2:0".parse().expect("address"))
+            .expect("bind 127.0.0.2");
+        let tcp = socket
+            .connect(([127, 0, 0, 1], t.tls_port).into())
+            .await
+            .expect("connect");
+        let name = ServerName::try_from("localhost").expect("name");
+        TlsConnector::from(client_config(&ca, None))
+            .connect(name, tcp)
+            .await
+            .expect("TLS handshake")
+    };
+    let mut tls = from_outside().await;
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut got))
+        .await
+        .expect("the proxy closes the connection")
+        .expect("a clean end of stream");
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.starts_with("-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.")
+            && text.ends_with("from the outside.\r\n"),
+        "{text}"
+    );
+    // With a password on the default user the client gets in (and must authenticate).
+    let mut admin = t.cluster.client();
+    tandem_tests::expect(
+        &mut admin,
+        &["CONFIG", "SET", "requirepass", "pw"],
+        tandem_tests::ok(),
+    );
+    let mut resp = Resp::new(from_outside().await);
+    resp.send(&["PING"]).await.expect("send");
+    assert_eq!(
+        resp.reply().await.expect("reply"),
+        "-NOAUTH Authentication required."
+    );
+    resp.send(&["AUTH", "pw"]).await.expect("send");
+    assert_eq!(resp.reply().await.expect("reply"), "+OK");
 }
