@@ -37,6 +37,24 @@ fn argument_errors_match_redis() {
 }
 
 #[test]
+fn shutdown_and_client_pause_need_admin_rights_as_in_redis() {
+    let d = Differ::start();
+    d.check(&[
+        &[
+            "ACL", "SETUSER", "app", "on", ">pw", "~*", "&*", "+@all", "-@admin",
+        ],
+        &["AUTH", "app", "pw"],
+        &["SHUTDOWN"],
+        &["SHUTDOWN", "NOSAVE", "NOW"],
+        &["CLIENT", "PAUSE", "10000"],
+        &["CLIENT", "UNPAUSE"],
+        &["PING"],
+        &["AUTH", "default", "any"],
+        &["ACL", "DELUSER", "app"],
+    ]);
+}
+
+#[test]
 fn shutdown_stops_storaged_and_every_proxy_cleanly_and_keeps_the_data() {
     let mut cluster = TestCluster::start();
     if !cluster.is_tandem() {
