@@ -29,6 +29,7 @@ pub mod input;
 pub mod listpack;
 pub mod lzf;
 pub mod object;
+pub mod primitive;
 pub mod stream;
 pub mod ziplist;
 

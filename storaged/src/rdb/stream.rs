@@ -36,7 +36,7 @@ use tandem_shared::command::StreamId;
 
 use super::input::Input;
 use super::listpack::{self, Element, FieldPairs};
-use super::object::{read_len, read_string, write_len, write_string, TYPE_STREAM_LISTPACKS_2};
+use super::primitive::{read_len, read_string, write_len, write_string, TYPE_STREAM_LISTPACKS_2};
 use super::RdbError;
 use crate::types::string::parse_i64;
 
@@ -702,7 +702,7 @@ mod tests {
     #[test]
     fn redis_6_payload_estimates_entries_read() {
         // Type 15: no first id, max deleted id, entries added or entries read.
-        let mut body = vec![crate::rdb::object::TYPE_STREAM_LISTPACKS];
+        let mut body = vec![crate::rdb::primitive::TYPE_STREAM_LISTPACKS];
         let v = StreamValue {
             groups: vec![],
             ..expected()
