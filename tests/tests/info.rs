@@ -34,8 +34,9 @@ fn info_args(conn: &mut redis::Connection, args: &[&str]) -> String {
     }
 }
 
-/// tandem's sections after Redis's (this proxy's links, storaged's engine).
-const TANDEM_SECTIONS: &[&str] = &["Link", "Storage"];
+/// tandem's sections after Redis's (this proxy's links, storaged's engine, storaged's links
+/// and their peers).
+const TANDEM_SECTIONS: &[&str] = &["Link", "Storage", "Proxies"];
 
 #[test]
 fn sections_are_chosen_and_ordered_as_redis_chooses_them() {
@@ -65,7 +66,7 @@ fn sections_are_chosen_and_ordered_as_redis_chooses_them() {
     // tandem's own sections come with default, all and everything, after Redis's.
     for args in [&[][..], &["all"][..], &["everything"][..]] {
         let h = headers(&info_args(&mut ours, args));
-        assert_eq!(&h[h.len() - 2..], ["Link", "Storage"], "INFO {args:?}");
+        assert_eq!(&h[h.len() - 3..], TANDEM_SECTIONS, "INFO {args:?}");
     }
     assert_eq!(info_args(&mut ours, &["nosuchsection"]), "");
 }
