@@ -121,7 +121,7 @@ pub struct Session {
     pub user: crate::acl::ClientUser,
     /// MONITOR: a monitoring client's queue of lines (`crate::local::monitor`); `None`
     /// for other clients.
-    pub monitor: Option<Box<crate::local::monitor::State>>,
+    pub monitor: Option<Box<crate::monitor::Inbox>>,
 }
 
 impl Session {

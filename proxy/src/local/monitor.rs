@@ -44,11 +44,6 @@ pub enum Pending {
     },
 }
 
-/// A monitoring client's state: the queue of its lines.
-pub struct State {
-    inbox: crate::monitor::Inbox,
-}
-
 fn is_monitor(session: &Session) -> bool {
     session.monitor.is_some()
 }
@@ -61,9 +56,7 @@ pub async fn monitor(session: &mut Session) -> LocalResult {
         return Ok((Reply::Nil, Flow::Replied));
     }
     // (Inside EXEC, `crate::local::exec` refuses it as Redis does.)
-    session.monitor = Some(Box::new(State {
-        inbox: crate::monitor::register(session.kill.clone()),
-    }));
+    session.monitor = Some(Box::new(crate::monitor::register(session.kill.clone())));
     session.state.monitor = true;
     session.registration_barrier().await;
     Ok((Reply::ok(), Flow::Continue))
@@ -78,10 +71,10 @@ pub fn reset(session: &mut Session) {
 /// Waits for the next line for a monitoring client; never resolves for others. A
 /// `poll_fn` of one reference: every connection's future holds it, monitoring or not.
 pub fn next_line(
-    monitor: &mut Option<Box<State>>,
+    monitor: &mut Option<Box<crate::monitor::Inbox>>,
 ) -> impl std::future::Future<Output = Option<Bytes>> + '_ {
     std::future::poll_fn(move |cx| match monitor.as_mut() {
-        Some(m) => m.inbox.poll_recv(cx),
+        Some(inbox) => inbox.poll_recv(cx),
         None => std::task::Poll::Pending,
     })
 }
@@ -89,7 +82,7 @@ pub fn next_line(
 /// Appends `first` and the lines already queued for a monitoring client to its output,
 /// up to `limit` bytes.
 pub fn write_lines(session: &mut Session, first: Option<Bytes>, limit: usize) {
-    let Some(inbox) = session.monitor.as_mut().map(|m| &mut m.inbox) else {
+    let Some(inbox) = session.monitor.as_mut() else {
         return;
     };
     if let Some(l) = first {
