@@ -156,11 +156,15 @@ pub async fn serve(
     let hub_link = executor
         .hub()
         .attach(out.clone(), PUSH_BACKLOG, overflow.clone(), max_frame);
-    let monitor_link =
+    // MONITOR (`crate::monitor`): proxies only, registered at AclFollow (or at their first
+    // Monitor frame), so a raw link (tools, tests) never gets an unasked MonitorFeed.
+    let mut monitor_link: Option<u64> = None;
+    let attach_monitor = || {
         executor
             .hub()
             .monitor
-            .attach(out.clone(), PUSH_BACKLOG, overflow.clone(), max_frame);
+            .attach(out.clone(), PUSH_BACKLOG, overflow.clone(), max_frame)
+    };
     // CLIENT PAUSE now and on every change, and SHUTDOWN (`crate::control`): for proxies,
     // which say so with AclFollow; a raw link (tools, tests) gets no notices.
     let mut control_link: Option<crate::control::Attached> = None;
@@ -234,6 +238,9 @@ pub async fn serve(
         if frame.kind == FrameKind::AclFollow {
             // A proxy: the ACL table now and on every change (`crate::acl`).
             crate::acl::attach(&out, max_frame);
+            if monitor_link.is_none() {
+                monitor_link = Some(attach_monitor());
+            }
             if control_link.is_none() {
                 control_link = Some(crate::control::control().attach(out.clone(), max_frame));
             }
@@ -257,7 +264,10 @@ pub async fn serve(
             // Lines go out before the requests read after them (an EVAL's before its
             // script's); see `crate::monitor`.
             match frame.access::<tandem_shared::wire::message::Monitor>() {
-                Ok(m) => executor.hub().monitor.update(monitor_link, m),
+                Ok(m) => {
+                    let link = *monitor_link.get_or_insert_with(attach_monitor);
+                    executor.hub().monitor.update(link, m)
+                }
                 Err(e) => {
                     tracing::error!(%peer, error = %e, "invalid monitor archive; closing link");
                     break;
@@ -300,7 +310,9 @@ pub async fn serve(
     }
     executor.hub().detach(hub_link);
     executor.hub().tracking.detach(&out);
-    executor.hub().monitor.detach(monitor_link);
+    if let Some(link) = monitor_link {
+        executor.hub().monitor.detach(link);
+    }
     drop(control_link);
     // Answer everything already accepted before closing, except parked blocking pops. The
     // writer thread may still hold requests of this link: wait for the queue to pass them.
