@@ -223,6 +223,12 @@ fn slow_script_commands_reach_the_slow_log() {
             .collect();
         logs.push(shown);
     }
+    // The same entries; their order may differ: a proxy's own entries (here SLOWLOG RESET)
+    // reach the pair's log with its next report, after the script's commands that storaged
+    // logged meanwhile (a known difference, docs/OPERATIONS.md "Observability").
+    for log in &mut logs {
+        log.sort();
+    }
     assert_eq!(logs[0], logs[1], "slow log: tandem, then redis-server");
     assert!(logs[0]
         .iter()
