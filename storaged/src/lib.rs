@@ -6,8 +6,8 @@
 
 pub mod acl;
 pub mod checkpoint;
-pub mod control;
 pub mod config;
+pub mod control;
 pub mod databases;
 pub mod dedup;
 pub mod dispatch;

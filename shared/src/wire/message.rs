@@ -110,7 +110,11 @@ pub enum NoticeKind {
     /// up: `mode` 0 none, 1 write, 2 all, until `end_ms` (Unix ms). `generation` grows with
     /// every change, across storaged restarts too (it starts at storaged's boot time in µs),
     /// so a proxy applies only the newest of the copies its several links carry.
-    Pause { mode: u8, end_ms: i64, generation: u64 },
+    Pause {
+        mode: u8,
+        end_ms: i64,
+        generation: u64,
+    },
     /// `SHUTDOWN` (v7): storaged is stopping for good and drains; the proxy stops too.
     Shutdown,
 }
