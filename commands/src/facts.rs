@@ -54,6 +54,9 @@ pub const WRITER_OWNED: &[CommandKind] = &[
     CommandKind::Save,
     CommandKind::BgSave,
     CommandKind::BgRewriteAof,
+    // A proxy's statistics report adds its slow-log entries and counts: run twice, they
+    // would be added twice (duplicate SLOWLOG entries under concurrent writes).
+    CommandKind::Stats,
     // SHUTDOWN runs after every write queued before it, and its SAVE is SAVE's (H2).
     CommandKind::Shutdown,
 ];

@@ -194,6 +194,23 @@ fn slow_script_commands_reach_the_slow_log() {
             &["CONFIG", "SET", "slowlog-log-slower-than", "10000"],
             ok(),
         );
+        // A proxy's entries reach the pair's one log with its next report: read the log
+        // once its length has settled.
+        let mut last = -1;
+        wait_for(
+            "the slow log to settle",
+            std::time::Duration::from_secs(5),
+            || {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let n = match run_command(conn, &["SLOWLOG", "LEN"]) {
+                    Ok(Value::Int(n)) => n,
+                    _ => -2,
+                };
+                let settled = n == last && n > 0;
+                last = n;
+                settled.then_some(())
+            },
+        );
         let Ok(Value::Array(entries)) = run_command(conn, &["SLOWLOG", "GET"]) else {
             panic!("SLOWLOG GET");
         };
