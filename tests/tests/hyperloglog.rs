@@ -234,7 +234,19 @@ fn a_stale_pfcount_beside_a_busy_script_gets_busy() {
     expect(&mut c, &["SCRIPT", "KILL"], ok());
     let killed = spinning.join().expect("the spinning client");
     assert!(killed.is_err(), "{killed:?}");
-    expect(&mut c, &["PFCOUNT", "stale"], int(3));
+    // The killed script's client can hear of it a moment before the writer is free again:
+    // BUSY until then, never anything else.
+    wait_for(
+        "the writer free after SCRIPT KILL",
+        Duration::from_secs(5),
+        || match run_command(&mut c, &["PFCOUNT", "stale"]) {
+            r if r == err(BUSY) => None,
+            r => {
+                assert_eq!(r, int(3), "PFCOUNT stale after the kill");
+                Some(())
+            }
+        },
+    );
     expect(&mut c, &["PFCOUNT", "stale"], int(3));
     expect(
         &mut c,
